@@ -1,0 +1,1 @@
+"""Inks, recipes and printer definitions as schema-checked data files, resolved into settings."""

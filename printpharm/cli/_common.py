@@ -1,0 +1,81 @@
+"""Shared helpers of the command line: JSON output, errors, common options."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import json
+import sys
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NoReturn
+
+__all__ = ["JsonAwareParser", "add_json_flag", "emit", "fail", "to_jsonable"]
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert domain objects to plain JSON values.
+
+    Decimals become JSON numbers (they are quantised by the domain code before
+    they get here, so their shortest float text equals the decimal text);
+    dataclasses become objects, enums their value, paths and dates strings.
+    """
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return str(value)
+        return float(value)
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """Add the common ``--json`` flag to a sub-command."""
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def emit(args: argparse.Namespace, payload: Any, text: str) -> None:
+    """Print ``payload`` as JSON with ``--json``, otherwise the human ``text``."""
+    if getattr(args, "json", False):
+        json.dump(to_jsonable(payload), sys.stdout, indent=2, sort_keys=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(text.rstrip("\n") + "\n")
+
+
+def fail(args: argparse.Namespace | None, message: str, code: int = 2) -> int:
+    """Report one clear error line on stderr and return ``code``."""
+    if args is not None and getattr(args, "json", False):
+        sys.stderr.write(json.dumps({"error": message}) + "\n")
+    else:
+        sys.stderr.write(f"printpharm: error: {message}\n")
+    return code
+
+
+class JsonAwareParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors honour ``--json`` and exit 2.
+
+    ``json_requested`` is set by :func:`printpharm.cli.main` before parsing,
+    because a usage error happens before the namespace exists.
+    """
+
+    json_requested = False
+
+    def error(self, message: str) -> NoReturn:
+        if JsonAwareParser.json_requested:
+            sys.stderr.write(json.dumps({"error": f"{self.prog}: {message}"}) + "\n")
+            raise SystemExit(2)
+        super().error(message)

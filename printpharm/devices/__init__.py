@@ -1,0 +1,1 @@
+"""Serial transports, the Marlin printer link, the MT-SICS balance, and their simulators."""

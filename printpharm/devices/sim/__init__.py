@@ -1,0 +1,1 @@
+"""Printer and balance simulators that speak the real serial protocols."""

@@ -1,0 +1,1 @@
+"""Dosage-form templates, sizing to a deposited volume, meshes and STL."""

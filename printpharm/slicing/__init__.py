@@ -1,0 +1,1 @@
+"""Layers, toolpaths, G-code writers and G-code analysis."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy storage, migrations, the hash-chained audit trail and exports."""

@@ -1,0 +1,48 @@
+"""The console script and ``python -m printpharm`` behave the same."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from printpharm import __version__
+from printpharm.cli import main
+
+
+def test_version_via_module() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "printpharm", "--version"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"printpharm {__version__}"
+
+
+def test_unknown_option_exits_2_with_json_error(capsys: object) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "printpharm", "bsa", "--json", "--no-such-flag"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "error" in json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def test_no_display_says_so_in_one_line() -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "printpharm"], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "no display" in lines[0] and "printpharm run --simulate" in lines[0]
+
+
+def test_main_without_command_prints_help_and_exits_2() -> None:
+    assert main(["--json"]) == 2

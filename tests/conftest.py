@@ -1,0 +1,35 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VECTORS = ROOT.parent / "shared" / "vectors"
+
+# Qt tests run offscreen unless a caller chose a platform (e.g. xcb under Xvfb).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def load_vectors(name: str) -> dict[str, Any]:
+    """Load one of ``../shared/vectors/*.json`` with exact decimals, or skip."""
+    path = VECTORS / name
+    if not path.is_file():
+        pytest.skip(
+            f"reference vectors not found at {path} (the shared/ folder sits beside the clone)"
+        )
+    with path.open(encoding="utf-8") as fh:
+        data: dict[str, Any] = json.load(fh, parse_float=Decimal)
+    return data
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    """The repository root (holds inks/, recipes/, gcode/)."""
+    return ROOT
