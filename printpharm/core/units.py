@@ -1,0 +1,252 @@
+"""Exact unit handling for dose arithmetic: Decimal coercion and unit conversions.
+
+Every number that decides a dose passes through :func:`to_decimal`, which
+accepts ``Decimal``, ``int``, ``str`` and ``float`` (a float is converted via
+``str`` so that ``0.1`` stays ``0.1``) and refuses anything that is not a
+finite number with a :class:`~printpharm.errors.DoseInputError` naming the
+field. The ink arithmetic of the planner lives here too: drug load (mg/g or % w/w)
+→ ink mass (mg) → ink volume (mm³). Conversions are exact by definition: 1 in = 2.54 cm and
+1 lb = 0.45359237 kg (international yard and pound, 1959).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from typing import TypeAlias
+
+from printpharm.errors import DoseInputError
+
+__all__ = [
+    "CM_PER_INCH",
+    "DECIMAL_PRECISION",
+    "KG_PER_POUND",
+    "DecimalLike",
+    "check_limit",
+    "check_positive",
+    "deviation_pct",
+    "drug_load_fraction",
+    "format_decimal",
+    "inches_to_cm",
+    "ink_mass_mg",
+    "ink_volume_mm3",
+    "pounds_to_kg",
+    "quantize_half_up",
+    "round_to_step",
+    "to_decimal",
+    "within_tolerance",
+]
+
+#: A number as a caller may pass it. Floats are converted via ``str``.
+DecimalLike: TypeAlias = Decimal | int | str | float
+
+#: Significant digits of every local Decimal context used for dose arithmetic.
+DECIMAL_PRECISION = 34
+
+#: Exact by definition (international inch, 1959).
+CM_PER_INCH = Decimal("2.54")
+
+#: Exact by definition (international avoirdupois pound, 1959).
+KG_PER_POUND = Decimal("0.45359237")
+
+
+def to_decimal(value: object, field: str) -> Decimal:
+    """Convert ``value`` to a finite Decimal or raise naming ``field``.
+
+    Parameters
+    ----------
+    value
+        A ``Decimal``, ``int``, ``str`` or ``float`` (converted via ``str``).
+    field
+        The name shown in the error message, e.g. ``"weight_kg"``.
+
+    Returns
+    -------
+    Decimal
+        The exact value (no rounding).
+
+    Raises
+    ------
+    DoseInputError
+        If ``value`` is a bool, another type, unparsable text, NaN or infinite.
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str | float):
+        raise DoseInputError(f"{field} = {value!r} is not a number")
+    text = str(value).strip() if not isinstance(value, Decimal) else None
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(text or "")
+    except InvalidOperation:
+        raise DoseInputError(f"{field} = {value!r} is not a number") from None
+    if not number.is_finite():
+        raise DoseInputError(f"{field} = {value} is not a finite number")
+    return number
+
+
+def format_decimal(value: Decimal) -> str:
+    """Show a Decimal without exponent and without trailing zeros after the point.
+
+    ``Decimal("300")`` → ``"300"``, ``Decimal("0.30")`` → ``"0.3"``,
+    ``Decimal("1E+2")`` → ``"100"``.
+    """
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def quantize_half_up(value: Decimal, places: int) -> Decimal:
+    """Round ``value`` half-up (away from zero on a tie) to ``places`` decimals."""
+    with localcontext() as ctx:
+        ctx.prec = DECIMAL_PRECISION
+        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def inches_to_cm(height_in: DecimalLike) -> Decimal:
+    """Convert a length in inches to centimetres exactly (1 in = 2.54 cm).
+
+    Raises
+    ------
+    DoseInputError
+        If ``height_in`` is not a finite number.
+    """
+    with localcontext() as ctx:
+        ctx.prec = DECIMAL_PRECISION
+        return to_decimal(height_in, "height_in") * CM_PER_INCH
+
+
+def pounds_to_kg(weight_lb: DecimalLike) -> Decimal:
+    """Convert a mass in pounds to kilograms exactly (1 lb = 0.45359237 kg).
+
+    Raises
+    ------
+    DoseInputError
+        If ``weight_lb`` is not a finite number.
+    """
+    with localcontext() as ctx:
+        ctx.prec = DECIMAL_PRECISION
+        return to_decimal(weight_lb, "weight_lb") * KG_PER_POUND
+
+
+def check_positive(value: object, field: str, unit: str) -> Decimal:
+    """Return ``value`` as a Decimal if it is a finite number > 0.
+
+    Raises
+    ------
+    DoseInputError
+        If it is not a number or not above zero, e.g. ``"cap_mg = 0 must be above 0 mg"``.
+    """
+    number = to_decimal(value, field)
+    if number <= 0:
+        raise DoseInputError(f"{field} = {value} must be above 0 {unit}".rstrip())
+    return number
+
+
+def check_limit(
+    value: object, field: str, unit: str, low: Decimal, high: Decimal, hint: str = ""
+) -> Decimal:
+    """Return ``value`` as a Decimal if ``low ≤ value ≤ high`` (inclusive).
+
+    Raises
+    ------
+    DoseInputError
+        ``"weight_kg = 450 is above the limit of 300 kg"`` (plus ``hint`` if given).
+    """
+    number = to_decimal(value, field)
+    suffix = f" ({hint})" if hint else ""
+    if number < low:
+        raise DoseInputError(
+            f"{field} = {value} is below the limit of {format_decimal(low)} {unit}{suffix}"
+        )
+    if number > high:
+        raise DoseInputError(
+            f"{field} = {value} is above the limit of {format_decimal(high)} {unit}{suffix}"
+        )
+    return number
+
+
+def drug_load_fraction(
+    *, mg_per_g: DecimalLike | None = None, pct_w_w: DecimalLike | None = None
+) -> Decimal:
+    """Drug load as a mass fraction from mg/g (÷ 1000) or % w/w (÷ 100); give exactly one.
+
+    Raises
+    ------
+    DoseInputError
+        Neither or both given, or a load not in (0, 1000 mg/g] / (0, 100 %].
+    """
+    if (mg_per_g is None) == (pct_w_w is None):
+        raise DoseInputError("give the drug load either in mg/g or in % w/w, exactly one")
+    with localcontext() as ctx:
+        ctx.prec = DECIMAL_PRECISION
+        if mg_per_g is not None:
+            load = check_positive(mg_per_g, "drug_load_mg_per_g", "mg/g")
+            return check_limit(load, "drug_load_mg_per_g", "mg/g", Decimal(0), Decimal(1000)) / 1000
+        load = check_positive(pct_w_w, "drug_load_pct_w_w", "%")
+        return check_limit(load, "drug_load_pct_w_w", "%", Decimal(0), Decimal(100)) / 100
+
+
+def ink_mass_mg(
+    dose_mg: DecimalLike,
+    *,
+    drug_load_mg_per_g: DecimalLike | None = None,
+    drug_load_pct_w_w: DecimalLike | None = None,
+) -> Decimal:
+    """Ink mass (mg) that carries ``dose_mg`` of drug: dose / drug-load fraction.
+
+    Example: 18.5 mg at 50 mg/g (5 % w/w) → 370 mg.
+
+    Raises
+    ------
+    DoseInputError
+        A dose not above 0, or a bad drug load (see :func:`drug_load_fraction`).
+    """
+    dose = check_positive(dose_mg, "dose_mg", "mg")
+    fraction = drug_load_fraction(mg_per_g=drug_load_mg_per_g, pct_w_w=drug_load_pct_w_w)
+    with localcontext() as ctx:
+        ctx.prec = DECIMAL_PRECISION
+        return dose / fraction
+
+
+def ink_volume_mm3(ink_mass_mg: DecimalLike, density_g_per_cm3: DecimalLike) -> Decimal:
+    """Ink volume (mm³) of ``ink_mass_mg`` at a density in g/cm³ (= mg/mm³).
+
+    Example: 370 mg at 1.25 g/cm³ → 296 mm³.
+
+    Raises
+    ------
+    DoseInputError
+        A mass or density not above 0.
+    """
+    mass = check_positive(ink_mass_mg, "ink_mass_mg", "mg")
+    density = check_positive(density_g_per_cm3, "density_g_per_cm3", "g/cm³")
+    with localcontext() as ctx:
+        ctx.prec = DECIMAL_PRECISION
+        return mass / density
+
+
+def round_to_step(dose_mg: Decimal, step_mg: Decimal) -> Decimal:
+    """Round ``dose_mg`` half-up to the nearest multiple of ``step_mg`` (mg).
+
+    Raises
+    ------
+    DoseInputError
+        If ``step_mg`` is not above 0.
+    """
+    step = check_positive(step_mg, "dose_step_mg", "mg")
+    with localcontext() as ctx:
+        ctx.prec = DECIMAL_PRECISION
+        return (dose_mg / step).to_integral_value(rounding=ROUND_HALF_UP) * step
+
+
+def deviation_pct(final: Decimal, reference: Decimal) -> Decimal:
+    """Relative deviation of ``final`` from ``reference`` in % (unrounded)."""
+    with localcontext() as ctx:
+        ctx.prec = DECIMAL_PRECISION
+        return (final - reference) / reference * 100
+
+
+def within_tolerance(final: Decimal, reference: Decimal, tolerance_pct: Decimal) -> bool:
+    """Whether |final − reference| ≤ tolerance_pct % of ``reference`` (inclusive, exact)."""
+    # Cross-multiplied so that an exact 10.0 % deviation is compared exactly.
+    with localcontext() as ctx:
+        ctx.prec = DECIMAL_PRECISION * 2
+        return abs(final - reference) * 100 <= tolerance_pct * reference
