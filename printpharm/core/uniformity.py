@@ -82,6 +82,7 @@ class MassUniformityResult:
     ``"gn_rounding"``). ``deviations_pct`` are signed and rounded half-up to
     6 dp for display; the counts are decided on exact values (or, under
     ``"gn_rounding"``, on |deviation| rounded to the decimals of the tabulated limit).
+    ``units_outside_limit`` / ``units_outside_twice_limit`` are 1-based unit numbers.
     """
 
     form: str
@@ -97,6 +98,8 @@ class MassUniformityResult:
     max_abs_deviation_pct: Decimal
     result: str
     reason: str
+    units_outside_limit: tuple[int, ...] = ()
+    units_outside_twice_limit: tuple[int, ...] = ()
     test: str = "Ph. Eur. 2.9.5 uniformity of mass"
 
     def as_vector_dict(self) -> dict[str, object]:
@@ -114,6 +117,8 @@ class MassUniformityResult:
             "n_outside_twice_limit": self.n_outside_twice_limit,
             "max_abs_deviation_pct": str(_six_dp(self.max_abs_deviation_pct)),
             "reason": self.reason,
+            "units_outside_limit": list(self.units_outside_limit),
+            "units_outside_twice_limit": list(self.units_outside_twice_limit),
             "unit_masses_mg": [str(m) for m in self.unit_masses_mg],
             "deviations_pct": [str(d) for d in self.deviations_pct],
         }
@@ -193,6 +198,22 @@ def _reason_295(n1: int, n2: int, limit: Decimal, twice: Decimal) -> str:
     )
 
 
+def _units_beyond(
+    deviations: Sequence[Fraction], limit: Decimal, policy: str
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """1-based numbers of units beyond the limit and beyond twice the limit."""
+    if policy == "strict":
+        judged = [abs(d) for d in deviations]
+    else:  # General Notices: |d| rounded half-up to the decimals of the tabulated limit
+        dp = _decimals_of(limit)
+        judged = [Fraction(half_up(abs(d), dp)) for d in deviations]
+    once, twice = Fraction(limit), Fraction(limit * 2)
+    return (
+        tuple(i for i, d in enumerate(judged, start=1) if d > once),
+        tuple(i for i, d in enumerate(judged, start=1) if d > twice),
+    )
+
+
 def uniformity_of_mass(
     masses_mg: Sequence[Number],
     form: Form = "tablet",
@@ -236,19 +257,14 @@ def uniformity_of_mass(
     exact = as_fractions(masses)
     average = sum(exact, Fraction(0)) / len(exact)
     average_mg = fraction_to_decimal(average)  # exact: a mean of 20 decimals terminates
-    band_average_mg = (
-        half_up(average, PH_EUR.gn_average_band_dp) if policy != "strict" else (average_mg)
-    )
+    band_average_mg = average_mg
+    if policy == "gn_rounding":
+        band_average_mg = half_up(average, PH_EUR.gn_average_band_dp)
     limit = _band_limit_pct(form, band_average_mg)
     twice = limit * 2
     deviations = [(m - average) * 100 / average for m in exact]
-    if policy == "strict":
-        judged = [abs(d) for d in deviations]
-    else:
-        dp = _decimals_of(limit)
-        judged = [Fraction(half_up(abs(d), dp)) for d in deviations]
-    n1 = sum(1 for d in judged if d > Fraction(limit))
-    n2 = sum(1 for d in judged if d > Fraction(twice))
+    outside, outside_twice = _units_beyond(deviations, limit, policy)
+    n1, n2 = len(outside), len(outside_twice)
     passed = (
         n1 <= PH_EUR.mass_max_units_outside_limit
         and n2 <= PH_EUR.mass_max_units_outside_twice_limit
@@ -273,6 +289,8 @@ def uniformity_of_mass(
         max_abs_deviation_pct=fraction_to_decimal(max(abs(d) for d in deviations)),
         result="PASS" if passed else "FAIL",
         reason=reason,
+        units_outside_limit=outside,
+        units_outside_twice_limit=outside_twice,
     )
 
 
