@@ -51,11 +51,16 @@ from printpharm.errors import DoseInputError
 
 __all__ = [
     "BSA_FORMULAS",
+    "DEFAULT_LIMITS",
     "BSA_FORMULA_LABELS",
     "DEFAULT_TOLERANCE_PCT",
     "WEIGHT_ONLY_FORMULAS",
     "DailySplit",
+    "DoseFlag",
+    "DoseLimits",
     "DoseResult",
+    "DoseRule",
+    "WeightBand",
     "body_surface_area",
     "compute_dose",
     "drug_load_fraction",
