@@ -146,8 +146,12 @@ def _mass_text(r: MassUniformityResult) -> str:
 
 
 def _run_mass(args: argparse.Namespace) -> int:
+    shells: list[str] | None = args.shell_mg
     result = uniformity_of_mass(
-        _inputs(args, "mass_mg"), form=args.form, shell_mg=args.shell_mg, policy=args.policy
+        _inputs(args, "mass_mg"),
+        form=args.form,
+        shell_mg=shells[0] if shells is not None and len(shells) == 1 else shells,
+        policy=args.policy,
     )
     emit(args, result.as_vector_dict(), _mass_text(result))
     return _exit_code(result.result)
@@ -229,7 +233,12 @@ def _register_mass(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p = sub.add_parser("mass", help="Ph. Eur. 2.9.5 uniformity of mass (20 units)")
     _add_source(p, "--mass-mg", "mass_mg", "the 20 unit masses in mg (capsules: gross or content)")
     p.add_argument("--form", choices=("tablet", "capsule"), default="tablet")
-    p.add_argument("--shell-mg", metavar="S", help="capsules: emptied shell mass in mg")
+    p.add_argument(
+        "--shell-mg",
+        metavar="S",
+        nargs="+",
+        help="capsules: emptied shell mass in mg, one for all units or one per unit",
+    )
     p.add_argument("--policy", choices=POLICIES, default="strict", help="default: strict")
     add_json_flag(p)
     p.set_defaults(func=_run_mass)

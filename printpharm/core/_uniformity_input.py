@@ -78,8 +78,13 @@ def half_up(value: Fraction, dp: int) -> Decimal:
     magnitude = abs(value) * scale
     rounded = (magnitude.numerator * 2 + magnitude.denominator) // (magnitude.denominator * 2)
     sign = -1 if value < 0 else 1
-    result = Decimal(sign * rounded).scaleb(-dp)
-    return result.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
+    with localcontext() as ctx:  # exact: the digits are already rounded
+        ctx.prec = PRECISION
+        return (
+            Decimal(sign * rounded)
+            .scaleb(-dp)
+            .quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
+        )
 
 
 def as_fractions(values: Sequence[Decimal]) -> tuple[Fraction, ...]:

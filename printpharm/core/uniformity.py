@@ -111,6 +111,7 @@ class MassUniformityResult:
             "valid": True,
             "result": self.result,
             "average_mass_mg": str(_six_dp(self.average_mass_mg)),
+            "band_average_mg": str(self.band_average_mg),
             "limit_pct": _one_dp(self.limit_pct),
             "twice_limit_pct": _one_dp(self.twice_limit_pct),
             "n_outside_limit": self.n_outside_limit,

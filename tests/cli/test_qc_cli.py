@@ -176,3 +176,16 @@ def test_real_process_mass_file_json(tmp_path: Path) -> None:
     data = json.loads(proc.stdout, parse_float=D)
     for key, value in case["expected"].items():
         assert data[key] == value, key
+
+
+def test_capsule_per_unit_shells_from_the_vector(capsys: pytest.CaptureFixture[str]) -> None:
+    case = _case("mass_uniformity_2_9_5_vectors.json", "c01_capsule_150_pass")
+    argv = ["qc", "mass", "--json", "--form", "capsule", "--mass-mg"]
+    argv += _strs(case["capsule_gross_mg"]) + ["--shell-mg", *_strs(case["capsule_shell_mg"])]
+    code, out, _ = _run(capsys, *argv)
+    data = json.loads(out, parse_float=D)
+    assert code == 0
+    for key, value in case["expected"].items():
+        assert data[key] == value, key
+    code, _, err = _run(capsys, *argv[:-2])  # 18 shells for 20 units
+    assert code == 2 and "one per unit (20), got 18" in err
