@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 
 from printpharm.core.prescription import (
     DEFAULT_LIMITS,
@@ -44,6 +44,7 @@ from printpharm.core.units import (
     format_decimal,
     ink_mass_mg,
     ink_volume_mm3,
+    quantize_half_up,
     round_to_step,
     within_tolerance,
 )
@@ -236,6 +237,7 @@ class _Basis:
     formula: str | None = None
     bsa_m2: Decimal | None = None
     bsa_used_m2: Decimal | None = None
+    bsa_round_dp: int | None = None
     band: WeightBand | None = None
 
 
@@ -273,15 +275,16 @@ def _basis(
     if w is None or (h is None and name not in WEIGHT_ONLY_FORMULAS):
         raise DoseInputError(f"rule per_m2 with the {name} formula needs height_cm and weight_kg")
     bsa = body_surface_area(h, w, name, limits=limits)
-    used = bsa
+    used, places = bsa, None
     if bsa_round_dp is not None:
         dp = check_limit(
             bsa_round_dp, "bsa_round_dp", "decimals", _D(1), _D(limits.max_bsa_round_dp)
         )
         if dp != dp.to_integral_value():
             raise DoseInputError(f"bsa_round_dp = {bsa_round_dp} is not a whole number")
-        used = bsa.quantize(_D(1).scaleb(-int(dp)), rounding=ROUND_HALF_UP)
-    return _Basis(value, value * used, formula=name, bsa_m2=bsa, bsa_used_m2=used)
+        places = int(dp)
+        used = quantize_half_up(bsa, places)
+    return _Basis(value, value * used, name, bsa, used, places)
 
 
 def _split_shares(
@@ -331,6 +334,24 @@ def _split(
         )
 
 
+def _split_flags(
+    split: DailySplit, final: Decimal, flags: list[DoseFlag], notes: list[str]
+) -> None:
+    if split.mismatch_mg != 0:
+        flags.append(DoseFlag.SPLIT_TOTAL_MISMATCH)
+        notes.append(
+            "administrations "
+            + " + ".join(format_decimal(d) for d in split.doses_mg)
+            + f" = {format_decimal(split.delivered_daily_mg)} mg/day differ from the rounded "
+            f"daily dose {format_decimal(final)} mg by {format_decimal(split.mismatch_mg)} mg"
+        )
+    if not split.within_rounding_tolerance:
+        flags.append(DoseFlag.SPLIT_ROUNDING_OUTSIDE_TOLERANCE)
+        notes.append(
+            "rounding an administration or the delivered daily total exceeds the tolerance"
+        )
+
+
 def _outcome_flags(
     rule: DoseRule,
     basis: _Basis,
@@ -349,7 +370,8 @@ def _outcome_flags(
     if capped:
         flags.append(DoseFlag.CAPPED)
         notes.append(
-            f"calculated dose {basis.calculated_mg:.4f} mg capped at {format_decimal(capped_mg)} mg"
+            f"calculated dose {quantize_half_up(basis.calculated_mg, 4)} mg "
+            f"capped at {format_decimal(capped_mg)} mg"
         )
     flags.extend([DoseFlag.ROUNDED] if final != capped_mg else [])
     if final == 0:
@@ -358,22 +380,12 @@ def _outcome_flags(
     if not within:
         flags.append(DoseFlag.ROUNDING_OUTSIDE_TOLERANCE)
         notes.append(
-            f"rounding {capped_mg:.4f} mg to {format_decimal(final)} mg moves the dose by "
-            f"{deviation_pct(final, capped_mg):.2f} %, outside the tolerance"
+            f"rounding {quantize_half_up(capped_mg, 4)} mg to {format_decimal(final)} mg "
+            "moves the dose by "
+            f"{quantize_half_up(deviation_pct(final, capped_mg), 2)} %, outside the tolerance"
         )
-    if split is not None and split.mismatch_mg != 0:
-        flags.append(DoseFlag.SPLIT_TOTAL_MISMATCH)
-        notes.append(
-            "administrations "
-            + " + ".join(format_decimal(d) for d in split.doses_mg)
-            + f" = {format_decimal(split.delivered_daily_mg)} mg/day differ from the rounded "
-            f"daily dose {format_decimal(final)} mg by {format_decimal(split.mismatch_mg)} mg"
-        )
-    if split is not None and not split.within_rounding_tolerance:
-        flags.append(DoseFlag.SPLIT_ROUNDING_OUTSIDE_TOLERANCE)
-        notes.append(
-            "rounding an administration or the delivered daily total exceeds the tolerance"
-        )
+    if split is not None:
+        _split_flags(split, final, flags, notes)
     if rule is DoseRule.PER_M2 and weight_kg is not None and weight_kg < 10:
         flags.append(DoseFlag.BSA_DOSING_UNDER_10_KG)
         notes.append(
@@ -459,7 +471,7 @@ def compute_dose(
     more_flags, more_notes = _outcome_flags(rule, basis, w, capped, final, capped_mg, within, split)
     return DoseResult(
         rule=rule, amount=basis.amount, amount_unit=rule.amount_unit, height_cm=h, weight_kg=w,
-        formula=basis.formula, bsa_m2=basis.bsa_m2, bsa_round_dp=bsa_round_dp,
+        formula=basis.formula, bsa_m2=basis.bsa_m2, bsa_round_dp=basis.bsa_round_dp,
         bsa_used_m2=basis.bsa_used_m2, band=basis.band, calculated_dose_mg=basis.calculated_mg,
         cap_mg=cap, capped=capped, capped_dose_mg=capped_mg, dose_step_mg=step,
         final_dose_mg=final, rounding_deviation_pct=deviation_pct(final, capped_mg),

@@ -19,6 +19,7 @@ from printpharm.core.units import (
     check_limit,
     check_positive,
     format_decimal,
+    quantize_half_up,
     to_decimal,
 )
 from printpharm.errors import DoseInputError
@@ -184,7 +185,8 @@ def _soft_bounds(
         if not limits.warn_min_bmi <= bmi <= limits.warn_max_bmi:
             flags.append(DoseFlag.BMI_UNUSUAL)
             warnings.append(
-                f"BMI {bmi:.1f} kg/m² ({format_decimal(h)} cm, {format_decimal(w)} kg) is "
+                f"BMI {quantize_half_up(bmi, 1)} kg/m² "
+                f"({format_decimal(h)} cm, {format_decimal(w)} kg) is "
                 f"outside {format_decimal(limits.warn_min_bmi)}–"
                 f"{format_decimal(limits.warn_max_bmi)}; check height and weight"
             )

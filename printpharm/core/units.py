@@ -152,14 +152,10 @@ def check_limit(
     """
     number = to_decimal(value, field)
     suffix = f" ({hint})" if hint else ""
-    if number < low:
-        raise DoseInputError(
-            f"{field} = {value} is below the limit of {format_decimal(low)} {unit}{suffix}"
-        )
-    if number > high:
-        raise DoseInputError(
-            f"{field} = {value} is above the limit of {format_decimal(high)} {unit}{suffix}"
-        )
+    for side, limit, broken in (("below", low, number < low), ("above", high, number > high)):
+        if broken:
+            limit_text = f"{format_decimal(limit)} {unit}".rstrip()
+            raise DoseInputError(f"{field} = {value} is {side} the limit of {limit_text}{suffix}")
     return number
 
 

@@ -100,7 +100,10 @@ def test_dose_input_error_is_an_input_error_and_value_error() -> None:
         ({"amount": 10, "formula": "dubois"}, "apply only to rule per_m2"),
         ({"amount": 10, "bands": [WeightBand(None, Decimal(1))]}, "apply only to rule weight"),
         ({"amount": 10, "doses_per_day": 2}, "a daily split needs dose_step_mg"),
-        ({"amount": 10, "dose_step_mg": 1, "doses_per_day": 0}, "doses_per_day = 0 is below"),
+        (
+            {"amount": 10, "dose_step_mg": 1, "doses_per_day": 0},
+            "^doses_per_day = 0 is below the limit of 1$",
+        ),
         ({"amount": 10, "dose_step_mg": 1, "doses_per_day": 25}, "doses_per_day = 25 is above"),
         (
             {"amount": 10, "dose_step_mg": 1, "split_pct": [50, 25, 20]},
@@ -184,6 +187,7 @@ def test_bsa_rounding_before_dose_changes_the_dose_and_is_recorded() -> None:
     assert rounded.bsa_m2 == plain.bsa_m2
     assert rounded.calculated_dose_mg == Decimal("18.50")
     assert DoseFlag.BSA_ROUNDED_BEFORE_DOSE in rounded.flags
+    assert rounded.bsa_round_dp == 2 and plain.bsa_round_dp is None
     with pytest.raises(DoseInputError, match="bsa_round_dp = 0 is below the limit of 1"):
         compute_dose("per_m2", 25, height_cm=110, weight_kg=18, bsa_round_dp=0)
 
