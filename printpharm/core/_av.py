@@ -369,6 +369,22 @@ def _mv_contents(
     return tuple(half_up(x, 12) for x in xs), xs
 
 
+def _mean_mg(masses: Sequence[Decimal]) -> Decimal:
+    return fraction_to_decimal(sum(map(Fraction, masses), Fraction(0)) / len(masses))
+
+
+def _mv_guard(
+    unit_content_mg: Number | None, drug_fraction: Number | None
+) -> TestApplicability | None:
+    if (unit_content_mg is None) != (drug_fraction is None):
+        raise UniformityInputError(
+            "unit_content_mg and drug_fraction: give both (or neither) for the 25 mg / 25 % guard"
+        )
+    if unit_content_mg is None or drug_fraction is None:
+        return None
+    return applicable_uniformity_test(unit_content_mg, drug_fraction)
+
+
 def _mv_label(assay_is_measured: bool, applicability: TestApplicability | None) -> tuple[str, bool]:
     if not assay_is_measured:
         return f"{_ESTIMATE}: A is not an assay result (nominal content)", True
@@ -424,13 +440,7 @@ def acceptance_value_mass_variation(
     if assay_dec <= 0:
         raise UniformityInputError(f"assay_pct: {assay_pct!r} must be greater than 0")
     target = _target(target_pct)
-    if (unit_content_mg is None) != (drug_fraction is None):
-        raise UniformityInputError(
-            "unit_content_mg and drug_fraction: give both (or neither) for the 25 mg / 25 % guard"
-        )
-    applicability = None
-    if unit_content_mg is not None and drug_fraction is not None:
-        applicability = applicable_uniformity_test(unit_content_mg, drug_fraction)
+    applicability = _mv_guard(unit_content_mg, drug_fraction)
     assay = Fraction(assay_dec)
     n1 = PH_EUR.av_stage1_n
     stage1 = _stage(*_mv_contents(masses[:n1], assay), target)
@@ -452,11 +462,7 @@ def acceptance_value_mass_variation(
         is_estimate=is_estimate,
         assay_pct=assay_dec,
         masses_mg=masses,
-        stage1_mean_mass_mg=fraction_to_decimal(sum(map(Fraction, masses[:n1]), Fraction(0)) / n1),
-        stage2_mean_mass_mg=(
-            fraction_to_decimal(sum(map(Fraction, masses), Fraction(0)) / len(masses))
-            if stage2 is not None
-            else None
-        ),
+        stage1_mean_mass_mg=_mean_mg(masses[:n1]),
+        stage2_mean_mass_mg=_mean_mg(masses) if stage2 is not None else None,
         applicability=applicability,
     )
