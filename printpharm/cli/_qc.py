@@ -87,7 +87,10 @@ def read_values(path: Path) -> list[str]:
         cells = [c.strip().strip('"') for c in line.replace(";", ",").split(",")]
         cells = [c for c in cells if c]
         if len(cells) != 1:
-            raise UniformityInputError(f"{path}, line {number}: expected one value, got {line!r}")
+            raise UniformityInputError(
+                f"{path}, line {number}: expected one value, got {line!r} "
+                "(one column; write decimals with a point, not a comma)"
+            )
         if not _is_number(cells[0]):
             if number == first and _HEADER.fullmatch(cells[0]):  # a CSV column name
                 continue
