@@ -81,7 +81,9 @@ def add_dose_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--bsa-round-dp", type=int, metavar="N", help="round BSA half-up to N dp before dosing"
     )
-    group.add_argument("--cap-mg", metavar="MG", help="maximum dose, applied before rounding")
+    group.add_argument(
+        "--cap-mg", metavar="MG", help="maximum dose (daily if split), applied before rounding"
+    )
     group.add_argument("--step-mg", metavar="MG", help="round half-up to a multiple of this step")
     group.add_argument(
         "--tolerance-pct", default="10", metavar="P", help="rounding tolerance in %% (default 10)"
