@@ -75,7 +75,8 @@ def _launch_gui() -> int:
         return 2
     from printpharm.gui.app import main as gui_main  # imported lazily: Qt only here
 
-    return gui_main([])
+    code: int = gui_main([])
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        code: int = func(args)
+        code = int(func(args))
     except PrintpharmError as exc:
         return fail(args, str(exc))
     except KeyboardInterrupt:
