@@ -1,0 +1,295 @@
+"""Models of a recipe file: form template and bounds, dose range, tolerances, QC (via schema)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, Strict, model_validator
+from pydantic_core import PydanticCustomError
+
+from printpharm.catalog._models import ProcessLayer, Versioned
+from printpharm.catalog._quantity import (
+    RULE_ERROR,
+    VALUE_ERROR,
+    Number,
+    Quantity,
+    Span,
+    StrictModel,
+    within,
+)
+
+__all__ = [
+    "CAPSULE_VOLUME_ML",
+    "TEMPLATE_DIMENSIONS",
+    "AlarmPolicy",
+    "CalibrationSeries",
+    "DoseSpec",
+    "FormBounds",
+    "FormSpec",
+    "QcPolicy",
+    "QcTest",
+    "Recipe",
+    "Strategy",
+    "TemplateName",
+    "Tolerances",
+    "ValidatedWindows",
+]
+
+TemplateName = Literal["disc", "caplet", "ring", "minitablet", "capsule_fill"]
+Strategy = Literal[
+    "fixed_diameter_solve_height",
+    "fixed_footprint_solve_height",
+    "uniform_scale",
+    "solve_fill_fraction",
+]
+AlarmPolicy = Literal["stop", "pause"]
+QcTest = Literal["2.9.5", "2.9.40-mv", "2.9.40-cu-estimate", "local"]
+CapsuleSize = Literal["000", "00", "0", "1", "2", "3", "4", "5"]
+
+#: The dimensions of each template, fixed or bounded in ``[form]`` / ``[form.bounds]``.
+#: Lengths in mm; ``*_ratio`` unit "ratio"; ``fill_fraction`` unit "fraction".
+TEMPLATE_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "disc": ("diameter", "height"),
+    "caplet": ("width", "length_width_ratio", "height"),
+    "ring": ("outer_diameter", "inner_outer_ratio", "height"),
+    "minitablet": ("diameter", "height"),
+    "capsule_fill": ("fill_fraction",),
+}
+
+#: Nominal body volume of hard capsules by size (mL), the industry standard table
+#: (Capsugel/Lonza Coni-Snap). Used to size a capsule fill.
+CAPSULE_VOLUME_ML: dict[str, Decimal] = {
+    "000": Decimal("1.37"),
+    "00": Decimal("0.91"),
+    "0": Decimal("0.68"),
+    "1": Decimal("0.50"),
+    "2": Decimal("0.37"),
+    "3": Decimal("0.30"),
+    "4": Decimal("0.21"),
+    "5": Decimal("0.13"),
+}
+
+_Diameter = Annotated[Quantity, within("mm", "1", "30")]
+_Height = Annotated[Quantity, within("mm", "0.2", "15")]
+_Width = Annotated[Quantity, within("mm", "1", "20")]
+_LwRatio = Annotated[Quantity, within("ratio", "1", "4")]
+_IoRatio = Annotated[Quantity, within("ratio", "0.1", "0.8")]
+_Fill = Annotated[Quantity, within("fraction", "0.05", "1")]
+_DiameterSpan = Annotated[Span, within("mm", "1", "30")]
+_HeightSpan = Annotated[Span, within("mm", "0.2", "15")]
+_WidthSpan = Annotated[Span, within("mm", "1", "20")]
+_LwSpan = Annotated[Span, within("ratio", "1", "4")]
+_IoSpan = Annotated[Span, within("ratio", "0.1", "0.8")]
+_FillSpan = Annotated[Span, within("fraction", "0.05", "1")]
+
+
+def _rule(message: str, **context: str) -> PydanticCustomError:
+    return PydanticCustomError(RULE_ERROR, message, context or None)
+
+
+class FormBounds(StrictModel):
+    """Bounds of the free dimensions (the sizing solver chooses a value inside)."""
+
+    diameter: _DiameterSpan | None = None
+    height: _HeightSpan | None = None
+    width: _WidthSpan | None = None
+    length_width_ratio: _LwSpan | None = None
+    outer_diameter: _DiameterSpan | None = None
+    inner_outer_ratio: _IoSpan | None = None
+    fill_fraction: _FillSpan | None = None
+
+
+class FormSpec(StrictModel):
+    """Dosage-form template, its fixed dimensions and the bounds of the free ones."""
+
+    template: TemplateName
+    diameter: _Diameter | None = None
+    height: _Height | None = None
+    width: _Width | None = None
+    length_width_ratio: _LwRatio | None = None
+    outer_diameter: _Diameter | None = None
+    inner_outer_ratio: _IoRatio | None = None
+    fill_fraction: _Fill | None = None
+    count_per_dose: Annotated[int, Strict(), Field(ge=1, le=50)] | None = None
+    capsule_size: CapsuleSize | None = None
+    bounds: FormBounds = FormBounds()
+
+    @model_validator(mode="after")
+    def _dimensions_complete(self) -> FormSpec:
+        wanted = TEMPLATE_DIMENSIONS[self.template]
+        for name in FormBounds.model_fields:
+            fixed = getattr(self, name) is not None
+            bounded = getattr(self.bounds, name) is not None
+            if name not in wanted and (fixed or bounded):
+                raise _rule("{n} is not a dimension of {t}", n=name, t=self.template)
+            if name in wanted and fixed == bounded:
+                how = "both fixed and bounded" if fixed else "neither fixed nor bounded"
+                raise _rule("{n} of {t} is {how}", n=name, t=self.template, how=how)
+        if not self.free_dimensions():
+            raise _rule("{t} has no bounded dimension to size the dose with", t=self.template)
+        needs_count = self.template == "minitablet"
+        if needs_count != (self.count_per_dose is not None):
+            raise _rule("count_per_dose is required for minitablet and only for it")
+        if (self.template == "capsule_fill") != (self.capsule_size is not None):
+            raise _rule("capsule_size is required for capsule_fill and only for it")
+        return self
+
+    def free_dimensions(self) -> tuple[str, ...]:
+        """Names of the dimensions given as bounds, in template order."""
+        wanted = TEMPLATE_DIMENSIONS[self.template]
+        return tuple(n for n in wanted if getattr(self.bounds, n) is not None)
+
+    def dimension(self, name: str) -> Quantity | Span:
+        """The fixed :class:`Quantity` or the bounding :class:`Span` of one dimension."""
+        found: Quantity | Span | None = getattr(self, name, None) or getattr(
+            self.bounds, name, None
+        )
+        if found is None:
+            raise KeyError(f"{name} is not a dimension of {self.template}")
+        return found
+
+
+class DoseSpec(StrictModel):
+    """The validated dose range per unit and the dose step (mg)."""
+
+    range: Annotated[Span, within("mg", "0.01", "2000", positive=True)]
+    step: Annotated[Quantity, within("mg", "0.001", "100", positive=True)]
+
+    @model_validator(mode="after")
+    def _range_on_step(self) -> DoseSpec:
+        for end in (self.range.min, self.range.max):
+            if end % self.step.value != 0:
+                raise _rule(
+                    "range end {e} mg is not a multiple of the step {s}",
+                    e=str(end),
+                    s=str(self.step),
+                )
+        return self
+
+
+class CalibrationSeries(StrictModel):
+    """Volumes (mm³) printed by a calibration recipe: at least 3, increasing."""
+
+    values: Annotated[tuple[Number, ...], Field(strict=False, min_length=3, max_length=50)]
+    unit: Literal["mm3"]
+
+    @model_validator(mode="after")
+    def _increasing(self) -> CalibrationSeries:
+        previous = Decimal(0)
+        for v in self.values:
+            if v <= previous:
+                raise PydanticCustomError(
+                    VALUE_ERROR,
+                    "{v} mm3 must be positive and above the previous volume",
+                    {"v": str(v)},
+                )
+            previous = v
+        return self
+
+
+class Tolerances(StrictModel):
+    """Mass tolerances (% of target) and the bounds of in-run flow correction (%)."""
+
+    unit_mass: Annotated[Quantity, within("%", "0.5", "25", positive=True)]
+    mean_mass: Annotated[Quantity, within("%", "0.5", "15", positive=True)]
+    flow_correction: Annotated[Span, within("%", "-20", "20")]
+
+    @model_validator(mode="after")
+    def _zero_inside(self) -> Tolerances:
+        if 0 not in self.flow_correction:
+            raise _rule("flow_correction {s} must contain 0 %", s=str(self.flow_correction))
+        return self
+
+
+class QcPolicy(StrictModel):
+    """Which pharmacopoeial tests judge a batch, on how many units."""
+
+    tests: Annotated[tuple[QcTest, ...], Field(strict=False, min_length=1)]
+    units_count: Annotated[int, Strict(), Field(ge=1, le=200)]
+
+    @model_validator(mode="after")
+    def _enough_units(self) -> QcPolicy:
+        if len(set(self.tests)) != len(self.tests):
+            raise _rule("tests lists a test twice")
+        if "2.9.5" in self.tests and self.units_count < 20:
+            raise _rule(
+                "Ph. Eur. 2.9.5 needs 20 units, units_count is {n}", n=str(self.units_count)
+            )
+        if any(t.startswith("2.9.40") for t in self.tests) and self.units_count < 10:
+            raise _rule(
+                "Ph. Eur. 2.9.40 needs 10 units, units_count is {n}", n=str(self.units_count)
+            )
+        return self
+
+
+class ValidatedWindows(StrictModel):
+    """Process windows validated for this recipe: leaving them raises the run alarm."""
+
+    nozzle_temperature: Annotated[Span, within("°C", "4", "260")]
+    bed_temperature: Annotated[Span, within("°C", "0", "120")]
+
+
+class Recipe(Versioned):
+    """A validated recipe: ink + printer + form + process + design space + QC.
+
+    Exactly one of ``dose`` (a medicine) and ``calibration_series`` (a drug-free
+    calibration print) is given.
+    """
+
+    api: Annotated[str, Field(min_length=1)]
+    ink: str
+    printer: str
+    form: FormSpec
+    strategy: Strategy
+    dose: DoseSpec | None = None
+    calibration_series: CalibrationSeries | None = None
+    tolerances: Tolerances
+    alarm_policy: AlarmPolicy
+    qc: QcPolicy
+    validated: ValidatedWindows
+    validation_status: Annotated[str, Field(min_length=1, max_length=200)]
+    process: ProcessLayer = ProcessLayer()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Recipe:
+        if (self.dose is None) == (self.calibration_series is None):
+            raise _rule("give exactly one of [dose] and [calibration_series]")
+        self._check_strategy()
+        return self
+
+    def _check_strategy(self) -> None:
+        form, free = self.form, self.form.free_dimensions()
+        allowed: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
+            "fixed_diameter_solve_height": (("disc", "minitablet"), ("height",)),
+            "fixed_footprint_solve_height": (("caplet", "ring"), ("height",)),
+            "uniform_scale": (("disc", "caplet", "ring", "minitablet"), None),
+            "solve_fill_fraction": (("capsule_fill",), ("fill_fraction",)),
+        }
+        templates, needed_free = allowed[self.strategy]
+        if form.template not in templates:
+            raise _rule("strategy {s} does not apply to {t}", s=self.strategy, t=form.template)
+        if needed_free is not None and free != needed_free:
+            raise _rule(
+                "strategy {s} needs exactly {need} bounded (bounded: {got})",
+                s=self.strategy,
+                need=", ".join(needed_free),
+                got=", ".join(free),
+            )
+        if self.strategy == "uniform_scale":
+            self._check_uniform_scale(free)
+
+    def _check_uniform_scale(self, free: tuple[str, ...]) -> None:
+        """Every length bounded, ratios fixed, all lengths with the same max/min scale."""
+        for name in TEMPLATE_DIMENSIONS[self.form.template]:
+            is_ratio = name.endswith("_ratio")
+            if is_ratio == (name in free):
+                want = "fixed" if is_ratio else "bounded"
+                raise _rule("strategy uniform_scale needs {n} {w}", n=name, w=want)
+        spans = [getattr(self.form.bounds, n) for n in free]
+        scales = {s.max / s.min for s in spans}
+        if len(scales) != 1:
+            raise _rule(
+                "strategy uniform_scale needs the same max/min scale for {names}",
+                names=", ".join(free),
+            )
