@@ -1,0 +1,13 @@
+; printpharm start: Klipper ({printer})
+M140 S{bed_temp_c}
+M104 S{nozzle_temp_c}
+G28
+M190 S{bed_temp_c}
+M109 S{nozzle_temp_c}
+G90
+G92 E0
+G0 Z5 F{z_feed}
+G0 X{purge_x0_mm} Y{purge_y_mm} F{travel_feed}
+G0 Z{purge_z_mm} F{z_feed}
+G1 X{purge_x1_mm} E{purge_e} F{purge_feed} ; prime line
+G92 E0

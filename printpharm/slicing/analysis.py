@@ -1,0 +1,350 @@
+"""Read G-code text and report deposited volume, path length, time, layers and extent.
+
+The reader knows nothing of the writer: it interprets G0/G1/G2/G3 (I/J arcs),
+G90/G91 (which, as in Marlin, also set E), M82/M83, G92, G28, G4, M200 D
+(volumetric E) and the meaning of E it is given (filament mm, plunger mm or
+mm³) or finds in a ``;PRINTPHARM EXTRUSION`` header. Moves between
+``;PRINTPHARM UNIT_START n=..`` and ``;PRINTPHARM UNIT_END n=..`` are credited
+to unit n. A printing move is one that moves in XY while E increases; E-only
+moves are retractions and primes (their net is reported separately).
+
+Time is acceleration-aware: every move follows a trapezoidal (or triangular)
+speed profile from and to rest at the given acceleration - conservative,
+because real planners blend corners.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from printpharm.errors import SlicingError
+
+__all__ = ["GcodeAnalysis", "MoveStats", "analyse_gcode"]
+
+FloatArray = npt.NDArray[np.float64]
+_UNIT = re.compile(r";PRINTPHARM (UNIT_START|UNIT_END) n=(\d+)")
+_EXTRUSION = re.compile(r";PRINTPHARM EXTRUSION e_units=(\w+) diameter_mm=([0-9.]+)")
+
+
+@dataclass(frozen=True)
+class MoveStats:
+    """Aggregates of a set of moves (a unit or the whole file).
+
+    Attributes
+    ----------
+    volume_mm3 : float
+        Material deposited by printing moves (mm³).
+    path_length_mm : float
+        Length of printing moves (mm).
+    travel_length_mm : float
+        Length of non-printing moves (mm).
+    retract_net_mm3 : float
+        Net material of E-only moves (retract/prime); 0 when balanced (mm³).
+    time_s : float
+        Estimated time (s).
+    layers : int
+        Distinct heights at which material was deposited.
+    printing_moves : int
+        Number of printing moves.
+    bbox_min_mm, bbox_max_mm : tuple of float
+        Extent of printing moves (x, y, z) in mm.
+    """
+
+    volume_mm3: float
+    path_length_mm: float
+    travel_length_mm: float
+    retract_net_mm3: float
+    time_s: float
+    layers: int
+    printing_moves: int
+    bbox_min_mm: tuple[float, float, float]
+    bbox_max_mm: tuple[float, float, float]
+
+
+@dataclass(frozen=True, eq=False)
+class GcodeAnalysis:
+    """The whole file, each unit, and the printing moves for flow checks.
+
+    ``printing`` has one row per printing move: unit number (0 outside units),
+    z (mm), XY length (mm) and volume (mm³).
+    """
+
+    e_units: str
+    diameter_mm: float
+    total: MoveStats
+    units: dict[int, MoveStats]
+    printing: FloatArray
+    line_count: int
+
+
+class _State:
+    def __init__(self) -> None:
+        self.pos = [0.0, 0.0, 0.0]
+        self.e = 0.0
+        self.abs_xyz = True
+        self.abs_e = True
+        self.feed = 1500.0 / 60.0
+        self.volumetric = False
+        self.unit = 0
+        # per-move columns
+        self.rows: list[tuple[int, float, float, float, float, float, float, float, bool]] = []
+        self.dwell_s = 0.0
+
+
+_LINEAR = frozenset(("G0", "G1", "G00", "G01"))
+
+
+def _params(words: list[str], lineno: int) -> dict[str, float]:
+    params: dict[str, float] = {}
+    for word in words[1:]:
+        try:
+            params[word[0].upper()] = float(word[1:]) if len(word) > 1 else 0.0
+        except ValueError:
+            raise SlicingError(f"G-code line {lineno}: cannot read {word!r}") from None
+    return params
+
+
+def _move(st: _State, p: dict[str, float], arc: str | None, lineno: int) -> None:
+    if "F" in p:
+        if p["F"] <= 0:
+            raise SlicingError(f"G-code line {lineno}: feed rate F{p['F']} must be positive")
+        st.feed = p["F"] / 60.0
+    old = st.pos
+    new = [
+        (p[a] if st.abs_xyz else old[i] + p[a]) if a in p else old[i] for i, a in enumerate("XYZ")
+    ]
+    de = 0.0
+    if "E" in p:
+        de = p["E"] - st.e if st.abs_e else p["E"]
+        st.e = st.e + de
+    dx, dy, dz = new[0] - old[0], new[1] - old[1], new[2] - old[2]
+    xy = math.hypot(dx, dy)
+    if arc is not None and xy > 0:
+        xy = _arc_length(old, new, p, arc == "G2", lineno)
+    length = math.sqrt(xy * xy + dz * dz)
+    st.rows.append((st.unit, length, xy, de, st.feed, new[0], new[1], new[2], st.volumetric))
+    st.pos = new
+
+
+def _arc_length(
+    old: list[float], new: list[float], p: dict[str, float], cw: bool, lineno: int
+) -> float:
+    if "R" in p or ("I" not in p and "J" not in p):
+        raise SlicingError(f"G-code line {lineno}: only I/J arcs are supported")
+    cx, cy = old[0] + p.get("I", 0.0), old[1] + p.get("J", 0.0)
+    r = math.hypot(old[0] - cx, old[1] - cy)
+    a0 = math.atan2(old[1] - cy, old[0] - cx)
+    a1 = math.atan2(new[1] - cy, new[0] - cx)
+    sweep = (a0 - a1) if cw else (a1 - a0)
+    sweep %= 2 * math.pi
+    if sweep <= 1e-12:
+        sweep = 2 * math.pi
+    return r * sweep
+
+
+def _command(st: _State, cmd: str, p: dict[str, float], lineno: int) -> None:
+    if cmd in ("G0", "G1", "G00", "G01"):
+        _move(st, p, None, lineno)
+    elif cmd in ("G2", "G3", "G02", "G03"):
+        _move(st, p, cmd[0] + cmd[-1], lineno)
+    elif cmd == "G90":
+        st.abs_xyz = st.abs_e = True
+    elif cmd == "G91":
+        st.abs_xyz = st.abs_e = False
+    elif cmd == "M82":
+        st.abs_e = True
+    elif cmd == "M83":
+        st.abs_e = False
+    elif cmd == "G92":
+        for i, axis in enumerate("XYZ"):
+            if axis in p:
+                st.pos[i] = p[axis]
+        if "E" in p:
+            st.e = p["E"]
+        if not p:
+            st.pos, st.e = [0.0, 0.0, 0.0], 0.0
+    elif cmd == "G28":
+        st.pos = [0.0, 0.0, 0.0]
+    elif cmd == "G4":
+        st.dwell_s += p.get("S", 0.0) + p.get("P", 0.0) / 1000.0
+    elif cmd == "M200":
+        st.volumetric = p.get("D", 0.0) > 0
+
+
+def analyse_gcode(
+    text: str,
+    e_units: str | None = None,
+    diameter_mm: float | None = None,
+    acceleration_mm_s2: float = 1000.0,
+) -> GcodeAnalysis:
+    """Analyse G-code text.
+
+    Parameters
+    ----------
+    text : str
+        The G-code.
+    e_units : {"filament_mm", "plunger_mm", "mm3"}, optional
+        What E means; default: the file's ``;PRINTPHARM EXTRUSION`` header.
+    diameter_mm : float, optional
+        Filament diameter or syringe inner diameter (mm); default: the header.
+    acceleration_mm_s2 : float
+        Acceleration used for the time estimate (mm/s²).
+
+    Raises
+    ------
+    SlicingError
+        If the meaning of E is unknown, a word cannot be read, or the unit
+        comments are unbalanced.
+    """
+    e_units, diameter_mm = _meaning(text, e_units, diameter_mm)
+    st = _State()
+    lines = text.splitlines()
+    for lineno, raw in enumerate(lines, start=1):
+        if not raw or raw[0] == ";":
+            if raw.startswith(";PRINTPHARM UNIT_"):
+                _unit_comment(st, raw, lineno)
+            continue
+        if ";" in raw or "*" in raw:
+            raw = raw.split(";", 1)[0].split("*", 1)[0]
+        words = raw.split()
+        if not words:
+            continue
+        cmd = words[0].upper()
+        if cmd[0] == "N" and len(words) > 1:
+            words = words[1:]
+            cmd = words[0].upper()
+        if cmd in _LINEAR:
+            _fast_move(st, words, lineno)
+        else:
+            _command(st, cmd, _params(words, lineno), lineno)
+    if st.unit:
+        raise SlicingError(f"unit {st.unit} has a UNIT_START but no UNIT_END")
+    area = math.pi * diameter_mm**2 / 4.0
+    rows = np.array(st.rows, dtype=np.float64).reshape(-1, 9)
+    volumetric = (rows[:, 8] > 0) | (e_units == "mm3")
+    mm3_per_e = np.where(volumetric, 1.0, area)
+    return _summarise(
+        rows, mm3_per_e, acceleration_mm_s2, st.dwell_s, e_units, diameter_mm, len(lines)
+    )
+
+
+def _fast_move(st: _State, words: list[str], lineno: int) -> None:
+    """G0/G1 without building a parameter dictionary (the bulk of any file)."""
+    x, y, z = st.pos
+    de = 0.0
+    try:
+        for word in words[1:]:
+            key = word[0]
+            if key == "X":
+                x = float(word[1:]) if st.abs_xyz else x + float(word[1:])
+            elif key == "Y":
+                y = float(word[1:]) if st.abs_xyz else y + float(word[1:])
+            elif key == "E":
+                de = float(word[1:]) - st.e if st.abs_e else float(word[1:])
+            elif key == "Z":
+                z = float(word[1:]) if st.abs_xyz else z + float(word[1:])
+            elif key == "F":
+                st.feed = float(word[1:]) / 60.0
+            else:
+                _move(st, _params(words, lineno), None, lineno)
+                return
+    except ValueError:
+        raise SlicingError(f"G-code line {lineno}: cannot read {' '.join(words)!r}") from None
+    if st.feed <= 0:
+        raise SlicingError(f"G-code line {lineno}: feed rate must be positive")
+    old = st.pos
+    st.e += de
+    xy = math.hypot(x - old[0], y - old[1])
+    dz = z - old[2]
+    length = xy if dz == 0 else math.sqrt(xy * xy + dz * dz)
+    st.rows.append((st.unit, length, xy, de, st.feed, x, y, z, st.volumetric))
+    st.pos = [x, y, z]
+
+
+def _meaning(text: str, e_units: str | None, diameter_mm: float | None) -> tuple[str, float]:
+    header = _EXTRUSION.search(text[:4000])
+    if e_units is None and header:
+        e_units = header.group(1)
+    if diameter_mm is None and header:
+        diameter_mm = float(header.group(2))
+    if e_units not in ("filament_mm", "plunger_mm", "mm3"):
+        raise SlicingError(
+            f"e_units={e_units!r}: say what E means (filament_mm, plunger_mm or mm3); the file "
+            "has no ;PRINTPHARM EXTRUSION header"
+        )
+    if diameter_mm is None or not diameter_mm > 0:
+        if e_units != "mm3":
+            raise SlicingError(f"diameter_mm={diameter_mm!r} is needed to read E as {e_units}")
+        diameter_mm = 1.0
+    return e_units, diameter_mm
+
+
+def _unit_comment(st: _State, raw: str, lineno: int) -> None:
+    match = _UNIT.match(raw)
+    if match is None:
+        raise SlicingError(f"G-code line {lineno}: malformed unit comment {raw!r}")
+    n = int(match.group(2))
+    if match.group(1) == "UNIT_START":
+        if st.unit:
+            raise SlicingError(f"G-code line {lineno}: unit {n} starts inside unit {st.unit}")
+        st.unit = n
+    else:
+        if st.unit != n:
+            raise SlicingError(
+                f"G-code line {lineno}: UNIT_END n={n} does not close unit {st.unit}"
+            )
+        st.unit = 0
+
+
+def _move_times(dist: FloatArray, speed: FloatArray, accel: float) -> FloatArray:
+    ramp = speed * speed / accel  # distance to reach the speed and stop again
+    with np.errstate(invalid="ignore", divide="ignore"):
+        full = dist / speed + speed / accel
+        short = 2.0 * np.sqrt(dist / accel)
+    return np.where(dist >= ramp, full, short)
+
+
+def _summarise(
+    rows: FloatArray,
+    mm3_per_e: FloatArray,
+    accel: float,
+    dwell_s: float,
+    e_units: str,
+    diameter_mm: float,
+    line_count: int,
+) -> GcodeAnalysis:
+    unit, length, xy, de, speed = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
+    volume = de * mm3_per_e
+    e_only = length <= 1e-12
+    dist = np.where(e_only, np.abs(de), length)
+    times = _move_times(dist, speed, accel)
+    printing = (xy > 1e-9) & (de > 0)
+    stats_rows = np.column_stack((unit, rows[:, 7], xy, volume))[printing]
+
+    def stats(mask: npt.NDArray[np.bool_], extra_s: float) -> MoveStats:
+        pm = mask & printing
+        pts = rows[pm][:, 5:8]
+        lo = tuple(float(v) for v in pts.min(axis=0)) if len(pts) else (0.0, 0.0, 0.0)
+        hi = tuple(float(v) for v in pts.max(axis=0)) if len(pts) else (0.0, 0.0, 0.0)
+        return MoveStats(
+            volume_mm3=float(volume[pm].sum()),
+            path_length_mm=float(xy[pm].sum()),
+            travel_length_mm=float(length[mask & ~printing].sum()),
+            retract_net_mm3=float(volume[mask & e_only].sum()),
+            time_s=float(times[mask].sum()) + extra_s,
+            layers=len(np.unique(np.round(pts[:, 2], 4))) if len(pts) else 0,
+            printing_moves=int(pm.sum()),
+            bbox_min_mm=lo,  # type: ignore[arg-type]
+            bbox_max_mm=hi,  # type: ignore[arg-type]
+        )
+
+    everything = np.ones(len(rows), dtype=bool)
+    units = {int(n): stats(unit == n, 0.0) for n in np.unique(unit) if n > 0}
+    return GcodeAnalysis(
+        e_units, diameter_mm, stats(everything, dwell_s), units, stats_rows, line_count
+    )
