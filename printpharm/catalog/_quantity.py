@@ -140,6 +140,7 @@ class Limits:
                 {**context, "lim": self.maximum},
             )
 
+
 def within(
     unit: str,
     minimum: str | None = None,

@@ -124,3 +124,25 @@ def test_files_lists_every_shipped_file(catalog: Catalog) -> None:
     assert files["recipes/cpm-chewable-disc.toml"] == catalog.file_sha256(
         "recipe", "cpm-chewable-disc"
     )
+
+
+@pytest.mark.parametrize(
+    ("readme", "models"),
+    [
+        ("inks/README.md", ["Ink", "Syringe", "Calibration"]),
+        (
+            "recipes/README.md",
+            ["Recipe", "FormSpec", "DoseSpec", "Tolerances", "QcPolicy", "ProcessLayer"],
+        ),
+        ("recipes/README.md", ["PrinterDefinition", "ValidatedWindows"]),
+    ],
+)
+def test_readme_documents_every_key(readme: str, models: list[str]) -> None:
+    from printpharm.catalog import schema
+
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    for name in models:
+        model = getattr(schema, name)
+        for key in model.model_fields:
+            documented = f"`{key}`" in text or f"`[{key}]`" in text
+            assert documented, f"{readme} does not document {name}.{key}"
