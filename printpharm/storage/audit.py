@@ -1,0 +1,484 @@
+"""The append-only, hash-chained audit trail.
+
+Every event stores who (user id and full name at the time), what (record type,
+id, field, action), when (UTC with millisecond resolution, ISO 8601, plus the
+workstation's zone), why, the old and new values (canonical JSON), the
+workstation, application and configuration versions, and the mode (locked or
+research). Its hash is ``SHA-256(canonical JSON of all of that + prev_hash)``,
+where ``prev_hash`` is the previous event's hash (64 zeros for the first).
+
+Appends are serialised: a ``SELECT ... FOR UPDATE`` on the single chain-head
+row (PostgreSQL), inside a ``BEGIN IMMEDIATE`` transaction (SQLite). The
+database refuses UPDATE and DELETE on ``audit_events`` (triggers created by the
+first migration). :func:`verify_chain` needs nothing but the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from printpharm.errors import AuditError, InputError
+from printpharm.storage.tables import AuditEventRow, AuditHead
+
+__all__ = [
+    "GENESIS_HASH",
+    "REASON_REQUIRED_ACTIONS",
+    "AuditContext",
+    "AuditEntry",
+    "AuditEvent",
+    "AuditLog",
+    "BrokenLink",
+    "ChainReport",
+    "canonical_json",
+    "format_utc_ms",
+    "read_events",
+    "sha256_hex",
+    "verify_chain",
+    "zone_label",
+]
+
+#: ``prev_hash`` of the first event.
+GENESIS_HASH = "0" * 64
+
+#: Actions that change or remove GMP data: a non-blank reason is mandatory (AUD-04).
+REASON_REQUIRED_ACTIONS = frozenset({"modify", "delete", "disable", "retire", "reset-password"})
+
+_HASHED = (
+    "seq",
+    "occurred_at",
+    "local_tz",
+    "user_id",
+    "user_name",
+    "record_type",
+    "record_id",
+    "action",
+    "field",
+    "reason",
+    "old_value",
+    "new_value",
+    "batch_id",
+    "workstation",
+    "app_version",
+    "config_version",
+    "mode",
+    "clock_setback",
+    "prev_hash",
+)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return format_utc_ms(value) if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"cannot put {type(value).__name__} into the audit trail")
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise ``value`` canonically: sorted keys, no whitespace, Decimals as strings.
+
+    Floats are refused (an exact quantity must be a Decimal).
+
+    Raises
+    ------
+    AuditError
+        ``value`` holds a float or an object with no JSON form.
+    """
+    try:
+        return json.dumps(
+            _no_floats(value),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            default=_json_default,
+            allow_nan=False,
+        )
+    except (TypeError, ValueError) as exc:
+        raise AuditError(f"value cannot be recorded canonically: {exc}") from exc
+
+
+def _no_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        raise TypeError(f"float {value!r} is not exact; record it as a Decimal")
+    if isinstance(value, Mapping):
+        return {k: _no_floats(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_floats(v) for v in value]
+    return value
+
+
+def sha256_hex(text: str) -> str:
+    """Return the hex SHA-256 of the UTF-8 bytes of ``text``."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def format_utc_ms(moment: datetime) -> str:
+    """Format an aware datetime as UTC ISO 8601 with milliseconds: ``2026-01-02T03:04:05.678Z``."""
+    if moment.tzinfo is None:
+        raise AuditError(f"timestamp {moment!r} has no time zone")
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def zone_label(moment: datetime, zone: tzinfo | None) -> str:
+    """Label the zone of ``moment`` in ``zone`` (``None``: local), e.g. ``CET UTC+01:00``."""
+    local = moment.astimezone(zone)
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    return f"{local.tzname()} UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    """Where events are written from: workstation, versions, zone and clock.
+
+    ``clock`` returns an aware datetime; tests inject a fixed one. Timestamps
+    never come from user input (AUD-13).
+    """
+
+    workstation: str
+    app_version: str
+    config_version: str = "1"
+    zone: tzinfo | None = None
+    clock: Callable[[], datetime] = _utc_now
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What happened, as given by a service (the log adds when, where and the hashes)."""
+
+    record_type: str
+    action: str
+    record_id: str | None = None
+    user_id: str | None = None
+    user_name: str | None = None
+    field: str | None = None
+    reason: str | None = None
+    old: Any = None
+    new: Any = None
+    batch_id: str | None = None
+    mode: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One stored event, exactly as chained."""
+
+    seq: int
+    occurred_at: str
+    local_tz: str
+    user_id: str | None
+    user_name: str | None
+    record_type: str
+    record_id: str | None
+    action: str
+    field: str | None
+    reason: str | None
+    old_value: str | None
+    new_value: str | None
+    batch_id: str | None
+    workstation: str
+    app_version: str
+    config_version: str
+    mode: str
+    clock_setback: bool
+    prev_hash: str
+    event_hash: str
+
+    def old(self) -> Any:
+        """The old value decoded from its canonical JSON (Decimals stay strings)."""
+        return None if self.old_value is None else json.loads(self.old_value)
+
+    def new(self) -> Any:
+        """The new value decoded from its canonical JSON (Decimals stay strings)."""
+        return None if self.new_value is None else json.loads(self.new_value)
+
+
+# The event content is flat (str, int, bool, None), so the C encoder with the
+# canonical options produces exactly canonical_json() without the float guard.
+_FLAT_ENCODE = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
+
+
+def _event_hash(content: Mapping[str, Any]) -> str:
+    return hashlib.sha256(_FLAT_ENCODE(content).encode("utf-8")).hexdigest()
+
+
+class AuditLog:
+    """Appends events inside the caller's transaction (AUD-01).
+
+    Parameters
+    ----------
+    session
+        The open session of the change being recorded; the events commit or
+        roll back with it.
+    context
+        Workstation, versions, zone and clock.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        context: AuditContext,
+        mode_provider: Callable[[], str] | None = None,
+    ) -> None:
+        self._session = session
+        self._context = context
+        self._mode_provider = mode_provider
+
+    def append(self, entry: AuditEntry) -> AuditEvent:
+        """Append one event and return it as stored.
+
+        Raises
+        ------
+        InputError
+            A modification or deletion without a reason (AUD-04).
+        AuditError
+            A value cannot be serialised canonically.
+        """
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Iterable[AuditEntry]) -> list[AuditEvent]:
+        """Append several events in order, each individually chained, in one statement.
+
+        Raises
+        ------
+        InputError
+            A modification or deletion without a reason (AUD-04).
+        AuditError
+            A value cannot be serialised canonically.
+        """
+        items = list(entries)
+        for entry in items:
+            _check_entry(entry)
+        if not items:
+            return []
+        head = self._session.execute(
+            select(AuditHead.last_seq, AuditHead.last_hash, AuditHead.last_occurred_at)
+            .where(AuditHead.id == 1)
+            .with_for_update()
+        ).one_or_none()
+        if head is None:
+            raise AuditError("the audit chain head is missing; the database was not initialised")
+        seq, prev_hash, last_at = head
+        mode = self._mode_provider() if self._mode_provider is not None else "locked"
+        events: list[AuditEvent] = []
+        for entry in items:
+            seq += 1
+            event = self._build(entry, seq, prev_hash, last_at, entry.mode or mode)
+            events.append(event)
+            prev_hash, last_at = event.event_hash, event.occurred_at
+        self._session.execute(insert(AuditEventRow), [dataclasses.asdict(e) for e in events])
+        self._session.execute(
+            update(AuditHead)
+            .where(AuditHead.id == 1)
+            .values(last_seq=seq, last_hash=prev_hash, last_occurred_at=last_at)
+        )
+        return events
+
+    def _build(
+        self, entry: AuditEntry, seq: int, prev_hash: str, last_at: str | None, mode: str
+    ) -> AuditEvent:
+        moment = self._context.clock()
+        occurred_at = format_utc_ms(moment)
+        content: dict[str, Any] = {
+            "seq": seq,
+            "occurred_at": occurred_at,
+            "local_tz": zone_label(moment, self._context.zone),
+            "user_id": entry.user_id,
+            "user_name": entry.user_name,
+            "record_type": entry.record_type,
+            "record_id": entry.record_id,
+            "action": entry.action,
+            "field": entry.field,
+            "reason": entry.reason,
+            "old_value": None if entry.old is None else canonical_json(entry.old),
+            "new_value": None if entry.new is None else canonical_json(entry.new),
+            "batch_id": entry.batch_id,
+            "workstation": self._context.workstation,
+            "app_version": self._context.app_version,
+            "config_version": self._context.config_version,
+            "mode": mode,
+            "clock_setback": last_at is not None and occurred_at < last_at,
+            "prev_hash": prev_hash,
+        }
+        return AuditEvent(**content, event_hash=_event_hash(content))
+
+
+def _check_entry(entry: AuditEntry) -> None:
+    if not entry.record_type or not entry.action:
+        raise InputError("audit entry needs a record_type and an action")
+    if entry.action in REASON_REQUIRED_ACTIONS and not (entry.reason or "").strip():
+        raise InputError(
+            f"reason is required for action {entry.action!r} on {entry.record_type} "
+            f"{entry.record_id!r}; got {entry.reason!r}"
+        )
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    """The first place verification failed: the event's sequence number and what is wrong."""
+
+    seq: int
+    problem: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Result of :func:`verify_chain`."""
+
+    ok: bool
+    events: int
+    first_broken: BrokenLink | None
+    clock_setbacks: tuple[int, ...] = ()
+    last_hash: str = GENESIS_HASH
+
+
+def verify_chain(session: Session, *, chunk: int = 20_000) -> ChainReport:
+    """Walk the whole chain and report the first broken link.
+
+    Detects edited events (stored hash differs from the recomputed one),
+    deleted events (gap in sequence numbers, or fewer events than the chain
+    head records), inserted or reordered events (``prev_hash`` does not match
+    the previous event's hash) and events appended outside printpharm (more
+    events than the chain head records).
+
+    Parameters
+    ----------
+    session
+        An open session on the database to verify (read-only is enough).
+    chunk
+        Events fetched per query.
+    """
+    table = AuditEventRow.__table__
+    columns = [table.c[name] for name in (*_HASHED, "event_hash")]
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    setbacks: list[int] = []
+    last_seen = 0
+    while True:
+        rows = session.execute(
+            select(*columns).where(table.c.seq > last_seen).order_by(table.c.seq).limit(chunk)
+        ).all()
+        for row in rows:
+            broken = _check_row(row, expected_seq, prev_hash)
+            if broken is not None:
+                return ChainReport(False, count, broken, tuple(setbacks), prev_hash)
+            if row[17]:
+                setbacks.append(row[0])
+            prev_hash, expected_seq, count = row[19], row[0] + 1, count + 1
+        if len(rows) < chunk:
+            break
+        last_seen = rows[-1][0]
+    broken = _check_head(session, count, prev_hash)
+    return ChainReport(broken is None, count, broken, tuple(setbacks), prev_hash)
+
+
+def _check_row(row: Sequence[Any], expected_seq: int, prev_hash: str) -> BrokenLink | None:
+    seq = row[0]
+    if seq != expected_seq:
+        missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}..{seq - 1}"
+        return BrokenLink(
+            expected_seq, "missing", f"event {missing} missing (deleted); next found is {seq}"
+        )
+    if row[18] != prev_hash:
+        return BrokenLink(
+            seq,
+            "link",
+            f"event {seq} does not follow event {seq - 1}: prev_hash {row[18][:12]}… "
+            f"≠ {prev_hash[:12]}… (inserted, deleted or reordered)",
+        )
+    content = dict(zip(_HASHED, row[:19], strict=True))
+    content["clock_setback"] = bool(content["clock_setback"])
+    recomputed = _event_hash(content)
+    if recomputed != row[19]:
+        return BrokenLink(
+            seq,
+            "content",
+            f"event {seq} was altered after it was written: stored hash {row[19][:12]}… "
+            f"≠ recomputed {recomputed[:12]}…",
+        )
+    return None
+
+
+def _check_head(session: Session, count: int, last_hash: str) -> BrokenLink | None:
+    head = session.execute(
+        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)
+    ).one_or_none()
+    if head is None:
+        return BrokenLink(count + 1, "head", "the chain head row is missing")
+    if head.last_seq > count:
+        return BrokenLink(
+            count + 1,
+            "missing",
+            f"chain head records {head.last_seq} events, only {count} found "
+            f"(events {count + 1}..{head.last_seq} deleted)",
+        )
+    if head.last_seq < count:
+        return BrokenLink(
+            head.last_seq + 1,
+            "inserted",
+            f"event {head.last_seq + 1}..{count} not recorded by the chain head "
+            "(appended outside printpharm)",
+        )
+    if head.last_hash != last_hash:
+        return BrokenLink(count, "head", f"event {count} hash differs from the chain head")
+    return None
+
+
+def read_events(
+    session: Session,
+    *,
+    batch_id: str | None = None,
+    record_type: str | None = None,
+    record_id: str | None = None,
+    user_id: str | None = None,
+    action: str | None = None,
+    limit: int | None = None,
+) -> list[AuditEvent]:
+    """Return events in chain order, optionally filtered; ``limit`` keeps the newest N."""
+    stmt = select(AuditEventRow)
+    for column, value in (
+        (AuditEventRow.batch_id, batch_id),
+        (AuditEventRow.record_type, record_type),
+        (AuditEventRow.record_id, record_id),
+        (AuditEventRow.user_id, user_id),
+        (AuditEventRow.action, action),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if limit is not None:
+        stmt = stmt.order_by(AuditEventRow.seq.desc()).limit(limit)
+    rows = session.scalars(stmt).all()
+    events = [
+        AuditEvent(**{f.name: getattr(r, f.name) for f in dataclasses.fields(AuditEvent)})
+        for r in rows
+    ]
+    return sorted(events, key=lambda e: e.seq)

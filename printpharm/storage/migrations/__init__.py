@@ -1,0 +1,1 @@
+"""Alembic migrations of the printpharm database, run from package data by ``Database.upgrade``."""

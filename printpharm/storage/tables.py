@@ -1,0 +1,346 @@
+"""SQLAlchemy 2.0 typed table mappings.
+
+Exact quantities (masses, doses, drug loads) are :class:`decimal.Decimal`
+columns (``NUMERIC`` on PostgreSQL, exact decimal text on SQLite, never float).
+Timestamps are UTC. These rows never leave :mod:`printpharm.storage`; the
+repositories convert them to plain dataclasses.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+__all__ = [
+    "Alarm",
+    "AuditEventRow",
+    "AuditHead",
+    "Base",
+    "Batch",
+    "Device",
+    "ExactDecimal",
+    "Ink",
+    "InkLot",
+    "PasswordHistory",
+    "Patient",
+    "Prescription",
+    "Recipe",
+    "RecipeVersion",
+    "ResearchSession",
+    "Role",
+    "SignatureRow",
+    "SiteSetting",
+    "UTCDateTime",
+    "Unit",
+    "User",
+]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A Decimal column: ``NUMERIC(18, 6)`` on PostgreSQL, exact text on SQLite."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(18, 6, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"exact column needs a Decimal, got {type(value).__name__} {value!r}")
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime; stored naive-UTC so SQLite and PostgreSQL agree."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"timestamp {value!r} has no time zone; pass an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the constraint naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    description: Mapped[str] = mapped_column(String(200))
+
+
+class User(Base):
+    __tablename__ = "users"
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(ForeignKey("roles.name"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordHistory(Base):
+    __tablename__ = "password_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Ink(Base):
+    __tablename__ = "inks"
+    ink_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    api: Mapped[str | None] = mapped_column(String(200))
+    drug_load_mg_per_g: Mapped[Decimal] = mapped_column(ExactDecimal)
+    density_g_per_ml: Mapped[Decimal] = mapped_column(ExactDecimal)
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InkLot(Base):
+    __tablename__ = "ink_lots"
+    __table_args__ = (UniqueConstraint("ink_id", "lot_number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ink_id: Mapped[str] = mapped_column(ForeignKey("inks.ink_id"))
+    lot_number: Mapped[str] = mapped_column(String(64))
+    expiry_date: Mapped[date] = mapped_column(Date)
+    assay_mg_per_g: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Recipe(Base):
+    __tablename__ = "recipes"
+    recipe_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RecipeVersion(Base):
+    """One version of a recipe: ``draft`` → ``validated`` → ``locked`` → ``retired``."""
+
+    __tablename__ = "recipe_versions"
+    __table_args__ = (UniqueConstraint("recipe_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recipe_id: Mapped[str] = mapped_column(ForeignKey("recipes.recipe_id"))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    content_json: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Prescription(Base):
+    __tablename__ = "prescriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    prescriber: Mapped[str] = mapped_column(String(200))
+    drug: Mapped[str] = mapped_column(String(200))
+    dose_rule: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    amount_unit: Mapped[str] = mapped_column(String(16))
+    dose_per_unit_mg: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    units_count: Mapped[int] = mapped_column(Integer)
+    details_json: Mapped[str] = mapped_column(Text, default="{}")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="entered")
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Device(Base):
+    """A printer (serial number, firmware) or balance (serial number, calibration date)."""
+
+    __tablename__ = "devices"
+    __table_args__ = (UniqueConstraint("kind", "serial_number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    serial_number: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(120))
+    firmware: Mapped[str | None] = mapped_column(String(120))
+    calibration_date: Mapped[date | None] = mapped_column(Date)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    prescription_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id"))
+    recipe_version_id: Mapped[int | None] = mapped_column(ForeignKey("recipe_versions.id"))
+    ink_lot_id: Mapped[int | None] = mapped_column(ForeignKey("ink_lots.id"))
+    printer_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    balance_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    target_dose_mg: Mapped[Decimal] = mapped_column(ExactDecimal)
+    units_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    research_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Unit(Base):
+    """One printed unit: target mass, the raw balance reading and the flow correction."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("batch_id", "unit_index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.batch_id"))
+    unit_index: Mapped[int] = mapped_column(Integer)
+    target_mass_mg: Mapped[Decimal] = mapped_column(ExactDecimal)
+    raw_reading: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    reading_unit: Mapped[str | None] = mapped_column(String(8))
+    reading_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reading_stable: Mapped[bool | None] = mapped_column(Boolean)
+    capture_method: Mapped[str | None] = mapped_column(String(16))
+    flow_correction: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+
+
+class Alarm(Base):
+    __tablename__ = "alarms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.batch_id"))
+    kind: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(ForeignKey("users.user_id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditHead(Base):
+    """The single lock row of the chain: last sequence number and hash."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    last_occurred_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class AuditEventRow(Base):
+    """One append-only audit event (UPDATE and DELETE refused by triggers)."""
+
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[str] = mapped_column(String(32))
+    local_tz: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    user_name: Mapped[str | None] = mapped_column(String(200))
+    record_type: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str | None] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    workstation: Mapped[str] = mapped_column(String(128))
+    app_version: Mapped[str] = mapped_column(String(32))
+    config_version: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(64))
+    clock_setback: Mapped[bool] = mapped_column(Boolean)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    event_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class SignatureRow(Base):
+    """An electronic signature bound to a record's id, version and content hash."""
+
+    __tablename__ = "signatures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_type: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(128), index=True)
+    record_version: Mapped[int] = mapped_column(Integer)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    meaning: Mapped[str] = mapped_column(String(16))
+    signer_user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    signed_at: Mapped[str] = mapped_column(String(32))
+    local_tz: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    signature_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class SiteSetting(Base):
+    __tablename__ = "site_settings"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value_json: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.user_id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ResearchSession(Base):
+    """A time-limited research-mode unlock by a supervisor."""
+
+    __tablename__ = "research_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    unlocked_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    reason: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(64))
