@@ -45,8 +45,8 @@ NozzleInnerDiameter = Annotated[Quantity, within("mm", "0.1", "2.0")]
 LayerHeight = Annotated[Quantity, within("mm", "0.05", "2.0")]
 LineWidth = Annotated[Quantity, within("mm", "0.1", "3.0")]
 PerimetersCount = Annotated[int, Strict(), Field(ge=0, le=20)]
-InfillPattern = Literal["rectilinear", "grid", "concentric", "honeycomb", "gyroid"]
-InfillDensity = Annotated[Quantity, within("fraction", "0", "1")]
+InfillPattern = Literal["rectilinear", "grid", "concentric"]  # what printpharm.slicing fills
+InfillDensity = Annotated[Quantity, within("fraction", "0.05", "1")]
 PrintSpeed = Annotated[Quantity, within("mm/s", "0.5", "300", positive=True)]
 TravelSpeed = Annotated[Quantity, within("mm/s", "1", "500")]
 NozzleTemperature = Annotated[Quantity, within("°C", "4", "260")]
@@ -112,12 +112,19 @@ class ProcessParameters(StrictModel):
     def _geometry_fits_nozzle(self) -> ProcessParameters:
         for name in ("layer_height", "first_layer_height"):
             height = getattr(self, name)
-            if height.value > self.nozzle_inner_diameter.value:
-                raise PydanticCustomError(
-                    RULE_ERROR,
-                    "{name} {h} is above the nozzle inner diameter {d}",
-                    {"name": name, "h": str(height), "d": str(self.nozzle_inner_diameter)},
-                )
+            for limit_name in ("nozzle_inner_diameter", "line_width"):
+                limit = getattr(self, limit_name)
+                if height.value > limit.value:
+                    raise PydanticCustomError(
+                        RULE_ERROR,
+                        "{name} {h} is above the {what} {d}",
+                        {
+                            "name": name,
+                            "h": str(height),
+                            "what": limit_name.replace("_", " "),
+                            "d": str(limit),
+                        },
+                    )
         return self
 
 

@@ -101,7 +101,14 @@ class FormBounds(StrictModel):
 
 
 class FormSpec(StrictModel):
-    """Dosage-form template, its fixed dimensions and the bounds of the free ones."""
+    """Dosage-form template, its fixed or reference dimensions, and the bounds of the free ones.
+
+    Each dimension of the template is given in ``[form]`` (a value), in
+    ``[form.bounds]`` (a span), or in both: then the value is the *reference*
+    (nominal) size and must lie inside the bounds, which the sizing solver may use
+    (e.g. to trim the diameter so that the height is a whole number of layers).
+    A dimension with a value and no bounds is fixed.
+    """
 
     template: TemplateName
     diameter: _Diameter | None = None
@@ -119,13 +126,19 @@ class FormSpec(StrictModel):
     def _dimensions_complete(self) -> FormSpec:
         wanted = TEMPLATE_DIMENSIONS[self.template]
         for name in FormBounds.model_fields:
-            fixed = getattr(self, name) is not None
-            bounded = getattr(self.bounds, name) is not None
-            if name not in wanted and (fixed or bounded):
+            value: Quantity | None = getattr(self, name)
+            span: Span | None = getattr(self.bounds, name)
+            if name not in wanted and (value or span):
                 raise _rule("{n} is not a dimension of {t}", n=name, t=self.template)
-            if name in wanted and fixed == bounded:
-                how = "both fixed and bounded" if fixed else "neither fixed nor bounded"
-                raise _rule("{n} of {t} is {how}", n=name, t=self.template, how=how)
+            if name in wanted and value is None and span is None:
+                raise _rule("{n} of {t} is neither given nor bounded", n=name, t=self.template)
+            if value is not None and span is not None and value.value not in span:
+                raise _rule(
+                    "{n} reference {v} is outside its bounds {b}",
+                    n=name,
+                    v=str(value),
+                    b=str(span),
+                )
         if not self.free_dimensions():
             raise _rule("{t} has no bounded dimension to size the dose with", t=self.template)
         needs_count = self.template == "minitablet"
@@ -136,18 +149,42 @@ class FormSpec(StrictModel):
         return self
 
     def free_dimensions(self) -> tuple[str, ...]:
-        """Names of the dimensions given as bounds, in template order."""
+        """Names of the dimensions that have bounds, in template order."""
         wanted = TEMPLATE_DIMENSIONS[self.template]
         return tuple(n for n in wanted if getattr(self.bounds, n) is not None)
 
-    def dimension(self, name: str) -> Quantity | Span:
-        """The fixed :class:`Quantity` or the bounding :class:`Span` of one dimension."""
-        found: Quantity | Span | None = getattr(self, name, None) or getattr(
-            self.bounds, name, None
-        )
-        if found is None:
-            raise KeyError(f"{name} is not a dimension of {self.template}")
-        return found
+    def reference(self, name: str) -> Decimal | None:
+        """The fixed or reference value of dimension ``name`` (``None`` if only bounded)."""
+        self._check_name(name)
+        value: Quantity | None = getattr(self, name)
+        return None if value is None else value.value
+
+    def limits(self, name: str) -> tuple[Decimal, Decimal]:
+        """(min, max) of dimension ``name``: its bounds, or (value, value) if fixed."""
+        self._check_name(name)
+        span: Span | None = getattr(self.bounds, name)
+        if span is not None:
+            return span.min, span.max
+        value: Quantity = getattr(self, name)
+        return value.value, value.value
+
+    def unit(self, name: str) -> str:
+        """Unit of dimension ``name`` ("mm", "ratio" or "fraction")."""
+        self._check_name(name)
+        found: Quantity | Span = getattr(self, name) or getattr(self.bounds, name)
+        return found.unit
+
+    def describe(self, name: str) -> str:
+        """Human text of one dimension, e.g. ``"12.0 mm (9–13 mm)"``."""
+        self._check_name(name)
+        value, span = getattr(self, name), getattr(self.bounds, name)
+        parts = [str(p) for p in (value, span) if p is not None]
+        return parts[0] if len(parts) == 1 else f"{parts[0]} ({parts[1]})"
+
+    def _check_name(self, name: str) -> None:
+        if name not in TEMPLATE_DIMENSIONS[self.template]:
+            dims = ", ".join(TEMPLATE_DIMENSIONS[self.template])
+            raise KeyError(f"{name} is not a dimension of {self.template} ({dims})")
 
 
 class DoseSpec(StrictModel):
@@ -260,22 +297,27 @@ class Recipe(Versioned):
 
     def _check_strategy(self) -> None:
         form, free = self.form, self.form.free_dimensions()
-        allowed: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
-            "fixed_diameter_solve_height": (("disc", "minitablet"), ("height",)),
-            "fixed_footprint_solve_height": (("caplet", "ring"), ("height",)),
-            "uniform_scale": (("disc", "caplet", "ring", "minitablet"), None),
-            "solve_fill_fraction": (("capsule_fill",), ("fill_fraction",)),
+        allowed: dict[str, tuple[tuple[str, ...], str]] = {
+            "fixed_diameter_solve_height": (("disc", "minitablet"), "height"),
+            "fixed_footprint_solve_height": (("caplet", "ring"), "height"),
+            "uniform_scale": (("disc", "caplet", "ring", "minitablet"), "height"),
+            "solve_fill_fraction": (("capsule_fill",), "fill_fraction"),
         }
-        templates, needed_free = allowed[self.strategy]
+        templates, solved = allowed[self.strategy]
         if form.template not in templates:
             raise _rule("strategy {s} does not apply to {t}", s=self.strategy, t=form.template)
-        if needed_free is not None and free != needed_free:
-            raise _rule(
-                "strategy {s} needs exactly {need} bounded (bounded: {got})",
-                s=self.strategy,
-                need=", ".join(needed_free),
-                got=", ".join(free),
-            )
+        if solved not in free:
+            raise _rule("strategy {s} needs {d} bounded", s=self.strategy, d=solved)
+        if self.strategy.endswith("_solve_height"):
+            for name in free:
+                if name.endswith("_ratio"):
+                    raise _rule("strategy {s} keeps {n} fixed", s=self.strategy, n=name)
+                if name != "height" and form.reference(name) is None:
+                    raise _rule(
+                        "strategy {s} needs a reference value of {n} in [form]",
+                        s=self.strategy,
+                        n=name,
+                    )
         if self.strategy == "uniform_scale":
             self._check_uniform_scale(free)
 

@@ -173,7 +173,7 @@ def _recipes_show(args: argparse.Namespace) -> int:
     recipe = catalog.recipe(args.id)
     resolved = catalog.resolve(recipe.id)
     form = recipe.form
-    dims = ", ".join(f"{n} {form.dimension(n)}" for n in TEMPLATE_DIMENSIONS[form.template])
+    dims = ", ".join(f"{n} {form.describe(n)}" for n in TEMPLATE_DIMENSIONS[form.template])
     if recipe.dose is not None:
         amounts = f"dose {recipe.dose.range}, step {recipe.dose.step}"
     elif recipe.calibration_series is not None:

@@ -181,15 +181,39 @@ def test_dose_range_not_on_the_step(data_root: Path) -> None:
     )
 
 
-def test_form_dimension_both_fixed_and_bounded(data_root: Path) -> None:
+def test_form_reference_outside_its_bounds(data_root: Path) -> None:
+    edit(data_root, CPM, "min = 9.0, max = 13.0", "min = 9.0, max = 11.0")
+    assert refused(data_root) == (
+        "recipes/cpm-chewable-disc.toml: form: diameter reference 12.0 mm is outside its "
+        "bounds 9.0–11.0 mm"
+    )
+
+
+def test_form_dimension_neither_given_nor_bounded(data_root: Path) -> None:
+    edit(data_root, CPM, 'height = { min = 0.6, max = 7.0, unit = "mm" }\n', "")
+    assert refused(data_root) == (
+        "recipes/cpm-chewable-disc.toml: form: height of disc is neither given nor bounded"
+    )
+
+
+def test_solve_height_needs_a_reference_footprint(data_root: Path) -> None:
+    edit(data_root, CPM, 'diameter = { value = 12.0, unit = "mm" }\n', "")
+    assert refused(data_root) == (
+        "recipes/cpm-chewable-disc.toml: strategy fixed_diameter_solve_height needs a "
+        "reference value of diameter in [form]"
+    )
+
+
+def test_uniform_scale_needs_one_scale(data_root: Path) -> None:
     edit(
         data_root,
-        CPM,
-        "[form.bounds]\n",
-        '[form.bounds]\ndiameter = { min = 8, max = 14, unit = "mm" }\n',
+        "recipes/hydrocortisone-fdm-tablet.toml",
+        "min = 0.6, max = 1.8",
+        "min = 0.6, max = 2.0",
     )
     assert refused(data_root) == (
-        "recipes/cpm-chewable-disc.toml: form: diameter of disc is both fixed and bounded"
+        "recipes/hydrocortisone-fdm-tablet.toml: strategy uniform_scale needs the same "
+        "max/min scale for diameter, height"
     )
 
 
@@ -205,3 +229,11 @@ def test_process_value_set_by_no_layer(data_root: Path) -> None:
     edit(data_root, "inks/sse-paste-base.toml", 'line_width = { value = 0.9, unit = "mm" }\n', "")
     message = refused(data_root)
     assert "process.line_width set by no layer (batch override, recipe, ink " in message
+
+
+def test_resolved_layer_height_above_line_width(data_root: Path) -> None:
+    edit(data_root, CPM, SPEED, SPEED + '\nline_width = { value = 0.5, unit = "mm" }')
+    assert refused(data_root) == (
+        "recipes/cpm-chewable-disc.toml: resolved process: layer_height 0.6 mm is above "
+        "the line width 0.5 mm"
+    )

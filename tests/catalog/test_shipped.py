@@ -76,7 +76,14 @@ def test_cpm_recipe_is_the_documented_one(catalog: Catalog) -> None:
     assert (recipe.dose.range.min, recipe.dose.range.max) == (5, 40)
     assert str(recipe.dose.step.value) == "0.5"
     assert recipe.form.template == "disc"
-    assert recipe.form.free_dimensions() == ("height",)
+    assert recipe.form.free_dimensions() == ("diameter", "height")
+    assert recipe.form.reference("diameter") == 12
+    assert recipe.form.limits("diameter") == (9, 13)
+    assert recipe.form.reference("height") is None
+    assert recipe.form.unit("height") == "mm"
+    assert recipe.form.describe("diameter") == "12.0 mm (9.0–13.0 mm)"
+    with pytest.raises(KeyError, match="width is not a dimension of disc"):
+        recipe.form.limits("width")
 
 
 def test_every_recipe_resolves_completely(catalog: Catalog) -> None:
