@@ -36,6 +36,12 @@ RULE_ERROR = "printpharm_rule"
 
 def _number(raw: Any) -> Any:
     """Accept TOML integers and decimals only: no strings, booleans or floats."""
+    if isinstance(raw, float):
+        raise PydanticCustomError(
+            VALUE_ERROR,
+            "{raw} is a binary float; give an exact number (TOML number, int or Decimal)",
+            {"raw": repr(raw)},
+        )
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal):
         raise PydanticCustomError(VALUE_ERROR, "{raw} is not a number", {"raw": repr(raw)})
     if isinstance(raw, Decimal) and not raw.is_finite():

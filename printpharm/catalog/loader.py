@@ -10,6 +10,7 @@ Public API (stable; other layers rely on it)::
     Catalog.file_sha256(kind, id) -> str        SHA-256 (hex) of that file's bytes
     Catalog.sources(kind, id) -> tuple[SourceFile, ...]   the file, then its inherits chain
     Catalog.files() -> dict[str, str]           every loaded file: relative path -> SHA-256
+    Catalog.origin(kind, id) -> Mapping[str, str]  dotted key -> file that set it (after inherits)
     file_sha256(path) -> str
 
 ``kind`` is ``"ink"``, ``"recipe"`` or ``"printer"``. The data root holds
@@ -34,6 +35,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
+from printpharm.catalog._checks import check_references
 from printpharm.catalog._errors import describe_errors
 from printpharm.catalog._models import Ink, PrinterDefinition, Versioned
 from printpharm.catalog._recipes import Recipe
@@ -166,6 +168,17 @@ def _chain(kind: Kind, start: str, parsed: Mapping[str, _Parsed]) -> list[_Parse
     return chain
 
 
+def _inherit(chain: list[_Parsed]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Merge a chain (child first) from the root ancestor down; return data and key origins."""
+    origin: dict[str, str] = {}
+    merged: dict[str, Any] = {}
+    for link in reversed(chain):
+        own = {k: v for k, v in link.data.items() if k not in _NOT_INHERITED}
+        merged = _merge(merged, own, origin, link.source.relpath)
+    merged.update({k: chain[0].data[k] for k in _NOT_INHERITED if k in chain[0].data})
+    return merged, origin
+
+
 def _validate(model: type[_M], data: dict[str, Any], rel: str, abstract: bool) -> _M | None:
     try:
         return model.model_validate(data)
@@ -282,8 +295,13 @@ class Catalog:
         recipe = self.recipe(recipe_id)
         ink, printer = self.ink(recipe.ink), self.printer(recipe.printer)
         files: dict[str, str] = {}
-        for kind, id_ in (("recipe", recipe.id), ("ink", ink.id), ("printer", printer.id)):
-            files.update({s.relpath: s.sha256 for s in self.sources(kind, id_)})  # type: ignore[arg-type]
+        parts: tuple[tuple[Kind, str], ...] = (
+            ("recipe", recipe.id),
+            ("ink", ink.id),
+            ("printer", printer.id),
+        )
+        for kind, id_ in parts:
+            files.update({s.relpath: s.sha256 for s in self.sources(kind, id_)})
         return resolve_recipe(
             recipe,
             ink,
@@ -330,12 +348,7 @@ def load_catalog(root: Path | None = None, *, registry: MigrationRegistry = MIGR
         models[kind] = {}
         for id_ in parsed:
             chain = _chain(kind, id_, parsed)
-            origin: dict[str, str] = {}
-            merged: dict[str, Any] = {}
-            for link in reversed(chain):
-                own = {k: v for k, v in link.data.items() if k not in _NOT_INHERITED}
-                merged = _merge(merged, own, origin, link.source.relpath)
-            merged.update({k: chain[0].data[k] for k in _NOT_INHERITED if k in chain[0].data})
+            merged, origin = _inherit(chain)
             abstract = chain[0].data.get("abstract") is True
             model = _validate(_MODELS[kind], merged, chain[0].source.relpath, abstract)
             if model is not None and not abstract:
@@ -343,7 +356,5 @@ def load_catalog(root: Path | None = None, *, registry: MigrationRegistry = MIGR
             sources[(kind, id_)] = tuple(link.source for link in chain)
             origins[(kind, id_)] = origin
     catalog = Catalog(root, models, sources, origins)
-    from printpharm.catalog._checks import check_references
-
     check_references(catalog)
     return catalog

@@ -193,21 +193,8 @@ def resolve_recipe(
         (LAYERS[4], PROCESS_DEFAULTS, {}, DEFAULTS_SOURCE),
     ]
     chosen = _pick(stack)
-    missing = [
-        name
-        for name, field in ProcessParameters.model_fields.items()
-        if field.is_required() and name not in chosen
-    ]
-    if missing:
-        raise CatalogError(
-            f"{recipe_file}: process.{', process.'.join(missing)} set by no layer "
-            f"(batch override, recipe, ink {ink.id}, printer {printer.id}, defaults)"
-        )
-    try:
-        process = ProcessParameters.model_validate({k: v for k, (v, _) in chosen.items()})
-    except ValidationError as exc:
-        label = f"{recipe_file}: resolved process"
-        raise CatalogError(describe_errors(exc, label) or str(exc)) from exc
+    layers = f"batch override, recipe, ink {ink.id}, printer {printer.id}, defaults"
+    process = _complete(chosen, recipe_file, layers)
     settings = {name: s for name, (_, s) in chosen.items()}
     windows = (
         ("nozzle_temperature", recipe.validated.nozzle_temperature, "validated window"),
@@ -224,6 +211,26 @@ def resolve_recipe(
         settings=MappingProxyType(settings),
         files=MappingProxyType(dict(files)),
     )
+
+
+def _complete(
+    chosen: Mapping[str, tuple[Any, Setting]], recipe_file: str, layers: str
+) -> ProcessParameters:
+    """Validate the picked values as a complete process; name what is missing."""
+    missing = [
+        name
+        for name, field in ProcessParameters.model_fields.items()
+        if field.is_required() and name not in chosen
+    ]
+    if missing:
+        raise CatalogError(
+            f"{recipe_file}: process.{', process.'.join(missing)} set by no layer ({layers})"
+        )
+    try:
+        return ProcessParameters.model_validate({k: v for k, (v, _) in chosen.items()})
+    except ValidationError as exc:
+        label = f"{recipe_file}: resolved process"
+        raise CatalogError(describe_errors(exc, label) or str(exc)) from exc
 
 
 def _check_window(setting: Setting, window: Span, what: str, recipe_id: str) -> None:

@@ -182,6 +182,11 @@ def fit_calibration(volumes_mm3: Sequence[float], masses_mg: Sequence[float]) ->
     ys = [float(m) for m in masses_mg]
     if not all(math.isfinite(v) for v in xs + ys):
         raise CalibrationError("calibration volumes and masses must be finite numbers")
+    return _least_squares(xs, ys)
+
+
+def _least_squares(xs: list[float], ys: list[float]) -> LinearCalibration:
+    n = len(xs)
     x_mean = math.fsum(xs) / n
     y_mean = math.fsum(ys) / n
     sxx = math.fsum((x - x_mean) ** 2 for x in xs)
