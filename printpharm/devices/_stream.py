@@ -1,0 +1,309 @@
+"""The line engine behind :class:`~printpharm.devices.printer.PrinterLink`.
+
+One ``_Run`` sends a list of commands as numbered, checksummed lines and reads
+the replies until every line is acknowledged. It keeps a sliding window of
+unacknowledged lines (1 without ADVANCED_OK, otherwise the firmware's command
+buffer size learned from ``ok N.. P.. B..``), rewinds to ``N`` on ``Resend: N``
+(everything from N on, ignoring the duplicate requests its own in-flight lines
+cause), and probes a stalled printer by re-sending the oldest unacknowledged line,
+which the firmware's own line-number check turns into either an ``ok`` or a
+``Resend:`` (never a duplicate execution).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from printpharm.devices.marlin import (
+    AdvancedOk,
+    HeaterReading,
+    frame_line,
+    is_fatal_error,
+    parse_ok,
+    parse_resend,
+    parse_temperatures,
+)
+from printpharm.devices.transport import Transport
+from printpharm.errors import DeviceDisconnected, DeviceTimeout, InputError, PrinterHalted
+
+__all__ = ["LinkOptions", "ProgressCallback", "StreamStats"]
+
+_LOG = logging.getLogger("printpharm.devices.printer")
+
+#: ``on_progress(lines_acked, lines_total)``, called from the streaming thread.
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """What one stream did: counts and elapsed wall time in seconds."""
+
+    lines: int
+    lines_acked: int
+    resends: int
+    errors: int
+    probes: int
+    elapsed_s: float
+    aborted: bool = False
+
+    @property
+    def lines_per_s(self) -> float:
+        """Acknowledged lines per second of wall time."""
+        return self.lines_acked / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    """Timeouts (seconds) and window limits of a printer link.
+
+    ``ok_timeout_s`` is the silence after which a stalled line is probed; any line
+    from the printer (busy, wait, temperatures) restarts it. After ``max_probes``
+    unanswered probes the printer is declared lost (:class:`DeviceTimeout`).
+    After a ``Resend:`` the host sends nothing until no further resend request
+    has come for ``resend_quiet_s`` (with ADVANCED_OK: the duplicates caused by
+    lines in flight coalesce into one rewind) or, without ADVANCED_OK, until the
+    ``ok`` that follows ``Resend:`` or ``resend_ok_timeout_s``.
+    """
+
+    ok_timeout_s: float = 30.0
+    max_probes: int = 2
+    resend_ok_timeout_s: float = 0.5
+    resend_quiet_s: float = 0.1
+    max_window: int = 32
+    poll_s: float = 0.25
+
+
+@dataclass
+class _Wire:
+    """Connection state shared by successive runs (line numbers, learned window)."""
+
+    transport: Transport
+    options: LinkOptions
+    next_n: int = 1
+    advanced: bool = False
+    capacity: int = 1
+    needs_resync: bool = False
+    halted: str | None = None
+    temperatures: dict[str, HeaterReading] = field(default_factory=dict)
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    paused: threading.Event = field(default_factory=threading.Event)
+    abort: threading.Event = field(default_factory=threading.Event)
+
+    def write(self, data: bytes) -> None:
+        with self.write_lock:
+            self.transport.write(data)
+
+    def readline(self, timeout_s: float) -> str | None:
+        raw = self.transport.readline(timeout_s)
+        if raw is None:
+            return None
+        return raw.decode("ascii", errors="replace").strip()
+
+    def learn(self, ok: AdvancedOk) -> None:
+        if ok.advanced and ok.buffer_free is not None:
+            self.advanced = True
+            size = min(self.options.max_window, max(1, ok.buffer_free + 1))
+            self.capacity = max(self.capacity, size)
+
+
+class _Run:
+    """Send ``commands`` as lines ``first_n, first_n + 1, ...`` until all are acknowledged."""
+
+    def __init__(
+        self,
+        wire: _Wire,
+        commands: list[str],
+        on_progress: ProgressCallback | None = None,
+        collect: list[str] | None = None,
+    ) -> None:
+        self.wire = wire
+        self.opt = wire.options
+        self.first_n = wire.next_n
+        if wire.needs_resync:
+            commands = [f"M110 N{self.first_n}", *commands]
+        self.commands = commands
+        self.framed: list[bytes] = []
+        for index, command in enumerate(commands):
+            try:
+                self.framed.append((frame_line(self.first_n + index, command) + "\n").encode())
+            except InputError as exc:
+                raise InputError(f"command {index + 1} of {len(commands)}: {exc}") from exc
+        self.total = len(commands)
+        self.on_progress = on_progress
+        self.collect = collect
+        self.next_i = self.acked = self.high_i = 0
+        self.resends = self.errors = self.probes = self.probes_in_row = 0
+        self.rewound_to: int | None = None
+        self.hold_until: float | None = None
+        self.last_activity = time.monotonic()
+
+    # -- main loop ---------------------------------------------------------------
+    def run(self) -> StreamStats:
+        start = time.monotonic()
+        aborted = False
+        try:
+            while self.acked < self.total:
+                if self.wire.halted:
+                    raise PrinterHalted(f"{self.wire.transport.name}: {self.wire.halted}")
+                if self.wire.abort.is_set() and self.next_i <= self.acked:
+                    aborted = True
+                    break
+                self._fill()
+                wait_s = self.opt.poll_s
+                if self.hold_until is not None:
+                    wait_s = min(wait_s, max(0.0, self.hold_until - time.monotonic()))
+                line = self.wire.readline(wait_s)
+                now = time.monotonic()
+                if line is None:
+                    if self._on_quiet(now):
+                        aborted = True
+                        break
+                    continue
+                self.last_activity = now
+                self._handle(line, now)
+        except DeviceDisconnected as exc:
+            self.wire.needs_resync = True
+            raise DeviceDisconnected(
+                f"{self.wire.transport.name}: connection lost after {self.acked} of "
+                f"{self.total} lines acknowledged ({exc})"
+            ) from exc
+        except (PrinterHalted, DeviceTimeout):
+            self.wire.needs_resync = True
+            raise
+        finally:
+            self.stats = StreamStats(
+                self.total,
+                self.acked,
+                self.resends,
+                self.errors,
+                self.probes,
+                time.monotonic() - start,
+                aborted,
+            )
+        self.wire.needs_resync = aborted or self.high_i > self.acked
+        self.wire.next_n = self.first_n + self.acked
+        return self.stats
+
+    def _fill(self) -> None:
+        if self.wire.paused.is_set() or self.wire.abort.is_set():
+            return
+        if self.hold_until is not None:
+            if time.monotonic() < self.hold_until:
+                return
+            self.hold_until = None  # this firmware sends no ok after Resend
+        window = self.wire.capacity if self.wire.advanced else 1
+        if self.next_i - self.acked >= window or self.next_i >= self.total:
+            return
+        if self.next_i == self.acked:
+            self.last_activity = time.monotonic()  # the ok clock starts with the send
+        stop = min(self.total, self.acked + window)
+        batch = b"".join(self.framed[self.next_i : stop])
+        self.next_i = stop
+        self.high_i = max(self.high_i, stop)
+        self.wire.write(batch)
+
+    def _on_quiet(self, now: float) -> bool:
+        """Handle a read timeout; return True when an abort may stop waiting."""
+        if self.hold_until is not None and now >= self.hold_until:
+            self.hold_until = None  # this firmware sends no ok after Resend
+            return False
+        if self.next_i <= self.acked or now - self.last_activity < self.opt.ok_timeout_s:
+            return False
+        if self.wire.abort.is_set():
+            return True
+        self.probes += 1
+        self.probes_in_row += 1
+        if self.probes_in_row > self.opt.max_probes:
+            raise DeviceTimeout(
+                f"{self.wire.transport.name}: no answer to line N{self.first_n + self.acked} "
+                f"within {self.opt.ok_timeout_s} s after {self.opt.max_probes} probes "
+                f"({self.acked} of {self.total} lines acknowledged)"
+            )
+        _LOG.warning("no ok for N%d; re-sending it as a probe", self.first_n + self.acked)
+        self.next_i = self.acked
+        self.rewound_to = None
+        self.last_activity = now
+        return False
+
+    # -- replies ------------------------------------------------------------------
+    def _handle(self, line: str, now: float) -> None:
+        ok = parse_ok(line)
+        if ok is not None:
+            self._on_ok(ok)
+            return
+        resend = parse_resend(line)
+        if resend is not None:
+            self._on_resend(resend, now)
+            return
+        low = line.lower()
+        if low.startswith(("error:", "error ", "!!")):
+            if is_fatal_error(line):
+                self.wire.halted = line
+                raise PrinterHalted(f"{self.wire.transport.name} halted: {line}")
+            self.errors += 1
+            return
+        if line == "start":
+            self.wire.halted = "the board restarted ('start') mid-job"
+            raise PrinterHalted(
+                f"{self.wire.transport.name} restarted during line N{self.first_n + self.acked}: "
+                "position and temperatures are lost, the job is aborted"
+            )
+        if "T:" in line:
+            self.wire.temperatures.update(parse_temperatures(line))
+        if "unknown command" in low:
+            _LOG.warning("%s: %s", self.wire.transport.name, line)
+        if self.collect is not None and not low.startswith(("echo:busy", "wait")):
+            self.collect.append(line)
+
+    def _on_ok(self, ok: AdvancedOk) -> None:
+        if "T:" in ok.rest:
+            self.wire.temperatures.update(parse_temperatures(ok.rest))
+        if ok.advanced:
+            self.wire.learn(ok)
+            if ok.line is not None and 0 <= ok.line - self.first_n < self.high_i:
+                self._ack_to(ok.line - self.first_n + 1)
+            return  # a bare ADVANCED_OK ok follows a Resend or an unnumbered command
+        if self.collect is not None and ok.rest:
+            self.collect.append(ok.rest)
+        if self.wire.advanced:
+            # M105 answers "ok T:..." without N even with ADVANCED_OK
+            pending = self.commands[self.acked] if self.acked < self.next_i else ""
+            if "T:" in ok.rest and pending.startswith("M105"):
+                self._ack_to(self.acked + 1)
+            return
+        if self.hold_until is not None:
+            self.hold_until = None  # the ok Marlin sends after "Resend:" acknowledges nothing
+            return
+        if self.next_i > self.acked:
+            self._ack_to(self.acked + 1)
+
+    def _ack_to(self, count: int) -> None:
+        if count <= self.acked:
+            return
+        self.acked = count
+        self.next_i = max(self.next_i, count)
+        self.probes_in_row = 0
+        if self.on_progress is not None:
+            self.on_progress(count, self.total)
+
+    def _on_resend(self, number: int, now: float) -> None:
+        index = number - self.first_n
+        if index < self.acked or index > self.high_i:
+            _LOG.debug("ignoring Resend: %d outside the unacknowledged lines", number)
+            return
+        if self.hold_until is not None and index == self.rewound_to:
+            # a duplicate: a line in flight when the first request came was refused too
+            self.hold_until = now + self.opt.resend_quiet_s
+            return
+        self.rewound_to = index
+        self.next_i = index
+        self.resends += 1
+        if self.wire.advanced:
+            self.hold_until = now + self.opt.resend_quiet_s
+        else:
+            self._ack_to(index)
+            self.hold_until = now + self.opt.resend_ok_timeout_s

@@ -1,0 +1,178 @@
+"""An MT-SICS level 0/1 analytical balance simulator (reference §2.1).
+
+Commands end with CR LF (a bare LF is a syntax error, ``ES``); answers end
+with CR LF. The weight is what sits on the pan: a container plus, when linked
+to the printer simulator through a :class:`Plate`, the deposited volume ×
+ink density × (1 + bias), with seeded Gaussian noise. Faults: a balance that
+never settles (``S I`` after its stability timeout, ``S D`` from ``SI``), and
+over-/underload (``S +``/``S -``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from printpharm.devices.sim._base import SimDevice
+from printpharm.devices.sim.plate import Plate
+
+__all__ = ["BalanceFaults", "BalanceSim", "BalanceSimConfig"]
+
+_NEEDS_STABLE = ("S", "Z", "T")
+
+
+@dataclass
+class BalanceFaults:
+    """Faults to inject into the balance."""
+
+    never_settles: bool = False
+    overload: bool = False
+    underload: bool = False
+
+
+@dataclass
+class BalanceSimConfig:
+    """Balance identity, resolution and the physics of the linked plate.
+
+    ``density_g_per_ml`` converts deposited mm³ to grams (1 mL = 1000 mm³);
+    ``settle_s`` is how long the reading needs to become stable after a change;
+    ``stable_timeout_s`` is when ``S`` gives up with ``S I``. Seconds are
+    simulator seconds.
+    """
+
+    seed: int = 0
+    model: str = "XS205 DualRange"
+    capacity_g: str = "220.0090"
+    serial: str = "1126493049"
+    decimals: int = 5
+    unit: str = "g"
+    noise_sd_g: float = 0.00002
+    settle_s: float = 1.5
+    stable_timeout_s: float = 10.0
+    container_g: float = 12.5
+    density_g_per_ml: float = 1.0
+    bias: float = 0.0
+    faults: BalanceFaults = field(default_factory=BalanceFaults)
+
+
+class BalanceSim(SimDevice):
+    """The simulated balance; see the module docstring."""
+
+    eol = b"\r\n"
+
+    def __init__(self, config: BalanceSimConfig | None = None, plate: Plate | None = None) -> None:
+        self.config = cfg = config or BalanceSimConfig()
+        super().__init__(cfg.seed)
+        self.plate = plate or Plate()
+        self.executed: list[str] = []
+        self.zero_g = 0.0
+        self.tare_g = 0.0
+        self._rx = bytearray()
+        self._queue: deque[str] = deque()
+        self._now = 0.0
+        self._last_change = 0.0
+        self._seen_changes = self.plate.changes
+        self._started: float | None = None
+
+    def feed(self, data: bytes) -> None:
+        """Bytes from the host."""
+        with self.lock:
+            self._rx += data
+            while (end := self._rx.find(b"\n")) >= 0:
+                raw = bytes(self._rx[:end])
+                del self._rx[: end + 1]
+                self._queue.append(raw.decode("ascii", errors="replace") if raw else "")
+
+    def gross_g(self) -> float:
+        """Weight on the pan in grams, without noise."""
+        cfg = self.config
+        deposited_g = self.plate.deposited_mm3 * cfg.density_g_per_ml / 1000.0
+        return cfg.container_g + deposited_g * (1.0 + cfg.bias)
+
+    def stable(self) -> bool:
+        """Whether the reading has settled."""
+        if self.config.faults.never_settles:
+            return False
+        return self._now - self._last_change >= self.config.settle_s
+
+    def step(self, now_s: float) -> None:
+        """Answer queued commands up to simulator time ``now_s`` (seconds)."""
+        with self.lock:
+            self._now = max(self._now, now_s)
+            if self.plate.changes != self._seen_changes:
+                self._seen_changes = self.plate.changes
+                self._last_change = self._now
+            while self._queue:
+                if self._started is None:
+                    self._started = self._now
+                if not self._answer(self._queue[0]):
+                    return
+                self._queue.popleft()
+                self._started = None
+
+    def next_event_s(self, now_s: float) -> float | None:
+        """When a waiting ``S``/``Z``/``T`` settles or times out."""
+        with self.lock:
+            if not self._queue:
+                return None
+            started = self._started if self._started is not None else now_s
+            events = [started + self.config.stable_timeout_s]
+            if not self.config.faults.never_settles:
+                events.append(self._last_change + self.config.settle_s)
+            return max(now_s, min(events))
+
+    def _reading(self) -> str:
+        noise = self._tx_rng.gauss(0.0, self.config.noise_sd_g) if self.config.noise_sd_g else 0.0
+        net = self.gross_g() + noise - self.zero_g - self.tare_g
+        value = Decimal(repr(net)).quantize(Decimal(1).scaleb(-self.config.decimals))
+        return f"{value:>11} {self.config.unit}"
+
+    def _answer(self, raw: str) -> bool:
+        """Answer one command line; False while it waits for stability."""
+        if not raw.endswith("\r"):
+            self.emit("ES")  # MT-SICS needs CR LF
+            return True
+        command = raw[:-1].strip()
+        code = command.split(" ", 1)[0] if command else ""
+        faults = self.config.faults
+        if code in ("S", "SI", "Z", "ZI", "T", "TI") and (faults.overload or faults.underload):
+            sign = "+" if faults.overload else "-"
+            self.emit(f"{'S' if code in ('S', 'SI') else code} {sign}")
+            return True
+        if code in _NEEDS_STABLE and not self.stable():
+            started = self._now if self._started is None else self._started
+            if self._now - started < self.config.stable_timeout_s:
+                return False
+            self.emit(f"{code} I")
+            return True
+        self.executed.append(command)
+        self._execute(code)
+        return True
+
+    def _execute(self, code: str) -> None:
+        cfg = self.config
+        unit = cfg.unit
+        if code in ("@", "I4"):
+            self.emit(f'I4 A "{cfg.serial}"')
+        elif code == "I2":
+            self.emit(f'I2 A "{cfg.model} {cfg.capacity_g} {unit}"')
+        elif code in ("S", "SI"):
+            status = "S" if self.stable() else "D"
+            self.emit(f"S {status} {self._reading()}")
+        elif code in ("Z", "ZI"):
+            self.zero_g, self.tare_g = self.gross_g(), 0.0
+            self.emit("Z A" if code == "Z" else f"ZI {'S' if self.stable() else 'D'}")
+        elif code in ("T", "TI"):
+            self.tare_g = self.gross_g() - self.zero_g
+            self.plate.next_unit()
+            status = "S" if code == "T" or self.stable() else "D"
+            tare = Decimal(repr(self.tare_g)).quantize(Decimal(1).scaleb(-cfg.decimals))
+            self.emit(f"{code} {status} {tare:>11} {unit}")
+        elif code == "TA":
+            self.emit(f"TA A {Decimal(repr(self.tare_g)).quantize(Decimal('1e-5')):>11} {unit}")
+        elif code == "TAC":
+            self.tare_g = 0.0
+            self.emit("TAC A")
+        else:
+            self.emit("ES")

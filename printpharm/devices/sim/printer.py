@@ -1,0 +1,337 @@
+"""A Marlin 2.1 printer simulator: a protocol state machine fed bytes, producing bytes.
+
+Faithful where the host protocol is concerned (reference §1): ``N``/``*``
+checks in Marlin's order (line number first, then checksum), RX flush and
+``Resend: N`` (+ ``ok`` as in 2.1.x, or without it), ADVANCED_OK with a finite
+command buffer (``BUFSIZE``) and planner, ``M110``, ``M115`` with ``Cap:``
+lines, ``M105``/``M155``/``M109``/``M190``/``M400``/``G28`` with busy messages,
+``M112`` through an emergency parser, ``kill()``. Every executed command is
+recorded in :attr:`PrinterSim.executed` for tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+from printpharm.devices.marlin import checksum
+from printpharm.devices.sim._base import SimDevice, corrupt
+from printpharm.devices.sim.motion import Motion, parse_words
+from printpharm.devices.sim.plate import Plate
+from printpharm.devices.sim.thermal import Heater
+
+__all__ = ["PrinterFaults", "PrinterSim", "PrinterSimConfig"]
+
+_M112_RE = re.compile(rb"(?:^|[\r\n])\s*(?:N-?\d+\s+)?M112\b")
+_BLOCKING = ("M109", "M190", "M400", "G28", "G4")
+
+
+@dataclass
+class PrinterFaults:
+    """Faults to inject. Rates are per line (0-1); counts are numbered lines acknowledged."""
+
+    corrupt_rx_rate: float = 0.0
+    corrupt_tx_rate: float = 0.0
+    drop_after_lines: int | None = None
+    silent_after_lines: int | None = None
+    thermal_runaway: bool = False
+    clog_unit: int | None = None
+    clog_factor: float = 0.5
+
+
+@dataclass
+class PrinterSimConfig:
+    """Firmware build options and machine meaning of E (see :class:`Motion`)."""
+
+    seed: int = 0
+    bufsize: int = 8
+    planner_blocks: int = 16
+    advanced_ok: bool = True
+    ok_after_resend: bool = True
+    emergency_parser: bool = True
+    busy_interval_s: float = 2.0
+    e_units: str = "mm3"
+    diameter_mm: float = 1.75
+    faults: PrinterFaults = field(default_factory=PrinterFaults)
+
+
+class PrinterSim(SimDevice):
+    """The simulated printer; see the module docstring."""
+
+    def __init__(self, config: PrinterSimConfig | None = None, plate: Plate | None = None) -> None:
+        self.config = cfg = config or PrinterSimConfig()
+        super().__init__(cfg.seed, cfg.faults.corrupt_tx_rate)
+        self.plate = plate or Plate()
+        self.motion = Motion(cfg.e_units, cfg.diameter_mm)
+        self.hotend = Heater("T", runaway=cfg.faults.thermal_runaway)
+        self.bed = Heater("B", heat_rate_c_per_s=1.0, overshoot_c=0.5)
+        self.executed: list[str] = []
+        self.halted = False
+        self.last_n = 0
+        self.acked_numbered = 0
+        self._rx = bytearray()
+        self._queue: deque[tuple[int | None, str]] = deque()
+        self._planner: deque[float] = deque()
+        self._now = 0.0
+        self._blocked_since: float | None = None
+        self._last_busy = 0.0
+        self._wait_until: float | None = None
+        self._autoreport_s = 0.0
+        self._next_report = 0.0
+        self._next_wait_report = 0.0
+        for line in ("start", "echo:Marlin 2.1.2.1", "echo: Last Updated: printpharm simulator"):
+            self.emit(line)
+
+    # -- input ---------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        """Bytes from the host; ``M112`` is acted on at once (emergency parser)."""
+        with self.lock:
+            if self.halted or self.disconnected:
+                return
+            if self.config.emergency_parser and _M112_RE.search(data):
+                self._kill("M112 Shutdown")
+                return
+            self._rx += data
+
+    def _read_lines(self) -> None:
+        while len(self._queue) < self.config.bufsize and not self.halted:
+            end = min(
+                (i for i in (self._rx.find(b"\n"), self._rx.find(b"\r")) if i >= 0), default=-1
+            )
+            if end < 0:
+                return
+            raw = bytes(self._rx[:end])
+            del self._rx[: end + 1]
+            rate = self.config.faults.corrupt_rx_rate
+            if rate and raw.strip() and self._rx_rng.random() < rate:
+                raw = corrupt(raw, self._rx_rng, first=1)  # a lost leading N is undetectable
+            text = raw.decode("ascii", errors="replace").split(";", 1)[0].strip()
+            if text:
+                self._accept(text)
+
+    def _accept(self, text: str) -> None:
+        number: int | None = None
+        if text.startswith("N"):
+            is_m110 = "M110" in text
+            npos = text.find("N", text.find("M110") + 4) if is_m110 else 0
+            match = re.match(r"N(-?\d+)", text[npos:]) if npos >= 0 else None
+            if match is None and is_m110:
+                match = re.match(r"N(-?\d+)", text)
+            gcode_n = int(match.group(1)) if match else 0
+            if gcode_n != self.last_n + 1 and not is_m110:
+                return self._line_error("Line Number is not Last Line Number+1")
+            star = text.rfind("*")
+            if star < 0:
+                return self._line_error("No Checksum with line number")
+            digits = re.match(r"\s*(-?\d+)", text[star + 1 :])
+            if digits is None or int(digits.group(1)) != checksum(text[:star]):
+                return self._line_error("checksum mismatch")
+            self.last_n = gcode_n
+            number = gcode_n
+            text = re.sub(r"^N-?\d+\s*", "", text[:star]).strip()
+        self._queue.append((number, text))
+
+    def _line_error(self, message: str) -> None:
+        self.emit(f"Error:{message}, Last Line: {self.last_n}")
+        self._rx.clear()  # Marlin flushes its whole RX buffer
+        self.emit(f"Resend: {self.last_n + 1}")
+        if self.config.ok_after_resend:
+            self.emit("ok")
+
+    # -- time --------------------------------------------------------------------------
+    def step(self, now_s: float) -> None:
+        """Run the firmware loop up to simulator time ``now_s`` (seconds)."""
+        with self.lock:
+            if self.halted or self.disconnected:
+                return
+            self._now = max(self._now, now_s)
+            self.hotend.advance(self._now)
+            self.bed.advance(self._now)
+            while self._planner and self._planner[0] <= self._now:
+                self._planner.popleft()
+            for heater, hid in ((self.hotend, 0), (self.bed, -1)):
+                if heater.runaway_detected(self._now):
+                    self._kill(f"Thermal Runaway, system stopped! Heater_ID: {hid}")
+                    return
+            while not self.halted:
+                self._read_lines()
+                if not self._queue or not self._run_front():
+                    break
+            self._periodic()
+
+    def next_event_s(self, now_s: float) -> float | None:
+        """Simulator time of the next move end, report, busy message or heater change."""
+        with self.lock:
+            if self.halted or self.disconnected:
+                return None
+            events = [self._planner[0]] if self._planner else []
+            if self._autoreport_s:
+                events.append(self._next_report)
+            if self._blocked_since is not None:
+                events += [self._last_busy + self.config.busy_interval_s, now_s + 0.25]
+                events = [e for e in events if e > now_s] or [now_s + 0.25]
+            if self._wait_until is not None:
+                events.append(self._wait_until)
+            if self.hotend.runaway and self.hotend.target_c > 0:
+                events.append(now_s + 0.25)
+            # never "now": a float tie would stop a virtual clock from advancing
+            return max(min(events), now_s + 1e-3) if events else None
+
+    def _periodic(self) -> None:
+        if self._autoreport_s and self._now >= self._next_report:
+            self.emit(" " + self._temps())
+            self._next_report = self._now + self._autoreport_s
+        if self._blocked_since is None or self._queue[0][1].split(" ", 1)[0] not in _BLOCKING:
+            return  # moves waiting for the planner print no busy messages
+        if self._now - self._last_busy >= self.config.busy_interval_s - 1e-9:
+            self.emit("echo:busy: processing")
+            self._last_busy = self._now
+
+    def _temps(self) -> str:
+        return f"{self.hotend.report()} {self.bed.report()} @:0 B@:0"
+
+    # -- execution -------------------------------------------------------------------
+    def _run_front(self) -> bool:
+        number, command = self._queue[0]
+        if not self._execute(command):
+            if self._blocked_since is None:
+                self._blocked_since = self._last_busy = self._now
+            return False
+        self._blocked_since = None
+        self._queue.popleft()
+        if self.halted:
+            return False
+        self.executed.append(command)
+        self._ack(number, command)
+        return True
+
+    def _ack(self, number: int | None, command: str) -> None:
+        if command.startswith("M105"):
+            self.emit(f"ok {self._temps()}")  # M105 prints its own ok, without ADVANCED_OK
+        elif self.config.advanced_ok:
+            planner_free = self.config.planner_blocks - len(self._planner)
+            buffer_free = self.config.bufsize - len(self._queue) - 1
+            prefix = f"N{number} " if number is not None else ""
+            self.emit(f"ok {prefix}P{planner_free} B{buffer_free}")
+        else:
+            self.emit("ok")
+        if number is None:
+            return
+        self.acked_numbered += 1
+        faults = self.config.faults
+        if faults.drop_after_lines is not None and self.acked_numbered >= faults.drop_after_lines:
+            self.disconnected = True
+        if faults.silent_after_lines is not None:
+            self.silent = self.acked_numbered >= faults.silent_after_lines  # "go AWOL"
+
+    def _execute(self, command: str) -> bool:
+        """Execute (or continue) ``command``; False while it must wait."""
+        code, words = parse_words(command)
+        if code in ("G0", "G1"):
+            return self._move(words)
+        if code in _BLOCKING:
+            return self._blocking(code, words)
+        if code == "M112":
+            self._kill("M112 Shutdown")
+        elif code in ("M104", "M140"):
+            heater = self.hotend if code == "M104" else self.bed
+            heater.set_target(words.get("S", 0.0), self._now)
+        elif code == "M155":
+            self._autoreport_s = words.get("S", 0.0)
+            self._next_report = self._now + self._autoreport_s
+        elif code == "M115":
+            self._report_firmware()
+        elif code == "M114":
+            p = self.motion.position
+            self.emit(
+                f"X:{p['X']:.2f} Y:{p['Y']:.2f} Z:{p['Z']:.2f} E:{p['E']:.2f} Count X:0 Y:0 Z:0"
+            )
+        elif code == "M118":
+            self._m118(command)
+        elif code in ("G90", "G91", "M82", "M83"):
+            self.motion.set_mode(code)
+        elif code == "G92":
+            self.motion.set_position(words)
+        elif code == "M221":
+            self.motion.flow_percent = words.get("S", 100.0)
+        elif code not in ("M110", "M105", "M106", "M107", "M84", "M18", "M117", "M300", "M108"):
+            self.emit(f'echo:Unknown command: "{command}"')
+        return True
+
+    def _move(self, words: dict[str, float]) -> bool:
+        if len(self._planner) >= self.config.planner_blocks:
+            return False
+        duration_s, e_delta = self.motion.move(words)
+        volume_mm3 = e_delta * self.motion.mm3_per_e * self.motion.flow_percent / 100.0
+        faults = self.config.faults
+        if volume_mm3 > 0 and faults.clog_unit is not None and self.plate.unit == faults.clog_unit:
+            volume_mm3 *= faults.clog_factor
+        self.plate.deposit(volume_mm3)
+        start = self._planner[-1] if self._planner else self._now
+        self._planner.append(max(start, self._now) + duration_s)
+        return True
+
+    def _blocking(self, code: str, words: dict[str, float]) -> bool:
+        if code == "M400":
+            return not self._planner
+        if code == "G28":
+            return self._timed(3.0, lambda: self.motion.home(words))
+        if code == "G4":
+            return self._timed(words.get("P", 0.0) / 1000.0 + words.get("S", 0.0), None)
+        heater = self.hotend if code == "M109" else self.bed
+        if self._blocked_since is None:
+            heater.set_target(words.get("S", words.get("R", heater.target_c)), self._now)
+            self._next_wait_report = self._now + 1.0
+        if heater.at_target() or heater.target_c <= 0:
+            return True
+        if self._now >= self._next_wait_report:
+            self.emit(f"{self._temps()} W:?")
+            self._next_wait_report = self._now + 1.0
+        return False
+
+    def _timed(self, duration_s: float, done: object) -> bool:
+        if self._wait_until is None:
+            self._wait_until = self._now + duration_s
+        if self._now < self._wait_until:
+            return False
+        self._wait_until = None
+        if callable(done):
+            done()
+        return True
+
+    def _m118(self, command: str) -> None:
+        text = command[4:].strip()
+        parts = text.split()
+        if len(parts) == 3 and parts[:2] == ["PRINTPHARM", "UNIT"] and parts[2].isdigit():
+            self.plate.set_unit(int(parts[2]))
+        self.emit(text)
+
+    def _report_firmware(self) -> None:
+        self.emit(
+            "FIRMWARE_NAME:Marlin 2.1.2.1 (printpharm simulator) "
+            "SOURCE_CODE_URL:github.com/MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 "
+            "MACHINE_TYPE:printpharm SSE simulator EXTRUDER_COUNT:1 "
+            "UUID:00000000-0000-4000-8000-000000000000"
+        )
+        caps = {
+            "SERIAL_XON_XOFF": False,
+            "AUTOREPORT_TEMP": True,
+            "EMERGENCY_PARSER": self.config.emergency_parser,
+            "BUSY_PROTOCOL": True,
+            "HOST_ACTION_COMMANDS": False,
+            "PROMPT_SUPPORT": False,
+        }
+        for name, on in caps.items():
+            self.emit(f"Cap:{name}:{int(on)}")
+
+    def _kill(self, reason: str) -> None:
+        self.hotend.set_target(0.0, self._now)
+        self.bed.set_target(0.0, self._now)
+        if reason.startswith("M112"):
+            self.executed.append("M112")
+            self.emit(f"echo:{reason}")
+        else:
+            self.emit(f"Error:{reason}")
+        self.emit("Error:Printer halted. kill() called!")
+        self.halted = True

@@ -1,0 +1,173 @@
+"""Serving a simulator: in-process as a Transport, or over a real pseudo-terminal.
+
+``SimTransport`` drives the state machine from the caller's thread. With
+``speed=None`` it runs on a *virtual clock* that jumps to the simulator's next
+event whenever the host waits, so heating, settling and timeouts take no wall
+time and runs are deterministic. ``PtyServer`` serves the master side of
+``os.openpty()`` in a thread on the wall clock × ``speed``; clients open
+:attr:`PtyServer.path` with pyserial like a USB port. Dropping the connection
+closes the master, which the client sees as a hang-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import threading
+import time
+import tty
+
+from printpharm.devices.sim._base import SimDevice
+from printpharm.errors import DeviceDisconnected
+
+__all__ = ["PtyServer", "SimTransport"]
+
+
+class SimTransport:
+    """A simulator as a :class:`~printpharm.devices.transport.Transport`.
+
+    Parameters
+    ----------
+    sim : SimDevice
+        The state machine.
+    name : str
+        Shown in logs and errors (the ``sim://`` URL).
+    speed : float or None
+        Simulator seconds per wall-clock second; None for the virtual clock.
+    """
+
+    def __init__(self, sim: SimDevice, name: str, speed: float | None = None) -> None:
+        self.sim = sim
+        self.name = name
+        self._speed = speed
+        self._t0 = time.monotonic()
+        self._virtual_s = 0.0
+        self._buffer = bytearray()
+        self._closed = False
+
+    def _now(self) -> float:
+        if self._speed is None:
+            return self._virtual_s
+        return (time.monotonic() - self._t0) * self._speed
+
+    def write(self, data: bytes) -> None:
+        """Feed ``data`` to the simulator."""
+        if self._closed or self.sim.disconnected:
+            raise DeviceDisconnected(f"{self.name}: the simulated connection is closed")
+        self.sim.feed(data)
+
+    def readline(self, timeout_s: float) -> bytes | None:
+        """Run the simulator until it prints a line or ``timeout_s`` wall seconds pass."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[:end])
+                del self._buffer[: end + 1]
+                return line.rstrip(b"\r")
+            if self._closed:
+                raise DeviceDisconnected(f"{self.name}: the simulated connection is closed")
+            now = self._now()
+            self.sim.step(now)
+            self._buffer += self.sim.take_output()
+            if b"\n" in self._buffer:
+                continue
+            if self.sim.disconnected:
+                raise DeviceDisconnected(f"{self.name}: the simulated connection dropped")
+            event = self.sim.next_event_s(now)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            if self._speed is None and event is not None:
+                self._virtual_s = max(self._virtual_s, event)
+                continue
+            wait = remaining if event is None else (event - now) / (self._speed or 1.0)
+            time.sleep(max(0.0, min(remaining, wait, 0.02)))
+
+    def close(self) -> None:
+        """Close the simulated link."""
+        self._closed = True
+
+
+class PtyServer:
+    """Serve ``sim`` on the master side of a new pseudo-terminal.
+
+    Parameters
+    ----------
+    sim : SimDevice
+        The state machine (its own lock makes it safe to inspect from tests).
+    speed : float
+        Simulator seconds per wall-clock second (1 is real time).
+    """
+
+    def __init__(self, sim: SimDevice, speed: float = 1.0) -> None:
+        self.sim = sim
+        self.speed = speed
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)  # no echo, no line discipline before a client opens it
+        os.set_blocking(self._master, False)
+        self.path = os.ttyname(self._slave)
+        self._stop_r, self._stop_w = os.pipe()
+        self._stopping = False
+        self._thread = threading.Thread(
+            target=self._serve, name=f"sim-pty {self.path}", daemon=True
+        )
+        self._t0 = time.monotonic()
+        self.dropped = threading.Event()
+
+    def start(self) -> PtyServer:
+        """Start serving in a daemon thread; returns self."""
+        self._thread.start()
+        return self
+
+    def __enter__(self) -> PtyServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _serve(self) -> None:
+        pending = bytearray()
+        try:
+            while not self._stopping:
+                now = (time.monotonic() - self._t0) * self.speed
+                self.sim.step(now)
+                pending += self.sim.take_output()
+                if pending:
+                    with contextlib.suppress(BlockingIOError):
+                        del pending[: os.write(self._master, pending)]
+                if self.sim.disconnected and not pending:
+                    break
+                event = self.sim.next_event_s(now)
+                wait = 0.05 if event is None else max(0.0, min(0.05, (event - now) / self.speed))
+                readers, _, _ = select.select(
+                    [self._master, self._stop_r], [self._master] if pending else [], [], wait
+                )
+                if self._master in readers:
+                    with contextlib.suppress(BlockingIOError):
+                        self.sim.feed(os.read(self._master, 65536))
+        except OSError:
+            pass  # the client side is gone
+        finally:
+            if self.sim.disconnected:
+                self._close_master()
+                self.dropped.set()
+
+    def _close_master(self) -> None:
+        if self._master >= 0:
+            os.close(self._master)
+            os.close(self._slave)
+            self._master = self._slave = -1
+
+    def stop(self) -> None:
+        """Stop serving and close the pseudo-terminal (idempotent)."""
+        if self._stop_r < 0:
+            return
+        self._stopping = True
+        os.write(self._stop_w, b"x")
+        self._thread.join(timeout=5.0)
+        self._close_master()
+        os.close(self._stop_r)
+        os.close(self._stop_w)
+        self._stop_r = self._stop_w = -1
