@@ -1,0 +1,297 @@
+"""User accounts: the first administrator, adding, listing, disabling, roles, passwords.
+
+Accounts have unique IDs that are never reused and are deactivated, never
+deleted (the database refuses DELETE on ``users``). Every change is audited
+with who, when and why (SEC-11); administrators never learn a user's final
+password (a reset issues a one-time password that must be changed, SEC-09).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from printpharm.errors import InputError, PermissionDenied
+from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.passwords import generate_temporary_password, hash_password
+from printpharm.services.permissions import Operation, Role, is_allowed
+from printpharm.storage.audit import AuditEntry
+from printpharm.storage.repositories import UnitOfWork, UserRecord
+
+__all__ = ["AccountService", "UserInfo"]
+
+_USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """An account as shown to people (never the password hash)."""
+
+    user_id: str
+    full_name: str
+    role: str
+    active: bool
+    locked: bool
+    failed_attempts: int
+    must_change_password: bool
+    created_at: datetime
+    created_by: str | None
+    last_login_at: datetime | None
+    password_changed_at: datetime
+
+
+def _info(user: UserRecord) -> UserInfo:
+    return UserInfo(
+        user.user_id,
+        user.full_name,
+        user.role,
+        user.active,
+        user.locked,
+        user.failed_attempts,
+        user.must_change_password,
+        user.created_at,
+        user.created_by,
+        user.last_login_at,
+        user.password_changed_at,
+    )
+
+
+def _public(user: UserRecord) -> dict[str, object]:
+    return {
+        "user_id": user.user_id,
+        "full_name": user.full_name,
+        "role": user.role,
+        "active": user.active,
+        "locked": user.locked,
+        "must_change_password": user.must_change_password,
+    }
+
+
+class AccountService:
+    """Account management over an :class:`AuthService` (which holds sessions and policy)."""
+
+    def __init__(self, auth: AuthService) -> None:
+        self._auth = auth
+
+    def has_users(self) -> bool:
+        """Return whether any account exists (``False`` before the first run)."""
+        with self._auth.uow(write=False) as uow:
+            return uow.users.count() > 0
+
+    def create_first_administrator(self, user_id: str, full_name: str, password: str) -> UserInfo:
+        """Create the first account, an administrator; refused once any account exists.
+
+        Raises
+        ------
+        PermissionDenied
+            An account exists already.
+        PasswordPolicyError, InputError
+            The password or the user ID is not acceptable.
+        """
+        _check_identity(user_id, full_name)
+        self._auth.config.policy.check(user_id, password, hasher=self._auth.config.hasher)
+        with self._auth.uow() as uow:
+            if uow.users.count() > 0:
+                raise PermissionDenied(
+                    "the first administrator exists already; add users with `printpharm users add`"
+                )
+            user = self._new_user(uow, user_id, full_name, Role.ADMINISTRATOR, password, None)
+            user.must_change_password = False
+            uow.users.save(user)
+            uow.audit.append(
+                AuditEntry(
+                    "user",
+                    "create",
+                    user_id,
+                    user_id,
+                    full_name,
+                    reason="first run: initial administrator",
+                    new=_public(user),
+                )
+            )
+            return _info(user)
+
+    def add_user(
+        self,
+        session: UserSession,
+        user_id: str,
+        full_name: str,
+        role: Role | str,
+        password: str | None = None,
+    ) -> str:
+        """Create an account and return its one-time password (changed at first login).
+
+        Raises
+        ------
+        PermissionDenied
+            The session may not manage users.
+        RecordError
+            ``user_id`` exists already (IDs are never reused).
+        InputError
+            Malformed user ID, empty name or unknown role.
+        """
+        actor = self._auth.require(session, Operation.MANAGE_USERS)
+        _check_identity(user_id, full_name)
+        new_role = _role(role)
+        temporary = password or generate_temporary_password()
+        if password is not None:
+            self._auth.config.policy.check(user_id, password, hasher=self._auth.config.hasher)
+        with self._auth.uow() as uow:
+            user = self._new_user(uow, user_id, full_name, new_role, temporary, actor.user_id)
+            uow.audit.append(
+                AuditEntry(
+                    "user", "create", user_id, actor.user_id, actor.full_name, new=_public(user)
+                )
+            )
+        return temporary
+
+    def _new_user(
+        self,
+        uow: UnitOfWork,
+        user_id: str,
+        full_name: str,
+        role: Role,
+        password: str,
+        created_by: str | None,
+    ) -> UserRecord:
+        now = uow.now()
+        pw_hash = hash_password(password, self._auth.config.hasher)
+        user = UserRecord(
+            user_id,
+            full_name.strip(),
+            role.value,
+            pw_hash,
+            now,
+            now,
+            created_by,
+            must_change_password=True,
+        )
+        uow.users.add(user)
+        uow.users.add_password_history(user_id, pw_hash, now)
+        return user
+
+    def list_users(self, session: UserSession) -> list[UserInfo]:
+        """Return every account, active and deactivated (access review, SEC-15).
+
+        Raises
+        ------
+        PermissionDenied
+            The role may neither manage users nor view the audit trail.
+        """
+        s = self._auth.check(session)
+        if not (
+            is_allowed(s.role, Operation.MANAGE_USERS) or is_allowed(s.role, Operation.VIEW_AUDIT)
+        ):
+            self._auth.require(session, Operation.MANAGE_USERS)
+        with self._auth.uow(write=False) as uow:
+            return [_info(u) for u in uow.users.all()]
+
+    def disable_user(self, session: UserSession, user_id: str, reason: str) -> None:
+        """Deactivate an account (never deleted); its open sessions end.
+
+        Raises
+        ------
+        PermissionDenied
+            The session may not manage users, or this is the last active administrator.
+        RecordError
+            No such account.
+        InputError
+            Empty reason.
+        """
+
+        def change(uow: UnitOfWork, user: UserRecord) -> None:
+            admins = [u for u in uow.users.all() if u.role == Role.ADMINISTRATOR and u.active]
+            if user.role == Role.ADMINISTRATOR and len(admins) <= 1:
+                raise PermissionDenied(f"{user_id!r} is the last active administrator")
+            user.active = False
+
+        self._admin_change(session, user_id, "disable", reason, change)
+        self._auth.end_sessions_of(user_id)
+
+    def unlock_account(self, session: UserSession, user_id: str, reason: str) -> None:
+        """Unlock an account locked after failed attempts (administrators only, audited)."""
+
+        def change(uow: UnitOfWork, user: UserRecord) -> None:
+            user.locked, user.failed_attempts = False, 0
+
+        self._admin_change(session, user_id, "unlock", reason, change)
+
+    def change_role(
+        self, session: UserSession, user_id: str, role: Role | str, reason: str
+    ) -> None:
+        """Give an account another role (audited with the reason, SEC-11)."""
+        new_role = _role(role)
+
+        def change(uow: UnitOfWork, user: UserRecord) -> None:
+            user.role = new_role.value
+
+        self._admin_change(session, user_id, "modify", reason, change, field_name="role")
+
+    def reset_password(self, session: UserSession, user_id: str, reason: str) -> str:
+        """Issue a one-time password the user must change at next login (SEC-09).
+
+        Returns
+        -------
+        str
+            The temporary password, to hand to the user; never stored in clear.
+        """
+        temporary = generate_temporary_password()
+        pw_hash = hash_password(temporary, self._auth.config.hasher)
+
+        def change(uow: UnitOfWork, user: UserRecord) -> None:
+            user.password_hash, user.password_changed_at = pw_hash, uow.now()
+            user.must_change_password = True
+
+        self._admin_change(session, user_id, "reset-password", reason, change)
+        return temporary
+
+    def _admin_change(
+        self,
+        session: UserSession,
+        user_id: str,
+        action: str,
+        reason: str,
+        change: Callable[[UnitOfWork, UserRecord], None],
+        field_name: str | None = None,
+    ) -> None:
+        actor = self._auth.require(session, Operation.MANAGE_USERS)
+        if not reason or not reason.strip():
+            raise InputError(f"a reason is required to {action} user {user_id!r}")
+        with self._auth.uow() as uow:
+            user = uow.users.get(user_id)
+            if user is None:
+                raise InputError(f"user {user_id!r} does not exist")
+            before = _public(user)
+            change(uow, user)
+            uow.users.save(user)
+            uow.audit.append(
+                AuditEntry(
+                    "user",
+                    action,
+                    user_id,
+                    actor.user_id,
+                    actor.full_name,
+                    field_name,
+                    reason,
+                    old=before,
+                    new=_public(user),
+                )
+            )
+
+
+def _check_identity(user_id: str, full_name: str) -> None:
+    if not _USER_ID.match(user_id or ""):
+        raise InputError(
+            f"user ID {user_id!r} must be 2-64 lower-case letters, digits, '.', '_' or '-'"
+        )
+    if not full_name or not full_name.strip():
+        raise InputError(f"full name of {user_id!r} is required (no shared or generic accounts)")
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise InputError(f"role {role!r} is not one of {[r.value for r in Role]}") from None

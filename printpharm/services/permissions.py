@@ -1,0 +1,101 @@
+"""Roles, operations and the one permission table (role → allowed operations).
+
+Every service checks this table (through :meth:`AuthService.require`), so the
+command line and the desktop application obey exactly the same rules.
+Segregation of duties is part of the table: administrators hold no signing
+or release operation, inspectors hold only read operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+__all__ = ["PERMISSIONS", "Operation", "Role", "allowed_operations", "is_allowed", "sign_operation"]
+
+
+class Role(StrEnum):
+    """The four roles of printpharm."""
+
+    TECHNICIAN = "technician"
+    SUPERVISOR = "supervisor"
+    ADMINISTRATOR = "administrator"
+    INSPECTOR = "inspector"
+
+
+class Operation(StrEnum):
+    """Every operation a service guards."""
+
+    ENTER_PRESCRIPTION = "prescription.enter"
+    VERIFY_PRESCRIPTION = "prescription.verify"
+    CALCULATE_DOSE = "dose.calculate"
+    RUN_PRINT = "print.run"
+    WEIGH_UNITS = "units.weigh"
+    EVALUATE_QC = "qc.evaluate"
+    EDIT_LIBRARY = "library.edit"
+    VALIDATE_LIBRARY = "library.validate"
+    LOCK_LIBRARY = "library.lock"
+    RUN_CALIBRATION = "calibration.run"
+    UNLOCK_RESEARCH = "research.unlock"
+    LOCK_RESEARCH = "research.lock"
+    REVIEW_AUDIT = "audit.review"
+    SIGN_REVIEWED = "sign.reviewed"
+    SIGN_APPROVED = "sign.approved"
+    SIGN_RELEASED = "sign.released"
+    SIGN_REJECTED = "sign.rejected"
+    MANAGE_USERS = "users.manage"
+    CONFIGURE_SITE = "settings.configure"
+    VIEW_RECORDS = "records.view"
+    VIEW_AUDIT = "audit.view"
+    EXPORT_RECORDS = "records.export"
+
+
+_READ = frozenset({Operation.VIEW_RECORDS, Operation.VIEW_AUDIT, Operation.EXPORT_RECORDS})
+
+_TECHNICIAN = frozenset(
+    {
+        Operation.ENTER_PRESCRIPTION,
+        Operation.CALCULATE_DOSE,
+        Operation.RUN_PRINT,
+        Operation.WEIGH_UNITS,
+        Operation.EVALUATE_QC,
+        Operation.LOCK_RESEARCH,
+        Operation.SIGN_REVIEWED,
+        Operation.VIEW_RECORDS,
+    }
+)
+
+#: The permission table. Anything not listed is forbidden.
+PERMISSIONS: Mapping[Role, frozenset[Operation]] = {
+    Role.TECHNICIAN: _TECHNICIAN,
+    Role.SUPERVISOR: frozenset(Operation) - {Operation.MANAGE_USERS, Operation.CONFIGURE_SITE},
+    Role.ADMINISTRATOR: _READ | {Operation.MANAGE_USERS, Operation.CONFIGURE_SITE},
+    Role.INSPECTOR: _READ,
+}
+
+
+def is_allowed(role: Role | str, operation: Operation) -> bool:
+    """Return whether ``role`` may perform ``operation`` (unknown roles may do nothing)."""
+    try:
+        return operation in PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+def allowed_operations(role: Role | str) -> frozenset[Operation]:
+    """Return the operations ``role`` may perform."""
+    try:
+        return PERMISSIONS[Role(role)]
+    except ValueError:
+        return frozenset()
+
+
+def sign_operation(meaning: str) -> Operation:
+    """Return the operation guarding a signature of ``meaning`` (``reviewed``, ``approved``, ...).
+
+    Raises
+    ------
+    ValueError
+        ``meaning`` is not a signature meaning.
+    """
+    return Operation(f"sign.{meaning}")

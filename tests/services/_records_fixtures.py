@@ -1,0 +1,84 @@
+"""Fixtures for the auth, signature and research-mode tests (both back-ends)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from printpharm.services.accounts import AccountService
+from printpharm.services.auth import AuthConfig, AuthService, UserSession
+from printpharm.services.passwords import HasherConfig, PasswordPolicy
+from printpharm.services.records import RecordsService, SiteSettingsService
+from printpharm.services.research import ResearchModeService
+from printpharm.storage.audit import AuditEvent
+from printpharm.storage.db import Database
+from printpharm.storage.repositories import AlarmRecord, unit_of_work
+from tests.storage._dbs import FakeClock, clock, db, db_spec, make_context
+
+__all__ = ["ADMIN_PW", "CHEAP", "Env", "build_env", "clock", "db", "db_spec", "env", "pw"]
+
+#: Cheap argon2id parameters so the suite stays fast (production uses the defaults).
+CHEAP = HasherConfig(time_cost=1, memory_cost_kib=8, parallelism=1)
+ADMIN_PW = "correct-horse-42-battery"
+
+
+def pw(user_id: str) -> str:
+    """The password a test user chooses after the temporary one."""
+    return f"{user_id[::-1]}-secret-pass-9"
+
+
+@dataclass
+class Env:
+    db: Database
+    clock: FakeClock
+    auth: AuthService
+    accounts: AccountService
+    records: RecordsService
+    research: ResearchModeService
+    settings: SiteSettingsService
+    alerts: list[AlarmRecord] = field(default_factory=list)
+    admin: UserSession | None = None
+
+    def make_user(
+        self, user_id: str, role: str, name: str | None = None
+    ) -> tuple[str, UserSession]:
+        """Create an account, change its temporary password, return (password, session)."""
+        assert self.admin is not None
+        temporary = self.accounts.add_user(self.admin, user_id, name or user_id.title(), role)
+        session = self.auth.login(user_id, temporary)
+        password = pw(user_id)
+        self.auth.change_password(session, temporary, password)
+        return password, session
+
+    def events(self, **filters: object) -> list[AuditEvent]:
+        with unit_of_work(self.db, make_context(), write=False) as uow:
+            return uow.events(**filters)
+
+
+def build_env(db: Database, clock: FakeClock) -> Env:
+    """Services over ``db`` with cheap hashing, the first administrator logged in."""
+    config = AuthConfig(policy=PasswordPolicy(), hasher=CHEAP)
+    alerts: list[AlarmRecord] = []
+    auth = AuthService(db, make_context(clock), config, alert=alerts.append)
+    accounts = AccountService(auth)
+    e = Env(
+        db,
+        clock,
+        auth,
+        accounts,
+        RecordsService(auth),
+        ResearchModeService(auth),
+        SiteSettingsService(auth),
+        alerts,
+    )
+    accounts.create_first_administrator("admin", "Ada Admin", ADMIN_PW)
+    e.admin = auth.login("admin", ADMIN_PW)
+    return e
+
+
+@pytest.fixture
+def env(db: Database, clock: FakeClock) -> Iterator[Env]:
+    """Services on each back-end."""
+    yield build_env(db, clock)
