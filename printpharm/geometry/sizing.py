@@ -302,7 +302,7 @@ def _no_fit(
     which = "maximum" if too_big else "minimum"
     try:
         wide = f_hi * 10 if too_big else max(f_lo, 1e-3)
-        low = f_hi if too_big else 1e-3
+        low = f_hi if too_big else _lowest_valid(build, 1e-3, f_lo, layers)
         need = solve_increasing(lambda f: volume(build(f, layers)), target, low, wide)
         need_text = f"a {need:.1f} mm {name} ({free})"
     except GeometryError:

@@ -30,6 +30,7 @@ from printpharm.errors import GeometryError
 
 __all__ = [
     "CIRCLE_SEGMENTS",
+    "inset_area_mm2",
     "Caplet",
     "CapsuleFill",
     "Disc",
@@ -55,6 +56,33 @@ def polygon_area_mm2(ring: FloatArray) -> float:
     """Signed shoelace area of a closed ring given as (N, 2) vertices (mm²)."""
     x, y = ring[:, 0], ring[:, 1]
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def _turn_tangent_sum(ring: FloatArray) -> float:
+    """Σ tan(φ/2) over the turning angles φ of a convex ring (its mitre-offset coefficient)."""
+    edges = np.roll(ring, -1, axis=0) - ring
+    heading = np.arctan2(edges[:, 1], edges[:, 0])
+    turn = (np.roll(heading, -1) - heading + math.pi) % (2 * math.pi) - math.pi
+    return float(np.sum(np.tan(np.abs(turn) / 2)))
+
+
+def inset_area_mm2(outline: Outline, inset_mm: float) -> float:
+    """Area of a (convex shell, convex holes) outline after a mitre inset of ``inset_mm``.
+
+    Steiner's formula for polygons: the shell shrinks as A − P·d + d²·Σtan(φ/2) and
+    every hole grows as a + p·d + d²·Σtan(φ/2). Returns 0 when nothing is left. This
+    is exact while no edge of the offset polygon vanishes.
+    """
+    shell, holes = outline
+    d = inset_mm
+    perimeter = float(np.sum(np.hypot(*(np.roll(shell, -1, axis=0) - shell).T)))
+    if d * 2 >= perimeter / math.pi:  # inset beyond the inscribed size: nothing left
+        return 0.0
+    area = polygon_area_mm2(shell) - perimeter * d + d * d * _turn_tangent_sum(shell)
+    for hole in holes:
+        p_hole = float(np.sum(np.hypot(*(np.roll(hole, -1, axis=0) - hole).T)))
+        area -= -polygon_area_mm2(hole) + p_hole * d + d * d * _turn_tangent_sum(hole)
+    return max(area, 0.0)
 
 
 def _circle(

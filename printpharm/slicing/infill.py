@@ -139,7 +139,7 @@ def rectilinear(
     first = max(1, round(extent / nominal))
     best: float | None = None
     best_count = first
-    for count in (first, first + 1, first - 1, first + 2, first - 2):
+    for count in (first, first + 1, first - 1):
         if count < 1:
             continue
         found = _solve_count(edges, centre, extent, count, target, nominal)
@@ -147,11 +147,40 @@ def rectilinear(
             best, best_count = found, count
         if best is not None and abs(best - nominal) < 0.05 * nominal:
             break
-    if best is None:  # a sliver: fall back to nominal spacing
-        best_count = max(1, math.floor(extent / nominal))
-        best = nominal
-    ys = _ys(centre, best_count, best)
+    if best is None:
+        return _trimmed(edges, centre, extent, nominal, target, angle_deg)
+    return _segments(edges, _ys(centre, best_count, best), angle_deg, 1.0)
+
+
+def _trimmed(
+    edges: FloatArray,
+    centre: float,
+    extent: float,
+    nominal: float,
+    target: float,
+    angle_deg: float,
+) -> list[FloatArray]:
+    """Fallback for slivers: lines at about the nominal spacing, shortened about their
+    middles so that their total length is exactly the target (never lengthened)."""
+    count = max(1, math.ceil(extent / nominal))
+    spacing = extent / count
+    while True:
+        total = _total(edges, centre, count, spacing)
+        if total >= target or count > 10 * max(1.0, extent / nominal) + 10:
+            break
+        count += 1
+        spacing = extent / count
+    scale = min(1.0, target / total) if total > 0 else 1.0
+    return _segments(edges, _ys(centre, count, spacing), angle_deg, scale)
+
+
+def _segments(
+    edges: FloatArray, ys: FloatArray, angle_deg: float, scale: float
+) -> list[FloatArray]:
     starts, ends = _scan(edges, ys)
+    if scale < 1.0:
+        mid, half = 0.5 * (starts + ends), 0.5 * (ends - starts) * scale
+        starts, ends = mid - half, mid + half
     out: list[FloatArray] = []
     for y, row_start, row_end in zip(ys, starts, ends, strict=True):
         for x0, x1 in zip(row_start, row_end, strict=True):

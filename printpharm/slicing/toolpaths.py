@@ -132,6 +132,52 @@ def _order_lines(lines: list[FloatArray], pos: FloatArray) -> list[FloatArray]:
     return out
 
 
+def _loops(region: BaseGeometry, spacing: float) -> list[FloatArray]:
+    loops: list[FloatArray] = []
+    j = 0
+    while not (loop := region.buffer(-(j + 0.5) * spacing, **_MITRE)).is_empty:
+        loops.extend(_thin(ring) for ring in _rings(loop))
+        j += 1
+    return loops
+
+
+def _cut(ring: FloatArray, length_mm: float) -> FloatArray:
+    """The first ``length_mm`` of a polyline."""
+    step = np.hypot(*np.diff(ring, axis=0).T)
+    cum = np.concatenate(([0.0], np.cumsum(step)))
+    k = int(np.searchsorted(cum, length_mm))
+    if k >= len(ring):
+        return ring
+    t = (length_mm - cum[k - 1]) / step[k - 1]
+    end = ring[k - 1] + t * (ring[k] - ring[k - 1])
+    return np.vstack((ring[:k], end))
+
+
+def _concentric(region: BaseGeometry, width: float, density: float) -> list[FloatArray]:
+    """Concentric loops totalling exactly area × density / width: loops are laid at the
+    nominal spacing (tightened until long enough) and the innermost is cut to length."""
+    target = region.area * density / width
+    spacing = width / density
+    loops = _loops(region, spacing)
+    for _ in range(20):
+        total = sum(float(np.sum(np.hypot(*np.diff(r, axis=0).T))) for r in loops)
+        if total >= target or total <= 0:
+            break
+        spacing *= max(0.5, total / target)
+        loops = _loops(region, spacing)
+    out: list[FloatArray] = []
+    left = target
+    for ring in loops:
+        length = float(np.sum(np.hypot(*np.diff(ring, axis=0).T)))
+        if left - length <= _MIN_STEP_MM:
+            if left > _MIN_STEP_MM:
+                out.append(_cut(ring, left))
+            break
+        out.append(ring)
+        left -= length
+    return out
+
+
 def _island_paths(
     island: BaseGeometry,
     process: ProcessSettings,
@@ -153,14 +199,11 @@ def _island_paths(
     if inner.is_empty:
         return paths, pos
     if process.infill_pattern == "concentric":
-        spacing = width / density
-        j = 0
-        while not (loop := inner.buffer(-(j + 0.5) * spacing, **_MITRE)).is_empty:
-            for ring in _rings(loop):
-                pts = _start_at(_thin(ring), pos)
-                paths.append(ToolPath("infill", pts))
-                pos = pts[-1]
-            j += 1
+        for ring in _concentric(inner, width, density):
+            closed = bool(np.allclose(ring[0], ring[-1]))
+            pts = _start_at(ring, pos) if closed else ring
+            paths.append(ToolPath("infill", pts))
+            pos = pts[-1]
         return paths, pos
     if process.infill_pattern == "grid" and density < 1.0:
         lines = rectilinear(inner, width, density / 2, 0.0) + rectilinear(

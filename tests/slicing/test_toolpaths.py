@@ -1,0 +1,74 @@
+"""Toolpaths tile each layer: perimeter bands plus infill equal area × density."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import shapely
+
+from printpharm.errors import SizingError, SlicingError
+from printpharm.geometry.sizing import capsule_fill_spec
+from printpharm.geometry.tablet import Caplet, Disc, MiniTablets, Ring
+from printpharm.slicing.fit import fit_unit, sliced_volume_model
+from printpharm.slicing.infill import rectilinear
+from printpharm.slicing.layers import slice_layers
+from printpharm.slicing.settings import ProcessSettings
+from printpharm.slicing.toolpaths import slice_form
+
+from .conftest import SSE_PROCESS
+
+REGIONS = [Disc(10, 1), Ring(12, 5, 1), Caplet(14, 7, 1), MiniTablets(2.4, 1, 4), Disc(2.2, 1)]
+
+
+@pytest.mark.parametrize("form", REGIONS, ids=lambda f: f.template)
+@pytest.mark.parametrize("density", [1.0, 0.6, 0.2])
+@pytest.mark.parametrize("angle", [0.0, 90.0])
+def test_rectilinear_length_times_width_is_area_times_density(
+    form: Disc, density: float, angle: float
+) -> None:
+    region = form.footprint(0.0).buffer(-0.8, join_style="mitre", mitre_limit=10)
+    lines = rectilinear(region, 0.4, density, angle)
+    length = sum(shapely.LineString(line).length for line in lines)
+    assert length * 0.4 == pytest.approx(region.area * density, rel=1e-6)
+    grown = region.buffer(1e-6)
+    assert all(grown.covers(shapely.LineString(line)) for line in lines)
+
+
+@pytest.mark.parametrize("pattern", ["rectilinear", "grid", "concentric"])
+@pytest.mark.parametrize("form", REGIONS[:3], ids=lambda f: f.template)
+def test_each_layer_deposits_area_times_density(pattern: str, form: Disc) -> None:
+    process = ProcessSettings(
+        layer_height_mm=0.2, line_width_mm=0.45, infill_density=0.5, infill_pattern=pattern
+    )  # type: ignore[arg-type]
+    form = dataclasses.replace(form, height_mm=1.0)
+    sliced = slice_form(form, process)
+    assert sliced.volume_mm3 == pytest.approx(sliced_volume_model(process)(form), rel=1e-6)
+    perimeters = [p for p in sliced.layers[1].paths if p.kind == "perimeter"]
+    outer = form.footprint(0.5).buffer(-0.225 + 1e-6)
+    assert all(outer.covers(shapely.LineString(p.points)) for p in perimeters)
+
+
+def test_layers_must_be_whole() -> None:
+    with pytest.raises(SlicingError, match="not a whole number of layers"):
+        slice_layers(Disc(10, 1.1), SSE_PROCESS.layering)
+
+
+def test_a_layer_narrower_than_a_line_is_refused() -> None:
+    process = ProcessSettings(
+        layer_height_mm=0.2, line_width_mm=0.8, perimeters=1, infill_density=0.1
+    )
+    with pytest.raises(SlicingError, match="narrower than one 0.8 mm line"):
+        slice_form(MiniTablets(0.5, 1.0, 2), process)
+
+
+def test_fit_refuses_more_than_a_capsule_holds() -> None:
+    with pytest.raises(SizingError, match="exceeds the 500.0 mm³ that the size 1 capsule fill"):
+        fit_unit(capsule_fill_spec("1"), 520.0, SSE_PROCESS)
+
+
+def test_process_settings_are_checked() -> None:
+    with pytest.raises(SlicingError, match="layer_height_mm=0.5 must not exceed line_width_mm"):
+        ProcessSettings(layer_height_mm=0.5, line_width_mm=0.4)
+    with pytest.raises(SlicingError, match="infill_density=0"):
+        ProcessSettings(infill_density=0)
