@@ -125,8 +125,8 @@ def test_dose_range_lies_inside_the_default_calibration(recipe_id: str) -> None:
     calibration = ink.calibration.to_linear()
     if recipe.dose is None:
         assert recipe.calibration_series is not None
-        for volume in recipe.calibration_series.values:
-            calibration.mass_for_volume(float(volume))  # raises outside the calibrated range
+        for series_volume in recipe.calibration_series.values:
+            calibration.mass_for_volume(float(series_volume))  # raises outside the range
         return
     load_mg_per_g = float(ink.weighed_drug_load().value)
     for dose_mg in dose_steps(recipe):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -73,12 +74,12 @@ def test_required_ids_are_shipped(catalog: Catalog) -> None:
 def test_cpm_recipe_is_the_documented_one(catalog: Catalog) -> None:
     recipe = catalog.recipe("cpm-chewable-disc")
     assert recipe.dose is not None
-    assert (recipe.dose.range.min, recipe.dose.range.max) == (5, 40)
+    assert (recipe.dose.range.min, recipe.dose.range.max) == (Decimal(5), Decimal(40))
     assert str(recipe.dose.step.value) == "0.5"
     assert recipe.form.template == "disc"
     assert recipe.form.free_dimensions() == ("diameter", "height")
     assert recipe.form.reference("diameter") == 12
-    assert recipe.form.limits("diameter") == (9, 13)
+    assert recipe.form.limits("diameter") == (Decimal(9), Decimal(13))
     assert recipe.form.reference("height") is None
     assert recipe.form.unit("height") == "mm"
     assert recipe.form.describe("diameter") == "12.0 mm (9.0–13.0 mm)"
@@ -153,3 +154,10 @@ def test_readme_documents_every_key(readme: str, models: list[str]) -> None:
         for key in model.model_fields:
             documented = f"`{key}`" in text or f"`[{key}]`" in text
             assert documented, f"{readme} does not document {name}.{key}"
+
+
+def test_printer_templates_exist(catalog: Catalog) -> None:
+    templates = ROOT / "gcode" / "templates"
+    for printer in catalog.printers():
+        for name in (printer.start_template, printer.end_template):
+            assert (templates / name).is_file(), f"{printer.id}: gcode/templates/{name} missing"
