@@ -1,11 +1,327 @@
-"""Command group placeholder: its commands are registered by the issue that builds them."""
+"""Records commands: ``init``, ``db``, ``users``, ``research``, ``audit``.
+
+Commands that change anything take ``--user`` and ask for that user's password
+(``--password-stdin`` reads it, and any further password, one per line, for
+scripts). ``audit verify`` and ``audit show`` need nothing but the database:
+an inspector can run them offline on a copy of the SQLite file.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeAlias
+
+from printpharm.cli._common import add_json_flag, emit
+from printpharm.errors import InputError
+from printpharm.services.auth import UserSession
+from printpharm.services.permissions import Role
+from printpharm.services.records_app import (
+    RecordsServices,
+    initialise,
+    open_records,
+    read_events,
+    upgrade_database,
+    verify_database,
+)
 
 __all__ = ["register"]
 
+Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register this group's sub-commands (none yet)."""
+
+def _db_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL or SQLite file (default: $PRINTPHARM_DATABASE_URL, "
+        "else printpharm.sqlite3 in the user data folder)",
+    )
+
+
+def _secret_flags(parser: argparse.ArgumentParser, user: bool = True) -> None:
+    if user:
+        parser.add_argument("--user", required=True, help="your user ID")
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read password(s) from standard input, one per line",
+    )
+
+
+class _Secrets:
+    """Passwords from stdin (one per line) or asked interactively, never echoed."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._stdin = bool(getattr(args, "password_stdin", False))
+
+    def ask(self, prompt: str) -> str:
+        if self._stdin:
+            line = sys.stdin.readline()
+            if not line:
+                raise InputError(f"--password-stdin: no line left for {prompt.rstrip(': ')}")
+            return line.rstrip("\r\n")
+        return getpass.getpass(prompt)
+
+
+@contextmanager
+def _logged_in(args: argparse.Namespace) -> Iterator[tuple[RecordsServices, UserSession, _Secrets]]:
+    services = open_records(args.db)
+    secrets = _Secrets(args)
+    try:
+        session = services.auth.login(args.user, secrets.ask(f"password for {args.user}: "))
+        try:
+            yield services, session, secrets
+        finally:
+            services.auth.logout(session)
+    finally:
+        services.close()
+
+
+# -- init / db -------------------------------------------------------------------------------
+
+
+def _init(args: argparse.Namespace) -> int:
+    secrets = _Secrets(args)
+    password = secrets.ask(f"new password for {args.admin}: ")
+    if not args.password_stdin and getpass.getpass("repeat the password: ") != password:
+        raise InputError("the two passwords differ")
+    user = initialise(args.db, args.admin, args.full_name or args.admin, password)
+    emit(args, {"created": user}, f"database ready; administrator {user.user_id} created")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    before, after = upgrade_database(args.db)
+    payload = {"before": before, "after": after}
+    emit(args, payload, f"database schema: {before or 'empty'} → {after}")
+    return 0
+
+
+# -- users -----------------------------------------------------------------------------------
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    with _logged_in(args) as (services, session, _):
+        temporary = services.accounts.add_user(session, args.user_id, args.full_name, args.role)
+    emit(
+        args,
+        {"user_id": args.user_id, "temporary_password": temporary},
+        f"user {args.user_id} created; one-time password (must be changed at first login):\n"
+        f"{temporary}",
+    )
+    return 0
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    with _logged_in(args) as (services, session, _):
+        users = services.accounts.list_users(session)
+    lines = [
+        f"{u.user_id:<16} {u.role:<14} {'active' if u.active else 'disabled':<8} "
+        f"{'LOCKED ' if u.locked else ''}{u.full_name}"
+        for u in users
+    ]
+    emit(args, {"users": users}, "\n".join(lines))
+    return 0
+
+
+def _users_change(action: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        with _logged_in(args) as (services, session, _):
+            accounts = services.accounts
+            if action == "disable":
+                accounts.disable_user(session, args.user_id, args.reason)
+                payload: dict[str, Any] = {"user_id": args.user_id, "active": False}
+                text = f"user {args.user_id} disabled"
+            elif action == "unlock":
+                accounts.unlock_account(session, args.user_id, args.reason)
+                payload, text = {"user_id": args.user_id, "locked": False}, "unlocked"
+            else:
+                temporary = accounts.reset_password(session, args.user_id, args.reason)
+                payload = {"user_id": args.user_id, "temporary_password": temporary}
+                text = f"one-time password for {args.user_id} (must be changed):\n{temporary}"
+        emit(args, payload, text)
+        return 0
+
+    return run
+
+
+def _users_passwd(args: argparse.Namespace) -> int:
+    services = open_records(args.db)
+    secrets = _Secrets(args)
+    try:
+        old = secrets.ask(f"current password for {args.user}: ")
+        session = services.auth.login(args.user, old)
+        new = secrets.ask("new password: ")
+        if not args.password_stdin and getpass.getpass("repeat the new password: ") != new:
+            raise InputError("the two passwords differ")
+        services.auth.change_password(session, old, new)
+        services.auth.logout(session)
+    finally:
+        services.close()
+    emit(args, {"user_id": args.user, "changed": True}, f"password of {args.user} changed")
+    return 0
+
+
+# -- research --------------------------------------------------------------------------------
+
+
+def _research_unlock(args: argparse.Namespace) -> int:
+    with _logged_in(args) as (services, session, secrets):
+        password = secrets.ask(f"re-enter the password of {args.user} to unlock: ")
+        period = services.research.unlock(
+            session, args.user, password, args.reason, int(args.minutes * 60)
+        )
+    emit(args, period, f"research mode unlocked until {period.ends_at.isoformat()}")
+    return 0
+
+
+def _research_lock(args: argparse.Namespace) -> int:
+    with _logged_in(args) as (services, session, _):
+        ended = services.research.lock(session, args.reason)
+    emit(args, {"locked": True, "was_active": ended}, "locked mode" if ended else "already locked")
+    return 0
+
+
+def _research_status(args: argparse.Namespace) -> int:
+    services = open_records(args.db)
+    try:
+        status = services.research.status()
+    finally:
+        services.close()
+    text = f"research mode, {status.remaining_s} s left" if status.active else "locked mode"
+    emit(
+        args,
+        {"active": status.active, "period": status.period, "remaining_s": status.remaining_s},
+        text,
+    )
+    return 0
+
+
+# -- audit -----------------------------------------------------------------------------------
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    report = verify_database(args.db)
+    broken = report.first_broken
+    if broken is None:
+        text = f"audit trail intact: {report.events} events, last hash {report.last_hash[:16]}…"
+        if report.clock_setbacks:
+            text += f"\nclock set back at events {list(report.clock_setbacks)}"
+    else:
+        text = f"audit trail BROKEN at event {broken.seq} ({broken.problem}): {broken.detail}"
+    payload = {
+        "ok": report.ok,
+        "events": report.events,
+        "first_broken": broken,
+        "clock_setbacks": list(report.clock_setbacks),
+    }
+    emit(args, payload, text)
+    return 0 if report.ok else 1
+
+
+def _audit_show(args: argparse.Namespace) -> int:
+    filters = {"batch_id": args.batch, "record_type": args.record_type, "user_id": args.by}
+    events = read_events(args.db, limit=args.limit, **{k: v for k, v in filters.items() if v})
+    lines = [
+        f"{e.seq:>6} {e.occurred_at} {e.user_id or '-':<12} {e.action:<18} "
+        f"{e.record_type} {e.record_id or ''}{'  [' + e.mode + ']' if e.mode != 'locked' else ''}"
+        f"{'  reason: ' + e.reason if e.reason else ''}"
+        for e in events
+    ]
+    emit(args, {"events": events}, "\n".join(lines) or "no audit events")
+    return 0
+
+
+def register(subparsers: Sub) -> None:
+    """Register ``init``, ``db``, ``users``, ``research`` and ``audit``."""
+    p = subparsers.add_parser("init", help="create the database and the first administrator")
+    _db_flag(p)
+    p.add_argument("--admin", required=True, metavar="USER_ID", help="administrator user ID")
+    p.add_argument("--full-name", help="administrator's full name (default: the user ID)")
+    _secret_flags(p, user=False)
+    add_json_flag(p)
+    p.set_defaults(func=_init)
+
+    db = subparsers.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", metavar="ACTION", required=True
+    )
+    p = db.add_parser("upgrade", help="apply the schema migrations")
+    _db_flag(p)
+    add_json_flag(p)
+    p.set_defaults(func=_db_upgrade)
+
+    _register_users(subparsers)
+    _register_research(subparsers)
+
+    audit = subparsers.add_parser("audit", help="verify or show the audit trail").add_subparsers(
+        dest="audit_command", metavar="ACTION", required=True
+    )
+    p = audit.add_parser("verify", help="walk the hash chain; exit 1 if broken")
+    _db_flag(p)
+    add_json_flag(p)
+    p.set_defaults(func=_audit_verify)
+    p = audit.add_parser("show", help="list audit events")
+    _db_flag(p)
+    p.add_argument("--batch", help="only events of this batch ID")
+    p.add_argument("--record-type", help="only events of this record type")
+    p.add_argument("--by", metavar="USER_ID", help="only events by this user")
+    p.add_argument("--limit", type=int, help="only the newest N events")
+    add_json_flag(p)
+    p.set_defaults(func=_audit_show)
+
+
+def _register_users(subparsers: Sub) -> None:
+    users = subparsers.add_parser("users", help="user accounts").add_subparsers(
+        dest="users_command", metavar="ACTION", required=True
+    )
+    p = users.add_parser("add", help="create an account (prints a one-time password)")
+    p.add_argument("user_id")
+    p.add_argument("--full-name", required=True)
+    p.add_argument("--role", required=True, choices=[r.value for r in Role])
+    p.set_defaults(func=_users_add)
+    _common(p)
+    p = users.add_parser("list", help="list accounts (access review)")
+    p.set_defaults(func=_users_list)
+    _common(p)
+    for action, text in (
+        ("disable", "deactivate an account (never deleted)"),
+        ("reset-password", "issue a one-time password"),
+        ("unlock", "unlock an account locked after failed attempts"),
+    ):
+        p = users.add_parser(action, help=text)
+        p.add_argument("user_id")
+        p.add_argument("--reason", required=True)
+        p.set_defaults(func=_users_change(action))
+        _common(p)
+    p = users.add_parser("passwd", help="change your own password")
+    p.set_defaults(func=_users_passwd)
+    _common(p)
+
+
+def _register_research(subparsers: Sub) -> None:
+    research = subparsers.add_parser("research", help="research mode").add_subparsers(
+        dest="research_command", metavar="ACTION", required=True
+    )
+    p = research.add_parser("unlock", help="unlock research mode (supervisor)")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--minutes", type=float, required=True, help="duration in minutes")
+    p.set_defaults(func=_research_unlock)
+    _common(p)
+    p = research.add_parser("lock", help="end research mode now")
+    p.add_argument("--reason")
+    p.set_defaults(func=_research_lock)
+    _common(p)
+    p = research.add_parser("status", help="show the current mode")
+    _db_flag(p)
+    add_json_flag(p)
+    p.set_defaults(func=_research_status)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    _db_flag(parser)
+    _secret_flags(parser)
+    add_json_flag(parser)

@@ -1,0 +1,227 @@
+"""Composition of the records services for one database (used by the CLI and the GUI).
+
+:func:`open_records` builds the database, audit context and every records
+service with the site's security settings; :func:`initialise`,
+:func:`upgrade_database` and :func:`verify_database` are the operations that
+run before anyone can log in (first run, schema upgrade, offline verification).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from printpharm import __version__
+from printpharm.errors import InputError, MigrationError
+from printpharm.services.accounts import AccountService, UserInfo
+from printpharm.services.auth import AuthConfig, AuthService
+from printpharm.services.passwords import HasherConfig, PasswordPolicy
+from printpharm.services.records import (
+    RecordsService,
+    SiteSettingsService,
+    read_audit_events,
+    verify_audit_trail,
+)
+from printpharm.services.research import ResearchModeService
+from printpharm.storage.audit import AuditContext, AuditEvent, ChainReport
+from printpharm.storage.db import Database, resolve_database_url
+from printpharm.storage.repositories import AlarmRecord, unit_of_work
+
+__all__ = [
+    "HASHER_ENV",
+    "SETTING_KEYS",
+    "WORKSTATION_ENV",
+    "RecordsServices",
+    "auth_config_from_settings",
+    "initialise",
+    "open_records",
+    "read_events",
+    "upgrade_database",
+    "verify_database",
+]
+
+#: ``time_cost,memory_kib,parallelism`` for argon2id (tests and low-power machines only).
+HASHER_ENV = "PRINTPHARM_ARGON2"
+#: Overrides the workstation name written into audit events (default: the host name).
+WORKSTATION_ENV = "PRINTPHARM_WORKSTATION"
+
+#: Site-setting keys that configure security, and the AuthConfig field each sets.
+SETTING_KEYS: Mapping[str, str] = {
+    "auth.lockout_threshold": "lockout_threshold",
+    "session.idle_timeout_s": "idle_timeout_s",
+    "research.max_duration_s": "max_research_s",
+    "password.min_length": "min_length",
+    "password.history": "history",
+    "password.max_age_days": "max_age_days",
+}
+
+
+@dataclass
+class RecordsServices:
+    """The records services of one database, wired together."""
+
+    db: Database
+    auth: AuthService
+    accounts: AccountService
+    records: RecordsService
+    research: ResearchModeService
+    settings: SiteSettingsService
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.db.dispose()
+
+
+def _hasher_from_env() -> HasherConfig:
+    value = os.environ.get(HASHER_ENV)
+    if not value:
+        return HasherConfig()
+    try:
+        t, m, p = (int(x) for x in value.split(","))
+    except ValueError:
+        raise InputError(
+            f"{HASHER_ENV}={value!r} must be 'time_cost,memory_kib,parallelism'"
+        ) from None
+    if t < 1 or p < 1 or m < 8 * p:
+        raise InputError(
+            f"{HASHER_ENV}={value!r}: need time_cost ≥ 1, memory_kib ≥ 8 × parallelism"
+        )
+    return HasherConfig(t, m, p)
+
+
+def auth_config_from_settings(settings: Mapping[str, Any], hasher: HasherConfig) -> AuthConfig:
+    """Build the security configuration from site settings (see :data:`SETTING_KEYS`).
+
+    Raises
+    ------
+    InputError
+        A setting has a value that is not a whole number or breaks a floor.
+    """
+    values: dict[str, int] = {}
+    for key, name in SETTING_KEYS.items():
+        if key in settings:
+            value = settings[key]
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InputError(f"site setting {key} = {value!r} must be a whole number")
+            values[name] = value
+    default = PasswordPolicy()
+    policy = PasswordPolicy(
+        min_length=values.get("min_length", default.min_length),
+        history=values.get("history", default.history),
+        max_age_days=values.get("max_age_days", default.max_age_days),
+        blocklist=default.blocklist,
+    )
+    base = AuthConfig()
+    return AuthConfig(
+        lockout_threshold=values.get("lockout_threshold", base.lockout_threshold),
+        idle_timeout_s=values.get("idle_timeout_s", base.idle_timeout_s),
+        max_research_s=values.get("max_research_s", base.max_research_s),
+        policy=policy,
+        hasher=hasher,
+    )
+
+
+def _context(clock: Callable[[], datetime] | None) -> AuditContext:
+    workstation = os.environ.get(WORKSTATION_ENV) or socket.gethostname() or "unknown"
+    if clock is None:
+        return AuditContext(workstation, __version__)
+    return AuditContext(workstation, __version__, clock=clock)
+
+
+def open_records(
+    db_url: str | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    alert: Callable[[AlarmRecord], None] | None = None,
+) -> RecordsServices:
+    """Open the database named by ``db_url`` (or the environment/default) and wire the services.
+
+    Raises
+    ------
+    MigrationError
+        The schema is not at this printpharm's revision (run ``printpharm db upgrade``).
+    DatabaseUnavailable
+        The database cannot be reached.
+    """
+    db = Database(resolve_database_url(db_url))
+    db.require_current()
+    context = _context(clock)
+    with unit_of_work(db, context, write=False) as uow:
+        settings = {k: s.value for k, s in uow.settings.all().items()}
+    auth = AuthService(db, context, auth_config_from_settings(settings, _hasher_from_env()), alert)
+    return RecordsServices(
+        db,
+        auth,
+        AccountService(auth),
+        RecordsService(auth),
+        ResearchModeService(auth),
+        SiteSettingsService(auth),
+    )
+
+
+def upgrade_database(db_url: str | None = None) -> tuple[str | None, str | None]:
+    """Apply the migrations; return the revisions before and after."""
+    db = Database(resolve_database_url(db_url))
+    try:
+        before = db.current_revision()
+        db.upgrade()
+        return before, db.current_revision()
+    finally:
+        db.dispose()
+
+
+def initialise(db_url: str | None, admin_id: str, full_name: str, password: str) -> UserInfo:
+    """Create (or upgrade) the database and its first administrator.
+
+    Raises
+    ------
+    PermissionDenied
+        An account exists already.
+    PasswordPolicyError, InputError
+        The user ID or password is not acceptable.
+    """
+    upgrade_database(db_url)
+    services = open_records(db_url)
+    try:
+        return services.accounts.create_first_administrator(admin_id, full_name, password)
+    finally:
+        services.close()
+
+
+def _open_for_reading(db_url: str | None) -> Database:
+    url = resolve_database_url(db_url)
+    db = Database(url, read_only=url.startswith("sqlite"))
+    if db.current_revision() is None:
+        db.dispose()
+        raise MigrationError(f"{url} holds no printpharm records (no schema revision)")
+    return db
+
+
+def verify_database(db_url: str | None = None) -> ChainReport:
+    """Verify the audit chain; needs only the database (read-only for a SQLite file).
+
+    Raises
+    ------
+    DatabaseUnavailable
+        The file or server cannot be opened.
+    MigrationError
+        It is not a printpharm database.
+    """
+    db = _open_for_reading(db_url)
+    try:
+        return verify_audit_trail(db)
+    finally:
+        db.dispose()
+
+
+def read_events(db_url: str | None = None, **filters: Any) -> list[AuditEvent]:
+    """Read audit events (filters: ``batch_id``, ``record_type``, ``user_id``, ``limit`` ...)."""
+    db = _open_for_reading(db_url)
+    try:
+        return read_audit_events(db, **filters)
+    finally:
+        db.dispose()

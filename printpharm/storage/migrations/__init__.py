@@ -1,1 +1,0 @@
-"""Alembic migrations of the printpharm database, run from package data by ``Database.upgrade``."""
