@@ -1,0 +1,77 @@
+"""Composition root of the desktop application: build the services, open the window.
+
+No singletons: :func:`main` builds one :class:`~printpharm.services.workstation.Workstation`
+and one :class:`QSettings`, and passes them to the window. Tests build the
+window the same way with :func:`build_main_window`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QLocale, QSettings, Qt, QTranslator
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication
+
+from printpharm.gui.main_window import MainWindow
+from printpharm.services.workstation import Workstation, WorkstationConfig, build_workstation
+
+__all__ = ["RESOURCES", "build_main_window", "create_application", "main"]
+
+#: The shipped icons, style sheet and translations.
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+_ORG, _APP = "printpharm", "printpharm"
+
+
+def create_application(argv: Sequence[str]) -> QApplication:
+    """Return the QApplication (creating it once): high-DPI, style sheet, translations."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    QCoreApplication.setOrganizationName(_ORG)
+    QCoreApplication.setApplicationName(_APP)
+    app = QApplication(["printpharm", *argv])
+    app.setApplicationDisplayName("printpharm")
+    _install_translator(app)
+    app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "printpharm.svg")))
+    style = RESOURCES / "style.qss"
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def _install_translator(app: QApplication) -> None:
+    translator = QTranslator(app)
+    if translator.load(QLocale(), "printpharm", "_", str(RESOURCES / "translations")):
+        app.installTranslator(translator)
+
+
+def build_main_window(workstation: Workstation, settings: QSettings) -> MainWindow:
+    """Build the main window over ``workstation``, remembering its state in ``settings``."""
+    return MainWindow(workstation, settings)
+
+
+def main(argv: list[str]) -> int:
+    """Run the desktop application until its window closes; return the exit code.
+
+    Parameters
+    ----------
+    argv
+        Arguments after the program name (Qt options such as ``-platform``).
+    """
+    app = create_application(argv)
+    workstation = build_workstation(WorkstationConfig())
+    window = build_main_window(workstation, QSettings())
+    window.show()
+    code = app.exec()
+    return int(code)
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m printpharm.gui.app`
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,247 @@
+"""The main window: a thin shell with the mode banner, page navigation and status bar.
+
+Pages are built by the composition root's :class:`~printpharm.services.workstation.Workstation`
+and hosted in a :class:`QStackedWidget`; the navigation list and the ``Go``
+menu (Ctrl+1 … Ctrl+7) switch between them. Window geometry and the last page
+are remembered in the ``QSettings`` the caller passes in.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from printpharm import __version__
+from printpharm.gui.pages.new_batch import NewBatchPage
+from printpharm.gui.pages.pending import PendingPage
+from printpharm.gui.pages.plan import PlanPage
+from printpharm.gui.pages.qc import QcPage
+from printpharm.gui.widgets.banner import ModeBanner
+from printpharm.services.workstation import DeviceStatus, DoseForm, DosePreview, Workstation
+
+__all__ = ["PAGE_KEYS", "MainWindow"]
+
+#: Page keys in navigation order.
+PAGE_KEYS: tuple[str, ...] = ("new_batch", "plan", "print", "qc", "history", "research", "admin")
+
+# Navigation title and tooltip of each page (translated where used).
+_NAV: dict[str, tuple[object, object]] = {
+    "new_batch": (
+        QT_TRANSLATE_NOOP("MainWindow", "New batch"),
+        QT_TRANSLATE_NOOP("MainWindow", "Prescription and dose"),
+    ),
+    "plan": (
+        QT_TRANSLATE_NOOP("MainWindow", "Plan"),
+        QT_TRANSLATE_NOOP("MainWindow", "Tablet size, toolpaths, G-code"),
+    ),
+    "print": (
+        QT_TRANSLATE_NOOP("MainWindow", "Print"),
+        QT_TRANSLATE_NOOP("MainWindow", "Print and weigh"),
+    ),
+    "qc": (
+        QT_TRANSLATE_NOOP("MainWindow", "QC and release"),
+        QT_TRANSLATE_NOOP("MainWindow", "Ph. Eur. verdicts, release"),
+    ),
+    "history": (
+        QT_TRANSLATE_NOOP("MainWindow", "History and audit"),
+        QT_TRANSLATE_NOOP("MainWindow", "Batch records, audit trail"),
+    ),
+    "research": (
+        QT_TRANSLATE_NOOP("MainWindow", "Research mode"),
+        QT_TRANSLATE_NOOP("MainWindow", "Supervisor unlock"),
+    ),
+    "admin": (
+        QT_TRANSLATE_NOOP("MainWindow", "Administration"),
+        QT_TRANSLATE_NOOP("MainWindow", "Users and roles"),
+    ),
+}
+
+# Pages whose service has not landed: title, purpose, and the service they wait for.
+_PENDING: dict[str, tuple[object, object, str]] = {
+    "print": (
+        QT_TRANSLATE_NOOP("MainWindow", "Print"),
+        QT_TRANSLATE_NOOP(
+            "MainWindow",
+            "Connect the printer and balance, print each unit, weigh it and compare it with its "
+            "target mass; the run stops with an alarm when a unit leaves its limits.",
+        ),
+        "run",
+    ),
+    "history": (
+        QT_TRANSLATE_NOOP("MainWindow", "History and audit"),
+        QT_TRANSLATE_NOOP(
+            "MainWindow",
+            "Past batches and the hash-chained audit trail of every login, unlock, change, "
+            "print, measurement, alarm and release.",
+        ),
+        "records",
+    ),
+    "research": (
+        QT_TRANSLATE_NOOP("MainWindow", "Research mode"),
+        QT_TRANSLATE_NOOP(
+            "MainWindow",
+            "A supervisor can unlock research mode for a limited time, with a reason; the "
+            "banner then shows until when and who unlocked it.",
+        ),
+        "auth",
+    ),
+    "admin": (
+        QT_TRANSLATE_NOOP("MainWindow", "Administration"),
+        QT_TRANSLATE_NOOP("MainWindow", "User accounts, roles, password resets and site settings."),
+        "auth",
+    ),
+}
+
+
+class MainWindow(QMainWindow):
+    """The application shell. ``pages`` maps a key of :data:`PAGE_KEYS` to its widget."""
+
+    def __init__(
+        self, workstation: Workstation, settings: QSettings, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._ws = workstation
+        self._settings = settings
+        self.setWindowTitle(self.tr("printpharm — personalised tablets"))
+        self.banner = ModeBanner()
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.stack = QStackedWidget()
+        self.pages: dict[str, QWidget] = {}
+        self._build_pages()
+        self._build_central()
+        self._build_menus()
+        self._build_status_bar()
+        self.banner.set_status(workstation.mode_status())
+        self._restore()
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _pending(self, key: str) -> PendingPage:
+        title, purpose, service = _PENDING[key]
+        reason = self._ws.availability().get(service)
+        return PendingPage(self.tr(str(title)), self.tr(str(purpose)), reason)
+
+    def _build_pages(self) -> None:
+        ws = self._ws
+        self.new_batch = NewBatchPage(ws)
+        self.plan = PlanPage(ws)
+        self.qc = QcPage(ws)
+        widgets: dict[str, QWidget] = {"new_batch": self.new_batch, "plan": self.plan}
+        widgets["qc"] = self.qc
+        for index, key in enumerate(PAGE_KEYS):
+            title, tip = _NAV[key]
+            item = QListWidgetItem(f"{index + 1}  {self.tr(str(title))}")
+            item.setToolTip(self.tr(str(tip)))
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            self.nav.addItem(item)
+            widget = widgets.get(key) or self._pending(key)
+            self.stack.addWidget(widget)
+            self.pages[key] = widget
+        self.new_batch.plan_requested.connect(self._on_plan_requested)
+
+    def _build_central(self) -> None:
+        self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 32)
+        self.nav.setToolTip(self.tr("Pages (Ctrl+1 … Ctrl+7)"))
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        body = QHBoxLayout()
+        body.addWidget(self.nav)
+        body.addWidget(self.stack, 1)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addLayout(body, 1)
+        self.setCentralWidget(central)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        quit_action = QAction(self.tr("&Quit"), self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        go_menu = self.menuBar().addMenu(self.tr("&Go"))
+        for index, key in enumerate(PAGE_KEYS):
+            item = self.nav.item(index)
+            action = QAction(item.text().split("  ", 1)[1], self)
+            action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            action.triggered.connect(lambda _=False, k=key: self.show_page(k))
+            go_menu.addAction(action)
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        about = QAction(self.tr("&About printpharm"), self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _build_status_bar(self) -> None:
+        self.printer_status = QLabel()
+        self.balance_status = QLabel()
+        self.user_status = QLabel(self.tr("not logged in"))
+        for label in (self.printer_status, self.balance_status, self.user_status):
+            self.statusBar().addPermanentWidget(label)
+        printer, balance = self._ws.device_status()
+        self.set_device_status(printer)
+        self.set_device_status(balance)
+
+    # -- behaviour ---------------------------------------------------------------------------
+
+    def set_device_status(self, status: DeviceStatus) -> None:
+        """Show a printer's or balance's state in the status bar."""
+        label = self.printer_status if status.kind == "printer" else self.balance_status
+        name = self.tr("Printer") if status.kind == "printer" else self.tr("Balance")
+        label.setText(f"{name}: {status.state}")
+        label.setToolTip(status.url)
+
+    def show_page(self, key: str) -> None:
+        """Switch to the page ``key`` (one of :data:`PAGE_KEYS`)."""
+        self.nav.setCurrentRow(PAGE_KEYS.index(key))
+
+    def current_page(self) -> str:
+        """The key of the page shown."""
+        return PAGE_KEYS[self.stack.currentIndex()]
+
+    def _on_plan_requested(self, form: DoseForm, preview: DosePreview) -> None:
+        self.plan.set_batch(form, preview)
+        self.show_page("plan")
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            self.tr("About printpharm"),
+            self.tr(
+                "printpharm {version}\nPoint-of-care 3D printing of personalised tablets.\n"
+                "Licensed under the GPL 3.0 or later."
+            ).format(version=__version__),
+        )
+
+    def _restore(self) -> None:
+        geometry = self._settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1100, 760)
+        state = self._settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        last = self._settings.value("window/page", "new_batch")
+        self.show_page(last if last in PAGE_KEYS else "new_batch")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Remember geometry, state and page, then close."""
+        self._settings.setValue("window/geometry", self.saveGeometry())
+        self._settings.setValue("window/state", self.saveState())
+        self._settings.setValue("window/page", self.current_page())
+        self._settings.sync()
+        super().closeEvent(event)

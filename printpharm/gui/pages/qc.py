@@ -1,0 +1,144 @@
+"""QC and release: Ph. Eur. 2.9.5 and the local mass check on unit masses.
+
+Until the print-run service feeds the weighed masses, the technician can paste
+or type them (mg). Release with an electronic signature waits for the records
+service.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from printpharm.errors import UniformityInputError
+from printpharm.gui.models import UnitMassModel
+from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
+from printpharm.services.workstation import QcPreview, Workstation
+
+__all__ = ["QcPage"]
+
+
+class QcPage(QWidget):
+    """Unit masses in, verdicts out; every change re-evaluates."""
+
+    def __init__(self, workstation: Workstation, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ws = workstation
+        self.model = UnitMassModel()
+        layout = QVBoxLayout(self)
+        title = QLabel(self.tr("QC and release"))
+        title.setObjectName("pageTitle")
+        layout.addWidget(title)
+        row = QHBoxLayout()
+        row.addWidget(self._input_group(), 1)
+        row.addWidget(self._verdict_group(), 1)
+        layout.addLayout(row, 1)
+        self.release_note = QLabel(
+            self.tr(
+                "Release and rejection with an electronic signature will be possible here "
+                "once the batch-record service is available."
+            )
+        )
+        self.release_note.setWordWrap(True)
+        layout.addWidget(self.release_note)
+        self.refresh()
+
+    def _input_group(self) -> QGroupBox:
+        group = QGroupBox(self.tr("Unit masses"))
+        form = QFormLayout(group)
+        self.masses = QPlainTextEdit()
+        self.masses.setObjectName("masses")
+        self.masses.setTabChangesFocus(True)
+        self.masses.setPlaceholderText(self.tr("one mass per line in mg, e.g.\n250.1\n249.8"))
+        self.masses.setToolTip(self.tr("Weighed masses in mg; the run will fill these in."))
+        self.masses_error = FieldError()
+        self.target = QLineEdit()
+        self.target.setObjectName("target")
+        self.target.setToolTip(self.tr("Target mass per unit in mg (from the plan)."))
+        self.unit_tol = QLineEdit("7.5")
+        self.unit_tol.setToolTip(self.tr("Allowed deviation of each unit from its target, %."))
+        self.mean_tol = QLineEdit("5")
+        self.mean_tol.setToolTip(self.tr("Allowed deviation of the mean from the target, %."))
+        form.addRow(self.tr("&Masses (mg):"), self.masses)
+        form.addRow("", self.masses_error)
+        form.addRow(self.tr("&Target (mg):"), self.target)
+        form.addRow(self.tr("&Unit tolerance (%):"), self.unit_tol)
+        form.addRow(self.tr("M&ean tolerance (%):"), self.mean_tol)
+        self.masses.textChanged.connect(self.refresh)
+        for edit in (self.target, self.unit_tol, self.mean_tol):
+            edit.textChanged.connect(self.refresh)
+        return group
+
+    def _verdict_group(self) -> QGroupBox:
+        group = QGroupBox(self.tr("Verdicts"))
+        form = QFormLayout(group)
+        self.verdict_295 = VerdictLabel()
+        self.reason_295 = QLabel()
+        self.reason_295.setWordWrap(True)
+        self.verdict_local = VerdictLabel()
+        self.reason_local = QLabel()
+        self.reason_local.setWordWrap(True)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
+        form.addRow(self.tr("Ph. Eur. 2.9.5:"), self.verdict_295)
+        form.addRow("", self.reason_295)
+        form.addRow(self.tr("Local mass check:"), self.verdict_local)
+        form.addRow("", self.reason_local)
+        form.addRow(self.table)
+        return group
+
+    def set_masses(self, masses_mg: list[str], target_mg: str | None = None) -> None:
+        """Fill in masses (mg, as text) and optionally the target, as the run service will."""
+        self.masses.setPlainText("\n".join(masses_mg))
+        if target_mg is not None:
+            self.target.setText(target_mg)
+
+    def refresh(self) -> None:
+        """Re-evaluate the typed masses."""
+        try:
+            preview = self._ws.preview_qc(
+                self.masses.toPlainText(),
+                self.target.text(),
+                self.unit_tol.text(),
+                self.mean_tol.text(),
+            )
+        except UniformityInputError as exc:
+            self.masses_error.show_reason(str(exc))
+            self.model.set_data((), None)
+            self.verdict_295.set_verdict(None, "—")
+            self.verdict_local.set_verdict(None, "—")
+            return
+        self.masses_error.show_reason(None)
+        self._show(preview)
+
+    def _show(self, preview: QcPreview) -> None:
+        self.model.set_data(preview.masses_mg, preview.mass_2_9_5)
+        n = len(preview.masses_mg)
+        if preview.mass_2_9_5 is not None:
+            passed = preview.mass_2_9_5.result == "PASS"
+            self.verdict_295.set_verdict(passed, preview.mass_2_9_5.result)
+            self.reason_295.setText(preview.mass_2_9_5.reason)
+        else:
+            self.verdict_295.set_verdict(None, self.tr("not judged"))
+            self.reason_295.setText(
+                self.tr("{n} masses entered. {why}").format(n=n, why=preview.mass_2_9_5_error)
+            )
+        if preview.local is not None:
+            verdict = preview.local.result
+            self.verdict_local.set_verdict(verdict == "PASS", verdict)
+            self.reason_local.setText(preview.local.reason)
+        else:
+            self.verdict_local.set_verdict(None, self.tr("not judged"))
+            self.reason_local.setText(preview.local_error or "")

@@ -1,0 +1,369 @@
+"""The new-batch form as typed, its checked preview, and the text helpers the screens show.
+
+Private to :mod:`printpharm.services.workstation`, which re-exports the public names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from printpharm.catalog import Catalog
+from printpharm.core.dosing import (
+    WEIGHT_ONLY_FORMULAS,
+    DoseResult,
+    DoseRule,
+    WeightBand,
+    body_surface_area,
+    compute_dose,
+)
+from printpharm.core.units import format_decimal, quantize_half_up, to_decimal
+from printpharm.errors import CatalogError, DesignSpaceError, DoseInputError, UniformityInputError
+
+__all__ = [
+    "DoseForm",
+    "DosePreview",
+    "DosePreviewBuilder",
+    "RecipeOption",
+    "check_recipe_dose",
+    "describe_dose",
+    "format_bsa",
+    "format_mg",
+    "parse_bands",
+    "parse_masses",
+    "recipe_options",
+]
+
+_PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")
+_MAX_UNITS = 200
+
+
+@dataclass(frozen=True)
+class RecipeOption:
+    """One locked recipe as the recipe picker shows it (doses in mg)."""
+
+    id: str
+    name: str
+    api: str
+    dose_min_mg: Decimal
+    dose_max_mg: Decimal
+    dose_step_mg: Decimal
+    template: str
+    qc_units: int
+    validation_status: str
+    example: bool
+
+    @property
+    def range_text(self) -> str:
+        """The validated range, e.g. ``"5–40 mg, step 0.5 mg"``."""
+        return (
+            f"{format_decimal(self.dose_min_mg)}–{format_decimal(self.dose_max_mg)} mg, "
+            f"step {format_decimal(self.dose_step_mg)} mg"
+        )
+
+
+@dataclass(frozen=True)
+class DoseForm:
+    """The new-batch form exactly as typed (text), so validation happens in one place.
+
+    Empty strings mean "not given". ``bands`` is a weight-band table in the form
+    ``"10: 5; 20: 10; *: 20"`` (up to and including 10 kg → 5 mg, ..., any weight → 20 mg).
+    """
+
+    patient_id: str = ""
+    prescriber: str = ""
+    rule: str = "per_m2"
+    amount: str = ""
+    height_cm: str = ""
+    weight_kg: str = ""
+    formula: str = "mosteller"
+    bands: str = ""
+    cap_mg: str = ""
+    dose_step_mg: str = ""
+    units: int = 1
+    recipe_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DosePreview:
+    """What the new-batch page shows after each keystroke.
+
+    ``errors`` maps a field name (as in :class:`DoseForm`) to the reason it is
+    refused; ``ready`` is true only when nothing is refused and every required
+    field is given, so a batch may be planned.
+    """
+
+    bsa_m2: Decimal | None = None
+    bsa_formula: str | None = None
+    result: DoseResult | None = None
+    recipe: RecipeOption | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the batch may go on to planning."""
+        return self.result is not None and not self.errors and not self.missing
+
+
+def parse_bands(text: str) -> tuple[WeightBand, ...]:
+    """Parse ``"10: 5; 20: 10; *: 20"`` into weight bands (kg → mg, edges inclusive).
+
+    Raises
+    ------
+    DoseInputError
+        A part without ``:``, or an edge or dose that is not a number.
+    """
+    bands: list[WeightBand] = []
+    for part in (p.strip() for p in text.replace("\n", ";").split(";")):
+        if not part:
+            continue
+        edge, sep, dose = part.partition(":")
+        if not sep:
+            raise DoseInputError(
+                f"bands: {part!r} is not 'upper kg: dose mg' (e.g. '20: 10' or '*: 30')"
+            )
+        edge = edge.strip().lstrip("≤<=").strip()
+        upper = None if edge in ("*", "") else to_decimal(edge, "band upper_kg")
+        bands.append(WeightBand(upper, to_decimal(dose.strip(), "band dose_mg")))
+    return tuple(bands)
+
+
+def parse_masses(text: str) -> tuple[Decimal, ...]:
+    """Parse unit masses in mg separated by white space, ``;`` or a comma followed by a space.
+
+    Raises
+    ------
+    UniformityInputError
+        A value that is not a number; ``250,1`` is refused as a decimal comma.
+    """
+    masses = []
+    for token in re.split(r"[\s;]+|,(?=\s|$)", text.strip()):
+        if not token:
+            continue
+        if "," in token:  # "250,1" is one mass with a decimal comma, never two masses
+            raise UniformityInputError(
+                f"mass {token!r}: use a decimal point (250.1) and separate masses by spaces, "
+                "new lines, ';' or ', '"
+            )
+        try:
+            masses.append(to_decimal(token, "mass_mg"))
+        except DoseInputError:
+            raise UniformityInputError(
+                f"mass {token!r} is not a number in mg (use a decimal point, e.g. 250.3)"
+            ) from None
+    return tuple(masses)
+
+
+def format_bsa(bsa_m2: Decimal) -> str:
+    """A BSA for display, half-up to 3 decimals: ``"0.742 m²"`` (the dose uses it unrounded)."""
+    return f"{quantize_half_up(bsa_m2, 3)} m²"
+
+
+def format_mg(value: Decimal) -> str:
+    """A dose for display: exact when it has ≤ 3 decimals, else half-up to 3."""
+    exponent = value.as_tuple().exponent
+    shown = value if isinstance(exponent, int) and exponent >= -3 else quantize_half_up(value, 3)
+    return f"{format_decimal(shown)} mg"
+
+
+def describe_dose(result: DoseResult) -> tuple[str, ...]:
+    """The steps from prescription to unit dose, one sentence each, for the screen and record."""
+    basis = {
+        DoseRule.FIXED: "fixed dose",
+        DoseRule.PER_KG: f"{format_decimal(result.amount)} mg/kg × "
+        f"{format_decimal(result.weight_kg or Decimal(0))} kg",
+        DoseRule.PER_M2: f"{format_decimal(result.amount)} mg/m² × "
+        f"{format_bsa(result.bsa_used_m2 or Decimal(0))}",
+        DoseRule.WEIGHT_BAND: f"weight band {result.band.describe() if result.band else '?'}",
+    }[result.rule]
+    lines = [f"calculated {format_mg(result.calculated_dose_mg)} ({basis})"]
+    if result.capped and result.cap_mg is not None:
+        lines.append(f"capped at {format_mg(result.cap_mg)}")
+    if result.dose_step_mg is not None:
+        lines.append(
+            f"rounded to {format_mg(result.final_dose_mg)} (step {format_mg(result.dose_step_mg)}, "
+            f"{quantize_half_up(result.rounding_deviation_pct, 1):+} %, tolerance "
+            f"±{format_decimal(result.tolerance_pct)} %)"
+        )
+    return tuple(lines)
+
+
+def check_recipe_dose(recipe: RecipeOption, dose_mg: Decimal) -> None:
+    """Refuse a unit dose outside the recipe's validated range (locked mode).
+
+    Raises
+    ------
+    DesignSpaceError
+        ``dose_mg`` is below or above the range, or not a multiple of the recipe's step.
+    """
+    where = f"recipe {recipe.id} (validated {recipe.range_text})"
+    dose = format_decimal(dose_mg)
+    if dose_mg < recipe.dose_min_mg:
+        raise DesignSpaceError(f"dose {dose} mg per unit is below the validated range of {where}")
+    if dose_mg > recipe.dose_max_mg:
+        raise DesignSpaceError(f"dose {dose} mg per unit is above the validated range of {where}")
+    if dose_mg % recipe.dose_step_mg != 0:
+        raise DesignSpaceError(
+            f"dose {dose} mg per unit is not a multiple of the "
+            f"{format_decimal(recipe.dose_step_mg)} mg step of {where}; "
+            "set the rounding step to a multiple of it"
+        )
+
+
+def recipe_options(catalog: Catalog | None) -> tuple[RecipeOption, ...]:
+    if catalog is None:
+        return ()
+    options = []
+    for recipe in catalog.recipes():
+        if recipe.dose is None:  # a drug-free calibration recipe: not for patients
+            continue
+        options.append(
+            RecipeOption(
+                id=recipe.id,
+                name=recipe.name,
+                api=recipe.api,
+                dose_min_mg=recipe.dose.range.min,
+                dose_max_mg=recipe.dose.range.max,
+                dose_step_mg=recipe.dose.step.value,
+                template=recipe.form.template,
+                qc_units=recipe.qc.units_count,
+                validation_status=recipe.validation_status,
+                example=recipe.example,
+            )
+        )
+    return tuple(sorted(options, key=lambda r: (r.api, r.dose_min_mg, r.id)))
+
+
+class DosePreviewBuilder:
+    """Collects the refusals of one form, field by field, into a :class:`DosePreview`."""
+
+    def __init__(self, find_recipe: Callable[[str], RecipeOption], form: DoseForm) -> None:
+        self.find_recipe = find_recipe
+        self.form = form
+        self.errors: dict[str, str] = {}
+        self.missing: list[str] = []
+        self.notes: list[str] = []
+
+    def _text(self, name: str, required: bool) -> str | None:
+        value = str(getattr(self.form, name)).strip()
+        if not value:
+            if required:
+                self.missing.append(name)
+            return None
+        return value
+
+    def build(self) -> DosePreview:
+        form = self.form
+        self._identity()
+        try:
+            rule = DoseRule.parse(form.rule)
+        except DoseInputError as exc:
+            return DosePreview(errors={"rule": str(exc)})
+        recipe = self._recipe()
+        bsa, formula = self._bsa(rule)
+        result = self._dose(rule, recipe)
+        if result is not None and recipe is not None:
+            self._check_recipe(result, recipe)
+        if not 1 <= form.units <= _MAX_UNITS:
+            self.errors["units"] = f"units = {form.units} is outside 1–{_MAX_UNITS}"
+        elif recipe is not None and form.units < recipe.qc_units:
+            self.notes.append(
+                f"{form.units} units: the recipe's QC ({recipe.qc_units} units) cannot be run "
+                "on this batch alone"
+            )
+        return DosePreview(
+            bsa_m2=bsa,
+            bsa_formula=formula,
+            result=result,
+            recipe=recipe,
+            errors=self.errors,
+            missing=tuple(self.missing),
+            notes=tuple(self.notes),
+        )
+
+    def _identity(self) -> None:
+        patient = self._text("patient_id", True)
+        if patient is not None and not _PSEUDONYM.match(patient):
+            self.errors["patient_id"] = (
+                f"patient identifier {patient!r} must be a pseudonym: 3–64 letters, digits, "
+                "'-', '_' or '.', no spaces (never the patient's name)"
+            )
+        self._text("prescriber", True)
+
+    def _recipe(self) -> RecipeOption | None:
+        if not self.form.recipe_id:
+            self.missing.append("recipe_id")
+            return None
+        try:
+            return self.find_recipe(self.form.recipe_id)
+        except CatalogError as exc:
+            self.errors["recipe_id"] = str(exc)
+            return None
+
+    def _bsa(self, rule: DoseRule) -> tuple[Decimal | None, str | None]:
+        """The live BSA whenever height and weight allow one (shown for every rule)."""
+        formula = self.form.formula or "mosteller"
+        height = self._text("height_cm", rule is DoseRule.PER_M2)
+        weight = self._text("weight_kg", rule is not DoseRule.FIXED)
+        if weight is None or (height is None and formula not in WEIGHT_ONLY_FORMULAS):
+            return None, None
+        try:
+            return body_surface_area(height, weight, formula), formula
+        except DoseInputError as exc:
+            self.errors[_field_of(str(exc), "weight_kg")] = str(exc)
+            return None, None
+
+    def _dose(self, rule: DoseRule, recipe: RecipeOption | None) -> DoseResult | None:
+        form = self.form
+        amount = None if rule is DoseRule.WEIGHT_BAND else self._text("amount", True)
+        step = self._text("dose_step_mg", False)
+        if step is None and recipe is not None:
+            step = str(recipe.dose_step_mg)
+            self.notes.append(f"rounding step {recipe.dose_step_mg} mg from recipe {recipe.id}")
+        try:
+            bands = parse_bands(form.bands) if rule is DoseRule.WEIGHT_BAND else ()
+            if rule is DoseRule.WEIGHT_BAND and not bands:
+                self.missing.append("bands")
+        except DoseInputError as exc:
+            self.errors["bands"] = str(exc)
+            return None
+        needed = {"amount", "height_cm", "weight_kg", "bands"}
+        if needed & set(self.missing) or needed & set(self.errors):
+            return None
+        try:
+            return compute_dose(
+                rule,
+                amount,
+                height_cm=self._text("height_cm", False),
+                weight_kg=self._text("weight_kg", False),
+                formula=form.formula if rule is DoseRule.PER_M2 else None,
+                bands=bands,
+                cap_mg=self._text("cap_mg", False),
+                dose_step_mg=step,
+            )
+        except DoseInputError as exc:
+            self.errors[_field_of(str(exc), "amount")] = str(exc)
+            return None
+
+    def _check_recipe(self, result: DoseResult, recipe: RecipeOption) -> None:
+        for dose_mg in result.unit_doses_mg:
+            try:
+                check_recipe_dose(recipe, dose_mg)
+            except DesignSpaceError as exc:
+                self.errors["recipe_id"] = str(exc)
+                return
+
+
+_FIELDS = ("height_cm", "weight_kg", "cap_mg", "dose_step_mg", "band", "formula", "amount")
+
+
+def _field_of(message: str, default: str) -> str:
+    """The form field a core error message names (core messages start with the field)."""
+    for name in _FIELDS:
+        if name in message.split("=")[0] or message.startswith(name):
+            return "bands" if name == "band" else name
+    return default

@@ -1,0 +1,244 @@
+"""The services one workstation's desktop application needs, as one Qt-free facade.
+
+The GUI composition root (``printpharm.gui.app``) builds a :class:`Workstation`
+with :func:`build_workstation` and hands it to the window. Every number the
+screens show comes from here: the dose through :func:`printpharm.core.dosing.compute_dose`,
+the validated recipe ranges from the catalog, the uniformity verdicts from
+:mod:`printpharm.core.uniformity`. The widgets only parse nothing, compute
+nothing and forward the text the technician typed.
+
+Services that have not landed yet are reported by :meth:`Workstation.availability`
+so a screen can say so honestly instead of pretending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from printpharm.catalog import Catalog, load_catalog
+from printpharm.core.dosing import BSA_FORMULA_LABELS, BSA_FORMULAS
+from printpharm.core.uniformity import (
+    LocalMassCheckResult,
+    MassUniformityResult,
+    local_mass_check,
+    uniformity_of_mass,
+)
+from printpharm.errors import CatalogError, InputError, PrintpharmError
+from printpharm.services._batch_form import (
+    DoseForm,
+    DosePreview,
+    DosePreviewBuilder,
+    RecipeOption,
+    check_recipe_dose,
+    describe_dose,
+    format_bsa,
+    format_mg,
+    parse_bands,
+    parse_masses,
+    recipe_options,
+)
+
+__all__ = [
+    "BSA_FORMULAS",
+    "BSA_FORMULA_LABELS",
+    "DEFAULT_BALANCE_URL",
+    "DEFAULT_PRINTER_URL",
+    "DeviceStatus",
+    "DoseForm",
+    "DosePreview",
+    "ModeStatus",
+    "QcPreview",
+    "RecipeOption",
+    "Workstation",
+    "WorkstationConfig",
+    "build_workstation",
+    "check_recipe_dose",
+    "describe_dose",
+    "format_bsa",
+    "format_mg",
+    "parse_bands",
+    "parse_masses",
+]
+
+#: The built-in simulators used when no port is configured.
+DEFAULT_PRINTER_URL = "sim://printer"
+DEFAULT_BALANCE_URL = "sim://balance"
+
+
+@dataclass(frozen=True)
+class WorkstationConfig:
+    """What the composition root decides before building the services.
+
+    ``database_url`` is ``None`` for the default SQLite file in the user data
+    directory; ``data_root`` is ``None`` for the shipped inks/recipes.
+    """
+
+    database_url: str | None = None
+    data_root: Path | None = None
+    printer_url: str = DEFAULT_PRINTER_URL
+    balance_url: str = DEFAULT_BALANCE_URL
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """A printer's or balance's connection as the status bar shows it."""
+
+    kind: str
+    url: str
+    simulated: bool
+    state: str
+
+
+@dataclass(frozen=True)
+class ModeStatus:
+    """Locked mode, or research mode until ``until`` unlocked by ``unlocked_by``."""
+
+    research: bool = False
+    until: datetime | None = None
+    unlocked_by: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class QcPreview:
+    """Verdicts for a list of unit masses: 2.9.5 (20 units) and the local check."""
+
+    masses_mg: tuple[Decimal, ...]
+    mass_2_9_5: MassUniformityResult | None
+    mass_2_9_5_error: str | None
+    local: LocalMassCheckResult | None
+    local_error: str | None
+
+
+class Workstation:
+    """The services of one workstation, built once by the composition root.
+
+    Parameters
+    ----------
+    config
+        Database, data root and device URLs.
+    catalog
+        The loaded ink/recipe catalog, or ``None`` when it could not be loaded
+        (``catalog_error`` then says why).
+    catalog_error
+        Why the catalog is missing.
+    """
+
+    def __init__(
+        self,
+        config: WorkstationConfig,
+        catalog: Catalog | None,
+        catalog_error: str | None = None,
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.catalog_error = catalog_error
+        self._recipes = recipe_options(catalog)
+
+    # -- catalog ---------------------------------------------------------------------------
+
+    def drugs(self) -> tuple[str, ...]:
+        """The APIs that have at least one patient recipe, sorted."""
+        return tuple(sorted({r.api for r in self._recipes}))
+
+    def recipes(self, drug: str | None = None) -> tuple[RecipeOption, ...]:
+        """Patient recipes (calibration recipes excluded), optionally for one drug."""
+        return tuple(r for r in self._recipes if drug is None or r.api == drug)
+
+    def recipe(self, recipe_id: str) -> RecipeOption:
+        """One patient recipe by id.
+
+        Raises
+        ------
+        CatalogError
+            No patient recipe has that id.
+        """
+        for option in self._recipes:
+            if option.id == recipe_id:
+                return option
+        raise CatalogError(f"recipe {recipe_id!r} is not a patient recipe in the catalog")
+
+    # -- dose ------------------------------------------------------------------------------
+
+    def preview_dose(self, form: DoseForm) -> DosePreview:
+        """Check the form and compute the BSA and dose the way the batch will.
+
+        Never raises for bad input: every refusal is returned in ``errors``
+        (field → the message of the :class:`DoseInputError` or
+        :class:`DesignSpaceError`) so the page can show it beside the field.
+        """
+        return DosePreviewBuilder(self.recipe, form).build()
+
+    # -- QC --------------------------------------------------------------------------------
+
+    def preview_qc(
+        self, masses_text: str, target_mg: str, unit_tol_pct: str, mean_tol_pct: str
+    ) -> QcPreview:
+        """Judge typed masses (mg) by Ph. Eur. 2.9.5 and by the local mass check.
+
+        Raises
+        ------
+        UniformityInputError
+            A mass that is not a number.
+        """
+        masses = parse_masses(masses_text)
+        m295: MassUniformityResult | None = None
+        e295: str | None = None
+        local: LocalMassCheckResult | None = None
+        elocal: str | None = None
+        try:
+            m295 = uniformity_of_mass(masses)
+        except PrintpharmError as exc:
+            e295 = str(exc)
+        try:
+            local = local_mass_check(masses, target_mg.strip(), unit_tol_pct, mean_tol_pct)
+        except PrintpharmError as exc:
+            elocal = str(exc)
+        return QcPreview(masses, m295, e295, local, elocal)
+
+    # -- devices and mode --------------------------------------------------------------------
+
+    def device_status(self) -> tuple[DeviceStatus, DeviceStatus]:
+        """Printer and balance as configured (the print-run service will connect them)."""
+        return (
+            _device("printer", self.config.printer_url),
+            _device("balance", self.config.balance_url),
+        )
+
+    def mode_status(self) -> ModeStatus:
+        """Locked mode until the research-mode service is wired in."""
+        return ModeStatus()
+
+    def availability(self) -> dict[str, str | None]:
+        """For each optional service, ``None`` if available, or why it is not."""
+        return {
+            "catalog": self.catalog_error,
+            "auth": "user accounts and login are not available yet (auth service pending)",
+            "planning": "planning (dimensions, toolpaths, G-code) is not available yet",
+            "run": "printing and weighing are not available yet (print-run service pending)",
+            "records": "batch history and the audit trail are not available yet",
+        }
+
+
+def _device(kind: str, url: str) -> DeviceStatus:
+    simulated = url.startswith("sim://")
+    state = "simulator, not connected" if simulated else "not connected"
+    return DeviceStatus(kind, url, simulated, state)
+
+
+def build_workstation(config: WorkstationConfig | None = None) -> Workstation:
+    """Build the services of this workstation (the composition root calls this once).
+
+    A catalog that fails to load does not stop the application: the failure is
+    kept in ``catalog_error`` and shown, and no recipe can be picked.
+    """
+    config = config or WorkstationConfig()
+    try:
+        catalog: Catalog | None = load_catalog(config.data_root)
+        error = None
+    except (CatalogError, InputError) as exc:
+        catalog, error = None, f"the ink/recipe catalog could not be loaded: {exc}"
+    return Workstation(config, catalog, error)

@@ -1,0 +1,57 @@
+"""The main window: pages, banner, status bar, shortcuts, remembered state."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QLabel
+
+from printpharm.gui.main_window import PAGE_KEYS, MainWindow
+from printpharm.services.workstation import ModeStatus
+
+pytestmark = pytest.mark.gui
+
+
+def test_main_window_opens_on_new_batch_in_locked_mode(window: MainWindow) -> None:
+    assert window.isVisible()
+    assert window.current_page() == "new_batch"
+    assert window.banner.text().startswith("LOCKED MODE")
+    assert window.nav.count() == len(PAGE_KEYS)
+    assert "simulator" in window.printer_status.text()
+    assert window.balance_status.text().startswith("Balance:")
+
+
+def test_ctrl_digit_switches_pages(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page() == "qc"
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page() == "new_batch"
+
+
+def test_pending_pages_say_why(window: MainWindow) -> None:
+    window.show_page("print")
+    reason = window.pages["print"].findChild(QLabel, "pendingReason")
+    assert reason is not None
+    assert "not available yet" in reason.text().lower()
+
+
+def test_research_banner_shows_until_and_who(window: MainWindow) -> None:
+    from datetime import datetime
+
+    window.banner.set_status(
+        ModeStatus(research=True, until=datetime(2026, 1, 1, 14, 30), unlocked_by="M. Keller")
+    )
+    assert window.banner.text() == "RESEARCH MODE until 14:30 — unlocked by M. Keller"
+
+
+def test_window_state_is_remembered(qtbot, workstation, settings: QSettings) -> None:  # type: ignore[no-untyped-def]
+    first = MainWindow(workstation, settings)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(700, 500)
+    first.show_page("qc")
+    first.close()
+    second = MainWindow(workstation, settings)
+    qtbot.addWidget(second)
+    assert second.current_page() == "qc"
+    assert (second.width(), second.height()) == (700, 500)

@@ -1,0 +1,153 @@
+"""The workstation facade: dose preview refusals, recipe ranges, bands, masses (no Qt)."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+
+from printpharm.errors import CatalogError, DesignSpaceError, DoseInputError, UniformityInputError
+from printpharm.services.workstation import (
+    DoseForm,
+    Workstation,
+    build_workstation,
+    check_recipe_dose,
+    describe_dose,
+    parse_bands,
+    parse_masses,
+)
+
+
+@pytest.fixture(scope="module")
+def ws() -> Workstation:
+    station = build_workstation()
+    assert station.catalog_error is None, station.catalog_error
+    return station
+
+
+@pytest.fixture
+def form() -> DoseForm:
+    return DoseForm(
+        patient_id="P-2026-0147",
+        prescriber="Dr Weber",
+        rule="per_m2",
+        amount="20",
+        height_cm="110",
+        weight_kg="18",
+        recipe_id="cpm-chewable-disc",
+        units=20,
+    )
+
+
+def test_ready_form_gives_bsa_and_rounded_dose(ws: Workstation, form: DoseForm) -> None:
+    preview = ws.preview_dose(form)
+    assert preview.ready
+    assert preview.bsa_m2 is not None
+    assert abs(preview.bsa_m2 - Decimal("0.741620")) < Decimal("0.000001")
+    assert preview.result is not None
+    assert preview.result.final_dose_mg == Decimal("15")  # 14.83 → step 0.5 from the recipe
+    assert any("from recipe cpm-chewable-disc" in n for n in preview.notes)
+
+
+def test_weight_above_hard_limit_is_refused_on_the_weight_field(
+    ws: Workstation, form: DoseForm
+) -> None:
+    preview = ws.preview_dose(dataclasses.replace(form, weight_kg="450"))
+    assert not preview.ready
+    assert preview.result is None
+    assert "weight_kg = 450 is above the limit of 300 kg" in preview.errors["weight_kg"]
+
+
+def test_metres_for_centimetres_gives_a_hint_on_height(ws: Workstation, form: DoseForm) -> None:
+    preview = ws.preview_dose(dataclasses.replace(form, height_cm="1.1"))
+    assert "did you enter metres" in preview.errors["height_cm"]
+
+
+def test_dose_outside_recipe_range_is_refused(ws: Workstation, form: DoseForm) -> None:
+    preview = ws.preview_dose(dataclasses.replace(form, amount="60"))
+    assert preview.result is not None  # the dose is shown, the recipe refuses it
+    assert "44.5 mg per unit is above the validated range" in preview.errors["recipe_id"]
+    assert not preview.ready
+
+
+def test_dose_shown_before_identity_is_complete(ws: Workstation, form: DoseForm) -> None:
+    preview = ws.preview_dose(dataclasses.replace(form, patient_id="", prescriber=""))
+    assert preview.result is not None
+    assert set(preview.missing) == {"patient_id", "prescriber"}
+    assert not preview.ready
+
+
+def test_unknown_recipe_and_bad_units(ws: Workstation, form: DoseForm) -> None:
+    preview = ws.preview_dose(dataclasses.replace(form, recipe_id="nope", units=0))
+    assert "not a patient recipe" in preview.errors["recipe_id"]
+    assert "units = 0" in preview.errors["units"]
+
+
+def test_cap_that_is_not_a_number_is_refused_on_cap(ws: Workstation, form: DoseForm) -> None:
+    preview = ws.preview_dose(dataclasses.replace(form, cap_mg="ten"))
+    assert "cap_mg" in preview.errors["cap_mg"]
+
+
+def test_calibration_recipes_are_not_offered(ws: Workstation) -> None:
+    assert ws.recipes()
+    assert all(r.dose_min_mg > 0 for r in ws.recipes())
+    assert "calibration-series" not in {r.id for r in ws.recipes()}
+    with pytest.raises(CatalogError):
+        ws.recipe("calibration-series")
+
+
+def test_check_recipe_dose_edges_and_step(ws: Workstation) -> None:
+    recipe = ws.recipe("cpm-chewable-disc")
+    check_recipe_dose(recipe, Decimal("5"))
+    check_recipe_dose(recipe, Decimal("40"))
+    with pytest.raises(DesignSpaceError, match="below"):
+        check_recipe_dose(recipe, Decimal("4.5"))
+    with pytest.raises(DesignSpaceError, match="above"):
+        check_recipe_dose(recipe, Decimal("40.5"))
+    with pytest.raises(DesignSpaceError, match="multiple"):
+        check_recipe_dose(recipe, Decimal("10.25"))
+
+
+def test_parse_bands() -> None:
+    bands = parse_bands("10: 5; ≤20: 10; *: 20")
+    assert [(b.upper_kg, b.dose_mg) for b in bands] == [
+        (Decimal(10), Decimal(5)),
+        (Decimal(20), Decimal(10)),
+        (None, Decimal(20)),
+    ]
+    with pytest.raises(DoseInputError, match="upper kg: dose mg"):
+        parse_bands("10 5")
+
+
+def test_parse_masses_refuses_decimal_comma_tokens() -> None:
+    assert parse_masses("250.1\n249.9; 251, 252") == (
+        Decimal("250.1"),
+        Decimal("249.9"),
+        Decimal(251),
+        Decimal(252),
+    )
+    with pytest.raises(UniformityInputError, match="decimal point"):
+        parse_masses("250,1")
+    with pytest.raises(UniformityInputError, match="not a number"):
+        parse_masses("250.1 abc")
+
+
+def test_describe_dose_names_each_step(ws: Workstation, form: DoseForm) -> None:
+    result = ws.preview_dose(dataclasses.replace(form, cap_mg="12")).result
+    assert result is not None
+    assert describe_dose(result) == (
+        "calculated 14.832 mg (20 mg/m² × 0.742 m²)",
+        "capped at 12 mg",
+        "rounded to 12 mg (step 0.5 mg, +0.0 %, tolerance ±10 %)",
+    )
+
+
+def test_qc_preview_judges_twenty_units(ws: Workstation) -> None:
+    masses = "\n".join(["250"] * 19 + ["300"])
+    qc = ws.preview_qc(masses, "250", "7.5", "5")
+    assert qc.mass_2_9_5 is not None
+    assert qc.local is not None
+    assert qc.local.result == "FAIL"  # unit 20 is 20 % over its target
+    short = ws.preview_qc("250 251", "250", "7.5", "5")
+    assert short.mass_2_9_5 is None and short.mass_2_9_5_error
