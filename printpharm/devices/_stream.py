@@ -92,6 +92,7 @@ class _Wire:
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     paused: threading.Event = field(default_factory=threading.Event)
     abort: threading.Event = field(default_factory=threading.Event)
+    estop: threading.Event = field(default_factory=threading.Event)
 
     def write(self, data: bytes) -> None:
         with self.write_lock:
@@ -102,6 +103,19 @@ class _Wire:
         if raw is None:
             return None
         return raw.decode("ascii", errors="replace").strip()
+
+    def confirm_halt(self) -> PrinterHalted:
+        """After an M112: read until the firmware reports ``kill()``; mark the link halted."""
+        deadline = time.monotonic() + self.options.ok_timeout_s
+        answer = f"it did not confirm within {self.options.ok_timeout_s} s"
+        while (remaining := deadline - time.monotonic()) > 0:
+            line = self.readline(remaining)
+            if line is not None and is_fatal_error(line):
+                answer = f"it answered {line!r}"
+                break
+        self.halted = f"emergency stop (M112) sent by the host; {answer}"
+        self.estop.clear()
+        return PrinterHalted(f"{self.transport.name}: {self.halted}")
 
     def learn(self, ok: AdvancedOk) -> None:
         if ok.advanced and ok.buffer_free is not None:
@@ -147,6 +161,8 @@ class _Run:
         aborted = False
         try:
             while self.acked < self.total:
+                if self.wire.estop.is_set():
+                    raise self.wire.confirm_halt()
                 if self.wire.halted:
                     raise PrinterHalted(f"{self.wire.transport.name}: {self.wire.halted}")
                 if self.wire.abort.is_set() and self.next_i <= self.acked:
@@ -167,6 +183,7 @@ class _Run:
                 self._handle(line, now)
         except DeviceDisconnected as exc:
             self.wire.needs_resync = True
+            self._drain()  # count the acknowledgements that arrived before the loss
             raise DeviceDisconnected(
                 f"{self.wire.transport.name}: connection lost after {self.acked} of "
                 f"{self.total} lines acknowledged ({exc})"
@@ -187,6 +204,13 @@ class _Run:
         self.wire.needs_resync = aborted or self.high_i > self.acked
         self.wire.next_n = self.first_n + self.acked
         return self.stats
+
+    def _drain(self) -> None:
+        try:
+            while (line := self.wire.readline(0.0)) is not None:
+                self._handle(line, time.monotonic())
+        except (DeviceDisconnected, PrinterHalted, DeviceTimeout):
+            pass  # already failing; the first error is the one to report
 
     def _fill(self) -> None:
         if self.wire.paused.is_set() or self.wire.abort.is_set():

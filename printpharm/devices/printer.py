@@ -285,11 +285,16 @@ class PrinterLink:
     def emergency_stop(self) -> None:
         """Send ``M112`` at once, unnumbered and out of band; the printer halts.
 
-        A running stream then raises :class:`PrinterHalted`. Only a reset
+        A running stream then raises :class:`PrinterHalted` once the firmware
+        confirms (or ``ok_timeout_s`` passes). Only a reset
         (re-opening the port on DTR-reset boards) brings the firmware back.
         """
+        self._wire.estop.set()
         self._wire.write(b"M112\n")
-        self._wire.halted = "emergency stop (M112) sent by the host"
+        if not self._streaming:
+            with self._busy:
+                if self._wire.estop.is_set():
+                    self._wire.confirm_halt()
 
 
 def _temp(value: Decimal, name: str) -> str:

@@ -25,6 +25,7 @@ __all__ = ["PrinterFaults", "PrinterSim", "PrinterSimConfig"]
 
 _M112_RE = re.compile(rb"(?:^|[\r\n])\s*(?:N-?\d+\s+)?M112\b")
 _BLOCKING = ("M109", "M190", "M400", "G28", "G4")
+_NO_OPS = ("G21", "M110", "M105", "M106", "M107", "M84", "M18", "M117", "M300", "M108")
 
 
 @dataclass
@@ -154,7 +155,7 @@ class PrinterSim(SimDevice):
                 if heater.runaway_detected(self._now):
                     self._kill(f"Thermal Runaway, system stopped! Heater_ID: {hid}")
                     return
-            while not self.halted:
+            while not self.halted and not self.disconnected:
                 self._read_lines()
                 if not self._queue or not self._run_front():
                     break
@@ -255,7 +256,18 @@ class PrinterSim(SimDevice):
             self.motion.set_position(words)
         elif code == "M221":
             self.motion.flow_percent = words.get("S", 100.0)
-        elif code not in ("M110", "M105", "M106", "M107", "M84", "M18", "M117", "M300", "M108"):
+        elif code not in (
+            "G21",
+            "M110",
+            "M105",
+            "M106",
+            "M107",
+            "M84",
+            "M18",
+            "M117",
+            "M300",
+            "M108",
+        ):
             self.emit(f'echo:Unknown command: "{command}"')
         return True
 

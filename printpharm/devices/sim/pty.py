@@ -12,8 +12,11 @@ closes the master, which the client sees as a hang-up.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import select
+import struct
+import termios
 import threading
 import time
 import tty
@@ -151,8 +154,19 @@ class PtyServer:
             pass  # the client side is gone
         finally:
             if self.sim.disconnected:
+                self._wait_until_read(timeout_s=2.0)
                 self._close_master()
                 self.dropped.set()
+
+    def _wait_until_read(self, timeout_s: float) -> None:
+        """Let the client read what was sent before the "cable is pulled"."""
+        deadline = time.monotonic() + timeout_s
+        quiet_checks = 0
+        while time.monotonic() < deadline and quiet_checks < 10:
+            # the pty moves written bytes to the reader asynchronously: want 10 empty looks
+            unread = struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0" * 4))[0]
+            quiet_checks = quiet_checks + 1 if unread == 0 else 0
+            time.sleep(0.005)
 
     def _close_master(self) -> None:
         if self._master >= 0:
