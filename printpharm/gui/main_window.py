@@ -190,6 +190,7 @@ class MainWindow(QMainWindow):
         self.balance_status = QLabel()
         self.user_status = QLabel(self.tr("not logged in"))
         for label in (self.printer_status, self.balance_status, self.user_status):
+            label.setContentsMargins(10, 0, 10, 0)
             self.statusBar().addPermanentWidget(label)
         printer, balance = self._ws.device_status()
         self.set_device_status(printer)

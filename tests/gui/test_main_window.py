@@ -55,3 +55,16 @@ def test_window_state_is_remembered(qtbot, workstation, settings: QSettings) -> 
     qtbot.addWidget(second)
     assert second.current_page() == "qc"
     assert (second.width(), second.height()) == (700, 500)
+
+
+def test_qc_page_judges_typed_masses(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.show_page("qc")
+    qc = window.qc
+    assert qc.verdict_295.text() == "waiting for masses"
+    qc.set_masses(["200"] * 19 + ["230"], "200")  # one unit +14.3 % of the mean: 2.9.5 allows it
+    assert qc.verdict_295.text() == "PASS"
+    assert qc.verdict_local.text() == "FAIL"  # 230 is 15 % above its 200 mg target (7.5 %)
+    assert qc.model.rowCount() == 20
+    qc.masses.setPlainText("200,5")
+    assert "decimal point" in qc.masses_error.text()
+    assert qc.model.rowCount() == 0

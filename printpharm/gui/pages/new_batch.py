@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from printpharm.gui.widgets.feedback import FieldError
+from printpharm.gui.widgets.feedback import FieldError, error_colour
 from printpharm.services.workstation import (
     BSA_FORMULA_LABELS,
     BSA_FORMULAS,
@@ -102,7 +102,6 @@ class NewBatchPage(QWidget):
         column.addWidget(self._prescription_group())
         column.addWidget(self._dose_group())
         column.addWidget(self._recipe_group())
-        column.addWidget(self._result_group())
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -114,15 +113,19 @@ class NewBatchPage(QWidget):
         self.blocker = QLabel()
         self.blocker.setWordWrap(True)
         self.blocker.setObjectName("blocker")
-        footer = QHBoxLayout()
-        footer.addWidget(self.blocker, 1)
-        footer.addWidget(self.next_button)
+        side = QVBoxLayout()
+        side.addWidget(self._result_group())
+        side.addStretch(1)
+        side.addWidget(self.blocker)
+        side.addWidget(self.next_button)
+        body = QHBoxLayout()
+        body.addWidget(scroll, 3)
+        body.addLayout(side, 2)
         outer = QVBoxLayout(self)
         title = QLabel(self.tr("New batch"))
         title.setObjectName("pageTitle")
         outer.addWidget(title)
-        outer.addWidget(scroll, 1)
-        outer.addLayout(footer)
+        outer.addLayout(body, 1)
 
     def _prescription_group(self) -> QGroupBox:
         group = QGroupBox(self.tr("Prescription"))
@@ -218,30 +221,34 @@ class NewBatchPage(QWidget):
         box_layout = box.layout()
         if box_layout is not None:
             box_layout.addWidget(self.recipe_info)
-        _add_row(form, self.tr("&Number of units:"), self.units, self.errors["units"])
+        _add_row(form, self.tr("Nu&mber of units:"), self.units, self.errors["units"])
         if self._ws.catalog_error:
             self.errors["recipe_id"].show_reason(self._ws.catalog_error)
         return group
 
     def _result_group(self) -> QGroupBox:
         group = QGroupBox(self.tr("Result (updates as you type)"))
-        form = QFormLayout(group)
+        column = QVBoxLayout(group)
         self.bsa_label = QLabel("—")
         self.bsa_label.setObjectName("bsaLabel")
         self.dose_label = QLabel("—")
         self.dose_label.setObjectName("doseLabel")
-        self.dose_label.setStyleSheet("font-size: 14pt; font-weight: bold;")
         self.trail_label = QLabel()
-        self.trail_label.setWordWrap(True)
         self.warnings_label = QLabel()
         self.warnings_label.setObjectName("warningsLabel")
-        self.warnings_label.setWordWrap(True)
-        for label in (self.bsa_label, self.dose_label, self.trail_label, self.warnings_label):
+        rows = (
+            (self.tr("Body surface area"), self.bsa_label),
+            (self.tr("Dose per unit"), self.dose_label),
+            (self.tr("How it was reached"), self.trail_label),
+            (self.tr("Flags and warnings"), self.warnings_label),
+        )
+        for caption, label in rows:
+            heading = QLabel(caption)
+            heading.setObjectName("resultCaption")
+            label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow(self.tr("Body surface area:"), self.bsa_label)
-        form.addRow(self.tr("Dose per unit:"), self.dose_label)
-        form.addRow(self.tr("How:"), self.trail_label)
-        form.addRow(self.tr("Flags and warnings:"), self.warnings_label)
+            column.addWidget(heading)
+            column.addWidget(label)
         return group
 
     def _connect(self) -> None:
@@ -323,6 +330,8 @@ class NewBatchPage(QWidget):
             self.bsa_label.setText(
                 f"{format_bsa(preview.bsa_m2)}  ({BSA_FORMULA_LABELS[preview.bsa_formula]})"
             )
+        elif {"height_cm", "weight_kg"} & preview.errors.keys():
+            self.bsa_label.setText(self.tr("— (height or weight refused, see ⚠)"))
         else:
             self.bsa_label.setText(self.tr("— (enter height and weight)"))
         recipe = preview.recipe
@@ -333,17 +342,27 @@ class NewBatchPage(QWidget):
             if recipe is not None
             else ""
         )
+        notes = [f"• {n}" for n in preview.notes]
         result = preview.result
         if result is None:
-            self.dose_label.setText("—")
+            self._set_dose_text("—", refused=False)
             self.trail_label.setText("")
-            self.warnings_label.setText("\n".join(preview.notes))
+            self.warnings_label.setText("\n".join(notes))
             return
         doses = " + ".join(format_mg(d) for d in result.unit_doses_mg)
-        self.dose_label.setText(doses)
+        refused = "recipe_id" in preview.errors
+        self._set_dose_text(
+            self.tr("{doses} — refused by the recipe").format(doses=doses) if refused else doses,
+            refused=refused,
+        )
         self.trail_label.setText("\n".join(describe_dose(result)))
-        lines = [f"⚑ {w}" for w in result.warnings] + [f"• {n}" for n in preview.notes]
+        lines = [f"⚑ {w}" for w in result.warnings] + notes
         self.warnings_label.setText("\n".join(lines) if lines else self.tr("none"))
+
+    def _set_dose_text(self, text: str, refused: bool) -> None:
+        colour = f"color: {error_colour(self.palette()).name()};" if refused else ""
+        self.dose_label.setStyleSheet(f"font-size: 14pt; font-weight: bold; {colour}")
+        self.dose_label.setText(("⚠ " if refused else "") + text)
 
     def _show_blocker(self, preview: DosePreview) -> None:
         if preview.ready:

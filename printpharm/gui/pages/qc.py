@@ -107,6 +107,16 @@ class QcPage(QWidget):
 
     def refresh(self) -> None:
         """Re-evaluate the typed masses."""
+        if not self.masses.toPlainText().strip():
+            self.masses_error.show_reason(None)
+            self.model.set_data((), None)
+            for verdict, reason in (
+                (self.verdict_295, self.reason_295),
+                (self.verdict_local, self.reason_local),
+            ):
+                verdict.set_verdict(None, self.tr("waiting for masses"))
+                reason.setText(self.tr("Enter or paste the weighed masses (mg) of the units."))
+            return
         try:
             preview = self._ws.preview_qc(
                 self.masses.toPlainText(),
