@@ -1,0 +1,339 @@
+"""The mass-checked print run: preflight, heat, then per unit tare → print → M400 → weigh.
+
+Use :func:`run_batch`. For each unit the balance is tared, the unit's G-code
+is streamed (in chunks, the cancel token checked between them), ``M400`` waits
+for the moves to finish, a stable weight is read and compared with the unit's
+target and the recipe's unit tolerance; the raw reading is recorded; the flow
+rate for the next unit may be corrected (``M221``) within the recipe's
+validated bounds. An alarm (unit out of tolerance, balance that does not
+settle, temperature outside the validated window) stops the run, or with the
+recipe's ``pause`` policy asks the operator callback (continue / abort). A
+halted printer stops the run; a lost connection ends it as ``interrupted``.
+At the end the QC tests the recipe names are run (:mod:`.run_qc`).
+
+Everything is published as events (:mod:`.run_events`) and written through a
+:class:`~printpharm.services.recording.BatchRecorder` as it happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
+from typing import Literal, TypeVar
+
+from printpharm.core.uniformity import local_mass_check
+from printpharm.errors import (
+    BalanceError,
+    BalanceUnstable,
+    DeviceError,
+    PrinterHalted,
+    ProtocolError,
+    RunAborted,
+)
+from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.recording import BatchRecorder, NullRecorder
+from printpharm.services.run_events import (
+    Alarm,
+    FlowCorrected,
+    RunFinished,
+    RunStarted,
+    UnitProgress,
+    UnitStarted,
+    UnitWeighed,
+)
+from printpharm.services.run_flow import next_flow_pct
+from printpharm.services.run_result import (
+    AlarmKind,
+    AlarmRecord,
+    BatchResult,
+    FlowCorrection,
+    OperatorDecision,
+    RunStatus,
+    UnitRecord,
+)
+from printpharm.services.run_session import Session, StopRun
+from printpharm.services.run_setup import (
+    OperatorCallback,
+    RunDevices,
+    RunOptions,
+    RunRequest,
+    Weighing,
+    mass_in_mg,
+)
+
+_T = TypeVar("_T")
+
+__all__ = ["run_batch"]
+
+_PAUSABLE = (
+    AlarmKind.UNIT_OUT_OF_TOLERANCE,
+    AlarmKind.BALANCE_UNSTABLE,
+    AlarmKind.BALANCE_ERROR,
+    AlarmKind.TEMPERATURE,
+)
+
+
+class _BatchRun(Session):
+    """One run's state; the steps live in :class:`Session`, the unit loop here."""
+
+    def alarm(self, kind: AlarmKind, message: str, unit: int | None) -> OperatorDecision | None:
+        """Record and publish an alarm; stop the run unless the operator says continue.
+
+        Raises
+        ------
+        StopRun
+            The alarm ends the run (stop policy, no operator, operator abort, or
+            a kind that cannot be paused).
+        """
+        action: Literal["stop", "pause", "interrupt"] = "stop"
+        if kind is AlarmKind.CONNECTION_LOST:
+            action = "interrupt"
+        elif kind in _PAUSABLE and self.req.recipe.alarm_policy == "pause":
+            action = "pause"
+        decision: OperatorDecision | None = None
+        if action == "pause":
+            if self.operator is None:
+                action, message = "stop", message + " (pause policy, but no operator to ask)"
+            else:
+                asking = AlarmRecord(kind, message, unit, "pause", None, self.now())
+                decision = OperatorDecision(self.operator(asking))
+        record = AlarmRecord(kind, message, unit, action, decision, self.now())
+        self.alarms.append(record)
+        self.recorder.alarm(self.batch_id, record)
+        self.hub.publish(Alarm(record))
+        if action == "interrupt":
+            raise StopRun("interrupted", message)
+        if action == "stop" or decision is OperatorDecision.ABORT:
+            why = "operator chose abort" if decision is OperatorDecision.ABORT else "alarm"
+            raise StopRun("stopped", f"{why}: {message}")
+        return decision
+
+    # -- units ---------------------------------------------------------------------
+    def run_units(self) -> None:
+        """Print, weigh and judge every unit of the plan."""
+        for unit in self.req.program.units:
+            self.cancel.raise_if_cancelled()
+            self.unit_in_progress = unit.n
+            self.balance_call(self.devices.balance.tare, unit.n, "tare")
+            self.hub.publish(UnitStarted(unit.n, unit.of, unit.target_mg, self.flow_pct))
+            self.stream(unit.lines, unit.n)
+            self.call_device(self.devices.printer.wait_for_moves)
+            record = self.weigh(unit.n, unit.target_mg, len(unit.lines))
+            self.units.append(record)
+            self.recorder.unit_weighed(self.batch_id, record)
+            self.hub.publish(UnitWeighed(record))
+            if record.verdict == "fail":
+                self.alarm(
+                    AlarmKind.UNIT_OUT_OF_TOLERANCE,
+                    f"unit {unit.n}: {record.measured_mg} mg is {record.deviation_pct} % off "
+                    f"its target {unit.target_mg} mg (tolerance ±{record.tolerance_pct} %)",
+                    unit.n,
+                )
+            self.check_temperatures(unit.n)
+            if unit.n < len(self.req.program.units):
+                self.correct_flow(record)
+
+    def stream(self, lines: tuple[str, ...], n: int) -> None:
+        """Stream ``lines`` in chunks, publishing progress and checking the cancel token."""
+        total = len(lines)
+        step = max(1, self.options.lines_per_check)
+        every = max(1, self.options.progress_every_lines)
+        last = -every
+        for start in range(0, total, step):
+            self.cancel.raise_if_cancelled()
+            chunk = lines[start : start + step]
+
+            def progress(acked: int, _total: int, offset: int = start) -> None:
+                nonlocal last
+                done = offset + acked
+                if done - last >= every or done == total:
+                    last = done
+                    self.hub.publish(UnitProgress(n, done, total))
+
+            stats = self.call_device(partial(self.devices.printer.stream, chunk, progress))
+            if stats.aborted:
+                self.cancel.raise_if_cancelled()
+                raise RunAborted("the stream was aborted")
+        if total == 0 or last < total:
+            self.hub.publish(UnitProgress(n, total, total))
+
+    def balance_call(self, call: Callable[[], _T], n: int, what: str) -> _T:
+        """Call the balance; an unstable or failed reading raises an alarm (retry on continue)."""
+        while True:
+            self.cancel.raise_if_cancelled()
+            try:
+                return self.call_device(call)
+            except BalanceUnstable as exc:
+                self.alarm(AlarmKind.BALANCE_UNSTABLE, f"unit {n}: {what}: {exc}", n)
+            except (BalanceError, ProtocolError) as exc:
+                self.alarm(AlarmKind.BALANCE_ERROR, f"unit {n}: {what}: {exc}", n)
+
+    def _reading(self) -> tuple[Weighing, Decimal]:
+        weighing = self.devices.balance.weigh()
+        if not weighing.stable:  # never judge a dose on a dynamic value
+            raise BalanceUnstable(f"the balance answered an unstable value {weighing.raw!r}")
+        return weighing, mass_in_mg(weighing)
+
+    def weigh(self, n: int, target_mg: Decimal, lines: int) -> UnitRecord:
+        """Read a stable weight (asking the operator to retry per policy) and judge it."""
+        weighing, measured = self.balance_call(self._reading, n, "weighing")
+        tolerance = self.req.recipe.tolerances.unit_mass.value
+        check = local_mass_check([measured], [target_mg], tolerance, tolerance).units[0]
+        deviation = check.deviation_pct.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+        return UnitRecord(
+            n=n,
+            target_mg=target_mg,
+            measured_mg=measured,
+            deviation_pct=deviation,
+            verdict="pass" if check.within else "fail",
+            tolerance_pct=tolerance,
+            flow_pct=self.flow_pct,
+            raw_reading=weighing.raw,
+            reading_unit=weighing.unit,
+            stable=weighing.stable,
+            weighed_at=self.now(),
+            lines=lines,
+        )
+
+    def correct_flow(self, record: UnitRecord) -> None:
+        """Set the next unit's flow factor from this unit's mass, within the validated bounds."""
+        if not self.options.flow_correction or record.measured_mg is None:
+            return
+        bounds = self.req.recipe.tolerances.flow_correction
+        step = next_flow_pct(
+            self.flow_pct, record.target_mg, record.measured_mg, bounds.min, bounds.max
+        )
+        if step.applied_pct == self.flow_pct:
+            return
+        self.call_device(lambda: self.devices.printer.send(step.command))
+        correction = FlowCorrection(
+            after_unit=record.n,
+            for_unit=record.n + 1,
+            measured_mg=record.measured_mg,
+            target_mg=record.target_mg,
+            previous_pct=self.flow_pct,
+            requested_pct=step.requested_pct,
+            applied_pct=step.applied_pct,
+            bounds_pct=step.bounds_pct,
+            clamped=step.clamped,
+            command=step.command,
+            at=self.now(),
+        )
+        self.flow_pct = step.applied_pct
+        self.corrections.append(correction)
+        self.recorder.correction(self.batch_id, correction)
+        self.hub.publish(FlowCorrected(correction))
+
+    # -- the whole run -------------------------------------------------------------
+    def execute(self) -> BatchResult:
+        """Preflight, heat, print every unit, QC; always returns the result (see run_batch)."""
+        self.preflight()
+        units_total = len(self.req.program.units)
+        self.hub.publish(
+            RunStarted(self.batch_id, self.req.recipe.id, self.req.dose_mg, units_total)
+        )
+        self.started()
+        status: RunStatus = "stopped"
+        reason = "the run ended unexpectedly"
+        try:
+            self.heat()
+            self.stream_plain(self.req.program.preamble)
+            self.run_units()
+            self.unit_in_progress = None
+            self.stream_plain(self.req.program.postamble)
+            status, reason = "completed", f"all {units_total} units printed and weighed"
+        except StopRun as stop:
+            status, reason = stop.status, stop.reason
+        except RunAborted as exc:
+            status, reason = self.stopped_by(exc)
+        except PrinterHalted as exc:
+            status, reason = self.halted(exc, AlarmKind.PRINTER_HALTED)
+        except DeviceError as exc:  # a protocol violation the link could not recover from
+            status, reason = self.halted(exc, AlarmKind.DEVICE_ERROR)
+        finally:
+            if status == "stopped":
+                self.make_safe()  # also after an unexpected error, before it propagates
+        result = self.result(status, reason)
+        if status == "interrupted":
+            self.recorder.interrupted(result)
+        else:
+            self.recorder.finished(result)
+        self.hub.publish(RunFinished(result))
+        return result
+
+    def stopped_by(self, exc: RunAborted) -> tuple[RunStatus, str]:
+        """Turn a cancel into a ``cancelled`` alarm and a stopped status."""
+        message = str(exc) or "cancelled"
+        try:
+            self.alarm(AlarmKind.CANCELLED, message, self.current_unit())
+        except StopRun as stop:
+            return stop.status, stop.reason
+        return "stopped", message  # pragma: no cover - CANCELLED is never paused
+
+    def halted(self, exc: DeviceError, kind: AlarmKind) -> tuple[RunStatus, str]:
+        """Turn a firmware halt or device failure into an alarm and a stopped status."""
+        try:
+            self.alarm(kind, str(exc), self.current_unit())
+        except StopRun as stop:
+            return stop.status, stop.reason
+        return "stopped", str(exc)  # pragma: no cover - these kinds are never paused
+
+
+def run_batch(
+    request: RunRequest,
+    devices: RunDevices,
+    *,
+    hub: EventHub | None = None,
+    recorder: BatchRecorder | None = None,
+    cancel: CancelToken | None = None,
+    operator: OperatorCallback | None = None,
+    options: RunOptions | None = None,
+) -> BatchResult:
+    """Run one mass-checked batch on connected devices.
+
+    Parameters
+    ----------
+    request : RunRequest
+        Recipe, ink, printer definition, plate program (per-unit targets in mg),
+        dose per unit in mg, heater targets in °C.
+    devices : RunDevices
+        A :class:`~printpharm.devices.printer.PrinterLink` (not yet connected)
+        and a balance; the caller opens and closes their transports.
+    hub : EventHub, optional
+        Receives the run's events (:mod:`printpharm.services.run_events`).
+    recorder : BatchRecorder, optional
+        Receives every record as it happens (default: none).
+    cancel : CancelToken, optional
+        Checked between chunks of lines and between units.
+    operator : callable, optional
+        Asked on alarms when the recipe's policy is ``pause``; without it such
+        alarms stop the run.
+    options : RunOptions, optional
+        Flow correction, chunk size, clocks, lock policy.
+
+    Returns
+    -------
+    BatchResult
+        ``status`` completed / stopped / interrupted, units with raw readings,
+        alarms, corrections and the QC report.
+
+    Raises
+    ------
+    PreflightError
+        A precondition failed; nothing was printed or recorded.
+    DeviceError
+        The printer could not be connected or identified (before the batch started).
+    RecordError
+        The recorder cannot write (the run is stopped and the devices made safe).
+    """
+    run = _BatchRun(
+        request,
+        devices,
+        hub or EventHub(),
+        recorder or NullRecorder(),
+        cancel or CancelToken(),
+        operator,
+        options or RunOptions(),
+    )
+    return run.execute()

@@ -1,0 +1,157 @@
+"""Open the printer and balance a run uses: real ports or linked simulators.
+
+:func:`simulator_urls` builds ``sim://`` URLs for a printer and a balance that
+share one build plate, with the physics of the recipe's printer and ink (what
+an E unit deposits, the ink density), so the balance weighs what the printer
+deposited. :func:`open_devices` opens any two URLs (``COM3``, ``/dev/ttyACM0``,
+``sim://...``), builds the drivers and reads the balance's identity.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from urllib.parse import urlencode
+
+from printpharm.catalog.schema import Ink, PrinterDefinition
+from printpharm.devices.balance import Balance
+from printpharm.devices.printer import LinkOptions, PrinterLink
+from printpharm.devices.sim import BALANCE_OPTIONS, PRINTER_OPTIONS
+from printpharm.devices.transport import Transport, open_transport
+from printpharm.errors import DeviceError, InputError
+from printpharm.services.run_setup import RunDevices
+
+__all__ = ["connected_devices", "open_devices", "simulator_urls", "split_sim_options"]
+
+
+def split_sim_options(options: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Sort ``key=value`` simulator options (faults, seeds) into printer and balance options.
+
+    Raises
+    ------
+    InputError
+        An option neither simulator knows.
+    """
+    printer: dict[str, str] = {}
+    balance: dict[str, str] = {}
+    for key, value in options.items():
+        if key in PRINTER_OPTIONS and key != "seed":
+            printer[key] = value
+        elif key in BALANCE_OPTIONS and key != "seed":
+            balance[key] = value
+        elif key == "seed":
+            printer[key] = balance[key] = value
+        else:
+            known = ", ".join(sorted({*PRINTER_OPTIONS, *BALANCE_OPTIONS}))
+            raise InputError(f"simulator option {key!r} is unknown; known: {known}")
+    return printer, balance
+
+
+def simulator_urls(
+    printer: PrinterDefinition,
+    ink: Ink,
+    options: Mapping[str, str] | None = None,
+    *,
+    fast: bool = True,
+    plate: str | None = None,
+) -> tuple[str, str]:
+    """``sim://`` URLs of a linked printer and balance for this printer definition and ink.
+
+    Parameters
+    ----------
+    printer, ink
+        Set the E-axis meaning (``e_axis``; syringe bore or filament diameter in
+        mm) and the density the balance converts deposited mm³ with (g/cm³).
+    options
+        Extra simulator options (faults, ``seed``), sorted by :func:`split_sim_options`.
+    fast
+        Virtual clock (instant, deterministic) instead of real time.
+    plate
+        Name of the shared plate (default: a fresh random name per call).
+
+    Raises
+    ------
+    InputError
+        An unknown option.
+    """
+    printer_opts, balance_opts = split_sim_options(options or {})
+    name = plate or f"run-{secrets.token_hex(6)}"
+    diameter = None
+    if ink.syringe is not None:
+        diameter = ink.syringe.inner_diameter.value
+    elif ink.filament_diameter is not None:
+        diameter = ink.filament_diameter.value
+    physics = {"plate": name, "e_units": printer.e_axis}
+    if diameter is not None:
+        physics["diameter_mm"] = str(diameter)
+    common = {"fast": "1"} if fast else {}
+    printer_query = urlencode({**physics, **common, **printer_opts})
+    balance_query = urlencode(
+        {"plate": name, "density": str(ink.density.value), **common, **balance_opts}
+    )
+    return f"sim://printer?{printer_query}", f"sim://balance?{balance_query}"
+
+
+def open_devices(
+    printer_url: str,
+    balance_url: str,
+    *,
+    baudrate: int = 115200,
+    balance_baudrate: int = 9600,
+    link_options: LinkOptions | None = None,
+    balance_timeout_s: float = 5.0,
+) -> RunDevices:
+    """Open both transports, build the drivers and identify the balance (``@``, I2, I4).
+
+    The printer is connected (M110/M115) by the run itself, in its preflight.
+
+    Raises
+    ------
+    DeviceError
+        A port cannot be opened or the balance does not identify.
+    InputError
+        A malformed ``sim://`` URL.
+    """
+    printer_transport = open_transport(printer_url, baudrate=baudrate)
+    balance_transport: Transport | None = None
+    try:
+        balance_transport = open_transport(balance_url, baudrate=balance_baudrate)
+        balance = Balance(balance_transport, command_timeout_s=balance_timeout_s)
+        info = balance.identify()
+    except (DeviceError, InputError):
+        printer_transport.close()
+        if balance_transport is not None:
+            balance_transport.close()
+        raise
+    return RunDevices(
+        printer=PrinterLink(printer_transport, link_options),
+        balance=balance,
+        printer_port=printer_url,
+        balance_port=balance_url,
+        balance_identity={
+            "model": info.model,
+            "capacity": info.capacity,
+            "serial_number": info.serial_number,
+        },
+    )
+
+
+@contextmanager
+def connected_devices(
+    printer_url: str,
+    balance_url: str,
+    *,
+    link_options: LinkOptions | None = None,
+    balance_timeout_s: float = 5.0,
+) -> Iterator[RunDevices]:
+    """:func:`open_devices` as a context manager that closes both transports."""
+    devices = open_devices(
+        printer_url, balance_url, link_options=link_options, balance_timeout_s=balance_timeout_s
+    )
+    try:
+        yield devices
+    finally:
+        devices.printer.close()
+        if isinstance(devices.balance, Balance):
+            devices.balance.transport.close()

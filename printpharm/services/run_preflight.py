@@ -1,0 +1,192 @@
+"""Preflight of a print run: what must hold before anything is printed.
+
+Static checks (before the devices are touched): the recipe version is validated
+and locked, it is a medicine recipe, the dose lies in its validated range and
+step, the ink is the recipe's and its lot has not expired, the plan's units and
+the heater targets are inside the recipe's windows. Device checks: the printer
+identifies (M115) as the firmware family the recipe's printer definition
+needs, and after heating the measured temperatures are inside the windows.
+
+Each check yields a :class:`PreflightCheck`; any failure raises
+:class:`~printpharm.errors.PreflightError` naming every failed check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
+from printpharm.devices.printer import HeaterReading, PrinterInfo
+from printpharm.errors import PreflightError
+from printpharm.services.run_program import PlateProgram
+
+__all__ = [
+    "FIRMWARE_FAMILIES",
+    "LockStatus",
+    "PreflightCheck",
+    "check_device",
+    "check_static",
+    "check_temperatures",
+    "raise_failures",
+    "shipped_recipe_lock",
+]
+
+#: Firmware name fragment (M115 FIRMWARE_NAME) each printer flavour needs.
+FIRMWARE_FAMILIES: dict[str, str] = {
+    "marlin_fdm": "marlin",
+    "marlin_sse": "marlin",
+    "klipper": "klipper",
+    "reprap": "reprapfirmware",
+}
+
+
+@dataclass(frozen=True)
+class LockStatus:
+    """Whether a recipe version is validated and locked, which version, and why."""
+
+    locked: bool
+    version: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PreflightCheck:
+    """One preflight check: name, outcome and a sentence saying what was checked."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+def shipped_recipe_lock(recipe: Recipe, sha256: str) -> LockStatus:
+    """Default lock policy until the records layer stores approvals.
+
+    A shipped recipe file is treated as a validated, locked version identified
+    by its SHA-256; its ``validation_status`` is carried into the record.
+    """
+    return LockStatus(
+        True,
+        f"sha256:{sha256}",
+        f"shipped recipe file treated as locked ({recipe.validation_status})",
+    )
+
+
+#: Signature of a lock policy: ``(recipe, file_sha256) -> LockStatus``.
+LockPolicy = Callable[[Recipe, str], LockStatus]
+
+
+def _dose_check(recipe: Recipe, dose_mg: Decimal) -> PreflightCheck:
+    if recipe.dose is None:
+        return PreflightCheck(
+            "dose_range", False, f"recipe {recipe.id} is a calibration recipe, not a medicine"
+        )
+    span, step = recipe.dose.range, recipe.dose.step.value
+    inside = dose_mg in span and dose_mg % step == 0
+    detail = f"dose {dose_mg} mg per unit; validated {span}, step {step} mg"
+    if not inside:
+        detail += " — outside the validated design space"
+    return PreflightCheck("dose_range", inside, detail)
+
+
+def _ink_checks(recipe: Recipe, ink: Ink, today: date) -> list[PreflightCheck]:
+    same = ink.id == recipe.ink
+    checks = [PreflightCheck("ink", same, f"ink {ink.id}; recipe {recipe.id} needs {recipe.ink}")]
+    fresh = ink.expiry >= today
+    verb = "expires" if fresh else "EXPIRED"
+    checks.append(
+        PreflightCheck("ink_lot", fresh, f"lot {ink.lot} {verb} {ink.expiry} (today {today})")
+    )
+    return checks
+
+
+def _window_check(name: str, value_c: Decimal | None, recipe: Recipe) -> PreflightCheck:
+    window = getattr(recipe.validated, name)
+    if value_c is None:
+        return PreflightCheck(name, True, f"{name}: not heated")
+    ok = window.min <= value_c <= window.max
+    return PreflightCheck(name, ok, f"{name} target {value_c} °C; validated window {window}")
+
+
+def check_static(
+    recipe: Recipe,
+    ink: Ink,
+    program: PlateProgram,
+    dose_mg: Decimal,
+    temperatures_c: tuple[Decimal | None, Decimal | None],
+    lock: LockStatus,
+    today: date,
+) -> list[PreflightCheck]:
+    """Checks that need no device; ``temperatures_c`` = (nozzle, bed) targets in °C."""
+    checks = [
+        PreflightCheck("recipe_locked", lock.locked, f"{recipe.id} {lock.version}: {lock.reason}"),
+        _dose_check(recipe, dose_mg),
+        *_ink_checks(recipe, ink, today),
+        PreflightCheck(
+            "plan",
+            len(program.units) >= 1,
+            f"{len(program.units)} unit(s), targets {min(program.targets_mg)}-"
+            f"{max(program.targets_mg)} mg",
+        ),
+        _window_check("nozzle_temperature", temperatures_c[0], recipe),
+        _window_check("bed_temperature", temperatures_c[1], recipe),
+    ]
+    return checks
+
+
+def check_device(printer: PrinterDefinition, info: PrinterInfo) -> list[PreflightCheck]:
+    """The printer's M115 answer against the recipe's printer definition."""
+    family = FIRMWARE_FAMILIES[printer.flavour]
+    name = info.firmware_name
+    checks = [
+        PreflightCheck(
+            "firmware",
+            family in name.lower().replace(" ", ""),
+            f"M115 FIRMWARE_NAME {name!r}; printer {printer.id} ({printer.flavour}) needs {family}",
+        )
+    ]
+    extruders = info.fields.get("EXTRUDER_COUNT", "1")
+    checks.append(
+        PreflightCheck(
+            "extruders", extruders.isdigit() and int(extruders) >= 1, f"EXTRUDER_COUNT {extruders}"
+        )
+    )
+    return checks
+
+
+def check_temperatures(
+    recipe: Recipe, readings: dict[str, HeaterReading], heated: tuple[bool, bool]
+) -> list[PreflightCheck]:
+    """Measured hotend (``T``) and bed (``B``) temperatures inside the validated windows."""
+    checks: list[PreflightCheck] = []
+    for key, name, is_heated in (
+        ("T", "nozzle_temperature", heated[0]),
+        ("B", "bed_temperature", heated[1]),
+    ):
+        if not is_heated:
+            continue
+        reading = readings.get(key)
+        window = getattr(recipe.validated, name)
+        if reading is None:
+            checks.append(PreflightCheck(f"{name}_measured", False, f"no {key}: reading"))
+            continue
+        ok = window.min <= reading.actual_c <= window.max
+        detail = f"{name} measured {reading.actual_c} °C; validated window {window}"
+        checks.append(PreflightCheck(f"{name}_measured", ok, detail))
+    return checks
+
+
+def raise_failures(checks: Sequence[PreflightCheck]) -> None:
+    """Raise PreflightError naming every failed check.
+
+    Raises
+    ------
+    PreflightError
+        At least one check failed.
+    """
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        listing = "; ".join(f"{c.name}: {c.detail}" for c in failed)
+        raise PreflightError(f"preflight refused the run: {listing}")

@@ -1,0 +1,202 @@
+"""What a mass-checked print run produces: unit records, alarms, corrections, the result.
+
+Plain frozen dataclasses (masses in mg as ``Decimal``, temperatures in °C,
+times as timezone-aware UTC datetimes). :func:`result_to_json` turns a result
+into the JSON batch result the CLI prints and the JSON-file recorder writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+__all__ = [
+    "AlarmKind",
+    "AlarmRecord",
+    "BatchHeader",
+    "BatchResult",
+    "FlowCorrection",
+    "OperatorDecision",
+    "QcReport",
+    "QcTestOutcome",
+    "RunStatus",
+    "UnitRecord",
+    "to_jsonable",
+]
+
+#: completed: every unit printed and weighed; stopped: an alarm, the operator or a
+#: preflight check ended it; interrupted: the connection to a device was lost.
+RunStatus = Literal["completed", "stopped", "interrupted"]
+#: A unit's in-run verdict against its target and the recipe's unit tolerance.
+UnitVerdict = Literal["pass", "fail", "not_weighed"]
+
+
+class AlarmKind(enum.StrEnum):
+    """Why an alarm was raised."""
+
+    UNIT_OUT_OF_TOLERANCE = "unit_out_of_tolerance"
+    BALANCE_UNSTABLE = "balance_unstable"
+    BALANCE_ERROR = "balance_error"
+    TEMPERATURE = "temperature"
+    PRINTER_HALTED = "printer_halted"
+    DEVICE_ERROR = "device_error"
+    CONNECTION_LOST = "connection_lost"
+    CANCELLED = "cancelled"
+
+
+class OperatorDecision(enum.StrEnum):
+    """The operator's answer when a ``pause`` policy alarm asks for a decision."""
+
+    CONTINUE = "continue"
+    ABORT = "abort"
+
+
+@dataclass(frozen=True)
+class UnitRecord:
+    """One printed unit: target and measured ink mass (mg) and the raw balance line.
+
+    ``deviation_pct`` is (measured − target) / target × 100, rounded half-up to
+    3 dp for display; ``verdict`` is decided exactly with inclusive bounds.
+    ``flow_pct`` is the flow-rate factor (M221) the unit was printed with.
+    """
+
+    n: int
+    target_mg: Decimal
+    measured_mg: Decimal | None
+    deviation_pct: Decimal | None
+    verdict: UnitVerdict
+    tolerance_pct: Decimal
+    flow_pct: Decimal
+    raw_reading: str | None = None
+    reading_unit: str | None = None
+    stable: bool | None = None
+    weighed_at: datetime | None = None
+    lines: int = 0
+
+
+@dataclass(frozen=True)
+class AlarmRecord:
+    """An alarm: kind, message, the unit concerned, the recipe policy and the outcome.
+
+    ``action`` is what the run did: ``stop`` (run ended), ``pause`` (asked the
+    operator; ``decision`` says the answer) or ``interrupt`` (connection lost).
+    """
+
+    kind: AlarmKind
+    message: str
+    unit: int | None
+    action: Literal["stop", "pause", "interrupt"]
+    decision: OperatorDecision | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class FlowCorrection:
+    """A flow-rate change (``M221 S<pct>``) made after weighing ``after_unit``.
+
+    ``requested_pct`` is what the measured mass asked for; ``applied_pct`` is
+    that value clamped to 100 % + the recipe's validated flow-correction range
+    (``bounds_pct``), so ``clamped`` tells whether a bound limited it.
+    """
+
+    after_unit: int
+    for_unit: int
+    measured_mg: Decimal
+    target_mg: Decimal
+    previous_pct: Decimal
+    requested_pct: Decimal
+    applied_pct: Decimal
+    bounds_pct: tuple[Decimal, Decimal]
+    clamped: bool
+    command: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class QcTestOutcome:
+    """One QC test: id (``2.9.5``, ``2.9.40-mv``, ...), whether it applied, result, why."""
+
+    test: str
+    label: str
+    applied: bool
+    result: Literal["PASS", "FAIL", "NOT_APPLICABLE"]
+    reason: str
+    is_estimate: bool = False
+    named_by_recipe: bool = True
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QcReport:
+    """The batch's QC: ``passed`` iff the run completed, a test applied, and none failed."""
+
+    verdict: Literal["pass", "fail", "not_evaluated"]
+    reason: str
+    tests: tuple[QcTestOutcome, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """Whether the QC verdict is ``pass``."""
+        return self.verdict == "pass"
+
+
+@dataclass(frozen=True)
+class BatchHeader:
+    """What is known when a batch starts printing (after preflight)."""
+
+    batch_id: str
+    recipe: Mapping[str, Any]
+    dose: Mapping[str, Any]
+    printer: Mapping[str, Any]
+    balance: Mapping[str, Any]
+    preflight: tuple[Mapping[str, Any], ...]
+    units_planned: int
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Everything a run did, complete enough to be the batch's JSON record."""
+
+    batch_id: str
+    status: RunStatus
+    reason: str
+    recipe: Mapping[str, Any]
+    dose: Mapping[str, Any]
+    printer: Mapping[str, Any]
+    balance: Mapping[str, Any]
+    preflight: tuple[Mapping[str, Any], ...]
+    units: tuple[UnitRecord, ...]
+    alarms: tuple[AlarmRecord, ...]
+    corrections: tuple[FlowCorrection, ...]
+    qc: QcReport
+    units_planned: int
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def passed(self) -> bool:
+        """Completed and QC passed: the batch may go on to release."""
+        return self.status == "completed" and self.qc.passed
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON values: Decimal → number (non-finite → string), enum → value, dates ISO."""
+    if isinstance(value, Decimal):
+        return float(value) if value.is_finite() else str(value)
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,300 @@
+"""State and housekeeping steps of one print run (private to :mod:`printpharm.services.run`).
+
+Preflight, heating, plain streaming, temperature checks, device-error
+translation, making the printer safe and assembling the result. The unit loop
+and the alarm policy live in :mod:`printpharm.services.run`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+from printpharm.errors import DeviceDisconnected, DeviceError, DeviceTimeout
+from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.recording import BatchRecorder
+from printpharm.services.run_events import Heating, PreflightPassed
+from printpharm.services.run_preflight import (
+    LockStatus,
+    PreflightCheck,
+    check_device,
+    check_static,
+    check_temperatures,
+    raise_failures,
+)
+from printpharm.services.run_qc import QcInputs, evaluate_qc
+from printpharm.services.run_result import (
+    AlarmKind,
+    AlarmRecord,
+    BatchHeader,
+    BatchResult,
+    FlowCorrection,
+    OperatorDecision,
+    QcReport,
+    RunStatus,
+    UnitRecord,
+)
+from printpharm.services.run_setup import OperatorCallback, RunDevices, RunOptions, RunRequest
+
+__all__ = ["Session", "StopRun"]
+
+_T = TypeVar("_T")
+
+
+class StopRun(Exception):  # noqa: N818 - control flow inside the run, never escapes it
+    """Unwinds the run to its end with a status and a reason."""
+
+    def __init__(self, status: RunStatus, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Session:
+    """The state of one run and the steps around the unit loop."""
+
+    def __init__(
+        self,
+        req: RunRequest,
+        devices: RunDevices,
+        hub: EventHub,
+        recorder: BatchRecorder,
+        cancel: CancelToken,
+        operator: OperatorCallback | None,
+        options: RunOptions,
+    ) -> None:
+        self.req, self.devices, self.hub, self.recorder = req, devices, hub, recorder
+        self.cancel, self.operator, self.options = cancel, operator, options
+        self.started_at = self.now()
+        stamp = self.started_at.strftime("%Y%m%dT%H%M%SZ")
+        self.batch_id = req.batch_id or f"{req.recipe.id}-{stamp}-{secrets.token_hex(3)}"
+        self.flow_pct = Decimal(100)
+        self.units: list[UnitRecord] = []
+        self.alarms: list[AlarmRecord] = []
+        self.corrections: list[FlowCorrection] = []
+        self.checks: list[PreflightCheck] = []
+        self.lock: LockStatus | None = None
+        self.printer_record: dict[str, Any] = {"port": devices.printer_port}
+        self.unit_in_progress: int | None = None
+        self._run_thread = threading.current_thread()
+        self._forget_cancel: Callable[[], None] | None = None
+
+    # -- overridden by the run ------------------------------------------------------
+    def alarm(self, kind: AlarmKind, message: str, unit: int | None) -> OperatorDecision | None:
+        """Raise an alarm (see :class:`printpharm.services.run._BatchRun`)."""
+        raise NotImplementedError
+
+    # -- clocks and devices ---------------------------------------------------------
+    def now(self) -> datetime:
+        """The current time (UTC) from the options' clock."""
+        return self.options.now() if self.options.now is not None else datetime.now(UTC)
+
+    def today(self) -> date:
+        """The date ink expiry is judged against."""
+        return self.options.today or self.now().date()
+
+    def call_device(self, call: Callable[[], _T]) -> _T:
+        """Call a device; a lost connection becomes a ``connection_lost`` alarm (interrupted)."""
+        try:
+            return call()
+        except (DeviceDisconnected, DeviceTimeout) as exc:
+            self.alarm(AlarmKind.CONNECTION_LOST, str(exc), self.unit_in_progress)
+            raise  # pragma: no cover - alarm() always raises for CONNECTION_LOST
+
+    def current_unit(self) -> int | None:
+        """The unit being printed or weighed, if any."""
+        return self.unit_in_progress
+
+    # -- before printing ------------------------------------------------------------
+    def preflight(self) -> None:
+        """Static checks, connect and identify the printer, device checks.
+
+        Raises
+        ------
+        PreflightError
+            A check failed.
+        DeviceError
+            The printer could not be reached.
+        """
+        req = self.req
+        self.lock = self.options.lock_policy(req.recipe, req.recipe_sha256)
+        temps = (req.nozzle_c, req.bed_c)
+        self.checks = check_static(
+            req.recipe, req.ink, req.program, req.dose_mg, temps, self.lock, self.today()
+        )
+        raise_failures(self.checks)
+        info = self.devices.printer.connect(timeout_s=self.options.connect_timeout_s)
+        device_checks = check_device(req.printer_definition, info)
+        self.checks.extend(device_checks)
+        raise_failures(self.checks)
+        self.printer_record.update(
+            firmware=info.firmware_name,
+            machine_type=info.fields.get("MACHINE_TYPE", ""),
+            uuid=info.fields.get("UUID", ""),
+            capabilities=dict(info.capabilities),
+        )
+        self.hub.publish(PreflightPassed(tuple((c.name, c.detail) for c in self.checks)))
+
+    def started(self) -> None:
+        """Record the batch start; let a cancel from another thread abort the stream."""
+        self.recorder.batch_started(
+            BatchHeader(
+                batch_id=self.batch_id,
+                recipe=self.recipe_record(),
+                dose=self.dose_record(),
+                printer=dict(self.printer_record),
+                balance=self.balance_record(),
+                preflight=self.check_records(),
+                units_planned=len(self.req.program.units),
+                started_at=self.started_at,
+            )
+        )
+        self._forget_cancel = self.cancel.on_cancel(self._abort_from_elsewhere)
+
+    def _abort_from_elsewhere(self) -> None:
+        # From the run's own thread (a subscriber cancelling) the next check point
+        # stops the run; PrinterLink.abort() there would re-enter the running stream.
+        if threading.current_thread() is self._run_thread:
+            return
+        try:
+            self.devices.printer.abort()
+        except DeviceError:
+            pass  # the run thread sees the same failure and records it
+
+    def heat(self) -> None:
+        """Heat to the resolved targets, then check the measured temperatures."""
+        nozzle, bed = self.req.nozzle_c, self.req.bed_c
+        heated = (nozzle is not None and nozzle > 0, bed is not None and bed > 0)
+        self.hub.publish(Heating(nozzle, bed, reached=False))
+        printer = self.devices.printer
+        self.call_device(lambda: printer.heat_and_wait(hotend_c=nozzle, bed_c=bed))
+        readings = self.call_device(printer.temperatures)
+        hot, bed_now = readings.get("T"), readings.get("B")
+        self.hub.publish(
+            Heating(
+                nozzle,
+                bed,
+                reached=True,
+                hotend_actual_c=hot.actual_c if hot else None,
+                bed_actual_c=bed_now.actual_c if bed_now else None,
+            )
+        )
+        self._judge_temperatures(check_temperatures(self.req.recipe, readings, heated), None)
+
+    def check_temperatures(self, unit: int | None) -> None:
+        """Poll the heaters (M105) and alarm when one is outside its validated window."""
+        nozzle, bed = self.req.nozzle_c, self.req.bed_c
+        heated = (nozzle is not None and nozzle > 0, bed is not None and bed > 0)
+        if not any(heated):
+            return
+        readings = self.call_device(self.devices.printer.temperatures)
+        self._judge_temperatures(check_temperatures(self.req.recipe, readings, heated), unit)
+
+    def _judge_temperatures(self, checks: list[PreflightCheck], unit: int | None) -> None:
+        failed = [c.detail for c in checks if not c.passed]
+        if failed:
+            where = f"after unit {unit}: " if unit is not None else "after heating: "
+            self.alarm(AlarmKind.TEMPERATURE, where + "; ".join(failed), unit)
+
+    def stream_plain(self, lines: tuple[str, ...]) -> None:
+        """Stream start or end code (no unit, no progress events)."""
+        if any(line.split(";", 1)[0].strip() for line in lines):
+            self.cancel.raise_if_cancelled()
+            self.call_device(lambda: self.devices.printer.stream(lines))
+
+    # -- after printing -------------------------------------------------------------
+    def make_safe(self) -> None:
+        """Heaters and motors off after a stop (best effort: the link may be gone)."""
+        try:
+            self.devices.printer.abort()
+        except DeviceError:
+            pass  # a halted or unplugged printer is already as safe as the host can make it
+
+    def recipe_record(self) -> dict[str, Any]:
+        """The recipe, ink lot and limits as recorded with the batch."""
+        r, ink = self.req.recipe, self.req.ink
+        tol = r.tolerances
+        return {
+            "id": r.id,
+            "name": r.name,
+            "version": self.lock.version if self.lock else "",
+            "sha256": self.req.recipe_sha256,
+            "validation_status": r.validation_status,
+            "alarm_policy": r.alarm_policy,
+            "api": r.api,
+            "ink": {
+                "id": ink.id,
+                "lot": ink.lot,
+                "expiry": ink.expiry,
+                "drug_load_mg_per_g": ink.weighed_drug_load().value,
+                "density_g_per_cm3": ink.density.value,
+            },
+            "tolerances": {
+                "unit_mass_pct": tol.unit_mass.value,
+                "mean_mass_pct": tol.mean_mass.value,
+                "flow_correction_pct": [tol.flow_correction.min, tol.flow_correction.max],
+            },
+            "qc_tests": list(r.qc.tests),
+            "qc_units_count": r.qc.units_count,
+        }
+
+    def dose_record(self) -> dict[str, Any]:
+        """Dose per unit (mg) and how it was reached."""
+        return {"dose_mg": self.req.dose_mg, **dict(self.req.dose_record)}
+
+    def balance_record(self) -> dict[str, Any]:
+        """Balance port and identity."""
+        return {"port": self.devices.balance_port, **dict(self.devices.balance_identity)}
+
+    def check_records(self) -> tuple[Mapping[str, Any], ...]:
+        """Preflight checks as plain mappings."""
+        return tuple({"name": c.name, "passed": c.passed, "detail": c.detail} for c in self.checks)
+
+    def qc(self, status: RunStatus, reason: str) -> QcReport:
+        """QC of a completed run, else ``not_evaluated``."""
+        if status != "completed":
+            return QcReport("not_evaluated", f"run {status}: {reason}")
+        r, ink = self.req.recipe, self.req.ink
+        form: Literal["tablet", "capsule"] = (
+            "capsule" if r.form.template == "capsule_fill" else "tablet"
+        )
+        inputs = QcInputs(
+            r.qc.tests,
+            form,
+            self.req.dose_mg,
+            ink.weighed_drug_load().value,
+            ink.assay.value,
+            r.tolerances.unit_mass.value,
+            r.tolerances.mean_mass.value,
+        )
+        report = evaluate_qc(inputs, self.units)
+        if len(self.units) != r.qc.units_count:
+            note = f" (QC plan: {r.qc.units_count} units; {len(self.units)} made)"
+            report = QcReport(report.verdict, report.reason + note, report.tests)
+        return report
+
+    def result(self, status: RunStatus, reason: str) -> BatchResult:
+        """Assemble the batch result and stop listening to the cancel token."""
+        if self._forget_cancel is not None:
+            self._forget_cancel()
+        return BatchResult(
+            batch_id=self.batch_id,
+            status=status,
+            reason=reason,
+            recipe=self.recipe_record(),
+            dose=self.dose_record(),
+            printer=dict(self.printer_record),
+            balance=self.balance_record(),
+            preflight=self.check_records(),
+            units=tuple(self.units),
+            alarms=tuple(self.alarms),
+            corrections=tuple(self.corrections),
+            qc=self.qc(status, reason),
+            units_planned=len(self.req.program.units),
+            started_at=self.started_at,
+            finished_at=self.now(),
+        )
