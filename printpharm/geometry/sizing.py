@@ -95,6 +95,11 @@ class FormSpec:
         Dimensions never scaled (e.g. the gap between mini-tablets).
     max_volume_mm3 : float or None
         A hard volume limit (capsule capacity).
+    label : str
+        Name used in messages (default: the template name).
+    linked : Mapping[str, tuple[str, float]]
+        Dimensions kept proportional to another: ``{"length_mm": ("width_mm", 2.0)}``
+        keeps a caplet's length twice its width while the width is solved.
     """
 
     reference: Form
@@ -104,6 +109,7 @@ class FormSpec:
     fixed: tuple[str, ...] = ("gap_mm", "count")
     max_volume_mm3: float | None = None
     label: str = field(default="")
+    linked: Mapping[str, tuple[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         dims = self.reference.dimensions()
@@ -192,7 +198,15 @@ def _first_guess(spec: FormSpec, target: float, layering: Layering, model: Volum
         low, high = spec.bound(name)
         scaled = value * scale
         changes[name] = scaled if name == spec.free_dimension else min(max(scaled, low), high)
-    return dataclasses.replace(ref, **changes)  # type: ignore[type-var]
+    return _with_links(spec, ref, changes)
+
+
+def _with_links(spec: FormSpec, base: Form, changes: dict[str, float]) -> Form:
+    """``base`` with ``changes``, then every linked dimension set from its source."""
+    values = {**base.dimensions(), **changes}
+    for name, (source, factor) in spec.linked.items():
+        changes[name] = values[source] * factor
+    return dataclasses.replace(base, **changes)  # type: ignore[type-var]
 
 
 def size_form(
@@ -241,7 +255,7 @@ def size_form(
 
     def build(free: float, layers: int) -> Form:
         changes = {spec.free_dimension: free, "height_mm": layering.height_of(layers)}
-        return dataclasses.replace(guess, **changes)  # type: ignore[type-var]
+        return _with_links(spec, guess, changes)
 
     f_lo = _lowest_valid(build, f_lo, f_hi, n0)
     for layers in sorted(range(n_lo, n_hi + 1), key=lambda n: (abs(n - n0), n)):

@@ -17,6 +17,7 @@ toolpaths and the mesh all describe the same solid.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, fields
 from typing import ClassVar, Literal
@@ -55,14 +56,21 @@ _ROUND_EDGE_STEPS = 8
 def polygon_area_mm2(ring: FloatArray) -> float:
     """Signed shoelace area of a closed ring given as (N, 2) vertices (mm²)."""
     x, y = ring[:, 0], ring[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+    twice = float(x[:-1] @ y[1:] - x[1:] @ y[:-1]) + float(x[-1] * y[0] - x[0] * y[-1])
+    return 0.5 * twice
+
+
+def _perimeter_mm(ring: FloatArray) -> float:
+    step = np.diff(ring, axis=0, append=ring[:1])
+    return float(np.sum(np.sqrt(step[:, 0] ** 2 + step[:, 1] ** 2)))
 
 
 def _turn_tangent_sum(ring: FloatArray) -> float:
     """Σ tan(φ/2) over the turning angles φ of a convex ring (its mitre-offset coefficient)."""
-    edges = np.roll(ring, -1, axis=0) - ring
+    edges = np.diff(ring, axis=0, append=ring[:1])
     heading = np.arctan2(edges[:, 1], edges[:, 0])
-    turn = (np.roll(heading, -1) - heading + math.pi) % (2 * math.pi) - math.pi
+    turn = np.diff(heading, append=heading[:1])
+    turn = (turn + math.pi) % (2 * math.pi) - math.pi
     return float(np.sum(np.tan(np.abs(turn) / 2)))
 
 
@@ -75,21 +83,28 @@ def inset_area_mm2(outline: Outline, inset_mm: float) -> float:
     """
     shell, holes = outline
     d = inset_mm
-    perimeter = float(np.sum(np.hypot(*(np.roll(shell, -1, axis=0) - shell).T)))
+    perimeter = _perimeter_mm(shell)
     if d * 2 >= perimeter / math.pi:  # inset beyond the inscribed size: nothing left
         return 0.0
     area = polygon_area_mm2(shell) - perimeter * d + d * d * _turn_tangent_sum(shell)
     for hole in holes:
-        p_hole = float(np.sum(np.hypot(*(np.roll(hole, -1, axis=0) - hole).T)))
+        p_hole = _perimeter_mm(hole)
         area -= -polygon_area_mm2(hole) + p_hole * d + d * d * _turn_tangent_sum(hole)
     return max(area, 0.0)
+
+
+@functools.lru_cache(maxsize=8)
+def _unit_circle(n: int) -> FloatArray:
+    t = np.linspace(0.0, 2.0 * math.pi, n, endpoint=False)
+    circle = np.column_stack((np.cos(t), np.sin(t)))
+    circle.setflags(write=False)
+    return circle
 
 
 def _circle(
     radius_mm: float, cx: float = 0.0, cy: float = 0.0, n: int = CIRCLE_SEGMENTS
 ) -> FloatArray:
-    t = np.linspace(0.0, 2.0 * math.pi, n, endpoint=False)
-    return np.column_stack((cx + radius_mm * np.cos(t), cy + radius_mm * np.sin(t)))
+    return _unit_circle(n) * radius_mm + (cx, cy)
 
 
 def _stadium(length_mm: float, width_mm: float) -> FloatArray:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from printpharm.errors import SizingError
 from printpharm.geometry.sizing import FormSpec, SizedForm, VolumeModel, size_form
-from printpharm.geometry.tablet import Form, inset_area_mm2
+from printpharm.geometry.tablet import Form, Outline, inset_area_mm2, polygon_area_mm2
 from printpharm.slicing.settings import ProcessSettings
 from printpharm.slicing.toolpaths import SlicedUnit, slice_form
 
@@ -123,14 +123,22 @@ def sliced_volume_model(process: ProcessSettings) -> VolumeModel:
             else:
                 outlines = form.outlines(z)
                 area = form.area_mm2(z)
-                inset = process.perimeters * width
-                inner = sum(inset_area_mm2(o, inset) for o in outlines) if inset else area
+                inner = sum(_inner_area(o, process.perimeters, width) for o in outlines)
                 if key[0]:
                     cache[key], cache[(True, -width)] = area, inner
             total += thickness * (area - inner * (1.0 - density))
         return total
 
     return model
+
+
+def _inner_area(outline: Outline, perimeters: int, width: float) -> float:
+    """Area left for infill inside the perimeters that fit (as the slicer chooses them)."""
+    for k in range(perimeters, 0, -1):
+        area = inset_area_mm2(outline, k * width)
+        if area > 0:
+            return area
+    return polygon_area_mm2(outline[0]) + sum(polygon_area_mm2(h) for h in outline[1])
 
 
 def _layer_density(index: int, layers: int, process: ProcessSettings) -> float:

@@ -259,7 +259,7 @@ def write_plate(
     ]
     if ext.e_units == "mm3":
         out.append(f"M200 D{_num(ext.diameter_mm, 4)} ; volumetric E: mm3")
-    out.extend(_load(folder, f"{_template_prefix(machine)}_start.gcode", values))
+    out.extend(_load(folder, machine.start_template or f"{machine.flavour}_start.gcode", values))
     out.append("M83 ; relative E" if ext.relative else "M82 ; absolute E")
     if process.retract_mm:
         out.append(f"G1 E{-process.retract_mm:.{ext.e_decimals}f} F{writer.retract_f}")
@@ -280,9 +280,5 @@ def write_plate(
         out.append(f";PRINTPHARM WEIGH n={n}")
     if ext.e_units == "mm3":
         out.append("M200 D0 ; volumetric E off")
-    out.extend(_load(folder, f"{_template_prefix(machine)}_end.gcode", values))
+    out.extend(_load(folder, machine.end_template or f"{machine.flavour}_end.gcode", values))
     return "\n".join(out) + "\n"
-
-
-def _template_prefix(machine: MachineSettings) -> str:
-    return machine.flavour

@@ -139,7 +139,11 @@ class ProcessSettings:
 
 @dataclass(frozen=True)
 class MachineSettings:
-    """The printer: firmware flavour, bed, E axis, temperatures and motion limits."""
+    """The printer: firmware flavour, bed, E axis, temperatures and motion limits.
+
+    ``start_template``/``end_template`` name files in the template folder; empty
+    means ``<flavour>_start.gcode`` / ``<flavour>_end.gcode``.
+    """
 
     flavour: Flavour
     extrusion: Extrusion
@@ -156,6 +160,8 @@ class MachineSettings:
     clearance_mm: float = 5.0
     margin_mm: float = 5.0
     name: str = "printer"
+    start_template: str = ""
+    end_template: str = ""
 
     def __post_init__(self) -> None:
         _require(

@@ -9,6 +9,7 @@ are mitre offsets of the outline, whose bands tile the outline exactly
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -38,7 +39,7 @@ class ToolPath:
     kind: PathKind
     points: FloatArray
 
-    @property
+    @functools.cached_property
     def length_mm(self) -> float:
         """Length of the polyline (mm)."""
         return float(np.sum(np.hypot(*np.diff(self.points, axis=0).T)))
@@ -132,6 +133,19 @@ def _order_lines(lines: list[FloatArray], pos: FloatArray) -> list[FloatArray]:
     return out
 
 
+def _perimeter_count(island: BaseGeometry, wanted: int, width: float) -> tuple[int, BaseGeometry]:
+    """The most perimeters (<= wanted) whose inset by k widths leaves a region, and that region.
+
+    Perimeters never collide from two sides: a thin wall keeps fewer loops and
+    infill, so the perimeter bands tile the outline exactly.
+    """
+    for k in range(wanted, 0, -1):
+        inner = island.buffer(-k * width, **_MITRE)
+        if not inner.is_empty:
+            return k, inner
+    return 0, island
+
+
 def _loops(region: BaseGeometry, spacing: float) -> list[FloatArray]:
     loops: list[FloatArray] = []
     j = 0
@@ -187,15 +201,18 @@ def _island_paths(
     pos: FloatArray,
 ) -> tuple[list[ToolPath], FloatArray]:
     paths: list[ToolPath] = []
-    for k in range(process.perimeters):
+    count, inner = _perimeter_count(island, process.perimeters, width)
+    if count == 0 and island.buffer(-0.5 * width, **_MITRE).is_empty:
+        raise SlicingError(
+            f"a part of the layer is narrower than one {width} mm line; nothing can be "
+            "printed there"
+        )
+    for k in range(count):
         loop = island.buffer(-(k + 0.5) * width, **_MITRE)
-        if loop.is_empty:
-            break
         for ring in _rings(loop):
             pts = _start_at(_thin(ring), pos)
             paths.append(ToolPath("perimeter", pts))
             pos = pts[-1]
-    inner = island.buffer(-process.perimeters * width, **_MITRE) if process.perimeters else island
     if inner.is_empty:
         return paths, pos
     if process.infill_pattern == "concentric":

@@ -1,0 +1,410 @@
+"""Plan a batch: dose → ink mass → volume → sized form → toolpaths → plate G-code → analysis.
+
+The planner is the only place that maps the catalog (inks, recipes, printer
+definitions, resolved process) onto the plain settings of
+:mod:`printpharm.geometry` and :mod:`printpharm.slicing`. It checks the dose
+against the recipe's validated design space, converts it to the mass to weigh
+(drug load of the weighed printlet) and to the volume to deposit (the ink's
+calibration ``mass = a·V + b``), sizes the form so that the *sliced* toolpaths
+deposit that volume, lays the units out on the bed, writes the G-code and reads
+it back with the independent analyser. A plan whose analysed unit volumes are
+not within ±0.5 % of the target is refused, never returned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from printpharm.catalog import Catalog, ResolvedSettings
+from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
+from printpharm.core.units import ink_mass_mg
+from printpharm.errors import DesignSpaceError, SizingError, SlicingError
+from printpharm.geometry.mesh import form_mesh
+from printpharm.geometry.plate import layout_plate
+from printpharm.geometry.sizing import FormSpec, Strategy, capsule_fill_spec
+from printpharm.geometry.stl import save_stl
+from printpharm.geometry.tablet import Caplet, Disc, Form, MiniTablets, Ring
+from printpharm.slicing.analysis import analyse_gcode
+from printpharm.slicing.fit import fit_unit
+from printpharm.slicing.gcode import write_plate
+from printpharm.slicing.settings import Extrusion, MachineSettings, ProcessSettings
+
+__all__ = [
+    "DOSE_TOLERANCE_FRACTION",
+    "MINI_TABLET_GAP_MM",
+    "PlanResult",
+    "machine_settings",
+    "plan_batch",
+    "process_settings",
+    "recipe_form_spec",
+    "save_unit_stl",
+]
+
+#: A plan is refused if any unit's analysed volume is further than this from the target.
+DOSE_TOLERANCE_FRACTION = 0.005
+#: Gap between the mini-tablets of one dose (mm).
+MINI_TABLET_GAP_MM = 2.0
+_HOST_FRAMING_CHARS = len("N999999 ") + len("*255")
+
+
+@dataclass(frozen=True, eq=False)
+class PlanResult:
+    """A planned plate and everything needed to check it independently.
+
+    Masses in mg, volumes in mm³, lengths in mm, time in s. ``unit_volumes_mm3``
+    come from analysing the written G-code, not from the slicer.
+    """
+
+    recipe_id: str
+    ink_id: str
+    printer_id: str
+    dose_mg: Decimal
+    units: int
+    ink_mass_mg: float
+    target_mass_mg: float
+    target_volume_mm3: float
+    template: str
+    dimensions_mm: dict[str, float]
+    layers: int
+    fill_fraction: float | None
+    line_width_mm: float
+    first_layer_line_width_mm: float
+    layer_height_mm: float
+    first_layer_height_mm: float
+    extrusion: dict[str, Any]
+    unit_volumes_mm3: tuple[float, ...]
+    path_length_mm: float
+    estimated_time_s: float
+    line_count: int
+    plate_capacity: int
+    warnings: tuple[str, ...]
+    settings: dict[str, Any]
+    gcode: str
+    form: Form
+
+    @property
+    def worst_volume_error_fraction(self) -> float:
+        """Largest |unit volume / target − 1| over the plate."""
+        return max(abs(v / self.target_volume_mm3 - 1) for v in self.unit_volumes_mm3)
+
+
+def _dec(value: Decimal | float | int | str, name: str) -> Decimal:
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        raise DesignSpaceError(f"{name}={value!r} is not a number") from None
+    if not result.is_finite():
+        raise DesignSpaceError(f"{name}={value!r} is not a finite number")
+    return result
+
+
+def _check_dose(recipe: Recipe, dose_mg: Decimal) -> Decimal:
+    if recipe.dose is None:
+        raise DesignSpaceError(
+            f"recipe {recipe.id} is a calibration series and has no validated dose range"
+        )
+    low, high = recipe.dose.range.min, recipe.dose.range.max
+    if not low <= dose_mg <= high:
+        raise DesignSpaceError(
+            f"dose {dose_mg} mg is outside the validated range {low}–{high} mg of recipe "
+            f"{recipe.id}"
+        )
+    step = recipe.dose.step.value
+    if dose_mg % step != 0:
+        raise DesignSpaceError(
+            f"dose {dose_mg} mg is not a multiple of the {step} mg dose step of recipe {recipe.id}"
+        )
+    return dose_mg
+
+
+def _mid(limits: tuple[Decimal, Decimal]) -> float:
+    return math.sqrt(float(limits[0]) * float(limits[1]))
+
+
+def recipe_form_spec(recipe: Recipe) -> FormSpec:
+    """The geometry sizing spec of a recipe's form, strategy and bounds (mm).
+
+    Raises
+    ------
+    SizingError
+        If the recipe's template or strategy has no geometric counterpart.
+    """
+    form = recipe.form
+
+    def ref(name: str) -> float:
+        value = form.reference(name)
+        return float(value) if value is not None else _mid(form.limits(name))
+
+    def bound(name: str) -> tuple[float, float]:
+        low, high = form.limits(name)
+        return float(low), float(high)
+
+    strategy: Strategy = "uniform_scale" if recipe.strategy == "uniform_scale" else "solve_height"
+    if form.template == "capsule_fill":
+        assert form.capsule_size is not None
+        return capsule_fill_spec(form.capsule_size)
+    height = {"height_mm": bound("height")}
+    if form.template in ("disc", "minitablet"):
+        if form.template == "disc":
+            reference: Form = Disc(ref("diameter"), ref("height"))
+        else:
+            count = form.count_per_dose or 1
+            reference = MiniTablets(ref("diameter"), ref("height"), count, MINI_TABLET_GAP_MM)
+        bounds = {"diameter_mm": bound("diameter"), **height}
+        return FormSpec(reference, bounds, strategy, "diameter_mm", label=form.template)
+    if form.template == "caplet":
+        ratio = ref("length_width_ratio")
+        width = ref("width")
+        reference = Caplet(width * ratio, width, ref("height"))
+        bounds = {"width_mm": bound("width"), **height}
+        links = {"length_mm": ("width_mm", ratio)}
+        return FormSpec(reference, bounds, strategy, "width_mm", label="caplet", linked=links)
+    if form.template == "ring":
+        ratio = ref("inner_outer_ratio")
+        outer = ref("outer_diameter")
+        reference = Ring(outer, outer * ratio, ref("height"))
+        bounds = {"outer_diameter_mm": bound("outer_diameter"), **height}
+        links = {"inner_diameter_mm": ("outer_diameter_mm", ratio)}
+        return FormSpec(
+            reference,
+            bounds,
+            strategy,
+            "outer_diameter_mm",
+            label="ring",
+            linked=links,
+        )
+    raise SizingError(f"recipe {recipe.id}: template {form.template!r} cannot be sized")
+
+
+def process_settings(resolved: ResolvedSettings) -> ProcessSettings:
+    """The slicer's process settings from a resolved catalog process (mm, mm/s)."""
+    p = resolved.process
+    retract = float(p.retraction_length.value)
+    return ProcessSettings(
+        layer_height_mm=float(p.layer_height.value),
+        first_layer_height_mm=float(p.first_layer_height.value),
+        line_width_mm=float(p.line_width.value),
+        perimeters=p.perimeters_count,
+        infill_pattern=p.infill_pattern,
+        infill_density=float(p.infill_density.value),
+        print_speed_mm_s=float(p.print_speed.value),
+        first_layer_speed_mm_s=float(p.first_layer_speed.value),
+        travel_speed_mm_s=float(p.travel_speed.value),
+        retract_mm=retract,
+        retract_speed_mm_s=max(float(p.retraction_speed.value), 0.1) if retract else 5.0,
+        z_hop_mm=float(p.z_hop.value),
+    )
+
+
+def machine_settings(
+    printer: PrinterDefinition, ink: Ink, resolved: ResolvedSettings
+) -> MachineSettings:
+    """The writer's machine settings: flavour, bed, E axis (syringe or filament), heat.
+
+    Raises
+    ------
+    SlicingError
+        If the ink gives no diameter for the printer's E axis.
+    """
+    if printer.e_axis == "plunger_mm":
+        if ink.syringe is None:
+            raise SlicingError(
+                f"ink {ink.id} has no syringe for the plunger E axis of {printer.id}"
+            )
+        diameter = float(ink.syringe.inner_diameter.value)
+    elif ink.filament_diameter is not None:
+        diameter = float(ink.filament_diameter.value)
+    elif ink.syringe is not None:
+        diameter = float(ink.syringe.inner_diameter.value)
+    else:
+        raise SlicingError(f"ink {ink.id} gives no filament or syringe diameter")
+    p = resolved.process
+    return MachineSettings(
+        flavour=printer.flavour,
+        extrusion=Extrusion(printer.e_axis, diameter, relative=printer.relative_e),
+        bed_x_mm=float(printer.bed_x.value),
+        bed_y_mm=float(printer.bed_y.value),
+        max_z_mm=float(printer.max_z.value),
+        nozzle_temp_c=float(p.nozzle_temperature.value),
+        bed_temp_c=float(p.bed_temperature.value),
+        park_x_mm=0.0,
+        park_y_mm=float(printer.bed_y.value),
+        name=printer.id,
+        start_template=printer.start_template,
+        end_template=printer.end_template,
+    )
+
+
+def _targets(ink: Ink, dose_mg: Decimal) -> tuple[float, float, float]:
+    """(ink mass dispensed, mass to weigh, volume to deposit) for one unit (mg, mg, mm³)."""
+    dispensed = ink_mass_mg(dose_mg, drug_load_mg_per_g=ink.drug_load.value)
+    weighed = ink_mass_mg(dose_mg, drug_load_mg_per_g=ink.weighed_drug_load().value)
+    volume = ink.calibration.to_linear().volume_for_mass(float(weighed))
+    return float(dispensed), float(weighed), volume
+
+
+def _capsule_fraction(recipe: Recipe, spec: FormSpec, volume_mm3: float) -> float | None:
+    if recipe.form.template != "capsule_fill":
+        return None
+    assert spec.max_volume_mm3 is not None
+    fraction = volume_mm3 / spec.max_volume_mm3
+    low, high = (float(x) for x in recipe.form.limits("fill_fraction"))
+    if not low <= fraction <= high:
+        raise SizingError(
+            f"a {volume_mm3:.1f} mm³ fill is {fraction * 100:.1f} % of the "
+            f"{spec.max_volume_mm3:.0f} mm³ size {recipe.form.capsule_size} capsule; "
+            f"the bounds allow {low * 100:.0f}–{high * 100:.0f} %"
+        )
+    return fraction
+
+
+def plan_batch(
+    catalog: Catalog,
+    recipe_id: str,
+    dose_mg: Decimal | str | int,
+    units: int,
+    printer_id: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> PlanResult:
+    """Plan ``units`` identical units of ``dose_mg`` with a recipe.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        Inks, recipes and printer definitions.
+    recipe_id : str
+        A validated recipe with a dose range.
+    dose_mg : Decimal or str or int
+        Dose per unit (mg); must lie in the recipe's range and on its dose step.
+    units : int
+        Units on the plate (each printed completely, then weighed).
+    printer_id : str, optional
+        Must be the recipe's printer (a recipe is validated on one printer).
+    overrides : Mapping, optional
+        Batch overrides of process settings (file-style values, see ``Catalog.resolve``).
+
+    Raises
+    ------
+    DesignSpaceError
+        Dose outside the validated range or off its step, another printer, or a
+        resolved temperature outside its window.
+    CatalogError, InputError
+        Unknown recipe or a bad override.
+    CalibrationError
+        The mass needs a volume outside the ink's calibrated range.
+    SizingError, GeometryError
+        No size inside the bounds holds the dose; the plate does not fit.
+    SlicingError
+        The written G-code does not deposit the target within ±0.5 % (never expected).
+    """
+    recipe = catalog.recipe(recipe_id)
+    if printer_id is not None and printer_id != recipe.printer:
+        raise DesignSpaceError(
+            f"recipe {recipe.id} is validated on printer {recipe.printer}, not {printer_id}"
+        )
+    dose = _check_dose(recipe, _dec(dose_mg, "dose_mg"))
+    resolved = catalog.resolve(recipe_id, overrides)
+    ink, printer = catalog.ink(recipe.ink), catalog.printer(recipe.printer)
+    dispensed, weighed, volume = _targets(ink, dose)
+    spec = recipe_form_spec(recipe)
+    fraction = _capsule_fraction(recipe, spec, volume)
+    process = process_settings(resolved)
+    machine = machine_settings(printer, ink, resolved)
+    fitted = fit_unit(spec, volume, process)
+    footprint = fitted.sized.form.footprint(0.0)
+    layout = layout_plate(
+        footprint,
+        units,
+        machine.bed_x_mm,
+        machine.bed_y_mm,
+        machine.clearance_mm,
+        machine.margin_mm,
+    )
+    text = write_plate(fitted.sliced, layout.offsets_mm, machine, process, volume, weighed)
+    analysis = analyse_gcode(
+        text, machine.extrusion.e_units, machine.extrusion.diameter_mm, machine.acceleration_mm_s2
+    )
+    volumes = tuple(analysis.units[n].volume_mm3 for n in range(1, units + 1))
+    _verify(volumes, volume, text, printer)
+    return PlanResult(
+        recipe_id=recipe.id,
+        ink_id=ink.id,
+        printer_id=printer.id,
+        dose_mg=dose,
+        units=units,
+        ink_mass_mg=dispensed,
+        target_mass_mg=weighed,
+        target_volume_mm3=volume,
+        template=recipe.form.template,
+        dimensions_mm={k: v for k, v in fitted.sized.form.dimensions().items() if k != "count"},
+        layers=fitted.sized.layers,
+        fill_fraction=fraction,
+        line_width_mm=process.line_width_mm,
+        first_layer_line_width_mm=process.first_width_mm,
+        layer_height_mm=process.layer_height_mm,
+        first_layer_height_mm=process.first_height_mm,
+        extrusion={
+            "e_units": machine.extrusion.e_units,
+            "diameter_mm": machine.extrusion.diameter_mm,
+            "relative": machine.extrusion.relative,
+        },
+        unit_volumes_mm3=volumes,
+        path_length_mm=analysis.total.path_length_mm,
+        estimated_time_s=analysis.total.time_s,
+        line_count=analysis.line_count,
+        plate_capacity=layout.capacity,
+        warnings=_warnings(resolved, machine, units),
+        settings=resolved.to_record(),
+        gcode=text,
+        form=fitted.sized.form,
+    )
+
+
+def _verify(
+    volumes: tuple[float, ...], target: float, text: str, printer: PrinterDefinition
+) -> None:
+    worst = max(abs(v / target - 1) for v in volumes)
+    if worst > DOSE_TOLERANCE_FRACTION:
+        raise SlicingError(
+            f"the written G-code deposits {worst * 100:.3f} % away from the {target:.3f} mm³ "
+            "target; the plan is refused"
+        )
+    longest = max(len(line.split(";", 1)[0].rstrip()) for line in text.splitlines())
+    if longest + _HOST_FRAMING_CHARS > printer.max_command_length:
+        raise SlicingError(
+            f"a {longest}-character command exceeds the {printer.max_command_length}-character "
+            f"limit of {printer.id} once the host adds a line number and checksum"
+        )
+
+
+def _warnings(resolved: ResolvedSettings, machine: MachineSettings, units: int) -> tuple[str, ...]:
+    out: list[str] = []
+    p = resolved.process
+    if p.prime_length.value != p.retraction_length.value:
+        out.append(
+            f"prime_length {p.prime_length} differs from retraction_length "
+            f"{p.retraction_length}; the G-code primes exactly what it retracted so that "
+            "each unit's plunger balance is its dose"
+        )
+    if units > 1 and machine.clearance_mm < 10:
+        out.append(
+            f"units are printed one after the other {machine.clearance_mm:.0f} mm apart: check "
+            "that the print head clears finished units"
+        )
+    return tuple(out)
+
+
+def save_unit_stl(result: PlanResult, path: Path | str) -> Path:
+    """Write one planned unit as a binary STL (mm).
+
+    Raises
+    ------
+    GeometryError
+        If the mesh is not a closed solid or the file cannot be written.
+    """
+    return save_stl(form_mesh(result.form), path)
