@@ -1,11 +1,141 @@
-"""Command group placeholder: its commands are registered by the issue that builds them."""
+"""``printpharm plan``: dose → sized unit → plate G-code, with the figures to check it.
+
+Example::
+
+    printpharm plan --recipe cpm-chewable-disc --dose-mg 12.5 --units 10 \\
+        --out batch.gcode --stl unit.stl --json
+
+The dose is either ``--dose-mg`` or the dose options of ``printpharm dose``
+(``--rule fixed --amount 12.5 --step-mg 0.5`` ...). The output says what the E
+axis means (``extrusion.e_units``, ``extrusion.diameter_mm``) so that any
+independent tool can recompute the deposited volume from the G-code.
+"""
 
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from printpharm.catalog import load_catalog
+from printpharm.cli._common import add_json_flag, emit
+from printpharm.cli._dose import add_dose_arguments, dose_from_args, dose_payload
+from printpharm.core.units import to_decimal
+from printpharm.errors import InputError
+from printpharm.services.planning import PlanResult, plan_batch, save_unit_stl
 
 __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register this group's sub-commands (none yet)."""
+    """Register the ``plan`` sub-command."""
+    plan = subparsers.add_parser(
+        "plan",
+        help="size the unit for a dose and write the plate's G-code",
+        description=(
+            "Dose → ink mass → deposited volume → dosage form sized so that its sliced "
+            "toolpaths deposit that volume → G-code for the plate, read back to check every "
+            "unit. Give --dose-mg, or the dose options of `printpharm dose` (--rule ...)."
+        ),
+    )
+    plan.add_argument("--recipe", required=True, metavar="ID", help="validated recipe id")
+    plan.add_argument("--dose-mg", metavar="D", help="dose per unit in mg")
+    plan.add_argument("--units", type=int, default=1, metavar="N", help="units on the plate")
+    plan.add_argument("--printer", metavar="PROFILE", help="printer id (must be the recipe's)")
+    plan.add_argument("--out", required=True, metavar="FILE", help="G-code file to write")
+    plan.add_argument("--stl", metavar="FILE", help="also write one unit as STL")
+    add_dose_arguments(plan)
+    for action in plan._actions:
+        if action.dest == "rule":
+            action.required = False  # --dose-mg is the alternative
+    add_json_flag(plan)
+    plan.set_defaults(func=_run_plan)
+
+
+def _dose(args: argparse.Namespace) -> tuple[Decimal, dict[str, Any] | None]:
+    if (args.dose_mg is None) == (args.rule is None):
+        raise InputError("give the dose either with --dose-mg or with the --rule options")
+    if args.dose_mg is not None:
+        return to_decimal(args.dose_mg, "dose_mg"), None
+    result = dose_from_args(args)
+    doses = set(result.unit_doses_mg)
+    if len(doses) != 1:
+        listed = ", ".join(str(d) for d in result.unit_doses_mg)
+        raise InputError(f"a plate prints one dose; the split gives {listed} mg: plan each apart")
+    return doses.pop(), dose_payload(result)
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    try:
+        path.write_text(text, encoding="ascii", newline="\n")
+    except OSError as exc:
+        raise InputError(f"{what} {path}: cannot write: {exc}") from exc
+
+
+def _payload(plan: PlanResult, out: Path, stl: Path | None) -> dict[str, Any]:
+    return {
+        "recipe": plan.recipe_id,
+        "ink": plan.ink_id,
+        "printer": plan.printer_id,
+        "dose_mg": plan.dose_mg,
+        "units": plan.units,
+        "ink_mass_mg": round(plan.ink_mass_mg, 4),
+        "target_mass_mg": round(plan.target_mass_mg, 4),
+        "target_volume_mm3": round(plan.target_volume_mm3, 4),
+        "template": plan.template,
+        "dimensions_mm": {k: round(v, 4) for k, v in plan.dimensions_mm.items()},
+        "layers": plan.layers,
+        "fill_fraction": None if plan.fill_fraction is None else round(plan.fill_fraction, 4),
+        "unit_volumes_mm3": [round(v, 4) for v in plan.unit_volumes_mm3],
+        "worst_volume_error_pct": round(plan.worst_volume_error_fraction * 100, 4),
+        "estimated_time_s": round(plan.estimated_time_s, 1),
+        "line_count": plan.line_count,
+        "line_width_mm": plan.line_width_mm,
+        "first_layer_line_width_mm": plan.first_layer_line_width_mm,
+        "layer_height_mm": plan.layer_height_mm,
+        "first_layer_height_mm": plan.first_layer_height_mm,
+        "extrusion": {
+            "e_units": plan.extrusion["e_units"],
+            "diameter_mm": plan.extrusion["diameter_mm"],
+            "relative": plan.extrusion["relative"],
+        },
+        "plate_capacity": plan.plate_capacity,
+        "warnings": list(plan.warnings),
+        "gcode": str(out),
+        "stl": None if stl is None else str(stl),
+    }
+
+
+def _text(plan: PlanResult, out: Path) -> str:
+    dims = ", ".join(f"{k} {v:.3f}" for k, v in plan.dimensions_mm.items())
+    minutes = plan.estimated_time_s / 60
+    lines = [
+        f"recipe {plan.recipe_id}: {plan.units} × {plan.dose_mg} mg ({plan.template})",
+        f"ink per unit: {plan.ink_mass_mg:.3f} mg dispensed, weigh {plan.target_mass_mg:.3f} mg, "
+        f"deposit {plan.target_volume_mm3:.3f} mm³",
+        f"unit: {dims}; {plan.layers} layers of {plan.layer_height_mm} mm, "
+        f"lines {plan.line_width_mm} mm",
+        f"G-code: {out} ({plan.line_count} lines, about {minutes:.1f} min); "
+        f"worst unit {plan.worst_volume_error_fraction * 100:.4f} % from target",
+        f"E axis: {plan.extrusion['e_units']}, diameter {plan.extrusion['diameter_mm']} mm",
+    ]
+    lines += [f"warning: {w}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    dose_mg, dose_info = _dose(args)
+    if args.units < 1:
+        raise InputError(f"--units {args.units} must be at least 1")
+    plan = plan_batch(load_catalog(), args.recipe, dose_mg, args.units, printer_id=args.printer)
+    out = Path(args.out)
+    _write(out, plan.gcode, "--out")
+    stl = None
+    if args.stl:
+        stl = save_unit_stl(plan, Path(args.stl))
+    payload = _payload(plan, out, stl)
+    if dose_info is not None:
+        payload["dose_calculation"] = dose_info
+    emit(args, payload, _text(plan, out))
+    return 0

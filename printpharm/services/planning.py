@@ -341,7 +341,7 @@ def plan_batch(
         target_mass_mg=weighed,
         target_volume_mm3=volume,
         template=recipe.form.template,
-        dimensions_mm={k: v for k, v in fitted.sized.form.dimensions().items() if k != "count"},
+        dimensions_mm=_dimensions(fitted.sized.form),
         layers=fitted.sized.layers,
         fill_fraction=fraction,
         line_width_mm=process.line_width_mm,
@@ -363,6 +363,11 @@ def plan_batch(
         gcode=text,
         form=fitted.sized.form,
     )
+
+
+def _dimensions(form: Form) -> dict[str, float]:
+    dims = form.dimensions()
+    return {k: v for k, v in dims.items() if k != "count" and not (k == "edge_mm" and v == 0)}
 
 
 def _verify(
