@@ -1,0 +1,95 @@
+"""``printpharm sim`` and ``printpharm stream`` end to end."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from printpharm.cli import main
+from printpharm.devices.balance import Balance
+from printpharm.devices.transport import open_transport
+
+GCODE = "; test\nG28\nM83\n" + "".join(f"G1 X{i % 40} Y{i % 7} E0.05 F1200\n" for i in range(300))
+
+
+def write_gcode(tmp_path: Path) -> Path:
+    path = tmp_path / "job.gcode"
+    path.write_text(GCODE, encoding="ascii")
+    return path
+
+
+def test_stream_to_the_in_process_simulator_prints_a_json_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["stream", "--port", "sim://printer?fast=1", str(write_gcode(tmp_path)), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["lines"] == out["lines_acked"] == 302
+    assert out["resends"] == 0 and out["firmware"].startswith("Marlin")
+
+
+def test_stream_reports_a_missing_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["stream", "--port", "sim://printer?fast=1", str(tmp_path / "nope.gcode")])
+    assert code == 2
+    assert "nope.gcode" in capsys.readouterr().err
+
+
+def start_sim(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "printpharm", "sim", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    paths: dict[str, str] = {}
+    while (line := proc.stdout.readline()) and not line.startswith("serving"):
+        name, _, path = line.strip().partition(": ")
+        paths[name] = path
+    return proc, paths
+
+
+def stop_sim(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)  # also closes the pipes
+    return proc.returncode
+
+
+def test_sim_printer_serves_a_pty_until_sigterm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proc, paths = start_sim("printer", "--fast", "--fault", "corrupt_rx=0.01", "--seed", "5")
+    try:
+        assert paths["printer"].startswith("/dev/")
+        assert main(["stream", "--port", paths["printer"], str(write_gcode(tmp_path))]) == 0
+        assert "streamed 302 of 302 lines" in capsys.readouterr().out
+    finally:
+        assert stop_sim(proc) == 0
+
+
+def test_sim_printer_link_serves_the_plate_balance_too() -> None:
+    proc, paths = start_sim("printer", "--link", "--fast", "--fault", "balance.density=1.2")
+    try:
+        balance = Balance(open_transport(paths["balance"], baudrate=9600))
+        assert balance.identify().serial_number
+        balance.transport.close()
+    finally:
+        assert stop_sim(proc) == 0
+
+
+def test_sim_refuses_an_unknown_fault() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "printpharm", "sim", "balance", "--fault", "explode"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "'explode'" in proc.stderr and "never_settles" in proc.stderr
