@@ -8,13 +8,17 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.exc import DBAPIError
 
 from printpharm.errors import AuditError, InputError
+from printpharm.storage import audit as audit_module
 from printpharm.storage.audit import (
     GENESIS_HASH,
     AuditEntry,
     canonical_json,
+    sha256_hex,
 )
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import UserRecord, unit_of_work
@@ -217,3 +221,16 @@ def test_sql_tampering_is_detected_on_both_backends(
     assert not report.ok
     assert report.first_broken is not None
     assert (report.first_broken.seq, report.first_broken.problem) == (seq, problem)
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            key: st.one_of(st.none(), st.text(), st.integers(), st.booleans())
+            for key in audit_module._HASHED
+        }
+    )
+)
+def test_fast_event_encoding_equals_canonical_json(content: dict[str, object]) -> None:
+    """The verifier's hand-rolled encoder produces exactly canonical_json()."""
+    assert audit_module._event_hash(content) == sha256_hex(canonical_json(content))
