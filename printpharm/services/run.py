@@ -22,7 +22,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Literal, TypeVar
 
-from printpharm.core.uniformity import local_mass_check
 from printpharm.errors import (
     BalanceError,
     BalanceUnstable,
@@ -179,14 +178,17 @@ class _BatchRun(Session):
         """Read a stable weight (asking the operator to retry per policy) and judge it."""
         weighing, measured = self.balance_call(self._reading, n, "weighing")
         tolerance = self.req.recipe.tolerances.unit_mass.value
-        check = local_mass_check([measured], [target_mg], tolerance, tolerance).units[0]
-        deviation = check.deviation_pct.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+        # exact decimals, bounds inclusive; a reading <= 0 (an empty or robbed pan) fails too
+        within = measured > 0 and abs(measured - target_mg) * 100 <= tolerance * target_mg
+        deviation = ((measured - target_mg) * 100 / target_mg).quantize(
+            Decimal("0.001"), rounding=ROUND_HALF_UP
+        )
         return UnitRecord(
             n=n,
             target_mg=target_mg,
             measured_mg=measured,
             deviation_pct=deviation,
-            verdict="pass" if check.within else "fail",
+            verdict="pass" if within else "fail",
             tolerance_pct=tolerance,
             flow_pct=self.flow_pct,
             raw_reading=weighing.raw,
@@ -198,8 +200,11 @@ class _BatchRun(Session):
 
     def correct_flow(self, record: UnitRecord) -> None:
         """Set the next unit's flow factor from this unit's mass, within the validated bounds."""
-        if not self.options.flow_correction or record.measured_mg is None:
+        # Only from a unit within tolerance: one outside it is a fault (a clog, a bubble),
+        # not drift, and correcting from it would spoil the next unit too.
+        if not self.options.flow_correction or record.verdict != "pass":
             return
+        assert record.measured_mg is not None
         bounds = self.req.recipe.tolerances.flow_correction
         step = next_flow_pct(
             self.flow_pct, record.target_mg, record.measured_mg, bounds.min, bounds.max

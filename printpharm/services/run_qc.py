@@ -203,11 +203,14 @@ def evaluate_qc(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcReport:
     Raises
     ------
     UniformityInputError
-        A unit without a measured mass, or a non-positive mass.
+        Not expected: units without a mass give ``not_evaluated``, masses <= 0 ``fail``.
     """
     missing = [u.n for u in units if u.measured_mg is None]
     if missing or not units:
         return QcReport("not_evaluated", f"units without a weight: {missing or 'no units'}")
+    empty = [u.n for u in units if u.measured_mg is not None and u.measured_mg <= 0]
+    if empty:
+        return QcReport("fail", f"unit(s) {empty} weighed 0 mg or less: the batch cannot pass")
     runners = {
         "2.9.5": _test_295,
         "2.9.40-mv": _test_mv,

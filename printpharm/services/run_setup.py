@@ -75,7 +75,11 @@ def mass_in_mg(weighing: Weighing) -> Decimal:
             f"balance reports in {weighing.unit!r}; printpharm reads mg, g or kg "
             f"(raw {weighing.raw!r})"
         )
-    return weighing.mass * factor
+    value = weighing.mass * factor
+    if not value.is_finite():
+        raise BalanceError(f"balance reading {weighing.raw!r} is not a finite mass")
+    tidy = value.normalize()  # 0.20221 g -> 202.21 mg, not 202.21000 (and 200, not 2E+2)
+    return value.quantize(Decimal(1)) if tidy == tidy.to_integral_value() else tidy
 
 
 @dataclass(frozen=True)

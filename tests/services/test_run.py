@@ -305,3 +305,39 @@ def test_a_crashing_subscriber_leaves_the_record_on_disk_and_the_printer_safe(
     assert not list(tmp_path.glob("*[!l].json"))
     printer, _ = sims(devices)
     assert printer.executed[-4:] == ["M104 S0", "M140 S0", "M107", "M84"]
+
+
+def test_no_flow_correction_is_drawn_from_a_unit_out_of_tolerance(
+    catalog: Catalog, sim_devices: Any
+) -> None:
+    request = _pause_request(catalog, 4)
+    devices = sim_devices(request, clog_unit=2, bias=0.03)
+    result = run_batch(
+        request, devices, operator=lambda alarm: OperatorDecision.CONTINUE, options=options()
+    )
+    assert result.status == "completed"
+    assert [c.after_unit for c in result.corrections] == [1]  # not 2 (clogged), 3 is on target
+    assert all(95 <= u.flow_pct <= 105 for u in result.units)
+
+
+def test_a_reading_of_zero_or_less_fails_the_unit_and_the_qc(
+    catalog: Catalog, sim_devices: Any
+) -> None:
+    request = _pause_request(catalog, 3)
+    # a heavy container taken off the pan makes the net reading negative
+    devices = sim_devices(request)
+    _, balance = sims(devices)
+    original = balance.gross_g
+
+    def robbed() -> float:
+        return original() - (1.0 if balance.plate.unit == 2 else 0.0)
+
+    balance.gross_g = robbed  # type: ignore[method-assign]
+    result = run_batch(
+        request, devices, operator=lambda alarm: OperatorDecision.CONTINUE, options=options()
+    )
+    second = result.units[1]
+    assert second.measured_mg is not None and second.measured_mg < 0
+    assert second.verdict == "fail"
+    assert result.status == "completed" and result.qc.verdict == "fail"
+    assert "0 mg or less" in result.qc.reason
