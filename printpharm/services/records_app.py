@@ -148,11 +148,16 @@ def open_records(
         The database cannot be reached.
     """
     db = Database(resolve_database_url(db_url))
-    db.require_current()
     context = _context(clock)
-    with unit_of_work(db, context, write=False) as uow:
-        settings = {k: s.value for k, s in uow.settings.all().items()}
-    auth = AuthService(db, context, auth_config_from_settings(settings, _hasher_from_env()), alert)
+    try:
+        db.require_current()
+        with unit_of_work(db, context, write=False) as uow:
+            settings = {k: s.value for k, s in uow.settings.all().items()}
+        config = auth_config_from_settings(settings, _hasher_from_env())
+    except BaseException:
+        db.dispose()
+        raise
+    auth = AuthService(db, context, config, alert)
     return RecordsServices(
         db,
         auth,

@@ -1,0 +1,87 @@
+"""Security parameters come from site settings (and the argon2 cost from the environment)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from printpharm.errors import InputError, MigrationError, PermissionDenied
+from printpharm.services.passwords import HasherConfig
+from printpharm.services.records_app import (
+    HASHER_ENV,
+    auth_config_from_settings,
+    initialise,
+    open_records,
+    upgrade_database,
+)
+from tests.storage._dbs import DbSpec, db_spec
+
+__all__ = ["db_spec"]
+
+CHEAP = HasherConfig(1, 8, 1)
+
+
+def test_defaults_follow_the_compliance_table() -> None:
+    config = auth_config_from_settings({}, CHEAP)
+    assert (config.lockout_threshold, config.idle_timeout_s) == (5, 900)
+    assert (config.policy.min_length, config.policy.history, config.policy.max_age_days) == (
+        12,
+        5,
+        0,
+    )
+
+
+def test_site_settings_override_the_defaults() -> None:
+    config = auth_config_from_settings(
+        {"auth.lockout_threshold": 3, "session.idle_timeout_s": 300, "password.min_length": 14},
+        CHEAP,
+    )
+    assert (config.lockout_threshold, config.idle_timeout_s, config.policy.min_length) == (
+        3,
+        300,
+        14,
+    )
+    assert config.hasher == CHEAP
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"auth.lockout_threshold": "5"}, {"password.min_length": 6}, {"session.idle_timeout_s": 0}],
+)
+def test_bad_settings_are_refused(settings: dict[str, object]) -> None:
+    with pytest.raises(InputError):
+        auth_config_from_settings(settings, CHEAP)
+
+
+def test_settings_changed_by_an_administrator_take_effect(
+    db_spec: DbSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(HASHER_ENV, "1,8,1")
+    url = db_spec.url
+    if db_spec.connect_args:
+        url += "?options=" + db_spec.connect_args["options"].replace("=", "%3D")
+    with pytest.raises(MigrationError, match="db upgrade"):
+        open_records(url)
+    assert upgrade_database(url)[0] is None
+    initialise(url, "admin", "Ada Admin", "correct-horse-42-battery")
+    with pytest.raises(PermissionDenied):
+        initialise(url, "admin2", "Eve", "correct-horse-42-battery")
+    services = open_records(url)
+    session = services.auth.login("admin", "correct-horse-42-battery")
+    services.settings.change(session, "auth.lockout_threshold", 2, "SOP SEC-3 rev 4")
+    services.close()
+    services = open_records(url)
+    assert services.auth.config.lockout_threshold == 2
+    services.close()
+
+
+@pytest.mark.parametrize("value", ["fast", "1,2", "0,8,1", "1,4,1"])
+def test_bad_hasher_environment_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'p.sqlite3'}"
+    upgrade_database(url)
+    monkeypatch.setenv(HASHER_ENV, value)
+    with pytest.raises(InputError, match=HASHER_ENV):
+        open_records(url)
