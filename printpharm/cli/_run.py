@@ -1,11 +1,266 @@
-"""Command group placeholder: its commands are registered by the issue that builds them."""
+"""``printpharm run``: the whole batch — plan, print, weigh, verdict — on simulators by default.
+
+Without ports the run uses the built-in simulators (a printer and a plate
+balance linked so that the balance weighs what the printer deposits), on a
+virtual clock. With ``--printer-port``/``--balance-port`` it drives real
+devices (or ``sim://`` URLs). Exit 0 when the run completed and its QC passed;
+1 when it completed with a failed QC, or was stopped or interrupted; 2 on bad
+input or a refused preflight.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from printpharm.catalog import Catalog, load_catalog
+from printpharm.cli._common import add_json_flag, emit, to_jsonable
+from printpharm.cli._dose import add_dose_arguments, dose_from_args, dose_payload
+from printpharm.errors import InputError
+from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.planning import PlanResult, plan_batch
+from printpharm.services.recording import BatchRecorder, JsonFileRecorder, NullRecorder
+from printpharm.services.run import run_batch
+from printpharm.services.run_devices import connected_devices, simulator_urls
+from printpharm.services.run_events import Alarm, FlowCorrected, Heating, UnitWeighed
+from printpharm.services.run_program import parse_plate_gcode
+from printpharm.services.run_result import AlarmRecord, BatchResult, OperatorDecision
+from printpharm.services.run_setup import OperatorCallback, RunOptions, RunRequest
 
 __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register this group's sub-commands (none yet)."""
+    """Register the ``run`` sub-command."""
+    run = subparsers.add_parser(
+        "run",
+        help="plan, print, weigh and judge a batch (simulators unless ports are given)",
+        description=(
+            "Plan the plate, then for each unit: tare, print, M400, weigh, compare with the "
+            "target and the recipe's tolerance, optionally correct the flow (M221) within the "
+            "recipe's bounds; at the end run the recipe's QC tests. Without ports the built-in "
+            "simulators are used."
+        ),
+    )
+    run.add_argument("--recipe", required=True, metavar="ID", help="validated recipe id")
+    run.add_argument("--units", required=True, type=int, metavar="N", help="units to print")
+    add_dose_arguments(run)
+    devices = run.add_argument_group("devices")
+    devices.add_argument("--printer-port", metavar="P", help="printer port or URL (COM3, sim://…)")
+    devices.add_argument("--balance-port", metavar="Q", help="balance port or URL")
+    devices.add_argument(
+        "--simulate", action="store_true", help="use the built-in simulators (the default)"
+    )
+    devices.add_argument(
+        "--sim-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="simulator option or fault, e.g. seed=3, clog_unit=3, drop_after=500, bias=0.03",
+    )
+    run.add_argument("--out-dir", type=Path, metavar="D", help="write the batch record here")
+    run.add_argument(
+        "--no-flow-correction", action="store_true", help="never change the flow rate (M221)"
+    )
+    run.add_argument(
+        "--on-pause",
+        choices=("ask", "continue", "abort"),
+        help="answer to pause-policy alarms (default: ask on a terminal, else abort)",
+    )
+    add_json_flag(run)
+    run.set_defaults(func=_run)
+
+
+def _unit_dose(args: argparse.Namespace) -> tuple[Decimal, dict[str, Any]]:
+    result = dose_from_args(args)
+    doses = set(result.unit_doses_mg)
+    if len(doses) != 1:
+        listing = ", ".join(str(d) for d in result.unit_doses_mg)
+        raise InputError(
+            f"the split gives different unit doses ({listing} mg); a batch prints one dose — "
+            "run one batch per dose"
+        )
+    return doses.pop(), dose_payload(result)
+
+
+def _device_urls(args: argparse.Namespace, catalog: Catalog, recipe_id: str) -> tuple[str, str]:
+    ports = (args.printer_port, args.balance_port)
+    if any(ports) and args.simulate:
+        raise InputError("--simulate and --printer-port/--balance-port exclude each other")
+    if any(ports) and not all(ports):
+        raise InputError("give both --printer-port and --balance-port (or neither to simulate)")
+    if args.sim_option and any(ports):
+        raise InputError("--sim-option applies to the built-in simulators only")
+    if all(ports):
+        return str(args.printer_port), str(args.balance_port)
+    options: dict[str, str] = {}
+    for text in args.sim_option:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--sim-option {text!r} is not KEY=VALUE")
+        options[key.strip()] = value.strip()
+    recipe = catalog.recipe(recipe_id)
+    return simulator_urls(catalog.printer(recipe.printer), catalog.ink(recipe.ink), options)
+
+
+def _request(
+    catalog: Catalog, args: argparse.Namespace, batch_id: str
+) -> tuple[RunRequest, PlanResult]:
+    if args.units < 1:
+        raise InputError(f"units = {args.units}; at least 1 unit is needed")
+    recipe = catalog.recipe(args.recipe)
+    dose_mg, dose_record = _unit_dose(args)
+    plan = plan_batch(catalog, recipe.id, dose_mg, args.units)
+    process = catalog.resolve(recipe.id).process
+    request = RunRequest(
+        recipe=recipe,
+        ink=catalog.ink(recipe.ink),
+        printer_definition=catalog.printer(recipe.printer),
+        program=parse_plate_gcode(plan.gcode),
+        dose_mg=dose_mg,
+        recipe_sha256=catalog.file_sha256("recipe", recipe.id),
+        nozzle_c=process.nozzle_temperature.value,
+        bed_c=process.bed_temperature.value,
+        dose_record=dose_record,
+        batch_id=batch_id,
+    )
+    return request, plan
+
+
+def _operator(args: argparse.Namespace) -> OperatorCallback:
+    choice = args.on_pause or ("ask" if sys.stdin.isatty() and not args.json else "abort")
+    if choice != "ask":
+        decision = OperatorDecision(choice)
+        return lambda alarm: decision
+
+    def ask(alarm: AlarmRecord) -> OperatorDecision:
+        sys.stdout.write(f"PAUSED: {alarm.message}\n")
+        while True:
+            sys.stdout.write("continue or abort? [c/a] ")
+            sys.stdout.flush()
+            answer = sys.stdin.readline().strip().lower()
+            if answer in ("c", "continue"):
+                return OperatorDecision.CONTINUE
+            if answer in ("a", "abort", ""):
+                return OperatorDecision.ABORT
+
+    return ask
+
+
+def _printer(event: object) -> None:
+    """Human progress: one line per unit, alarms, corrections, heating."""
+    line = ""
+    if isinstance(event, Heating):
+        line = (
+            f"heated: nozzle {event.hotend_actual_c} °C, bed {event.bed_actual_c} °C"
+            if event.reached
+            else f"heating: nozzle {event.hotend_c} °C, bed {event.bed_c} °C"
+        )
+    elif isinstance(event, UnitWeighed):
+        u = event.unit
+        line = (
+            f"unit {u.n:>3}  target {u.target_mg} mg  measured {u.measured_mg} mg  "
+            f"{u.deviation_pct:+} %  {u.verdict.upper()}  (flow {u.flow_pct} %)"
+        )
+    elif isinstance(event, FlowCorrected):
+        c = event.correction
+        bound = " (clamped to the validated range)" if c.clamped else ""
+        line = f"flow for unit {c.for_unit}: {c.previous_pct} → {c.applied_pct} %{bound}"
+    elif isinstance(event, Alarm):
+        a = event.alarm
+        line = f"ALARM {a.kind.value}: {a.message} → {a.action}"
+    if line:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(token: CancelToken) -> Iterator[None]:
+    """Ctrl-C stops the run at its next check point (and makes the printer safe)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(
+        signal.SIGINT, lambda *_: token.cancel("interrupted by the operator (Ctrl-C)")
+    )
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path]) -> str:
+    weighed = [u for u in result.units if u.measured_mg is not None]
+    failed = sum(1 for u in result.units if u.verdict == "fail")
+    lines = [
+        f"batch {result.batch_id}: {result.status.upper()} — {result.reason}",
+        f"recipe {result.recipe['id']} ({result.recipe['version']}); dose {result.dose['dose_mg']}"
+        f" mg per unit; target {plan.target_mass_mg:.3f} mg ink per unit",
+        f"printer {result.printer.get('firmware', '?')} on {result.printer['port']}",
+        f"balance {result.balance.get('model', '?')} #{result.balance.get('serial_number', '?')}"
+        f" on {result.balance['port']}",
+        f"units: {len(weighed)} of {result.units_planned} weighed, {failed} out of tolerance; "
+        f"{len(result.corrections)} flow correction(s); {len(result.alarms)} alarm(s)",
+        f"QC: {result.qc.verdict.upper()} — {result.qc.reason}",
+    ]
+    lines += [f"  {t.test:<20} {t.result:<15} {t.reason}" for t in result.qc.tests]
+    lines.append("VERDICT: " + ("PASS — ready for release review" if result.passed else "FAIL"))
+    lines += [f"record: {p}" for p in paths]
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    catalog = load_catalog()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    batch_id = f"{args.recipe}-{stamp}-{secrets.token_hex(3)}"
+    request, plan = _request(catalog, args, batch_id)
+    printer_url, balance_url = _device_urls(args, catalog, args.recipe)
+    recorder: BatchRecorder = NullRecorder()
+    paths: list[Path] = []
+    if args.out_dir is not None:
+        recorder = JsonFileRecorder(args.out_dir)
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        gcode_path = args.out_dir / f"{batch_id}.gcode"
+        gcode_path.write_text(plan.gcode, encoding="ascii")
+        paths += [args.out_dir / f"{batch_id}.json", gcode_path]
+    hub = EventHub()
+    if not args.json:
+        hub.subscribe(_printer)
+    token = CancelToken()
+    options = RunOptions(flow_correction=not args.no_flow_correction)
+    with connected_devices(printer_url, balance_url) as devices, _ctrl_c_cancels(token):
+        result = run_batch(
+            request,
+            devices,
+            hub=hub,
+            recorder=recorder,
+            cancel=token,
+            operator=_operator(args),
+            options=options,
+        )
+    payload = {**to_jsonable(result), "passed": result.passed, "plan": _plan_summary(plan)}
+    emit(args, payload, _verdict_text(result, plan, paths))
+    return 0 if result.passed else 1
+
+
+def _plan_summary(plan: PlanResult) -> dict[str, Any]:
+    return {
+        "target_mass_mg": plan.target_mass_mg,
+        "target_volume_mm3": plan.target_volume_mm3,
+        "template": plan.template,
+        "dimensions_mm": plan.dimensions_mm,
+        "layers": plan.layers,
+        "line_count": plan.line_count,
+        "estimated_time_s": plan.estimated_time_s,
+        "extrusion": plan.extrusion,
+        "warnings": list(plan.warnings),
+    }

@@ -1,0 +1,125 @@
+"""``printpharm run`` through main() (planner + simulators) and one real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from printpharm.cli import main
+
+CPM = ["run", "--recipe", "cpm-chewable-disc", "--rule", "fixed", "--amount", "10"]
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str, code: int) -> dict[str, Any]:
+    assert main([*argv, "--json"]) == code
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return data
+
+
+def test_ten_simulated_units_complete_and_pass_qc(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, *CPM, "--units", "10", "--simulate", code=0)
+    assert data["status"] == "completed" and data["passed"] is True
+    assert [u["n"] for u in data["units"]] == list(range(1, 11))
+    for unit in data["units"]:
+        assert unit["target_mg"] == 200.0  # 10 mg at 50 mg/g
+        assert abs(unit["measured_mg"] - 200.0) < 200.0 * 0.075
+        assert unit["verdict"] == "pass"
+        assert unit["raw_reading"].startswith("S S")
+    assert data["alarms"] == []
+    assert data["qc"]["verdict"] == "pass"
+    tests = {t["test"]: t for t in data["qc"]["tests"]}
+    assert tests["2.9.5"]["result"] == "NOT_APPLICABLE"
+    assert tests["local"]["result"] == "PASS"
+    assert data["dose"]["dose_mg"] == 10.0 and data["dose"]["rule"] == "fixed"
+    assert data["recipe"]["id"] == "cpm-chewable-disc"
+    assert data["printer"]["firmware"].startswith("Marlin")
+    assert data["balance"]["model"] == "XS205 DualRange"
+    for correction in data["corrections"]:
+        assert 95 <= correction["applied_pct"] <= 105
+
+
+def test_human_output_has_a_line_per_unit_and_a_verdict(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main([*CPM, "--units", "3", "--out-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("unit ")] == [
+        "1",
+        "2",
+        "3",
+    ]
+    assert "VERDICT: PASS" in out and "COMPLETED" in out
+    (result_file,) = tmp_path.glob("*[0-9a-f].json")
+    saved = json.loads(result_file.read_text())
+    assert saved["status"] == "completed" and len(saved["units"]) == 3
+    assert len(list(tmp_path.glob("*.events.jsonl"))) == 1
+    (gcode,) = tmp_path.glob("*.gcode")
+    assert ";PRINTPHARM UNIT_START n=3 of=3" in gcode.read_text()
+
+
+def test_a_clogged_unit_stops_the_run_with_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, *CPM, "--units", "5", "--sim-option", "clog_unit=2", code=1)
+    assert data["status"] == "stopped"
+    assert [u["verdict"] for u in data["units"]] == ["pass", "fail"]
+    assert data["alarms"][0]["kind"] == "unit_out_of_tolerance"
+    assert data["qc"]["verdict"] == "not_evaluated"
+
+
+def test_a_dropped_connection_is_interrupted_with_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = run_json(capsys, *CPM, "--units", "4", "--sim-option", "drop_after=700", code=1)
+    assert data["status"] == "interrupted"
+    assert len(data["units"]) == 1  # the start code and unit 1 are ~450 lines
+    assert data["alarms"][-1]["kind"] == "connection_lost"
+
+
+@pytest.mark.parametrize(("answer", "status"), [("continue", "completed"), ("abort", "stopped")])
+def test_pause_policy_answers_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], answer: str, status: str
+) -> None:
+    argv = ["run", "--recipe", "sildenafil-caplet", "--rule", "fixed", "--amount", "10"]
+    data = run_json(
+        capsys, *argv, "--units", "3", "--sim-option", "clog_unit=2", "--on-pause", answer, code=1
+    )
+    assert data["status"] == status
+    assert data["alarms"][0]["action"] == "pause"
+    assert data["alarms"][0]["decision"] == answer
+    if status == "completed":
+        assert data["qc"]["verdict"] == "fail"  # unit 2 is out of the local tolerance
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--amount", "100", "--units", "2"], "outside the validated range"),
+        (["--units", "0"], "at least 1 unit"),
+        (["--units", "2", "--printer-port", "COM3"], "give both"),
+        (["--units", "2", "--sim-option", "wobble=1"], "unknown"),
+        (["--units", "2", "--sim-option", "clog"], "KEY=VALUE"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main([*CPM, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_run_as_a_real_process() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "printpharm", *CPM, "--units", "2", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["status"] == "completed" and len(data["units"]) == 2
