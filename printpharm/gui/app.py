@@ -13,12 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLocale, QSettings, Qt, QTranslator
 from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 
+from printpharm.gui.first_run import FirstRunDialog
+from printpharm.gui.login import ChangePasswordDialog, LoginDialog
 from printpharm.gui.main_window import MainWindow
 from printpharm.services.workstation import Workstation, WorkstationConfig, build_workstation
 
-__all__ = ["RESOURCES", "build_main_window", "create_application", "main"]
+__all__ = ["RESOURCES", "build_main_window", "create_application", "log_in", "main"]
 
 #: The shipped icons, style sheet and translations.
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
@@ -57,6 +59,28 @@ def build_main_window(workstation: Workstation, settings: QSettings) -> MainWind
     return MainWindow(workstation, settings)
 
 
+def log_in(workstation: Workstation, settings: QSettings) -> bool:
+    """First run (database and administrator) if needed, then the login; ``False`` if cancelled.
+
+    A database chosen on first run is remembered in ``settings`` (``database/url``).
+    """
+    session = workstation.session
+    if session.needs_first_run():
+        first = FirstRunDialog(session)
+        if first.exec() != QDialog.DialogCode.Accepted:
+            return False
+        if first.chosen_url:
+            settings.setValue("database/url", first.chosen_url)
+    if LoginDialog(session).exec() != QDialog.DialogCode.Accepted:
+        return False
+    user = session.user
+    if user is not None and user.must_change_password:
+        if ChangePasswordDialog(session).exec() != QDialog.DialogCode.Accepted:
+            session.logout()
+            return False
+    return session.user is not None
+
+
 def main(argv: list[str]) -> int:
     """Run the desktop application until its window closes; return the exit code.
 
@@ -66,11 +90,19 @@ def main(argv: list[str]) -> int:
         Arguments after the program name (Qt options such as ``-platform``).
     """
     app = create_application(argv)
-    workstation = build_workstation(WorkstationConfig())
-    window = build_main_window(workstation, QSettings())
-    window.show()
-    code = app.exec()
-    return int(code)
+    settings = QSettings()
+    url = settings.value("database/url")
+    workstation = build_workstation(
+        WorkstationConfig(database_url=url if isinstance(url, str) and url else None)
+    )
+    try:
+        if not log_in(workstation, settings):
+            return 0
+        window = build_main_window(workstation, settings)
+        window.show()
+        return int(app.exec())
+    finally:
+        workstation.session.close()
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m printpharm.gui.app`

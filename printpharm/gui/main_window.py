@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -23,10 +24,15 @@ from PySide6.QtWidgets import (
 )
 
 from printpharm import __version__
+from printpharm.gui.login import LoginDialog
+from printpharm.gui.pages.admin import AdminPage
+from printpharm.gui.pages.history import HistoryPage
 from printpharm.gui.pages.new_batch import NewBatchPage
 from printpharm.gui.pages.pending import PendingPage
 from printpharm.gui.pages.plan import PlanPage
 from printpharm.gui.pages.qc import QcPage
+from printpharm.gui.pages.research import ResearchPage
+from printpharm.gui.session_guard import SessionGuard
 from printpharm.gui.widgets.banner import ModeBanner
 from printpharm.services.workstation import DeviceStatus, DoseForm, DosePreview, Workstation
 
@@ -78,29 +84,6 @@ _PENDING: dict[str, tuple[object, object, str]] = {
         ),
         "run",
     ),
-    "history": (
-        QT_TRANSLATE_NOOP("MainWindow", "History and audit"),
-        QT_TRANSLATE_NOOP(
-            "MainWindow",
-            "Past batches and the hash-chained audit trail of every login, unlock, change, "
-            "print, measurement, alarm and release.",
-        ),
-        "records",
-    ),
-    "research": (
-        QT_TRANSLATE_NOOP("MainWindow", "Research mode"),
-        QT_TRANSLATE_NOOP(
-            "MainWindow",
-            "A supervisor can unlock research mode for a limited time, with a reason; the "
-            "banner then shows until when and who unlocked it.",
-        ),
-        "auth",
-    ),
-    "admin": (
-        QT_TRANSLATE_NOOP("MainWindow", "Administration"),
-        QT_TRANSLATE_NOOP("MainWindow", "User accounts, roles, password resets and site settings."),
-        "auth",
-    ),
 }
 
 
@@ -123,7 +106,15 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_menus()
         self._build_status_bar()
-        self.banner.set_status(workstation.mode_status())
+        self.guard = SessionGuard(workstation.session)
+        self.guard.locked.connect(self._on_locked)
+        self.guard.tick.connect(self._on_tick)
+        self._ticks = 0
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.guard)
+        self.lock_dialog: LoginDialog | None = None
+        self.on_session_changed()
         self._restore()
 
     # -- construction ------------------------------------------------------------------------
@@ -139,7 +130,10 @@ class MainWindow(QMainWindow):
         self.plan = PlanPage(ws)
         self.qc = QcPage(ws)
         widgets: dict[str, QWidget] = {"new_batch": self.new_batch, "plan": self.plan}
-        widgets["qc"] = self.qc
+        self.research = ResearchPage(ws)
+        self.history = HistoryPage(ws)
+        self.admin = AdminPage(ws)
+        widgets.update(qc=self.qc, research=self.research, history=self.history, admin=self.admin)
         for index, key in enumerate(PAGE_KEYS):
             title, tip = _NAV[key]
             item = QListWidgetItem(f"{index + 1}  {self.tr(str(title))}")
@@ -150,6 +144,8 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(widget)
             self.pages[key] = widget
         self.new_batch.plan_requested.connect(self._on_plan_requested)
+        self.research.mode_changed.connect(self.refresh_mode)
+        self.nav.currentRowChanged.connect(self._on_page_shown)
 
     def _build_central(self) -> None:
         self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 32)
@@ -159,6 +155,7 @@ class MainWindow(QMainWindow):
         body.addWidget(self.nav)
         body.addWidget(self.stack, 1)
         central = QWidget()
+        self.body = central
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
@@ -168,6 +165,10 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("&File"))
+        logout = QAction(self.tr("&Log out"), self)
+        logout.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        logout.triggered.connect(self.log_out)
+        file_menu.addAction(logout)
         quit_action = QAction(self.tr("&Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -213,6 +214,62 @@ class MainWindow(QMainWindow):
         """The key of the page shown."""
         return PAGE_KEYS[self.stack.currentIndex()]
 
+    def on_session_changed(self) -> None:
+        """Show who is logged in, the mode, and what the role may do; watch for idleness."""
+        user = self._ws.session.user
+        if user is None:
+            self.user_status.setText(self.tr("not logged in"))
+            self.guard.stop()
+        else:
+            self.user_status.setText(
+                self.tr("{name} ({role})").format(name=user.full_name, role=user.role.value)
+            )
+            self.guard.start()
+        for page in (self.research, self.history, self.admin):
+            page.refresh()
+        self.refresh_mode()
+
+    def refresh_mode(self) -> None:
+        """Re-read locked/research mode (closes an expired period) and update the banner."""
+        self.banner.set_status(self._ws.mode_status())
+        if self.current_page() == "research":
+            self.research.refresh()
+
+    def log_out(self) -> None:
+        """End the session and ask for a login; close the window if none is given."""
+        self._ws.session.logout()
+        self.on_session_changed()
+        dialog = LoginDialog(self._ws.session, parent=self)
+        dialog.accepted.connect(self.on_session_changed)
+        dialog.rejected.connect(self.close)
+        dialog.open()
+
+    def _on_locked(self, reason: str) -> None:
+        user = self._ws.session.user
+        self.body.setEnabled(False)
+        self.statusBar().showMessage(reason)
+        dialog = LoginDialog(self._ws.session, user.user_id if user else None, parent=self)
+        dialog.accepted.connect(self._on_unlocked)
+        dialog.rejected.connect(self.log_out)
+        self.lock_dialog = dialog
+        dialog.open()
+
+    def _on_unlocked(self) -> None:
+        self.body.setEnabled(True)
+        self.statusBar().clearMessage()
+        self.lock_dialog = None
+        self.on_session_changed()
+
+    def _on_tick(self) -> None:
+        self._ticks += 1
+        if self._ticks % 10 == 0:
+            self.refresh_mode()
+
+    def _on_page_shown(self, row: int) -> None:
+        page = self.stack.widget(row)
+        if page in (self.research, self.history, self.admin):
+            page.refresh()
+
     def _on_plan_requested(self, form: DoseForm, preview: DosePreview) -> None:
         self.plan.set_batch(form, preview)
         self.show_page("plan")
@@ -245,4 +302,8 @@ class MainWindow(QMainWindow):
         self._settings.setValue("window/state", self.saveState())
         self._settings.setValue("window/page", self.current_page())
         self._settings.sync()
+        self.guard.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.guard)
         super().closeEvent(event)

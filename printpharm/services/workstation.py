@@ -13,6 +13,7 @@ so a screen can say so honestly instead of pretending.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -40,6 +41,7 @@ from printpharm.services._batch_form import (
     parse_masses,
     recipe_options,
 )
+from printpharm.services._station_session import ModeStatus, StationSession, display_url
 
 __all__ = [
     "BSA_FORMULAS",
@@ -52,11 +54,13 @@ __all__ = [
     "ModeStatus",
     "QcPreview",
     "RecipeOption",
+    "StationSession",
     "Workstation",
     "WorkstationConfig",
     "build_workstation",
     "check_recipe_dose",
     "describe_dose",
+    "display_url",
     "format_bsa",
     "format_mg",
     "parse_bands",
@@ -93,16 +97,6 @@ class DeviceStatus:
 
 
 @dataclass(frozen=True)
-class ModeStatus:
-    """Locked mode, or research mode until ``until`` unlocked by ``unlocked_by``."""
-
-    research: bool = False
-    until: datetime | None = None
-    unlocked_by: str | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
 class QcPreview:
     """Verdicts for a list of unit masses: 2.9.5 (20 units) and the local check."""
 
@@ -125,6 +119,8 @@ class Workstation:
         (``catalog_error`` then says why).
     catalog_error
         Why the catalog is missing.
+    session
+        The database and logged-in user (default: over ``config.database_url``).
     """
 
     def __init__(
@@ -132,10 +128,12 @@ class Workstation:
         config: WorkstationConfig,
         catalog: Catalog | None,
         catalog_error: str | None = None,
+        session: StationSession | None = None,
     ) -> None:
         self.config = config
         self.catalog = catalog
         self.catalog_error = catalog_error
+        self.session = session or StationSession(config.database_url)
         self._recipes = recipe_options(catalog)
 
     # -- catalog ---------------------------------------------------------------------------
@@ -209,17 +207,20 @@ class Workstation:
         )
 
     def mode_status(self) -> ModeStatus:
-        """Locked mode until the research-mode service is wired in."""
-        return ModeStatus()
+        """Locked or research mode, from the research-mode service (locked if no database)."""
+        return self.session.mode_status()
 
     def availability(self) -> dict[str, str | None]:
         """For each optional service, ``None`` if available, or why it is not."""
         return {
             "catalog": self.catalog_error,
-            "auth": "user accounts and login are not available yet (auth service pending)",
+            "auth": None
+            if self.session.services is not None
+            else f"the database is not open ({self.session.open_error or 'not logged in'})",
             "planning": "planning (dimensions, toolpaths, G-code) is not available yet",
             "run": "printing and weighing are not available yet (print-run service pending)",
-            "records": "batch history and the audit trail are not available yet",
+            "records": "batch records are not available yet (batch-record service pending); "
+            "the audit trail is shown",
         }
 
 
@@ -229,11 +230,21 @@ def _device(kind: str, url: str) -> DeviceStatus:
     return DeviceStatus(kind, url, simulated, state)
 
 
-def build_workstation(config: WorkstationConfig | None = None) -> Workstation:
+def build_workstation(
+    config: WorkstationConfig | None = None, clock: Callable[[], datetime] | None = None
+) -> Workstation:
     """Build the services of this workstation (the composition root calls this once).
 
     A catalog that fails to load does not stop the application: the failure is
-    kept in ``catalog_error`` and shown, and no recipe can be picked.
+    kept in ``catalog_error`` and shown, and no recipe can be picked. The
+    database is opened later, by the login (:class:`StationSession`).
+
+    Parameters
+    ----------
+    config
+        Database, data root and device URLs (defaults: default file, shipped data, simulators).
+    clock
+        Aware-datetime clock for audit events and idle timeouts (tests inject one).
     """
     config = config or WorkstationConfig()
     try:
@@ -241,4 +252,4 @@ def build_workstation(config: WorkstationConfig | None = None) -> Workstation:
         error = None
     except (CatalogError, InputError) as exc:
         catalog, error = None, f"the ink/recipe catalog could not be loaded: {exc}"
-    return Workstation(config, catalog, error)
+    return Workstation(config, catalog, error, StationSession(config.database_url, clock))

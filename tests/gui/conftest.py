@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,13 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from printpharm.gui.main_window import MainWindow  # noqa: E402
-from printpharm.services.workstation import Workstation, build_workstation  # noqa: E402
+from printpharm.services.records_app import HASHER_ENV, WORKSTATION_ENV  # noqa: E402
+from printpharm.services.workstation import (  # noqa: E402
+    StationSession,
+    Workstation,
+    WorkstationConfig,
+    build_workstation,
+)
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +46,97 @@ def window(qtbot, workstation: Workstation, settings: QSettings) -> Iterator[Mai
     win.show()
     qtbot.waitExposed(win)
     yield win
+
+
+# -- a database with three accounts, copied per test ------------------------------------------
+
+ADMIN = ("admin.root", "Ada Admin", "correct-horse-42-battery")
+SUPERVISOR = ("m.keller", "Maria Keller", "keller-pharmacist-pass-7")
+TECHNICIAN = ("t.nguyen", "Tam Nguyen", "nguyen-technician-pass-3")
+
+
+class Clock:
+    """A controllable aware UTC clock for audit events, idle timeouts and research expiry."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2id parameters so login tests stay fast (production uses the defaults)."""
+    monkeypatch.setenv(HASHER_ENV, "1,8,1")
+    monkeypatch.setenv(WORKSTATION_ENV, "gui-test")
+
+
+def _add_account(session: StationSession, who: tuple[str, str, str], role: str) -> None:
+    session.login(ADMIN[0], ADMIN[2])
+    one_time = session.add_user(who[0], who[1], role)
+    session.logout()
+    session.login(who[0], one_time)
+    session.change_password(one_time, who[2])
+    session.logout()
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file with an administrator, a supervisor and a technician."""
+    path = tmp_path_factory.mktemp("template") / "printpharm.sqlite3"
+    mp = pytest.MonkeyPatch()
+    mp.setenv(HASHER_ENV, "1,8,1")
+    try:
+        session = StationSession(f"sqlite:///{path}", Clock())
+        session.create_administrator(*ADMIN)
+        _add_account(session, SUPERVISOR, "supervisor")
+        _add_account(session, TECHNICIAN, "technician")
+        session.close()
+    finally:
+        mp.undo()
+    return path
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def station(
+    workstation: Workstation, template_db: Path, tmp_path: Path, clock: Clock
+) -> Iterator[Workstation]:
+    """A workstation over a fresh copy of the three-account database, nobody logged in."""
+    path = tmp_path / "printpharm.sqlite3"
+    shutil.copy(template_db, path)
+    url = f"sqlite:///{path}"
+    ws = Workstation(
+        WorkstationConfig(database_url=url),
+        workstation.catalog,
+        None,
+        StationSession(url, clock),
+    )
+    assert ws.session.open(), ws.session.open_error
+    yield ws
+    ws.session.close()
+
+
+@pytest.fixture
+def logged_in_window(
+    qtbot, station: Workstation, settings: QSettings
+) -> Callable[[tuple[str, str, str]], MainWindow]:  # type: ignore[no-untyped-def]
+    """Log ``who`` in and open the main window over ``station``."""
+
+    def open_as(who: tuple[str, str, str]) -> MainWindow:
+        station.session.login(who[0], who[2])
+        win = MainWindow(station, settings)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        return win
+
+    return open_as

@@ -1,0 +1,117 @@
+"""History and audit: the latest audit events and a verification of the hash chain."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from printpharm.errors import PrintpharmError
+from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
+from printpharm.services.permissions import Operation
+from printpharm.services.workstation import Workstation
+
+__all__ = ["HistoryPage"]
+
+_COLUMNS = ("#", "When", "User", "What", "Action", "Reason", "Mode")
+
+
+class HistoryPage(QWidget):
+    """The newest audit events (read-only) and a chain verification verdict."""
+
+    def __init__(self, workstation: Workstation, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ws = workstation
+        layout = QVBoxLayout(self)
+        title = QLabel(self.tr("History and audit"))
+        title.setObjectName("pageTitle")
+        layout.addWidget(title)
+        note = QLabel(
+            self.tr(
+                "Batch records will be listed here once the batch-record service is available. "
+                "The audit trail below is append-only and hash-chained."
+            )
+        )
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        row = QHBoxLayout()
+        self.reload_button = QPushButton(self.tr("&Reload"))
+        self.reload_button.clicked.connect(self.refresh)
+        self.verify_button = QPushButton(self.tr("&Verify the audit trail"))
+        self.verify_button.setObjectName("verifyButton")
+        self.verify_button.clicked.connect(self.verify)
+        self.verdict = VerdictLabel()
+        row.addWidget(self.reload_button)
+        row.addWidget(self.verify_button)
+        row.addWidget(self.verdict, 1)
+        layout.addLayout(row)
+        self.table = QTableWidget(0, len(_COLUMNS))
+        self.table.setObjectName("auditEvents")
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in _COLUMNS])
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        layout.addWidget(self.table, 1)
+        self.error = FieldError()
+        layout.addWidget(self.error)
+
+    def refresh(self) -> None:
+        """Load the newest events (if the user may view the audit trail)."""
+        allowed = self._ws.session.may(Operation.VIEW_AUDIT)
+        self.verify_button.setEnabled(allowed)
+        self.reload_button.setEnabled(allowed)
+        self.table.setRowCount(0)
+        if not allowed:
+            logged_in = self._ws.session.user is not None
+            self.error.show_reason(
+                self.tr("your role may not view the audit trail")
+                if logged_in
+                else self.tr("log in to see the audit trail")
+            )
+            return
+        try:
+            events = self._ws.session.audit_events()
+        except PrintpharmError as exc:
+            self.error.show_reason(str(exc))
+            return
+        self.error.show_reason(None)
+        self.table.setRowCount(len(events))
+        for row, event in enumerate(reversed(events)):
+            what = event.record_type + (f" {event.record_id}" if event.record_id else "")
+            cells = (
+                str(event.seq),
+                event.occurred_at[:19].replace("T", " "),
+                event.user_id or "—",
+                what,
+                event.action,
+                event.reason or "",
+                event.mode,
+            )
+            for col, text in enumerate(cells):
+                self.table.setItem(row, col, QTableWidgetItem(text))
+
+    def verify(self) -> None:
+        """Verify the hash chain and show the verdict."""
+        try:
+            report = self._ws.session.verify_audit()
+        except PrintpharmError as exc:
+            self.error.show_reason(str(exc))
+            return
+        if report.ok:
+            self.verdict.set_verdict(
+                True, self.tr("audit trail intact ({n} events)").format(n=report.events)
+            )
+        else:
+            broken = report.first_broken
+            where = f"#{broken.seq}: {broken.problem}" if broken else "?"
+            self.verdict.set_verdict(False, self.tr("BROKEN at {where}").format(where=where))

@@ -1,0 +1,236 @@
+"""Who is logged in at this workstation, over the records services (Qt-free).
+
+Private to :mod:`printpharm.services.workstation`. Wraps
+:func:`printpharm.services.records_app.open_records` with the state one
+desktop session needs: the chosen database, the first-run administrator, the
+current :class:`UserSession`, idle locking, research mode, user accounts and
+the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from printpharm.errors import (
+    DatabaseUnavailable,
+    MigrationError,
+    SessionExpired,
+    StorageError,
+)
+from printpharm.services.accounts import UserInfo
+from printpharm.services.auth import UserSession
+from printpharm.services.permissions import Operation, Role, is_allowed
+from printpharm.services.records import read_audit_events, verify_audit_trail
+from printpharm.services.records_app import RecordsServices, initialise, open_records
+from printpharm.storage.audit import AuditEvent, ChainReport
+from printpharm.storage.db import resolve_database_url
+
+__all__ = ["ModeStatus", "StationSession", "display_url"]
+
+
+@dataclass(frozen=True)
+class ModeStatus:
+    """Locked mode, or research mode until ``until`` (local time) unlocked by ``unlocked_by``."""
+
+    research: bool = False
+    until: datetime | None = None
+    unlocked_by: str | None = None
+    reason: str | None = None
+    remaining_s: int = 0
+
+
+def display_url(url: str) -> str:
+    """A database URL with any password replaced by ``***`` (safe to show and log)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+class StationSession:
+    """The database and the logged-in user of one workstation.
+
+    Parameters
+    ----------
+    db_url
+        Database URL, or ``None`` for the environment/default SQLite file.
+    clock
+        Aware-datetime clock for audit events and idle timeouts (tests inject one).
+    """
+
+    def __init__(
+        self, db_url: str | None = None, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.db_url = db_url
+        self._clock = clock
+        self.services: RecordsServices | None = None
+        self.user: UserSession | None = None
+        self.open_error: str | None = None
+
+    # -- database ---------------------------------------------------------------------------
+
+    @property
+    def resolved_url(self) -> str:
+        """The SQLAlchemy URL actually used (explicit, environment, or default file)."""
+        return resolve_database_url(self.db_url)
+
+    def now(self) -> datetime:
+        """The clock of audit events and timeouts (aware)."""
+        return self._clock() if self._clock is not None else datetime.now(UTC)
+
+    def open(self) -> bool:
+        """Open the database; ``False`` when it is empty or unreachable (see ``open_error``)."""
+        self.close()
+        try:
+            self.services = open_records(self.db_url, clock=self._clock)
+        except (MigrationError, DatabaseUnavailable, StorageError) as exc:
+            self.open_error = str(exc)
+            return False
+        self.open_error = None
+        return True
+
+    def needs_first_run(self) -> bool:
+        """Whether the database must be created or has no administrator yet."""
+        if self.services is None and not self.open():
+            return True
+        assert self.services is not None
+        return not self.services.accounts.has_users()
+
+    def create_administrator(
+        self, user_id: str, full_name: str, password: str, db_url: str | None = None
+    ) -> UserInfo:
+        """First run: create (or upgrade) the database and its administrator, then open it.
+
+        Raises
+        ------
+        PermissionDenied
+            An account exists already.
+        PasswordPolicyError, InputError
+            The user ID or password is not acceptable.
+        StorageError
+            The database cannot be created or reached.
+        """
+        self.close()
+        self.db_url = db_url if db_url else self.db_url
+        info = initialise(self.db_url, user_id, full_name, password)
+        self.open()
+        return info
+
+    def close(self) -> None:
+        """End the session and release the database."""
+        if self.services is not None:
+            if self.user is not None:
+                self.logout()
+            self.services.close()
+        self.services = None
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def _svc(self) -> RecordsServices:
+        if self.services is None:
+            raise SessionExpired("the database is not open; log in again")
+        return self.services
+
+    def login(self, user_id: str, password: str) -> UserSession:
+        """Log in (raises AuthenticationFailed, AccountLocked as the auth service does)."""
+        self.user = self._svc().auth.login(user_id.strip(), password)
+        return self.user
+
+    def logout(self) -> None:
+        """Log the current user out (audited)."""
+        if self.user is not None and self.services is not None:
+            self.services.auth.logout(self.user)
+        self.user = None
+
+    def change_password(self, old_password: str, new_password: str) -> None:
+        """Change the current user's password (clears a temporary password)."""
+        user = self._require_user()
+        self._svc().auth.change_password(user, old_password, new_password)
+        self.user = self._svc().auth.check(user)
+
+    def touch(self) -> UserSession:
+        """Record activity; raises :class:`SessionExpired` when idle past the timeout (locks)."""
+        return self._svc().auth.check(self._require_user())
+
+    def unlock(self, user_id: str, password: str) -> UserSession:
+        """Unlock the idle-locked session with the same user's credentials."""
+        self.user = self._svc().auth.unlock_session(self._require_user(), user_id, password)
+        return self.user
+
+    @property
+    def idle_timeout_s(self) -> int:
+        """The site's idle timeout in seconds."""
+        return self._svc().auth.config.idle_timeout_s
+
+    def _require_user(self) -> UserSession:
+        if self.user is None:
+            raise SessionExpired("not logged in")
+        return self.user
+
+    def may(self, operation: Operation) -> bool:
+        """Whether the current user's role allows ``operation`` (for enabling controls)."""
+        return self.user is not None and is_allowed(self.user.role, operation)
+
+    # -- research mode ----------------------------------------------------------------------
+
+    def mode_status(self) -> ModeStatus:
+        """The current mode (an overdue research period is closed as it is read)."""
+        if self.services is None:
+            return ModeStatus()
+        status = self.services.research.status()
+        period = status.period
+        if not status.active or period is None:
+            return ModeStatus()
+        return ModeStatus(
+            research=True,
+            until=period.ends_at.astimezone(),
+            unlocked_by=period.unlocked_by,
+            reason=period.reason,
+            remaining_s=status.remaining_s,
+        )
+
+    def unlock_research(self, user_id: str, password: str, reason: str, minutes: int) -> None:
+        """Unlock research mode for ``minutes`` (supervisor credentials re-entered)."""
+        self._svc().research.unlock(self._require_user(), user_id, password, reason, minutes * 60)
+
+    def lock_research(self) -> bool:
+        """Return to locked mode now; ``False`` if research mode was not on."""
+        return self._svc().research.lock(self._require_user())
+
+    # -- accounts and audit -----------------------------------------------------------------
+
+    def users(self) -> list[UserInfo]:
+        """Every account (administrators only)."""
+        return self._svc().accounts.list_users(self._require_user())
+
+    def add_user(self, user_id: str, full_name: str, role: Role | str) -> str:
+        """Create an account; return its one-time password."""
+        return self._svc().accounts.add_user(self._require_user(), user_id, full_name, role)
+
+    def disable_user(self, user_id: str, reason: str) -> None:
+        """Deactivate an account (never deleted)."""
+        self._svc().accounts.disable_user(self._require_user(), user_id, reason)
+
+    def unlock_account(self, user_id: str, reason: str) -> None:
+        """Unlock an account locked after failed attempts."""
+        self._svc().accounts.unlock_account(self._require_user(), user_id, reason)
+
+    def reset_password(self, user_id: str, reason: str) -> str:
+        """Issue a one-time password for ``user_id``."""
+        return self._svc().accounts.reset_password(self._require_user(), user_id, reason)
+
+    def audit_events(self, limit: int = 200) -> list[AuditEvent]:
+        """The latest audit events (needs a user allowed to view the audit trail)."""
+        services = self._svc()
+        services.auth.require(self._require_user(), Operation.VIEW_AUDIT)
+        return read_audit_events(services.db, limit=limit)
+
+    def verify_audit(self) -> ChainReport:
+        """Verify the hash chain of the audit trail."""
+        services = self._svc()
+        services.auth.require(self._require_user(), Operation.VIEW_AUDIT)
+        return verify_audit_trail(services.db)
