@@ -141,6 +141,8 @@ class _BatchRun(Session):
         last = -every
         for start in range(0, total, step):
             self.cancel.raise_if_cancelled()
+            if start:
+                self.check_temperatures(n, poll=False)  # auto-reported while streaming
             chunk = lines[start : start + step]
 
             def progress(acked: int, _total: int, offset: int = start) -> None:
@@ -243,6 +245,7 @@ class _BatchRun(Session):
         reason = "the run ended unexpectedly"
         try:
             self.heat()
+            self.start_monitoring()
             self.stream_plain(self.req.program.preamble)
             self.run_units()
             self.unit_in_progress = None

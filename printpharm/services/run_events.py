@@ -1,7 +1,8 @@
 """Progress events of a print run, published through :class:`~printpharm.services.jobs.EventHub`.
 
 Frozen dataclasses, no Qt: the CLI prints them, the GUI re-emits them as
-signals, tests collect them. Order in a run: ``RunStarted``, ``PreflightPassed``,
+signals, tests collect them. Order in a run: ``PreflightPassed`` (a failed
+preflight raises instead, and nothing else is published), ``RunStarted``,
 ``Heating`` (``reached=False`` then ``True``), then per unit ``UnitStarted``,
 ``UnitProgress``…, ``UnitWeighed``, optionally ``FlowCorrected``; ``Alarm``
 whenever a limit is left; always ``RunFinished`` last.

@@ -80,6 +80,7 @@ class Session:
         self.lock: LockStatus | None = None
         self.printer_record: dict[str, Any] = {"port": devices.printer_port}
         self.unit_in_progress: int | None = None
+        self.monitoring = False
         self._run_thread = threading.current_thread()
         self._forget_cancel: Callable[[], None] | None = None
 
@@ -168,7 +169,7 @@ class Session:
     def heat(self) -> None:
         """Heat to the resolved targets, then check the measured temperatures."""
         nozzle, bed = self.req.nozzle_c, self.req.bed_c
-        heated = (nozzle is not None and nozzle > 0, bed is not None and bed > 0)
+        heated = self._heated()
         self.hub.publish(Heating(nozzle, bed, reached=False))
         printer = self.devices.printer
         self.call_device(lambda: printer.heat_and_wait(hotend_c=nozzle, bed_c=bed))
@@ -185,19 +186,34 @@ class Session:
         )
         self._judge_temperatures(check_temperatures(self.req.recipe, readings, heated), None)
 
-    def check_temperatures(self, unit: int | None) -> None:
-        """Poll the heaters (M105) and alarm when one is outside its validated window."""
+    def _heated(self) -> tuple[bool, bool]:
         nozzle, bed = self.req.nozzle_c, self.req.bed_c
-        heated = (nozzle is not None and nozzle > 0, bed is not None and bed > 0)
-        if not any(heated):
+        return (nozzle is not None and nozzle > 0, bed is not None and bed > 0)
+
+    def start_monitoring(self) -> None:
+        """Ask for temperature auto-reports (M155 S1) when the firmware offers them."""
+        info = self.devices.printer.info
+        if any(self._heated()) and info is not None and info.has("AUTOREPORT_TEMP"):
+            self.call_device(lambda: self.devices.printer.start_auto_report(1))
+            self.monitoring = True
+
+    def check_temperatures(self, unit: int | None, poll: bool = True) -> None:
+        """Alarm when a heater is outside its validated window.
+
+        ``poll`` sends M105; otherwise the latest reading seen in any reply
+        (auto-reports while streaming) is judged, without a round trip.
+        """
+        heated = self._heated()
+        if not any(heated) or (not poll and not self.monitoring):
             return
-        readings = self.call_device(self.devices.printer.temperatures)
+        printer = self.devices.printer
+        readings = self.call_device(printer.temperatures) if poll else printer.last_temperatures
         self._judge_temperatures(check_temperatures(self.req.recipe, readings, heated), unit)
 
     def _judge_temperatures(self, checks: list[PreflightCheck], unit: int | None) -> None:
         failed = [c.detail for c in checks if not c.passed]
         if failed:
-            where = f"after unit {unit}: " if unit is not None else "after heating: "
+            where = f"unit {unit}: " if unit is not None else "after heating: "
             self.alarm(AlarmKind.TEMPERATURE, where + "; ".join(failed), unit)
 
     def stream_plain(self, lines: tuple[str, ...]) -> None:

@@ -341,3 +341,25 @@ def test_a_reading_of_zero_or_less_fails_the_unit_and_the_qc(
     assert second.verdict == "fail"
     assert result.status == "completed" and result.qc.verdict == "fail"
     assert "0 mg or less" in result.qc.reason
+
+
+def test_a_heater_leaving_its_validated_window_raises_a_temperature_alarm(
+    catalog: Catalog, sim_devices: Any
+) -> None:
+    request = make_request(catalog, units=4)
+    devices = sim_devices(request)
+    hub = EventHub()
+
+    def bump_setpoint(event: object) -> None:  # someone turns the syringe heater up to 50 °C
+        if isinstance(event, UnitStarted) and event.n == 2:
+            devices.printer.send("M104 S50")
+
+    hub.subscribe(bump_setpoint)
+    result = run_batch(request, devices, hub=hub, options=options())
+    assert result.status == "stopped"
+    assert [u.n for u in result.units] == [1, 2]
+    (alarm,) = result.alarms
+    assert alarm.kind is AlarmKind.TEMPERATURE and alarm.unit == 2
+    assert "nozzle_temperature measured" in alarm.message and "37–43 °C" in alarm.message
+    printer, _ = sims(devices)
+    assert "M155 S1" in printer.executed  # auto-reports watched while streaming
