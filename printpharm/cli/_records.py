@@ -136,6 +136,10 @@ def _users_change(action: str) -> Callable[[argparse.Namespace], int]:
                 accounts.disable_user(session, args.user_id, args.reason)
                 payload: dict[str, Any] = {"user_id": args.user_id, "active": False}
                 text = f"user {args.user_id} disabled"
+            elif action == "verify-identity":
+                accounts.verify_identity(session, args.user_id, args.method)
+                payload = {"user_id": args.user_id, "identity_verified_by": args.user}
+                text = f"identity of {args.user_id} recorded as verified by {args.user}"
             elif action == "unlock":
                 accounts.unlock_account(session, args.user_id, args.reason)
                 payload, text = {"user_id": args.user_id, "locked": False}, "unlocked"
@@ -147,6 +151,18 @@ def _users_change(action: str) -> Callable[[argparse.Namespace], int]:
         return 0
 
     return run
+
+
+def _users_acknowledge(args: argparse.Namespace) -> int:
+    from printpharm.services.accounts import SIGNATURE_STATEMENT
+
+    if not args.password_stdin:
+        sys.stderr.write(SIGNATURE_STATEMENT + "\n")
+    with _logged_in(args) as (services, session, secrets):
+        password = secrets.ask(f"re-enter the password of {args.user} to acknowledge: ")
+        services.accounts.acknowledge_signature(session, password)
+    emit(args, {"user_id": args.user, "statement": SIGNATURE_STATEMENT}, "acknowledged")
+    return 0
 
 
 def _users_passwd(args: argparse.Namespace) -> int:
@@ -297,6 +313,14 @@ def _register_users(subparsers: Sub) -> None:
         p.add_argument("--reason", required=True)
         p.set_defaults(func=_users_change(action))
         _common(p)
+    p = users.add_parser("verify-identity", help="record an identity check (enables signing)")
+    p.add_argument("user_id")
+    p.add_argument("--method", required=True, help='e.g. "passport checked in person"')
+    p.set_defaults(func=_users_change("verify-identity"))
+    _common(p)
+    p = users.add_parser("acknowledge", help="acknowledge the e-signature statement")
+    p.set_defaults(func=_users_acknowledge)
+    _common(p)
     p = users.add_parser("passwd", help="change your own password")
     p.set_defaults(func=_users_passwd)
     _common(p)

@@ -20,7 +20,14 @@ from printpharm.services.permissions import Operation, Role, is_allowed
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.repositories import UnitOfWork, UserRecord
 
-__all__ = ["AccountService", "UserInfo"]
+__all__ = ["SIGNATURE_STATEMENT", "AccountService", "UserInfo"]
+
+#: What a user acknowledges before their first electronic signature (21 CFR 11.10(j), 11.100(c)).
+SIGNATURE_STATEMENT = (
+    "I understand that my electronic signature in printpharm is the legally binding "
+    "equivalent of my hand-written signature, and that I am accountable for every "
+    "action taken under it."
+)
 
 _USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -40,6 +47,13 @@ class UserInfo:
     created_by: str | None
     last_login_at: datetime | None
     password_changed_at: datetime
+    identity_verified_by: str | None = None
+    signature_ack_at: datetime | None = None
+
+    @property
+    def may_sign(self) -> bool:
+        """Identity verified and signature statement acknowledged (SEC-12, SIG-09)."""
+        return self.identity_verified_by is not None and self.signature_ack_at is not None
 
 
 def _info(user: UserRecord) -> UserInfo:
@@ -55,6 +69,8 @@ def _info(user: UserRecord) -> UserInfo:
         user.created_by,
         user.last_login_at,
         user.password_changed_at,
+        user.identity_verified_by,
+        user.signature_ack_at,
     )
 
 
@@ -209,6 +225,52 @@ class AccountService:
 
         self._admin_change(session, user_id, "disable", reason, change)
         self._auth.end_sessions_of(user_id)
+
+    def verify_identity(self, session: UserSession, user_id: str, method: str) -> None:
+        """Record that an administrator verified the identity of ``user_id`` (SEC-12).
+
+        Signing is enabled only after this record exists. Nobody verifies their own identity.
+
+        Raises
+        ------
+        PermissionDenied
+            The session may not manage users, or it is the user's own account.
+        InputError
+            No method given (e.g. "passport checked in person").
+        """
+        actor = self._auth.require(session, Operation.MANAGE_USERS)
+        if actor.user_id == user_id:
+            raise PermissionDenied(f"{user_id} may not verify their own identity")
+
+        def change(uow: UnitOfWork, user: UserRecord) -> None:
+            user.identity_verified_by, user.identity_verified_at = actor.user_id, uow.now()
+            user.identity_method = method.strip()
+
+        self._admin_change(session, user_id, "verify-identity", method, change)
+
+    def acknowledge_signature(self, session: UserSession, password: str) -> None:
+        """Record the user's acknowledgement of :data:`SIGNATURE_STATEMENT` (SIG-09).
+
+        Raises
+        ------
+        AuthenticationFailed, AccountLocked
+            The re-entered password is wrong (counted toward lockout).
+        """
+        live = self._auth.reauthenticate(session, session.user_id, password, "acknowledge")
+        with self._auth.uow() as uow:
+            user = self._auth.record_success(uow, live.user_id)
+            user.signature_ack_at = uow.now()
+            uow.users.save(user)
+            uow.audit.append(
+                AuditEntry(
+                    "user",
+                    "signature-acknowledgement",
+                    live.user_id,
+                    live.user_id,
+                    live.full_name,
+                    new={"statement": SIGNATURE_STATEMENT},
+                )
+            )
 
     def unlock_account(self, session: UserSession, user_id: str, reason: str) -> None:
         """Unlock an account locked after failed attempts (administrators only, audited)."""

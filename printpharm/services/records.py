@@ -154,7 +154,8 @@ class RecordsService:
         Raises
         ------
         SignatureError
-            The meaning is not in the controlled list.
+            The meaning is not in the controlled list, or the signer is not
+            enrolled (identity verified and statement acknowledged).
         AuthenticationFailed
             Wrong password, or another user's credentials (refused, logged,
             counted toward lockout).
@@ -187,7 +188,13 @@ class RecordsService:
                 f"sign it as {chosen.value} (segregation of duties)"
             )
         with self._auth.uow() as uow:
-            self._auth.record_success(uow, live.user_id)
+            signer = self._auth.record_success(uow, live.user_id)
+            if signer.identity_verified_by is None or signer.signature_ack_at is None:
+                raise SignatureError(
+                    f"{live.user_id} is not enrolled for electronic signatures: an administrator "
+                    "must record the identity check and the user must acknowledge the "
+                    "signature statement first"
+                )
             moment = uow.now()
             draft = SignatureRecord(
                 id=None,

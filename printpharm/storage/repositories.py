@@ -72,6 +72,10 @@ class UserRecord:
     failed_attempts: int = 0
     locked: bool = False
     last_login_at: datetime | None = None
+    identity_verified_by: str | None = None
+    identity_verified_at: datetime | None = None
+    identity_method: str | None = None
+    signature_ack_at: datetime | None = None
 
 
 @dataclass(frozen=True)

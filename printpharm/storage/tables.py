@@ -131,6 +131,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(64))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    identity_verified_by: Mapped[str | None] = mapped_column(String(64))
+    identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    identity_method: Mapped[str | None] = mapped_column(String(200))
+    signature_ack_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PasswordHistory(Base):

@@ -399,3 +399,55 @@ def test_inspector_verifies_a_copied_file_offline(ready: Path, tmp_path: Path) -
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["ok"] is True
+
+
+def test_signature_enrolment(
+    ready: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pw = _add_user(monkeypatch, capsys, ready, "sup1", "supervisor")
+    code, out, err = run(
+        monkeypatch,
+        capsys,
+        "users",
+        "verify-identity",
+        "sup1",
+        "--method",
+        "passport",
+        "--db",
+        str(ready),
+        "--user",
+        "admin",
+        "--password-stdin",
+        stdin=ADMIN_PW + "\n",
+    )
+    assert code == 0, err
+    code, out, err = run(
+        monkeypatch,
+        capsys,
+        "users",
+        "acknowledge",
+        "--db",
+        str(ready),
+        "--user",
+        "sup1",
+        "--password-stdin",
+        "--json",
+        stdin=f"{pw}\n{pw}\n",
+    )
+    assert code == 0, err
+    assert "legally binding" in json.loads(out)["statement"]
+    code, out, _ = run(
+        monkeypatch,
+        capsys,
+        "users",
+        "list",
+        "--db",
+        str(ready),
+        "--user",
+        "admin",
+        "--password-stdin",
+        "--json",
+        stdin=ADMIN_PW + "\n",
+    )
+    (sup,) = [u for u in json.loads(out)["users"] if u["user_id"] == "sup1"]
+    assert sup["identity_verified_by"] == "admin" and sup["signature_ack_at"]

@@ -52,6 +52,12 @@ class Env:
         self.auth.change_password(session, temporary, password)
         return password, session
 
+    def enrol(self, user_id: str, password: str, session: UserSession) -> None:
+        """Identity check by the administrator and the user's acknowledgement (may sign)."""
+        assert self.admin is not None
+        self.accounts.verify_identity(self.admin, user_id, "ID card checked in person")
+        self.accounts.acknowledge_signature(session, password)
+
     def events(self, **filters: object) -> list[AuditEvent]:
         with unit_of_work(self.db, make_context(), write=False) as uow:
             return uow.events(**filters)

@@ -44,11 +44,42 @@ def _batch(
 
 @pytest.fixture
 def people(env: Env) -> dict[str, tuple[str, object]]:
-    return {
+    made = {
         "tech1": env.make_user("tech1", "technician", "Tess Tech"),
         "sup1": env.make_user("sup1", "supervisor", "Sue Super"),
         "sup2": env.make_user("sup2", "supervisor", "Sam Second"),
     }
+    for user_id, (password, session) in made.items():
+        env.enrol(user_id, password, session)  # type: ignore[arg-type]
+    return made
+
+
+def test_signing_needs_identity_check_and_acknowledgement(env: Env) -> None:
+    """SEC-12 and SIG-09: no signature before enrolment; both steps audited."""
+    password, session = env.make_user("sup9", "supervisor", "Sid Nine")
+    with pytest.raises(SignatureError, match="not enrolled"):
+        env.records.sign(session, _batch(), "approved", "sup9", password)
+    env.accounts.verify_identity(env.admin, "sup9", "passport checked in person")  # type: ignore[arg-type]
+    with pytest.raises(SignatureError, match="not enrolled"):
+        env.records.sign(session, _batch(), "approved", "sup9", password)
+    with pytest.raises(AuthenticationFailed):
+        env.accounts.acknowledge_signature(session, "wrong password!")
+    env.accounts.acknowledge_signature(session, password)
+    env.records.sign(session, _batch(), "approved", "sup9", password)
+    actions = [e.action for e in env.events(record_type="user") if e.record_id == "sup9"]
+    assert actions[-2:] == ["verify-identity", "signature-acknowledgement"]
+    (ack,) = env.events(action="signature-acknowledgement")
+    assert "legally binding" in ack.new()["statement"]
+    info = {u.user_id: u for u in env.accounts.list_users(env.admin)}["sup9"]  # type: ignore[arg-type]
+    assert info.may_sign and info.identity_verified_by == "admin"
+
+
+def test_nobody_verifies_their_own_identity(env: Env) -> None:
+    with pytest.raises(PermissionDenied, match="own identity"):
+        env.accounts.verify_identity(env.admin, "admin", "mirror")  # type: ignore[arg-type]
+    _, supervisor = env.make_user("sup9", "supervisor")
+    with pytest.raises(PermissionDenied):
+        env.accounts.verify_identity(supervisor, "sup9", "trust me")  # type: ignore[arg-type]
 
 
 def test_sign_and_verify(env: Env, people: dict) -> None:  # type: ignore[type-arg]
@@ -144,6 +175,7 @@ def test_administrators_cannot_sign(env: Env, meaning: Meaning) -> None:
 
 def test_inspectors_and_technicians_cannot_release(env: Env, people: dict) -> None:  # type: ignore[type-arg]
     password, session = env.make_user("insp1", "inspector")
+    env.enrol("insp1", password, session)  # type: ignore[arg-type]
     with pytest.raises(PermissionDenied):
         env.records.sign(session, _batch(), "reviewed", "insp1", password)
     password, session = people["tech1"]

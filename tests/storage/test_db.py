@@ -156,3 +156,27 @@ def test_unreachable_postgres_is_database_unavailable() -> None:
     database = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
     with pytest.raises(DatabaseUnavailable):
         database.ping()
+
+
+def test_upgrade_from_the_first_schema_keeps_data_and_triggers(db_spec: DbSpec) -> None:
+    """Migrations run in order on an existing database (REC-03 groundwork)."""
+    database = db_spec.open()
+    database.upgrade("0001")
+    assert database.current_revision() == "0001"
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO users (user_id, full_name, role, active, password_hash, "
+            "password_changed_at, must_change_password, failed_attempts, locked, created_at) "
+            "VALUES ('old1', 'Olga Old', 'technician', true, 'h', '2025-01-01 00:00:00', "
+            "false, 0, false, '2025-01-01 00:00:00')"
+        )
+    database.upgrade()
+    assert database.current_revision() == database.head_revision() != "0001"
+    with unit_of_work(database, make_context(), write=False) as uow:
+        user = uow.users.get("old1")
+    assert user is not None and user.full_name == "Olga Old"
+    assert user.identity_verified_by is None and user.signature_ack_at is None
+    with pytest.raises(Exception, match="append-only"):
+        with database.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM users")
+    database.dispose()
