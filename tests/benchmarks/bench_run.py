@@ -1,0 +1,80 @@
+"""Print-run timings: plan + run on in-process simulators and over real ptys (printed only).
+
+Run: ``python tests/benchmarks/bench_run.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from printpharm.catalog import load_catalog
+from printpharm.devices.sim import FAST_PTY_SPEED, Plate, PtyServer, build_balance, build_printer
+from printpharm.services.planning import plan_batch
+from printpharm.services.run import run_batch
+from printpharm.services.run_devices import connected_devices, simulator_urls
+from printpharm.services.run_program import parse_plate_gcode
+from printpharm.services.run_setup import RunRequest
+
+
+def _request(units: int) -> RunRequest:
+    catalog = load_catalog()
+    recipe = catalog.recipe("cpm-chewable-disc")
+    plan = plan_batch(catalog, recipe.id, Decimal(10), units)
+    process = catalog.resolve(recipe.id).process
+    return RunRequest(
+        recipe=recipe,
+        ink=catalog.ink(recipe.ink),
+        printer_definition=catalog.printer(recipe.printer),
+        program=parse_plate_gcode(plan.gcode),
+        dose_mg=Decimal(10),
+        recipe_sha256=catalog.file_sha256("recipe", recipe.id),
+        nozzle_c=process.nozzle_temperature.value,
+        bed_c=process.bed_temperature.value,
+    )
+
+
+def _lines(request: RunRequest) -> int:
+    return sum(len(u.lines) for u in request.program.units)
+
+
+def bench_in_process(units: int) -> None:
+    request = _request(units)
+    printer_url, balance_url = simulator_urls(request.printer_definition, request.ink)
+    start = time.perf_counter()
+    with connected_devices(printer_url, balance_url) as devices:
+        result = run_batch(request, devices)
+    elapsed = time.perf_counter() - start
+    print(
+        f"sim:// virtual clock, {units:>2} units: {elapsed:6.3f} s wall, "
+        f"{_lines(request) / elapsed:8.0f} unit lines/s, {result.status}, QC {result.qc.verdict}"
+    )
+
+
+def bench_pty(units: int) -> None:
+    request = _request(units)
+    plate = Plate()
+    ink, printer_def = request.ink, request.printer_definition
+    assert ink.syringe is not None
+    printer_opts = {
+        "e_units": printer_def.e_axis,
+        "diameter_mm": str(ink.syringe.inner_diameter.value),
+    }
+    with (
+        PtyServer(build_printer(printer_opts, plate), speed=FAST_PTY_SPEED) as printer,
+        PtyServer(build_balance({"density": str(ink.density.value)}, plate), FAST_PTY_SPEED) as b,
+    ):
+        start = time.perf_counter()
+        with connected_devices(printer.path, b.path) as devices:
+            result = run_batch(request, devices)
+        elapsed = time.perf_counter() - start
+    print(
+        f"real pty (sim ×{FAST_PTY_SPEED:.0f}), {units:>2} units: {elapsed:6.3f} s wall, "
+        f"{_lines(request) / elapsed:8.0f} unit lines/s, {result.status}, QC {result.qc.verdict}"
+    )
+
+
+if __name__ == "__main__":
+    for n in (10, 20):
+        bench_in_process(n)
+    bench_pty(10)
