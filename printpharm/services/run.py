@@ -164,7 +164,7 @@ class _BatchRun(Session):
         while True:
             self.cancel.raise_if_cancelled()
             try:
-                return self.call_device(call)
+                return self.call_device(call, "balance")
             except BalanceUnstable as exc:
                 self.alarm(AlarmKind.BALANCE_UNSTABLE, f"unit {n}: {what}: {exc}", n)
             except (BalanceError, ProtocolError) as exc:
@@ -260,8 +260,7 @@ class _BatchRun(Session):
         except DeviceError as exc:  # a protocol violation the link could not recover from
             status, reason = self.halted(exc, AlarmKind.DEVICE_ERROR)
         finally:
-            if status == "stopped":
-                self.make_safe()  # also after an unexpected error, before it propagates
+            self.make_safe_after(status)  # also after an unexpected error, before it propagates
         result = self.result(status, reason)
         if status == "interrupted":
             self.recorder.interrupted(result)

@@ -81,6 +81,7 @@ class Session:
         self.printer_record: dict[str, Any] = {"port": devices.printer_port}
         self.unit_in_progress: int | None = None
         self.monitoring = False
+        self.lost_device: str | None = None
         self._run_thread = threading.current_thread()
         self._forget_cancel: Callable[[], None] | None = None
 
@@ -98,12 +99,15 @@ class Session:
         """The date ink expiry is judged against."""
         return self.options.today or self.now().date()
 
-    def call_device(self, call: Callable[[], _T]) -> _T:
+    def call_device(
+        self, call: Callable[[], _T], device: Literal["printer", "balance"] = "printer"
+    ) -> _T:
         """Call a device; a lost connection becomes a ``connection_lost`` alarm (interrupted)."""
         try:
             return call()
         except (DeviceDisconnected, DeviceTimeout) as exc:
-            self.alarm(AlarmKind.CONNECTION_LOST, str(exc), self.unit_in_progress)
+            self.lost_device = device
+            self.alarm(AlarmKind.CONNECTION_LOST, f"{device}: {exc}", self.unit_in_progress)
             raise  # pragma: no cover - alarm() always raises for CONNECTION_LOST
 
     def current_unit(self) -> int | None:
@@ -223,6 +227,16 @@ class Session:
             self.call_device(lambda: self.devices.printer.stream(lines))
 
     # -- after printing -------------------------------------------------------------
+    def make_safe_after(self, status: RunStatus) -> None:
+        """Make the printer safe unless the run completed or the printer itself is lost.
+
+        With the printer's link gone there is nobody to tell (and a silent printer
+        would only make the host wait out its timeouts); when the *balance* was
+        lost the printer is still there, hot, and is made safe.
+        """
+        if status == "stopped" or (status == "interrupted" and self.lost_device == "balance"):
+            self.make_safe()
+
     def make_safe(self) -> None:
         """Heaters and motors off after a stop (best effort: the link may be gone)."""
         try:

@@ -363,3 +363,24 @@ def test_a_heater_leaving_its_validated_window_raises_a_temperature_alarm(
     assert "nozzle_temperature measured" in alarm.message and "37–43 °C" in alarm.message
     printer, _ = sims(devices)
     assert "M155 S1" in printer.executed  # auto-reports watched while streaming
+
+
+def test_a_lost_balance_interrupts_the_run_and_the_printer_is_made_safe(
+    catalog: Catalog, sim_devices: Any
+) -> None:
+    request = make_request(catalog, units=4)
+    devices = sim_devices(request)
+    hub = EventHub()
+
+    def unplug_balance(event: object) -> None:
+        if isinstance(event, UnitStarted) and event.n == 2:
+            devices.balance.transport.close()
+
+    hub.subscribe(unplug_balance)
+    result = run_batch(request, devices, hub=hub, options=options())
+    assert result.status == "interrupted"
+    assert [u.n for u in result.units] == [1]
+    (alarm,) = result.alarms
+    assert alarm.kind is AlarmKind.CONNECTION_LOST and alarm.message.startswith("balance: ")
+    printer, _ = sims(devices)
+    assert printer.executed[-4:] == ["M104 S0", "M140 S0", "M107", "M84"]
