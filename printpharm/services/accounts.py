@@ -307,6 +307,7 @@ class AccountService:
             user.must_change_password = True
 
         self._admin_change(session, user_id, "reset-password", reason, change)
+        self._auth.end_sessions_of(user_id)  # a compromised password ends its sessions (SEC-13)
         return temporary
 
     def _admin_change(

@@ -27,7 +27,7 @@ from printpharm.services.records import (
     verify_audit_trail,
 )
 from printpharm.services.research import ResearchModeService
-from printpharm.storage.audit import AuditContext, AuditEvent, ChainReport
+from printpharm.storage.audit import AuditContext, AuditEntry, AuditEvent, ChainReport
 from printpharm.storage.db import Database, resolve_database_url
 from printpharm.storage.repositories import AlarmRecord, unit_of_work
 
@@ -74,6 +74,33 @@ class RecordsServices:
     def close(self) -> None:
         """Release the database connections."""
         self.db.dispose()
+
+    def integrity_check(self) -> ChainReport:
+        """Verify the audit chain (at start-up and on demand, REC-05).
+
+        A broken chain is recorded as an incident (OPS-06): a ``integrity.audit-chain``
+        alarm and an audit event naming the first broken link. The caller blocks GMP
+        operations while the report is not ``ok``.
+        """
+        report = verify_audit_trail(self.db)
+        if not report.ok and report.first_broken is not None:
+            broken = report.first_broken
+            with self.auth.uow() as uow:
+                uow.alarms.raise_alarm(
+                    "integrity.audit-chain",
+                    "critical",
+                    f"audit trail broken at event {broken.seq}: {broken.detail}",
+                    uow.now(),
+                )
+                uow.audit.append(
+                    AuditEntry(
+                        "audit_trail",
+                        "integrity-check-failed",
+                        str(broken.seq),
+                        new={"problem": broken.problem, "detail": broken.detail},
+                    )
+                )
+        return report
 
 
 def _hasher_from_env() -> HasherConfig:

@@ -195,6 +195,14 @@ def test_password_ageing_forces_a_change(env: Env) -> None:
     env.auth.require(session, Operation.RUN_PRINT)
 
 
+def test_password_reset_ends_the_users_sessions(env: Env) -> None:
+    """SEC-13: a compromised password is replaced and its sessions end at once."""
+    _, session = env.make_user("tech1", "technician")
+    env.accounts.reset_password(env.admin, "tech1", "password seen by a visitor")  # type: ignore[arg-type]
+    with pytest.raises(SessionExpired):
+        env.auth.require(session, Operation.RUN_PRINT)
+
+
 def test_temporary_password_must_be_changed(env: Env) -> None:
     """SEC-09: the admin's one-time password opens nothing but the password change."""
     temporary = env.accounts.add_user(env.admin, "tech1", "Tess Tech", "technician")  # type: ignore[arg-type]

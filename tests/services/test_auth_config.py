@@ -85,3 +85,31 @@ def test_bad_hasher_environment_is_refused(
     monkeypatch.setenv(HASHER_ENV, value)
     with pytest.raises(InputError, match=HASHER_ENV):
         open_records(url)
+
+
+def test_integrity_check_records_an_incident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """REC-05 / OPS-06: a broken chain found at start-up is an alarm and an audit event."""
+    import sqlite3
+
+    monkeypatch.setenv(HASHER_ENV, "1,8,1")
+    url = f"sqlite:///{tmp_path / 'p.sqlite3'}"
+    initialise(url, "admin", "Ada Admin", "correct-horse-42-battery")
+    services = open_records(url)
+    assert services.integrity_check().ok
+    services.close()
+    con = sqlite3.connect(tmp_path / "p.sqlite3")
+    con.execute("DROP TRIGGER audit_events_no_update")
+    con.execute("UPDATE audit_events SET reason = 'edited' WHERE seq = 1")
+    con.commit()
+    con.close()
+    services = open_records(url)
+    report = services.integrity_check()
+    with services.auth.uow(write=False) as uow:
+        alarms = uow.alarms.unacknowledged()
+        (event,) = uow.events(action="integrity-check-failed")
+    services.close()
+    assert not report.ok and report.first_broken is not None and report.first_broken.seq == 1
+    assert [a.kind for a in alarms] == ["integrity.audit-chain"]
+    assert event.record_id == "1" and event.new()["problem"] == "content"
