@@ -379,7 +379,7 @@ def _verify(
             f"the written G-code deposits {worst * 100:.3f} % away from the {target:.3f} mm³ "
             "target; the plan is refused"
         )
-    longest = max(len(line.split(";", 1)[0].rstrip()) for line in text.splitlines())
+    longest = max(map(len, text.splitlines()))  # whole lines: comments only make it stricter
     if longest + _HOST_FRAMING_CHARS > printer.max_command_length:
         raise SlicingError(
             f"a {longest}-character command exceeds the {printer.max_command_length}-character "
