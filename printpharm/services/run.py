@@ -166,7 +166,8 @@ class _BatchRun(Session):
             try:
                 return self.call_device(call, "balance")
             except BalanceUnstable as exc:
-                self.alarm(AlarmKind.BALANCE_UNSTABLE, f"unit {n}: {what}: {exc}", n)
+                message = f"unit {n}: the balance did not settle for the {what} ({exc})"
+                self.alarm(AlarmKind.BALANCE_UNSTABLE, message, n)
             except (BalanceError, ProtocolError) as exc:
                 self.alarm(AlarmKind.BALANCE_ERROR, f"unit {n}: {what}: {exc}", n)
 
@@ -307,15 +308,12 @@ def run_batch(
     devices : RunDevices
         A :class:`~printpharm.devices.printer.PrinterLink` (not yet connected)
         and a balance; the caller opens and closes their transports.
-    hub : EventHub, optional
-        Receives the run's events (:mod:`printpharm.services.run_events`).
-    recorder : BatchRecorder, optional
-        Receives every record as it happens (default: none).
+    hub, recorder : optional
+        Receive the run's events (:mod:`.run_events`) and records as they happen.
     cancel : CancelToken, optional
         Checked between chunks of lines and between units.
     operator : callable, optional
-        Asked on alarms when the recipe's policy is ``pause``; without it such
-        alarms stop the run.
+        Asked on ``pause``-policy alarms; without it such alarms stop the run.
     options : RunOptions, optional
         Flow correction, chunk size, clocks, lock policy.
 
@@ -334,13 +332,6 @@ def run_batch(
     RecordError
         The recorder cannot write (the run is stopped and the devices made safe).
     """
-    run = _BatchRun(
-        request,
-        devices,
-        hub or EventHub(),
-        recorder or NullRecorder(),
-        cancel or CancelToken(),
-        operator,
-        options or RunOptions(),
-    )
-    return run.execute()
+    hub, recorder = hub or EventHub(), recorder or NullRecorder()
+    cancel, options = cancel or CancelToken(), options or RunOptions()
+    return _BatchRun(request, devices, hub, recorder, cancel, operator, options).execute()

@@ -121,7 +121,7 @@ def test_a_balance_that_never_settles_raises_a_clear_alarm(
     assert result.status == "stopped"
     (alarm,) = result.alarms
     assert alarm.kind is AlarmKind.BALANCE_UNSTABLE
-    assert "stable" in alarm.message and "unit 1" in alarm.message
+    assert alarm.message.startswith("unit 1: the balance did not settle for the tare")
     assert result.units == ()
     printer, _ = sims(devices)
     assert printer.executed[-4:] == ["M104 S0", "M140 S0", "M107", "M84"]  # made safe
@@ -384,3 +384,25 @@ def test_a_lost_balance_interrupts_the_run_and_the_printer_is_made_safe(
     assert alarm.kind is AlarmKind.CONNECTION_LOST and alarm.message.startswith("balance: ")
     printer, _ = sims(devices)
     assert printer.executed[-4:] == ["M104 S0", "M140 S0", "M107", "M84"]
+
+
+def test_a_balance_that_stops_settling_after_the_tare_alarms_after_its_retries(
+    catalog: Catalog, sim_devices: Any
+) -> None:
+    request = make_request(catalog, units=3)
+    devices = sim_devices(request)
+    _, balance = sims(devices)
+    hub = EventHub()
+
+    def draught(event: object) -> None:  # a door opens: the reading never settles again
+        if isinstance(event, UnitStarted) and event.n == 2:
+            balance.config.faults.never_settles = True
+
+    hub.subscribe(draught)
+    result = run_batch(request, devices, hub=hub, options=options())
+    assert result.status == "stopped" and [u.n for u in result.units] == [1]
+    (alarm,) = result.alarms
+    assert alarm.kind is AlarmKind.BALANCE_UNSTABLE and alarm.unit == 2
+    assert "did not settle for the weighing" in alarm.message
+    assert "no stable weight after 3 attempts" in alarm.message
+    assert [c for c in balance.executed if c == "S"] == ["S"]  # only unit 1 got an answer
