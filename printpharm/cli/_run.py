@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import secrets
 import signal
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,14 +25,14 @@ from printpharm.cli._common import add_json_flag, emit, to_jsonable
 from printpharm.cli._dose import add_dose_arguments, dose_from_args, dose_payload
 from printpharm.errors import InputError
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.planning import PlanResult, plan_batch
+from printpharm.services.planning import PlanResult
 from printpharm.services.recording import BatchRecorder, JsonFileRecorder, NullRecorder
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
 from printpharm.services.run_events import Alarm, FlowCorrected, Heating, UnitWeighed
-from printpharm.services.run_program import parse_plate_gcode
+from printpharm.services.run_prepare import prepare_run
 from printpharm.services.run_result import AlarmRecord, BatchResult, OperatorDecision
-from printpharm.services.run_setup import OperatorCallback, RunOptions, RunRequest
+from printpharm.services.run_setup import OperatorCallback, RunOptions
 
 __all__ = ["register"]
 
@@ -110,30 +108,6 @@ def _device_urls(args: argparse.Namespace, catalog: Catalog, recipe_id: str) -> 
         options[key.strip()] = value.strip()
     recipe = catalog.recipe(recipe_id)
     return simulator_urls(catalog.printer(recipe.printer), catalog.ink(recipe.ink), options)
-
-
-def _request(
-    catalog: Catalog, args: argparse.Namespace, batch_id: str
-) -> tuple[RunRequest, PlanResult]:
-    if args.units < 1:
-        raise InputError(f"units = {args.units}; at least 1 unit is needed")
-    recipe = catalog.recipe(args.recipe)
-    dose_mg, dose_record = _unit_dose(args)
-    plan = plan_batch(catalog, recipe.id, dose_mg, args.units)
-    process = catalog.resolve(recipe.id).process
-    request = RunRequest(
-        recipe=recipe,
-        ink=catalog.ink(recipe.ink),
-        printer_definition=catalog.printer(recipe.printer),
-        program=parse_plate_gcode(plan.gcode),
-        dose_mg=dose_mg,
-        recipe_sha256=catalog.file_sha256("recipe", recipe.id),
-        nozzle_c=process.nozzle_temperature.value,
-        bed_c=process.bed_temperature.value,
-        dose_record=dose_record,
-        batch_id=batch_id,
-    )
-    return request, plan
 
 
 def _operator(args: argparse.Namespace) -> OperatorCallback:
@@ -220,9 +194,10 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path]) -> s
 
 def _run(args: argparse.Namespace) -> int:
     catalog = load_catalog()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    batch_id = f"{args.recipe}-{stamp}-{secrets.token_hex(3)}"
-    request, plan = _request(catalog, args, batch_id)
+    dose_mg, dose_record = _unit_dose(args)
+    prepared = prepare_run(catalog, args.recipe, dose_mg, args.units, dose_record=dose_record)
+    request, plan = prepared.request, prepared.plan
+    batch_id = request.batch_id
     printer_url, balance_url = _device_urls(args, catalog, args.recipe)
     recorder: BatchRecorder = NullRecorder()
     paths: list[Path] = []
