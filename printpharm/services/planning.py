@@ -22,7 +22,7 @@ from typing import Any
 
 from printpharm.catalog import Catalog, ResolvedSettings
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
-from printpharm.core.units import ink_mass_mg
+from printpharm.core.dosing import ink_mass_mg, ink_volume_mm3
 from printpharm.errors import DesignSpaceError, SizingError, SlicingError
 from printpharm.geometry.mesh import form_mesh
 from printpharm.geometry.plate import layout_plate
@@ -315,7 +315,10 @@ def plan_batch(
     fraction = _capsule_fraction(recipe, spec, volume)
     process = process_settings(resolved)
     machine = machine_settings(printer, ink, resolved)
-    fitted = fit_unit(spec, volume, process)
+    try:
+        fitted = fit_unit(spec, volume, process)
+    except SizingError as exc:
+        raise SizingError(f"a {dose} mg dose of recipe {recipe.id}: {exc}") from exc
     footprint = fitted.sized.form.footprint(0.0)
     layout = layout_plate(
         footprint,
@@ -358,7 +361,7 @@ def plan_batch(
         estimated_time_s=analysis.total.time_s,
         line_count=analysis.line_count,
         plate_capacity=layout.capacity,
-        warnings=_warnings(resolved, machine, units),
+        warnings=_warnings(resolved, machine, units) + _density_check(ink, dispensed, volume),
         settings=resolved.to_record(),
         gcode=text,
         form=fitted.sized.form,
@@ -402,6 +405,18 @@ def _warnings(resolved: ResolvedSettings, machine: MachineSettings, units: int) 
             "that the print head clears finished units"
         )
     return tuple(out)
+
+
+def _density_check(ink: Ink, dispensed_mg: float, volume_mm3: float) -> tuple[str, ...]:
+    """Warn when the calibration and the ink's density disagree by more than 10 %."""
+    by_density = float(ink_volume_mm3(Decimal(repr(dispensed_mg)), ink.density.value))
+    if abs(volume_mm3 / by_density - 1) <= 0.10:
+        return ()
+    return (
+        f"the calibration gives {volume_mm3:.1f} mm³ but the ink's density "
+        f"{ink.density} gives {by_density:.1f} mm³ for {dispensed_mg:.1f} mg; check the "
+        "calibration",
+    )
 
 
 def save_unit_stl(result: PlanResult, path: Path | str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from shapely.geometry.base import BaseGeometry
@@ -30,13 +31,20 @@ class LayerRegion:
 def slice_layers(form: Form, layering: Layering) -> list[LayerRegion]:
     """Cut a form into whole layers; each region is the section at mid-layer.
 
+    A parametric form must be a whole number of layers high. An imported mesh
+    (``template == "mesh"``) gets the whole layers that fit under its top.
+
     Raises
     ------
     SlicingError
         If the form's height is not a whole number of layers, or a layer is empty.
     """
     layers = layering.nearest_count(form.height_mm)
-    if abs(layering.height_of(layers) - form.height_mm) > 1e-6:
+    if form.template == "mesh":  # an imported solid: whole layers that fit inside it
+        layers = max(
+            1, math.floor((form.height_mm - layering.first_layer_mm) / layering.layer_mm + 1e-9) + 1
+        )
+    elif abs(layering.height_of(layers) - form.height_mm) > 1e-6:
         raise SlicingError(
             f"{form.template}: height {form.height_mm:.4f} mm is not a whole number of layers "
             f"({layering.first_layer_mm} mm first layer, then {layering.layer_mm} mm)"

@@ -114,3 +114,16 @@ def test_layering_arithmetic() -> None:
     assert slabs[0] == (0.15, 0.3) and slabs[2] == pytest.approx((0.675, 0.25))
     with pytest.raises(GeometryError, match="layer_mm=0"):
         Layering(0.2, 0.0)
+
+
+def test_linked_dimensions_keep_their_ratio() -> None:
+    spec = FormSpec(
+        Caplet(14, 7, 4),
+        {"width_mm": (6, 8), "height_mm": (0.5, 8.5)},
+        free_dimension="width_mm",
+        linked={"length_mm": ("width_mm", 2.0)},
+    )
+    for volume in (80.0, 300.0, 650.0):
+        form = size_form(spec, volume, LAYERING).form
+        assert form.length_mm == pytest.approx(2 * form.width_mm)  # type: ignore[attr-defined]
+        assert layered_area_volume(LAYERING)(form) == pytest.approx(volume, rel=1e-9)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import shapely
 
 from printpharm.errors import SizingError, SlicingError
+from printpharm.geometry.mesh import form_mesh
 from printpharm.geometry.sizing import capsule_fill_spec
+from printpharm.geometry.stl import MeshForm, load_stl, save_stl
 from printpharm.geometry.tablet import Caplet, Disc, MiniTablets, Ring
 from printpharm.slicing.fit import fit_unit, sliced_volume_model
 from printpharm.slicing.infill import rectilinear
@@ -72,3 +75,13 @@ def test_process_settings_are_checked() -> None:
         ProcessSettings(layer_height_mm=0.5, line_width_mm=0.4)
     with pytest.raises(SlicingError, match="infill_density=0"):
         ProcessSettings(infill_density=0)
+
+
+def test_imported_stl_slices_by_mesh_sections(tmp_path: Path) -> None:
+    ring = Ring(12, 5, 3.0)
+    mesh = load_stl(save_stl(form_mesh(ring), tmp_path / "ring.stl"))
+    sliced = slice_form(MeshForm(mesh), SSE_PROCESS)
+    layering = SSE_PROCESS.layering
+    assert len(sliced.layers) == 11  # 0.3 + 10 × 0.25 = 2.8 mm fit under the 3.0 mm top
+    expected = ring.area_mm2(0.0) * layering.height_of(11)
+    assert sliced.volume_mm3 == pytest.approx(expected, rel=1e-4)
