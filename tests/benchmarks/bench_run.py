@@ -10,28 +10,14 @@ from decimal import Decimal
 
 from printpharm.catalog import load_catalog
 from printpharm.devices.sim import FAST_PTY_SPEED, Plate, PtyServer, build_balance, build_printer
-from printpharm.services.planning import plan_batch
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
-from printpharm.services.run_program import parse_plate_gcode
+from printpharm.services.run_prepare import prepare_run
 from printpharm.services.run_setup import RunRequest
 
 
 def _request(units: int) -> RunRequest:
-    catalog = load_catalog()
-    recipe = catalog.recipe("cpm-chewable-disc")
-    plan = plan_batch(catalog, recipe.id, Decimal(10), units)
-    process = catalog.resolve(recipe.id).process
-    return RunRequest(
-        recipe=recipe,
-        ink=catalog.ink(recipe.ink),
-        printer_definition=catalog.printer(recipe.printer),
-        program=parse_plate_gcode(plan.gcode),
-        dose_mg=Decimal(10),
-        recipe_sha256=catalog.file_sha256("recipe", recipe.id),
-        nozzle_c=process.nozzle_temperature.value,
-        bed_c=process.bed_temperature.value,
-    )
+    return prepare_run(load_catalog(), "cpm-chewable-disc", Decimal(10), units).request
 
 
 def _lines(request: RunRequest) -> int:
