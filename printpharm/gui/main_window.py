@@ -28,13 +28,19 @@ from printpharm.gui.login import LoginDialog
 from printpharm.gui.pages.admin import AdminPage
 from printpharm.gui.pages.history import HistoryPage
 from printpharm.gui.pages.new_batch import NewBatchPage
-from printpharm.gui.pages.pending import PendingPage
 from printpharm.gui.pages.plan import PlanPage
+from printpharm.gui.pages.print_run import PrintPage
 from printpharm.gui.pages.qc import QcPage
 from printpharm.gui.pages.research import ResearchPage
 from printpharm.gui.session_guard import SessionGuard
 from printpharm.gui.widgets.banner import ModeBanner
-from printpharm.services.workstation import DeviceStatus, DoseForm, DosePreview, Workstation
+from printpharm.services.workstation import (
+    DeviceStatus,
+    DoseForm,
+    DosePreview,
+    PlannedBatch,
+    Workstation,
+)
 
 __all__ = ["PAGE_KEYS", "MainWindow"]
 
@@ -73,19 +79,6 @@ _NAV: dict[str, tuple[object, object]] = {
     ),
 }
 
-# Pages whose service has not landed: title, purpose, and the service they wait for.
-_PENDING: dict[str, tuple[object, object, str]] = {
-    "print": (
-        QT_TRANSLATE_NOOP("MainWindow", "Print"),
-        QT_TRANSLATE_NOOP(
-            "MainWindow",
-            "Connect the printer and balance, print each unit, weigh it and compare it with its "
-            "target mass; the run stops with an alarm when a unit leaves its limits.",
-        ),
-        "run",
-    ),
-}
-
 
 class MainWindow(QMainWindow):
     """The application shell. ``pages`` maps a key of :data:`PAGE_KEYS` to its widget."""
@@ -119,31 +112,31 @@ class MainWindow(QMainWindow):
 
     # -- construction ------------------------------------------------------------------------
 
-    def _pending(self, key: str) -> PendingPage:
-        title, purpose, service = _PENDING[key]
-        reason = self._ws.availability().get(service)
-        return PendingPage(self.tr(str(title)), self.tr(str(purpose)), reason)
-
     def _build_pages(self) -> None:
         ws = self._ws
         self.new_batch = NewBatchPage(ws)
         self.plan = PlanPage(ws)
         self.qc = QcPage(ws)
         widgets: dict[str, QWidget] = {"new_batch": self.new_batch, "plan": self.plan}
+        self.print_page = PrintPage(ws)
         self.research = ResearchPage(ws)
         self.history = HistoryPage(ws)
         self.admin = AdminPage(ws)
         widgets.update(qc=self.qc, research=self.research, history=self.history, admin=self.admin)
+        widgets["print"] = self.print_page
         for index, key in enumerate(PAGE_KEYS):
             title, tip = _NAV[key]
             item = QListWidgetItem(f"{index + 1}  {self.tr(str(title))}")
             item.setToolTip(self.tr(str(tip)))
             item.setData(Qt.ItemDataRole.UserRole, key)
             self.nav.addItem(item)
-            widget = widgets.get(key) or self._pending(key)
+            widget = widgets[key]
             self.stack.addWidget(widget)
             self.pages[key] = widget
         self.new_batch.plan_requested.connect(self._on_plan_requested)
+        self.plan.print_requested.connect(self._on_print_requested)
+        self.print_page.finished.connect(self.qc.set_run_result)
+        self.print_page.qc_button.clicked.connect(lambda: self.show_page("qc"))
         self.research.mode_changed.connect(self.refresh_mode)
         self.nav.currentRowChanged.connect(self._on_page_shown)
 
@@ -270,6 +263,10 @@ class MainWindow(QMainWindow):
         if page in (self.research, self.history, self.admin):
             page.refresh()
 
+    def _on_print_requested(self, batch: PlannedBatch) -> None:
+        self.print_page.set_batch(batch)
+        self.show_page("print")
+
     def _on_plan_requested(self, form: DoseForm, preview: DosePreview) -> None:
         self.plan.set_batch(form, preview)
         self.show_page("plan")
@@ -303,6 +300,8 @@ class MainWindow(QMainWindow):
         self._settings.setValue("window/page", self.current_page())
         self._settings.sync()
         self.guard.stop()
+        self.print_page.wait()
+        self.plan.runner.wait()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.guard)

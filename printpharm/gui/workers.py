@@ -8,12 +8,13 @@ printing and weighing take seconds to minutes).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-__all__ = ["TaskRunner"]
+__all__ = ["BlockingQuestion", "EventBridge", "TaskRunner"]
 
 
 class _Job(QObject):
@@ -96,3 +97,52 @@ class TaskRunner(QObject):
     def _on_failed(self, error: object) -> None:
         self._stop()
         self.failed.emit(error)
+
+
+class EventBridge(QObject):
+    """Re-emits service events (published in a worker thread) as a Qt signal on the GUI thread.
+
+    Subscribe :meth:`publish` to a :class:`~printpharm.services.jobs.EventHub`;
+    connect ``received`` to the page. The signal crosses threads queued, so the
+    slot always runs on the GUI thread.
+    """
+
+    received = Signal(object)
+
+    def publish(self, event: object) -> None:
+        """Called by the hub in the worker thread."""
+        self.received.emit(event)
+
+
+class BlockingQuestion(QObject):
+    """Lets a worker thread ask the GUI a question and wait for the answer.
+
+    The worker calls :meth:`ask` (blocks); the GUI receives ``asked(question)``
+    and calls :meth:`answer`. :meth:`cancel` releases a waiting worker with
+    ``default`` (used when the window closes).
+    """
+
+    asked = Signal(object)
+
+    def __init__(self, default: object, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._default = default
+        self._event = threading.Event()
+        self._answer: object = default
+
+    def ask(self, question: object) -> object:
+        """Emit ``asked`` and block the calling (worker) thread until answered."""
+        self._event.clear()
+        self._answer = self._default
+        self.asked.emit(question)
+        self._event.wait()
+        return self._answer
+
+    def answer(self, value: object) -> None:
+        """Give the answer (GUI thread) and release the worker."""
+        self._answer = value
+        self._event.set()
+
+    def cancel(self) -> None:
+        """Release a waiting worker with the default answer."""
+        self.answer(self._default)

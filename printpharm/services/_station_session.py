@@ -149,8 +149,14 @@ class StationSession:
     def change_password(self, old_password: str, new_password: str) -> None:
         """Change the current user's password (clears a temporary password)."""
         user = self._require_user()
-        self._svc().auth.change_password(user, old_password, new_password)
-        self.user = self._svc().auth.check(user)
+        services = self._svc()
+        # The accounts service owns password changes (it moved there from auth).
+        owner: object = (
+            services.accounts if hasattr(services.accounts, "change_password") else (services.auth)
+        )
+        change: Callable[[UserSession, str, str], None] = getattr(owner, "change_password")  # noqa: B009
+        change(user, old_password, new_password)
+        self.user = services.auth.check(user)
 
     def touch(self) -> UserSession:
         """Record activity; raises :class:`SessionExpired` when idle past the timeout (locks)."""
@@ -170,6 +176,18 @@ class StationSession:
         if self.user is None:
             raise SessionExpired("not logged in")
         return self.user
+
+    def require(self, operation: Operation) -> UserSession:
+        """The live session if its role may ``operation`` (audits a refusal).
+
+        Raises
+        ------
+        SessionExpired
+            Nobody is logged in, or the session locked.
+        PermissionDenied
+            The role may not.
+        """
+        return self._svc().auth.require(self._require_user(), operation)
 
     def may(self, operation: Operation) -> bool:
         """Whether the current user's role allows ``operation`` (for enabling controls)."""

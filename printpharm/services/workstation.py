@@ -41,7 +41,18 @@ from printpharm.services._batch_form import (
     parse_masses,
     recipe_options,
 )
+from printpharm.services._station_batch import (
+    LayerView,
+    PathView,
+    PlannedBatch,
+    plan_for_form,
+    print_batch,
+)
 from printpharm.services._station_session import ModeStatus, StationSession, display_url
+from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.permissions import Operation
+from printpharm.services.run_result import BatchResult
+from printpharm.services.run_setup import OperatorCallback
 
 __all__ = [
     "BSA_FORMULAS",
@@ -51,6 +62,9 @@ __all__ = [
     "DeviceStatus",
     "DoseForm",
     "DosePreview",
+    "LayerView",
+    "PathView",
+    "PlannedBatch",
     "ModeStatus",
     "QcPreview",
     "RecipeOption",
@@ -77,13 +91,15 @@ class WorkstationConfig:
     """What the composition root decides before building the services.
 
     ``database_url`` is ``None`` for the default SQLite file in the user data
-    directory; ``data_root`` is ``None`` for the shipped inks/recipes.
+    directory; ``data_root`` is ``None`` for the shipped inks/recipes;
+    ``records_dir`` is where batch records are written as JSON (``None``: not written).
     """
 
     database_url: str | None = None
     data_root: Path | None = None
     printer_url: str = DEFAULT_PRINTER_URL
     balance_url: str = DEFAULT_BALANCE_URL
+    records_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +186,55 @@ class Workstation:
         """
         return DosePreviewBuilder(self.recipe, form).build()
 
+    # -- plan and print ----------------------------------------------------------------------
+
+    def plan(self, form: DoseForm, preview: DosePreview) -> PlannedBatch:
+        """Plan the batch of a ready form (slow: call it from a worker thread).
+
+        Raises
+        ------
+        SessionExpired, PermissionDenied
+            Nobody is logged in, or the role may not enter prescriptions.
+        InputError, DesignSpaceError, SizingError, CalibrationError, SlicingError
+            The plan is refused (the message says which limit and why).
+        """
+        self.session.require(Operation.ENTER_PRESCRIPTION)
+        if self.catalog is None:
+            raise CatalogError(self.catalog_error or "the catalog is not loaded")
+        return plan_for_form(self.catalog, form, preview)
+
+    def print_batch(
+        self,
+        batch: PlannedBatch,
+        hub: EventHub,
+        cancel: CancelToken,
+        operator: OperatorCallback | None = None,
+    ) -> BatchResult:
+        """Print and weigh ``batch`` on the configured devices (blocks: use a worker thread).
+
+        Events go to ``hub`` from the calling thread; ``cancel`` stops the run safely.
+
+        Raises
+        ------
+        SessionExpired, PermissionDenied
+            Nobody is logged in, or the role may not run a print.
+        PreflightError, DeviceError, RecordError
+            The run could not start or record.
+        """
+        self.session.require(Operation.RUN_PRINT)
+        if self.catalog is None:
+            raise CatalogError(self.catalog_error or "the catalog is not loaded")
+        ports = (self.config.printer_url, self.config.balance_url)
+        return print_batch(
+            self.catalog,
+            batch,
+            ports,
+            hub=hub,
+            cancel=cancel,
+            operator=operator,
+            records_dir=self.config.records_dir,
+        )
+
     # -- QC --------------------------------------------------------------------------------
 
     def preview_qc(
@@ -217,8 +282,8 @@ class Workstation:
             "auth": None
             if self.session.services is not None
             else f"the database is not open ({self.session.open_error or 'not logged in'})",
-            "planning": "planning (dimensions, toolpaths, G-code) is not available yet",
-            "run": "printing and weighing are not available yet (print-run service pending)",
+            "planning": None,
+            "run": None,
             "records": "batch records are not available yet (batch-record service pending); "
             "the audit trail is shown",
         }

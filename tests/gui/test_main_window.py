@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QLabel
 
 from printpharm.gui.main_window import PAGE_KEYS, MainWindow
 from printpharm.services.workstation import ModeStatus
@@ -28,11 +27,10 @@ def test_ctrl_digit_switches_pages(qtbot, window: MainWindow) -> None:  # type: 
     assert window.current_page() == "new_batch"
 
 
-def test_pending_pages_say_why(window: MainWindow) -> None:
+def test_print_page_waits_for_a_plan(window: MainWindow) -> None:
     window.show_page("print")
-    reason = window.pages["print"].findChild(QLabel, "pendingReason")
-    assert reason is not None
-    assert "not available yet" in reason.text().lower()
+    assert "No planned batch yet" in window.print_page.batch_label.text()
+    assert not window.print_page.start_button.isEnabled()
 
 
 def test_research_banner_shows_until_and_who(window: MainWindow) -> None:
@@ -48,13 +46,14 @@ def test_window_state_is_remembered(qtbot, workstation, settings: QSettings) -> 
     first = MainWindow(workstation, settings)
     qtbot.addWidget(first)
     first.show()
-    first.resize(700, 500)
+    size = (first.minimumSizeHint().width() + 20, 500)  # the offscreen screen is 800 × 600
+    first.resize(*size)
     first.show_page("qc")
     first.close()
     second = MainWindow(workstation, settings)
     qtbot.addWidget(second)
     assert second.current_page() == "qc"
-    assert (second.width(), second.height()) == (700, 500)
+    assert (second.width(), second.height()) == size
 
 
 def test_qc_page_judges_typed_masses(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]

@@ -1,12 +1,31 @@
-"""Plan preview: the batch from the new-batch page, and its plan once planning exists."""
+"""Plan preview: the numbers of the planned plate and a layer-by-layer toolpath view.
+
+Planning runs in a worker thread (:class:`~printpharm.gui.workers.TaskRunner`);
+a refused plan (dose outside the design space, no size that holds the dose,
+volume outside the ink's calibration) is shown with the service's message.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
+from printpharm.gui.widgets.feedback import FieldError
+from printpharm.gui.widgets.toolpaths import ToolpathView
+from printpharm.gui.workers import TaskRunner
 from printpharm.services.workstation import (
     DoseForm,
     DosePreview,
+    PlannedBatch,
     Workstation,
     describe_dose,
     format_mg,
@@ -15,53 +34,155 @@ from printpharm.services.workstation import (
 __all__ = ["PlanPage"]
 
 
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
 class PlanPage(QWidget):
-    """Shows the prescription summary; the plan numbers and toolpaths when planning lands."""
+    """Batch summary, plan numbers, toolpaths; emits ``print_requested(PlannedBatch)``."""
+
+    print_requested = Signal(object)
 
     def __init__(self, workstation: Workstation, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ws = workstation
+        self.batch: PlannedBatch | None = None
+        self.runner = TaskRunner(self)
+        self.runner.finished.connect(self._on_planned)
+        self.runner.failed.connect(self._on_failed)
         layout = QVBoxLayout(self)
         title = QLabel(self.tr("Plan preview"))
         title.setObjectName("pageTitle")
         layout.addWidget(title)
+        row = QHBoxLayout()
+        left = QVBoxLayout()
         group = QGroupBox(self.tr("Batch"))
         self.summary = QFormLayout(group)
-        self.empty = QLabel(self.tr("No batch yet: complete the New batch page and press Next."))
-        self.empty.setWordWrap(True)
-        self.summary.addRow(self.empty)
-        layout.addWidget(group)
+        self.summary.addRow(QLabel(self.tr("No batch yet: complete New batch and press Next.")))
+        left.addWidget(group)
+        numbers = QGroupBox(self.tr("Plan"))
+        self.numbers = QFormLayout(numbers)
+        left.addWidget(numbers)
         self.status = QLabel()
-        self.status.setObjectName("pendingReason")
         self.status.setWordWrap(True)
-        self.status.setFrameShape(QLabel.Shape.StyledPanel)
-        self.status.setMargin(12)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
-        reason = workstation.availability().get("planning")
-        self.status.setText(
-            self.tr("Not available yet: {reason}.").format(reason=reason) if reason else ""
-        )
-        self.status.setVisible(bool(reason))
+        left.addWidget(self.status)
+        self.error = FieldError()
+        left.addWidget(self.error)
+        left.addStretch(1)
+        row.addLayout(left, 1)
+        row.addLayout(self._view_column(), 1)
+        layout.addLayout(row, 1)
+        self.print_button = QPushButton(self.tr("&Print this batch  ›"))
+        self.print_button.setObjectName("printButton")
+        self.print_button.setEnabled(False)
+        self.print_button.clicked.connect(self._on_print)
+        footer = QHBoxLayout()
+        footer.addStretch(1)
+        footer.addWidget(self.print_button)
+        layout.addLayout(footer)
+
+    def _view_column(self) -> QVBoxLayout:
+        column = QVBoxLayout()
+        self.view = ToolpathView()
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("layerSlider")
+        self.slider.setEnabled(False)
+        self.slider.setToolTip(self.tr("Choose the layer to show (arrow keys, Page Up/Down)"))
+        self.layer_label = QLabel(self.tr("Layer —"))
+        self.layer_label.setBuddy(self.slider)
+        self.slider.valueChanged.connect(self._on_layer)
+        column.addWidget(self.view, 1)
+        column.addWidget(self.layer_label)
+        column.addWidget(self.slider)
+        return column
 
     def set_batch(self, form: DoseForm, preview: DosePreview) -> None:
-        """Show the batch the technician asked to plan."""
-        while self.summary.rowCount():
-            self.summary.removeRow(0)
+        """Show the batch asked for and start planning it in the background."""
+        self._clear(self.summary)
+        self._clear(self.numbers)
+        self.batch = None
+        self.print_button.setEnabled(False)
+        self.view.set_layers(())
+        self.slider.setEnabled(False)
+        self.error.show_reason(None)
         result, recipe = preview.result, preview.recipe
         if result is None or recipe is None:
-            self.summary.addRow(QLabel(self.tr("No batch yet.")))
             return
-        doses = " + ".join(format_mg(d) for d in result.unit_doses_mg)
         rows = (
             (self.tr("Patient:"), form.patient_id),
             (self.tr("Prescriber:"), form.prescriber),
             (self.tr("Recipe:"), f"{recipe.name} ({recipe.id})"),
-            (self.tr("Dose per unit:"), doses),
+            (self.tr("Dose per unit:"), " + ".join(format_mg(d) for d in result.unit_doses_mg)),
             (self.tr("How:"), "; ".join(describe_dose(result))),
             (self.tr("Units:"), str(form.units)),
         )
+        self._fill(self.summary, rows)
+        if self.runner.busy:
+            self.runner.wait()
+        self.status.setText(self.tr("Planning: sizing the unit and writing the G-code…"))
+        self.runner.start(lambda: self._ws.plan(form, preview))
+
+    @staticmethod
+    def _clear(form: QFormLayout) -> None:
+        while form.rowCount():
+            form.removeRow(0)
+
+    @staticmethod
+    def _fill(form: QFormLayout, rows: tuple[tuple[str, str], ...]) -> None:
         for label, text in rows:
             value = QLabel(text)
             value.setWordWrap(True)
-            self.summary.addRow(label, value)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(label, value)
+
+    def _on_planned(self, batch: object) -> None:
+        assert isinstance(batch, PlannedBatch)
+        self.batch = batch
+        plan = batch.plan
+        dims = ", ".join(
+            f"{k.removesuffix('_mm')} {v:.2f} mm" for k, v in plan.dimensions_mm.items()
+        )
+        rows = (
+            (self.tr("Form:"), f"{plan.template}: {dims}"),
+            (self.tr("Layers:"), f"{plan.layers} × {plan.layer_height_mm:g} mm"),
+            (self.tr("Volume per unit:"), f"{plan.target_volume_mm3:.1f} mm³"),
+            (self.tr("Ink per unit:"), f"{plan.ink_mass_mg:.1f} mg"),
+            (self.tr("Weighing target:"), f"{plan.target_mass_mg:.1f} mg per unit"),
+            (
+                self.tr("Units on the plate:"),
+                self.tr("{n} (room for {cap})").format(n=plan.units, cap=plan.plate_capacity),
+            ),
+            (self.tr("Estimated time:"), _minutes(plan.estimated_time_s)),
+            (self.tr("Warnings:"), "\n".join(plan.warnings) or self.tr("none")),
+        )
+        self._fill(self.numbers, rows)
+        self.status.setText(
+            self.tr("Plan {id} ready; the written G-code was re-read and checked.").format(
+                id=batch.batch_id
+            )
+        )
+        self.view.set_layers(batch.layers)
+        self.slider.setRange(0, max(0, len(batch.layers) - 1))
+        self.slider.setValue(0)
+        self.slider.setEnabled(len(batch.layers) > 1)
+        self._on_layer(0)
+        self.print_button.setEnabled(self._ws.availability().get("run") is None)
+
+    def _on_failed(self, error: object) -> None:
+        self.status.setText(self.tr("The plan was refused."))
+        self.error.show_reason(str(error))
+
+    def _on_layer(self, index: int) -> None:
+        if self.batch is None or not self.batch.layers:
+            return
+        layer = self.batch.layers[index]
+        self.view.set_layer(index)
+        self.layer_label.setText(
+            self.tr("&Layer {n} of {total} — top at z = {z:.2f} mm").format(
+                n=index + 1, total=len(self.batch.layers), z=layer.z_mm
+            )
+        )
+
+    def _on_print(self) -> None:
+        if self.batch is not None:
+            self.print_requested.emit(self.batch)

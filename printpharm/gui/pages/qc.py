@@ -7,6 +7,7 @@ service.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -23,7 +24,8 @@ from PySide6.QtWidgets import (
 from printpharm.errors import UniformityInputError
 from printpharm.gui.models import UnitMassModel
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
-from printpharm.services.workstation import QcPreview, Workstation
+from printpharm.services.run_result import BatchResult
+from printpharm.services.workstation import PlannedBatch, QcPreview, Workstation
 
 __all__ = ["QcPage"]
 
@@ -43,10 +45,15 @@ class QcPage(QWidget):
         row.addWidget(self._input_group(), 1)
         row.addWidget(self._verdict_group(), 1)
         layout.addLayout(row, 1)
+        self.run_report = QLabel()
+        self.run_report.setObjectName("runReport")
+        self.run_report.setWordWrap(True)
+        self.run_report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.run_report)
         self.release_note = QLabel(
             self.tr(
-                "Release and rejection with an electronic signature will be possible here "
-                "once the batch-record service is available."
+                "Release or rejection with an electronic signature will be possible here once "
+                "the batch-record service stores runs in the database (not available yet)."
             )
         )
         self.release_note.setWordWrap(True)
@@ -104,6 +111,22 @@ class QcPage(QWidget):
         self.masses.setPlainText("\n".join(masses_mg))
         if target_mg is not None:
             self.target.setText(target_mg)
+
+    def set_run_result(self, result: object, batch: object) -> None:
+        """Show a finished run: its QC report, and its weighed masses in the fields above."""
+        assert isinstance(result, BatchResult) and isinstance(batch, PlannedBatch)
+        lines = [
+            self.tr("Batch {id}: {status}; QC {verdict} — {reason}").format(
+                id=result.batch_id,
+                status=result.status,
+                verdict=result.qc.verdict.upper(),
+                reason=result.qc.reason,
+            )
+        ]
+        lines += [f"  {t.test}: {t.result} — {t.reason}" for t in result.qc.tests]
+        self.run_report.setText("\n".join(lines))
+        masses = [str(u.measured_mg) for u in result.units if u.measured_mg is not None]
+        self.set_masses(masses, f"{batch.plan.target_mass_mg:.4f}".rstrip("0").rstrip("."))
 
     def refresh(self) -> None:
         """Re-evaluate the typed masses."""

@@ -1,0 +1,255 @@
+"""Print: run the planned batch — heat, print each unit, weigh it, judge it — and watch it.
+
+The run happens in a worker thread; its events arrive through an
+:class:`~printpharm.gui.workers.EventBridge`. A ``pause`` alarm asks the
+operator here (Continue / Abort) while the run waits. Stop cancels safely.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
+from printpharm.gui.workers import BlockingQuestion, EventBridge, TaskRunner
+from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.run_events import (
+    Alarm,
+    FlowCorrected,
+    Heating,
+    RunStarted,
+    UnitProgress,
+    UnitStarted,
+    UnitWeighed,
+)
+from printpharm.services.run_result import AlarmRecord, BatchResult, OperatorDecision, UnitRecord
+from printpharm.services.workstation import PlannedBatch, Workstation, format_mg
+
+__all__ = ["PrintPage"]
+
+_COLUMNS = ("Unit", "Target (mg)", "Measured (mg)", "Deviation (%)", "Verdict", "Flow (%)")
+
+
+class PrintPage(QWidget):
+    """Start/stop, progress, unit table, alarms; emits ``finished(BatchResult, PlannedBatch)``."""
+
+    finished = Signal(object, object)
+
+    def __init__(self, workstation: Workstation, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ws = workstation
+        self.batch: PlannedBatch | None = None
+        self.result: BatchResult | None = None
+        self._cancel = CancelToken()
+        self.runner = TaskRunner(self)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self.bridge = EventBridge(self)
+        self.bridge.received.connect(self._on_event)
+        self.question = BlockingQuestion(OperatorDecision.ABORT, self)
+        self.question.asked.connect(self._on_pause)
+        layout = QVBoxLayout(self)
+        title = QLabel(self.tr("Print and weigh"))
+        title.setObjectName("pageTitle")
+        layout.addWidget(title)
+        self.batch_label = QLabel(self.tr("No planned batch yet: plan one on the Plan page."))
+        self.batch_label.setWordWrap(True)
+        layout.addWidget(self.batch_label)
+        layout.addLayout(self._controls())
+        self.overall = QProgressBar()
+        self.overall.setFormat(self.tr("%v of %m units weighed"))
+        self.unit_progress = QProgressBar()
+        self.unit_progress.setFormat(self.tr("current unit: %p % of its G-code sent"))
+        self.state = QLabel()
+        self.state.setObjectName("runState")
+        for widget in (self.overall, self.unit_progress, self.state):
+            layout.addWidget(widget)
+        layout.addLayout(self._pause_row())
+        self.alarm = FieldError()
+        layout.addWidget(self.alarm)
+        self.table = QTableWidget(0, len(_COLUMNS))
+        self.table.setObjectName("units")
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in _COLUMNS])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        layout.addWidget(self.table, 1)
+        self._set_running(False)
+
+    def _controls(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.start_button = QPushButton(self.tr("&Start printing"))
+        self.start_button.setObjectName("startButton")
+        self.start_button.setToolTip(self.tr("Connect the printer and balance, heat, then print."))
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton(self.tr("S&top"))
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setToolTip(self.tr("Stop safely after the current G-code chunk."))
+        self.stop_button.clicked.connect(self.stop)
+        self.verdict = VerdictLabel()
+        self.qc_button = QPushButton(self.tr("&QC and release  ›"))
+        self.qc_button.setEnabled(False)
+        row.addWidget(self.start_button)
+        row.addWidget(self.stop_button)
+        row.addWidget(self.verdict, 1)
+        row.addWidget(self.qc_button)
+        return row
+
+    def _pause_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.pause_label = QLabel()
+        self.pause_label.setWordWrap(True)
+        self.continue_button = QPushButton(self.tr("&Continue"))
+        self.abort_button = QPushButton(self.tr("&Abort the run"))
+        self.continue_button.clicked.connect(lambda: self._answer(OperatorDecision.CONTINUE))
+        self.abort_button.clicked.connect(lambda: self._answer(OperatorDecision.ABORT))
+        row.addWidget(self.pause_label, 1)
+        row.addWidget(self.continue_button)
+        row.addWidget(self.abort_button)
+        self._show_pause(False)
+        return row
+
+    def _show_pause(self, visible: bool) -> None:
+        for widget in (self.pause_label, self.continue_button, self.abort_button):
+            widget.setVisible(visible)
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running and self.batch is not None)
+        self.stop_button.setEnabled(running)
+
+    def set_batch(self, batch: PlannedBatch) -> None:
+        """Prepare the page for a planned batch (nothing is printed until Start)."""
+        self.batch = batch
+        self.result = None
+        plan = batch.plan
+        printer, balance = self._ws.device_status()
+        self.batch_label.setText(
+            self.tr(
+                "Batch {id}: {units} × {dose} of {recipe}; weighing target {mass:.1f} mg per unit."
+                "\nPrinter: {printer}. Balance: {balance}."
+            ).format(
+                id=batch.batch_id,
+                units=plan.units,
+                dose=format_mg(batch.dose_mg),
+                recipe=plan.recipe_id,
+                mass=plan.target_mass_mg,
+                printer=printer.url + (" (simulator)" if printer.simulated else ""),
+                balance=balance.url + (" (simulator)" if balance.simulated else ""),
+            )
+        )
+        self.overall.setRange(0, plan.units)
+        self.overall.setValue(0)
+        self.unit_progress.setValue(0)
+        self.table.setRowCount(0)
+        self.alarm.show_reason(None)
+        self.verdict.set_verdict(None, self.tr("not started"))
+        self.state.setText("")
+        self.qc_button.setEnabled(False)
+        self._set_running(False)
+
+    def start(self) -> None:
+        """Start the run in a worker thread."""
+        if self.batch is None or self.runner.busy:
+            return
+        batch = self.batch
+        self._cancel = CancelToken()
+        hub = EventHub()
+        hub.subscribe(self.bridge.publish)
+        cancel = self._cancel
+        self.table.setRowCount(0)
+        self.verdict.set_verdict(None, self.tr("running"))
+        self.state.setText(self.tr("Connecting the printer and the balance…"))
+        self._set_running(True)
+        self.runner.start(lambda: self._ws.print_batch(batch, hub, cancel, self._ask_operator))
+
+    def stop(self) -> None:
+        """Ask the run to stop safely."""
+        self._cancel.cancel(self.tr("stopped by the operator"))
+        self.question.cancel()
+        self.state.setText(self.tr("Stopping…"))
+
+    def wait(self) -> None:
+        """Stop and wait for the worker (window closing)."""
+        if self.runner.busy:
+            self.stop()
+            self.runner.wait()
+
+    def _ask_operator(self, alarm: AlarmRecord) -> OperatorDecision:
+        answer = self.question.ask(alarm)
+        return answer if isinstance(answer, OperatorDecision) else OperatorDecision.ABORT
+
+    def _on_pause(self, alarm: object) -> None:
+        assert isinstance(alarm, AlarmRecord)
+        self.pause_label.setText(self.tr("PAUSED: {message}").format(message=alarm.message))
+        self._show_pause(True)
+
+    def _answer(self, decision: OperatorDecision) -> None:
+        self._show_pause(False)
+        self.question.answer(decision)
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, RunStarted):
+            self.state.setText(self.tr("Batch started."))
+        elif isinstance(event, Heating):
+            self.state.setText(
+                self.tr("Heaters at target.") if event.reached else self.tr("Heating…")
+            )
+        elif isinstance(event, UnitStarted):
+            self.state.setText(self.tr("Printing unit {n} of {of}…").format(n=event.n, of=event.of))
+            self.unit_progress.setValue(0)
+        elif isinstance(event, UnitProgress):
+            self.unit_progress.setRange(0, max(1, event.lines_total))
+            self.unit_progress.setValue(event.lines_sent)
+        elif isinstance(event, UnitWeighed):
+            self._add_unit(event.unit)
+        elif isinstance(event, FlowCorrected):
+            self.state.setText(self.tr("Flow corrected for the next unit."))
+        elif isinstance(event, Alarm):
+            self.alarm.show_reason(self.tr("ALARM: {m}").format(m=event.alarm.message))
+
+    def _add_unit(self, unit: UnitRecord) -> None:
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        cells = (
+            str(unit.n),
+            str(unit.target_mg.quantize(Decimal("0.1"))),
+            "—" if unit.measured_mg is None else str(unit.measured_mg),
+            "—" if unit.deviation_pct is None else f"{unit.deviation_pct:+}",
+            str(unit.verdict).upper(),
+            str(unit.flow_pct),
+        )
+        for col, text in enumerate(cells):
+            self.table.setItem(row, col, QTableWidgetItem(text))
+        self.table.scrollToBottom()
+        self.overall.setValue(self.table.rowCount())
+
+    def _on_finished(self, result: object) -> None:
+        assert isinstance(result, BatchResult)
+        self.result = result
+        self._set_running(False)
+        self._show_pause(False)
+        text = f"{result.status.upper()} — QC {result.qc.verdict.upper()}"
+        self.verdict.set_verdict(result.passed, text)
+        self.state.setText(result.reason)
+        self.qc_button.setEnabled(True)
+        self.finished.emit(result, self.batch)
+
+    def _on_failed(self, error: object) -> None:
+        self._set_running(False)
+        self._show_pause(False)
+        self.verdict.set_verdict(False, self.tr("NOT STARTED"))
+        self.alarm.show_reason(str(error))
+        self.state.setText(self.tr("The run could not start."))

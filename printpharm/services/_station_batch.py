@@ -1,0 +1,193 @@
+"""Plan and print one batch for the desktop application (Qt-free).
+
+Private to :mod:`printpharm.services.workstation`. The planning and print-run
+services do the work; this module turns the checked new-batch form into their
+inputs, flattens a plan's toolpaths for drawing, and wires the run to the
+configured devices (the linked simulators by default).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from printpharm.catalog import Catalog
+from printpharm.errors import DesignSpaceError, InputError
+from printpharm.services._batch_form import DoseForm, DosePreview, describe_dose
+from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.planning import PlanResult, plan_batch, process_settings
+from printpharm.services.recording import BatchRecorder, JsonFileRecorder, NullRecorder
+from printpharm.services.run import run_batch
+from printpharm.services.run_devices import connected_devices, simulator_urls
+from printpharm.services.run_program import parse_plate_gcode
+from printpharm.services.run_result import BatchResult
+from printpharm.services.run_setup import OperatorCallback, RunOptions, RunRequest
+from printpharm.slicing.toolpaths import slice_form
+
+__all__ = [
+    "LayerView",
+    "PlannedBatch",
+    "PathView",
+    "plan_for_form",
+    "print_batch",
+]
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class PathView:
+    """One toolpath to draw: ``perimeter`` or ``infill``, XY points in mm."""
+
+    kind: str
+    points: tuple[Point, ...]
+
+
+@dataclass(frozen=True)
+class LayerView:
+    """One layer of one unit: index (0 = first), top Z (mm) and its paths."""
+
+    index: int
+    z_mm: float
+    height_mm: float
+    width_mm: float
+    paths: tuple[PathView, ...]
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """A plan with what the screens and the run need: form, dose trail, layers, id."""
+
+    batch_id: str
+    form: DoseForm
+    dose_mg: Decimal
+    dose_record: dict[str, Any]
+    plan: PlanResult
+    layers: tuple[LayerView, ...]
+
+
+def _dose_record(form: DoseForm, preview: DosePreview) -> dict[str, Any]:
+    result = preview.result
+    assert result is not None
+    return {
+        "patient_id": form.patient_id.strip(),
+        "prescriber": form.prescriber.strip(),
+        "rule": result.rule.value,
+        "amount": str(result.amount),
+        "amount_unit": result.amount_unit,
+        "height_cm": None if result.height_cm is None else str(result.height_cm),
+        "weight_kg": None if result.weight_kg is None else str(result.weight_kg),
+        "formula": result.formula,
+        "bsa_m2": None if result.bsa_used_m2 is None else str(result.bsa_used_m2),
+        "cap_mg": None if result.cap_mg is None else str(result.cap_mg),
+        "dose_step_mg": None if result.dose_step_mg is None else str(result.dose_step_mg),
+        "final_dose_mg": str(result.final_dose_mg),
+        "flags": [f.value for f in result.flags],
+        "warnings": list(result.warnings),
+        "steps": list(describe_dose(result)),
+    }
+
+
+def _layers(catalog: Catalog, plan: PlanResult) -> tuple[LayerView, ...]:
+    sliced = slice_form(plan.form, process_settings(catalog.resolve(plan.recipe_id)))
+    return tuple(
+        LayerView(
+            layer.index,
+            layer.z_mm,
+            layer.height_mm,
+            layer.width_mm,
+            tuple(
+                PathView(p.kind, tuple((float(x), float(y)) for x, y in p.points))
+                for p in layer.paths
+            ),
+        )
+        for layer in sliced.layers
+    )
+
+
+def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> PlannedBatch:
+    """Plan the plate for a ready new-batch form (one dose per unit).
+
+    Raises
+    ------
+    InputError
+        The form is not ready, or it asks for a daily split (not planned yet).
+    DesignSpaceError, SizingError, CalibrationError, SlicingError
+        As :func:`printpharm.services.planning.plan_batch` raises them.
+    """
+    if not preview.ready or preview.result is None or preview.recipe is None:
+        raise InputError("the new-batch form is not complete; correct it before planning")
+    doses = preview.result.unit_doses_mg
+    if len(set(doses)) != 1:
+        raise DesignSpaceError("a plate with different doses per unit cannot be planned yet")
+    dose_mg = doses[0]
+    plan = plan_batch(catalog, preview.recipe.id, dose_mg, form.units)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    batch_id = f"{preview.recipe.id}-{stamp}-{secrets.token_hex(3)}"
+    return PlannedBatch(
+        batch_id, form, dose_mg, _dose_record(form, preview), plan, _layers(catalog, plan)
+    )
+
+
+def _request(catalog: Catalog, batch: PlannedBatch) -> RunRequest:
+    recipe = catalog.recipe(batch.plan.recipe_id)
+    process = catalog.resolve(recipe.id).process
+    return RunRequest(
+        recipe=recipe,
+        ink=catalog.ink(recipe.ink),
+        printer_definition=catalog.printer(recipe.printer),
+        program=parse_plate_gcode(batch.plan.gcode),
+        dose_mg=batch.dose_mg,
+        recipe_sha256=catalog.file_sha256("recipe", recipe.id),
+        nozzle_c=process.nozzle_temperature.value,
+        bed_c=process.bed_temperature.value,
+        dose_record=batch.dose_record,
+        batch_id=batch.batch_id,
+    )
+
+
+def device_urls(
+    catalog: Catalog, batch: PlannedBatch, printer_url: str, balance_url: str
+) -> tuple[str, str]:
+    """The ports to use: configured ports, or simulators linked for this recipe's ink."""
+    if printer_url.startswith("sim://") and balance_url.startswith("sim://"):
+        recipe = catalog.recipe(batch.plan.recipe_id)
+        return simulator_urls(catalog.printer(recipe.printer), catalog.ink(recipe.ink))
+    return printer_url, balance_url
+
+
+def print_batch(
+    catalog: Catalog,
+    batch: PlannedBatch,
+    ports: tuple[str, str],
+    *,
+    hub: EventHub,
+    cancel: CancelToken,
+    operator: OperatorCallback | None,
+    records_dir: Path | None,
+) -> BatchResult:
+    """Connect the devices and run the mass-checked batch (call it off the GUI thread).
+
+    Raises
+    ------
+    PreflightError, DeviceError, RecordError
+        As :func:`printpharm.services.run.run_batch` raises them.
+    """
+    recorder: BatchRecorder = (
+        JsonFileRecorder(records_dir) if records_dir is not None else NullRecorder()
+    )
+    printer_url, balance_url = device_urls(catalog, batch, *ports)
+    with connected_devices(printer_url, balance_url) as devices:
+        return run_batch(
+            _request(catalog, batch),
+            devices,
+            hub=hub,
+            recorder=recorder,
+            cancel=cancel,
+            operator=operator,
+            options=RunOptions(),
+        )

@@ -1,0 +1,82 @@
+"""Login → new batch → plan (toolpaths) → print on the simulators → QC, through the window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from printpharm.gui.main_window import MainWindow
+from tests.gui.conftest import TECHNICIAN
+
+pytestmark = pytest.mark.gui
+
+OpenAs = Callable[[tuple[str, str, str]], MainWindow]
+
+
+def _fill(window: MainWindow, amount: str = "20", units: int = 10) -> None:
+    page = window.new_batch
+    page.patient.setText("P-2026-0147")
+    page.prescriber.setText("Dr Weber")
+    page.drug.setCurrentIndex(page.drug.findData("cyclophosphamide"))
+    page.rule.setCurrentIndex(page.rule.findData("per_m2"))
+    page.amount.setText(amount)
+    page.height_cm.setText("110")
+    page.weight_kg.setText("18")
+    page.units.setValue(units)
+
+
+def test_plan_shows_numbers_and_layers(qtbot, logged_in_window: OpenAs) -> None:  # type: ignore[no-untyped-def]
+    window = logged_in_window(TECHNICIAN)
+    _fill(window)
+    window.new_batch.next_button.click()
+    assert window.current_page() == "plan"
+    plan = window.plan
+    qtbot.waitUntil(lambda: plan.batch is not None or plan.error.text() != "", timeout=20_000)
+    assert plan.batch is not None, plan.error.text()
+    assert plan.batch.dose_mg == 15  # 20 mg/m² × 0.742 m² = 14.8 → 15 mg (step 0.5)
+    assert plan.batch.plan.units == 10
+    assert plan.slider.maximum() == len(plan.batch.layers) - 1 >= 1
+    plan.slider.setValue(plan.slider.maximum())
+    assert plan.layer_label.text().startswith(f"&Layer {len(plan.batch.layers)} of")
+    assert plan.print_button.isEnabled()
+    image = plan.view.grab().toImage()
+    centre = image.pixelColor(image.width() // 2, image.height() // 2)
+    corner = image.pixelColor(2, 2)
+    assert centre != corner  # paths were drawn over the background
+
+
+def test_plan_refusal_is_shown(qtbot, logged_in_window: OpenAs, station) -> None:  # type: ignore[no-untyped-def]
+    window = logged_in_window(TECHNICIAN)
+    _fill(window)
+    station.session.logout()  # the plan needs a live session; the refusal says so
+    window.new_batch.next_button.click()
+    plan = window.plan
+    qtbot.waitUntil(lambda: plan.error.text() != "", timeout=20_000)
+    assert "log" in plan.error.text().lower()
+    assert not plan.print_button.isEnabled()
+
+
+def test_print_ten_units_on_the_simulators_then_qc(qtbot, logged_in_window: OpenAs) -> None:  # type: ignore[no-untyped-def]
+    window = logged_in_window(TECHNICIAN)
+    _fill(window)
+    window.new_batch.next_button.click()
+    qtbot.waitUntil(lambda: window.plan.batch is not None, timeout=20_000)
+    window.plan.print_button.click()
+    assert window.current_page() == "print"
+    page = window.print_page
+    assert page.start_button.isEnabled()
+    page.start_button.click()
+    qtbot.waitUntil(
+        lambda: page.result is not None or not page.stop_button.isEnabled(), timeout=60_000
+    )
+    assert page.result is not None, page.alarm.text()
+    assert page.result.status == "completed"
+    assert page.table.rowCount() == 10
+    assert page.overall.value() == 10
+    assert page.verdict.text().startswith("COMPLETED")
+    page.qc_button.click()
+    assert window.current_page() == "qc"
+    assert window.qc.model.rowCount() == 10
+    assert page.result.batch_id in window.qc.run_report.text()
+    assert window.qc.verdict_local.text() == "PASS"
