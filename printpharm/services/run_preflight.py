@@ -2,8 +2,9 @@
 
 Static checks (before the devices are touched): the recipe version is validated
 and locked, it is a medicine recipe, the dose lies in its validated range and
-step, the ink is the recipe's and its lot has not expired, the plan's units and
-the heater targets are inside the recipe's windows. Device checks: the printer
+step, the ink is the recipe's and its lot has not expired, every unit's target
+mass in the G-code carries the prescribed dose, and the heater targets are
+inside the recipe's windows. Device checks: the printer
 identifies (M115) as the firmware family the recipe's printer definition
 needs, and after heating the measured temperatures are inside the windows.
 
@@ -19,12 +20,14 @@ from datetime import date
 from decimal import Decimal
 
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
+from printpharm.core.units import ink_mass_mg
 from printpharm.devices.printer import HeaterReading, PrinterInfo
-from printpharm.errors import PreflightError
+from printpharm.errors import DoseInputError, PreflightError
 from printpharm.services.run_program import PlateProgram
 
 __all__ = [
     "FIRMWARE_FAMILIES",
+    "TARGET_AGREEMENT",
     "LockStatus",
     "PreflightCheck",
     "check_device",
@@ -110,6 +113,31 @@ def _window_check(name: str, value_c: Decimal | None, recipe: Recipe) -> Preflig
     return PreflightCheck(name, ok, f"{name} target {value_c} °C; validated window {window}")
 
 
+#: Largest relative difference allowed between a unit's target in the G-code and the
+#: ink mass that carries the dose (the planner writes the target to 4 dp).
+TARGET_AGREEMENT = Decimal("0.00001")
+
+
+def _targets_check(program: PlateProgram, ink: Ink, dose_mg: Decimal) -> PreflightCheck:
+    """Every unit's target mass in the G-code carries the prescribed dose (a stale or
+    foreign plate file is refused)."""
+    load = ink.weighed_drug_load().value
+    try:
+        expected = ink_mass_mg(dose_mg, drug_load_mg_per_g=load)
+    except DoseInputError as exc:
+        return PreflightCheck("plan_targets", False, f"no ink mass for the dose: {exc}")
+    wrong = [
+        u.n for u in program.units if abs(u.target_mg - expected) > expected * TARGET_AGREEMENT
+    ]
+    detail = (
+        f"{len(program.units)} unit(s); each target must carry {dose_mg} mg at {load} mg/g "
+        f"= {expected.quantize(Decimal('0.0001'))} mg"
+    )
+    if wrong:
+        detail += f"; units {wrong} have {program.units[wrong[0] - 1].target_mg} mg"
+    return PreflightCheck("plan_targets", not wrong, detail)
+
+
 def check_static(
     recipe: Recipe,
     ink: Ink,
@@ -124,12 +152,7 @@ def check_static(
         PreflightCheck("recipe_locked", lock.locked, f"{recipe.id} {lock.version}: {lock.reason}"),
         _dose_check(recipe, dose_mg),
         *_ink_checks(recipe, ink, today),
-        PreflightCheck(
-            "plan",
-            len(program.units) >= 1,
-            f"{len(program.units)} unit(s), targets {min(program.targets_mg)}-"
-            f"{max(program.targets_mg)} mg",
-        ),
+        _targets_check(program, ink, dose_mg),
         _window_check("nozzle_temperature", temperatures_c[0], recipe),
         _window_check("bed_temperature", temperatures_c[1], recipe),
     ]

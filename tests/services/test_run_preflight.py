@@ -104,3 +104,11 @@ def test_measured_temperatures_are_judged_against_the_validated_windows(
     assert check_temperatures(recipe, {}, (False, False)) == []
     (missing,) = check_temperatures(recipe, {}, (True, False))
     assert not missing.passed
+
+
+def test_a_plate_planned_for_another_dose_is_refused(catalog: Catalog, sim_devices: Any) -> None:
+    # a plate file for 10 mg units presented as a 10.5 mg batch
+    request = make_request(catalog, units=2, dose_mg=Decimal(10))
+    request = dataclasses.replace(request, dose_mg=Decimal("10.5"))
+    message = refused(catalog, sim_devices, request)
+    assert "plan_targets" in message and "= 210.0000 mg; units [1, 2] have 200.000 mg" in message
