@@ -8,9 +8,7 @@ configured devices (the linked simulators by default).
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,11 +17,11 @@ from printpharm.catalog import Catalog
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services._batch_form import DoseForm, DosePreview, describe_dose
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.planning import PlanResult, plan_batch, process_settings
+from printpharm.services.planning import PlanResult, process_settings
 from printpharm.services.recording import BatchRecorder, JsonFileRecorder, NullRecorder
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
-from printpharm.services.run_program import parse_plate_gcode
+from printpharm.services.run_prepare import new_batch_id, prepare_run
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import OperatorCallback, RunOptions, RunRequest
 from printpharm.slicing.toolpaths import slice_form
@@ -60,7 +58,7 @@ class LayerView:
 
 @dataclass(frozen=True)
 class PlannedBatch:
-    """A plan with what the screens and the run need: form, dose trail, layers, id."""
+    """A plan with what the screens and the run need: form, dose trail, layers, run request."""
 
     batch_id: str
     form: DoseForm
@@ -68,6 +66,7 @@ class PlannedBatch:
     dose_record: dict[str, Any]
     plan: PlanResult
     layers: tuple[LayerView, ...]
+    request: RunRequest
 
 
 def _dose_record(form: DoseForm, preview: DosePreview) -> dict[str, Any]:
@@ -125,28 +124,14 @@ def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> Pla
     if len(set(doses)) != 1:
         raise DesignSpaceError("a plate with different doses per unit cannot be planned yet")
     dose_mg = doses[0]
-    plan = plan_batch(catalog, preview.recipe.id, dose_mg, form.units)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    batch_id = f"{preview.recipe.id}-{stamp}-{secrets.token_hex(3)}"
-    return PlannedBatch(
-        batch_id, form, dose_mg, _dose_record(form, preview), plan, _layers(catalog, plan)
+    record = _dose_record(form, preview)
+    batch_id = new_batch_id(preview.recipe.id)
+    prepared = prepare_run(
+        catalog, preview.recipe.id, dose_mg, form.units, dose_record=record, batch_id=batch_id
     )
-
-
-def _request(catalog: Catalog, batch: PlannedBatch) -> RunRequest:
-    recipe = catalog.recipe(batch.plan.recipe_id)
-    process = catalog.resolve(recipe.id).process
-    return RunRequest(
-        recipe=recipe,
-        ink=catalog.ink(recipe.ink),
-        printer_definition=catalog.printer(recipe.printer),
-        program=parse_plate_gcode(batch.plan.gcode),
-        dose_mg=batch.dose_mg,
-        recipe_sha256=catalog.file_sha256("recipe", recipe.id),
-        nozzle_c=process.nozzle_temperature.value,
-        bed_c=process.bed_temperature.value,
-        dose_record=batch.dose_record,
-        batch_id=batch.batch_id,
+    plan = prepared.plan
+    return PlannedBatch(
+        batch_id, form, dose_mg, record, plan, _layers(catalog, plan), prepared.request
     )
 
 
@@ -183,7 +168,7 @@ def print_batch(
     printer_url, balance_url = device_urls(catalog, batch, *ports)
     with connected_devices(printer_url, balance_url) as devices:
         return run_batch(
-            _request(catalog, batch),
+            batch.request,
             devices,
             hub=hub,
             recorder=recorder,
