@@ -1,4 +1,4 @@
-; printpharm start: Klipper ({printer})
+; printpharm start: Klipper ({printer}); SSE needs min_extrude_temp: 0
 M140 S{bed_temp_c}
 M104 S{nozzle_temp_c}
 G28
