@@ -174,7 +174,7 @@ def _users_passwd(args: argparse.Namespace) -> int:
         new = secrets.ask("new password: ")
         if not args.password_stdin and getpass.getpass("repeat the new password: ") != new:
             raise InputError("the two passwords differ")
-        services.auth.change_password(session, old, new)
+        services.accounts.change_password(session, old, new)
         services.auth.logout(session)
     finally:
         services.close()

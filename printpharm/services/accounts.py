@@ -272,6 +272,35 @@ class AccountService:
                 )
             )
 
+    def change_password(self, session: UserSession, old_password: str, new_password: str) -> None:
+        """Change the session user's own password (also clears a temporary password).
+
+        Raises
+        ------
+        AuthenticationFailed
+            ``old_password`` is wrong (counted toward lockout).
+        PasswordPolicyError
+            The new password breaks the policy or reuses a recent one.
+        """
+        live = self._auth.live(session)
+        self._auth.verify_credentials(live.user_id, old_password, "password-change")
+        with self._auth.uow(write=False) as uow:
+            recent = uow.users.recent_password_hashes(
+                live.user_id, self._auth.config.policy.history
+            )
+        self._auth.config.policy.check(live.user_id, new_password, recent, self._auth.config.hasher)
+        new_hash = hash_password(new_password, self._auth.config.hasher)
+        with self._auth.uow() as uow:
+            user = self._auth.record_success(uow, live.user_id)
+            user.password_hash, user.password_changed_at = new_hash, uow.now()
+            user.must_change_password = False
+            uow.users.save(user)
+            uow.users.add_password_history(user.user_id, new_hash, uow.now())
+            uow.audit.append(
+                AuditEntry("user", "password-change", user.user_id, user.user_id, user.full_name)
+            )
+        live.must_change_password = False
+
     def unlock_account(self, session: UserSession, user_id: str, reason: str) -> None:
         """Unlock an account locked after failed attempts (administrators only, audited)."""
 

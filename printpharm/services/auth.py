@@ -110,7 +110,7 @@ class AuthService:
         """
         self.verify_credentials(user_id, password, "login")
         with self.uow() as uow:
-            user = self._record_success(uow, user_id)
+            user = self.record_success(uow, user_id)
             user.last_login_at = uow.now()
             max_age = self.config.policy.max_age_days
             if max_age and uow.now() - user.password_changed_at > timedelta(days=max_age):
@@ -193,7 +193,7 @@ class AuthService:
         self._same_user(live, user_id, "unlock")
         self.verify_credentials(user_id, password, "unlock")
         with self.uow() as uow:
-            self._record_success(uow, user_id)
+            self.record_success(uow, user_id)
             uow.audit.append(AuditEntry("session", "unlock", user_id, user_id, live.full_name))
         live.locked, live.last_activity_at = False, self._context.clock()
         return replace(live)
@@ -226,36 +226,18 @@ class AuthService:
             raise PermissionDenied(f"role {live.role.value} may not {operation.value}")
         return live
 
-    def change_password(self, session: UserSession, old_password: str, new_password: str) -> None:
-        """Change the session user's own password (also clears a temporary password).
+    def live(self, session: UserSession) -> UserSession:
+        """Return the service's own record of ``session`` (no timeout check).
 
         Raises
         ------
-        AuthenticationFailed
-            ``old_password`` is wrong (counted toward lockout).
-        PasswordPolicyError
-            The new password breaks the policy or reuses a recent one.
+        SessionExpired
+            Not a session of this service, or it ended.
         """
         live = self._sessions.get(session.token)
         if live is None:
             raise SessionExpired("not logged in (or the session ended); log in again")
-        self.verify_credentials(live.user_id, old_password, "password-change")
-        with self.uow(write=False) as uow:
-            recent = uow.users.recent_password_hashes(live.user_id, self.config.policy.history)
-        self.config.policy.check(live.user_id, new_password, recent, self.config.hasher)
-        new_hash = hash_password(new_password, self.config.hasher)
-        with self.uow() as uow:
-            user = self._record_success(uow, live.user_id)
-            user.password_hash, user.password_changed_at = new_hash, uow.now()
-            user.must_change_password = False
-            uow.users.save(user)
-            uow.users.add_password_history(user.user_id, new_hash, uow.now())
-            uow.audit.append(
-                AuditEntry("user", "password-change", user.user_id, user.user_id, user.full_name)
-            )
-        live.must_change_password = False
-
-    # -- credentials -----------------------------------------------------------------------
+        return live
 
     def reauthenticate(
         self, session: UserSession, user_id: str, password: str, purpose: str
@@ -342,27 +324,27 @@ class AuthService:
                 )
             )
             if user is not None and user.locked and "failed_attempts" in new:
-                uow.audit.append(
-                    AuditEntry(
-                        "user",
-                        "lockout",
-                        user_id,
-                        user_id,
-                        name,
-                        new={"failed_attempts": user.failed_attempts},
-                    )
-                )
-                alarm = uow.alarms.raise_alarm(
-                    "security.lockout",
-                    "high",
-                    f"account {user_id!r} locked after {user.failed_attempts} failed attempts",
-                    uow.now(),
-                )
+                alarm = self._lock_out(uow, user)
         if alarm is not None and self._alert is not None:
             self._alert(alarm)
         raise error
 
-    def _record_success(self, uow: UnitOfWork, user_id: str) -> UserRecord:
+    def _lock_out(self, uow: UnitOfWork, user: UserRecord) -> AlarmRecord:
+        message = f"account {user.user_id!r} locked after {user.failed_attempts} failed attempts"
+        uow.audit.append(
+            AuditEntry(
+                "user",
+                "lockout",
+                user.user_id,
+                user.user_id,
+                user.full_name,
+                new={"failed_attempts": user.failed_attempts},
+            )
+        )
+        return uow.alarms.raise_alarm("security.lockout", "high", message, uow.now())
+
+    def record_success(self, uow: UnitOfWork, user_id: str) -> UserRecord:
+        """Reset the failure counter after a successful re-authentication, inside ``uow``."""
         user = uow.users.get(user_id)
         if user is None or not user.active or user.locked:
             raise AccountLocked(f"account {user_id!r} is locked or deactivated")
@@ -370,10 +352,6 @@ class AuthService:
             user.failed_attempts = 0
             uow.users.save(user)
         return user
-
-    def record_success(self, uow: UnitOfWork, user_id: str) -> UserRecord:
-        """Reset the failure counter after a successful re-authentication, inside ``uow``."""
-        return self._record_success(uow, user_id)
 
     def uow(self, write: bool = True) -> AbstractContextManager[UnitOfWork]:
         """Open a unit of work on this service's database and audit context."""

@@ -31,7 +31,13 @@ from printpharm.storage.audit import (
     zone_label,
 )
 from printpharm.storage.db import Database
-from printpharm.storage.repositories import SettingRecord, SignatureRecord, unit_of_work
+from printpharm.storage.repositories import (
+    SettingRecord,
+    SignatureRecord,
+    UnitOfWork,
+    UserRecord,
+    unit_of_work,
+)
 
 __all__ = [
     "PROTECTED_SETTING_PREFIXES",
@@ -119,6 +125,40 @@ def manifestation(signature: SignatureRecord) -> str:
     )
 
 
+def _require_enrolled(signer: UserRecord) -> None:
+    if signer.identity_verified_by is None or signer.signature_ack_at is None:
+        raise SignatureError(
+            f"{signer.user_id} is not enrolled for electronic signatures: an administrator "
+            "must record the identity check and the user must acknowledge the "
+            "signature statement first"
+        )
+
+
+def _draft(
+    uow: UnitOfWork,
+    live: UserSession,
+    record: SignableRecord,
+    meaning: Meaning,
+    comment: str | None,
+) -> SignatureRecord:
+    moment = uow.now()
+    draft = SignatureRecord(
+        id=None,
+        record_type=record.record_type,
+        record_id=record.record_id,
+        record_version=record.version,
+        content_sha256=record.content_sha256(),
+        meaning=meaning.value,
+        signer_user_id=live.user_id,
+        signer_name=live.full_name,
+        signed_at=format_utc_ms(moment),
+        local_tz=zone_label(moment, uow.context.zone),
+        comment=comment,
+        signature_sha256="",
+    )
+    return dataclasses.replace(draft, signature_sha256=signature_hash(draft))
+
+
 def _meaning(meaning: Meaning | str) -> Meaning:
     try:
         return Meaning(meaning)
@@ -171,48 +211,10 @@ class RecordsService:
         self._auth.reauthenticate(session, user_id, password, "signature")
         live = self._auth.require(session, sign_operation(chosen.value))
         if record.author_user_id is not None and record.author_user_id == live.user_id:
-            with self._auth.uow() as uow:
-                uow.audit.append(
-                    AuditEntry(
-                        record.record_type,
-                        "signature-refused",
-                        record.record_id,
-                        live.user_id,
-                        live.full_name,
-                        new={"meaning": chosen.value, "refused": "signer is the record's author"},
-                        batch_id=record.batch_id,
-                    )
-                )
-            raise PermissionDenied(
-                f"{live.user_id} entered {record.record_type} {record.record_id} and may not "
-                f"sign it as {chosen.value} (segregation of duties)"
-            )
+            self._refuse_own_record(live, record, chosen)
         with self._auth.uow() as uow:
-            signer = self._auth.record_success(uow, live.user_id)
-            if signer.identity_verified_by is None or signer.signature_ack_at is None:
-                raise SignatureError(
-                    f"{live.user_id} is not enrolled for electronic signatures: an administrator "
-                    "must record the identity check and the user must acknowledge the "
-                    "signature statement first"
-                )
-            moment = uow.now()
-            draft = SignatureRecord(
-                id=None,
-                record_type=record.record_type,
-                record_id=record.record_id,
-                record_version=record.version,
-                content_sha256=record.content_sha256(),
-                meaning=chosen.value,
-                signer_user_id=live.user_id,
-                signer_name=live.full_name,
-                signed_at=format_utc_ms(moment),
-                local_tz=zone_label(moment, uow.context.zone),
-                comment=comment,
-                signature_sha256="",
-            )
-            draft = dataclasses.replace(draft, signature_sha256=signature_hash(draft))
-            stored = uow.signatures.add(draft)
-            manifest = dataclasses.asdict(stored)
+            _require_enrolled(self._auth.record_success(uow, live.user_id))
+            stored = uow.signatures.add(_draft(uow, live, record, chosen, comment))
             uow.audit.append(
                 AuditEntry(
                     record.record_type,
@@ -221,11 +223,31 @@ class RecordsService:
                     live.user_id,
                     live.full_name,
                     reason=comment,
-                    new=manifest,
+                    new=dataclasses.asdict(stored),
                     batch_id=record.batch_id,
                 )
             )
         return stored
+
+    def _refuse_own_record(
+        self, live: UserSession, record: SignableRecord, meaning: Meaning
+    ) -> None:
+        with self._auth.uow() as uow:
+            uow.audit.append(
+                AuditEntry(
+                    record.record_type,
+                    "signature-refused",
+                    record.record_id,
+                    live.user_id,
+                    live.full_name,
+                    batch_id=record.batch_id,
+                    new={"meaning": meaning.value, "refused": "signer is the record's author"},
+                )
+            )
+        raise PermissionDenied(
+            f"{live.user_id} entered {record.record_type} {record.record_id} and may not "
+            f"sign it as {meaning.value} (segregation of duties)"
+        )
 
     def signatures(
         self, session: UserSession, record_type: str, record_id: str

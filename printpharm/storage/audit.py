@@ -16,20 +16,27 @@ first migration). :func:`verify_chain` needs nothing but the database.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
-from decimal import Decimal
-from json.encoder import encode_basestring as _escape
+from datetime import UTC, datetime, tzinfo
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from printpharm.errors import AuditError, InputError
+from printpharm.storage.canonical import (
+    HASHED_FIELDS,
+    SORTED_FIELDS,
+    canonical_json,
+    event_hash,
+    flat_canonical,
+    format_utc_ms,
+    sha256_hex,
+    zone_label,
+)
 from printpharm.storage.tables import AuditEventRow, AuditHead
 
 __all__ = [
@@ -54,101 +61,6 @@ GENESIS_HASH = "0" * 64
 
 #: Actions that change or remove GMP data: a non-blank reason is mandatory (AUD-04).
 REASON_REQUIRED_ACTIONS = frozenset({"modify", "delete", "disable", "retire", "reset-password"})
-
-_HASHED = (
-    "seq",
-    "occurred_at",
-    "local_tz",
-    "user_id",
-    "user_name",
-    "record_type",
-    "record_id",
-    "action",
-    "field",
-    "reason",
-    "old_value",
-    "new_value",
-    "batch_id",
-    "workstation",
-    "app_version",
-    "config_version",
-    "mode",
-    "clock_setback",
-    "prev_hash",
-)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return format_utc_ms(value) if value.tzinfo else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    if isinstance(value, bytes):
-        return value.hex()
-    raise TypeError(f"cannot put {type(value).__name__} into the audit trail")
-
-
-def canonical_json(value: Any) -> str:
-    """Serialise ``value`` canonically: sorted keys, no whitespace, Decimals as strings.
-
-    Floats are refused (an exact quantity must be a Decimal).
-
-    Raises
-    ------
-    AuditError
-        ``value`` holds a float or an object with no JSON form.
-    """
-    try:
-        return json.dumps(
-            _no_floats(value),
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            default=_json_default,
-            allow_nan=False,
-        )
-    except (TypeError, ValueError) as exc:
-        raise AuditError(f"value cannot be recorded canonically: {exc}") from exc
-
-
-def _no_floats(value: Any) -> Any:
-    if isinstance(value, float):
-        raise TypeError(f"float {value!r} is not exact; record it as a Decimal")
-    if isinstance(value, Mapping):
-        return {k: _no_floats(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_no_floats(v) for v in value]
-    return value
-
-
-def sha256_hex(text: str) -> str:
-    """Return the hex SHA-256 of the UTF-8 bytes of ``text``."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def format_utc_ms(moment: datetime) -> str:
-    """Format an aware datetime as UTC ISO 8601 with milliseconds: ``2026-01-02T03:04:05.678Z``."""
-    if moment.tzinfo is None:
-        raise AuditError(f"timestamp {moment!r} has no time zone")
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def zone_label(moment: datetime, zone: tzinfo | None) -> str:
-    """Label the zone of ``moment`` in ``zone`` (``None``: local), e.g. ``CET UTC+01:00``."""
-    local = moment.astimezone(zone)
-    offset = local.utcoffset()
-    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
-    sign = "+" if minutes >= 0 else "-"
-    return f"{local.tzname()} UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _utc_now() -> datetime:
@@ -221,43 +133,8 @@ class AuditEvent:
         return None if self.new_value is None else json.loads(self.new_value)
 
 
-#: Hashed fields in canonical (sorted) key order.
-_SORTED = tuple(sorted(_HASHED))
-_PREFIXES = tuple(("{" if i == 0 else ",") + json.dumps(k) + ":" for i, k in enumerate(_SORTED))
-_ENCODE_VALUE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-
-
-def _flat_canonical(values: Sequence[Any]) -> str:
-    """canonical_json() of a flat event whose values are given in ``_SORTED`` key order.
-
-    Hand-rolled because verification runs it 100,000 times; it produces exactly
-    the text canonical_json() produces for the same mapping (tested).
-    """
-    parts: list[str] = []
-    for prefix, value in zip(_PREFIXES, values, strict=True):
-        parts.append(prefix)
-        kind = type(value)
-        if kind is str:
-            parts.append(_escape(value))
-        elif value is None:
-            parts.append("null")
-        elif kind is bool:
-            parts.append("true" if value else "false")
-        elif kind is int:
-            parts.append(str(value))
-        else:
-            parts.append(_ENCODE_VALUE(value))
-    parts.append("}")
-    return "".join(parts)
-
-
-_ROW_FIELDS = (*_HASHED, "event_hash")
+_ROW_FIELDS = (*HASHED_FIELDS, "event_hash")
 _EVENTS = cast(Table, AuditEventRow.__table__)
-
-
-def _event_hash(content: Mapping[str, Any]) -> str:
-    text = _flat_canonical([content[k] for k in _SORTED])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class AuditLog:
@@ -359,7 +236,7 @@ class AuditLog:
             "clock_setback": last_at is not None and occurred_at < last_at,
             "prev_hash": prev_hash,
         }
-        return AuditEvent(**content, event_hash=_event_hash(content))
+        return AuditEvent(**content, event_hash=event_hash(content))
 
 
 def _check_entry(entry: AuditEntry) -> None:
@@ -410,7 +287,7 @@ def verify_chain(session: Session, *, chunk: int = 20_000) -> ChainReport:
     """
     conn = session.connection()
     sql = (
-        f"SELECT {', '.join(_SORTED)}, event_hash FROM audit_events "
+        f"SELECT {', '.join(SORTED_FIELDS)}, event_hash FROM audit_events "
         "WHERE seq > :after ORDER BY seq LIMIT :chunk"
     )
     expected_seq, prev_hash, count, after = 1, GENESIS_HASH, 0, 0
@@ -431,9 +308,9 @@ def verify_chain(session: Session, *, chunk: int = 20_000) -> ChainReport:
     return ChainReport(broken is None, count, broken, tuple(setbacks), prev_hash)
 
 
-_I_SEQ = _SORTED.index("seq")
-_I_PREV = _SORTED.index("prev_hash")
-_I_SETBACK = _SORTED.index("clock_setback")
+_I_SEQ = SORTED_FIELDS.index("seq")
+_I_PREV = SORTED_FIELDS.index("prev_hash")
+_I_SETBACK = SORTED_FIELDS.index("clock_setback")
 
 
 def _check_row(row: Sequence[Any], expected_seq: int, prev_hash: str) -> BrokenLink | None:
@@ -452,7 +329,7 @@ def _check_row(row: Sequence[Any], expected_seq: int, prev_hash: str) -> BrokenL
         )
     values = list(row[:-1])
     values[_I_SETBACK] = bool(values[_I_SETBACK])  # SQLite stores booleans as 0/1
-    recomputed = hashlib.sha256(_flat_canonical(values).encode("utf-8")).hexdigest()
+    recomputed = hashlib.sha256(flat_canonical(values).encode("utf-8")).hexdigest()
     if recomputed != row[-1]:
         return BrokenLink(
             seq,

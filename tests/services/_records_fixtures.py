@@ -49,7 +49,7 @@ class Env:
         temporary = self.accounts.add_user(self.admin, user_id, name or user_id.title(), role)
         session = self.auth.login(user_id, temporary)
         password = pw(user_id)
-        self.auth.change_password(session, temporary, password)
+        self.accounts.change_password(session, temporary, password)
         return password, session
 
     def enrol(self, user_id: str, password: str, session: UserSession) -> None:

@@ -164,8 +164,8 @@ def test_password_length_policy_at_the_limit(env: Env) -> None:
     n = env.auth.config.policy.min_length
     current = pw("tech1")
     with pytest.raises(PasswordPolicyError, match=f"minimum is {n}"):
-        env.auth.change_password(session, current, "x7#kQ2vL9mZp"[: n - 1].ljust(n - 1, "w"))
-    env.auth.change_password(session, current, "x7#kQ2vL9mZp".ljust(n, "w")[:n])
+        env.accounts.change_password(session, current, "x7#kQ2vL9mZp"[: n - 1].ljust(n - 1, "w"))
+    env.accounts.change_password(session, current, "x7#kQ2vL9mZp".ljust(n, "w")[:n])
 
 
 def test_blocklist_user_id_and_history(env: Env) -> None:
@@ -178,7 +178,7 @@ def test_blocklist_user_id_and_history(env: Env) -> None:
         (current, "used recently"),
     ):
         with pytest.raises(PasswordPolicyError, match=why):
-            env.auth.change_password(session, current, bad)
+            env.accounts.change_password(session, current, bad)
     with pytest.raises(InputError, match="floor"):
         PasswordPolicy(min_length=7)
 
@@ -191,7 +191,7 @@ def test_password_ageing_forces_a_change(env: Env) -> None:
     assert session.must_change_password
     with pytest.raises(PermissionDenied, match="change the temporary password"):
         env.auth.require(session, Operation.RUN_PRINT)
-    env.auth.change_password(session, password, "a-brand-new-passphrase")
+    env.accounts.change_password(session, password, "a-brand-new-passphrase")
     env.auth.require(session, Operation.RUN_PRINT)
 
 
@@ -209,7 +209,7 @@ def test_temporary_password_must_be_changed(env: Env) -> None:
     session = env.auth.login("tech1", temporary)
     with pytest.raises(PermissionDenied, match="temporary"):
         env.auth.require(session, Operation.RUN_PRINT)
-    env.auth.change_password(session, temporary, "tess-own-passphrase")
+    env.accounts.change_password(session, temporary, "tess-own-passphrase")
     env.auth.require(session, Operation.RUN_PRINT)
 
 

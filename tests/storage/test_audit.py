@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from sqlalchemy.exc import DBAPIError
 
 from printpharm.errors import AuditError, InputError
-from printpharm.storage import audit as audit_module
 from printpharm.storage.audit import (
     GENESIS_HASH,
     AuditEntry,
     canonical_json,
     sha256_hex,
 )
+from printpharm.storage.canonical import HASHED_FIELDS, event_hash
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import UserRecord, unit_of_work
 from tests.storage._dbs import FakeClock, make_context
@@ -227,10 +227,10 @@ def test_sql_tampering_is_detected_on_both_backends(
     st.fixed_dictionaries(
         {
             key: st.one_of(st.none(), st.text(), st.integers(), st.booleans())
-            for key in audit_module._HASHED
+            for key in HASHED_FIELDS
         }
     )
 )
 def test_fast_event_encoding_equals_canonical_json(content: dict[str, object]) -> None:
     """The verifier's hand-rolled encoder produces exactly canonical_json()."""
-    assert audit_module._event_hash(content) == sha256_hex(canonical_json(content))
+    assert event_hash(content) == sha256_hex(canonical_json(content))
