@@ -56,6 +56,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     devices.add_argument("--printer-port", metavar="P", help="printer port or URL (COM3, sim://…)")
     devices.add_argument("--balance-port", metavar="Q", help="balance port or URL")
     devices.add_argument(
+        "--balance-baud",
+        type=int,
+        default=9600,
+        metavar="B",
+        help="balance line speed (MT-SICS default 9600; the printer's comes from its definition)",
+    )
+    devices.add_argument(
         "--simulate", action="store_true", help="use the built-in simulators (the default)"
     )
     devices.add_argument(
@@ -212,7 +219,13 @@ def _run(args: argparse.Namespace) -> int:
         hub.subscribe(_printer)
     token = CancelToken()
     options = RunOptions(flow_correction=not args.no_flow_correction)
-    with connected_devices(printer_url, balance_url) as devices, _ctrl_c_cancels(token):
+    baud = request.printer_definition.baud
+    with (
+        connected_devices(
+            printer_url, balance_url, baudrate=baud, balance_baudrate=args.balance_baud
+        ) as devices,
+        _ctrl_c_cancels(token),
+    ):
         result = run_batch(
             request,
             devices,

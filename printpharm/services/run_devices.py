@@ -142,12 +142,19 @@ def connected_devices(
     printer_url: str,
     balance_url: str,
     *,
+    baudrate: int = 115200,
+    balance_baudrate: int = 9600,
     link_options: LinkOptions | None = None,
     balance_timeout_s: float = 5.0,
 ) -> Iterator[RunDevices]:
     """:func:`open_devices` as a context manager that closes both transports."""
     devices = open_devices(
-        printer_url, balance_url, link_options=link_options, balance_timeout_s=balance_timeout_s
+        printer_url,
+        balance_url,
+        baudrate=baudrate,
+        balance_baudrate=balance_baudrate,
+        link_options=link_options,
+        balance_timeout_s=balance_timeout_s,
     )
     try:
         yield devices

@@ -119,8 +119,7 @@ TARGET_AGREEMENT = Decimal("0.00001")
 
 
 def _targets_check(program: PlateProgram, ink: Ink, dose_mg: Decimal) -> PreflightCheck:
-    """Every unit's target mass in the G-code carries the prescribed dose (a stale or
-    foreign plate file is refused)."""
+    """Check that every unit's target mass in the G-code carries the prescribed dose."""
     load = ink.weighed_drug_load().value
     try:
         expected = ink_mass_mg(dose_mg, drug_load_mg_per_g=load)

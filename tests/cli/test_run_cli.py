@@ -123,3 +123,15 @@ def test_run_as_a_real_process() -> None:
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["status"] == "completed" and len(data["units"]) == 2
+
+
+def test_explicit_ports_drive_the_named_devices(capsys: pytest.CaptureFixture[str]) -> None:
+    plate = "cli-explicit-ports"
+    printer = f"sim://printer?plate={plate}&fast=1&e_units=plunger_mm&diameter_mm=14.5&seed=5"
+    balance = f"sim://balance?plate={plate}&fast=1&density=1.2&seed=5"
+    argv = [*CPM, "--units", "2", "--printer-port", printer, "--balance-port", balance]
+    data = run_json(capsys, *argv, code=0)
+    assert data["printer"]["port"] == printer and data["balance"]["port"] == balance
+    assert data["status"] == "completed"
+    assert main([*argv, "--simulate"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
