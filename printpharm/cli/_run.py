@@ -51,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run.add_argument("--recipe", required=True, metavar="ID", help="validated recipe id")
     run.add_argument("--units", required=True, type=int, metavar="N", help="units to print")
+    run.epilog = "Without --step-mg the dose is rounded to the recipe's dose step."
     add_dose_arguments(run)
     devices = run.add_argument_group("devices")
     devices.add_argument("--printer-port", metavar="P", help="printer port or URL (COM3, sim://…)")
@@ -85,7 +86,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.set_defaults(func=_run)
 
 
-def _unit_dose(args: argparse.Namespace) -> tuple[Decimal, dict[str, Any]]:
+def _unit_dose(args: argparse.Namespace, catalog: Catalog) -> tuple[Decimal, dict[str, Any]]:
+    recipe = catalog.recipe(args.recipe)
+    if args.step_mg is None and recipe.dose is not None:
+        args.step_mg = str(recipe.dose.step.value)  # a batch is made on the recipe's dose step
     result = dose_from_args(args)
     doses = set(result.unit_doses_mg)
     if len(doses) != 1:
@@ -201,7 +205,7 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path]) -> s
 
 def _run(args: argparse.Namespace) -> int:
     catalog = load_catalog()
-    dose_mg, dose_record = _unit_dose(args)
+    dose_mg, dose_record = _unit_dose(args, catalog)
     prepared = prepare_run(catalog, args.recipe, dose_mg, args.units, dose_record=dose_record)
     request, plan = prepared.request, prepared.plan
     batch_id = request.batch_id

@@ -135,3 +135,15 @@ def test_explicit_ports_drive_the_named_devices(capsys: pytest.CaptureFixture[st
     assert data["status"] == "completed"
     assert main([*argv, "--simulate"]) == 2
     assert "exclude each other" in capsys.readouterr().err
+
+
+def test_a_bsa_dose_is_rounded_to_the_recipes_step_unless_told(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["run", "--recipe", "cpm-chewable-disc", "--rule", "per-m2", "--amount", "20"]
+    argv += ["--height-cm", "110", "--weight-kg", "19", "--units", "1"]
+    data = run_json(capsys, *argv, code=0)  # 20 mg/m² × 0.7619 m² = 15.24 mg → 15.0 mg
+    assert data["dose"]["dose_step_mg"] == 0.5 and data["dose"]["dose_mg"] == 15.0
+    assert data["units"][0]["target_mg"] == 300.0
+    assert main([*argv, "--step-mg", "0.01"]) == 2  # 15.24 mg is off the recipe's step
+    assert "dose step" in capsys.readouterr().err
