@@ -150,6 +150,7 @@ class _Run:
         self.on_progress = on_progress
         self.collect = collect
         self.next_i = self.acked = self.high_i = 0
+        self.confirmed = 0  # lines whose own ok (or a later line's) arrived, not just accepted
         self.resends = self.errors = self.probes = self.probes_in_row = 0
         self.rewound_to: int | None = None
         self.hold_until: float | None = None
@@ -305,7 +306,14 @@ class _Run:
         if self.next_i > self.acked:
             self._ack_to(self.acked + 1)
 
-    def _ack_to(self, count: int) -> None:
+    def _ack_to(self, count: int, inferred: bool = False) -> None:
+        """Count lines up to ``count`` as done: by an ok, or ``inferred`` from ``Resend:``.
+
+        ``Resend: N`` proves lines before N were *accepted* (they will run, in
+        order) but not that they have *finished*, which only an ok shows.
+        """
+        if not inferred:
+            self.confirmed = max(self.confirmed, count)
         if count <= self.acked:
             return
         self.acked = count
@@ -326,8 +334,8 @@ class _Run:
         self.rewound_to = index
         self.next_i = index
         self.resends += 1
+        self._ack_to(index, inferred=True)  # e.g. after a probe of a line whose ok was lost
         if self.wire.advanced:
             self.hold_until = now + self.opt.resend_quiet_s
         else:
-            self._ack_to(index)
             self.hold_until = now + self.opt.resend_ok_timeout_s

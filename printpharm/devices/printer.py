@@ -68,6 +68,7 @@ class PrinterLink:
         self._wire = _Wire(transport, options or LinkOptions())
         self._busy = threading.RLock()
         self._streaming = False
+        self._last_confirmed = False
         self.info: PrinterInfo | None = None
         self.last_stats: StreamStats | None = None
 
@@ -211,6 +212,7 @@ class PrinterLink:
             finally:
                 self._streaming = False
                 self.last_stats = run.stats
+            self._last_confirmed = run.confirmed >= run.total
             if self.last_stats.aborted:
                 self._make_safe()
             return self.last_stats
@@ -221,9 +223,26 @@ class PrinterLink:
         _Run(self._wire, list(SAFE_STATE_COMMANDS)).run()
 
     # -- conveniences ---------------------------------------------------------------
-    def wait_for_moves(self) -> None:
-        """Block until every queued move has finished (``M400``)."""
-        self.send("M400")
+    def wait_for_moves(self, attempts: int = 3) -> None:
+        """Block until every queued move has finished (``M400``).
+
+        Only M400's own ``ok`` proves the moves are done. If that ok was lost and
+        the firmware merely showed (by ``Resend:``) that it accepted the M400,
+        another M400 is sent, up to ``attempts`` in all.
+
+        Raises
+        ------
+        DeviceTimeout
+            No M400 completion was confirmed after ``attempts`` tries.
+        """
+        for _ in range(attempts):
+            self.send("M400")
+            if self._last_confirmed:
+                return
+        raise DeviceTimeout(
+            f"{self.transport.name}: M400 was accepted but its completion was not confirmed "
+            f"after {attempts} attempts"
+        )
 
     def set_temperatures(
         self, hotend_c: Decimal | None = None, bed_c: Decimal | None = None

@@ -38,11 +38,13 @@ def test_one_percent_noise_each_way_executes_every_line_once_in_order(pty_printe
     start = len(sim.executed)
     stats = link.stream(gcode)
     link.wait_for_moves()
-    expected = [*clean_gcode(gcode), "M400"]
+    expected = clean_gcode(gcode)
     assert len(expected) > 3000
     with sim.lock:
-        assert sim.executed[start:] == expected
-    assert stats.lines_acked == stats.lines == len(expected) - 1
+        assert sim.executed[start : start + len(expected)] == expected
+        # then the host's M400 (repeated only if its ok was lost on the wire)
+        assert set(sim.executed[start + len(expected) :]) == {"M400"}
+    assert stats.lines_acked == stats.lines == len(expected)
     assert stats.resends > 10 and stats.errors >= stats.resends  # the noise really happened
     link.close()
 
