@@ -174,9 +174,14 @@ def _ctrl_c_cancels(token: CancelToken) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(
-        signal.SIGINT, lambda *_: token.cancel("interrupted by the operator (Ctrl-C)")
-    )
+
+    def on_sigint(*_: object) -> None:
+        # Cancel from another thread: the token's callback may then abort the running
+        # stream at once (from the run's own thread it would only stop at the next check).
+        reason = "interrupted by the operator (Ctrl-C)"
+        threading.Thread(target=token.cancel, args=(reason,), name="ctrl-c").start()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         yield
     finally:

@@ -147,3 +147,29 @@ def test_a_bsa_dose_is_rounded_to_the_recipes_step_unless_told(
     assert data["units"][0]["target_mg"] == 300.0
     assert main([*argv, "--step-mg", "0.01"]) == 2  # 15.24 mg is off the recipe's step
     assert "dose step" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_the_run_safely_and_reports_it() -> None:
+    import signal
+
+    plate = "cli-ctrl-c"
+    printer = f"sim://printer?plate={plate}&speed=100&e_units=plunger_mm&diameter_mm=14.5"
+    balance = f"sim://balance?plate={plate}&speed=100&density=1.2"
+    argv = [*CPM, "--units", "3", "--printer-port", printer, "--balance-port", balance]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "printpharm", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    for line in proc.stdout:  # wait until unit 1 is weighed, then press Ctrl-C
+        lines.append(line)
+        if line.startswith("unit   1"):
+            proc.send_signal(signal.SIGINT)
+            break
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "ALARM cancelled: interrupted by the operator (Ctrl-C)" in out
+    assert "STOPPED" in out and "unit   3" not in out
