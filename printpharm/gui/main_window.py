@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self.new_batch.plan_requested.connect(self._on_plan_requested)
         self.plan.print_requested.connect(self._on_print_requested)
         self.print_page.finished.connect(self.qc.set_run_result)
+        self.print_page.devices_changed.connect(self._on_devices_changed)
         self.print_page.qc_button.clicked.connect(lambda: self.show_page("qc"))
         self.research.mode_changed.connect(self.refresh_mode)
         self.nav.currentRowChanged.connect(self._on_page_shown)
@@ -262,6 +263,13 @@ class MainWindow(QMainWindow):
         page = self.stack.widget(row)
         if page in (self.research, self.history, self.admin):
             page.refresh()
+
+    def _on_devices_changed(self, printer: str, balance: str) -> None:
+        for label, name, state in (
+            (self.printer_status, self.tr("Printer"), printer),
+            (self.balance_status, self.tr("Balance"), balance),
+        ):
+            label.setText(f"{name}: {state}")
 
     def _on_print_requested(self, batch: PlannedBatch) -> None:
         self.print_page.set_batch(batch)

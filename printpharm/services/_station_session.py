@@ -24,7 +24,7 @@ from printpharm.services.auth import UserSession
 from printpharm.services.permissions import Operation, Role, is_allowed
 from printpharm.services.records import read_audit_events, verify_audit_trail
 from printpharm.services.records_app import RecordsServices, initialise, open_records
-from printpharm.storage.audit import AuditEvent, ChainReport
+from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport
 from printpharm.storage.db import resolve_database_url
 
 __all__ = ["ModeStatus", "StationSession", "display_url"]
@@ -192,6 +192,36 @@ class StationSession:
     def may(self, operation: Operation) -> bool:
         """Whether the current user's role allows ``operation`` (for enabling controls)."""
         return self.user is not None and is_allowed(self.user.role, operation)
+
+    def record(
+        self,
+        action: str,
+        batch_id: str,
+        new: dict[str, object] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Write a batch event (``planned``, ``print-started``, ...) to the audit trail.
+
+        Raises
+        ------
+        SessionExpired
+            Nobody is logged in.
+        AuditError, StorageError
+            The event cannot be written (the caller must not go on).
+        """
+        user = self._require_user()
+        entry = AuditEntry(
+            "batch",
+            action,
+            batch_id,
+            user.user_id,
+            user.full_name,
+            reason=reason,
+            new=new,
+            batch_id=batch_id,
+        )
+        with self._svc().auth.uow() as uow:
+            uow.audit.append(entry)
 
     # -- research mode ----------------------------------------------------------------------
 

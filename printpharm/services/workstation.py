@@ -201,7 +201,21 @@ class Workstation:
         self.session.require(Operation.ENTER_PRESCRIPTION)
         if self.catalog is None:
             raise CatalogError(self.catalog_error or "the catalog is not loaded")
-        return plan_for_form(self.catalog, form, preview)
+        batch = plan_for_form(self.catalog, form, preview)
+        plan = batch.plan
+        self.session.record(
+            "planned",
+            batch.batch_id,
+            {
+                "recipe_id": plan.recipe_id,
+                "dose_mg": str(batch.dose_mg),
+                "units": plan.units,
+                "target_mass_mg": f"{plan.target_mass_mg:.4f}",
+                "dimensions_mm": {k: f"{v:.4f}" for k, v in plan.dimensions_mm.items()},
+                "dose": batch.dose_record,
+            },
+        )
+        return batch
 
     def print_batch(
         self,
@@ -225,15 +239,32 @@ class Workstation:
         if self.catalog is None:
             raise CatalogError(self.catalog_error or "the catalog is not loaded")
         ports = (self.config.printer_url, self.config.balance_url)
-        return print_batch(
-            self.catalog,
-            batch,
-            ports,
-            hub=hub,
-            cancel=cancel,
-            operator=operator,
-            records_dir=self.config.records_dir,
+        self.session.record("print-started", batch.batch_id, {"ports": list(ports)})
+        try:
+            result = print_batch(
+                self.catalog,
+                batch,
+                ports,
+                hub=hub,
+                cancel=cancel,
+                operator=operator,
+                records_dir=self.config.records_dir,
+            )
+        except PrintpharmError as exc:
+            self.session.record("print-failed", batch.batch_id, reason=str(exc))
+            raise
+        self.session.record(
+            "print-finished",
+            batch.batch_id,
+            {
+                "status": result.status,
+                "qc": result.qc.verdict,
+                "units_weighed": sum(u.measured_mg is not None for u in result.units),
+                "alarms": len(result.alarms),
+            },
+            reason=result.reason,
         )
+        return result
 
     # -- QC --------------------------------------------------------------------------------
 

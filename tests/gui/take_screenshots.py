@@ -5,10 +5,11 @@ Run by hand from the repository root::
     python tests/gui/take_screenshots.py            # starts Xvfb :99 if there is no display
     python tests/gui/take_screenshots.py --offscreen
 
-Each page (and the interesting states of the new-batch page) is saved with
-``QWidget.grab()`` to ``/tmp/printpharm-shots/``; under Xvfb one more picture,
-``xvfb-root.png``, is taken of the whole X screen with ImageMagick's
-``import -window root`` to show the real window with its decorations.
+A throw-away database with an administrator, a supervisor and a technician is
+created in a temporary folder. Each screen (and the interesting states of the
+new-batch page) is saved with ``QWidget.grab()`` to ``/tmp/printpharm-shots/``;
+under Xvfb one more picture, ``xvfb-root.png``, is taken of the whole X screen
+with ImageMagick's ``import -window root`` to show the real window.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 OUT = Path("/tmp/printpharm-shots")
+ADMIN = ("admin.root", "Ada Admin", "correct-horse-42-battery")
+SUPERVISOR = ("m.keller", "Maria Keller", "keller-pharmacist-pass-7")
 
 
 def _start_xvfb(display: str) -> subprocess.Popen[bytes]:
@@ -41,85 +44,145 @@ def _start_xvfb(display: str) -> subprocess.Popen[bytes]:
     return proc
 
 
-def _shots(root_shot: bool) -> list[Path]:
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
+class Shooter:
+    """Builds the app over a temporary database and saves numbered PNGs."""
 
-    from printpharm.gui.app import create_application
-    from printpharm.gui.main_window import MainWindow
-    from printpharm.services.workstation import build_workstation
+    def __init__(self) -> None:
+        from PySide6.QtCore import QSettings
 
-    app = create_application([])
-    settings_file = Path(tempfile.mkdtemp()) / "shots.ini"
-    window = MainWindow(
-        build_workstation(), QSettings(str(settings_file), QSettings.Format.IniFormat)
-    )
-    window.resize(1200, 820)
-    window.show()
-    saved: list[Path] = []
+        from printpharm.gui.app import create_application
+        from printpharm.services.workstation import (
+            StationSession,
+            WorkstationConfig,
+            build_workstation,
+        )
 
-    def settle() -> None:
-        for _ in range(5):
-            app.processEvents()
-            time.sleep(0.02)
+        os.environ.setdefault("PRINTPHARM_ARGON2", "1,8,1")  # fast hashing for a demo database
+        self.app = create_application([])
+        folder = Path(tempfile.mkdtemp(prefix="printpharm-shots-"))
+        url = f"sqlite:///{folder / 'demo.sqlite3'}"
+        self.ws = build_workstation(WorkstationConfig(database_url=url, records_dir=folder))
+        self.settings = QSettings(str(folder / "shots.ini"), QSettings.Format.IniFormat)
+        self.session: StationSession = self.ws.session
+        self.saved: list[Path] = []
 
-    def shot(name: str) -> None:
-        settle()
-        path = OUT / f"{len(saved) + 1:02d}-{name}.png"
-        window.grab().save(str(path))
-        saved.append(path)
+    def settle(self, seconds: float = 0.1) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.app.processEvents()
+            time.sleep(0.01)
 
-    def select(combo: QComboBox, data: str) -> None:
-        combo.setCurrentIndex(combo.findData(data))
+    def shot(self, widget: Any, name: str) -> None:
+        self.settle()
+        path = OUT / f"{len(self.saved) + 1:02d}-{name}.png"
+        widget.grab().save(str(path))
+        self.saved.append(path)
 
-    def fill(edit: QLineEdit, text: str) -> None:
-        edit.setText(text)
+    def wait_for(self, condition: Any, timeout_s: float = 60.0) -> None:
+        end = time.monotonic() + timeout_s
+        while not condition() and time.monotonic() < end:
+            self.settle(0.05)
 
-    page = window.new_batch
-    shot("new-batch-empty")
-    fill(page.patient, "P-2026-0147")
-    fill(page.prescriber, "Dr Weber")
-    select(page.drug, "cyclophosphamide")
-    fill(page.amount, "20")
-    fill(page.height_cm, "110")
-    fill(page.weight_kg, "18")
-    shot("new-batch-ready")
-    fill(page.weight_kg, "450")
-    shot("new-batch-weight-refused")
-    fill(page.weight_kg, "18")
-    fill(page.amount, "60")
-    shot("new-batch-dose-outside-recipe")
-    fill(page.amount, "20")
-    fill(page.cap, "12")
-    shot("new-batch-capped")
-    page.next_button.click()
-    shot("plan")
-    steps: list[tuple[str, Callable[[], None]]] = [
-        ("print", lambda: window.show_page("print")),
-        ("qc-empty", lambda: window.show_page("qc")),
-        (
-            "qc-20-units",
-            lambda: window.qc.set_masses(
-                [f"{m:.1f}" for m in (200 + (i % 5) * 1.3 - (i % 3) * 2.1 for i in range(20))],
-                "200",
-            ),
-        ),
-        ("history", lambda: window.show_page("history")),
-        ("research", lambda: window.show_page("research")),
-        ("admin", lambda: window.show_page("admin")),
-    ]
-    for name, action in steps:
-        action()
-        shot(name)
-    if root_shot and shutil.which("import"):
-        window.show_page("new_batch")
-        settle()
-        path = OUT / "xvfb-root.png"
-        subprocess.run(["import", "-window", "root", str(path)], check=True)
-        saved.append(path)
-    window.close()
-    QApplication.processEvents()
-    return saved
+    def accounts(self) -> None:
+        """First-run and login dialogs, then the demo accounts."""
+        from printpharm.gui.first_run import FirstRunDialog
+        from printpharm.gui.login import LoginDialog
+
+        first = FirstRunDialog(self.session)
+        first.show()
+        first.admin_id.setText(ADMIN[0])
+        first.full_name.setText(ADMIN[1])
+        self.shot(first, "first-run")
+        first.close()
+        self.session.create_administrator(*ADMIN)
+        self.session.login(ADMIN[0], ADMIN[2])
+        one_time = self.session.add_user(SUPERVISOR[0], SUPERVISOR[1], "supervisor")
+        self.session.logout()
+        self.session.login(SUPERVISOR[0], one_time)
+        self.session.change_password(one_time, SUPERVISOR[2])
+        self.session.logout()
+        login = LoginDialog(self.session)
+        login.show()
+        login.user_id.setText(SUPERVISOR[0])
+        login.password.setText("wrong password")
+        login.try_login()
+        self.shot(login, "login-refused")
+        login.close()
+        self.session.login(SUPERVISOR[0], SUPERVISOR[2])
+
+    def new_batch(self, window: Any) -> None:
+        page = window.new_batch
+        self.shot(window, "new-batch-empty")
+        page.patient.setText("P-2026-0147")
+        page.prescriber.setText("Dr Weber")
+        page.drug.setCurrentIndex(page.drug.findData("cyclophosphamide"))
+        page.amount.setText("20")
+        page.height_cm.setText("110")
+        page.weight_kg.setText("18")
+        self.shot(window, "new-batch-ready")
+        page.weight_kg.setText("450")
+        self.shot(window, "new-batch-weight-refused")
+        page.weight_kg.setText("18")
+        page.amount.setText("60")
+        self.shot(window, "new-batch-dose-outside-recipe")
+        page.amount.setText("20")
+        page.cap.setText("12")
+        self.shot(window, "new-batch-capped")
+        page.cap.setText("")
+        page.units.setValue(20)
+
+    def plan_and_print(self, window: Any) -> None:
+        window.new_batch.next_button.click()
+        self.wait_for(lambda: window.plan.batch is not None or window.plan.error.text())
+        window.plan.slider.setValue(window.plan.slider.maximum() // 2)
+        self.shot(window, "plan")
+        window.plan.print_button.click()
+        self.shot(window, "print-ready")
+        window.print_page.start_button.click()
+        self.wait_for(lambda: window.print_page.table.rowCount() >= 3, 30)
+        self.shot(window, "print-running")
+        self.wait_for(lambda: not window.print_page.stop_button.isEnabled())
+        self.shot(window, "print-finished")
+        window.print_page.qc_button.click()
+        self.shot(window, "qc-after-run")
+
+    def other_pages(self, window: Any) -> None:
+        window.show_page("history")
+        self.shot(window, "history")
+        window.show_page("research")
+        self.shot(window, "research-locked")
+        page = window.research
+        page.user_id.setText(SUPERVISOR[0])
+        page.password.setText(SUPERVISOR[2])
+        page.reason.setText("calibration of ink lot 42")
+        page.unlock_button.click()
+        self.shot(window, "research-unlocked")
+        page.lock_button.click()
+        self.session.logout()
+        self.session.login(ADMIN[0], ADMIN[2])
+        window.on_session_changed()
+        window.show_page("admin")
+        self.shot(window, "admin")
+
+    def run(self, root_shot: bool) -> list[Path]:
+        from printpharm.gui.main_window import MainWindow
+
+        self.accounts()
+        window = MainWindow(self.ws, self.settings)
+        window.resize(1200, 820)
+        window.show()
+        self.new_batch(window)
+        self.plan_and_print(window)
+        self.other_pages(window)
+        if root_shot and shutil.which("import"):
+            window.show_page("plan")
+            self.settle(0.3)
+            path = OUT / "xvfb-root.png"
+            subprocess.run(["import", "-window", "root", str(path)], check=True)
+            self.saved.append(path)
+        window.close()
+        self.session.close()
+        return self.saved
 
 
 def main() -> int:
@@ -137,7 +200,7 @@ def main() -> int:
     else:
         os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     try:
-        saved = _shots(root_shot=not args.offscreen)
+        saved = Shooter().run(root_shot=not args.offscreen)
     finally:
         if xvfb is not None:
             xvfb.terminate()

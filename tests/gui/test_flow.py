@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from printpharm.gui.main_window import MainWindow
+from printpharm.services.records import read_audit_events
 from tests.gui.conftest import TECHNICIAN
 
 pytestmark = pytest.mark.gui
@@ -80,3 +81,23 @@ def test_print_ten_units_on_the_simulators_then_qc(qtbot, logged_in_window: Open
     assert window.qc.model.rowCount() == 10
     assert page.result.batch_id in window.qc.run_report.text()
     assert window.qc.verdict_local.text() == "PASS"
+
+
+def test_plan_and_print_are_audited(qtbot, logged_in_window: OpenAs, station) -> None:  # type: ignore[no-untyped-def]
+    window = logged_in_window(TECHNICIAN)
+    _fill(window, units=2)
+    window.new_batch.next_button.click()
+    qtbot.waitUntil(lambda: window.plan.batch is not None, timeout=20_000)
+    window.plan.print_button.click()
+    page = window.print_page
+    page.start_button.click()
+    qtbot.waitUntil(lambda: page.result is not None, timeout=60_000)
+    assert not page.start_button.isEnabled()  # a batch id prints once
+    assert window.printer_status.text() == "Printer: disconnected"
+    batch_id = page.result.batch_id
+    actions = [
+        e.action
+        for e in read_audit_events(station.session.services.db)
+        if e.batch_id == batch_id and e.user_id == TECHNICIAN[0]
+    ]
+    assert actions == ["planned", "print-started", "print-finished"]

@@ -49,6 +49,7 @@ class HistoryPage(QWidget):
         self.verify_button.setObjectName("verifyButton")
         self.verify_button.clicked.connect(self.verify)
         self.verdict = VerdictLabel()
+        self.verdict.set_verdict(None, self.tr("not verified yet"))
         row.addWidget(self.reload_button)
         row.addWidget(self.verify_button)
         row.addWidget(self.verdict, 1)

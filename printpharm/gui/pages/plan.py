@@ -91,7 +91,12 @@ class PlanPage(QWidget):
         self.layer_label = QLabel(self.tr("Layer —"))
         self.layer_label.setBuddy(self.slider)
         self.slider.valueChanged.connect(self._on_layer)
+        legend = QLabel(
+            self.tr("Coloured: outline (perimeters); dark: infill; faint: the layer below.")
+        )
+        legend.setWordWrap(True)
         column.addWidget(self.view, 1)
+        column.addWidget(legend)
         column.addWidget(self.layer_label)
         column.addWidget(self.slider)
         return column

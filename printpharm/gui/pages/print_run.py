@@ -47,6 +47,8 @@ class PrintPage(QWidget):
     """Start/stop, progress, unit table, alarms; emits ``finished(BatchResult, PlannedBatch)``."""
 
     finished = Signal(object, object)
+    #: ``(printer state, balance state)`` for the status bar.
+    devices_changed = Signal(str, str)
 
     def __init__(self, workstation: Workstation, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,7 +129,9 @@ class PrintPage(QWidget):
             widget.setVisible(visible)
 
     def _set_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running and self.batch is not None)
+        # A batch id is printed once: after any end the technician plans a new batch.
+        done = self.result is not None
+        self.start_button.setEnabled(not running and self.batch is not None and not done)
         self.stop_button.setEnabled(running)
 
     def set_batch(self, batch: PlannedBatch) -> None:
@@ -172,6 +176,7 @@ class PrintPage(QWidget):
         self.table.setRowCount(0)
         self.verdict.set_verdict(None, self.tr("running"))
         self.state.setText(self.tr("Connecting the printer and the balance…"))
+        self.devices_changed.emit(self.tr("connecting…"), self.tr("connecting…"))
         self._set_running(True)
         self.runner.start(lambda: self._ws.print_batch(batch, hub, cancel, self._ask_operator))
 
@@ -203,6 +208,7 @@ class PrintPage(QWidget):
     def _on_event(self, event: object) -> None:
         if isinstance(event, RunStarted):
             self.state.setText(self.tr("Batch started."))
+            self.devices_changed.emit(self.tr("connected, printing"), self.tr("connected"))
         elif isinstance(event, Heating):
             self.state.setText(
                 self.tr("Heaters at target.") if event.reached else self.tr("Heating…")
@@ -243,8 +249,11 @@ class PrintPage(QWidget):
         self._show_pause(False)
         text = f"{result.status.upper()} — QC {result.qc.verdict.upper()}"
         self.verdict.set_verdict(result.passed, text)
-        self.state.setText(result.reason)
+        self.state.setText(
+            self.tr("{reason}. To print again, plan a new batch.").format(reason=result.reason)
+        )
         self.qc_button.setEnabled(True)
+        self.devices_changed.emit(self.tr("disconnected"), self.tr("disconnected"))
         self.finished.emit(result, self.batch)
 
     def _on_failed(self, error: object) -> None:
@@ -253,3 +262,4 @@ class PrintPage(QWidget):
         self.verdict.set_verdict(False, self.tr("NOT STARTED"))
         self.alarm.show_reason(str(error))
         self.state.setText(self.tr("The run could not start."))
+        self.devices_changed.emit(self.tr("not connected"), self.tr("not connected"))

@@ -126,7 +126,16 @@ class QcPage(QWidget):
         lines += [f"  {t.test}: {t.result} — {t.reason}" for t in result.qc.tests]
         self.run_report.setText("\n".join(lines))
         masses = [str(u.measured_mg) for u in result.units if u.measured_mg is not None]
+        tolerances = batch.request.recipe.tolerances
+        self.unit_tol.setText(str(tolerances.unit_mass.value))
+        self.mean_tol.setText(str(tolerances.mean_mass.value))
         self.set_masses(masses, f"{batch.plan.target_mass_mg:.4f}".rstrip("0").rstrip("."))
+        for edit in (self.target, self.unit_tol, self.mean_tol):
+            edit.setReadOnly(True)
+        self.masses.setReadOnly(True)
+        self.masses.setToolTip(
+            self.tr("Weighed by the run of batch {id}; read-only.").format(id=result.batch_id)
+        )
 
     def refresh(self) -> None:
         """Re-evaluate the typed masses."""

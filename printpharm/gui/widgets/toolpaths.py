@@ -47,7 +47,13 @@ class ToolpathView(QWidget):
         ys = [y for layer in self._layers for p in layer.paths for _, y in p.points]
         if not xs:
             return QRectF(-1, -1, 2, 2)
-        return QRectF(min(xs), min(ys), max(xs) - min(xs) or 1, max(ys) - min(ys) or 1)
+        pad = max(layer.width_mm for layer in self._layers) / 2  # the drawn line's half width
+        return QRectF(
+            min(xs) - pad,
+            min(ys) - pad,
+            (max(xs) - min(xs) or 1) + 2 * pad,
+            (max(ys) - min(ys) or 1) + 2 * pad,
+        )
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         """Draw the layer below (faint) and the selected layer, in mm scaled to the widget."""
