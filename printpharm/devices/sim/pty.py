@@ -12,14 +12,11 @@ closes the master, which the client sees as a hang-up.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import select
 import struct
-import termios
 import threading
 import time
-import tty
 
 from printpharm.devices.sim._base import SimDevice
 from printpharm.errors import DeviceDisconnected
@@ -94,7 +91,7 @@ class SimTransport:
 
 
 class PtyServer:
-    """Serve ``sim`` on the master side of a new pseudo-terminal.
+    """Serve ``sim`` on the master side of a new pseudo-terminal (POSIX only).
 
     Parameters
     ----------
@@ -105,6 +102,8 @@ class PtyServer:
     """
 
     def __init__(self, sim: SimDevice, speed: float = 1.0) -> None:
+        import tty  # POSIX only: imported here so that sim:// works on Windows too
+
         self.sim = sim
         self.speed = speed
         self._master, self._slave = os.openpty()
@@ -160,6 +159,9 @@ class PtyServer:
 
     def _wait_until_read(self, timeout_s: float) -> None:
         """Let the client read what was sent before the "cable is pulled"."""
+        import fcntl
+        import termios
+
         deadline = time.monotonic() + timeout_s
         quiet_checks = 0
         while time.monotonic() < deadline and quiet_checks < 10:
