@@ -217,12 +217,14 @@ def _run(args: argparse.Namespace) -> int:
     printer_url, balance_url = _device_urls(args, catalog, args.recipe)
     recorder: BatchRecorder = NullRecorder()
     paths: list[Path] = []
+    logs: tuple[Path, Path] | None = None
     if args.out_dir is not None:
         recorder = JsonFileRecorder(args.out_dir)
         args.out_dir.mkdir(parents=True, exist_ok=True)
         gcode_path = args.out_dir / f"{batch_id}.gcode"
         gcode_path.write_text(plan.gcode, encoding="ascii")
-        paths += [args.out_dir / f"{batch_id}.json", gcode_path]
+        logs = (args.out_dir / f"{batch_id}.printer.log", args.out_dir / f"{batch_id}.balance.log")
+        paths += [args.out_dir / f"{batch_id}.json", gcode_path, *logs]
     hub = EventHub()
     if not args.json:
         hub.subscribe(_printer)
@@ -231,7 +233,11 @@ def _run(args: argparse.Namespace) -> int:
     baud = request.printer_definition.baud
     with (
         connected_devices(
-            printer_url, balance_url, baudrate=baud, balance_baudrate=args.balance_baud
+            printer_url,
+            balance_url,
+            baudrate=baud,
+            balance_baudrate=args.balance_baud,
+            serial_logs=logs,
         ) as devices,
         _ctrl_c_cancels(token),
     ):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlencode
 
 from printpharm.catalog.schema import Ink, PrinterDefinition
@@ -101,10 +102,13 @@ def open_devices(
     balance_baudrate: int = 9600,
     link_options: LinkOptions | None = None,
     balance_timeout_s: float = 5.0,
+    serial_logs: tuple[Path, Path] | None = None,
 ) -> RunDevices:
     """Open both transports, build the drivers and identify the balance (``@``, I2, I4).
 
     The printer is connected (M110/M115) by the run itself, in its preflight.
+    ``serial_logs`` = (printer log, balance log) files receive every byte
+    exchanged (the batch's serial log).
 
     Raises
     ------
@@ -113,10 +117,13 @@ def open_devices(
     InputError
         A malformed ``sim://`` URL.
     """
-    printer_transport = open_transport(printer_url, baudrate=baudrate)
+    printer_log, balance_log = serial_logs or (None, None)
+    printer_transport = open_transport(printer_url, baudrate=baudrate, log_path=printer_log)
     balance_transport: Transport | None = None
     try:
-        balance_transport = open_transport(balance_url, baudrate=balance_baudrate)
+        balance_transport = open_transport(
+            balance_url, baudrate=balance_baudrate, log_path=balance_log
+        )
         balance = Balance(balance_transport, command_timeout_s=balance_timeout_s)
         info = balance.identify()
     except (DeviceError, InputError):
@@ -146,6 +153,7 @@ def connected_devices(
     balance_baudrate: int = 9600,
     link_options: LinkOptions | None = None,
     balance_timeout_s: float = 5.0,
+    serial_logs: tuple[Path, Path] | None = None,
 ) -> Iterator[RunDevices]:
     """:func:`open_devices` as a context manager that closes both transports."""
     devices = open_devices(
@@ -155,6 +163,7 @@ def connected_devices(
         balance_baudrate=balance_baudrate,
         link_options=link_options,
         balance_timeout_s=balance_timeout_s,
+        serial_logs=serial_logs,
     )
     try:
         yield devices

@@ -60,6 +60,10 @@ def test_human_output_has_a_line_per_unit_and_a_verdict(
     assert len(list(tmp_path.glob("*.events.jsonl"))) == 1
     (gcode,) = tmp_path.glob("*.gcode")
     assert ";PRINTPHARM UNIT_START n=3 of=3" in gcode.read_text()
+    (printer_log,) = tmp_path.glob("*.printer.log")
+    assert "M221 S" in printer_log.read_text() or "M400" in printer_log.read_text()
+    (balance_log,) = tmp_path.glob("*.balance.log")
+    assert balance_log.read_text().count("b'S S ") == 3  # every raw weighing is in the log
 
 
 def test_a_clogged_unit_stops_the_run_with_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
