@@ -43,7 +43,11 @@ class BatchRecorder(Protocol):
         """A unit was weighed (``unit.raw_reading`` is the balance's raw line)."""
 
     def alarm(self, batch_id: str, alarm: AlarmRecord) -> None:
-        """An alarm was raised (and, for ``pause``, what the operator decided)."""
+        """An alarm was raised.
+
+        For a ``pause`` alarm this is called twice: when it is raised
+        (``decision`` None, before the operator is asked) and with the decision.
+        """
 
     def correction(self, batch_id: str, correction: FlowCorrection) -> None:
         """The flow rate was corrected for the next unit."""

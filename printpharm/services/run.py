@@ -94,8 +94,9 @@ class _BatchRun(Session):
         if action == "pause":
             if self.operator is None:
                 action, message = "stop", message + " (pause policy, but no operator to ask)"
-            else:
+            else:  # on disk before the wait: a crash while paused still shows the alarm
                 asking = AlarmRecord(kind, message, unit, "pause", None, self.now())
+                self.recorder.alarm(self.batch_id, asking)
                 decision = OperatorDecision(self.operator(asking))
         record = AlarmRecord(kind, message, unit, action, decision, self.now())
         self.alarms.append(record)

@@ -160,12 +160,21 @@ def test_with_pause_policy_the_operator_decides_to_continue(
         return OperatorDecision.CONTINUE
 
     devices = sim_devices(request, clog_unit=2)
-    result = run_batch(request, devices, operator=operator, options=options(flow_correction=False))
+    recorder = MemoryRecorder()
+    result = run_batch(
+        request,
+        devices,
+        recorder=recorder,
+        operator=operator,
+        options=options(flow_correction=False),
+    )
     assert result.status == "completed"
     assert [u.verdict for u in result.units] == ["pass", "fail", "pass", "pass"]
     assert [a.unit for a in asked] == [2] and asked[0].action == "pause"
     (alarm,) = result.alarms
     assert alarm.decision is OperatorDecision.CONTINUE and alarm.action == "pause"
+    recorded = [p for kind, p in recorder.entries if kind == "alarm"]
+    assert [a.decision for a in recorded] == [None, OperatorDecision.CONTINUE]  # raised, decided
     assert result.qc.verdict == "fail" and "local" in result.qc.reason
     assert not result.passed
 
