@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import shapely
 from shapely import affinity
 from shapely.geometry.base import BaseGeometry
 
@@ -70,20 +69,17 @@ def layout_plate(
     min_x, min_y, max_x, max_y = footprint.bounds
     width, depth = max_x - min_x, max_y - min_y
     pitch_x, pitch_y = width + clearance_mm, depth + clearance_mm
-    usable = shapely.box(margin_mm, margin_mm, bed_x_mm - margin_mm, bed_y_mm - margin_mm)
-    cols = max(0, math.floor((bed_x_mm - 2 * margin_mm + clearance_mm) / pitch_x))
-    rows = max(0, math.floor((bed_y_mm - 2 * margin_mm + clearance_mm) / pitch_y))
+    cols = max(0, math.floor((bed_x_mm - 2 * margin_mm + clearance_mm) / pitch_x + 1e-9))
+    rows = max(0, math.floor((bed_y_mm - 2 * margin_mm + clearance_mm) / pitch_y + 1e-9))
     blocked = None if keepout is None else keepout.buffer(clearance_mm)
     offsets: list[tuple[float, float]] = []
     for row in range(rows):
         order = range(cols) if row % 2 == 0 else range(cols - 1, -1, -1)
         for col in order:
+            # the grid keeps every cell's bounding box inside the margins by construction
             dx = margin_mm + col * pitch_x - min_x
             dy = margin_mm + row * pitch_y - min_y
-            placed = affinity.translate(footprint, dx, dy)
-            if not usable.covers(placed):
-                continue
-            if blocked is not None and placed.intersects(blocked):
+            if blocked is not None and affinity.translate(footprint, dx, dy).intersects(blocked):
                 continue
             offsets.append((dx, dy))
     if units > len(offsets):
