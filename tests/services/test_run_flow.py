@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from printpharm.errors import InputError
 from printpharm.services.run_flow import next_flow_pct
@@ -43,3 +45,21 @@ def test_a_unit_on_target_keeps_the_flow() -> None:
 def test_bad_inputs_are_refused(target: D, measured: D, low: D, high: D) -> None:
     with pytest.raises(InputError):
         next_flow_pct(D(100), target, measured, low, high)
+
+
+@given(
+    previous=st.integers(min_value=80, max_value=120).map(D),
+    target=st.decimals(min_value="1", max_value="2000", places=3),
+    measured=st.decimals(min_value="0.001", max_value="4000", places=3),
+    low=st.decimals(min_value="-20", max_value="0", places=1),
+    high=st.decimals(min_value="0", max_value="20", places=1),
+)
+def test_the_applied_flow_is_a_whole_percent_inside_the_bounds(
+    previous: D, target: D, measured: D, low: D, high: D
+) -> None:
+    step = next_flow_pct(previous, target, measured, low, high)
+    assert 100 + low <= step.applied_pct <= 100 + high
+    assert step.applied_pct == step.applied_pct.to_integral_value()
+    if 100 + low + 1 <= step.requested_pct <= 100 + high - 1:
+        assert abs(step.applied_pct - step.requested_pct) <= D("0.55")
+        assert not step.clamped
