@@ -182,6 +182,7 @@ class _Run:
                     continue
                 self.last_activity = now
                 self._handle(line, now)
+            aborted = aborted or self.wire.abort.is_set()  # asked for while the last line ran
         except DeviceDisconnected as exc:
             self.wire.needs_resync = True
             self._drain()  # count the acknowledgements that arrived before the loss

@@ -293,9 +293,13 @@ class PrinterLink:
     def abort(self) -> None:
         """Stop the stream after the lines in flight, then heaters and motors off.
 
-        Called while no stream runs, it sends the safe-state commands at once.
+        With ``Cap:EMERGENCY_PARSER`` an out-of-band ``M108`` ends a heater wait
+        in flight. Called while no stream runs, it sends the safe-state commands
+        at once.
         """
         self._wire.abort.set()
+        if self._streaming and self.info is not None and self.info.has("EMERGENCY_PARSER"):
+            self._wire.write(b"M108\n")  # out of band: end a heater wait (M109/M190) now
         if not self._streaming:
             with self._busy:
                 if self._wire.abort.is_set():  # a stream that just ended did not handle it

@@ -113,12 +113,16 @@ def tablet_gcode(units: int = 4, layers: int = 12, segments: int = 48) -> list[s
 
 @pytest.fixture
 def pty_printer() -> Iterator[Any]:
-    """A factory: ``pty_printer(**options)`` → (PrinterSim, PtyServer), fast clock."""
+    """A factory: ``pty_printer(plate, speed, **options)`` → (PrinterSim, PtyServer).
+
+    The clock runs ``speed`` (default 1000) times faster than the wall clock."""
     servers: list[PtyServer] = []
 
-    def start(plate: Plate | None = None, **options: Any) -> tuple[Any, PtyServer]:
+    def start(
+        plate: Plate | None = None, speed: float = 1000.0, **options: Any
+    ) -> tuple[Any, PtyServer]:
         sim = build_printer({k: str(v) for k, v in options.items()}, plate)
-        server = PtyServer(sim, speed=1000.0).start()
+        server = PtyServer(sim, speed=speed).start()
         servers.append(server)
         return sim, server
 

@@ -170,3 +170,18 @@ def test_linked_sims_weigh_the_deposit_and_a_clogged_unit_weighs_low(
     assert abs(masses_mg[1] - expected_mg * Decimal("0.6")) < Decimal("0.2")
     link.close()
     balance.transport.close()
+
+
+def test_abort_during_a_heater_wait_breaks_it_with_m108(pty_printer: Any) -> None:
+    sim, server = pty_printer(speed=1.0)  # real time: heating to 200 °C takes about a minute
+    link = connect(server)
+    timer = threading.Timer(0.3, link.abort)
+    timer.start()
+    stats = link.stream(["M109 S200", "G1 X1"])  # both are in the firmware's buffer at once
+    timer.join()
+    assert stats.aborted
+    with sim.lock:
+        assert sim.executed[-4:] == ["M104 S0", "M140 S0", "M107", "M84"]
+        assert "M108" in sim.executed
+    assert sim.hotend.target_c == 0 and sim.hotend.actual_c < 100  # never got near 200 °C
+    link.close()

@@ -24,6 +24,7 @@ from printpharm.devices.sim.thermal import Heater
 __all__ = ["PrinterFaults", "PrinterSim", "PrinterSimConfig"]
 
 _M112_RE = re.compile(rb"(?:^|[\r\n])\s*(?:N-?\d+\s+)?M112\b")
+_M108_RE = re.compile(rb"(?:^|[\r\n])\s*(?:N-?\d+\s+)?M108\b")
 _BLOCKING = ("M109", "M190", "M400", "G28", "G4")
 _NO_OPS = ("G21", "M110", "M105", "M106", "M107", "M84", "M18", "M117", "M300", "M108")
 
@@ -78,6 +79,7 @@ class PrinterSim(SimDevice):
         self._blocked_since: float | None = None
         self._last_busy = 0.0
         self._wait_until: float | None = None
+        self._break_wait = False
         self._autoreport_s = 0.0
         self._next_report = 0.0
         self._next_wait_report = 0.0
@@ -93,6 +95,8 @@ class PrinterSim(SimDevice):
             if self.config.emergency_parser and _M112_RE.search(data):
                 self._kill("M112 Shutdown")
                 return
+            if self.config.emergency_parser and _M108_RE.search(data):
+                self._break_wait = True  # M108: stop waiting for a heater
             self._rx += data
 
     def _read_lines(self) -> None:
@@ -295,7 +299,8 @@ class PrinterSim(SimDevice):
         if self._blocked_since is None:
             heater.set_target(words.get("S", words.get("R", heater.target_c)), self._now)
             self._next_wait_report = self._now + 1.0
-        if heater.at_target() or heater.target_c <= 0:
+        if heater.at_target() or heater.target_c <= 0 or self._break_wait:
+            self._break_wait = False
             return True
         if self._now >= self._next_wait_report:
             self.emit(f"{self._temps()} W:?")
