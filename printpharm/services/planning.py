@@ -263,6 +263,57 @@ def _capsule_fraction(recipe: Recipe, spec: FormSpec, volume_mm3: float) -> floa
     return fraction
 
 
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """Everything decided before sizing: the checked dose, its targets and the settings."""
+
+    recipe: Recipe
+    ink: Ink
+    printer: PrinterDefinition
+    resolved: ResolvedSettings
+    dose: Decimal
+    dispensed_mg: float
+    weighed_mg: float
+    volume_mm3: float
+    spec: FormSpec
+    fill_fraction: float | None
+    process: ProcessSettings
+    machine: MachineSettings
+
+
+def _prepare(
+    catalog: Catalog,
+    recipe_id: str,
+    dose_mg: Decimal | str | int,
+    printer_id: str | None,
+    overrides: Mapping[str, Any] | None,
+) -> _Prepared:
+    recipe = catalog.recipe(recipe_id)
+    if printer_id is not None and printer_id != recipe.printer:
+        raise DesignSpaceError(
+            f"recipe {recipe.id} is validated on printer {recipe.printer}, not {printer_id}"
+        )
+    dose = _check_dose(recipe, _dec(dose_mg, "dose_mg"))
+    resolved = catalog.resolve(recipe_id, overrides)
+    ink, printer = catalog.ink(recipe.ink), catalog.printer(recipe.printer)
+    dispensed, weighed, volume = _targets(ink, dose)
+    spec = recipe_form_spec(recipe)
+    return _Prepared(
+        recipe,
+        ink,
+        printer,
+        resolved,
+        dose,
+        dispensed,
+        weighed,
+        volume,
+        spec,
+        _capsule_fraction(recipe, spec, volume),
+        process_settings(resolved),
+        machine_settings(printer, ink, resolved),
+    )
+
+
 def plan_batch(
     catalog: Catalog,
     recipe_id: str,
@@ -302,21 +353,12 @@ def plan_batch(
     SlicingError
         The written G-code does not deposit the target within ±0.5 % (never expected).
     """
-    recipe = catalog.recipe(recipe_id)
-    if printer_id is not None and printer_id != recipe.printer:
-        raise DesignSpaceError(
-            f"recipe {recipe.id} is validated on printer {recipe.printer}, not {printer_id}"
-        )
-    dose = _check_dose(recipe, _dec(dose_mg, "dose_mg"))
-    resolved = catalog.resolve(recipe_id, overrides)
-    ink, printer = catalog.ink(recipe.ink), catalog.printer(recipe.printer)
-    dispensed, weighed, volume = _targets(ink, dose)
-    spec = recipe_form_spec(recipe)
-    fraction = _capsule_fraction(recipe, spec, volume)
-    process = process_settings(resolved)
-    machine = machine_settings(printer, ink, resolved)
+    prep = _prepare(catalog, recipe_id, dose_mg, printer_id, overrides)
+    recipe, ink, printer, dose = prep.recipe, prep.ink, prep.printer, prep.dose
+    dispensed, weighed, volume = prep.dispensed_mg, prep.weighed_mg, prep.volume_mm3
+    resolved, process, machine = prep.resolved, prep.process, prep.machine
     try:
-        fitted = fit_unit(spec, volume, process)
+        fitted = fit_unit(prep.spec, volume, process)
     except SizingError as exc:
         raise SizingError(f"a {dose} mg dose of recipe {recipe.id}: {exc}") from exc
     footprint = fitted.sized.form.footprint(0.0)
@@ -346,7 +388,7 @@ def plan_batch(
         template=recipe.form.template,
         dimensions_mm=_dimensions(fitted.sized.form),
         layers=fitted.sized.layers,
-        fill_fraction=fraction,
+        fill_fraction=prep.fill_fraction,
         line_width_mm=process.line_width_mm,
         first_layer_line_width_mm=process.first_width_mm,
         layer_height_mm=process.layer_height_mm,
