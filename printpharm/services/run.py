@@ -262,6 +262,7 @@ class _BatchRun(Session):
         except DeviceError as exc:  # a protocol violation the link could not recover from
             status, reason = self.halted(exc, AlarmKind.DEVICE_ERROR)
         finally:
+            self.forget_cancel()
             self.make_safe_after(status)  # also after an unexpected error, before it propagates
         result = self.result(status, reason)
         if status == "interrupted":

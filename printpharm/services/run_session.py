@@ -307,10 +307,14 @@ class Session:
             report = QcReport(report.verdict, report.reason + note, report.tests)
         return report
 
-    def result(self, status: RunStatus, reason: str) -> BatchResult:
-        """Assemble the batch result and stop listening to the cancel token."""
+    def forget_cancel(self) -> None:
+        """Stop listening to the cancel token (the run is over)."""
         if self._forget_cancel is not None:
             self._forget_cancel()
+            self._forget_cancel = None
+
+    def result(self, status: RunStatus, reason: str) -> BatchResult:
+        """Assemble the batch result."""
         return BatchResult(
             batch_id=self.batch_id,
             status=status,

@@ -305,8 +305,16 @@ def test_a_crashing_subscriber_leaves_the_record_on_disk_and_the_printer_safe(
 
     hub.subscribe(crash)
     devices = sim_devices(request)
+    token = CancelToken()
     with pytest.raises(RuntimeError, match="screen went away"):
-        run_batch(request, devices, hub=hub, recorder=JsonFileRecorder(tmp_path), options=options())
+        run_batch(
+            request,
+            devices,
+            hub=hub,
+            recorder=JsonFileRecorder(tmp_path),
+            cancel=token,
+            options=options(),
+        )
     (events_file,) = tmp_path.glob("*.events.jsonl")
     recorded = [json.loads(line) for line in events_file.read_text().splitlines()]
     assert [r["event"] for r in recorded] == ["batch_started", "unit_weighed", "unit_weighed"]
@@ -314,6 +322,13 @@ def test_a_crashing_subscriber_leaves_the_record_on_disk_and_the_printer_safe(
     assert not list(tmp_path.glob("*[!l].json"))
     printer, _ = sims(devices)
     assert printer.executed[-4:] == ["M104 S0", "M140 S0", "M107", "M84"]
+    executed = len(printer.executed)
+    import threading
+
+    late = threading.Thread(target=token.cancel)  # the run is over: nothing is sent any more
+    late.start()
+    late.join()
+    assert len(printer.executed) == executed
 
 
 def test_no_flow_correction_is_drawn_from_a_unit_out_of_tolerance(
