@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -272,8 +273,6 @@ def test_cancel_from_a_subscriber_stops_at_the_next_check(
 
 
 def test_cancel_from_another_thread_aborts_the_stream(catalog: Catalog, sim_devices: Any) -> None:
-    import threading
-
     request = make_request(catalog, units=4)
     token = CancelToken()
     hub = EventHub()
@@ -323,8 +322,6 @@ def test_a_crashing_subscriber_leaves_the_record_on_disk_and_the_printer_safe(
     printer, _ = sims(devices)
     assert printer.executed[-4:] == ["M104 S0", "M140 S0", "M107", "M84"]
     executed = len(printer.executed)
-    import threading
-
     late = threading.Thread(target=token.cancel)  # the run is over: nothing is sent any more
     late.start()
     late.join()
