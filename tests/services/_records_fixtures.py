@@ -15,9 +15,20 @@ from printpharm.services.research import ResearchModeService
 from printpharm.storage.audit import AuditEvent
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import AlarmRecord, unit_of_work
-from tests.storage._dbs import FakeClock, clock, db, db_spec, make_context
+from tests.storage._dbs import FakeClock, clock, db, db_spec, make_context, sqlite_template
 
-__all__ = ["ADMIN_PW", "CHEAP", "Env", "build_env", "clock", "db", "db_spec", "env", "pw"]
+__all__ = [
+    "ADMIN_PW",
+    "CHEAP",
+    "Env",
+    "build_env",
+    "clock",
+    "db",
+    "db_spec",
+    "env",
+    "pw",
+    "sqlite_template",
+]
 
 #: Cheap argon2id parameters so the suite stays fast (production uses the defaults).
 CHEAP = HasherConfig(time_cost=1, memory_cost_kib=8, parallelism=1)

@@ -33,10 +33,11 @@ from tests.services._records_fixtures import (
     db_spec,
     env,
     pw,
+    sqlite_template,
 )
 from tests.storage._dbs import FakeClock, make_context
 
-__all__ = ["clock", "db", "db_spec", "env"]
+__all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
 
 
 def _actions(env: Env, **filters: object) -> list[tuple[str, str | None]]:

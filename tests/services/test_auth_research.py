@@ -7,10 +7,10 @@ import pytest
 from printpharm.errors import AuthenticationFailed, InputError, PermissionDenied
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.repositories import unit_of_work
-from tests.services._records_fixtures import Env, clock, db, db_spec, env
+from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.storage._dbs import make_context
 
-__all__ = ["clock", "db", "db_spec", "env"]
+__all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
 
 
 def _event(env: Env, record_id: str) -> None:

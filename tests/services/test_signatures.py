@@ -23,10 +23,10 @@ from printpharm.services.records import (
     signature_hash,
 )
 from printpharm.storage.repositories import unit_of_work
-from tests.services._records_fixtures import Env, clock, db, db_spec, env
+from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.storage._dbs import make_context
 
-__all__ = ["clock", "db", "db_spec", "env"]
+__all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
 
 
 def _batch(

@@ -8,6 +8,7 @@ server (dropped afterwards).
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -102,11 +103,24 @@ def db_spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DbSpec]:
     yield from new_spec(request.param, tmp_path)
 
 
-@pytest.fixture
-def db(db_spec: DbSpec) -> Iterator[Database]:
-    """A migrated database on each back-end."""
-    database = db_spec.open()
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test instead of migrating again."""
+    path = tmp_path_factory.mktemp("template") / "printpharm.sqlite3"
+    database = Database(f"sqlite:///{path}")
     database.upgrade()
+    database.dispose()
+    return path
+
+
+@pytest.fixture
+def db(db_spec: DbSpec, sqlite_template: Path) -> Iterator[Database]:
+    """A migrated database on each back-end."""
+    if db_spec.path is not None:
+        shutil.copyfile(sqlite_template, db_spec.path)
+    database = db_spec.open()
+    if db_spec.path is None:
+        database.upgrade()
     yield database
     database.dispose()
 

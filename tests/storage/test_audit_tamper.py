@@ -7,6 +7,7 @@ file and PostgreSQL).
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -22,23 +23,23 @@ N = 10
 
 
 @pytest.fixture
-def audited_file(tmp_path: Path) -> Path:
+def audited_file(tmp_path: Path, sqlite_template: Path) -> Path:
     path = tmp_path / "records.sqlite3"
+    shutil.copyfile(sqlite_template, path)
     db = Database(f"sqlite:///{path}")
-    db.upgrade()
-    for i in range(1, N + 1):
-        with unit_of_work(db, make_context()) as uow:
-            uow.audit.append(
-                AuditEntry(
-                    "unit",
-                    "create",
-                    f"U{i}",
-                    "tech1",
-                    "Tess Tech",
-                    new={"mass_mg": f"{250 + i}.0"},
-                    batch_id="B1",
-                )
+    with unit_of_work(db, make_context()) as uow:
+        uow.audit.append_many(
+            AuditEntry(
+                "unit",
+                "create",
+                f"U{i}",
+                "tech1",
+                "Tess Tech",
+                new={"mass_mg": f"{250 + i}.0"},
+                batch_id="B1",
             )
+            for i in range(1, N + 1)
+        )
     db.dispose()
     return path
 
