@@ -15,6 +15,7 @@ from PySide6.QtCore import QCoreApplication, QLocale, QSettings, Qt, QTranslator
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QDialog
 
+from printpharm.gui._pyside_fix import repair_singleton_refcounts
 from printpharm.gui.first_run import FirstRunDialog
 from printpharm.gui.login import ChangePasswordDialog, LoginDialog
 from printpharm.gui.main_window import MainWindow
@@ -39,6 +40,7 @@ def create_application(argv: Sequence[str]) -> QApplication:
     QCoreApplication.setOrganizationName(_ORG)
     QCoreApplication.setApplicationName(_APP)
     app = QApplication(["printpharm", *argv])
+    repair_singleton_refcounts()  # PySide6 6.12 on Python 3.11: see _pyside_fix
     app.setApplicationDisplayName("printpharm")
     _install_translator(app)
     app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "printpharm.svg")))

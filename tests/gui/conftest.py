@@ -14,6 +14,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
+from printpharm.gui._pyside_fix import repair_singleton_refcounts  # noqa: E402
 from printpharm.gui.main_window import MainWindow  # noqa: E402
 from printpharm.services.records_app import HASHER_ENV, WORKSTATION_ENV  # noqa: E402
 from printpharm.services.workstation import (  # noqa: E402
@@ -22,6 +23,12 @@ from printpharm.services.workstation import (  # noqa: E402
     WorkstationConfig,
     build_workstation,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pyside_refcounts(qapp) -> None:  # type: ignore[no-untyped-def]
+    """PySide6 6.12 on Python 3.11 steals references to None/True (see gui/_pyside_fix)."""
+    repair_singleton_refcounts()
 
 
 @pytest.fixture(scope="session")
