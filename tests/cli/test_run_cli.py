@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -154,8 +155,6 @@ def test_a_bsa_dose_is_rounded_to_the_recipes_step_unless_told(
 
 
 def test_ctrl_c_stops_the_run_safely_and_reports_it() -> None:
-    import signal
-
     plate = "cli-ctrl-c"
     printer = f"sim://printer?plate={plate}&speed=100&e_units=plunger_mm&diameter_mm=14.5"
     balance = f"sim://balance?plate={plate}&speed=100&density=1.2"
