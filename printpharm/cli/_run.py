@@ -227,6 +227,7 @@ def _run(args: argparse.Namespace) -> int:
         paths += [args.out_dir / f"{batch_id}.json", gcode_path, *logs]
     hub = EventHub()
     if not args.json:
+        sys.stdout.write(_plan_line(plan) + "\n")
         hub.subscribe(_printer)
     token = CancelToken()
     options = RunOptions(flow_correction=not args.no_flow_correction)
@@ -253,6 +254,15 @@ def _run(args: argparse.Namespace) -> int:
     payload = {**to_jsonable(result), "passed": result.passed, "plan": _plan_summary(plan)}
     emit(args, payload, _verdict_text(result, plan, paths))
     return 0 if result.passed else 1
+
+
+def _plan_line(plan: PlanResult) -> str:
+    dims = ", ".join(f"{k.removesuffix('_mm')} {v:.2f} mm" for k, v in plan.dimensions_mm.items())
+    return (
+        f"planned {plan.units} × {plan.template} ({dims}, {plan.layers} layers): "
+        f"{plan.dose_mg} mg dose = {plan.target_mass_mg:.3f} mg to weigh per unit; "
+        f"about {plan.estimated_time_s / 60:.0f} min of printing"
+    )
 
 
 def _plan_summary(plan: PlanResult) -> dict[str, Any]:
