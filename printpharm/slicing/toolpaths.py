@@ -173,12 +173,15 @@ def _concentric(region: BaseGeometry, width: float, density: float) -> list[Floa
     target = region.area * density / width
     spacing = width / density
     loops = _loops(region, spacing)
+    total = 0.0
     for _ in range(20):
         total = sum(float(np.sum(np.hypot(*np.diff(r, axis=0).T))) for r in loops)
-        if total >= target or total <= 0:
+        if total >= target or spacing < 0.1 * width:
             break
-        spacing *= max(0.5, total / target)
+        spacing *= min(max(0.5, total / target), 0.9)  # tighten until the loops are long enough
         loops = _loops(region, spacing)
+    if total < target:  # a sliver no loop fits in: straight lines cut to length instead
+        return rectilinear(region, width, density, 0.0)
     out: list[FloatArray] = []
     left = target
     for ring in loops:
