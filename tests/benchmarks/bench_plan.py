@@ -157,7 +157,8 @@ def _plate_mesh(plan: PlanResult, units: int) -> trimesh.Trimesh:
         copy = one.copy()
         copy.apply_translation([dx, dy, 0.0])
         copies.append(copy)
-    return trimesh.util.concatenate(copies)  # type: ignore[no-any-return]
+    plate: trimesh.Trimesh = trimesh.util.concatenate(copies)  # type: ignore[assignment]
+    return plate
 
 
 def main() -> int:

@@ -18,7 +18,7 @@ from printpharm.geometry.tablet import Caplet, Disc, MiniTablets, Ring
 from printpharm.slicing.fit import fit_unit, sliced_volume_model
 from printpharm.slicing.infill import rectilinear
 from printpharm.slicing.layers import slice_layers
-from printpharm.slicing.settings import ProcessSettings
+from printpharm.slicing.settings import InfillPattern, ProcessSettings
 from printpharm.slicing.toolpaths import slice_form
 
 from .conftest import SSE_PROCESS
@@ -42,10 +42,10 @@ def test_rectilinear_length_times_width_is_area_times_density(
 
 @pytest.mark.parametrize("pattern", ["rectilinear", "grid", "concentric"])
 @pytest.mark.parametrize("form", REGIONS[:3], ids=lambda f: f.template)
-def test_each_layer_deposits_area_times_density(pattern: str, form: Disc) -> None:
+def test_each_layer_deposits_area_times_density(pattern: InfillPattern, form: Disc) -> None:
     process = ProcessSettings(
         layer_height_mm=0.2, line_width_mm=0.45, infill_density=0.5, infill_pattern=pattern
-    )  # type: ignore[arg-type]
+    )
     form = dataclasses.replace(form, height_mm=1.0)
     sliced = slice_form(form, process)
     assert sliced.volume_mm3 == pytest.approx(sliced_volume_model(process)(form), rel=1e-6)
@@ -121,7 +121,12 @@ def test_beads_tile_the_layer(form: Disc) -> None:
     pattern=st.sampled_from(["rectilinear", "grid", "concentric"]),
 )
 def test_sliced_volume_equals_the_model(
-    diameter: float, layers: int, width: float, perimeters: int, density: float, pattern: str
+    diameter: float,
+    layers: int,
+    width: float,
+    perimeters: int,
+    density: float,
+    pattern: InfillPattern,
 ) -> None:
     process = ProcessSettings(
         layer_height_mm=width * 0.5,
@@ -129,7 +134,7 @@ def test_sliced_volume_equals_the_model(
         perimeters=perimeters,
         infill_density=density,
         infill_pattern=pattern,
-    )  # type: ignore[arg-type]
+    )
     form = Ring(diameter, diameter * 0.3, process.layering.height_of(layers))
     sliced = slice_form(form, process)
     assert sliced.volume_mm3 == pytest.approx(sliced_volume_model(process)(form), rel=2e-3)
