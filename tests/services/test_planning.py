@@ -146,3 +146,14 @@ def test_unit_stl_is_a_watertight_solid(catalog: Catalog, tmp_path: Path) -> Non
 def test_capsule_fill_fraction_is_reported(catalog: Catalog) -> None:
     plan = plan_batch(catalog, "minoxidil-capsule-fill", "3", 1)
     assert plan.fill_fraction == pytest.approx(plan.target_volume_mm3 / 680.0)
+
+
+def test_the_run_service_reads_the_plan(catalog: Catalog) -> None:
+    from printpharm.services.run_program import parse_plate_gcode
+
+    plan = plan_batch(catalog, "sildenafil-caplet", "10", 3)
+    program = parse_plate_gcode(plan.gcode)
+    assert [u.n for u in program.units] == [1, 2, 3]
+    for unit in program.units:
+        assert float(unit.target_mg) == pytest.approx(plan.target_mass_mg, abs=1e-4)
+        assert unit.lines[-2:] == ("M400", f";PRINTPHARM WEIGH n={unit.n}")
