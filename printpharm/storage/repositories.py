@@ -30,6 +30,7 @@ from printpharm.storage.audit import (
     read_events,
     verify_chain,
 )
+from printpharm.storage.batches import BatchRepository, DeviceRepository
 from printpharm.storage.db import Database
 from printpharm.storage.tables import (
     Alarm,
@@ -352,6 +353,8 @@ class UnitOfWork:
         self.research = ResearchRepository(session)
         self.settings = SettingsRepository(session)
         self.alarms = AlarmRepository(session)
+        self.batches = BatchRepository(session)
+        self.devices = DeviceRepository(session)
         self.audit = AuditLog(session, context, self.mode)
 
     def now(self) -> datetime:

@@ -243,6 +243,8 @@ class Batch(Base):
     research_mode: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    details_json: Mapped[str | None] = mapped_column(Text)
+    status_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Unit(Base):
@@ -260,6 +262,7 @@ class Unit(Base):
     reading_stable: Mapped[bool | None] = mapped_column(Boolean)
     capture_method: Mapped[str | None] = mapped_column(String(16))
     flow_correction: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    raw_line: Mapped[str | None] = mapped_column(Text)
 
 
 class Alarm(Base):
