@@ -10,15 +10,21 @@ volume is within ``rel_tol`` of the target.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
+import numpy as np
+import trimesh
+
 from printpharm.errors import SizingError
+from printpharm.geometry.mesh import check_solid
 from printpharm.geometry.sizing import FormSpec, SizedForm, VolumeModel, size_form
+from printpharm.geometry.stl import MeshForm
 from printpharm.geometry.tablet import Form, Outline, inset_area_mm2, polygon_area_mm2
 from printpharm.slicing.settings import ProcessSettings
 from printpharm.slicing.toolpaths import SlicedUnit, slice_form
 
-__all__ = ["FittedUnit", "fit_unit", "sliced_volume_model"]
+__all__ = ["FittedUnit", "fit_mesh", "fit_unit", "sliced_volume_model"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,3 +161,44 @@ def _next_goal(history: list[tuple[float, float]], target: float) -> float:
             if slope > 0.2:
                 return goal + (target - sliced) / slope
     return goal * target / sliced
+
+
+def fit_mesh(
+    mesh: trimesh.Trimesh,
+    target_volume_mm3: float,
+    process: ProcessSettings,
+    rel_tol: float = 2e-4,
+) -> FittedUnit:
+    """Scale an imported solid (research mode) so that its sliced toolpaths hold the target.
+
+    The mesh is scaled uniformly to the target volume, sliced into the whole
+    layers that fit under its top, then scaled in x and y only (areas scale with
+    the square of that factor) until the sliced volume is within ``rel_tol``.
+
+    Raises
+    ------
+    GeometryError
+        If the mesh is not a closed solid standing on the bed.
+    SizingError
+        If the sliced volume cannot be brought within ``rel_tol``.
+    """
+    check_solid(mesh, "imported mesh")
+    if not (math.isfinite(target_volume_mm3) and target_volume_mm3 > 0):
+        raise SizingError(f"target volume {target_volume_mm3} mm³ must be positive")
+    scaled = mesh.copy()
+    factor = (target_volume_mm3 / float(mesh.volume)) ** (1.0 / 3.0)
+    scaled.apply_transform(np.diag([factor, factor, factor, 1.0]))
+    scaled.apply_translation([0.0, 0.0, -float(scaled.bounds[0][2])])
+    for _ in range(6):
+        sliced = slice_form(MeshForm(scaled), process)
+        ratio = target_volume_mm3 / sliced.volume_mm3
+        if abs(ratio - 1.0) <= rel_tol:
+            form = MeshForm(scaled)
+            sized = SizedForm(form, len(sliced.layers), sliced.volume_mm3, target_volume_mm3)
+            return FittedUnit(sized, sliced, target_volume_mm3)
+        xy = math.sqrt(ratio)
+        scaled.apply_transform(np.diag([xy, xy, 1.0, 1.0]))
+    raise SizingError(
+        f"the sliced volume of the imported mesh stays {(1 / ratio - 1) * 100:+.3f} % from "
+        f"the {target_volume_mm3:.3f} mm³ target"
+    )

@@ -10,12 +10,12 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from printpharm.errors import SizingError, SlicingError
+from printpharm.errors import GeometryError, SizingError, SlicingError
 from printpharm.geometry.mesh import form_mesh
 from printpharm.geometry.sizing import capsule_fill_spec
 from printpharm.geometry.stl import MeshForm, load_stl, save_stl
 from printpharm.geometry.tablet import Caplet, Disc, MiniTablets, Ring
-from printpharm.slicing.fit import fit_unit, sliced_volume_model
+from printpharm.slicing.fit import fit_mesh, fit_unit, sliced_volume_model
 from printpharm.slicing.infill import rectilinear
 from printpharm.slicing.layers import slice_layers
 from printpharm.slicing.settings import InfillPattern, ProcessSettings
@@ -138,3 +138,18 @@ def test_sliced_volume_equals_the_model(
     form = Ring(diameter, diameter * 0.3, process.layering.height_of(layers))
     sliced = slice_form(form, process)
     assert sliced.volume_mm3 == pytest.approx(sliced_volume_model(process)(form), rel=2e-3)
+
+
+@pytest.mark.parametrize("volume", [80.0, 250.0])
+def test_imported_mesh_is_scaled_to_its_sliced_target(tmp_path: Path, volume: float) -> None:
+    mesh = load_stl(save_stl(form_mesh(Caplet(14, 7, 4, 1, "round")), tmp_path / "c.stl"))
+    fitted = fit_mesh(mesh, volume, SSE_PROCESS)
+    assert fitted.sliced.volume_mm3 == pytest.approx(volume, rel=2e-4)
+    assert fitted.sized.form.footprint(0.0).area > 0
+
+
+def test_fit_mesh_refuses_an_open_mesh() -> None:
+    mesh = form_mesh(Disc(10, 3))
+    mesh.faces = mesh.faces[:-1]
+    with pytest.raises(GeometryError, match="not watertight"):
+        fit_mesh(mesh, 100.0, SSE_PROCESS)
