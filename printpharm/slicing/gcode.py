@@ -281,4 +281,6 @@ def write_plate(
     if ext.e_units == "mm3":
         out.append("M200 D0 ; volumetric E off")
     out.extend(_load(folder, machine.end_template or f"{machine.flavour}_end.gcode", values))
+    longest = max(out, key=len)
+    _check_line(longest, "the plate's G-code")  # e.g. huge targets in a UNIT_START comment
     return "\n".join(out) + "\n"

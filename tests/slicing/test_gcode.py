@@ -134,3 +134,15 @@ def test_unit_taller_than_the_printer_is_refused() -> None:
 def test_an_empty_plate_is_refused() -> None:
     with pytest.raises(SlicingError, match="at least one unit"):
         write_plate(_unit(), [], _machine("marlin_sse"), SSE_PROCESS)
+
+
+def test_the_writer_refuses_a_line_it_cannot_keep_short() -> None:
+    with pytest.raises(SlicingError, match="longer than 80"):
+        write_plate(
+            _unit(),
+            [(40.0, 40.0)],
+            _machine("marlin_sse"),
+            SSE_PROCESS,
+            target_volume_mm3=1e40,
+            target_mg=1e40,
+        )
