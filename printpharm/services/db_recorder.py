@@ -1,0 +1,180 @@
+"""A :class:`~printpharm.services.recording.BatchRecorder` that writes the database.
+
+Each run event is stored in its own transaction together with its audit event
+(AUD-01): the batch row and its status, every unit with its raw balance line,
+alarms, flow corrections and the final result. The technician who starts the
+run is checked once, when the recorder is made (the print may outlast the
+session's idle timeout; the run itself is not an interactive action).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from printpharm.errors import RecordError
+from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.permissions import Operation
+from printpharm.services.run_result import (
+    AlarmRecord,
+    BatchHeader,
+    BatchResult,
+    FlowCorrection,
+    UnitRecord,
+)
+from printpharm.storage.audit import AuditEntry
+from printpharm.storage.batches import UnitReading
+
+__all__ = ["DatabaseRecorder", "plain"]
+
+
+def plain(value: Any) -> Any:
+    """Turn run data into values the audit trail records exactly.
+
+    Decimals stay Decimals; floats become the Decimal of their shortest text
+    (``0.1`` → ``Decimal("0.1")``); enums their value; dates ISO text.
+    """
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, enum.Enum):
+        return plain(value.value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return value
+
+
+class DatabaseRecorder:
+    """Records a print run in the database under the identity of ``session``'s user.
+
+    Raises
+    ------
+    PermissionDenied
+        The session's role may not run prints.
+    SessionExpired
+        The session is not live.
+    """
+
+    def __init__(self, auth: AuthService, session: UserSession) -> None:
+        live = auth.require(session, Operation.RUN_PRINT)
+        self._auth = auth
+        self._user_id, self._user_name = live.user_id, live.full_name
+
+    def _entry(
+        self,
+        record_type: str,
+        action: str,
+        record_id: str,
+        batch_id: str,
+        new: Any,
+        reason: str | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            record_type,
+            action,
+            record_id,
+            self._user_id,
+            self._user_name,
+            reason=reason,
+            new=plain(new),
+            batch_id=batch_id,
+        )
+
+    def batch_started(self, header: BatchHeader) -> None:
+        """Create the batch (status ``printing``) with the run's header as its details."""
+        dose = header.dose.get("dose_mg")
+        if not isinstance(dose, Decimal):
+            raise RecordError(f"batch {header.batch_id}: header dose_mg {dose!r} is not a Decimal")
+        details = plain(dataclasses.asdict(header))
+        with self._auth.uow() as uow:
+            research = uow.mode() != "locked"
+            uow.batches.create(
+                header.batch_id,
+                dose,
+                header.units_planned,
+                self._user_id,
+                uow.now(),
+                research,
+                details,
+            )
+            uow.batches.set_status(header.batch_id, "printing")
+            uow.audit.append(
+                self._entry("batch", "create", header.batch_id, header.batch_id, details)
+            )
+
+    def unit_weighed(self, batch_id: str, unit: UnitRecord) -> None:
+        """Store the unit: target, measured mass (mg), the raw balance line, flow %."""
+        reading = UnitReading(
+            unit_index=unit.n,
+            target_mass_mg=unit.target_mg,
+            raw_reading=unit.measured_mg,
+            reading_unit="mg" if unit.measured_mg is not None else None,
+            reading_at=unit.weighed_at,
+            reading_stable=unit.stable,
+            capture_method="interface" if unit.raw_reading is not None else None,
+            flow_correction=unit.flow_pct,
+            raw_line=unit.raw_reading,
+        )
+        with self._auth.uow() as uow:
+            uow.batches.add_unit(batch_id, reading)
+            uow.audit.append(self._entry("unit", "create", f"{batch_id}/{unit.n}", batch_id, unit))
+
+    def alarm(self, batch_id: str, alarm: AlarmRecord) -> None:
+        """Raise the alarm (first call) or record the operator's decision (second call)."""
+        with self._auth.uow() as uow:
+            if alarm.decision is None:
+                uow.alarms.raise_alarm(
+                    f"run.{alarm.kind.value}", alarm.action, alarm.message, alarm.at, batch_id
+                )
+                uow.audit.append(self._entry("alarm", "raise", batch_id, batch_id, alarm))
+            else:
+                uow.audit.append(
+                    self._entry(
+                        "alarm",
+                        "decision",
+                        batch_id,
+                        batch_id,
+                        alarm,
+                        reason=f"operator chose {alarm.decision.value}",
+                    )
+                )
+
+    def correction(self, batch_id: str, correction: FlowCorrection) -> None:
+        """Record a flow-rate correction."""
+        with self._auth.uow() as uow:
+            uow.audit.append(
+                self._entry(
+                    "flow", "correction", f"{batch_id}/{correction.for_unit}", batch_id, correction
+                )
+            )
+
+    def finished(self, result: BatchResult) -> None:
+        """Close the batch as ``completed`` or ``stopped`` with its QC verdict."""
+        self._close(result)
+
+    def interrupted(self, result: BatchResult) -> None:
+        """Close the batch as ``interrupted``."""
+        self._close(result)
+
+    def _close(self, result: BatchResult) -> None:
+        summary = {
+            "status": result.status,
+            "reason": result.reason,
+            "qc": result.qc,
+            "units_recorded": len(result.units),
+            "finished_at": result.finished_at,
+        }
+        with self._auth.uow() as uow:
+            uow.batches.set_status(result.batch_id, result.status, result.reason)
+            uow.audit.append(
+                self._entry("batch", "finish", result.batch_id, result.batch_id, summary)
+            )
