@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,14 @@ from printpharm.services.records import (
     verify_audit_trail,
 )
 from printpharm.services.research import ResearchModeService
-from printpharm.storage.audit import AuditContext, AuditEntry, AuditEvent, ChainReport
+from printpharm.storage.audit import (
+    AuditContext,
+    AuditEntry,
+    AuditEvent,
+    ChainReport,
+    canonical_json,
+    sha256_hex,
+)
 from printpharm.storage.db import Database, resolve_database_url
 from printpharm.storage.repositories import AlarmRecord, unit_of_work
 
@@ -167,6 +174,10 @@ def open_records(
 ) -> RecordsServices:
     """Open the database named by ``db_url`` (or the environment/default) and wire the services.
 
+    Audit events written through these services carry the configuration
+    version: ``cfg-`` and 12 hex digits of the SHA-256 of the site settings
+    (keys, versions and values) read when the services were opened.
+
     Raises
     ------
     MigrationError
@@ -179,11 +190,14 @@ def open_records(
     try:
         db.require_current()
         with unit_of_work(db, context, write=False) as uow:
-            settings = {k: s.value for k, s in uow.settings.all().items()}
+            stored = uow.settings.all()
+        settings = {k: s.value for k, s in stored.items()}
         config = auth_config_from_settings(settings, _hasher_from_env())
     except BaseException:
         db.dispose()
         raise
+    versions = {k: [s.version, s.value] for k, s in sorted(stored.items())}
+    context = replace(context, config_version="cfg-" + sha256_hex(canonical_json(versions))[:12])
     auth = AuthService(db, context, config, alert)
     return RecordsServices(
         db,

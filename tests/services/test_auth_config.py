@@ -73,7 +73,13 @@ def test_settings_changed_by_an_administrator_take_effect(
     services.close()
     services = open_records(url)
     assert services.auth.config.lockout_threshold == 2
+    session = services.auth.login("admin", "correct-horse-42-battery")
+    with services.auth.uow(write=False) as uow:
+        events = uow.events()
     services.close()
+    before, after = events[0].config_version, events[-1].config_version
+    assert before.startswith("cfg-") and after.startswith("cfg-") and before != after
+    assert session.user_id == "admin"
 
 
 @pytest.mark.parametrize("value", ["fast", "1,2", "0,8,1", "1,4,1"])
