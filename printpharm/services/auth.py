@@ -294,7 +294,7 @@ class AuthService:
         alarm: AlarmRecord | None = None
         error: Exception = AuthenticationFailed(f"{purpose}: wrong user ID or password")
         with self.uow() as uow:
-            user = uow.users.get(user_id)
+            user = uow.users.get(user_id, for_update=True)
             new: dict[str, object] = {"detail": detail}
             if entered is not None:
                 new["entered_user_id"] = entered
@@ -345,7 +345,7 @@ class AuthService:
 
     def record_success(self, uow: UnitOfWork, user_id: str) -> UserRecord:
         """Reset the failure counter after a successful re-authentication, inside ``uow``."""
-        user = uow.users.get(user_id)
+        user = uow.users.get(user_id, for_update=True)
         if user is None or not user.active or user.locked:
             raise AccountLocked(f"account {user_id!r} is locked or deactivated")
         if user.failed_attempts:

@@ -145,9 +145,16 @@ class UserRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
 
-    def get(self, user_id: str) -> UserRecord | None:
-        """Return the account ``user_id`` or ``None``."""
-        row = self._s.get(User, user_id)
+    def get(self, user_id: str, *, for_update: bool = False) -> UserRecord | None:
+        """Return the account ``user_id`` or ``None``.
+
+        ``for_update`` locks the row until the transaction ends (PostgreSQL
+        ``SELECT ... FOR UPDATE``; SQLite write transactions are exclusive anyway),
+        so concurrent failure counting on two workstations never loses a count.
+        """
+        row = self._s.get(
+            User, user_id, with_for_update=for_update or None, populate_existing=for_update
+        )
         return None if row is None else _to_user(row)
 
     def all(self) -> list[UserRecord]:

@@ -345,3 +345,28 @@ def test_configuration_values_are_validated(db: object) -> None:
     with pytest.raises(InputError):
         AuthConfig(lockout_threshold=0, hasher=CHEAP)
     assert AuthService  # the service is constructed by the env fixture for every test above
+
+
+def test_concurrent_failures_are_all_counted(env: Env) -> None:
+    """Failure counting is serialised per account (row lock), so no attempt is lost."""
+    import threading
+
+    env.make_user("tech1", "technician")
+    n = env.auth.config.lockout_threshold
+    errors: list[Exception] = []
+
+    def attempt() -> None:
+        try:
+            env.auth.login("tech1", "not the password")
+        except (AuthenticationFailed, AccountLocked) as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attempt) for _ in range(n - 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(errors) == n - 1
+    with unit_of_work(env.db, make_context(), write=False) as uow:
+        user = uow.users.get("tech1")
+    assert user is not None and user.failed_attempts == n - 1 and not user.locked
