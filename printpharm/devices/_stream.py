@@ -13,6 +13,7 @@ which the firmware's own line-number check turns into either an ``ok`` or a
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,11 +29,18 @@ from printpharm.devices.marlin import (
     parse_temperatures,
 )
 from printpharm.devices.transport import Transport
-from printpharm.errors import DeviceDisconnected, DeviceTimeout, InputError, PrinterHalted
+from printpharm.errors import (
+    DeviceDisconnected,
+    DeviceTimeout,
+    InputError,
+    PrinterHalted,
+    ProtocolError,
+)
 
 __all__ = ["LinkOptions", "ProgressCallback", "StreamStats"]
 
 _LOG = logging.getLogger("printpharm.devices.printer")
+_LAST_LINE_RE = re.compile(r"Last Line:\s*(-?\d+)\s*$")
 
 #: ``on_progress(lines_acked, lines_total)``, called from the streaming thread.
 ProgressCallback = Callable[[int, int], None]
@@ -137,7 +145,8 @@ class _Run:
         self.wire = wire
         self.opt = wire.options
         self.first_n = wire.next_n
-        if wire.needs_resync:
+        self.resync = wire.needs_resync
+        if self.resync:
             commands = [f"M110 N{self.first_n}", *commands]
         self.commands = commands
         self.framed: list[bytes] = []
@@ -271,6 +280,11 @@ class _Run:
                 self.wire.halted = line
                 raise PrinterHalted(f"{self.wire.transport.name} halted: {line}")
             self.errors += 1
+            # "Last Line: L" asks for L+1 even if the Resend line that follows is garbled,
+            # and marks the ok after it as no acknowledgement
+            last = _LAST_LINE_RE.search(line)
+            if last is not None:
+                self._on_resend(int(last.group(1)) + 1, now)
             return
         if line == "start":
             self.wire.halted = "the board restarted ('start') mid-job"
@@ -325,18 +339,26 @@ class _Run:
 
     def _on_resend(self, number: int, now: float) -> None:
         index = number - self.first_n
-        if index < self.acked or index > self.high_i:
-            _LOG.debug("ignoring Resend: %d outside the unacknowledged lines", number)
+        if index < 0 and self.resync:
+            index = 0  # the M110 that renumbers this run was refused: send it again
+        if index < 0:
+            raise ProtocolError(
+                f"{self.wire.transport.name} asks for line N{number}, sent before this exchange "
+                "and counted as done; a line may have been lost: stop and check the printer"
+            )
+        if index > self.high_i:
+            _LOG.debug("ignoring Resend: %d beyond the lines sent", number)
             return
+        hold_s = self.opt.resend_quiet_s if self.wire.advanced else self.opt.resend_ok_timeout_s
         if self.hold_until is not None and index == self.rewound_to:
             # a duplicate: a line in flight when the first request came was refused too
-            self.hold_until = now + self.opt.resend_quiet_s
+            self.hold_until = now + hold_s
             return
+        if index < self.acked:  # the firmware is the authority: those lines did not get in
+            self.acked = index
+            self.confirmed = min(self.confirmed, index)
         self.rewound_to = index
         self.next_i = index
         self.resends += 1
         self._ack_to(index, inferred=True)  # e.g. after a probe of a line whose ok was lost
-        if self.wire.advanced:
-            self.hold_until = now + self.opt.resend_quiet_s
-        else:
-            self.hold_until = now + self.opt.resend_ok_timeout_s
+        self.hold_until = now + hold_s

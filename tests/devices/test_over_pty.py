@@ -185,3 +185,19 @@ def test_abort_during_a_heater_wait_breaks_it_with_m108(pty_printer: Any) -> Non
         assert "M108" in sim.executed
     assert sim.hotend.target_c == 0 and sim.hotend.actual_c < 100  # never got near 200 °C
     link.close()
+
+
+def test_without_advanced_ok_noise_is_survived_too(pty_printer: Any) -> None:
+    # ping-pong: every lost ok costs a probe, so keep the job small and the ok timeout short
+    # (a spurious probe is harmless: the firmware's line check refuses a second copy)
+    sim, server = pty_printer(seed=1, corrupt_rx=0.01, corrupt_tx=0.01, advanced_ok=0)
+    link = PrinterLink(open_transport(server.path), LinkOptions(ok_timeout_s=0.3, max_probes=10))
+    link.connect(timeout_s=20.0)
+    gcode = tablet_gcode(units=1, layers=4)
+    start = len(sim.executed)
+    stats = link.stream(gcode)
+    expected = clean_gcode(gcode)
+    with sim.lock:
+        assert sim.executed[start:] == expected
+    assert stats.resends > 0
+    link.close()

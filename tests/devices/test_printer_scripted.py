@@ -194,3 +194,33 @@ def test_over_long_line_is_refused_before_anything_is_sent() -> None:
     with pytest.raises(InputError, match="command 2 of 2"):
         link.stream(["G28", "M117 " + "x" * 100])
     assert len(transport.written) == sent
+
+
+def test_garbled_resend_line_falls_back_to_the_error_lines_last_line() -> None:
+    link, transport = connected(
+        [
+            (framed(2, "G1 X1"), [b"Error:checksum mismatch, Last Line: 1", b"Resend: 2l", b"ok"]),
+            (framed(2, "G1 X1"), b"ok"),  # the ok after the garbled Resend was no ack
+            (framed(3, "G1 X2"), b"ok"),
+        ]
+    )
+    stats = link.stream(["G1 X1", "G1 X2"])
+    assert (stats.lines_acked, stats.resends) == (2, 1)
+    assert not transport.script
+
+
+def test_a_resend_for_a_line_counted_as_done_rewinds_to_it() -> None:
+    # both the Error and the Resend line were garbled: the ok after them looked like an ack
+    link, transport = connected(
+        [
+            (framed(2, "G1 X1"), [b"Errxr:checksum mismatch", b"Rxsend: 2", b"ok"]),
+            (
+                framed(3, "G1 X2"),
+                [b"Error:Line Number is not Last Line Number+1, Last Line: 1", b"Resend: 2", b"ok"],
+            ),
+            (framed(2, "G1 X1"), b"ok"),
+            (framed(3, "G1 X2"), b"ok"),
+        ]
+    )
+    assert link.stream(["G1 X1", "G1 X2"]).lines_acked == 2
+    assert not transport.script
