@@ -33,6 +33,7 @@ from printpharm.slicing.analysis import analyse_gcode
 from printpharm.slicing.fit import fit_unit
 from printpharm.slicing.gcode import write_plate
 from printpharm.slicing.settings import Extrusion, MachineSettings, ProcessSettings
+from printpharm.slicing.toolpaths import SlicedUnit
 
 __all__ = [
     "DOSE_TOLERANCE_FRACTION",
@@ -57,7 +58,8 @@ class PlanResult:
     """A planned plate and everything needed to check it independently.
 
     Masses in mg, volumes in mm³, lengths in mm, time in s. ``unit_volumes_mm3``
-    come from analysing the written G-code, not from the slicer.
+    come from analysing the written G-code, not from the slicer. ``toolpaths``
+    are one unit's layers around its own origin (what the plate repeats).
     """
 
     recipe_id: str
@@ -86,6 +88,7 @@ class PlanResult:
     settings: dict[str, Any]
     gcode: str
     form: Form
+    toolpaths: SlicedUnit
 
     @property
     def worst_volume_error_fraction(self) -> float:
@@ -407,6 +410,7 @@ def plan_batch(
         settings=resolved.to_record(),
         gcode=text,
         form=fitted.sized.form,
+        toolpaths=fitted.sliced,
     )
 
 

@@ -157,3 +157,9 @@ def test_the_run_service_reads_the_plan(catalog: Catalog) -> None:
     for unit in program.units:
         assert float(unit.target_mg) == pytest.approx(plan.target_mass_mg, abs=1e-4)
         assert unit.lines[-2:] == ("M400", f";PRINTPHARM WEIGH n={unit.n}")
+
+
+def test_the_plan_carries_the_toolpaths_it_wrote(catalog: Catalog) -> None:
+    plan = plan_batch(catalog, "propranolol-ring", "8", 1)
+    assert plan.toolpaths.volume_mm3 == pytest.approx(plan.unit_volumes_mm3[0], rel=1e-4)
+    assert len(plan.toolpaths.layers) == plan.layers
