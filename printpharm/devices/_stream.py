@@ -160,6 +160,7 @@ class _Run:
         self.collect = collect
         self.next_i = self.acked = self.high_i = 0
         self.confirmed = 0  # lines whose own ok (or a later line's) arrived, not just accepted
+        self.jumped = False  # the last ok acknowledged more than one line
         self.resends = self.errors = self.probes = self.probes_in_row = 0
         self.rewound_to: int | None = None
         self.hold_until: float | None = None
@@ -170,27 +171,9 @@ class _Run:
         start = time.monotonic()
         aborted = False
         try:
-            while self.acked < self.total:
-                if self.wire.estop.is_set():
-                    raise self.wire.confirm_halt()
-                if self.wire.halted:
-                    raise PrinterHalted(f"{self.wire.transport.name}: {self.wire.halted}")
-                if self.wire.abort.is_set() and self.next_i <= self.acked:
-                    aborted = True
-                    break
-                self._fill()
-                wait_s = self.opt.poll_s
-                if self.hold_until is not None:
-                    wait_s = min(wait_s, max(0.0, self.hold_until - time.monotonic()))
-                line = self.wire.readline(wait_s)
-                now = time.monotonic()
-                if line is None:
-                    if self._on_quiet(now):
-                        aborted = True
-                        break
-                    continue
-                self.last_activity = now
-                self._handle(line, now)
+            aborted = self._loop()
+            while not aborted and self._late_resend():
+                aborted = self._loop()
             aborted = aborted or self.wire.abort.is_set()  # asked for while the last line ran
         except DeviceDisconnected as exc:
             self.wire.needs_resync = True
@@ -199,7 +182,7 @@ class _Run:
                 f"{self.wire.transport.name}: connection lost after {self.acked} of "
                 f"{self.total} lines acknowledged ({exc})"
             ) from exc
-        except (PrinterHalted, DeviceTimeout):
+        except (PrinterHalted, DeviceTimeout, ProtocolError):
             self.wire.needs_resync = True
             raise
         finally:
@@ -215,6 +198,47 @@ class _Run:
         self.wire.needs_resync = aborted or self.high_i > self.acked
         self.wire.next_n = self.first_n + self.acked
         return self.stats
+
+    def _loop(self) -> bool:
+        """Send and read until every line is acknowledged; True if aborted."""
+        while self.acked < self.total:
+            if self.wire.estop.is_set():
+                raise self.wire.confirm_halt()
+            if self.wire.halted:
+                raise PrinterHalted(f"{self.wire.transport.name}: {self.wire.halted}")
+            if self.wire.abort.is_set() and self.next_i <= self.acked:
+                return True
+            self._fill()
+            wait_s = self.opt.poll_s
+            if self.hold_until is not None:
+                wait_s = min(wait_s, max(0.0, self.hold_until - time.monotonic()))
+            line = self.wire.readline(wait_s)
+            now = time.monotonic()
+            if line is None:
+                if self._on_quiet(now):
+                    return True
+                continue
+            self.last_activity = now
+            self._handle(line, now)
+        return False
+
+    def _late_resend(self) -> bool:
+        """Listen ``resend_quiet_s`` for a late Resend if the last ok skipped numbers.
+
+        ``ok N`` is not checksummed: a garbled digit could count the last lines
+        early. True if a Resend then reopened the run.
+        """
+        if not self.jumped:
+            return False
+        self.jumped = False
+        deadline = time.monotonic() + self.opt.resend_quiet_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            line = self.wire.readline(remaining)
+            if line is not None:
+                self._handle(line, time.monotonic())
+                if self.acked < self.total:
+                    return True
+        return False
 
     def _drain(self) -> None:
         try:
@@ -329,6 +353,7 @@ class _Run:
         """
         if not inferred:
             self.confirmed = max(self.confirmed, count)
+            self.jumped = count > self.acked + 1
         if count <= self.acked:
             return
         self.acked = count
