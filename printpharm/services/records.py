@@ -11,7 +11,7 @@ nobody signs their own record (segregation of duties).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
@@ -188,8 +188,12 @@ class RecordsService:
         user_id: str,
         password: str,
         comment: str | None = None,
+        then: Callable[[UnitOfWork], None] | None = None,
     ) -> SignatureRecord:
         """Sign ``record`` with ``meaning`` after re-entering user ID and password.
+
+        ``then`` runs inside the signature's transaction (e.g. the status change a
+        release signature decides); if it raises, neither is stored.
 
         Raises
         ------
@@ -227,6 +231,8 @@ class RecordsService:
                     batch_id=record.batch_id,
                 )
             )
+            if then is not None:
+                then(uow)
         return stored
 
     def _refuse_own_record(

@@ -75,7 +75,7 @@ class BatchRow:
 
 
 class BatchRepository:
-    """Batches and units (no deletion; status changes bump the version)."""
+    """Batches and units (no deletion; each recorded unit increases the content version)."""
 
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -136,10 +136,14 @@ class BatchRepository:
         if existing is not None:
             raise RecordError(f"unit {reading.unit_index} of batch {batch_id!r} exists already")
         self._s.add(Unit(batch_id=batch_id, **reading.__dict__))
+        batch.version += 1
         self._s.flush()
 
     def set_status(self, batch_id: str, status: str, reason: str | None = None) -> BatchRow:
-        """Move a batch to ``status`` (see :data:`BATCH_STATUSES`); the version increases.
+        """Move a batch to ``status`` (see :data:`BATCH_STATUSES`).
+
+        The status is not content: the version (which counts content changes, and
+        which signatures bind to) stays; the audit trail keeps every status change.
 
         Raises
         ------
@@ -152,7 +156,6 @@ class BatchRepository:
         if status not in BATCH_STATUSES.get(batch.status, frozenset()):
             raise RecordError(f"batch {batch_id!r} cannot go from {batch.status} to {status}")
         batch.status, batch.status_reason = status, reason
-        batch.version += 1
         self._s.flush()
         row = self.get(batch_id)
         assert row is not None

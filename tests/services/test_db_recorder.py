@@ -41,7 +41,7 @@ def test_a_completed_run_is_a_batch_record_with_its_audit_trail(
         row = uow.batches.get(batch_id)
         report = uow.verify_chain()
     assert row is not None and report.ok
-    assert (row.status, row.version, row.created_by) == ("completed", 3, "tech1")
+    assert (row.status, row.version, row.created_by) == ("completed", 5, "tech1")
     assert row.target_dose_mg == request.dose_mg and not row.research_mode
     assert [u.unit_index for u in row.units] == [1, 2, 3, 4]
     for stored, unit in zip(row.units, result.units, strict=True):

@@ -71,16 +71,17 @@ def test_status_moves_follow_the_lifecycle(db: Database) -> None:
         uow.batches.create("B-1", Decimal("5"), 2, "tech1", AT)
         with pytest.raises(RecordError, match="cannot go from planned to released"):
             uow.batches.set_status("B-1", "released")
-        assert uow.batches.set_status("B-1", "printing").version == 2
-        assert uow.batches.set_status("B-1", "completed").version == 3
+        assert uow.batches.set_status("B-1", "printing").version == 1
+        uow.batches.add_unit("B-1", _reading(1))
+        assert uow.batches.set_status("B-1", "completed").version == 2
         released = uow.batches.set_status("B-1", "released", "QP release")
         assert (released.status, released.version, released.status_reason) == (
             "released",
-            4,
+            2,
             "QP release",
         )
         with pytest.raises(RecordError, match="final"):
-            uow.batches.add_unit("B-1", _reading(1))
+            uow.batches.add_unit("B-1", _reading(2))
         with pytest.raises(RecordError):
             uow.batches.set_status("B-1", "rejected")
         assert uow.batches.ids() == ["B-1"] and uow.batches.ids("printing") == []

@@ -1,0 +1,134 @@
+"""Batch records: view, review, release and reject with electronic signatures.
+
+A batch is signed as a :class:`~printpharm.services.records.SignableRecord`
+built by :func:`batch_signable`: its content version and canonical content
+(target dose, units with raw readings, the run's details; not the status,
+which the signature itself decides). Release needs a valid ``reviewed``
+signature of the same content by someone else first (audit-trail review,
+AUD-12), only a supervisor's role holds ``sign.released`` (SIG-07), and the
+technician who printed the batch cannot sign it (SEC-05). The status change is
+stored in the signature's transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from printpharm.errors import RecordError, SignatureError
+from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.permissions import Operation
+from printpharm.services.records import Meaning, RecordsService, SignableRecord, SignatureCheck
+from printpharm.storage.batches import BatchRow
+from printpharm.storage.repositories import SignatureRecord, UnitOfWork
+
+__all__ = ["BatchRecordsService", "batch_signable"]
+
+
+def batch_signable(row: BatchRow) -> SignableRecord:
+    """The signable form of a batch record (status excluded: it is what signatures decide)."""
+    content: dict[str, Any] = {
+        "target_dose_mg": row.target_dose_mg,
+        "units_count": row.units_count,
+        "research_mode": row.research_mode,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "details": row.details,
+        "units": [dataclasses.asdict(u) for u in row.units],
+    }
+    return SignableRecord("batch", row.batch_id, row.version, content, row.created_by, row.batch_id)
+
+
+class BatchRecordsService:
+    """Reads batch records and signs their review and disposition."""
+
+    def __init__(self, auth: AuthService, records: RecordsService) -> None:
+        self._auth = auth
+        self._records = records
+
+    def get(self, session: UserSession, batch_id: str) -> BatchRow:
+        """Return a batch record.
+
+        Raises
+        ------
+        PermissionDenied
+            The role may not view records.
+        RecordError
+            No such batch.
+        """
+        self._auth.require(session, Operation.VIEW_RECORDS)
+        with self._auth.uow(write=False) as uow:
+            row = uow.batches.get(batch_id)
+        if row is None:
+            raise RecordError(f"batch {batch_id!r} does not exist")
+        return row
+
+    def signatures(
+        self, session: UserSession, batch_id: str
+    ) -> list[tuple[SignatureRecord, SignatureCheck]]:
+        """Return the batch's signatures, each verified against the batch as it is now."""
+        record = batch_signable(self.get(session, batch_id))
+        return [
+            (sig, self._records.verify_signature(sig, record))
+            for sig in self._records.signatures(session, "batch", batch_id)
+        ]
+
+    def review(
+        self, session: UserSession, batch_id: str, user_id: str, password: str, comment: str
+    ) -> SignatureRecord:
+        """Sign the review of the batch record and its audit trail (meaning ``reviewed``)."""
+        record = batch_signable(self.get(session, batch_id))
+        return self._records.sign(session, record, Meaning.REVIEWED, user_id, password, comment)
+
+    def dispose(
+        self,
+        session: UserSession,
+        batch_id: str,
+        meaning: Meaning | str,
+        user_id: str,
+        password: str,
+        comment: str | None = None,
+    ) -> SignatureRecord:
+        """Release or reject a batch with an electronic signature.
+
+        Raises
+        ------
+        SignatureError
+            ``meaning`` is not ``released``/``rejected``, or a release lacks a
+            valid review signature by another person.
+        RecordError
+            The batch cannot move to that status, or changed while signing.
+        PermissionDenied, AuthenticationFailed, AccountLocked, SessionExpired
+            As for :meth:`RecordsService.sign`.
+        """
+        if meaning not in (Meaning.RELEASED, Meaning.REJECTED):
+            raise SignatureError(f"a batch is disposed as released or rejected, not {meaning!r}")
+        chosen = Meaning(meaning)
+        row = self.get(session, batch_id)
+        record = batch_signable(row)
+        if chosen is Meaning.RELEASED:
+            self._require_review(session, record, user_id)
+
+        def change_status(uow: UnitOfWork) -> None:
+            now = uow.batches.get(batch_id)
+            if now is None or batch_signable(now).content_sha256() != record.content_sha256():
+                raise RecordError(f"batch {batch_id!r} changed while it was being signed")
+            uow.batches.set_status(batch_id, chosen.value, comment)
+
+        return self._records.sign(
+            session, record, chosen, user_id, password, comment, then=change_status
+        )
+
+    def _require_review(self, session: UserSession, record: SignableRecord, signer: str) -> None:
+        reviews = [
+            sig
+            for sig in self._records.signatures(session, "batch", record.record_id)
+            if sig.meaning == Meaning.REVIEWED
+            and sig.signer_user_id != signer
+            and self._records.verify_signature(sig, record).ok
+        ]
+        if not reviews:
+            raise SignatureError(
+                f"batch {record.record_id} has no valid review signature by another person; "
+                "its record and audit trail must be reviewed before release"
+            )
