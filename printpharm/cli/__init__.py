@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printpharm.cli._devices",
     "printpharm.cli._run",
     "printpharm.cli._records",
+    "printpharm.cli._deploy",
 )
 
 
