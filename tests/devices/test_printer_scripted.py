@@ -224,3 +224,20 @@ def test_a_resend_for_a_line_counted_as_done_rewinds_to_it() -> None:
     )
     assert link.stream(["G1 X1", "G1 X2"]).lines_acked == 2
     assert not transport.script
+
+
+def test_a_garbled_final_ok_number_cannot_end_the_run_early() -> None:
+    dup = [b"Error:Line Number is not Last Line Number+1, Last Line: 2", b"Resend: 3", b"ok"]
+    link, transport = connected(
+        [
+            (framed(2, "G1 X1"), b"ok N4 P15 B7"),  # really "ok N2": one digit garbled
+            (framed(3, "G1 X2"), [b"Error:checksum mismatch, Last Line: 2", b"Resend: 3", b"ok"]),
+            (framed(4, "G1 X3"), dup),
+            (framed(3, "G1 X2"), b"ok N3 P15 B7"),
+            (framed(4, "G1 X3"), b"ok N4 P15 B7"),
+        ],
+        advanced=True,
+    )
+    stats = link.stream(["G1 X1", "G1 X2", "G1 X3"])
+    assert (stats.lines_acked, stats.resends) == (3, 1)
+    assert not transport.script
