@@ -206,8 +206,8 @@ def test_linked_default_sims_in_process() -> None:
 
 
 def test_busy_lines_keep_a_long_command_alive_past_the_ok_timeout() -> None:
-    # real-time clock ×4: a 4 s dwell takes 1 s of wall time, busy every 0.1 s
+    # real-time clock ×4: a 6 s dwell takes 1.5 s of wall time, busy every 0.1 s
     transport = open_transport("sim://printer?speed=4&busy_interval_s=0.4")
-    link = PrinterLink(transport, LinkOptions(ok_timeout_s=0.5, max_probes=0))
+    link = PrinterLink(transport, LinkOptions(ok_timeout_s=0.7, max_probes=0))
     link.connect()
-    assert link.stream(["G4 S4"]).probes == 0
+    assert link.stream(["G4 S6"]).probes == 0

@@ -153,7 +153,7 @@ class PtyServer:
             pass  # the client side is gone
         finally:
             if self.sim.disconnected:
-                self._wait_until_read(timeout_s=2.0)
+                self._wait_until_read(timeout_s=5.0)
                 self._close_master()
                 self.dropped.set()
 
