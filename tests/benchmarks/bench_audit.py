@@ -67,7 +67,8 @@ def main() -> None:
         db.dispose()
 
     print(f"database:                       {db!r}")
-    print(f"appends, one per transaction:   {one_per_tx:8.0f} events/s (synchronous=FULL)")
+    note = " (SQLite synchronous=FULL: one fsync per commit)" if url.startswith("sqlite") else ""
+    print(f"appends, one per transaction:   {one_per_tx:8.0f} events/s{note}")
     print(f"appends, {args.batch} per transaction: {batched:8.0f} events/s (target ≥ 2,000)")
     print(
         f"verify {report.events} events:          {verify_s:8.2f} s (target ≤ 3 s), ok={report.ok}"
