@@ -65,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     stream.add_argument(
         "--ok-timeout-s", type=float, default=30.0, help="seconds without an answer before a probe"
     )
+    stream.add_argument(
+        "--serial-log", type=Path, default=None, metavar="PATH", help="append all traffic to PATH"
+    )
     add_json_flag(stream)
     stream.set_defaults(func=_cmd_stream)
 
@@ -134,9 +137,8 @@ def _cmd_stream(args: argparse.Namespace) -> int:
         lines = path.read_text(encoding="ascii").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"FILE {str(path)!r} cannot be read as ASCII G-code: {exc}") from exc
-    link = PrinterLink(
-        open_transport(args.port, baudrate=args.baud), LinkOptions(ok_timeout_s=args.ok_timeout_s)
-    )
+    transport = open_transport(args.port, baudrate=args.baud, log_path=args.serial_log)
+    link = PrinterLink(transport, LinkOptions(ok_timeout_s=args.ok_timeout_s))
     try:
         info = link.connect()
         stats = link.stream(lines, on_progress=None if args.json else _progress)

@@ -26,11 +26,23 @@ def write_gcode(tmp_path: Path) -> Path:
 def test_stream_to_the_in_process_simulator_prints_a_json_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["stream", "--port", "sim://printer?fast=1", str(write_gcode(tmp_path)), "--json"])
+    log = tmp_path / "serial.log"
+    code = main(
+        [
+            "stream",
+            "--port",
+            "sim://printer?fast=1",
+            str(write_gcode(tmp_path)),
+            "--json",
+            "--serial-log",
+            str(log),
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert out["lines"] == out["lines_acked"] == 302
     assert out["resends"] == 0 and out["firmware"].startswith("Marlin")
+    assert "N303 G1 X19 Y5 E0.05 F1200*" in log.read_text(encoding="utf-8")
 
 
 def test_stream_reports_a_missing_file_in_one_line(

@@ -19,7 +19,7 @@ import threading
 import time
 
 from printpharm.devices.sim._base import SimDevice
-from printpharm.errors import DeviceDisconnected
+from printpharm.errors import DeviceDisconnected, DeviceError
 
 __all__ = ["PtyServer", "SimTransport"]
 
@@ -102,6 +102,11 @@ class PtyServer:
     """
 
     def __init__(self, sim: SimDevice, speed: float = 1.0) -> None:
+        if not hasattr(os, "openpty"):
+            raise DeviceError(
+                "simulators on a pseudo-terminal need Linux or macOS; on Windows use the "
+                "in-process sim:// URLs (or a virtual COM-port pair such as com0com)"
+            )
         import tty  # POSIX only: imported here so that sim:// works on Windows too
 
         self.sim = sim
