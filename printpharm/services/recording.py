@@ -29,7 +29,7 @@ from printpharm.services.run_result import (
     to_jsonable,
 )
 
-__all__ = ["BatchRecorder", "JsonFileRecorder", "MemoryRecorder", "NullRecorder"]
+__all__ = ["BatchRecorder", "FanoutRecorder", "JsonFileRecorder", "MemoryRecorder", "NullRecorder"]
 
 
 @runtime_checkable
@@ -79,6 +79,47 @@ class NullRecorder:
 
     def interrupted(self, result: BatchResult) -> None:
         """Ignore."""
+
+
+class FanoutRecorder:
+    """Passes every record to several recorders in order (e.g. the database and JSON files).
+
+    A recorder that raises stops the fan-out there, and the run stops: a record
+    that one sink lacks must not go unnoticed.
+    """
+
+    def __init__(self, *recorders: BatchRecorder) -> None:
+        self.recorders = recorders
+
+    def batch_started(self, header: BatchHeader) -> None:
+        """Pass on."""
+        for recorder in self.recorders:
+            recorder.batch_started(header)
+
+    def unit_weighed(self, batch_id: str, unit: UnitRecord) -> None:
+        """Pass on."""
+        for recorder in self.recorders:
+            recorder.unit_weighed(batch_id, unit)
+
+    def alarm(self, batch_id: str, alarm: AlarmRecord) -> None:
+        """Pass on."""
+        for recorder in self.recorders:
+            recorder.alarm(batch_id, alarm)
+
+    def correction(self, batch_id: str, correction: FlowCorrection) -> None:
+        """Pass on."""
+        for recorder in self.recorders:
+            recorder.correction(batch_id, correction)
+
+    def finished(self, result: BatchResult) -> None:
+        """Pass on."""
+        for recorder in self.recorders:
+            recorder.finished(result)
+
+    def interrupted(self, result: BatchResult) -> None:
+        """Pass on."""
+        for recorder in self.recorders:
+            recorder.interrupted(result)
 
 
 class MemoryRecorder:

@@ -6,17 +6,22 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from printpharm.catalog import Catalog
 from printpharm.errors import RecordError
 from printpharm.services.recording import (
     BatchRecorder,
+    FanoutRecorder,
     JsonFileRecorder,
     MemoryRecorder,
     NullRecorder,
 )
+from printpharm.services.run import run_batch
 from printpharm.services.run_result import BatchHeader, UnitRecord
+from tests.services.conftest import make_request, options
 
 HEADER = BatchHeader(
     batch_id="b-1",
@@ -72,3 +77,21 @@ def test_an_unwritable_directory_is_a_record_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(RecordError, match="cannot create"):
         JsonFileRecorder(blocker / "sub").batch_started(HEADER)
+
+
+def test_a_fanout_passes_every_record_to_each_recorder_in_order(
+    catalog: Catalog, sim_devices: Any, tmp_path: Path
+) -> None:
+    request = make_request(catalog, units=2)
+    memory = MemoryRecorder()
+    result = run_batch(
+        request,
+        sim_devices(request, bias=0.03),
+        recorder=FanoutRecorder(memory, JsonFileRecorder(tmp_path)),
+        options=options(),
+    )
+    expected = ["batch_started", "unit_weighed", "correction", "unit_weighed", "finished"]
+    assert memory.kinds() == expected
+    lines = (tmp_path / f"{result.batch_id}.events.jsonl").read_text().splitlines()
+    assert [json.loads(line)["event"] for line in lines] == memory.kinds()
+    assert isinstance(FanoutRecorder(), BatchRecorder)
