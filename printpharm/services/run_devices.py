@@ -29,6 +29,8 @@ __all__ = ["connected_devices", "open_devices", "simulator_urls", "split_sim_opt
 def split_sim_options(options: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """Sort ``key=value`` simulator options (faults, seeds) into printer and balance options.
 
+    ``seed`` and ``speed`` (simulated seconds per wall second) go to both.
+
     Raises
     ------
     InputError
@@ -41,10 +43,10 @@ def split_sim_options(options: Mapping[str, str]) -> tuple[dict[str, str], dict[
             printer[key] = value
         elif key in BALANCE_OPTIONS and key != "seed":
             balance[key] = value
-        elif key == "seed":
+        elif key in ("seed", "speed"):
             printer[key] = balance[key] = value
         else:
-            known = ", ".join(sorted({*PRINTER_OPTIONS, *BALANCE_OPTIONS}))
+            known = ", ".join(sorted({*PRINTER_OPTIONS, *BALANCE_OPTIONS, "speed"}))
             raise InputError(f"simulator option {key!r} is unknown; known: {known}")
     return printer, balance
 
@@ -67,7 +69,8 @@ def simulator_urls(
     options
         Extra simulator options (faults, ``seed``), sorted by :func:`split_sim_options`.
     fast
-        Virtual clock (instant, deterministic) instead of real time.
+        Virtual clock (instant, deterministic) instead of real time; a ``speed``
+        option (simulated seconds per wall second) overrides it.
     plate
         Name of the shared plate (default: a fresh random name per call).
 
@@ -86,7 +89,7 @@ def simulator_urls(
     physics = {"plate": name, "e_units": printer.e_axis}
     if diameter is not None:
         physics["diameter_mm"] = str(diameter)
-    common = {"fast": "1"} if fast else {}
+    common = {"fast": "1"} if fast and "speed" not in printer_opts else {}
     printer_query = urlencode({**physics, **common, **printer_opts})
     balance_query = urlencode(
         {"plate": name, "density": str(ink.density.value), **common, **balance_opts}
