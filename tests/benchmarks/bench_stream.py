@@ -2,8 +2,9 @@
 
 Run: ``python tests/benchmarks/bench_stream.py [--units N] [--repeats R]``.
 
-Starts ``printpharm sim printer --fast`` (ADVANCED_OK, BUFSIZE 8, clock ×1000) in a
-subprocess, then streams the same realistic G-code over its pseudo-terminal with
+Serves the printer simulator as ``printpharm sim printer --fast`` does (ADVANCED_OK,
+BUFSIZE 8, clock ×1000) in a subprocess, then streams the same realistic G-code over
+its pseudo-terminal with
 (1) printpharm checking every line (numbers, checksums, acknowledgements, resends),
 (2) printpharm forced to ping-pong (window 1), and (3) Printrun's ``printcore``
 (``pip install --no-deps printrun``: its GUI dependencies are not needed), if
@@ -26,10 +27,21 @@ from printpharm.devices.printer import LinkOptions, PrinterLink  # noqa: E402
 from printpharm.devices.transport import open_transport  # noqa: E402
 from tests.devices.conftest import tablet_gcode  # noqa: E402
 
+# what `printpharm sim printer --fast` serves, without importing the whole CLI
+SIM_SERVER = (
+    "import sys\n"
+    "from printpharm.devices.sim import FAST_PTY_SPEED, PtyServer, build_printer\n"
+    "server = PtyServer(build_printer({}), FAST_PTY_SPEED).start()\n"
+    "print('printer: ' + server.path, flush=True)\n"
+    "sys.stdin.read()\n"
+    "server.stop()\n"
+)
+
 
 def start_sim() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "printpharm", "sim", "printer", "--fast"],
+        [sys.executable, "-c", SIM_SERVER],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -109,8 +121,7 @@ def main() -> None:
             best = f"{max(rates):8.0f} lines/s (best of {len(rates)})" if rates else "       - "
             print(f"{name:22s} {best}   {notes.get(name, '')}")
     finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
+        proc.communicate(timeout=30)  # closing stdin stops the server
 
 
 if __name__ == "__main__":
