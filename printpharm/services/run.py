@@ -115,11 +115,12 @@ class _BatchRun(Session):
         for unit in self.req.program.units:
             self.cancel.raise_if_cancelled()
             self.unit_in_progress = unit.n
+            target_mg = self.inline_target(unit.target_mg)
             self.balance_call(self.devices.balance.tare, unit.n, "tare")
-            self.hub.publish(UnitStarted(unit.n, unit.of, unit.target_mg, self.flow_pct))
+            self.hub.publish(UnitStarted(unit.n, unit.of, target_mg, self.flow_pct))
             self.stream(unit.lines, unit.n)
             self.call_device(self.devices.printer.wait_for_moves)
-            record = self.weigh(unit.n, unit.target_mg, len(unit.lines))
+            record = self.weigh(unit.n, target_mg, len(unit.lines), unit.target_mg)
             self.units.append(record)
             self.recorder.unit_weighed(self.batch_id, record)
             self.hub.publish(UnitWeighed(record))
@@ -178,8 +179,12 @@ class _BatchRun(Session):
             raise BalanceUnstable(f"the balance answered an unstable value {weighing.raw!r}")
         return weighing, mass_in_mg(weighing)
 
-    def weigh(self, n: int, target_mg: Decimal, lines: int) -> UnitRecord:
-        """Read a stable weight (asking the operator to retry per policy) and judge it."""
+    def weigh(self, n: int, target_mg: Decimal, lines: int, plan_target_mg: Decimal) -> UnitRecord:
+        """Read a stable weight (asking the operator to retry per policy) and judge it.
+
+        ``target_mg`` is the in-line (as printed) target; ``plan_target_mg`` the
+        plan's weighed-state target, kept as ``dried_target_mg`` when they differ.
+        """
         weighing, measured = self.balance_call(self._reading, n, "weighing")
         tolerance = self.req.recipe.tolerances.unit_mass.value
         # exact decimals, bounds inclusive; a reading <= 0 (an empty or robbed pan) fails too
@@ -200,6 +205,7 @@ class _BatchRun(Session):
             stable=weighing.stable,
             weighed_at=self.now(),
             lines=lines,
+            dried_target_mg=plan_target_mg if plan_target_mg != target_mg else None,
         )
 
     def correct_flow(self, record: UnitRecord) -> None:

@@ -63,6 +63,9 @@ class UnitRecord:
     ``deviation_pct`` is (measured − target) / target × 100, rounded half-up to
     3 dp for display; ``verdict`` is decided exactly with inclusive bounds.
     ``flow_pct`` is the flow-rate factor (M221) the unit was printed with.
+    For an ink that loses solvent on drying, ``target_mg`` is the mass as
+    printed (weighed wet, in line) and ``dried_target_mg`` the plan's target
+    for the dried printlet (weighed again for release).
     """
 
     n: int
@@ -77,6 +80,7 @@ class UnitRecord:
     stable: bool | None = None
     weighed_at: datetime | None = None
     lines: int = 0
+    dried_target_mg: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, TypeVar
 
 from printpharm.errors import DeviceDisconnected, DeviceError, DeviceTimeout
@@ -89,6 +89,20 @@ class Session:
     def alarm(self, kind: AlarmKind, message: str, unit: int | None) -> OperatorDecision | None:
         """Raise an alarm (see :class:`printpharm.services.run._BatchRun`)."""
         raise NotImplementedError
+
+    # -- targets --------------------------------------------------------------------
+    def inline_target(self, plan_target_mg: Decimal) -> Decimal:
+        """The mass to expect on the balance right after printing, in mg.
+
+        The plan's target is the weighed (dried) printlet: dose / dried drug load
+        (bsa_dosing.md §2.5). The in-line balance weighs the unit wet, as
+        dispensed: dose / drug load, i.e. the plan's target × dried / wet load.
+        """
+        ink = self.req.ink
+        if ink.dried_drug_load is None or ink.dried_drug_load.value == ink.drug_load.value:
+            return plan_target_mg
+        wet = plan_target_mg * ink.dried_drug_load.value / ink.drug_load.value
+        return wet.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
     # -- clocks and devices ---------------------------------------------------------
     def now(self) -> datetime:
@@ -260,7 +274,10 @@ class Session:
                 "id": ink.id,
                 "lot": ink.lot,
                 "expiry": ink.expiry,
-                "drug_load_mg_per_g": ink.weighed_drug_load().value,
+                "drug_load_mg_per_g": ink.drug_load.value,
+                "dried_drug_load_mg_per_g": (
+                    ink.dried_drug_load.value if ink.dried_drug_load is not None else None
+                ),
                 "density_g_per_cm3": ink.density.value,
             },
             "tolerances": {
@@ -296,15 +313,19 @@ class Session:
             r.qc.tests,
             form,
             self.req.dose_mg,
-            ink.weighed_drug_load().value,
+            ink.drug_load.value,  # in-line masses are as dispensed (wet)
             ink.assay.value,
             r.tolerances.unit_mass.value,
             r.tolerances.mean_mass.value,
         )
         report = evaluate_qc(inputs, self.units)
+        notes = []
         if len(self.units) != r.qc.units_count:
-            note = f" (QC plan: {r.qc.units_count} units; {len(self.units)} made)"
-            report = QcReport(report.verdict, report.reason + note, report.tests)
+            notes.append(f"QC plan: {r.qc.units_count} units; {len(self.units)} made")
+        if ink.dried_drug_load is not None:
+            notes.append("masses weighed wet in line; weigh the dried printlets for release")
+        if notes:
+            report = QcReport(report.verdict, f"{report.reason} ({'; '.join(notes)})", report.tests)
         return report
 
     def forget_cancel(self) -> None:

@@ -93,6 +93,7 @@ def test_pause_policy_answers_from_the_command_line(
         capsys, *argv, "--units", "3", "--sim-option", "clog_unit=2", "--on-pause", answer, code=1
     )
     assert data["status"] == status
+    assert [a["unit"] for a in data["alarms"]] == [2]
     assert data["alarms"][0]["action"] == "pause"
     assert data["alarms"][0]["decision"] == answer
     if status == "completed":
@@ -176,3 +177,16 @@ def test_ctrl_c_stops_the_run_safely_and_reports_it() -> None:
     assert proc.returncode == 1
     assert "ALARM cancelled: interrupted by the operator (Ctrl-C)" in out
     assert "STOPPED" in out and "unit   3" not in out
+
+
+def test_a_drying_ink_is_weighed_wet_in_line_against_its_as_printed_target(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # sildenafil paste: 25 mg/g as dispensed, 30 mg/g once dried (bsa_dosing.md §2.5)
+    argv = ["run", "--recipe", "sildenafil-caplet", "--rule", "fixed", "--amount", "10"]
+    data = run_json(capsys, *argv, "--units", "3", code=0)
+    for unit in data["units"]:
+        assert unit["target_mg"] == 400.0  # 10 mg / 25 mg/g, weighed right after printing
+        assert unit["dried_target_mg"] == 333.3333  # 10 mg / 30 mg/g, the plan's target
+        assert unit["verdict"] == "pass"
+    assert "weigh the dried printlets for release" in data["qc"]["reason"]
