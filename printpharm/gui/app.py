@@ -15,6 +15,7 @@ from PySide6.QtCore import QCoreApplication, QLocale, QSettings, Qt, QTranslator
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QDialog
 
+from printpharm.gui._gc import GuiThreadCollector
 from printpharm.gui._pyside_fix import repair_singleton_refcounts
 from printpharm.gui.first_run import FirstRunDialog
 from printpharm.gui.login import ChangePasswordDialog, LoginDialog
@@ -41,6 +42,12 @@ def create_application(argv: Sequence[str]) -> QApplication:
     QCoreApplication.setApplicationName(_APP)
     app = QApplication(["printpharm", *argv])
     repair_singleton_refcounts()  # PySide6 6.12 on Python 3.11: see _pyside_fix
+    # Planning and the print run are Python threads; a 1 ms GIL switch interval (default
+    # 5 ms) lets the GUI thread in often enough to keep event-loop stalls well under 100 ms.
+    sys.setswitchinterval(0.001)
+    collector = GuiThreadCollector(app)  # cycles are collected on this thread only: see _gc
+    collector.start()
+    app.aboutToQuit.connect(collector.stop)
     app.setApplicationDisplayName("printpharm")
     _install_translator(app)
     app.setWindowIcon(QIcon(str(RESOURCES / "icons" / "printpharm.svg")))

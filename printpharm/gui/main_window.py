@@ -34,6 +34,7 @@ from printpharm.gui.pages.qc import QcPage
 from printpharm.gui.pages.research import ResearchPage
 from printpharm.gui.session_guard import SessionGuard
 from printpharm.gui.widgets.banner import ModeBanner
+from printpharm.gui.workers import TaskRunner
 from printpharm.services.workstation import (
     DeviceStatus,
     DoseForm,
@@ -109,6 +110,9 @@ class MainWindow(QMainWindow):
         self.lock_dialog: LoginDialog | None = None
         self.on_session_changed()
         self._restore()
+        # Import the planning stack in the background while the technician types.
+        self._warm = TaskRunner(self)
+        self._warm.start(workstation.warm_up)
 
     # -- construction ------------------------------------------------------------------------
 
@@ -310,6 +314,7 @@ class MainWindow(QMainWindow):
         self.guard.stop()
         self.print_page.wait()
         self.plan.runner.wait()
+        self._warm.wait()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.guard)

@@ -33,6 +33,12 @@ class _Job(QObject):
             self.failed.emit(exc)
         else:
             self.finished.emit(result)
+        finally:
+            # End the thread's event loop now, so wait() returns even while the GUI
+            # thread is busy (e.g. closing the window) and has not handled the signal.
+            thread = QThread.currentThread()
+            if thread is not None:
+                thread.quit()
 
 
 class TaskRunner(QObject):

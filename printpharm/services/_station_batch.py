@@ -1,9 +1,11 @@
 """Plan and print one batch for the desktop application (Qt-free).
 
 Private to :mod:`printpharm.services.workstation`. The planning and print-run
-services do the work; this module turns the checked new-batch form into their
-inputs, flattens a plan's toolpaths for drawing, and wires the run to the
-configured devices (the linked simulators by default).
+services do the work; they are imported on first use (trimesh and scipy take
+about a second to import, which the login screen should not wait for). This
+module turns the checked new-batch form into their inputs, flattens a plan's
+toolpaths for drawing, and wires the run to the configured devices (the linked
+simulators by default).
 """
 
 from __future__ import annotations
@@ -11,27 +13,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from printpharm.catalog import Catalog
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services._batch_form import DoseForm, DosePreview, describe_dose
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.planning import PlanResult, process_settings
 from printpharm.services.recording import BatchRecorder, JsonFileRecorder, NullRecorder
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
-from printpharm.services.run_prepare import new_batch_id, prepare_run
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import OperatorCallback, RunOptions, RunRequest
-from printpharm.slicing.toolpaths import slice_form
+
+if TYPE_CHECKING:
+    from printpharm.services.planning import PlanResult
 
 __all__ = [
     "LayerView",
-    "PlannedBatch",
     "PathView",
+    "PlannedBatch",
     "plan_for_form",
     "print_batch",
+    "warm_up",
 ]
 
 Point = tuple[float, float]
@@ -92,6 +95,9 @@ def _dose_record(form: DoseForm, preview: DosePreview) -> dict[str, Any]:
 
 
 def _layers(catalog: Catalog, plan: PlanResult) -> tuple[LayerView, ...]:
+    from printpharm.services.planning import process_settings
+    from printpharm.slicing.toolpaths import slice_form
+
     sliced = slice_form(plan.form, process_settings(catalog.resolve(plan.recipe_id)))
     return tuple(
         LayerView(
@@ -124,6 +130,8 @@ def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> Pla
     if len(set(doses)) != 1:
         raise DesignSpaceError("a plate with different doses per unit cannot be planned yet")
     dose_mg = doses[0]
+    from printpharm.services.run_prepare import new_batch_id, prepare_run
+
     record = _dose_record(form, preview)
     batch_id = new_batch_id(preview.recipe.id)
     prepared = prepare_run(
@@ -176,3 +184,9 @@ def print_batch(
             operator=operator,
             options=RunOptions(),
         )
+
+
+def warm_up() -> None:
+    """Import the planning stack now (call it from a worker thread after start-up)."""
+    import printpharm.services.run_prepare  # noqa: F401
+    import printpharm.slicing.toolpaths  # noqa: F401

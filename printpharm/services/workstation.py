@@ -47,6 +47,7 @@ from printpharm.services._station_batch import (
     PlannedBatch,
     plan_for_form,
     print_batch,
+    warm_up,
 )
 from printpharm.services._station_session import ModeStatus, StationSession, display_url
 from printpharm.services.jobs import CancelToken, EventHub
@@ -185,6 +186,10 @@ class Workstation:
         :class:`DesignSpaceError`) so the page can show it beside the field.
         """
         return DosePreviewBuilder(self.recipe, form).build()
+
+    def warm_up(self) -> None:
+        """Import the planning and slicing stack (≈ 1 s; call it off the GUI thread)."""
+        warm_up()
 
     # -- plan and print ----------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,17 @@ from printpharm.services.workstation import (  # noqa: E402
 def _pyside_refcounts(qapp) -> None:  # type: ignore[no-untyped-def]
     """PySide6 6.12 on Python 3.11 steals references to None/True (see gui/_pyside_fix)."""
     repair_singleton_refcounts()
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_gui_thread() -> Iterator[None]:
+    """As the application does (gui/_gc): no automatic collection in worker threads."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 @pytest.fixture(scope="session")
