@@ -1,11 +1,138 @@
-"""Command group placeholder: its commands are registered by the issue that builds them."""
+"""Deployment commands: ``doctor``, ``federation export`` and ``federation import``.
+
+``printpharm doctor`` checks Python, Qt, the database and its schema, the audit
+chain, serial ports and the printer/balance identity, and prints what to fix;
+exit 0 when no check failed, 1 otherwise.
+
+``printpharm federation export`` writes a standalone workstation's audit chain
+(and its batch records) to one JSON file; ``printpharm federation import`` adds
+it to the central database as an imported chain, leaving both chains intact.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from printpharm.cli._common import add_json_flag, emit
+from printpharm.services.doctor import DoctorOptions, exit_code, run_checks
+from printpharm.services.federation import (
+    export_chain,
+    import_chain,
+    verify_imported_chains,
+)
 
 __all__ = ["register"]
 
+_MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+
+
+def _db_flag(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help=help_text
+        or "database URL or SQLite file (default: $PRINTPHARM_DATABASE_URL, "
+        "else printpharm.sqlite3 in the user data folder)",
+    )
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    checks = run_checks(
+        DoctorOptions(
+            db_url=args.db,
+            printer_port=args.printer_port,
+            balance_port=args.balance_port,
+            printer_baud=args.printer_baud,
+            balance_baud=args.balance_baud,
+        )
+    )
+    lines = []
+    for check in checks:
+        lines.append(f"[{_MARK[check.status.value]}] {check.name:<13} {check.detail}")
+        if check.fix:
+            lines.append(f"       {'':<13} fix: {check.fix}")
+    code = exit_code(checks)
+    lines.append("all checks passed" if code == 0 else "some checks FAILED: see the fixes above")
+    emit(args, {"ok": code == 0, "checks": checks}, "\n".join(lines))
+    return code
+
+
+def _export(args: argparse.Namespace) -> int:
+    summary = export_chain(args.db, Path(args.out), workstation_id=args.workstation)
+    emit(
+        args,
+        summary,
+        f"exported {summary.events} audit events and {summary.batches} batch record(s) of "
+        f"workstation {summary.workstation_id} to {summary.path}\n"
+        f"chain head: event {summary.head_seq}, hash {summary.head_hash}",
+    )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    result = import_chain(args.db, Path(args.file), workstation=args.workstation_name)
+    if result.already_imported:
+        text = (
+            f"nothing new: workstation {result.source_workstation} up to event "
+            f"{result.source_head_seq} was already imported"
+        )
+    else:
+        text = (
+            f"imported events {result.first_seq}..{result.source_head_seq} of workstation "
+            f"{result.source_workstation} ({result.batches} batch record(s)); central audit "
+            f"event {result.central_seq} records source head {result.source_head_hash}"
+        )
+    emit(args, result, text)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    reports = verify_imported_chains(args.db)
+    lines = [
+        f"{r.source_workstation}: {r.events} events, "
+        + ("intact" if r.ok else f"BROKEN: {r.problem}")
+        for r in reports
+    ] or ["no imported chains"]
+    emit(args, reports, "\n".join(lines))
+    return 0 if all(r.ok for r in reports) else 1
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register this group's sub-commands (none yet)."""
+    """Register ``doctor`` and ``federation``."""
+    doctor = subparsers.add_parser(
+        "doctor", help="check this workstation (Python, Qt, database, audit, devices)"
+    )
+    _db_flag(doctor)
+    doctor.add_argument("--printer-port", metavar="P", help="printer port or URL to identify")
+    doctor.add_argument("--balance-port", metavar="Q", help="balance port or URL to identify")
+    doctor.add_argument("--printer-baud", type=int, default=115200, metavar="B")
+    doctor.add_argument("--balance-baud", type=int, default=9600, metavar="B")
+    add_json_flag(doctor)
+    doctor.set_defaults(func=_doctor)
+
+    fed = subparsers.add_parser(
+        "federation", help="move a standalone workstation's records into the central database"
+    ).add_subparsers(dest="federation_command", metavar="ACTION", required=True)
+    p = fed.add_parser("export", help="write this workstation's audit chain and batches to a file")
+    _db_flag(p, "the standalone workstation's database (URL or SQLite file)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the export file (.json)")
+    p.add_argument(
+        "--workstation", metavar="ID", help="workstation id (default: the one in its events)"
+    )
+    add_json_flag(p)
+    p.set_defaults(func=_export)
+    p = fed.add_parser("import", help="import an export file into the central database")
+    _db_flag(p, "the central database URL")
+    p.add_argument("file", metavar="FILE", help="a file written by `federation export`")
+    p.add_argument(
+        "--workstation-name",
+        metavar="ID",
+        help="this (importing) workstation's id in the central audit event (default: host name)",
+    )
+    add_json_flag(p)
+    p.set_defaults(func=_import)
+    p = fed.add_parser("verify", help="verify every imported chain on its own; exit 1 if broken")
+    _db_flag(p, "the central database URL")
+    add_json_flag(p)
+    p.set_defaults(func=_verify)

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Build the standalone printpharm bundle with PyInstaller, then smoke-test the result.
+#
+#   installers/build.sh            # build into build/installer/dist/printpharm, then test it
+#   PRINTPHARM_BUILD_DIR=/tmp/x installers/build.sh
+#   installers/build.sh --test-only   # smoke-test an existing bundle
+#
+# The smoke test runs the bundled executable from an empty folder with an empty user
+# data folder (no repository, no Python on the path needed):
+#   1. `printpharm --version` prints this version;
+#   2. `printpharm run --simulate` prints 3 units headless and reaches a verdict;
+#   3. `printpharm db upgrade` + `printpharm doctor` on a new SQLite file (migrations bundled);
+#   4. the main window is built and rendered offscreen to a PNG (PRINTPHARM_SMOKE_GUI);
+#   5. `printpharm` with no arguments (the real desktop start) is still running after 6 s.
+# Exits non-zero at the first failure; prints build time and bundle size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT=${PRINTPHARM_BUILD_DIR:-$ROOT/build/installer}
+PYTHON=${PYTHON:-python3}
+BUNDLE=$OUT/dist/printpharm
+EXE=$BUNDLE/printpharm
+
+say() { printf '[build.sh] %s\n' "$*"; }
+die() { printf '[build.sh] FAILED: %s\n' "$*" >&2; exit 1; }
+
+build() {
+  if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
+    say "installing PyInstaller from the package registry"
+    "$PYTHON" -m pip install --quiet 'pyinstaller>=6.0'
+  fi
+  local start=$SECONDS
+  say "building with PyInstaller $("$PYTHON" -m PyInstaller --version) into $OUT"
+  rm -rf "$BUNDLE"
+  "$PYTHON" -m PyInstaller --noconfirm --log-level WARN \
+    --distpath "$OUT/dist" --workpath "$OUT/work" installers/printpharm.spec
+  BUILD_S=$((SECONDS - start))
+  say "build took ${BUILD_S} s"
+}
+
+smoke_test() {
+  [ -x "$EXE" ] || die "no bundle at $EXE (build it first)"
+  local tmp
+  tmp=$(mktemp -d /tmp/printpharm-smoke.XXXXXX)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$tmp'" RETURN
+  cd "$tmp"
+  # a clean user: no repository data, no configured database, default Qt settings
+  local -a clean=(env -u PRINTPHARM_DATA_DIR -u PRINTPHARM_DATABASE_URL -u PYTHONPATH
+    HOME="$tmp/home" XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config"
+    XDG_CACHE_HOME="$tmp/cache" QT_QPA_PLATFORM=offscreen)
+  mkdir -p "$tmp/home"
+
+  local expected version
+  expected=$(cd "$ROOT" && "$PYTHON" -c "import printpharm; print(printpharm.__version__)")
+  version=$("${clean[@]}" "$EXE" --version)
+  [ "$version" = "printpharm $expected" ] || die "--version printed '$version', expected '$expected'"
+  say "ok: --version → $version"
+
+  "${clean[@]}" "$EXE" run --recipe cpm-chewable-disc --units 3 --rule fixed --amount 10 \
+    --simulate --on-pause abort --out-dir "$tmp/records" > "$tmp/run.txt" 2>&1 \
+    || { cat "$tmp/run.txt"; die "run --simulate failed"; }
+  grep -q "^VERDICT: PASS" "$tmp/run.txt" || { cat "$tmp/run.txt"; die "run: no PASS verdict"; }
+  say "ok: run --simulate, 3 units → $(grep '^VERDICT' "$tmp/run.txt")"
+
+  "${clean[@]}" "$EXE" db upgrade --db "$tmp/smoke.sqlite3" > /dev/null \
+    || die "db upgrade failed (migrations not bundled?)"
+  "${clean[@]}" "$EXE" doctor --db "$tmp/smoke.sqlite3" --printer-port sim://printer \
+    --balance-port sim://balance > "$tmp/doctor.txt" 2>&1 \
+    || { cat "$tmp/doctor.txt"; die "doctor reported a failure"; }
+  say "ok: db upgrade + doctor (no failed check)"
+
+  "${clean[@]}" PRINTPHARM_SMOKE_GUI="$tmp/window.png" "$EXE" > "$tmp/gui.txt" 2>&1 \
+    || { cat "$tmp/gui.txt"; die "the main window could not be built offscreen"; }
+  [ -s "$tmp/window.png" ] || die "no window screenshot written"
+  cp "$tmp/window.png" "$OUT/smoke-window.png"
+  say "ok: main window rendered offscreen → $OUT/smoke-window.png"
+
+  local code=0
+  timeout 6 "${clean[@]}" "$EXE" > "$tmp/start.txt" 2>&1 || code=$?
+  [ "$code" -eq 124 ] || { cat "$tmp/start.txt"; die "desktop start exited with $code"; }
+  say "ok: desktop start (no arguments) still running after 6 s"
+  say "smoke test passed; bundle size $(du -sh "$BUNDLE" | cut -f1)"
+}
+
+if [ "${1:-}" != "--test-only" ]; then
+  build
+fi
+smoke_test

@@ -1,0 +1,61 @@
+"""Entry point of the frozen (PyInstaller) printpharm executable.
+
+The bundle carries ``inks/``, ``recipes/``, ``gcode/`` and ``resources/`` next to
+the ``printpharm`` package (in ``sys._MEIPASS``); ``PRINTPHARM_DATA_DIR`` is set
+to that folder unless the site already points it elsewhere, so the catalog is
+found whatever the working directory.
+
+``PRINTPHARM_SMOKE_GUI=<file.png>`` is the build smoke test of the desktop
+application: it builds the real main window on the current Qt platform
+(``offscreen`` on a build server), renders it to that PNG and exits 0, instead
+of waiting for a login. It is read only by this frozen entry point.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def _bundle_root() -> Path:
+    frozen = getattr(sys, "_MEIPASS", None)
+    return Path(frozen) if frozen else Path(__file__).resolve().parents[1]
+
+
+def _smoke_gui(png: Path) -> int:
+    from PySide6.QtCore import QSettings
+
+    from printpharm.gui.app import build_main_window, create_application
+    from printpharm.services.workstation import WorkstationConfig, build_workstation
+
+    app = create_application([])
+    workstation = build_workstation(WorkstationConfig())
+    if workstation.catalog_error:
+        print(f"smoke-gui: {workstation.catalog_error}", file=sys.stderr)
+        return 1
+    settings = QSettings(str(png.with_suffix(".ini")), QSettings.Format.IniFormat)
+    window = build_main_window(workstation, settings)
+    window.resize(1200, 800)
+    window.show()
+    for _ in range(20):
+        app.processEvents()
+    ok = window.grab().save(str(png))
+    window.close()
+    workstation.session.close()
+    print(f"smoke-gui: main window rendered to {png} ({'ok' if ok else 'FAILED'})")
+    return 0 if ok else 1
+
+
+def main() -> int:
+    os.environ.setdefault("PRINTPHARM_DATA_DIR", str(_bundle_root()))
+    png = os.environ.get("PRINTPHARM_SMOKE_GUI")
+    if png:
+        return _smoke_gui(Path(png))
+    from printpharm.cli import main as cli_main
+
+    return cli_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

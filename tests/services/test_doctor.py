@@ -1,0 +1,178 @@
+"""``printpharm doctor`` checks: each finds what is wrong and says how to fix it."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from printpharm.services.doctor import (
+    Check,
+    DoctorOptions,
+    Status,
+    check_audit_chain,
+    check_balance,
+    check_database,
+    check_printer,
+    check_python,
+    check_qt,
+    check_serial_ports,
+    exit_code,
+    run_checks,
+)
+from printpharm.storage.audit import AuditEntry
+from printpharm.storage.db import Database
+from printpharm.storage.repositories import unit_of_work
+from tests.storage._dbs import make_context, sqlite_template
+
+__all__ = ["sqlite_template"]
+
+ALL_LIBS = {"EGL", "GL", "fontconfig", "xkbcommon", "dbus-1"}
+
+
+@pytest.fixture
+def migrated(tmp_path: Path, sqlite_template: Path) -> Path:
+    path = tmp_path / "ws.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    with unit_of_work(db, make_context()) as uow:
+        uow.audit.append_many(AuditEntry("unit", "create", f"U{i}") for i in range(3))
+    db.dispose()
+    return path
+
+
+def test_python_older_than_3_11_fails_with_a_fix() -> None:
+    old = check_python((3, 10, 12))
+    assert old.status is Status.FAIL and "3.10.12" in old.detail and "3.11" in old.fix
+    assert check_python((3, 11, 0)).status is Status.OK
+    assert check_python().status is Status.OK  # this interpreter
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Qt system libraries are checked on Linux")
+def test_qt_names_the_missing_debian_packages() -> None:
+    def without_egl(name: str) -> str | None:
+        return None if name == "EGL" else f"lib{name}.so"
+
+    check = check_qt(without_egl, {"DISPLAY": ":0"})
+    assert check.status is Status.FAIL
+    assert "libegl1" in check.detail and check.fix == "apt-get install libegl1"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the display is checked on Linux")
+def test_qt_without_a_display_warns_and_offscreen_is_fine() -> None:
+    def found(name: str) -> str | None:
+        return f"lib{name}.so" if name in ALL_LIBS else None
+
+    headless = check_qt(found, {})
+    assert headless.status is Status.WARN and "offscreen" in headless.fix
+    assert check_qt(found, {"QT_QPA_PLATFORM": "offscreen"}).status is Status.OK
+    assert check_qt(found, {"WAYLAND_DISPLAY": "wayland-0"}).status is Status.OK
+
+
+def test_a_missing_sqlite_file_fails_and_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.sqlite3"
+    check, db = check_database(str(path))
+    assert db is None and check.status is Status.FAIL
+    assert "does not exist" in check.detail and "printpharm init" in check.fix
+    assert not path.exists()
+
+
+def test_an_empty_database_asks_for_db_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "empty.sqlite3"
+    sqlite3.connect(path).close()
+    check, db = check_database(str(path))
+    assert db is None and check.status is Status.FAIL
+    assert "empty" in check.detail and "printpharm db upgrade" in check.fix
+
+
+def test_an_older_schema_names_both_revisions(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = Database(f"sqlite:///{path}")
+    old.upgrade("0002")
+    head = old.head_revision()
+    old.dispose()
+    check, db = check_database(str(path))
+    assert db is None and check.status is Status.FAIL
+    assert "0002" in check.detail and head in check.detail and "db upgrade" in check.fix
+
+
+def test_an_unreachable_server_fails_with_a_network_fix() -> None:
+    url = "postgresql+psycopg://printpharm@127.0.0.1:1/printpharm"  # nothing listens on port 1
+    check, db = check_database(url)
+    assert db is None and check.status is Status.FAIL
+    assert "pg_hba.conf" in check.fix
+
+
+def test_current_database_and_intact_chain(migrated: Path) -> None:
+    check, db = check_database(str(migrated))
+    assert check.status is Status.OK and db is not None
+    try:
+        chain = check_audit_chain(db)
+    finally:
+        db.dispose()
+    assert chain == Check("audit chain", Status.OK, "3 events, intact")
+
+
+def test_an_edited_audit_event_fails_the_chain_check(migrated: Path) -> None:
+    raw = sqlite3.connect(migrated)
+    triggers = raw.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall()
+    for (name,) in triggers:
+        raw.execute(f'DROP TRIGGER "{name}"')
+    raw.execute("UPDATE audit_events SET record_id = 'U9' WHERE seq = 2")
+    raw.commit()
+    raw.close()
+    _, db = check_database(str(migrated))
+    assert db is not None
+    try:
+        chain = check_audit_chain(db)
+    finally:
+        db.dispose()
+    assert chain.status is Status.FAIL and "event 2" in chain.detail
+    assert "restore" in chain.fix
+
+
+def test_no_database_skips_the_chain_with_a_warning() -> None:
+    assert check_audit_chain(None).status is Status.WARN
+
+
+def test_serial_port_listing_is_reported_unavailable() -> None:
+    check = check_serial_ports()
+    assert check.status is Status.WARN and "not available" in check.detail
+
+
+def test_simulated_devices_identify_themselves() -> None:
+    printer = check_printer("sim://printer")
+    balance = check_balance("sim://balance?seed=4")
+    assert printer.status is Status.OK and "Marlin" in printer.detail
+    assert balance.status is Status.OK and "serial number" in balance.detail
+
+
+def test_devices_not_configured_warn_and_a_dead_port_fails(tmp_path: Path) -> None:
+    assert check_printer(None).status is Status.WARN
+    assert check_balance(None).status is Status.WARN
+    dead = str(tmp_path / "ttyACM9")
+    printer = check_printer(dead, timeout_s=0.5)
+    balance = check_balance(dead, timeout_s=0.5)
+    assert printer.status is Status.FAIL and dead in printer.detail and "cable" in printer.fix
+    assert balance.status is Status.FAIL and "MT-SICS" in balance.fix
+
+
+def test_run_checks_exit_code_follows_failures(migrated: Path, tmp_path: Path) -> None:
+    good = run_checks(DoctorOptions(db_url=str(migrated), printer_port="sim://printer"))
+    names = [c.name for c in good]
+    assert names == [
+        "python",
+        "qt",
+        "database",
+        "audit chain",
+        "serial ports",
+        "printer",
+        "balance",
+    ]
+    assert all(c.fix for c in good if c.status is not Status.OK)
+    assert exit_code([c for c in good if c.name != "qt"]) == 0
+    bad = run_checks(DoctorOptions(db_url=str(tmp_path / "missing.sqlite3")))
+    assert exit_code(bad) == 1
