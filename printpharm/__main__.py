@@ -2,7 +2,7 @@
 
 import sys
 
-from printpharm.cli import main
+from printpharm.launch import main
 
 if __name__ == "__main__":
     sys.exit(main())

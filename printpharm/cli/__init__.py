@@ -8,15 +8,14 @@ Exit codes: 0 success, 1 a check that ran and failed (e.g. a broken audit
 chain), 2 bad input or a refused operation (one clear line on stderr, or
 ``{"error": ...}`` with ``--json``), 3 an unexpected internal error.
 
-This module never imports PySide6; the desktop application is imported only
-when ``printpharm`` is run with no arguments.
+This module never imports PySide6: ``printpharm`` with no arguments is routed
+to the desktop application by :mod:`printpharm.launch`, not from here.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 
@@ -58,33 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _has_display() -> bool:
-    if sys.platform in ("win32", "darwin"):
-        return True
-    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal", "vnc"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def _launch_gui() -> int:
-    if not _has_display():
-        print(
-            "printpharm: no display available for the desktop application; "
-            "run a batch headless with `printpharm run --simulate` (see `printpharm --help`).",
-            file=sys.stderr,
-        )
-        return 2
-    from printpharm.gui.app import main as gui_main  # imported lazily: Qt only here
-
-    code: int = gui_main([])
-    return code
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if not args_list:
-        return _launch_gui()
     JsonAwareParser.json_requested = "--json" in args_list
     parser = build_parser()
     try:

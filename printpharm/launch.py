@@ -1,0 +1,45 @@
+"""The ``printpharm`` entry point: the desktop application, or the command line.
+
+``printpharm`` with no arguments opens the desktop application on the embedded
+defaults; with arguments it is the command line (:mod:`printpharm.cli`). This
+module sits outside the layers on purpose: it is the only place that knows
+both clients, so the CLI never imports Qt and the GUI never imports the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["has_display", "main"]
+
+NO_DISPLAY_MESSAGE = (
+    "printpharm: no display available for the desktop application; "
+    "run a batch headless with `printpharm run --simulate` (see `printpharm --help`)."
+)
+
+
+def has_display() -> bool:
+    """Whether a Qt window can be shown (a desktop session or an explicit Qt platform)."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal", "vnc"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run printpharm and return the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args:
+        from printpharm.cli import main as cli_main
+
+        return cli_main(args)
+    if not has_display():
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return 2
+    from printpharm.gui.app import main as gui_main  # Qt is imported only here
+
+    code: int = gui_main([])
+    return code
