@@ -7,7 +7,6 @@ file). pyserial exceptions are translated here into printpharm's device errors.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -60,9 +59,10 @@ class ResettableTransport(Transport, Protocol):
 
 
 def _serial_module() -> ModuleType:
-    # Imported by name: import-linter's "serial only in devices" contract also
-    # forbids *indirect* imports, which would forbid services from using devices.
-    return importlib.import_module("serial")
+    # Imported on first use: the CLI and the GUI start without loading pyserial.
+    import serial
+
+    return serial
 
 
 class SerialTransport:
