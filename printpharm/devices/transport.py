@@ -62,7 +62,8 @@ def _serial_module() -> ModuleType:
     # Imported on first use: the CLI and the GUI start without loading pyserial.
     import serial
 
-    return serial
+    module: ModuleType = serial
+    return module
 
 
 class SerialTransport:
