@@ -19,10 +19,11 @@ from printpharm.errors import RecordError, SignatureError
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.permissions import Operation
 from printpharm.services.records import Meaning, RecordsService, SignableRecord, SignatureCheck
+from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
 
-__all__ = ["BatchRecordsService", "batch_signable"]
+__all__ = ["BatchRecordsService", "batch_signable", "recover_open_batches"]
 
 
 def batch_signable(row: BatchRow) -> SignableRecord:
@@ -132,3 +133,41 @@ class BatchRecordsService:
                 f"batch {record.record_id} has no valid review signature by another person; "
                 "its record and audit trail must be reviewed before release"
             )
+
+
+#: Why a batch found open at start-up is closed (written into its status and audit trail).
+RECOVERY_REASON = (
+    "found open at start-up: the program ended while the batch was being made "
+    "(crash, power loss or forced stop); units not recorded were not made under control"
+)
+
+
+def recover_open_batches(auth: AuthService) -> list[str]:
+    """Start-up recovery: mark batches left ``printing`` as ``interrupted`` (``planned``: stopped).
+
+    Each change is stored with an audit event (action ``recover``) in one transaction;
+    the units recorded before the crash stay as they are. Returns the batch IDs closed.
+
+    Raises
+    ------
+    DatabaseUnavailable
+        The database cannot be written.
+    """
+    closed: list[str] = []
+    with auth.uow() as uow:
+        for status, new in (("printing", "interrupted"), ("planned", "stopped")):
+            for batch_id in uow.batches.ids(status):
+                row = uow.batches.set_status(batch_id, new, RECOVERY_REASON)
+                uow.audit.append(
+                    AuditEntry(
+                        "batch",
+                        "recover",
+                        batch_id,
+                        reason=RECOVERY_REASON,
+                        old={"status": status},
+                        new={"status": new, "units_recorded": len(row.units)},
+                        batch_id=batch_id,
+                    )
+                )
+                closed.append(batch_id)
+    return closed
