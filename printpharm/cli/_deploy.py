@@ -12,15 +12,19 @@ it to the central database as an imported chain, leaving both chains intact.
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
 from pathlib import Path
 
 from printpharm.cli._common import add_json_flag, emit
+from printpharm.errors import InputError
 from printpharm.services.doctor import DoctorOptions, exit_code, run_checks
 from printpharm.services.federation import (
     export_chain,
-    import_chain,
+    import_chain_as,
     verify_imported_chains,
 )
+from printpharm.services.records_app import open_records
 
 __all__ = ["register"]
 
@@ -70,8 +74,25 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password(args: argparse.Namespace) -> str:
+    if not args.password_stdin:
+        return getpass.getpass(f"password for {args.user}: ")
+    line = sys.stdin.readline()
+    if not line:
+        raise InputError(f"--password-stdin: no password line for {args.user}")
+    return line.rstrip("\r\n")
+
+
 def _import(args: argparse.Namespace) -> int:
-    result = import_chain(args.db, Path(args.file), workstation=args.workstation_name)
+    services = open_records(args.db)
+    try:
+        session = services.auth.login(args.user, _password(args))
+        try:
+            result = import_chain_as(services.auth, session, Path(args.file))
+        finally:
+            services.auth.logout(session)
+    finally:
+        services.close()
     if result.already_imported:
         text = (
             f"nothing new: workstation {result.source_workstation} up to event "
@@ -125,10 +146,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = fed.add_parser("import", help="import an export file into the central database")
     _db_flag(p, "the central database URL")
     p.add_argument("file", metavar="FILE", help="a file written by `federation export`")
+    p.add_argument("--user", required=True, help="your user ID (supervisor or pharmacist)")
     p.add_argument(
-        "--workstation-name",
-        metavar="ID",
-        help="this (importing) workstation's id in the central audit event (default: host name)",
+        "--password-stdin", action="store_true", help="read the password from standard input"
     )
     add_json_flag(p)
     p.set_defaults(func=_import)

@@ -34,6 +34,8 @@ from typing import Any
 
 from printpharm import __version__
 from printpharm.errors import AuditError, InputError
+from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.permissions import Operation
 from printpharm.storage.audit import GENESIS_HASH, AuditContext, AuditEntry, AuditEvent
 from printpharm.storage.canonical import HASHED_FIELDS, canonical_json, event_hash
 from printpharm.storage.db import Database, resolve_database_url
@@ -47,7 +49,8 @@ __all__ = [
     "ImportedChainReport",
     "export_chain",
     "export_chain_file",
-    "import_chain",
+    "IMPORT_OPERATION",
+    "import_chain_as",
     "import_chain_file",
     "verify_events",
     "verify_imported",
@@ -56,6 +59,8 @@ __all__ = [
 
 #: ``format`` of an export file (its ``version`` is 1).
 EXPORT_FORMAT = "printpharm-chain-export"
+#: The permission needed to import (supervisors and pharmacists hold it).
+IMPORT_OPERATION = Operation.REVIEW_AUDIT
 #: ``record_type`` of the central audit event that records one import.
 IMPORT_RECORD_TYPE = "imported-chain"
 
@@ -256,7 +261,9 @@ def _check_segments(segments: list[dict[str, Any]]) -> str:
     return problem
 
 
-def import_chain_file(db: Database, path: Path, context: AuditContext) -> ImportResult:
+def import_chain_file(
+    db: Database, path: Path, context: AuditContext, user: tuple[str, str] | None = None
+) -> ImportResult:
     """Import an export file into ``db`` as one central audit event (see the module doc).
 
     Parameters
@@ -267,6 +274,8 @@ def import_chain_file(db: Database, path: Path, context: AuditContext) -> Import
         A file written by :func:`export_chain_file`.
     context
         The importing workstation's audit context.
+    user
+        ``(user_id, full_name)`` recorded on the import event (see :func:`import_chain_as`).
 
     Raises
     ------
@@ -279,38 +288,70 @@ def import_chain_file(db: Database, path: Path, context: AuditContext) -> Import
         The central database is not usable.
     """
     document = _read_export(path)
-    events: list[dict[str, Any]] = document["events"]
-    chain_id, source = str(events[0]["event_hash"]), str(document["source"]["workstation"])
     db.require_current()
     with unit_of_work(db, context) as uow:
-        head_seq, head_hash = _imported_head(_segments(uow, chain_id))
-        if head_seq > len(events):  # an older export of a workstation imported since
-            if _hash_at(uow, chain_id, len(events)) == events[-1]["event_hash"]:
-                return _nothing_new(source, chain_id, events, document)
-            raise _forked(path, source, len(events))
-        if head_seq and events[head_seq - 1]["event_hash"] != head_hash:
-            raise _forked(path, source, head_seq)
-        new_events = events[head_seq:]
-        if not new_events:
+        return _import_into(uow, path, document, user)
+
+
+def import_chain_as(auth: AuthService, session: UserSession, path: Path) -> ImportResult:
+    """Import ``path`` into the database of ``auth`` as the logged-in user of ``session``.
+
+    Importing needs :data:`IMPORT_OPERATION` (a supervisor or pharmacist reviews the
+    offline workstation's audit trail as it enters the central database).
+
+    Raises
+    ------
+    PermissionDenied, SessionExpired
+        The user may not import, or is not logged in.
+    InputError, AuditError
+        See :func:`import_chain_file`.
+    """
+    document = _read_export(path)
+    live = auth.require(session, IMPORT_OPERATION)
+    with auth.uow() as uow:
+        return _import_into(uow, path, document, (live.user_id, live.full_name))
+
+
+def _import_into(
+    uow: UnitOfWork, path: Path, document: dict[str, Any], user: tuple[str, str] | None
+) -> ImportResult:
+    events: list[dict[str, Any]] = document["events"]
+    chain_id, source = str(events[0]["event_hash"]), str(document["source"]["workstation"])
+    head_seq, head_hash = _imported_head(_segments(uow, chain_id))
+    if head_seq > len(events):  # an older export of a workstation imported since
+        if _hash_at(uow, chain_id, len(events)) == events[-1]["event_hash"]:
             return _nothing_new(source, chain_id, events, document)
-        value = {
-            "source_workstation": source,
-            "chain_id": chain_id,
-            "first_seq": head_seq + 1,
-            "head_seq": events[-1]["seq"],
-            "head_hash": events[-1]["event_hash"],
-            "events": new_events,
-            "batches": document.get("batches", []),
-            "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        }
-        stored = uow.audit.append(
-            AuditEntry(IMPORT_RECORD_TYPE, "import", record_id=chain_id, new=value)
+        raise _forked(path, source, len(events))
+    if head_seq and events[head_seq - 1]["event_hash"] != head_hash:
+        raise _forked(path, source, head_seq)
+    if head_seq == len(events):
+        return _nothing_new(source, chain_id, events, document)
+    value = {
+        "source_workstation": source,
+        "chain_id": chain_id,
+        "first_seq": head_seq + 1,
+        "head_seq": events[-1]["seq"],
+        "head_hash": events[-1]["event_hash"],
+        "events": events[head_seq:],
+        "batches": document.get("batches", []),
+        "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
+    user_id, user_name = user or (None, None)
+    stored = uow.audit.append(
+        AuditEntry(
+            IMPORT_RECORD_TYPE,
+            "import",
+            chain_id,
+            user_id,
+            user_name,
+            new=value,
         )
-        # the append holds the chain-head lock: a concurrent import of the same source
-        # now shows up here and rolls this one back instead of duplicating events
-        problem = _check_segments(_segments(uow, chain_id))
-        if problem:
-            raise AuditError(f"import of {path} refused: {problem}")
+    )
+    # the append holds the chain-head lock: a concurrent import of the same source
+    # now shows up here and rolls this one back instead of duplicating events
+    problem = _check_segments(_segments(uow, chain_id))
+    if problem:
+        raise AuditError(f"import of {path} refused: {problem}")
     return ImportResult(
         source,
         chain_id,
@@ -352,15 +393,6 @@ def _nothing_new(
         None,
         True,
     )
-
-
-def import_chain(db_url: str | None, path: Path, workstation: str | None = None) -> ImportResult:
-    """Open the central database ``db_url`` and :func:`import_chain_file` ``path`` into it."""
-    db = _open(db_url, read_only=False)
-    try:
-        return import_chain_file(db, path, _context(workstation))
-    finally:
-        db.dispose()
 
 
 def verify_imported(db: Database) -> list[ImportedChainReport]:

@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 from printpharm.catalog import Catalog
-from printpharm.errors import AuditError, InputError
+from printpharm.errors import AuditError, InputError, PermissionDenied
 from printpharm.services.db_recorder import DatabaseRecorder
 from printpharm.services.federation import (
     IMPORT_RECORD_TYPE,
     export_chain_file,
+    import_chain_as,
     import_chain_file,
     verify_imported,
 )
@@ -171,3 +172,24 @@ def test_a_file_that_is_not_an_export_is_refused(central: Database, tmp_path: Pa
     path.write_text('{"format": "something-else"}', encoding="utf-8")
     with pytest.raises(InputError, match="not a printpharm chain export"):
         import_chain_file(central, path, CENTRAL)
+
+
+def test_importing_needs_a_supervisor_and_records_who(
+    standalone: tuple[Database, str], central: Database, tmp_path: Path
+) -> None:
+    path = export_chain_file(standalone[0], tmp_path / "ward3.json").path
+    env = build_env(central, FakeClock())
+    _, technician = env.make_user("tech9", "technician", "Tom Tech")
+    _, supervisor = env.make_user("sup1", "supervisor", "Sue Pharmacist")
+
+    with pytest.raises(PermissionDenied, match="audit.review"):
+        import_chain_as(env.auth, technician, path)
+    result = import_chain_as(env.auth, supervisor, path)
+
+    [event] = env.events(record_type=IMPORT_RECORD_TYPE)
+    assert (event.seq, event.user_id, event.user_name) == (
+        result.central_seq,
+        "sup1",
+        "Sue Pharmacist",
+    )
+    assert _chain(central).ok and verify_imported(central)[0].ok
