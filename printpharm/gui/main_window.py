@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -81,6 +82,15 @@ _NAV: dict[str, tuple[object, object]] = {
 }
 
 
+def _scrolling(page: QWidget) -> QScrollArea:
+    """Host a page in a frameless scroll area, so small screens can still reach everything."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(page)
+    return area
+
+
 class MainWindow(QMainWindow):
     """The application shell. ``pages`` maps a key of :data:`PAGE_KEYS` to its widget."""
 
@@ -135,7 +145,7 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.UserRole, key)
             self.nav.addItem(item)
             widget = widgets[key]
-            self.stack.addWidget(widget)
+            self.stack.addWidget(_scrolling(widget))
             self.pages[key] = widget
         self.new_batch.plan_requested.connect(self._on_plan_requested)
         self.plan.print_requested.connect(self._on_print_requested)
@@ -225,6 +235,7 @@ class MainWindow(QMainWindow):
             self.guard.start()
         for page in (self.research, self.history, self.admin):
             page.refresh()
+        self.qc.release.refresh()
         self.refresh_mode()
 
     def refresh_mode(self) -> None:
@@ -264,7 +275,7 @@ class MainWindow(QMainWindow):
             self.refresh_mode()
 
     def _on_page_shown(self, row: int) -> None:
-        page = self.stack.widget(row)
+        page = self.pages[PAGE_KEYS[row]]
         if page in (self.research, self.history, self.admin):
             page.refresh()
 

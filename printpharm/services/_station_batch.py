@@ -10,7 +10,11 @@ simulators by default).
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LayerView",
+    "record_content",
     "PathView",
     "PlannedBatch",
     "plan_for_form",
@@ -184,6 +189,26 @@ def print_batch(
             operator=operator,
             options=RunOptions(),
         )
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float):  # the signature encoder takes exact numbers only
+        return Decimal(repr(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def record_content(result: BatchResult) -> dict[str, Any]:
+    """The batch result as exact, canonical content for a signature (Decimals, ISO dates)."""
+    content: dict[str, Any] = _canonical(dataclasses.asdict(result))
+    return content
 
 
 def warm_up() -> None:

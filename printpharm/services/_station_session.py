@@ -9,9 +9,10 @@ the audit trail.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from printpharm.errors import (
     DatabaseUnavailable,
@@ -22,7 +23,12 @@ from printpharm.errors import (
 from printpharm.services.accounts import UserInfo
 from printpharm.services.auth import UserSession
 from printpharm.services.permissions import Operation, Role, is_allowed
-from printpharm.services.records import read_audit_events, verify_audit_trail
+from printpharm.services.records import (
+    SignableRecord,
+    manifestation,
+    read_audit_events,
+    verify_audit_trail,
+)
 from printpharm.services.records_app import RecordsServices, initialise, open_records
 from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport
 from printpharm.storage.db import resolve_database_url
@@ -270,6 +276,40 @@ class StationSession:
     def reset_password(self, user_id: str, reason: str) -> str:
         """Issue a one-time password for ``user_id``."""
         return self._svc().accounts.reset_password(self._require_user(), user_id, reason)
+
+    def verify_identity(self, user_id: str, method: str) -> None:
+        """Record that the identity of ``user_id`` was verified (enables signing)."""
+        self._svc().accounts.verify_identity(self._require_user(), user_id, method)
+
+    def acknowledge_signature(self, password: str) -> None:
+        """The current user acknowledges the electronic-signature statement."""
+        self._svc().accounts.acknowledge_signature(self._require_user(), password)
+
+    def sign_batch(
+        self,
+        batch_id: str,
+        content: Mapping[str, Any],
+        author_user_id: str | None,
+        meaning: str,
+        user_id: str,
+        password: str,
+        comment: str | None,
+    ) -> str:
+        """Sign a batch record (``released`` / ``rejected`` / ...); return the manifestation.
+
+        Raises
+        ------
+        SignatureError
+            Unknown meaning, or the signer is not enrolled.
+        AuthenticationFailed, AccountLocked, PermissionDenied, SessionExpired
+            As :meth:`printpharm.services.records.RecordsService.sign` raises them
+            (wrong credentials, another user's, the author signing, a role that may not).
+        """
+        record = SignableRecord("batch", batch_id, 1, content, author_user_id, batch_id)
+        signature = self._svc().records.sign(
+            self._require_user(), record, meaning, user_id, password, comment or None
+        )
+        return manifestation(signature)
 
     def audit_events(self, limit: int = 200) -> list[AuditEvent]:
         """The latest audit events (needs a user allowed to view the audit trail)."""

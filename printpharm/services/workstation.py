@@ -47,6 +47,7 @@ from printpharm.services._station_batch import (
     PlannedBatch,
     plan_for_form,
     print_batch,
+    record_content,
     warm_up,
 )
 from printpharm.services._station_session import ModeStatus, StationSession, display_url
@@ -80,6 +81,7 @@ __all__ = [
     "format_mg",
     "parse_bands",
     "parse_masses",
+    "record_content",
 ]
 
 #: The built-in simulators used when no port is configured.

@@ -114,6 +114,12 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         session.create_administrator(*ADMIN)
         _add_account(session, SUPERVISOR, "supervisor")
         _add_account(session, TECHNICIAN, "technician")
+        session.login(ADMIN[0], ADMIN[2])  # enrol the supervisor for electronic signatures
+        session.verify_identity(SUPERVISOR[0], "staff badge checked in person")
+        session.logout()
+        session.login(SUPERVISOR[0], SUPERVISOR[2])
+        session.acknowledge_signature(SUPERVISOR[2])
+        session.logout()
         session.close()
     finally:
         mp.undo()

@@ -8,7 +8,7 @@ import pytest
 
 from printpharm.gui.main_window import MainWindow
 from printpharm.services.records import read_audit_events
-from tests.gui.conftest import TECHNICIAN
+from tests.gui.conftest import SUPERVISOR, TECHNICIAN
 
 pytestmark = pytest.mark.gui
 
@@ -101,3 +101,35 @@ def test_plan_and_print_are_audited(qtbot, logged_in_window: OpenAs, station) ->
         if e.batch_id == batch_id and e.user_id == TECHNICIAN[0]
     ]
     assert actions == ["planned", "print-started", "print-finished"]
+
+
+def test_supervisor_releases_the_printed_batch_with_a_signature(
+    qtbot,
+    logged_in_window: OpenAs,
+    station,  # type: ignore[no-untyped-def]
+) -> None:
+    window = logged_in_window(TECHNICIAN)
+    _fill(window, units=2)
+    window.new_batch.next_button.click()
+    qtbot.waitUntil(lambda: window.plan.batch is not None, timeout=20_000)
+    window.plan.print_button.click()
+    window.print_page.start_button.click()
+    qtbot.waitUntil(lambda: window.print_page.result is not None, timeout=60_000)
+    assert window.print_page.result.passed
+    window.show_page("qc")
+    panel = window.qc.release
+    assert not panel.sign_button.isEnabled()  # technicians may not release
+    assert "supervisor" in panel.error.text()
+    station.session.logout()
+    station.session.login(SUPERVISOR[0], SUPERVISOR[2])
+    window.on_session_changed()
+    assert panel.sign_button.isEnabled()
+    assert panel.meaning.currentData() == "released"
+    panel.user_id.setText(SUPERVISOR[0])
+    panel.password.setText("wrong-password")
+    panel.sign_button.click()
+    assert panel.error.text() and not panel.signed.text()
+    panel.password.setText(SUPERVISOR[2])
+    panel.sign_button.click()
+    assert panel.signed.text().startswith("Released by Maria Keller (m.keller) on ")
+    assert not panel.sign_button.isEnabled()  # signed once

@@ -63,18 +63,28 @@ class AdminPage(QWidget):
     def _actions(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.reason = QLineEdit()
-        self.reason.setPlaceholderText(self.tr("reason (required, audited)"))
+        self.reason.setPlaceholderText(
+            self.tr("reason, or how the identity was checked (required, audited)")
+        )
         self.disable_button = QPushButton(self.tr("&Deactivate"))
         self.unlock_button = QPushButton(self.tr("Un&lock"))
         self.reset_button = QPushButton(self.tr("&Reset password"))
+        self.verify_button = QPushButton(self.tr("&Verify identity"))
+        self.verify_button.setToolTip(
+            self.tr("Record how you checked this person's identity (enables e-signatures).")
+        )
+        self.verify_button.clicked.connect(lambda: self._act("verify"))
         self.disable_button.clicked.connect(lambda: self._act("disable"))
         self.unlock_button.clicked.connect(lambda: self._act("unlock"))
         self.reset_button.clicked.connect(lambda: self._act("reset"))
         row.addWidget(QLabel(self.tr("Selected account:")))
         row.addWidget(self.reason, 1)
-        for button in (self.disable_button, self.unlock_button, self.reset_button):
+        for button in self._buttons():
             row.addWidget(button)
         return row
+
+    def _buttons(self) -> tuple[QPushButton, ...]:
+        return (self.disable_button, self.unlock_button, self.reset_button, self.verify_button)
 
     def _add_group(self) -> QGroupBox:
         self.add_group = group = QGroupBox(self.tr("Add an account"))
@@ -101,7 +111,7 @@ class AdminPage(QWidget):
         self.denied.setVisible(not allowed)
         for widget in (self.table, self.add_group, self.reason):
             widget.setEnabled(allowed)
-        for button in (self.disable_button, self.unlock_button, self.reset_button):
+        for button in self._buttons():
             button.setEnabled(allowed)
         self.table.setRowCount(0)
         if not allowed:
@@ -156,6 +166,9 @@ class AdminPage(QWidget):
             if action == "disable":
                 session.disable_user(user, reason)
                 self.message.setText(self.tr("{user} deactivated.").format(user=user))
+            elif action == "verify":
+                session.verify_identity(user, reason)
+                self.message.setText(self.tr("Identity of {user} verified.").format(user=user))
             elif action == "unlock":
                 session.unlock_account(user, reason)
                 self.message.setText(self.tr("{user} unlocked.").format(user=user))

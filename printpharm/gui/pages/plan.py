@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.toolpaths import ToolpathView
 from printpharm.gui.workers import TaskRunner
+from printpharm.services.permissions import Operation
 from printpharm.services.workstation import (
     DoseForm,
     DosePreview,
@@ -171,7 +172,9 @@ class PlanPage(QWidget):
         self.slider.setValue(0)
         self.slider.setEnabled(len(batch.layers) > 1)
         self._on_layer(0)
-        self.print_button.setEnabled(self._ws.availability().get("run") is None)
+        may_print = self._ws.session.may(Operation.RUN_PRINT)
+        self.print_button.setEnabled(may_print)
+        self.print_button.setToolTip("" if may_print else self.tr("Your role may not print."))
 
     def _on_failed(self, error: object) -> None:
         self.status.setText(self.tr("The plan was refused."))

@@ -1,8 +1,8 @@
 """QC and release: Ph. Eur. 2.9.5 and the local mass check on unit masses.
 
-Until the print-run service feeds the weighed masses, the technician can paste
-or type them (mg). Release with an electronic signature waits for the records
-service.
+A finished run fills in its weighed masses (read-only) and its QC report;
+without a run, masses can be typed or pasted (mg) to judge them. A supervisor
+releases or rejects a printed batch with an electronic signature.
 """
 
 from __future__ import annotations
@@ -24,8 +24,14 @@ from PySide6.QtWidgets import (
 from printpharm.errors import UniformityInputError
 from printpharm.gui.models import UnitMassModel
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
+from printpharm.gui.widgets.release import ReleasePanel
 from printpharm.services.run_result import BatchResult
-from printpharm.services.workstation import PlannedBatch, QcPreview, Workstation
+from printpharm.services.workstation import (
+    PlannedBatch,
+    QcPreview,
+    Workstation,
+    record_content,
+)
 
 __all__ = ["QcPage"]
 
@@ -50,14 +56,8 @@ class QcPage(QWidget):
         self.run_report.setWordWrap(True)
         self.run_report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.run_report)
-        self.release_note = QLabel(
-            self.tr(
-                "Release or rejection with an electronic signature will be possible here once "
-                "the batch-record service stores runs in the database (not available yet)."
-            )
-        )
-        self.release_note.setWordWrap(True)
-        layout.addWidget(self.release_note)
+        self.release = ReleasePanel(workstation.session)
+        layout.addWidget(self.release)
         self.refresh()
 
     def _input_group(self) -> QGroupBox:
@@ -125,6 +125,8 @@ class QcPage(QWidget):
         ]
         lines += [f"  {t.test}: {t.result} — {t.reason}" for t in result.qc.tests]
         self.run_report.setText("\n".join(lines))
+        author = self._ws.session.user.user_id if self._ws.session.user else None
+        self.release.set_batch(result.batch_id, record_content(result), result.passed, author)
         masses = [str(u.measured_mg) for u in result.units if u.measured_mg is not None]
         tolerances = batch.request.recipe.tolerances
         self.unit_tol.setText(str(tolerances.unit_mass.value))

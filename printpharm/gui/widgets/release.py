@@ -1,0 +1,141 @@
+"""Release or reject a printed batch with an electronic signature (user ID and password again)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from printpharm.errors import PrintpharmError
+from printpharm.gui.widgets.feedback import FieldError
+from printpharm.services.accounts import SIGNATURE_STATEMENT
+from printpharm.services.permissions import Operation
+from printpharm.services.workstation import StationSession
+
+__all__ = ["ReleasePanel"]
+
+
+class ReleasePanel(QGroupBox):
+    """Signs the batch record bound to its content; the service checks roles and authorship."""
+
+    def __init__(self, session: StationSession, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Release (electronic signature)"), parent)
+        self._session = session
+        self._batch_id: str | None = None
+        self._content: dict[str, Any] = {}
+        self._author: str | None = None
+        form = QFormLayout(self)
+        self.status = QLabel(self.tr("No printed batch yet."))
+        self.status.setWordWrap(True)
+        form.addRow(self.status)
+        self.meaning = QComboBox()
+        self.user_id = QLineEdit()
+        self.user_id.setObjectName("sign_user")
+        self.password = QLineEdit()
+        self.password.setObjectName("sign_password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.comment = QLineEdit()
+        self.comment.setPlaceholderText(self.tr("optional comment"))
+        form.addRow(self.tr("&Decision:"), self.meaning)
+        form.addRow(self.tr("Your user &ID:"), self.user_id)
+        form.addRow(self.tr("Pass&word:"), self.password)
+        form.addRow(self.tr("Co&mment:"), self.comment)
+        row = QHBoxLayout()
+        self.sign_button = QPushButton(self.tr("&Sign"))
+        self.sign_button.setObjectName("signButton")
+        self.sign_button.clicked.connect(self.sign)
+        self.ack_button = QPushButton(self.tr("Ac&knowledge the signature statement"))
+        self.ack_button.setToolTip(SIGNATURE_STATEMENT)
+        self.ack_button.clicked.connect(self.acknowledge)
+        row.addWidget(self.sign_button)
+        row.addWidget(self.ack_button)
+        form.addRow(row)
+        self.signed = QLabel()
+        self.signed.setObjectName("manifestation")
+        self.signed.setWordWrap(True)
+        self.signed.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(self.signed)
+        self.error = FieldError()
+        form.addRow(self.error)
+        self.refresh()
+
+    def set_batch(
+        self, batch_id: str, content: dict[str, Any], passed: bool, author: str | None
+    ) -> None:
+        """Offer a printed batch for signature: release only if it passed, else reject."""
+        self._batch_id, self._content, self._author = batch_id, content, author
+        self.meaning.clear()
+        if passed:
+            self.meaning.addItem(self.tr("Release for dispensing"), "released")
+        self.meaning.addItem(self.tr("Reject"), "rejected")
+        self.status.setText(
+            self.tr("Batch {id} printed by {who}: {verdict}.").format(
+                id=batch_id,
+                who=author or "?",
+                verdict=self.tr("QC passed") if passed else self.tr("QC did not pass"),
+            )
+        )
+        self.signed.clear()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Enable signing for a printed batch and a role that may release or reject."""
+        user = self._session.user
+        if user is not None and not self.user_id.text():
+            self.user_id.setText(user.user_id)
+        may = self._session.may(Operation.SIGN_RELEASED) or self._session.may(
+            Operation.SIGN_REJECTED
+        )
+        ready = self._batch_id is not None and may and not self.signed.text()
+        for widget in (self.meaning, self.user_id, self.password, self.comment):
+            widget.setEnabled(ready)
+        self.sign_button.setEnabled(ready)
+        if self.ack_button.isEnabled() or user is None:
+            self.ack_button.setEnabled(user is not None)
+        if self._batch_id is not None and not may:
+            self.error.show_reason(self.tr("a supervisor must log in to release or reject"))
+
+    def sign(self) -> None:
+        """Sign with the chosen meaning; show the signature or the refusal."""
+        if self._batch_id is None:
+            return
+        try:
+            text = self._session.sign_batch(
+                self._batch_id,
+                self._content,
+                self._author,
+                str(self.meaning.currentData()),
+                self.user_id.text().strip(),
+                self.password.text(),
+                self.comment.text().strip(),
+            )
+        except PrintpharmError as exc:
+            self.error.show_reason(str(exc))
+            self.password.clear()
+            return
+        self.error.show_reason(None)
+        self.password.clear()
+        self.signed.setText(text)
+        self.refresh()
+
+    def acknowledge(self) -> None:
+        """Record the current user's acknowledgement of the signature statement."""
+        try:
+            self._session.acknowledge_signature(self.password.text())
+        except PrintpharmError as exc:
+            self.error.show_reason(str(exc))
+            return
+        self.error.show_reason(None)
+        self.password.clear()
+        self.ack_button.setText(self.tr("Statement acknowledged"))
+        self.ack_button.setEnabled(False)
