@@ -10,11 +10,7 @@ simulators by default).
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +19,7 @@ from printpharm.catalog import Catalog
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services._batch_form import DoseForm, DosePreview, describe_dose
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.recording import BatchRecorder, JsonFileRecorder, NullRecorder
+from printpharm.services.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
 from printpharm.services.run_result import BatchResult
@@ -34,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LayerView",
-    "record_content",
     "PathView",
     "PlannedBatch",
     "plan_for_form",
@@ -166,6 +161,7 @@ def print_batch(
     hub: EventHub,
     cancel: CancelToken,
     operator: OperatorCallback | None,
+    recorder: BatchRecorder,
     records_dir: Path | None,
 ) -> BatchResult:
     """Connect the devices and run the mass-checked batch (call it off the GUI thread).
@@ -175,9 +171,8 @@ def print_batch(
     PreflightError, DeviceError, RecordError
         As :func:`printpharm.services.run.run_batch` raises them.
     """
-    recorder: BatchRecorder = (
-        JsonFileRecorder(records_dir) if records_dir is not None else NullRecorder()
-    )
+    if records_dir is not None:  # the database record, and JSON files beside it
+        recorder = FanoutRecorder(recorder, JsonFileRecorder(records_dir))
     printer_url, balance_url = device_urls(catalog, batch, *ports)
     with connected_devices(printer_url, balance_url) as devices:
         return run_batch(
@@ -189,26 +184,6 @@ def print_batch(
             operator=operator,
             options=RunOptions(),
         )
-
-
-def _canonical(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
-    if isinstance(value, float):  # the signature encoder takes exact numbers only
-        return Decimal(repr(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
-def record_content(result: BatchResult) -> dict[str, Any]:
-    """The batch result as exact, canonical content for a signature (Decimals, ISO dates)."""
-    content: dict[str, Any] = _canonical(dataclasses.asdict(result))
-    return content
 
 
 def warm_up() -> None:

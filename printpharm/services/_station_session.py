@@ -9,10 +9,9 @@ the audit trail.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from printpharm.errors import (
     DatabaseUnavailable,
@@ -22,15 +21,18 @@ from printpharm.errors import (
 )
 from printpharm.services.accounts import UserInfo
 from printpharm.services.auth import UserSession
+from printpharm.services.batch_records import BatchRecordsService, recover_open_batches
+from printpharm.services.db_recorder import DatabaseRecorder
 from printpharm.services.permissions import Operation, Role, is_allowed
+from printpharm.services.recording import BatchRecorder
 from printpharm.services.records import (
-    SignableRecord,
     manifestation,
     read_audit_events,
     verify_audit_trail,
 )
 from printpharm.services.records_app import RecordsServices, initialise, open_records
 from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport
+from printpharm.storage.batches import BatchRow
 from printpharm.storage.db import resolve_database_url
 
 __all__ = ["ModeStatus", "StationSession", "display_url"]
@@ -76,6 +78,7 @@ class StationSession:
         self.services: RecordsServices | None = None
         self.user: UserSession | None = None
         self.open_error: str | None = None
+        self.recovered: list[str] = []
 
     # -- database ---------------------------------------------------------------------------
 
@@ -97,6 +100,8 @@ class StationSession:
             self.open_error = str(exc)
             return False
         self.open_error = None
+        # Batches left "printing" by a crash are closed as interrupted, with an audit event.
+        self.recovered = recover_open_batches(self.services.auth)
         return True
 
     def needs_first_run(self) -> bool:
@@ -285,30 +290,43 @@ class StationSession:
         """The current user acknowledges the electronic-signature statement."""
         self._svc().accounts.acknowledge_signature(self._require_user(), password)
 
+    def recorder(self) -> BatchRecorder:
+        """A recorder writing a print run into the database as the current user."""
+        return DatabaseRecorder(self._svc().auth, self._require_user())
+
+    def _batches(self) -> BatchRecordsService:
+        services = self._svc()
+        return BatchRecordsService(services.auth, services.records)
+
+    def batch_ids(self, limit: int = 100) -> list[str]:
+        """The newest batch IDs (``limit`` at most), newest first."""
+        self._svc().auth.require(self._require_user(), Operation.VIEW_RECORDS)
+        with self._svc().auth.uow(write=False) as uow:
+            ids = uow.batches.ids()
+        return sorted(ids, reverse=True)[:limit]
+
+    def batch(self, batch_id: str) -> BatchRow:
+        """One batch record (raises RecordError if it does not exist)."""
+        return self._batches().get(self._require_user(), batch_id)
+
     def sign_batch(
-        self,
-        batch_id: str,
-        content: Mapping[str, Any],
-        author_user_id: str | None,
-        meaning: str,
-        user_id: str,
-        password: str,
-        comment: str | None,
+        self, batch_id: str, meaning: str, user_id: str, password: str, comment: str | None
     ) -> str:
-        """Sign a batch record (``released`` / ``rejected`` / ...); return the manifestation.
+        """Sign a batch record ``reviewed``, ``released`` or ``rejected``; return the signature.
 
         Raises
         ------
         SignatureError
-            Unknown meaning, or the signer is not enrolled.
-        AuthenticationFailed, AccountLocked, PermissionDenied, SessionExpired
-            As :meth:`printpharm.services.records.RecordsService.sign` raises them
-            (wrong credentials, another user's, the author signing, a role that may not).
+            A release without a review by another person, or a signer not enrolled.
+        AuthenticationFailed, AccountLocked, PermissionDenied, SessionExpired, RecordError
+            As :class:`printpharm.services.batch_records.BatchRecordsService` raises them
+            (wrong or another user's credentials, the printer signing, a role that may not).
         """
-        record = SignableRecord("batch", batch_id, 1, content, author_user_id, batch_id)
-        signature = self._svc().records.sign(
-            self._require_user(), record, meaning, user_id, password, comment or None
-        )
+        service, user = self._batches(), self._require_user()
+        if meaning == "reviewed":
+            signature = service.review(user, batch_id, user_id, password, comment or "")
+        else:
+            signature = service.dispose(user, batch_id, meaning, user_id, password, comment)
         return manifestation(signature)
 
     def audit_events(self, limit: int = 200) -> list[AuditEvent]:

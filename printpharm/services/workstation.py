@@ -47,7 +47,6 @@ from printpharm.services._station_batch import (
     PlannedBatch,
     plan_for_form,
     print_batch,
-    record_content,
     warm_up,
 )
 from printpharm.services._station_session import ModeStatus, StationSession, display_url
@@ -81,7 +80,6 @@ __all__ = [
     "format_mg",
     "parse_bands",
     "parse_masses",
-    "record_content",
 ]
 
 #: The built-in simulators used when no port is configured.
@@ -240,38 +238,28 @@ class Workstation:
         SessionExpired, PermissionDenied
             Nobody is logged in, or the role may not run a print.
         PreflightError, DeviceError, RecordError
-            The run could not start or record.
+            The run could not start or record (a failure to start is audited;
+            the run itself is recorded in the database by the batch recorder).
         """
         self.session.require(Operation.RUN_PRINT)
         if self.catalog is None:
             raise CatalogError(self.catalog_error or "the catalog is not loaded")
         ports = (self.config.printer_url, self.config.balance_url)
-        self.session.record("print-started", batch.batch_id, {"ports": list(ports)})
+        recorder = self.session.recorder()
         try:
-            result = print_batch(
+            return print_batch(
                 self.catalog,
                 batch,
                 ports,
                 hub=hub,
                 cancel=cancel,
                 operator=operator,
+                recorder=recorder,
                 records_dir=self.config.records_dir,
             )
         except PrintpharmError as exc:
             self.session.record("print-failed", batch.batch_id, reason=str(exc))
             raise
-        self.session.record(
-            "print-finished",
-            batch.batch_id,
-            {
-                "status": result.status,
-                "qc": result.qc.verdict,
-                "units_weighed": sum(u.measured_mg is not None for u in result.units),
-                "alarms": len(result.alarms),
-            },
-            reason=result.reason,
-        )
-        return result
 
     # -- QC --------------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ def window(qtbot, workstation: Workstation, settings: QSettings) -> Iterator[Mai
 ADMIN = ("admin.root", "Ada Admin", "correct-horse-42-battery")
 SUPERVISOR = ("m.keller", "Maria Keller", "keller-pharmacist-pass-7")
 TECHNICIAN = ("t.nguyen", "Tam Nguyen", "nguyen-technician-pass-3")
+REVIEWER = ("r.weiss", "Rosa Weiss", "weiss-technician-pass-5")
 
 
 class Clock:
@@ -114,12 +115,14 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         session.create_administrator(*ADMIN)
         _add_account(session, SUPERVISOR, "supervisor")
         _add_account(session, TECHNICIAN, "technician")
-        session.login(ADMIN[0], ADMIN[2])  # enrol the supervisor for electronic signatures
-        session.verify_identity(SUPERVISOR[0], "staff badge checked in person")
-        session.logout()
-        session.login(SUPERVISOR[0], SUPERVISOR[2])
-        session.acknowledge_signature(SUPERVISOR[2])
-        session.logout()
+        _add_account(session, REVIEWER, "technician")
+        for signer in (SUPERVISOR, REVIEWER):  # enrol them for electronic signatures
+            session.login(ADMIN[0], ADMIN[2])
+            session.verify_identity(signer[0], "staff badge checked in person")
+            session.logout()
+            session.login(signer[0], signer[2])
+            session.acknowledge_signature(signer[2])
+            session.logout()
         session.close()
     finally:
         mp.undo()

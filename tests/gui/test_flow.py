@@ -8,7 +8,7 @@ import pytest
 
 from printpharm.gui.main_window import MainWindow
 from printpharm.services.records import read_audit_events
-from tests.gui.conftest import SUPERVISOR, TECHNICIAN
+from tests.gui.conftest import REVIEWER, SUPERVISOR, TECHNICIAN
 
 pytestmark = pytest.mark.gui
 
@@ -100,10 +100,26 @@ def test_plan_and_print_are_audited(qtbot, logged_in_window: OpenAs, station) ->
         for e in read_audit_events(station.session.services.db)
         if e.batch_id == batch_id and e.user_id == TECHNICIAN[0]
     ]
-    assert actions == ["planned", "print-started", "print-finished"]
+    assert actions[0] == "planned"  # by the workstation, then the run's own record:
+    assert len(actions) > 3 and "planned" not in actions[1:]
+    assert station.session.batch(batch_id).status == "completed"
+    assert len(station.session.batch(batch_id).units) == 2
 
 
-def test_supervisor_releases_the_printed_batch_with_a_signature(
+def _switch(window: MainWindow, station, who: tuple[str, str, str]) -> None:  # type: ignore[no-untyped-def]
+    station.session.logout()
+    station.session.login(who[0], who[2])
+    window.on_session_changed()
+
+
+def _sign(panel, who: tuple[str, str, str], meaning: str, password: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    panel.meaning.setCurrentIndex(panel.meaning.findData(meaning))
+    panel.user_id.setText(who[0])
+    panel.password.setText(password or who[2])
+    panel.sign_button.click()
+
+
+def test_review_then_release_with_electronic_signatures(
     qtbot,
     logged_in_window: OpenAs,
     station,  # type: ignore[no-untyped-def]
@@ -118,18 +134,22 @@ def test_supervisor_releases_the_printed_batch_with_a_signature(
     assert window.print_page.result.passed
     window.show_page("qc")
     panel = window.qc.release
-    assert not panel.sign_button.isEnabled()  # technicians may not release
-    assert "supervisor" in panel.error.text()
-    station.session.logout()
-    station.session.login(SUPERVISOR[0], SUPERVISOR[2])
-    window.on_session_changed()
-    assert panel.sign_button.isEnabled()
-    assert panel.meaning.currentData() == "released"
-    panel.user_id.setText(SUPERVISOR[0])
-    panel.password.setText("wrong-password")
-    panel.sign_button.click()
+    _sign(panel, TECHNICIAN, "reviewed")  # the technician who printed may not sign it
     assert panel.error.text() and not panel.signed.text()
-    panel.password.setText(SUPERVISOR[2])
-    panel.sign_button.click()
-    assert panel.signed.text().startswith("Released by Maria Keller (m.keller) on ")
-    assert not panel.sign_button.isEnabled()  # signed once
+    _switch(window, station, SUPERVISOR)
+    _sign(panel, SUPERVISOR, "released")  # no review by another person yet
+    assert "review" in panel.error.text() and not panel.signed.text()
+    _switch(window, station, REVIEWER)
+    _sign(panel, REVIEWER, "reviewed", password="wrong-password")
+    assert panel.error.text() and not panel.signed.text()
+    _sign(panel, REVIEWER, "reviewed")
+    assert panel.signed.text().startswith("Reviewed by Rosa Weiss (r.weiss) on ")
+    _switch(window, station, SUPERVISOR)
+    _sign(panel, SUPERVISOR, "released")
+    assert "Released by Maria Keller (m.keller) on " in panel.signed.text()
+    batch_id = window.print_page.result.batch_id
+    assert station.session.batch(batch_id).status == "released"
+    window.show_page("history")  # the supervisor may view records and the audit trail
+    history = window.history
+    assert history.batches.item(0, 0).text() == batch_id
+    assert history.batches.item(0, 1).text().startswith("released")

@@ -22,6 +22,8 @@ from printpharm.services.workstation import Workstation
 __all__ = ["HistoryPage"]
 
 _COLUMNS = ("#", "When", "User", "What", "Action", "Reason", "Mode")
+_BATCH_COLUMNS = ("Batch", "Status", "Dose per unit (mg)", "Units", "Made by", "Started")
+_MAX_BATCHES = 50
 
 
 class HistoryPage(QWidget):
@@ -34,12 +36,15 @@ class HistoryPage(QWidget):
         title = QLabel(self.tr("History and audit"))
         title.setObjectName("pageTitle")
         layout.addWidget(title)
-        note = QLabel(
-            self.tr(
-                "Batch records will be listed here once the batch-record service is available. "
-                "The audit trail below is append-only and hash-chained."
-            )
-        )
+        self.batches = QTableWidget(0, len(_BATCH_COLUMNS))
+        self.batches.setObjectName("batches")
+        self.batches.setHorizontalHeaderLabels([self.tr(c) for c in _BATCH_COLUMNS])
+        self.batches.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.batches.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.batches.verticalHeader().hide()
+        layout.addWidget(QLabel(self.tr("Batch records (newest first)")))
+        layout.addWidget(self.batches, 1)
+        note = QLabel(self.tr("Audit trail: append-only and hash-chained."))
         note.setWordWrap(True)
         layout.addWidget(note)
         row = QHBoxLayout()
@@ -86,6 +91,7 @@ class HistoryPage(QWidget):
             self.error.show_reason(str(exc))
             return
         self.error.show_reason(None)
+        self._show_batches()
         self.table.setRowCount(len(events))
         for row, event in enumerate(reversed(events)):
             what = event.record_type + (f" {event.record_id}" if event.record_id else "")
@@ -100,6 +106,27 @@ class HistoryPage(QWidget):
             )
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))
+
+    def _show_batches(self) -> None:
+        session = self._ws.session
+        self.batches.setRowCount(0)
+        try:
+            rows = [session.batch(i) for i in session.batch_ids(_MAX_BATCHES)]
+        except PrintpharmError as exc:
+            self.error.show_reason(str(exc))
+            return
+        self.batches.setRowCount(len(rows))
+        for n, row in enumerate(rows):
+            cells = (
+                row.batch_id,
+                row.status + (f" — {row.status_reason}" if row.status_reason else ""),
+                str(row.target_dose_mg),
+                f"{len(row.units)} of {row.units_count}",
+                row.created_by,
+                row.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
+            for col, text in enumerate(cells):
+                self.batches.setItem(n, col, QTableWidgetItem(text))
 
     def verify(self) -> None:
         """Verify the hash chain and show the verdict."""

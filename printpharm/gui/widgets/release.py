@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,13 +24,16 @@ __all__ = ["ReleasePanel"]
 
 
 class ReleasePanel(QGroupBox):
-    """Signs the batch record bound to its content; the service checks roles and authorship."""
+    """Review, release or reject the batch record in the database with an e-signature.
+
+    The batch-records service checks everything: the printer may not sign, a
+    release needs a valid review by another person, roles are enforced.
+    """
 
     def __init__(self, session: StationSession, parent: QWidget | None = None) -> None:
-        super().__init__(self.tr("Release (electronic signature)"), parent)
+        super().__init__(self.tr("Review and release (electronic signatures)"), parent)
         self._session = session
         self._batch_id: str | None = None
-        self._content: dict[str, Any] = {}
         self._author: str | None = None
         form = QFormLayout(self)
         self.status = QLabel(self.tr("No printed batch yet."))
@@ -69,14 +70,13 @@ class ReleasePanel(QGroupBox):
         form.addRow(self.error)
         self.refresh()
 
-    def set_batch(
-        self, batch_id: str, content: dict[str, Any], passed: bool, author: str | None
-    ) -> None:
-        """Offer a printed batch for signature: release only if it passed, else reject."""
-        self._batch_id, self._content, self._author = batch_id, content, author
+    def set_batch(self, batch_id: str, passed: bool, author: str | None) -> None:
+        """Offer a printed batch for review and disposition (release only if QC passed)."""
+        self._batch_id, self._author = batch_id, author
         self.meaning.clear()
+        self.meaning.addItem(self.tr("Reviewed: record and audit trail checked"), "reviewed")
         if passed:
-            self.meaning.addItem(self.tr("Release for dispensing"), "released")
+            self.meaning.addItem(self.tr("Release for dispensing (needs a review)"), "released")
         self.meaning.addItem(self.tr("Reject"), "rejected")
         self.status.setText(
             self.tr("Batch {id} printed by {who}: {verdict}.").format(
@@ -93,17 +93,18 @@ class ReleasePanel(QGroupBox):
         user = self._session.user
         if user is not None and not self.user_id.text():
             self.user_id.setText(user.user_id)
-        may = self._session.may(Operation.SIGN_RELEASED) or self._session.may(
-            Operation.SIGN_REJECTED
+        may = any(
+            self._session.may(op)
+            for op in (Operation.SIGN_REVIEWED, Operation.SIGN_RELEASED, Operation.SIGN_REJECTED)
         )
-        ready = self._batch_id is not None and may and not self.signed.text()
+        ready = self._batch_id is not None and may
         for widget in (self.meaning, self.user_id, self.password, self.comment):
             widget.setEnabled(ready)
         self.sign_button.setEnabled(ready)
         if self.ack_button.isEnabled() or user is None:
             self.ack_button.setEnabled(user is not None)
         if self._batch_id is not None and not may:
-            self.error.show_reason(self.tr("a supervisor must log in to release or reject"))
+            self.error.show_reason(self.tr("your role may not sign batch records"))
 
     def sign(self) -> None:
         """Sign with the chosen meaning; show the signature or the refusal."""
@@ -112,8 +113,6 @@ class ReleasePanel(QGroupBox):
         try:
             text = self._session.sign_batch(
                 self._batch_id,
-                self._content,
-                self._author,
                 str(self.meaning.currentData()),
                 self.user_id.text().strip(),
                 self.password.text(),
@@ -125,8 +124,8 @@ class ReleasePanel(QGroupBox):
             return
         self.error.show_reason(None)
         self.password.clear()
-        self.signed.setText(text)
-        self.refresh()
+        previous = self.signed.text()
+        self.signed.setText(f"{previous}\n{text}" if previous else text)
 
     def acknowledge(self) -> None:
         """Record the current user's acknowledgement of the signature statement."""
