@@ -8,7 +8,7 @@ preview is ``ready``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -23,16 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from printpharm.gui.widgets.feedback import FieldError, error_colour
+from printpharm.gui.widgets.dose_result import DoseResultPanel
+from printpharm.gui.widgets.feedback import FieldError
 from printpharm.services.workstation import (
     BSA_FORMULA_LABELS,
     BSA_FORMULAS,
     DoseForm,
     DosePreview,
     Workstation,
-    describe_dose,
-    format_bsa,
-    format_mg,
 )
 
 __all__ = ["NewBatchPage"]
@@ -114,7 +112,12 @@ class NewBatchPage(QWidget):
         self.blocker.setWordWrap(True)
         self.blocker.setObjectName("blocker")
         side = QVBoxLayout()
-        side.addWidget(self._result_group())
+        self.result_panel = DoseResultPanel()
+        self.bsa_label = self.result_panel.bsa_label
+        self.dose_label = self.result_panel.dose_label
+        self.trail_label = self.result_panel.trail_label
+        self.warnings_label = self.result_panel.warnings_label
+        side.addWidget(self.result_panel)
         side.addStretch(1)
         side.addWidget(self.blocker)
         side.addWidget(self.next_button)
@@ -226,31 +229,6 @@ class NewBatchPage(QWidget):
             self.errors["recipe_id"].show_reason(self._ws.catalog_error)
         return group
 
-    def _result_group(self) -> QGroupBox:
-        group = QGroupBox(self.tr("Result (updates as you type)"))
-        column = QVBoxLayout(group)
-        self.bsa_label = QLabel("—")
-        self.bsa_label.setObjectName("bsaLabel")
-        self.dose_label = QLabel("—")
-        self.dose_label.setObjectName("doseLabel")
-        self.trail_label = QLabel()
-        self.warnings_label = QLabel()
-        self.warnings_label.setObjectName("warningsLabel")
-        rows = (
-            (self.tr("Body surface area"), self.bsa_label),
-            (self.tr("Dose per unit"), self.dose_label),
-            (self.tr("How it was reached"), self.trail_label),
-            (self.tr("Flags and warnings"), self.warnings_label),
-        )
-        for caption, label in rows:
-            heading = QLabel(caption)
-            heading.setObjectName("resultCaption")
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            column.addWidget(heading)
-            column.addWidget(label)
-        return group
-
     def _connect(self) -> None:
         edits = (self.patient, self.prescriber, self.amount, self.height_cm, self.weight_kg)
         for edit in (*edits, self.bands, self.cap, self.step):
@@ -326,14 +304,6 @@ class NewBatchPage(QWidget):
         self._show_blocker(preview)
 
     def _show_result(self, preview: DosePreview) -> None:
-        if preview.bsa_m2 is not None and preview.bsa_formula is not None:
-            self.bsa_label.setText(
-                f"{format_bsa(preview.bsa_m2)}  ({BSA_FORMULA_LABELS[preview.bsa_formula]})"
-            )
-        elif {"height_cm", "weight_kg"} & preview.errors.keys():
-            self.bsa_label.setText(self.tr("— (height or weight refused, see ⚠)"))
-        else:
-            self.bsa_label.setText(self.tr("— (enter height and weight)"))
         recipe = preview.recipe
         self.recipe_info.setText(
             self.tr("Validated range {range}. {status}").format(
@@ -342,27 +312,7 @@ class NewBatchPage(QWidget):
             if recipe is not None
             else ""
         )
-        notes = [f"• {n}" for n in preview.notes]
-        result = preview.result
-        if result is None:
-            self._set_dose_text("—", refused=False)
-            self.trail_label.setText("")
-            self.warnings_label.setText("\n".join(notes))
-            return
-        doses = " + ".join(format_mg(d) for d in result.unit_doses_mg)
-        refused = "recipe_id" in preview.errors
-        self._set_dose_text(
-            self.tr("{doses} — refused by the recipe").format(doses=doses) if refused else doses,
-            refused=refused,
-        )
-        self.trail_label.setText("\n".join(describe_dose(result)))
-        lines = [f"⚑ {w}" for w in result.warnings] + notes
-        self.warnings_label.setText("\n".join(lines) if lines else self.tr("none"))
-
-    def _set_dose_text(self, text: str, refused: bool) -> None:
-        colour = f"color: {error_colour(self.palette()).name()};" if refused else ""
-        self.dose_label.setStyleSheet(f"font-size: 14pt; font-weight: bold; {colour}")
-        self.dose_label.setText(("⚠ " if refused else "") + text)
+        self.result_panel.show_preview(preview)
 
     def _show_blocker(self, preview: DosePreview) -> None:
         if preview.ready:
