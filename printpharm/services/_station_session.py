@@ -50,7 +50,9 @@ class ModeStatus:
 
 
 def display_url(url: str) -> str:
-    """A database URL with any password replaced by ``***`` (safe to show and log)."""
+    """A database URL with any password replaced by ``***``; a SQLite file as its path."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///") or url
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return url
