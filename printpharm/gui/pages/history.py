@@ -39,7 +39,9 @@ class HistoryPage(QWidget):
         self.batches = QTableWidget(0, len(_BATCH_COLUMNS))
         self.batches.setObjectName("batches")
         self.batches.setHorizontalHeaderLabels([self.tr(c) for c in _BATCH_COLUMNS])
-        self.batches.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        batch_header = self.batches.horizontalHeader()
+        batch_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        batch_header.setStretchLastSection(True)
         self.batches.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.batches.verticalHeader().hide()
         layout.addWidget(QLabel(self.tr("Batch records (newest first)")))
@@ -126,7 +128,9 @@ class HistoryPage(QWidget):
                 row.created_at.strftime("%Y-%m-%d %H:%M"),
             )
             for col, text in enumerate(cells):
-                self.batches.setItem(n, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.batches.setItem(n, col, item)
 
     def verify(self) -> None:
         """Verify the hash chain and show the verdict."""
