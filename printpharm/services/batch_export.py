@@ -1,0 +1,440 @@
+"""Batch records for people and machines: PDF, CSV, JSON, and the inspection package.
+
+:meth:`BatchExportService.view` gathers one batch's complete record: the stored
+batch and units (raw balance lines), the run's header (prescription and dose
+calculation, recipe version and hash, ink lot and expiry, printer and balance
+identity, preflight), each unit's verdict, alarms, flow corrections, QC results
+with the pharmacopoeia tests applied, the signatures with their manifestation
+and whether each still matches the record, the batch's audit events, the state
+of the whole audit chain, and whether anything changed after signing (Annex 11
+§8.2). JSON keeps the stored values exactly (Decimals as strings) and reads back
+into the stored objects (:func:`record_from_json`, REC-01). Every export is
+itself written to the audit trail (AUD-11).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from printpharm import __version__
+from printpharm.errors import InputError, RecordError
+from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.batch_records import batch_signable
+from printpharm.services.library import NOT_FOR_PATIENT_USE
+from printpharm.services.permissions import Operation
+from printpharm.services.records import RecordsService, manifestation
+from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport, format_utc_ms
+from printpharm.storage.batches import BatchRow, UnitReading
+from printpharm.storage.db import Database
+from printpharm.storage.export import PackageReport, export_inspection_package
+from printpharm.storage.repositories import SignatureRecord, UnitOfWork
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "BatchExportService",
+    "BatchRecordView",
+    "ExportResult",
+    "SignatureLine",
+    "UnitLine",
+    "patient_use",
+    "record_from_json",
+    "record_to_csv",
+    "record_to_json",
+]
+
+#: Export formats (``package`` is the standalone SQLite inspection package).
+EXPORT_FORMATS = ("pdf", "csv", "json", "package")
+#: Actions that change recorded data after its original entry (listed on the record).
+CHANGE_ACTIONS = frozenset({"modify", "delete", "recover"})
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    """One unit as printed on the record: the stored reading and the run's verdict."""
+
+    reading: UnitReading
+    verdict: str
+    deviation_pct: str | None
+    tolerance_pct: str | None
+
+
+@dataclass(frozen=True)
+class SignatureLine:
+    """A stored signature, its manifestation and whether it still matches the record."""
+
+    signature: SignatureRecord
+    text: str
+    valid: bool
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class BatchRecordView:
+    """Everything one batch record shows (see the module docstring)."""
+
+    batch: BatchRow
+    units: tuple[UnitLine, ...]
+    alarms: tuple[dict[str, Any], ...]
+    corrections: tuple[dict[str, Any], ...]
+    result: dict[str, Any] | None
+    signatures: tuple[SignatureLine, ...]
+    events: tuple[AuditEvent, ...]
+    changes: tuple[AuditEvent, ...]
+    chain: ChainReport
+    patient_use: bool
+    patient_use_reason: str
+    exported_by: str
+    exported_at: str
+
+    @property
+    def changed_after_signing(self) -> bool:
+        """Whether any signature no longer matches the record as it is now."""
+        return any(not s.valid for s in self.signatures)
+
+    @property
+    def signing_statement(self) -> str:
+        """The Annex 11 §8.2 sentence printed on the record."""
+        if not self.signatures:
+            return "Not signed yet."
+        if self.changed_after_signing:
+            bad = ", ".join(s.signature.meaning for s in self.signatures if not s.valid)
+            return f"CHANGED AFTER SIGNING: the {bad} signature(s) no longer match the record."
+        return "No data changed after signing: every signature matches the record."
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """A written export: its file, format and SHA-256 (also in the audit trail)."""
+
+    path: Path
+    format: str
+    sha256: str
+
+
+def patient_use(row: BatchRow, events: Iterable[AuditEvent]) -> tuple[bool, str]:
+    """Whether the batch may be given to a patient, and why (research-mode rule of §3).
+
+    A recorded library authorisation (``authorise`` event) decides; otherwise the
+    run's preflight must show a locked recipe and a dose inside its range, and a
+    research-mode batch needs a locked *library* recipe version.
+    """
+    decisions = [e.new() for e in events if e.action == "authorise"]
+    if decisions:
+        last = decisions[-1]
+        if last["patient_use"]:
+            return True, (
+                f"library versions {last['recipe_version']} and {last['ink_version']}, "
+                f"dose {last['dose_mg']} mg inside the validated range ({last['mode']} mode)"
+            )
+        return False, "; ".join(last["problems"])
+    checks = {c.get("name"): c for c in row.details.get("preflight", [])}
+    lock, dose = checks.get("recipe_locked") or {}, checks.get("dose_range") or {}
+    version = str((row.details.get("recipe") or {}).get("version", ""))
+    if not (lock.get("passed") and dose.get("passed")):
+        return False, "preflight did not confirm a locked recipe and a dose inside its range"
+    if row.research_mode and not version.startswith("library:"):
+        return False, "made in research mode without a locked library recipe version"
+    if version.startswith("library:"):
+        origin = f"locked library version {version.removeprefix('library:')}"
+    else:
+        origin = f"shipped recipe file {version[:19]}… treated as locked"
+    return True, f"{origin}; {dose.get('detail', '')}"
+
+
+def _unit_lines(row: BatchRow, events: list[AuditEvent]) -> tuple[UnitLine, ...]:
+    judged = {}
+    for e in events:
+        if e.record_type == "unit" and e.action == "create":
+            payload = e.new()
+            judged[int(payload["n"])] = payload
+    lines = []
+    for u in row.units:
+        j = judged.get(u.unit_index, {})
+        verdict = j.get("verdict", "not judged" if u.raw_reading is not None else "not weighed")
+        lines.append(UnitLine(u, verdict, j.get("deviation_pct"), j.get("tolerance_pct")))
+    return tuple(lines)
+
+
+def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordView:
+    """Gather the record of ``batch_id`` inside ``uow`` (one consistent read).
+
+    Raises
+    ------
+    RecordError
+        No such batch.
+    """
+    row = uow.batches.get(batch_id)
+    if row is None:
+        raise RecordError(f"batch {batch_id!r} does not exist")
+    events = uow.events(batch_id=batch_id)
+    signable = batch_signable(row)
+    signatures = []
+    for sig in uow.signatures.for_record("batch", batch_id):
+        check = RecordsService.verify_signature(sig, signable)
+        signatures.append(SignatureLine(sig, manifestation(sig), check.ok, check.problem))
+    finishes = [e.new() for e in events if e.record_type == "batch" and e.action == "finish"]
+    use, why = patient_use(row, events)
+    return BatchRecordView(
+        batch=row,
+        units=_unit_lines(row, events),
+        alarms=tuple(e.new() for e in events if e.record_type == "alarm"),
+        corrections=tuple(e.new() for e in events if e.record_type == "flow"),
+        result=finishes[-1] if finishes else None,
+        signatures=tuple(signatures),
+        events=tuple(events),
+        changes=tuple(e for e in events if e.action in CHANGE_ACTIONS),
+        chain=uow.verify_chain(),
+        patient_use=use,
+        patient_use_reason=why,
+        exported_by=exported_by,
+        exported_at=format_utc_ms(uow.now()),
+    )
+
+
+# -- JSON ------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def record_to_json(view: BatchRecordView) -> dict[str, Any]:
+    """The record as JSON values: stored objects exactly (Decimals as strings), then derived."""
+    out: dict[str, Any]
+    batch = {f.name: getattr(view.batch, f.name) for f in fields(view.batch)}
+    batch["units"] = [asdict(u) for u in view.batch.units]
+    out = _plain(
+        {
+            "format": "printpharm-batch-record/1",
+            "app_version": __version__,
+            "exported_at": view.exported_at,
+            "exported_by": view.exported_by,
+            "batch": batch,
+            "signatures": [
+                {**asdict(s.signature), "manifestation": s.text, "valid": s.valid,
+                 "problem": s.problem}
+                for s in view.signatures
+            ],
+            "audit_events": [asdict(e) for e in view.events],
+            "derived": {
+                "patient_use": view.patient_use,
+                "patient_use_label": "for patient use" if view.patient_use else NOT_FOR_PATIENT_USE,
+                "patient_use_reason": view.patient_use_reason,
+                "unit_verdicts": {str(u.reading.unit_index): u.verdict for u in view.units},
+                "result": view.result,
+                "changed_after_signing": view.changed_after_signing,
+                "signing_statement": view.signing_statement,
+                "changes_after_entry": [e.seq for e in view.changes],
+                "audit_chain": {"ok": view.chain.ok, "events": view.chain.events,
+                                "first_broken": None if view.chain.first_broken is None
+                                else asdict(view.chain.first_broken)},
+            },
+        }
+    )  # fmt: skip
+    return out
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _when(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def record_from_json(
+    data: dict[str, Any],
+) -> tuple[BatchRow, list[SignatureRecord], list[AuditEvent]]:
+    """Read an exported JSON record back into the stored objects (REC-01 round trip).
+
+    Raises
+    ------
+    InputError
+        Not a printpharm batch record.
+    """
+    if data.get("format") != "printpharm-batch-record/1":
+        raise InputError(f"format {data.get('format')!r} is not printpharm-batch-record/1")
+    b = dict(data["batch"])
+    units = tuple(
+        UnitReading(
+            u["unit_index"], Decimal(u["target_mass_mg"]), _dec(u["raw_reading"]),
+            u["reading_unit"], _when(u["reading_at"]), u["reading_stable"],
+            u["capture_method"], _dec(u["flow_correction"]), u["raw_line"],
+        )
+        for u in b.pop("units")
+    )  # fmt: skip
+    created_at = _when(b.pop("created_at"))
+    assert created_at is not None
+    row = BatchRow(
+        **{**b, "target_dose_mg": Decimal(b["target_dose_mg"]), "created_at": created_at},
+        units=units,
+    )
+    names = {f.name for f in fields(SignatureRecord)}
+    sigs = [
+        SignatureRecord(**{k: v for k, v in s.items() if k in names}) for s in data["signatures"]
+    ]
+    events = [AuditEvent(**e) for e in data["audit_events"]]
+    return row, sigs, events
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+
+def record_to_csv(view: BatchRecordView) -> str:
+    """The record as one CSV: each row starts with its section (``batch``, ``unit``, ...)."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    b, details = view.batch, view.batch.details
+    recipe = details.get("recipe") or {}
+    w.writerow(["section", "field", "value"])
+    for key, value in (
+        ("batch_id", b.batch_id), ("status", b.status), ("status_reason", b.status_reason),
+        ("version", b.version), ("target_dose_mg", b.target_dose_mg),
+        ("units_planned", b.units_count), ("research_mode", b.research_mode),
+        ("patient_use", "yes" if view.patient_use else NOT_FOR_PATIENT_USE),
+        ("patient_use_reason", view.patient_use_reason),
+        ("recipe", recipe.get("id")), ("recipe_version", recipe.get("version")),
+        ("recipe_sha256", recipe.get("sha256")),
+        ("ink_lot", (recipe.get("ink") or {}).get("lot")),
+        ("ink_expiry", (recipe.get("ink") or {}).get("expiry")),
+        ("created_by", b.created_by), ("created_at", b.created_at.isoformat()),
+        ("signing_statement", view.signing_statement),
+        ("audit_chain_ok", view.chain.ok), ("exported_at", view.exported_at),
+        ("exported_by", view.exported_by),
+    ):  # fmt: skip
+        w.writerow(["batch", key, "" if value is None else value])
+    w.writerow(["unit", "n", "target_mg", "raw_reading", "reading_unit", "stable", "reading_at",
+                "flow_pct", "deviation_pct", "verdict", "raw_line"])  # fmt: skip
+    for line in view.units:
+        u = line.reading
+        w.writerow(["unit", u.unit_index, u.target_mass_mg, u.raw_reading, u.reading_unit,
+                    u.reading_stable, u.reading_at.isoformat() if u.reading_at else "",
+                    u.flow_correction, line.deviation_pct, line.verdict, u.raw_line])  # fmt: skip
+    for a in view.alarms:
+        w.writerow(["alarm", a.get("at"), a.get("kind"), a.get("action"), a.get("decision"),
+                    a.get("unit"), a.get("message")])  # fmt: skip
+    for c in view.corrections:
+        w.writerow(["correction", c.get("at"), c.get("for_unit"), c.get("previous_pct"),
+                    c.get("applied_pct"), c.get("clamped"), c.get("command")])  # fmt: skip
+    for t in ((view.result or {}).get("qc") or {}).get("tests", []):
+        w.writerow(["qc", t.get("test"), t.get("label"), t.get("result"), t.get("reason")])
+    for s in view.signatures:
+        sig = s.signature
+        w.writerow(["signature", sig.meaning, sig.signer_name, sig.signer_user_id, sig.signed_at,
+                    sig.local_tz, sig.comment, "valid" if s.valid else s.problem])  # fmt: skip
+    for e in view.events:
+        w.writerow(["audit", e.seq, e.occurred_at, e.local_tz, e.user_id, e.user_name,
+                    e.record_type, e.record_id, e.action, e.field, e.reason, e.old_value,
+                    e.new_value, e.mode, e.event_hash])  # fmt: skip
+    return out.getvalue()
+
+
+# -- the service -----------------------------------------------------------------------------
+
+
+class BatchExportService:
+    """Lists, shows and exports batch records (permissions via ``auth``; exports audited)."""
+
+    def __init__(self, auth: AuthService, db: Database) -> None:
+        self._auth = auth
+        self._db = db
+
+    def list(self, session: UserSession, status: str | None = None) -> list[BatchRow]:
+        """Batch records, newest first (optionally in one status).
+
+        Raises
+        ------
+        PermissionDenied
+            The role may not view records.
+        """
+        self._auth.require(session, Operation.VIEW_RECORDS)
+        with self._auth.uow(write=False) as uow:
+            rows = [uow.batches.get(i) for i in uow.batches.ids(status)]
+        return [r for r in rows if r is not None]
+
+    def view(self, session: UserSession, batch_id: str) -> BatchRecordView:
+        """The complete record of one batch.
+
+        Raises
+        ------
+        PermissionDenied
+            The role may not view records.
+        RecordError
+            No such batch.
+        """
+        live = self._auth.require(session, Operation.VIEW_RECORDS)
+        with self._auth.uow(write=False) as uow:
+            return build_view(uow, batch_id, f"{live.full_name} ({live.user_id})")
+
+    def export(self, session: UserSession, batch_id: str, fmt: str, path: Path) -> ExportResult:
+        """Write the record as ``pdf``, ``csv`` or ``json`` (or the ``package``) to ``path``.
+
+        Raises
+        ------
+        PermissionDenied
+            The role may not export records.
+        InputError
+            Unknown format.
+        RecordError
+            No such batch, or ``path`` exists (exports never overwrite).
+        """
+        if fmt not in EXPORT_FORMATS:
+            raise InputError(f"export format {fmt!r} is not one of {list(EXPORT_FORMATS)}")
+        live = self._auth.require(session, Operation.EXPORT_RECORDS)
+        path = Path(path)
+        if path.exists():
+            raise RecordError(f"{path} exists already; exports never overwrite a file")
+        if fmt == "package":
+            with self._auth.uow(write=False) as uow:
+                at = uow.now()
+            report: PackageReport = export_inspection_package(
+                self._db, batch_id, path, live.user_id, at
+            )
+            extra: dict[str, Any] = {
+                "events": report.events,
+                "chain_head": report.chain_head_sha256,
+            }
+        else:
+            view = self.view(session, batch_id)
+            data = _render(view, fmt)
+            try:
+                with path.open("xb") as fh:
+                    fh.write(data)
+            except OSError as exc:
+                raise RecordError(f"cannot write {path}: {exc.strerror}") from exc
+            extra = {}
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with self._auth.uow() as uow:
+            uow.audit.append(
+                AuditEntry("batch", "export", batch_id, live.user_id, live.full_name,
+                           new={"format": fmt, "file": path.name, "sha256": digest, **extra},
+                           batch_id=batch_id)
+            )  # fmt: skip
+        return ExportResult(path, fmt, digest)
+
+
+def _render(view: BatchRecordView, fmt: str) -> bytes:
+    if fmt == "json":
+        return (json.dumps(record_to_json(view), indent=2, ensure_ascii=False) + "\n").encode()
+    if fmt == "csv":
+        return record_to_csv(view).encode("utf-8")
+    from printpharm.services._batch_pdf import render_pdf
+
+    return render_pdf(view)
