@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from printpharm.errors import (
     DatabaseUnavailable,
@@ -310,6 +311,22 @@ class StationSession:
     def batch(self, batch_id: str) -> BatchRow:
         """One batch record (raises RecordError if it does not exist)."""
         return self._batches().get(self._require_user(), batch_id)
+
+    def export_batch(self, batch_id: str, fmt: str, path: Path) -> Path:
+        """Write the batch record as ``pdf``, ``csv`` or ``json`` (audited); return the file.
+
+        Raises
+        ------
+        PermissionDenied
+            The role may not export records.
+        InputError, RecordError
+            Unknown format, no such batch, or ``path`` exists (never overwritten).
+        """
+        from printpharm.services.batch_export import BatchExportService  # reportlab: on use
+
+        services = self._svc()
+        service = BatchExportService(services.auth, services.db)
+        return service.export(self._require_user(), batch_id, fmt, path).path
 
     def sign_batch(
         self, batch_id: str, meaning: str, user_id: str, password: str, comment: str | None

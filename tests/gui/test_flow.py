@@ -122,7 +122,8 @@ def _sign(panel, who: tuple[str, str, str], meaning: str, password: str | None =
 def test_review_then_release_with_electronic_signatures(
     qtbot,
     logged_in_window: OpenAs,
-    station,  # type: ignore[no-untyped-def]
+    station,
+    tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     window = logged_in_window(TECHNICIAN)
     _fill(window, units=2)
@@ -153,3 +154,8 @@ def test_review_then_release_with_electronic_signatures(
     history = window.history
     assert history.batches.item(0, 0).text() == batch_id
     assert history.batches.item(0, 1).text().startswith("released")
+    history.batches.selectRow(0)
+    target = tmp_path / "record.pdf"
+    history.export_selected(target, "pdf")
+    assert target.read_bytes().startswith(b"%PDF"), history.error.text()
+    assert str(target) in history.exported.text()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -44,8 +47,18 @@ class HistoryPage(QWidget):
         batch_header.setStretchLastSection(True)
         self.batches.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.batches.verticalHeader().hide()
-        layout.addWidget(QLabel(self.tr("Batch records (newest first)")))
+        heading = QHBoxLayout()
+        heading.addWidget(QLabel(self.tr("Batch records (newest first)")), 1)
+        self.export_button = QPushButton(self.tr("&Export the selected record…"))
+        self.export_button.setObjectName("exportButton")
+        self.export_button.setToolTip(self.tr("PDF, CSV or JSON; the export is audited."))
+        self.export_button.clicked.connect(self._choose_export)
+        heading.addWidget(self.export_button)
+        layout.addLayout(heading)
         layout.addWidget(self.batches, 1)
+        self.exported = QLabel()
+        self.exported.setWordWrap(True)
+        layout.addWidget(self.exported)
         note = QLabel(self.tr("Audit trail: append-only and hash-chained."))
         note.setWordWrap(True)
         layout.addWidget(note)
@@ -131,6 +144,40 @@ class HistoryPage(QWidget):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
                 self.batches.setItem(n, col, item)
+
+    def selected_batch(self) -> str | None:
+        """The batch ID of the selected row (``None`` if none)."""
+        item = self.batches.item(self.batches.currentRow(), 0)
+        return item.text() if item is not None else None
+
+    def _choose_export(self) -> None:
+        batch_id = self.selected_batch()
+        if batch_id is None:
+            self.error.show_reason(self.tr("select a batch record first"))
+            return
+        path, chosen = QFileDialog.getSaveFileName(
+            self,
+            self.tr("Export batch record"),
+            f"{batch_id}.pdf",
+            self.tr("PDF (*.pdf);;CSV (*.csv);;JSON (*.json)"),
+        )
+        if path:
+            fmt = Path(path).suffix.lstrip(".").lower() or chosen[:3].lower()
+            self.export_selected(Path(path), fmt)
+
+    def export_selected(self, path: Path, fmt: str) -> None:
+        """Export the selected batch record to ``path`` as ``fmt`` (pdf, csv, json)."""
+        batch_id = self.selected_batch()
+        if batch_id is None:
+            self.error.show_reason(self.tr("select a batch record first"))
+            return
+        try:
+            written = self._ws.session.export_batch(batch_id, fmt, path)
+        except PrintpharmError as exc:
+            self.error.show_reason(str(exc))
+            return
+        self.error.show_reason(None)
+        self.exported.setText(self.tr("Exported to {path}.").format(path=written))
 
     def verify(self) -> None:
         """Verify the hash chain and show the verdict."""
