@@ -154,7 +154,9 @@ class _BatchRun(Session):
                     last = done
                     self.hub.publish(UnitProgress(n, done, total))
 
-            stats = self.call_device(partial(self.devices.printer.stream, chunk, progress))
+            where = f"unit {n}, sending lines {start + 1}-{start + len(chunk)} of {total}"
+            stream = partial(self.devices.printer.stream, chunk, progress)
+            stats = self.call_device(stream, where=where)
             if stats.aborted:
                 self.cancel.raise_if_cancelled()
                 raise RunAborted("the stream was aborted")

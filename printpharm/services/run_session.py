@@ -114,14 +114,22 @@ class Session:
         return self.options.today or self.now().date()
 
     def call_device(
-        self, call: Callable[[], _T], device: Literal["printer", "balance"] = "printer"
+        self,
+        call: Callable[[], _T],
+        device: Literal["printer", "balance"] = "printer",
+        where: str = "",
     ) -> _T:
-        """Call a device; a lost connection becomes a ``connection_lost`` alarm (interrupted)."""
+        """Call a device; a lost connection becomes a ``connection_lost`` alarm (interrupted).
+
+        ``where`` says what was going on, for the alarm message.
+        """
         try:
             return call()
         except (DeviceDisconnected, DeviceTimeout) as exc:
             self.lost_device = device
-            self.alarm(AlarmKind.CONNECTION_LOST, f"{device}: {exc}", self.unit_in_progress)
+            context = f" ({where})" if where else ""
+            message = f"{device}{context}: {exc}"
+            self.alarm(AlarmKind.CONNECTION_LOST, message, self.unit_in_progress)
             raise  # pragma: no cover - alarm() always raises for CONNECTION_LOST
 
     def current_unit(self) -> int | None:

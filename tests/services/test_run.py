@@ -102,6 +102,7 @@ def test_a_connection_dropped_mid_unit_ends_interrupted_with_everything_recorded
     (alarm,) = result.alarms
     assert alarm.kind is AlarmKind.CONNECTION_LOST and alarm.unit == 3
     assert alarm.action == "interrupt"
+    assert alarm.message.startswith("printer (unit 3, sending lines ")
     assert result.qc.verdict == "not_evaluated"
     assert any(isinstance(e, UnitStarted) and e.n == 3 for e in events)
     lines = (tmp_path / f"{result.batch_id}.events.jsonl").read_text().splitlines()
