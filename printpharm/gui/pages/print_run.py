@@ -215,10 +215,15 @@ class PrintPage(QWidget):
             )
         elif isinstance(event, UnitStarted):
             self.state.setText(self.tr("Printing unit {n} of {of}…").format(n=event.n, of=event.of))
+            self.unit_progress.setRange(0, 1)
             self.unit_progress.setValue(0)
         elif isinstance(event, UnitProgress):
             self.unit_progress.setRange(0, max(1, event.lines_total))
             self.unit_progress.setValue(event.lines_sent)
+            if event.lines_sent >= event.lines_total:
+                self.state.setText(
+                    self.tr("Unit {n}: finishing the moves, then weighing…").format(n=event.n)
+                )
         elif isinstance(event, UnitWeighed):
             self._add_unit(event.unit)
         elif isinstance(event, FlowCorrected):
