@@ -8,7 +8,8 @@ found whatever the working directory.
 ``PRINTPHARM_SMOKE_GUI=<file.png>`` is the build smoke test of the desktop
 application: it builds the real main window on the current Qt platform
 (``offscreen`` on a build server), renders it to that PNG and exits 0, instead
-of waiting for a login. It is read only by this frozen entry point.
+of waiting for a login. It is read only by this frozen entry point. Anything else
+runs exactly like the installed ``printpharm`` command (:func:`printpharm.launch.main`).
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ def main() -> int:
     png = os.environ.get("PRINTPHARM_SMOKE_GUI")
     if png:
         return _smoke_gui(Path(png))
-    from printpharm.cli import main as cli_main
+    from printpharm.launch import main as launch  # the `printpharm` console script's entry
 
-    return cli_main()
+    return launch()
 
 
 if __name__ == "__main__":

@@ -152,6 +152,22 @@ def _batches(uow: UnitOfWork) -> list[dict[str, Any]]:
     return [json.loads(canonical_json(dataclasses.asdict(row))) for row in rows if row]
 
 
+def _export_document(
+    source: str, events: list[dict[str, Any]], batches: list[dict[str, Any]]
+) -> str:
+    return canonical_json(
+        {
+            "format": EXPORT_FORMAT,
+            "version": 1,
+            "source": {"workstation": source, "chain_id": events[0]["event_hash"]},
+            "head": {"seq": events[-1]["seq"], "hash": events[-1]["event_hash"]},
+            "events": events,
+            "batches": batches,
+            "exported_by": f"printpharm {__version__}",
+        }
+    )
+
+
 def export_chain_file(db: Database, out: Path, workstation_id: str | None = None) -> ExportSummary:
     """Write the audit chain and batch records of ``db`` to ``out`` (JSON).
 
@@ -187,16 +203,7 @@ def export_chain_file(db: Database, out: Path, workstation_id: str | None = None
             f"events name several workstations ({', '.join(names)}); pass --workstation"
         )
     source = workstation_id or names[0]
-    document = {
-        "format": EXPORT_FORMAT,
-        "version": 1,
-        "source": {"workstation": source, "chain_id": events[0]["event_hash"]},
-        "head": {"seq": events[-1]["seq"], "hash": events[-1]["event_hash"]},
-        "events": events,
-        "batches": batches,
-        "exported_by": f"printpharm {__version__}",
-    }
-    data = canonical_json(document).encode("utf-8")
+    data = _export_document(source, events, batches).encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     return ExportSummary(
