@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -36,6 +36,16 @@ __all__ = [
 DATABASE_URL_ENV = "PRINTPHARM_DATABASE_URL"
 
 _BEGIN_OPTION = "printpharm_sqlite_begin"
+
+#: SQLSTATE prefixes meaning "this database cannot take writes now" (PostgreSQL): a
+#: read-only transaction or server (25006), insufficient resources such as a full disk
+#: (53), a lost connection (08), an administrator shutdown (57P).
+_UNAVAILABLE_SQLSTATES = ("25006", "53", "08", "57P")
+
+
+def _is_unavailable(exc: DBAPIError) -> bool:
+    state = getattr(exc.orig, "sqlstate", None)
+    return isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES)
 
 
 def default_database_url() -> str:
@@ -177,6 +187,11 @@ class Database:
         except OperationalError as exc:
             session.rollback()
             raise DatabaseUnavailable(f"database {self!r} cannot be used: {exc.orig}") from exc
+        except DBAPIError as exc:
+            session.rollback()
+            if _is_unavailable(exc):
+                raise DatabaseUnavailable(f"database {self!r} cannot be used: {exc.orig}") from exc
+            raise
         except BaseException:
             session.rollback()
             raise
