@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printpharm.cli._devices",
     "printpharm.cli._run",
     "printpharm.cli._records",
+    "printpharm.cli._batches",
     "printpharm.cli._deploy",
 )
 

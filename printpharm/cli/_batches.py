@@ -1,0 +1,279 @@
+"""``printpharm library`` and ``printpharm batches``: the validated library and batch records.
+
+::
+
+    printpharm library import   --user U                 import the shipped recipes/ and inks/
+    printpharm library list     [--kind recipe|ink] [--id ID]
+    printpharm library validate KIND ID VERSION --user U [--comment C]    e-signature
+    printpharm library lock     KIND ID VERSION --user U [--comment C]    e-signature
+    printpharm library retire   KIND ID VERSION --user U --reason R
+    printpharm batches list     --user U [--status S]
+    printpharm batches show     BATCH --user U
+    printpharm batches review   BATCH --user U --comment C               e-signature
+    printpharm batches release  BATCH --user U [--comment C]             e-signature
+    printpharm batches reject   BATCH --user U --comment C               e-signature
+    printpharm batches export   BATCH --user U --format pdf|csv|json|package --out PATH
+    printpharm batches recover  --user U        close batches left open by a crash
+
+Commands that log in ask for the password (``--password-stdin``: one per line; a
+signature asks for it a second time). ``library list`` needs only the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from printpharm.catalog import load_catalog
+from printpharm.cli._common import add_json_flag, emit
+from printpharm.cli._records import _db_flag, _logged_in, _secret_flags
+from printpharm.services.batch_export import EXPORT_FORMATS, BatchExportService
+from printpharm.services.batch_records import BatchRecordsService, recover_open_batches
+from printpharm.services.library import LibraryService
+from printpharm.services.records import Meaning, manifestation
+from printpharm.services.records_app import open_records
+from printpharm.storage.library import LIBRARY_KINDS
+
+__all__ = ["register"]
+
+Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+# -- library -----------------------------------------------------------------------------------
+
+
+def _library_import(args: argparse.Namespace) -> int:
+    catalog = load_catalog()
+    with _logged_in(args) as (services, session, _):
+        outcomes = LibraryService(services.auth, services.records).import_catalog(session, catalog)
+    lines = [
+        f"{o.kind:<6} {o.item_id:<32} v{o.version:<3} {o.action:<10} {o.status:<9} "
+        f"{o.file} sha256:{o.file_sha256[:12]}…"
+        for o in outcomes
+    ]
+    changed = sum(o.action != "unchanged" for o in outcomes)
+    lines.append(f"{changed} new version(s), {len(outcomes) - changed} unchanged")
+    emit(args, {"imported": outcomes}, "\n".join(lines))
+    return 0
+
+
+def _library_list(args: argparse.Namespace) -> int:
+    services = open_records(args.db)
+    try:
+        versions = LibraryService(services.auth, services.records).versions(args.kind, args.id)
+    finally:
+        services.close()
+    lines = [
+        f"{v.kind:<6} {v.item_id:<32} v{v.version:<3} {v.status:<9} "
+        f"sha256:{v.content_sha256[:12]}… by {v.created_by} {v.created_at:%Y-%m-%d %H:%M} "
+        f"{(v.content.get('source') or {}).get('file') or 'edit of v' + str(v.content['based_on'])}"
+        for v in versions
+    ]
+    payload = [
+        {**{k: getattr(v, k) for k in ("kind", "item_id", "version", "status", "content_sha256",
+                                        "created_by", "created_at")},
+         "source": v.content.get("source"), "based_on": v.content.get("based_on")}
+        for v in versions
+    ]  # fmt: skip
+    emit(args, {"versions": payload}, "\n".join(lines) or "the library is empty")
+    return 0
+
+
+def _library_sign(args: argparse.Namespace) -> int:
+    with _logged_in(args) as (services, session, secrets):
+        library = LibraryService(services.auth, services.records)
+        password = secrets.ask(f"re-enter the password of {args.user} to sign: ")
+        step = library.validate if args.library_command == "validate" else library.lock
+        signature = step(
+            session, args.kind, args.id, args.version, args.user, password, args.comment
+        )
+        version = library.get(args.kind, args.id, args.version)
+    emit(
+        args,
+        {"version": version.record_id, "status": version.status, "signature": signature},
+        f"{args.kind} {version.label} is {version.status}\n{manifestation(signature)}",
+    )
+    return 0
+
+
+def _library_retire(args: argparse.Namespace) -> int:
+    with _logged_in(args) as (services, session, _):
+        library = LibraryService(services.auth, services.records)
+        version = library.retire(session, args.kind, args.id, args.version, args.reason)
+    emit(args, {"version": version.record_id, "status": version.status}, f"{version.label} retired")
+    return 0
+
+
+# -- batches -----------------------------------------------------------------------------------
+
+
+def _batches_list(args: argparse.Namespace) -> int:
+    with _logged_in(args) as (services, session, _):
+        rows = BatchExportService(services.auth, services.db).list(session, args.status)
+    lines = [
+        f"{r.batch_id:<44} {r.status:<11} {r.target_dose_mg} mg × {len(r.units)}/{r.units_count}"
+        f"  by {r.created_by} {r.created_at:%Y-%m-%d %H:%M}Z"
+        f"{'  [research]' if r.research_mode else ''}"
+        for r in rows
+    ]
+    payload = [
+        {"batch_id": r.batch_id, "status": r.status, "target_dose_mg": r.target_dose_mg,
+         "units_recorded": len(r.units), "units_planned": r.units_count,
+         "created_by": r.created_by, "created_at": r.created_at, "research_mode": r.research_mode}
+        for r in rows
+    ]  # fmt: skip
+    emit(args, {"batches": payload}, "\n".join(lines) or "no batch records")
+    return 0
+
+
+def _batches_show(args: argparse.Namespace) -> int:
+    with _logged_in(args) as (services, session, _):
+        view = BatchExportService(services.auth, services.db).view(session, args.batch)
+    b = view.batch
+    recipe = b.details.get("recipe") or {}
+    qc = (view.result or {}).get("qc") or {}
+    fails = sum(u.verdict != "pass" for u in view.units)
+    lines = [
+        f"batch {b.batch_id}: {b.status.upper()}"
+        + (f" — {b.status_reason}" if b.status_reason else ""),
+        f"patient use: {'yes' if view.patient_use else 'NOT FOR PATIENT USE'} — "
+        f"{view.patient_use_reason}",
+        f"recipe {recipe.get('id', '?')} {recipe.get('version', '')}; "
+        f"dose {b.target_dose_mg} mg per unit",
+        f"units: {len(b.units)} of {b.units_count} recorded, {fails} not passing; "
+        f"{len(view.alarms)} alarm event(s), {len(view.corrections)} flow correction(s)",
+        f"QC: {str(qc.get('verdict', 'not evaluated')).upper()} — {qc.get('reason', '')}",
+        *(f"signature: {s.text} — {'valid' if s.valid else 'INVALID: ' + str(s.problem)}"
+          for s in view.signatures),
+        view.signing_statement,
+        f"audit trail: {'intact' if view.chain.ok else 'BROKEN'} ({view.chain.events} events); "
+        f"{len(view.events)} events of this batch",
+    ]  # fmt: skip
+    payload: dict[str, Any] = {
+        "batch": b,
+        "patient_use": view.patient_use,
+        "patient_use_reason": view.patient_use_reason,
+        "qc": qc,
+        "signatures": [{"text": s.text, "valid": s.valid, "problem": s.problem}
+                       for s in view.signatures],
+        "changed_after_signing": view.changed_after_signing,
+        "audit_chain_ok": view.chain.ok,
+    }  # fmt: skip
+    emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def _batches_sign(args: argparse.Namespace) -> int:
+    with _logged_in(args) as (services, session, secrets):
+        batches = BatchRecordsService(services.auth, services.records)
+        password = secrets.ask(f"re-enter the password of {args.user} to sign: ")
+        if args.batches_command == "review":
+            signature = batches.review(session, args.batch, args.user, password, args.comment)
+        else:
+            meaning = Meaning.RELEASED if args.batches_command == "release" else Meaning.REJECTED
+            signature = batches.dispose(
+                session, args.batch, meaning, args.user, password, args.comment
+            )
+        status = batches.get(session, args.batch).status
+    emit(
+        args,
+        {"batch_id": args.batch, "status": status, "signature": signature},
+        f"batch {args.batch} is {status}\n{manifestation(signature)}",
+    )
+    return 0
+
+
+def _batches_export(args: argparse.Namespace) -> int:
+    with _logged_in(args) as (services, session, _):
+        service = BatchExportService(services.auth, services.db)
+        result = service.export(session, args.batch, args.format, args.out)
+    emit(args, result, f"{result.format} written to {result.path} (sha256 {result.sha256})")
+    return 0
+
+
+def _batches_recover(args: argparse.Namespace) -> int:
+    with _logged_in(args) as (services, _session, _):
+        closed = recover_open_batches(services.auth)
+    text = "\n".join(f"batch {b} marked interrupted" for b in closed) or "no batch was left open"
+    emit(args, {"recovered": closed}, text)
+    return 0
+
+
+# -- registration ------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser, user: bool = True) -> None:
+    _db_flag(parser)
+    if user:
+        _secret_flags(parser)
+    add_json_flag(parser)
+
+
+def _version_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kind", choices=LIBRARY_KINDS)
+    parser.add_argument("id", help="recipe or ink id")
+    parser.add_argument("version", type=int, help="version number")
+
+
+def _register_library(subparsers: Sub) -> None:
+    library = subparsers.add_parser(
+        "library", help="the validated recipe and ink library"
+    ).add_subparsers(dest="library_command", metavar="ACTION", required=True)
+    p = library.add_parser("import", help="import the shipped recipes/ and inks/ files")
+    p.set_defaults(func=_library_import)
+    _common(p)
+    p = library.add_parser("list", help="list library versions (needs only the database)")
+    p.add_argument("--kind", choices=LIBRARY_KINDS)
+    p.add_argument("--id", help="only this recipe or ink")
+    p.set_defaults(func=_library_list)
+    _common(p, user=False)
+    for action, text in (
+        ("validate", "validate a draft version (supervisor e-signature)"),
+        ("lock", "lock a validated version (supervisor e-signature)"),
+    ):
+        p = library.add_parser(action, help=text)
+        _version_args(p)
+        p.add_argument("--comment", help="e.g. the validation report reference")
+        p.set_defaults(func=_library_sign)
+        _common(p)
+    p = library.add_parser("retire", help="retire a version (it stays readable)")
+    _version_args(p)
+    p.add_argument("--reason", required=True)
+    p.set_defaults(func=_library_retire)
+    _common(p)
+
+
+def register(subparsers: Sub) -> None:
+    """Register ``library`` and ``batches``."""
+    _register_library(subparsers)
+    batches = subparsers.add_parser("batches", help="batch records").add_subparsers(
+        dest="batches_command", metavar="ACTION", required=True
+    )
+    p = batches.add_parser("list", help="list batch records, newest first")
+    p.add_argument("--status", help="only batches in this status")
+    p.set_defaults(func=_batches_list)
+    _common(p)
+    p = batches.add_parser("show", help="summary of one batch record")
+    p.add_argument("batch")
+    p.set_defaults(func=_batches_show)
+    _common(p)
+    for action, text, needs_comment in (
+        ("review", "sign the review of the record and its audit trail", True),
+        ("release", "release the batch (supervisor e-signature, after a review)", False),
+        ("reject", "reject the batch (supervisor e-signature)", True),
+    ):
+        p = batches.add_parser(action, help=text)
+        p.add_argument("batch")
+        p.add_argument("--comment", required=needs_comment)
+        p.set_defaults(func=_batches_sign)
+        _common(p)
+    p = batches.add_parser("export", help="write the record as PDF, CSV, JSON or a package")
+    p.add_argument("batch")
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("--out", required=True, type=Path, metavar="PATH", help="new file to write")
+    p.set_defaults(func=_batches_export)
+    _common(p)
+    p = batches.add_parser("recover", help="mark batches left open by a crash as interrupted")
+    p.set_defaults(func=_batches_recover)
+    _common(p)

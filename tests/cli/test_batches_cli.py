@@ -1,0 +1,141 @@
+"""``printpharm library`` and ``printpharm batches`` end to end on a SQLite file."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from printpharm.catalog import load_catalog
+from printpharm.cli import main
+from printpharm.services.db_recorder import DatabaseRecorder
+from printpharm.services.records_app import open_records
+from printpharm.services.run import run_batch
+from printpharm.services.run_devices import connected_devices, simulator_urls
+from tests.services.conftest import FAST_LINK, make_request, options
+
+ADMIN_PW = "correct-horse-42-battery"
+PEOPLE = (("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "supervisor"),
+          ("tech1", "Tess Tech", "technician"))  # fmt: skip
+
+
+def pw(user_id: str) -> str:
+    return f"{user_id[::-1]}-long-enough-pass-7"
+
+
+class Cli:
+    def __init__(
+        self, db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        self.db, self.mp, self.capsys = db, monkeypatch, capsys
+
+    def __call__(self, *argv: str, stdin: str = "") -> tuple[int, str, str]:
+        self.mp.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main([*argv, "--db", str(self.db)])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def as_user(self, user: str, *argv: str, times: int = 1) -> tuple[int, str, str]:
+        secret = ADMIN_PW if user == "admin" else pw(user)
+        return self(*argv, "--user", user, "--password-stdin", stdin=f"{secret}\n" * times)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    monkeypatch.setenv("PRINTPHARM_ARGON2", "1,8,1")
+    monkeypatch.delenv("PRINTPHARM_DATABASE_URL", raising=False)
+    c = Cli(tmp_path / "records.sqlite3", monkeypatch, capsys)
+    code, _, err = c("init", "--admin", "admin", "--password-stdin", stdin=ADMIN_PW + "\n")
+    assert code == 0, err
+    for user_id, name, role in PEOPLE:
+        code, out, err = c.as_user("admin", "users", "add", user_id, "--full-name", name,
+                                   "--role", role, "--json")  # fmt: skip
+        assert code == 0, err
+        temporary = json.loads(out)["temporary_password"]
+        code, _, err = c("users", "passwd", "--user", user_id, "--password-stdin",
+                         stdin=f"{temporary}\n{pw(user_id)}\n")  # fmt: skip
+        assert code == 0, err
+        c.as_user("admin", "users", "verify-identity", user_id, "--method", "ID card")
+        assert c.as_user(user_id, "users", "acknowledge", times=2)[0] == 0
+    return c
+
+
+def _print_batch(db: Path) -> str:
+    services = open_records(str(db))
+    try:
+        session = services.auth.login("tech1", pw("tech1"))
+        request = make_request(load_catalog(), units=3)
+        urls = simulator_urls(request.printer_definition, request.ink, {"e_units": "mm3"})
+        with connected_devices(*urls, link_options=FAST_LINK, balance_timeout_s=5.0) as devices:
+            result = run_batch(
+                request, devices, recorder=DatabaseRecorder(services.auth, session),
+                options=options(),
+            )  # fmt: skip
+    finally:
+        services.close()
+    assert result.status == "completed"
+    return result.batch_id
+
+
+def test_library_import_validate_lock_list(cli: Cli) -> None:
+    code, out, err = cli.as_user("sup1", "library", "import")
+    assert code == 0, err
+    assert "cpm-chewable-disc" in out and "created" in out
+    code, out, _ = cli.as_user("sup1", "library", "import")
+    assert out.strip().endswith("0 new version(s), 12 unchanged")
+    code, _, err = cli.as_user("tech1", "library", "import")
+    assert code == 2 and "library.edit" in err
+    args = ("recipe", "cpm-chewable-disc", "1")
+    code, out, err = cli.as_user("sup2", "library", "validate", *args, "--comment", "OQ-12",
+                                 times=2)  # fmt: skip
+    assert code == 0, err
+    assert "is validated" in out and "Approved by Sam Second (sup2)" in out
+    code, out, err = cli.as_user("sup2", "library", "lock", *args, times=2)
+    assert code == 0 and "is locked" in out, err
+    code, out, _ = cli("library", "list", "--kind", "recipe", "--id", "cpm-chewable-disc", "--json")
+    (version,) = json.loads(out)["versions"]
+    assert (version["status"], version["source"]["file"]) == (
+        "locked",
+        "recipes/cpm-chewable-disc.toml",
+    )
+
+
+def test_batches_list_show_review_release_export(cli: Cli, tmp_path: Path) -> None:
+    batch_id = _print_batch(cli.db)
+    code, out, err = cli.as_user("sup1", "batches", "list")
+    assert code == 0 and batch_id in out and "completed" in out, err
+    code, out, err = cli.as_user("sup1", "batches", "show", batch_id)
+    assert code == 0, err
+    assert f"batch {batch_id}: COMPLETED" in out and "units: 3 of 3 recorded" in out
+    assert "Not signed yet." in out
+    code, _, err = cli.as_user("sup1", "batches", "release", batch_id, times=2)
+    assert code == 2 and "no valid review" in err
+    code, out, err = cli.as_user("sup2", "batches", "review", batch_id, "--comment", "ok",
+                                 times=2)  # fmt: skip
+    assert code == 0, err
+    code, out, err = cli.as_user("sup1", "batches", "release", batch_id, "--comment", "spec",
+                                 times=2)  # fmt: skip
+    assert code == 0 and f"batch {batch_id} is released" in out, err
+    assert "Released by Sue Super (sup1)" in out
+    pdf = tmp_path / "record.pdf"
+    code, out, err = cli.as_user("sup1", "batches", "export", batch_id, "--format", "pdf",
+                                 "--out", str(pdf))  # fmt: skip
+    assert code == 0 and pdf.read_bytes().startswith(b"%PDF-"), err
+    package = tmp_path / "package.sqlite"
+    code, _, err = cli.as_user("sup1", "batches", "export", batch_id, "--format", "package",
+                               "--out", str(package), "--json")  # fmt: skip
+    assert code == 0, err
+    code, out, err = main_verify(cli, package)
+    assert code == 0 and "audit trail intact" in out, err
+    code, out, _ = cli.as_user("sup1", "batches", "recover")
+    assert code == 0 and "no batch was left open" in out
+
+
+def main_verify(cli: Cli, package: Path) -> tuple[int, str, str]:
+    cli.mp.setattr(sys, "stdin", io.StringIO(""))
+    code = main(["audit", "verify", "--db", str(package)])
+    out, err = cli.capsys.readouterr()
+    return code, out, err
