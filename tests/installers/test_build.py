@@ -40,11 +40,12 @@ def test_build_sh_builds_a_bundle_that_passes_its_smoke_test(tmp_path: Path) -> 
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert f"ok: --version → printpharm {__version__}" in done.stdout
     assert "smoke test passed" in done.stdout
-    exe = tmp_path / "dist" / "printpharm" / "printpharm"
-    assert (tmp_path / "dist" / "printpharm" / "_internal" / "recipes").is_dir()
+    bundle = tmp_path / "dist" / "printpharm"
+    assert (bundle / "printpharm").is_file()
+    assert all((bundle / "_internal" / d).is_dir() for d in ("inks", "recipes", "gcode"))
     assert (tmp_path / "smoke-window.png").stat().st_size > 10_000
-    shutil.rmtree(tmp_path / "work", ignore_errors=True)
-    assert exe.is_file()
+    for folder in ("work", "dist"):  # ~0.5 GB; pytest keeps the last runs' tmp_path
+        shutil.rmtree(tmp_path / folder, ignore_errors=True)
 
 
 def test_desktop_entry_launches_printpharm_with_its_icon() -> None:
