@@ -171,11 +171,11 @@ def test_inspection_package_verifies_on_a_clean_machine(
     package = tmp_path / "inspect" / "package.sqlite"
     package.parent.mkdir()
     result = service.export(insp, batch_id, "package", package)
+    # nothing but PATH and an empty home: no PRINTPHARM_* variables, no repository on the path
     clean = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
-    repo = Path(__file__).resolve().parents[2]
     command = [sys.executable, "-m", "printpharm", "audit", "verify", "--db", str(package)]
     done = subprocess.run(
-        [*command, "--json"], env={**clean, "PYTHONPATH": str(repo)}, cwd=package.parent,
+        [*command, "--json"], env=clean, cwd=package.parent,
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -199,7 +199,7 @@ def test_inspection_package_verifies_on_a_clean_machine(
     finally:
         con.close()
     done = subprocess.run(
-        command, env={**clean, "PYTHONPATH": str(repo)}, cwd=package.parent,
+        command, env=clean, cwd=package.parent,
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 1 and "BROKEN at event 3" in done.stdout
