@@ -22,7 +22,10 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
+from printpharm.catalog import load_catalog
+from printpharm.catalog.loader import default_data_root
 from printpharm.devices import Balance, PrinterLink, open_transport
 from printpharm.errors import PrintpharmError
 from printpharm.services.records import verify_audit_trail
@@ -35,6 +38,7 @@ __all__ = [
     "Status",
     "check_audit_chain",
     "check_balance",
+    "check_catalog",
     "check_database",
     "check_printer",
     "check_python",
@@ -156,6 +160,27 @@ def check_qt(
             "or use `printpharm run --simulate`",
         )
     return Check("qt", Status.OK, f"{detail}; display {platform_name or 'available'}")
+
+
+def check_catalog(root: Path | None = None) -> Check:
+    """Load the inks, recipes and printer definitions (``root``: the configured data folder)."""
+    folder = root or default_data_root()
+    try:
+        catalog = load_catalog(folder)
+    except PrintpharmError as exc:
+        return Check(
+            "catalog",
+            Status.FAIL,
+            f"{folder}: {exc}",
+            "reinstall printpharm, or point PRINTPHARM_DATA_DIR at a folder with inks/, "
+            "recipes/ and gcode/",
+        )
+    return Check(
+        "catalog",
+        Status.OK,
+        f"{len(catalog.inks())} inks, {len(catalog.recipes())} recipes, "
+        f"{len(catalog.printers())} printers in {folder}",
+    )
 
 
 def _open_database(url: str) -> Database:
@@ -318,9 +343,9 @@ def check_balance(port: str | None, baud: int = 9600, timeout_s: float = 5.0) ->
 
 
 def run_checks(options: DoctorOptions | None = None) -> list[Check]:
-    """Run every check in order: Python, Qt, database, audit chain, ports, printer, balance."""
+    """Run every check in order: Python, Qt, catalog, database, audit chain, ports, devices."""
     opts = options or DoctorOptions()
-    checks = [check_python(), check_qt()]
+    checks = [check_python(), check_qt(), check_catalog()]
     database, db = check_database(opts.db_url)
     try:
         checks += [database, check_audit_chain(db)]

@@ -15,6 +15,7 @@ from printpharm.services.doctor import (
     Status,
     check_audit_chain,
     check_balance,
+    check_catalog,
     check_database,
     check_printer,
     check_python,
@@ -166,6 +167,7 @@ def test_run_checks_exit_code_follows_failures(migrated: Path, tmp_path: Path) -
     assert names == [
         "python",
         "qt",
+        "catalog",
         "database",
         "audit chain",
         "serial ports",
@@ -176,3 +178,13 @@ def test_run_checks_exit_code_follows_failures(migrated: Path, tmp_path: Path) -
     assert exit_code([c for c in good if c.name != "qt"]) == 0
     bad = run_checks(DoctorOptions(db_url=str(tmp_path / "missing.sqlite3")))
     assert exit_code(bad) == 1
+
+
+def test_catalog_is_counted_and_a_broken_data_folder_fails(tmp_path: Path) -> None:
+    shipped = check_catalog()
+    assert shipped.status is Status.OK and " recipes, " in shipped.detail
+    (tmp_path / "inks").mkdir()
+    (tmp_path / "inks" / "bad.toml").write_text("schema_version = [", encoding="utf-8")
+    broken = check_catalog(tmp_path)
+    assert broken.status is Status.FAIL and "bad.toml" in broken.detail
+    assert "PRINTPHARM_DATA_DIR" in broken.fix
