@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from printpharm.errors import AuditError, InputError, PermissionDenied
 from printpharm.services.db_recorder import DatabaseRecorder
 from printpharm.services.federation import (
     IMPORT_RECORD_TYPE,
+    ImportResult,
     export_chain_file,
     import_chain_as,
     import_chain_file,
@@ -193,3 +195,28 @@ def test_importing_needs_a_supervisor_and_records_who(
         "Sue Pharmacist",
     )
     assert _chain(central).ok and verify_imported(central)[0].ok
+
+
+def test_two_workstations_importing_the_same_file_at_once_store_it_once(
+    standalone: tuple[Database, str], central: Database, tmp_path: Path
+) -> None:
+    path = export_chain_file(standalone[0], tmp_path / "ward3.json").path
+    outcomes: list[object] = []
+
+    def importer() -> None:
+        try:
+            outcomes.append(import_chain_file(central, path, CENTRAL))
+        except AuditError as exc:  # the loser of the race is refused, never duplicated
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=importer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    stored = [o for o in outcomes if isinstance(o, ImportResult) and not o.already_imported]
+    assert len(outcomes) == 2 and len(stored) == 1
+    assert _chain(central).ok and _chain(central).events == 3
+    [report] = verify_imported(central)
+    assert report.ok and report.imports == 1
