@@ -29,7 +29,7 @@ from printpharm import __version__
 from printpharm.errors import InputError, RecordError
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.batch_records import batch_signable
-from printpharm.services.library import NOT_FOR_PATIENT_USE
+from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE
 from printpharm.services.permissions import Operation
 from printpharm.services.records import RecordsService, manifestation
 from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport, format_utc_ms

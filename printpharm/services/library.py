@@ -9,91 +9,39 @@ each need a supervisor's electronic signature (meaning ``approved``, bound to
 the version's content hash); the person who edited a version cannot sign it.
 Locking a version retires the version locked before it.
 
-Locked mode (the default) accepts a batch only with a locked recipe version and
-a locked ink version whose content equals what is about to be printed, a dose
-inside the validated range and on its step, and no process overrides. In
-research mode anything goes, but the batch is *not for patient use* unless it
-meets the same conditions (:class:`BatchAuthorisation`).
+Locked-mode enforcement from the library lives in :mod:`printpharm.services.locked_mode`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
-
-from pydantic import BaseModel, ValidationError
 
 from printpharm.catalog import Catalog
 from printpharm.catalog.schema import Ink, Recipe
-from printpharm.errors import DesignSpaceError, InputError, RecordError
+from printpharm.errors import InputError, RecordError
+from printpharm.services._library_content import (
+    content_of,
+    edited_model,
+    locked_match,
+    model_content,
+    model_from_content,
+    source_of,
+)
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.permissions import Operation
 from printpharm.services.records import Meaning, RecordsService, SignableRecord
-from printpharm.services.run_preflight import LockStatus
-from printpharm.storage.audit import AuditEntry, canonical_json, sha256_hex
+from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import LibraryKind, LibraryVersion, library
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
 
 __all__ = [
-    "NOT_FOR_PATIENT_USE",
-    "BatchAuthorisation",
     "ImportOutcome",
     "LibraryService",
     "model_content",
     "model_from_content",
 ]
-
-#: The tag printed on batches that may not be given to a patient.
-NOT_FOR_PATIENT_USE = "NOT FOR PATIENT USE"
-
-_MODELS: dict[str, type[BaseModel]] = {"recipe": Recipe, "ink": Ink}
-
-
-def model_content(model: Recipe | Ink) -> dict[str, Any]:
-    """The canonical form of a catalog model stored in a version (``None`` fields left out)."""
-    return json.loads(canonical_json(model.model_dump(exclude_none=True)))  # type: ignore[no-any-return]
-
-
-def _revive(value: Any) -> Any:
-    """Turn the string numbers of Quantity/Span tables back into Decimals."""
-    if isinstance(value, list):
-        return [_revive(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    out = {k: _revive(v) for k, v in value.items()}
-    if "unit" in out:
-        for key in ("value", "min", "max"):
-            if isinstance(out.get(key), str):
-                out[key] = Decimal(out[key])
-        if isinstance(out.get("values"), list):
-            out["values"] = [Decimal(v) if isinstance(v, str) else v for v in out["values"]]
-    return out
-
-
-def model_from_content(kind: str, data: Mapping[str, Any]) -> Recipe | Ink:
-    """Rebuild the catalog model from a version's stored ``model`` mapping.
-
-    Raises
-    ------
-    InputError
-        The data break the catalog schema (the first problems are named).
-    """
-    try:
-        model = _MODELS[kind].model_validate(_revive(dict(data)))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3]
-        )
-        raise InputError(f"{kind} {data.get('id')!r} breaks the schema: {problems}") from exc
-    assert isinstance(model, Recipe | Ink)
-    return model
-
-
-def _model_sha256(model_data: Mapping[str, Any]) -> str:
-    return sha256_hex(canonical_json(model_data))
 
 
 @dataclass(frozen=True)
@@ -107,50 +55,6 @@ class ImportOutcome:
     status: str
     file: str
     file_sha256: str
-
-
-@dataclass(frozen=True)
-class BatchAuthorisation:
-    """Whether a batch may be made, in which mode, and whether it is for patient use.
-
-    ``problems`` says why it is not for patient use (empty when it is).
-    """
-
-    mode: str
-    patient_use: bool
-    recipe_version: str | None
-    ink_version: str | None
-    dose_mg: Decimal
-    problems: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        """``for patient use`` or :data:`NOT_FOR_PATIENT_USE`."""
-        return "for patient use" if self.patient_use else NOT_FOR_PATIENT_USE
-
-
-def _source(catalog: Catalog, kind: LibraryKind, item_id: str) -> dict[str, Any]:
-    files = catalog.sources(kind, item_id)
-    return {
-        "file": files[0].relpath,
-        "file_sha256": files[0].sha256,
-        "inherits": [{"file": f.relpath, "sha256": f.sha256} for f in files[1:]],
-    }
-
-
-def _set_path(data: dict[str, Any], dotted: str, value: Any) -> Any:
-    keys = dotted.split(".")
-    node = data
-    for key in keys[:-1]:
-        child = node.get(key)
-        if child is None:
-            child = node[key] = {}
-        if not isinstance(child, dict):
-            raise InputError(f"change {dotted!r}: {key!r} is not a table")
-        node = child
-    old = node.get(keys[-1])
-    node[keys[-1]] = value
-    return old
 
 
 class LibraryService:
@@ -204,7 +108,7 @@ class LibraryService:
                 *(("ink", i) for i in catalog.inks()),
             ]
             for kind, model in models:
-                source = _source(catalog, kind, model.id)
+                source = source_of(catalog, kind, model.id)
                 same = [v for v in repo.versions(kind, model.id) if v.content["source"] == source]
                 if same:
                     v = same[-1]
@@ -236,15 +140,7 @@ class LibraryService:
                 "api": model.api,
             }
         repo.ensure_item(kind, model.id, model.name, uow.now(), **extra)
-        data = model_content(model)
-        content = {
-            "kind": kind,
-            "id": model.id,
-            "model": data,
-            "model_sha256": _model_sha256(data),
-            "source": source,
-            "based_on": None,
-        }
+        content = content_of(kind, model_content(model), source, None)
         v = repo.add_version(kind, model.id, content, live.user_id, uow.now())
         action = "created" if first else "new-draft"
         uow.audit.append(
@@ -290,22 +186,8 @@ class LibraryService:
             raise InputError(f"a reason is required to edit {kind} {item_id}")
         if not changes:
             raise InputError(f"edit of {kind} {item_id}: no changes given")
-        base = self.get(kind, item_id, base_version)
-        data = json.loads(json.dumps(base.content["model"]))
-        old = {
-            key: _set_path(data, key, json.loads(canonical_json(v))) for key, v in changes.items()
-        }
-        if data.get("id") != item_id:
-            raise InputError(f"edit of {kind} {item_id}: the id cannot change")
-        new_data = model_content(model_from_content(kind, data))
-        content = {
-            "kind": kind,
-            "id": item_id,
-            "model": new_data,
-            "model_sha256": _model_sha256(new_data),
-            "source": None,
-            "based_on": base_version,
-        }
+        new_data, old = edited_model(kind, self.get(kind, item_id, base_version), changes)
+        content = content_of(kind, new_data, None, base_version)
         with self._auth.uow() as uow:
             v = library(uow).add_version(kind, item_id, content, live.user_id, uow.now())
             uow.audit.append(
@@ -384,7 +266,6 @@ class LibraryService:
     ) -> SignatureRecord:
         operation = Operation.VALIDATE_LIBRARY if target == "validated" else Operation.LOCK_LIBRARY
         live = self._auth.require(session, operation)
-        action = "validate" if target == "validated" else "lock"
         v = self.get(kind, item_id, version)
         needed = "draft" if target == "validated" else "validated"
         if v.status != needed:
@@ -402,25 +283,9 @@ class LibraryService:
         )
 
         def move(uow: UnitOfWork) -> None:
-            repo = library(uow)
-            if target == "locked":
-                for old in repo.versions(kind, item_id, status="locked"):
-                    repo.set_status(kind, item_id, old.version, "retired")
-                    uow.audit.append(
-                        AuditEntry(kind, "retire", old.record_id, live.user_id, live.full_name,
-                                   reason=f"superseded by v{version}",
-                                   old={"status": "locked"}, new={"status": "retired"})
-                    )  # fmt: skip
-            repo.set_status(kind, item_id, version, target)
-            uow.audit.append(
-                AuditEntry(
-                    kind, action, v.record_id, live.user_id, live.full_name, reason=comment,
-                    old={"status": v.status},
-                    new={"status": target, "content_sha256": v.content_sha256},
-                )
-            )  # fmt: skip
+            _move(uow, live, v, target, comment)
 
-        text = f"{'validation' if action == 'validate' else 'lock'} of {kind} {v.label}"
+        text = f"{'validation' if target == 'validated' else 'lock'} of {kind} {v.label}"
         full = f"{text}: {comment}" if comment else text
         return self._records.sign(session, record, Meaning.APPROVED, user_id, password, full, move)
 
@@ -451,99 +316,30 @@ class LibraryService:
             )  # fmt: skip
         return v
 
-    # -- enforcement --------------------------------------------------------------------
     def locked_version(self, kind: LibraryKind, model: Recipe | Ink) -> LibraryVersion | None:
         """The locked version whose content equals ``model`` (as it is about to be used)."""
-        wanted = _model_sha256(model_content(model))
         with self._auth.uow(write=False) as uow:
-            locked = library(uow).versions(kind, model.id, status="locked")
-        matches = [v for v in locked if v.intact() and v.content["model_sha256"] == wanted]
-        return matches[-1] if matches else None
+            return locked_match(uow, kind, model)
 
-    def lock_policy(self) -> Callable[[Recipe, str], LockStatus]:
-        """A run lock policy (``RunOptions.lock_policy``): the recipe must be a locked version."""
 
-        def policy(recipe: Recipe, file_sha256: str) -> LockStatus:
-            found = self.locked_version("recipe", recipe)
-            if found is None:
-                return LockStatus(
-                    False,
-                    "not in the library",
-                    f"recipe {recipe.id} (file sha256:{file_sha256[:12]}…) is not a locked "
-                    "library version; import it and have it validated and locked",
-                )
-            return LockStatus(
-                True,
-                f"library:{found.label}",
-                f"locked library version {found.label}, content sha256:{found.content_sha256}",
-            )
-
-        return policy
-
-    def authorise_batch(
-        self,
-        session: UserSession,
-        recipe: Recipe,
-        ink: Ink,
-        dose_mg: Decimal,
-        overrides: Mapping[str, Any] | None = None,
-    ) -> BatchAuthorisation:
-        """Decide whether a batch may be made now, and whether it will be for patient use.
-
-        Raises
-        ------
-        DesignSpaceError
-            Locked mode and any condition fails (no locked recipe/ink version
-            equal to what would be printed, dose outside the validated range or
-            off its step, process overrides); the message names each limit.
-        PermissionDenied
-            The role may not run prints.
-        """
-        self._auth.require(session, Operation.RUN_PRINT)
-        with self._auth.uow(write=False) as uow:
-            mode = uow.mode()
-        recipe_v = self.locked_version("recipe", recipe)
-        ink_v = self.locked_version("ink", ink)
-        problems = []
-        if recipe_v is None:
-            problems.append(f"recipe {recipe.id} as given is not a locked library version")
-        if ink_v is None:
-            problems.append(f"ink {ink.id} as given is not a locked library version")
-        problems += _dose_problems(recipe, dose_mg)
-        if overrides:
-            problems.append(
-                f"process parameters are read-only in locked mode (overrides: "
-                f"{', '.join(sorted(overrides))})"
-            )
-        if mode == "locked" and problems:
-            raise DesignSpaceError("locked mode refuses this batch: " + "; ".join(problems))
-        return BatchAuthorisation(
-            mode,
-            not problems,
-            None if recipe_v is None else recipe_v.label,
-            None if ink_v is None else ink_v.label,
-            dose_mg,
-            tuple(problems),
-        )
-
-    def record_authorisation(
-        self, session: UserSession, batch_id: str, authorisation: BatchAuthorisation
-    ) -> None:
-        """Write the authorisation into the batch's audit trail (read by the batch record)."""
-        live = self._auth.require(session, Operation.RUN_PRINT)
-        with self._auth.uow() as uow:
+def _move(
+    uow: UnitOfWork, live: UserSession, v: LibraryVersion, target: str, comment: str | None
+) -> None:
+    """The status change a validation or lock signature decides (in its transaction)."""
+    repo = library(uow)
+    if target == "locked":  # one locked version at a time: the previous one retires
+        for old in repo.versions(v.kind, v.item_id, status="locked"):
+            repo.set_status(v.kind, v.item_id, old.version, "retired")
             uow.audit.append(
-                AuditEntry("batch", "authorise", batch_id, live.user_id, live.full_name,
-                           new=authorisation, batch_id=batch_id)
+                AuditEntry(v.kind, "retire", old.record_id, live.user_id, live.full_name,
+                           reason=f"superseded by v{v.version}",
+                           old={"status": "locked"}, new={"status": "retired"})
             )  # fmt: skip
-
-
-def _dose_problems(recipe: Recipe, dose_mg: Decimal) -> list[str]:
-    if recipe.dose is None:
-        return [f"recipe {recipe.id} is a calibration recipe, not a medicine"]
-    span, step = recipe.dose.range, recipe.dose.step.value
-    if not span.min <= dose_mg <= span.max:
-        return [f"dose {dose_mg} mg is outside the validated range {span.min}–{span.max} mg"]
-    if dose_mg % step != 0:
-        return [f"dose {dose_mg} mg is not on the validated step of {step} mg"]
-    return []
+    repo.set_status(v.kind, v.item_id, v.version, target)
+    uow.audit.append(
+        AuditEntry(
+            v.kind, "validate" if target == "validated" else "lock", v.record_id, live.user_id,
+            live.full_name, reason=comment, old={"status": v.status},
+            new={"status": target, "content_sha256": v.content_sha256},
+        )
+    )  # fmt: skip

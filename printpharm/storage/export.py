@@ -175,40 +175,61 @@ def export_inspection_package(
     path = Path(path)
     if path.exists():
         raise RecordError(f"{path} exists already; an inspection package is never overwritten")
+    snap = _read(source, batch_id)
+    manifest = {
+        "batch_id": batch_id,
+        "exported_at": format_utc_ms(at),
+        "exported_by": exported_by,
+        "source_revision": snap.revision,
+        "chain_events": snap.head["last_seq"],
+        "chain_head_sha256": snap.head["last_hash"],
+        "note": "whole audit chain up to the export, so that every hash can be checked",
+    }
+    try:
+        _write(path, snap, manifest, at)
+    except BaseException:  # never leave a half-written package behind
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
+    counts = {name: len(rows) for name, rows in snap.rows.items()}
+    return PackageReport(path, batch_id, len(snap.events), str(snap.head["last_hash"]), counts)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    rows: dict[str, list[dict[str, Any]]]
+    head: dict[str, Any]
+    events: list[dict[str, Any]]
+    revision: str | None
+
+
+def _read(source: Database, batch_id: str) -> _Snapshot:
     with source.session(write=False) as s:
         if source.dialect == "postgresql":
             s.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
         collector = _Collector(s, batch_id)
         collector.collect()
         collector.rows["users"] = collector.users()
-        head = s.execute(select(_t(AuditHead))).one()._mapping
+        head = dict(s.execute(select(_t(AuditHead))).one()._mapping)
         events = _rows(s, _t(AuditEventRow), _t(AuditEventRow).c.seq <= head["last_seq"])
         revision = s.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return _Snapshot(collector.rows, head, events, revision)
+
+
+def _write(path: Path, snap: _Snapshot, manifest: dict[str, Any], at: datetime) -> None:
     target = Database(f"sqlite:///{path.resolve()}")
     try:
         target.upgrade()
         with target.session() as t:
             for mapped in _ORDER:
-                rows = collector.rows.get(_t(mapped).name, [])
+                rows = snap.rows.get(_t(mapped).name, [])
                 if rows:
                     t.execute(insert(_t(mapped)), rows)
-            for start in range(0, len(events), 5000):
-                t.execute(insert(_t(AuditEventRow)), events[start : start + 5000])
-            t.execute(update(_t(AuditHead)).where(_t(AuditHead).c.id == 1).values(
-                last_seq=head["last_seq"], last_hash=head["last_hash"],
-                last_occurred_at=head["last_occurred_at"]))  # fmt: skip
-            manifest = {
-                "batch_id": batch_id,
-                "exported_at": format_utc_ms(at),
-                "exported_by": exported_by,
-                "source_revision": revision,
-                "chain_events": head["last_seq"],
-                "chain_head_sha256": head["last_hash"],
-                "note": "whole audit chain up to the export, so that every hash can be checked",
-            }
+            for start in range(0, len(snap.events), 5000):
+                t.execute(insert(_t(AuditEventRow)), snap.events[start : start + 5000])
+            head = {k: snap.head[k] for k in ("last_seq", "last_hash", "last_occurred_at")}
+            t.execute(update(_t(AuditHead)).where(_t(AuditHead).c.id == 1).values(**head))
             t.add(SiteSetting(key=MANIFEST_KEY, value_json=canonical_json(manifest), version=1,
                               updated_by=None, updated_at=at))  # fmt: skip
     finally:
         target.dispose()
-    counts = {name: len(rows) for name, rows in collector.rows.items()}
-    return PackageReport(path, batch_id, len(events), str(head["last_hash"]), counts)

@@ -11,7 +11,8 @@ import pytest
 from printpharm.catalog import Catalog, load_catalog
 from printpharm.errors import DesignSpaceError, InputError, PermissionDenied, RecordError
 from printpharm.services.auth import UserSession
-from printpharm.services.library import NOT_FOR_PATIENT_USE, LibraryService, model_from_content
+from printpharm.services.library import LibraryService, model_from_content
+from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, LockedMode
 from printpharm.services.records import Meaning, SignableRecord
 from printpharm.storage.library import library
 from printpharm.storage.repositories import unit_of_work
@@ -176,37 +177,39 @@ def test_the_database_refuses_to_change_or_delete_a_version(
 
 
 def test_locked_mode_refuses_what_is_not_validated(
-    lib: LibraryService, team: Team, catalog: Catalog
+    env: Env, lib: LibraryService, team: Team, catalog: Catalog
 ) -> None:
+    gate = LockedMode(env.auth)
     _, sup1 = team["sup1"]
     _, tech = team["tech1"]
     recipe, ink = catalog.recipe(RECIPE), catalog.ink(INK)
     lib.import_catalog(sup1, catalog)
     with pytest.raises(DesignSpaceError, match="not a locked library version"):
-        lib.authorise_batch(tech, recipe, ink, Decimal(10))
-    assert not lib.lock_policy()(recipe, catalog.file_sha256("recipe", RECIPE)).locked
+        gate.authorise_batch(tech, recipe, ink, Decimal(10))
+    assert not gate.lock_policy()(recipe, catalog.file_sha256("recipe", RECIPE)).locked
     _lock(lib, team, "recipe", RECIPE, 1)
     with pytest.raises(DesignSpaceError, match=f"ink {INK}"):
-        lib.authorise_batch(tech, recipe, ink, Decimal(10))
+        gate.authorise_batch(tech, recipe, ink, Decimal(10))
     _lock(lib, team, "ink", INK, 1)
-    ok = lib.authorise_batch(tech, recipe, ink, Decimal(10))
+    ok = gate.authorise_batch(tech, recipe, ink, Decimal(10))
     assert ok.patient_use and ok.recipe_version == f"{RECIPE} v1" and ok.mode == "locked"
-    status = lib.lock_policy()(recipe, catalog.file_sha256("recipe", RECIPE))
+    status = gate.lock_policy()(recipe, catalog.file_sha256("recipe", RECIPE))
     assert status.locked and status.version == f"library:{RECIPE} v1"
     with pytest.raises(DesignSpaceError, match="outside the validated range 5–40 mg"):
-        lib.authorise_batch(tech, recipe, ink, Decimal("40.5"))
+        gate.authorise_batch(tech, recipe, ink, Decimal("40.5"))
     with pytest.raises(DesignSpaceError, match="step of 0.5 mg"):
-        lib.authorise_batch(tech, recipe, ink, Decimal("10.2"))
+        gate.authorise_batch(tech, recipe, ink, Decimal("10.2"))
     with pytest.raises(DesignSpaceError, match="read-only"):
-        lib.authorise_batch(tech, recipe, ink, Decimal(10), {"print_speed": 1})
+        gate.authorise_batch(tech, recipe, ink, Decimal(10), {"print_speed": 1})
     faster = recipe.model_copy(update={"alarm_policy": "pause"})
     with pytest.raises(DesignSpaceError, match="not a locked library version"):
-        lib.authorise_batch(tech, faster, ink, Decimal(10))
+        gate.authorise_batch(tech, faster, ink, Decimal(10))
 
 
 def test_research_mode_batches_are_not_for_patient_use_unless_validated(
     env: Env, lib: LibraryService, team: Team, catalog: Catalog
 ) -> None:
+    gate = LockedMode(env.auth)
     pw1, sup1 = team["sup1"]
     _, tech = team["tech1"]
     recipe, ink = catalog.recipe(RECIPE), catalog.ink(INK)
@@ -214,12 +217,12 @@ def test_research_mode_batches_are_not_for_patient_use_unless_validated(
     _lock(lib, team, "recipe", RECIPE, 1)
     _lock(lib, team, "ink", INK, 1)
     env.research.unlock(sup1, "sup1", pw1, "dose-finding study", 600)
-    outside = lib.authorise_batch(tech, recipe, ink, Decimal(45))
+    outside = gate.authorise_batch(tech, recipe, ink, Decimal(45))
     assert outside.mode.startswith("research:") and not outside.patient_use
     assert outside.label == NOT_FOR_PATIENT_USE and "outside" in outside.problems[0]
-    inside = lib.authorise_batch(tech, recipe, ink, Decimal(10))
+    inside = gate.authorise_batch(tech, recipe, ink, Decimal(10))
     assert inside.patient_use and inside.label == "for patient use"
-    lib.record_authorisation(tech, "B-R1", outside)
+    gate.record_authorisation(tech, "B-R1", outside)
     (event,) = env.events(batch_id="B-R1")
     assert event.action == "authorise" and event.new()["patient_use"] is False
 
