@@ -95,16 +95,10 @@ class LockedMode:
         dose_mg: Decimal,
         overrides: Mapping[str, Any] | None = None,
     ) -> BatchAuthorisation:
-        """Decide whether a batch may be made now, and whether it will be for patient use.
+        """Decide whether a batch of ``dose_mg`` mg per unit may be made now, and for whom.
 
-        Parameters
-        ----------
-        recipe, ink
-            The resolved models about to be printed (as the catalog loads them).
-        dose_mg
-            Dose per unit in mg.
-        overrides
-            Batch overrides of process parameters (refused in locked mode).
+        ``recipe`` and ``ink`` are the resolved models about to be printed;
+        ``overrides`` are batch overrides of process parameters.
 
         Raises
         ------
