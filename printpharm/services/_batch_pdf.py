@@ -221,8 +221,8 @@ def _alarms(v: BatchRecordView) -> list[Any]:
     if v.alarms:
         rows = [("Time (UTC)", "Kind", "Unit", "Action", "Decision", "Message")]
         rows += [
-            (a.get("at"), a.get("kind"), a.get("unit"), a.get("action"), a.get("decision"),
-             a.get("message"))
+            (_time(a.get("at")), str(a.get("kind", "")).replace("_", " "), a.get("unit"),
+             a.get("action"), a.get("decision"), a.get("message"))
             for a in v.alarms
         ]  # fmt: skip
         out.append(_table(rows, (30, 28, 9, 14, 16, 83)))
@@ -256,7 +256,7 @@ def _qc(v: BatchRecordView) -> list[Any]:
         f"(Ph. Eur. 2.9.5 uniformity of mass, 2.9.40 uniformity of dosage units), "
         f"{r.get('qc_units_count', '—')} units."
     )
-    verdict = str(qc.get("verdict", "not evaluated")).upper()
+    verdict = str(qc.get("verdict", "not evaluated")).upper().replace("_", " ")
     color = _GREEN if verdict == "PASS" else _RED
     out: list[Any] = [
         _heading("5. Quality control"),
@@ -295,7 +295,16 @@ def _signatures(v: BatchRecordView) -> list[Any]:
 
 def _changes(v: BatchRecordView) -> list[Any]:
     out: list[Any] = [_heading("7. Changes after original entry (Annex 11 §8.2)")]
+    if v.unaudited_units:
+        units = ", ".join(str(n) for n in v.unaudited_units)
+        out.append(_p(f"UNIT(S) {units} HAVE NO AUDIT EVENT: stored outside printpharm's "
+                      "audited path; treat the record as altered.", 8, True, _RED))  # fmt: skip
+    if v.changed_after_signing:
+        out.append(_p("The signatures in section 6 show that the record changed after signing.",
+                      8, True, _RED))  # fmt: skip
     if not v.changes:
+        if v.unaudited_units or v.changed_after_signing:
+            return [*out, _p("No modification event was recorded for these changes.")]
         return [*out, _p("No recorded data were changed after their original entry.")]
     rows = [("Event", "Time (UTC)", "By", "Action", "Reason", "Old -> new")] + [
         (e.seq, e.occurred_at, e.user_id or "system", e.action, e.reason,
@@ -303,6 +312,11 @@ def _changes(v: BatchRecordView) -> list[Any]:
         for e in v.changes
     ]  # fmt: skip
     return [*out, _table(rows, (11, 30, 18, 14, 50, 57))]
+
+
+def _time(value: Any) -> str:
+    text = str(value or "")
+    return text[:19].replace("T", " ") if len(text) >= 19 else _esc(value)
 
 
 def _span(value: Any) -> str:

@@ -94,6 +94,7 @@ class BatchRecordView:
     patient_use_reason: str
     exported_by: str
     exported_at: str
+    unaudited_units: tuple[int, ...] = ()
 
     @property
     def changed_after_signing(self) -> bool:
@@ -164,6 +165,12 @@ def _unit_lines(row: BatchRow, events: list[AuditEvent]) -> tuple[UnitLine, ...]
     return tuple(lines)
 
 
+def _unaudited(row: BatchRow, events: list[AuditEvent]) -> tuple[int, ...]:
+    """Units stored without their ``unit create`` audit event (written outside printpharm)."""
+    audited = {e.record_id for e in events if e.record_type == "unit" and e.action == "create"}
+    return tuple(u.unit_index for u in row.units if f"{row.batch_id}/{u.unit_index}" not in audited)
+
+
 def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordView:
     """Gather the record of ``batch_id`` inside ``uow`` (one consistent read).
 
@@ -197,6 +204,7 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
         patient_use_reason=why,
         exported_by=exported_by,
         exported_at=format_utc_ms(uow.now()),
+        unaudited_units=_unaudited(row, events),
     )
 
 
@@ -242,6 +250,7 @@ def record_to_json(view: BatchRecordView) -> dict[str, Any]:
                 "changed_after_signing": view.changed_after_signing,
                 "signing_statement": view.signing_statement,
                 "changes_after_entry": [e.seq for e in view.changes],
+                "units_without_audit_event": list(view.unaudited_units),
                 "audit_chain": {"ok": view.chain.ok, "events": view.chain.events,
                                 "first_broken": None if view.chain.first_broken is None
                                 else asdict(view.chain.first_broken)},

@@ -109,6 +109,7 @@ def test_json_round_trips_to_what_is_stored(
     derived = data["derived"]
     assert derived["patient_use"] and not derived["changed_after_signing"]
     assert derived["audit_chain"]["ok"] and len(derived["unit_verdicts"]) == 4
+    assert derived["units_without_audit_event"] == []
     assert [s["meaning"] for s in data["signatures"]] == ["reviewed", "released"]
     assert all(s["valid"] for s in data["signatures"])
     assert "Released by Sue Super (sup1) on" in data["signatures"][1]["manifestation"]
@@ -129,6 +130,7 @@ def test_a_change_after_signing_is_stated_and_listed(
     assert view.changed_after_signing
     assert view.signing_statement.startswith("CHANGED AFTER SIGNING: the reviewed")
     assert "modified after signing" in (view.signatures[0].problem or "")
+    assert view.unaudited_units == (9,)  # written around the services: no audit event
     text = record_to_csv(view)
     assert "CHANGED AFTER SIGNING" in text
     assert re.search(r"\nunit,9,300\.0+,301\.0+,mg,", text)  # NUMERIC(18,6) on PostgreSQL
