@@ -5,18 +5,29 @@ from __future__ import annotations
 import shutil
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from printpharm.catalog import Catalog, load_catalog
-from printpharm.errors import DesignSpaceError, InputError, PermissionDenied, RecordError
+from printpharm.errors import (
+    DesignSpaceError,
+    InputError,
+    PermissionDenied,
+    PreflightError,
+    RecordError,
+)
 from printpharm.services.auth import UserSession
+from printpharm.services.batch_export import BatchExportService
+from printpharm.services.db_recorder import DatabaseRecorder
 from printpharm.services.library import LibraryService, model_from_content
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, LockedMode
 from printpharm.services.records import Meaning, SignableRecord
+from printpharm.services.run import run_batch
 from printpharm.storage.library import library
 from printpharm.storage.repositories import unit_of_work
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
+from tests.services.conftest import make_request, options
 from tests.storage._dbs import make_context
 
 __all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
@@ -242,3 +253,25 @@ def test_retire_needs_a_reason_and_the_role(
     assert lib.retire(sup1, "recipe", RECIPE, 1, "replaced by site recipe").status == "retired"
     with pytest.raises(RecordError, match="cannot become retired"):
         lib.retire(sup1, "recipe", RECIPE, 1, "again")
+
+
+def test_the_run_preflight_uses_the_library_lock(
+    env: Env, lib: LibraryService, team: Team, catalog: Catalog, sim_devices: Any
+) -> None:
+    _, sup1 = team["sup1"]
+    _, tech = team["tech1"]
+    gate = LockedMode(env.auth)
+    lib.import_catalog(sup1, catalog)
+    request = make_request(catalog, units=2)
+    recorder = DatabaseRecorder(env.auth, tech)
+    run_options = options(lock_policy=gate.lock_policy())
+    with pytest.raises(PreflightError, match="not a locked library version"):
+        run_batch(request, sim_devices(request), recorder=recorder, options=run_options)
+    _lock(lib, team, "recipe", RECIPE, 1)
+    _lock(lib, team, "ink", INK, 1)
+    authorisation = gate.authorise_batch(tech, request.recipe, request.ink, request.dose_mg)
+    result = run_batch(request, sim_devices(request), recorder=recorder, options=run_options)
+    gate.record_authorisation(tech, result.batch_id, authorisation)
+    assert result.recipe["version"] == f"library:{RECIPE} v1"
+    view = BatchExportService(env.auth, env.db).view(sup1, result.batch_id)
+    assert view.patient_use and f"{RECIPE} v1" in view.patient_use_reason
