@@ -7,6 +7,7 @@ The names most callers need::
 
 from printpharm.devices.balance import Balance, BalanceInfo, Weighing
 from printpharm.devices.marlin import HeaterReading, PrinterInfo
+from printpharm.devices.ports import PortInfo, list_ports
 from printpharm.devices.printer import LinkOptions, PrinterLink, StreamStats
 from printpharm.devices.sim import default_balance_url, default_printer_url
 from printpharm.devices.transport import Transport, open_transport
@@ -16,6 +17,7 @@ __all__ = [
     "BalanceInfo",
     "HeaterReading",
     "LinkOptions",
+    "PortInfo",
     "PrinterInfo",
     "PrinterLink",
     "StreamStats",
@@ -23,5 +25,6 @@ __all__ = [
     "Weighing",
     "default_balance_url",
     "default_printer_url",
+    "list_ports",
     "open_transport",
 ]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from printpharm.catalog import load_catalog
 from printpharm.catalog.loader import default_data_root
-from printpharm.devices import Balance, PrinterLink, open_transport
+from printpharm.devices import Balance, PrinterLink, list_ports, open_transport
 from printpharm.errors import PrintpharmError
 from printpharm.services.records import verify_audit_trail
 from printpharm.storage.db import Database, resolve_database_url
@@ -271,17 +271,24 @@ def check_audit_chain(db: Database | None) -> Check:
 
 
 def check_serial_ports() -> Check:
-    """Report the serial ports this computer shows.
-
-    The devices layer has no port-listing function yet, so this says so (warn).
-    """
-    return Check(
-        "serial ports",
-        Status.WARN,
-        "port listing not available in this version",
-        "find the port in the OS (Device Manager → Ports, or `ls /dev/ttyACM* /dev/ttyUSB*`) "
-        "and pass it with --printer-port/--balance-port",
+    """Report the USB serial ports this computer shows (printers and balances are USB)."""
+    fix_find = (
+        "plug the printer and the balance in (USB), then pass their ports with "
+        "--printer-port/--balance-port"
     )
+    try:
+        ports = list_ports(usb_only=True)
+    except PrintpharmError as exc:
+        return Check("serial ports", Status.WARN, str(exc), fix_find)
+    if not ports:
+        return Check(
+            "serial ports",
+            Status.WARN,
+            "no USB serial ports found (the built-in simulators work without any)",
+            fix_find,
+        )
+    listed = "; ".join(f"{p.device} ({p.description})" for p in ports)
+    return Check("serial ports", Status.OK, f"{len(ports)} USB serial port(s): {listed}")
 
 
 def check_printer(port: str | None, baud: int = 115200, timeout_s: float = 5.0) -> Check:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from printpharm.devices import list_ports
 from printpharm.services.doctor import (
     Check,
     DoctorOptions,
@@ -139,9 +140,17 @@ def test_no_database_skips_the_chain_with_a_warning() -> None:
     assert check_audit_chain(None).status is Status.WARN
 
 
-def test_serial_port_listing_is_reported_unavailable() -> None:
+def test_serial_ports_check_reports_what_the_os_lists() -> None:
     check = check_serial_ports()
-    assert check.status is Status.WARN and "not available" in check.detail
+    usb = list_ports(usb_only=True)
+    assert check.name == "serial ports"
+    if usb:
+        assert check.status is Status.OK
+        for p in usb:
+            assert p.device in check.detail
+    else:
+        assert check.status is Status.WARN
+        assert "no USB serial ports" in check.detail and "--printer-port" in check.fix
 
 
 def test_simulated_devices_identify_themselves() -> None:
