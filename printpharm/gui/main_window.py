@@ -287,7 +287,8 @@ class MainWindow(QMainWindow):
             label.setText(f"{name}: {state}")
 
     def _on_print_requested(self, batch: PlannedBatch) -> None:
-        self.print_page.set_batch(batch)
+        self.print_page.set_batch(batch, self.plan.authorisation)
+        self.qc.patient_banner.set_authorisation(self.plan.authorisation)
         self.show_page("print")
 
     def _on_plan_requested(self, form: DoseForm, preview: DosePreview) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from printpharm.core.uniformity import MassUniformityResult
+from printpharm.services.workstation import format_mass
 
 __all__ = ["UnitMassModel"]
 
@@ -54,7 +55,7 @@ class UnitMassModel(QAbstractTableModel):
         if col == 0:
             return str(row + 1)
         if col == 1:
-            return str(self._masses[row])
+            return format_mass(self._masses[row])
         if self._result is None:
             return "—"
         if col == 2:

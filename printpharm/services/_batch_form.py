@@ -30,6 +30,7 @@ __all__ = [
     "check_recipe_dose",
     "describe_dose",
     "format_bsa",
+    "format_mass",
     "format_mg",
     "parse_bands",
     "parse_masses",
@@ -168,6 +169,26 @@ def format_mg(value: Decimal) -> str:
     exponent = value.as_tuple().exponent
     shown = value if isinstance(exponent, int) and exponent >= -3 else quantize_half_up(value, 3)
     return f"{format_decimal(shown)} mg"
+
+
+#: Decimals every mass (mg) is shown with, so columns line up (``300.00``, not ``300``).
+MASS_PLACES = 2
+
+
+def format_mass(value: Decimal | float, exact: bool = True) -> str:
+    """A mass in mg for display with at least :data:`MASS_PLACES` decimals, no unit.
+
+    ``exact`` (measured masses): every digit the balance gave is kept, trailing
+    zeros are only added (``300`` → ``300.00``, ``249.875`` stays). Otherwise
+    (computed targets) the value is shown half-up to :data:`MASS_PLACES`.
+    The value itself is never changed.
+    """
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    exponent = number.as_tuple().exponent
+    places = MASS_PLACES
+    if exact and isinstance(exponent, int) and -exponent > places:
+        places = -exponent
+    return f"{quantize_half_up(number, places):.{places}f}"
 
 
 def describe_dose(result: DoseResult) -> tuple[str, ...]:

@@ -27,7 +27,13 @@ from printpharm.core.uniformity import (
     local_mass_check,
     uniformity_of_mass,
 )
-from printpharm.errors import CatalogError, InputError, PrintpharmError
+from printpharm.errors import (
+    CatalogError,
+    DesignSpaceError,
+    InputError,
+    PrintpharmError,
+    SessionExpired,
+)
 from printpharm.services._batch_form import (
     DoseForm,
     DosePreview,
@@ -36,6 +42,7 @@ from printpharm.services._batch_form import (
     check_recipe_dose,
     describe_dose,
     format_bsa,
+    format_mass,
     format_mg,
     parse_bands,
     parse_masses,
@@ -45,12 +52,20 @@ from printpharm.services._station_batch import (
     LayerView,
     PathView,
     PlannedBatch,
+    PrintAuthorisation,
+    authorise_print,
     plan_for_form,
     print_batch,
     warm_up,
 )
-from printpharm.services._station_session import ModeStatus, StationSession, display_url
+from printpharm.services._station_session import (
+    LibraryRow,
+    ModeStatus,
+    StationSession,
+    display_url,
+)
 from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.locked_mode import LockedMode
 from printpharm.services.permissions import Operation
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import OperatorCallback
@@ -64,6 +79,8 @@ __all__ = [
     "DoseForm",
     "DosePreview",
     "LayerView",
+    "LibraryRow",
+    "PrintAuthorisation",
     "PathView",
     "PlannedBatch",
     "ModeStatus",
@@ -77,6 +94,7 @@ __all__ = [
     "describe_dose",
     "display_url",
     "format_bsa",
+    "format_mass",
     "format_mg",
     "parse_bands",
     "parse_masses",
@@ -222,6 +240,21 @@ class Workstation:
         )
         return batch
 
+    def authorise(self, batch: PlannedBatch) -> PrintAuthorisation:
+        """Whether locked mode lets ``batch`` be printed now (a refusal is returned, not raised).
+
+        Raises
+        ------
+        SessionExpired, PermissionDenied
+            Nobody is logged in, or the role may not run a print.
+        """
+        services = self.session.services
+        if services is None:
+            raise SessionExpired("the database is not open; log in again")
+        user = self.session.require(Operation.RUN_PRINT)
+        request = batch.request
+        return authorise_print(services.auth, user, request.recipe, request.ink, batch.dose_mg)
+
     def print_batch(
         self,
         batch: PlannedBatch,
@@ -237,6 +270,8 @@ class Workstation:
         ------
         SessionExpired, PermissionDenied
             Nobody is logged in, or the role may not run a print.
+        DesignSpaceError
+            Locked mode refuses the batch (the refusal is audited).
         PreflightError, DeviceError, RecordError
             The run could not start or record (a failure to start is audited;
             the run itself is recorded in the database by the batch recorder).
@@ -245,6 +280,15 @@ class Workstation:
         if self.catalog is None:
             raise CatalogError(self.catalog_error or "the catalog is not loaded")
         ports = (self.config.printer_url, self.config.balance_url)
+        authorisation = self.authorise(batch)
+        if not authorisation.allowed or authorisation.decision is None:
+            self.session.record("print-refused", batch.batch_id, reason=authorisation.refusal)
+            raise DesignSpaceError(authorisation.refusal or "locked mode refuses this batch")
+        assert self.session.services is not None  # authorise() checked it
+        auth = self.session.services.auth
+        LockedMode(auth).record_authorisation(
+            self.session.require(Operation.RUN_PRINT), batch.batch_id, authorisation.decision
+        )
         recorder = self.session.recorder()
         try:
             return print_batch(
@@ -256,6 +300,7 @@ class Workstation:
                 operator=operator,
                 recorder=recorder,
                 records_dir=self.config.records_dir,
+                lock_policy=authorisation.lock_policy(auth),
             )
         except PrintpharmError as exc:
             self.session.record("print-failed", batch.batch_id, reason=str(exc))

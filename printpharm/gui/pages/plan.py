@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from printpharm.errors import PrintpharmError
+from printpharm.gui.widgets.banner import PatientUseBanner
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.toolpaths import ToolpathView
 from printpharm.gui.workers import TaskRunner
@@ -27,8 +29,10 @@ from printpharm.services.workstation import (
     DoseForm,
     DosePreview,
     PlannedBatch,
+    PrintAuthorisation,
     Workstation,
     describe_dose,
+    format_mass,
     format_mg,
 )
 
@@ -48,6 +52,7 @@ class PlanPage(QWidget):
         super().__init__(parent)
         self._ws = workstation
         self.batch: PlannedBatch | None = None
+        self.authorisation: PrintAuthorisation | None = None
         self.runner = TaskRunner(self)
         self.runner.finished.connect(self._on_planned)
         self.runner.failed.connect(self._on_failed)
@@ -55,6 +60,8 @@ class PlanPage(QWidget):
         title = QLabel(self.tr("Plan preview"))
         title.setObjectName("pageTitle")
         layout.addWidget(title)
+        self.patient_banner = PatientUseBanner()
+        layout.addWidget(self.patient_banner)
         row = QHBoxLayout()
         left = QVBoxLayout()
         group = QGroupBox(self.tr("Batch"))
@@ -107,6 +114,8 @@ class PlanPage(QWidget):
         self._clear(self.summary)
         self._clear(self.numbers)
         self.batch = None
+        self.authorisation = None
+        self.patient_banner.set_authorisation(None)
         self.print_button.setEnabled(False)
         self.view.set_layers(())
         self.slider.setEnabled(False)
@@ -152,8 +161,11 @@ class PlanPage(QWidget):
             (self.tr("Form:"), f"{plan.template}: {dims}"),
             (self.tr("Layers:"), f"{plan.layers} × {plan.layer_height_mm:g} mm"),
             (self.tr("Volume per unit:"), f"{plan.target_volume_mm3:.1f} mm³"),
-            (self.tr("Ink per unit:"), f"{plan.ink_mass_mg:.1f} mg"),
-            (self.tr("Weighing target:"), f"{plan.target_mass_mg:.1f} mg per unit"),
+            (self.tr("Ink per unit:"), f"{format_mass(plan.ink_mass_mg, exact=False)} mg"),
+            (
+                self.tr("Weighing target:"),
+                f"{format_mass(plan.target_mass_mg, exact=False)} mg per unit",
+            ),
             (
                 self.tr("Units on the plate:"),
                 self.tr("{n} (room for {cap})").format(n=plan.units, cap=plan.plate_capacity),
@@ -172,9 +184,37 @@ class PlanPage(QWidget):
         self.slider.setValue(0)
         self.slider.setEnabled(len(batch.layers) > 1)
         self._on_layer(0)
-        may_print = self._ws.session.may(Operation.RUN_PRINT)
-        self.print_button.setEnabled(may_print)
-        self.print_button.setToolTip("" if may_print else self.tr("Your role may not print."))
+        self._authorise(batch)
+
+    def _authorise(self, batch: PlannedBatch) -> None:
+        """Ask locked mode before printing; show the library versions and any refusal."""
+        if not self._ws.session.may(Operation.RUN_PRINT):
+            self.print_button.setEnabled(False)
+            self.print_button.setToolTip(self.tr("Your role may not print."))
+            return
+        try:
+            authorisation = self._ws.authorise(batch)
+        except PrintpharmError as exc:
+            self.error.show_reason(str(exc))
+            return
+        self.authorisation = authorisation
+        self.patient_banner.set_authorisation(authorisation)
+        if authorisation.allowed:
+            rows = (
+                (self.tr("Recipe version:"), authorisation.recipe_line),
+                (self.tr("Ink version:"), authorisation.ink_line),
+                (self.tr("Use:"), authorisation.label),
+            )
+            if not authorisation.library_in_use:
+                rows = rows[:1] + rows[2:]
+            self._fill(self.numbers, rows)
+        else:
+            self.status.setText(self.tr("Locked mode refuses to print this batch."))
+            self.error.show_reason(authorisation.refusal)
+        self.print_button.setEnabled(authorisation.allowed)
+        self.print_button.setToolTip(
+            "" if authorisation.allowed else self.tr("Refused by locked mode (see the reason).")
+        )
 
     def _on_failed(self, error: object) -> None:
         self.status.setText(self.tr("The plan was refused."))

@@ -7,7 +7,7 @@ operator here (Continue / Abort) while the run waits. Stop cancels safely.
 
 from __future__ import annotations
 
-from decimal import Decimal
+import time
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from printpharm.gui.widgets.banner import PatientUseBanner
+from printpharm.gui.widgets.charts import MassChart, TemperatureChart
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.gui.workers import BlockingQuestion, EventBridge, TaskRunner
 from printpharm.services.jobs import CancelToken, EventHub
@@ -36,7 +38,13 @@ from printpharm.services.run_events import (
     UnitWeighed,
 )
 from printpharm.services.run_result import AlarmRecord, BatchResult, OperatorDecision, UnitRecord
-from printpharm.services.workstation import PlannedBatch, Workstation, format_mg
+from printpharm.services.workstation import (
+    PlannedBatch,
+    PrintAuthorisation,
+    Workstation,
+    format_mass,
+    format_mg,
+)
 
 __all__ = ["PrintPage"]
 
@@ -54,6 +62,7 @@ class PrintPage(QWidget):
         super().__init__(parent)
         self._ws = workstation
         self.batch: PlannedBatch | None = None
+        self.authorisation: PrintAuthorisation | None = None
         self.result: BatchResult | None = None
         self._cancel = CancelToken()
         self.runner = TaskRunner(self)
@@ -67,6 +76,8 @@ class PrintPage(QWidget):
         title = QLabel(self.tr("Print and weigh"))
         title.setObjectName("pageTitle")
         layout.addWidget(title)
+        self.patient_banner = PatientUseBanner()
+        layout.addWidget(self.patient_banner)
         self.batch_label = QLabel(self.tr("No planned batch yet: plan one on the Plan page."))
         self.batch_label.setWordWrap(True)
         layout.addWidget(self.batch_label)
@@ -88,8 +99,30 @@ class PrintPage(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        layout.addLayout(self._charts())
         layout.addWidget(self.table, 1)
         self._set_running(False)
+
+    def _charts(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.mass_chart = MassChart()
+        self.temperature_chart = TemperatureChart()
+        temperatures = QVBoxLayout()
+        temperatures.addWidget(self.temperature_chart, 1)
+        self.temperature_note = QLabel(
+            self.tr(
+                "The run reports temperatures when heating starts and when the targets are "
+                "reached; a temperature leaving its limits during printing raises an alarm."
+            )
+        )
+        self.temperature_note.setWordWrap(True)
+        self.last_temperature = QLabel()
+        self.last_temperature.setWordWrap(True)
+        temperatures.addWidget(self.last_temperature)
+        temperatures.addWidget(self.temperature_note)
+        row.addWidget(self.mass_chart, 3)
+        row.addLayout(temperatures, 2)
+        return row
 
     def _controls(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -131,25 +164,37 @@ class PrintPage(QWidget):
     def _set_running(self, running: bool) -> None:
         # A batch id is printed once: after any end the technician plans a new batch.
         done = self.result is not None
-        self.start_button.setEnabled(not running and self.batch is not None and not done)
+        allowed = self.authorisation is not None and self.authorisation.allowed
+        ready = self.batch is not None and allowed and not done
+        self.start_button.setEnabled(not running and ready)
         self.stop_button.setEnabled(running)
 
-    def set_batch(self, batch: PlannedBatch) -> None:
-        """Prepare the page for a planned batch (nothing is printed until Start)."""
+    def set_batch(self, batch: PlannedBatch, authorisation: PrintAuthorisation | None) -> None:
+        """Prepare the page for a planned, authorised batch (nothing is printed until Start).
+
+        A batch locked mode refused (or one with no authorisation) cannot be started.
+        """
         self.batch = batch
+        self.authorisation = authorisation
         self.result = None
         plan = batch.plan
+        self.patient_banner.set_authorisation(authorisation)
+        self.mass_chart.set_plan(
+            plan.target_mass_mg, batch.request.recipe.tolerances.unit_mass.value, plan.units
+        )
+        self.temperature_chart.clear()
+        self.last_temperature.setText(self.tr("Last known: {t}.").format(t="—"))
         printer, balance = self._ws.device_status()
         self.batch_label.setText(
             self.tr(
-                "Batch {id}: {units} × {dose} of {recipe}; weighing target {mass:.1f} mg per unit."
+                "Batch {id}: {units} × {dose} of {recipe}; weighing target {mass} mg per unit."
                 "\nPrinter: {printer}. Balance: {balance}."
             ).format(
                 id=batch.batch_id,
                 units=plan.units,
                 dose=format_mg(batch.dose_mg),
                 recipe=plan.recipe_id,
-                mass=plan.target_mass_mg,
+                mass=format_mass(plan.target_mass_mg, exact=False),
                 printer=printer.url + (" (simulator)" if printer.simulated else ""),
                 balance=balance.url + (" (simulator)" if balance.simulated else ""),
             )
@@ -162,6 +207,9 @@ class PrintPage(QWidget):
         self.verdict.set_verdict(None, self.tr("not started"))
         self.state.setText("")
         self.qc_button.setEnabled(False)
+        if authorisation is not None and not authorisation.allowed:
+            self.alarm.show_reason(authorisation.refusal)
+            self.verdict.set_verdict(False, self.tr("REFUSED"))
         self._set_running(False)
 
     def start(self) -> None:
@@ -210,6 +258,10 @@ class PrintPage(QWidget):
             self.state.setText(self.tr("Batch started."))
             self.devices_changed.emit(self.tr("connected, printing"), self.tr("connected"))
         elif isinstance(event, Heating):
+            self.temperature_chart.add_heating(event, time.monotonic())
+            self.last_temperature.setText(
+                self.tr("Last known: {t}.").format(t=self.temperature_chart.last_known())
+            )
             self.state.setText(
                 self.tr("Heaters at target.") if event.reached else self.tr("Heating…")
             )
@@ -236,8 +288,8 @@ class PrintPage(QWidget):
         self.table.insertRow(row)
         cells = (
             str(unit.n),
-            str(unit.target_mg.quantize(Decimal("0.1"))),
-            "—" if unit.measured_mg is None else str(unit.measured_mg),
+            format_mass(unit.target_mg, exact=False),
+            "—" if unit.measured_mg is None else format_mass(unit.measured_mg),
             "—" if unit.deviation_pct is None else f"{unit.deviation_pct:+}",
             str(unit.verdict).upper(),
             str(unit.flow_pct),
@@ -245,6 +297,7 @@ class PrintPage(QWidget):
         for col, text in enumerate(cells):
             self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.scrollToBottom()
+        self.mass_chart.add_unit(unit)
         self.overall.setValue(self.table.rowCount())
 
     def _on_finished(self, result: object) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from printpharm.errors import UniformityInputError
 from printpharm.gui.models import UnitMassModel
+from printpharm.gui.widgets.banner import PatientUseBanner
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.gui.widgets.release import ReleasePanel
 from printpharm.services.run_result import BatchResult
@@ -30,6 +31,7 @@ from printpharm.services.workstation import (
     PlannedBatch,
     QcPreview,
     Workstation,
+    format_mass,
 )
 
 __all__ = ["QcPage"]
@@ -46,6 +48,8 @@ class QcPage(QWidget):
         title = QLabel(self.tr("QC and release"))
         title.setObjectName("pageTitle")
         layout.addWidget(title)
+        self.patient_banner = PatientUseBanner()
+        layout.addWidget(self.patient_banner)
         row = QHBoxLayout()
         row.addWidget(self._input_group(), 1)
         row.addWidget(self._verdict_group(), 1)
@@ -126,7 +130,7 @@ class QcPage(QWidget):
         self.run_report.setText("\n".join(lines))
         author = self._ws.session.user.user_id if self._ws.session.user else None
         self.release.set_batch(result.batch_id, result.passed, author)
-        masses = [str(u.measured_mg) for u in result.units if u.measured_mg is not None]
+        masses = [format_mass(u.measured_mg) for u in result.units if u.measured_mg is not None]
         tolerances = batch.request.recipe.tolerances
         self.unit_tol.setText(str(tolerances.unit_mass.value))
         self.mean_tol.setText(str(tolerances.mean_mass.value))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from printpharm.services.workstation import ModeStatus
+from printpharm.services.workstation import ModeStatus, PrintAuthorisation
 
-__all__ = ["ModeBanner"]
+__all__ = ["ModeBanner", "PatientUseBanner"]
 
 # White on dark blue (locked) and black on amber (research): contrast > 8:1 both.
 _LOCKED = "background: #0d47a1; color: #ffffff;"
@@ -49,3 +49,28 @@ class ModeBanner(QLabel):
                 reason=reason
             )
         )
+
+
+# White on dark red: contrast > 7:1; the words carry the meaning, not the colour.
+_NOT_FOR_PATIENT = "background: #b71c1c; color: #ffffff; font-weight: bold; padding: 6px;"
+
+
+class PatientUseBanner(QLabel):
+    """``NOT FOR PATIENT USE`` and why, shown on the plan, print and QC pages when it applies."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("patientUseBanner")
+        self.setWordWrap(True)
+        self.setStyleSheet(_NOT_FOR_PATIENT)
+        self.hide()
+
+    def set_authorisation(self, authorisation: PrintAuthorisation | None) -> None:
+        """Show the banner when ``authorisation`` says not for patient use; else hide it."""
+        if authorisation is None or authorisation.patient_use or not authorisation.allowed:
+            self.clear()
+            self.hide()
+            return
+        why = "; ".join(authorisation.problems)
+        self.setText(self.tr("NOT FOR PATIENT USE — {why}").format(why=why))
+        self.show()

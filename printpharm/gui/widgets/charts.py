@@ -1,0 +1,291 @@
+"""Two QPainter charts of the print page: per-unit mass with its tolerance band, temperatures.
+
+Neither chart relies on colour alone: an out-of-tolerance unit is a red cross
+(a within-tolerance unit a filled circle), and targets are dashed lines while
+measured temperatures are solid lines with square markers. Colours follow the
+palette (light or dark) with two signal colours chosen per palette.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from printpharm.gui.widgets.feedback import error_colour, is_dark
+from printpharm.services.run_events import Heating
+from printpharm.services.run_result import UnitRecord
+from printpharm.services.workstation import format_mass
+
+__all__ = ["MassChart", "MassPoint", "TemperatureChart", "TemperatureSample"]
+
+_LEFT_PX, _RIGHT_PX, _TOP_PX, _BOTTOM_PX = 64, 12, 28, 28
+
+
+@dataclass(frozen=True)
+class MassPoint:
+    """One weighed unit: its number, measured mass (mg) and whether it is within tolerance."""
+
+    n: int
+    measured_mg: Decimal
+    within: bool
+
+
+@dataclass(frozen=True)
+class TemperatureSample:
+    """Heater targets and readings (°C, None = not reported) at ``t_s`` s after the first."""
+
+    t_s: float
+    nozzle_target_c: Decimal | None
+    nozzle_c: Decimal | None
+    bed_target_c: Decimal | None
+    bed_c: Decimal | None
+
+
+def _ok_colour(palette: QPalette) -> QColor:
+    return QColor("#90caf9") if is_dark(palette) else QColor("#1565c0")
+
+
+def _bed_colour(palette: QPalette) -> QColor:
+    return QColor("#ffcc80") if is_dark(palette) else QColor("#b45309")
+
+
+class _Chart(QWidget):
+    """Plot area, axes and value↔pixel mapping shared by both charts."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.setMinimumSize(280, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self._x = (0.0, 1.0)
+        self._y = (0.0, 1.0)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """A wide, short chart."""
+        return QSize(420, 220)
+
+    def _plot(self) -> QRectF:
+        return QRectF(self.rect()).adjusted(_LEFT_PX, _TOP_PX, -_RIGHT_PX, -_BOTTOM_PX)
+
+    def _point(self, x: float, y: float) -> QPointF:
+        area, (x0, x1), (y0, y1) = self._plot(), self._x, self._y
+        px = area.left() + (x - x0) / ((x1 - x0) or 1) * area.width()
+        py = area.bottom() - (y - y0) / ((y1 - y0) or 1) * area.height()
+        return QPointF(px, py)
+
+    def _frame(self, painter: QPainter, y_labels: list[float], x_label: str) -> None:
+        palette = self.palette()
+        painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
+        text = palette.color(QPalette.ColorRole.Text)
+        grid = QColor(text)
+        grid.setAlpha(50)
+        painter.setPen(text)
+        painter.drawText(
+            QRectF(8, 4, self.width() - 16, 20), Qt.AlignmentFlag.AlignLeft, self.title
+        )
+        area = self._plot()
+        for value in y_labels:
+            p = self._point(self._x[0], value)
+            painter.setPen(grid)
+            painter.drawLine(QPointF(area.left(), p.y()), QPointF(area.right(), p.y()))
+            painter.setPen(text)
+            box = QRectF(2, p.y() - 8, _LEFT_PX - 6, 16)
+            painter.drawText(box, Qt.AlignmentFlag.AlignRight, f"{value:.2f}")
+        painter.drawRect(area)
+        bottom = QRectF(area.left(), area.bottom() + 4, area.width(), 20)
+        painter.drawText(bottom, Qt.AlignmentFlag.AlignHCenter, x_label)
+
+
+class MassChart(_Chart):
+    """Measured mass per unit (mg) against the target line and the ± unit tolerance band."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Mass per unit (mg)", parent)
+        self.setObjectName("massChart")
+        self.setToolTip(
+            self.tr("Target: dashed line; tolerance band: shaded; ● within, ✕ outside tolerance")
+        )
+        self.target_mg: Decimal | None = None
+        self.tolerance_pct: Decimal | None = None
+        self.units_total = 0
+        self.points: list[MassPoint] = []
+
+    def set_plan(
+        self, target_mg: Decimal | float, tolerance_pct: Decimal | None, units: int
+    ) -> None:
+        """Start a new batch: target mass (mg), the recipe's ± unit tolerance (%), units."""
+        target = target_mg if isinstance(target_mg, Decimal) else Decimal(str(target_mg))
+        self.target_mg, self.tolerance_pct, self.units_total = target, tolerance_pct, units
+        self.points = []
+        self.update()
+
+    def add_unit(self, unit: UnitRecord) -> None:
+        """Add a weighed unit (an unweighed one has no point); its verdict decides the marker."""
+        # The run's target is the one judged (for a drying ink: the wet mass as printed).
+        self.target_mg, self.tolerance_pct = unit.target_mg, unit.tolerance_pct
+        self.units_total = max(self.units_total, unit.n)
+        if unit.measured_mg is not None:
+            self.points.append(MassPoint(unit.n, unit.measured_mg, unit.verdict == "pass"))
+        self.update()
+
+    def band_mg(self) -> tuple[Decimal, Decimal] | None:
+        """The tolerance band (lower, upper) in mg, or ``None`` before a plan."""
+        if self.target_mg is None or self.tolerance_pct is None:
+            return None
+        delta = self.target_mg * self.tolerance_pct / 100
+        return self.target_mg - delta, self.target_mg + delta
+
+    def outside(self) -> list[int]:
+        """Unit numbers outside tolerance."""
+        return [p.n for p in self.points if not p.within]
+
+    def _ranges(self) -> list[float]:
+        values = [float(p.measured_mg) for p in self.points]
+        band = self.band_mg()
+        if band is not None:
+            values += [float(band[0]), float(band[1])]
+        if self.target_mg is not None:
+            values.append(float(self.target_mg))
+        low, high = (min(values), max(values)) if values else (0.0, 1.0)
+        pad = (high - low) * 0.15 or 1.0
+        self._y = (low - pad, high + pad)
+        self._x = (0.5, max(self.units_total, len(self.points), 1) + 0.5)
+        step = (self._y[1] - self._y[0]) / 4
+        return [self._y[0] + step * i for i in range(5)]
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """Band, target line, one marker per weighed unit, and a legend."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._frame(painter, self._ranges(), self.tr("unit number"))
+        palette, area = self.palette(), self._plot()
+        band = self.band_mg()
+        if band is not None:
+            fill = QColor(_ok_colour(palette))
+            fill.setAlpha(45)
+            top, bottom = self._point(0.5, float(band[1])), self._point(0.5, float(band[0]))
+            painter.fillRect(QRectF(area.left(), top.y(), area.width(), bottom.y() - top.y()), fill)
+        if self.target_mg is not None:
+            y = self._point(0.5, float(self.target_mg)).y()
+            painter.setPen(QPen(palette.color(QPalette.ColorRole.Text), 1.5, Qt.PenStyle.DashLine))
+            painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
+        for point in self.points:
+            self._marker(painter, point)
+        self._legend(painter)
+        painter.end()
+
+    def _marker(self, painter: QPainter, point: MassPoint) -> None:
+        centre = self._point(point.n, float(point.measured_mg))
+        if point.within:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(_ok_colour(self.palette()))
+            painter.drawEllipse(centre, 4.5, 4.5)
+            return
+        painter.setPen(QPen(error_colour(self.palette()), 2.5))
+        for dx, dy in ((6, 6), (6, -6)):
+            painter.drawLine(centre + QPointF(-dx, -dy), centre + QPointF(dx, dy))
+
+    def _legend(self, painter: QPainter) -> None:
+        band = self.band_mg()
+        tol = "" if band is None else f"  band {format_mass(band[0], False)}–"
+        tol += "" if band is None else f"{format_mass(band[1], False)}"
+        target = "" if self.target_mg is None else format_mass(self.target_mg, False)
+        text = self.tr("- - target {t}{tol}   ● within   ✕ outside ({n})").format(
+            t=target, tol=tol, n=len(self.outside())
+        )
+        painter.setPen(self.palette().color(QPalette.ColorRole.Text))
+        box = QRectF(140, 4, self.width() - 148, 20)
+        painter.drawText(box, Qt.AlignmentFlag.AlignRight, text)
+
+
+class TemperatureChart(_Chart):
+    """Nozzle and bed: targets (dashed) and readings (solid, squares) over the run's time."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Temperatures (°C)", parent)
+        self.setObjectName("temperatureChart")
+        self.samples: list[TemperatureSample] = []
+        self._t0: float | None = None
+
+    def clear(self) -> None:
+        """Forget the samples (a new batch)."""
+        self.samples, self._t0 = [], None
+        self.update()
+
+    def add_heating(self, event: Heating, now_s: float) -> None:
+        """Add the targets and readings a :class:`Heating` event carries at ``now_s`` (s)."""
+        if self._t0 is None:
+            self._t0 = now_s
+        self.samples.append(
+            TemperatureSample(
+                now_s - self._t0,
+                event.hotend_c,
+                event.hotend_actual_c,
+                event.bed_c,
+                event.bed_actual_c,
+            )
+        )
+        self.update()
+
+    def last_known(self) -> str:
+        """The last readings as text, or why there are none."""
+        if not self.samples:
+            return self.tr("no temperatures reported yet")
+        s = self.samples[-1]
+
+        def one(name: str, actual: Decimal | None, target: Decimal | None) -> str:
+            if target is None or target == 0:
+                return f"{name} not heated"
+            shown = "not read yet" if actual is None else f"{actual} °C"
+            return f"{name} {shown} (target {target} °C)"
+
+        return ", ".join(
+            (one("nozzle", s.nozzle_c, s.nozzle_target_c), one("bed", s.bed_c, s.bed_target_c))
+        )
+
+    def _series(self) -> dict[str, list[tuple[float, float]]]:
+        keys = ("nozzle_target_c", "nozzle_c", "bed_target_c", "bed_c")
+        return {
+            key: [
+                (s.t_s, float(value))
+                for s in self.samples
+                if (value := getattr(s, key)) is not None
+            ]
+            for key in keys
+        }
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """Axes, then each series (targets dashed, readings solid with square markers)."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        series = self._series()
+        values = [v for points in series.values() for _, v in points] or [0.0, 100.0]
+        times = [t for points in series.values() for t, _ in points] or [0.0]
+        self._y = (min(0.0, min(values)), max(values) * 1.15 or 1.0)
+        self._x = (0.0, max(max(times), 1.0) * 1.05)
+        step = (self._y[1] - self._y[0]) / 4
+        self._frame(painter, [self._y[0] + step * i for i in range(5)], self.tr("seconds"))
+        palette = self.palette()
+        colours = {"nozzle": error_colour(palette), "bed": _bed_colour(palette)}
+        for key, points in series.items():
+            colour = colours["nozzle" if key.startswith("nozzle") else "bed"]
+            dashed = key.endswith("target_c")
+            style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+            painter.setPen(QPen(colour, 2, style))
+            mapped = [self._point(t, v) for t, v in points]
+            for a, b in zip(mapped, mapped[1:], strict=False):
+                painter.drawLine(a, b)
+            if not dashed:
+                painter.setBrush(colour)
+                for p in mapped:
+                    painter.drawRect(QRectF(p.x() - 3.5, p.y() - 3.5, 7, 7))
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        legend = self.tr("nozzle (red), bed (orange): - - target, ■ reading")
+        painter.drawText(
+            QRectF(140, 4, self.width() - 148, 20), Qt.AlignmentFlag.AlignRight, legend
+        )
+        painter.end()
