@@ -2,7 +2,7 @@
 
 Pages are built by the composition root's :class:`~printpharm.services.workstation.Workstation`
 and hosted in a :class:`QStackedWidget`; the navigation list and the ``Go``
-menu (Ctrl+1 … Ctrl+7) switch between them. Window geometry and the last page
+menu (Ctrl+1 … Ctrl+8) switch between them. Window geometry and the last page
 are remembered in the ``QSettings`` the caller passes in.
 """
 
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QScrollArea,
     QStackedWidget,
     QVBoxLayout,
@@ -28,6 +29,7 @@ from printpharm import __version__
 from printpharm.gui.login import LoginDialog
 from printpharm.gui.pages.admin import AdminPage
 from printpharm.gui.pages.history import HistoryPage
+from printpharm.gui.pages.library import LibraryPage
 from printpharm.gui.pages.new_batch import NewBatchPage
 from printpharm.gui.pages.plan import PlanPage
 from printpharm.gui.pages.print_run import PrintPage
@@ -47,7 +49,16 @@ from printpharm.services.workstation import (
 __all__ = ["PAGE_KEYS", "MainWindow"]
 
 #: Page keys in navigation order.
-PAGE_KEYS: tuple[str, ...] = ("new_batch", "plan", "print", "qc", "history", "research", "admin")
+PAGE_KEYS: tuple[str, ...] = (
+    "new_batch",
+    "plan",
+    "print",
+    "qc",
+    "history",
+    "library",
+    "research",
+    "admin",
+)
 
 # Navigation title and tooltip of each page (translated where used).
 _NAV: dict[str, tuple[object, object]] = {
@@ -70,6 +81,10 @@ _NAV: dict[str, tuple[object, object]] = {
     "history": (
         QT_TRANSLATE_NOOP("MainWindow", "History and audit"),
         QT_TRANSLATE_NOOP("MainWindow", "Batch records, audit trail"),
+    ),
+    "library": (
+        QT_TRANSLATE_NOOP("MainWindow", "Library"),
+        QT_TRANSLATE_NOOP("MainWindow", "Recipe and ink versions, validation, lock"),
     ),
     "research": (
         QT_TRANSLATE_NOOP("MainWindow", "Research mode"),
@@ -136,7 +151,9 @@ class MainWindow(QMainWindow):
         self.research = ResearchPage(ws)
         self.history = HistoryPage(ws)
         self.admin = AdminPage(ws)
+        self.library = LibraryPage(ws)
         widgets.update(qc=self.qc, research=self.research, history=self.history, admin=self.admin)
+        widgets["library"] = self.library
         widgets["print"] = self.print_page
         for index, key in enumerate(PAGE_KEYS):
             title, tip = _NAV[key]
@@ -157,7 +174,7 @@ class MainWindow(QMainWindow):
 
     def _build_central(self) -> None:
         self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 32)
-        self.nav.setToolTip(self.tr("Pages (Ctrl+1 … Ctrl+7)"))
+        self.nav.setToolTip(self.tr("Pages (Ctrl+1 … Ctrl+8)"))
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         body = QHBoxLayout()
         body.addWidget(self.nav)
@@ -168,8 +185,43 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.banner)
+        column.addWidget(self._recovery_notice())
         column.addLayout(body, 1)
         self.setCentralWidget(central)
+
+    def _recovery_notice(self) -> QWidget:
+        """A one-time strip naming the batches a crash left printing (closed as interrupted)."""
+        self.recovery = QLabel()
+        self.recovery.setObjectName("recoveryNotice")
+        self.recovery.setWordWrap(True)
+        self.recovery.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.recovery.setStyleSheet("background: #ffe082; color: #000000; padding: 6px;")
+        self.recovery_close = QPushButton(self.tr("&Dismiss"))
+        self.recovery_close.setStyleSheet("color: #000000;")
+        strip = QWidget()
+        strip.setStyleSheet("background: #ffe082;")
+        row = QHBoxLayout(strip)
+        row.setContentsMargins(0, 0, 6, 0)
+        row.addWidget(self.recovery, 1)
+        row.addWidget(self.recovery_close)
+        self.recovery_close.clicked.connect(strip.hide)
+        self.recovery_strip = strip
+        self.show_recovered(self._ws.session.take_recovered())
+        return strip
+
+    def show_recovered(self, batch_ids: list[str]) -> None:
+        """Name the batches start-up recovery marked interrupted (hidden when there are none)."""
+        if not batch_ids:
+            self.recovery_strip.hide()
+            return
+        self.recovery.setText(
+            self.tr(
+                "The last session ended while printing. These batches were marked INTERRUPTED "
+                "(recorded in the audit trail; their weighed units are kept): {ids}. "
+                "Review them on History and audit before deciding what to do with them."
+            ).format(ids=", ".join(batch_ids))
+        )
+        self.recovery_strip.show()
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("&File"))
@@ -233,7 +285,7 @@ class MainWindow(QMainWindow):
                 self.tr("{name} ({role})").format(name=user.full_name, role=user.role.value)
             )
             self.guard.start()
-        for page in (self.research, self.history, self.admin):
+        for page in (self.research, self.history, self.admin, self.library):
             page.refresh()
         self.qc.release.refresh()
         self.refresh_mode()
@@ -276,7 +328,7 @@ class MainWindow(QMainWindow):
 
     def _on_page_shown(self, row: int) -> None:
         page = self.pages[PAGE_KEYS[row]]
-        if page in (self.research, self.history, self.admin):
+        if page in (self.research, self.history, self.admin, self.library):
             page.refresh()
 
     def _on_devices_changed(self, printer: str, balance: str) -> None:

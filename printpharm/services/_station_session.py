@@ -122,6 +122,11 @@ class StationSession:
         self.recovered = recover_open_batches(self.services.auth)
         return True
 
+    def take_recovered(self) -> list[str]:
+        """The batch IDs start-up recovery closed as interrupted, once (then forgotten)."""
+        recovered, self.recovered = self.recovered, []
+        return recovered
+
     def needs_first_run(self) -> bool:
         """Whether the database must be created or has no administrator yet."""
         if self.services is None and not self.open():

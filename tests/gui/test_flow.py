@@ -76,6 +76,12 @@ def test_print_ten_units_on_the_simulators_then_qc(qtbot, logged_in_window: Open
     assert page.table.rowCount() == 10
     assert page.overall.value() == 10
     assert page.verdict.text().startswith("COMPLETED")
+    assert [p.n for p in page.mass_chart.points] == list(range(1, 11))  # one point per unit
+    assert page.mass_chart.band_mg() is not None
+    assert [s.nozzle_target_c for s in page.temperature_chart.samples][-1] is not None
+    assert "target" in page.last_temperature.text()
+    measured = page.table.item(0, 2).text()
+    assert len(measured.split(".")[1]) >= 2  # masses keep at least two decimals
     page.qc_button.click()
     assert window.current_page() == "qc"
     assert window.qc.model.rowCount() == 10

@@ -14,6 +14,7 @@ from printpharm.services.workstation import (
     build_workstation,
     check_recipe_dose,
     describe_dose,
+    format_mass,
     parse_bands,
     parse_masses,
 )
@@ -151,3 +152,11 @@ def test_qc_preview_judges_twenty_units(ws: Workstation) -> None:
     assert qc.local.result == "FAIL"  # unit 20 is 20 % over its target
     short = ws.preview_qc("250 251", "250", "7.5", "5")
     assert short.mass_2_9_5 is None and short.mass_2_9_5_error
+
+
+def test_masses_are_shown_with_two_decimals_without_losing_digits() -> None:
+    assert format_mass(Decimal("300")) == "300.00"
+    assert format_mass(Decimal("249.8")) == "249.80"
+    assert format_mass(Decimal("249.875")) == "249.875"  # a measured mass keeps every digit
+    assert format_mass(Decimal("249.875"), exact=False) == "249.88"  # a computed target
+    assert format_mass(301.23456, exact=False) == "301.23"

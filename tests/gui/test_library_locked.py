@@ -1,0 +1,225 @@
+"""Library page (import, validate, lock by a supervisor), locked-mode gate, start-up recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from printpharm.errors import DesignSpaceError
+from printpharm.gui.main_window import MainWindow
+from printpharm.services import _station_batch
+from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.recording import BatchRecorder
+from printpharm.services.run_events import UnitWeighed
+from printpharm.services.workstation import DoseForm, StationSession, Workstation
+from tests.gui.conftest import SUPERVISOR, TECHNICIAN
+from tests.gui.test_flow import _fill
+
+pytestmark = pytest.mark.gui
+
+OpenAs = Callable[[tuple[str, str, str]], MainWindow]
+DRUG = "cyclophosphamide"
+
+
+def _sign_in_dialog(qtbot, page, step: str, comment: str) -> None:  # type: ignore[no-untyped-def]
+    (page.validate_button if step == "validate" else page.lock_button).click()
+    dialog = page.dialog
+    assert dialog is not None and dialog.user_id.text() == SUPERVISOR[0]
+    dialog.password.setText(SUPERVISOR[2])
+    dialog.comment.setText(comment)
+    dialog.sign_button.click()
+    assert not dialog.error.text(), dialog.error.text()
+
+
+def _lock_via_services(station: Workstation, kinds: tuple[str, ...]) -> None:
+    """As a supervisor: import the shipped files, then validate and lock the drug's versions."""
+    session = station.session
+    session.login(SUPERVISOR[0], SUPERVISOR[2])
+    assert station.catalog is not None
+    session.import_library(station.catalog)
+    recipe_ids = {r.id for r in station.recipes(DRUG)}
+    inks = {station.catalog.recipe(r).ink for r in recipe_ids}
+    for row in session.library_rows():
+        wanted = (row.kind == "recipe" and row.item_id in recipe_ids) or (
+            row.kind == "ink" and row.item_id in inks
+        )
+        if wanted and row.kind in kinds:
+            session.sign_library("validate", row, SUPERVISOR[0], SUPERVISOR[2], "PQ report 7")
+            (now,) = [
+                r
+                for r in session.library_rows()
+                if (r.kind, r.item_id, r.version) == (row.kind, row.item_id, row.version)
+            ]
+            session.sign_library("lock", now, SUPERVISOR[0], SUPERVISOR[2], "")
+    session.logout()
+
+
+def _plan(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    _fill(window, units=2)
+    window.new_batch.next_button.click()
+    plan = window.plan
+    qtbot.waitUntil(
+        lambda: plan.authorisation is not None or bool(plan.error.text()), timeout=20_000
+    )
+
+
+def test_supervisor_imports_validates_and_locks_through_the_page(
+    qtbot, logged_in_window: OpenAs
+) -> None:  # type: ignore[no-untyped-def]
+    window = logged_in_window(SUPERVISOR)
+    window.show_page("library")
+    page = window.library
+    assert page.table.rowCount() == 0 and "empty" in page.summary.text()
+    page.import_button.click()
+    assert page.table.rowCount() > 2 and "new version" in page.message.text()
+    assert {r.status for r in page.rows} == {"draft"}
+    recipe = next(r for r in page.rows if r.kind == "recipe")
+    page.select("recipe", recipe.item_id, recipe.version)
+    assert page.validate_button.isEnabled() and not page.lock_button.isEnabled()
+    _sign_in_dialog(qtbot, page, "validate", "PQ report 12")
+    page.select("recipe", recipe.item_id, recipe.version)
+    assert page.selected().status == "validated"  # type: ignore[union-attr]
+    _sign_in_dialog(qtbot, page, "lock", "released for patients")
+    locked = page.selected() or next(r for r in page.rows if r.item_id == recipe.item_id)
+    assert locked.status == "locked"
+    assert "Maria Keller" in locked.signed and "lock" in locked.signed
+    assert "Signed:" in page.message.text()
+    assert "1 recipe(s) locked" in page.summary.text()
+
+
+def test_technician_sees_the_library_read_only(qtbot, logged_in_window: OpenAs) -> None:  # type: ignore[no-untyped-def]
+    window = logged_in_window(TECHNICIAN)
+    page = window.library
+    window.show_page("library")
+    assert not page.import_button.isEnabled() and "Read-only" in page.summary.text()
+    page.import_shipped()  # forced past the disabled button: refused as text, no crash
+    assert "permission" in page.error.text().lower() or "may not" in page.error.text().lower()
+    assert page.table.rowCount() == 0
+
+
+def test_a_fresh_database_treats_shipped_files_as_locked_and_says_so(
+    qtbot, logged_in_window: OpenAs
+) -> None:  # type: ignore[no-untyped-def]
+    window = logged_in_window(TECHNICIAN)
+    _plan(qtbot, window)
+    plan = window.plan
+    assert plan.authorisation is not None and plan.authorisation.allowed
+    texts = [plan.numbers.itemAt(i).widget().text() for i in range(plan.numbers.count())]
+    assert any("shipped file, treated as locked" in t for t in texts if t)
+    assert plan.print_button.isEnabled() and plan.patient_banner.isHidden()
+
+
+def test_locked_mode_refuses_a_batch_whose_ink_is_not_locked(
+    qtbot, logged_in_window: OpenAs, station: Workstation
+) -> None:  # type: ignore[no-untyped-def]
+    _lock_via_services(station, ("recipe",))  # the recipe is locked, its ink is not
+    window = logged_in_window(TECHNICIAN)
+    _plan(qtbot, window)
+    plan = window.plan
+    assert plan.authorisation is not None and not plan.authorisation.allowed
+    assert "locked mode refuses" in plan.error.text() and "ink" in plan.error.text()
+    assert not plan.print_button.isEnabled()
+    assert plan.batch is not None
+    window.print_page.set_batch(plan.batch, plan.authorisation)  # even if reached somehow
+    assert not window.print_page.start_button.isEnabled()
+    assert "locked mode refuses" in window.print_page.alarm.text()
+    with pytest.raises(DesignSpaceError, match="not a locked library version"):
+        station.print_batch(plan.batch, EventHub(), CancelToken())
+
+
+def test_locked_versions_authorise_the_batch_for_patient_use(
+    qtbot, logged_in_window: OpenAs, station: Workstation
+) -> None:  # type: ignore[no-untyped-def]
+    _lock_via_services(station, ("recipe", "ink"))
+    window = logged_in_window(TECHNICIAN)
+    _plan(qtbot, window)
+    plan = window.plan
+    assert plan.authorisation is not None and plan.authorisation.patient_use
+    assert plan.authorisation.recipe_line.endswith(" v1") and plan.print_button.isEnabled()
+    assert plan.patient_banner.isHidden()
+
+
+def test_research_mode_batch_is_flagged_not_for_patient_use_on_every_page(
+    qtbot, logged_in_window: OpenAs, station: Workstation
+) -> None:  # type: ignore[no-untyped-def]
+    _lock_via_services(station, ("recipe",))  # the ink is not locked
+    station.session.login(SUPERVISOR[0], SUPERVISOR[2])
+    station.session.unlock_research(SUPERVISOR[0], SUPERVISOR[2], "dose-finding study", 30)
+    station.session.logout()
+    window = logged_in_window(TECHNICIAN)
+    _plan(qtbot, window)
+    plan = window.plan
+    assert plan.authorisation is not None and plan.authorisation.allowed
+    assert not plan.authorisation.patient_use and plan.print_button.isEnabled()
+    assert plan.patient_banner.text().startswith("NOT FOR PATIENT USE")
+    assert "ink" in plan.patient_banner.text()
+    plan.print_button.click()
+    for page in (window.plan, window.print_page, window.qc):
+        assert page.patient_banner.text().startswith("NOT FOR PATIENT USE")
+        assert not page.patient_banner.isHidden()
+    assert window.print_page.start_button.isEnabled()
+
+
+class _Crash:
+    """Forwards a run's records but never closes the batch, as if the process died."""
+
+    def __init__(self, inner: BatchRecorder) -> None:
+        self.batch_started = inner.batch_started
+        self.unit_weighed = inner.unit_weighed
+        self.alarm = inner.alarm
+        self.correction = inner.correction
+
+    def finished(self, result: Any) -> None:
+        pass
+
+    def interrupted(self, result: Any) -> None:
+        pass
+
+
+def test_startup_recovery_names_the_batches_a_crash_left_printing(
+    qtbot, station: Workstation, settings
+) -> None:  # type: ignore[no-untyped-def]
+    session = station.session
+    session.login(TECHNICIAN[0], TECHNICIAN[2])
+    form = _form(station)
+    batch = station.plan(form, station.preview_dose(form))
+    hub, cancel = EventHub(), CancelToken()
+    hub.subscribe(lambda e: cancel.cancel("power cut") if isinstance(e, UnitWeighed) else None)
+    assert station.catalog is not None
+    ports = ("sim://printer", "sim://balance")
+    _station_batch.print_batch(
+        station.catalog, batch, ports, hub=hub, cancel=cancel, operator=None,
+        recorder=_Crash(session.recorder()), records_dir=None,
+    )  # fmt: skip
+    assert session.batch(batch.batch_id).status == "printing"
+    session.close()
+    restarted = StationSession(session.db_url, session.now)
+    assert restarted.open(), restarted.open_error  # the start-up recovery runs here
+    restarted.login(TECHNICIAN[0], TECHNICIAN[2])
+    ws = Workstation(station.config, station.catalog, None, restarted)
+    window = MainWindow(ws, settings)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.recovery_strip.isVisible()
+    assert batch.batch_id in window.recovery.text() and "INTERRUPTED" in window.recovery.text()
+    assert restarted.batch(batch.batch_id).status == "interrupted"
+    assert restarted.take_recovered() == []  # shown once
+    window.recovery_close.click()
+    assert not window.recovery_strip.isVisible()
+    window.close()
+    restarted.close()
+
+
+def _form(station: Workstation) -> DoseForm:
+    return DoseForm(
+        patient_id="P-2026-0147",
+        prescriber="Dr Weber",
+        recipe_id=station.recipes(DRUG)[0].id,
+        rule="per_m2",
+        amount="20",
+        height_cm="110",
+        weight_kg="18",
+        units=2,
+    )
