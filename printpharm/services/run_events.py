@@ -4,7 +4,8 @@ Frozen dataclasses, no Qt: the CLI prints them, the GUI re-emits them as
 signals, tests collect them. Order in a run: ``PreflightPassed`` (a failed
 preflight raises instead, and nothing else is published), ``RunStarted``,
 ``Heating`` (``reached=False`` then ``True``), then per unit ``UnitStarted``,
-``UnitProgress``…, ``UnitWeighed``, optionally ``FlowCorrected``; ``Alarm``
+``UnitProgress``…, ``UnitWeighed``, ``Temperatures``, optionally ``FlowCorrected``;
+``Temperatures`` also between chunks of lines; ``Alarm``
 whenever a limit is left; always ``RunFinished`` last.
 """
 
@@ -23,6 +24,7 @@ __all__ = [
     "RunEvent",
     "RunFinished",
     "RunStarted",
+    "Temperatures",
     "UnitProgress",
     "UnitStarted",
     "UnitWeighed",
@@ -77,6 +79,18 @@ class UnitProgress:
 
 
 @dataclass(frozen=True)
+class Temperatures:
+    """Measured heater temperatures in °C while printing, for unit ``unit``.
+
+    Published after each unit (M105) and between chunks of lines (auto-reports).
+    """
+
+    unit: int | None
+    hotend_c: Decimal | None
+    bed_c: Decimal | None
+
+
+@dataclass(frozen=True)
 class UnitWeighed:
     """Unit ``n`` was weighed and judged against its target."""
 
@@ -110,6 +124,7 @@ RunEvent = (
     | Heating
     | UnitStarted
     | UnitProgress
+    | Temperatures
     | UnitWeighed
     | FlowCorrected
     | Alarm

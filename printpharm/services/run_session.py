@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 from printpharm.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.recording import BatchRecorder
-from printpharm.services.run_events import Heating, PreflightPassed
+from printpharm.services.run_events import Heating, PreflightPassed, Temperatures
 from printpharm.services.run_preflight import (
     LockStatus,
     PreflightCheck,
@@ -234,6 +234,10 @@ class Session:
             return
         printer = self.devices.printer
         readings = self.call_device(printer.temperatures) if poll else printer.last_temperatures
+        hot, bed = readings.get("T"), readings.get("B")
+        self.hub.publish(
+            Temperatures(unit, hot.actual_c if hot else None, bed.actual_c if bed else None)
+        )
         self._judge_temperatures(check_temperatures(self.req.recipe, readings, heated), unit)
 
     def _judge_temperatures(self, checks: list[PreflightCheck], unit: int | None) -> None:

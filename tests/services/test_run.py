@@ -22,6 +22,7 @@ from printpharm.services.run_events import (
     PreflightPassed,
     RunFinished,
     RunStarted,
+    Temperatures,
     UnitProgress,
     UnitStarted,
     UnitWeighed,
@@ -72,6 +73,9 @@ def test_ten_units_complete_weighed_and_pass_their_qc(catalog: Catalog, sim_devi
     assert kinds[:4] == [PreflightPassed, RunStarted, Heating, Heating]
     assert kinds[-1] is RunFinished and events[-1].result is result
     assert kinds.count(UnitStarted) == kinds.count(UnitWeighed) == 10
+    after_units = [e for e in events if isinstance(e, Temperatures)]
+    assert {e.unit for e in after_units} == set(range(1, 11))
+    assert all(e.hotend_c is not None and 37 <= e.hotend_c <= 43 for e in after_units)
     progress = [e for e in events if isinstance(e, UnitProgress) and e.n == 1]
     assert progress[-1].lines_sent == progress[-1].lines_total == 15
     assert recorder.kinds() == ["batch_started", *["unit_weighed"] * 10, "finished"]
