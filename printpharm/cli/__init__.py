@@ -38,9 +38,42 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printpharm.cli._deploy",
 )
 
+#: Which module registers each command. Running one command imports only its
+#: module, so ``printpharm bsa`` does not pay for trimesh, SQLAlchemy or pyserial.
+#: A test checks this table against what the modules really register.
+COMMAND_INDEX: dict[str, str] = {
+    "bsa": "printpharm.cli._dose",
+    "dose": "printpharm.cli._dose",
+    "qc": "printpharm.cli._qc",
+    "inks": "printpharm.cli._library",
+    "recipes": "printpharm.cli._library",
+    "printers": "printpharm.cli._library",
+    "plan": "printpharm.cli._plan",
+    "sim": "printpharm.cli._devices",
+    "stream": "printpharm.cli._devices",
+    "run": "printpharm.cli._run",
+    "init": "printpharm.cli._records",
+    "db": "printpharm.cli._records",
+    "users": "printpharm.cli._records",
+    "research": "printpharm.cli._records",
+    "audit": "printpharm.cli._records",
+    "library": "printpharm.cli._batches",
+    "batches": "printpharm.cli._batches",
+    "doctor": "printpharm.cli._deploy",
+    "federation": "printpharm.cli._deploy",
+}
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the full ``printpharm`` argument parser."""
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Build the ``printpharm`` argument parser.
+
+    Parameters
+    ----------
+    command
+        A command name from :data:`COMMAND_INDEX`: only its module is imported
+        and registered. ``None`` (or an unknown name, so that argparse reports
+        it with the full list) registers every command.
+    """
     parser = JsonAwareParser(
         prog="printpharm",
         description=(
@@ -52,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=JsonAwareParser
     )
-    for name in COMMAND_MODULES:
+    wanted = COMMAND_INDEX.get(command or "")
+    for name in COMMAND_MODULES if wanted is None else (wanted,):
         module = importlib.import_module(name)
         module.register(subparsers)
     return parser
@@ -62,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     JsonAwareParser.json_requested = "--json" in args_list
-    parser = build_parser()
+    first = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(first)
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # usage errors, --help and --version end here

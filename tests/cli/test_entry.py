@@ -46,3 +46,33 @@ def test_no_display_says_so_in_one_line() -> None:
 
 def test_main_without_command_prints_help_and_exits_2() -> None:
     assert main(["--json"]) == 2
+
+
+def test_command_index_matches_what_each_module_registers() -> None:
+    import argparse
+    import importlib
+
+    from printpharm.cli import COMMAND_INDEX, COMMAND_MODULES
+
+    registered: dict[str, str] = {}
+    for name in COMMAND_MODULES:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(name).register(sub)
+        for command in sub.choices:
+            registered[command] = name
+    assert registered == COMMAND_INDEX
+
+
+def test_one_command_loads_only_its_own_module() -> None:
+    code = (
+        "import sys\n"
+        "from printpharm.cli import main\n"
+        "assert main(['bsa', '--height-cm', '110', '--weight-kg', '18', '--json']) == 0\n"
+        "heavy = [m for m in ('trimesh', 'sqlalchemy', 'serial', 'shapely', 'reportlab')"
+        " if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert '"bsa_m2"' in proc.stdout
