@@ -101,6 +101,12 @@ class Shooter:
         self.session.login(SUPERVISOR[0], one_time)
         self.session.change_password(one_time, SUPERVISOR[2])
         self.session.logout()
+        self.session.login(ADMIN[0], ADMIN[2])  # enrol the supervisor for e-signatures
+        self.session.verify_identity(SUPERVISOR[0], "staff badge checked in person")
+        self.session.logout()
+        self.session.login(SUPERVISOR[0], SUPERVISOR[2])
+        self.session.acknowledge_signature(SUPERVISOR[2])
+        self.session.logout()
         login = LoginDialog(self.session)
         login.show()
         login.user_id.setText(SUPERVISOR[0])
@@ -143,8 +149,111 @@ class Shooter:
         self.shot(window, "print-running")
         self.wait_for(lambda: not window.print_page.stop_button.isEnabled())
         self.shot(window, "print-finished")
+        self.dark(window, "print-finished-dark")
         window.print_page.qc_button.click()
         self.shot(window, "qc-after-run")
+
+    def dark(self, window: Any, name: str) -> None:
+        """The same screen in a dark palette (as a dark desktop theme gives it)."""
+        from PySide6.QtGui import QColor, QPalette
+
+        light = self.app.palette()
+        dark = QPalette()
+        role = QPalette.ColorRole
+        for r, colour in (
+            (role.Window, "#2b2b2b"), (role.WindowText, "#e8e8e8"), (role.Base, "#1e1e1e"),
+            (role.AlternateBase, "#333333"), (role.Text, "#e8e8e8"), (role.Button, "#3a3a3a"),
+            (role.ButtonText, "#e8e8e8"), (role.Highlight, "#3d7bd9"),
+            (role.HighlightedText, "#ffffff"), (role.ToolTipBase, "#333333"),
+            (role.ToolTipText, "#e8e8e8"), (role.PlaceholderText, "#9a9a9a"),
+        ):  # fmt: skip
+            dark.setColor(r, QColor(colour))
+        for r in (role.ButtonText, role.WindowText, role.Text):
+            dark.setColor(QPalette.ColorGroup.Disabled, r, QColor("#7a7a7a"))
+        sheet = self.app.styleSheet()
+        self.app.setPalette(dark)
+        self.app.setStyleSheet(sheet)  # re-polish every widget with the new palette
+        self.shot(window, name)
+        self.app.setPalette(light)
+        self.app.setStyleSheet(sheet)
+
+    def library(self, window: Any) -> None:
+        """Library page empty, imported, a signature dialog, then a recipe locked (not its ink)."""
+        page = window.library
+        window.show_page("library")
+        self.shot(window, "library-empty")
+        page.import_button.click()
+        recipe = self.ws.recipes("cyclophosphamide")[0].id
+        for step in ("validate", "lock"):
+            page.select("recipe", recipe, 1)
+            (page.validate_button if step == "validate" else page.lock_button).click()
+            dialog = page.dialog
+            dialog.password.setText(SUPERVISOR[2])
+            dialog.comment.setText("PQ report 2026-114")
+            if step == "lock":
+                self.shot(dialog, "library-signature-dialog")
+            dialog.submit()
+        page.select("recipe", recipe, 1)
+        self.shot(window, "library-recipe-locked")
+
+    def refused_and_research(self, window: Any) -> None:
+        """Locked mode refuses (the ink is not locked); research mode flags the batch."""
+        window.show_page("new_batch")
+        window.new_batch.next_button.click()
+        self.wait_for(lambda: window.plan.authorisation is not None or window.plan.error.text())
+        self.shot(window, "plan-refused-locked-mode")
+        self.session.unlock_research(SUPERVISOR[0], SUPERVISOR[2], "dose-finding study", 30)
+        window.refresh_mode()
+        window.show_page("new_batch")
+        window.new_batch.next_button.click()
+        self.wait_for(lambda: window.plan.authorisation is not None or window.plan.error.text())
+        self.shot(window, "plan-research-not-for-patient-use")
+        window.plan.print_button.click()
+        self.shot(window, "print-research-not-for-patient-use")
+        self.session.lock_research()
+        window.refresh_mode()
+
+    def recovery(self, window: Any) -> None:
+        """A run whose process 'dies' after a unit, then the restart's notice."""
+        from printpharm.gui.main_window import MainWindow
+        from printpharm.services import _station_batch
+        from printpharm.services.jobs import CancelToken, EventHub
+        from printpharm.services.run_events import UnitWeighed
+        from printpharm.services.workstation import StationSession, Workstation
+
+        batch = window.plan.batch
+        recorder = self.session.recorder()
+
+        class Crash:  # forwards the records but never closes the batch
+            batch_started, unit_weighed = recorder.batch_started, recorder.unit_weighed
+            alarm, correction = recorder.alarm, recorder.correction
+
+            def finished(self, result: Any) -> None:
+                pass
+
+            interrupted = finished
+
+        hub, cancel = EventHub(), CancelToken()
+        hub.subscribe(lambda e: cancel.cancel("crash") if isinstance(e, UnitWeighed) else None)
+        assert self.ws.catalog is not None
+        _station_batch.print_batch(
+            self.ws.catalog, window.plan.batch, ("sim://printer", "sim://balance"), hub=hub,
+            cancel=cancel, operator=None, recorder=Crash(), records_dir=None,
+        )  # fmt: skip
+        assert batch is not None
+        window.close()
+        url = self.session.db_url
+        self.session.close()
+        self.session = StationSession(url)
+        self.session.open()
+        self.session.login(SUPERVISOR[0], SUPERVISOR[2])
+        self.ws = Workstation(self.ws.config, self.ws.catalog, None, self.session)
+        restarted = MainWindow(self.ws, self.settings)
+        restarted.resize(1200, 820)
+        restarted.show()
+        restarted.show_page("history")
+        self.shot(restarted, "restart-recovery-notice")
+        restarted.close()
 
     def other_pages(self, window: Any) -> None:
         window.show_page("history")
@@ -173,6 +282,8 @@ class Shooter:
         window.show()
         self.new_batch(window)
         self.plan_and_print(window)
+        self.library(window)
+        self.refused_and_research(window)
         self.other_pages(window)
         if root_shot and shutil.which("import"):
             window.show_page("plan")
@@ -180,7 +291,9 @@ class Shooter:
             path = OUT / "xvfb-root.png"
             subprocess.run(["import", "-window", "root", str(path)], check=True)
             self.saved.append(path)
-        window.close()
+        self.session.logout()
+        self.session.login(SUPERVISOR[0], SUPERVISOR[2])
+        self.recovery(window)
         self.session.close()
         return self.saved
 

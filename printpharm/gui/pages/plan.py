@@ -209,7 +209,12 @@ class PlanPage(QWidget):
                 rows = rows[:1] + rows[2:]
             self._fill(self.numbers, rows)
         else:
-            self.status.setText(self.tr("Locked mode refuses to print this batch."))
+            self.status.setText(
+                self.tr(
+                    "Locked mode refuses to print this batch. A supervisor can validate and "
+                    "lock the missing versions on the Library page."
+                )
+            )
             self.error.show_reason(authorisation.refusal)
         self.print_button.setEnabled(authorisation.allowed)
         self.print_button.setToolTip(

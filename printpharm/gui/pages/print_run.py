@@ -183,7 +183,9 @@ class PrintPage(QWidget):
             plan.target_mass_mg, batch.request.recipe.tolerances.unit_mass.value, plan.units
         )
         self.temperature_chart.clear()
-        self.last_temperature.setText(self.tr("Last known: {t}.").format(t="—"))
+        self.last_temperature.setText(
+            self.tr("Last known: {t}.").format(t=self.temperature_chart.last_known())
+        )
         printer, balance = self._ws.device_status()
         self.batch_label.setText(
             self.tr(

@@ -8,6 +8,7 @@ palette (light or dark) with two signal colours chosen per palette.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,7 +23,18 @@ from printpharm.services.workstation import format_mass
 
 __all__ = ["MassChart", "MassPoint", "TemperatureChart", "TemperatureSample"]
 
-_LEFT_PX, _RIGHT_PX, _TOP_PX, _BOTTOM_PX = 64, 12, 28, 28
+_LEFT_PX, _RIGHT_PX, _TOP_PX, _BOTTOM_PX = 64, 12, 46, 28
+
+
+def _ticks(low: float, high: float) -> tuple[float, float, list[float]]:
+    """A range widened to round numbers and its ticks (steps of 1, 2 or 5 × 10^k)."""
+    span = (high - low) or 1.0
+    raw = span / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    start, end = math.floor(low / step) * step, math.ceil(high / step) * step
+    count = round((end - start) / step)
+    return start, end, [start + step * i for i in range(count + 1)]
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,10 @@ class _Chart(QWidget):
         py = area.bottom() - (y - y0) / ((y1 - y0) or 1) * area.height()
         return QPointF(px, py)
 
+    def _legend_line(self, painter: QPainter, text: str) -> None:
+        painter.setPen(self.palette().color(QPalette.ColorRole.Text))
+        painter.drawText(QRectF(8, 22, self.width() - 16, 20), Qt.AlignmentFlag.AlignLeft, text)
+
     def _frame(self, painter: QPainter, y_labels: list[float], x_label: str) -> None:
         palette = self.palette()
         painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
@@ -94,7 +110,7 @@ class _Chart(QWidget):
             painter.drawLine(QPointF(area.left(), p.y()), QPointF(area.right(), p.y()))
             painter.setPen(text)
             box = QRectF(2, p.y() - 8, _LEFT_PX - 6, 16)
-            painter.drawText(box, Qt.AlignmentFlag.AlignRight, f"{value:.2f}")
+            painter.drawText(box, Qt.AlignmentFlag.AlignRight, f"{value:g}")
         painter.drawRect(area)
         bottom = QRectF(area.left(), area.bottom() + 4, area.width(), 20)
         painter.drawText(bottom, Qt.AlignmentFlag.AlignHCenter, x_label)
@@ -151,11 +167,11 @@ class MassChart(_Chart):
         if self.target_mg is not None:
             values.append(float(self.target_mg))
         low, high = (min(values), max(values)) if values else (0.0, 1.0)
-        pad = (high - low) * 0.15 or 1.0
-        self._y = (low - pad, high + pad)
+        pad = (high - low) * 0.1 or 1.0
+        start, end, ticks = _ticks(low - pad, high + pad)
+        self._y = (start, end)
         self._x = (0.5, max(self.units_total, len(self.points), 1) + 0.5)
-        step = (self._y[1] - self._y[0]) / 4
-        return [self._y[0] + step * i for i in range(5)]
+        return ticks
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         """Band, target line, one marker per weighed unit, and a legend."""
@@ -194,12 +210,10 @@ class MassChart(_Chart):
         tol = "" if band is None else f"  band {format_mass(band[0], False)}–"
         tol += "" if band is None else f"{format_mass(band[1], False)}"
         target = "" if self.target_mg is None else format_mass(self.target_mg, False)
-        text = self.tr("- - target {t}{tol}   ● within   ✕ outside ({n})").format(
+        text = self.tr("- - target {t}{tol}   ● within   ✕ outside: {n}").format(
             t=target, tol=tol, n=len(self.outside())
         )
-        painter.setPen(self.palette().color(QPalette.ColorRole.Text))
-        box = QRectF(140, 4, self.width() - 148, 20)
-        painter.drawText(box, Qt.AlignmentFlag.AlignRight, text)
+        self._legend_line(painter, text)
 
 
 class TemperatureChart(_Chart):
@@ -259,33 +273,38 @@ class TemperatureChart(_Chart):
         }
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        """Axes, then each series (targets dashed, readings solid with square markers)."""
+        """Axes, targets as full-width dashed lines, readings as solid lines with squares."""
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         series = self._series()
         values = [v for points in series.values() for _, v in points] or [0.0, 100.0]
         times = [t for points in series.values() for t, _ in points] or [0.0]
-        self._y = (min(0.0, min(values)), max(values) * 1.15 or 1.0)
-        self._x = (0.0, max(max(times), 1.0) * 1.05)
-        step = (self._y[1] - self._y[0]) / 4
-        self._frame(painter, [self._y[0] + step * i for i in range(5)], self.tr("seconds"))
-        palette = self.palette()
+        start, end, ticks = _ticks(min(0.0, min(values)), max(values) * 1.1 or 1.0)
+        self._y = (start, end)
+        self._x = (0.0, max(max(times), 1.0))
+        self._frame(
+            painter, ticks, self.tr("0 … {s:.0f} s since heating began").format(s=self._x[1])
+        )
+        palette, area = self.palette(), self._plot()
         colours = {"nozzle": error_colour(palette), "bed": _bed_colour(palette)}
         for key, points in series.items():
             colour = colours["nozzle" if key.startswith("nozzle") else "bed"]
-            dashed = key.endswith("target_c")
-            style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
-            painter.setPen(QPen(colour, 2, style))
+            if key.endswith("target_c"):
+                if points:
+                    y = self._point(0.0, points[-1][1]).y()
+                    painter.setPen(QPen(colour, 1.5, Qt.PenStyle.DashLine))
+                    painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
+                continue
+            painter.setPen(QPen(colour, 2))
             mapped = [self._point(t, v) for t, v in points]
             for a, b in zip(mapped, mapped[1:], strict=False):
                 painter.drawLine(a, b)
-            if not dashed:
-                painter.setBrush(colour)
-                for p in mapped:
-                    painter.drawRect(QRectF(p.x() - 3.5, p.y() - 3.5, 7, 7))
-        painter.setPen(palette.color(QPalette.ColorRole.Text))
-        legend = self.tr("nozzle (red), bed (orange): - - target, ■ reading")
-        painter.drawText(
-            QRectF(140, 4, self.width() - 148, 20), Qt.AlignmentFlag.AlignRight, legend
-        )
+            painter.setBrush(colour)
+            for p in mapped:
+                painter.drawRect(QRectF(p.x() - 4, p.y() - 4, 8, 8))
+            if mapped:  # name the series at its last reading: not by colour alone
+                name = self.tr("nozzle") if key.startswith("nozzle") else self.tr("bed")
+                painter.setPen(palette.color(QPalette.ColorRole.Text))
+                painter.drawText(mapped[-1] + QPointF(8, -7), f"{name} {points[-1][1]:g} °C")
+        self._legend_line(painter, self.tr("red: nozzle   orange: bed   - - target   ■ reading"))
         painter.end()
