@@ -18,6 +18,7 @@ from printpharm.catalog._quantity import (
     StrictModel,
     within,
 )
+from printpharm.errors import DesignSpaceError
 
 __all__ = [
     "CAPSULE_VOLUME_ML",
@@ -294,6 +295,46 @@ class Recipe(Versioned):
             raise _rule("give exactly one of [dose] and [calibration_series]")
         self._check_strategy()
         return self
+
+    def check_dose(self, dose_mg: Decimal) -> Decimal:
+        """Return ``dose_mg`` (mg per unit) if it is inside the validated range and on its step.
+
+        Parameters
+        ----------
+        dose_mg : Decimal
+            Dose per unit (mg).
+
+        Returns
+        -------
+        Decimal
+            ``dose_mg`` unchanged.
+
+        Raises
+        ------
+        DesignSpaceError
+            The recipe is a calibration recipe (no dose range), ``dose_mg`` is outside
+            ``dose.range`` or not a multiple of ``dose.step``; the message names the
+            dose, the range or step (mg) and the recipe.
+        """
+        if self.dose is None:
+            raise DesignSpaceError(
+                f"recipe {self.id} is a calibration series and has no validated dose range"
+            )
+        low, high = self.dose.range.min, self.dose.range.max
+        if not low <= dose_mg <= high:
+            raise DesignSpaceError(
+                f"dose {dose_mg} mg is outside the validated range {low}–{high} mg of recipe "
+                f"{self.id}"
+            )
+        step = self.dose.step.value
+        if dose_mg % step != 0:
+            below = dose_mg // step * step
+            raise DesignSpaceError(
+                f"dose {dose_mg} mg is not a multiple of the {step} mg dose step of recipe "
+                f"{self.id}; the nearest doses on the step of {step} mg are {below} mg and "
+                f"{below + step} mg"
+            )
+        return dose_mg
 
     def _check_strategy(self) -> None:
         form, free = self.form, self.form.free_dimensions()

@@ -50,13 +50,10 @@ class BatchAuthorisation:
 
 
 def _dose_problems(recipe: Recipe, dose_mg: Decimal) -> list[str]:
-    if recipe.dose is None:
-        return [f"recipe {recipe.id} is a calibration recipe, not a medicine"]
-    span, step = recipe.dose.range, recipe.dose.step.value
-    if not span.min <= dose_mg <= span.max:
-        return [f"dose {dose_mg} mg is outside the validated range {span.min}–{span.max} mg"]
-    if dose_mg % step != 0:
-        return [f"dose {dose_mg} mg is not on the validated step of {step} mg"]
+    try:
+        recipe.check_dose(dose_mg)
+    except DesignSpaceError as exc:
+        return [str(exc)]
     return []
 
 

@@ -106,25 +106,6 @@ def _dec(value: Decimal | float | int | str, name: str) -> Decimal:
     return result
 
 
-def _check_dose(recipe: Recipe, dose_mg: Decimal) -> Decimal:
-    if recipe.dose is None:
-        raise DesignSpaceError(
-            f"recipe {recipe.id} is a calibration series and has no validated dose range"
-        )
-    low, high = recipe.dose.range.min, recipe.dose.range.max
-    if not low <= dose_mg <= high:
-        raise DesignSpaceError(
-            f"dose {dose_mg} mg is outside the validated range {low}–{high} mg of recipe "
-            f"{recipe.id}"
-        )
-    step = recipe.dose.step.value
-    if dose_mg % step != 0:
-        raise DesignSpaceError(
-            f"dose {dose_mg} mg is not a multiple of the {step} mg dose step of recipe {recipe.id}"
-        )
-    return dose_mg
-
-
 def _mid(limits: tuple[Decimal, Decimal]) -> float:
     return math.sqrt(float(limits[0]) * float(limits[1]))
 
@@ -296,7 +277,7 @@ def _prepare(
         raise DesignSpaceError(
             f"recipe {recipe.id} is validated on printer {recipe.printer}, not {printer_id}"
         )
-    dose = _check_dose(recipe, _dec(dose_mg, "dose_mg"))
+    dose = recipe.check_dose(_dec(dose_mg, "dose_mg"))
     resolved = catalog.resolve(recipe_id, overrides)
     ink, printer = catalog.ink(recipe.ink), catalog.printer(recipe.printer)
     dispensed, weighed, volume = _targets(ink, dose)
