@@ -11,7 +11,7 @@ such as AV = 15.05 is never misjudged by a rounding error.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from typing import Literal
@@ -261,6 +261,24 @@ def _target(target_pct: Number) -> Fraction:
     return Fraction(target)
 
 
+def _result(
+    method: str, target: Fraction, stage1: AvStage, stage2: AvStage | None, label: str
+) -> AcceptanceValueResult:
+    """The verdict on ``stage1`` (and ``stage2``) with the 2.9.40 limits, for either method."""
+    final, reason = _decide(stage1, stage2)
+    return AcceptanceValueResult(
+        method=method,
+        target_pct=fraction_to_decimal(target),
+        l1=PH_EUR.av_l1,
+        l2=PH_EUR.av_l2_pct,
+        stage1=stage1,
+        stage2=stage2,
+        final=final,
+        reason=reason,
+        label=label,
+    )
+
+
 def acceptance_value(
     contents_pct: Sequence[Number], target_pct: Number = 100
 ) -> AcceptanceValueResult:
@@ -294,18 +312,7 @@ def acceptance_value(
     n1 = PH_EUR.av_stage1_n
     stage1 = _stage(contents[:n1], xs[:n1], target)
     stage2 = _stage(contents, xs, target) if len(xs) == PH_EUR.av_stage2_n else None
-    final, reason = _decide(stage1, stage2)
-    return AcceptanceValueResult(
-        method="CU",
-        target_pct=fraction_to_decimal(target),
-        l1=PH_EUR.av_l1,
-        l2=PH_EUR.av_l2_pct,
-        stage1=stage1,
-        stage2=stage2,
-        final=final,
-        reason=reason,
-        label=_CU_LABEL,
-    )
+    return _result("CU", target, stage1, stage2, _CU_LABEL)
 
 
 def applicable_uniformity_test(
@@ -447,18 +454,9 @@ def acceptance_value_mass_variation(
     stage2 = None
     if len(masses) == PH_EUR.av_stage2_n:
         stage2 = _stage(*_mv_contents(masses, assay), target)
-    final, reason = _decide(stage1, stage2)
     label, is_estimate = _mv_label(assay_is_measured, applicability)
-    return AcceptanceValueResult(
-        method="MV",
-        target_pct=fraction_to_decimal(target),
-        l1=PH_EUR.av_l1,
-        l2=PH_EUR.av_l2_pct,
-        stage1=stage1,
-        stage2=stage2,
-        final=final,
-        reason=reason,
-        label=label,
+    return replace(
+        _result("MV", target, stage1, stage2, label),
         is_estimate=is_estimate,
         assay_pct=assay_dec,
         masses_mg=masses,
