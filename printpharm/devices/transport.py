@@ -23,7 +23,31 @@ __all__ = [
     "SerialTransport",
     "Transport",
     "open_transport",
+    "pop_line",
 ]
+
+
+def pop_line(buffer: bytearray) -> bytes | None:
+    """Remove and return the first complete line of ``buffer``, or None if there is none.
+
+    Parameters
+    ----------
+    buffer : bytearray
+        Bytes received so far; the line and its ``\\n`` are removed from it.
+
+    Returns
+    -------
+    bytes or None
+        The line without ``\\n`` and without a trailing ``\\r``; None (buffer untouched)
+        when no ``\\n`` has arrived yet.
+    """
+    end = buffer.find(b"\n")
+    if end < 0:
+        return None
+    line = bytes(buffer[:end])
+    del buffer[: end + 1]
+    return line.rstrip(b"\r")
+
 
 #: The logger every transport writes its traffic to (DEBUG level).
 SERIAL_LOGGER = logging.getLogger("printpharm.devices.serial")
@@ -110,11 +134,9 @@ class SerialTransport:
         """Return one line without terminator, or None after ``timeout_s`` seconds."""
         deadline = time.monotonic() + timeout_s
         while True:
-            end = self._buffer.find(b"\n")
-            if end >= 0:
-                line = bytes(self._buffer[:end])
-                del self._buffer[: end + 1]
-                return line.rstrip(b"\r")
+            line = pop_line(self._buffer)
+            if line is not None:
+                return line
             try:
                 waiting = self._port.in_waiting
                 if waiting == 0 and time.monotonic() >= deadline:

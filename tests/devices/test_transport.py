@@ -10,7 +10,7 @@ import pytest
 
 from printpharm.devices.printer import PrinterLink
 from printpharm.devices.sim import PrinterSim, PtyServer
-from printpharm.devices.transport import SERIAL_LOGGER, SerialTransport, open_transport
+from printpharm.devices.transport import SERIAL_LOGGER, SerialTransport, open_transport, pop_line
 from printpharm.errors import DeviceDisconnected
 
 
@@ -59,3 +59,11 @@ def test_auto_reported_temperatures_arrive_without_polling() -> None:
     printed = link.send("G4 S3")
     assert sum(line.startswith("T:") for line in printed) >= 2
     assert link.last_temperatures["T"].target_c is not None
+
+
+def test_pop_line_takes_one_line_at_a_time_and_keeps_a_partial_one() -> None:
+    buffer = bytearray(b"ok T:20.0\r\nwait\nST,GS,+")
+    assert pop_line(buffer) == b"ok T:20.0"
+    assert pop_line(buffer) == b"wait"
+    assert pop_line(buffer) is None
+    assert buffer == bytearray(b"ST,GS,+")

@@ -19,6 +19,7 @@ import threading
 import time
 
 from printpharm.devices.sim._base import SimDevice
+from printpharm.devices.transport import pop_line
 from printpharm.errors import DeviceDisconnected, DeviceError
 
 __all__ = ["PtyServer", "SimTransport"]
@@ -61,11 +62,9 @@ class SimTransport:
         """Run the simulator until it prints a line or ``timeout_s`` wall seconds pass."""
         deadline = time.monotonic() + timeout_s
         while True:
-            end = self._buffer.find(b"\n")
-            if end >= 0:
-                line = bytes(self._buffer[:end])
-                del self._buffer[: end + 1]
-                return line.rstrip(b"\r")
+            line = pop_line(self._buffer)
+            if line is not None:
+                return line
             if self._closed:
                 raise DeviceDisconnected(f"{self.name}: the simulated connection is closed")
             now = self._now()
