@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 from printpharm.catalog import Catalog
 from printpharm.catalog.schema import Ink, Recipe
@@ -244,10 +245,24 @@ def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> Pla
 def device_urls(
     catalog: Catalog, batch: PlannedBatch, printer_url: str, balance_url: str
 ) -> tuple[str, str]:
-    """The ports to use: configured ports, or simulators linked for this recipe's ink."""
+    """The ports to use: configured ports, or simulators linked for this recipe's ink.
+
+    Options in the query of configured ``sim://`` URLs (faults such as
+    ``sim://printer?clog_unit=3``, ``seed``) are passed to the linked simulators,
+    so a training workstation can rehearse a failing unit.
+
+    Raises
+    ------
+    InputError
+        An unknown simulator option.
+    """
     if printer_url.startswith("sim://") and balance_url.startswith("sim://"):
         recipe = catalog.recipe(batch.plan.recipe_id)
-        return simulator_urls(catalog.printer(recipe.printer), catalog.ink(recipe.ink))
+        options = dict(parse_qsl(urlsplit(printer_url).query))
+        options.update(parse_qsl(urlsplit(balance_url).query))
+        return simulator_urls(
+            catalog.printer(recipe.printer), catalog.ink(recipe.ink), options or None
+        )
     return printer_url, balance_url
 
 

@@ -177,6 +177,24 @@ class Shooter:
         self.app.setPalette(light)
         self.app.setStyleSheet(sheet)
 
+    def clogged_run(self, window: Any) -> None:
+        """A simulated clog halves unit 3: the run stops and the chart shows a cross."""
+        import dataclasses
+
+        config = self.ws.config
+        self.ws.config = dataclasses.replace(config, printer_url="sim://printer?clog_unit=3")
+        window.new_batch.units.setValue(6)
+        window.show_page("new_batch")
+        window.new_batch.next_button.click()
+        self.wait_for(lambda: window.plan.authorisation is not None or window.plan.error.text())
+        window.plan.print_button.click()
+        window.print_page.start_button.click()
+        self.wait_for(lambda: window.print_page.result is not None)
+        self.shot(window, "print-unit-outside-tolerance")
+        self.dark(window, "print-unit-outside-tolerance-dark")
+        self.ws.config = config
+        window.new_batch.units.setValue(20)
+
     def library(self, window: Any) -> None:
         """Library page empty, imported, a signature dialog, then a recipe locked (not its ink)."""
         page = window.library
@@ -282,6 +300,7 @@ class Shooter:
         window.show()
         self.new_batch(window)
         self.plan_and_print(window)
+        self.clogged_run(window)
         self.library(window)
         self.refused_and_research(window)
         self.other_pages(window)

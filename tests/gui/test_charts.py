@@ -60,3 +60,51 @@ def test_temperature_chart_keeps_targets_and_readings(qtbot) -> None:  # type: i
         for y in range(0, image.height(), 5)
     }
     assert len(colours) > 3
+
+
+def test_a_clogged_unit_in_a_real_run_is_a_cross_on_the_chart(qtbot, station, settings) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from printpharm.gui.main_window import MainWindow
+    from printpharm.services.workstation import Workstation
+    from tests.gui.conftest import TECHNICIAN
+    from tests.gui.test_flow import _fill
+
+    config = dataclasses.replace(station.config, printer_url="sim://printer?clog_unit=2")
+    ws = Workstation(config, station.catalog, None, station.session)
+    ws.session.login(TECHNICIAN[0], TECHNICIAN[2])
+    window = MainWindow(ws, settings)
+    qtbot.addWidget(window)
+    _fill(window, units=3)
+    window.new_batch.next_button.click()
+    qtbot.waitUntil(lambda: window.plan.batch is not None, timeout=20_000)
+    window.plan.print_button.click()
+    page = window.print_page
+    page.start_button.click()
+    qtbot.waitUntil(lambda: page.result is not None, timeout=60_000)
+    assert page.mass_chart.outside() == [2]  # half the ink: far below the band
+    band = page.mass_chart.band_mg()
+    (clogged,) = [p for p in page.mass_chart.points if p.n == 2]
+    assert band is not None and clogged.measured_mg < band[0]
+    assert page.table.item(1, 4).text() == "FAIL"
+    window.close()
+
+
+def test_error_text_stays_readable_when_the_palette_turns_dark(qtbot, qapp) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QColor, QPalette
+
+    from printpharm.gui.widgets.feedback import FieldError
+
+    label = FieldError()
+    qtbot.addWidget(label)
+    label.show_reason("unit 3 is outside its tolerance")
+    light_sheet = label.styleSheet()
+    light = qapp.palette()
+    dark = QPalette(light)
+    dark.setColor(QPalette.ColorRole.Window, QColor("#202020"))
+    qapp.setPalette(dark)  # as a desktop switching to its dark theme does
+    qapp.processEvents()
+    try:
+        assert label.styleSheet() != light_sheet and "#ff8a80" in label.styleSheet()
+    finally:
+        qapp.setPalette(light)

@@ -307,7 +307,8 @@ class PrintPage(QWidget):
         self.result = result
         self._set_running(False)
         self._show_pause(False)
-        text = f"{result.status.upper()} — QC {result.qc.verdict.upper()}"
+        verdict = result.qc.verdict.upper().replace("_", " ")
+        text = f"{result.status.upper()} — QC {verdict}"
         self.verdict.set_verdict(result.passed, text)
         self.state.setText(
             self.tr("{reason}. To print again, plan a new batch.").format(reason=result.reason)

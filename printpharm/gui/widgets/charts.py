@@ -248,7 +248,7 @@ class TemperatureChart(_Chart):
     def last_known(self) -> str:
         """The last readings as text, or why there are none."""
         if not self.samples:
-            return self.tr("no temperatures reported yet")
+            return str(self.tr("no temperatures reported yet"))
         s = self.samples[-1]
 
         def one(name: str, actual: Decimal | None, target: Decimal | None) -> str:

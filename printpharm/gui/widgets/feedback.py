@@ -7,7 +7,7 @@ at least 4.5:1 (WCAG AA) against the window background.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
@@ -44,11 +44,21 @@ class FieldError(QLabel):
             self.clear()
             self.hide()
             return
-        colour = error_colour(self.palette()).name()
-        self.setStyleSheet(f"color: {colour};")
+        self._recolour()
         self.setText("⚠ " + reason)
         self.setAccessibleDescription(reason)
         self.show()
+
+    def _recolour(self) -> None:
+        sheet = f"color: {error_colour(self.palette()).name()};"
+        if sheet != self.styleSheet():  # restyling sends a palette change: only when needed
+            self.setStyleSheet(sheet)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        """Keep the error colour readable when the desktop switches light/dark."""
+        if event.type() == QEvent.Type.PaletteChange and self.text():
+            self._recolour()
+        super().changeEvent(event)
 
 
 class VerdictLabel(QLabel):
