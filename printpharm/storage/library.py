@@ -13,13 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Integer, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from printpharm.errors import InputError, RecordError
 from printpharm.storage.canonical import canonical_json, sha256_hex
 from printpharm.storage.repositories import UnitOfWork
-from printpharm.storage.tables import Base, Ink, Recipe, RecipeVersion, UTCDateTime
+from printpharm.storage.tables import Base, Ink, LibraryVersionColumns, Recipe, RecipeVersion
 
 __all__ = [
     "LIBRARY_KINDS",
@@ -44,19 +44,13 @@ VERSION_STATUSES: dict[str, frozenset[str]] = {
 }
 
 
-class InkVersion(Base):
+class InkVersion(LibraryVersionColumns, Base):
     """One version of an ink: ``draft`` → ``validated`` → ``locked`` → ``retired``."""
 
     __tablename__ = "ink_versions"
     __table_args__ = (UniqueConstraint("ink_id", "version"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ink_id: Mapped[str] = mapped_column(ForeignKey("inks.ink_id"))
-    version: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="draft")
-    content_json: Mapped[str] = mapped_column(Text)
-    content_sha256: Mapped[str] = mapped_column(String(64))
-    created_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 _VersionRow = RecipeVersion | InkVersion

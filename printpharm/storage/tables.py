@@ -38,6 +38,7 @@ __all__ = [
     "ExactDecimal",
     "Ink",
     "InkLot",
+    "LibraryVersionColumns",
     "PasswordHistory",
     "Patient",
     "Prescription",
@@ -174,19 +175,27 @@ class Recipe(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class RecipeVersion(Base):
-    """One version of a recipe: ``draft`` → ``validated`` → ``locked`` → ``retired``."""
+class LibraryVersionColumns:
+    """Columns every library version table has after ``id`` and its item key (a mixin).
 
-    __tablename__ = "recipe_versions"
-    __table_args__ = (UniqueConstraint("recipe_id", "version"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    recipe_id: Mapped[str] = mapped_column(ForeignKey("recipes.recipe_id"))
+    A version's content (canonical JSON) and hash are written once; only ``status`` moves.
+    """
+
     version: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="draft")
     content_json: Mapped[str] = mapped_column(Text)
     content_sha256: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RecipeVersion(LibraryVersionColumns, Base):
+    """One version of a recipe: ``draft`` → ``validated`` → ``locked`` → ``retired``."""
+
+    __tablename__ = "recipe_versions"
+    __table_args__ = (UniqueConstraint("recipe_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recipe_id: Mapped[str] = mapped_column(ForeignKey("recipes.recipe_id"))
 
 
 class Patient(Base):
