@@ -355,8 +355,8 @@ class Workstation:
             else f"the database is not open ({self.session.open_error or 'not logged in'})",
             "planning": None,
             "run": None,
-            "records": "batch records are not available yet (batch-record service pending); "
-            "the audit trail is shown",
+            "records": None,
+            "library": None,
         }
 
 

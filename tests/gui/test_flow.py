@@ -85,6 +85,7 @@ def test_print_ten_units_on_the_simulators_then_qc(qtbot, logged_in_window: Open
     page.qc_button.click()
     assert window.current_page() == "qc"
     assert window.qc.model.rowCount() == 10
+    assert len(window.qc.target.text().split(".")[1]) >= 2  # 300.00, not 300
     assert page.result.batch_id in window.qc.run_report.text()
     assert window.qc.verdict_local.text() == "PASS"
 

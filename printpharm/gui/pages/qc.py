@@ -7,6 +7,8 @@ releases or rejects a printed batch with an electronic signature.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -134,7 +136,9 @@ class QcPage(QWidget):
         tolerances = batch.request.recipe.tolerances
         self.unit_tol.setText(str(tolerances.unit_mass.value))
         self.mean_tol.setText(str(tolerances.mean_mass.value))
-        self.set_masses(masses, f"{batch.plan.target_mass_mg:.4f}".rstrip("0").rstrip("."))
+        # The target judged: 4 decimals as planned, shown with at least the 2 of every mass.
+        target = Decimal(f"{batch.plan.target_mass_mg:.4f}").normalize()
+        self.set_masses(masses, format_mass(target))
         for edit in (self.target, self.unit_tol, self.mean_tol):
             edit.setReadOnly(True)
         self.masses.setReadOnly(True)
