@@ -164,10 +164,8 @@ class AuditLog:
 
         Raises
         ------
-        InputError
-            A modification or deletion without a reason (AUD-04).
-        AuditError
-            A value cannot be serialised canonically.
+        InputError, AuditError
+            As for :meth:`append_many`.
         """
         return self.append_many([entry])[0]
 
