@@ -26,7 +26,7 @@ from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, BatchAuthorisat
 from printpharm.services.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
-from printpharm.services.run_preflight import LockPolicy, shipped_recipe_lock
+from printpharm.services.run_preflight import LockPolicy, LockStatus, shipped_recipe_lock
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import OperatorCallback, RunOptions, RunRequest
 from printpharm.storage.library import library
@@ -115,8 +115,25 @@ class PrintAuthorisation:
         return self.mode.startswith("research")
 
     def lock_policy(self, auth: AuthService) -> LockPolicy:
-        """The run's lock policy: the library's, or the shipped files' until one is locked."""
-        return LockedMode(auth).lock_policy() if self.library_in_use else shipped_recipe_lock
+        """The run's lock policy: the library's, or the shipped files' until one is locked.
+
+        In research mode a recipe that is not a locked version may be printed (the
+        batch is then not for patient use); the run records it as such.
+        """
+        if not self.library_in_use:
+            return shipped_recipe_lock
+        library_policy = LockedMode(auth).lock_policy()
+        if not self.research:
+            return library_policy
+
+        def research_policy(recipe: Recipe, file_sha256: str) -> LockStatus:
+            status = library_policy(recipe, file_sha256)
+            if status.locked:
+                return status
+            why = f"research mode, {NOT_FOR_PATIENT_USE}: {status.reason}"
+            return LockStatus(True, "research:not locked", why)
+
+        return research_policy
 
 
 def authorise_print(

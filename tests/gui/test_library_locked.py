@@ -12,6 +12,7 @@ from printpharm.gui.main_window import MainWindow
 from printpharm.services import _station_batch
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.recording import BatchRecorder
+from printpharm.services.records import read_audit_events
 from printpharm.services.run_events import UnitWeighed
 from printpharm.services.workstation import DoseForm, StationSession, Workstation
 from tests.gui.conftest import SUPERVISOR, TECHNICIAN
@@ -33,13 +34,13 @@ def _sign_in_dialog(qtbot, page, step: str, comment: str) -> None:  # type: igno
     assert not dialog.error.text(), dialog.error.text()
 
 
-def _lock_via_services(station: Workstation, kinds: tuple[str, ...]) -> None:
+def _lock_via_services(station: Workstation, kinds: tuple[str, ...], drug: str = DRUG) -> None:
     """As a supervisor: import the shipped files, then validate and lock the drug's versions."""
     session = station.session
     session.login(SUPERVISOR[0], SUPERVISOR[2])
     assert station.catalog is not None
     session.import_library(station.catalog)
-    recipe_ids = {r.id for r in station.recipes(DRUG)}
+    recipe_ids = {r.id for r in station.recipes(drug)}
     inks = {station.catalog.recipe(r).ink for r in recipe_ids}
     for row in session.library_rows():
         wanted = (row.kind == "recipe" and row.item_id in recipe_ids) or (
@@ -160,6 +161,32 @@ def test_research_mode_batch_is_flagged_not_for_patient_use_on_every_page(
         assert page.patient_banner.text().startswith("NOT FOR PATIENT USE")
         assert not page.patient_banner.isHidden()
     assert window.print_page.start_button.isEnabled()
+
+
+def test_research_mode_prints_a_recipe_that_is_not_locked_not_for_patient_use(
+    qtbot, logged_in_window: OpenAs, station: Workstation
+) -> None:  # type: ignore[no-untyped-def]
+    other = next(d for d in station.drugs() if d != DRUG)
+    _lock_via_services(station, ("recipe",), drug=other)  # the library is in use
+    station.session.login(SUPERVISOR[0], SUPERVISOR[2])
+    station.session.unlock_research(SUPERVISOR[0], SUPERVISOR[2], "dose-finding study", 30)
+    station.session.logout()
+    window = logged_in_window(TECHNICIAN)
+    _plan(qtbot, window)
+    plan = window.plan
+    assert plan.authorisation is not None and plan.authorisation.allowed
+    assert "recipe" in plan.patient_banner.text() and plan.print_button.isEnabled()
+    plan.print_button.click()
+    page = window.print_page
+    page.start_button.click()
+    qtbot.waitUntil(lambda: page.result is not None or bool(page.alarm.text()), timeout=60_000)
+    assert page.result is not None and page.result.status == "completed", page.alarm.text()
+    (event,) = [
+        e
+        for e in read_audit_events(station.session.services.db)  # type: ignore[union-attr]
+        if e.batch_id == page.result.batch_id and e.action == "authorise"
+    ]
+    assert event.new()["patient_use"] is False
 
 
 class _Crash:
