@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from printpharm.catalog import load_catalog
-from printpharm.cli._common import add_json_flag, emit
-from printpharm.cli._records import _db_flag, _logged_in, _secret_flags
+from printpharm.cli._auth_args import add_records_args, logged_in
+from printpharm.cli._common import emit
 from printpharm.services.batch_export import EXPORT_FORMATS, BatchExportService
 from printpharm.services.batch_records import BatchRecordsService, recover_open_batches
 from printpharm.services.library import LibraryService
@@ -45,7 +45,7 @@ Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def _library_import(args: argparse.Namespace) -> int:
     catalog = load_catalog()
-    with _logged_in(args) as (services, session, _):
+    with logged_in(args) as (services, session, _):
         outcomes = LibraryService(services.auth, services.records).import_catalog(session, catalog)
     lines = [
         f"{o.kind:<6} {o.item_id:<32} v{o.version:<3} {o.action:<10} {o.status:<9} "
@@ -81,7 +81,7 @@ def _library_list(args: argparse.Namespace) -> int:
 
 
 def _library_sign(args: argparse.Namespace) -> int:
-    with _logged_in(args) as (services, session, secrets):
+    with logged_in(args) as (services, session, secrets):
         library = LibraryService(services.auth, services.records)
         password = secrets.ask(f"re-enter the password of {args.user} to sign: ")
         step = library.validate if args.library_command == "validate" else library.lock
@@ -98,7 +98,7 @@ def _library_sign(args: argparse.Namespace) -> int:
 
 
 def _library_retire(args: argparse.Namespace) -> int:
-    with _logged_in(args) as (services, session, _):
+    with logged_in(args) as (services, session, _):
         library = LibraryService(services.auth, services.records)
         version = library.retire(session, args.kind, args.id, args.version, args.reason)
     emit(args, {"version": version.record_id, "status": version.status}, f"{version.label} retired")
@@ -109,7 +109,7 @@ def _library_retire(args: argparse.Namespace) -> int:
 
 
 def _batches_list(args: argparse.Namespace) -> int:
-    with _logged_in(args) as (services, session, _):
+    with logged_in(args) as (services, session, _):
         rows = BatchExportService(services.auth, services.db).list(session, args.status)
     lines = [
         f"{r.batch_id:<44} {r.status:<11} {r.target_dose_mg} mg × {len(r.units)}/{r.units_count}"
@@ -128,7 +128,7 @@ def _batches_list(args: argparse.Namespace) -> int:
 
 
 def _batches_show(args: argparse.Namespace) -> int:
-    with _logged_in(args) as (services, session, _):
+    with logged_in(args) as (services, session, _):
         view = BatchExportService(services.auth, services.db).view(session, args.batch)
     b = view.batch
     recipe = b.details.get("recipe") or {}
@@ -165,7 +165,7 @@ def _batches_show(args: argparse.Namespace) -> int:
 
 
 def _batches_sign(args: argparse.Namespace) -> int:
-    with _logged_in(args) as (services, session, secrets):
+    with logged_in(args) as (services, session, secrets):
         batches = BatchRecordsService(services.auth, services.records)
         password = secrets.ask(f"re-enter the password of {args.user} to sign: ")
         if args.batches_command == "review":
@@ -185,7 +185,7 @@ def _batches_sign(args: argparse.Namespace) -> int:
 
 
 def _batches_export(args: argparse.Namespace) -> int:
-    with _logged_in(args) as (services, session, _):
+    with logged_in(args) as (services, session, _):
         service = BatchExportService(services.auth, services.db)
         result = service.export(session, args.batch, args.format, args.out)
     emit(args, result, f"{result.format} written to {result.path} (sha256 {result.sha256})")
@@ -193,7 +193,7 @@ def _batches_export(args: argparse.Namespace) -> int:
 
 
 def _batches_recover(args: argparse.Namespace) -> int:
-    with _logged_in(args) as (services, _session, _):
+    with logged_in(args) as (services, _session, _):
         closed = recover_open_batches(services.auth)
     text = "\n".join(f"batch {b} marked interrupted" for b in closed) or "no batch was left open"
     emit(args, {"recovered": closed}, text)
@@ -201,13 +201,6 @@ def _batches_recover(args: argparse.Namespace) -> int:
 
 
 # -- registration ------------------------------------------------------------------------------
-
-
-def _common(parser: argparse.ArgumentParser, user: bool = True) -> None:
-    _db_flag(parser)
-    if user:
-        _secret_flags(parser)
-    add_json_flag(parser)
 
 
 def _version_args(parser: argparse.ArgumentParser) -> None:
@@ -222,12 +215,12 @@ def _register_library(subparsers: Sub) -> None:
     ).add_subparsers(dest="library_command", metavar="ACTION", required=True)
     p = library.add_parser("import", help="import the shipped recipes/ and inks/ files")
     p.set_defaults(func=_library_import)
-    _common(p)
+    add_records_args(p)
     p = library.add_parser("list", help="list library versions (needs only the database)")
     p.add_argument("--kind", choices=LIBRARY_KINDS)
     p.add_argument("--id", help="only this recipe or ink")
     p.set_defaults(func=_library_list)
-    _common(p, user=False)
+    add_records_args(p, login=False)
     for action, text in (
         ("validate", "validate a draft version (supervisor e-signature)"),
         ("lock", "lock a validated version (supervisor e-signature)"),
@@ -236,12 +229,12 @@ def _register_library(subparsers: Sub) -> None:
         _version_args(p)
         p.add_argument("--comment", help="e.g. the validation report reference")
         p.set_defaults(func=_library_sign)
-        _common(p)
+        add_records_args(p)
     p = library.add_parser("retire", help="retire a version (it stays readable)")
     _version_args(p)
     p.add_argument("--reason", required=True)
     p.set_defaults(func=_library_retire)
-    _common(p)
+    add_records_args(p)
 
 
 def register(subparsers: Sub) -> None:
@@ -253,11 +246,11 @@ def register(subparsers: Sub) -> None:
     p = batches.add_parser("list", help="list batch records, newest first")
     p.add_argument("--status", help="only batches in this status")
     p.set_defaults(func=_batches_list)
-    _common(p)
+    add_records_args(p)
     p = batches.add_parser("show", help="summary of one batch record")
     p.add_argument("batch")
     p.set_defaults(func=_batches_show)
-    _common(p)
+    add_records_args(p)
     for action, text, needs_comment in (
         ("review", "sign the review of the record and its audit trail", True),
         ("release", "release the batch (supervisor e-signature, after a review)", False),
@@ -267,13 +260,13 @@ def register(subparsers: Sub) -> None:
         p.add_argument("batch")
         p.add_argument("--comment", required=needs_comment)
         p.set_defaults(func=_batches_sign)
-        _common(p)
+        add_records_args(p)
     p = batches.add_parser("export", help="write the record as PDF, CSV, JSON or a package")
     p.add_argument("batch")
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     p.add_argument("--out", required=True, type=Path, metavar="PATH", help="new file to write")
     p.set_defaults(func=_batches_export)
-    _common(p)
+    add_records_args(p)
     p = batches.add_parser("recover", help="mark batches left open by a crash as interrupted")
     p.set_defaults(func=_batches_recover)
-    _common(p)
+    add_records_args(p)

@@ -12,33 +12,20 @@ it to the central database as an imported chain, leaving both chains intact.
 from __future__ import annotations
 
 import argparse
-import getpass
-import sys
 from pathlib import Path
 
+from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit
-from printpharm.errors import InputError
 from printpharm.services.doctor import DoctorOptions, exit_code, run_checks
 from printpharm.services.federation import (
     export_chain,
     import_chain_as,
     verify_imported_chains,
 )
-from printpharm.services.records_app import open_records
 
 __all__ = ["register"]
 
 _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
-
-
-def _db_flag(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
-    parser.add_argument(
-        "--db",
-        metavar="URL",
-        help=help_text
-        or "database URL or SQLite file (default: $PRINTPHARM_DATABASE_URL, "
-        "else printpharm.sqlite3 in the user data folder)",
-    )
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -74,25 +61,9 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _password(args: argparse.Namespace) -> str:
-    if not args.password_stdin:
-        return getpass.getpass(f"password for {args.user}: ")
-    line = sys.stdin.readline()
-    if not line:
-        raise InputError(f"--password-stdin: no password line for {args.user}")
-    return line.rstrip("\r\n")
-
-
 def _import(args: argparse.Namespace) -> int:
-    services = open_records(args.db)
-    try:
-        session = services.auth.login(args.user, _password(args))
-        try:
-            result = import_chain_as(services.auth, session, Path(args.file))
-        finally:
-            services.auth.logout(session)
-    finally:
-        services.close()
+    with logged_in(args) as (services, session, _):
+        result = import_chain_as(services.auth, session, Path(args.file))
     if result.already_imported:
         text = (
             f"nothing new: workstation {result.source_workstation} up to event "
@@ -124,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     doctor = subparsers.add_parser(
         "doctor", help="check this workstation (Python, Qt, database, audit, devices)"
     )
-    _db_flag(doctor)
+    add_db_flag(doctor)
     doctor.add_argument("--printer-port", metavar="P", help="printer port or URL to identify")
     doctor.add_argument("--balance-port", metavar="Q", help="balance port or URL to identify")
     doctor.add_argument("--printer-baud", type=int, default=115200, metavar="B")
@@ -136,7 +107,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "federation", help="move a standalone workstation's records into the central database"
     ).add_subparsers(dest="federation_command", metavar="ACTION", required=True)
     p = fed.add_parser("export", help="write this workstation's audit chain and batches to a file")
-    _db_flag(p, "the standalone workstation's database (URL or SQLite file)")
+    add_db_flag(p, "the standalone workstation's database (URL or SQLite file)")
     p.add_argument("--out", required=True, metavar="FILE", help="the export file (.json)")
     p.add_argument(
         "--workstation", metavar="ID", help="workstation id (default: the one in its events)"
@@ -144,15 +115,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_json_flag(p)
     p.set_defaults(func=_export)
     p = fed.add_parser("import", help="import an export file into the central database")
-    _db_flag(p, "the central database URL")
+    add_db_flag(p, "the central database URL")
     p.add_argument("file", metavar="FILE", help="a file written by `federation export`")
-    p.add_argument("--user", required=True, help="your user ID (supervisor or pharmacist)")
-    p.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
+    add_secret_flags(
+        p,
+        user_help="your user ID (supervisor or pharmacist)",
+        password_help="read the password from standard input",
     )
     add_json_flag(p)
     p.set_defaults(func=_import)
     p = fed.add_parser("verify", help="verify every imported chain on its own; exit 1 if broken")
-    _db_flag(p, "the central database URL")
+    add_db_flag(p, "the central database URL")
     add_json_flag(p)
     p.set_defaults(func=_verify)

@@ -11,16 +11,20 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
+from printpharm.cli._auth_args import (
+    Secrets,
+    add_db_flag,
+    add_records_args,
+    add_secret_flags,
+    logged_in,
+)
 from printpharm.cli._common import add_json_flag, emit
 from printpharm.errors import InputError
-from printpharm.services.auth import UserSession
 from printpharm.services.permissions import Role
 from printpharm.services.records_app import (
-    RecordsServices,
     initialise,
     open_records,
     read_events,
@@ -33,59 +37,11 @@ __all__ = ["register"]
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-def _db_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db",
-        metavar="URL",
-        help="database URL or SQLite file (default: $PRINTPHARM_DATABASE_URL, "
-        "else printpharm.sqlite3 in the user data folder)",
-    )
-
-
-def _secret_flags(parser: argparse.ArgumentParser, user: bool = True) -> None:
-    if user:
-        parser.add_argument("--user", required=True, help="your user ID")
-    parser.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read password(s) from standard input, one per line",
-    )
-
-
-class _Secrets:
-    """Passwords from stdin (one per line) or asked interactively, never echoed."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self._stdin = bool(getattr(args, "password_stdin", False))
-
-    def ask(self, prompt: str) -> str:
-        if self._stdin:
-            line = sys.stdin.readline()
-            if not line:
-                raise InputError(f"--password-stdin: no line left for {prompt.rstrip(': ')}")
-            return line.rstrip("\r\n")
-        return getpass.getpass(prompt)
-
-
-@contextmanager
-def _logged_in(args: argparse.Namespace) -> Iterator[tuple[RecordsServices, UserSession, _Secrets]]:
-    services = open_records(args.db)
-    secrets = _Secrets(args)
-    try:
-        session = services.auth.login(args.user, secrets.ask(f"password for {args.user}: "))
-        try:
-            yield services, session, secrets
-        finally:
-            services.auth.logout(session)
-    finally:
-        services.close()
-
-
 # -- init / db -------------------------------------------------------------------------------
 
 
 def _init(args: argparse.Namespace) -> int:
-    secrets = _Secrets(args)
+    secrets = Secrets(args)
     password = secrets.ask(f"new password for {args.admin}: ")
     if not args.password_stdin and getpass.getpass("repeat the password: ") != password:
         raise InputError("the two passwords differ")
@@ -105,7 +61,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _users_add(args: argparse.Namespace) -> int:
-    with _logged_in(args) as (services, session, _):
+    with logged_in(args) as (services, session, _):
         temporary = services.accounts.add_user(session, args.user_id, args.full_name, args.role)
     emit(
         args,
@@ -117,7 +73,7 @@ def _users_add(args: argparse.Namespace) -> int:
 
 
 def _users_list(args: argparse.Namespace) -> int:
-    with _logged_in(args) as (services, session, _):
+    with logged_in(args) as (services, session, _):
         users = services.accounts.list_users(session)
     lines = [
         f"{u.user_id:<16} {u.role:<14} {'active' if u.active else 'disabled':<8} "
@@ -130,7 +86,7 @@ def _users_list(args: argparse.Namespace) -> int:
 
 def _users_change(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        with _logged_in(args) as (services, session, _):
+        with logged_in(args) as (services, session, _):
             accounts = services.accounts
             if action == "disable":
                 accounts.disable_user(session, args.user_id, args.reason)
@@ -158,7 +114,7 @@ def _users_acknowledge(args: argparse.Namespace) -> int:
 
     if not args.password_stdin:
         sys.stderr.write(SIGNATURE_STATEMENT + "\n")
-    with _logged_in(args) as (services, session, secrets):
+    with logged_in(args) as (services, session, secrets):
         password = secrets.ask(f"re-enter the password of {args.user} to acknowledge: ")
         services.accounts.acknowledge_signature(session, password)
     emit(args, {"user_id": args.user, "statement": SIGNATURE_STATEMENT}, "acknowledged")
@@ -167,7 +123,7 @@ def _users_acknowledge(args: argparse.Namespace) -> int:
 
 def _users_passwd(args: argparse.Namespace) -> int:
     services = open_records(args.db)
-    secrets = _Secrets(args)
+    secrets = Secrets(args)
     try:
         old = secrets.ask(f"current password for {args.user}: ")
         session = services.auth.login(args.user, old)
@@ -186,7 +142,7 @@ def _users_passwd(args: argparse.Namespace) -> int:
 
 
 def _research_unlock(args: argparse.Namespace) -> int:
-    with _logged_in(args) as (services, session, secrets):
+    with logged_in(args) as (services, session, secrets):
         password = secrets.ask(f"re-enter the password of {args.user} to unlock: ")
         period = services.research.unlock(
             session, args.user, password, args.reason, int(args.minutes * 60)
@@ -196,7 +152,7 @@ def _research_unlock(args: argparse.Namespace) -> int:
 
 
 def _research_lock(args: argparse.Namespace) -> int:
-    with _logged_in(args) as (services, session, _):
+    with logged_in(args) as (services, session, _):
         ended = services.research.lock(session, args.reason)
     emit(args, {"locked": True, "was_active": ended}, "locked mode" if ended else "already locked")
     return 0
@@ -255,10 +211,10 @@ def _audit_show(args: argparse.Namespace) -> int:
 def register(subparsers: Sub) -> None:
     """Register ``init``, ``db``, ``users``, ``research`` and ``audit``."""
     p = subparsers.add_parser("init", help="create the database and the first administrator")
-    _db_flag(p)
+    add_db_flag(p)
     p.add_argument("--admin", required=True, metavar="USER_ID", help="administrator user ID")
     p.add_argument("--full-name", help="administrator's full name (default: the user ID)")
-    _secret_flags(p, user=False)
+    add_secret_flags(p, user=False)
     add_json_flag(p)
     p.set_defaults(func=_init)
 
@@ -266,8 +222,7 @@ def register(subparsers: Sub) -> None:
         dest="db_command", metavar="ACTION", required=True
     )
     p = db.add_parser("upgrade", help="apply the schema migrations")
-    _db_flag(p)
-    add_json_flag(p)
+    add_records_args(p, login=False)
     p.set_defaults(func=_db_upgrade)
 
     _register_users(subparsers)
@@ -277,11 +232,10 @@ def register(subparsers: Sub) -> None:
         dest="audit_command", metavar="ACTION", required=True
     )
     p = audit.add_parser("verify", help="walk the hash chain; exit 1 if broken")
-    _db_flag(p)
-    add_json_flag(p)
+    add_records_args(p, login=False)
     p.set_defaults(func=_audit_verify)
     p = audit.add_parser("show", help="list audit events")
-    _db_flag(p)
+    add_db_flag(p)
     p.add_argument("--batch", help="only events of this batch ID")
     p.add_argument("--record-type", help="only events of this record type")
     p.add_argument("--by", metavar="USER_ID", help="only events by this user")
@@ -299,10 +253,10 @@ def _register_users(subparsers: Sub) -> None:
     p.add_argument("--full-name", required=True)
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
     p.set_defaults(func=_users_add)
-    _common(p)
+    add_records_args(p)
     p = users.add_parser("list", help="list accounts (access review)")
     p.set_defaults(func=_users_list)
-    _common(p)
+    add_records_args(p)
     for action, text in (
         ("disable", "deactivate an account (never deleted)"),
         ("reset-password", "issue a one-time password"),
@@ -312,18 +266,18 @@ def _register_users(subparsers: Sub) -> None:
         p.add_argument("user_id")
         p.add_argument("--reason", required=True)
         p.set_defaults(func=_users_change(action))
-        _common(p)
+        add_records_args(p)
     p = users.add_parser("verify-identity", help="record an identity check (enables signing)")
     p.add_argument("user_id")
     p.add_argument("--method", required=True, help='e.g. "passport checked in person"')
     p.set_defaults(func=_users_change("verify-identity"))
-    _common(p)
+    add_records_args(p)
     p = users.add_parser("acknowledge", help="acknowledge the e-signature statement")
     p.set_defaults(func=_users_acknowledge)
-    _common(p)
+    add_records_args(p)
     p = users.add_parser("passwd", help="change your own password")
     p.set_defaults(func=_users_passwd)
-    _common(p)
+    add_records_args(p)
 
 
 def _register_research(subparsers: Sub) -> None:
@@ -334,18 +288,11 @@ def _register_research(subparsers: Sub) -> None:
     p.add_argument("--reason", required=True)
     p.add_argument("--minutes", type=float, required=True, help="duration in minutes")
     p.set_defaults(func=_research_unlock)
-    _common(p)
+    add_records_args(p)
     p = research.add_parser("lock", help="end research mode now")
     p.add_argument("--reason")
     p.set_defaults(func=_research_lock)
-    _common(p)
+    add_records_args(p)
     p = research.add_parser("status", help="show the current mode")
-    _db_flag(p)
-    add_json_flag(p)
+    add_records_args(p, login=False)
     p.set_defaults(func=_research_status)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    _db_flag(parser)
-    _secret_flags(parser)
-    add_json_flag(parser)
