@@ -206,7 +206,9 @@ class MainWindow(QMainWindow):
         row.addWidget(self.recovery_close)
         self.recovery_close.clicked.connect(strip.hide)
         self.recovery_strip = strip
-        self.show_recovered(self._ws.session.take_recovered())
+        session = self._ws.session
+        recovered, session.recovered = session.recovered, []  # shown once
+        self.show_recovered(recovered)
         return strip
 
     def show_recovered(self, batch_ids: list[str]) -> None:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from printpharm.catalog import Catalog
 from printpharm.errors import (
     DatabaseUnavailable,
     MigrationError,
@@ -25,7 +24,6 @@ from printpharm.services.accounts import UserInfo
 from printpharm.services.auth import UserSession
 from printpharm.services.batch_records import BatchRecordsService, recover_open_batches
 from printpharm.services.db_recorder import DatabaseRecorder
-from printpharm.services.library import ImportOutcome, LibraryService
 from printpharm.services.permissions import Operation, Role, is_allowed
 from printpharm.services.recording import BatchRecorder
 from printpharm.services.records import (
@@ -37,21 +35,8 @@ from printpharm.services.records_app import RecordsServices, initialise, open_re
 from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport
 from printpharm.storage.batches import BatchRow
 from printpharm.storage.db import resolve_database_url
-from printpharm.storage.library import LibraryKind
 
-__all__ = ["LibraryRow", "ModeStatus", "StationSession", "display_url"]
-
-
-@dataclass(frozen=True)
-class LibraryRow:
-    """One recipe or ink version as the library page lists it; ``signed`` names the signers."""
-
-    kind: str
-    item_id: str
-    version: int
-    status: str
-    content_sha256: str
-    signed: str
+__all__ = ["ModeStatus", "StationSession", "display_url"]
 
 
 @dataclass(frozen=True)
@@ -121,11 +106,6 @@ class StationSession:
         # Batches left "printing" by a crash are closed as interrupted, with an audit event.
         self.recovered = recover_open_batches(self.services.auth)
         return True
-
-    def take_recovered(self) -> list[str]:
-        """The batch IDs start-up recovery closed as interrupted, once (then forgotten)."""
-        recovered, self.recovered = self.recovered, []
-        return recovered
 
     def needs_first_run(self) -> bool:
         """Whether the database must be created or has no administrator yet."""
@@ -312,51 +292,6 @@ class StationSession:
     def acknowledge_signature(self, password: str) -> None:
         """The current user acknowledges the electronic-signature statement."""
         self._svc().accounts.acknowledge_signature(self._require_user(), password)
-
-    # -- recipe and ink library -------------------------------------------------------------
-
-    def _library(self) -> LibraryService:
-        services = self._svc()
-        return LibraryService(services.auth, services.records)
-
-    def library_rows(self) -> list[LibraryRow]:
-        """Every recipe and ink version; signers are named when the user may view records."""
-        may_view = self.may(Operation.VIEW_RECORDS)
-        rows = []
-        for v in self._library().versions():
-            signed = ""
-            if may_view:
-                sigs = self._svc().records.signatures(
-                    self._require_user(), f"{v.kind}_version", v.record_id
-                )
-                signed = "; ".join(
-                    f"{(s.comment or '').split(' of ', 1)[0]} by {s.signer_name} "
-                    f"({s.signer_user_id}) {s.signed_at[:16]}"
-                    for s in sigs
-                )
-            rows.append(
-                LibraryRow(v.kind, v.item_id, v.version, v.status, v.content_sha256, signed)
-            )
-        return rows
-
-    def import_library(self, catalog: Catalog) -> list[ImportOutcome]:
-        """Import the shipped recipe and ink files as library versions (supervisors)."""
-        return self._library().import_catalog(self._require_user(), catalog)
-
-    def sign_library(
-        self, step: str, row: LibraryRow, user_id: str, password: str, comment: str
-    ) -> str:
-        """Validate (``step="validate"``) or lock a version with an e-signature; the manifestation.
-
-        Raises
-        ------
-        PermissionDenied, RecordError, SignatureError, AuthenticationFailed, AccountLocked
-            As :meth:`printpharm.services.library.LibraryService.validate` raises them.
-        """
-        library, user = self._library(), self._require_user()
-        sign = library.validate if step == "validate" else library.lock
-        kind: LibraryKind = "recipe" if row.kind == "recipe" else "ink"
-        return manifestation(sign(user, kind, row.item_id, row.version, user_id, password, comment))
 
     def recorder(self) -> BatchRecorder:
         """A recorder writing a print run into the database as the current user."""

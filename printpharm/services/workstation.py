@@ -58,17 +58,16 @@ from printpharm.services._station_batch import (
     print_batch,
     warm_up,
 )
-from printpharm.services._station_session import (
-    LibraryRow,
-    ModeStatus,
-    StationSession,
-    display_url,
-)
+from printpharm.services._station_session import ModeStatus, StationSession, display_url
+from printpharm.services.auth import UserSession
 from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.library import ImportOutcome, LibraryService
 from printpharm.services.locked_mode import LockedMode
 from printpharm.services.permissions import Operation
+from printpharm.services.records import manifestation
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import OperatorCallback
+from printpharm.storage.library import LibraryKind
 
 __all__ = [
     "BSA_FORMULAS",
@@ -129,6 +128,18 @@ class DeviceStatus:
     url: str
     simulated: bool
     state: str
+
+
+@dataclass(frozen=True)
+class LibraryRow:
+    """One recipe or ink version as the library page lists it; ``signed`` names the signers."""
+
+    kind: LibraryKind
+    item_id: str
+    version: int
+    status: str
+    content_sha256: str
+    signed: str
 
 
 @dataclass(frozen=True)
@@ -332,6 +343,78 @@ class Workstation:
         except PrintpharmError as exc:
             elocal = str(exc)
         return QcPreview(masses, m295, e295, local, elocal)
+
+    # -- recipe and ink library -------------------------------------------------------------
+
+    def _library(self) -> tuple[LibraryService, UserSession | None]:
+        services = self.session.services
+        if services is None:
+            raise SessionExpired("the database is not open; log in again")
+        return LibraryService(services.auth, services.records), self.session.user
+
+    def library_rows(self) -> list[LibraryRow]:
+        """Every recipe and ink version; signers are named when the user may view records.
+
+        Raises
+        ------
+        SessionExpired
+            The database is not open.
+        """
+        library, user = self._library()
+        rows = []
+        for v in library.versions():
+            signed = ""
+            if user is not None and self.session.may(Operation.VIEW_RECORDS):
+                assert self.session.services is not None
+                sigs = self.session.services.records.signatures(
+                    user, f"{v.kind}_version", v.record_id
+                )
+                signed = "; ".join(
+                    f"{(s.comment or '').split(' of ', 1)[0]} by {s.signer_name} "
+                    f"({s.signer_user_id}) {s.signed_at[:16]}"
+                    for s in sigs
+                )
+            rows.append(
+                LibraryRow(v.kind, v.item_id, v.version, v.status, v.content_sha256, signed)
+            )
+        return rows
+
+    def import_library(self) -> list[ImportOutcome]:
+        """Import the shipped recipe and ink files as library versions (supervisors).
+
+        Raises
+        ------
+        SessionExpired, PermissionDenied
+            Nobody is logged in, or the role may not edit the library.
+        CatalogError
+            The catalog is not loaded.
+        """
+        library, user = self._library()
+        if user is None:
+            raise SessionExpired("not logged in")
+        if self.catalog is None:
+            raise CatalogError(self.catalog_error or "the catalog is not loaded")
+        return library.import_catalog(user, self.catalog)
+
+    def sign_library(
+        self, step: str, row: LibraryRow, user_id: str, password: str, comment: str
+    ) -> str:
+        """Validate (``step="validate"``) or lock a version with an e-signature; the manifestation.
+
+        Raises
+        ------
+        PermissionDenied, RecordError, SignatureError, AuthenticationFailed, AccountLocked
+            As :meth:`printpharm.services.library.LibraryService.validate` raises them.
+        SessionExpired
+            Nobody is logged in.
+        """
+        library, user = self._library()
+        if user is None:
+            raise SessionExpired("not logged in")
+        sign = library.validate if step == "validate" else library.lock
+        return manifestation(
+            sign(user, row.kind, row.item_id, row.version, user_id, password, comment)
+        )
 
     # -- devices and mode --------------------------------------------------------------------
 

@@ -39,21 +39,21 @@ def _lock_via_services(station: Workstation, kinds: tuple[str, ...], drug: str =
     session = station.session
     session.login(SUPERVISOR[0], SUPERVISOR[2])
     assert station.catalog is not None
-    session.import_library(station.catalog)
+    station.import_library()
     recipe_ids = {r.id for r in station.recipes(drug)}
     inks = {station.catalog.recipe(r).ink for r in recipe_ids}
-    for row in session.library_rows():
+    for row in station.library_rows():
         wanted = (row.kind == "recipe" and row.item_id in recipe_ids) or (
             row.kind == "ink" and row.item_id in inks
         )
         if wanted and row.kind in kinds:
-            session.sign_library("validate", row, SUPERVISOR[0], SUPERVISOR[2], "PQ report 7")
+            station.sign_library("validate", row, SUPERVISOR[0], SUPERVISOR[2], "PQ report 7")
             (now,) = [
                 r
-                for r in session.library_rows()
+                for r in station.library_rows()
                 if (r.kind, r.item_id, r.version) == (row.kind, row.item_id, row.version)
             ]
-            session.sign_library("lock", now, SUPERVISOR[0], SUPERVISOR[2], "")
+            station.sign_library("lock", now, SUPERVISOR[0], SUPERVISOR[2], "")
     session.logout()
 
 
@@ -232,7 +232,7 @@ def test_startup_recovery_names_the_batches_a_crash_left_printing(
     assert window.recovery_strip.isVisible()
     assert batch.batch_id in window.recovery.text() and "INTERRUPTED" in window.recovery.text()
     assert restarted.batch(batch.batch_id).status == "interrupted"
-    assert restarted.take_recovered() == []  # shown once
+    assert restarted.recovered == []  # shown once
     window.recovery_close.click()
     assert not window.recovery_strip.isVisible()
     window.close()

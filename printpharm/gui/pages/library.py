@@ -93,7 +93,7 @@ class LibraryPage(QWidget):
         """Reload the versions (no database: say so)."""
         self.error.show_reason(None)
         try:
-            self.rows = self._ws.session.library_rows()
+            self.rows = self._ws.library_rows()
         except PrintpharmError as exc:
             self.rows = []
             self.error.show_reason(str(exc))
@@ -167,7 +167,7 @@ class LibraryPage(QWidget):
             self.error.show_reason(self._ws.catalog_error or "the catalog is not loaded")
             return
         try:
-            outcomes = self._ws.session.import_library(self._ws.catalog)
+            outcomes = self._ws.import_library()
         except PrintpharmError as exc:
             self.error.show_reason(str(exc))
             return
@@ -189,7 +189,7 @@ class LibraryPage(QWidget):
         user = self._ws.session.user
         dialog = SignatureDialog(
             what,
-            lambda uid, pw, comment: self._ws.session.sign_library(step, row, uid, pw, comment),
+            lambda uid, pw, comment: self._ws.sign_library(step, row, uid, pw, comment),
             user.user_id if user else "",
             self,
         )
