@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from printpharm.catalog import load_catalog
-from printpharm.cli import main
 from printpharm.services.db_recorder import DatabaseRecorder
 from printpharm.services.records_app import open_records
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
+from tests.cli.conftest import Cli
 from tests.services.conftest import FAST_LINK, make_request, options
 
-ADMIN_PW = "correct-horse-42-battery"
 PEOPLE = (("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "supervisor"),
           ("tech1", "Tess Tech", "technician"))  # fmt: skip
 
@@ -26,38 +24,13 @@ def pw(user_id: str) -> str:
     return f"{user_id[::-1]}-long-enough-pass-7"
 
 
-class Cli:
-    def __init__(
-        self, db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        self.db, self.mp, self.capsys = db, monkeypatch, capsys
-
-    def __call__(self, *argv: str, stdin: str = "") -> tuple[int, str, str]:
-        self.mp.setattr(sys, "stdin", io.StringIO(stdin))
-        code = main([*argv, "--db", str(self.db)])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def as_user(self, user: str, *argv: str, times: int = 1) -> tuple[int, str, str]:
-        secret = ADMIN_PW if user == "admin" else pw(user)
-        return self(*argv, "--user", user, "--password-stdin", stdin=f"{secret}\n" * times)
-
-
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    monkeypatch.setenv("PRINTPHARM_ARGON2", "1,8,1")
-    monkeypatch.delenv("PRINTPHARM_DATABASE_URL", raising=False)
-    c = Cli(tmp_path / "records.sqlite3", monkeypatch, capsys)
-    code, _, err = c("init", "--admin", "admin", "--password-stdin", stdin=ADMIN_PW + "\n")
+def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
+    c = make_cli(tmp_path / "records.sqlite3")
+    code, _, err = c.init()
     assert code == 0, err
     for user_id, name, role in PEOPLE:
-        code, out, err = c.as_user("admin", "users", "add", user_id, "--full-name", name,
-                                   "--role", role, "--json")  # fmt: skip
-        assert code == 0, err
-        temporary = json.loads(out)["temporary_password"]
-        code, _, err = c("users", "passwd", "--user", user_id, "--password-stdin",
-                         stdin=f"{temporary}\n{pw(user_id)}\n")  # fmt: skip
-        assert code == 0, err
+        c.add_user(user_id, role, name, pw(user_id))
         c.as_user("admin", "users", "verify-identity", user_id, "--method", "ID card")
         assert c.as_user(user_id, "users", "acknowledge", times=2)[0] == 0
     return c
@@ -128,14 +101,7 @@ def test_batches_list_show_review_release_export(cli: Cli, tmp_path: Path) -> No
     code, _, err = cli.as_user("sup1", "batches", "export", batch_id, "--format", "package",
                                "--out", str(package), "--json")  # fmt: skip
     assert code == 0, err
-    code, out, err = main_verify(cli, package)
+    code, out, err = cli.on(package)("audit", "verify")
     assert code == 0 and "audit trail intact" in out, err
     code, out, _ = cli.as_user("sup1", "batches", "recover")
     assert code == 0 and "no batch was left open" in out
-
-
-def main_verify(cli: Cli, package: Path) -> tuple[int, str, str]:
-    cli.mp.setattr(sys, "stdin", io.StringIO(""))
-    code = main(["audit", "verify", "--db", str(package)])
-    out, err = cli.capsys.readouterr()
-    return code, out, err

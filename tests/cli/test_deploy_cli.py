@@ -2,102 +2,34 @@
 
 from __future__ import annotations
 
-import io
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from printpharm.cli import main
+from tests.cli.conftest import Cli
 
-ADMIN_PW = "correct-horse-42-battery"
-
-
-def run(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    *argv: str,
-    stdin: str = "",
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+CliFactory = Callable[[Path], Cli]
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PRINTPHARM_ARGON2", "1,8,1")
-    monkeypatch.delenv("PRINTPHARM_DATABASE_URL", raising=False)
-
-
-def _init(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db: Path) -> None:
-    code, _, err = run(
-        monkeypatch,
-        capsys,
-        "init",
-        "--db",
-        str(db),
-        "--admin",
-        "admin",
-        "--password-stdin",
-        stdin=ADMIN_PW + "\n",
-    )
+def _init(cli: Cli) -> Cli:
+    code, _, err = cli.init()
     assert code == 0, err
+    return cli
 
 
-def _supervisor(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db: Path
-) -> str:
-    code, out, err = run(
-        monkeypatch,
-        capsys,
-        "users",
-        "add",
-        "sup1",
-        "--full-name",
-        "Sue Pharmacist",
-        "--role",
-        "supervisor",
-        "--db",
-        str(db),
-        "--user",
-        "admin",
-        "--password-stdin",
-        "--json",
-        stdin=ADMIN_PW + "\n",
-    )
-    assert code == 0, err
-    temporary, new = json.loads(out)["temporary_password"], "sue-own-passphrase-77"
-    code, _, err = run(
-        monkeypatch,
-        capsys,
-        "users",
-        "passwd",
-        "--db",
-        str(db),
-        "--user",
-        "sup1",
-        "--password-stdin",
-        stdin=f"{temporary}\n{new}\n",
-    )
-    assert code == 0, err
-    return new
+def _supervisor(cli: Cli) -> str:
+    return cli.add_user("sup1", "supervisor", "Sue Pharmacist", "sue-own-passphrase-77")
 
 
 def test_doctor_on_a_ready_workstation_passes_with_json(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_cli: CliFactory
 ) -> None:
-    db = tmp_path / "ws.sqlite3"
-    _init(monkeypatch, capsys, db)
+    cli = _init(make_cli(tmp_path / "ws.sqlite3"))
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
-    code, out, err = run(
-        monkeypatch,
-        capsys,
+    code, out, err = cli(
         "doctor",
-        "--db",
-        str(db),
         "--printer-port",
         "sim://printer",
         "--balance-port",
@@ -112,78 +44,50 @@ def test_doctor_on_a_ready_workstation_passes_with_json(
 
 
 def test_doctor_fails_with_fixes_when_the_database_is_missing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, make_cli: CliFactory
 ) -> None:
-    code, out, _ = run(monkeypatch, capsys, "doctor", "--db", str(tmp_path / "none.sqlite3"))
+    code, out, _ = make_cli(tmp_path / "none.sqlite3")("doctor")
     assert code == 1
     assert "[FAIL] database" in out and "fix: run `printpharm init`" in out
     assert out.rstrip().endswith("some checks FAILED: see the fixes above")
 
 
 def test_export_import_verify_round_trip(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_cli: CliFactory
 ) -> None:
-    standalone, central, export = (
-        tmp_path / "ws.sqlite3",
-        tmp_path / "c.sqlite3",
-        tmp_path / "x.json",
-    )
+    export = tmp_path / "x.json"
     monkeypatch.setenv("PRINTPHARM_WORKSTATION", "ward-3")
-    _init(monkeypatch, capsys, standalone)
+    standalone = _init(make_cli(tmp_path / "ws.sqlite3"))
     monkeypatch.setenv("PRINTPHARM_WORKSTATION", "server")
-    _init(monkeypatch, capsys, central)
-    password = _supervisor(monkeypatch, capsys, central)
+    central = _init(make_cli(tmp_path / "c.sqlite3"))
+    _supervisor(central)
 
-    code, out, err = run(
-        monkeypatch, capsys, "federation", "export", "--db", str(standalone), "--out", str(export)
-    )
+    code, out, err = standalone("federation", "export", "--out", str(export))
     assert code == 0 and "of workstation ward-3" in out, err
-    argv = ("federation", "import", "--db", str(central), "--user", "sup1", "--password-stdin")
-    code, out, err = run(monkeypatch, capsys, *argv, str(export), "--json", stdin=password + "\n")
+    code, out, err = central.as_user("sup1", "federation", "import", str(export), "--json")
     assert code == 0, err
     result = json.loads(out)
     assert result["source_workstation"] == "ward-3" and not result["already_imported"]
-    code, out, _ = run(monkeypatch, capsys, *argv, str(export), stdin=password + "\n")
+    code, out, _ = central.as_user("sup1", "federation", "import", str(export))
     assert code == 0 and out.startswith("nothing new")
 
-    assert run(monkeypatch, capsys, "federation", "verify", "--db", str(central))[:2] == (
-        0,
-        "ward-3: 1 events, intact\n",
-    )
-    for db in (standalone, central):
-        assert run(monkeypatch, capsys, "audit", "verify", "--db", str(db))[0] == 0
+    assert central("federation", "verify")[:2] == (0, "ward-3: 1 events, intact\n")
+    for cli in (standalone, central):
+        assert cli("audit", "verify")[0] == 0
 
 
 def test_importing_an_edited_export_exits_2_naming_the_event(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, make_cli: CliFactory
 ) -> None:
-    standalone, central, export = (
-        tmp_path / "ws.sqlite3",
-        tmp_path / "c.sqlite3",
-        tmp_path / "x.json",
-    )
-    _init(monkeypatch, capsys, standalone)
-    _init(monkeypatch, capsys, central)
-    password = _supervisor(monkeypatch, capsys, central)
-    run(monkeypatch, capsys, "federation", "export", "--db", str(standalone), "--out", str(export))
+    export = tmp_path / "x.json"
+    standalone = _init(make_cli(tmp_path / "ws.sqlite3"))
+    central = _init(make_cli(tmp_path / "c.sqlite3"))
+    _supervisor(central)
+    standalone("federation", "export", "--out", str(export))
     document = json.loads(export.read_text(encoding="utf-8"))
     document["events"][0]["user_name"] = "Mallory"
     export.write_text(json.dumps(document), encoding="utf-8")
 
-    code, _, err = run(
-        monkeypatch,
-        capsys,
-        "federation",
-        "import",
-        "--db",
-        str(central),
-        "--user",
-        "sup1",
-        "--password-stdin",
-        str(export),
-        stdin=password + "\n",
-    )
+    code, _, err = central.as_user("sup1", "federation", "import", str(export))
     assert code == 2 and "event 1 was altered" in err
-    assert run(monkeypatch, capsys, "federation", "verify", "--db", str(central))[1] == (
-        "no imported chains\n"
-    )
+    assert central("federation", "verify")[1] == "no imported chains\n"
