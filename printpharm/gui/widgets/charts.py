@@ -23,7 +23,7 @@ from printpharm.services.workstation import format_mass
 
 __all__ = ["MassChart", "MassPoint", "TemperatureChart", "TemperatureSample"]
 
-_LEFT_PX, _RIGHT_PX, _TOP_PX, _BOTTOM_PX = 64, 12, 46, 28
+_LEFT_PX, _RIGHT_PX, _TOP_PX, _BOTTOM_PX = 64, 12, 46, 36
 
 
 def _ticks(low: float, high: float) -> tuple[float, float, list[float]]:
@@ -112,7 +112,7 @@ class _Chart(QWidget):
             box = QRectF(2, p.y() - 8, _LEFT_PX - 6, 16)
             painter.drawText(box, Qt.AlignmentFlag.AlignRight, f"{value:g}")
         painter.drawRect(area)
-        bottom = QRectF(area.left(), area.bottom() + 4, area.width(), 20)
+        bottom = QRectF(area.left(), area.bottom() + 18, area.width(), 16)
         painter.drawText(bottom, Qt.AlignmentFlag.AlignHCenter, x_label)
 
 
@@ -189,10 +189,24 @@ class MassChart(_Chart):
             y = self._point(0.5, float(self.target_mg)).y()
             painter.setPen(QPen(palette.color(QPalette.ColorRole.Text), 1.5, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
+        self._unit_ticks(painter)
         for point in self.points:
             self._marker(painter, point)
         self._legend(painter)
         painter.end()
+
+    def _unit_ticks(self, painter: QPainter) -> None:
+        """Unit numbers under the axis: 1, then about ten evenly spaced."""
+        total = max(self.units_total, len(self.points), 1)
+        step = max(1, math.ceil(total / 10))
+        painter.setPen(self.palette().color(QPalette.ColorRole.Text))
+        bottom = self._plot().bottom()
+        for n in sorted({1, *range(step, total + 1, step)}):
+            x = self._point(n, self._y[0]).x()
+            painter.drawLine(QPointF(x, bottom), QPointF(x, bottom + 3))
+            painter.drawText(
+                QRectF(x - 15, bottom + 3, 30, 14), Qt.AlignmentFlag.AlignHCenter, str(n)
+            )
 
     def _marker(self, painter: QPainter, point: MassPoint) -> None:
         centre = self._point(point.n, float(point.measured_mg))
