@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from printpharm.gui.widgets.charts import MassChart, TemperatureChart
-from printpharm.services.run_events import Heating
+from printpharm.services.run_events import Heating, Temperatures
 from printpharm.services.run_result import UnitRecord
 
 pytestmark = pytest.mark.gui
@@ -53,6 +53,9 @@ def test_temperature_chart_keeps_targets_and_readings(qtbot) -> None:  # type: i
     )
     assert [s.t_s for s in chart.samples] == [0.0, 60.0]
     assert chart.last_known() == "nozzle 119.8 °C (target 120 °C), bed 40.1 °C (target 40 °C)"
+    chart.add_reading(Temperatures(1, Decimal("121.2"), Decimal("39.7")), 100.0)
+    assert chart.samples[-1].t_s == 90.0 and chart.samples[-1].nozzle_target_c == 120
+    assert chart.last_known() == "nozzle 121.2 °C (target 120 °C), bed 39.7 °C (target 40 °C)"
     image = chart.grab().toImage()
     colours = {
         image.pixelColor(x, y).rgb()

@@ -33,6 +33,7 @@ from printpharm.services.run_events import (
     FlowCorrected,
     Heating,
     RunStarted,
+    Temperatures,
     UnitProgress,
     UnitStarted,
     UnitWeighed,
@@ -111,8 +112,9 @@ class PrintPage(QWidget):
         temperatures.addWidget(self.temperature_chart, 1)
         self.temperature_note = QLabel(
             self.tr(
-                "The run reports temperatures when heating starts and when the targets are "
-                "reached; a temperature leaving its limits during printing raises an alarm."
+                "Targets (dashed) are set when heating starts; readings come when the targets "
+                "are reached, after each unit and during printing. A temperature leaving its "
+                "limits raises an alarm."
             )
         )
         self.temperature_note.setWordWrap(True)
@@ -266,6 +268,11 @@ class PrintPage(QWidget):
             )
             self.state.setText(
                 self.tr("Heaters at target.") if event.reached else self.tr("Heating…")
+            )
+        elif isinstance(event, Temperatures):
+            self.temperature_chart.add_reading(event, time.monotonic())
+            self.last_temperature.setText(
+                self.tr("Last known: {t}.").format(t=self.temperature_chart.last_known())
             )
         elif isinstance(event, UnitStarted):
             self.state.setText(self.tr("Printing unit {n} of {of}…").format(n=event.n, of=event.of))

@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from printpharm.gui.widgets.feedback import error_colour, is_dark
-from printpharm.services.run_events import Heating
+from printpharm.services.run_events import Heating, Temperatures
 from printpharm.services.run_result import UnitRecord
 from printpharm.services.workstation import format_mass
 
@@ -255,6 +255,22 @@ class TemperatureChart(_Chart):
                 event.hotend_actual_c,
                 event.bed_c,
                 event.bed_actual_c,
+            )
+        )
+        self.update()
+
+    def add_reading(self, event: Temperatures, now_s: float) -> None:
+        """Add readings taken while printing (targets carried from the last heating event)."""
+        if self._t0 is None:
+            self._t0 = now_s
+        last = self.samples[-1] if self.samples else None
+        self.samples.append(
+            TemperatureSample(
+                now_s - self._t0,
+                last.nozzle_target_c if last else None,
+                event.hotend_c,
+                last.bed_target_c if last else None,
+                event.bed_c,
             )
         )
         self.update()
