@@ -330,11 +330,12 @@ class TemperatureChart(_Chart):
             for a, b in zip(mapped, mapped[1:], strict=False):
                 painter.drawLine(a, b)
             painter.setBrush(colour)
-            for p in mapped:
+            for p in mapped if len(mapped) <= 40 else mapped[-1:]:  # squares, unless crowded
                 painter.drawRect(QRectF(p.x() - 4, p.y() - 4, 8, 8))
-            if mapped:  # name the series at its last reading: not by colour alone
+            if mapped:  # name the series above its line: not by colour alone
                 name = self.tr("nozzle") if key.startswith("nozzle") else self.tr("bed")
                 painter.setPen(palette.color(QPalette.ColorRole.Text))
-                painter.drawText(mapped[-1] + QPointF(8, -7), f"{name} {points[-1][1]:g} °C")
+                box = QRectF(area.left(), mapped[-1].y() - 20, area.width() - 8, 14)
+                painter.drawText(box, Qt.AlignmentFlag.AlignRight, f"{name} {points[-1][1]:g} °C")
         self._legend_line(painter, self.tr("red: nozzle   orange: bed   - - target   ■ reading"))
         painter.end()
