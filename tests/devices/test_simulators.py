@@ -134,6 +134,22 @@ def test_clogged_unit_follows_tares_and_m118_markers() -> None:
     assert plate.deposited_mm3 == pytest.approx(4 + 1 + 4)
 
 
+def test_suck_back_never_takes_material_off_the_plate() -> None:
+    plate = Plate()
+    sim = build_printer({}, plate)
+    # 4 deposited, 1.5 sucked back into the nozzle, 1.5 of prime refills it, then 2 more.
+    exchange(sim, b"M83\nG1 X1 E4\nG1 E-1.5\nG1 E1.5\nG1 X2 E2\n", now_s=1.0)
+    assert plate.deposited_mm3 == pytest.approx(6)
+
+
+def test_clogged_unit_with_retractions_weighs_low_but_never_negative() -> None:
+    plate = Plate()
+    sim = build_printer({"clog_unit": "1", "clog_factor": "0.1"}, plate)
+    plate.next_unit()
+    exchange(sim, b"M83\n" + b"G1 X1 E2\nG1 E-1\nG1 E1\n" * 5, now_s=1.0)
+    assert plate.deposited_mm3 == pytest.approx(5 * 2 * 0.1)
+
+
 def test_busy_messages_during_homing_and_temperature_lines_during_m109() -> None:
     sim = PrinterSim()
     exchange(sim, b"G28\n")

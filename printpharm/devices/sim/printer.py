@@ -75,6 +75,7 @@ class PrinterSim(SimDevice):
         self._rx = bytearray()
         self._queue: deque[tuple[int | None, str]] = deque()
         self._planner: deque[float] = deque()
+        self._retracted_mm3 = 0.0  # material sucked back into the nozzle, owed before depositing
         self._now = 0.0
         self._blocked_since: float | None = None
         self._last_busy = 0.0
@@ -280,6 +281,15 @@ class PrinterSim(SimDevice):
             return False
         duration_s, e_delta = self.motion.move(words)
         volume_mm3 = e_delta * self.motion.mm3_per_e * self.motion.flow_percent / 100.0
+        # A retraction (suck-back) pulls material back into the nozzle; it never takes
+        # material off the plate. The next forward move refills the nozzle first.
+        if volume_mm3 < 0:
+            self._retracted_mm3 -= volume_mm3
+            volume_mm3 = 0.0
+        else:
+            refill = min(volume_mm3, self._retracted_mm3)
+            self._retracted_mm3 -= refill
+            volume_mm3 -= refill
         faults = self.config.faults
         if volume_mm3 > 0 and faults.clog_unit is not None and self.plate.unit == faults.clog_unit:
             volume_mm3 *= faults.clog_factor
