@@ -9,7 +9,9 @@ start_test_postgres() {
   fi
   local owner=postgres
   id "$owner" >/dev/null 2>&1 || owner=$(id -un)
-  local dir port=55432
+  local dir port
+  # A free loopback port: a cluster left behind by an earlier run must not break this one.
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   dir=$(mktemp -d /tmp/printpharm-pg.XXXXXX)
   chown "$owner" "$dir"
   local as=()
