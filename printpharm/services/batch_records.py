@@ -145,6 +145,10 @@ RECOVERY_REASON = (
 def recover_open_batches(auth: AuthService) -> list[str]:
     """Start-up recovery: mark batches left ``printing`` as ``interrupted`` (``planned``: stopped).
 
+    Only batches started on this workstation (the workstation of the batch's first
+    audit event) are closed: on a shared PostgreSQL database another workstation's
+    batch may be printing right now.
+
     Each change is stored with an audit event (action ``recover``) in one transaction;
     the units recorded before the crash stay as they are. Returns the batch IDs closed.
 
@@ -155,8 +159,12 @@ def recover_open_batches(auth: AuthService) -> list[str]:
     """
     closed: list[str] = []
     with auth.uow() as uow:
+        here = uow.context.workstation
         for status, new in (("printing", "interrupted"), ("planned", "stopped")):
             for batch_id in uow.batches.ids(status):
+                started = uow.events(batch_id=batch_id, record_type="batch")
+                if started and started[0].workstation != here:
+                    continue  # another workstation's batch (shared database): it may be printing
                 row = uow.batches.set_status(batch_id, new, RECOVERY_REASON)
                 uow.audit.append(
                     AuditEntry(

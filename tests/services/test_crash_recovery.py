@@ -33,6 +33,7 @@ from printpharm.services.db_recorder import DatabaseRecorder
 from printpharm.services.jobs import EventHub
 from printpharm.services.run import run_batch
 from printpharm.services.run_events import UnitStarted, UnitWeighed
+from printpharm.storage.audit import AuditContext
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import unit_of_work
 from tests.services._records_fixtures import (
@@ -126,6 +127,10 @@ def test_kill_9_mid_batch_leaves_a_consistent_database_recovered_on_restart(
         assert uow.verify_chain().ok
     assert before is not None and before.status == "printing"
     assert len(before.units) >= 3  # every unit reported was committed with its audit event
+    # Another workstation sharing the database does not close a batch it did not start
+    # (on PostgreSQL that batch may be printing right now).
+    elsewhere = AuthService(db, AuditContext("other-ws", "0.1.0"), AuthConfig(hasher=CHEAP))
+    assert recover_open_batches(elsewhere) == []
     closed = recover_open_batches(env.auth)
     assert closed == [batch_id]
     with unit_of_work(db, make_context(), write=False) as uow:
