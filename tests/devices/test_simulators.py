@@ -227,3 +227,17 @@ def test_busy_lines_keep_a_long_command_alive_past_the_ok_timeout() -> None:
     link = PrinterLink(transport, LinkOptions(ok_timeout_s=0.7, max_probes=0))
     link.connect()
     assert link.stream(["G4 S6"]).probes == 0
+
+
+def test_m302_answers_like_marlin_instead_of_unknown_command() -> None:
+    sim = build_printer({"advanced_ok": "0"})
+    exchange(sim, line(0, "M110 N0"))
+    assert exchange(sim, line(1, "M302 S0")) == [
+        "echo:Cold extrudes are enabled (min temp 0C)",
+        "ok",
+    ]
+    assert exchange(sim, line(2, "M302 S170")) == [
+        "echo:Cold extrudes are disabled (min temp 170C)",
+        "ok",
+    ]
+    assert exchange(sim, line(3, "M999")) == ['echo:Unknown command: "M999"', "ok"]

@@ -82,6 +82,7 @@ class PrinterSim(SimDevice):
         self._wait_until: float | None = None
         self._break_wait = False
         self._autoreport_s = 0.0
+        self.min_extrude_c = 170.0  # Marlin's EXTRUDE_MINTEMP; M302 S0 allows cold extrusion
         self._next_report = 0.0
         self._next_wait_report = 0.0
         for line in ("start", "echo:Marlin 2.1.2.1", "echo: Last Updated: printpharm simulator"):
@@ -261,18 +262,9 @@ class PrinterSim(SimDevice):
             self.motion.set_position(words)
         elif code == "M221":
             self.motion.flow_percent = words.get("S", 100.0)
-        elif code not in (
-            "G21",
-            "M110",
-            "M105",
-            "M106",
-            "M107",
-            "M84",
-            "M18",
-            "M117",
-            "M300",
-            "M108",
-        ):
+        elif code == "M302":
+            self._m302(words)
+        elif code not in _NO_OPS:
             self.emit(f'echo:Unknown command: "{command}"')
         return True
 
@@ -326,6 +318,17 @@ class PrinterSim(SimDevice):
         if callable(done):
             done()
         return True
+
+    def _m302(self, words: dict[str, float]) -> None:
+        """Cold extrusion: ``M302 S<min °C>`` sets the limit; Marlin answers with the state.
+
+        The simulator reports the setting like Marlin but does not block cold moves
+        (syringe paste is extruded cold; the thermal model does not gate E).
+        """
+        if "S" in words:
+            self.min_extrude_c = words["S"]
+        state = "enabled" if self.min_extrude_c <= 0 else "disabled"
+        self.emit(f"echo:Cold extrudes are {state} (min temp {self.min_extrude_c:.0f}C)")
 
     def _m118(self, command: str) -> None:
         text = command[4:].strip()
