@@ -17,19 +17,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from printpharm.catalog import Catalog
-from printpharm.catalog.schema import Ink, Recipe
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services._batch_form import DoseForm, DosePreview, describe_dose
-from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, BatchAuthorisation, LockedMode
+from printpharm.services.print_authority import PrintAuthorisation, authorise_print
 from printpharm.services.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
-from printpharm.services.run_preflight import LockPolicy, LockStatus, shipped_recipe_lock
+from printpharm.services.run_preflight import LockPolicy, shipped_recipe_lock
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import OperatorCallback, RunOptions, RunRequest
-from printpharm.storage.library import library
 
 if TYPE_CHECKING:
     from printpharm.services.planning import PlanResult
@@ -78,114 +75,6 @@ class PlannedBatch:
     plan: PlanResult
     layers: tuple[LayerView, ...]
     request: RunRequest
-
-
-#: The plan page's line while no recipe is locked in this database yet.
-SHIPPED_LINE = "shipped file, treated as locked — not yet validated in this database"
-
-
-@dataclass(frozen=True)
-class PrintAuthorisation:
-    """Whether a planned batch may be printed now, and what the screens must say about it.
-
-    ``allowed`` is ``False`` when locked mode refuses (``refusal`` says why).
-    ``library_in_use`` is ``False`` while no recipe version is locked in this
-    database: the shipped files are then treated as locked (the run's default
-    policy, recorded as such) and ``recipe_line`` says so.
-    """
-
-    allowed: bool
-    mode: str
-    patient_use: bool
-    recipe_line: str
-    ink_line: str
-    library_in_use: bool
-    refusal: str | None = None
-    problems: tuple[str, ...] = ()
-    decision: BatchAuthorisation | None = None
-
-    @property
-    def label(self) -> str:
-        """``for patient use`` or ``NOT FOR PATIENT USE``."""
-        return "for patient use" if self.patient_use else NOT_FOR_PATIENT_USE
-
-    @property
-    def research(self) -> bool:
-        """Whether research mode is on."""
-        return self.mode.startswith("research")
-
-    def lock_policy(self, auth: AuthService) -> LockPolicy:
-        """The run's lock policy: the library's, or the shipped files' until one is locked.
-
-        In research mode a recipe that is not a locked version may be printed (the
-        batch is then not for patient use); the run records it as such.
-        """
-        if not self.library_in_use:
-            return shipped_recipe_lock
-        library_policy = LockedMode(auth).lock_policy()
-        if not self.research:
-            return library_policy
-
-        def research_policy(recipe: Recipe, file_sha256: str) -> LockStatus:
-            status = library_policy(recipe, file_sha256)
-            if status.locked:
-                return status
-            why = f"research mode, {NOT_FOR_PATIENT_USE}: {status.reason}"
-            return LockStatus(True, "research:not locked", why)
-
-        return research_policy
-
-
-def authorise_print(
-    auth: AuthService, user: UserSession, recipe: Recipe, ink: Ink, dose_mg: Decimal
-) -> PrintAuthorisation:
-    """Ask locked mode whether ``dose_mg`` mg per unit of ``recipe``/``ink`` may be printed.
-
-    Never raises a refusal: it is returned (``allowed=False``, ``refusal``).
-
-    Raises
-    ------
-    PermissionDenied, SessionExpired
-        The role may not print, or the session ended.
-    """
-    with auth.uow(write=False) as uow:
-        in_use = bool(library(uow).versions("recipe", None, status="locked"))
-        mode = uow.mode()
-    try:
-        decision = LockedMode(auth).authorise_batch(user, recipe, ink, dose_mg)
-        problems = decision.problems
-    except DesignSpaceError as exc:
-        if in_use:
-            return PrintAuthorisation(False, mode, False, "", "", True, str(exc))
-        problems = tuple(str(exc).removeprefix(_REFUSED).split("; "))
-    if in_use:
-        missing = "not a locked library version (allowed in research mode only)"
-        return PrintAuthorisation(
-            True, mode, decision.patient_use, decision.recipe_version or f"{recipe.id}: {missing}",
-            decision.ink_version or f"{ink.id}: {missing}", True, None, problems, decision,
-        )  # fmt: skip
-    # Nothing locked in this database yet: the shipped files stand in for locked versions.
-    problems = _dose_only(problems)
-    if mode == "locked" and problems:
-        refusal = _REFUSED + "; ".join(problems)
-        return PrintAuthorisation(False, mode, False, SHIPPED_LINE, SHIPPED_LINE, False, refusal)
-    if mode != "locked":
-        problems += ("research mode, and the shipped files are not validated in this database",)
-    patient_use = not problems
-    shipped = BatchAuthorisation(
-        mode, patient_use, "shipped file", "shipped file", dose_mg, problems
-    )
-    return PrintAuthorisation(
-        True, mode, patient_use, SHIPPED_LINE, SHIPPED_LINE, False, None, problems, shipped
-    )
-
-
-_REFUSED = "locked mode refuses this batch: "
-
-
-def _dose_only(problems: tuple[str, ...]) -> tuple[str, ...]:
-    """Problems other than 'not a locked library version' (nothing can be locked yet)."""
-    return tuple(p for p in problems if "not a locked library version" not in p)
 
 
 def _dose_record(form: DoseForm, preview: DosePreview) -> dict[str, Any]:

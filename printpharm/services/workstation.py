@@ -29,7 +29,6 @@ from printpharm.core.uniformity import (
 )
 from printpharm.errors import (
     CatalogError,
-    DesignSpaceError,
     InputError,
     PrintpharmError,
     SessionExpired,
@@ -62,8 +61,8 @@ from printpharm.services._station_session import ModeStatus, StationSession, dis
 from printpharm.services.auth import UserSession
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.library import ImportOutcome, LibraryService
-from printpharm.services.locked_mode import LockedMode
 from printpharm.services.permissions import Operation
+from printpharm.services.print_authority import begin_recorded_run
 from printpharm.services.records import manifestation
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import OperatorCallback
@@ -287,20 +286,14 @@ class Workstation:
             The run could not start or record (a failure to start is audited;
             the run itself is recorded in the database by the batch recorder).
         """
-        self.session.require(Operation.RUN_PRINT)
+        user = self.session.require(Operation.RUN_PRINT)
         if self.catalog is None:
             raise CatalogError(self.catalog_error or "the catalog is not loaded")
+        services = self.session.services
+        if services is None:
+            raise SessionExpired("the database is not open; log in again")
         ports = (self.config.printer_url, self.config.balance_url)
-        authorisation = self.authorise(batch)
-        if not authorisation.allowed or authorisation.decision is None:
-            self.session.record("print-refused", batch.batch_id, reason=authorisation.refusal)
-            raise DesignSpaceError(authorisation.refusal or "locked mode refuses this batch")
-        assert self.session.services is not None  # authorise() checked it
-        auth = self.session.services.auth
-        LockedMode(auth).record_authorisation(
-            self.session.require(Operation.RUN_PRINT), batch.batch_id, authorisation.decision
-        )
-        recorder = self.session.recorder()
+        recorded = begin_recorded_run(services.auth, user, batch.request)
         try:
             return print_batch(
                 self.catalog,
@@ -309,9 +302,9 @@ class Workstation:
                 hub=hub,
                 cancel=cancel,
                 operator=operator,
-                recorder=recorder,
+                recorder=recorded.recorder,
                 records_dir=self.config.records_dir,
-                lock_policy=authorisation.lock_policy(auth),
+                lock_policy=recorded.lock_policy,
             )
         except PrintpharmError as exc:
             self.session.record("print-failed", batch.batch_id, reason=str(exc))

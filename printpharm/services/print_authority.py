@@ -1,0 +1,181 @@
+"""Whether a batch may be printed now, and a print run recorded in the database.
+
+Locked mode's decision (:func:`authorise_print`) as the screens and the command
+line need it: allowed or refused with the reason, the library versions or the
+shipped files in use, patient use or not, and the run's lock policy.
+:func:`begin_recorded_run` turns an allowed decision into what a recorded run
+needs (the authorisation and any refusal written to the audit trail, the
+database recorder and the lock policy), so that the desktop application and
+``printpharm run --user`` record a batch the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from printpharm.catalog.schema import Ink, Recipe
+from printpharm.errors import DesignSpaceError
+from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.db_recorder import DatabaseRecorder
+from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, BatchAuthorisation, LockedMode
+from printpharm.services.permissions import Operation
+from printpharm.services.run_preflight import LockPolicy, LockStatus, shipped_recipe_lock
+from printpharm.services.run_setup import RunRequest
+from printpharm.storage.audit import AuditEntry
+from printpharm.storage.library import library
+
+__all__ = [
+    "SHIPPED_LINE",
+    "PrintAuthorisation",
+    "RecordedRun",
+    "authorise_print",
+    "begin_recorded_run",
+]
+
+
+#: The plan page's line while no recipe is locked in this database yet.
+SHIPPED_LINE = "shipped file, treated as locked — not yet validated in this database"
+
+
+@dataclass(frozen=True)
+class PrintAuthorisation:
+    """Whether a planned batch may be printed now, and what the screens must say about it.
+
+    ``allowed`` is ``False`` when locked mode refuses (``refusal`` says why).
+    ``library_in_use`` is ``False`` while no recipe version is locked in this
+    database: the shipped files are then treated as locked (the run's default
+    policy, recorded as such) and ``recipe_line`` says so.
+    """
+
+    allowed: bool
+    mode: str
+    patient_use: bool
+    recipe_line: str
+    ink_line: str
+    library_in_use: bool
+    refusal: str | None = None
+    problems: tuple[str, ...] = ()
+    decision: BatchAuthorisation | None = None
+
+    @property
+    def label(self) -> str:
+        """``for patient use`` or ``NOT FOR PATIENT USE``."""
+        return "for patient use" if self.patient_use else NOT_FOR_PATIENT_USE
+
+    @property
+    def research(self) -> bool:
+        """Whether research mode is on."""
+        return self.mode.startswith("research")
+
+    def lock_policy(self, auth: AuthService) -> LockPolicy:
+        """The run's lock policy: the library's, or the shipped files' until one is locked.
+
+        In research mode a recipe that is not a locked version may be printed (the
+        batch is then not for patient use); the run records it as such.
+        """
+        if not self.library_in_use:
+            return shipped_recipe_lock
+        library_policy = LockedMode(auth).lock_policy()
+        if not self.research:
+            return library_policy
+
+        def research_policy(recipe: Recipe, file_sha256: str) -> LockStatus:
+            status = library_policy(recipe, file_sha256)
+            if status.locked:
+                return status
+            why = f"research mode, {NOT_FOR_PATIENT_USE}: {status.reason}"
+            return LockStatus(True, "research:not locked", why)
+
+        return research_policy
+
+
+def authorise_print(
+    auth: AuthService, user: UserSession, recipe: Recipe, ink: Ink, dose_mg: Decimal
+) -> PrintAuthorisation:
+    """Ask locked mode whether ``dose_mg`` mg per unit of ``recipe``/``ink`` may be printed.
+
+    Never raises a refusal: it is returned (``allowed=False``, ``refusal``).
+
+    Raises
+    ------
+    PermissionDenied, SessionExpired
+        The role may not print, or the session ended.
+    """
+    with auth.uow(write=False) as uow:
+        in_use = bool(library(uow).versions("recipe", None, status="locked"))
+        mode = uow.mode()
+    try:
+        decision = LockedMode(auth).authorise_batch(user, recipe, ink, dose_mg)
+        problems = decision.problems
+    except DesignSpaceError as exc:
+        if in_use:
+            return PrintAuthorisation(False, mode, False, "", "", True, str(exc))
+        problems = tuple(str(exc).removeprefix(_REFUSED).split("; "))
+    if in_use:
+        missing = "not a locked library version (allowed in research mode only)"
+        return PrintAuthorisation(
+            True, mode, decision.patient_use, decision.recipe_version or f"{recipe.id}: {missing}",
+            decision.ink_version or f"{ink.id}: {missing}", True, None, problems, decision,
+        )  # fmt: skip
+    # Nothing locked in this database yet: the shipped files stand in for locked versions.
+    problems = _dose_only(problems)
+    if mode == "locked" and problems:
+        refusal = _REFUSED + "; ".join(problems)
+        return PrintAuthorisation(False, mode, False, SHIPPED_LINE, SHIPPED_LINE, False, refusal)
+    if mode != "locked":
+        problems += ("research mode, and the shipped files are not validated in this database",)
+    patient_use = not problems
+    shipped = BatchAuthorisation(
+        mode, patient_use, "shipped file", "shipped file", dose_mg, problems
+    )
+    return PrintAuthorisation(
+        True, mode, patient_use, SHIPPED_LINE, SHIPPED_LINE, False, None, problems, shipped
+    )
+
+
+_REFUSED = "locked mode refuses this batch: "
+
+
+def _dose_only(problems: tuple[str, ...]) -> tuple[str, ...]:
+    """Problems other than 'not a locked library version' (nothing can be locked yet)."""
+    return tuple(p for p in problems if "not a locked library version" not in p)
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """What a run recorded in the database needs: its recorder and lock policy."""
+
+    authorisation: PrintAuthorisation
+    recorder: DatabaseRecorder
+    lock_policy: LockPolicy
+
+
+def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequest) -> RecordedRun:
+    """Authorise ``request`` for ``session``'s user and prepare its database record.
+
+    The decision is written to the batch's audit trail: a refusal as
+    ``print-refused`` (with the reason) before raising, an authorisation as
+    ``authorise`` (mode, library versions, patient use).
+
+    Raises
+    ------
+    DesignSpaceError
+        Locked mode refuses the batch (the message names each limit).
+    PermissionDenied, SessionExpired
+        The role may not run prints, or the session ended.
+    """
+    live = auth.require(session, Operation.RUN_PRINT)
+    authorisation = authorise_print(auth, session, request.recipe, request.ink, request.dose_mg)
+    if not authorisation.allowed or authorisation.decision is None:
+        refusal = authorisation.refusal or _REFUSED.rstrip(": ")
+        with auth.uow() as uow:
+            uow.audit.append(
+                AuditEntry("batch", "print-refused", request.batch_id, live.user_id,
+                           live.full_name, reason=refusal, batch_id=request.batch_id)
+            )  # fmt: skip
+        raise DesignSpaceError(refusal)
+    LockedMode(auth).record_authorisation(session, request.batch_id, authorisation.decision)
+    return RecordedRun(
+        authorisation, DatabaseRecorder(auth, session), authorisation.lock_policy(auth)
+    )
