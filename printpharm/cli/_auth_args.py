@@ -26,13 +26,13 @@ _DB_HELP = (
 )
 
 
-def add_db_flag(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
+def add_db_flag(parser: argparse._ActionsContainer, help_text: str | None = None) -> None:
     """Add ``--db URL`` (default: the configured database) to ``parser``."""
     parser.add_argument("--db", metavar="URL", help=help_text or _DB_HELP)
 
 
 def add_secret_flags(
-    parser: argparse.ArgumentParser,
+    parser: argparse._ActionsContainer,
     user: bool = True,
     user_help: str = "your user ID",
     password_help: str = "read password(s) from standard input, one per line",

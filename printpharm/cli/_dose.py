@@ -24,7 +24,7 @@ from printpharm.core.dosing import (
 )
 from printpharm.core.prescription import check_patient
 from printpharm.core.units import format_decimal, quantize_half_up, to_decimal
-from printpharm.errors import DoseInputError
+from printpharm.errors import DoseInputError, InputError
 
 __all__ = [
     "add_dose_arguments",
@@ -65,12 +65,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     dose.set_defaults(func=_run_dose)
 
 
-def add_dose_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the dose options (``--rule``, ``--amount``, ... ``--band``) to ``parser``."""
+def add_dose_arguments(parser: argparse.ArgumentParser, *, dose_mg_option: bool = False) -> None:
+    """Add the dose options (``--rule``, ``--amount``, ... ``--band``) to ``parser``.
+
+    With ``dose_mg_option`` the parser also takes ``--dose-mg`` (a unit dose given
+    directly) and ``--rule`` becomes optional: exactly one of the two is then
+    required, which :func:`unit_dose_from_args` checks.
+    """
     group = parser.add_argument_group("dose")
+    if dose_mg_option:
+        group.add_argument("--dose-mg", metavar="D", help="dose per unit in mg (or use --rule)")
     group.add_argument(
         "--rule",
-        required=True,
+        required=not dose_mg_option,
         choices=("fixed", "per-kg", "per-m2", "band"),
         help="fixed mg, mg/kg × weight, mg/m² × BSA, or a weight-band table",
     )
@@ -145,6 +152,39 @@ def dose_from_args(args: argparse.Namespace) -> DoseResult:
         doses_per_day=args.doses_per_day,
         split_pct=split,
     )
+
+
+def unit_dose_from_args(
+    args: argparse.Namespace, *, default_step_mg: Decimal | None = None
+) -> tuple[Decimal, dict[str, Any] | None]:
+    """The one unit dose of a batch: ``--dose-mg`` or the ``--rule`` options.
+
+    ``default_step_mg`` rounds a rule's dose when ``--step-mg`` is not given (a
+    batch is made on its recipe's dose step). Returns the dose and, for a rule,
+    its JSON record (``None`` for ``--dose-mg``).
+
+    Raises
+    ------
+    InputError
+        Both or neither of ``--dose-mg`` and ``--rule``; a split into unequal doses.
+    DoseInputError
+        Any input the dose engine refuses.
+    """
+    if (args.dose_mg is None) == (args.rule is None):
+        raise InputError("give the dose either with --dose-mg or with the --rule options")
+    if args.dose_mg is not None:
+        return to_decimal(args.dose_mg, "dose_mg"), None
+    if args.step_mg is None and default_step_mg is not None:
+        args.step_mg = str(default_step_mg)
+    result = dose_from_args(args)
+    doses = set(result.unit_doses_mg)
+    if len(doses) != 1:
+        listed = ", ".join(str(d) for d in result.unit_doses_mg)
+        raise InputError(
+            f"the split gives different unit doses ({listed} mg); a batch prints one dose — "
+            "make one batch per dose"
+        )
+    return doses.pop(), dose_payload(result)
 
 
 def _q(value: Decimal | None, places: int) -> Decimal | None:

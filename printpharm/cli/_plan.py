@@ -14,14 +14,12 @@ independent tool can recompute the deposited volume from the G-code.
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from printpharm.catalog import load_catalog
 from printpharm.cli._common import add_json_flag, emit
-from printpharm.cli._dose import add_dose_arguments, dose_from_args, dose_payload
-from printpharm.core.units import to_decimal
+from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
 from printpharm.errors import InputError
 from printpharm.services.planning import PlanResult, plan_batch, save_unit_stl
 
@@ -40,30 +38,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     plan.add_argument("--recipe", required=True, metavar="ID", help="validated recipe id")
-    plan.add_argument("--dose-mg", metavar="D", help="dose per unit in mg")
     plan.add_argument("--units", type=int, default=1, metavar="N", help="units on the plate")
     plan.add_argument("--printer", metavar="PROFILE", help="printer id (must be the recipe's)")
     plan.add_argument("--out", required=True, metavar="FILE", help="G-code file to write")
     plan.add_argument("--stl", metavar="FILE", help="also write one unit as STL")
-    add_dose_arguments(plan)
-    for action in plan._actions:
-        if action.dest == "rule":
-            action.required = False  # --dose-mg is the alternative
+    add_dose_arguments(plan, dose_mg_option=True)
     add_json_flag(plan)
     plan.set_defaults(func=_run_plan)
-
-
-def _dose(args: argparse.Namespace) -> tuple[Decimal, dict[str, Any] | None]:
-    if (args.dose_mg is None) == (args.rule is None):
-        raise InputError("give the dose either with --dose-mg or with the --rule options")
-    if args.dose_mg is not None:
-        return to_decimal(args.dose_mg, "dose_mg"), None
-    result = dose_from_args(args)
-    doses = set(result.unit_doses_mg)
-    if len(doses) != 1:
-        listed = ", ".join(str(d) for d in result.unit_doses_mg)
-        raise InputError(f"a plate prints one dose; the split gives {listed} mg: plan each apart")
-    return doses.pop(), dose_payload(result)
 
 
 def _write(path: Path, text: str, what: str) -> None:
@@ -125,7 +106,7 @@ def _text(plan: PlanResult, out: Path) -> str:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    dose_mg, dose_info = _dose(args)
+    dose_mg, dose_info = unit_dose_from_args(args)
     if args.units < 1:
         raise InputError(f"--units {args.units} must be at least 1")
     plan = plan_batch(load_catalog(), args.recipe, dose_mg, args.units, printer_id=args.printer)

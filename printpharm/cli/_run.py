@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import signal
 import sys
 import threading
@@ -21,16 +22,25 @@ from pathlib import Path
 from typing import Any
 
 from printpharm.catalog import Catalog, load_catalog
+from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit, to_jsonable
-from printpharm.cli._dose import add_dose_arguments, dose_from_args, dose_payload
+from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
 from printpharm.errors import InputError
 from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE
 from printpharm.services.planning import PlanResult
-from printpharm.services.recording import BatchRecorder, JsonFileRecorder, NullRecorder
+from printpharm.services.print_authority import begin_recorded_run
+from printpharm.services.recording import (
+    BatchRecorder,
+    FanoutRecorder,
+    JsonFileRecorder,
+    NullRecorder,
+)
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
 from printpharm.services.run_events import Alarm, FlowCorrected, Heating, UnitWeighed
-from printpharm.services.run_prepare import prepare_run
+from printpharm.services.run_preflight import LockPolicy
+from printpharm.services.run_prepare import PreparedRun, prepare_run
 from printpharm.services.run_result import AlarmRecord, BatchResult, OperatorDecision
 from printpharm.services.run_setup import OperatorCallback, RunOptions
 
@@ -51,8 +61,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run.add_argument("--recipe", required=True, metavar="ID", help="validated recipe id")
     run.add_argument("--units", required=True, type=int, metavar="N", help="units to print")
-    run.epilog = "Without --step-mg the dose is rounded to the recipe's dose step."
-    add_dose_arguments(run)
+    run.epilog = (
+        "The dose: --dose-mg D, or a prescription rule (--rule ...); a rule's dose is rounded "
+        "to the recipe's dose step unless --step-mg is given."
+    )
+    add_dose_arguments(run, dose_mg_option=True)
     devices = run.add_argument_group("devices")
     devices.add_argument("--printer-port", metavar="P", help="printer port or URL (COM3, sim://…)")
     devices.add_argument("--balance-port", metavar="Q", help="balance port or URL")
@@ -73,7 +86,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="KEY=VALUE",
         help="simulator option or fault, e.g. seed=3, clog_unit=3, drop_after=500, bias=0.03",
     )
-    run.add_argument("--out-dir", type=Path, metavar="D", help="write the batch record here")
+    run.add_argument(
+        "--out-dir",
+        type=Path,
+        metavar="D",
+        help="also write the result (JSON), event log, G-code and serial logs here",
+    )
+    records = run.add_argument_group(
+        "records",
+        "with --user the batch is recorded in the database (locked mode applies: a locked "
+        "recipe version and a dose in its validated range); without it nothing is recorded "
+        "there (a training run: see --out-dir)",
+    )
+    add_db_flag(records)
+    records.add_argument("--user", metavar="U", help="your user ID (a technician or above)")
+    add_secret_flags(records, user=False)
     run.add_argument(
         "--no-flow-correction", action="store_true", help="never change the flow rate (M221)"
     )
@@ -88,17 +115,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _unit_dose(args: argparse.Namespace, catalog: Catalog) -> tuple[Decimal, dict[str, Any]]:
     recipe = catalog.recipe(args.recipe)
-    if args.step_mg is None and recipe.dose is not None:
-        args.step_mg = str(recipe.dose.step.value)  # a batch is made on the recipe's dose step
-    result = dose_from_args(args)
-    doses = set(result.unit_doses_mg)
-    if len(doses) != 1:
-        listing = ", ".join(str(d) for d in result.unit_doses_mg)
-        raise InputError(
-            f"the split gives different unit doses ({listing} mg); a batch prints one dose — "
-            "run one batch per dose"
-        )
-    return doses.pop(), dose_payload(result)
+    step = None if recipe.dose is None else recipe.dose.step.value
+    dose_mg, record = unit_dose_from_args(args, default_step_mg=step)
+    return dose_mg, record or {}
 
 
 def _device_urls(args: argparse.Namespace, catalog: Catalog, recipe_id: str) -> tuple[str, str]:
@@ -211,15 +230,52 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path]) -> s
 def _run(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     dose_mg, dose_record = _unit_dose(args, catalog)
+    if args.user is None and (args.db is not None or args.password_stdin):
+        raise InputError("--db and --password-stdin record the batch: give --user as well")
     prepared = prepare_run(catalog, args.recipe, dose_mg, args.units, dose_record=dose_record)
+    printer_url, balance_url = _device_urls(args, catalog, args.recipe)
+    if args.user is None:
+        result, paths = _print(args, prepared, (printer_url, balance_url), NullRecorder(), None)
+        note = "not recorded in the database (no --user): a training run"
+    else:
+        with logged_in(args) as (services, session, _):
+            recorded = begin_recorded_run(services.auth, session, prepared.request)
+            result, paths = _print(
+                args,
+                prepared,
+                (printer_url, balance_url),
+                recorded.recorder,
+                recorded.lock_policy,
+            )
+            authorisation = recorded.authorisation
+            use = "for patient use" if authorisation.patient_use else NOT_FOR_PATIENT_USE
+            note = f"recorded in the database by {args.user} ({use}; recipe: "
+            note += f"{authorisation.recipe_line})"
+    plan = prepared.plan
+    payload = {
+        **to_jsonable(result),
+        "passed": result.passed,
+        "recorded": args.user is not None,
+        "plan": _plan_summary(plan),
+    }
+    emit(args, payload, _verdict_text(result, plan, paths) + f"\nbatch record: {note}")
+    return 0 if result.passed else 1
+
+
+def _print(
+    args: argparse.Namespace,
+    prepared: PreparedRun,
+    ports: tuple[str, str],
+    recorder: BatchRecorder,
+    lock_policy: LockPolicy | None,
+) -> tuple[BatchResult, list[Path]]:
+    """Connect the devices and run the batch; also write the files asked for with --out-dir."""
     request, plan = prepared.request, prepared.plan
     batch_id = request.batch_id
-    printer_url, balance_url = _device_urls(args, catalog, args.recipe)
-    recorder: BatchRecorder = NullRecorder()
     paths: list[Path] = []
     logs: tuple[Path, Path] | None = None
     if args.out_dir is not None:
-        recorder = JsonFileRecorder(args.out_dir)
+        recorder = FanoutRecorder(recorder, JsonFileRecorder(args.out_dir))
         args.out_dir.mkdir(parents=True, exist_ok=True)
         gcode_path = args.out_dir / f"{batch_id}.gcode"
         gcode_path.write_text(plan.gcode, encoding="ascii")
@@ -231,12 +287,12 @@ def _run(args: argparse.Namespace) -> int:
         hub.subscribe(_printer)
     token = CancelToken()
     options = RunOptions(flow_correction=not args.no_flow_correction)
-    baud = request.printer_definition.baud
+    if lock_policy is not None:
+        options = dataclasses.replace(options, lock_policy=lock_policy)
     with (
         connected_devices(
-            printer_url,
-            balance_url,
-            baudrate=baud,
+            *ports,
+            baudrate=request.printer_definition.baud,
             balance_baudrate=args.balance_baud,
             serial_logs=logs,
         ) as devices,
@@ -251,9 +307,7 @@ def _run(args: argparse.Namespace) -> int:
             operator=_operator(args),
             options=options,
         )
-    payload = {**to_jsonable(result), "passed": result.passed, "plan": _plan_summary(plan)}
-    emit(args, payload, _verdict_text(result, plan, paths))
-    return 0 if result.passed else 1
+    return result, paths
 
 
 def _plan_line(plan: PlanResult) -> str:

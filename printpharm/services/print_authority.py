@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from printpharm.catalog.schema import Ink, Recipe
-from printpharm.errors import DesignSpaceError
+from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.db_recorder import DatabaseRecorder
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, BatchAuthorisation, LockedMode
@@ -164,18 +164,23 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
         Locked mode refuses the batch (the message names each limit).
     PermissionDenied, SessionExpired
         The role may not run prints, or the session ended.
+    InputError
+        ``request`` has no batch ID.
     """
     live = auth.require(session, Operation.RUN_PRINT)
+    batch_id = request.batch_id
+    if batch_id is None:
+        raise InputError("a recorded run needs a batch ID (prepare_run gives one)")
     authorisation = authorise_print(auth, session, request.recipe, request.ink, request.dose_mg)
     if not authorisation.allowed or authorisation.decision is None:
         refusal = authorisation.refusal or _REFUSED.rstrip(": ")
         with auth.uow() as uow:
             uow.audit.append(
-                AuditEntry("batch", "print-refused", request.batch_id, live.user_id,
-                           live.full_name, reason=refusal, batch_id=request.batch_id)
+                AuditEntry("batch", "print-refused", batch_id, live.user_id,
+                           live.full_name, reason=refusal, batch_id=batch_id)
             )  # fmt: skip
         raise DesignSpaceError(refusal)
-    LockedMode(auth).record_authorisation(session, request.batch_id, authorisation.decision)
+    LockedMode(auth).record_authorisation(session, batch_id, authorisation.decision)
     return RecordedRun(
         authorisation, DatabaseRecorder(auth, session), authorisation.lock_policy(auth)
     )

@@ -190,3 +190,21 @@ def test_a_drying_ink_is_weighed_wet_in_line_against_its_as_printed_target(
         assert unit["dried_target_mg"] == 333.3333  # 10 mg / 30 mg/g, the plan's target
         assert unit["verdict"] == "pass"
     assert "weigh the dried printlets for release" in data["qc"]["reason"]
+
+
+def test_the_dose_is_given_by_dose_mg_or_by_a_rule_never_both(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = ["run", "--recipe", "cpm-chewable-disc", "--units", "2"]
+    data = run_json(capsys, *base, "--dose-mg", "15", code=0)
+    assert data["dose"]["dose_mg"] == 15.0 and data["recorded"] is False
+    assert [u["target_mg"] for u in data["units"]] == [300.0, 300.0]  # 15 mg at 50 mg/g
+    for extra, message in (
+        (["--dose-mg", "15", "--rule", "fixed", "--amount", "15"], "either with --dose-mg"),
+        ([], "either with --dose-mg"),
+        (["--dose-mg", "15.2"], "dose step"),
+        (["--dose-mg", "fifteen"], "dose_mg"),
+    ):
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (extra, err)

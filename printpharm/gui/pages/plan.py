@@ -200,7 +200,7 @@ class PlanPage(QWidget):
         self.authorisation = authorisation
         self.patient_banner.set_authorisation(authorisation)
         if authorisation.allowed:
-            rows = (
+            rows: tuple[tuple[str, str], ...] = (
                 (self.tr("Recipe version:"), authorisation.recipe_line),
                 (self.tr("Ink version:"), authorisation.ink_line),
                 (self.tr("Use:"), authorisation.label),

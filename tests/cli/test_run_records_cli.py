@@ -1,0 +1,102 @@
+"""``printpharm run --user``: the batch is recorded in the database, under locked mode."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import Cli
+
+RUN = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "3", "--json"]
+
+
+def pw(user_id: str) -> str:
+    return f"{user_id[::-1]}-long-enough-pass-7"
+
+
+@pytest.fixture
+def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
+    c = make_cli(tmp_path / "records.sqlite3")
+    code, _, err = c.init()
+    assert code == 0, err
+    for user_id, role in (("tech1", "technician"), ("insp1", "inspector"), ("sup1", "supervisor"),
+                          ("sup2", "supervisor")):  # fmt: skip
+        c.add_user(user_id, role, f"Person {user_id}", pw(user_id))
+    return c
+
+
+def _audit(cli: Cli) -> list[dict[str, Any]]:
+    code, out, err = cli("audit", "show", "--json")
+    assert code == 0, err
+    events: list[dict[str, Any]] = json.loads(out)["events"]
+    return events
+
+
+def test_a_run_by_a_technician_is_recorded_with_its_authorisation(cli: Cli) -> None:
+    code, out, err = cli.as_user("tech1", *RUN)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["recorded"] is True and result["status"] == "completed"
+    batch_id = result["batch_id"]
+    assert result["dose"]["dose_mg"] == 15.0
+    code, out, err = cli.as_user("tech1", "batches", "show", batch_id, "--json")
+    assert code == 0, err
+    record = json.loads(out)["batch"]
+    assert record["status"] == "completed" and record["created_by"] == "tech1"
+    measured = [u["measured_mg"] for u in result["units"]]
+    assert [u["raw_reading"] for u in record["units"]] == pytest.approx(measured)
+    assert [u["raw_line"][:3] for u in record["units"]] == ["S S"] * 3
+    actions = [(e["action"], e["user_id"]) for e in _audit(cli) if e["batch_id"] == batch_id]
+    assert actions[:2] == [("authorise", "tech1"), ("create", "tech1")]
+    assert actions[-1] == ("finish", "tech1")
+    code, out, _ = cli("audit", "verify", "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
+
+
+def test_human_output_says_where_the_batch_was_recorded(cli: Cli) -> None:
+    argv = [a for a in RUN if a != "--json"]
+    code, out, err = cli.as_user("tech1", *argv)
+    assert code == 0, err
+    assert "batch record: recorded in the database by tech1 (for patient use" in out
+
+
+def test_an_inspector_may_not_print_and_nothing_is_recorded(cli: Cli) -> None:
+    code, _, err = cli.as_user("insp1", *RUN)
+    assert code == 2 and "may not print.run" in err and err.count("\n") == 1
+    code, out, _ = cli.as_user("insp1", "batches", "list", "--json")
+    assert code == 0 and json.loads(out)["batches"] == []
+
+
+def test_locked_mode_refuses_a_recipe_that_is_not_locked_and_audits_the_refusal(
+    cli: Cli,
+) -> None:
+    assert cli.as_user("sup1", "library", "import")[0] == 0
+    for user_id in ("sup1", "sup2"):
+        code, _, err = cli.as_user("admin", "users", "verify-identity", user_id, "--method", "ID")
+        assert code == 0, err
+        assert cli.as_user(user_id, "users", "acknowledge", times=2)[0] == 0
+    for kind, item in (("recipe", "cpm-chewable-disc"), ("ink", "cyclophosphamide-sse-chewable")):
+        code, _, err = cli.as_user("sup2", "library", "validate", kind, item, "1",
+                                   "--comment", "OQ", times=2)  # fmt: skip
+        assert code == 0, err
+        assert cli.as_user("sup2", "library", "lock", kind, item, "1", times=2)[0] == 0
+    argv = ["run", "--recipe", "sildenafil-caplet", "--dose-mg", "10", "--units", "2"]
+    code, _, err = cli.as_user("tech1", *argv)
+    assert code == 2 and "locked mode refuses this batch" in err
+    assert "sildenafil-caplet as given is not a locked library version" in err
+    (refused,) = [e for e in _audit(cli) if e["action"] == "print-refused"]
+    assert refused["user_id"] == "tech1" and "not a locked library version" in refused["reason"]
+    code, out, _ = cli.as_user("tech1", "batches", "list", "--json")
+    assert json.loads(out)["batches"] == []
+    code, out, err = cli.as_user("tech1", *RUN)  # the locked recipe and ink still print
+    assert code == 0, err
+    assert json.loads(out)["recorded"] is True
+
+
+def test_database_options_without_a_user_are_refused(cli: Cli) -> None:
+    code, _, err = cli(*RUN)  # the runner appends --db
+    assert code == 2 and "give --user as well" in err
