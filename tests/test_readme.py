@@ -1,0 +1,45 @@
+"""The README's two set-up commands stay true: the first runs, the second is what CI runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from printpharm.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _commands() -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(.*?)```", text, re.S)
+    assert block is not None, "the README opens with a bash block"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_the_readme_opens_with_exactly_two_commands() -> None:
+    install_and_run, install_and_test = _commands()
+    assert install_and_run.startswith("pip install -e . && printpharm ")
+    assert install_and_test == "pip install -e '.[test,postgres]' && python -m pytest"
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert install_and_test in ci.splitlines()  # CI runs the same test command
+
+
+def test_the_first_command_runs_a_batch_on_the_simulators(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = shlex.split(_commands()[0].split("&&", 1)[1])
+    assert argv[0] == "printpharm"
+    assert main([*argv[1:], "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "completed" and result["passed"] is True
+    assert len(result["units"]) == 10
+    out_dir = tmp_path / argv[argv.index("--out-dir") + 1]
+    batch = result["batch_id"]
+    for suffix in (".json", ".gcode", ".printer.log", ".balance.log"):
+        assert (out_dir / f"{batch}{suffix}").stat().st_size > 0
