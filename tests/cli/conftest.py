@@ -74,3 +74,17 @@ def make_cli(
     monkeypatch.setenv("PRINTPHARM_ARGON2", "1,8,1")
     monkeypatch.delenv("PRINTPHARM_DATABASE_URL", raising=False)
     return lambda db: Cli(db, monkeypatch, capsys)
+
+
+def pw(user_id: str) -> str:
+    """The password the CLI tests give ``user_id``."""
+    return f"{user_id[::-1]}-long-enough-pass-7"
+
+
+def initialised(cli: Cli, people: tuple[tuple[str, str, str], ...]) -> Cli:
+    """``cli`` after ``printpharm init`` with ``people`` (user ID, full name, role) added."""
+    code, _, err = cli.init()
+    assert code == 0, err
+    for user_id, name, role in people:
+        cli.add_user(user_id, role, name, pw(user_id))
+    return cli

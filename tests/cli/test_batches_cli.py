@@ -13,24 +13,17 @@ from printpharm.services.db_recorder import DatabaseRecorder
 from printpharm.services.records_app import open_records
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, initialised, pw
 from tests.services.conftest import FAST_LINK, make_request, options
 
 PEOPLE = (("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "supervisor"),
           ("tech1", "Tess Tech", "technician"))  # fmt: skip
 
 
-def pw(user_id: str) -> str:
-    return f"{user_id[::-1]}-long-enough-pass-7"
-
-
 @pytest.fixture
 def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
-    c = make_cli(tmp_path / "records.sqlite3")
-    code, _, err = c.init()
-    assert code == 0, err
-    for user_id, name, role in PEOPLE:
-        c.add_user(user_id, role, name, pw(user_id))
+    c = initialised(make_cli(tmp_path / "records.sqlite3"), PEOPLE)
+    for user_id, _, _ in PEOPLE:
         c.as_user("admin", "users", "verify-identity", user_id, "--method", "ID card")
         assert c.as_user(user_id, "users", "acknowledge", times=2)[0] == 0
     return c

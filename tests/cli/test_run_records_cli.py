@@ -9,24 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, initialised
 
+PEOPLE = (("tech1", "Tess Tech", "technician"), ("insp1", "Ian Inspector", "inspector"),
+          ("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "supervisor"))  # fmt: skip
 RUN = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "3", "--json"]
-
-
-def pw(user_id: str) -> str:
-    return f"{user_id[::-1]}-long-enough-pass-7"
 
 
 @pytest.fixture
 def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
-    c = make_cli(tmp_path / "records.sqlite3")
-    code, _, err = c.init()
-    assert code == 0, err
-    for user_id, role in (("tech1", "technician"), ("insp1", "inspector"), ("sup1", "supervisor"),
-                          ("sup2", "supervisor")):  # fmt: skip
-        c.add_user(user_id, role, f"Person {user_id}", pw(user_id))
-    return c
+    return initialised(make_cli(tmp_path / "records.sqlite3"), PEOPLE)
 
 
 def _audit(cli: Cli) -> list[dict[str, Any]]:
