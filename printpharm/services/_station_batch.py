@@ -4,8 +4,8 @@ Private to :mod:`printpharm.services.workstation`. The planning and print-run
 services do the work; they are imported on first use (trimesh and scipy take
 about a second to import, which the login screen should not wait for). This
 module turns the checked new-batch form into their inputs, flattens a plan's
-toolpaths for drawing, and wires the run to the configured devices (the linked
-simulators by default).
+toolpaths and its unit's triangle mesh for drawing, and wires the run to the
+configured devices (the linked simulators by default).
 """
 
 from __future__ import annotations
@@ -33,16 +33,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LayerView",
+    "MeshView",
     "PathView",
     "PlannedBatch",
     "PrintAuthorisation",
     "authorise_print",
     "plan_for_form",
     "print_batch",
+    "unit_mesh",
     "warm_up",
 ]
 
 Point = tuple[float, float]
+Vertex = tuple[float, float, float]
+Face = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,20 @@ class LayerView:
 
 
 @dataclass(frozen=True)
+class MeshView:
+    """One unit's closed triangle mesh to draw: vertices in mm (z up, standing on z = 0).
+
+    Each face lists three indices into ``vertices``, counter-clockwise seen from
+    outside, so a face's normal ``(b - a) × (c - a)`` points out of the solid.
+    """
+
+    vertices: tuple[Vertex, ...]
+    faces: tuple[Face, ...]
+
+
+@dataclass(frozen=True)
 class PlannedBatch:
-    """A plan with what the screens and the run need: form, dose trail, layers, run request."""
+    """A plan with what the screens and the run need: form, dose trail, layers, mesh, request."""
 
     batch_id: str
     form: DoseForm
@@ -74,6 +90,7 @@ class PlannedBatch:
     dose_record: dict[str, Any]
     plan: PlanResult
     layers: tuple[LayerView, ...]
+    mesh: MeshView
     request: RunRequest
 
 
@@ -119,6 +136,17 @@ def _layers(catalog: Catalog, plan: PlanResult) -> tuple[LayerView, ...]:
     )
 
 
+def unit_mesh(plan: PlanResult) -> MeshView:
+    """The planned unit's watertight mesh as plain numbers (a few hundred triangles)."""
+    from printpharm.geometry.mesh import form_mesh
+
+    mesh = form_mesh(plan.form)
+    return MeshView(
+        tuple((float(x), float(y), float(z)) for x, y, z in mesh.vertices.tolist()),
+        tuple((int(i), int(j), int(k)) for i, j, k in mesh.faces.tolist()),
+    )
+
+
 def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> PlannedBatch:
     """Plan the plate for a ready new-batch form (one dose per unit).
 
@@ -144,7 +172,14 @@ def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> Pla
     )
     plan = prepared.plan
     return PlannedBatch(
-        batch_id, form, dose_mg, record, plan, _layers(catalog, plan), prepared.request
+        batch_id,
+        form,
+        dose_mg,
+        record,
+        plan,
+        _layers(catalog, plan),
+        unit_mesh(plan),
+        prepared.request,
     )
 
 

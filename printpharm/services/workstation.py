@@ -49,6 +49,7 @@ from printpharm.services._batch_form import (
 )
 from printpharm.services._station_batch import (
     LayerView,
+    MeshView,
     PathView,
     PlannedBatch,
     PrintAuthorisation,
@@ -78,6 +79,7 @@ __all__ = [
     "DosePreview",
     "LayerView",
     "LibraryRow",
+    "MeshView",
     "PrintAuthorisation",
     "PathView",
     "PlannedBatch",

@@ -8,8 +8,11 @@ from decimal import Decimal
 import pytest
 
 from printpharm.errors import CatalogError, DesignSpaceError, DoseInputError, UniformityInputError
+from printpharm.services._station_batch import plan_for_form, unit_mesh
+from printpharm.services.run_prepare import prepare_run
 from printpharm.services.workstation import (
     DoseForm,
+    MeshView,
     Workstation,
     build_workstation,
     check_recipe_dose,
@@ -160,3 +163,44 @@ def test_masses_are_shown_with_two_decimals_without_losing_digits() -> None:
     assert format_mass(Decimal("249.875")) == "249.875"  # a measured mass keeps every digit
     assert format_mass(Decimal("249.875"), exact=False) == "249.88"  # a computed target
     assert format_mass(301.23456, exact=False) == "301.23"
+
+
+def _closed_and_outward(mesh: MeshView) -> float:
+    """Check every edge is shared by exactly two faces in opposite directions; the volume."""
+    edges: dict[tuple[int, int], int] = {}
+    volume = 0.0
+    for face in mesh.faces:
+        assert all(0 <= i < len(mesh.vertices) for i in face)
+        for a, b in ((face[0], face[1]), (face[1], face[2]), (face[2], face[0])):
+            edges[(a, b)] = edges.get((a, b), 0) + 1
+        (ax, ay, az), (bx, by, bz), (cx, cy, cz) = (mesh.vertices[i] for i in face)
+        det = ax * (by * cz - bz * cy) - ay * (bx * cz - bz * cx) + az * (bx * cy - by * cx)
+        volume += det / 6
+    assert all(n == 1 and edges.get((b, a)) == 1 for (a, b), n in edges.items())
+    return volume
+
+
+def test_planned_batch_carries_the_unit_mesh(ws: Workstation, form: DoseForm) -> None:
+    preview = ws.preview_dose(form)
+    assert ws.catalog is not None
+    batch = plan_for_form(ws.catalog, form, preview)
+    mesh, dims = batch.mesh, batch.plan.dimensions_mm
+    assert 100 <= len(mesh.faces) <= 5000  # small enough to draw on every repaint
+    xs, ys, zs = zip(*mesh.vertices, strict=True)
+    assert max(xs) - min(xs) == pytest.approx(dims["diameter_mm"], rel=1e-6)
+    assert max(ys) - min(ys) == pytest.approx(dims["diameter_mm"], rel=1e-6)
+    assert (min(zs), max(zs)) == pytest.approx((0.0, dims["height_mm"]), rel=1e-6)
+    volume = _closed_and_outward(mesh)
+    assert volume > 0  # faces wind outwards
+    assert volume == pytest.approx(batch.plan.target_volume_mm3, rel=0.1)
+
+
+def test_unit_mesh_of_a_ring_has_its_hole(ws: Workstation) -> None:
+    assert ws.catalog is not None
+    plan = prepare_run(ws.catalog, "propranolol-ring", Decimal("2"), 1).plan
+    mesh = unit_mesh(plan)
+    outer, inner = plan.dimensions_mm["outer_diameter_mm"], plan.dimensions_mm["inner_diameter_mm"]
+    radii = [(x * x + y * y) ** 0.5 for x, y, _ in mesh.vertices]
+    assert max(radii) == pytest.approx(outer / 2, rel=1e-6)
+    assert min(radii) == pytest.approx(inner / 2, rel=1e-6)
+    assert _closed_and_outward(mesh) > 0
