@@ -15,8 +15,10 @@ from collections.abc import Sequence
 __all__ = ["has_display", "main"]
 
 NO_DISPLAY_MESSAGE = (
-    "printpharm: no display available for the desktop application; "
-    "run a batch headless with `printpharm run --simulate` (see `printpharm --help`)."
+    "printpharm: no display available for the desktop application (DISPLAY and "
+    "WAYLAND_DISPLAY are unset); run a batch headless on the simulators with "
+    "`printpharm run --simulate --recipe cpm-chewable-disc --dose-mg 15 --units 10` "
+    "(`printpharm recipes list` shows the recipes, `printpharm --help` all commands)."
 )
 
 

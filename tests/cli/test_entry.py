@@ -42,6 +42,8 @@ def test_no_display_says_so_in_one_line() -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "no display" in lines[0] and "printpharm run --simulate" in lines[0]
+    suggested = lines[0].split("`")[1]  # the headless command it suggests runs as given
+    assert main([*suggested.split()[1:], "--units", "2", "--json"]) == 0
 
 
 def test_main_without_command_prints_help_and_exits_2() -> None:
