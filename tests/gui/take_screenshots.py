@@ -141,7 +141,12 @@ class Shooter:
         window.new_batch.next_button.click()
         self.wait_for(lambda: window.plan.batch is not None or window.plan.error.text())
         window.plan.slider.setValue(window.plan.slider.maximum() // 2)
-        self.shot(window, "plan")
+        tabs = window.plan.view_tabs
+        self.shot(window, "plan-3d-unit")  # the first tab
+        self.dark(window, "plan-3d-unit-dark")
+        tabs.setCurrentIndex(1)
+        self.shot(window, "plan-layers")
+        tabs.setCurrentIndex(0)
         window.plan.print_button.click()
         self.shot(window, "print-ready")
         window.print_page.start_button.click()

@@ -45,6 +45,13 @@ def test_plan_shows_numbers_and_layers(qtbot, logged_in_window: OpenAs) -> None:
     centre = image.pixelColor(image.width() // 2, image.height() // 2)
     corner = image.pixelColor(2, 2)
     assert centre != corner  # paths were drawn over the background
+    assert plan.view_tabs.currentWidget().isAncestorOf(plan.unit_view)  # the 3-D tab first
+    assert plan.unit_view.isVisible()
+    height = plan.batch.plan.dimensions_mm["height_mm"]
+    assert plan.unit_view.accessibleDescription().endswith(f" × {height:.1f} mm")
+    image = plan.unit_view.grab().toImage()
+    centre = image.pixelColor(image.width() // 2, image.height() // 2)
+    assert centre != image.pixelColor(10, 10)  # the unit was drawn over the background
 
 
 def test_plan_refusal_is_shown(qtbot, logged_in_window: OpenAs, station) -> None:  # type: ignore[no-untyped-def]
@@ -56,6 +63,7 @@ def test_plan_refusal_is_shown(qtbot, logged_in_window: OpenAs, station) -> None
     qtbot.waitUntil(lambda: plan.error.text() != "", timeout=20_000)
     assert "log" in plan.error.text().lower()
     assert not plan.print_button.isEnabled()
+    assert plan.unit_view.accessibleDescription() == ""  # no unit is shown
 
 
 def test_print_ten_units_on_the_simulators_then_qc(qtbot, logged_in_window: OpenAs) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""Plan preview: the numbers of the planned plate and a layer-by-layer toolpath view.
+"""Plan preview: the numbers of the planned plate, a turnable 3-D view of the unit and a
+layer-by-layer toolpath view (one tab each).
 
 Planning runs in a worker thread (:class:`~printpharm.gui.workers.TaskRunner`);
 a refused plan (dose outside the design space, no size that holds the dose,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +25,7 @@ from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.banner import PatientUseBanner
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.toolpaths import ToolpathView
+from printpharm.gui.widgets.unit_view import UnitView
 from printpharm.gui.workers import TaskRunner
 from printpharm.services.permissions import Operation
 from printpharm.services.workstation import (
@@ -44,7 +47,7 @@ def _minutes(seconds: float) -> str:
 
 
 class PlanPage(QWidget):
-    """Batch summary, plan numbers, toolpaths; emits ``print_requested(PlannedBatch)``."""
+    """Batch summary, plan numbers, 3-D unit, toolpaths; emits ``print_requested(PlannedBatch)``."""
 
     print_requested = Signal(object)
 
@@ -78,7 +81,7 @@ class PlanPage(QWidget):
         left.addWidget(self.error)
         left.addStretch(1)
         row.addLayout(left, 1)
-        row.addLayout(self._view_column(), 1)
+        row.addWidget(self._view_tabs(), 1)
         layout.addLayout(row, 1)
         self.print_button = QPushButton(self.tr("&Print this batch  ›"))
         self.print_button.setObjectName("printButton")
@@ -89,7 +92,25 @@ class PlanPage(QWidget):
         footer.addWidget(self.print_button)
         layout.addLayout(footer)
 
-    def _view_column(self) -> QVBoxLayout:
+    def _view_tabs(self) -> QTabWidget:
+        self.view_tabs = QTabWidget()
+        self.view_tabs.setObjectName("planViews")
+        self.unit_view = UnitView()
+        unit_hint = QLabel(
+            self.tr("Drag or arrow keys: turn · wheel or + and - keys: zoom · Home: first view.")
+        )
+        unit_hint.setWordWrap(True)
+        unit_tab = QWidget()
+        unit_column = QVBoxLayout(unit_tab)
+        unit_column.addWidget(self.unit_view, 1)
+        unit_column.addWidget(unit_hint)
+        self.view_tabs.addTab(unit_tab, self.tr("3-D unit"))
+        layers_tab = QWidget()
+        layers_tab.setLayout(self._layer_column())
+        self.view_tabs.addTab(layers_tab, self.tr("Layers"))
+        return self.view_tabs
+
+    def _layer_column(self) -> QVBoxLayout:
         column = QVBoxLayout()
         self.view = ToolpathView()
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -118,6 +139,7 @@ class PlanPage(QWidget):
         self.patient_banner.set_authorisation(None)
         self.print_button.setEnabled(False)
         self.view.set_layers(())
+        self.unit_view.set_mesh(None)
         self.slider.setEnabled(False)
         self.error.show_reason(None)
         result, recipe = preview.result, preview.recipe
@@ -179,6 +201,7 @@ class PlanPage(QWidget):
                 id=batch.batch_id
             )
         )
+        self.unit_view.set_mesh(batch.mesh)
         self.view.set_layers(batch.layers)
         self.slider.setRange(0, max(0, len(batch.layers) - 1))
         self.slider.setValue(0)
@@ -224,6 +247,7 @@ class PlanPage(QWidget):
     def _on_failed(self, error: object) -> None:
         self.status.setText(self.tr("The plan was refused."))
         self.error.show_reason(str(error))
+        self.unit_view.set_mesh(None)
 
     def _on_layer(self, index: int) -> None:
         if self.batch is None or not self.batch.layers:

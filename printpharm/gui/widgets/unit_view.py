@@ -71,7 +71,7 @@ class UnitView(QWidget):
         self.setToolTip(
             self.tr(
                 "The planned unit in 3-D. Drag with the left mouse button or use the arrow "
-                "keys to turn it; mouse wheel or + and − to zoom; Home to reset the view."
+                "keys to turn it; mouse wheel or the + and - keys to zoom; Home to reset the view."
             )
         )
         self.setCursor(Qt.CursorShape.OpenHandCursor)
