@@ -27,7 +27,6 @@ from printpharm.cli._common import add_json_flag, emit, to_jsonable
 from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
 from printpharm.errors import InputError
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE
 from printpharm.services.planning import PlanResult
 from printpharm.services.print_authority import begin_recorded_run
 from printpharm.services.recording import (
@@ -234,6 +233,7 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError("--db and --password-stdin record the batch: give --user as well")
     prepared = prepare_run(catalog, args.recipe, dose_mg, args.units, dose_record=dose_record)
     printer_url, balance_url = _device_urls(args, catalog, args.recipe)
+    use: dict[str, Any] = {"patient_use": False, "patient_use_reason": "not recorded"}
     if args.user is None:
         result, paths = _print(args, prepared, (printer_url, balance_url), NullRecorder(), None)
         note = "not recorded in the database (no --user): a training run"
@@ -247,15 +247,16 @@ def _run(args: argparse.Namespace) -> int:
                 recorded.recorder,
                 recorded.lock_policy,
             )
-            authorisation = recorded.authorisation
-            use = "for patient use" if authorisation.patient_use else NOT_FOR_PATIENT_USE
-            note = f"recorded in the database by {args.user} ({use}; recipe: "
-            note += f"{authorisation.recipe_line})"
+        authorisation = recorded.authorisation
+        reason = "; ".join(authorisation.problems) or f"recipe: {authorisation.recipe_line}"
+        use = {"patient_use": authorisation.patient_use, "patient_use_reason": reason}
+        note = f"recorded in the database by {args.user} — {authorisation.label}: {reason}"
     plan = prepared.plan
     payload = {
         **to_jsonable(result),
         "passed": result.passed,
         "recorded": args.user is not None,
+        **use,
         "plan": _plan_summary(plan),
     }
     emit(args, payload, _verdict_text(result, plan, paths) + f"\nbatch record: {note}")

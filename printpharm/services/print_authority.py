@@ -45,7 +45,9 @@ class PrintAuthorisation:
     ``allowed`` is ``False`` when locked mode refuses (``refusal`` says why).
     ``library_in_use`` is ``False`` while no recipe version is locked in this
     database: the shipped files are then treated as locked (the run's default
-    policy, recorded as such) and ``recipe_line`` says so.
+    policy, recorded as such) and ``recipe_line`` says so; a shipped file marked
+    ``example = true`` may then be printed (training, validation runs) but its
+    batches are not for patient use until it is validated and locked on site.
     """
 
     allowed: bool
@@ -125,6 +127,7 @@ def authorise_print(
         return PrintAuthorisation(False, mode, False, SHIPPED_LINE, SHIPPED_LINE, False, refusal)
     if mode != "locked":
         problems += ("research mode, and the shipped files are not validated in this database",)
+    problems += _examples(recipe, ink)
     patient_use = not problems
     shipped = BatchAuthorisation(
         mode, patient_use, "shipped file", "shipped file", dose_mg, problems
@@ -135,6 +138,18 @@ def authorise_print(
 
 
 _REFUSED = "locked mode refuses this batch: "
+
+
+def _examples(recipe: Recipe, ink: Ink) -> tuple[str, ...]:
+    """The shipped files marked ``example = true``: never for patients until locked on site."""
+    named = [f"{kind} {m.id}" for kind, m in (("recipe", recipe), ("ink", ink)) if m.example]
+    if not named:
+        return ()
+    verb = "is an example" if len(named) == 1 else "are examples"
+    return (
+        f"{' and '.join(named)} {verb} shipped with printpharm: validate on site and lock in "
+        "the library before patient use",
+    )
 
 
 def _dose_only(problems: tuple[str, ...]) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ def test_a_run_by_a_technician_is_recorded_with_its_authorisation(cli: Cli) -> N
     assert code == 0, err
     result = json.loads(out)
     assert result["recorded"] is True and result["status"] == "completed"
+    assert result["patient_use"] is False  # a shipped example, not yet locked on site
     batch_id = result["batch_id"]
     assert result["dose"]["dose_mg"] == 15.0
     code, out, err = cli.as_user("tech1", "batches", "show", batch_id, "--json")
@@ -53,7 +54,8 @@ def test_human_output_says_where_the_batch_was_recorded(cli: Cli) -> None:
     argv = [a for a in RUN if a != "--json"]
     code, out, err = cli.as_user("tech1", *argv)
     assert code == 0, err
-    assert "batch record: recorded in the database by tech1 (for patient use" in out
+    assert "batch record: recorded in the database by tech1 — NOT FOR PATIENT USE: " in out
+    assert "are examples shipped with printpharm: validate on site and lock" in out
 
 
 def test_an_inspector_may_not_print_and_nothing_is_recorded(cli: Cli) -> None:
@@ -84,9 +86,11 @@ def test_locked_mode_refuses_a_recipe_that_is_not_locked_and_audits_the_refusal(
     assert refused["user_id"] == "tech1" and "not a locked library version" in refused["reason"]
     code, out, _ = cli.as_user("tech1", "batches", "list", "--json")
     assert json.loads(out)["batches"] == []
-    code, out, err = cli.as_user("tech1", *RUN)  # the locked recipe and ink still print
+    code, out, err = cli.as_user("tech1", *RUN)  # the recipe and ink locked on site print
     assert code == 0, err
-    assert json.loads(out)["recorded"] is True
+    result = json.loads(out)
+    assert result["recorded"] is True and result["patient_use"] is True
+    assert "cpm-chewable-disc v1" in result["patient_use_reason"]
 
 
 def test_database_options_without_a_user_are_refused(cli: Cli) -> None:

@@ -100,7 +100,7 @@ def test_technician_sees_the_library_read_only(qtbot, logged_in_window: OpenAs) 
     assert page.table.rowCount() == 0
 
 
-def test_a_fresh_database_treats_shipped_files_as_locked_and_says_so(
+def test_a_fresh_database_prints_shipped_examples_but_not_for_patient_use(
     qtbot, logged_in_window: OpenAs
 ) -> None:  # type: ignore[no-untyped-def]
     window = logged_in_window(TECHNICIAN)
@@ -109,7 +109,12 @@ def test_a_fresh_database_treats_shipped_files_as_locked_and_says_so(
     assert plan.authorisation is not None and plan.authorisation.allowed
     texts = [plan.numbers.itemAt(i).widget().text() for i in range(plan.numbers.count())]
     assert any("shipped file, treated as locked" in t for t in texts if t)
-    assert plan.print_button.isEnabled() and plan.patient_banner.isHidden()
+    # The shipped recipes are examples: they print (training, validation) but their
+    # batches are not for patient use until validated and locked on site.
+    assert plan.print_button.isEnabled() and not plan.authorisation.patient_use
+    assert not plan.patient_banner.isHidden()
+    assert plan.patient_banner.text().startswith("NOT FOR PATIENT USE")
+    assert "examples shipped with printpharm" in plan.patient_banner.text()
 
 
 def test_locked_mode_refuses_a_batch_whose_ink_is_not_locked(
