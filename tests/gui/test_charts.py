@@ -65,6 +65,24 @@ def test_temperature_chart_keeps_targets_and_readings(qtbot) -> None:  # type: i
     assert len(colours) > 3
 
 
+def test_a_long_print_draws_at_most_two_points_per_pixel_and_always_the_last(qtbot) -> None:  # type: ignore[no-untyped-def]
+    chart = TemperatureChart()
+    qtbot.addWidget(chart)
+    chart.resize(420, 220)
+    chart.add_heating(Heating(Decimal(120), Decimal(40), True, Decimal(120), Decimal(40)), 0.0)
+    for i in range(1, 5001):  # a reading a second for 83 minutes
+        nozzle = Decimal(120) + Decimal(i % 7) / 10
+        chart.add_reading(Temperatures(1, nozzle, Decimal(40)), float(i))
+    chart.grab()  # paints: sets the axes from the data
+    readings = [(s.t_s, float(s.nozzle_c)) for s in chart.samples if s.nozzle_c is not None]
+    points = chart._points(readings)
+    width = chart._plot().width()
+    assert len(points) <= 2 * width + 2 < len(readings)
+    last = chart._point(*readings[-1])
+    assert (points[-1].x(), points[-1].y()) == pytest.approx((last.x(), last.y()))
+    assert points[0].x() == pytest.approx(chart._plot().left())
+
+
 def test_a_clogged_unit_in_a_real_run_is_a_cross_on_the_chart(qtbot, station, settings) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
 
@@ -111,3 +129,21 @@ def test_error_text_stays_readable_when_the_palette_turns_dark(qtbot, qapp) -> N
         assert label.styleSheet() != light_sheet and "#ff8a80" in label.styleSheet()
     finally:
         qapp.setPalette(light)
+
+
+def test_unit_progress_shows_the_latest_value_without_repainting_on_every_event(
+    qtbot, window
+) -> None:  # type: ignore[no-untyped-def]
+    from printpharm.services.run_events import UnitProgress, UnitStarted
+
+    page = window.print_page
+    page._on_event(UnitStarted(1, 3, Decimal("200"), Decimal(100)))
+    assert (page.unit_progress.value(), page.unit_progress.maximum()) == (0, 1)
+    for sent in range(20, 1000, 20):  # the run reports every 20 lines
+        page._on_event(UnitProgress(1, sent, 1000))
+    assert page.unit_progress.value() == 0  # not yet: shown at most every 50 ms
+    qtbot.waitUntil(lambda: page.unit_progress.value() == 980, timeout=2000)
+    assert page.unit_progress.maximum() == 1000
+    page._on_event(UnitProgress(1, 1000, 1000))  # the end of the unit is shown at once
+    assert page.unit_progress.value() == 1000
+    assert "finishing the moves" in page.state.text()

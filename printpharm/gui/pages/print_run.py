@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -87,6 +87,13 @@ class PrintPage(QWidget):
         self.overall.setFormat(self.tr("%v of %m units weighed"))
         self.unit_progress = QProgressBar()
         self.unit_progress.setFormat(self.tr("current unit: %p % of its G-code sent"))
+        # A progress bar repaints at once on every setValue (about 1 ms); the run reports
+        # progress every 20 lines, so the latest value is shown at most every 50 ms.
+        self._pending_progress: tuple[int, int] | None = None
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(50)
+        self._progress_timer.timeout.connect(self._show_progress)
         self.state = QLabel()
         self.state.setObjectName("runState")
         for widget in (self.overall, self.unit_progress, self.state):
@@ -276,11 +283,14 @@ class PrintPage(QWidget):
             )
         elif isinstance(event, UnitStarted):
             self.state.setText(self.tr("Printing unit {n} of {of}…").format(n=event.n, of=event.of))
-            self.unit_progress.setRange(0, 1)
-            self.unit_progress.setValue(0)
+            self._pending_progress = (0, 1)
+            self._show_progress()
         elif isinstance(event, UnitProgress):
-            self.unit_progress.setRange(0, max(1, event.lines_total))
-            self.unit_progress.setValue(event.lines_sent)
+            self._pending_progress = (event.lines_sent, max(1, event.lines_total))
+            if event.lines_sent >= event.lines_total:
+                self._show_progress()
+            elif not self._progress_timer.isActive():
+                self._progress_timer.start()
             if event.lines_sent >= event.lines_total:
                 self.state.setText(
                     self.tr("Unit {n}: finishing the moves, then weighing…").format(n=event.n)
@@ -291,6 +301,15 @@ class PrintPage(QWidget):
             self.state.setText(self.tr("Flow corrected for the next unit."))
         elif isinstance(event, Alarm):
             self.alarm.show_reason(self.tr("ALARM: {m}").format(m=event.alarm.message))
+
+    def _show_progress(self) -> None:
+        """Show the latest progress of the current unit (see ``_progress_timer``)."""
+        self._progress_timer.stop()
+        if self._pending_progress is not None:
+            sent, total = self._pending_progress
+            self._pending_progress = None
+            self.unit_progress.setRange(0, total)
+            self.unit_progress.setValue(sent)
 
     def _add_unit(self, unit: UnitRecord) -> None:
         row = self.table.rowCount()

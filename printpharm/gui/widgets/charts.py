@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from printpharm.gui.widgets.feedback import error_colour, is_dark
@@ -88,6 +88,21 @@ class _Chart(QWidget):
         px = area.left() + (x - x0) / ((x1 - x0) or 1) * area.width()
         py = area.bottom() - (y - y0) / ((y1 - y0) or 1) * area.height()
         return QPointF(px, py)
+
+    def _points(self, values: list[tuple[float, float]]) -> list[QPointF]:
+        """``values`` mapped to the plot, at most about two per pixel (the last one kept).
+
+        A long print reports temperatures thousands of times; drawing each as its own
+        segment made every repaint of the chart cost several milliseconds.
+        """
+        area, (x0, x1), (y0, y1) = self._plot(), self._x, self._y
+        kx, ky = area.width() / ((x1 - x0) or 1), area.height() / ((y1 - y0) or 1)
+        left, bottom = area.left(), area.bottom()
+        step = max(1, math.ceil(len(values) / max(1, int(area.width()) * 2)))
+        kept = values[::step]
+        if step > 1 and kept[-1] is not values[-1]:
+            kept.append(values[-1])
+        return [QPointF(left + (x - x0) * kx, bottom - (y - y0) * ky) for x, y in kept]
 
     def _legend_line(self, painter: QPainter, text: str) -> None:
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
@@ -326,9 +341,8 @@ class TemperatureChart(_Chart):
                     painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
                 continue
             painter.setPen(QPen(colour, 2))
-            mapped = [self._point(t, v) for t, v in points]
-            for a, b in zip(mapped, mapped[1:], strict=False):
-                painter.drawLine(a, b)
+            mapped = self._points(points) if points else []
+            painter.drawPolyline(QPolygonF(mapped))
             painter.setBrush(colour)
             for p in mapped if len(mapped) <= 40 else mapped[-1:]:  # squares, unless crowded
                 painter.drawRect(QRectF(p.x() - 4, p.y() - 4, 8, 8))
