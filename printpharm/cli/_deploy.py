@@ -6,12 +6,14 @@ exit 0 when no check failed, 1 otherwise.
 
 ``printpharm federation export`` writes a standalone workstation's audit chain
 (and its batch records) to one JSON file; ``printpharm federation import`` adds
-it to the central database as an imported chain, leaving both chains intact.
+it to the central database as an imported chain, leaving both chains intact;
+``printpharm federation list`` shows the batch records so imported.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
@@ -22,6 +24,7 @@ from printpharm.services.federation import (
     import_chain_as,
     verify_imported_chains,
 )
+from printpharm.services.federation_records import imported_batches
 
 __all__ = ["register"]
 
@@ -79,6 +82,18 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list(args: argparse.Namespace) -> int:
+    with logged_in(args) as (services, session, _):
+        batches = imported_batches(services.auth, session)
+    payload = {
+        "batches": [
+            {k: v for k, v in dataclasses.asdict(b).items() if k != "record"} for b in batches
+        ]
+    }
+    emit(args, payload, "\n".join(b.line for b in batches) or "no imported batch records")
+    return 0
+
+
 def _verify(args: argparse.Namespace) -> int:
     reports = verify_imported_chains(args.db)
     lines = [
@@ -128,3 +143,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_db_flag(p, "the central database URL")
     add_json_flag(p)
     p.set_defaults(func=_verify)
+    p = fed.add_parser("list", help="list the batch records imported from standalone workstations")
+    add_db_flag(p, "the central database URL")
+    add_secret_flags(p)
+    add_json_flag(p)
+    p.set_defaults(func=_list)

@@ -91,3 +91,37 @@ def test_importing_an_edited_export_exits_2_naming_the_event(
     code, _, err = central.as_user("sup1", "federation", "import", str(export))
     assert code == 2 and "event 1 was altered" in err
     assert central("federation", "verify")[1] == "no imported chains\n"
+
+
+def test_a_batch_printed_on_a_standalone_workstation_is_listed_centrally_after_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_cli: CliFactory
+) -> None:
+    export = tmp_path / "ward3.json"
+    monkeypatch.setenv("PRINTPHARM_WORKSTATION", "ward-3")
+    standalone = _init(make_cli(tmp_path / "ws.sqlite3"))
+    standalone.add_user("tech1", "technician", "Tess Tech", "tess-own-passphrase-12")
+    run = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "2", "--json"]
+    code, out, err = standalone.as_user("tech1", *run)
+    assert code == 0, err
+    batch_id = json.loads(out)["batch_id"]
+    assert standalone("federation", "export", "--out", str(export))[0] == 0
+    monkeypatch.setenv("PRINTPHARM_WORKSTATION", "server")
+    central = _init(make_cli(tmp_path / "c.sqlite3"))
+    _supervisor(central)
+    assert central.as_user("sup1", "federation", "list")[1] == "no imported batch records\n"
+    assert central.as_user("sup1", "federation", "import", str(export))[0] == 0
+
+    code, out, err = central.as_user("sup1", "federation", "list", "--json")
+    assert code == 0, err
+    (batch,) = json.loads(out)["batches"]
+    assert (batch["batch_id"], batch["status"], batch["source_workstation"]) == (
+        batch_id,
+        "completed",
+        "ward-3",
+    )
+    assert (batch["units_recorded"], batch["units_count"], batch["created_by"]) == (2, 2, "tech1")
+    code, out, _ = central.as_user("sup1", "federation", "list")
+    assert out.startswith(f"{batch_id}  completed") and "from ward-3" in out
+    assert central("federation", "verify")[0] == 0
+    for cli in (standalone, central):
+        assert cli("audit", "verify")[0] == 0

@@ -27,6 +27,7 @@ from printpharm.services.federation import (
     import_chain_file,
     verify_imported,
 )
+from printpharm.services.federation_records import imported_batches
 from printpharm.services.run import run_batch
 from printpharm.storage.audit import AuditContext, AuditEntry, ChainReport
 from printpharm.storage.db import Database
@@ -220,3 +221,31 @@ def test_two_workstations_importing_the_same_file_at_once_store_it_once(
     assert _chain(central).ok and _chain(central).events == 3
     [report] = verify_imported(central)
     assert report.ok and report.imports == 1
+
+
+def test_the_central_history_lists_each_imported_batch_in_its_newest_state(
+    standalone: tuple[Database, str], central: Database, tmp_path: Path
+) -> None:
+    source, batch_id = standalone
+    env = build_env(central, FakeClock())
+    _, inspector = env.make_user("insp1", "inspector", "Ines Inspector")
+    assert imported_batches(env.auth, inspector) == []
+    export = export_chain_file(source, tmp_path / "a.json")
+    first = import_chain_file(central, export.path, CENTRAL)
+    with unit_of_work(source, STANDALONE) as uow:  # the pharmacist rejects it on the ward
+        uow.batches.set_status(batch_id, "rejected", "label misprint")
+        uow.audit.append(AuditEntry("batch", "reject", batch_id, batch_id=batch_id))
+    second = import_chain_file(
+        central, export_chain_file(source, tmp_path / "b.json").path, CENTRAL
+    )
+
+    (batch,) = imported_batches(env.auth, inspector)
+    assert (batch.batch_id, batch.status, batch.source_workstation) == (
+        batch_id,
+        "rejected",
+        "test-ws",
+    )
+    assert batch.import_seq == second.central_seq != first.central_seq
+    assert (batch.units_recorded, batch.units_count) == (4, 4)
+    assert batch.record["status_reason"] == "label misprint"
+    assert _chain(central).ok and all(r.ok for r in verify_imported(central))
