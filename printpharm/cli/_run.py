@@ -26,6 +26,7 @@ from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit, to_jsonable
 from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
 from printpharm.errors import InputError
+from printpharm.services.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.planning import PlanResult
 from printpharm.services.print_authority import begin_recorded_run
@@ -99,6 +100,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_db_flag(records)
     records.add_argument("--user", metavar="U", help="your user ID (a technician or above)")
+    records.add_argument(
+        "--verified-by",
+        metavar="V",
+        help="the pharmacist who checked the entry and dose (second person; their password "
+        "is asked after yours): without it the batch is not for patient use",
+    )
     add_secret_flags(records, user=False)
     run.add_argument(
         "--no-flow-correction", action="store_true", help="never change the flow rate (M221)"
@@ -229,8 +236,10 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path]) -> s
 def _run(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     dose_mg, dose_record = _unit_dose(args, catalog)
-    if args.user is None and (args.db is not None or args.password_stdin):
-        raise InputError("--db and --password-stdin record the batch: give --user as well")
+    if args.user is None and (args.db is not None or args.password_stdin or args.verified_by):
+        raise InputError(
+            "--db, --password-stdin and --verified-by record the batch: give --user as well"
+        )
     prepared = prepare_run(catalog, args.recipe, dose_mg, args.units, dose_record=dose_record)
     printer_url, balance_url = _device_urls(args, catalog, args.recipe)
     use: dict[str, Any] = {"patient_use": False, "patient_use_reason": "not recorded"}
@@ -238,7 +247,16 @@ def _run(args: argparse.Namespace) -> int:
         result, paths = _print(args, prepared, (printer_url, balance_url), NullRecorder(), None)
         note = "not recorded in the database (no --user): a training run"
     else:
-        with logged_in(args) as (services, session, _):
+        with logged_in(args) as (services, session, secrets):
+            if args.verified_by:
+                prompt = f"password for {args.verified_by} (second-person check): "
+                verify_entry(
+                    services.auth,
+                    session,
+                    prepared.request,
+                    args.verified_by,
+                    secrets.ask(prompt),
+                )
             recorded = begin_recorded_run(services.auth, session, prepared.request)
             result, paths = _print(
                 args,

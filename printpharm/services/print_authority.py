@@ -11,13 +11,14 @@ database recorder and the lock policy), so that the desktop application and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from printpharm.catalog.schema import Ink, Recipe
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.db_recorder import DatabaseRecorder
+from printpharm.services.entry_verification import NOT_VERIFIED, entry_verifier
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, BatchAuthorisation, LockedMode
 from printpharm.services.permissions import Operation
 from printpharm.services.run_preflight import LockPolicy, LockStatus, shipped_recipe_lock
@@ -30,6 +31,7 @@ __all__ = [
     "PrintAuthorisation",
     "RecordedRun",
     "authorise_print",
+    "authorise_request",
     "begin_recorded_run",
 ]
 
@@ -137,6 +139,30 @@ def authorise_print(
     )
 
 
+def authorise_request(
+    auth: AuthService, user: UserSession, request: RunRequest
+) -> PrintAuthorisation:
+    """:func:`authorise_print` for a planned batch, with its second-person verification.
+
+    A batch whose prescription entry and dose were not verified by a second
+    person (:mod:`printpharm.services.entry_verification`) may be printed where
+    locked mode allows it, but is not for patient use.
+
+    Raises
+    ------
+    PermissionDenied, SessionExpired
+        The role may not print, or the session ended.
+    """
+    authorisation = authorise_print(auth, user, request.recipe, request.ink, request.dose_mg)
+    if not authorisation.allowed or entry_verifier(auth, request) is not None:
+        return authorisation
+    problems = (*authorisation.problems, NOT_VERIFIED)
+    decision = authorisation.decision
+    if decision is not None:
+        decision = replace(decision, patient_use=False, problems=problems)
+    return replace(authorisation, patient_use=False, problems=problems, decision=decision)
+
+
 _REFUSED = "locked mode refuses this batch: "
 
 
@@ -186,7 +212,7 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
     batch_id = request.batch_id
     if batch_id is None:
         raise InputError("a recorded run needs a batch ID (prepare_run gives one)")
-    authorisation = authorise_print(auth, session, request.recipe, request.ink, request.dose_mg)
+    authorisation = authorise_request(auth, session, request)
     if not authorisation.allowed or authorisation.decision is None:
         refusal = authorisation.refusal or _REFUSED.rstrip(": ")
         with auth.uow() as uow:

@@ -53,17 +53,17 @@ from printpharm.services._station_batch import (
     PathView,
     PlannedBatch,
     PrintAuthorisation,
-    authorise_print,
     plan_for_form,
     print_batch,
     warm_up,
 )
 from printpharm.services._station_session import ModeStatus, StationSession, display_url
-from printpharm.services.auth import UserSession
+from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.library import ImportOutcome, LibraryService
 from printpharm.services.permissions import Operation
-from printpharm.services.print_authority import begin_recorded_run
+from printpharm.services.print_authority import authorise_request, begin_recorded_run
 from printpharm.services.records import manifestation
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import OperatorCallback
@@ -260,12 +260,25 @@ class Workstation:
         SessionExpired, PermissionDenied
             Nobody is logged in, or the role may not run a print.
         """
-        services = self.session.services
-        if services is None:
-            raise SessionExpired("the database is not open; log in again")
         user = self.session.require(Operation.RUN_PRINT)
-        request = batch.request
-        return authorise_print(services.auth, user, request.recipe, request.ink, batch.dose_mg)
+        return authorise_request(self._auth(), user, batch.request)
+
+    def verify_entry(self, batch: PlannedBatch, verifier_id: str, password: str) -> str:
+        """A second person (pharmacist) verifies the batch's entry; returns their full name.
+
+        Raises
+        ------
+        PermissionDenied, AuthenticationFailed, AccountLocked, SessionExpired
+            As :func:`printpharm.services.entry_verification.verify_entry` raises them.
+        """
+        user = self.session.require(Operation.ENTER_PRESCRIPTION)
+        done = verify_entry(self._auth(), user, batch.request, verifier_id, password)
+        return done.verifier_name
+
+    def _auth(self) -> AuthService:
+        if self.session.services is None:
+            raise SessionExpired("the database is not open; log in again")
+        return self.session.services.auth
 
     def print_batch(
         self,

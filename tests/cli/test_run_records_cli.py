@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Cli, initialised
+from tests.cli.conftest import Cli, initialised, pw
 
 PEOPLE = (("tech1", "Tess Tech", "technician"), ("insp1", "Ian Inspector", "inspector"),
           ("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "supervisor"))  # fmt: skip
@@ -86,11 +86,22 @@ def test_locked_mode_refuses_a_recipe_that_is_not_locked_and_audits_the_refusal(
     assert refused["user_id"] == "tech1" and "not a locked library version" in refused["reason"]
     code, out, _ = cli.as_user("tech1", "batches", "list", "--json")
     assert json.loads(out)["batches"] == []
-    code, out, err = cli.as_user("tech1", *RUN)  # the recipe and ink locked on site print
+    code, out, err = cli.as_user("tech1", *RUN)  # the recipe and ink locked on site print...
     assert code == 0, err
+    result = json.loads(out)
+    assert result["recorded"] is True and result["patient_use"] is False
+    assert "not verified by a second person" in result["patient_use_reason"]
+    code, _, err = cli(*RUN, "--user", "tech1", "--password-stdin", "--verified-by", "tech1",
+                       stdin=f"{pw('tech1')}\n{pw('tech1')}\n")  # fmt: skip
+    assert code == 2 and "cannot also verify it" in err
+    code, out, err = cli(*RUN, "--user", "tech1", "--password-stdin", "--verified-by", "sup1",
+                         stdin=f"{pw('tech1')}\n{pw('sup1')}\n")  # fmt: skip
+    assert code == 0, err  # ...and are for patient use once a pharmacist verified the entry
     result = json.loads(out)
     assert result["recorded"] is True and result["patient_use"] is True
     assert "cpm-chewable-disc v1" in result["patient_use_reason"]
+    verified = [e for e in _audit(cli) if e["action"] == "verify-entry"]
+    assert [(e["user_id"], e["batch_id"]) for e in verified] == [("sup1", result["batch_id"])]
 
 
 def test_database_options_without_a_user_are_refused(cli: Cli) -> None:
