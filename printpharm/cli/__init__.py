@@ -61,6 +61,7 @@ COMMAND_INDEX: dict[str, str] = {
     "batches": "printpharm.cli._batches",
     "doctor": "printpharm.cli._deploy",
     "federation": "printpharm.cli._deploy",
+    "devices": "printpharm.cli._deploy",
 }
 
 

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from datetime import date
 from pathlib import Path
 
-from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
+from printpharm.cli._auth_args import add_db_flag, add_records_args, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit
+from printpharm.errors import InputError
+from printpharm.services.device_registry import register_balance, registered_balances
 from printpharm.services.doctor import DoctorOptions, exit_code, run_checks
 from printpharm.services.federation import (
     export_chain,
@@ -143,8 +146,52 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_db_flag(p, "the central database URL")
     add_json_flag(p)
     p.set_defaults(func=_verify)
+    _register_devices(subparsers)
     p = fed.add_parser("list", help="list the batch records imported from standalone workstations")
     add_db_flag(p, "the central database URL")
     add_secret_flags(p)
     add_json_flag(p)
     p.set_defaults(func=_list)
+
+
+def _register_devices(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    devices = subparsers.add_parser(
+        "devices", help="registered balances and their calibration (recorded runs need one)"
+    ).add_subparsers(dest="devices_command", metavar="ACTION", required=True)
+    p = devices.add_parser(
+        "register-balance", help="register a balance or record its new calibration (admin)"
+    )
+    p.add_argument("serial", metavar="SERIAL", help="serial number as the balance reports it (I4)")
+    p.add_argument(
+        "--calibrated", required=True, metavar="YYYY-MM-DD", help="date of its last calibration"
+    )
+    p.add_argument("--model", metavar="M", help="model, e.g. XS205 DualRange")
+    add_records_args(p)
+    p.set_defaults(func=_register_balance)
+    p = devices.add_parser("list", help="list the registered balances")
+    add_records_args(p)
+    p.set_defaults(func=_list_balances)
+
+
+def _register_balance(args: argparse.Namespace) -> int:
+    try:
+        calibrated = date.fromisoformat(args.calibrated)
+    except ValueError as exc:
+        raise InputError(f"--calibrated {args.calibrated!r} is not a date YYYY-MM-DD") from exc
+    with logged_in(args) as (services, session, _):
+        row = register_balance(services.auth, session, args.serial, calibrated, args.model)
+    emit(
+        args,
+        row,
+        f"balance {row.model or '?'} #{row.serial_number} registered, calibrated "
+        f"{row.calibration_date}",
+    )
+    return 0
+
+
+def _list_balances(args: argparse.Namespace) -> int:
+    with logged_in(args) as (services, session, _):
+        rows = registered_balances(services.auth, session)
+    lines = [f"#{r.serial_number}  {r.model or '?'}  calibrated {r.calibration_date}" for r in rows]
+    emit(args, {"balances": rows}, "\n".join(lines) or "no registered balance")
+    return 0

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import signal
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit, to_jsonable
 from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
 from printpharm.errors import InputError
+from printpharm.services.device_registry import simulated_weighing
 from printpharm.services.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.planning import PlanResult
@@ -39,7 +40,6 @@ from printpharm.services.recording import (
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
 from printpharm.services.run_events import Alarm, FlowCorrected, Heating, UnitWeighed
-from printpharm.services.run_preflight import LockPolicy
 from printpharm.services.run_prepare import PreparedRun, prepare_run
 from printpharm.services.run_result import AlarmRecord, BatchResult, OperatorDecision
 from printpharm.services.run_setup import OperatorCallback, RunOptions
@@ -244,7 +244,8 @@ def _run(args: argparse.Namespace) -> int:
     printer_url, balance_url = _device_urls(args, catalog, args.recipe)
     use: dict[str, Any] = {"patient_use": False, "patient_use_reason": "not recorded"}
     if args.user is None:
-        result, paths = _print(args, prepared, (printer_url, balance_url), NullRecorder(), None)
+        options = RunOptions(flow_correction=not args.no_flow_correction)
+        result, paths = _print(args, prepared, (printer_url, balance_url), NullRecorder(), options)
         note = "not recorded in the database (no --user): a training run"
     else:
         with logged_in(args) as (services, session, secrets):
@@ -263,10 +264,14 @@ def _run(args: argparse.Namespace) -> int:
                 prepared,
                 (printer_url, balance_url),
                 recorded.recorder,
-                recorded.lock_policy,
+                recorded.options(flow_correction=not args.no_flow_correction),
             )
         authorisation = recorded.authorisation
         reason = "; ".join(authorisation.problems) or f"recipe: {authorisation.recipe_line}"
+        simulated = simulated_weighing(result.preflight)
+        if simulated:
+            authorisation = replace(authorisation, patient_use=False)
+            reason = f"{simulated}; {reason}" if authorisation.problems else simulated
         use = {"patient_use": authorisation.patient_use, "patient_use_reason": reason}
         note = f"recorded in the database by {args.user} — {authorisation.label}: {reason}"
     plan = prepared.plan
@@ -286,7 +291,7 @@ def _print(
     prepared: PreparedRun,
     ports: tuple[str, str],
     recorder: BatchRecorder,
-    lock_policy: LockPolicy | None,
+    options: RunOptions,
 ) -> tuple[BatchResult, list[Path]]:
     """Connect the devices and run the batch; also write the files asked for with --out-dir."""
     request, plan = prepared.request, prepared.plan
@@ -305,9 +310,6 @@ def _print(
         sys.stdout.write(_plan_line(plan) + "\n")
         hub.subscribe(_printer)
     token = CancelToken()
-    options = RunOptions(flow_correction=not args.no_flow_correction)
-    if lock_policy is not None:
-        options = dataclasses.replace(options, lock_policy=lock_policy)
     with (
         connected_devices(
             *ports,

@@ -24,7 +24,6 @@ from printpharm.services.print_authority import PrintAuthorisation, authorise_pr
 from printpharm.services.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
 from printpharm.services.run import run_batch
 from printpharm.services.run_devices import connected_devices, simulator_urls
-from printpharm.services.run_preflight import LockPolicy, shipped_recipe_lock
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import OperatorCallback, RunOptions, RunRequest
 
@@ -217,7 +216,7 @@ def print_batch(
     operator: OperatorCallback | None,
     recorder: BatchRecorder,
     records_dir: Path | None,
-    lock_policy: LockPolicy = shipped_recipe_lock,
+    options: RunOptions | None = None,
 ) -> BatchResult:
     """Connect the devices and run the mass-checked batch (call it off the GUI thread).
 
@@ -237,7 +236,7 @@ def print_batch(
             recorder=recorder,
             cancel=cancel,
             operator=operator,
-            options=RunOptions(lock_policy=lock_policy),
+            options=options or RunOptions(),
         )
 
 

@@ -29,6 +29,7 @@ from printpharm import __version__
 from printpharm.errors import InputError, RecordError
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.batch_records import batch_signable
+from printpharm.services.device_registry import simulated_weighing
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE
 from printpharm.services.permissions import Operation
 from printpharm.services.records import RecordsService, manifestation
@@ -124,10 +125,14 @@ class ExportResult:
 def patient_use(row: BatchRow, events: Iterable[AuditEvent]) -> tuple[bool, str]:
     """Whether the batch may be given to a patient, and why (research-mode rule of §3).
 
-    A recorded library authorisation (``authorise`` event) decides; otherwise the
+    A batch weighed on the simulated balance never is. Otherwise a recorded
+    library authorisation (``authorise`` event) decides; otherwise the
     run's preflight must show a locked recipe and a dose inside its range, and a
     research-mode batch needs a locked *library* recipe version.
     """
+    simulated = simulated_weighing(row.details.get("preflight", []))
+    if simulated:
+        return False, simulated
     decisions = [e.new() for e in events if e.action == "authorise"]
     if decisions:
         last = decisions[-1]

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from printpharm.catalog.schema import Ink, Recipe
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.db_recorder import DatabaseRecorder
+from printpharm.services.device_registry import BalancePolicy, balance_policy
 from printpharm.services.entry_verification import NOT_VERIFIED, entry_verifier
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, BatchAuthorisation, LockedMode
 from printpharm.services.permissions import Operation
 from printpharm.services.run_preflight import LockPolicy, LockStatus, shipped_recipe_lock
-from printpharm.services.run_setup import RunRequest
+from printpharm.services.run_setup import RunOptions, RunRequest
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import library
 
@@ -190,6 +192,13 @@ class RecordedRun:
     authorisation: PrintAuthorisation
     recorder: DatabaseRecorder
     lock_policy: LockPolicy
+    balance_policy: BalancePolicy
+
+    def options(self, **kwargs: Any) -> RunOptions:
+        """Run options with this run's lock and balance policies."""
+        return RunOptions(
+            lock_policy=self.lock_policy, balance_policy=self.balance_policy, **kwargs
+        )
 
 
 def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequest) -> RecordedRun:
@@ -197,7 +206,9 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
 
     The decision is written to the batch's audit trail: a refusal as
     ``print-refused`` (with the reason) before raising, an authorisation as
-    ``authorise`` (mode, library versions, patient use).
+    ``authorise`` (mode, library versions, patient use). The run's options
+    (:meth:`RecordedRun.options`) also accept readings only from a registered,
+    calibrated balance (or the simulator, for training).
 
     Raises
     ------
@@ -222,6 +233,11 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
             )  # fmt: skip
         raise DesignSpaceError(refusal)
     LockedMode(auth).record_authorisation(session, batch_id, authorisation.decision)
+    with auth.uow(write=False) as uow:
+        today = uow.now().date()
     return RecordedRun(
-        authorisation, DatabaseRecorder(auth, session), authorisation.lock_policy(auth)
+        authorisation,
+        DatabaseRecorder(auth, session),
+        authorisation.lock_policy(auth),
+        balance_policy(auth, today),
     )

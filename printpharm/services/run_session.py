@@ -153,6 +153,11 @@ class Session:
         self.checks = check_static(
             req.recipe, req.ink, req.program, req.dose_mg, temps, self.lock, self.today()
         )
+        if self.options.balance_policy is not None:
+            balance = self.devices
+            self.checks.append(
+                self.options.balance_policy(balance.balance_identity, balance.balance_port)
+            )
         raise_failures(self.checks)
         info = self.devices.printer.connect(timeout_s=self.options.connect_timeout_s)
         device_checks = check_device(req.printer_definition, info)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.devices.printer import PrinterLink
 from printpharm.errors import BalanceError
-from printpharm.services.run_preflight import LockPolicy, shipped_recipe_lock
+from printpharm.services.run_preflight import LockPolicy, PreflightCheck, shipped_recipe_lock
 from printpharm.services.run_program import PlateProgram
 from printpharm.services.run_result import AlarmRecord, OperatorDecision
 
@@ -120,6 +120,9 @@ class RunOptions:
     today: date | None = None
     now: Callable[[], datetime] | None = None
     lock_policy: LockPolicy = shipped_recipe_lock
+    #: ``(balance identity, port) -> PreflightCheck`` once the balance is identified
+    #: (recorded runs: registered and calibrated, see services.device_registry).
+    balance_policy: Callable[[Mapping[str, str], str], PreflightCheck] | None = None
 
 
 @dataclass

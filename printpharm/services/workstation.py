@@ -319,7 +319,7 @@ class Workstation:
                 operator=operator,
                 recorder=recorded.recorder,
                 records_dir=self.config.records_dir,
-                lock_policy=recorded.lock_policy,
+                options=recorded.options(),
             )
         except PrintpharmError as exc:
             self.session.record("print-failed", batch.batch_id, reason=str(exc))

@@ -261,6 +261,13 @@ class DeviceRepository:
         ).first()
         return None if row is None else _device(row)
 
+    def all(self, kind: str) -> list[DeviceRow]:
+        """Every registered device of ``kind``, by serial number."""
+        rows = self._s.scalars(
+            select(Device).where(Device.kind == kind).order_by(Device.serial_number)
+        )
+        return [_device(row) for row in rows]
+
 
 def _device(row: Device) -> DeviceRow:
     return DeviceRow(

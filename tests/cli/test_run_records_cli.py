@@ -21,6 +21,20 @@ def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
     return initialised(make_cli(tmp_path / "records.sqlite3"), PEOPLE)
 
 
+def _lock_cpm(cli: Cli) -> None:
+    """Import the shipped library; two pharmacists validate and lock the CPM recipe and ink."""
+    assert cli.as_user("sup1", "library", "import")[0] == 0
+    for user_id in ("sup1", "sup2"):
+        code, _, err = cli.as_user("admin", "users", "verify-identity", user_id, "--method", "ID")
+        assert code == 0, err
+        assert cli.as_user(user_id, "users", "acknowledge", times=2)[0] == 0
+    for kind, item in (("recipe", "cpm-chewable-disc"), ("ink", "cyclophosphamide-sse-chewable")):
+        code, _, err = cli.as_user("sup2", "library", "validate", kind, item, "1",
+                                   "--comment", "OQ", times=2)  # fmt: skip
+        assert code == 0, err
+        assert cli.as_user("sup2", "library", "lock", kind, item, "1", times=2)[0] == 0
+
+
 def _audit(cli: Cli) -> list[dict[str, Any]]:
     code, out, err = cli("audit", "show", "--json")
     assert code == 0, err
@@ -68,16 +82,7 @@ def test_an_inspector_may_not_print_and_nothing_is_recorded(cli: Cli) -> None:
 def test_locked_mode_refuses_a_recipe_that_is_not_locked_and_audits_the_refusal(
     cli: Cli,
 ) -> None:
-    assert cli.as_user("sup1", "library", "import")[0] == 0
-    for user_id in ("sup1", "sup2"):
-        code, _, err = cli.as_user("admin", "users", "verify-identity", user_id, "--method", "ID")
-        assert code == 0, err
-        assert cli.as_user(user_id, "users", "acknowledge", times=2)[0] == 0
-    for kind, item in (("recipe", "cpm-chewable-disc"), ("ink", "cyclophosphamide-sse-chewable")):
-        code, _, err = cli.as_user("sup2", "library", "validate", kind, item, "1",
-                                   "--comment", "OQ", times=2)  # fmt: skip
-        assert code == 0, err
-        assert cli.as_user("sup2", "library", "lock", kind, item, "1", times=2)[0] == 0
+    _lock_cpm(cli)
     argv = ["run", "--recipe", "sildenafil-caplet", "--dose-mg", "10", "--units", "2"]
     code, _, err = cli.as_user("tech1", *argv)
     assert code == 2 and "locked mode refuses this batch" in err
@@ -96,14 +101,46 @@ def test_locked_mode_refuses_a_recipe_that_is_not_locked_and_audits_the_refusal(
     assert code == 2 and "cannot also verify it" in err
     code, out, err = cli(*RUN, "--user", "tech1", "--password-stdin", "--verified-by", "sup1",
                          stdin=f"{pw('tech1')}\n{pw('sup1')}\n")  # fmt: skip
-    assert code == 0, err  # ...and are for patient use once a pharmacist verified the entry
+    assert code == 0, err  # verified now, but weighed on the simulated balance: training
     result = json.loads(out)
-    assert result["recorded"] is True and result["patient_use"] is True
-    assert "cpm-chewable-disc v1" in result["patient_use_reason"]
+    assert result["recorded"] is True and result["patient_use"] is False
+    assert result["patient_use_reason"].startswith("weighed on the built-in simulated balance")
     verified = [e for e in _audit(cli) if e["action"] == "verify-entry"]
     assert [(e["user_id"], e["batch_id"]) for e in verified] == [("sup1", result["batch_id"])]
+    code, out, _ = cli.as_user("sup1", "batches", "show", result["batch_id"], "--json")
+    assert json.loads(out)["patient_use"] is False  # the record says the same
 
 
 def test_database_options_without_a_user_are_refused(cli: Cli) -> None:
     code, _, err = cli(*RUN)  # the runner appends --db
     assert code == 2 and "give --user as well" in err
+
+
+def test_a_batch_is_for_patient_use_with_a_locked_library_a_registered_balance_and_a_check(
+    cli: Cli,
+) -> None:
+    """The whole gate on real ports: the devices are simulators on pseudo-terminals."""
+    from printpharm.devices.sim import Plate, PtyServer, build_balance, build_printer
+
+    _lock_cpm(cli)
+    plate = Plate()
+    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5"}, plate)
+    balance = build_balance({"density": "1.20"}, plate)
+    with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
+        ports = ["--printer-port", p_port.path, "--balance-port", b_port.path]
+        checked = [*RUN, *ports, "--user", "tech1", "--password-stdin", "--verified-by", "sup1"]
+        both = f"{pw('tech1')}\n{pw('sup1')}\n"
+        code, _, err = cli(*checked, stdin=both)
+        assert code == 2 and "is not registered with a calibration date" in err
+        assert plate.deposited_mm3 == 0.0
+        code, out, err = cli.as_user("admin", "devices", "register-balance", "1126493049",
+                                     "--calibrated", "2026-01-15", "--model", "XS205")  # fmt: skip
+        assert code == 0 and "registered, calibrated 2026-01-15" in out, err
+        code, out, err = cli(*checked, stdin=both)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["status"] == "completed" and result["patient_use"] is True
+    code, out, _ = cli.as_user("sup1", "batches", "show", result["batch_id"], "--json")
+    record = json.loads(out)
+    assert record["patient_use"] is True
+    assert "cpm-chewable-disc v1" in record["patient_use_reason"]

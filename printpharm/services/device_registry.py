@@ -1,0 +1,148 @@
+"""Registered balances and their calibration (compliance OPS-02).
+
+A recorded batch accepts readings only from a balance that the site registered
+(kind ``balance``, serial number as the balance reports it with ``I4``) with a
+calibration date that is still valid on the day of the run
+(``devices.balance_calibration_valid_days`` site setting, default 365 days).
+An unregistered or overdue balance stops the run at preflight, before anything
+is printed. The built-in simulated balance (``sim://``) needs no registration:
+its readings are recorded as simulated, and such a batch is for training and
+validation only (see :func:`printpharm.services.batch_export.patient_use`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from printpharm.errors import InputError
+from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.permissions import Operation
+from printpharm.services.run_preflight import PreflightCheck
+from printpharm.storage.audit import AuditEntry
+from printpharm.storage.batches import DeviceRow
+
+__all__ = [
+    "SIMULATED_CHECK",
+    "VALIDITY_SETTING",
+    "BalancePolicy",
+    "balance_policy",
+    "calibration_due",
+    "register_balance",
+    "registered_balances",
+    "simulated_weighing",
+]
+
+#: Site setting: days a balance calibration stays valid.
+VALIDITY_SETTING = "devices.balance_calibration_valid_days"
+DEFAULT_VALIDITY_DAYS = 365
+
+#: Preflight check name of a run weighed on the built-in simulated balance.
+SIMULATED_CHECK = "balance_simulated"
+
+#: ``(balance identity from I2/I4, port) -> PreflightCheck``.
+BalancePolicy = Callable[[Mapping[str, str], str], PreflightCheck]
+
+
+def simulated_weighing(preflight: Iterable[Mapping[str, Any]]) -> str | None:
+    """Why a batch is not for patient use if it was weighed on the simulated balance."""
+    for check in preflight:
+        if check.get("name") == SIMULATED_CHECK:
+            return "weighed on the built-in simulated balance: for training and validation only"
+    return None
+
+
+def _validity_days(auth: AuthService) -> int:
+    with auth.uow(write=False) as uow:
+        setting = uow.settings.get(VALIDITY_SETTING)
+    return DEFAULT_VALIDITY_DAYS if setting is None else int(setting.value)
+
+
+def calibration_due(calibrated: date, validity_days: int) -> date:
+    """The last day a calibration made on ``calibrated`` is valid."""
+    return calibrated + timedelta(days=validity_days)
+
+
+def register_balance(
+    auth: AuthService,
+    session: UserSession,
+    serial_number: str,
+    calibrated: date,
+    model: str | None = None,
+) -> DeviceRow:
+    """Register a balance (or record its new calibration date); audited.
+
+    Raises
+    ------
+    PermissionDenied, SessionExpired
+        The role may not configure the site (an administrator registers devices).
+    InputError
+        An empty serial number, or a calibration date in the future.
+    """
+    live = auth.require(session, Operation.CONFIGURE_SITE)
+    serial = serial_number.strip()
+    with auth.uow() as uow:
+        if calibrated > uow.now().date():
+            raise InputError(f"calibration date {calibrated} is in the future")
+        before = uow.devices.get("balance", serial)
+        row = uow.devices.register(
+            "balance", serial, uow.now(), model=model, calibration_date=calibrated
+        )
+        uow.audit.append(
+            AuditEntry(
+                "device",
+                "register" if before is None else "calibrate",
+                f"balance:{serial}",
+                live.user_id,
+                live.full_name,
+                old=None if before is None else {"calibration_date": before.calibration_date},
+                new={"model": row.model, "calibration_date": row.calibration_date},
+            )
+        )
+    return row
+
+
+def registered_balances(auth: AuthService, session: UserSession) -> list[DeviceRow]:
+    """Every registered balance.
+
+    Raises
+    ------
+    PermissionDenied, SessionExpired
+        The role may not view records.
+    """
+    auth.require(session, Operation.VIEW_RECORDS)
+    with auth.uow(write=False) as uow:
+        return uow.devices.all("balance")
+
+
+def balance_policy(auth: AuthService, today: date) -> BalancePolicy:
+    """The check a recorded run applies to its balance once it has identified it."""
+    validity = _validity_days(auth)
+
+    def check(identity: Mapping[str, str], port: str) -> PreflightCheck:
+        serial = str(identity.get("serial_number", "")).strip()
+        named = f"balance {identity.get('model', '?')} #{serial or '?'} on {port}"
+        if port.startswith("sim://"):
+            return PreflightCheck(
+                SIMULATED_CHECK, True, f"{named}: simulated, for training and validation only"
+            )
+        with auth.uow(write=False) as uow:
+            row = uow.devices.get("balance", serial) if serial else None
+        if row is None or row.calibration_date is None:
+            return PreflightCheck(
+                "balance_registered",
+                False,
+                f"{named} is not registered with a calibration date; an administrator "
+                "registers it: printpharm devices register-balance SERIAL --calibrated DATE",
+            )
+        due = calibration_due(row.calibration_date, validity)
+        ok = today <= due
+        state = f"valid until {due}" if ok else f"EXPIRED on {due} (valid {validity} days)"
+        return PreflightCheck(
+            "balance_registered",
+            ok,
+            f"{named}: registered, calibrated {row.calibration_date}, {state}",
+        )
+
+    return check
