@@ -27,6 +27,7 @@ from typing import Any
 OUT = Path("/tmp/printpharm-shots")
 ADMIN = ("admin.root", "Ada Admin", "correct-horse-42-battery")
 SUPERVISOR = ("m.keller", "Maria Keller", "keller-pharmacist-pass-7")
+TECHNICIAN = ("t.nguyen", "Tam Nguyen", "nguyen-technician-pass-3")
 
 
 def _start_xvfb(display: str) -> subprocess.Popen[bytes]:
@@ -95,12 +96,13 @@ class Shooter:
         self.shot(first, "first-run")
         first.close()
         self.session.create_administrator(*ADMIN)
-        self.session.login(ADMIN[0], ADMIN[2])
-        one_time = self.session.add_user(SUPERVISOR[0], SUPERVISOR[1], "supervisor")
-        self.session.logout()
-        self.session.login(SUPERVISOR[0], one_time)
-        self.session.change_password(one_time, SUPERVISOR[2])
-        self.session.logout()
+        for who, role in ((SUPERVISOR, "supervisor"), (TECHNICIAN, "technician")):
+            self.session.login(ADMIN[0], ADMIN[2])
+            one_time = self.session.add_user(who[0], who[1], role)
+            self.session.logout()
+            self.session.login(who[0], one_time)
+            self.session.change_password(one_time, who[2])
+            self.session.logout()
         self.session.login(ADMIN[0], ADMIN[2])  # enrol the supervisor for e-signatures
         self.session.verify_identity(SUPERVISOR[0], "staff badge checked in person")
         self.session.logout()
@@ -207,17 +209,21 @@ class Shooter:
         self.shot(window, "library-empty")
         page.import_button.click()
         recipe = self.ws.recipes("cyclophosphamide")[0].id
+        self.sign(page, "recipe", recipe, "library-signature-dialog")
+        page.select("recipe", recipe, 1)
+        self.shot(window, "library-recipe-locked")
+
+    def sign(self, page: Any, kind: str, item_id: str, dialog_shot: str = "") -> None:
+        """Validate, then lock version 1 of ``item_id`` as the supervisor, through the page."""
         for step in ("validate", "lock"):
-            page.select("recipe", recipe, 1)
+            page.select(kind, item_id, 1)
             (page.validate_button if step == "validate" else page.lock_button).click()
             dialog = page.dialog
             dialog.password.setText(SUPERVISOR[2])
             dialog.comment.setText("PQ report 2026-114")
-            if step == "lock":
-                self.shot(dialog, "library-signature-dialog")
+            if step == "lock" and dialog_shot:
+                self.shot(dialog, dialog_shot)
             dialog.submit()
-        page.select("recipe", recipe, 1)
-        self.shot(window, "library-recipe-locked")
 
     def refused_and_research(self, window: Any) -> None:
         """Locked mode refuses (the ink is not locked); research mode flags the batch."""
@@ -235,6 +241,29 @@ class Shooter:
         self.shot(window, "print-research-not-for-patient-use")
         self.session.lock_research()
         window.refresh_mode()
+
+    def second_person_check(self, window: Any) -> None:
+        """Recipe and ink locked, a technician's batch: the pharmacist's check, then verified."""
+        assert self.ws.catalog is not None
+        recipe = self.ws.catalog.recipe(self.ws.recipes("cyclophosphamide")[0].id)
+        window.show_page("library")
+        self.sign(window.library, "ink", recipe.ink)
+        self.session.logout()
+        self.session.login(TECHNICIAN[0], TECHNICIAN[2])
+        window.on_session_changed()
+        window.show_page("new_batch")
+        window.new_batch.next_button.click()
+        plan = window.plan
+        self.wait_for(lambda: plan.authorisation is not None or plan.error.text())
+        plan.verifier_id.setText(SUPERVISOR[0])
+        plan.verifier_password.setText(SUPERVISOR[2])
+        plan.verifier_password.setFocus()
+        self.shot(window, "plan-second-person-check")
+        plan.verify_button.click()
+        self.shot(window, "plan-verified-for-patient-use")
+        self.session.logout()
+        self.session.login(SUPERVISOR[0], SUPERVISOR[2])
+        window.on_session_changed()
 
     def recovery(self, window: Any) -> None:
         """A run whose process 'dies' after a unit, then the restart's notice."""
@@ -308,6 +337,7 @@ class Shooter:
         self.clogged_run(window)
         self.library(window)
         self.refused_and_research(window)
+        self.second_person_check(window)
         self.other_pages(window)
         if root_shot and shutil.which("import"):
             window.show_page("plan")

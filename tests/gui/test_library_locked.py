@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 from printpharm.errors import DesignSpaceError
 from printpharm.gui.main_window import MainWindow
@@ -142,9 +143,19 @@ def test_locked_versions_authorise_the_batch_for_patient_use(
     window = logged_in_window(TECHNICIAN)
     _plan(qtbot, window)
     plan = window.plan
+    assert plan.authorisation is not None and plan.authorisation.allowed
+    # Locked versions are not enough: a pharmacist verifies the technician's entry first.
+    assert not plan.authorisation.patient_use and plan.print_button.isEnabled()
+    assert "not verified by a second person" in plan.patient_banner.text()
+    assert not plan.check_group.isHidden()
+    qtbot.keyClicks(plan.verifier_id, SUPERVISOR[0])
+    qtbot.keyClicks(plan.verifier_password, SUPERVISOR[2])
+    qtbot.keyClick(plan.verifier_password, Qt.Key.Key_Return)  # Enter verifies
+    assert plan.verified.text() == "Verified by Maria Keller.", plan.error.text()
     assert plan.authorisation is not None and plan.authorisation.patient_use
     assert plan.authorisation.recipe_line.endswith(" v1") and plan.print_button.isEnabled()
-    assert plan.patient_banner.isHidden()
+    assert plan.patient_banner.isHidden() and plan.check_group.isHidden()
+    assert station.session.user is not None and station.session.user.user_id == TECHNICIAN[0]
 
 
 def test_research_mode_batch_is_flagged_not_for_patient_use_on_every_page(

@@ -4,6 +4,11 @@ layer-by-layer toolpath view (one tab each).
 Planning runs in a worker thread (:class:`~printpharm.gui.workers.TaskRunner`);
 a refused plan (dose outside the design space, no size that holds the dose,
 volume outside the ink's calibration) is shown with the service's message.
+
+A batch is for patient use only once a second person (a pharmacist) has verified
+the prescription entry and the calculated dose (OPS-01, OPS-03): while that is
+missing, the "Second-person check" group asks for the pharmacist's own user ID
+and password, and a successful check authorises the batch again.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSlider,
     QTabWidget,
@@ -27,6 +33,7 @@ from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.toolpaths import ToolpathView
 from printpharm.gui.widgets.unit_view import UnitView
 from printpharm.gui.workers import TaskRunner
+from printpharm.services.entry_verification import NOT_VERIFIED
 from printpharm.services.permissions import Operation
 from printpharm.services.workstation import (
     DoseForm,
@@ -56,6 +63,7 @@ class PlanPage(QWidget):
         self._ws = workstation
         self.batch: PlannedBatch | None = None
         self.authorisation: PrintAuthorisation | None = None
+        self._plan_rows = 0  # rows of ``numbers`` before the authorisation's rows
         self.runner = TaskRunner(self)
         self.runner.finished.connect(self._on_planned)
         self.runner.failed.connect(self._on_failed)
@@ -74,6 +82,11 @@ class PlanPage(QWidget):
         numbers = QGroupBox(self.tr("Plan"))
         self.numbers = QFormLayout(numbers)
         left.addWidget(numbers)
+        self.verified = QLabel()
+        self.verified.setObjectName("entryVerified")
+        self.verified.setWordWrap(True)
+        self.verified.hide()
+        left.addWidget(self.verified)
         self.status = QLabel()
         self.status.setWordWrap(True)
         left.addWidget(self.status)
@@ -83,13 +96,14 @@ class PlanPage(QWidget):
         row.addLayout(left, 1)
         row.addWidget(self._view_tabs(), 1)
         layout.addLayout(row, 1)
+        footer = QHBoxLayout()
+        footer.addWidget(self._check_group(), 1)  # full width when shown, before Print
+        footer.addStretch(0)
         self.print_button = QPushButton(self.tr("&Print this batch  ›"))
         self.print_button.setObjectName("printButton")
         self.print_button.setEnabled(False)
         self.print_button.clicked.connect(self._on_print)
-        footer = QHBoxLayout()
-        footer.addStretch(1)
-        footer.addWidget(self.print_button)
+        footer.addWidget(self.print_button, 0, Qt.AlignmentFlag.AlignBottom)
         layout.addLayout(footer)
 
     def _view_tabs(self) -> QTabWidget:
@@ -109,6 +123,57 @@ class PlanPage(QWidget):
         layers_tab.setLayout(self._layer_column())
         self.view_tabs.addTab(layers_tab, self.tr("Layers"))
         return self.view_tabs
+
+    def _check_group(self) -> QGroupBox:
+        """Second-person check: a pharmacist verifies the entry with their own ID and password."""
+        self.check_group = group = QGroupBox(self.tr("Second-person check"))
+        group.setObjectName("entryCheck")
+        group.setToolTip(
+            self.tr(
+                "Needed before the batch may be given to a patient. The person who entered "
+                "the batch cannot verify it; the check is recorded in the audit trail."
+            )
+        )
+        column = QVBoxLayout(group)
+        note = QLabel(
+            self.tr(
+                "A pharmacist checks the patient, prescription, dose calculation and units "
+                "above, then enters their own user ID and password."
+            )
+        )
+        note.setWordWrap(True)
+        column.addWidget(note)
+        self.verifier_id = QLineEdit()
+        self.verifier_id.setObjectName("verifier_user")
+        self.verifier_id.setAccessibleName(self.tr("Pharmacist's user ID"))
+        self.verifier_id.setToolTip(self.tr("The pharmacist's own user ID, not yours"))
+        self.verifier_password = QLineEdit()
+        self.verifier_password.setObjectName("verifier_password")
+        self.verifier_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.verifier_password.setAccessibleName(self.tr("Pharmacist's password"))
+        self.verifier_password.setToolTip(self.tr("Enter verifies the entry"))
+        self.verify_button = QPushButton(self.tr("&Verify entry"))
+        self.verify_button.setObjectName("verifyEntryButton")
+        self.verify_button.setAccessibleName(self.tr("Verify entry"))
+        self.verify_button.setToolTip(
+            self.tr("Record that the pharmacist verified this entry and dose (audited).")
+        )
+        self.verify_button.clicked.connect(self._verify)
+        self.verifier_id.returnPressed.connect(lambda: self.verifier_password.setFocus())
+        self.verifier_password.returnPressed.connect(self.verify_button.click)
+        line = QHBoxLayout()
+        for text, field in (
+            (self.tr("Pharmacist's user &ID:"), self.verifier_id),
+            (self.tr("Pharmacist's pass&word:"), self.verifier_password),
+        ):
+            label = QLabel(text)
+            label.setBuddy(field)
+            line.addWidget(label)
+            line.addWidget(field, 1)
+        line.addWidget(self.verify_button)
+        column.addLayout(line)
+        group.hide()
+        return group
 
     def _layer_column(self) -> QVBoxLayout:
         column = QVBoxLayout()
@@ -138,6 +203,9 @@ class PlanPage(QWidget):
         self.authorisation = None
         self.patient_banner.set_authorisation(None)
         self.print_button.setEnabled(False)
+        self._show_check(False)
+        self.verified.clear()
+        self.verified.hide()
         self.view.set_layers(())
         self.unit_view.set_mesh(None)
         self.slider.setEnabled(False)
@@ -196,6 +264,7 @@ class PlanPage(QWidget):
             (self.tr("Warnings:"), "\n".join(plan.warnings) or self.tr("none")),
         )
         self._fill(self.numbers, rows)
+        self._plan_rows = self.numbers.rowCount()
         self.status.setText(
             self.tr("Plan {id} ready; the written G-code was re-read and checked.").format(
                 id=batch.batch_id
@@ -210,7 +279,13 @@ class PlanPage(QWidget):
         self._authorise(batch)
 
     def _authorise(self, batch: PlannedBatch) -> None:
-        """Ask locked mode before printing; show the library versions and any refusal."""
+        """Ask locked mode before printing; show the library versions and any refusal.
+
+        Called again after a second-person check: the rows it added last time are replaced.
+        """
+        while self.numbers.rowCount() > self._plan_rows:
+            self.numbers.removeRow(self._plan_rows)
+        self._show_check(False)
         if not self._ws.session.may(Operation.RUN_PRINT):
             self.print_button.setEnabled(False)
             self.print_button.setToolTip(self.tr("Your role may not print."))
@@ -231,6 +306,7 @@ class PlanPage(QWidget):
             if not authorisation.library_in_use:
                 rows = rows[:1] + rows[2:]
             self._fill(self.numbers, rows)
+            self._show_check(NOT_VERIFIED in authorisation.problems)
         else:
             self.status.setText(
                 self.tr(
@@ -244,10 +320,37 @@ class PlanPage(QWidget):
             "" if authorisation.allowed else self.tr("Refused by locked mode (see the reason).")
         )
 
+    def _show_check(self, needed: bool) -> None:
+        self.check_group.setVisible(needed)
+        if not needed:
+            self.verifier_id.clear()
+            self.verifier_password.clear()
+
+    def _verify(self) -> None:
+        """The pharmacist's check: the service judges the credentials and the role."""
+        password = self.verifier_password.text()
+        self.verifier_password.clear()
+        batch = self.batch
+        if batch is None:
+            return
+        try:
+            name = self._ws.verify_entry(batch, self.verifier_id.text().strip(), password)
+        except PrintpharmError as exc:
+            self.error.show_reason(self.tr("Not verified: {reason}").format(reason=exc))
+            self.verifier_password.setFocus()
+            return
+        self.error.show_reason(None)
+        self.verified.setText(self.tr("Verified by {name}.").format(name=name))
+        self.verified.show()
+        self._authorise(batch)
+        if self.print_button.isEnabled():
+            self.print_button.setFocus()
+
     def _on_failed(self, error: object) -> None:
         self.status.setText(self.tr("The plan was refused."))
         self.error.show_reason(str(error))
         self.unit_view.set_mesh(None)
+        self._show_check(False)
 
     def _on_layer(self, index: int) -> None:
         if self.batch is None or not self.batch.layers:
