@@ -167,6 +167,9 @@ class MainWindow(QMainWindow):
         self.new_batch.plan_requested.connect(self._on_plan_requested)
         self.plan.print_requested.connect(self._on_print_requested)
         self.print_page.finished.connect(self.qc.set_run_result)
+        self.print_page.finished.connect(
+            lambda *_: self.qc.patient_banner.set_authorisation(self.print_page.authorisation)
+        )
         self.print_page.devices_changed.connect(self._on_devices_changed)
         self.print_page.qc_button.clicked.connect(lambda: self.show_page("qc"))
         self.research.mode_changed.connect(self.refresh_mode)

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from printpharm.errors import InputError, PermissionDenied
+from printpharm.errors import AuthenticationFailed, InputError, PermissionDenied
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.permissions import Operation
 from printpharm.services.run_setup import RunRequest
@@ -96,9 +96,20 @@ def verify_entry(
         )
     content = entry_content(request)
     digest = _digest(content)
-    verifier = auth.login(verifier_id.strip(), password)
     try:
-        live = auth.require(verifier, Operation.VERIFY_PRESCRIPTION)
+        verifier = auth.login(verifier_id.strip(), password)
+    except AuthenticationFailed as exc:
+        raise AuthenticationFailed(
+            f"second-person check: wrong user ID or password for {verifier_id.strip()!r}"
+        ) from exc
+    try:
+        try:
+            live = auth.require(verifier, Operation.VERIFY_PRESCRIPTION)
+        except PermissionDenied as exc:
+            raise PermissionDenied(
+                f"{verifier.user_id} may not verify an entry ({exc}); a pharmacist "
+                "(supervisor) verifies the prescription entry and the dose"
+            ) from exc
         with auth.uow() as uow:
             uow.audit.append(
                 AuditEntry(

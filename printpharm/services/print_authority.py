@@ -19,11 +19,12 @@ from printpharm.catalog.schema import Ink, Recipe
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.db_recorder import DatabaseRecorder
-from printpharm.services.device_registry import BalancePolicy, balance_policy
+from printpharm.services.device_registry import BalancePolicy, balance_policy, simulated_weighing
 from printpharm.services.entry_verification import NOT_VERIFIED, entry_verifier
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, BatchAuthorisation, LockedMode
 from printpharm.services.permissions import Operation
 from printpharm.services.run_preflight import LockPolicy, LockStatus, shipped_recipe_lock
+from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import RunOptions, RunRequest
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import library
@@ -33,6 +34,7 @@ __all__ = [
     "PrintAuthorisation",
     "RecordedRun",
     "authorise_print",
+    "after_run",
     "authorise_request",
     "begin_recorded_run",
 ]
@@ -163,6 +165,17 @@ def authorise_request(
     if decision is not None:
         decision = replace(decision, patient_use=False, problems=problems)
     return replace(authorisation, patient_use=False, problems=problems, decision=decision)
+
+
+def after_run(authorisation: PrintAuthorisation, result: BatchResult) -> PrintAuthorisation:
+    """The batch's patient use once it was printed: never if weighed on the simulated balance.
+
+    The batch record says the same (:func:`printpharm.services.batch_export.patient_use`).
+    """
+    simulated = simulated_weighing(result.preflight)
+    if simulated is None or simulated in authorisation.problems:
+        return authorisation
+    return replace(authorisation, patient_use=False, problems=(simulated, *authorisation.problems))
 
 
 _REFUSED = "locked mode refuses this batch: "

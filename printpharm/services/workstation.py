@@ -63,13 +63,14 @@ from printpharm.services.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.library import ImportOutcome, LibraryService
 from printpharm.services.permissions import Operation
-from printpharm.services.print_authority import authorise_request, begin_recorded_run
+from printpharm.services.print_authority import after_run, authorise_request, begin_recorded_run
 from printpharm.services.records import manifestation
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import OperatorCallback
 from printpharm.storage.library import LibraryKind
 
 __all__ = [
+    "after_run",
     "BSA_FORMULAS",
     "BSA_FORMULA_LABELS",
     "DEFAULT_BALANCE_URL",

@@ -156,6 +156,15 @@ def test_locked_versions_authorise_the_batch_for_patient_use(
     assert plan.authorisation.recipe_line.endswith(" v1") and plan.print_button.isEnabled()
     assert plan.patient_banner.isHidden() and plan.check_group.isHidden()
     assert station.session.user is not None and station.session.user.user_id == TECHNICIAN[0]
+    # Printed and weighed on the built-in simulators, the batch is for training only.
+    plan.print_button.click()
+    page = window.print_page
+    page.start_button.click()
+    qtbot.waitUntil(lambda: page.result is not None, timeout=60_000)
+    assert page.result is not None and page.result.status == "completed"
+    for banner in (page.patient_banner, window.qc.patient_banner):
+        assert not banner.isHidden()
+        assert banner.text().startswith("NOT FOR PATIENT USE — weighed on the built-in simulated")
 
 
 def test_research_mode_batch_is_flagged_not_for_patient_use_on_every_page(

@@ -43,6 +43,7 @@ from printpharm.services.workstation import (
     PlannedBatch,
     PrintAuthorisation,
     Workstation,
+    after_run,
     format_mass,
     format_mg,
 )
@@ -331,6 +332,9 @@ class PrintPage(QWidget):
     def _on_finished(self, result: object) -> None:
         assert isinstance(result, BatchResult)
         self.result = result
+        if self.authorisation is not None:  # weighed on the simulator: training only
+            self.authorisation = after_run(self.authorisation, result)
+            self.patient_banner.set_authorisation(self.authorisation)
         self._set_running(False)
         self._show_pause(False)
         verdict = result.qc.verdict.upper().replace("_", " ")
