@@ -12,6 +12,8 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
+from datetime import date
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from printpharm.cli._auth_args import (
@@ -23,6 +25,7 @@ from printpharm.cli._auth_args import (
 )
 from printpharm.cli._common import add_json_flag, emit
 from printpharm.errors import InputError
+from printpharm.services.audit_export import AuditFilter, export_audit
 from printpharm.services.permissions import Role
 from printpharm.services.records_app import (
     initialise,
@@ -208,6 +211,25 @@ def _audit_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str | None, option: str) -> date | None:
+    try:
+        return None if text is None else date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"{option} {text!r} is not a date YYYY-MM-DD") from exc
+
+
+def _audit_export(args: argparse.Namespace) -> int:
+    filters = AuditFilter(
+        args.batch, args.record_type, args.record_id, args.by,
+        _day(args.since, "--since"), _day(args.until, "--until"),
+    )  # fmt: skip
+    with logged_in(args) as (services, session, _):
+        done = export_audit(services.auth, session, args.format, args.out, filters)
+    text = f"exported {done.events} audit events ({done.filters}) to {done.path} as {done.format}"
+    emit(args, done, f"{text}\nsha256 {done.sha256}")
+    return 0
+
+
 def register(subparsers: Sub) -> None:
     """Register ``init``, ``db``, ``users``, ``research`` and ``audit``."""
     p = subparsers.add_parser("init", help="create the database and the first administrator")
@@ -242,6 +264,19 @@ def register(subparsers: Sub) -> None:
     p.add_argument("--limit", type=int, help="only the newest N events")
     add_json_flag(p)
     p.set_defaults(func=_audit_show)
+    p = audit.add_parser(
+        "export", help="export the audit trail as CSV, JSON or PDF (filtered; the export is logged)"
+    )
+    p.add_argument("--format", required=True, choices=("csv", "json", "pdf"))
+    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="file to write")
+    p.add_argument("--batch", help="only events of this batch ID")
+    p.add_argument("--record-type", help="only events of this record type")
+    p.add_argument("--record-id", help="only events of this record ID")
+    p.add_argument("--by", metavar="USER_ID", help="only events by this user")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="from this UTC day")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="up to and including this UTC day")
+    add_records_args(p)
+    p.set_defaults(func=_audit_export)
 
 
 def _register_users(subparsers: Sub) -> None:
