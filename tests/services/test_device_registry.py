@@ -52,9 +52,7 @@ def pty_pair(catalog: Catalog) -> Iterator[tuple[str, str, Plate]]:
 def _run(env: Env, tech: Any, catalog: Catalog, ports: tuple[str, str], batch: str) -> Any:
     request = dataclasses.replace(make_request(catalog, units=2), batch_id=batch)
     recorded = begin_recorded_run(env.auth, tech, request)
-    run_options = options(
-        lock_policy=recorded.lock_policy, balance_policy=recorded.balance_policy
-    )
+    run_options = options(lock_policy=recorded.lock_policy, balance_policy=recorded.balance_policy)
     with connected_devices(*ports, link_options=FAST_LINK, balance_timeout_s=5.0) as devices:
         return run_batch(request, devices, recorder=recorded.recorder, options=run_options)
 
