@@ -62,6 +62,7 @@ COMMAND_INDEX: dict[str, str] = {
     "doctor": "printpharm.cli._deploy",
     "federation": "printpharm.cli._deploy",
     "devices": "printpharm.cli._deploy",
+    "settings": "printpharm.cli._deploy",
 }
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from printpharm.cli._auth_args import add_db_flag, add_records_args, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit
 from printpharm.errors import InputError
+from printpharm.services import site_settings
 from printpharm.services.device_registry import register_balance, registered_balances
 from printpharm.services.doctor import DoctorOptions, exit_code, run_checks
 from printpharm.services.federation import (
@@ -147,6 +148,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_json_flag(p)
     p.set_defaults(func=_verify)
     _register_devices(subparsers)
+    _register_settings(subparsers)
     p = fed.add_parser("list", help="list the batch records imported from standalone workstations")
     add_db_flag(p, "the central database URL")
     add_secret_flags(p)
@@ -194,4 +196,65 @@ def _list_balances(args: argparse.Namespace) -> int:
         rows = registered_balances(services.auth, session)
     lines = [f"#{r.serial_number}  {r.model or '?'}  calibrated {r.calibration_date}" for r in rows]
     emit(args, {"balances": rows}, "\n".join(lines) or "no registered balance")
+    return 0
+
+
+def _register_settings(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    settings = subparsers.add_parser(
+        "settings", help="site settings (lockout, timeouts, passwords, calibration, 2.9.5 policy)"
+    ).add_subparsers(dest="settings_command", metavar="ACTION", required=True)
+    p = settings.add_parser("list", help="every setting, its value in force and its limits")
+    add_records_args(p)
+    p.set_defaults(func=_settings_list)
+    p = settings.add_parser(
+        "set", help="change a setting (administrator; reason and password re-entered to sign)"
+    )
+    p.add_argument("key", metavar="KEY", help="setting key, e.g. session.idle_timeout_s")
+    p.add_argument("value", metavar="VALUE", help="new value")
+    p.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
+    add_records_args(p)
+    p.set_defaults(func=_settings_set)
+
+
+def _settings_list(args: argparse.Namespace) -> int:
+    with logged_in(args) as (services, session, _):
+        views = site_settings.view(services.auth, session)
+    rows = [
+        {
+            "key": v.setting.key,
+            "value": v.value,
+            "unit": v.setting.unit,
+            "meaning": v.setting.meaning,
+            "allowed": v.setting.allowed,
+            "default": v.setting.default,
+            "version": None if v.stored is None else v.stored.version,
+            "updated_by": None if v.stored is None else v.stored.updated_by,
+        }
+        for v in views
+    ]
+    lines = [
+        f"{r['key']:<38} {r['value']!s:<12} {r['unit']:<11} {r['meaning']} ({_origin(r)})"
+        for r in rows
+    ]
+    emit(args, {"settings": rows}, "\n".join(lines))
+    return 0
+
+
+def _origin(row: dict[str, object]) -> str:
+    if row["version"] is None:
+        return "default"
+    return f"v{row['version']} by {row['updated_by']}"
+
+
+def _settings_set(args: argparse.Namespace) -> int:
+    with logged_in(args) as (services, session, secrets):
+        signature = secrets.ask(f"password for {args.user} again, to sign the change: ")
+        record = site_settings.change_setting(
+            services.auth, session, args.key, args.value, args.reason, signature
+        )
+    emit(
+        args,
+        record,
+        f"{record.key} = {record.value} (version {record.version}, by {record.updated_by})",
+    )
     return 0

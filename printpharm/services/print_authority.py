@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from printpharm.catalog.schema import Ink, Recipe
+from printpharm.core.uniformity import Policy
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.db_recorder import DatabaseRecorder
@@ -26,6 +27,7 @@ from printpharm.services.permissions import Operation
 from printpharm.services.run_preflight import LockPolicy, LockStatus, shipped_recipe_lock
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import RunOptions, RunRequest
+from printpharm.services.site_settings import MASS_POLICY_SETTING
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import library
 
@@ -206,11 +208,15 @@ class RecordedRun:
     recorder: DatabaseRecorder
     lock_policy: LockPolicy
     balance_policy: BalancePolicy
+    mass_policy: Policy = "strict"
 
     def options(self, **kwargs: Any) -> RunOptions:
-        """Run options with this run's lock and balance policies."""
+        """Run options with this run's lock, balance and 2.9.5 policies."""
         return RunOptions(
-            lock_policy=self.lock_policy, balance_policy=self.balance_policy, **kwargs
+            lock_policy=self.lock_policy,
+            balance_policy=self.balance_policy,
+            mass_policy=self.mass_policy,
+            **kwargs,
         )
 
 
@@ -248,9 +254,11 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
     LockedMode(auth).record_authorisation(session, batch_id, authorisation.decision)
     with auth.uow(write=False) as uow:
         today = uow.now().date()
+        mass_policy = uow.settings.get(MASS_POLICY_SETTING)
     return RecordedRun(
         authorisation,
         DatabaseRecorder(auth, session),
         authorisation.lock_policy(auth),
         balance_policy(auth, today),
+        "gn_rounding" if mass_policy and mass_policy.value == "gn_rounding" else "strict",
     )

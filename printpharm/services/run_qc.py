@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Literal
 
 from printpharm.core.uniformity import (
+    Policy,
     acceptance_value,
     acceptance_value_mass_variation,
     applicable_uniformity_test,
@@ -65,6 +66,7 @@ class QcInputs:
         assay_pct: Decimal,
         unit_tolerance_pct: Decimal,
         mean_tolerance_pct: Decimal,
+        mass_policy: Policy = "strict",
     ) -> None:
         self.tests = tuple(tests)
         self.form = form
@@ -73,6 +75,7 @@ class QcInputs:
         self.assay_pct = assay_pct
         self.unit_tolerance_pct = unit_tolerance_pct
         self.mean_tolerance_pct = mean_tolerance_pct
+        self.mass_policy = mass_policy
 
 
 def _na(test: str, label: str, reason: str, named: bool = True) -> QcTestOutcome:
@@ -85,7 +88,7 @@ def _test_295(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcTestOutcome:
         return _na("2.9.5", label, f"needs exactly {_N_295} units; {len(units)} were weighed")
     judged = units[:_N_295]
     masses = [u.measured_mg for u in judged if u.measured_mg is not None]
-    result = uniformity_of_mass(masses, form=inputs.form)
+    result = uniformity_of_mass(masses, form=inputs.form, policy=inputs.mass_policy)
     reason = result.reason
     if len(units) > _N_295:
         reason += f" (units 1-{_N_295} judged; {_N_295 + 1}-{len(units)} not in the test)"
@@ -101,6 +104,7 @@ def _test_295(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcTestOutcome:
             "n_outside_limit": result.n_outside_limit,
             "n_outside_twice_limit": result.n_outside_twice_limit,
             "units_judged": [u.n for u in judged],
+            "policy": result.policy,
         },
     )
 

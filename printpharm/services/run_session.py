@@ -334,6 +334,7 @@ class Session:
             ink.assay.value,
             r.tolerances.unit_mass.value,
             r.tolerances.mean_mass.value,
+            self.options.mass_policy,
         )
         report = evaluate_qc(inputs, self.units)
         notes = []

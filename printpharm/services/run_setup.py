@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
+from printpharm.core.uniformity import Policy
 from printpharm.devices.printer import PrinterLink
 from printpharm.errors import BalanceError
 from printpharm.services.run_preflight import LockPolicy, PreflightCheck, shipped_recipe_lock
@@ -123,6 +124,8 @@ class RunOptions:
     #: ``(balance identity, port) -> PreflightCheck`` once the balance is identified
     #: (recorded runs: registered and calibrated, see services.device_registry).
     balance_policy: Callable[[Mapping[str, str], str], PreflightCheck] | None = None
+    #: Ph. Eur. 2.9.5 reading (site setting ``qc.mass_uniformity_policy``).
+    mass_policy: Policy = "strict"
 
 
 @dataclass

@@ -20,6 +20,7 @@ from printpharm.errors import InputError, PermissionDenied, PreflightError
 from printpharm.services.batch_export import patient_use
 from printpharm.services.device_registry import (
     SIMULATED_CHECK,
+    VALIDITY_SETTING,
     balance_policy,
     register_balance,
     registered_balances,
@@ -109,3 +110,12 @@ def test_the_simulated_balance_is_for_training_only(env: Env) -> None:
 
     use, why = patient_use(Row(), [])  # type: ignore[arg-type]
     assert not use and "simulated balance" in why
+
+
+def test_the_calibration_validity_is_a_site_setting(env: Env) -> None:
+    register_balance(env.auth, env.admin, SERIAL, date(2026, 3, 20))  # type: ignore[arg-type]
+    identity, port = {"model": "XS205", "serial_number": SERIAL}, "/dev/ttyUSB0"
+    assert balance_policy(env.auth, date(2026, 3, 29))(identity, port).passed  # 365 days
+    env.settings.change(env.admin, VALIDITY_SETTING, 5, "SOP CAL-2: weekly checks")  # type: ignore[arg-type]
+    check = balance_policy(env.auth, date(2026, 3, 29))(identity, port)
+    assert not check.passed and "EXPIRED on 2026-03-25 (valid 5 days)" in check.detail

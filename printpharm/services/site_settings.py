@@ -1,0 +1,152 @@
+"""The site settings an administrator may change, their limits, and the signed change (OPS-05).
+
+Each setting is declared here with its meaning, unit, default and limits, so a
+value is checked before it is stored and an error says what is allowed. A
+change needs the ``settings.configure`` permission, a reason and the
+administrator's password re-entered (an electronic signature of the change);
+the stored setting is versioned and the change is in the audit trail with the
+old and new values. Every audit event carries the configuration version in
+force (``config_version``), so each result states the configuration it was
+made under.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from printpharm.core.uniformity import POLICIES
+from printpharm.errors import InputError
+from printpharm.services.auth import AuthConfig, AuthService, UserSession
+from printpharm.services.device_registry import DEFAULT_VALIDITY_DAYS, VALIDITY_SETTING
+from printpharm.services.permissions import Operation
+from printpharm.services.records import SiteSettingsService
+from printpharm.storage.repositories import SettingRecord
+
+__all__ = ["MASS_POLICY_SETTING", "SETTINGS", "Setting", "SettingView", "change_setting", "view"]
+
+#: Ph. Eur. 2.9.5 reading of "deviates by more than": ``strict`` or ``gn_rounding``.
+MASS_POLICY_SETTING = "qc.mass_uniformity_policy"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One changeable site setting: meaning, unit, default and the values allowed."""
+
+    key: str
+    meaning: str
+    unit: str
+    default: Any
+    low: int | None = None
+    high: int | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> str:
+        """The allowed values in words."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        return f"a whole number from {self.low} to {self.high}"
+
+    def parse(self, text: str) -> Any:
+        """The value of ``text`` for this setting.
+
+        Raises
+        ------
+        InputError
+            ``text`` is not an allowed value (the message says what is allowed).
+        """
+        value = text.strip()
+        if self.choices:
+            if value not in self.choices:
+                raise InputError(f"{self.key} = {text!r}: must be {self.allowed}")
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            raise InputError(f"{self.key} = {text!r}: must be {self.allowed}") from None
+        assert self.low is not None and self.high is not None
+        if not self.low <= number <= self.high:
+            raise InputError(f"{self.key} = {number} {self.unit}: must be {self.allowed}")
+        return number
+
+
+_BASE = AuthConfig()
+_S = Setting
+SETTINGS: dict[str, Setting] = {
+    s.key: s
+    for s in (
+        _S("auth.lockout_threshold", "failed sign-ins before an account locks", "attempts",
+           _BASE.lockout_threshold, 3, 10),
+        _S("session.idle_timeout_s", "idle time before the workstation locks", "s",
+           _BASE.idle_timeout_s, 60, 3600),
+        _S("research.max_duration_s", "longest research-mode period", "s",
+           _BASE.max_research_s, 600, 24 * 3600),
+        _S("password.min_length", "shortest password", "characters",
+           _BASE.policy.min_length, 8, 64),
+        _S("password.history", "earlier passwords that may not be reused", "passwords",
+           _BASE.policy.history, 0, 24),
+        _S("password.max_age_days", "days before a password must be changed (0: never)",
+           "days", _BASE.policy.max_age_days, 0, 365),
+        _S(VALIDITY_SETTING, "days a balance calibration stays valid", "days",
+           DEFAULT_VALIDITY_DAYS, 1, 730),
+        _S(MASS_POLICY_SETTING, "Ph. Eur. 2.9.5 reading: strict, or the General Notices "
+           "rounding of deviations", "", "strict", choices=tuple(POLICIES)),
+    )
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SettingView:
+    """A setting with its value in force (stored, or the default) and who set it."""
+
+    setting: Setting
+    value: Any
+    stored: SettingRecord | None
+
+
+def view(auth: AuthService, session: UserSession) -> list[SettingView]:
+    """Every changeable setting with its value in force.
+
+    Raises
+    ------
+    PermissionDenied, SessionExpired
+        The role may not view records.
+    """
+    auth.require(session, Operation.VIEW_RECORDS)
+    with auth.uow(write=False) as uow:
+        stored = uow.settings.all()
+    return [
+        SettingView(s, stored[k].value if k in stored else s.default, stored.get(k))
+        for k, s in SETTINGS.items()
+    ]
+
+
+def change_setting(
+    auth: AuthService,
+    session: UserSession,
+    key: str,
+    text: str,
+    reason: str,
+    password: str,
+) -> SettingRecord:
+    """Change ``key`` to the value ``text`` with a reason, signed by the password re-entered.
+
+    Raises
+    ------
+    InputError
+        An unknown key, a value outside its limits, or an empty reason.
+    PermissionDenied, SessionExpired
+        The role may not configure the site.
+    AuthenticationFailed, AccountLocked
+        The password is wrong (counted toward the lockout).
+    """
+    setting = SETTINGS.get(key)
+    if setting is None:
+        raise InputError(f"unknown site setting {key!r}; the settings are: {', '.join(SETTINGS)}")
+    value = setting.parse(text)
+    if not reason or not reason.strip():
+        raise InputError(f"changing {key} needs a reason (it is recorded in the audit trail)")
+    live = auth.require(session, Operation.CONFIGURE_SITE)
+    auth.reauthenticate(session, live.user_id, password, "settings-change")
+    return SiteSettingsService(auth).change(session, key, value, reason.strip())
