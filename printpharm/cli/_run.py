@@ -213,7 +213,7 @@ def _ctrl_c_cancels(token: CancelToken) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path]) -> str:
+def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], recorded: bool) -> str:
     weighed = [u for u in result.units if u.measured_mg is not None]
     failed = sum(1 for u in result.units if u.verdict == "fail")
     lines = [
@@ -228,7 +228,8 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path]) -> s
         f"QC: {result.qc.verdict.upper()} — {result.qc.reason}",
     ]
     lines += [f"  {t.test:<20} {t.result:<15} {t.reason}" for t in result.qc.tests]
-    lines.append("VERDICT: " + ("PASS — ready for release review" if result.passed else "FAIL"))
+    passed = "PASS — ready for release review" if recorded else "PASS (training run: no release)"
+    lines.append("VERDICT: " + (passed if result.passed else "FAIL"))
     lines += [f"record: {p}" for p in paths]
     return "\n".join(lines)
 
@@ -282,7 +283,8 @@ def _run(args: argparse.Namespace) -> int:
         **use,
         "plan": _plan_summary(plan),
     }
-    emit(args, payload, _verdict_text(result, plan, paths) + f"\nbatch record: {note}")
+    text = _verdict_text(result, plan, paths, args.user is not None)
+    emit(args, payload, f"{text}\nbatch record: {note}")
     return 0 if result.passed else 1
 
 

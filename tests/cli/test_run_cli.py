@@ -54,7 +54,10 @@ def test_human_output_has_a_line_per_unit_and_a_verdict(
         "2",
         "3",
     ]
-    assert "VERDICT: PASS" in out and "COMPLETED" in out
+    assert "VERDICT: PASS (training run: no release)" in out and "COMPLETED" in out
+    assert out.rstrip().endswith(
+        "batch record: not recorded in the database (no --user): a training run"
+    )
     (result_file,) = tmp_path.glob("*[0-9a-f].json")
     saved = json.loads(result_file.read_text())
     assert saved["status"] == "completed" and len(saved["units"]) == 3

@@ -68,6 +68,7 @@ def test_human_output_says_where_the_batch_was_recorded(cli: Cli) -> None:
     argv = [a for a in RUN if a != "--json"]
     code, out, err = cli.as_user("tech1", *argv)
     assert code == 0, err
+    assert "VERDICT: PASS — ready for release review" in out
     assert "batch record: recorded in the database by tech1 — NOT FOR PATIENT USE: " in out
     assert "are examples shipped with printpharm: validate on site and lock" in out
 
