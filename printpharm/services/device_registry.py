@@ -22,6 +22,7 @@ from printpharm.services.permissions import Operation
 from printpharm.services.run_preflight import PreflightCheck
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import DeviceRow
+from printpharm.storage.repositories import UnitOfWork
 
 __all__ = [
     "SIMULATED_CHECK",
@@ -29,9 +30,11 @@ __all__ = [
     "BalancePolicy",
     "balance_policy",
     "calibration_due",
+    "judge_registration",
     "register_balance",
     "registered_balances",
     "simulated_weighing",
+    "validity_days",
 ]
 
 #: Site setting: days a balance calibration stays valid.
@@ -53,10 +56,29 @@ def simulated_weighing(preflight: Iterable[Mapping[str, Any]]) -> str | None:
     return None
 
 
-def _validity_days(auth: AuthService) -> int:
-    with auth.uow(write=False) as uow:
-        setting = uow.settings.get(VALIDITY_SETTING)
+def validity_days(uow: UnitOfWork) -> int:
+    """Days a balance calibration stays valid (site setting, else the default)."""
+    setting = uow.settings.get(VALIDITY_SETTING)
     return DEFAULT_VALIDITY_DAYS if setting is None else int(setting.value)
+
+
+def judge_registration(
+    row: DeviceRow | None, validity: int, today: date, named: str
+) -> PreflightCheck:
+    """Whether the balance ``named`` (its registry ``row``) may weigh a recorded batch today."""
+    if row is None or row.calibration_date is None:
+        return PreflightCheck(
+            "balance_registered",
+            False,
+            f"{named} is not registered with a calibration date; an administrator "
+            "registers it: printpharm devices register-balance SERIAL --calibrated DATE",
+        )
+    due = calibration_due(row.calibration_date, validity)
+    ok = today <= due
+    state = f"valid until {due}" if ok else f"EXPIRED on {due} (valid {validity} days)"
+    return PreflightCheck(
+        "balance_registered", ok, f"{named}: registered, calibrated {row.calibration_date}, {state}"
+    )
 
 
 def calibration_due(calibrated: date, validity_days: int) -> date:
@@ -118,7 +140,8 @@ def registered_balances(auth: AuthService, session: UserSession) -> list[DeviceR
 
 def balance_policy(auth: AuthService, today: date) -> BalancePolicy:
     """The check a recorded run applies to its balance once it has identified it."""
-    validity = _validity_days(auth)
+    with auth.uow(write=False) as uow:
+        validity = validity_days(uow)
 
     def check(identity: Mapping[str, str], port: str) -> PreflightCheck:
         serial = str(identity.get("serial_number", "")).strip()
@@ -129,20 +152,6 @@ def balance_policy(auth: AuthService, today: date) -> BalancePolicy:
             )
         with auth.uow(write=False) as uow:
             row = uow.devices.get("balance", serial) if serial else None
-        if row is None or row.calibration_date is None:
-            return PreflightCheck(
-                "balance_registered",
-                False,
-                f"{named} is not registered with a calibration date; an administrator "
-                "registers it: printpharm devices register-balance SERIAL --calibrated DATE",
-            )
-        due = calibration_due(row.calibration_date, validity)
-        ok = today <= due
-        state = f"valid until {due}" if ok else f"EXPIRED on {due} (valid {validity} days)"
-        return PreflightCheck(
-            "balance_registered",
-            ok,
-            f"{named}: registered, calibrated {row.calibration_date}, {state}",
-        )
+        return judge_registration(row, validity, today, named)
 
     return check

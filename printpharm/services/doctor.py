@@ -24,12 +24,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from printpharm import __version__
 from printpharm.catalog import load_catalog
 from printpharm.catalog.loader import default_data_root
 from printpharm.devices import Balance, PrinterLink, list_ports, open_transport
 from printpharm.errors import PrintpharmError
+from printpharm.services.device_registry import judge_registration, validity_days
 from printpharm.services.records import verify_audit_trail
+from printpharm.storage.audit import AuditContext
 from printpharm.storage.db import Database, resolve_database_url
+from printpharm.storage.repositories import unit_of_work
 
 __all__ = [
     "MIN_PYTHON",
@@ -319,15 +323,23 @@ def check_printer(port: str | None, baud: int = 115200, timeout_s: float = 5.0) 
     return Check("printer", Status.OK, f"{port}: {name}")
 
 
-def check_balance(port: str | None, baud: int = 9600, timeout_s: float = 5.0) -> Check:
-    """Ask the balance on ``port`` for model and serial number; ``None``: not configured."""
+def check_balance(
+    port: str | None, baud: int = 9600, timeout_s: float = 5.0, db: Database | None = None
+) -> list[Check]:
+    """Ask the balance on ``port`` for model and serial number; ``None``: not configured.
+
+    With a usable database, also whether that balance is registered with a
+    calibration valid today (a recorded batch weighs on no other balance).
+    """
     if port is None:
-        return Check(
-            "balance",
-            Status.WARN,
-            "no balance port given (the built-in simulator is used)",
-            "pass --balance-port COM4 or /dev/ttyUSB0 to check a real balance",
-        )
+        return [
+            Check(
+                "balance",
+                Status.WARN,
+                "no balance port given (the built-in simulator is used)",
+                "pass --balance-port COM4 or /dev/ttyUSB0 to check a real balance",
+            )
+        ]
     try:
         balance = Balance(open_transport(port, baudrate=baud), command_timeout_s=timeout_s)
         try:
@@ -335,18 +347,35 @@ def check_balance(port: str | None, baud: int = 9600, timeout_s: float = 5.0) ->
         finally:
             balance.transport.close()
     except PrintpharmError as exc:
-        return Check(
-            "balance",
-            Status.FAIL,
-            f"{port}: {exc}",
-            "check power, cable, port name and that the balance speaks MT-SICS at "
-            f"{baud} baud 8N1 (balance menu: interface settings)",
-        )
-    return Check(
+        return [
+            Check(
+                "balance",
+                Status.FAIL,
+                f"{port}: {exc}",
+                "check power, cable, port name and that the balance speaks MT-SICS at "
+                f"{baud} baud 8N1 (balance menu: interface settings)",
+            )
+        ]
+    found = Check(
         "balance",
         Status.OK,
         f"{port}: {info.model}, capacity {info.capacity}, serial number {info.serial_number}",
     )
+    if db is None or port.startswith("sim://"):
+        return [found]
+    with unit_of_work(db, AuditContext("doctor", __version__), write=False) as uow:
+        row = uow.devices.get("balance", info.serial_number)
+        judged = judge_registration(
+            row, validity_days(uow), uow.now().date(), f"balance #{info.serial_number}"
+        )
+    fix = (
+        ""
+        if judged.passed
+        else f"an administrator runs: printpharm devices register-balance {info.serial_number} "
+        "--calibrated YYYY-MM-DD --user ADMIN (after calibrating it)"
+    )
+    return [found, Check("calibration", Status.OK if judged.passed else Status.FAIL,
+                         judged.detail, fix)]  # fmt: skip
 
 
 def run_checks(options: DoctorOptions | None = None) -> list[Check]:
@@ -356,14 +385,14 @@ def run_checks(options: DoctorOptions | None = None) -> list[Check]:
     database, db = check_database(opts.db_url)
     try:
         checks += [database, check_audit_chain(db)]
+        checks += [
+            check_serial_ports(),
+            check_printer(opts.printer_port, opts.printer_baud, opts.device_timeout_s),
+            *check_balance(opts.balance_port, opts.balance_baud, opts.device_timeout_s, db),
+        ]
     finally:
         if db is not None:
             db.dispose()
-    checks += [
-        check_serial_ports(),
-        check_printer(opts.printer_port, opts.printer_baud, opts.device_timeout_s),
-        check_balance(opts.balance_port, opts.balance_baud, opts.device_timeout_s),
-    ]
     return checks
 
 

@@ -155,17 +155,17 @@ def test_serial_ports_check_reports_what_the_os_lists() -> None:
 
 def test_simulated_devices_identify_themselves() -> None:
     printer = check_printer("sim://printer")
-    balance = check_balance("sim://balance?seed=4")
+    (balance,) = check_balance("sim://balance?seed=4")
     assert printer.status is Status.OK and "Marlin" in printer.detail
     assert balance.status is Status.OK and "serial number" in balance.detail
 
 
 def test_devices_not_configured_warn_and_a_dead_port_fails(tmp_path: Path) -> None:
     assert check_printer(None).status is Status.WARN
-    assert check_balance(None).status is Status.WARN
+    assert check_balance(None)[0].status is Status.WARN
     dead = str(tmp_path / "ttyACM9")
     printer = check_printer(dead, timeout_s=0.5)
-    balance = check_balance(dead, timeout_s=0.5)
+    (balance,) = check_balance(dead, timeout_s=0.5)
     assert printer.status is Status.FAIL and dead in printer.detail and "cable" in printer.fix
     assert balance.status is Status.FAIL and "MT-SICS" in balance.fix
 
@@ -197,3 +197,28 @@ def test_catalog_is_counted_and_a_broken_data_folder_fails(tmp_path: Path) -> No
     broken = check_catalog(tmp_path)
     assert broken.status is Status.FAIL and "bad.toml" in broken.detail
     assert "PRINTPHARM_DATA_DIR" in broken.fix
+
+
+def test_a_real_balance_is_checked_against_the_registry(migrated: Path) -> None:
+    """The balance simulator on a pseudo-terminal counts as a real, unregistered balance."""
+    from datetime import date
+
+    from printpharm.devices.sim import PtyServer, build_balance
+    from printpharm.storage.db import Database
+    from printpharm.storage.repositories import unit_of_work
+    from tests.storage._dbs import make_context
+
+    db = Database(f"sqlite:///{migrated}")
+    try:
+        with PtyServer(build_balance({}), speed=1000.0) as served:
+            found, calibration = check_balance(served.path, db=db)
+            assert found.status is Status.OK and "serial number 1126493049" in found.detail
+            assert calibration.status is Status.FAIL and "not registered" in calibration.detail
+            assert "devices register-balance 1126493049" in calibration.fix
+            with unit_of_work(db, make_context()) as uow:
+                uow.devices.register("balance", "1126493049", uow.now(),
+                                     calibration_date=date.today())  # fmt: skip
+            _, calibration = check_balance(served.path, db=db)
+        assert calibration.status is Status.OK and "valid until" in calibration.detail
+    finally:
+        db.dispose()
