@@ -47,6 +47,7 @@ from printpharm.services._batch_form import (
     parse_masses,
     recipe_options,
 )
+from printpharm.services._station_admin import BalanceRow, SettingRow, SiteAdmin
 from printpharm.services._station_batch import (
     LayerView,
     MeshView,
@@ -72,6 +73,7 @@ from printpharm.storage.library import LibraryKind
 __all__ = [
     "after_run",
     "BSA_FORMULAS",
+    "BalanceRow",
     "BSA_FORMULA_LABELS",
     "DEFAULT_BALANCE_URL",
     "DEFAULT_PRINTER_URL",
@@ -87,6 +89,8 @@ __all__ = [
     "ModeStatus",
     "QcPreview",
     "RecipeOption",
+    "SettingRow",
+    "SiteAdmin",
     "StationSession",
     "Workstation",
     "WorkstationConfig",
@@ -426,6 +430,11 @@ class Workstation:
         )
 
     # -- devices and mode --------------------------------------------------------------------
+
+    @property
+    def site(self) -> SiteAdmin:
+        """Site settings and registered balances, for the logged-in user."""
+        return SiteAdmin(self.session)
 
     def device_status(self) -> tuple[DeviceStatus, DeviceStatus]:
         """Printer and balance as configured (the print-run service will connect them)."""

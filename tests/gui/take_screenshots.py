@@ -324,6 +324,38 @@ class Shooter:
         window.on_session_changed()
         window.show_page("admin")
         self.shot(window, "admin")
+        self.admin_settings_and_balances(window)
+
+    def admin_settings_and_balances(self, window: Any) -> None:
+        """At the default window size: one signed setting change, one registered balance."""
+        from PySide6.QtCore import QDate
+
+        size = window.size()
+        window.resize(1100, 760)
+        page = window.admin
+        page.tabs.setCurrentWidget(page.settings)
+        panel = page.settings
+        for row in range(panel.table.rowCount()):
+            if panel.table.item(row, 0).text() == "session.idle_timeout_s":
+                panel.table.setCurrentCell(row, 0)
+        panel.value.setText("600")
+        panel.reason.setText("shared workstation in the clean room")
+        panel.password.setText(ADMIN[2])
+        panel.change_button.click()
+        self.shot(window, "admin-site-settings")
+        page.tabs.setCurrentWidget(page.balances)
+        balances = page.balances
+        balances.serial.setText("1126493049")
+        balances.model.setText("XS205 DualRange")
+        balances.calibrated.setDate(QDate.currentDate().addDays(-30))
+        balances.register_button.click()
+        balances.serial.setText("B-0815")
+        balances.model.setText("AX204")
+        balances.calibrated.setDate(QDate.currentDate().addDays(-400))
+        balances.register_button.click()
+        self.shot(window, "admin-balances")
+        page.tabs.setCurrentIndex(0)
+        window.resize(size)
 
     def run(self, root_shot: bool) -> list[Path]:
         from printpharm.gui.main_window import MainWindow

@@ -1,4 +1,4 @@
-"""Administration: user accounts and roles (administrators only)."""
+"""Administration: user accounts and roles, site settings, registered balances."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from printpharm.errors import PrintpharmError
+from printpharm.gui.widgets.balances import BalancesPanel
 from printpharm.gui.widgets.feedback import FieldError
+from printpharm.gui.widgets.site_settings import SiteSettingsPanel
 from printpharm.services.permissions import Operation, Role
 from printpharm.services.workstation import Workstation
 
@@ -30,15 +33,29 @@ _COLUMNS = ("User ID", "Name", "Role", "Active", "Locked", "Last login")
 
 
 class AdminPage(QWidget):
-    """The account list, adding an account, and disable/unlock/reset on the selected one."""
+    """Three tabs: accounts (add, deactivate, unlock, reset), site settings, balances."""
 
     def __init__(self, workstation: Workstation, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ws = workstation
-        layout = QVBoxLayout(self)
+        page = QVBoxLayout(self)
         title = QLabel(self.tr("Administration"))
         title.setObjectName("pageTitle")
-        layout.addWidget(title)
+        page.addWidget(title)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("adminTabs")
+        page.addWidget(self.tabs, 1)
+        accounts = QWidget()
+        layout = QVBoxLayout(accounts)
+        self.settings = SiteSettingsPanel(workstation)
+        self.balances = BalancesPanel(workstation)
+        for widget, name, tip in (
+            (accounts, self.tr("A&ccounts"), self.tr("User accounts and roles")),
+            (self.settings, self.tr("&Site settings"), self.tr("Lockout, timeouts, passwords, "
+             "balance calibration validity, Ph. Eur. 2.9.5 reading")),
+            (self.balances, self.tr("&Balances"), self.tr("Registered balances and calibration")),
+        ):  # fmt: skip
+            self.tabs.setTabToolTip(self.tabs.addTab(widget, name), tip)
         self.denied = QLabel(self.tr("Only administrators manage user accounts."))
         layout.addWidget(self.denied)
         self.table = QTableWidget(0, len(_COLUMNS))
@@ -106,7 +123,9 @@ class AdminPage(QWidget):
         return group
 
     def refresh(self) -> None:
-        """Reload the accounts if the logged-in user may manage them."""
+        """Reload the accounts (if the user may manage them), the settings and the balances."""
+        self.settings.refresh()
+        self.balances.refresh()
         allowed = self._ws.session.may(Operation.MANAGE_USERS)
         self.denied.setVisible(not allowed)
         for widget in (self.table, self.add_group, self.reason):
