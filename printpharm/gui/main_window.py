@@ -92,7 +92,7 @@ _NAV: dict[str, tuple[object, object]] = {
     ),
     "admin": (
         QT_TRANSLATE_NOOP("MainWindow", "Administration"),
-        QT_TRANSLATE_NOOP("MainWindow", "Users and roles"),
+        QT_TRANSLATE_NOOP("MainWindow", "Users and roles, site settings, registered balances"),
     ),
 }
 
