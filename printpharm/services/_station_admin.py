@@ -152,11 +152,6 @@ class SiteAdmin:
         user = self._session.user
         if user is None:
             raise SessionExpired("not logged in")
-        setting = site_settings.SETTINGS.get(key)
-        current = {r.key: r for r in self.settings()}.get(key)
-        if setting is not None and current is not None and current.version is not None:
-            if str(setting.parse(text)) == current.value:
-                raise InputError(f"{key} is already {current.value}; nothing to change")
         site_settings.change_setting(self._auth(), user, key, text, reason, password)
         return next(row for row in self.settings() if row.key == key)
 

@@ -135,7 +135,8 @@ def change_setting(
     Raises
     ------
     InputError
-        An unknown key, a value outside its limits, or an empty reason.
+        An unknown key, a value outside its limits, the value already stored, or an
+        empty reason.
     PermissionDenied, SessionExpired
         The role may not configure the site.
     AuthenticationFailed, AccountLocked
@@ -148,5 +149,9 @@ def change_setting(
     if not reason or not reason.strip():
         raise InputError(f"changing {key} needs a reason (it is recorded in the audit trail)")
     live = auth.require(session, Operation.CONFIGURE_SITE)
+    with auth.uow(write=False) as uow:
+        stored = uow.settings.get(key)
+    if stored is not None and stored.value == value:
+        raise InputError(f"{key} is already {value}; nothing to change")
     auth.reauthenticate(session, live.user_id, password, "settings-change")
     return SiteSettingsService(auth).change(session, key, value, reason.strip())

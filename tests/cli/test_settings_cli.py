@@ -38,6 +38,8 @@ def test_a_signed_change_is_versioned_and_audited(cli: Cli) -> None:
     assert before["qc.mass_uniformity_policy"]["allowed"] == "one of strict, gn_rounding"
     code, out, err = _set(cli, "session.idle_timeout_s", "600")
     assert code == 0 and "version 1, by admin" in out, err
+    code, _, err = _set(cli, "session.idle_timeout_s", "600")
+    assert code == 2 and "is already 600; nothing to change" in err
     after = _settings(cli)["session.idle_timeout_s"]
     assert (after["value"], after["version"], after["updated_by"]) == (600, 1, "admin")
     code, out, _ = cli("audit", "show", "--record-type", "setting", "--json")
