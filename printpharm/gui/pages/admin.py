@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
@@ -24,6 +21,7 @@ from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.balances import BalancesPanel
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.site_settings import SiteSettingsPanel
+from printpharm.gui.widgets.tables import record_table
 from printpharm.services.permissions import Operation, Role
 from printpharm.services.workstation import Workstation
 
@@ -58,13 +56,7 @@ class AdminPage(QWidget):
             self.tabs.setTabToolTip(self.tabs.addTab(widget, name), tip)
         self.denied = QLabel(self.tr("Only administrators manage user accounts."))
         layout.addWidget(self.denied)
-        self.table = QTableWidget(0, len(_COLUMNS))
-        self.table.setObjectName("users")
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in _COLUMNS])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = record_table(self, "users", _COLUMNS, stretch=True, single=False)
         layout.addWidget(self.table, 1)
         layout.addLayout(self._actions())
         layout.addWidget(self._add_group())

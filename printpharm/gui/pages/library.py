@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -24,6 +21,7 @@ from PySide6.QtWidgets import (
 from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.signature import SignatureDialog
+from printpharm.gui.widgets.tables import record_table
 from printpharm.services.permissions import Operation
 from printpharm.services.workstation import LibraryRow, Workstation
 
@@ -57,16 +55,7 @@ class LibraryPage(QWidget):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message)
-        self.table = QTableWidget(0, len(_COLUMNS))
-        self.table.setObjectName("libraryVersions")
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in _COLUMNS])
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
+        self.table = record_table(self, "libraryVersions", _COLUMNS)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         layout.addWidget(self.table, 1)
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDateEdit,
     QFormLayout,
     QGroupBox,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -20,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError, error_colour
+from printpharm.gui.widgets.tables import record_table
 from printpharm.services.permissions import Operation
 from printpharm.services.workstation import BalanceRow, Workstation
 
@@ -50,15 +48,9 @@ class BalancesPanel(QWidget):
         self.validity.setObjectName("calibrationValidity")
         self.validity.setWordWrap(True)
         layout.addWidget(self.validity)
-        self.table = QTableWidget(0, len(_COLUMNS))
-        self.table.setObjectName("balances")
-        self.table.setAccessibleName(self.tr("Registered balances"))
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in _COLUMNS])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = record_table(
+            self, "balances", _COLUMNS, stretch=True, accessible=self.tr("Registered balances")
+        )
         self.table.cellClicked.connect(lambda row, _col: self._pick(row))
         self.table.cellActivated.connect(lambda row, _col: self._pick(row))
         layout.addWidget(self.table, 1)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -21,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError
+from printpharm.gui.widgets.tables import record_table
 from printpharm.services.permissions import Operation
 from printpharm.services.workstation import SettingRow, Workstation
 
@@ -46,17 +44,9 @@ class SiteSettingsPanel(QWidget):
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        self.table = QTableWidget(0, len(_COLUMNS))
-        self.table.setObjectName("siteSettings")
-        self.table.setAccessibleName(self.tr("Site settings"))
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in _COLUMNS])
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = record_table(
+            self, "siteSettings", _COLUMNS, accessible=self.tr("Site settings")
+        )
         self.table.currentCellChanged.connect(lambda *_: self._on_selected())
         layout.addWidget(self.table, 1)
         self.read_only = QLabel(self.tr("Only an administrator changes site settings."))
