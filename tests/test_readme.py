@@ -43,3 +43,33 @@ def test_the_first_command_runs_a_batch_on_the_simulators(
     batch = result["batch_id"]
     for suffix in (".json", ".gcode", ".printer.log", ".balance.log"):
         assert (out_dir / f"{batch}{suffix}").stat().st_size > 0
+
+
+def _shown_commands() -> list[list[str]]:
+    """Every ``printpharm ...`` command in the README's tour, placeholders filled in."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    fill = {"BATCH": "B-1", "FILE": "out.pdf", "SERIAL": "1126493049", "B": "B-1", "U": "tess",
+            "D": "2026-11-02"}  # fmt: skip
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S)[1:]:
+        for line in block.splitlines():
+            for part in line.split("#")[0].split(" ; "):
+                part = re.sub(r"\[([^]]*)\]", r"\1", part.strip())  # options shown as optional
+                if not part.startswith("printpharm ") or "..." in part:
+                    continue
+                argv = shlex.split(part)[1:]
+                argv = [a.split("|")[0] if "|" in a else fill.get(a, a) for a in argv]
+                commands.append(argv)
+    return commands
+
+
+def test_every_command_the_tour_shows_is_accepted_by_the_parser() -> None:
+    from printpharm.cli import build_parser
+
+    commands = _shown_commands()
+    assert len(commands) >= 20
+    for argv in commands:
+        try:
+            build_parser(argv[0]).parse_args(argv)
+        except SystemExit as exc:  # argparse refused it
+            raise AssertionError(f"README shows `printpharm {' '.join(argv)}`: refused") from exc
