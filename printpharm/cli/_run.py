@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,11 +25,10 @@ from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit, to_jsonable
 from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
 from printpharm.errors import InputError
-from printpharm.services.device_registry import simulated_weighing
 from printpharm.services.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.planning import PlanResult
-from printpharm.services.print_authority import begin_recorded_run
+from printpharm.services.print_authority import after_run, begin_recorded_run
 from printpharm.services.recording import (
     BatchRecorder,
     FanoutRecorder,
@@ -267,12 +265,8 @@ def _run(args: argparse.Namespace) -> int:
                 recorded.recorder,
                 recorded.options(flow_correction=not args.no_flow_correction),
             )
-        authorisation = recorded.authorisation
+        authorisation = after_run(recorded.authorisation, result)  # as the record says
         reason = "; ".join(authorisation.problems) or f"recipe: {authorisation.recipe_line}"
-        simulated = simulated_weighing(result.preflight)
-        if simulated:
-            authorisation = replace(authorisation, patient_use=False)
-            reason = f"{simulated}; {reason}" if authorisation.problems else simulated
         use = {"patient_use": authorisation.patient_use, "patient_use_reason": reason}
         note = f"recorded in the database by {args.user} — {authorisation.label}: {reason}"
     plan = prepared.plan
