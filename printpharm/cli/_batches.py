@@ -31,7 +31,7 @@ from printpharm.cli._common import emit
 from printpharm.services.batch_export import EXPORT_FORMATS, BatchExportService
 from printpharm.services.batch_records import BatchRecordsService, recover_open_batches
 from printpharm.services.library import LibraryService
-from printpharm.services.records import Meaning, manifestation
+from printpharm.services.access.signatures import Meaning, manifestation
 from printpharm.services.records_app import open_records
 from printpharm.storage.library import LIBRARY_KINDS
 

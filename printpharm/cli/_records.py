@@ -26,7 +26,7 @@ from printpharm.cli._auth_args import (
 from printpharm.cli._common import add_json_flag, emit
 from printpharm.errors import InputError
 from printpharm.services.audit_export import AuditFilter, export_audit
-from printpharm.services.permissions import Role
+from printpharm.services.access.permissions import Role
 from printpharm.services.records_app import (
     initialise,
     open_records,
@@ -113,7 +113,7 @@ def _users_change(action: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _users_acknowledge(args: argparse.Namespace) -> int:
-    from printpharm.services.accounts import SIGNATURE_STATEMENT
+    from printpharm.services.access.accounts import SIGNATURE_STATEMENT
 
     if not args.password_stdin:
         sys.stderr.write(SIGNATURE_STATEMENT + "\n")

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from printpharm.errors import InputError, SessionExpired
 from printpharm.services import site_settings
 from printpharm.services._station_session import StationSession
-from printpharm.services.auth import AuthService
+from printpharm.services.access.auth import AuthService
 from printpharm.services.device_registry import (
     DEFAULT_VALIDITY_DAYS,
     VALIDITY_SETTING,
@@ -25,7 +25,7 @@ from printpharm.services.device_registry import (
     register_balance,
     registered_balances,
 )
-from printpharm.services.permissions import Operation
+from printpharm.services.access.permissions import Operation
 from printpharm.services.records_app import SETTING_KEYS
 from printpharm.storage.batches import DeviceRow
 

@@ -20,13 +20,13 @@ from printpharm.errors import (
     SessionExpired,
     StorageError,
 )
-from printpharm.services.accounts import UserInfo
-from printpharm.services.auth import UserSession
+from printpharm.services.access.accounts import UserInfo
+from printpharm.services.access.auth import UserSession
 from printpharm.services.batch_records import BatchRecordsService, recover_open_batches
 from printpharm.services.db_recorder import DatabaseRecorder
-from printpharm.services.permissions import Operation, Role, is_allowed
+from printpharm.services.access.permissions import Operation, Role, is_allowed
 from printpharm.services.recording import BatchRecorder
-from printpharm.services.records import (
+from printpharm.services.access.signatures import (
     manifestation,
     read_audit_events,
     verify_audit_trail,

@@ -24,8 +24,8 @@ from typing import Any
 
 from printpharm import __version__
 from printpharm.errors import InputError
-from printpharm.services.auth import AuthService, UserSession
-from printpharm.services.permissions import Operation
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
 from printpharm.storage.audit import AuditEntry, AuditEvent
 
 __all__ = ["AUDIT_FORMATS", "AuditExport", "AuditFilter", "export_audit", "select_events"]

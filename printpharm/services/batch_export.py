@@ -27,12 +27,12 @@ from typing import Any
 
 from printpharm import __version__
 from printpharm.errors import InputError, RecordError
-from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.batch_records import batch_signable
 from printpharm.services.device_registry import simulated_weighing
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE
-from printpharm.services.permissions import Operation
-from printpharm.services.records import RecordsService, manifestation
+from printpharm.services.access.permissions import Operation
+from printpharm.services.access.signatures import RecordsService, manifestation
 from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport, format_utc_ms
 from printpharm.storage.batches import BatchRow, UnitReading
 from printpharm.storage.db import Database

@@ -1,6 +1,6 @@
 """Batch records: view, review, release and reject with electronic signatures.
 
-A batch is signed as a :class:`~printpharm.services.records.SignableRecord`
+A batch is signed as a :class:`~printpharm.services.access.signatures.SignableRecord`
 built by :func:`batch_signable`: its content version and canonical content
 (target dose, units with raw readings, the run's details; not the status,
 which the signature itself decides). Release needs a valid ``reviewed``
@@ -16,9 +16,9 @@ import dataclasses
 from typing import Any
 
 from printpharm.errors import RecordError, SignatureError
-from printpharm.services.auth import AuthService, UserSession
-from printpharm.services.permissions import Operation
-from printpharm.services.records import Meaning, RecordsService, SignableRecord, SignatureCheck
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
+from printpharm.services.access.signatures import Meaning, RecordsService, SignableRecord, SignatureCheck
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork

@@ -17,8 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from printpharm.errors import RecordError
-from printpharm.services.auth import AuthService, UserSession
-from printpharm.services.permissions import Operation
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
 from printpharm.services.run_result import (
     AlarmRecord,
     BatchHeader,

@@ -17,8 +17,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from printpharm.errors import InputError
-from printpharm.services.auth import AuthService, UserSession
-from printpharm.services.permissions import Operation
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
 from printpharm.services.run_preflight import PreflightCheck
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import DeviceRow

@@ -34,8 +34,8 @@ from typing import Any
 
 from printpharm import __version__
 from printpharm.errors import AuditError, InputError
-from printpharm.services.auth import AuthService, UserSession
-from printpharm.services.permissions import Operation
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
 from printpharm.storage.audit import GENESIS_HASH, AuditContext, AuditEntry, AuditEvent
 from printpharm.storage.canonical import HASHED_FIELDS, canonical_json, event_hash
 from printpharm.storage.db import Database, resolve_database_url

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.federation import IMPORT_RECORD_TYPE
-from printpharm.services.permissions import Operation
+from printpharm.services.access.permissions import Operation
 
 __all__ = ["ImportedBatch", "imported_batches"]
 

@@ -29,9 +29,9 @@ from printpharm.services._library_content import (
     model_from_content,
     source_of,
 )
-from printpharm.services.auth import AuthService, UserSession
-from printpharm.services.permissions import Operation
-from printpharm.services.records import Meaning, RecordsService, SignableRecord
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
+from printpharm.services.access.signatures import Meaning, RecordsService, SignableRecord
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import LibraryKind, LibraryVersion, library
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork

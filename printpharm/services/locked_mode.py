@@ -18,8 +18,8 @@ from typing import Any
 from printpharm.catalog.schema import Ink, Recipe
 from printpharm.errors import DesignSpaceError
 from printpharm.services._library_content import locked_match
-from printpharm.services.auth import AuthService, UserSession
-from printpharm.services.permissions import Operation
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
 from printpharm.services.run_preflight import LockStatus
 from printpharm.storage.audit import AuditEntry
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from printpharm import __version__
 from printpharm.errors import InputError, MigrationError
-from printpharm.services.accounts import AccountService, UserInfo
-from printpharm.services.auth import AuthConfig, AuthService
-from printpharm.services.passwords import HasherConfig, PasswordPolicy
-from printpharm.services.records import (
+from printpharm.services.access.accounts import AccountService, UserInfo
+from printpharm.services.access.auth import AuthConfig, AuthService
+from printpharm.services.access.passwords import HasherConfig, PasswordPolicy
+from printpharm.services.access.signatures import (
     RecordsService,
     SiteSettingsService,
     read_audit_events,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from printpharm.errors import InputError, PermissionDenied
-from printpharm.services.auth import AuthService, UserSession
-from printpharm.services.permissions import Operation
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.repositories import ResearchPeriod, UnitOfWork
 

@@ -59,13 +59,13 @@ from printpharm.services._station_batch import (
     warm_up,
 )
 from printpharm.services._station_session import ModeStatus, StationSession, display_url
-from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.library import ImportOutcome, LibraryService
-from printpharm.services.permissions import Operation
+from printpharm.services.access.permissions import Operation
 from printpharm.services.print_authority import after_run, authorise_request, begin_recorded_run
-from printpharm.services.records import manifestation
+from printpharm.services.access.signatures import manifestation
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import OperatorCallback
 from printpharm.storage.library import LibraryKind

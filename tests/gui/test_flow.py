@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from printpharm.gui.main_window import MainWindow
-from printpharm.services.records import read_audit_events
+from printpharm.services.access.signatures import read_audit_events
 from tests.gui.conftest import REVIEWER, SUPERVISOR, TECHNICIAN
 
 pytestmark = pytest.mark.gui

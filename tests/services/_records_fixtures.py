@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from printpharm.services.accounts import AccountService
-from printpharm.services.auth import AuthConfig, AuthService, UserSession
-from printpharm.services.passwords import HasherConfig, PasswordPolicy
-from printpharm.services.records import RecordsService, SiteSettingsService
+from printpharm.services.access.accounts import AccountService
+from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
+from printpharm.services.access.passwords import HasherConfig, PasswordPolicy
+from printpharm.services.access.signatures import RecordsService, SiteSettingsService
 from printpharm.services.research import ResearchModeService
 from printpharm.storage.audit import AuditEvent
 from printpharm.storage.db import Database

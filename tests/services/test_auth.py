@@ -18,9 +18,9 @@ from printpharm.errors import (
     RecordError,
     SessionExpired,
 )
-from printpharm.services.auth import AuthConfig, AuthService
-from printpharm.services.passwords import PasswordPolicy, default_blocklist
-from printpharm.services.permissions import PERMISSIONS, Operation, Role
+from printpharm.services.access.auth import AuthConfig, AuthService
+from printpharm.services.access.passwords import PasswordPolicy, default_blocklist
+from printpharm.services.access.permissions import PERMISSIONS, Operation, Role
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import unit_of_work
 from tests.services._records_fixtures import (

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from printpharm.errors import InputError, MigrationError, PermissionDenied
-from printpharm.services.passwords import HasherConfig
+from printpharm.services.access.passwords import HasherConfig
 from printpharm.services.records_app import (
     HASHER_ENV,
     auth_config_from_settings,

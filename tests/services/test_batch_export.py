@@ -17,7 +17,7 @@ import pytest
 
 from printpharm.catalog import Catalog
 from printpharm.errors import PermissionDenied, RecordError
-from printpharm.services.auth import UserSession
+from printpharm.services.access.auth import UserSession
 from printpharm.services.batch_export import (
     BatchExportService,
     record_from_json,

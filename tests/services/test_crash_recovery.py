@@ -27,7 +27,7 @@ from sqlalchemy import event
 
 from printpharm.catalog import Catalog
 from printpharm.errors import DatabaseUnavailable
-from printpharm.services.auth import AuthConfig, AuthService
+from printpharm.services.access.auth import AuthConfig, AuthService
 from printpharm.services.batch_records import RECOVERY_REASON, recover_open_batches
 from printpharm.services.db_recorder import DatabaseRecorder
 from printpharm.services.jobs import EventHub
@@ -61,7 +61,7 @@ CHILD = textwrap.dedent(
     import json, sys, time
     from decimal import Decimal
     from printpharm.catalog import load_catalog
-    from printpharm.services.auth import AuthConfig, AuthService
+    from printpharm.services.access.auth import AuthConfig, AuthService
     from printpharm.services.db_recorder import DatabaseRecorder
     from printpharm.services.run import run_batch
     from printpharm.services.run_devices import connected_devices, simulator_urls

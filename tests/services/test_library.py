@@ -17,12 +17,12 @@ from printpharm.errors import (
     PreflightError,
     RecordError,
 )
-from printpharm.services.auth import UserSession
+from printpharm.services.access.auth import UserSession
 from printpharm.services.batch_export import BatchExportService
 from printpharm.services.db_recorder import DatabaseRecorder
 from printpharm.services.library import LibraryService, model_from_content
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, LockedMode
-from printpharm.services.records import Meaning, SignableRecord
+from printpharm.services.access.signatures import Meaning, SignableRecord
 from printpharm.services.run import run_batch
 from printpharm.storage.library import library
 from printpharm.storage.repositories import unit_of_work

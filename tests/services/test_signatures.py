@@ -16,7 +16,7 @@ from printpharm.errors import (
     SessionExpired,
     SignatureError,
 )
-from printpharm.services.records import (
+from printpharm.services.access.signatures import (
     Meaning,
     SignableRecord,
     manifestation,

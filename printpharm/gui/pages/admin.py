@@ -22,7 +22,7 @@ from printpharm.gui.widgets.balances import BalancesPanel
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.site_settings import SiteSettingsPanel
 from printpharm.gui.widgets.tables import record_table
-from printpharm.services.permissions import Operation, Role
+from printpharm.services.access.permissions import Operation, Role
 from printpharm.services.workstation import Workstation
 
 __all__ = ["AdminPage"]

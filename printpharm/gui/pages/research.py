@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError
-from printpharm.services.permissions import Operation
+from printpharm.services.access.permissions import Operation
 from printpharm.services.workstation import Workstation
 
 __all__ = ["ResearchPage"]

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 
 from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError
-from printpharm.services.accounts import SIGNATURE_STATEMENT
-from printpharm.services.permissions import Operation
+from printpharm.services.access.accounts import SIGNATURE_STATEMENT
+from printpharm.services.access.permissions import Operation
 from printpharm.services.workstation import StationSession
 
 __all__ = ["ReleasePanel"]

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError
-from printpharm.services.accounts import SIGNATURE_STATEMENT
+from printpharm.services.access.accounts import SIGNATURE_STATEMENT
 
 __all__ = ["SignatureDialog"]
 

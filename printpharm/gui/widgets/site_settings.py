@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.tables import record_table
-from printpharm.services.permissions import Operation
+from printpharm.services.access.permissions import Operation
 from printpharm.services.workstation import SettingRow, Workstation
 
 __all__ = ["SiteSettingsPanel"]

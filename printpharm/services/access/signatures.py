@@ -18,8 +18,8 @@ from enum import StrEnum
 from typing import Any
 
 from printpharm.errors import InputError, PermissionDenied, SignatureError
-from printpharm.services.auth import AuthService, UserSession
-from printpharm.services.permissions import Operation, sign_operation
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation, sign_operation
 from printpharm.storage.audit import (
     AuditContext,
     AuditEntry,

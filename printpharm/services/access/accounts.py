@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from printpharm.errors import InputError, PermissionDenied
-from printpharm.services.auth import AuthService, UserSession
-from printpharm.services.passwords import generate_temporary_password, hash_password
-from printpharm.services.permissions import Operation, Role, is_allowed
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.passwords import generate_temporary_password, hash_password
+from printpharm.services.access.permissions import Operation, Role, is_allowed
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.repositories import UnitOfWork, UserRecord
 

@@ -25,13 +25,13 @@ from printpharm.errors import (
     PermissionDenied,
     SessionExpired,
 )
-from printpharm.services.passwords import (
+from printpharm.services.access.passwords import (
     HasherConfig,
     PasswordPolicy,
     hash_password,
     verify_password,
 )
-from printpharm.services.permissions import Operation, Role, is_allowed
+from printpharm.services.access.permissions import Operation, Role, is_allowed
 from printpharm.storage.audit import AuditContext, AuditEntry
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import AlarmRecord, UnitOfWork, UserRecord, unit_of_work
