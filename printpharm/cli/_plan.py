@@ -21,7 +21,7 @@ from printpharm.catalog import load_catalog
 from printpharm.cli._common import add_json_flag, emit
 from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
 from printpharm.errors import InputError
-from printpharm.services.planning import PlanResult, plan_batch, save_unit_stl
+from printpharm.services.run.planning import PlanResult, plan_batch, save_unit_stl
 
 __all__ = ["register"]
 

@@ -21,14 +21,14 @@ from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services._batch_form import DoseForm, DosePreview, describe_dose
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.print_authority import PrintAuthorisation, authorise_print
-from printpharm.services.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
-from printpharm.services.run import run_batch
-from printpharm.services.run_devices import connected_devices, simulator_urls
-from printpharm.services.run_result import BatchResult
-from printpharm.services.run_setup import OperatorCallback, RunOptions, RunRequest
+from printpharm.services.run.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
+from printpharm.services.run.loop import run_batch
+from printpharm.services.run.devices import connected_devices, simulator_urls
+from printpharm.services.run.result import BatchResult
+from printpharm.services.run.request import OperatorCallback, RunOptions, RunRequest
 
 if TYPE_CHECKING:
-    from printpharm.services.planning import PlanResult
+    from printpharm.services.run.planning import PlanResult
 
 __all__ = [
     "LayerView",
@@ -116,7 +116,7 @@ def _dose_record(form: DoseForm, preview: DosePreview) -> dict[str, Any]:
 
 
 def _layers(catalog: Catalog, plan: PlanResult) -> tuple[LayerView, ...]:
-    from printpharm.services.planning import process_settings
+    from printpharm.services.run.planning import process_settings
     from printpharm.slicing.toolpaths import slice_form
 
     sliced = slice_form(plan.form, process_settings(catalog.resolve(plan.recipe_id)))
@@ -154,7 +154,7 @@ def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> Pla
     InputError
         The form is not ready, or it asks for a daily split (not planned yet).
     DesignSpaceError, SizingError, CalibrationError, SlicingError
-        As :func:`printpharm.services.planning.plan_batch` raises them.
+        As :func:`printpharm.services.run.planning.plan_batch` raises them.
     """
     if not preview.ready or preview.result is None or preview.recipe is None:
         raise InputError("the new-batch form is not complete; correct it before planning")
@@ -162,7 +162,7 @@ def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> Pla
     if len(set(doses)) != 1:
         raise DesignSpaceError("a plate with different doses per unit cannot be planned yet")
     dose_mg = doses[0]
-    from printpharm.services.run_prepare import new_batch_id, prepare_run
+    from printpharm.services.run.prepare import new_batch_id, prepare_run
 
     record = _dose_record(form, preview)
     batch_id = new_batch_id(preview.recipe.id)
@@ -223,7 +223,7 @@ def print_batch(
     Raises
     ------
     PreflightError, DeviceError, RecordError
-        As :func:`printpharm.services.run.run_batch` raises them.
+        As :func:`printpharm.services.run.loop.run_batch` raises them.
     """
     if records_dir is not None:  # the database record, and JSON files beside it
         recorder = FanoutRecorder(recorder, JsonFileRecorder(records_dir))
@@ -242,5 +242,5 @@ def print_batch(
 
 def warm_up() -> None:
     """Import the planning stack now (call it from a worker thread after start-up)."""
-    import printpharm.services.run_prepare  # noqa: F401
+    import printpharm.services.run.prepare  # noqa: F401
     import printpharm.slicing.toolpaths  # noqa: F401

@@ -23,9 +23,9 @@ from printpharm.errors import (
 from printpharm.services.access.accounts import UserInfo
 from printpharm.services.access.auth import UserSession
 from printpharm.services.batch_records import BatchRecordsService, recover_open_batches
-from printpharm.services.db_recorder import DatabaseRecorder
+from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.access.permissions import Operation, Role, is_allowed
-from printpharm.services.recording import BatchRecorder
+from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.access.signatures import (
     manifestation,
     read_audit_events,

@@ -19,7 +19,7 @@ from typing import Any
 from printpharm.errors import InputError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
-from printpharm.services.run_preflight import PreflightCheck
+from printpharm.services.run.preflight import PreflightCheck
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import DeviceRow
 from printpharm.storage.repositories import UnitOfWork

@@ -23,7 +23,7 @@ from typing import Any
 from printpharm.errors import AuthenticationFailed, InputError, PermissionDenied
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
-from printpharm.services.run_setup import RunRequest
+from printpharm.services.run.request import RunRequest
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.canonical import canonical_json, sha256_hex
 

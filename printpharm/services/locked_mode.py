@@ -20,7 +20,7 @@ from printpharm.errors import DesignSpaceError
 from printpharm.services._library_content import locked_match
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
-from printpharm.services.run_preflight import LockStatus
+from printpharm.services.run.preflight import LockStatus
 from printpharm.storage.audit import AuditEntry
 
 __all__ = ["NOT_FOR_PATIENT_USE", "BatchAuthorisation", "LockedMode"]

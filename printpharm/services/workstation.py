@@ -66,8 +66,8 @@ from printpharm.services.library import ImportOutcome, LibraryService
 from printpharm.services.access.permissions import Operation
 from printpharm.services.print_authority import after_run, authorise_request, begin_recorded_run
 from printpharm.services.access.signatures import manifestation
-from printpharm.services.run_result import BatchResult
-from printpharm.services.run_setup import OperatorCallback
+from printpharm.services.run.result import BatchResult
+from printpharm.services.run.request import OperatorCallback
 from printpharm.storage.library import LibraryKind
 
 __all__ = [

@@ -35,7 +35,7 @@ from printpharm.catalog.schema import Recipe
 from printpharm.geometry.mesh import form_mesh
 from printpharm.geometry.plate import layout_plate
 from printpharm.geometry.stl import save_stl
-from printpharm.services.planning import (
+from printpharm.services.run.planning import (
     PlanResult,
     machine_settings,
     plan_batch,

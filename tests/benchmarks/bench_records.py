@@ -25,7 +25,7 @@ os.environ.setdefault("PRINTPHARM_ARGON2", "1,8,1")
 
 from printpharm.catalog import load_catalog  # noqa: E402
 from printpharm.services.batch_export import BatchExportService  # noqa: E402
-from printpharm.services.run_devices import connected_devices, simulator_urls  # noqa: E402
+from printpharm.services.run.devices import connected_devices, simulator_urls  # noqa: E402
 from printpharm.storage.db import Database  # noqa: E402
 from tests.services._records_fixtures import build_env  # noqa: E402
 from tests.services.conftest import FAST_LINK  # noqa: E402

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 from printpharm.catalog import load_catalog
 from printpharm.devices.sim import FAST_PTY_SPEED, Plate, PtyServer, build_balance, build_printer
-from printpharm.services.run import run_batch
-from printpharm.services.run_devices import connected_devices, simulator_urls
-from printpharm.services.run_prepare import prepare_run
-from printpharm.services.run_setup import RunRequest
+from printpharm.services.run.loop import run_batch
+from printpharm.services.run.devices import connected_devices, simulator_urls
+from printpharm.services.run.prepare import prepare_run
+from printpharm.services.run.request import RunRequest
 
 
 def _request(units: int) -> RunRequest:

@@ -270,7 +270,7 @@ class Shooter:
         from printpharm.gui.main_window import MainWindow
         from printpharm.services import _station_batch
         from printpharm.services.jobs import CancelToken, EventHub
-        from printpharm.services.run_events import UnitWeighed
+        from printpharm.services.run.events import UnitWeighed
         from printpharm.services.workstation import StationSession, Workstation
 
         batch = window.plan.batch

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from printpharm.gui.widgets.charts import MassChart, TemperatureChart
-from printpharm.services.run_events import Heating, Temperatures
-from printpharm.services.run_result import UnitRecord
+from printpharm.services.run.events import Heating, Temperatures
+from printpharm.services.run.result import UnitRecord
 
 pytestmark = pytest.mark.gui
 
@@ -134,7 +134,7 @@ def test_error_text_stays_readable_when_the_palette_turns_dark(qtbot, qapp) -> N
 def test_unit_progress_shows_the_latest_value_without_repainting_on_every_event(
     qtbot, window
 ) -> None:  # type: ignore[no-untyped-def]
-    from printpharm.services.run_events import UnitProgress, UnitStarted
+    from printpharm.services.run.events import UnitProgress, UnitStarted
 
     page = window.print_page
     page._on_event(UnitStarted(1, 3, Decimal("200"), Decimal(100)))

@@ -12,9 +12,9 @@ from printpharm.errors import DesignSpaceError
 from printpharm.gui.main_window import MainWindow
 from printpharm.services import _station_batch
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.recording import BatchRecorder
+from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.access.signatures import read_audit_events
-from printpharm.services.run_events import UnitWeighed
+from printpharm.services.run.events import UnitWeighed
 from printpharm.services.workstation import DoseForm, StationSession, Workstation
 from tests.gui.conftest import SUPERVISOR, TECHNICIAN
 from tests.gui.test_flow import _fill

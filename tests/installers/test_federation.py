@@ -18,7 +18,7 @@ import pytest
 
 from printpharm.catalog import Catalog
 from printpharm.errors import AuditError, InputError, PermissionDenied
-from printpharm.services.db_recorder import DatabaseRecorder
+from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.federation import (
     IMPORT_RECORD_TYPE,
     ImportResult,
@@ -28,7 +28,7 @@ from printpharm.services.federation import (
     verify_imported,
 )
 from printpharm.services.federation_records import imported_batches
-from printpharm.services.run import run_batch
+from printpharm.services.run.loop import run_batch
 from printpharm.storage.audit import AuditContext, AuditEntry, ChainReport
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import unit_of_work

@@ -12,9 +12,9 @@ import pytest
 from printpharm.catalog import Catalog, load_catalog
 from printpharm.catalog.schema import Recipe
 from printpharm.devices.printer import LinkOptions
-from printpharm.services.run_devices import connected_devices, simulator_urls
-from printpharm.services.run_program import parse_plate_gcode
-from printpharm.services.run_setup import RunDevices, RunOptions, RunRequest
+from printpharm.services.run.devices import connected_devices, simulator_urls
+from printpharm.services.run.program import parse_plate_gcode
+from printpharm.services.run.request import RunDevices, RunOptions, RunRequest
 
 #: Short timeouts: the simulators run on a virtual clock, so nothing waits for real.
 FAST_LINK = LinkOptions(ok_timeout_s=2.0, max_probes=1, resend_quiet_s=0.01, poll_s=0.05)

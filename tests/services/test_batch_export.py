@@ -25,8 +25,8 @@ from printpharm.services.batch_export import (
     record_to_json,
 )
 from printpharm.services.batch_records import BatchRecordsService
-from printpharm.services.db_recorder import DatabaseRecorder
-from printpharm.services.run import run_batch
+from printpharm.services.run.db_recorder import DatabaseRecorder
+from printpharm.services.run.loop import run_batch
 from printpharm.storage.batches import UnitReading
 from printpharm.storage.canonical import HASHED_FIELDS, event_hash
 from printpharm.storage.repositories import unit_of_work

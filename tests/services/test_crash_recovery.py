@@ -29,10 +29,10 @@ from printpharm.catalog import Catalog
 from printpharm.errors import DatabaseUnavailable
 from printpharm.services.access.auth import AuthConfig, AuthService
 from printpharm.services.batch_records import RECOVERY_REASON, recover_open_batches
-from printpharm.services.db_recorder import DatabaseRecorder
+from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.jobs import EventHub
-from printpharm.services.run import run_batch
-from printpharm.services.run_events import UnitStarted, UnitWeighed
+from printpharm.services.run.loop import run_batch
+from printpharm.services.run.events import UnitStarted, UnitWeighed
 from printpharm.storage.audit import AuditContext
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import unit_of_work
@@ -62,9 +62,9 @@ CHILD = textwrap.dedent(
     from decimal import Decimal
     from printpharm.catalog import load_catalog
     from printpharm.services.access.auth import AuthConfig, AuthService
-    from printpharm.services.db_recorder import DatabaseRecorder
-    from printpharm.services.run import run_batch
-    from printpharm.services.run_devices import connected_devices, simulator_urls
+    from printpharm.services.run.db_recorder import DatabaseRecorder
+    from printpharm.services.run.loop import run_batch
+    from printpharm.services.run.devices import connected_devices, simulator_urls
     from tests.services._records_fixtures import CHEAP
     from tests.services.conftest import FAST_LINK, make_request, options
     from tests.storage._dbs import DbSpec, make_context

@@ -26,8 +26,8 @@ from printpharm.services.device_registry import (
     registered_balances,
 )
 from printpharm.services.print_authority import begin_recorded_run
-from printpharm.services.run import run_batch
-from printpharm.services.run_devices import connected_devices
+from printpharm.services.run.loop import run_batch
+from printpharm.services.run.devices import connected_devices
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.services.conftest import FAST_LINK, make_request, options
 

@@ -19,11 +19,11 @@ from printpharm.errors import (
 )
 from printpharm.services.access.auth import UserSession
 from printpharm.services.batch_export import BatchExportService
-from printpharm.services.db_recorder import DatabaseRecorder
+from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.library import LibraryService, model_from_content
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, LockedMode
 from printpharm.services.access.signatures import Meaning, SignableRecord
-from printpharm.services.run import run_batch
+from printpharm.services.run.loop import run_batch
 from printpharm.storage.library import library
 from printpharm.storage.repositories import unit_of_work
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template

@@ -12,7 +12,7 @@ from printpharm.catalog import Catalog, load_catalog
 from printpharm.catalog.schema import Recipe
 from printpharm.errors import DesignSpaceError, GeometryError
 from printpharm.geometry.stl import load_stl
-from printpharm.services.planning import PlanResult, plan_batch, save_unit_stl
+from printpharm.services.run.planning import PlanResult, plan_batch, save_unit_stl
 from printpharm.slicing.analysis import analyse_gcode
 
 DOSES_PER_RECIPE = 21
@@ -149,7 +149,7 @@ def test_capsule_fill_fraction_is_reported(catalog: Catalog) -> None:
 
 
 def test_the_run_service_reads_the_plan(catalog: Catalog) -> None:
-    from printpharm.services.run_program import parse_plate_gcode
+    from printpharm.services.run.program import parse_plate_gcode
 
     plan = plan_batch(catalog, "sildenafil-caplet", "10", 3)
     program = parse_plate_gcode(plan.gcode)

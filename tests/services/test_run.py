@@ -13,9 +13,9 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.devices.sim import BalanceSim, PrinterSim
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.recording import JsonFileRecorder, MemoryRecorder
-from printpharm.services.run import run_batch
-from printpharm.services.run_events import (
+from printpharm.services.run.recording import JsonFileRecorder, MemoryRecorder
+from printpharm.services.run.loop import run_batch
+from printpharm.services.run.events import (
     Alarm,
     FlowCorrected,
     Heating,
@@ -27,8 +27,8 @@ from printpharm.services.run_events import (
     UnitStarted,
     UnitWeighed,
 )
-from printpharm.services.run_result import AlarmKind, AlarmRecord, OperatorDecision
-from printpharm.services.run_setup import RunDevices
+from printpharm.services.run.result import AlarmKind, AlarmRecord, OperatorDecision
+from printpharm.services.run.request import RunDevices
 from tests.services.conftest import make_request, options
 
 

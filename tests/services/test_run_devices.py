@@ -8,7 +8,7 @@ import pytest
 
 from printpharm.catalog import Catalog
 from printpharm.errors import DeviceDisconnected, InputError
-from printpharm.services.run_devices import open_devices, simulator_urls, split_sim_options
+from printpharm.services.run.devices import open_devices, simulator_urls, split_sim_options
 
 
 def query(url: str) -> dict[str, str]:

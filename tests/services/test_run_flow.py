@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from printpharm.errors import InputError
-from printpharm.services.run_flow import next_flow_pct
+from printpharm.services.run.flow import next_flow_pct
 
 
 def test_a_heavy_unit_lowers_the_flow_proportionally() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from printpharm.catalog import Catalog
 from printpharm.errors import DesignSpaceError, InputError
-from printpharm.services.run_prepare import new_batch_id, prepare_run
+from printpharm.services.run.prepare import new_batch_id, prepare_run
 
 
 def test_a_planned_plate_becomes_a_run_request(catalog: Catalog) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from printpharm.errors import SlicingError
-from printpharm.services.run_program import parse_plate_gcode
+from printpharm.services.run.program import parse_plate_gcode
 from tests.services.conftest import plate_gcode
 
 

@@ -10,10 +10,10 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.devices.printer import LinkOptions
 from printpharm.devices.sim import FAST_PTY_SPEED, Plate, PtyServer, build_balance, build_printer
-from printpharm.services.recording import MemoryRecorder
-from printpharm.services.run import run_batch
-from printpharm.services.run_devices import connected_devices
-from printpharm.services.run_result import AlarmKind
+from printpharm.services.run.recording import MemoryRecorder
+from printpharm.services.run.loop import run_batch
+from printpharm.services.run.devices import connected_devices
+from printpharm.services.run.result import AlarmKind
 from tests.services.conftest import make_request, options
 
 # generous: a loaded 2-core machine can delay the simulator thread by far more than its ms

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from printpharm.services.run_qc import QcInputs, evaluate_qc
-from printpharm.services.run_result import UnitRecord
+from printpharm.services.run.qc import QcInputs, evaluate_qc
+from printpharm.services.run.result import UnitRecord
 
 
 def units(masses: list[str], target: str = "200") -> list[UnitRecord]:

@@ -12,15 +12,15 @@ import pytest
 
 from printpharm.catalog import Catalog
 from printpharm.errors import RecordError
-from printpharm.services.recording import (
+from printpharm.services.run.recording import (
     BatchRecorder,
     FanoutRecorder,
     JsonFileRecorder,
     MemoryRecorder,
     NullRecorder,
 )
-from printpharm.services.run import run_batch
-from printpharm.services.run_result import BatchHeader, UnitRecord
+from printpharm.services.run.loop import run_batch
+from printpharm.services.run.result import BatchHeader, UnitRecord
 from tests.services.conftest import make_request, options
 
 HEADER = BatchHeader(

@@ -9,7 +9,7 @@ import pytest
 
 from printpharm.errors import CatalogError, DesignSpaceError, DoseInputError, UniformityInputError
 from printpharm.services._station_batch import plan_for_form, unit_mesh
-from printpharm.services.run_prepare import prepare_run
+from printpharm.services.run.prepare import prepare_run
 from printpharm.services.workstation import (
     DoseForm,
     MeshView,

@@ -28,7 +28,7 @@ from printpharm.gui.widgets.charts import MassChart, TemperatureChart
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.gui.workers import BlockingQuestion, EventBridge, TaskRunner
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.run_events import (
+from printpharm.services.run.events import (
     Alarm,
     FlowCorrected,
     Heating,
@@ -38,7 +38,7 @@ from printpharm.services.run_events import (
     UnitStarted,
     UnitWeighed,
 )
-from printpharm.services.run_result import AlarmRecord, BatchResult, OperatorDecision, UnitRecord
+from printpharm.services.run.result import AlarmRecord, BatchResult, OperatorDecision, UnitRecord
 from printpharm.services.workstation import (
     PlannedBatch,
     PrintAuthorisation,

@@ -28,7 +28,7 @@ from printpharm.gui.models import UnitMassModel
 from printpharm.gui.widgets.banner import PatientUseBanner
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.gui.widgets.release import ReleasePanel
-from printpharm.services.run_result import BatchResult
+from printpharm.services.run.result import BatchResult
 from printpharm.services.workstation import (
     PlannedBatch,
     QcPreview,

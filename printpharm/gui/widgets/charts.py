@@ -17,8 +17,8 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPolygo
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from printpharm.gui.widgets.feedback import error_colour, is_dark
-from printpharm.services.run_events import Heating, Temperatures
-from printpharm.services.run_result import UnitRecord
+from printpharm.services.run.events import Heating, Temperatures
+from printpharm.services.run.result import UnitRecord
 from printpharm.services.workstation import format_mass
 
 __all__ = ["MassChart", "MassPoint", "TemperatureChart", "TemperatureSample"]

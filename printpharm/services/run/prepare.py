@@ -1,9 +1,9 @@
 """Compose a run from the catalog and the planner: the one path the CLI and the GUI share.
 
-:func:`prepare_run` plans the plate (:func:`~printpharm.services.planning.plan_batch`),
+:func:`prepare_run` plans the plate (:func:`~printpharm.services.run.planning.plan_batch`),
 splits its G-code at the unit markers and resolves the heater targets, giving a
-:class:`~printpharm.services.run_setup.RunRequest` ready for
-:func:`~printpharm.services.run.run_batch`.
+:class:`~printpharm.services.run.request.RunRequest` ready for
+:func:`~printpharm.services.run.loop.run_batch`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 
 from printpharm.catalog import Catalog
 from printpharm.errors import InputError
-from printpharm.services.planning import PlanResult, plan_batch
-from printpharm.services.run_program import parse_plate_gcode
-from printpharm.services.run_setup import RunRequest
+from printpharm.services.run.planning import PlanResult, plan_batch
+from printpharm.services.run.program import parse_plate_gcode
+from printpharm.services.run.request import RunRequest
 
 __all__ = ["PreparedRun", "new_batch_id", "prepare_run"]
 
@@ -54,7 +54,7 @@ def prepare_run(
     InputError
         ``units`` < 1.
     DesignSpaceError, CatalogError, CalibrationError, SizingError, SlicingError
-        As :func:`~printpharm.services.planning.plan_batch` (the plan is refused).
+        As :func:`~printpharm.services.run.planning.plan_batch` (the plan is refused).
     """
     if units < 1:
         raise InputError(f"units = {units}; at least 1 unit is needed")

@@ -12,9 +12,9 @@ from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.uniformity import Policy
 from printpharm.devices.printer import PrinterLink
 from printpharm.errors import BalanceError
-from printpharm.services.run_preflight import LockPolicy, PreflightCheck, shipped_recipe_lock
-from printpharm.services.run_program import PlateProgram
-from printpharm.services.run_result import AlarmRecord, OperatorDecision
+from printpharm.services.run.preflight import LockPolicy, PreflightCheck, shipped_recipe_lock
+from printpharm.services.run.program import PlateProgram
+from printpharm.services.run.result import AlarmRecord, OperatorDecision
 
 __all__ = [
     "BalancePort",

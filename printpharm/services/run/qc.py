@@ -30,7 +30,7 @@ from printpharm.core.uniformity import (
     local_mass_check,
     uniformity_of_mass,
 )
-from printpharm.services.run_result import QcReport, QcTestOutcome, UnitRecord
+from printpharm.services.run.result import QcReport, QcTestOutcome, UnitRecord
 
 __all__ = ["QcInputs", "evaluate_qc"]
 

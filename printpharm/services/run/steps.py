@@ -1,8 +1,8 @@
-"""State and housekeeping steps of one print run (private to :mod:`printpharm.services.run`).
+"""State and housekeeping steps of one print run (private to :mod:`printpharm.services.run.loop`).
 
 Preflight, heating, plain streaming, temperature checks, device-error
 translation, making the printer safe and assembling the result. The unit loop
-and the alarm policy live in :mod:`printpharm.services.run`.
+and the alarm policy live in :mod:`printpharm.services.run.loop`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any, Literal, TypeVar
 
 from printpharm.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.recording import BatchRecorder
-from printpharm.services.run_events import Heating, PreflightPassed, Temperatures
-from printpharm.services.run_preflight import (
+from printpharm.services.run.recording import BatchRecorder
+from printpharm.services.run.events import Heating, PreflightPassed, Temperatures
+from printpharm.services.run.preflight import (
     LockStatus,
     PreflightCheck,
     check_device,
@@ -26,8 +26,8 @@ from printpharm.services.run_preflight import (
     check_temperatures,
     raise_failures,
 )
-from printpharm.services.run_qc import QcInputs, evaluate_qc
-from printpharm.services.run_result import (
+from printpharm.services.run.qc import QcInputs, evaluate_qc
+from printpharm.services.run.result import (
     AlarmKind,
     AlarmRecord,
     BatchHeader,
@@ -38,7 +38,7 @@ from printpharm.services.run_result import (
     RunStatus,
     UnitRecord,
 )
-from printpharm.services.run_setup import OperatorCallback, RunDevices, RunOptions, RunRequest
+from printpharm.services.run.request import OperatorCallback, RunDevices, RunOptions, RunRequest
 
 __all__ = ["Session", "StopRun"]
 
@@ -87,7 +87,7 @@ class Session:
 
     # -- overridden by the run ------------------------------------------------------
     def alarm(self, kind: AlarmKind, message: str, unit: int | None) -> OperatorDecision | None:
-        """Raise an alarm (see :class:`printpharm.services.run._BatchRun`)."""
+        """Raise an alarm (see :class:`printpharm.services.run.loop._BatchRun`)."""
         raise NotImplementedError
 
     # -- targets --------------------------------------------------------------------

@@ -23,7 +23,7 @@ from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.units import ink_mass_mg
 from printpharm.devices.printer import HeaterReading, PrinterInfo
 from printpharm.errors import DoseInputError, PreflightError
-from printpharm.services.run_program import PlateProgram
+from printpharm.services.run.program import PlateProgram
 
 __all__ = [
     "FIRMWARE_FAMILIES",

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from printpharm.errors import RecordError
-from printpharm.services.run_result import (
+from printpharm.services.run.result import (
     AlarmRecord,
     BatchHeader,
     BatchResult,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from printpharm.services.run_result import AlarmRecord, BatchResult, FlowCorrection, UnitRecord
+from printpharm.services.run.result import AlarmRecord, BatchResult, FlowCorrection, UnitRecord
 
 __all__ = [
     "Alarm",

@@ -1,4 +1,4 @@
-"""A :class:`~printpharm.services.recording.BatchRecorder` that writes the database.
+"""A :class:`~printpharm.services.run.recording.BatchRecorder` that writes the database.
 
 Each run event is stored in its own transaction together with its audit event
 (AUD-01): the batch row and its status, every unit with its raw balance line,
@@ -19,7 +19,7 @@ from typing import Any
 from printpharm.errors import RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
-from printpharm.services.run_result import (
+from printpharm.services.run.result import (
     AlarmRecord,
     BatchHeader,
     BatchResult,

@@ -21,7 +21,7 @@ from printpharm.devices.printer import LinkOptions, PrinterLink
 from printpharm.devices.sim import BALANCE_OPTIONS, PRINTER_OPTIONS
 from printpharm.devices.transport import Transport, open_transport
 from printpharm.errors import DeviceError, InputError
-from printpharm.services.run_setup import RunDevices
+from printpharm.services.run.request import RunDevices
 
 __all__ = ["connected_devices", "open_devices", "simulator_urls", "split_sim_options"]
 

@@ -12,7 +12,7 @@ halted printer stops the run; a lost connection ends it as ``interrupted``.
 At the end the QC tests the recipe names are run (:mod:`.run_qc`).
 
 Everything is published as events (:mod:`.run_events`) and written through a
-:class:`~printpharm.services.recording.BatchRecorder` as it happens.
+:class:`~printpharm.services.run.recording.BatchRecorder` as it happens.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from printpharm.errors import (
     RunAborted,
 )
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.recording import BatchRecorder, NullRecorder
-from printpharm.services.run_events import (
+from printpharm.services.run.recording import BatchRecorder, NullRecorder
+from printpharm.services.run.events import (
     Alarm,
     FlowCorrected,
     RunFinished,
@@ -41,8 +41,8 @@ from printpharm.services.run_events import (
     UnitStarted,
     UnitWeighed,
 )
-from printpharm.services.run_flow import next_flow_pct
-from printpharm.services.run_result import (
+from printpharm.services.run.flow import next_flow_pct
+from printpharm.services.run.result import (
     AlarmKind,
     AlarmRecord,
     BatchResult,
@@ -51,8 +51,8 @@ from printpharm.services.run_result import (
     RunStatus,
     UnitRecord,
 )
-from printpharm.services.run_session import Session, StopRun
-from printpharm.services.run_setup import (
+from printpharm.services.run.steps import Session, StopRun
+from printpharm.services.run.request import (
     OperatorCallback,
     RunDevices,
     RunOptions,
