@@ -23,12 +23,12 @@ from printpharm.errors import InputError
 from printpharm.services import site_settings
 from printpharm.services.device_registry import register_balance, registered_balances
 from printpharm.services.doctor import DoctorOptions, exit_code, run_checks
-from printpharm.services.federation import (
+from printpharm.services.records.federation import (
     export_chain,
     import_chain_as,
     verify_imported_chains,
 )
-from printpharm.services.federation_records import imported_batches
+from printpharm.services.records.federation_records import imported_batches
 
 __all__ = ["register"]
 

@@ -22,7 +22,7 @@ from printpharm.errors import (
 )
 from printpharm.services.access.accounts import UserInfo
 from printpharm.services.access.auth import UserSession
-from printpharm.services.batch_records import BatchRecordsService, recover_open_batches
+from printpharm.services.records.batches import BatchRecordsService, recover_open_batches
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.access.permissions import Operation, Role, is_allowed
 from printpharm.services.run.recording import BatchRecorder
@@ -322,7 +322,7 @@ class StationSession:
         InputError, RecordError
             Unknown format, no such batch, or ``path`` exists (never overwritten).
         """
-        from printpharm.services.batch_export import BatchExportService  # reportlab: on use
+        from printpharm.services.records.export import BatchExportService  # reportlab: on use
 
         services = self._svc()
         service = BatchExportService(services.auth, services.db)
@@ -338,7 +338,7 @@ class StationSession:
         SignatureError
             A release without a review by another person, or a signer not enrolled.
         AuthenticationFailed, AccountLocked, PermissionDenied, SessionExpired, RecordError
-            As :class:`printpharm.services.batch_records.BatchRecordsService` raises them
+            As :class:`printpharm.services.records.batches.BatchRecordsService` raises them
             (wrong or another user's credentials, the printer signing, a role that may not).
         """
         service, user = self._batches(), self._require_user()

@@ -7,7 +7,7 @@ calibration date that is still valid on the day of the run
 An unregistered or overdue balance stops the run at preflight, before anything
 is printed. The built-in simulated balance (``sim://``) needs no registration:
 its readings are recorded as simulated, and such a batch is for training and
-validation only (see :func:`printpharm.services.batch_export.patient_use`).
+validation only (see :func:`printpharm.services.records.export.patient_use`).
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ def authorise_request(
 def after_run(authorisation: PrintAuthorisation, result: BatchResult) -> PrintAuthorisation:
     """The batch's patient use once it was printed: never if weighed on the simulated balance.
 
-    The batch record says the same (:func:`printpharm.services.batch_export.patient_use`).
+    The batch record says the same (:func:`printpharm.services.records.export.patient_use`).
     """
     simulated = simulated_weighing(result.preflight)
     if simulated is None or simulated in authorisation.problems:

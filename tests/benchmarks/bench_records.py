@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("PRINTPHARM_ARGON2", "1,8,1")
 
 from printpharm.catalog import load_catalog  # noqa: E402
-from printpharm.services.batch_export import BatchExportService  # noqa: E402
+from printpharm.services.records.export import BatchExportService  # noqa: E402
 from printpharm.services.run.devices import connected_devices, simulator_urls  # noqa: E402
 from printpharm.storage.db import Database  # noqa: E402
 from tests.services._records_fixtures import build_env  # noqa: E402

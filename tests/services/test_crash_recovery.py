@@ -28,7 +28,7 @@ from sqlalchemy import event
 from printpharm.catalog import Catalog
 from printpharm.errors import DatabaseUnavailable
 from printpharm.services.access.auth import AuthConfig, AuthService
-from printpharm.services.batch_records import RECOVERY_REASON, recover_open_batches
+from printpharm.services.records.batches import RECOVERY_REASON, recover_open_batches
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.jobs import EventHub
 from printpharm.services.run.loop import run_batch

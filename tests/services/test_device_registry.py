@@ -17,7 +17,7 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.devices.sim import Plate, PtyServer, build_balance, build_printer
 from printpharm.errors import InputError, PermissionDenied, PreflightError
-from printpharm.services.batch_export import patient_use
+from printpharm.services.records.export import patient_use
 from printpharm.services.device_registry import (
     SIMULATED_CHECK,
     VALIDITY_SETTING,

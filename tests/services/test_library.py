@@ -18,7 +18,7 @@ from printpharm.errors import (
     RecordError,
 )
 from printpharm.services.access.auth import UserSession
-from printpharm.services.batch_export import BatchExportService
+from printpharm.services.records.export import BatchExportService
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.library import LibraryService, model_from_content
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, LockedMode

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from printpharm.errors import PermissionDenied, RecordError, SignatureError
-from printpharm.services.batch_records import BatchRecordsService, batch_signable
+from printpharm.services.records.batches import BatchRecordsService, batch_signable
 from printpharm.storage.batches import UnitReading
 from printpharm.storage.repositories import unit_of_work
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template

@@ -135,7 +135,7 @@ def export_audit(
     elif fmt == "json":
         data = _json(events, filters, who, now)
     else:
-        from printpharm.services._audit_pdf import render_audit_pdf
+        from printpharm.services.records._audit_pdf import render_audit_pdf
 
         data = render_audit_pdf(events, filters.describe(), who, now)
     try:

@@ -17,7 +17,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import SimpleDocTemplate, Spacer
 
 from printpharm import __version__
-from printpharm.services._batch_pdf import _FONT, _esc, _fonts, _p, _table
+from printpharm.services.records._batch_pdf import _FONT, _esc, _fonts, _p, _table
 from printpharm.storage.audit import AuditEvent
 
 __all__ = ["render_audit_pdf"]

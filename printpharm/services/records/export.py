@@ -28,7 +28,7 @@ from typing import Any
 from printpharm import __version__
 from printpharm.errors import InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
-from printpharm.services.batch_records import batch_signable
+from printpharm.services.records.batches import batch_signable
 from printpharm.services.device_registry import simulated_weighing
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE
 from printpharm.services.access.permissions import Operation
@@ -449,6 +449,6 @@ def _render(view: BatchRecordView, fmt: str) -> bytes:
         return (json.dumps(record_to_json(view), indent=2, ensure_ascii=False) + "\n").encode()
     if fmt == "csv":
         return record_to_csv(view).encode("utf-8")
-    from printpharm.services._batch_pdf import render_pdf
+    from printpharm.services.records._batch_pdf import render_pdf
 
     return render_pdf(view)

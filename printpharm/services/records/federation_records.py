@@ -1,6 +1,6 @@
 """The batch records that standalone workstations brought into the central database.
 
-An import (:mod:`printpharm.services.federation`) stores a workstation's batch
+An import (:mod:`printpharm.services.records.federation`) stores a workstation's batch
 records inside its one ``imported-chain`` audit event; they are not rows of the
 central ``batches`` table (that table holds only batches printed against the
 central database, each with its own audit events). :func:`imported_batches`
@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from printpharm.services.access.auth import AuthService, UserSession
-from printpharm.services.federation import IMPORT_RECORD_TYPE
+from printpharm.services.records.federation import IMPORT_RECORD_TYPE
 from printpharm.services.access.permissions import Operation
 
 __all__ = ["ImportedBatch", "imported_batches"]
