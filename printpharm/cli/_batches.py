@@ -30,7 +30,7 @@ from printpharm.cli._auth_args import add_records_args, logged_in
 from printpharm.cli._common import emit
 from printpharm.services.records.export import EXPORT_FORMATS, BatchExportService
 from printpharm.services.records.batches import BatchRecordsService, recover_open_batches
-from printpharm.services.library import LibraryService
+from printpharm.services.control.library import LibraryService
 from printpharm.services.access.signatures import Meaning, manifestation
 from printpharm.services.records_app import open_records
 from printpharm.storage.library import LIBRARY_KINDS

@@ -20,9 +20,9 @@ from pathlib import Path
 from printpharm.cli._auth_args import add_db_flag, add_records_args, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit
 from printpharm.errors import InputError
-from printpharm.services import site_settings
-from printpharm.services.device_registry import register_balance, registered_balances
-from printpharm.services.doctor import DoctorOptions, exit_code, run_checks
+from printpharm.services.control import site_settings
+from printpharm.services.control.device_registry import register_balance, registered_balances
+from printpharm.services.control.doctor import DoctorOptions, exit_code, run_checks
 from printpharm.services.records.federation import (
     export_chain,
     import_chain_as,

@@ -25,10 +25,10 @@ from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit, to_jsonable
 from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
 from printpharm.errors import InputError
-from printpharm.services.entry_verification import verify_entry
+from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.planning import PlanResult
-from printpharm.services.print_authority import after_run, begin_recorded_run
+from printpharm.services.control.print_authority import after_run, begin_recorded_run
 from printpharm.services.run.recording import (
     BatchRecorder,
     FanoutRecorder,

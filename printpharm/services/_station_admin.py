@@ -1,8 +1,8 @@
 """Site settings and registered balances for the Administration page (Qt-free).
 
 Private to :mod:`printpharm.services.workstation`. Turns
-:mod:`printpharm.services.site_settings` and
-:mod:`printpharm.services.device_registry` into rows of text a table can show,
+:mod:`printpharm.services.control.site_settings` and
+:mod:`printpharm.services.control.device_registry` into rows of text a table can show,
 and parses what the administrator typed (a calibration date as ``YYYY-MM-DD``).
 The services decide everything else: the limits of a setting, who may change
 it, the signature, the audit trail.
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from printpharm.errors import InputError, SessionExpired
-from printpharm.services import site_settings
+from printpharm.services.control import site_settings
 from printpharm.services._station_session import StationSession
 from printpharm.services.access.auth import AuthService
-from printpharm.services.device_registry import (
+from printpharm.services.control.device_registry import (
     DEFAULT_VALIDITY_DAYS,
     VALIDITY_SETTING,
     calibration_due,

@@ -20,7 +20,7 @@ from printpharm.catalog import Catalog
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services._batch_form import DoseForm, DosePreview, describe_dose
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.print_authority import PrintAuthorisation, authorise_print
+from printpharm.services.control.print_authority import PrintAuthorisation, authorise_print
 from printpharm.services.run.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.devices import connected_devices, simulator_urls

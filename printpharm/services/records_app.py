@@ -26,7 +26,7 @@ from printpharm.services.access.signatures import (
     read_audit_events,
     verify_audit_trail,
 )
-from printpharm.services.research import ResearchModeService
+from printpharm.services.control.research import ResearchModeService
 from printpharm.storage.audit import (
     AuditContext,
     AuditEntry,

@@ -60,11 +60,11 @@ from printpharm.services._station_batch import (
 )
 from printpharm.services._station_session import ModeStatus, StationSession, display_url
 from printpharm.services.access.auth import AuthService, UserSession
-from printpharm.services.entry_verification import verify_entry
+from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.library import ImportOutcome, LibraryService
+from printpharm.services.control.library import ImportOutcome, LibraryService
 from printpharm.services.access.permissions import Operation
-from printpharm.services.print_authority import after_run, authorise_request, begin_recorded_run
+from printpharm.services.control.print_authority import after_run, authorise_request, begin_recorded_run
 from printpharm.services.access.signatures import manifestation
 from printpharm.services.run.result import BatchResult
 from printpharm.services.run.request import OperatorCallback
@@ -274,7 +274,7 @@ class Workstation:
         Raises
         ------
         PermissionDenied, AuthenticationFailed, AccountLocked, SessionExpired
-            As :func:`printpharm.services.entry_verification.verify_entry` raises them.
+            As :func:`printpharm.services.control.entry_verification.verify_entry` raises them.
         """
         user = self.session.require(Operation.ENTER_PRESCRIPTION)
         done = verify_entry(self._auth(), user, batch.request, verifier_id, password)
@@ -417,7 +417,7 @@ class Workstation:
         Raises
         ------
         PermissionDenied, RecordError, SignatureError, AuthenticationFailed, AccountLocked
-            As :meth:`printpharm.services.library.LibraryService.validate` raises them.
+            As :meth:`printpharm.services.control.library.LibraryService.validate` raises them.
         SessionExpired
             Nobody is logged in.
         """

@@ -11,7 +11,7 @@ from printpharm.services.access.accounts import AccountService
 from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
 from printpharm.services.access.passwords import HasherConfig, PasswordPolicy
 from printpharm.services.access.signatures import RecordsService, SiteSettingsService
-from printpharm.services.research import ResearchModeService
+from printpharm.services.control.research import ResearchModeService
 from printpharm.storage.audit import AuditEvent
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import AlarmRecord, unit_of_work

@@ -18,14 +18,14 @@ from printpharm.catalog import Catalog
 from printpharm.devices.sim import Plate, PtyServer, build_balance, build_printer
 from printpharm.errors import InputError, PermissionDenied, PreflightError
 from printpharm.services.records.export import patient_use
-from printpharm.services.device_registry import (
+from printpharm.services.control.device_registry import (
     SIMULATED_CHECK,
     VALIDITY_SETTING,
     balance_policy,
     register_balance,
     registered_balances,
 )
-from printpharm.services.print_authority import begin_recorded_run
+from printpharm.services.control.print_authority import begin_recorded_run
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.devices import connected_devices
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template

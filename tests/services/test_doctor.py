@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from printpharm.devices import list_ports
-from printpharm.services.doctor import (
+from printpharm.services.control.doctor import (
     Check,
     DoctorOptions,
     Status,

@@ -9,9 +9,9 @@ import pytest
 
 from printpharm.catalog import Catalog
 from printpharm.errors import AuthenticationFailed, PermissionDenied
-from printpharm.services.entry_verification import NOT_VERIFIED, entry_verifier, verify_entry
-from printpharm.services.library import LibraryService
-from printpharm.services.print_authority import authorise_request, begin_recorded_run
+from printpharm.services.control.entry_verification import NOT_VERIFIED, entry_verifier, verify_entry
+from printpharm.services.control.library import LibraryService
+from printpharm.services.control.print_authority import authorise_request, begin_recorded_run
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.services.conftest import make_request
 from tests.services.test_library import INK, RECIPE, Team, _lock, lib, team

@@ -17,7 +17,7 @@ from typing import Any
 
 from printpharm.catalog.schema import Ink, Recipe
 from printpharm.errors import DesignSpaceError
-from printpharm.services._library_content import locked_match
+from printpharm.services.control._library_content import locked_match
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.run.preflight import LockStatus

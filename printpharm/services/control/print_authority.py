@@ -20,14 +20,14 @@ from printpharm.core.uniformity import Policy
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.run.db_recorder import DatabaseRecorder
-from printpharm.services.device_registry import BalancePolicy, balance_policy, simulated_weighing
-from printpharm.services.entry_verification import NOT_VERIFIED, entry_verifier
-from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, BatchAuthorisation, LockedMode
+from printpharm.services.control.device_registry import BalancePolicy, balance_policy, simulated_weighing
+from printpharm.services.control.entry_verification import NOT_VERIFIED, entry_verifier
+from printpharm.services.control.locked_mode import NOT_FOR_PATIENT_USE, BatchAuthorisation, LockedMode
 from printpharm.services.access.permissions import Operation
 from printpharm.services.run.preflight import LockPolicy, LockStatus, shipped_recipe_lock
 from printpharm.services.run.result import BatchResult
 from printpharm.services.run.request import RunOptions, RunRequest
-from printpharm.services.site_settings import MASS_POLICY_SETTING
+from printpharm.services.control.site_settings import MASS_POLICY_SETTING
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import library
 
@@ -151,7 +151,7 @@ def authorise_request(
     """:func:`authorise_print` for a planned batch, with its second-person verification.
 
     A batch whose prescription entry and dose were not verified by a second
-    person (:mod:`printpharm.services.entry_verification`) may be printed where
+    person (:mod:`printpharm.services.control.entry_verification`) may be printed where
     locked mode allows it, but is not for patient use.
 
     Raises

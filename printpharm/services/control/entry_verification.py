@@ -10,7 +10,7 @@ records that confirmation as an audit event bound to the SHA-256 of the entry
 content, so a verification never carries over to a changed entry.
 
 A batch without a verification may still be printed (training, validation),
-but it is not for patient use: :func:`printpharm.services.print_authority.
+but it is not for patient use: :func:`printpharm.services.control.print_authority.
 begin_recorded_run` says so in the batch's authorisation.
 """
 

@@ -9,7 +9,7 @@ each need a supervisor's electronic signature (meaning ``approved``, bound to
 the version's content hash); the person who edited a version cannot sign it.
 Locking a version retires the version locked before it.
 
-Locked-mode enforcement from the library lives in :mod:`printpharm.services.locked_mode`.
+Locked-mode enforcement from the library lives in :mod:`printpharm.services.control.locked_mode`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from printpharm.catalog import Catalog
 from printpharm.catalog.schema import Ink, Recipe
 from printpharm.errors import InputError, RecordError
-from printpharm.services._library_content import (
+from printpharm.services.control._library_content import (
     content_of,
     edited_model,
     locked_match,

@@ -29,7 +29,7 @@ from printpharm.catalog import load_catalog
 from printpharm.catalog.loader import default_data_root
 from printpharm.devices import Balance, PrinterLink, list_ports, open_transport
 from printpharm.errors import PrintpharmError
-from printpharm.services.device_registry import judge_registration, validity_days
+from printpharm.services.control.device_registry import judge_registration, validity_days
 from printpharm.services.access.signatures import verify_audit_trail
 from printpharm.storage.audit import AuditContext
 from printpharm.storage.db import Database, resolve_database_url

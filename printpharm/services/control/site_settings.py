@@ -18,7 +18,7 @@ from typing import Any
 from printpharm.core.uniformity import POLICIES
 from printpharm.errors import InputError
 from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
-from printpharm.services.device_registry import DEFAULT_VALIDITY_DAYS, VALIDITY_SETTING
+from printpharm.services.control.device_registry import DEFAULT_VALIDITY_DAYS, VALIDITY_SETTING
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import SiteSettingsService
 from printpharm.storage.repositories import SettingRecord
