@@ -28,7 +28,7 @@ def _smoke_gui(png: Path) -> int:
     from PySide6.QtCore import QSettings
 
     from printpharm.gui.app import build_main_window, create_application
-    from printpharm.services.workstation import WorkstationConfig, build_workstation
+    from printpharm.services.station.workstation import WorkstationConfig, build_workstation
 
     app = create_application([])
     workstation = build_workstation(WorkstationConfig())

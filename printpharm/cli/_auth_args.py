@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from printpharm.cli._common import add_json_flag
 from printpharm.errors import InputError
 from printpharm.services.access.auth import UserSession
-from printpharm.services.records_app import RecordsServices, open_records
+from printpharm.services.station.records_app import RecordsServices, open_records
 
 __all__ = ["Secrets", "add_db_flag", "add_records_args", "add_secret_flags", "logged_in"]
 

@@ -32,7 +32,7 @@ from printpharm.services.records.export import EXPORT_FORMATS, BatchExportServic
 from printpharm.services.records.batches import BatchRecordsService, recover_open_batches
 from printpharm.services.control.library import LibraryService
 from printpharm.services.access.signatures import Meaning, manifestation
-from printpharm.services.records_app import open_records
+from printpharm.services.station.records_app import open_records
 from printpharm.storage.library import LIBRARY_KINDS
 
 __all__ = ["register"]

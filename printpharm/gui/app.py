@@ -1,6 +1,6 @@
 """Composition root of the desktop application: build the services, open the window.
 
-No singletons: :func:`main` builds one :class:`~printpharm.services.workstation.Workstation`
+No singletons: :func:`main` builds one :class:`~printpharm.services.station.workstation.Workstation`
 and one :class:`QSettings`, and passes them to the window. Tests build the
 window the same way with :func:`build_main_window`.
 """
@@ -20,7 +20,7 @@ from printpharm.gui._pyside_fix import repair_singleton_refcounts
 from printpharm.gui.first_run import FirstRunDialog
 from printpharm.gui.login import ChangePasswordDialog, LoginDialog
 from printpharm.gui.main_window import MainWindow
-from printpharm.services.workstation import Workstation, WorkstationConfig, build_workstation
+from printpharm.services.station.workstation import Workstation, WorkstationConfig, build_workstation
 
 __all__ = ["RESOURCES", "build_main_window", "create_application", "log_in", "main"]
 

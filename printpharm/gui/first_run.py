@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError
-from printpharm.services.workstation import StationSession, display_url
+from printpharm.services.station.workstation import StationSession, display_url
 
 __all__ = ["FirstRunDialog"]
 

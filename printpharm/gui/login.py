@@ -1,7 +1,7 @@
 """Log in, unlock an idle-locked session, and change a temporary password.
 
 The dialogs only collect credentials and hand them to
-:class:`~printpharm.services.workstation.StationSession`; a refusal
+:class:`~printpharm.services.station.workstation.StationSession`; a refusal
 (wrong password, locked account, password policy) is shown inline with the
 service's own message and the dialog stays open.
 """
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from printpharm.errors import AuthError, InputError, StorageError
 from printpharm.gui.widgets.feedback import FieldError
-from printpharm.services.workstation import StationSession, display_url
+from printpharm.services.station.workstation import StationSession, display_url
 
 __all__ = ["ChangePasswordDialog", "LoginDialog"]
 

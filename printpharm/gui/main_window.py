@@ -1,6 +1,6 @@
 """The main window: a thin shell with the mode banner, page navigation and status bar.
 
-Pages are built by the composition root's :class:`~printpharm.services.workstation.Workstation`
+Pages are built by the composition root's :class:`~printpharm.services.station.workstation.Workstation`
 and hosted in a :class:`QStackedWidget`; the navigation list and the ``Go``
 menu (Ctrl+1 … Ctrl+8) switch between them. Window geometry and the last page
 are remembered in the ``QSettings`` the caller passes in.
@@ -38,7 +38,7 @@ from printpharm.gui.pages.research import ResearchPage
 from printpharm.gui.session_guard import SessionGuard
 from printpharm.gui.widgets.banner import ModeBanner
 from printpharm.gui.workers import TaskRunner
-from printpharm.services.workstation import (
+from printpharm.services.station.workstation import (
     DeviceStatus,
     DoseForm,
     DosePreview,

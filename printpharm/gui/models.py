@@ -7,7 +7,7 @@ from decimal import Decimal
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from printpharm.core.uniformity import MassUniformityResult
-from printpharm.services.workstation import format_mass
+from printpharm.services.station.workstation import format_mass
 
 __all__ = ["UnitMassModel"]
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
 from printpharm.errors import SessionExpired
-from printpharm.services.workstation import StationSession
+from printpharm.services.station.workstation import StationSession
 
 __all__ = ["SessionGuard"]
 

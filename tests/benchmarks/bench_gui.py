@@ -29,7 +29,7 @@ import sys, time
 from PySide6.QtCore import QSettings, QTimer
 from printpharm.gui.app import build_main_window, create_application
 from printpharm.gui.login import LoginDialog
-from printpharm.services.workstation import WorkstationConfig, build_workstation
+from printpharm.services.station.workstation import WorkstationConfig, build_workstation
 
 url, settings_path, user, password = sys.argv[1:5]
 app = create_application([])
@@ -54,7 +54,7 @@ ws.session.close()
 
 
 def _database(folder: Path) -> str:
-    from printpharm.services.workstation import StationSession
+    from printpharm.services.station.workstation import StationSession
 
     url = f"sqlite:///{folder / 'bench.sqlite3'}"
     session = StationSession(url)
@@ -97,7 +97,7 @@ def _login_window(url: str, folder: Path) -> tuple[Any, Any, Any]:
     from PySide6.QtCore import QSettings
 
     from printpharm.gui.app import build_main_window, create_application
-    from printpharm.services.workstation import WorkstationConfig, build_workstation
+    from printpharm.services.station.workstation import WorkstationConfig, build_workstation
 
     app = create_application([])
     ws = build_workstation(WorkstationConfig(database_url=url, records_dir=folder / "records"))

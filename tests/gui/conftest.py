@@ -17,8 +17,8 @@ from PySide6.QtCore import QSettings  # noqa: E402
 
 from printpharm.gui._pyside_fix import repair_singleton_refcounts  # noqa: E402
 from printpharm.gui.main_window import MainWindow  # noqa: E402
-from printpharm.services.records_app import HASHER_ENV, WORKSTATION_ENV  # noqa: E402
-from printpharm.services.workstation import (  # noqa: E402
+from printpharm.services.station.records_app import HASHER_ENV, WORKSTATION_ENV  # noqa: E402
+from printpharm.services.station.workstation import (  # noqa: E402
     StationSession,
     Workstation,
     WorkstationConfig,

@@ -52,7 +52,7 @@ class Shooter:
         from PySide6.QtCore import QSettings
 
         from printpharm.gui.app import create_application
-        from printpharm.services.workstation import (
+        from printpharm.services.station.workstation import (
             StationSession,
             WorkstationConfig,
             build_workstation,
@@ -268,10 +268,10 @@ class Shooter:
     def recovery(self, window: Any) -> None:
         """A run whose process 'dies' after a unit, then the restart's notice."""
         from printpharm.gui.main_window import MainWindow
-        from printpharm.services import _station_batch
+        from printpharm.services.station import batch as _station_batch
         from printpharm.services.jobs import CancelToken, EventHub
         from printpharm.services.run.events import UnitWeighed
-        from printpharm.services.workstation import StationSession, Workstation
+        from printpharm.services.station.workstation import StationSession, Workstation
 
         batch = window.plan.batch
         recorder = self.session.recorder()

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QWidget
 from printpharm.gui.main_window import MainWindow
 from printpharm.services.access.signatures import read_audit_events
 from printpharm.services.control.site_settings import MASS_POLICY_SETTING, SETTINGS
-from printpharm.services.workstation import Workstation
+from printpharm.services.station.workstation import Workstation
 from tests.gui.conftest import ADMIN, SUPERVISOR, Clock
 
 OpenAs = Callable[[tuple[str, str, str]], MainWindow]

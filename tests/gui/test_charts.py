@@ -87,7 +87,7 @@ def test_a_clogged_unit_in_a_real_run_is_a_cross_on_the_chart(qtbot, station, se
     import dataclasses
 
     from printpharm.gui.main_window import MainWindow
-    from printpharm.services.workstation import Workstation
+    from printpharm.services.station.workstation import Workstation
     from tests.gui.conftest import TECHNICIAN
     from tests.gui.test_flow import _fill
 

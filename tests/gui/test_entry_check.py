@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QFormLayout, QLabel, QLineEdit
 from printpharm.gui.main_window import MainWindow
 from printpharm.gui.pages.plan import PlanPage
 from printpharm.services.access.signatures import read_audit_events
-from printpharm.services.workstation import Workstation
+from printpharm.services.station.workstation import Workstation
 from tests.gui.conftest import REVIEWER, SUPERVISOR, TECHNICIAN
 from tests.gui.test_library_locked import _lock_via_services, _plan
 

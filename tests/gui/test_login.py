@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog
 from printpharm.gui.first_run import FirstRunDialog
 from printpharm.gui.login import LoginDialog
 from printpharm.gui.main_window import MainWindow
-from printpharm.services.workstation import StationSession, Workstation
+from printpharm.services.station.workstation import StationSession, Workstation
 from tests.gui.conftest import ADMIN, SUPERVISOR, TECHNICIAN, Clock
 
 pytestmark = pytest.mark.gui

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from printpharm.gui.main_window import PAGE_KEYS, MainWindow
-from printpharm.services.workstation import ModeStatus
+from printpharm.services.station.workstation import ModeStatus
 
 pytestmark = pytest.mark.gui
 

@@ -10,8 +10,8 @@ from PySide6.QtGui import QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from printpharm.gui.widgets.unit_view import UnitView
-from printpharm.services._station_batch import plan_for_form
-from printpharm.services.workstation import DoseForm, MeshView, PlannedBatch, Workstation
+from printpharm.services.station.batch import plan_for_form
+from printpharm.services.station.workstation import DoseForm, MeshView, PlannedBatch, Workstation
 
 pytestmark = pytest.mark.gui
 

@@ -8,7 +8,7 @@ import pytest
 
 from printpharm.errors import InputError, MigrationError, PermissionDenied
 from printpharm.services.access.passwords import HasherConfig
-from printpharm.services.records_app import (
+from printpharm.services.station.records_app import (
     HASHER_ENV,
     auth_config_from_settings,
     initialise,

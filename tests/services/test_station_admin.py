@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from printpharm.errors import InputError, PermissionDenied
-from printpharm.services._station_admin import SiteAdmin, parse_calibration_date
-from printpharm.services.records_app import HASHER_ENV
-from printpharm.services.workstation import StationSession
+from printpharm.services.station.admin import SiteAdmin, parse_calibration_date
+from printpharm.services.station.records_app import HASHER_ENV
+from printpharm.services.station.workstation import StationSession
 
 ADMIN = ("admin.root", "Ada Admin", "correct-horse-42-battery")
 TECH = ("t.nguyen", "Tam Nguyen", "nguyen-technician-pass-3")

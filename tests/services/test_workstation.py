@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from printpharm.errors import CatalogError, DesignSpaceError, DoseInputError, UniformityInputError
-from printpharm.services._station_batch import plan_for_form, unit_mesh
+from printpharm.services.station.batch import plan_for_form, unit_mesh
 from printpharm.services.run.prepare import prepare_run
-from printpharm.services.workstation import (
+from printpharm.services.station.workstation import (
     DoseForm,
     MeshView,
     Workstation,

@@ -23,7 +23,7 @@ from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.site_settings import SiteSettingsPanel
 from printpharm.gui.widgets.tables import record_table
 from printpharm.services.access.permissions import Operation, Role
-from printpharm.services.workstation import Workstation
+from printpharm.services.station.workstation import Workstation
 
 __all__ = ["AdminPage"]
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.services.access.permissions import Operation
-from printpharm.services.workstation import Workstation
+from printpharm.services.station.workstation import Workstation
 
 __all__ = ["HistoryPage"]
 

@@ -23,7 +23,7 @@ from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.signature import SignatureDialog
 from printpharm.gui.widgets.tables import record_table
 from printpharm.services.access.permissions import Operation
-from printpharm.services.workstation import LibraryRow, Workstation
+from printpharm.services.station.workstation import LibraryRow, Workstation
 
 __all__ = ["LibraryPage"]
 

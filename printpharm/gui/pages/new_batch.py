@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from printpharm.gui.widgets.dose_result import DoseResultPanel
 from printpharm.gui.widgets.feedback import FieldError
-from printpharm.services.workstation import (
+from printpharm.services.station.workstation import (
     BSA_FORMULA_LABELS,
     BSA_FORMULAS,
     DoseForm,

@@ -35,7 +35,7 @@ from printpharm.gui.widgets.unit_view import UnitView
 from printpharm.gui.workers import TaskRunner
 from printpharm.services.control.entry_verification import NOT_VERIFIED
 from printpharm.services.access.permissions import Operation
-from printpharm.services.workstation import (
+from printpharm.services.station.workstation import (
     DoseForm,
     DosePreview,
     PlannedBatch,

@@ -39,7 +39,7 @@ from printpharm.services.run.events import (
     UnitWeighed,
 )
 from printpharm.services.run.result import AlarmRecord, BatchResult, OperatorDecision, UnitRecord
-from printpharm.services.workstation import (
+from printpharm.services.station.workstation import (
     PlannedBatch,
     PrintAuthorisation,
     Workstation,

@@ -29,7 +29,7 @@ from printpharm.gui.widgets.banner import PatientUseBanner
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.gui.widgets.release import ReleasePanel
 from printpharm.services.run.result import BatchResult
-from printpharm.services.workstation import (
+from printpharm.services.station.workstation import (
     PlannedBatch,
     QcPreview,
     Workstation,

@@ -19,7 +19,7 @@ from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError, error_colour
 from printpharm.gui.widgets.tables import record_table
 from printpharm.services.access.permissions import Operation
-from printpharm.services.workstation import BalanceRow, Workstation
+from printpharm.services.station.workstation import BalanceRow, Workstation
 
 __all__ = ["BalancesPanel"]
 

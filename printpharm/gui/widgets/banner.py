@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from printpharm.services.workstation import ModeStatus, PrintAuthorisation
+from printpharm.services.station.workstation import ModeStatus, PrintAuthorisation
 
 __all__ = ["ModeBanner", "PatientUseBanner"]
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from printpharm.gui.widgets.feedback import error_colour, is_dark
 from printpharm.services.run.events import Heating, Temperatures
 from printpharm.services.run.result import UnitRecord
-from printpharm.services.workstation import format_mass
+from printpharm.services.station.workstation import format_mass
 
 __all__ = ["MassChart", "MassPoint", "TemperatureChart", "TemperatureSample"]
 

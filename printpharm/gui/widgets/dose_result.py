@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from printpharm.gui.widgets.feedback import error_colour
-from printpharm.services.workstation import (
+from printpharm.services.station.workstation import (
     BSA_FORMULA_LABELS,
     DosePreview,
     describe_dose,

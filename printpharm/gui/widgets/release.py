@@ -18,7 +18,7 @@ from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.services.access.accounts import SIGNATURE_STATEMENT
 from printpharm.services.access.permissions import Operation
-from printpharm.services.workstation import StationSession
+from printpharm.services.station.workstation import StationSession
 
 __all__ = ["ReleasePanel"]
 

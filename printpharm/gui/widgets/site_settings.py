@@ -20,7 +20,7 @@ from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.tables import record_table
 from printpharm.services.access.permissions import Operation
-from printpharm.services.workstation import SettingRow, Workstation
+from printpharm.services.station.workstation import SettingRow, Workstation
 
 __all__ = ["SiteSettingsPanel"]
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from printpharm.services.workstation import LayerView
+from printpharm.services.station.workstation import LayerView
 
 __all__ = ["ToolpathView"]
 

@@ -28,7 +28,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from printpharm.gui.widgets.feedback import is_dark
-from printpharm.services.workstation import MeshView
+from printpharm.services.station.workstation import MeshView
 
 __all__ = ["UnitView"]
 

@@ -1,6 +1,6 @@
 """Plan and print one batch for the desktop application (Qt-free).
 
-Private to :mod:`printpharm.services.workstation`. The planning and print-run
+Private to :mod:`printpharm.services.station.workstation`. The planning and print-run
 services do the work; they are imported on first use (trimesh and scipy take
 about a second to import, which the login screen should not wait for). This
 module turns the checked new-batch form into their inputs, flattens a plan's
@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from printpharm.catalog import Catalog
 from printpharm.errors import DesignSpaceError, InputError
-from printpharm.services._batch_form import DoseForm, DosePreview, describe_dose
+from printpharm.services.station.batch_form import DoseForm, DosePreview, describe_dose
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.control.print_authority import PrintAuthorisation, authorise_print
 from printpharm.services.run.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder

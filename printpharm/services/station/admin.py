@@ -1,6 +1,6 @@
 """Site settings and registered balances for the Administration page (Qt-free).
 
-Private to :mod:`printpharm.services.workstation`. Turns
+Private to :mod:`printpharm.services.station.workstation`. Turns
 :mod:`printpharm.services.control.site_settings` and
 :mod:`printpharm.services.control.device_registry` into rows of text a table can show,
 and parses what the administrator typed (a calibration date as ``YYYY-MM-DD``).
@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from printpharm.errors import InputError, SessionExpired
 from printpharm.services.control import site_settings
-from printpharm.services._station_session import StationSession
+from printpharm.services.station.session import StationSession
 from printpharm.services.access.auth import AuthService
 from printpharm.services.control.device_registry import (
     DEFAULT_VALIDITY_DAYS,
@@ -26,7 +26,7 @@ from printpharm.services.control.device_registry import (
     registered_balances,
 )
 from printpharm.services.access.permissions import Operation
-from printpharm.services.records_app import SETTING_KEYS
+from printpharm.services.station.records_app import SETTING_KEYS
 from printpharm.storage.batches import DeviceRow
 
 __all__ = ["BalanceRow", "SettingRow", "SiteAdmin", "parse_calibration_date"]

@@ -1,6 +1,6 @@
 """The new-batch form as typed, its checked preview, and the text helpers the screens show.
 
-Private to :mod:`printpharm.services.workstation`, which re-exports the public names.
+Private to :mod:`printpharm.services.station.workstation`, which re-exports the public names.
 """
 
 from __future__ import annotations

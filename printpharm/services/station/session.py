@@ -1,7 +1,7 @@
 """Who is logged in at this workstation, over the records services (Qt-free).
 
-Private to :mod:`printpharm.services.workstation`. Wraps
-:func:`printpharm.services.records_app.open_records` with the state one
+Private to :mod:`printpharm.services.station.workstation`. Wraps
+:func:`printpharm.services.station.records_app.open_records` with the state one
 desktop session needs: the chosen database, the first-run administrator, the
 current :class:`UserSession`, idle locking, research mode, user accounts and
 the audit trail.
@@ -31,7 +31,7 @@ from printpharm.services.access.signatures import (
     read_audit_events,
     verify_audit_trail,
 )
-from printpharm.services.records_app import RecordsServices, initialise, open_records
+from printpharm.services.station.records_app import RecordsServices, initialise, open_records
 from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport
 from printpharm.storage.batches import BatchRow
 from printpharm.storage.db import resolve_database_url

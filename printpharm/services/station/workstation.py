@@ -33,7 +33,7 @@ from printpharm.errors import (
     PrintpharmError,
     SessionExpired,
 )
-from printpharm.services._batch_form import (
+from printpharm.services.station.batch_form import (
     DoseForm,
     DosePreview,
     DosePreviewBuilder,
@@ -47,8 +47,8 @@ from printpharm.services._batch_form import (
     parse_masses,
     recipe_options,
 )
-from printpharm.services._station_admin import BalanceRow, SettingRow, SiteAdmin
-from printpharm.services._station_batch import (
+from printpharm.services.station.admin import BalanceRow, SettingRow, SiteAdmin
+from printpharm.services.station.batch import (
     LayerView,
     MeshView,
     PathView,
@@ -58,7 +58,7 @@ from printpharm.services._station_batch import (
     print_batch,
     warm_up,
 )
-from printpharm.services._station_session import ModeStatus, StationSession, display_url
+from printpharm.services.station.session import ModeStatus, StationSession, display_url
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
