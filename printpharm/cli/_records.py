@@ -25,8 +25,8 @@ from printpharm.cli._auth_args import (
 )
 from printpharm.cli._common import add_json_flag, emit
 from printpharm.errors import InputError
-from printpharm.services.records.audit_export import AuditFilter, export_audit
 from printpharm.services.access.permissions import Role
+from printpharm.services.records.audit_export import AuditFilter, export_audit
 from printpharm.services.station.records_app import (
     initialise,
     open_records,

@@ -26,21 +26,21 @@ from printpharm.cli._common import add_json_flag, emit, to_jsonable
 from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
 from printpharm.errors import InputError
 from printpharm.services.control.entry_verification import verify_entry
-from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.run.planning import PlanResult
 from printpharm.services.control.print_authority import after_run, begin_recorded_run
+from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.run.devices import connected_devices, simulator_urls
+from printpharm.services.run.events import Alarm, FlowCorrected, Heating, UnitWeighed
+from printpharm.services.run.loop import run_batch
+from printpharm.services.run.planning import PlanResult
+from printpharm.services.run.prepare import PreparedRun, prepare_run
 from printpharm.services.run.recording import (
     BatchRecorder,
     FanoutRecorder,
     JsonFileRecorder,
     NullRecorder,
 )
-from printpharm.services.run.loop import run_batch
-from printpharm.services.run.devices import connected_devices, simulator_urls
-from printpharm.services.run.events import Alarm, FlowCorrected, Heating, UnitWeighed
-from printpharm.services.run.prepare import PreparedRun, prepare_run
-from printpharm.services.run.result import AlarmRecord, BatchResult, OperatorDecision
 from printpharm.services.run.request import OperatorCallback, RunOptions
+from printpharm.services.run.result import AlarmRecord, BatchResult, OperatorDecision
 
 __all__ = ["register"]
 

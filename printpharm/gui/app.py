@@ -20,7 +20,11 @@ from printpharm.gui._pyside_fix import repair_singleton_refcounts
 from printpharm.gui.first_run import FirstRunDialog
 from printpharm.gui.login import ChangePasswordDialog, LoginDialog
 from printpharm.gui.main_window import MainWindow
-from printpharm.services.station.workstation import Workstation, WorkstationConfig, build_workstation
+from printpharm.services.station.workstation import (
+    Workstation,
+    WorkstationConfig,
+    build_workstation,
+)
 
 __all__ = ["RESOURCES", "build_main_window", "create_application", "log_in", "main"]
 

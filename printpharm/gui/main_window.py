@@ -1,6 +1,6 @@
 """The main window: a thin shell with the mode banner, page navigation and status bar.
 
-Pages are built by the composition root's :class:`~printpharm.services.station.workstation.Workstation`
+Pages are built by the composition root (``services.station.workstation.Workstation``)
 and hosted in a :class:`QStackedWidget`; the navigation list and the ``Go``
 menu (Ctrl+1 … Ctrl+8) switch between them. Window geometry and the last page
 are remembered in the ``QSettings`` the caller passes in.

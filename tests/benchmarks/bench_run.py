@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from printpharm.catalog import load_catalog
 from printpharm.devices.sim import FAST_PTY_SPEED, Plate, PtyServer, build_balance, build_printer
-from printpharm.services.run.loop import run_batch
 from printpharm.services.run.devices import connected_devices, simulator_urls
+from printpharm.services.run.loop import run_batch
 from printpharm.services.run.prepare import prepare_run
 from printpharm.services.run.request import RunRequest
 

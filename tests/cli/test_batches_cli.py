@@ -10,9 +10,9 @@ import pytest
 
 from printpharm.catalog import load_catalog
 from printpharm.services.run.db_recorder import DatabaseRecorder
-from printpharm.services.station.records_app import open_records
-from printpharm.services.run.loop import run_batch
 from printpharm.services.run.devices import connected_devices, simulator_urls
+from printpharm.services.run.loop import run_batch
+from printpharm.services.station.records_app import open_records
 from tests.cli.conftest import Cli, initialised, pw
 from tests.services.conftest import FAST_LINK, make_request, options
 

@@ -268,9 +268,9 @@ class Shooter:
     def recovery(self, window: Any) -> None:
         """A run whose process 'dies' after a unit, then the restart's notice."""
         from printpharm.gui.main_window import MainWindow
-        from printpharm.services.station import batch as _station_batch
         from printpharm.services.jobs import CancelToken, EventHub
         from printpharm.services.run.events import UnitWeighed
+        from printpharm.services.station import batch as _station_batch
         from printpharm.services.station.workstation import StationSession, Workstation
 
         batch = window.plan.batch

@@ -10,11 +10,11 @@ from PySide6.QtCore import Qt
 
 from printpharm.errors import DesignSpaceError
 from printpharm.gui.main_window import MainWindow
-from printpharm.services.station import batch as _station_batch
-from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.access.signatures import read_audit_events
+from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.events import UnitWeighed
+from printpharm.services.run.recording import BatchRecorder
+from printpharm.services.station import batch as _station_batch
 from printpharm.services.station.workstation import DoseForm, StationSession, Workstation
 from tests.gui.conftest import SUPERVISOR, TECHNICIAN
 from tests.gui.test_flow import _fill

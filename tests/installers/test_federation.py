@@ -18,7 +18,6 @@ import pytest
 
 from printpharm.catalog import Catalog
 from printpharm.errors import AuditError, InputError, PermissionDenied
-from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.records.federation import (
     IMPORT_RECORD_TYPE,
     ImportResult,
@@ -28,6 +27,7 @@ from printpharm.services.records.federation import (
     verify_imported,
 )
 from printpharm.services.records.federation_records import imported_batches
+from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.loop import run_batch
 from printpharm.storage.audit import AuditContext, AuditEntry, ChainReport
 from printpharm.storage.db import Database

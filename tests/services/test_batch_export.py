@@ -18,13 +18,13 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.errors import PermissionDenied, RecordError
 from printpharm.services.access.auth import UserSession
+from printpharm.services.records.batches import BatchRecordsService
 from printpharm.services.records.export import (
     BatchExportService,
     record_from_json,
     record_to_csv,
     record_to_json,
 )
-from printpharm.services.records.batches import BatchRecordsService
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.loop import run_batch
 from printpharm.storage.batches import UnitReading

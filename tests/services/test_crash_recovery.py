@@ -28,11 +28,11 @@ from sqlalchemy import event
 from printpharm.catalog import Catalog
 from printpharm.errors import DatabaseUnavailable
 from printpharm.services.access.auth import AuthConfig, AuthService
+from printpharm.services.jobs import EventHub
 from printpharm.services.records.batches import RECOVERY_REASON, recover_open_batches
 from printpharm.services.run.db_recorder import DatabaseRecorder
-from printpharm.services.jobs import EventHub
-from printpharm.services.run.loop import run_batch
 from printpharm.services.run.events import UnitStarted, UnitWeighed
+from printpharm.services.run.loop import run_batch
 from printpharm.storage.audit import AuditContext
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import unit_of_work

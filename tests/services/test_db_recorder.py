@@ -10,8 +10,8 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.errors import PermissionDenied
 from printpharm.services.run.db_recorder import DatabaseRecorder, plain
-from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.run.loop import run_batch
+from printpharm.services.run.recording import BatchRecorder
 from printpharm.storage.repositories import unit_of_work
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.services.conftest import make_request, options

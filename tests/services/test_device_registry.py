@@ -17,7 +17,6 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.devices.sim import Plate, PtyServer, build_balance, build_printer
 from printpharm.errors import InputError, PermissionDenied, PreflightError
-from printpharm.services.records.export import patient_use
 from printpharm.services.control.device_registry import (
     SIMULATED_CHECK,
     VALIDITY_SETTING,
@@ -26,8 +25,9 @@ from printpharm.services.control.device_registry import (
     registered_balances,
 )
 from printpharm.services.control.print_authority import begin_recorded_run
-from printpharm.services.run.loop import run_batch
+from printpharm.services.records.export import patient_use
 from printpharm.services.run.devices import connected_devices
+from printpharm.services.run.loop import run_batch
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.services.conftest import FAST_LINK, make_request, options
 

@@ -9,7 +9,11 @@ import pytest
 
 from printpharm.catalog import Catalog
 from printpharm.errors import AuthenticationFailed, PermissionDenied
-from printpharm.services.control.entry_verification import NOT_VERIFIED, entry_verifier, verify_entry
+from printpharm.services.control.entry_verification import (
+    NOT_VERIFIED,
+    entry_verifier,
+    verify_entry,
+)
 from printpharm.services.control.library import LibraryService
 from printpharm.services.control.print_authority import authorise_request, begin_recorded_run
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template

@@ -13,8 +13,6 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.devices.sim import BalanceSim, PrinterSim
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.run.recording import JsonFileRecorder, MemoryRecorder
-from printpharm.services.run.loop import run_batch
 from printpharm.services.run.events import (
     Alarm,
     FlowCorrected,
@@ -27,8 +25,10 @@ from printpharm.services.run.events import (
     UnitStarted,
     UnitWeighed,
 )
-from printpharm.services.run.result import AlarmKind, AlarmRecord, OperatorDecision
+from printpharm.services.run.loop import run_batch
+from printpharm.services.run.recording import JsonFileRecorder, MemoryRecorder
 from printpharm.services.run.request import RunDevices
+from printpharm.services.run.result import AlarmKind, AlarmRecord, OperatorDecision
 from tests.services.conftest import make_request, options
 
 

@@ -13,9 +13,9 @@ from printpharm.catalog import Catalog
 from printpharm.catalog.schema import Recipe
 from printpharm.devices.marlin import HeaterReading, PrinterInfo
 from printpharm.errors import PreflightError
-from printpharm.services.run.recording import MemoryRecorder
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.preflight import LockStatus, check_device, check_temperatures
+from printpharm.services.run.recording import MemoryRecorder
 from tests.services.conftest import make_request, options
 
 

@@ -10,9 +10,9 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.devices.printer import LinkOptions
 from printpharm.devices.sim import FAST_PTY_SPEED, Plate, PtyServer, build_balance, build_printer
-from printpharm.services.run.recording import MemoryRecorder
-from printpharm.services.run.loop import run_batch
 from printpharm.services.run.devices import connected_devices
+from printpharm.services.run.loop import run_batch
+from printpharm.services.run.recording import MemoryRecorder
 from printpharm.services.run.result import AlarmKind
 from tests.services.conftest import make_request, options
 

@@ -12,6 +12,7 @@ import pytest
 
 from printpharm.catalog import Catalog
 from printpharm.errors import RecordError
+from printpharm.services.run.loop import run_batch
 from printpharm.services.run.recording import (
     BatchRecorder,
     FanoutRecorder,
@@ -19,7 +20,6 @@ from printpharm.services.run.recording import (
     MemoryRecorder,
     NullRecorder,
 )
-from printpharm.services.run.loop import run_batch
 from printpharm.services.run.result import BatchHeader, UnitRecord
 from tests.services.conftest import make_request, options
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from printpharm.errors import CatalogError, DesignSpaceError, DoseInputError, UniformityInputError
-from printpharm.services.station.batch import plan_for_form, unit_mesh
 from printpharm.services.run.prepare import prepare_run
+from printpharm.services.station.batch import plan_for_form, unit_mesh
 from printpharm.services.station.workstation import (
     DoseForm,
     MeshView,

@@ -33,8 +33,8 @@ from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.toolpaths import ToolpathView
 from printpharm.gui.widgets.unit_view import UnitView
 from printpharm.gui.workers import TaskRunner
-from printpharm.services.control.entry_verification import NOT_VERIFIED
 from printpharm.services.access.permissions import Operation
+from printpharm.services.control.entry_verification import NOT_VERIFIED
 from printpharm.services.station.workstation import (
     DoseForm,
     DosePreview,

@@ -79,7 +79,7 @@ def needs_rehash(password_hash: str, config: HasherConfig) -> bool:
 
 @cache
 def default_blocklist() -> frozenset[str]:
-    """The common-password blocklist shipped in ``printpharm/services/access/common_passwords.txt``."""
+    """The common-password blocklist shipped in ``services/access/common_passwords.txt``."""
     text = (
         resources.files("printpharm.services.access")
         .joinpath("common_passwords.txt")

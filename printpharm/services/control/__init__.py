@@ -1,1 +1,4 @@
-"""TODO"""
+"""What may be printed, by whom and on what: the validated library, locked and research mode, the
+print authority, second-person entry verification, site settings, the device registry and the
+workstation doctor.
+"""

@@ -12,14 +12,13 @@ validation only (see :func:`printpharm.services.records.export.patient_use`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
-from typing import Any
 
 from printpharm.errors import InputError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
-from printpharm.services.run.preflight import PreflightCheck
+from printpharm.services.run.preflight import SIMULATED_CHECK, PreflightCheck, simulated_weighing
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import DeviceRow
 from printpharm.storage.repositories import UnitOfWork
@@ -41,19 +40,8 @@ __all__ = [
 VALIDITY_SETTING = "devices.balance_calibration_valid_days"
 DEFAULT_VALIDITY_DAYS = 365
 
-#: Preflight check name of a run weighed on the built-in simulated balance.
-SIMULATED_CHECK = "balance_simulated"
-
 #: ``(balance identity from I2/I4, port) -> PreflightCheck``.
 BalancePolicy = Callable[[Mapping[str, str], str], PreflightCheck]
-
-
-def simulated_weighing(preflight: Iterable[Mapping[str, Any]]) -> str | None:
-    """Why a batch is not for patient use if it was weighed on the simulated balance."""
-    for check in preflight:
-        if check.get("name") == SIMULATED_CHECK:
-            return "weighed on the built-in simulated balance: for training and validation only"
-    return None
 
 
 def validity_days(uow: UnitOfWork) -> int:

@@ -29,8 +29,8 @@ from printpharm.catalog import load_catalog
 from printpharm.catalog.loader import default_data_root
 from printpharm.devices import Balance, PrinterLink, list_ports, open_transport
 from printpharm.errors import PrintpharmError
-from printpharm.services.control.device_registry import judge_registration, validity_days
 from printpharm.services.access.signatures import verify_audit_trail
+from printpharm.services.control.device_registry import judge_registration, validity_days
 from printpharm.storage.audit import AuditContext
 from printpharm.storage.db import Database, resolve_database_url
 from printpharm.storage.repositories import unit_of_work

@@ -21,6 +21,9 @@ from typing import Any
 from printpharm.catalog import Catalog
 from printpharm.catalog.schema import Ink, Recipe
 from printpharm.errors import InputError, RecordError
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
+from printpharm.services.access.signatures import Meaning, RecordsService, SignableRecord
 from printpharm.services.control._library_content import (
     content_of,
     edited_model,
@@ -29,9 +32,6 @@ from printpharm.services.control._library_content import (
     model_from_content,
     source_of,
 )
-from printpharm.services.access.auth import AuthService, UserSession
-from printpharm.services.access.permissions import Operation
-from printpharm.services.access.signatures import Meaning, RecordsService, SignableRecord
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import LibraryKind, LibraryVersion, library
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork

@@ -17,16 +17,14 @@ from typing import Any
 
 from printpharm.catalog.schema import Ink, Recipe
 from printpharm.errors import DesignSpaceError
-from printpharm.services.control._library_content import locked_match
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.control._library_content import locked_match
 from printpharm.services.run.preflight import LockStatus
+from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 from printpharm.storage.audit import AuditEntry
 
 __all__ = ["NOT_FOR_PATIENT_USE", "BatchAuthorisation", "LockedMode"]
-
-#: The tag printed on batches that may not be given to a patient.
-NOT_FOR_PATIENT_USE = "NOT FOR PATIENT USE"
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,23 @@ from printpharm.catalog.schema import Ink, Recipe
 from printpharm.core.uniformity import Policy
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services.access.auth import AuthService, UserSession
-from printpharm.services.run.db_recorder import DatabaseRecorder
-from printpharm.services.control.device_registry import BalancePolicy, balance_policy, simulated_weighing
-from printpharm.services.control.entry_verification import NOT_VERIFIED, entry_verifier
-from printpharm.services.control.locked_mode import NOT_FOR_PATIENT_USE, BatchAuthorisation, LockedMode
 from printpharm.services.access.permissions import Operation
-from printpharm.services.run.preflight import LockPolicy, LockStatus, shipped_recipe_lock
-from printpharm.services.run.result import BatchResult
-from printpharm.services.run.request import RunOptions, RunRequest
+from printpharm.services.control.device_registry import (
+    BalancePolicy,
+    balance_policy,
+    simulated_weighing,
+)
+from printpharm.services.control.entry_verification import NOT_VERIFIED, entry_verifier
+from printpharm.services.control.locked_mode import (
+    NOT_FOR_PATIENT_USE,
+    BatchAuthorisation,
+    LockedMode,
+)
 from printpharm.services.control.site_settings import MASS_POLICY_SETTING
+from printpharm.services.run.db_recorder import DatabaseRecorder
+from printpharm.services.run.preflight import LockPolicy, LockStatus, shipped_recipe_lock
+from printpharm.services.run.request import RunOptions, RunRequest
+from printpharm.services.run.result import BatchResult
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import library
 

@@ -18,9 +18,9 @@ from typing import Any
 from printpharm.core.uniformity import POLICIES
 from printpharm.errors import InputError
 from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
-from printpharm.services.control.device_registry import DEFAULT_VALIDITY_DAYS, VALIDITY_SETTING
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import SiteSettingsService
+from printpharm.services.control.device_registry import DEFAULT_VALIDITY_DAYS, VALIDITY_SETTING
 from printpharm.storage.repositories import SettingRecord
 
 __all__ = ["MASS_POLICY_SETTING", "SETTINGS", "Setting", "SettingView", "change_setting", "view"]

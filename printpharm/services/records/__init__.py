@@ -1,1 +1,4 @@
-"""TODO"""
+"""What was done, for people and inspectors: batch views, review and release, exports (PDF, CSV,
+JSON, inspection package), the audit trail's views and export, and federation of standalone
+workstations' records.
+"""

@@ -29,7 +29,7 @@ from reportlab.platypus import TableStyle as TS
 
 from printpharm import __version__
 from printpharm.services.records.export import BatchRecordView
-from printpharm.services.control.locked_mode import NOT_FOR_PATIENT_USE
+from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 
 __all__ = ["render_pdf"]
 

@@ -18,7 +18,12 @@ from typing import Any
 from printpharm.errors import RecordError, SignatureError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
-from printpharm.services.access.signatures import Meaning, RecordsService, SignableRecord, SignatureCheck
+from printpharm.services.access.signatures import (
+    Meaning,
+    RecordsService,
+    SignableRecord,
+    SignatureCheck,
+)
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork

@@ -28,11 +28,11 @@ from typing import Any
 from printpharm import __version__
 from printpharm.errors import InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
-from printpharm.services.records.batches import batch_signable
-from printpharm.services.control.device_registry import simulated_weighing
-from printpharm.services.control.locked_mode import NOT_FOR_PATIENT_USE
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService, manifestation
+from printpharm.services.records.batches import batch_signable
+from printpharm.services.run.preflight import simulated_weighing
+from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport, format_utc_ms
 from printpharm.storage.batches import BatchRow, UnitReading
 from printpharm.storage.db import Database

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from printpharm.services.access.auth import AuthService, UserSession
-from printpharm.services.records.federation import IMPORT_RECORD_TYPE
 from printpharm.services.access.permissions import Operation
+from printpharm.services.records.federation import IMPORT_RECORD_TYPE
 
 __all__ = ["ImportedBatch", "imported_batches"]
 

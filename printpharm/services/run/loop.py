@@ -31,7 +31,6 @@ from printpharm.errors import (
     RunAborted,
 )
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.run.recording import BatchRecorder, NullRecorder
 from printpharm.services.run.events import (
     Alarm,
     FlowCorrected,
@@ -42,6 +41,15 @@ from printpharm.services.run.events import (
     UnitWeighed,
 )
 from printpharm.services.run.flow import next_flow_pct
+from printpharm.services.run.recording import BatchRecorder, NullRecorder
+from printpharm.services.run.request import (
+    OperatorCallback,
+    RunDevices,
+    RunOptions,
+    RunRequest,
+    Weighing,
+    mass_in_mg,
+)
 from printpharm.services.run.result import (
     AlarmKind,
     AlarmRecord,
@@ -52,14 +60,6 @@ from printpharm.services.run.result import (
     UnitRecord,
 )
 from printpharm.services.run.steps import Session, StopRun
-from printpharm.services.run.request import (
-    OperatorCallback,
-    RunDevices,
-    RunOptions,
-    RunRequest,
-    Weighing,
-    mass_in_mg,
-)
 
 _T = TypeVar("_T")
 

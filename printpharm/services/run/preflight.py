@@ -14,10 +14,11 @@ Each check yields a :class:`PreflightCheck`; any failure raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.units import ink_mass_mg
@@ -27,6 +28,7 @@ from printpharm.services.run.program import PlateProgram
 
 __all__ = [
     "FIRMWARE_FAMILIES",
+    "SIMULATED_CHECK",
     "TARGET_AGREEMENT",
     "LockStatus",
     "PreflightCheck",
@@ -35,7 +37,11 @@ __all__ = [
     "check_temperatures",
     "raise_failures",
     "shipped_recipe_lock",
+    "simulated_weighing",
 ]
+
+#: Preflight check name of a run weighed on the built-in simulated balance.
+SIMULATED_CHECK = "balance_simulated"
 
 #: Firmware name fragment (M115 FIRMWARE_NAME) each printer flavour needs.
 FIRMWARE_FAMILIES: dict[str, str] = {
@@ -75,6 +81,14 @@ def shipped_recipe_lock(recipe: Recipe, sha256: str) -> LockStatus:
         f"sha256:{sha256}",
         f"shipped recipe file treated as locked ({recipe.validation_status})",
     )
+
+
+def simulated_weighing(preflight: Iterable[Mapping[str, Any]]) -> str | None:
+    """Why a batch is not for patient use if it was weighed on the simulated balance."""
+    for check in preflight:
+        if check.get("name") == SIMULATED_CHECK:
+            return "weighed on the built-in simulated balance: for training and validation only"
+    return None
 
 
 #: Signature of a lock policy: ``(recipe, file_sha256) -> LockStatus``.

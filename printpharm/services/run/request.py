@@ -122,7 +122,7 @@ class RunOptions:
     now: Callable[[], datetime] | None = None
     lock_policy: LockPolicy = shipped_recipe_lock
     #: ``(balance identity, port) -> PreflightCheck`` once the balance is identified
-    #: (recorded runs: registered and calibrated, see services.device_registry).
+    #: (recorded runs: registered and calibrated, see services.control.device_registry).
     balance_policy: Callable[[Mapping[str, str], str], PreflightCheck] | None = None
     #: Ph. Eur. 2.9.5 reading (site setting ``qc.mass_uniformity_policy``).
     mass_policy: Policy = "strict"

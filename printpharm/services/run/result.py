@@ -20,6 +20,7 @@ __all__ = [
     "AlarmRecord",
     "BatchHeader",
     "BatchResult",
+    "NOT_FOR_PATIENT_USE",
     "FlowCorrection",
     "OperatorDecision",
     "QcReport",
@@ -28,6 +29,9 @@ __all__ = [
     "UnitRecord",
     "to_jsonable",
 ]
+
+#: The tag printed on batches that may not be given to a patient.
+NOT_FOR_PATIENT_USE = "NOT FOR PATIENT USE"
 
 #: completed: every unit printed and weighed; stopped: an alarm, the operator or a
 #: preflight check ended it; interrupted: the connection to a device was lost.

@@ -16,7 +16,6 @@ from typing import Any, Literal, TypeVar
 
 from printpharm.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.run.events import Heating, PreflightPassed, Temperatures
 from printpharm.services.run.preflight import (
     LockStatus,
@@ -27,6 +26,8 @@ from printpharm.services.run.preflight import (
     raise_failures,
 )
 from printpharm.services.run.qc import QcInputs, evaluate_qc
+from printpharm.services.run.recording import BatchRecorder
+from printpharm.services.run.request import OperatorCallback, RunDevices, RunOptions, RunRequest
 from printpharm.services.run.result import (
     AlarmKind,
     AlarmRecord,
@@ -38,7 +39,6 @@ from printpharm.services.run.result import (
     RunStatus,
     UnitRecord,
 )
-from printpharm.services.run.request import OperatorCallback, RunDevices, RunOptions, RunRequest
 
 __all__ = ["Session", "StopRun"]
 

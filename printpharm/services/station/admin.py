@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from printpharm.errors import InputError, SessionExpired
-from printpharm.services.control import site_settings
-from printpharm.services.station.session import StationSession
 from printpharm.services.access.auth import AuthService
+from printpharm.services.access.permissions import Operation
+from printpharm.services.control import site_settings
 from printpharm.services.control.device_registry import (
     DEFAULT_VALIDITY_DAYS,
     VALIDITY_SETTING,
@@ -25,8 +25,8 @@ from printpharm.services.control.device_registry import (
     register_balance,
     registered_balances,
 )
-from printpharm.services.access.permissions import Operation
 from printpharm.services.station.records_app import SETTING_KEYS
+from printpharm.services.station.session import StationSession
 from printpharm.storage.batches import DeviceRow
 
 __all__ = ["BalanceRow", "SettingRow", "SiteAdmin", "parse_calibration_date"]

@@ -18,14 +18,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from printpharm.catalog import Catalog
 from printpharm.errors import DesignSpaceError, InputError
-from printpharm.services.station.batch_form import DoseForm, DosePreview, describe_dose
-from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.control.print_authority import PrintAuthorisation, authorise_print
-from printpharm.services.run.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
-from printpharm.services.run.loop import run_batch
+from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.devices import connected_devices, simulator_urls
-from printpharm.services.run.result import BatchResult
+from printpharm.services.run.loop import run_batch
+from printpharm.services.run.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
 from printpharm.services.run.request import OperatorCallback, RunOptions, RunRequest
+from printpharm.services.run.result import BatchResult
+from printpharm.services.station.batch_form import DoseForm, DosePreview, describe_dose
 
 if TYPE_CHECKING:
     from printpharm.services.run.planning import PlanResult

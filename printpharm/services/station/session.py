@@ -22,15 +22,15 @@ from printpharm.errors import (
 )
 from printpharm.services.access.accounts import UserInfo
 from printpharm.services.access.auth import UserSession
-from printpharm.services.records.batches import BatchRecordsService, recover_open_batches
-from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.access.permissions import Operation, Role, is_allowed
-from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.access.signatures import (
     manifestation,
     read_audit_events,
     verify_audit_trail,
 )
+from printpharm.services.records.batches import BatchRecordsService, recover_open_batches
+from printpharm.services.run.db_recorder import DatabaseRecorder
+from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.station.records_app import RecordsServices, initialise, open_records
 from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport
 from printpharm.storage.batches import BatchRow

@@ -33,6 +33,30 @@ from printpharm.errors import (
     PrintpharmError,
     SessionExpired,
 )
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
+from printpharm.services.access.signatures import manifestation
+from printpharm.services.control.entry_verification import verify_entry
+from printpharm.services.control.library import ImportOutcome, LibraryService
+from printpharm.services.control.print_authority import (
+    after_run,
+    authorise_request,
+    begin_recorded_run,
+)
+from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.run.request import OperatorCallback
+from printpharm.services.run.result import BatchResult
+from printpharm.services.station.admin import BalanceRow, SettingRow, SiteAdmin
+from printpharm.services.station.batch import (
+    LayerView,
+    MeshView,
+    PathView,
+    PlannedBatch,
+    PrintAuthorisation,
+    plan_for_form,
+    print_batch,
+    warm_up,
+)
 from printpharm.services.station.batch_form import (
     DoseForm,
     DosePreview,
@@ -47,27 +71,7 @@ from printpharm.services.station.batch_form import (
     parse_masses,
     recipe_options,
 )
-from printpharm.services.station.admin import BalanceRow, SettingRow, SiteAdmin
-from printpharm.services.station.batch import (
-    LayerView,
-    MeshView,
-    PathView,
-    PlannedBatch,
-    PrintAuthorisation,
-    plan_for_form,
-    print_batch,
-    warm_up,
-)
 from printpharm.services.station.session import ModeStatus, StationSession, display_url
-from printpharm.services.access.auth import AuthService, UserSession
-from printpharm.services.control.entry_verification import verify_entry
-from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.control.library import ImportOutcome, LibraryService
-from printpharm.services.access.permissions import Operation
-from printpharm.services.control.print_authority import after_run, authorise_request, begin_recorded_run
-from printpharm.services.access.signatures import manifestation
-from printpharm.services.run.result import BatchResult
-from printpharm.services.run.request import OperatorCallback
 from printpharm.storage.library import LibraryKind
 
 __all__ = [
