@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
+from printpharm.devices._lines import pop_line
 from printpharm.errors import DeviceDisconnected, DeviceTimeout
 
 __all__ = [
@@ -25,28 +26,6 @@ __all__ = [
     "open_transport",
     "pop_line",
 ]
-
-
-def pop_line(buffer: bytearray) -> bytes | None:
-    """Remove and return the first complete line of ``buffer``, or None if there is none.
-
-    Parameters
-    ----------
-    buffer : bytearray
-        Bytes received so far; the line and its ``\\n`` are removed from it.
-
-    Returns
-    -------
-    bytes or None
-        The line without ``\\n`` and without a trailing ``\\r``; None (buffer untouched)
-        when no ``\\n`` has arrived yet.
-    """
-    end = buffer.find(b"\n")
-    if end < 0:
-        return None
-    line = bytes(buffer[:end])
-    del buffer[: end + 1]
-    return line.rstrip(b"\r")
 
 
 #: The logger every transport writes its traffic to (DEBUG level).

@@ -18,8 +18,8 @@ import struct
 import threading
 import time
 
+from printpharm.devices._lines import pop_line
 from printpharm.devices.sim._base import SimDevice
-from printpharm.devices.transport import pop_line
 from printpharm.errors import DeviceDisconnected, DeviceError
 
 __all__ = ["PtyServer", "SimTransport"]
