@@ -3,43 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import enum
 import json
 import sys
-from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
 from typing import Any, NoReturn
 
+from printpharm.core.jsonable import to_jsonable
+
 __all__ = ["JsonAwareParser", "add_json_flag", "emit", "fail", "to_jsonable"]
-
-
-def to_jsonable(value: Any) -> Any:
-    """Convert domain objects to plain JSON values.
-
-    Decimals become JSON numbers (they are quantised by the domain code before
-    they get here, so their shortest float text equals the decimal text);
-    dataclasses become objects, enums their value, paths and dates strings.
-    """
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return str(value)
-        return float(value)
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

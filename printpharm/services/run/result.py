@@ -7,13 +7,14 @@ into the JSON batch result the CLI prints and the JSON-file recorder writes.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
+
+from printpharm.core.jsonable import to_jsonable
 
 __all__ = [
     "AlarmKind",
@@ -191,20 +192,3 @@ class BatchResult:
     def passed(self) -> bool:
         """Completed and QC passed: the batch may go on to release."""
         return self.status == "completed" and self.qc.passed
-
-
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON values: Decimal → number (non-finite → string), enum → value, dates ISO."""
-    if isinstance(value, Decimal):
-        return float(value) if value.is_finite() else str(value)
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
