@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 from printpharm import __version__
 from printpharm.errors import AuditError, InputError
 from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.context import audit_context
 from printpharm.services.access.permissions import Operation
 from printpharm.storage.audit import GENESIS_HASH, AuditContext, AuditEntry, AuditEvent
 from printpharm.storage.canonical import HASHED_FIELDS, canonical_json, event_hash
@@ -143,7 +143,7 @@ def _open(db_url: str | None, *, read_only: bool) -> Database:
 
 
 def _context(workstation: str | None) -> AuditContext:
-    return AuditContext(workstation or socket.gethostname() or "unknown", __version__)
+    return audit_context(workstation)
 
 
 def _batches(uow: UnitOfWork) -> list[dict[str, Any]]:

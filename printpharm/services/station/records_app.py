@@ -9,16 +9,15 @@ run before anyone can log in (first run, schema upgrade, offline verification).
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from printpharm import __version__
 from printpharm.errors import InputError, MigrationError
 from printpharm.services.access.accounts import AccountService, UserInfo
 from printpharm.services.access.auth import AuthConfig, AuthService
+from printpharm.services.access.context import WORKSTATION_ENV, audit_context
 from printpharm.services.access.passwords import HasherConfig, PasswordPolicy
 from printpharm.services.access.signatures import (
     RecordsService,
@@ -54,7 +53,6 @@ __all__ = [
 #: ``time_cost,memory_kib,parallelism`` for argon2id (tests and low-power machines only).
 HASHER_ENV = "PRINTPHARM_ARGON2"
 #: Overrides the workstation name written into audit events (default: the host name).
-WORKSTATION_ENV = "PRINTPHARM_WORKSTATION"
 
 #: Site-setting keys that configure security, and the AuthConfig field each sets.
 SETTING_KEYS: Mapping[str, str] = {
@@ -160,10 +158,7 @@ def auth_config_from_settings(settings: Mapping[str, Any], hasher: HasherConfig)
 
 
 def _context(clock: Callable[[], datetime] | None) -> AuditContext:
-    workstation = os.environ.get(WORKSTATION_ENV) or socket.gethostname() or "unknown"
-    if clock is None:
-        return AuditContext(workstation, __version__)
-    return AuditContext(workstation, __version__, clock=clock)
+    return audit_context(clock=clock)
 
 
 def open_records(
