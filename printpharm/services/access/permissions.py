@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-__all__ = ["PERMISSIONS", "Operation", "Role", "allowed_operations", "is_allowed", "sign_operation"]
+__all__ = ["PERMISSIONS", "Operation", "Role", "is_allowed", "sign_operation"]
 
 
 class Role(StrEnum):
@@ -80,14 +80,6 @@ def is_allowed(role: Role | str, operation: Operation) -> bool:
         return operation in PERMISSIONS[Role(role)]
     except ValueError:
         return False
-
-
-def allowed_operations(role: Role | str) -> frozenset[Operation]:
-    """Return the operations ``role`` may perform."""
-    try:
-        return PERMISSIONS[Role(role)]
-    except ValueError:
-        return frozenset()
 
 
 def sign_operation(meaning: str) -> Operation:

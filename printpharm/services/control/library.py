@@ -27,7 +27,6 @@ from printpharm.services.access.signatures import Meaning, RecordsService, Signa
 from printpharm.services.control._library_content import (
     content_of,
     edited_model,
-    locked_match,
     model_content,
     model_from_content,
     source_of,
@@ -315,11 +314,6 @@ class LibraryService:
                            new={"status": "retired"})
             )  # fmt: skip
         return v
-
-    def locked_version(self, kind: LibraryKind, model: Recipe | Ink) -> LibraryVersion | None:
-        """The locked version whose content equals ``model`` (as it is about to be used)."""
-        with self._auth.uow(write=False) as uow:
-            return locked_match(uow, kind, model)
 
 
 def _move(

@@ -6,9 +6,6 @@ screens show comes from here: the dose through :func:`printpharm.core.dosing.com
 the validated recipe ranges from the catalog, the uniformity verdicts from
 :mod:`printpharm.core.uniformity`. The widgets only parse nothing, compute
 nothing and forward the text the technician typed.
-
-Services that have not landed yet are reported by :meth:`Workstation.availability`
-so a screen can say so honestly instead of pretending.
 """
 
 from __future__ import annotations
@@ -450,19 +447,6 @@ class Workstation:
     def mode_status(self) -> ModeStatus:
         """Locked or research mode, from the research-mode service (locked if no database)."""
         return self.session.mode_status()
-
-    def availability(self) -> dict[str, str | None]:
-        """For each optional service, ``None`` if available, or why it is not."""
-        return {
-            "catalog": self.catalog_error,
-            "auth": None
-            if self.session.services is not None
-            else f"the database is not open ({self.session.open_error or 'not logged in'})",
-            "planning": None,
-            "run": None,
-            "records": None,
-            "library": None,
-        }
 
 
 def _device(kind: str, url: str) -> DeviceStatus:
