@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from printpharm.core.roots import illinois
 from printpharm.errors import GeometryError, SizingError
 from printpharm.geometry.capsules import capsule_body
 from printpharm.geometry.tablet import CapsuleFill, Form
@@ -159,28 +160,14 @@ def layered_area_volume(layering: Layering) -> VolumeModel:
 def solve_increasing(
     fn: Callable[[float], float], target: float, low: float, high: float, rel_tol: float = 1e-9
 ) -> float:
-    """Solve ``fn(x) = target`` for an increasing ``fn`` bracketed by [low, high] (Illinois)."""
-    f_lo, f_hi = fn(low) - target, fn(high) - target
-    side = 0
-    x = low
-    for _ in range(100):
-        if f_hi == f_lo:
-            break
-        x = (low * f_hi - high * f_lo) / (f_hi - f_lo)
-        f_x = fn(x) - target
-        if abs(f_x) <= rel_tol * abs(target) or high - low <= 1e-12 * max(1.0, abs(high)):
-            return x
-        if (f_x > 0) == (f_hi > 0):
-            high, f_hi = x, f_x
-            if side == 1:
-                f_lo /= 2
-            side = 1
-        else:
-            low, f_lo = x, f_x
-            if side == -1:
-                f_hi /= 2
-            side = -1
-    return x
+    """Solve ``fn(x) = target`` for an increasing ``fn`` bracketed by [low, high]."""
+    return illinois(
+        lambda x: fn(x) - target,
+        low,
+        high,
+        f_tol=rel_tol * abs(target),
+        x_tol=1e-12 * max(1.0, abs(high)),
+    )
 
 
 def _first_guess(spec: FormSpec, target: float, layering: Layering, model: VolumeModel) -> Form:

@@ -10,11 +10,12 @@ never from scaling the flow.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 from shapely.geometry.base import BaseGeometry
+
+from printpharm.core.roots import illinois
 
 __all__ = ["MIN_SEGMENT_MM", "rectilinear"]
 
@@ -78,32 +79,16 @@ def _solve_count(
     if not pairs:
         return None
     i = min(pairs)[1]
-    return _illinois(lambda sp: _total(edges, centre, count, sp) - target, grid, values, i, target)
-
-
-def _illinois(
-    fn: Callable[[float], float], grid: FloatArray, values: list[float], i: int, scale: float
-) -> float:
-    """Root of ``fn`` between grid[i] and grid[i + 1] (regula falsi, Illinois variant)."""
-    a, b, fa, fb = float(grid[i]), float(grid[i + 1]), values[i], values[i + 1]
-    side = 0
-    x = a
-    for _ in range(80):
-        x = (a * fb - b * fa) / (fb - fa) if fb != fa else 0.5 * (a + b)
-        fx = fn(x)
-        if abs(fx) <= 1e-9 * scale or abs(b - a) <= 1e-12:
-            break
-        if (fx >= 0) == (fb >= 0):
-            b, fb = x, fx
-            if side == 1:
-                fa /= 2
-            side = 1
-        else:
-            a, fa = x, fx
-            if side == -1:
-                fb /= 2
-            side = -1
-    return x
+    return illinois(
+        lambda sp: _total(edges, centre, count, sp) - target,
+        float(grid[i]),
+        float(grid[i + 1]),
+        fa=values[i],
+        fb=values[i + 1],
+        f_tol=1e-9 * target,
+        x_tol=1e-12,
+        max_iter=80,
+    )
 
 
 def rectilinear(
