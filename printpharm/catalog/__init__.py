@@ -5,7 +5,15 @@ Start with :func:`load_catalog`; see :mod:`printpharm.catalog.loader` for the pu
 the settings resolution.
 """
 
-from printpharm.catalog.loader import Catalog, SourceFile, file_sha256, load_catalog
+from printpharm.catalog.loader import Catalog, SourceFile, file_sha256, load_catalog, validate_model
 from printpharm.catalog.stack import ResolvedSettings, Setting
 
-__all__ = ["Catalog", "ResolvedSettings", "Setting", "SourceFile", "file_sha256", "load_catalog"]
+__all__ = [
+    "Catalog",
+    "ResolvedSettings",
+    "Setting",
+    "SourceFile",
+    "file_sha256",
+    "load_catalog",
+    "validate_model",
+]

@@ -41,9 +41,10 @@ from printpharm.catalog._models import Ink, PrinterDefinition, Versioned
 from printpharm.catalog._recipes import Recipe
 from printpharm.catalog.migrations import MIGRATIONS, MigrationRegistry
 from printpharm.catalog.stack import ResolvedSettings, resolve_recipe
-from printpharm.errors import CatalogError
+from printpharm.errors import CatalogError, InputError
 
 __all__ = [
+    "validate_model",
     "DATA_DIR_ENV",
     "KIND_DIRS",
     "Catalog",
@@ -358,3 +359,20 @@ def load_catalog(root: Path | None = None, *, registry: MigrationRegistry = MIGR
     catalog = Catalog(root, models, sources, origins)
     check_references(catalog)
     return catalog
+
+
+def validate_model(kind: Literal["recipe", "ink"], data: Mapping[str, Any]) -> Recipe | Ink:
+    """Validate a stored recipe or ink (e.g. a library version's content) against the schema.
+
+    Raises
+    ------
+    InputError
+        The data break the schema; the message names each offending key and why.
+    """
+    model_type: type[Recipe] | type[Ink] = Recipe if kind == "recipe" else Ink
+    try:
+        return model_type.model_validate(data)
+    except ValidationError as exc:
+        label = f"{kind} {data.get('id')!r}"
+        problems = describe_errors(exc, label, model=model_type) or label
+        raise InputError(f"{label} breaks the schema:\n{problems}") from exc

@@ -29,11 +29,10 @@ from printpharm.catalog import load_catalog
 from printpharm.cli._auth_args import add_records_args, logged_in
 from printpharm.cli._common import emit
 from printpharm.services.access.signatures import Meaning, manifestation
-from printpharm.services.control.library import LibraryService
+from printpharm.services.control.library import LIBRARY_KINDS, LibraryService
 from printpharm.services.records.batches import BatchRecordsService, recover_open_batches
 from printpharm.services.records.export import EXPORT_FORMATS, BatchExportService
 from printpharm.services.station.records_app import open_records
-from printpharm.storage.library import LIBRARY_KINDS
 
 __all__ = ["register"]
 

@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from printpharm.catalog import Catalog
+from printpharm.catalog import Catalog, validate_model
 from printpharm.catalog.schema import Ink, Recipe
 from printpharm.errors import InputError
 from printpharm.storage.audit import canonical_json, sha256_hex
@@ -31,8 +29,6 @@ __all__ = [
     "model_sha256",
     "source_of",
 ]
-
-_MODELS: dict[str, type[BaseModel]] = {"recipe": Recipe, "ink": Ink}
 
 
 def model_content(model: Recipe | Ink) -> dict[str, Any]:
@@ -69,15 +65,9 @@ def model_from_content(kind: str, data: Mapping[str, Any]) -> Recipe | Ink:
     InputError
         The data break the catalog schema (the first problems are named).
     """
-    try:
-        model = _MODELS[kind].model_validate(_revive(dict(data)))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3]
-        )
-        raise InputError(f"{kind} {data.get('id')!r} breaks the schema: {problems}") from exc
-    assert isinstance(model, Recipe | Ink)
-    return model
+    if kind not in ("recipe", "ink"):
+        raise InputError(f"library kind {kind!r} is not recipe or ink")
+    return validate_model(kind, _revive(dict(data)))  # type: ignore[arg-type]
 
 
 def source_of(catalog: Catalog, kind: LibraryKind, item_id: str) -> dict[str, Any]:

@@ -32,10 +32,11 @@ from printpharm.services.control._library_content import (
     source_of,
 )
 from printpharm.storage.audit import AuditEntry
-from printpharm.storage.library import LibraryKind, LibraryVersion, library
+from printpharm.storage.library import LIBRARY_KINDS, LibraryKind, LibraryVersion, library
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
 
 __all__ = [
+    "LIBRARY_KINDS",
     "ImportOutcome",
     "LibraryService",
     "model_content",
