@@ -30,6 +30,7 @@ from printpharm.errors import InputError
 from printpharm.services.access.signatures import manifestation
 from printpharm.services.control.barcodes import read_lot_code
 from printpharm.services.control.lots import LotEntry, LotService, LotView
+from printpharm.services.run.lot import number
 
 __all__ = ["register"]
 
@@ -78,9 +79,10 @@ def _lot_lines(view: LotView) -> list[str]:
         + (f" — {lot.status_reason}" if lot.status_reason else ""),
         f"  ink {lot.ink_id} v{lot.ink_version}" + (f", GTIN {lot.gtin}" if lot.gtin else ""),
         f"  prepared {lot.prepared_on} by {lot.prepared_by}; beyond-use date {lot.beyond_use_date}",
-        f"  {lot.quantity_remaining} of {lot.quantity} {lot.quantity_unit} left; {lot.container}",
+        f"  {number(lot.quantity_remaining)} of {number(lot.quantity)} {lot.quantity_unit} left; "
+        f"{lot.container}",
         f"  assay: {assay.text() if assay else 'not recorded'}"
-        + (f"; measured density {lot.density_g_per_ml} g/mL" if lot.density_g_per_ml else ""),
+        + (f"; density {number(lot.density_g_per_ml)} g/mL" if lot.density_g_per_ml else ""),
     ]
 
 
@@ -125,7 +127,7 @@ def _assay_cmd(args: argparse.Namespace) -> int:
         raise InputError("give the assay: --assay-mg-per-g V or --assay-pct V")
     with logged_in(args) as (services, session, _):
         service = LotService(services.auth, services.records)
-        service.record_assay(session, args.lot, assay, args.density)
+        service.record_assay(session, args.lot, assay, args.density, args.reason)
         view = service.show(session, args.lot)
     emit(args, _payload(view), "\n".join(["assay recorded:", *_lot_lines(view)]))
     return 0
@@ -150,7 +152,7 @@ def _list(args: argparse.Namespace) -> int:
         views = LotService(services.auth, services.records).list(session, args.ink, args.status)
     lines = [
         f"{v.lot.lot_number:<20} {v.status_today:<10} {v.lot.ink_id} v{v.lot.ink_version:<3} "
-        f"{v.lot.quantity_remaining}/{v.lot.quantity} {v.lot.quantity_unit:<2} "
+        f"{number(v.lot.quantity_remaining)}/{number(v.lot.quantity)} {v.lot.quantity_unit:<2} "
         f"BUD {v.lot.beyond_use_date}  assay {v.assay.text() if v.assay else '—'}"
         for v in views
     ]
@@ -218,6 +220,7 @@ def register(subparsers: Sub) -> None:
     add.set_defaults(func=_add)
     assay = sub.add_parser("assay", help="record the bulk assay of a lot in quarantine")
     assay.add_argument("lot", metavar="LOT")
+    assay.add_argument("--reason", metavar="R", help="why an assay already recorded is replaced")
     _assay_args(assay)
     add_records_args(assay)
     assay.set_defaults(func=_assay_cmd)

@@ -72,6 +72,11 @@ def beyond_use_date(prepared_on: date, stability_days: int, site_date: date | No
     return site_date
 
 
+def _plain(value: Decimal) -> str:
+    """``49.2``, not the ``49.200000`` a NUMERIC column returns."""
+    return f"{value.normalize():f}"
+
+
 def _positive(value: Decimal, what: str) -> Decimal:
     if not value.is_finite() or value <= 0:
         raise InputError(f"{what} {value} must be a positive number")
@@ -123,9 +128,9 @@ class BulkAssay:
 
     def text(self) -> str:
         """``52.1 ± 0.8 mg/g (HPLC-UV, by A. Analyst)``."""
-        spread = f" ± {self.uncertainty}" if self.uncertainty is not None else ""
+        spread = f" ± {_plain(self.uncertainty)}" if self.uncertainty is not None else ""
         who = f", by {self.analyst}" if self.analyst else ""
-        return f"{self.value}{spread} {self.unit} ({self.method}{who})"
+        return f"{_plain(self.value)}{spread} {self.unit} ({self.method}{who})"
 
     def concentration_mg_per_g(self, label_claim_mg_per_g: Decimal) -> Decimal:
         """mg of API per g of ink; ``label_claim_mg_per_g`` is the ink's nominal drug load."""

@@ -251,45 +251,41 @@ class LotService:
         lot_number: str,
         assay: BulkAssay,
         density_g_per_ml: Decimal | None = None,
+        reason: str | None = None,
     ) -> LotRecord:
         """Record the bulk assay (and measured density) of a lot in quarantine.
+
+        Replacing an assay already recorded is a modification and needs ``reason``.
 
         Raises
         ------
         PermissionDenied
             The role may not add lots.
+        InputError
+            An assay is replaced without a reason.
         RecordError
             No such lot, or it is no longer in quarantine.
         """
         live = self._auth.require(session, Operation.ADD_LOT)
         with self._auth.uow() as uow:
             before = uow.lots.find(lot_number)
-            lot = uow.lots.set_assay(
-                lot_number,
-                assay.basis,
-                assay.value,
-                assay.uncertainty,
-                assay.method,
-                assay.analyst or None,
-                density_g_per_ml,
-            )
             old = None if before is None else lot_assay(before)
+            lot = uow.lots.set_assay(
+                lot_number, assay.basis, assay.value, assay.uncertainty, assay.method,
+                assay.analyst or None, density_g_per_ml,
+            )  # fmt: skip
+            if old is not None and not (reason or "").strip():  # rolls the change back
+                raise InputError(f"ink lot {lot_number} has an assay already: give the reason "
+                                 "for replacing it")  # fmt: skip
             uow.audit.append(
                 AuditEntry(
-                    "ink_lot",
-                    "modify",
-                    lot_number,
-                    live.user_id,
-                    live.full_name,
-                    field="assay",
+                    "ink_lot", "assay" if old is None else "modify", lot_number, live.user_id,
+                    live.full_name, field="assay", reason=reason,
                     old=None if old is None else dataclasses.asdict(old),
-                    new={
-                        **dataclasses.asdict(assay),
-                        "density_g_per_ml": density_g_per_ml,
-                        "version": lot.version,
-                    },
+                    new={**dataclasses.asdict(assay), "density_g_per_ml": density_g_per_ml,
+                         "version": lot.version},
                 )
-            )
+            )  # fmt: skip
         return lot
 
     # -- release and rejection ------------------------------------------------------------

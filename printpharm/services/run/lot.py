@@ -28,6 +28,7 @@ __all__ = [
     "QuantityUnit",
     "ink_required",
     "ink_used",
+    "number",
 ]
 
 #: How a training run names the ink file's lot in its output and record.
@@ -144,6 +145,11 @@ class InkNeed:
             "ml": self.amount("mL"),
             "basis": "planned unit volumes + prime/purge line (no dead volume)",
         }
+
+
+def number(value: Decimal) -> str:
+    """A stored decimal for people: ``20``, ``0.5`` (not ``20.000000`` as NUMERIC returns it)."""
+    return f"{value.normalize():f}"
 
 
 def _dec(value: float) -> Decimal:

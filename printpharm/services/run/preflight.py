@@ -24,7 +24,7 @@ from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.units import ink_mass_mg
 from printpharm.devices.printer import HeaterReading, PrinterInfo
 from printpharm.errors import DoseInputError, PreflightError
-from printpharm.services.run.lot import EXAMPLE_LOT_LABEL, BoundLot, InkNeed
+from printpharm.services.run.lot import EXAMPLE_LOT_LABEL, BoundLot, InkNeed, number
 from printpharm.services.run.program import PlateProgram
 
 __all__ = [
@@ -137,8 +137,8 @@ def _lot_problems(
         wanted = need.amount(lot.quantity_unit, lot.density_g_per_ml)
         if wanted > lot.quantity_remaining:
             problems.append(
-                f"{name} has {lot.quantity_remaining} {lot.quantity_unit} left; this batch needs "
-                f"{wanted} {lot.quantity_unit} ({need.units} units + prime/purge)"
+                f"{name} has {number(lot.quantity_remaining)} {lot.quantity_unit} left; this "
+                f"batch needs {wanted} {lot.quantity_unit} ({need.units} units + prime/purge)"
             )
     return problems
 
@@ -157,7 +157,7 @@ def check_lot(
     left = ""
     if need is not None and lot.quantity_unit and lot.quantity_remaining is not None:
         wanted = need.amount(lot.quantity_unit, lot.density_g_per_ml)
-        left = f", {lot.quantity_remaining} {lot.quantity_unit} left >= {wanted} needed"
+        left = f", {number(lot.quantity_remaining)} {lot.quantity_unit} left >= {wanted} needed"
     return PreflightCheck(
         "ink_lot",
         True,
