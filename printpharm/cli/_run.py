@@ -29,6 +29,7 @@ from printpharm.errors import InputError
 from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.control.print_authority import after_run, begin_recorded_run
 from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.records.content_uniformity import cu_requirement_of
 from printpharm.services.run.devices import connected_devices, simulator_urls
 from printpharm.services.run.events import Alarm, FlowCorrected, Heating, UnitWeighed
 from printpharm.services.run.loop import run_batch
@@ -247,6 +248,12 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
     lines += [f"  {t.test:<20} {t.result:<15} {t.reason}" for t in result.qc.tests]
     passed = "PASS — ready for release review" if recorded else "PASS (training run: no release)"
     lines.append("VERDICT: " + (passed if result.passed else "FAIL"))
+    needed, why = cu_requirement_of(result.dose["dose_mg"], result.recipe)
+    if recorded and needed and result.status == "completed":
+        lines.append(
+            f"content uniformity is needed before release ({why}): "
+            f"printpharm qc cu {result.batch_id} --select"
+        )
     lines += [f"record: {p}" for p in paths]
     return "\n".join(lines)
 

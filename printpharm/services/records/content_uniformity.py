@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
 from printpharm.core.sampling import select_units
@@ -42,6 +42,7 @@ __all__ = [
     "CuService",
     "CuStatus",
     "cu_requirement",
+    "cu_requirement_of",
     "cu_status",
     "parse_cu_csv",
 ]
@@ -89,9 +90,7 @@ class CuStatus:
             listing = ", ".join(str(n) for n in self.missing)
             return f"content uniformity: results missing for unit(s) {listing}"
         assert self.av is not None
-        stage = self.av.stage2 or self.av.stage1
-        head = f"content uniformity {self.state}: AV({stage.n}) = {stage.av_reported_1dp}"
-        return f"{head}; {self.av.reason}"
+        return f"content uniformity {self.state}: {self.av.reason}"
 
     def outcome(self) -> dict[str, Any]:
         """The ``2.9.40-cu`` QC line (see ``services.run.qc.with_content_uniformity``)."""
@@ -118,7 +117,11 @@ def cu_requirement(row: BatchRow) -> tuple[bool, str]:
     A record that does not state its ink's drug load cannot show that mass
     variation applies, so it needs content uniformity.
     """
-    recipe = row.details.get("recipe")
+    return cu_requirement_of(row.target_dose_mg, row.details.get("recipe"))
+
+
+def cu_requirement_of(dose_mg: Decimal, recipe: Any) -> tuple[bool, str]:
+    """:func:`cu_requirement` from the dose per unit and the run's recipe record."""
     ink = recipe.get("ink") if isinstance(recipe, dict) else None
     load = None
     if isinstance(ink, dict):
@@ -130,7 +133,7 @@ def cu_requirement(row: BatchRow) -> tuple[bool, str]:
         "capsule" if named == "capsule" else "tablet" if named in (None, "tablet") else "other"
     )
     applies: TestApplicability = applicable_uniformity_test(
-        row.target_dose_mg, Decimal(str(load)) / 1000, form
+        dose_mg, Decimal(str(load)) / 1000, form
     )
     return (not applies.mass_variation_allowed), applies.reason
 
@@ -408,7 +411,7 @@ def _next_stage(status: CuStatus, batch_id: str) -> int:
 def _result(
     entry: CuEntry, dose_mg: Decimal, method: str, analyst: str | None, user: str, at: datetime
 ) -> CuResult:
-    if entry.basis == "mg":
-        pct = entry.value * 100 / dose_mg
+    if entry.basis == "mg":  # % of label claim to 4 decimals (stored alike on every back-end)
+        pct = (entry.value * 100 / dose_mg).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
         return CuResult(entry.unit, pct, method, user, at, entry.value, analyst)
     return CuResult(entry.unit, entry.value, method, user, at, None, analyst)

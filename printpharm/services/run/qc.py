@@ -297,5 +297,5 @@ def with_content_uniformity(qc: Mapping[str, Any], cu: Mapping[str, Any]) -> dic
         verdict = PENDING_CU
     else:
         verdict = "pass"
-    reason = f"{qc.get('reason', '')}; content uniformity: {cu['result']} — {cu['reason']}"
+    reason = f"{qc.get('reason', '')}; {cu['reason']}"
     return {**qc, "verdict": verdict, "reason": reason.lstrip("; "), "tests": tests}
