@@ -297,9 +297,10 @@ class MainWindow(QMainWindow):
                 self.tr("{name} ({role})").format(name=user.full_name, role=user.role.value)
             )
             self.guard.start()
-        for page in (self.research, self.history, self.admin, self.library):
+        for page in (self.research, self.history, self.admin, self.library, self.lots):
             page.refresh()
         self.qc.release.refresh()
+        self.qc.cu.refresh()
         self.refresh_mode()
 
     def refresh_mode(self) -> None:
