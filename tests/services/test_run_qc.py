@@ -71,6 +71,17 @@ def test_mass_variation_only_where_table_2_9_40_allows_it_and_labelled_an_estima
     assert too_few.tests[0].result == "NOT_APPLICABLE" and "10 or 30" in too_few.tests[0].reason
 
 
+def test_mass_variation_with_the_lots_assay_is_compliance_not_an_estimate() -> None:
+    """Where 2.9.40 mass variation applies, A is the recorded lot's assay (98.4 %)."""
+    assayed = QcInputs(("2.9.40-mv",), "tablet", D(30), D(300), D("98.4"), D("7.5"), D(5),
+                       assay_is_measured=True)  # fmt: skip
+    test_mv = evaluate_qc(assayed, units(["100"] * 10, "100")).tests[0]
+    assert test_mv.applied and test_mv.result == "PASS" and not test_mv.is_estimate
+    assert test_mv.label == "Ph. Eur. 2.9.40 / USP <905> mass variation"
+    assert test_mv.detail["assay_pct"] == D("98.4") and test_mv.detail["assay_is_measured"]
+    assert "AV(10) = 0.1" in test_mv.reason  # |98.5 - 98.4| + 2.4 × 0 (equal masses)
+
+
 def test_content_uniformity_estimate_from_masses() -> None:
     even = evaluate_qc(inputs(("2.9.40-cu-estimate",)), units(["200"] * 10)).tests[0]
     assert even.result == "PASS" and even.is_estimate and "estimate" in even.reason
