@@ -11,7 +11,8 @@ top level.
     PrintpharmError
     ├── InputError                 bad value entered by a person or script (field, value, limit)
     │   ├── DoseInputError         height, weight, amount, step, cap, formula
-    │   └── UniformityInputError   wrong unit count, unparsable mass or content
+    │   ├── UniformityInputError   wrong unit count, unparsable mass or content
+    │   └── BarcodeError           a scanned or typed GS1 code that cannot be read
     ├── DesignSpaceError           dose or parameter outside a recipe's validated range
     ├── CatalogError               an ink/recipe/printer file is malformed (file, key, value, limit)
     ├── CalibrationError           too few points, degenerate fit, extrapolation refused
@@ -55,6 +56,7 @@ __all__ = [
     "BalanceError",
     "BalanceOverload",
     "BalanceUnstable",
+    "BarcodeError",
     "CalibrationError",
     "CatalogError",
     "DatabaseUnavailable",
@@ -101,6 +103,10 @@ class DoseInputError(InputError):
 
 class UniformityInputError(InputError):
     """Pharmacopoeial test input has the wrong number of units or bad values."""
+
+
+class BarcodeError(InputError):
+    """A scanned or typed GS1 element string cannot be read (check digit, date, AI)."""
 
 
 class DesignSpaceError(PrintpharmError):

@@ -14,6 +14,7 @@ errors into :class:`~printpharm.errors.CatalogError`.
 from __future__ import annotations
 
 from datetime import date
+from decimal import ROUND_FLOOR
 from typing import Annotated, Literal
 
 from pydantic import Field, Strict, model_validator
@@ -193,6 +194,9 @@ class Ink(Versioned):
     calibration: Calibration
     lot: Annotated[str, Field(min_length=1, max_length=64)] = "EXAMPLE"
     expiry: date
+    #: How long a prepared lot may be used after its preparation (the beyond-use date of
+    #: a lot is its preparation date + this, or earlier if the site says so).
+    stability: Annotated[Quantity, within("days", "1", "3650")] | None = None
     storage: str = ""
     process: ProcessLayer = ProcessLayer()
 
@@ -207,6 +211,12 @@ class Ink(Versioned):
                 RULE_ERROR, "an fdm_filament ink needs filament_diameter and no [syringe]"
             )
         return self
+
+    def stability_days(self) -> int | None:
+        """The stability statement in whole days, or ``None`` when the file gives none."""
+        if self.stability is None:
+            return None
+        return int(self.stability.value.to_integral_value(rounding=ROUND_FLOOR))
 
     def weighed_drug_load(self) -> Quantity:
         """The drug load (mg/g) that applies to the weighed printlet (dried if given)."""

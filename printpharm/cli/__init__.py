@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printpharm.cli._run",
     "printpharm.cli._records",
     "printpharm.cli._batches",
+    "printpharm.cli._lots",
     "printpharm.cli._deploy",
 )
 
@@ -59,6 +60,7 @@ COMMAND_INDEX: dict[str, str] = {
     "audit": "printpharm.cli._records",
     "library": "printpharm.cli._batches",
     "batches": "printpharm.cli._batches",
+    "lots": "printpharm.cli._lots",
     "doctor": "printpharm.cli._deploy",
     "federation": "printpharm.cli._deploy",
     "devices": "printpharm.cli._deploy",

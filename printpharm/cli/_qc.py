@@ -3,6 +3,7 @@
 * ``qc mass``    Ph. Eur. 2.9.5 uniformity of mass (20 tablets or capsules)
 * ``qc av``      Ph. Eur. 2.9.40 / USP <905> acceptance value, content uniformity
 * ``qc av-mass`` the same by mass variation (masses + assay A)
+* ``qc cu``      a recorded batch's content uniformity: units chosen at random, assays
 
 Values come from the command line or from ``--file`` (one value per line, with
 blank lines and ``#`` comments ignored; a one-column CSV with an optional
@@ -280,3 +281,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     qc.set_defaults(func=lambda _args: _usage(qc))
     _register_mass(sub)
     _register_av(sub)
+    from printpharm.cli._qc_cu import register_cu
+
+    register_cu(sub)

@@ -24,10 +24,12 @@ from printpharm.catalog import Catalog, load_catalog
 from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit, to_jsonable
 from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
+from printpharm.core.ink_lots import ASSAY_BASES, UnitContent
 from printpharm.errors import InputError
 from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.control.print_authority import after_run, begin_recorded_run
 from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.records.content_uniformity import cu_requirement_of
 from printpharm.services.run.devices import connected_devices, simulator_urls
 from printpharm.services.run.events import Alarm, FlowCorrected, Heating, UnitWeighed
 from printpharm.services.run.loop import run_batch
@@ -98,6 +100,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_db_flag(records)
     records.add_argument("--user", metavar="U", help="your user ID (a technician or above)")
+    records.add_argument(
+        "--lot",
+        metavar="L",
+        help="the released ink lot to print from (its number, or what the barcode scanner "
+        "read): without it the ink file's example lot is recorded and the batch is not for "
+        "patient use",
+    )
     records.add_argument(
         "--verified-by",
         metavar="V",
@@ -179,6 +188,8 @@ def _printer(event: object) -> None:
             f"unit {u.n:>3}  target {u.target_mg} mg  measured {u.measured_mg} mg  "
             f"{u.deviation_pct:+} %  {u.verdict.upper()}  (flow {u.flow_pct} %)"
         )
+        if u.content_mg is not None:
+            line += f"  content {UnitContent(u.content_mg, u.content_uncertainty_mg).text()}"
     elif isinstance(event, FlowCorrected):
         c = event.correction
         bound = " (clamped to the validated range)" if c.clamped else ""
@@ -211,6 +222,14 @@ def _ctrl_c_cancels(token: CancelToken) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _lot_line(result: BatchResult) -> str:
+    lot = result.recipe["ink"]["lot_record"]
+    assay = lot.get("assay") or {}
+    shown = f"{assay.get('value')} {ASSAY_BASES.get(assay.get('basis', ''), '')}".strip()
+    measured = "assayed" if assay.get("measured") else "nominal, not an assay"
+    return f"ink {lot['label']}; content per unit = mass × {shown} ({measured})"
+
+
 def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], recorded: bool) -> str:
     weighed = [u for u in result.units if u.measured_mg is not None]
     failed = sum(1 for u in result.units if u.verdict == "fail")
@@ -221,6 +240,7 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
         f"printer {result.printer.get('firmware', '?')} on {result.printer['port']}",
         f"balance {result.balance.get('model', '?')} #{result.balance.get('serial_number', '?')}"
         f" on {result.balance['port']}",
+        _lot_line(result),
         f"units: {len(weighed)} of {result.units_planned} weighed, {failed} out of tolerance; "
         f"{len(result.corrections)} flow correction(s); {len(result.alarms)} alarm(s)",
         f"QC: {result.qc.verdict.upper()} — {result.qc.reason}",
@@ -228,6 +248,12 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
     lines += [f"  {t.test:<20} {t.result:<15} {t.reason}" for t in result.qc.tests]
     passed = "PASS — ready for release review" if recorded else "PASS (training run: no release)"
     lines.append("VERDICT: " + (passed if result.passed else "FAIL"))
+    needed, why = cu_requirement_of(result.dose["dose_mg"], result.recipe)
+    if recorded and needed and result.status == "completed":
+        lines.append(
+            f"content uniformity is needed before release ({why}): "
+            f"printpharm qc cu {result.batch_id} --select"
+        )
     lines += [f"record: {p}" for p in paths]
     return "\n".join(lines)
 
@@ -235,9 +261,11 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
 def _run(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     dose_mg, dose_record = _unit_dose(args, catalog)
-    if args.user is None and (args.db is not None or args.password_stdin or args.verified_by):
+    if args.user is None and (
+        args.db is not None or args.password_stdin or args.verified_by or args.lot
+    ):
         raise InputError(
-            "--db, --password-stdin and --verified-by record the batch: give --user as well"
+            "--db, --password-stdin, --verified-by and --lot record the batch: give --user as well"
         )
     prepared = prepare_run(catalog, args.recipe, dose_mg, args.units, dose_record=dose_record)
     printer_url, balance_url = _device_urls(args, catalog, args.recipe)
@@ -257,7 +285,7 @@ def _run(args: argparse.Namespace) -> int:
                     args.verified_by,
                     secrets.ask(prompt),
                 )
-            recorded = begin_recorded_run(services.auth, session, prepared.request)
+            recorded = begin_recorded_run(services.auth, session, prepared.request, args.lot)
             result, paths = _print(
                 args,
                 prepared,

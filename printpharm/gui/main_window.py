@@ -2,7 +2,7 @@
 
 Pages are built by the composition root (``services.station.workstation.Workstation``)
 and hosted in a :class:`QStackedWidget`; the navigation list and the ``Go``
-menu (Ctrl+1 … Ctrl+8) switch between them. Window geometry and the last page
+menu (Ctrl+1 … Ctrl+9) switch between them. Window geometry and the last page
 are remembered in the ``QSettings`` the caller passes in.
 """
 
@@ -30,6 +30,7 @@ from printpharm.gui.login import LoginDialog
 from printpharm.gui.pages.admin import AdminPage
 from printpharm.gui.pages.history import HistoryPage
 from printpharm.gui.pages.library import LibraryPage
+from printpharm.gui.pages.lots import LotsPage
 from printpharm.gui.pages.new_batch import NewBatchPage
 from printpharm.gui.pages.plan import PlanPage
 from printpharm.gui.pages.print_run import PrintPage
@@ -56,6 +57,7 @@ PAGE_KEYS: tuple[str, ...] = (
     "qc",
     "history",
     "library",
+    "lots",
     "research",
     "admin",
 )
@@ -85,6 +87,10 @@ _NAV: dict[str, tuple[object, object]] = {
     "library": (
         QT_TRANSLATE_NOOP("MainWindow", "Library"),
         QT_TRANSLATE_NOOP("MainWindow", "Recipe and ink versions, validation, lock"),
+    ),
+    "lots": (
+        QT_TRANSLATE_NOOP("MainWindow", "Ink lots"),
+        QT_TRANSLATE_NOOP("MainWindow", "Prepared lots: record, scan, release, reject"),
     ),
     "research": (
         QT_TRANSLATE_NOOP("MainWindow", "Research mode"),
@@ -152,8 +158,9 @@ class MainWindow(QMainWindow):
         self.history = HistoryPage(ws)
         self.admin = AdminPage(ws)
         self.library = LibraryPage(ws)
+        self.lots = LotsPage(ws)
         widgets.update(qc=self.qc, research=self.research, history=self.history, admin=self.admin)
-        widgets["library"] = self.library
+        widgets.update(library=self.library, lots=self.lots)
         widgets["print"] = self.print_page
         for index, key in enumerate(PAGE_KEYS):
             title, tip = _NAV[key]
@@ -177,7 +184,7 @@ class MainWindow(QMainWindow):
 
     def _build_central(self) -> None:
         self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 32)
-        self.nav.setToolTip(self.tr("Pages (Ctrl+1 … Ctrl+8)"))
+        self.nav.setToolTip(self.tr("Pages (Ctrl+1 … Ctrl+9)"))
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         body = QHBoxLayout()
         body.addWidget(self.nav)
@@ -290,9 +297,10 @@ class MainWindow(QMainWindow):
                 self.tr("{name} ({role})").format(name=user.full_name, role=user.role.value)
             )
             self.guard.start()
-        for page in (self.research, self.history, self.admin, self.library):
+        for page in (self.research, self.history, self.admin, self.library, self.lots):
             page.refresh()
         self.qc.release.refresh()
+        self.qc.cu.refresh()
         self.refresh_mode()
 
     def refresh_mode(self) -> None:
@@ -333,7 +341,7 @@ class MainWindow(QMainWindow):
 
     def _on_page_shown(self, row: int) -> None:
         page = self.pages[PAGE_KEYS[row]]
-        if page in (self.research, self.history, self.admin, self.library):
+        if page in (self.research, self.history, self.admin, self.library, self.lots):
             page.refresh()
 
     def _on_devices_changed(self, printer: str, balance: str) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from printpharm.errors import InputError, RecordError
 from printpharm.storage.canonical import canonical_json
+from printpharm.storage.content_uniformity import CuRepository, CuResult, CuSample
 from printpharm.storage.tables import Batch, Device, Unit
 
 __all__ = [
@@ -72,6 +73,8 @@ class BatchRow:
     status_reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     units: tuple[UnitReading, ...] = ()
+    cu_samples: tuple[CuSample, ...] = ()
+    cu_results: tuple[CuResult, ...] = ()
 
 
 class BatchRepository:
@@ -89,8 +92,9 @@ class BatchRepository:
         created_at: datetime,
         research_mode: bool = False,
         details: dict[str, Any] | None = None,
+        ink_lot_id: int | None = None,
     ) -> BatchRow:
-        """Create a batch in status ``planned``.
+        """Create a batch in status ``planned`` (``ink_lot_id``: the lot it is printed from).
 
         Raises
         ------
@@ -110,6 +114,7 @@ class BatchRepository:
                 created_by=created_by,
                 created_at=created_at,
                 details_json=canonical_json(details or {}),
+                ink_lot_id=ink_lot_id,
             )
         )
         self._s.flush()
@@ -169,6 +174,7 @@ class BatchRepository:
         units = self._s.scalars(
             select(Unit).where(Unit.batch_id == batch_id).order_by(Unit.unit_index)
         )
+        cu = CuRepository(self._s)
         return BatchRow(
             batch.batch_id,
             batch.target_dose_mg,
@@ -181,6 +187,8 @@ class BatchRepository:
             batch.status_reason,
             json.loads(batch.details_json or "{}"),
             tuple(_reading(u) for u in units),
+            cu.samples(batch_id),
+            cu.results(batch_id),
         )
 
     def ids(self, status: str | None = None) -> list[str]:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from printpharm.errors import RecordError
 from printpharm.storage.canonical import canonical_json, format_utc_ms
+from printpharm.storage.content_uniformity import CuResultRow, CuSampleRow
 from printpharm.storage.db import Database
 from printpharm.storage.library import InkVersion
 from printpharm.storage.tables import (
@@ -104,10 +105,15 @@ class _Collector:
                 _t(Ink), _rows(self.s, _t(Ink), _t(Ink).c.ink_id.in_([r["ink_id"] for r in lots]))
             )
             self.put(_t(InkLot), lots)
+            sig = _t(SignatureRow)
+            self.put(sig, _rows(self.s, sig, sig.c.record_type == "ink_lot",
+                                sig.c.record_id.in_([r["lot_number"] for r in lots])))  # fmt: skip
         devices = [d for d in (b["printer_id"], b["balance_id"]) if d is not None]
         self.put(_t(Device), _rows(self.s, _t(Device), _t(Device).c.id.in_(devices)))
         self.put(_t(Batch), batch)
         self.put(_t(Unit), _rows(self.s, _t(Unit), _t(Unit).c.batch_id == self.batch_id))
+        for cu in (CuSampleRow, CuResultRow):
+            self.put(_t(cu), _rows(self.s, _t(cu), _t(cu).c.batch_id == self.batch_id))
         self.put(_t(Alarm), _rows(self.s, _t(Alarm), _t(Alarm).c.batch_id == self.batch_id))
         sig = _t(SignatureRow)
         self.put(sig, _rows(self.s, sig, sig.c.record_type == "batch",
@@ -136,7 +142,8 @@ class _Collector:
         wanted: set[str] = set()
         for rows in self.rows.values():
             for row in rows:
-                for key in ("created_by", "signer_user_id", "acknowledged_by", "updated_by"):
+                for key in ("created_by", "signer_user_id", "acknowledged_by", "updated_by",
+                            "prepared_by", "recorded_by", "selected_by", "entered_by"):  # fmt: skip
                     if row.get(key):
                         wanted.add(row[key])
         users = _rows(self.s, _t(User), _t(User).c.user_id.in_(sorted(wanted)))
@@ -145,8 +152,8 @@ class _Collector:
         return users
 
 
-_ORDER = (User, Recipe, Ink, InkLot, Device, RecipeVersion, InkVersion, Batch, Unit, Alarm,
-          SignatureRow)  # fmt: skip
+_ORDER = (User, Recipe, Ink, InkLot, Device, RecipeVersion, InkVersion, Batch, Unit, CuSampleRow,
+          CuResultRow, Alarm, SignatureRow)  # fmt: skip
 
 
 def export_inspection_package(

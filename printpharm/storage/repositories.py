@@ -31,7 +31,9 @@ from printpharm.storage.audit import (
     verify_chain,
 )
 from printpharm.storage.batches import BatchRepository, DeviceRepository
+from printpharm.storage.content_uniformity import CuRepository
 from printpharm.storage.db import Database
+from printpharm.storage.lots import LotRepository
 from printpharm.storage.tables import (
     Alarm,
     PasswordHistory,
@@ -362,6 +364,8 @@ class UnitOfWork:
         self.alarms = AlarmRepository(session)
         self.batches = BatchRepository(session)
         self.devices = DeviceRepository(session)
+        self.lots = LotRepository(session)
+        self.cu = CuRepository(session)
         self.audit = AuditLog(session, context, self.mode)
 
     def now(self) -> datetime:

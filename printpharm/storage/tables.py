@@ -158,13 +158,37 @@ class Ink(Base):
 
 
 class InkLot(Base):
+    """A prepared lot of one ink version (syringes, a spool) and its bulk assay.
+
+    ``status`` moves ``quarantine`` → ``released`` (a pharmacist's signature) → ``in_use``
+    → ``used_up``, or to ``rejected`` / ``expired``; ``version`` counts content changes
+    (what a release signature binds to). Quantities are in ``quantity_unit`` (mL or g).
+    """
+
     __tablename__ = "ink_lots"
-    __table_args__ = (UniqueConstraint("ink_id", "lot_number"),)
+    __table_args__ = (UniqueConstraint("lot_number"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ink_id: Mapped[str] = mapped_column(ForeignKey("inks.ink_id"))
     lot_number: Mapped[str] = mapped_column(String(64))
-    expiry_date: Mapped[date] = mapped_column(Date)
-    assay_mg_per_g: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    ink_version: Mapped[int] = mapped_column(Integer)
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    prepared_on: Mapped[date] = mapped_column(Date)
+    prepared_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    quantity_remaining: Mapped[Decimal] = mapped_column(ExactDecimal)
+    quantity_unit: Mapped[str] = mapped_column(String(4))
+    container: Mapped[str] = mapped_column(String(120))
+    beyond_use_date: Mapped[date] = mapped_column(Date)
+    assay_basis: Mapped[str | None] = mapped_column(String(16))
+    assay_value: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    assay_uncertainty: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    assay_method: Mapped[str | None] = mapped_column(String(200))
+    assay_analyst: Mapped[str | None] = mapped_column(String(200))
+    density_g_per_ml: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    status: Mapped[str] = mapped_column(String(16), default="quarantine")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,19 @@ def _lock_cpm(cli: Cli) -> None:
                                    "--comment", "OQ", times=2)  # fmt: skip
         assert code == 0, err
         assert cli.as_user("sup2", "library", "lock", kind, item, "1", times=2)[0] == 0
+
+
+def add_released_lot(cli: Cli, number: str, *extra: str) -> None:
+    """tech1 records a lot of the CPM paste prepared today; sup1 releases it."""
+    code, _, err = cli.as_user(
+        "tech1", "lots", "add", "--lot", number, "--ink", "cyclophosphamide-sse-chewable",
+        "--prepared", datetime.now(UTC).date().isoformat(), "--quantity", "20", "--unit", "mL",
+        "--container", "2 x 10 mL syringes", "--assay-mg-per-g", "49.2",
+        "--assay-uncertainty", "0.8", "--assay-method", "HPLC-UV, SOP QC-12", *extra,
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = cli.as_user("sup1", "lots", "release", number, times=2)
+    assert code == 0, err
 
 
 def _audit(cli: Cli) -> list[dict[str, Any]]:
@@ -124,12 +138,14 @@ def test_a_batch_is_for_patient_use_with_a_locked_library_a_registered_balance_a
     from printpharm.devices.sim import Plate, PtyServer, build_balance, build_printer
 
     _lock_cpm(cli)
+    add_released_lot(cli, "L-1")
     plate = Plate()
     printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5"}, plate)
     balance = build_balance({"density": "1.20"}, plate)
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
         ports = ["--printer-port", p_port.path, "--balance-port", b_port.path]
-        checked = [*RUN, *ports, "--user", "tech1", "--password-stdin", "--verified-by", "sup1"]
+        checked = [*RUN, *ports, "--user", "tech1", "--password-stdin", "--verified-by", "sup1",
+                   "--lot", "L-1"]  # fmt: skip
         both = f"{pw('tech1')}\n{pw('sup1')}\n"
         code, _, err = cli(*checked, stdin=both)
         assert code == 2 and "is not registered with a calibration date" in err

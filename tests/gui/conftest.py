@@ -168,3 +168,29 @@ def logged_in_window(
         return win
 
     return open_as
+
+
+def released_lot(station: Workstation, number: str, quantity: str = "20") -> None:
+    """The technician records a lot of the CPM paste (prepared the day before the clock's
+    day); the pharmacist releases it. The ink must be locked in the library."""
+    from printpharm.services.station.lots import LotForm
+
+    session = station.session
+    session.login(TECHNICIAN[0], TECHNICIAN[2])
+    station.lots.add(
+        LotForm(number, "cyclophosphamide-sse-chewable", "2026-11-21", quantity, "mL",
+                "2 × 10 mL syringes", assay="98.4", assay_basis="pct_label_claim",
+                method="HPLC-UV, SOP QC-12")
+    )  # fmt: skip
+    session.logout()
+    session.login(SUPERVISOR[0], SUPERVISOR[2])
+    station.lots.release(number, SUPERVISOR[0], SUPERVISOR[2], "assay in specification")
+    session.logout()
+
+
+def use_lot(plan: object, number: str) -> None:
+    """Type ``number`` into the plan page's lot field and use it (the lot must pass)."""
+    field = plan.lot_field  # type: ignore[attr-defined]
+    field.code.setText(number)
+    field.use_button.click()
+    assert field.verdict.text() == "lot accepted", field.detail.text()

@@ -265,6 +265,79 @@ class Shooter:
         self.session.login(SUPERVISOR[0], SUPERVISOR[2])
         window.on_session_changed()
 
+    def _as(self, window: Any, who: tuple[str, str, str]) -> None:
+        self.session.logout()
+        self.session.login(who[0], who[2])
+        window.on_session_changed()
+
+    def lots_and_content_uniformity(self, window: Any) -> None:
+        """A lot scanned and recorded, released by the pharmacist, bound to a 10-unit batch,
+        the units' contents, and content uniformity on the QC page."""
+        from datetime import date, timedelta
+
+        from PySide6.QtCore import Qt
+        from PySide6.QtTest import QTest
+
+        self._as(window, TECHNICIAN)
+        window.show_page("lots")
+        page = window.lots
+        expiry = date.today() + timedelta(days=10)
+        QTest.keyClicks(page.scan, "]C10109506000134352" + "10CPM-2611-07")
+        QTest.keyClick(page.scan, Qt.Key.Key_BracketRight, Qt.KeyboardModifier.ControlModifier)
+        QTest.keyClicks(page.scan, f"17{expiry:%y%m%d}")
+        QTest.keyClick(page.scan, Qt.Key.Key_Return)
+        page.ink.setCurrentText("cyclophosphamide-sse-chewable")
+        page.quantity.setText("20")
+        page.container.setText("2 × 10 mL syringes")
+        page.assay.setText("49.2")
+        page.uncertainty.setText("0.8")
+        page.method.setText("HPLC-UV, SOP QC-12")
+        page.analyst.setText("A. Analyst")
+        self.shot(window, "lots-scanned")
+        page.add_button.click()
+        self.shot(window, "lots-recorded")
+        self._as(window, SUPERVISOR)
+        window.show_page("lots")
+        page.select("CPM-2611-07")
+        page.release_button.click()
+        dialog = page.dialog
+        dialog.password.setText(SUPERVISOR[2])
+        dialog.comment.setText("assay 98.4 % of label claim, within specification")
+        self.shot(dialog, "lots-release-signature")
+        dialog.sign_button.click()
+        self.shot(window, "lots-released")
+        self._as(window, TECHNICIAN)
+        window.show_page("new_batch")
+        window.new_batch.units.setValue(10)
+        window.new_batch.next_button.click()
+        plan = window.plan
+        self.wait_for(lambda: plan.authorisation is not None or plan.error.text())
+        QTest.keyClicks(plan.lot_field.code, "(01)09506000134352(10)CPM-2611-07")
+        QTest.keyClick(plan.lot_field.code, Qt.Key.Key_Return)
+        plan.verifier_id.setText(SUPERVISOR[0])
+        plan.verifier_password.setText(SUPERVISOR[2])
+        plan.verify_button.click()
+        self.shot(window, "plan-lot-accepted")
+        plan.print_button.click()
+        window.print_page.start_button.click()
+        self.wait_for(lambda: window.print_page.result is not None, 120)
+        self.shot(window, "print-unit-contents")
+        window.show_page("qc")
+        cu = window.qc.cu
+        cu.select_button.click()
+        units = cu.status.samples[0].units if cu.status and cu.status.samples else ()
+        cu.results.setPlainText("\n".join(f"{n} {98.6 + (n % 4) * 0.7:.1f}" for n in units))
+        cu.method.setText("HPLC-UV, SOP QC-12")
+        cu.analyst.setText("A. Analyst")
+        self.shot(window, "qc-cu-units-chosen")
+        cu.enter_button.click()
+        self.shot(window, "qc-cu-passed")
+        self._as(window, SUPERVISOR)
+        window.show_page("new_batch")  # a fresh plan, not yet printed, for the steps after
+        window.new_batch.units.setValue(2)
+        window.new_batch.next_button.click()
+        self.wait_for(lambda: plan.authorisation is not None or plan.error.text())
+
     def recovery(self, window: Any) -> None:
         """A run whose process 'dies' after a unit, then the restart's notice."""
         from printpharm.gui.main_window import MainWindow
@@ -370,6 +443,7 @@ class Shooter:
         self.library(window)
         self.refused_and_research(window)
         self.second_person_check(window)
+        self.lots_and_content_uniformity(window)
         self.other_pages(window)
         if root_shot and shutil.which("import"):
             window.show_page("plan")

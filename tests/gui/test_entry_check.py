@@ -12,7 +12,7 @@ from printpharm.gui.main_window import MainWindow
 from printpharm.gui.pages.plan import PlanPage
 from printpharm.services.access.signatures import read_audit_events
 from printpharm.services.station.workstation import Workstation
-from tests.gui.conftest import REVIEWER, SUPERVISOR, TECHNICIAN
+from tests.gui.conftest import REVIEWER, SUPERVISOR, TECHNICIAN, released_lot, use_lot
 from tests.gui.test_library_locked import _lock_via_services, _plan
 
 pytestmark = pytest.mark.gui
@@ -156,9 +156,11 @@ def test_a_verified_batch_is_for_patient_use_and_a_new_batch_needs_its_own_check
     qtbot, logged_in_window: OpenAs, station: Workstation
 ) -> None:  # type: ignore[no-untyped-def]
     _lock_via_services(station, ("recipe", "ink"))
+    released_lot(station, "CPM-OK")
     window = logged_in_window(TECHNICIAN)
     plan = _planned_unverified(qtbot, window)
     assert _rows(plan)["Use:"] == ["NOT FOR PATIENT USE"]
+    use_lot(plan, "CPM-OK")
     _verify(plan, SUPERVISOR)
     assert plan.authorisation is not None and plan.authorisation.patient_use
     assert plan.patient_banner.isHidden() and plan.check_group.isHidden()

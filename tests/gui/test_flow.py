@@ -143,7 +143,7 @@ def test_review_then_release_with_electronic_signatures(
     tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     window = logged_in_window(TECHNICIAN)
-    _fill(window, units=2)
+    _fill(window, units=10)  # 15 mg at 5 % w/w: content uniformity of 10 units is needed
     window.new_batch.next_button.click()
     qtbot.waitUntil(lambda: window.plan.batch is not None, timeout=20_000)
     window.plan.print_button.click()
@@ -164,7 +164,21 @@ def test_review_then_release_with_electronic_signatures(
     assert panel.signed.text().startswith("Reviewed by Rosa Weiss (r.weiss) on ")
     _switch(window, station, SUPERVISOR)
     _sign(panel, SUPERVISOR, "released")
-    assert "Released by Maria Keller (m.keller) on " in panel.signed.text()
+    assert "needs content uniformity before release" in panel.error.text()
+    cu = window.qc.cu
+    cu.select_button.click()
+    assert cu.status is not None and cu.status.state == "PENDING", cu.error.text()
+    units = cu.status.samples[0].units
+    cu.results.setPlainText("\n".join(f"{n}; {14.7 + n / 20:.2f}" for n in units))
+    cu.basis.setCurrentIndex(cu.basis.findData("mg"))
+    cu.method.setText("HPLC-UV, SOP QC-12")
+    cu.enter_button.click()
+    assert cu.verdict.text() == "PASS", cu.error.text()
+    _switch(window, station, REVIEWER)  # the assays changed the record: reviewed again
+    _sign(panel, REVIEWER, "reviewed")
+    _switch(window, station, SUPERVISOR)
+    _sign(panel, SUPERVISOR, "released")
+    assert "Released by Maria Keller (m.keller) on " in panel.signed.text(), panel.error.text()
     batch_id = window.print_page.result.batch_id
     assert station.session.batch(batch_id).status == "released"
     window.show_page("history")  # the supervisor may view records and the audit trail

@@ -16,7 +16,7 @@ from printpharm.services.run.events import UnitWeighed
 from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.station import batch as _station_batch
 from printpharm.services.station.workstation import DoseForm, StationSession, Workstation
-from tests.gui.conftest import SUPERVISOR, TECHNICIAN
+from tests.gui.conftest import SUPERVISOR, TECHNICIAN, released_lot, use_lot
 from tests.gui.test_flow import _fill
 
 pytestmark = pytest.mark.gui
@@ -140,10 +140,12 @@ def test_locked_versions_authorise_the_batch_for_patient_use(
     qtbot, logged_in_window: OpenAs, station: Workstation
 ) -> None:  # type: ignore[no-untyped-def]
     _lock_via_services(station, ("recipe", "ink"))
+    released_lot(station, "CPM-OK")
     window = logged_in_window(TECHNICIAN)
     _plan(qtbot, window)
     plan = window.plan
     assert plan.authorisation is not None and plan.authorisation.allowed
+    use_lot(plan, "CPM-OK")  # a released lot of the locked ink version
     # Locked versions are not enough: a pharmacist verifies the technician's entry first.
     assert not plan.authorisation.patient_use and plan.print_button.isEnabled()
     assert "not verified by a second person" in plan.patient_banner.text()

@@ -19,6 +19,7 @@ from printpharm.catalog import Catalog
 from printpharm.errors import PermissionDenied, RecordError
 from printpharm.services.access.auth import UserSession
 from printpharm.services.records.batches import BatchRecordsService
+from printpharm.services.records.content_uniformity import CuEntry, CuService
 from printpharm.services.records.export import (
     BatchExportService,
     record_from_json,
@@ -82,9 +83,14 @@ def team(env: Env) -> dict[str, tuple[str, UserSession]]:
 
 
 def _release(env: Env, team: dict[str, tuple[str, UserSession]], batch_id: str) -> None:
+    """Content uniformity (15 mg at 5 % w/w needs it), review by sup2, release by sup1."""
     batches = BatchRecordsService(env.auth, env.records)
     pw2, sup2 = team["sup2"]
     pw1, sup1 = team["sup1"]
+    cu = CuService(env.auth)
+    sample = cu.select(sup1, batch_id)
+    results = [CuEntry(n, Decimal(99) + Decimal(i) / 5, "pct") for i, n in enumerate(sample.units)]
+    assert cu.enter(sup1, batch_id, results, "HPLC-UV, SOP QC-12", "Ann Analyst").passed
     batches.review(sup2, batch_id, "sup2", pw2, "record and audit trail reviewed")
     batches.dispose(sup1, batch_id, "released", "sup1", pw1, "meets specification")
 
@@ -92,7 +98,7 @@ def _release(env: Env, team: dict[str, tuple[str, UserSession]], batch_id: str) 
 def test_json_round_trips_to_what_is_stored(
     env: Env, team: dict[str, tuple[str, UserSession]], catalog: Catalog, sim_devices: Any
 ) -> None:
-    batch_id = record_run(env, catalog, sim_devices)
+    batch_id = record_run(env, catalog, sim_devices, units=10)
     _release(env, team, batch_id)
     service = BatchExportService(env.auth, env.db)
     _, insp = team["insp"]
@@ -108,7 +114,7 @@ def test_json_round_trips_to_what_is_stored(
         assert event_hash(content) == event.event_hash
     derived = data["derived"]
     assert derived["patient_use"] and not derived["changed_after_signing"]
-    assert derived["audit_chain"]["ok"] and len(derived["unit_verdicts"]) == 4
+    assert derived["audit_chain"]["ok"] and len(derived["unit_verdicts"]) == 10
     assert derived["units_without_audit_event"] == []
     assert [s["meaning"] for s in data["signatures"]] == ["reviewed", "released"]
     assert all(s["valid"] for s in data["signatures"])
@@ -166,7 +172,7 @@ def test_inspection_package_verifies_on_a_clean_machine(
     env: Env, team: dict[str, tuple[str, UserSession]], catalog: Catalog, sim_devices: Any,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    batch_id = record_run(env, catalog, sim_devices, units=3)
+    batch_id = record_run(env, catalog, sim_devices, units=10)
     _release(env, team, batch_id)
     service = BatchExportService(env.auth, env.db)
     _, insp = team["insp"]
@@ -188,7 +194,8 @@ def test_inspection_package_verifies_on_a_clean_machine(
     con = sqlite3.connect(package)
     try:
         assert con.execute("SELECT status FROM batches").fetchall() == [("released",)]
-        assert con.execute("SELECT count(*) FROM units").fetchone() == (3,)
+        assert con.execute("SELECT count(*) FROM units").fetchone() == (10,)
+        assert con.execute("SELECT count(*) FROM cu_results").fetchone() == (10,)
         assert con.execute("SELECT count(*) FROM signatures").fetchone() == (2,)
         hashes = {h for (h,) in con.execute("SELECT password_hash FROM users")}
         assert hashes == {"!exported: no password"}

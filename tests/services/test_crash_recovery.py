@@ -33,7 +33,7 @@ from printpharm.services.records.batches import RECOVERY_REASON, recover_open_ba
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.events import UnitStarted, UnitWeighed
 from printpharm.services.run.loop import run_batch
-from printpharm.storage.audit import AuditContext
+from printpharm.storage.audit import AuditContext, AuditEntry
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import unit_of_work
 from tests.services._records_fixtures import (
@@ -156,6 +156,15 @@ def _sqlite_full(database: Database) -> None:
         "connect",
         lambda c, _r: c.execute(f"PRAGMA max_page_count = {pages}"),
     )
+    # Use up the space left in the audit trail's pages with genuine (chained) events, so
+    # that the next record cannot fit whatever the size of the records written so far.
+    for size in (2000, 500, 100, 20, 0):
+        while True:
+            try:
+                with unit_of_work(database, make_context()) as uow:
+                    uow.audit.append(AuditEntry("test", "fill-disk", new={"pad": "x" * size}))
+            except DatabaseUnavailable:
+                break
 
 
 def _postgres_read_only(database: Database) -> None:

@@ -15,7 +15,14 @@ from printpharm.services.control.entry_verification import (
     verify_entry,
 )
 from printpharm.services.control.library import LibraryService
-from printpharm.services.control.print_authority import authorise_request, begin_recorded_run
+from printpharm.services.control.lots import LotService
+from printpharm.services.control.print_authority import (
+    NO_LOT,
+    authorise_request,
+    begin_recorded_run,
+    bind_lot,
+)
+from tests.services._lot_fixtures import entry
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.services.conftest import make_request
 from tests.services.test_library import INK, RECIPE, Team, _lock, lib, team
@@ -35,14 +42,21 @@ def test_the_second_person_check_decides_patient_use(
     _locked_library(env, lib, team, catalog)
     request = dataclasses.replace(make_request(catalog, dose_mg=Decimal(10)), batch_id="B-1")
     _, tech = team["tech1"]
-    before = authorise_request(env.auth, tech, request)
+    lots = LotService(env.auth, env.records)
+    lots.add(tech, entry())
+    lots.release(team["sup2"][1], "L-2026-001", "sup2", team["sup2"][0])
+    lot = bind_lot(env.auth, tech, request, "L-2026-001")
+    assert lot.check.passed
+    unbound = authorise_request(env.auth, tech, request)
+    assert unbound.problems == (NOT_VERIFIED, NO_LOT) and not unbound.patient_use
+    before = authorise_request(env.auth, tech, request, lot)
     assert before.allowed and not before.patient_use and before.problems == (NOT_VERIFIED,)
     assert before.decision is not None and not before.decision.patient_use
 
     pw1, _ = team["sup1"]
     done = verify_entry(env.auth, tech, request, "sup1", pw1)
     assert (done.verifier_id, done.entered_by) == ("sup1", "tech1")
-    after = authorise_request(env.auth, tech, request)
+    after = authorise_request(env.auth, tech, request, lot)
     assert after.patient_use and after.problems == ()
     (event,) = env.events(action="verify-entry")
     assert event.user_id == "sup1" and event.batch_id == "B-1"
@@ -56,10 +70,10 @@ def test_the_second_person_check_decides_patient_use(
         dataclasses.replace(make_request(catalog, dose_mg=Decimal(10), units=5), batch_id="B-1"),
     ):
         assert entry_verifier(env.auth, changed) is None
-        assert not authorise_request(env.auth, tech, changed).patient_use
+        assert not authorise_request(env.auth, tech, changed, lot).patient_use
 
     # the recorded run carries the decision into the batch's authorisation event
-    recorded = begin_recorded_run(env.auth, tech, request)
+    recorded = begin_recorded_run(env.auth, tech, request, "L-2026-001")
     assert recorded.authorisation.patient_use
     (authorised,) = env.events(action="authorise")
     assert authorised.new()["patient_use"] is True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from printpharm.core.sampling import select_units
 from printpharm.services.run.qc import QcInputs, evaluate_qc
 from printpharm.services.run.result import UnitRecord
 
@@ -27,11 +28,28 @@ def test_2_9_5_needs_twenty_units_and_says_so() -> None:
     assert report.verdict == "pass" and "not applicable: 2.9.5" in report.reason
 
 
-def test_2_9_5_judges_the_first_twenty_of_more() -> None:
-    masses = ["200"] * 20 + ["100"] * 5  # the last five are not part of the test
-    test_295 = evaluate_qc(inputs(("2.9.5",)), units(masses)).tests[0]
-    assert test_295.result == "PASS" and "21-25 not in the test" in test_295.reason
+def test_2_9_5_takes_twenty_of_more_at_random_from_a_recorded_seed() -> None:
+    """Ph. Eur. 2.9.5 weighs 20 units taken at random, not the first 20 printed."""
+    masses = [str(200 + n % 3) for n in range(25)]
+    seeded = QcInputs(("2.9.5",), "tablet", D(10), D(50), D(100), D("7.5"), D(5),
+                      selection_seed="a1b2c3")  # fmt: skip
+    test_295 = evaluate_qc(seeded, units(masses)).tests[0]
+    judged = test_295.detail["units_judged"]
+    assert judged == list(select_units(range(1, 26), 20, "a1b2c3"))  # re-derivable
+    assert len(judged) == 20 and judged != list(range(1, 21))
+    assert test_295.detail["selection_seed"] == "a1b2c3"
+    assert "20 of 25 units taken at random, seed a1b2c3" in test_295.reason
+    drawn = evaluate_qc(inputs(("2.9.5",)), units(masses)).tests[0]  # no seed given: drawn
+    seed = drawn.detail["selection_seed"]
+    assert len(seed) == 32 and drawn.detail["units_judged"] == list(
+        select_units(range(1, 26), 20, seed)
+    )
+
+
+def test_twenty_units_are_all_judged_without_a_draw() -> None:
+    test_295 = evaluate_qc(inputs(("2.9.5",)), units(["200"] * 20)).tests[0]
     assert test_295.detail["units_judged"] == list(range(1, 21))
+    assert test_295.detail["selection_seed"] is None and "random" not in test_295.reason
 
 
 def test_2_9_5_failure_fails_the_batch() -> None:
@@ -51,6 +69,17 @@ def test_mass_variation_only_where_table_2_9_40_allows_it_and_labelled_an_estima
     assert test_mv.is_estimate and "estimate" in test_mv.label
     too_few = evaluate_qc(inputs(("2.9.40-mv",), dose="30", load="300"), units(["100"] * 9))
     assert too_few.tests[0].result == "NOT_APPLICABLE" and "10 or 30" in too_few.tests[0].reason
+
+
+def test_mass_variation_with_the_lots_assay_is_compliance_not_an_estimate() -> None:
+    """Where 2.9.40 mass variation applies, A is the recorded lot's assay (98.4 %)."""
+    assayed = QcInputs(("2.9.40-mv",), "tablet", D(30), D(300), D("98.4"), D("7.5"), D(5),
+                       assay_is_measured=True)  # fmt: skip
+    test_mv = evaluate_qc(assayed, units(["100"] * 10, "100")).tests[0]
+    assert test_mv.applied and test_mv.result == "PASS" and not test_mv.is_estimate
+    assert test_mv.label == "Ph. Eur. 2.9.40 / USP <905> mass variation"
+    assert test_mv.detail["assay_pct"] == D("98.4") and test_mv.detail["assay_is_measured"]
+    assert "AV(10) = 0.1" in test_mv.reason  # |98.5 - 98.4| + 2.4 × 0 (equal masses)
 
 
 def test_content_uniformity_estimate_from_masses() -> None:

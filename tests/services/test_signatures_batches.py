@@ -33,7 +33,9 @@ def team(env: Env) -> dict[str, tuple[str, object]]:
 
 def _printed(env: Env, batch_id: str = "B-7", status: str = "completed") -> None:
     with unit_of_work(env.db, make_context()) as uow:
-        uow.batches.create(batch_id, Decimal("12.5"), 2, "tech1", AT, False, {"recipe": "r1"})
+        # 125 mg in a 250 mg unit (500 mg/g): mass variation may replace content uniformity
+        details = {"recipe": {"id": "r1", "ink": {"drug_load_mg_per_g": "500"}}}
+        uow.batches.create(batch_id, Decimal("125"), 2, "tech1", AT, False, details)
         uow.batches.set_status(batch_id, "printing")
         for i in (1, 2):
             uow.batches.add_unit(

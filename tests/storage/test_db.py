@@ -21,6 +21,8 @@ EXPECTED_TABLES = {
     "audit_events",
     "audit_head",
     "batches",
+    "cu_results",
+    "cu_samples",
     "devices",
     "ink_lots",
     "inks",

@@ -13,6 +13,8 @@ and password, and a successful check authorises the batch again.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.banner import PatientUseBanner
 from printpharm.gui.widgets.feedback import FieldError
+from printpharm.gui.widgets.lot_field import LotField
 from printpharm.gui.widgets.toolpaths import ToolpathView
 from printpharm.gui.widgets.unit_view import UnitView
 from printpharm.gui.workers import TaskRunner
@@ -82,6 +85,10 @@ class PlanPage(QWidget):
         numbers = QGroupBox(self.tr("Plan"))
         self.numbers = QFormLayout(numbers)
         left.addWidget(numbers)
+        self.lot_field = LotField()
+        self.lot_field.setEnabled(False)
+        self.lot_field.chosen.connect(self._on_lot)
+        left.addWidget(self.lot_field)
         self.verified = QLabel()
         self.verified.setObjectName("entryVerified")
         self.verified.setWordWrap(True)
@@ -203,6 +210,8 @@ class PlanPage(QWidget):
         self.authorisation = None
         self.patient_banner.set_authorisation(None)
         self.print_button.setEnabled(False)
+        self.lot_field.reset()
+        self.lot_field.setEnabled(False)
         self._show_check(False)
         self.verified.clear()
         self.verified.hide()
@@ -276,7 +285,20 @@ class PlanPage(QWidget):
         self.slider.setValue(0)
         self.slider.setEnabled(len(batch.layers) > 1)
         self._on_layer(0)
+        self.lot_field.setEnabled(True)
         self._authorise(batch)
+
+    def _on_lot(self, text: str) -> None:
+        """Check the typed or scanned lot and authorise the batch again with it."""
+        if self.batch is None:
+            return
+        self.batch = replace(self.batch, lot=text or None)
+        if text:
+            self.lot_field.show_check(*self._ws.lots.check(self.batch, text))
+        else:
+            self.lot_field.reset()
+        self.error.show_reason(None)
+        self._authorise(self.batch)
 
     def _authorise(self, batch: PlannedBatch) -> None:
         """Ask locked mode before printing; show the library versions and any refusal.
@@ -307,6 +329,11 @@ class PlanPage(QWidget):
                 rows = rows[:1] + rows[2:]
             self._fill(self.numbers, rows)
             self._show_check(NOT_VERIFIED in authorisation.problems)
+        elif (
+            self.batch is not None and self.batch.lot and "ink lot" in (authorisation.refusal or "")
+        ):
+            self.status.setText(self.tr("This ink lot cannot be used: scan or type another."))
+            self.error.show_reason(authorisation.refusal)
         else:
             self.status.setText(
                 self.tr(

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from printpharm.core.ink_lots import UnitContent
 from printpharm.gui.widgets.banner import PatientUseBanner
 from printpharm.gui.widgets.charts import MassChart, TemperatureChart
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
@@ -50,7 +51,15 @@ from printpharm.services.station.workstation import (
 
 __all__ = ["PrintPage"]
 
-_COLUMNS = ("Unit", "Target (mg)", "Measured (mg)", "Deviation (%)", "Verdict", "Flow (%)")
+_COLUMNS = (
+    "Unit",
+    "Target (mg)",
+    "Measured (mg)",
+    "Deviation (%)",
+    "Verdict",
+    "Flow (%)",
+    "API content (mg) / dose",
+)
 
 
 class PrintPage(QWidget):
@@ -312,6 +321,13 @@ class PrintPage(QWidget):
             self.unit_progress.setRange(0, total)
             self.unit_progress.setValue(sent)
 
+    def _content(self, unit: UnitRecord) -> str:
+        """``14.76 ± 0.24 / 15 mg``: mass × the lot's assay, next to the dose per unit."""
+        if unit.content_mg is None:
+            return "—"
+        dose = f" / {format_mg(self.batch.dose_mg)}" if self.batch is not None else ""
+        return UnitContent(unit.content_mg, unit.content_uncertainty_mg).text() + dose
+
     def _add_unit(self, unit: UnitRecord) -> None:
         row = self.table.rowCount()
         self.table.insertRow(row)
@@ -322,6 +338,7 @@ class PrintPage(QWidget):
             "—" if unit.deviation_pct is None else f"{unit.deviation_pct:+}",
             str(unit.verdict).upper(),
             str(unit.flow_pct),
+            self._content(unit),
         )
         for col, text in enumerate(cells):
             self.table.setItem(row, col, QTableWidgetItem(text))

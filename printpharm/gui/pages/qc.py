@@ -23,9 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from printpharm.core.ink_lots import UnitContent
 from printpharm.errors import UniformityInputError
 from printpharm.gui.models import UnitMassModel
 from printpharm.gui.widgets.banner import PatientUseBanner
+from printpharm.gui.widgets.content_uniformity import CuPanel
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.gui.widgets.release import ReleasePanel
 from printpharm.services.run.result import BatchResult
@@ -34,9 +36,26 @@ from printpharm.services.station.workstation import (
     QcPreview,
     Workstation,
     format_mass,
+    format_mg,
 )
 
 __all__ = ["QcPage"]
+
+
+def _contents(result: BatchResult, batch: PlannedBatch) -> list[str]:
+    """Each unit's API content (mass × the lot's assay) next to the dose per unit."""
+    lot = result.recipe["ink"]["lot_record"]
+    contents = [
+        f"{u.n}: {UnitContent(u.content_mg, u.content_uncertainty_mg).text()}"
+        for u in result.units
+        if u.content_mg is not None
+    ]
+    if not contents:
+        return []
+    return [
+        f"API content per unit (dose {format_mg(batch.dose_mg)}; {lot['label']}):",
+        "  " + ", ".join(contents),
+    ]
 
 
 class QcPage(QWidget):
@@ -61,6 +80,8 @@ class QcPage(QWidget):
         self.run_report.setWordWrap(True)
         self.run_report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.run_report)
+        self.cu = CuPanel(workstation.lots)
+        layout.addWidget(self.cu)
         self.release = ReleasePanel(workstation.session)
         layout.addWidget(self.release)
         self.refresh()
@@ -129,7 +150,9 @@ class QcPage(QWidget):
             )
         ]
         lines += [f"  {t.test}: {t.result} — {t.reason}" for t in result.qc.tests]
+        lines += _contents(result, batch)
         self.run_report.setText("\n".join(lines))
+        self.cu.set_batch(result.batch_id if self._ws.session.user is not None else None)
         author = self._ws.session.user.user_id if self._ws.session.user else None
         self.release.set_batch(result.batch_id, result.passed, author)
         masses = [format_mass(u.measured_mg) for u in result.units if u.measured_mg is not None]

@@ -48,6 +48,8 @@ class Operation(StrEnum):
     VIEW_RECORDS = "records.view"
     VIEW_AUDIT = "audit.view"
     EXPORT_RECORDS = "records.export"
+    ADD_LOT = "lots.add"
+    RELEASE_LOT = "lots.release"
 
 
 _READ = frozenset({Operation.VIEW_RECORDS, Operation.VIEW_AUDIT, Operation.EXPORT_RECORDS})
@@ -59,6 +61,7 @@ _TECHNICIAN = frozenset(
         Operation.RUN_PRINT,
         Operation.WEIGH_UNITS,
         Operation.EVALUATE_QC,
+        Operation.ADD_LOT,
         Operation.LOCK_RESEARCH,
         Operation.SIGN_REVIEWED,
         Operation.VIEW_RECORDS,

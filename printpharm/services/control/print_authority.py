@@ -17,9 +17,10 @@ from typing import Any
 
 from printpharm.catalog.schema import Ink, Recipe
 from printpharm.core.uniformity import Policy
-from printpharm.errors import DesignSpaceError, InputError
+from printpharm.errors import DesignSpaceError, InputError, PreflightError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.access.signatures import RecordsService
 from printpharm.services.control.device_registry import (
     BalancePolicy,
     balance_policy,
@@ -31,8 +32,10 @@ from printpharm.services.control.locked_mode import (
     BatchAuthorisation,
     LockedMode,
 )
+from printpharm.services.control.lots import LotBinding, LotService
 from printpharm.services.control.site_settings import MASS_POLICY_SETTING
 from printpharm.services.run.db_recorder import DatabaseRecorder
+from printpharm.services.run.lot import EXAMPLE_LOT_LABEL
 from printpharm.services.run.preflight import LockPolicy, LockStatus, shipped_recipe_lock
 from printpharm.services.run.request import RunOptions, RunRequest
 from printpharm.services.run.result import BatchResult
@@ -40,6 +43,7 @@ from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import library
 
 __all__ = [
+    "NO_LOT",
     "SHIPPED_LINE",
     "PrintAuthorisation",
     "RecordedRun",
@@ -47,7 +51,11 @@ __all__ = [
     "after_run",
     "authorise_request",
     "begin_recorded_run",
+    "bind_lot",
 ]
+
+#: Why a recorded batch without a released lot is not for patient use.
+NO_LOT = f"no released ink lot was bound to the batch (--lot): {EXAMPLE_LOT_LABEL}"
 
 
 #: The plan page's line while no recipe is locked in this database yet.
@@ -154,13 +162,14 @@ def authorise_print(
 
 
 def authorise_request(
-    auth: AuthService, user: UserSession, request: RunRequest
+    auth: AuthService, user: UserSession, request: RunRequest, lot: LotBinding | None = None
 ) -> PrintAuthorisation:
-    """:func:`authorise_print` for a planned batch, with its second-person verification.
+    """:func:`authorise_print` for a planned batch, with its second-person verification and lot.
 
     A batch whose prescription entry and dose were not verified by a second
-    person (:mod:`printpharm.services.control.entry_verification`) may be printed where
-    locked mode allows it, but is not for patient use.
+    person (:mod:`printpharm.services.control.entry_verification`), or printed without
+    a recorded ink lot (``lot``; the ink file's example lot, training only), may be
+    printed where locked mode allows it, but is not for patient use.
 
     Raises
     ------
@@ -168,13 +177,38 @@ def authorise_request(
         The role may not print, or the session ended.
     """
     authorisation = authorise_print(auth, user, request.recipe, request.ink, request.dose_mg)
-    if not authorisation.allowed or entry_verifier(auth, request) is not None:
+    if not authorisation.allowed:
         return authorisation
-    problems = (*authorisation.problems, NOT_VERIFIED)
+    extra: tuple[str, ...] = ()
+    if entry_verifier(auth, request) is None:
+        extra += (NOT_VERIFIED,)
+    if lot is None:
+        extra += (NO_LOT,)
+    if not extra:
+        return authorisation
+    problems = (*authorisation.problems, *extra)
     decision = authorisation.decision
     if decision is not None:
         decision = replace(decision, patient_use=False, problems=problems)
     return replace(authorisation, patient_use=False, problems=problems, decision=decision)
+
+
+def bind_lot(
+    auth: AuthService, session: UserSession, request: RunRequest, lot_text: str
+) -> LotBinding:
+    """Check the typed or scanned lot ``lot_text`` for ``request`` (a refusal is returned).
+
+    Raises
+    ------
+    RecordError
+        No lot has that number.
+    BarcodeError
+        The code cannot be read.
+    PermissionDenied, SessionExpired
+        The role may not print, or the session ended.
+    """
+    service = LotService(auth, RecordsService(auth))
+    return service.bind(session, lot_text, request.ink, request.ink_need)
 
 
 def after_run(authorisation: PrintAuthorisation, result: BatchResult) -> PrintAuthorisation:
@@ -217,19 +251,29 @@ class RecordedRun:
     lock_policy: LockPolicy
     balance_policy: BalancePolicy
     mass_policy: Policy = "strict"
+    lot: LotBinding | None = None
 
     def options(self, **kwargs: Any) -> RunOptions:
-        """Run options with this run's lock, balance and 2.9.5 policies."""
+        """Run options with this run's lock, balance and 2.9.5 policies and its lot."""
         return RunOptions(
             lock_policy=self.lock_policy,
             balance_policy=self.balance_policy,
             mass_policy=self.mass_policy,
+            lot=None if self.lot is None else self.lot.lot,
+            ink_version=None if self.lot is None else self.lot.ink_version,
             **kwargs,
         )
 
 
-def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequest) -> RecordedRun:
+def begin_recorded_run(
+    auth: AuthService, session: UserSession, request: RunRequest, lot: str | None = None
+) -> RecordedRun:
     """Authorise ``request`` for ``session``'s user and prepare its database record.
+
+    ``lot`` is the typed or scanned number of the ink lot to print from; it must be
+    released (or in use), in date, of the ink and ink version printed, with enough
+    ink left for the batch (:func:`printpharm.services.run.preflight.check_lot`).
+    Without it the batch records the ink file's example lot and is not for patient use.
 
     The decision is written to the batch's audit trail: a refusal as
     ``print-refused`` (with the reason) before raising, an authorisation as
@@ -239,6 +283,10 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
 
     Raises
     ------
+    PreflightError
+        The lot is refused (every reason is named).
+    RecordError, BarcodeError
+        No lot has that number, or its code cannot be read.
     DesignSpaceError
         Locked mode refuses the batch (the message names each limit).
     PermissionDenied, SessionExpired
@@ -250,14 +298,15 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
     batch_id = request.batch_id
     if batch_id is None:
         raise InputError("a recorded run needs a batch ID (prepare_run gives one)")
-    authorisation = authorise_request(auth, session, request)
+    binding = None if lot is None else bind_lot(auth, session, request, lot)
+    if binding is not None and not binding.check.passed:
+        refusal = f"preflight refused the run: ink_lot: {binding.check.detail}"
+        _refused(auth, live, batch_id, refusal)
+        raise PreflightError(refusal)
+    authorisation = authorise_request(auth, session, request, binding)
     if not authorisation.allowed or authorisation.decision is None:
         refusal = authorisation.refusal or _REFUSED.rstrip(": ")
-        with auth.uow() as uow:
-            uow.audit.append(
-                AuditEntry("batch", "print-refused", batch_id, live.user_id,
-                           live.full_name, reason=refusal, batch_id=batch_id)
-            )  # fmt: skip
+        _refused(auth, live, batch_id, refusal)
         raise DesignSpaceError(refusal)
     LockedMode(auth).record_authorisation(session, batch_id, authorisation.decision)
     with auth.uow(write=False) as uow:
@@ -265,8 +314,17 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
         mass_policy = uow.settings.get(MASS_POLICY_SETTING)
     return RecordedRun(
         authorisation,
-        DatabaseRecorder(auth, session),
+        DatabaseRecorder(auth, session, None if binding is None else binding.lot, request.ink_need),
         authorisation.lock_policy(auth),
         balance_policy(auth, today),
         "gn_rounding" if mass_policy and mass_policy.value == "gn_rounding" else "strict",
+        binding,
     )
+
+
+def _refused(auth: AuthService, live: UserSession, batch_id: str, refusal: str) -> None:
+    with auth.uow() as uow:
+        uow.audit.append(
+            AuditEntry("batch", "print-refused", batch_id, live.user_id,
+                       live.full_name, reason=refusal, batch_id=batch_id)
+        )  # fmt: skip

@@ -82,7 +82,7 @@ def render_audit_pdf(events: Sequence[AuditEvent], filters: str, who: str, now: 
             "each hash chains to the row above."
         ),
         Spacer(1, 3 * mm),
-        _table([_HEADER, *(_row(e) for e in events)], _WIDTHS, size=5.5),
+        _table([_HEADER, *(_row(e) for e in events)], _WIDTHS, size=5.5, split_rows=True),
     ]
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
     return buffer.getvalue()

@@ -28,6 +28,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from reportlab.platypus import TableStyle as TS
 
 from printpharm import __version__
+from printpharm.services.records._batch_csv import CALIBRATION_NOT_RECORDED, assay_text
 from printpharm.services.records.export import BatchRecordView
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 
@@ -69,13 +70,23 @@ def _p(value: Any, size: float = 8, bold: bool = False, color: Any = colors.blac
 
 
 def _table(
-    rows: Sequence[Sequence[Any]], widths: Sequence[float], header: bool = True, size: float = 7.5
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[float],
+    header: bool = True,
+    size: float = 7.5,
+    split_rows: bool = False,
 ) -> Table:
+    """A gridded table; ``split_rows`` lets a row taller than a page continue on the next."""
     cells = [
         [c if isinstance(c, Paragraph) else _p(c, size, header and i == 0) for c in row]
         for i, row in enumerate(rows)
     ]
-    table = Table(cells, colWidths=[w * mm for w in widths], repeatRows=1 if header else 0)
+    table = Table(
+        cells,
+        colWidths=[w * mm for w in widths],
+        repeatRows=1 if header else 0,
+        splitInRow=1 if split_rows else 0,
+    )
     style = [
         ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -164,8 +175,9 @@ def _recipe_devices(v: BatchRecordView) -> list[Any]:
                        f"{r.get('alarm_policy', '—')}"),
         ("Ink", f"{ink.get('id', '—')}: {ink.get('drug_load_mg_per_g', '—')} mg/g, "
                 f"density {ink.get('density_g_per_cm3', '—')} g/cm³"),
-        ("Ink lot / expiry", _p(f"lot {ink.get('lot', '—')}, expires {ink.get('expiry', '—')}",
-                                8, True)),
+        ("Ink lot", _p(_lot_text(v), 8, True)),
+        ("Lot assay", assay_text(v.lot.get("assay")) or "—"),
+        ("Calibration", CALIBRATION_NOT_RECORDED),
         ("Printer", f"{printer.get('firmware', '—')} {printer.get('machine_type', '')} "
                     f"UUID {printer.get('uuid') or '—'} on {printer.get('port', '—')}"),
         ("Balance", f"{balance.get('model', '—')} serial {balance.get('serial_number', '—')} "
@@ -182,11 +194,26 @@ def _recipe_devices(v: BatchRecordView) -> list[Any]:
     return out
 
 
+def _lot_text(v: BatchRecordView) -> str:
+    lot = v.lot
+    ink = (v.batch.details.get("recipe") or {}).get("ink") or {}
+    if not lot:
+        return f"lot {ink.get('lot', '—')}, expires {ink.get('expiry', '—')}"
+    left = ""
+    if lot.get("quantity_remaining") is not None:
+        left = f"; {lot['quantity_remaining']} {lot.get('quantity_unit')} left before this batch"
+    return (
+        f"{lot.get('label')}: status at printing {lot.get('status_at_printing')}, beyond-use "
+        f"date {lot.get('beyond_use_date')}{left}"
+    )
+
+
 def _units(v: BatchRecordView) -> list[Any]:
     days = sorted({u.reading.reading_at.date() for u in v.units if u.reading.reading_at})
     day = f", {days[0]}" if len(days) == 1 else ""
     rows: list[Sequence[Any]] = [
-        ("#", "Target mass mg", "Measured mass mg", "Dev. %", "Verdict", "Flow %", "Stable",
+        ("#", "Target mass mg", "Measured mass mg", "Dev. %", "Verdict",
+         f"Content mg (dose {v.batch.target_dose_mg})", "Flow %", "Stable",
          f"Weighed (UTC{day})", "Raw balance line"),
     ]  # fmt: skip
     for line in v.units:
@@ -195,8 +222,12 @@ def _units(v: BatchRecordView) -> list[Any]:
                      _RED if line.verdict != "pass" else colors.black)  # fmt: skip
         stable = "—" if u.reading_stable is None else ("yes" if u.reading_stable else "NO")
         at = u.reading_at.strftime("%H:%M:%S") if u.reading_at else "—"
+        content = line.content_mg
+        if content is not None and line.content_uncertainty_mg is not None:
+            content = f"{content} ± {line.content_uncertainty_mg}"
         rows.append((u.unit_index, u.target_mass_mg, u.raw_reading, line.deviation_pct,
-                     verdict, u.flow_correction, stable, at, _p(u.raw_line, 6.5)))  # fmt: skip
+                     verdict, content, u.flow_correction, stable, at,
+                     _p(u.raw_line, 6.5)))  # fmt: skip
     masses = [u.reading.raw_reading for u in v.units if u.reading.raw_reading is not None]
     ink = ((v.batch.details.get("recipe") or {}).get("ink") or {}).get("drug_load_mg_per_g")
     summary = (
@@ -204,12 +235,15 @@ def _units(v: BatchRecordView) -> list[Any]:
         f"{v.batch.target_dose_mg} mg drug per unit). "
         f"{len(masses)} of {v.batch.units_count} planned units weighed"
     )
+    assay = assay_text(v.lot.get("assay"))
+    if assay:
+        summary = f"{summary}. Content = measured mass × the lot's assay {assay}"
     if masses:
         mean = (sum(masses, Decimal(0)) / len(masses)).quantize(Decimal("0.001"))
         summary += f"; mean {mean} mg, min {min(masses)} mg, max {max(masses)} mg"
     fails = sum(1 for u in v.units if u.verdict != "pass")
     summary += f"; {fails} unit(s) not passing"
-    widths = (7, 17, 19, 13, 16, 13, 12, 19, 64)
+    widths = (7, 16, 17, 12, 14, 26, 12, 11, 17, 48)
     return [_heading("3. Units (raw balance readings)"), _p(summary, 8, True), _table(rows, widths)]
 
 
@@ -250,7 +284,7 @@ def _alarms(v: BatchRecordView) -> list[Any]:
 
 def _qc(v: BatchRecordView) -> list[Any]:
     r = v.batch.details.get("recipe") or {}
-    qc = (v.result or {}).get("qc") or {}
+    qc = v.qc
     policy = (
         f"Pharmacopoeia policy of the recipe: tests {', '.join(r.get('qc_tests') or []) or '—'} "
         f"(Ph. Eur. 2.9.5 uniformity of mass, 2.9.40 uniformity of dosage units), "
@@ -273,6 +307,25 @@ def _qc(v: BatchRecordView) -> list[Any]:
             for t in tests
         ]  # fmt: skip
         out.append(_table(rows, (48, 14, 24, 94)))
+    return out + _content_uniformity(v)
+
+
+def _content_uniformity(v: BatchRecordView) -> list[Any]:
+    if v.cu is None:
+        return []
+    out: list[Any] = [Spacer(1, 2 * mm), _p(v.cu.text(), 8.5, True)]
+    for sample in v.cu.samples:
+        out.append(_p(
+            f"Stage {sample.stage}: units {', '.join(map(str, sample.units))} chosen at random "
+            f"by printpharm for {sample.selected_by} at {sample.selected_at:%Y-%m-%d %H:%M} UTC "
+            f"(seed {sample.seed}; rank by SHA-256 of seed:unit)", 7.5))  # fmt: skip
+    if v.cu.results:
+        rows: list[Sequence[Any]] = [("Unit", "% of label claim", "mg", "Method", "Analyst",
+                                      "Entered by (UTC)")]  # fmt: skip
+        for r in v.cu.results:
+            when = f"{r.entered_by} {r.entered_at:%Y-%m-%d %H:%M}"
+            rows.append((r.unit_index, r.content_pct, r.content_mg, r.method, r.analyst, when))
+        out.append(_table(rows, (12, 26, 18, 58, 30, 36)))
     return out
 
 

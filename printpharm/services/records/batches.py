@@ -3,11 +3,14 @@
 A batch is signed as a :class:`~printpharm.services.access.signatures.SignableRecord`
 built by :func:`batch_signable`: its content version and canonical content
 (target dose, units with raw readings, the run's details; not the status,
-which the signature itself decides). Release needs a valid ``reviewed``
-signature of the same content by someone else first (audit-trail review,
-AUD-12), only a supervisor's role holds ``sign.released`` (SIG-07), and the
-technician who printed the batch cannot sign it (SEC-05). The status change is
-stored in the signature's transaction.
+which the signature itself decides; the content-uniformity units and results
+once there are any). Release needs a valid ``reviewed`` signature of the same
+content by someone else first (audit-trail review, AUD-12), the content
+uniformity the batch needs to have passed (Ph. Eur. 2.9.40, see
+:mod:`printpharm.services.records.content_uniformity`), only a supervisor's role
+holds ``sign.released`` (SIG-07), and the technician who printed the batch
+cannot sign it (SEC-05). The status change is stored in the signature's
+transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from printpharm.services.access.signatures import (
     SignableRecord,
     SignatureCheck,
 )
+from printpharm.services.records.content_uniformity import cu_status
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
@@ -42,6 +46,11 @@ def batch_signable(row: BatchRow) -> SignableRecord:
         "details": row.details,
         "units": [dataclasses.asdict(u) for u in row.units],
     }
+    if row.cu_samples or row.cu_results:  # absent before: older signatures stay valid
+        content["content_uniformity"] = {
+            "samples": [dataclasses.asdict(s) for s in row.cu_samples],
+            "results": [dataclasses.asdict(r) for r in row.cu_results],
+        }
     return SignableRecord("batch", row.batch_id, row.version, content, row.created_by, row.batch_id)
 
 
@@ -114,6 +123,8 @@ class BatchRecordsService:
         record = batch_signable(row)
         if chosen is Meaning.RELEASED:
             self._require_review(session, record, user_id)
+            if row.status == "completed":  # other statuses cannot be released at all
+                _require_content_uniformity(row)
 
         def change_status(uow: UnitOfWork) -> None:
             now = uow.batches.get(batch_id)
@@ -138,6 +149,19 @@ class BatchRecordsService:
                 f"batch {record.record_id} has no valid review signature by another person; "
                 "its record and audit trail must be reviewed before release"
             )
+
+
+def _require_content_uniformity(row: BatchRow) -> None:
+    """Refuse the release of a batch whose content uniformity is needed and has not passed."""
+    status = cu_status(row)
+    if status.passed:
+        return
+    if status.state == "FAIL":
+        raise SignatureError(f"batch {row.batch_id} failed content uniformity: {status.text()}")
+    raise SignatureError(
+        f"batch {row.batch_id} needs content uniformity before release ({status.why}): "
+        f"{status.text()}; enter the assays with `printpharm qc cu {row.batch_id}`"
+    )
 
 
 #: Why a batch found open at start-up is closed (written into its status and audit trail).

@@ -14,9 +14,7 @@ itself written to the audit trail (AUD-11).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
@@ -30,11 +28,15 @@ from printpharm.errors import InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService, manifestation
+from printpharm.services.records._batch_csv import CALIBRATION_NOT_RECORDED, record_to_csv
 from printpharm.services.records.batches import batch_signable
+from printpharm.services.records.content_uniformity import CuStatus, cu_status
 from printpharm.services.run.preflight import simulated_weighing
+from printpharm.services.run.qc import with_content_uniformity
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport, format_utc_ms
 from printpharm.storage.batches import BatchRow, UnitReading
+from printpharm.storage.content_uniformity import CuResult, CuSample
 from printpharm.storage.db import Database
 from printpharm.storage.export import PackageReport, export_inspection_package
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
@@ -66,6 +68,8 @@ class UnitLine:
     verdict: str
     deviation_pct: str | None
     tolerance_pct: str | None
+    content_mg: str | None = None
+    content_uncertainty_mg: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,21 @@ class BatchRecordView:
     exported_by: str
     exported_at: str
     unaudited_units: tuple[int, ...] = ()
+    cu: CuStatus | None = None
+
+    @property
+    def lot(self) -> dict[str, Any]:
+        """The ink lot as recorded when the batch was printed (empty for older records)."""
+        ink = (self.batch.details.get("recipe") or {}).get("ink") or {}
+        return dict(ink.get("lot_record") or {})
+
+    @property
+    def qc(self) -> dict[str, Any]:
+        """The run's QC, completed by the batch's content uniformity when it is needed."""
+        qc = dict((self.result or {}).get("qc") or {})
+        if self.cu is None or self.cu.state == "NOT_NEEDED" or not qc:
+            return qc
+        return with_content_uniformity(qc, self.cu.outcome())
 
     @property
     def changed_after_signing(self) -> bool:
@@ -166,7 +185,10 @@ def _unit_lines(row: BatchRow, events: list[AuditEvent]) -> tuple[UnitLine, ...]
     for u in row.units:
         j = judged.get(u.unit_index, {})
         verdict = j.get("verdict", "not judged" if u.raw_reading is not None else "not weighed")
-        lines.append(UnitLine(u, verdict, j.get("deviation_pct"), j.get("tolerance_pct")))
+        lines.append(
+            UnitLine(u, verdict, j.get("deviation_pct"), j.get("tolerance_pct"),
+                     j.get("content_mg"), j.get("content_uncertainty_mg"))
+        )  # fmt: skip
     return tuple(lines)
 
 
@@ -210,6 +232,7 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
         exported_by=exported_by,
         exported_at=format_utc_ms(uow.now()),
         unaudited_units=_unaudited(row, events),
+        cu=cu_status(row),
     )
 
 
@@ -233,6 +256,8 @@ def record_to_json(view: BatchRecordView) -> dict[str, Any]:
     out: dict[str, Any]
     batch = {f.name: getattr(view.batch, f.name) for f in fields(view.batch)}
     batch["units"] = [asdict(u) for u in view.batch.units]
+    batch["cu_samples"] = [asdict(x) for x in view.batch.cu_samples]
+    batch["cu_results"] = [asdict(x) for x in view.batch.cu_results]
     out = _plain(
         {
             "format": "printpharm-batch-record/1",
@@ -251,6 +276,13 @@ def record_to_json(view: BatchRecordView) -> dict[str, Any]:
                 "patient_use_label": "for patient use" if view.patient_use else NOT_FOR_PATIENT_USE,
                 "patient_use_reason": view.patient_use_reason,
                 "unit_verdicts": {str(u.reading.unit_index): u.verdict for u in view.units},
+                "unit_contents_mg": {str(u.reading.unit_index): u.content_mg for u in view.units},
+                "ink_lot": view.lot,
+                "calibration": CALIBRATION_NOT_RECORDED,
+                "content_uniformity": None if view.cu is None else {
+                    "needed": view.cu.needed, "why": view.cu.why, "state": view.cu.state,
+                    "text": view.cu.text()},
+                "qc": view.qc,
                 "result": view.result,
                 "changed_after_signing": view.changed_after_signing,
                 "signing_statement": view.signing_statement,
@@ -271,6 +303,13 @@ def _dec(value: Any) -> Decimal | None:
 
 def _when(value: Any) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+def _required_when(value: Any) -> datetime:
+    when = _when(value)
+    if when is None:
+        raise InputError("a content-uniformity entry has no time")
+    return when
 
 
 def record_from_json(
@@ -294,11 +333,23 @@ def record_from_json(
         )
         for u in b.pop("units")
     )  # fmt: skip
+    samples = tuple(
+        CuSample(x["stage"], tuple(x["units"]), x["seed"], x["selected_by"],
+                 _required_when(x["selected_at"]))
+        for x in b.pop("cu_samples", [])
+    )  # fmt: skip
+    results = tuple(
+        CuResult(x["unit_index"], Decimal(x["content_pct"]), x["method"], x["entered_by"],
+                 _required_when(x["entered_at"]), _dec(x["content_mg"]), x["analyst"])
+        for x in b.pop("cu_results", [])
+    )  # fmt: skip
     created_at = _when(b.pop("created_at"))
     assert created_at is not None
     row = BatchRow(
         **{**b, "target_dose_mg": Decimal(b["target_dose_mg"]), "created_at": created_at},
         units=units,
+        cu_samples=samples,
+        cu_results=results,
     )
     names = {f.name for f in fields(SignatureRecord)}
     sigs = [
@@ -306,58 +357,6 @@ def record_from_json(
     ]
     events = [AuditEvent(**e) for e in data["audit_events"]]
     return row, sigs, events
-
-
-# -- CSV -------------------------------------------------------------------------------------
-
-
-def record_to_csv(view: BatchRecordView) -> str:
-    """The record as one CSV: each row starts with its section (``batch``, ``unit``, ...)."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    b, details = view.batch, view.batch.details
-    recipe = details.get("recipe") or {}
-    w.writerow(["section", "field", "value"])
-    for key, value in (
-        ("batch_id", b.batch_id), ("status", b.status), ("status_reason", b.status_reason),
-        ("version", b.version), ("target_dose_mg", b.target_dose_mg),
-        ("units_planned", b.units_count), ("research_mode", b.research_mode),
-        ("patient_use", "yes" if view.patient_use else NOT_FOR_PATIENT_USE),
-        ("patient_use_reason", view.patient_use_reason),
-        ("recipe", recipe.get("id")), ("recipe_version", recipe.get("version")),
-        ("recipe_sha256", recipe.get("sha256")),
-        ("ink_lot", (recipe.get("ink") or {}).get("lot")),
-        ("ink_expiry", (recipe.get("ink") or {}).get("expiry")),
-        ("created_by", b.created_by), ("created_at", b.created_at.isoformat()),
-        ("signing_statement", view.signing_statement),
-        ("audit_chain_ok", view.chain.ok), ("exported_at", view.exported_at),
-        ("exported_by", view.exported_by),
-    ):  # fmt: skip
-        w.writerow(["batch", key, "" if value is None else value])
-    w.writerow(["unit", "n", "target_mg", "raw_reading", "reading_unit", "stable", "reading_at",
-                "flow_pct", "deviation_pct", "verdict", "raw_line"])  # fmt: skip
-    for line in view.units:
-        u = line.reading
-        w.writerow(["unit", u.unit_index, u.target_mass_mg, u.raw_reading, u.reading_unit,
-                    u.reading_stable, u.reading_at.isoformat() if u.reading_at else "",
-                    u.flow_correction, line.deviation_pct, line.verdict, u.raw_line])  # fmt: skip
-    for a in view.alarms:
-        w.writerow(["alarm", a.get("at"), a.get("kind"), a.get("action"), a.get("decision"),
-                    a.get("unit"), a.get("message")])  # fmt: skip
-    for c in view.corrections:
-        w.writerow(["correction", c.get("at"), c.get("for_unit"), c.get("previous_pct"),
-                    c.get("applied_pct"), c.get("clamped"), c.get("command")])  # fmt: skip
-    for t in ((view.result or {}).get("qc") or {}).get("tests", []):
-        w.writerow(["qc", t.get("test"), t.get("label"), t.get("result"), t.get("reason")])
-    for s in view.signatures:
-        sig = s.signature
-        w.writerow(["signature", sig.meaning, sig.signer_name, sig.signer_user_id, sig.signed_at,
-                    sig.local_tz, sig.comment, "valid" if s.valid else s.problem])  # fmt: skip
-    for e in view.events:
-        w.writerow(["audit", e.seq, e.occurred_at, e.local_tz, e.user_id, e.user_name,
-                    e.record_type, e.record_id, e.action, e.field, e.reason, e.old_value,
-                    e.new_value, e.mode, e.event_hash])  # fmt: skip
-    return out.getvalue()
 
 
 # -- the service -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 from printpharm.errors import RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.run.lot import BoundLot, InkNeed, ink_used
 from printpharm.services.run.result import (
     AlarmRecord,
     BatchHeader,
@@ -28,6 +29,7 @@ from printpharm.services.run.result import (
 )
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import UnitReading
+from printpharm.storage.repositories import UnitOfWork
 
 __all__ = ["DatabaseRecorder", "plain"]
 
@@ -56,6 +58,11 @@ def plain(value: Any) -> Any:
 class DatabaseRecorder:
     """Records a print run in the database under the identity of ``session``'s user.
 
+    With a recorded ``lot`` the batch is linked to it: the lot moves to ``in_use``
+    when the batch starts, and when the run ends (whatever its status) what the batch
+    used (``need``'s prime/purge and the weighed units) is taken from what is left; at
+    zero the lot is ``used_up``. Each change is audited with the batch.
+
     Raises
     ------
     PermissionDenied
@@ -64,10 +71,18 @@ class DatabaseRecorder:
         The session is not live.
     """
 
-    def __init__(self, auth: AuthService, session: UserSession) -> None:
+    def __init__(
+        self,
+        auth: AuthService,
+        session: UserSession,
+        lot: BoundLot | None = None,
+        need: InkNeed | None = None,
+    ) -> None:
         live = auth.require(session, Operation.RUN_PRINT)
         self._auth = auth
         self._user_id, self._user_name = live.user_id, live.full_name
+        self._lot = lot if lot is not None and lot.source == "database" else None
+        self._need = need
 
     def _entry(
         self,
@@ -105,11 +120,68 @@ class DatabaseRecorder:
                 uow.now(),
                 research,
                 details,
+                None if self._lot is None else self._lot.lot_id,
             )
             uow.batches.set_status(header.batch_id, "printing")
             uow.audit.append(
                 self._entry("batch", "create", header.batch_id, header.batch_id, details)
             )
+            self._lot_in_use(uow, header.batch_id)
+
+    def _lot_in_use(self, uow: UnitOfWork, batch_id: str) -> None:
+        if self._lot is None:
+            return
+        number = self._lot.lot_number
+        lot = uow.lots.find(number)
+        if lot is None or lot.status != "released":
+            return  # in use by an earlier batch already (or refused at preflight)
+        uow.lots.set_status(number, "in_use", f"first batch {batch_id}")
+        uow.audit.append(
+            AuditEntry(
+                "ink_lot",
+                "in-use",
+                number,
+                self._user_id,
+                self._user_name,
+                old={"status": "released"},
+                new={"status": "in_use", "batch": batch_id},
+                batch_id=batch_id,
+            )
+        )
+
+    def _consume(self, uow: UnitOfWork, result: BatchResult) -> None:
+        lot, need = self._lot, self._need
+        if lot is None or need is None or lot.quantity_unit is None:
+            return
+        masses = [u.measured_mg for u in result.units if u.measured_mg is not None]
+        density = lot.density_g_per_ml or need.ink_density_g_per_ml
+        used = ink_used(need, masses, result.status == "completed", lot.quantity_unit, density)
+        before, after = uow.lots.consume(lot.lot_number, used)
+        change = {
+            "batch": result.batch_id,
+            "used": used,
+            "unit": lot.quantity_unit,
+            "remaining": after.quantity_remaining,
+            "units_weighed": len(masses),
+            "basis": "prime/purge line + weighed units"
+            + ("" if result.status == "completed" else " + the unit in progress"),
+        }
+        if after.quantity_remaining == 0 and after.status == "in_use":
+            uow.lots.set_status(lot.lot_number, "used_up", f"emptied by batch {result.batch_id}")
+            change["status"] = "used_up"
+        uow.audit.append(
+            AuditEntry(
+                "ink_lot",
+                "consume",
+                lot.lot_number,
+                self._user_id,
+                self._user_name,
+                field="quantity_remaining",
+                old={"remaining": before.quantity_remaining},
+                new=plain(change),
+                batch_id=result.batch_id,
+            )
+        )
 
     def unit_weighed(self, batch_id: str, unit: UnitRecord) -> None:
         """Store the unit: target, measured mass (mg), the raw balance line, flow %."""
@@ -178,3 +250,4 @@ class DatabaseRecorder:
             uow.audit.append(
                 self._entry("batch", "finish", result.batch_id, result.batch_id, summary)
             )
+            self._consume(uow, result)

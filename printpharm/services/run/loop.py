@@ -188,6 +188,7 @@ class _BatchRun(Session):
         plan's weighed-state target, kept as ``dried_target_mg`` when they differ.
         """
         weighing, measured = self.balance_call(self._reading, n, "weighing")
+        content = self.lot().content(measured, self.req.ink.drug_load.value)
         tolerance = self.req.recipe.tolerances.unit_mass.value
         # exact decimals, bounds inclusive; a reading <= 0 (an empty or robbed pan) fails too
         within = measured > 0 and abs(measured - target_mg) * 100 <= tolerance * target_mg
@@ -208,6 +209,8 @@ class _BatchRun(Session):
             weighed_at=self.now(),
             lines=lines,
             dried_target_mg=plan_target_mg if plan_target_mg != target_mg else None,
+            content_mg=None if content is None else content.content_mg,
+            content_uncertainty_mg=None if content is None else content.uncertainty_mg,
         )
 
     def correct_flow(self, record: UnitRecord) -> None:

@@ -24,6 +24,7 @@ from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.units import ink_mass_mg
 from printpharm.devices.printer import HeaterReading, PrinterInfo
 from printpharm.errors import DoseInputError, PreflightError
+from printpharm.services.run.lot import EXAMPLE_LOT_LABEL, BoundLot, InkNeed, number
 from printpharm.services.run.program import PlateProgram
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "LockStatus",
     "PreflightCheck",
     "check_device",
+    "check_lot",
     "check_static",
     "check_temperatures",
     "raise_failures",
@@ -108,13 +110,79 @@ def _dose_check(recipe: Recipe, dose_mg: Decimal) -> PreflightCheck:
     return PreflightCheck("dose_range", inside, detail)
 
 
-def _ink_checks(recipe: Recipe, ink: Ink, today: date) -> list[PreflightCheck]:
+#: Lot statuses a run may print from.
+USABLE_LOT_STATUSES = ("released", "in_use")
+
+
+def _lot_problems(
+    lot: BoundLot, ink_id: str, ink_version: int | None, need: InkNeed | None, today: date
+) -> list[str]:
+    name = f"lot {lot.lot_number}"
+    problems = []
+    if lot.status not in USABLE_LOT_STATUSES:
+        why = {"quarantine": "it must be released by a pharmacist before use"}.get(
+            lot.status, "it may not be used"
+        )
+        problems.append(f"{name} is {lot.status.replace('_', ' ')}: {why}")
+    if lot.beyond_use_date < today:
+        problems.append(f"{name} is past its beyond-use date {lot.beyond_use_date} (today {today})")
+    if lot.ink_id != ink_id:
+        problems.append(f"{name} is of ink {lot.ink_id}; this batch prints {ink_id}")
+    elif lot.ink_version != ink_version:
+        printed = "not a library version" if ink_version is None else f"v{ink_version}"
+        problems.append(
+            f"{name} is of {lot.ink_id} v{lot.ink_version}; the ink this batch prints is {printed}"
+        )
+    if need is not None and lot.quantity_remaining is not None and lot.quantity_unit:
+        wanted = need.amount(lot.quantity_unit, lot.density_g_per_ml)
+        if wanted > lot.quantity_remaining:
+            problems.append(
+                f"{name} has {number(lot.quantity_remaining)} {lot.quantity_unit} left; this "
+                f"batch needs {wanted} {lot.quantity_unit} ({need.units} units + prime/purge)"
+            )
+    return problems
+
+
+def check_lot(
+    lot: BoundLot, ink_id: str, ink_version: int | None, need: InkNeed | None, today: date
+) -> PreflightCheck:
+    """A recorded lot: released, in date, of this ink and ink version, with enough ink left.
+
+    ``ink_version`` is the library version of the ink as printed (``None``: not a
+    library version); ``need`` is :func:`printpharm.services.run.lot.ink_required`.
+    """
+    problems = _lot_problems(lot, ink_id, ink_version, need, today)
+    if problems:
+        return PreflightCheck("ink_lot", False, "; ".join(problems))
+    left = ""
+    if need is not None and lot.quantity_unit and lot.quantity_remaining is not None:
+        wanted = need.amount(lot.quantity_unit, lot.density_g_per_ml)
+        left = f", {number(lot.quantity_remaining)} {lot.quantity_unit} left >= {wanted} needed"
+    return PreflightCheck(
+        "ink_lot",
+        True,
+        f"lot {lot.lot_number} of {lot.ink_id} v{lot.ink_version} {lot.status.replace('_', ' ')}"
+        f", beyond-use date {lot.beyond_use_date} (today {today}){left}",
+    )
+
+
+def _ink_checks(
+    recipe: Recipe, ink: Ink, today: date, lot: BoundLot | None, need: InkNeed | None,
+    ink_version: int | None,
+) -> list[PreflightCheck]:  # fmt: skip
     same = ink.id == recipe.ink
     checks = [PreflightCheck("ink", same, f"ink {ink.id}; recipe {recipe.id} needs {recipe.ink}")]
+    if lot is not None and lot.source == "database":
+        checks.append(check_lot(lot, ink.id, ink_version, need, today))
+        return checks
     fresh = ink.expiry >= today
     verb = "expires" if fresh else "EXPIRED"
     checks.append(
-        PreflightCheck("ink_lot", fresh, f"lot {ink.lot} {verb} {ink.expiry} (today {today})")
+        PreflightCheck(
+            "ink_lot",
+            fresh,
+            f"lot {ink.lot} {verb} {ink.expiry} (today {today}): {EXAMPLE_LOT_LABEL}",
+        )
     )
     return checks
 
@@ -159,12 +227,20 @@ def check_static(
     temperatures_c: tuple[Decimal | None, Decimal | None],
     lock: LockStatus,
     today: date,
+    lot: BoundLot | None = None,
+    need: InkNeed | None = None,
+    ink_version: int | None = None,
 ) -> list[PreflightCheck]:
-    """Checks that need no device; ``temperatures_c`` = (nozzle, bed) targets in °C."""
+    """Checks that need no device; ``temperatures_c`` = (nozzle, bed) targets in °C.
+
+    ``lot`` is the recorded lot the run prints from (``None``: the ink file's example
+    lot, training only), ``need`` the batch's ink need and ``ink_version`` the library
+    version of the ink as printed.
+    """
     checks = [
         PreflightCheck("recipe_locked", lock.locked, f"{recipe.id} {lock.version}: {lock.reason}"),
         _dose_check(recipe, dose_mg),
-        *_ink_checks(recipe, ink, today),
+        *_ink_checks(recipe, ink, today, lot, need, ink_version),
         _targets_check(program, ink, dose_mg),
         _window_check("nozzle_temperature", temperatures_c[0], recipe),
         _window_check("bed_temperature", temperatures_c[1], recipe),

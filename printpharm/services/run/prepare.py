@@ -17,6 +17,7 @@ from typing import Any
 
 from printpharm.catalog import Catalog
 from printpharm.errors import InputError
+from printpharm.services.run.lot import ink_required
 from printpharm.services.run.planning import PlanResult, plan_batch
 from printpharm.services.run.program import parse_plate_gcode
 from printpharm.services.run.request import RunRequest
@@ -61,9 +62,10 @@ def prepare_run(
     recipe = catalog.recipe(recipe_id)
     plan = plan_batch(catalog, recipe.id, dose_mg, units)
     process = catalog.resolve(recipe.id).process
+    ink = catalog.ink(recipe.ink)
     request = RunRequest(
         recipe=recipe,
-        ink=catalog.ink(recipe.ink),
+        ink=ink,
         printer_definition=catalog.printer(recipe.printer),
         program=parse_plate_gcode(plan.gcode),
         dose_mg=dose_mg,
@@ -72,5 +74,6 @@ def prepare_run(
         bed_c=process.bed_temperature.value,
         dose_record=dict(dose_record or {}),
         batch_id=batch_id or new_batch_id(recipe.id),
+        ink_need=ink_required(plan, ink),
     )
     return PreparedRun(request, plan)

@@ -1,11 +1,12 @@
 """End-of-run QC: the tests the recipe names, on the weighed unit masses.
 
-* ``2.9.5`` — Ph. Eur. uniformity of mass; needs exactly 20 units (with more,
-  the first 20 printed are judged and the others are named in the reason).
+* ``2.9.5`` — Ph. Eur. uniformity of mass; needs 20 units "taken at random": with
+  more, 20 are chosen from a recorded seed (:func:`printpharm.core.sampling.select_units`,
+  re-derivable) and the record says which.
 * ``2.9.40-mv`` — acceptance value by mass variation; only where Table
   2.9.40.-1 allows it (≥ 25 mg and ≥ 25 % drug per unit), on 10 or 30 units.
-  The ink's nominal assay stands in for A, so the result is labelled an
-  estimate (pharmacopoeia.md §2.2).
+  A is the recorded lot's bulk assay; with the ink file's nominal assay (a
+  training run) the result is labelled an estimate (pharmacopoeia.md §2.2).
 * ``2.9.40-cu-estimate`` — contents estimated from masses × drug load; an
   estimate, never 2.9.40 compliance.
 * ``local`` — the pharmacy's own check of each unit and the mean against the
@@ -18,10 +19,12 @@ passes only if at least one test applied and none failed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import secrets
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
+from printpharm.core.sampling import select_units
 from printpharm.core.uniformity import (
     Policy,
     acceptance_value,
@@ -32,7 +35,7 @@ from printpharm.core.uniformity import (
 )
 from printpharm.services.run.result import QcReport, QcTestOutcome, UnitRecord
 
-__all__ = ["QcInputs", "evaluate_qc"]
+__all__ = ["PENDING_CU", "QcInputs", "evaluate_qc", "with_content_uniformity"]
 
 _N_295 = 20
 _AV_COUNTS = (30, 10)
@@ -52,9 +55,13 @@ class QcInputs:
     drug_load_mg_per_g : Decimal
         Drug in the weighed unit (mg per g), for the 25 % rule and estimates.
     assay_pct : Decimal
-        The ink's assay in % of label claim (nominal, not a batch assay).
+        A, in % of label claim: the recorded lot's bulk assay, or the ink file's nominal one.
     unit_tolerance_pct, mean_tolerance_pct : Decimal
         The recipe's local tolerances in % of target.
+    assay_is_measured : bool
+        Whether ``assay_pct`` is an assay of the lot (not the file's nominal value).
+    selection_seed : str, optional
+        Seed of the random choice of the 2.9.5 units (drawn with :mod:`secrets` if None).
     """
 
     def __init__(
@@ -67,6 +74,9 @@ class QcInputs:
         unit_tolerance_pct: Decimal,
         mean_tolerance_pct: Decimal,
         mass_policy: Policy = "strict",
+        *,
+        assay_is_measured: bool = False,
+        selection_seed: str | None = None,
     ) -> None:
         self.tests = tuple(tests)
         self.form = form
@@ -76,6 +86,8 @@ class QcInputs:
         self.unit_tolerance_pct = unit_tolerance_pct
         self.mean_tolerance_pct = mean_tolerance_pct
         self.mass_policy = mass_policy
+        self.assay_is_measured = assay_is_measured
+        self.selection_seed = selection_seed
 
 
 def _na(test: str, label: str, reason: str, named: bool = True) -> QcTestOutcome:
@@ -86,12 +98,20 @@ def _test_295(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcTestOutcome:
     label = "Ph. Eur. 2.9.5 uniformity of mass"
     if len(units) < _N_295:
         return _na("2.9.5", label, f"needs exactly {_N_295} units; {len(units)} were weighed")
-    judged = units[:_N_295]
+    seed = None
+    judged = list(units)
+    if len(units) > _N_295:
+        seed = inputs.selection_seed or secrets.token_hex(16)
+        chosen = set(select_units((u.n for u in units), _N_295, seed))
+        judged = [u for u in units if u.n in chosen]
     masses = [u.measured_mg for u in judged if u.measured_mg is not None]
     result = uniformity_of_mass(masses, form=inputs.form, policy=inputs.mass_policy)
     reason = result.reason
-    if len(units) > _N_295:
-        reason += f" (units 1-{_N_295} judged; {_N_295 + 1}-{len(units)} not in the test)"
+    if seed is not None:
+        reason += (
+            f" ({_N_295} of {len(units)} units taken at random, seed {seed}: units "
+            f"{', '.join(str(u.n) for u in judged)})"
+        )
     return QcTestOutcome(
         "2.9.5",
         label,
@@ -104,6 +124,8 @@ def _test_295(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcTestOutcome:
             "n_outside_limit": result.n_outside_limit,
             "n_outside_twice_limit": result.n_outside_twice_limit,
             "units_judged": [u.n for u in judged],
+            "selection_seed": seed,
+            "selection": "all units" if seed is None else "sha256(seed:unit), lowest 20",
             "policy": result.policy,
         },
     )
@@ -138,14 +160,22 @@ def _test_mv(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcTestOutcome:
         inputs.assay_pct,
         unit_content_mg=inputs.dose_mg,
         drug_fraction=fraction,
-        assay_is_measured=False,
+        assay_is_measured=inputs.assay_is_measured,
     )
     detail: dict[str, object] = {
         "n": len(sample),
         "av_stage1": result.stage1.av_reported_1dp,
         "final": result.final,
+        "assay_pct": inputs.assay_pct,
+        "assay_is_measured": inputs.assay_is_measured,
     }
-    return _av_outcome("2.9.40-mv", result.final, result.label, result.reason, detail)
+    outcome = _av_outcome("2.9.40-mv", result.final, result.label, result.reason, detail)
+    if inputs.assay_is_measured and not result.is_estimate:
+        outcome = QcTestOutcome(
+            outcome.test, outcome.label, True, outcome.result, outcome.reason, False,
+            detail=outcome.detail,
+        )  # fmt: skip
+    return outcome
 
 
 def _test_cu_estimate(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcTestOutcome:
@@ -230,3 +260,42 @@ def evaluate_qc(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcReport:
         return QcReport("fail", f"failed: {', '.join(failed)}{note}", tuple(outcomes))
     passed = ", ".join(o.test for o in applied)
     return QcReport("pass", f"passed: {passed}{note}", tuple(outcomes))
+
+
+# -- content uniformity entered after the run ------------------------------------------------
+#: The batch's QC verdict while the content-uniformity results it needs are not complete.
+PENDING_CU = "pending_content_uniformity"
+
+
+def with_content_uniformity(qc: Mapping[str, Any], cu: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's QC (as recorded) completed by the batch's content-uniformity verdict.
+
+    ``cu`` is the ``2.9.40-cu`` outcome as plain values: ``result`` ``PASS``, ``FAIL``
+    or ``PENDING`` (results missing, or stage 2 needed), ``reason``, ``detail``.
+    Any earlier ``2.9.40-cu`` line is replaced. The verdict: ``fail`` when the run's
+    QC failed or CU failed; :data:`PENDING_CU` while CU is pending; otherwise ``pass``
+    (a pending verdict of the run's QC — results it was waiting for — becomes CU's).
+    """
+    tests = [dict(t) for t in qc.get("tests", []) if t.get("test") != "2.9.40-cu"]
+    line = {
+        "test": "2.9.40-cu",
+        "label": "Ph. Eur. 2.9.40 content uniformity (assayed units)",
+        "applied": cu["result"] != "PENDING",
+        "result": cu["result"],
+        "reason": cu["reason"],
+        "is_estimate": False,
+        "named_by_recipe": False,
+        "detail": dict(cu.get("detail", {})),
+    }
+    tests.append(line)
+    run_verdict = str(qc.get("verdict", "not_evaluated"))
+    if run_verdict in ("fail", "not_evaluated"):
+        verdict = run_verdict
+    elif cu["result"] == "FAIL":
+        verdict = "fail"
+    elif cu["result"] == "PENDING":
+        verdict = PENDING_CU
+    else:
+        verdict = "pass"
+    reason = f"{qc.get('reason', '')}; {cu['reason']}"
+    return {**qc, "verdict": verdict, "reason": reason.lstrip("; "), "tests": tests}

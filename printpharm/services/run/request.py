@@ -12,6 +12,7 @@ from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.uniformity import Policy
 from printpharm.devices.printer import PrinterLink
 from printpharm.errors import BalanceError
+from printpharm.services.run.lot import BoundLot, InkNeed
 from printpharm.services.run.preflight import LockPolicy, PreflightCheck, shipped_recipe_lock
 from printpharm.services.run.program import PlateProgram
 from printpharm.services.run.result import AlarmRecord, OperatorDecision
@@ -102,6 +103,8 @@ class RunRequest:
     bed_c: Decimal | None
     dose_record: Mapping[str, Any] = field(default_factory=dict)
     batch_id: str | None = None
+    #: The ink the batch needs (units + prime/purge), from the plan.
+    ink_need: InkNeed | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,13 @@ class RunOptions:
     balance_policy: Callable[[Mapping[str, str], str], PreflightCheck] | None = None
     #: Ph. Eur. 2.9.5 reading (site setting ``qc.mass_uniformity_policy``).
     mass_policy: Policy = "strict"
+    #: The recorded lot the batch prints from (``None``: the ink file's example lot,
+    #: training only) and the library version of the ink as printed.
+    lot: BoundLot | None = None
+    ink_version: int | None = None
+    #: Seed of the random choice of the 2.9.5 units when more than 20 are printed
+    #: (``None``: drawn at the end of the run; tests pass one to re-derive it).
+    qc_seed: str | None = None
 
 
 @dataclass

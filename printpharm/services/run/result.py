@@ -70,7 +70,8 @@ class UnitRecord:
     ``flow_pct`` is the flow-rate factor (M221) the unit was printed with.
     For an ink that loses solvent on drying, ``target_mg`` is the mass as
     printed (weighed wet, in line) and ``dried_target_mg`` the plan's target
-    for the dried printlet (weighed again for release).
+    for the dried printlet (weighed again for release). ``content_mg`` is the
+    unit's estimated API content from its mass and the lot's assay.
     """
 
     n: int
@@ -86,6 +87,10 @@ class UnitRecord:
     weighed_at: datetime | None = None
     lines: int = 0
     dried_target_mg: Decimal | None = None
+    #: Estimated API content (mg): measured mass × the lot's assayed concentration, with
+    #: the assay's uncertainty where given (``None`` without an assay or a mass).
+    content_mg: Decimal | None = None
+    content_uncertainty_mg: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 from printpharm.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.events import Heating, PreflightPassed, Temperatures
+from printpharm.services.run.lot import BoundLot
 from printpharm.services.run.preflight import (
     LockStatus,
     PreflightCheck,
@@ -132,6 +133,10 @@ class Session:
             self.alarm(AlarmKind.CONNECTION_LOST, message, self.unit_in_progress)
             raise  # pragma: no cover - alarm() always raises for CONNECTION_LOST
 
+    def lot(self) -> BoundLot:
+        """The lot the run prints from: the recorded one, else the ink file's example lot."""
+        return self.options.lot or BoundLot.from_ink_file(self.req.ink)
+
     def current_unit(self) -> int | None:
         """The unit being printed or weighed, if any."""
         return self.unit_in_progress
@@ -151,8 +156,9 @@ class Session:
         self.lock = self.options.lock_policy(req.recipe, req.recipe_sha256)
         temps = (req.nozzle_c, req.bed_c)
         self.checks = check_static(
-            req.recipe, req.ink, req.program, req.dose_mg, temps, self.lock, self.today()
-        )
+            req.recipe, req.ink, req.program, req.dose_mg, temps, self.lock, self.today(),
+            self.options.lot, req.ink_need, self.options.ink_version,
+        )  # fmt: skip
         if self.options.balance_policy is not None:
             balance = self.devices
             self.checks.append(
@@ -279,6 +285,8 @@ class Session:
         """The recipe, ink lot and limits as recorded with the batch."""
         r, ink = self.req.recipe, self.req.ink
         tol = r.tolerances
+        lot = self.lot()
+        need = self.req.ink_need
         return {
             "id": r.id,
             "name": r.name,
@@ -287,10 +295,13 @@ class Session:
             "validation_status": r.validation_status,
             "alarm_policy": r.alarm_policy,
             "api": r.api,
+            "form": self.dosage_form(),
             "ink": {
                 "id": ink.id,
-                "lot": ink.lot,
-                "expiry": ink.expiry,
+                "lot": lot.lot_number,
+                "expiry": lot.beyond_use_date,
+                "lot_record": lot.record(),
+                "need": None if need is None else need.record(),
                 "drug_load_mg_per_g": ink.drug_load.value,
                 "dried_drug_load_mg_per_g": (
                     ink.dried_drug_load.value if ink.dried_drug_load is not None else None
@@ -318,23 +329,29 @@ class Session:
         """Preflight checks as plain mappings."""
         return tuple({"name": c.name, "passed": c.passed, "detail": c.detail} for c in self.checks)
 
+    def dosage_form(self) -> Literal["tablet", "capsule"]:
+        """The form the pharmacopoeia tests judge: a capsule fill, or a tablet."""
+        return "capsule" if self.req.recipe.form.template == "capsule_fill" else "tablet"
+
     def qc(self, status: RunStatus, reason: str) -> QcReport:
         """QC of a completed run, else ``not_evaluated``."""
         if status != "completed":
             return QcReport("not_evaluated", f"run {status}: {reason}")
         r, ink = self.req.recipe, self.req.ink
-        form: Literal["tablet", "capsule"] = (
-            "capsule" if r.form.template == "capsule_fill" else "tablet"
-        )
+        lot = self.lot()
+        label_claim = ink.drug_load.value  # in-line masses are as dispensed (wet)
+        assay = lot.assay.pct_of_label_claim(label_claim) if lot.assay else ink.assay.value
         inputs = QcInputs(
             r.qc.tests,
-            form,
+            self.dosage_form(),
             self.req.dose_mg,
-            ink.drug_load.value,  # in-line masses are as dispensed (wet)
-            ink.assay.value,
+            label_claim,
+            assay,
             r.tolerances.unit_mass.value,
             r.tolerances.mean_mass.value,
             self.options.mass_policy,
+            assay_is_measured=lot.assay_is_measured,
+            selection_seed=self.options.qc_seed,
         )
         report = evaluate_qc(inputs, self.units)
         notes = []

@@ -91,6 +91,8 @@ class PlannedBatch:
     layers: tuple[LayerView, ...]
     mesh: MeshView
     request: RunRequest
+    #: The ink lot to print from, as typed or scanned on the plan page (``None``: none yet).
+    lot: str | None = None
 
 
 def _dose_record(form: DoseForm, preview: DosePreview) -> dict[str, Any]:

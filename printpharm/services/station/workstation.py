@@ -35,11 +35,7 @@ from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import manifestation
 from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.control.library import ImportOutcome, LibraryService
-from printpharm.services.control.print_authority import (
-    after_run,
-    authorise_request,
-    begin_recorded_run,
-)
+from printpharm.services.control.print_authority import after_run, begin_recorded_run
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.request import OperatorCallback
 from printpharm.services.run.result import BatchResult
@@ -68,6 +64,7 @@ from printpharm.services.station.batch_form import (
     parse_masses,
     recipe_options,
 )
+from printpharm.services.station.lots import StationLots, authorise_with_lot
 from printpharm.services.station.session import ModeStatus, StationSession, display_url
 from printpharm.storage.library import LibraryKind
 
@@ -261,13 +258,15 @@ class Workstation:
     def authorise(self, batch: PlannedBatch) -> PrintAuthorisation:
         """Whether locked mode lets ``batch`` be printed now (a refusal is returned, not raised).
 
+        The lot chosen on the plan page (``batch.lot``) is checked too: a refused lot
+        refuses the batch, with its reasons.
+
         Raises
         ------
         SessionExpired, PermissionDenied
             Nobody is logged in, or the role may not run a print.
         """
-        user = self.session.require(Operation.RUN_PRINT)
-        return authorise_request(self._auth(), user, batch.request)
+        return authorise_with_lot(self._auth(), self.session, batch)[0]
 
     def verify_entry(self, batch: PlannedBatch, verifier_id: str, password: str) -> str:
         """A second person (pharmacist) verifies the batch's entry; returns their full name.
@@ -314,7 +313,7 @@ class Workstation:
         if services is None:
             raise SessionExpired("the database is not open; log in again")
         ports = (self.config.printer_url, self.config.balance_url)
-        recorded = begin_recorded_run(services.auth, user, batch.request)
+        recorded = begin_recorded_run(services.auth, user, batch.request, batch.lot)
         try:
             return print_batch(
                 self.catalog,
@@ -436,6 +435,11 @@ class Workstation:
     def site(self) -> SiteAdmin:
         """Site settings and registered balances, for the logged-in user."""
         return SiteAdmin(self.session)
+
+    @property
+    def lots(self) -> StationLots:
+        """Ink lots and content uniformity, for the logged-in user."""
+        return StationLots(self.session)
 
     def device_status(self) -> tuple[DeviceStatus, DeviceStatus]:
         """Printer and balance as configured (the print-run service will connect them)."""

@@ -1,0 +1,96 @@
+"""The batch record as one CSV (private to :mod:`printpharm.services.records.export`).
+
+Each row starts with its section (``batch``, ``unit``, ``alarm``, ``correction``,
+``qc``, ``cu_sample``, ``cu_result``, ``signature``, ``audit``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import TYPE_CHECKING, Any
+
+from printpharm.services.run.result import NOT_FOR_PATIENT_USE
+
+if TYPE_CHECKING:
+    from printpharm.services.records.export import BatchRecordView
+
+__all__ = ["CALIBRATION_NOT_RECORDED", "assay_text", "record_to_csv"]
+
+#: The record's calibration section until calibration versions are recorded.
+CALIBRATION_NOT_RECORDED = (
+    "not yet recorded: planning used the ink file's calibration (mass = a·V + b), "
+    "not a calibration version fitted and signed on site"
+)
+
+
+def record_to_csv(view: BatchRecordView) -> str:
+    """The record as one CSV: each row starts with its section (``batch``, ``unit``, ...)."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    b, details = view.batch, view.batch.details
+    recipe = details.get("recipe") or {}
+    w.writerow(["section", "field", "value"])
+    for key, value in (
+        ("batch_id", b.batch_id), ("status", b.status), ("status_reason", b.status_reason),
+        ("version", b.version), ("target_dose_mg", b.target_dose_mg),
+        ("units_planned", b.units_count), ("research_mode", b.research_mode),
+        ("patient_use", "yes" if view.patient_use else NOT_FOR_PATIENT_USE),
+        ("patient_use_reason", view.patient_use_reason),
+        ("recipe", recipe.get("id")), ("recipe_version", recipe.get("version")),
+        ("recipe_sha256", recipe.get("sha256")),
+        ("ink_lot", (recipe.get("ink") or {}).get("lot")),
+        ("ink_expiry", (recipe.get("ink") or {}).get("expiry")),
+        ("ink_lot_label", view.lot.get("label")),
+        ("ink_lot_status_at_printing", view.lot.get("status_at_printing")),
+        ("ink_lot_assay", assay_text(view.lot.get("assay"))),
+        ("calibration", CALIBRATION_NOT_RECORDED),
+        ("content_uniformity", None if view.cu is None else view.cu.text()),
+        ("created_by", b.created_by), ("created_at", b.created_at.isoformat()),
+        ("signing_statement", view.signing_statement),
+        ("audit_chain_ok", view.chain.ok), ("exported_at", view.exported_at),
+        ("exported_by", view.exported_by),
+    ):  # fmt: skip
+        w.writerow(["batch", key, "" if value is None else value])
+    w.writerow(["unit", "n", "target_mg", "raw_reading", "reading_unit", "stable", "reading_at",
+                "flow_pct", "deviation_pct", "verdict", "raw_line", "content_mg",
+                "content_uncertainty_mg", "target_dose_mg"])  # fmt: skip
+    for line in view.units:
+        u = line.reading
+        w.writerow(["unit", u.unit_index, u.target_mass_mg, u.raw_reading, u.reading_unit,
+                    u.reading_stable, u.reading_at.isoformat() if u.reading_at else "",
+                    u.flow_correction, line.deviation_pct, line.verdict, u.raw_line,
+                    line.content_mg, line.content_uncertainty_mg, b.target_dose_mg])  # fmt: skip
+    for a in view.alarms:
+        w.writerow(["alarm", a.get("at"), a.get("kind"), a.get("action"), a.get("decision"),
+                    a.get("unit"), a.get("message")])  # fmt: skip
+    for c in view.corrections:
+        w.writerow(["correction", c.get("at"), c.get("for_unit"), c.get("previous_pct"),
+                    c.get("applied_pct"), c.get("clamped"), c.get("command")])  # fmt: skip
+    for t in view.qc.get("tests", []):
+        w.writerow(["qc", t.get("test"), t.get("label"), t.get("result"), t.get("reason")])
+    for sample in b.cu_samples:
+        w.writerow(["cu_sample", sample.stage, " ".join(map(str, sample.units)), sample.seed,
+                    sample.selected_by, sample.selected_at.isoformat()])  # fmt: skip
+    for r in b.cu_results:
+        w.writerow(["cu_result", r.unit_index, r.content_pct, r.content_mg, r.method, r.analyst,
+                    r.entered_by, r.entered_at.isoformat()])  # fmt: skip
+    for s in view.signatures:
+        sig = s.signature
+        w.writerow(["signature", sig.meaning, sig.signer_name, sig.signer_user_id, sig.signed_at,
+                    sig.local_tz, sig.comment, "valid" if s.valid else s.problem])  # fmt: skip
+    for e in view.events:
+        w.writerow(["audit", e.seq, e.occurred_at, e.local_tz, e.user_id, e.user_name,
+                    e.record_type, e.record_id, e.action, e.field, e.reason, e.old_value,
+                    e.new_value, e.mode, e.event_hash])  # fmt: skip
+    return out.getvalue()
+
+
+def assay_text(assay: Any) -> str | None:
+    if not isinstance(assay, dict):
+        return None
+    unit = "mg/g" if assay.get("basis") == "mg_per_g" else "% of label claim"
+    spread = f" ± {assay['uncertainty']}" if assay.get("uncertainty") is not None else ""
+    kind = "assayed" if assay.get("measured") else "nominal, not an assay"
+    who = f", {assay['analyst']}" if assay.get("analyst") else ""
+    return f"{assay.get('value')}{spread} {unit} ({kind}; {assay.get('method')}{who})"
