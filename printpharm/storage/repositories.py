@@ -32,6 +32,13 @@ from printpharm.storage.audit import (
 )
 from printpharm.storage.batches import BatchRepository, DeviceRepository
 from printpharm.storage.db import Database
+from printpharm.storage.equipment import (
+    BalanceCheckRepository,
+    CheckWeightRepository,
+    CleaningRepository,
+    EquipmentEventRepository,
+    EquipmentRepository,
+)
 from printpharm.storage.tables import (
     Alarm,
     PasswordHistory,
@@ -40,6 +47,7 @@ from printpharm.storage.tables import (
     SiteSetting,
     User,
 )
+from printpharm.storage.training import TrainingRepository
 
 __all__ = [
     "AlarmRecord",
@@ -362,6 +370,12 @@ class UnitOfWork:
         self.alarms = AlarmRepository(session)
         self.batches = BatchRepository(session)
         self.devices = DeviceRepository(session)
+        self.equipment = EquipmentRepository(session)
+        self.equipment_events = EquipmentEventRepository(session)
+        self.check_weights = CheckWeightRepository(session)
+        self.balance_checks = BalanceCheckRepository(session)
+        self.cleaning = CleaningRepository(session)
+        self.training = TrainingRepository(session)
         self.audit = AuditLog(session, context, self.mode)
 
     def now(self) -> datetime:

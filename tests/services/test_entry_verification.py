@@ -16,6 +16,7 @@ from printpharm.services.control.entry_verification import (
 )
 from printpharm.services.control.library import LibraryService
 from printpharm.services.control.print_authority import authorise_request, begin_recorded_run
+from tests.services._equipment_fixtures import CLEARED, train_operator
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.services.conftest import make_request
 from tests.services.test_library import INK, RECIPE, Team, _lock, lib, team
@@ -59,7 +60,8 @@ def test_the_second_person_check_decides_patient_use(
         assert not authorise_request(env.auth, tech, changed).patient_use
 
     # the recorded run carries the decision into the batch's authorisation event
-    recorded = begin_recorded_run(env.auth, tech, request)
+    train_operator(env, "tech1")
+    recorded = begin_recorded_run(env.auth, tech, request, CLEARED)
     assert recorded.authorisation.patient_use
     (authorised,) = env.events(action="authorise")
     assert authorised.new()["patient_use"] is True
