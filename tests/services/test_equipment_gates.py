@@ -212,8 +212,11 @@ def test_a_printer_is_cleaned_after_a_cytotoxic_batch_before_the_next(
     _ready(env, team, pair)
     first = _run(env, team, catalog, pair.ports, "B-1")
     assert first.status == "completed"
-    with pytest.raises(PreflightError, match="cleaning: printer PR-01 last printed batch B-1 "
-                       "\\(cyclophosphamide, cytotoxic\\) and no cleaning by the site's cytotoxic"):  # fmt: skip
+    with pytest.raises(
+        PreflightError,
+        match="cleaning: printer PR-01 last printed batch B-1 "
+        "\\(cyclophosphamide, cytotoxic\\) and no cleaning by the site's cytotoxic",
+    ):
         _run(env, team, catalog, pair.ports, "B-2")
     tech, (sup_pw, _) = team["tech1"][1], team["sup2"]
     env.clock.advance(60)  # the batch has finished: cleaning starts
@@ -253,8 +256,13 @@ def test_a_recorded_batch_keeps_what_the_gates_found(
     assert controls["equipment"]["printer"]["asset_tag"] == "PR-01"
     assert controls["equipment"]["balance"]["serial_number"] == BALANCE_SERIAL
     assert controls["balance_check"]["weight"]["certificate"] == "CAL-2026-0142"
-    assert controls["product"] == {"api": "cyclophosphamide", "cytotoxic": True,
-                                   "ink": "cyclophosphamide-sse-chewable", "lot": "EXAMPLE",
-                                   "stability_days": 14}  # fmt: skip
+    assert controls["product"] == {
+        "api": "cyclophosphamide",
+        "cytotoxic": True,
+        "ink": "cyclophosphamide-sse-chewable",
+        "lot": "EXAMPLE",
+        "stability_days": 14,
+        "storage": catalog.recipe("cpm-chewable-disc").storage,
+    }
     assert controls["line_clearance"]["confirmed_by"] == "tech1"
     assert [t["kind"] for t in controls["training"]] == ["recipe", "printer"]

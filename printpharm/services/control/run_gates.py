@@ -127,6 +127,7 @@ class RunGates:
                 "ink": request.ink.id,
                 "lot": request.ink.lot,
                 "stability_days": _stability(request),
+                "storage": request.recipe.storage,
             }
         }
 
