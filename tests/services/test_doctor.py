@@ -182,6 +182,7 @@ def test_run_checks_exit_code_follows_failures(migrated: Path, tmp_path: Path) -
         "serial ports",
         "printer",
         "balance",
+        "due",
     ]
     assert all(c.fix for c in good if c.status is not Status.OK)
     assert exit_code([c for c in good if c.name != "qt"]) == 0

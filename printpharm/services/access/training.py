@@ -37,6 +37,7 @@ __all__ = [
     "VALID_SETTING",
     "TrainingDue",
     "TrainingEntry",
+    "due_entries",
     "due_training",
     "list_training",
     "record_training",
@@ -219,18 +220,21 @@ def due_training(
     """
     auth.require(session, Operation.VIEW_RECORDS)
     with auth.uow(write=False) as uow:
-        today = uow.now().date()
-        window = (
-            within_days
-            if within_days is not None
-            else setting_days(uow, DUE_SETTING, DEFAULT_DUE_DAYS)
-        )
-        newest: dict[tuple[str, str, str], TrainingEntry] = {}
-        for e in uow.training.all():
-            key = (e.user_id, e.subject_kind, e.subject)
-            if key not in newest or (e.expires_on, e.id) > (newest[key].expires_on, newest[key].id):
-                newest[key] = e
-        inactive = {u.user_id for u in uow.users.all() if not u.active}
+        return due_entries(uow, within_days)
+
+
+def due_entries(uow: UnitOfWork, within_days: int | None = None) -> list[TrainingDue]:
+    """:func:`due_training` inside an open unit of work (``printpharm doctor`` uses it)."""
+    today = uow.now().date()
+    window = (
+        within_days if within_days is not None else setting_days(uow, DUE_SETTING, DEFAULT_DUE_DAYS)
+    )
+    newest: dict[tuple[str, str, str], TrainingEntry] = {}
+    for e in uow.training.all():
+        key = (e.user_id, e.subject_kind, e.subject)
+        if key not in newest or (e.expires_on, e.id) > (newest[key].expires_on, newest[key].id):
+            newest[key] = e
+    inactive = {u.user_id for u in uow.users.all() if not u.active}
     due = []
     for e in newest.values():
         left = (e.expires_on - today).days

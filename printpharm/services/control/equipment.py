@@ -36,6 +36,7 @@ __all__ = [
     "MAINTENANCE_KINDS",
     "EquipmentView",
     "add_equipment",
+    "due_report",
     "find_device",
     "list_equipment",
     "qualify",
@@ -413,3 +414,19 @@ def list_equipment(
     with auth.uow(write=False) as uow:
         rows = [uow.devices.by_id(i) for i in uow.equipment.ids(kind)]
         return [view_device(uow, r) for r in rows if r is not None]
+
+
+def due_report(uow: UnitOfWork) -> list[EquipmentView]:
+    """Every device that is not simply ``qualified`` today (due soon or out of service).
+
+    Retired devices are left out: nothing is due on them any more.
+    """
+    views = []
+    for device_id in uow.equipment.ids():
+        row = uow.devices.by_id(device_id)
+        if row is None or row.status == "retired":
+            continue
+        view = view_device(uow, row)
+        if view.status.state != "qualified":
+            views.append(view)
+    return views
