@@ -2,7 +2,7 @@
 
 Pages are built by the composition root (``services.station.workstation.Workstation``)
 and hosted in a :class:`QStackedWidget`; the navigation list and the ``Go``
-menu (Ctrl+1 … Ctrl+8) switch between them. Window geometry and the last page
+menu (Ctrl+1 … Ctrl+9) switch between them. Window geometry and the last page
 are remembered in the ``QSettings`` the caller passes in.
 """
 
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from printpharm import __version__
 from printpharm.gui.login import LoginDialog
 from printpharm.gui.pages.admin import AdminPage
+from printpharm.gui.pages.equipment import EquipmentPage
 from printpharm.gui.pages.history import HistoryPage
 from printpharm.gui.pages.library import LibraryPage
 from printpharm.gui.pages.new_batch import NewBatchPage
@@ -57,6 +58,7 @@ PAGE_KEYS: tuple[str, ...] = (
     "history",
     "library",
     "research",
+    "equipment",
     "admin",
 )
 
@@ -89,6 +91,10 @@ _NAV: dict[str, tuple[object, object]] = {
     "research": (
         QT_TRANSLATE_NOOP("MainWindow", "Research mode"),
         QT_TRANSLATE_NOOP("MainWindow", "Supervisor unlock"),
+    ),
+    "equipment": (
+        QT_TRANSLATE_NOOP("MainWindow", "Equipment and training"),
+        QT_TRANSLATE_NOOP("MainWindow", "Register, balance check, cleaning, training records"),
     ),
     "admin": (
         QT_TRANSLATE_NOOP("MainWindow", "Administration"),
@@ -152,6 +158,8 @@ class MainWindow(QMainWindow):
         self.history = HistoryPage(ws)
         self.admin = AdminPage(ws)
         self.library = LibraryPage(ws)
+        self.equipment = EquipmentPage(ws)
+        widgets["equipment"] = self.equipment
         widgets.update(qc=self.qc, research=self.research, history=self.history, admin=self.admin)
         widgets["library"] = self.library
         widgets["print"] = self.print_page
@@ -177,7 +185,7 @@ class MainWindow(QMainWindow):
 
     def _build_central(self) -> None:
         self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 32)
-        self.nav.setToolTip(self.tr("Pages (Ctrl+1 … Ctrl+8)"))
+        self.nav.setToolTip(self.tr("Pages (Ctrl+1 … Ctrl+9)"))
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         body = QHBoxLayout()
         body.addWidget(self.nav)
@@ -290,7 +298,7 @@ class MainWindow(QMainWindow):
                 self.tr("{name} ({role})").format(name=user.full_name, role=user.role.value)
             )
             self.guard.start()
-        for page in (self.research, self.history, self.admin, self.library):
+        for page in (self.research, self.history, self.admin, self.library, self.equipment):
             page.refresh()
         self.qc.release.refresh()
         self.refresh_mode()
@@ -333,7 +341,7 @@ class MainWindow(QMainWindow):
 
     def _on_page_shown(self, row: int) -> None:
         page = self.pages[PAGE_KEYS[row]]
-        if page in (self.research, self.history, self.admin, self.library):
+        if page in (self.research, self.history, self.admin, self.library, self.equipment):
             page.refresh()
 
     def _on_devices_changed(self, printer: str, balance: str) -> None:
