@@ -14,6 +14,7 @@ import io
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from printpharm.services.records._datamatrix import gs1_datamatrix
@@ -38,10 +39,24 @@ class _Writer:
     ) -> None:
         font = "Helvetica-Bold" if bold else "Helvetica"
         self.c.setFont(font, size)
-        for line in simpleSplit(value, font, size, width or self.width):
+        for line in _wrap(value, font, size, width or self.width):
             self.y -= size * 1.2
             self.c.drawString(_MARGIN, self.y, line)
         self.y -= size * 0.25
+
+
+def _wrap(value: str, font: str, size: float, width: float) -> list[str]:
+    """Lines of ``value`` no wider than ``width``; a word longer than a line (an ID) is cut."""
+    lines: list[str] = []
+    for line in simpleSplit(value, font, size, width):
+        while stringWidth(line, font, size) > width and len(line) > 1:
+            cut = len(line)
+            while cut > 1 and stringWidth(line[:cut], font, size) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
 
 
 def render_label_pdf(content: LabelContent, width_mm: int) -> bytes:
@@ -77,9 +92,8 @@ def render_label_pdf(content: LabelContent, width_mm: int) -> bytes:
         w.text(warning, 7.5, bold=True, width=narrow)
         c.setFillColor(colors.black)
     w.text(f"Batch {content.batch_id}", 6.5, width=narrow)
-    _draw_symbol(c, symbol, page_w - _MARGIN - side, _MARGIN + 3 * mm)
-    c.setFont("Helvetica", 5)
-    c.drawRightString(page_w - _MARGIN, _MARGIN + 0.5 * mm, content.gs1_text[:60])
+    w.text(content.gs1_text, 5, width=narrow)
+    _draw_symbol(c, symbol, page_w - _MARGIN - side, _MARGIN)
     c.showPage()
     c.save()
     return buffer.getvalue()
