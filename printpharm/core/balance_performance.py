@@ -166,10 +166,11 @@ def repeatability(
     passed = 4 * used <= limit**2
     s_used = _sqrt(used)
     m_min_mg = (2000 * s_used * 1000).quantize(Decimal("0.0001"), rounding=ROUND_CEILING)
-    ratio_pct = (2 * s_used / nominal_g * 100).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    ratio_pct = _sig(2 * s_used / nominal_g * 100, 3)
     s_text = "0.41·d" if floored else "s"
     reason = (
-        f"{n} readings, s = {_sig(_sqrt(variance)):f} g, d = {d:f} g; 2·{s_text}/m = {ratio_pct} % "
+        f"{n} readings, s = {_sig(_sqrt(variance)):f} g, d = {d:f} g; "
+        f"2·{s_text}/m = {ratio_pct:f} % "
         f"{'≤' if passed else '>'} {REPEATABILITY_LIMIT_PCT} % for m = {nominal_g} g; "
         f"minimum weight 2000·{s_text} = {m_min_mg} mg"
     )
@@ -197,7 +198,7 @@ def accuracy(
     mean = sum((Fraction(r) for r in readings_g), Fraction(0)) / len(readings_g)
     mc = Fraction(conventional_mass_g)
     passed = abs(mean - mc) * 100 <= Fraction(rule.accuracy_limit_pct) * mc
-    deviation = _decimal((mean - mc) * 100 / mc).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    deviation = _decimal((mean - mc) * 100 / mc).quantize(Decimal("0.00001"), ROUND_HALF_UP)
     reason = (
         f"mean {_decimal(mean).quantize(Decimal('0.000001'), ROUND_HALF_UP)} g vs conventional "
         f"mass {conventional_mass_g} g: {deviation:+} % {'within' if passed else 'OUTSIDE'} "

@@ -23,7 +23,7 @@ from printpharm.services.station.equipment_desk import EquipmentDesk, EquipmentR
 
 __all__ = ["EquipmentRegisterPanel"]
 
-_COLUMNS = ("Asset tag", "Kind", "Model", "Serial / UUID", "Location", "Status today", "Next due")
+_COLUMNS = ("Asset tag", "Kind", "Model", "Serial / UUID", "Location", "Next due", "Status today")
 
 
 def _line(name: str, placeholder: str) -> QLineEdit:
@@ -97,7 +97,7 @@ class EquipmentRegisterPanel(QWidget):
         return group
 
     def _add_group(self) -> QGroupBox:
-        self.add_group = group = QGroupBox(self.tr("Register a device (administrator)"))
+        self.add_group = group = QGroupBox(self.tr("Register a device (administrator, pharmacist)"))
         form = QFormLayout(group)
         self.kind = QComboBox()
         self.kind.setObjectName("newKind")
@@ -146,13 +146,13 @@ class EquipmentRegisterPanel(QWidget):
                 row.model,
                 row.serial,
                 row.location,
-                row.status,
                 row.next_due,
+                row.status,
             )
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
-                if c == 5 and row.state != "qualified":
+                if c == 6 and row.state != "qualified":
                     item.setForeground(error_colour(self.palette()))
                 self.table.setItem(r, c, item)
 
