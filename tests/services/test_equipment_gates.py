@@ -266,3 +266,28 @@ def test_a_recorded_batch_keeps_what_the_gates_found(
     }
     assert controls["line_clearance"]["confirmed_by"] == "tech1"
     assert [t["kind"] for t in controls["training"]] == ["recipe", "printer"]
+
+
+def test_a_printer_with_other_firmware_an_unqualified_head_or_type_is_refused(
+    env: Env, team: dict[str, Any], catalog: Catalog, sim_pair: Any
+) -> None:
+    pair = sim_pair()
+    _ready(env, team, pair)
+    add_equipment(env.auth, env.admin, "print_head", "HEAD-01", "SY-4411", "10 mL syringe head",  # type: ignore[arg-type]
+                  mounted_on="PR-01")  # fmt: skip
+    with env.auth.uow() as uow:
+        device_id = uow.equipment.by_tag("PR-01")
+        assert device_id is not None
+        uow.equipment.update(device_id, firmware="Marlin 2.1.3", printer_type="marlin-fdm")
+    with pytest.raises(PreflightError) as refused:
+        _run(env, team, catalog, pair.ports, "B-fw")
+    text = str(refused.value)
+    assert (
+        "printer_identity: printer PR-01 (#00000000-0000-4000-8000-000000000000): firmware "
+        "'Marlin 2.1.2.1 (printpharm simulator)', registered 'Marlin 2.1.3'" in text
+    )
+    assert (
+        "print_head_qualified: print head HEAD-01 on PR-01: out of service: not qualified" in text
+    )
+    assert "printer_type: printer PR-01 is a marlin-fdm; the recipe needs marlin-sse" in text
+    assert pair.plate.deposited_mm3 == 0.0
