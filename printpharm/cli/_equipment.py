@@ -292,6 +292,11 @@ def _register_equipment(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--document", required=True, metavar="REF", help="protocol/report reference")
     add_records_args(p)
     p.set_defaults(func=lambda a: _signed(a, "qualification"))
+    _register_upkeep(equipment)
+    _register_checks(equipment)
+
+
+def _register_upkeep(equipment: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = equipment.add_parser("maintain", help="record a calibration or preventive maintenance")
     p.add_argument("tag", metavar="TAG")
     p.add_argument("--kind", required=True, choices=("calibration", "maintenance"))
@@ -327,7 +332,6 @@ def _register_equipment(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("tag", metavar="TAG")
     add_records_args(p)
     p.set_defaults(func=_show)
-    _register_checks(equipment)
 
 
 def _register_checks(equipment: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from printpharm.core.balance_performance import (
     MIN_REPLICATES,
@@ -31,7 +30,7 @@ from printpharm.core.balance_performance import (
     repeatability,
     weight_suitability,
 )
-from printpharm.devices.balance import Balance, Weighing
+from printpharm.devices.balance import Balance, BalanceInfo, Weighing
 from printpharm.errors import BalanceUnstable, InputError, RunAborted
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
@@ -39,6 +38,7 @@ from printpharm.services.access.training import setting_days
 from printpharm.services.control.equipment import view_device
 from printpharm.services.jobs import CancelToken
 from printpharm.storage.audit import AuditEntry
+from printpharm.storage.batches import DeviceRow
 from printpharm.storage.equipment import BalanceCheckRecord, CheckWeightRecord
 from printpharm.storage.repositories import UnitOfWork
 
@@ -226,6 +226,32 @@ def run_balance_check(
             "training only (check a real balance, or a simulator on a port)"
         )
     info = balance.identify()
+    row, weight, rule, replicates = _prepare(auth, info, port, weight_id)
+    steps = _Procedure(balance, prompt, cancel, wait_s)
+    prompt(
+        f"Balance {row.asset_tag} ({info.model} #{info.serial_number}): clear the pan and close "
+        "the draft shield; printpharm zeroes it."
+    )
+    balance.zero()
+    raw: list[str] = []
+    readings: list[Decimal] = []
+    for n in range(1, replicates + 1):
+        prompt(
+            f"Put check weight {weight_id} ({weight.nominal_g} g) on the pan ({n}/{replicates})."
+        )
+        weighing = steps.wait_for(True, weight.nominal_g)
+        grams, _ = _grams(weighing)
+        readings.append(grams)
+        raw.append(weighing.raw.strip())
+        prompt(f"Reading {n}: {grams} g. Take the weight off the pan.")
+        steps.wait_for(False, weight.nominal_g)
+    return _store(auth, live, row.id, str(row.asset_tag), weight, readings, raw, rule, info)
+
+
+def _prepare(
+    auth: AuthService, info: BalanceInfo, port: str, weight_id: str
+) -> tuple[DeviceRow, CheckWeightRecord, BalanceRule, int]:
+    """The registered balance in service, a valid suitable weight, the rule and replicates."""
     with auth.uow(write=False) as uow:
         row = uow.devices.get("balance", info.serial_number)
         if row is None:
@@ -256,25 +282,7 @@ def run_balance_check(
     )
     if unsuited:
         raise InputError(f"check weight {weight_id}: {unsuited}")
-    steps = _Procedure(balance, prompt, cancel, wait_s)
-    prompt(
-        f"Balance {row.asset_tag} ({info.model} #{info.serial_number}): clear the pan and close "
-        "the draft shield; printpharm zeroes it."
-    )
-    balance.zero()
-    raw: list[str] = []
-    readings: list[Decimal] = []
-    for n in range(1, replicates + 1):
-        prompt(
-            f"Put check weight {weight_id} ({weight.nominal_g} g) on the pan ({n}/{replicates})."
-        )
-        weighing = steps.wait_for(True, weight.nominal_g)
-        grams, _ = _grams(weighing)
-        readings.append(grams)
-        raw.append(weighing.raw.strip())
-        prompt(f"Reading {n}: {grams} g. Take the weight off the pan.")
-        steps.wait_for(False, weight.nominal_g)
-    return _store(auth, live, row.id, str(row.asset_tag), weight, readings, raw, rule, info)
+    return row, weight, rule, replicates
 
 
 def _store(
@@ -286,7 +294,7 @@ def _store(
     readings: list[Decimal],
     raw: list[str],
     rule: BalanceRule,
-    info: Any,
+    info: BalanceInfo,
 ) -> BalanceCheckOutcome:
     rep = repeatability(readings, weight.nominal_g)
     acc = accuracy(readings, weight.conventional_mass_g, rule)
