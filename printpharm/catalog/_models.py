@@ -180,6 +180,9 @@ class Ink(Versioned):
     ``drug_load`` is the drug content of the ink as dispensed (mg API per g ink);
     ``dried_drug_load``, if given, is the content of the weighed, dried printlet
     (bsa_dosing.md §2.5): the weighing target uses it instead of ``drug_load``.
+    ``cytotoxic`` marks a hazardous (cytotoxic) API: the printer is cleaned by the
+    site's cytotoxic procedure, checked by a second person, after every batch, and
+    the patient label carries the warning.
     """
 
     api: Annotated[str, Field(min_length=1)]
@@ -198,6 +201,7 @@ class Ink(Versioned):
     #: a lot is its preparation date + this, or earlier if the site says so).
     stability: Annotated[Quantity, within("days", "1", "3650")] | None = None
     storage: str = ""
+    cytotoxic: Annotated[bool, Strict()] = False
     process: ProcessLayer = ProcessLayer()
 
     @model_validator(mode="after")

@@ -287,6 +287,12 @@ class Recipe(Versioned):
     qc: QcPolicy
     validated: ValidatedWindows
     validation_status: Annotated[str, Field(min_length=1, max_length=200)]
+    #: How long printed units stay within specification (stability study), in days;
+    #: the beyond-use date on the patient label counts from printing (capped by the
+    #: ink lot's expiry).
+    stability: Annotated[Quantity, within("d", "1", "3650", positive=True)] | None = None
+    #: How to store the printed units (printed on the patient label).
+    storage: Annotated[str, Field(max_length=200)] = ""
     process: ProcessLayer = ProcessLayer()
 
     @model_validator(mode="after")

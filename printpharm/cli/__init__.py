@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printpharm.cli._batches",
     "printpharm.cli._lots",
     "printpharm.cli._deploy",
+    "printpharm.cli._equipment",
 )
 
 #: Which module registers each command. Running one command imports only its
@@ -65,6 +66,8 @@ COMMAND_INDEX: dict[str, str] = {
     "federation": "printpharm.cli._deploy",
     "devices": "printpharm.cli._deploy",
     "settings": "printpharm.cli._deploy",
+    "equipment": "printpharm.cli._equipment",
+    "training": "printpharm.cli._equipment",
 }
 
 

@@ -191,6 +191,23 @@ def _batches_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batches_label(args: argparse.Namespace) -> int:
+    from printpharm.services.records.labels import print_label
+
+    with logged_in(args) as (services, session, _):
+        result = print_label(services.auth, session, args.batch, args.format, args.out,
+                             args.directions, args.patient, args.width_mm)  # fmt: skip
+    c = result.content
+    text = (
+        f"label ({result.format}, {args.width_mm} mm) written to {result.path} (sha256 "
+        f"{result.sha256})\n{c.banner + chr(10) if c.banner else ''}patient {c.patient}: "
+        f"{c.drug_line}, {c.units} units, use before {c.beyond_use.date} ({c.beyond_use.basis})"
+        f"\nGS1 DataMatrix {c.gs1_text}"
+    )
+    emit(args, result, text)
+    return 0
+
+
 def _batches_recover(args: argparse.Namespace) -> int:
     with logged_in(args) as (services, _session, _):
         closed = recover_open_batches(services.auth)
@@ -265,6 +282,15 @@ def register(subparsers: Sub) -> None:
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     p.add_argument("--out", required=True, type=Path, metavar="PATH", help="new file to write")
     p.set_defaults(func=_batches_export)
+    add_records_args(p)
+    p = batches.add_parser("label", help="write the patient label (PDF or ZPL) of a batch")
+    p.add_argument("batch")
+    p.add_argument("--format", required=True, choices=("pdf", "zpl"))
+    p.add_argument("--out", required=True, type=Path, metavar="PATH", help="new file to write")
+    p.add_argument("--directions", required=True, metavar="TEXT", help="e.g. 'Chew one daily'")
+    p.add_argument("--patient", metavar="PSEUDONYM", help="when the batch records none")
+    p.add_argument("--width-mm", type=int, default=62, choices=(62, 102), help="label roll")
+    p.set_defaults(func=_batches_label)
     add_records_args(p)
     p = batches.add_parser("recover", help="mark batches left open by a crash as interrupted")
     p.set_defaults(func=_batches_recover)

@@ -161,7 +161,9 @@ def _register_devices(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "devices", help="registered balances and their calibration (recorded runs need one)"
     ).add_subparsers(dest="devices_command", metavar="ACTION", required=True)
     p = devices.add_parser(
-        "register-balance", help="register a balance or record its new calibration (admin)"
+        "register-balance",
+        help="register a balance or record its new calibration (admin); kept as a short form "
+        "of `printpharm equipment add balance` (asset tag = serial) and `equipment maintain`",
     )
     p.add_argument("serial", metavar="SERIAL", help="serial number as the balance reports it (I4)")
     p.add_argument(
@@ -186,7 +188,9 @@ def _register_balance(args: argparse.Namespace) -> int:
         args,
         row,
         f"balance {row.model or '?'} #{row.serial_number} registered, calibrated "
-        f"{row.calibration_date}",
+        f"{row.calibration_date}\n(a short form of `printpharm equipment add balance "
+        f"{row.asset_tag} ...`: a recorded run also needs it qualified (equipment qualify) and "
+        "checked today (equipment check-balance))",
     )
     return 0
 

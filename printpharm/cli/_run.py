@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from printpharm.catalog import Catalog, load_catalog
-from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
+from printpharm.cli._auth_args import Secrets, add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit, to_jsonable
 from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
 from printpharm.core.ink_lots import ASSAY_BASES, UnitContent
 from printpharm.errors import InputError
 from printpharm.services.control.entry_verification import verify_entry
+from printpharm.services.control.line_clearance import LineClearance, checklist
 from printpharm.services.control.print_authority import after_run, begin_recorded_run
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.records.content_uniformity import cu_requirement_of
@@ -41,7 +42,7 @@ from printpharm.services.run.recording import (
     JsonFileRecorder,
     NullRecorder,
 )
-from printpharm.services.run.request import OperatorCallback, RunOptions
+from printpharm.services.run.request import OperatorCallback, RunOptions, RunRequest
 from printpharm.services.run.result import AlarmRecord, BatchResult, OperatorDecision
 
 __all__ = ["register"]
@@ -113,6 +114,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the pharmacist who checked the entry and dose (second person; their password "
         "is asked after yours): without it the batch is not for patient use",
     )
+    records.add_argument(
+        "--line-clearance",
+        action="store_true",
+        help="you confirm the line-clearance checklist (previous materials and labels removed, "
+        "the right ink lot and syringe, the area clean); a recorded batch needs it",
+    )
+    records.add_argument(
+        "--clearance-checked-by",
+        metavar="C",
+        help="the second person who checked the line clearance (their password is asked)",
+    )
+    records.add_argument(
+        "--printer-asset",
+        metavar="TAG",
+        help="the printer's asset tag, when it reports no UUID of its own (M115)",
+    )
     add_secret_flags(records, user=False)
     run.add_argument(
         "--no-flow-correction", action="store_true", help="never change the flow rate (M221)"
@@ -151,6 +168,24 @@ def _device_urls(args: argparse.Namespace, catalog: Catalog, recipe_id: str) -> 
         options[key.strip()] = value.strip()
     recipe = catalog.recipe(recipe_id)
     return simulator_urls(catalog.printer(recipe.printer), catalog.ink(recipe.ink), options)
+
+
+def _clearance(
+    args: argparse.Namespace, request: RunRequest, secrets: Secrets
+) -> LineClearance | None:
+    """The line clearance the operator confirmed with --line-clearance (shown on the terminal)."""
+    if not args.line_clearance:
+        if args.clearance_checked_by:
+            raise InputError("--clearance-checked-by checks a line clearance: add --line-clearance")
+        return None
+    if not args.json:
+        items = "".join(f"  [x] {text}\n" for _, text in checklist(request, args.lot))
+        sys.stdout.write(f"line clearance confirmed by {args.user}:\n{items}")
+    password = None
+    if args.clearance_checked_by:
+        prompt = f"password for {args.clearance_checked_by} (line-clearance check): "
+        password = secrets.ask(prompt)
+    return LineClearance.all_confirmed(args.clearance_checked_by, password)
 
 
 def _operator(args: argparse.Namespace) -> OperatorCallback:
@@ -261,11 +296,12 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
 def _run(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     dose_mg, dose_record = _unit_dose(args, catalog)
-    if args.user is None and (
-        args.db is not None or args.password_stdin or args.verified_by or args.lot
-    ):
+    recording = (args.db, args.password_stdin, args.verified_by, args.lot, args.line_clearance,
+                 args.clearance_checked_by, args.printer_asset)  # fmt: skip
+    if args.user is None and any(recording):
         raise InputError(
-            "--db, --password-stdin, --verified-by and --lot record the batch: give --user as well"
+            "--db, --password-stdin, --verified-by, --lot, --line-clearance, "
+            "--clearance-checked-by and --printer-asset record the batch: give --user as well"
         )
     prepared = prepare_run(catalog, args.recipe, dose_mg, args.units, dose_record=dose_record)
     printer_url, balance_url = _device_urls(args, catalog, args.recipe)
@@ -285,7 +321,14 @@ def _run(args: argparse.Namespace) -> int:
                     args.verified_by,
                     secrets.ask(prompt),
                 )
-            recorded = begin_recorded_run(services.auth, session, prepared.request, args.lot)
+            recorded = begin_recorded_run(
+                services.auth,
+                session,
+                prepared.request,
+                lot=args.lot,
+                clearance=_clearance(args, prepared.request, secrets),
+                printer_asset=args.printer_asset,
+            )
             result, paths = _print(
                 args,
                 prepared,

@@ -2,7 +2,7 @@
 
 Pages are built by the composition root (``services.station.workstation.Workstation``)
 and hosted in a :class:`QStackedWidget`; the navigation list and the ``Go``
-menu (Ctrl+1 … Ctrl+9) switch between them. Window geometry and the last page
+menu (Ctrl+1 … Ctrl+9, Ctrl+0) switch between them. Window geometry and the last page
 are remembered in the ``QSettings`` the caller passes in.
 """
 
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from printpharm import __version__
 from printpharm.gui.login import LoginDialog
 from printpharm.gui.pages.admin import AdminPage
+from printpharm.gui.pages.equipment import EquipmentPage
 from printpharm.gui.pages.history import HistoryPage
 from printpharm.gui.pages.library import LibraryPage
 from printpharm.gui.pages.lots import LotsPage
@@ -59,6 +60,7 @@ PAGE_KEYS: tuple[str, ...] = (
     "library",
     "lots",
     "research",
+    "equipment",
     "admin",
 )
 
@@ -95,6 +97,10 @@ _NAV: dict[str, tuple[object, object]] = {
     "research": (
         QT_TRANSLATE_NOOP("MainWindow", "Research mode"),
         QT_TRANSLATE_NOOP("MainWindow", "Supervisor unlock"),
+    ),
+    "equipment": (
+        QT_TRANSLATE_NOOP("MainWindow", "Equipment and training"),
+        QT_TRANSLATE_NOOP("MainWindow", "Register, balance check, cleaning, training records"),
     ),
     "admin": (
         QT_TRANSLATE_NOOP("MainWindow", "Administration"),
@@ -159,6 +165,8 @@ class MainWindow(QMainWindow):
         self.admin = AdminPage(ws)
         self.library = LibraryPage(ws)
         self.lots = LotsPage(ws)
+        self.equipment = EquipmentPage(ws)
+        widgets["equipment"] = self.equipment
         widgets.update(qc=self.qc, research=self.research, history=self.history, admin=self.admin)
         widgets.update(library=self.library, lots=self.lots)
         widgets["print"] = self.print_page
@@ -184,7 +192,7 @@ class MainWindow(QMainWindow):
 
     def _build_central(self) -> None:
         self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 32)
-        self.nav.setToolTip(self.tr("Pages (Ctrl+1 … Ctrl+9)"))
+        self.nav.setToolTip(self.tr("Pages (Ctrl+1 … Ctrl+9, Ctrl+0)"))
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         body = QHBoxLayout()
         body.addWidget(self.nav)
@@ -250,7 +258,7 @@ class MainWindow(QMainWindow):
         for index, key in enumerate(PAGE_KEYS):
             item = self.nav.item(index)
             action = QAction(item.text().split("  ", 1)[1], self)
-            action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            action.setShortcut(QKeySequence(f"Ctrl+{(index + 1) % 10}"))  # the tenth is Ctrl+0
             action.triggered.connect(lambda _=False, k=key: self.show_page(k))
             go_menu.addAction(action)
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
@@ -297,7 +305,14 @@ class MainWindow(QMainWindow):
                 self.tr("{name} ({role})").format(name=user.full_name, role=user.role.value)
             )
             self.guard.start()
-        for page in (self.research, self.history, self.admin, self.library, self.lots):
+        for page in (
+            self.research,
+            self.history,
+            self.admin,
+            self.library,
+            self.lots,
+            self.equipment,
+        ):
             page.refresh()
         self.qc.release.refresh()
         self.qc.cu.refresh()
@@ -341,7 +356,14 @@ class MainWindow(QMainWindow):
 
     def _on_page_shown(self, row: int) -> None:
         page = self.pages[PAGE_KEYS[row]]
-        if page in (self.research, self.history, self.admin, self.library, self.lots):
+        if page in (
+            self.research,
+            self.history,
+            self.admin,
+            self.library,
+            self.lots,
+            self.equipment,
+        ):
             page.refresh()
 
     def _on_devices_changed(self, printer: str, balance: str) -> None:

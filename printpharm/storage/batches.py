@@ -93,8 +93,11 @@ class BatchRepository:
         research_mode: bool = False,
         details: dict[str, Any] | None = None,
         ink_lot_id: int | None = None,
+        printer_id: int | None = None,
+        balance_id: int | None = None,
     ) -> BatchRow:
-        """Create a batch in status ``planned`` (``ink_lot_id``: the lot it is printed from).
+        """Create a batch in status ``planned`` (``ink_lot_id``: the lot it is printed from;
+        ``printer_id``/``balance_id``: the registered devices, if any).
 
         Raises
         ------
@@ -115,6 +118,8 @@ class BatchRepository:
                 created_at=created_at,
                 details_json=canonical_json(details or {}),
                 ink_lot_id=ink_lot_id,
+                printer_id=printer_id,
+                balance_id=balance_id,
             )
         )
         self._s.flush()
@@ -191,6 +196,16 @@ class BatchRepository:
             cu.results(batch_id),
         )
 
+    def last_on_printer(self, printer_id: int) -> BatchRow | None:
+        """The newest batch printed on the registered printer ``printer_id``, or ``None``."""
+        stmt = (
+            select(Batch.batch_id)
+            .where(Batch.printer_id == printer_id)
+            .order_by(Batch.created_at.desc(), Batch.batch_id.desc())
+        )
+        batch_id = self._s.scalars(stmt).first()
+        return None if batch_id is None else self.get(batch_id)
+
     def ids(self, status: str | None = None) -> list[str]:
         """Return batch IDs, newest first, optionally only those in ``status``."""
         stmt = select(Batch.batch_id).order_by(Batch.created_at.desc(), Batch.batch_id)
@@ -215,7 +230,11 @@ def _reading(unit: Unit) -> UnitReading:
 
 @dataclass(frozen=True)
 class DeviceRow:
-    """A registered printer (serial number, firmware) or balance (serial, calibration date)."""
+    """A registered printer, print head or balance: identity, asset tag, status.
+
+    ``calibration_date`` is the last calibration (a balance's, or a printer's);
+    ``status`` is ``in_service``, ``out_of_service`` or ``retired``.
+    """
 
     id: int
     kind: str
@@ -224,6 +243,12 @@ class DeviceRow:
     firmware: str | None
     calibration_date: date | None
     registered_at: datetime
+    asset_tag: str | None = None
+    location: str | None = None
+    status: str = "in_service"
+    status_reason: str | None = None
+    printer_type: str | None = None
+    mounted_on: str | None = None
 
 
 class DeviceRepository:
@@ -248,13 +273,17 @@ class DeviceRepository:
         InputError
             ``kind`` is not ``printer`` or ``balance``, or the serial number is empty.
         """
-        if kind not in ("printer", "balance") or not serial_number.strip():
+        if kind not in ("printer", "print_head", "balance") or not serial_number.strip():
             raise InputError(f"device kind {kind!r} / serial {serial_number!r} not acceptable")
         row = self._s.scalars(
             select(Device).where(Device.kind == kind, Device.serial_number == serial_number)
         ).first()
         if row is None:
-            row = Device(kind=kind, serial_number=serial_number, registered_at=at)
+            # without an asset tag of its own, the serial number (prefixed by the kind if
+            # another device already has it as tag) labels the device in the register
+            taken = self._s.scalar(select(Device.id).where(Device.asset_tag == serial_number))
+            tag = serial_number if taken is None else f"{kind}:{serial_number}"
+            row = Device(kind=kind, serial_number=serial_number, registered_at=at, asset_tag=tag)
             self._s.add(row)
         row.model = model or row.model
         row.firmware = firmware or row.firmware
@@ -267,6 +296,11 @@ class DeviceRepository:
         row = self._s.scalars(
             select(Device).where(Device.kind == kind, Device.serial_number == serial_number)
         ).first()
+        return None if row is None else _device(row)
+
+    def by_id(self, device_id: int) -> DeviceRow | None:
+        """Return a registered device by its id, or ``None``."""
+        row = self._s.get(Device, device_id)
         return None if row is None else _device(row)
 
     def all(self, kind: str) -> list[DeviceRow]:
@@ -286,4 +320,10 @@ def _device(row: Device) -> DeviceRow:
         row.firmware,
         row.calibration_date,
         row.registered_at,
+        row.asset_tag,
+        row.location,
+        row.status or "in_service",
+        row.status_reason,
+        row.printer_type,
+        row.mounted_on,
     )

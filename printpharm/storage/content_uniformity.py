@@ -3,7 +3,7 @@
 The units to assay are chosen by printpharm from a recorded seed (stage 1: 10
 units; stage 2: 20 more) before any result can be entered; each result is
 tied to its unit number, the analytical method and who entered it. Both tables
-are append-only (migration ``0008_ink_lots`` refuses UPDATE and DELETE); each
+are append-only (migration ``0005`` refuses UPDATE and DELETE); each
 new sample or result raises the batch's content version, so a signature given
 before it no longer matches the record.
 """

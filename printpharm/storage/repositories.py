@@ -33,6 +33,13 @@ from printpharm.storage.audit import (
 from printpharm.storage.batches import BatchRepository, DeviceRepository
 from printpharm.storage.content_uniformity import CuRepository
 from printpharm.storage.db import Database
+from printpharm.storage.equipment import (
+    BalanceCheckRepository,
+    CheckWeightRepository,
+    CleaningRepository,
+    EquipmentEventRepository,
+    EquipmentRepository,
+)
 from printpharm.storage.lots import LotRepository
 from printpharm.storage.tables import (
     Alarm,
@@ -42,6 +49,7 @@ from printpharm.storage.tables import (
     SiteSetting,
     User,
 )
+from printpharm.storage.training import TrainingRepository
 
 __all__ = [
     "AlarmRecord",
@@ -366,6 +374,12 @@ class UnitOfWork:
         self.devices = DeviceRepository(session)
         self.lots = LotRepository(session)
         self.cu = CuRepository(session)
+        self.equipment = EquipmentRepository(session)
+        self.equipment_events = EquipmentEventRepository(session)
+        self.check_weights = CheckWeightRepository(session)
+        self.balance_checks = BalanceCheckRepository(session)
+        self.cleaning = CleaningRepository(session)
+        self.training = TrainingRepository(session)
         self.audit = AuditLog(session, context, self.mode)
 
     def now(self) -> datetime:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -32,9 +33,13 @@ __all__ = [
     "Alarm",
     "AuditEventRow",
     "AuditHead",
+    "BalanceCheck",
     "Base",
     "Batch",
+    "CheckWeight",
+    "CleaningRecord",
     "Device",
+    "EquipmentEvent",
     "ExactDecimal",
     "Ink",
     "InkLot",
@@ -48,6 +53,7 @@ __all__ = [
     "Role",
     "SignatureRow",
     "SiteSetting",
+    "TrainingRecord",
     "UTCDateTime",
     "Unit",
     "User",
@@ -248,10 +254,19 @@ class Prescription(Base):
 
 
 class Device(Base):
-    """A printer (serial number, firmware) or balance (serial number, calibration date)."""
+    """A piece of equipment: printer, print head, balance (the equipment register).
+
+    ``serial_number`` is what the device reports (balance ``I4``, printer M115
+    ``UUID``) or, for a part that reports nothing, its plate serial; ``asset_tag``
+    is the site's own label. ``status`` is ``in_service``, ``out_of_service`` or
+    ``retired``; qualification, calibration and maintenance are in ``equipment_events``.
+    """
 
     __tablename__ = "devices"
-    __table_args__ = (UniqueConstraint("kind", "serial_number"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "serial_number"),
+        Index("uq_devices_asset_tag", "asset_tag", unique=True),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))
     serial_number: Mapped[str] = mapped_column(String(64))
@@ -259,6 +274,98 @@ class Device(Base):
     firmware: Mapped[str | None] = mapped_column(String(120))
     calibration_date: Mapped[date | None] = mapped_column(Date)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    asset_tag: Mapped[str | None] = mapped_column(String(64))
+    location: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16), default="in_service")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    printer_type: Mapped[str | None] = mapped_column(String(64))
+    mounted_on: Mapped[str | None] = mapped_column(String(64))
+
+
+class EquipmentEvent(Base):
+    """One qualification (IQ/OQ/PQ), calibration or maintenance record of a device (append-only).
+
+    A qualification stage and a retirement carry the id of their electronic signature.
+    """
+
+    __tablename__ = "equipment_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    performed_on: Mapped[date] = mapped_column(Date)
+    document_ref: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("signatures.id"))
+
+
+class CheckWeight(Base):
+    """A certified test weight for the balance checks, with its calibration certificate."""
+
+    __tablename__ = "check_weights"
+    weight_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nominal_g: Mapped[Decimal] = mapped_column(ExactDecimal)
+    conventional_mass_g: Mapped[Decimal] = mapped_column(ExactDecimal)
+    uncertainty_mg: Mapped[Decimal] = mapped_column(ExactDecimal)
+    weight_class: Mapped[str] = mapped_column(String(8))
+    certificate: Mapped[str] = mapped_column(String(120))
+    certificate_expiry: Mapped[date] = mapped_column(Date)
+    registered_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BalanceCheck(Base):
+    """A routine balance check (Ph. Eur. 2.1.7 / USP <41>): readings, verdicts, minimum weight.
+
+    The test weight's certificate is copied in (``weight_json``) so the check stands alone.
+    """
+
+    __tablename__ = "balance_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    weight_json: Mapped[str] = mapped_column(Text)
+    readings_json: Mapped[str] = mapped_column(Text)
+    result_json: Mapped[str] = mapped_column(Text)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    minimum_weight_mg: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class CleaningRecord(Base):
+    """One cleaning of a printer or print head: who, when, method (SOP), what was cleaned."""
+
+    __tablename__ = "cleaning_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)
+    cleaned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleaned_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    method_sop: Mapped[str] = mapped_column(String(120))
+    parts: Mapped[str] = mapped_column(Text)
+    cytotoxic: Mapped[bool] = mapped_column(Boolean)
+    checked_by: Mapped[str | None] = mapped_column(ForeignKey("users.user_id"))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class TrainingRecord(Base):
+    """A person trained on a subject: role, SOP, recipe, ink family or printer type.
+
+    ``user_id`` is not a foreign key: a person is trained for a role before the account
+    with that ID is created (compliance TRN-01); IDs are never reused.
+    """
+
+    __tablename__ = "training_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(120))
+    trained_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    trainer: Mapped[str] = mapped_column(String(200))
+    document_ref: Mapped[str | None] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Batch(Base):

@@ -103,6 +103,17 @@ def _login_window(url: str, folder: Path) -> tuple[Any, Any, Any]:
     ws = build_workstation(WorkstationConfig(database_url=url, records_dir=folder / "records"))
     ws.session.open()
     ws.session.login(ADMIN[0], ADMIN[2])
+    from datetime import date, timedelta
+
+    from printpharm.services.station.equipment_desk import EquipmentDesk
+
+    day = (date.today() - timedelta(days=10)).isoformat()
+    for kind, subject in (
+        ("role", "technician"),
+        ("recipe", "cpm-chewable-disc"),
+        ("printer", "marlin-sse"),
+    ):  # issue 14: trained for role and run
+        EquipmentDesk(ws.session).add_training("bench.tech", kind, subject, day, "Bench Trainer")
     one_time = ws.session.add_user("bench.tech", "Bench Technician", "technician")
     ws.session.logout()
     ws.session.login("bench.tech", one_time)
@@ -141,6 +152,8 @@ def _batch(app: Any, window: Any, units: int, patient: str) -> tuple[list[float]
         app.processEvents()
     plan_gaps, gaps[:] = list(gaps), []
     window.plan.print_button.click()
+    for box in window.print_page.clearance.boxes.values():  # the line clearance
+        box.setChecked(True)
     window.print_page.start_button.click()
     while window.print_page.result is None and window.print_page.stop_button.isEnabled():
         app.processEvents()

@@ -6,6 +6,7 @@ import io
 import json
 import sys
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from printpharm.cli import main
 
 ADMIN_PW = "correct-horse-42-battery"
+#: The day the CLI tests' training took place (a month before the real today).
+TRAINED_ON = (date.today() - timedelta(days=30)).isoformat()
 
 
 class Cli:
@@ -50,8 +53,29 @@ class Cli:
         """``printpharm init`` with ``admin`` as the first administrator."""
         return self("init", "--admin", admin, *extra, "--password-stdin", stdin=password + "\n")
 
+    def train(self, user_id: str, *subject: str) -> None:
+        """The administrator records ``user_id``'s training, e.g. ``("--role", "technician")``."""
+        code, _, err = self.as_user(
+            "admin",
+            "training",
+            "add",
+            user_id,
+            *subject,
+            "--trained-on",
+            TRAINED_ON,
+            "--trainer",
+            "Tara Trainer",
+        )
+        assert code == 0, err
+
+    def train_operator(self, user_id: str, recipe: str = "cpm-chewable-disc") -> None:
+        """Train ``user_id`` on a recipe and the SSE printer type (a recorded run needs both)."""
+        self.train(user_id, "--recipe", recipe)
+        self.train(user_id, "--printer-type", "marlin-sse")
+
     def add_user(self, user_id: str, role: str, full_name: str, password: str) -> str:
-        """Create ``user_id`` as admin and set its own ``password`` (asserts both succeed)."""
+        """Train ``user_id`` for ``role``, create the account as admin, set its ``password``."""
+        self.train(user_id, "--role", role)
         code, out, err = self.as_user(
             "admin", "users", "add", user_id, "--full-name", full_name, "--role", role, "--json"
         )
@@ -88,3 +112,75 @@ def initialised(cli: Cli, people: tuple[tuple[str, str, str], ...]) -> Cli:
     for user_id, name, role in people:
         cli.add_user(user_id, role, name, pw(user_id))
     return cli
+
+
+#: What the printer and balance simulators report (M115 UUID, MACHINE_TYPE, firmware; I4, I2).
+PRINTER_UUID = "00000000-0000-4000-8000-000000000000"
+PRINTER_MODEL = "printpharm SSE simulator"
+PRINTER_FIRMWARE = "Marlin 2.1.2.1 (printpharm simulator)"
+BALANCE_SERIAL = "1126493049"
+BALANCE_MODEL = "XS205 DualRange"
+
+
+def register_printer(cli: Cli, pharmacist: str, tag: str = "PR-01") -> None:
+    """Register the printer simulator, record its calibration, a pharmacist signs IQ/OQ/PQ."""
+    code, _, err = cli.as_user("admin", "equipment", "add", "printer", tag, "--serial",
+                               PRINTER_UUID, "--model", PRINTER_MODEL, "--firmware",
+                               PRINTER_FIRMWARE, "--printer-type", "marlin-sse", "--location",
+                               "Cleanroom 2")  # fmt: skip
+    assert code == 0, err
+    _calibrate_and_qualify(cli, pharmacist, tag, ("IQ", "OQ", "PQ"))
+
+
+def qualify_balance(cli: Cli, pharmacist: str, tag: str) -> None:
+    """Record the balance's calibration; a pharmacist signs IQ and OQ."""
+    _calibrate_and_qualify(cli, pharmacist, tag, ("IQ", "OQ"))
+
+
+def _calibrate_and_qualify(cli: Cli, pharmacist: str, tag: str, stages: tuple[str, ...]) -> None:
+    done = (date.today() - timedelta(days=20)).isoformat()
+    code, _, err = cli.as_user("admin", "equipment", "maintain", tag, "--kind", "calibration",
+                               "--date", done, "--document", "CAL-CERT-7")  # fmt: skip
+    assert code == 0, err
+    for stage in stages:
+        code, out, err = cli.as_user(
+            pharmacist,
+            "equipment",
+            "qualify",
+            tag,
+            "--stage",
+            stage,
+            "--date",
+            done,
+            "--document",
+            f"QP-{stage}-01",
+            times=2,
+        )
+        assert code == 0 and "qualification signed" in out, err
+
+
+def check_balance(cli: Cli, operator: str, tag: str, port: str) -> str:
+    """Register the 100 g check weight (if new) and run the guided check; its output."""
+    code, _, err = cli.as_user(
+        "admin",
+        "equipment",
+        "add-weight",
+        "W-100",
+        "--nominal-g",
+        "100",
+        "--conventional-g",
+        "100.00003",
+        "--uncertainty-mg",
+        "0.05",
+        "--class",
+        "E2",
+        "--certificate",
+        "CAL-2026-0142",
+        "--certificate-expiry",
+        (date.today() + timedelta(days=300)).isoformat(),
+    )
+    assert code == 0, err
+    code, out, err = cli.as_user(operator, "equipment", "check-balance", tag, "--weight", "W-100",
+                                 "--balance-port", port, "--wait-s", "20")  # fmt: skip
+    assert code == 0 and "PASSED" in out, out + err
+    return out

@@ -26,7 +26,8 @@ def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
 
 def _batch(cli: Cli) -> str:
     run = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "2", "--json"]
-    code, out, err = cli.as_user("tech1", *run)
+    cli.train_operator("tech1")
+    code, out, err = cli.as_user("tech1", *run, "--line-clearance")
     assert code == 0, err
     return str(json.loads(out)["batch_id"])
 
@@ -45,7 +46,7 @@ def test_a_batch_trail_exports_as_json_csv_and_pdf_with_every_field(
     document = json.loads(files["json"].read_text(encoding="utf-8"))
     events = document["events"]
     assert {e["batch_id"] for e in events} == {batch_id}
-    assert [e["action"] for e in events][:2] == ["authorise", "create"]
+    assert [e["action"] for e in events][:3] == ["line-clearance", "authorise", "create"]
     assert events[-1]["action"] == "finish"
     assert document["filters"]["batch_id"] == batch_id
     for event in events:  # complete: each event's own hash recomputes from the export

@@ -101,7 +101,8 @@ def test_a_batch_printed_on_a_standalone_workstation_is_listed_centrally_after_i
     standalone = _init(make_cli(tmp_path / "ws.sqlite3"))
     standalone.add_user("tech1", "technician", "Tess Tech", "tess-own-passphrase-12")
     run = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "2", "--json"]
-    code, out, err = standalone.as_user("tech1", *run)
+    standalone.train_operator("tech1")
+    code, out, err = standalone.as_user("tech1", *run, "--line-clearance")
     assert code == 0, err
     batch_id = json.loads(out)["batch_id"]
     assert standalone("federation", "export", "--out", str(export))[0] == 0

@@ -19,17 +19,27 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Cli, initialised, pw
+from tests.cli.conftest import (
+    BALANCE_MODEL,
+    BALANCE_SERIAL,
+    Cli,
+    check_balance,
+    initialised,
+    pw,
+    qualify_balance,
+    register_printer,
+)
 from tests.cli.test_run_records_cli import PEOPLE, _lock_cpm, add_released_lot
 
 INK = "cyclophosphamide-sse-chewable"
-RUN = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--json"]
+RUN = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--json", "--line-clearance"]
 
 
 @pytest.fixture
 def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
     c = initialised(make_cli(tmp_path / "records.sqlite3"), PEOPLE)
     _lock_cpm(c)
+    c.train_operator("tech1")
     return c
 
 
@@ -92,12 +102,16 @@ def test_lot_to_release_end_to_end_over_pseudo_terminals(cli: Cli, tmp_path: Pat
 
     add_released_lot(cli, "L-E2E")
     code, out, err = cli.as_user("admin", "devices", "register-balance", "1126493049",
-                                 "--calibrated", _today().date().isoformat())  # fmt: skip
+                                 "--calibrated", _today().date().isoformat(),
+                                 "--model", BALANCE_MODEL)  # fmt: skip
     assert code == 0, err
     plate = Plate()
     printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5"}, plate)
-    balance = build_balance({"density": "1.20"}, plate)
+    balance = build_balance({"density": "1.20", "check_weight_g": "100.00003"}, plate)
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
+        qualify_balance(cli, "sup1", BALANCE_SERIAL)  # registered, qualified, checked today
+        check_balance(cli, "tech1", BALANCE_SERIAL, b_port.path)
+        register_printer(cli, "sup1")
         argv = [*RUN, "--units", "10", "--printer-port", p_port.path, "--balance-port",
                 b_port.path, "--user", "tech1", "--password-stdin", "--verified-by", "sup1",
                 "--lot", "L-E2E"]  # fmt: skip

@@ -10,16 +10,29 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Cli, initialised, pw
+from tests.cli.conftest import (
+    BALANCE_MODEL,
+    BALANCE_SERIAL,
+    PRINTER_UUID,
+    Cli,
+    check_balance,
+    initialised,
+    pw,
+    qualify_balance,
+    register_printer,
+)
 
 PEOPLE = (("tech1", "Tess Tech", "technician"), ("insp1", "Ian Inspector", "inspector"),
           ("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "supervisor"))  # fmt: skip
-RUN = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "3", "--json"]
+RUN = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "3", "--json",
+       "--line-clearance"]  # fmt: skip
 
 
 @pytest.fixture
 def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
-    return initialised(make_cli(tmp_path / "records.sqlite3"), PEOPLE)
+    ready = initialised(make_cli(tmp_path / "records.sqlite3"), PEOPLE)
+    ready.train_operator("tech1")
+    return ready
 
 
 def _lock_cpm(cli: Cli) -> None:
@@ -72,7 +85,7 @@ def test_a_run_by_a_technician_is_recorded_with_its_authorisation(cli: Cli) -> N
     assert [u["raw_reading"] for u in record["units"]] == pytest.approx(measured)
     assert [u["raw_line"][:3] for u in record["units"]] == ["S S"] * 3
     actions = [(e["action"], e["user_id"]) for e in _audit(cli) if e["batch_id"] == batch_id]
-    assert actions[:2] == [("authorise", "tech1"), ("create", "tech1")]
+    assert actions[:3] == [("line-clearance", "tech1"), ("authorise", "tech1"), ("create", "tech1")]
     assert actions[-1] == ("finish", "tech1")
     code, out, _ = cli("audit", "verify", "--json")
     assert code == 0 and json.loads(out)["ok"] is True
@@ -141,7 +154,7 @@ def test_a_batch_is_for_patient_use_with_a_locked_library_a_registered_balance_a
     add_released_lot(cli, "L-1")
     plate = Plate()
     printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5"}, plate)
-    balance = build_balance({"density": "1.20"}, plate)
+    balance = build_balance({"density": "1.20", "check_weight_g": "100.00003"}, plate)
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
         ports = ["--printer-port", p_port.path, "--balance-port", b_port.path]
         checked = [*RUN, *ports, "--user", "tech1", "--password-stdin", "--verified-by", "sup1",
@@ -153,6 +166,25 @@ def test_a_batch_is_for_patient_use_with_a_locked_library_a_registered_balance_a
         code, out, err = cli.as_user("admin", "devices", "register-balance", "1126493049",
                                      "--calibrated", "2026-01-15", "--model", "XS205")  # fmt: skip
         assert code == 0 and "registered, calibrated 2026-01-15" in out, err
+        code, _, err = cli(*checked, stdin=both)
+        assert code == 2 and "model 'XS205 DualRange', registered 'XS205'" in err
+        assert "balance_qualified" in err and "balance_check" in err
+        code, out, err = cli.as_user(
+            "admin",
+            "devices",
+            "register-balance",
+            "1126493049",
+            "--calibrated",
+            "2026-01-15",
+            "--model",
+            BALANCE_MODEL,
+        )
+        assert code == 0, err
+        qualify_balance(cli, "sup1", BALANCE_SERIAL)
+        check_balance(cli, "tech1", BALANCE_SERIAL, b_port.path)
+        code, _, err = cli(*checked, stdin=both)
+        assert code == 2 and f"printer with UUID {PRINTER_UUID} is not registered" in err
+        register_printer(cli, "sup1")
         code, out, err = cli(*checked, stdin=both)
     assert code == 0, err
     result = json.loads(out)

@@ -79,7 +79,8 @@ def test_a_wrong_signature_or_a_pharmacist_cannot_change_settings(cli: Cli) -> N
 def test_the_2_9_5_reading_in_force_judges_the_recorded_run(cli: Cli) -> None:
     assert _set(cli, "qc.mass_uniformity_policy", "gn_rounding")[0] == 0
     run = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "20", "--json"]
-    code, out, err = cli.as_user("tech1", *run)
+    cli.train_operator("tech1")
+    code, out, err = cli.as_user("tech1", *run, "--line-clearance")
     assert code == 0, err
     (test_295,) = [t for t in json.loads(out)["qc"]["tests"] if t["test"] == "2.9.5"]
     assert test_295["result"] == "PASS" and test_295["detail"]["policy"] == "gn_rounding"

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 
 from printpharm.gui._pyside_fix import repair_singleton_refcounts  # noqa: E402
 from printpharm.gui.main_window import MainWindow  # noqa: E402
+from printpharm.services.station.equipment_desk import EquipmentDesk  # noqa: E402
 from printpharm.services.station.records_app import HASHER_ENV, WORKSTATION_ENV  # noqa: E402
 from printpharm.services.station.workstation import (  # noqa: E402
     StationSession,
@@ -95,8 +97,28 @@ def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(WORKSTATION_ENV, "gui-test")
 
 
+#: What the GUI tests' people are trained on (besides their role): every shipped ink family
+#: and printer type, so any recipe may be printed (a recorded run needs both, issue 14).
+OPERATOR_TRAINING = (("ink", "sse-paste-base"), ("ink", "fdm-filament-base"),
+                     ("printer", "marlin-sse"), ("printer", "marlin-fdm"))  # fmt: skip
+
+
+def clear_line(page: Any) -> None:
+    """Tick every item of the print page's line-clearance checklist."""
+    for box in page.clearance.boxes.values():
+        box.setChecked(True)
+
+
+def train(session: StationSession, user_id: str, role: str) -> None:
+    """The logged-in administrator records ``user_id``'s role and operator training."""
+    desk = EquipmentDesk(session)
+    for kind, subject in (("role", role), *OPERATOR_TRAINING):
+        desk.add_training(user_id, kind, subject, "2026-11-01", "Tara Trainer")
+
+
 def _add_account(session: StationSession, who: tuple[str, str, str], role: str) -> None:
     session.login(ADMIN[0], ADMIN[2])
+    train(session, who[0], role)
     one_time = session.add_user(who[0], who[1], role)
     session.logout()
     session.login(who[0], one_time)

@@ -98,6 +98,7 @@ class Shooter:
         self.session.create_administrator(*ADMIN)
         for who, role in ((SUPERVISOR, "supervisor"), (TECHNICIAN, "technician")):
             self.session.login(ADMIN[0], ADMIN[2])
+            self.train(who[0], role)
             one_time = self.session.add_user(who[0], who[1], role)
             self.session.logout()
             self.session.login(who[0], one_time)
@@ -117,6 +118,24 @@ class Shooter:
         self.shot(login, "login-refused")
         login.close()
         self.session.login(SUPERVISOR[0], SUPERVISOR[2])
+
+    def train(self, user_id: str, role: str) -> None:
+        """The logged-in administrator records the role and operator training (issue 14)."""
+        from datetime import date, timedelta
+
+        from printpharm.services.station.equipment_desk import EquipmentDesk
+
+        desk = EquipmentDesk(self.session)
+        day = (date.today() - timedelta(days=20)).isoformat()
+        for kind, subject in (("role", role), ("ink", "sse-paste-base"),
+                              ("ink", "fdm-filament-base"), ("printer", "marlin-sse"),
+                              ("printer", "marlin-fdm")):  # fmt: skip
+            desk.add_training(user_id, kind, subject, day, "Tara Trainer")
+
+    def clear_line(self, window: Any) -> None:
+        """Tick the line-clearance checklist of the print page."""
+        for box in window.print_page.clearance.boxes.values():
+            box.setChecked(True)
 
     def new_batch(self, window: Any) -> None:
         page = window.new_batch
@@ -151,6 +170,8 @@ class Shooter:
         tabs.setCurrentIndex(0)
         window.plan.print_button.click()
         self.shot(window, "print-ready")
+        self.clear_line(window)
+        self.shot(window, "print-line-cleared")
         window.print_page.start_button.click()
         self.wait_for(lambda: window.print_page.table.rowCount() >= 3, 30)
         self.shot(window, "print-running")
@@ -195,6 +216,7 @@ class Shooter:
         window.new_batch.next_button.click()
         self.wait_for(lambda: window.plan.authorisation is not None or window.plan.error.text())
         window.plan.print_button.click()
+        self.clear_line(window)
         window.print_page.start_button.click()
         self.wait_for(lambda: window.print_page.result is not None)
         self.shot(window, "print-unit-outside-tolerance")
@@ -398,6 +420,7 @@ class Shooter:
         window.show_page("admin")
         self.shot(window, "admin")
         self.admin_settings_and_balances(window)
+        self.equipment(window)
 
     def admin_settings_and_balances(self, window: Any) -> None:
         """At the default window size: one signed setting change, one registered balance."""
@@ -429,6 +452,87 @@ class Shooter:
         self.shot(window, "admin-balances")
         page.tabs.setCurrentIndex(0)
         window.resize(size)
+
+    def equipment(self, window: Any) -> None:
+        """Issue 14: the register, the balance check over MT-SICS, cleaning, training, due."""
+        from printpharm.devices.sim import PtyServer, build_balance
+
+        window.show_page("equipment")
+        page = window.equipment
+        reg = page.register
+        for kind, tag, serial, model, fw in (
+            ("printer", "PR-01", "00000000-0000-4000-8000-000000000000",
+             "printpharm SSE simulator", "Marlin 2.1.2.1 (printpharm simulator)"),
+            ("balance", "BAL-01", "1126493049-b", "XS205 DualRange", ""),
+            ("print_head", "HEAD-01", "SY-4411", "10 mL syringe head", ""),
+        ):  # fmt: skip
+            reg.kind.setCurrentIndex(reg.kind.findData(kind))
+            for edit, text in (
+                (reg.new_tag, tag),
+                (reg.serial, serial),
+                (reg.model, model),
+                (reg.firmware, fw),
+                (reg.location, "Clean room 2"),
+                (reg.mounted_on, "PR-01" if kind == "print_head" else ""),
+            ):
+                edit.setText(text)
+            reg.add_button.click()
+        page.tabs.setCurrentWidget(page.training)
+        training = page.training
+        training.person.setText("j.doe")
+        training.kind.setCurrentIndex(training.kind.findData("role"))
+        training.subject.setText("technician")
+        from datetime import date, timedelta
+
+        training.trained_on.setText((date.today() - timedelta(days=715)).isoformat())
+        training.trainer.setText("Tara Trainer")
+        training.add_button.click()
+        self.shot(window, "equipment-training")
+        self.session.logout()
+        self.session.login(SUPERVISOR[0], SUPERVISOR[2])
+        window.on_session_changed()
+        window.show_page("equipment")
+        page.tabs.setCurrentWidget(reg)
+        day = (date.today() - timedelta(days=30)).isoformat()
+        for stage in ("IQ", "OQ", "PQ"):
+            reg.tag.setText("PR-01")
+            reg.action.setCurrentIndex(reg.action.findData(stage))
+            reg.day.setText(day)
+            reg.document.setText(f"QP-PR01-{stage}")
+            reg.password.setText(SUPERVISOR[2])
+            reg.apply_button.click()
+        self.shot(window, "equipment-register")
+        sim = build_balance({"check_weight_g": "100.00003"})
+        with PtyServer(sim, speed=1000.0) as port:
+            page.desk.balance_url = port.path
+            self.session.logout()
+            self.session.login(ADMIN[0], ADMIN[2])
+            page.desk.add_weight("W-100", "100", "100.00003", "0.05", "E2", "CAL-2026-0142",
+                                 (date.today() + timedelta(days=300)).isoformat())  # fmt: skip
+            self.session.logout()
+            self.session.login(TECHNICIAN[0], TECHNICIAN[2])
+            window.on_session_changed()
+            window.show_page("equipment")
+            page.tabs.setCurrentWidget(page.check)
+            page.check.start()
+            self.wait_for(lambda: not page.check.runner.busy, 60)
+            self.shot(window, "equipment-balance-check")
+        page.tabs.setCurrentWidget(page.cleaning)
+        page.cleaning.tag.setText("PR-01")
+        page.cleaning.method.setText("SOP-CLN-7")
+        page.cleaning.parts.setText("nozzle, syringe holder, build plate")
+        page.cleaning.log_button.click()
+        self.shot(window, "equipment-cleaning")
+        self.session.logout()
+        self.session.login(ADMIN[0], ADMIN[2])
+        window.on_session_changed()
+        window.show_page("admin")
+        window.admin.tabs.setCurrentWidget(window.admin.due)
+        self.shot(window, "admin-due")
+        window.show_page("history")
+        window.history.batches.setCurrentCell(0, 0)
+        window.history.label.directions.setText("Chew one disc once daily after food")
+        self.shot(window, "history-label")
 
     def run(self, root_shot: bool) -> list[Path]:
         from printpharm.gui.main_window import MainWindow

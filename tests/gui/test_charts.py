@@ -88,7 +88,7 @@ def test_a_clogged_unit_in_a_real_run_is_a_cross_on_the_chart(qtbot, station, se
 
     from printpharm.gui.main_window import MainWindow
     from printpharm.services.station.workstation import Workstation
-    from tests.gui.conftest import TECHNICIAN
+    from tests.gui.conftest import TECHNICIAN, clear_line
     from tests.gui.test_flow import _fill
 
     config = dataclasses.replace(station.config, printer_url="sim://printer?clog_unit=2")
@@ -101,6 +101,7 @@ def test_a_clogged_unit_in_a_real_run_is_a_cross_on_the_chart(qtbot, station, se
     qtbot.waitUntil(lambda: window.plan.batch is not None, timeout=20_000)
     window.plan.print_button.click()
     page = window.print_page
+    clear_line(page)
     page.start_button.click()
     qtbot.waitUntil(lambda: page.result is not None, timeout=60_000)
     assert page.mass_chart.outside() == [2]  # half the ink: far below the band

@@ -8,7 +8,7 @@ import pytest
 
 from printpharm.gui.main_window import MainWindow
 from printpharm.services.access.signatures import read_audit_events
-from tests.gui.conftest import REVIEWER, SUPERVISOR, TECHNICIAN
+from tests.gui.conftest import REVIEWER, SUPERVISOR, TECHNICIAN, clear_line
 
 pytestmark = pytest.mark.gui
 
@@ -74,6 +74,8 @@ def test_print_ten_units_on_the_simulators_then_qc(qtbot, logged_in_window: Open
     window.plan.print_button.click()
     assert window.current_page() == "print"
     page = window.print_page
+    assert not page.start_button.isEnabled()  # the line is not cleared yet
+    clear_line(page)
     assert page.start_button.isEnabled()
     page.start_button.click()
     qtbot.waitUntil(
@@ -107,6 +109,7 @@ def test_plan_and_print_are_audited(qtbot, logged_in_window: OpenAs, station) ->
     qtbot.waitUntil(lambda: window.plan.batch is not None, timeout=20_000)
     window.plan.print_button.click()
     page = window.print_page
+    clear_line(page)
     page.start_button.click()
     qtbot.waitUntil(lambda: page.result is not None, timeout=60_000)
     assert not page.start_button.isEnabled()  # a batch id prints once
@@ -147,6 +150,7 @@ def test_review_then_release_with_electronic_signatures(
     window.new_batch.next_button.click()
     qtbot.waitUntil(lambda: window.plan.batch is not None, timeout=20_000)
     window.plan.print_button.click()
+    clear_line(window.print_page)
     window.print_page.start_button.click()
     qtbot.waitUntil(lambda: window.print_page.result is not None, timeout=60_000)
     assert window.print_page.result.passed

@@ -16,7 +16,7 @@ from printpharm.services.run.events import UnitWeighed
 from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.station import batch as _station_batch
 from printpharm.services.station.workstation import DoseForm, StationSession, Workstation
-from tests.gui.conftest import SUPERVISOR, TECHNICIAN, released_lot, use_lot
+from tests.gui.conftest import SUPERVISOR, TECHNICIAN, clear_line, released_lot, use_lot
 from tests.gui.test_flow import _fill
 
 pytestmark = pytest.mark.gui
@@ -161,6 +161,7 @@ def test_locked_versions_authorise_the_batch_for_patient_use(
     # Printed and weighed on the built-in simulators, the batch is for training only.
     plan.print_button.click()
     page = window.print_page
+    clear_line(page)
     page.start_button.click()
     qtbot.waitUntil(lambda: page.result is not None, timeout=60_000)
     assert page.result is not None and page.result.status == "completed"
@@ -187,6 +188,7 @@ def test_research_mode_batch_is_flagged_not_for_patient_use_on_every_page(
     for page in (window.plan, window.print_page, window.qc):
         assert page.patient_banner.text().startswith("NOT FOR PATIENT USE")
         assert not page.patient_banner.isHidden()
+    clear_line(window.print_page)
     assert window.print_page.start_button.isEnabled()
 
 
@@ -205,6 +207,7 @@ def test_research_mode_prints_a_recipe_that_is_not_locked_not_for_patient_use(
     assert "recipe" in plan.patient_banner.text() and plan.print_button.isEnabled()
     plan.print_button.click()
     page = window.print_page
+    clear_line(page)
     page.start_button.click()
     qtbot.waitUntil(lambda: page.result is not None or bool(page.alarm.text()), timeout=60_000)
     assert page.result is not None and page.result.status == "completed", page.alarm.text()

@@ -164,6 +164,21 @@ def test_administrator_adds_a_technician(qtbot, logged_in_window: OpenAs) -> Non
     assert page.table.rowCount() == 4
     page.new_id.setText("j.doe")
     page.new_name.setText("Jo Doe")
+    page.add_button.click()  # nobody recorded Jo's training for the role yet (TRN-01)
+    assert "no in-date training record for the role technician" in page.error.text()
+    assert page.table.rowCount() == 4
+    window.show_page("equipment")
+    training = window.equipment.training
+    training.person.setText("j.doe")
+    training.kind.setCurrentIndex(training.kind.findData("role"))
+    training.subject.setText("technician")
+    training.trained_on.setText("2026-11-20")
+    training.trainer.setText("Tara Trainer")
+    training.add_button.click()
+    assert training.message.text().startswith("j.doe trained on role technician"), (
+        training.error.text()
+    )
+    window.show_page("admin")
     page.add_button.click()
     assert "One-time password" in page.message.text()
     assert page.table.rowCount() == 5

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from printpharm.gui.main_window import MainWindow
 from printpharm.services.station.workstation import Workstation
-from tests.gui.conftest import SUPERVISOR, TECHNICIAN, released_lot
+from tests.gui.conftest import SUPERVISOR, TECHNICIAN, clear_line, released_lot
 from tests.gui.test_flow import _fill
 from tests.gui.test_library_locked import _lock_via_services
 
@@ -92,6 +92,7 @@ def test_the_plan_takes_a_scanned_lot_and_the_batch_records_contents_and_cu(
     assert plan.print_button.isEnabled() and "no released ink lot" not in plan.patient_banner.text()
     plan.print_button.click()
     page = window.print_page
+    clear_line(page)
     page.start_button.click()
     qtbot.waitUntil(lambda: page.result is not None, timeout=90_000)
     assert page.result is not None and page.result.status == "completed"

@@ -11,6 +11,7 @@ from printpharm.core.ink_lots import BulkAssay
 from printpharm.services.access.auth import UserSession
 from printpharm.services.control.library import LibraryService
 from printpharm.services.control.lots import LotEntry, LotService
+from tests.services._equipment_fixtures import train_operator
 from tests.services._records_fixtures import Env
 
 INK = "cyclophosphamide-sse-chewable"
@@ -29,6 +30,7 @@ def make_team(env: Env) -> Team:
     for user_id in ("sup1", "sup2", "tech1"):
         password, session = people[user_id]
         env.enrol(user_id, password, session)
+    train_operator(env, "tech1")  # a recorded run needs its operator trained (TRN-01)
     return people
 
 

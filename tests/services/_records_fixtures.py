@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 
 import pytest
 
@@ -11,6 +12,7 @@ from printpharm.services.access.accounts import AccountService
 from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
 from printpharm.services.access.passwords import HasherConfig, PasswordPolicy
 from printpharm.services.access.signatures import RecordsService, SiteSettingsService
+from printpharm.services.access.training import record_training
 from printpharm.services.control.research import ResearchModeService
 from printpharm.storage.audit import AuditEvent
 from printpharm.storage.db import Database
@@ -52,11 +54,20 @@ class Env:
     alerts: list[AlarmRecord] = field(default_factory=list)
     admin: UserSession | None = None
 
+    def train_role(self, user_id: str, role: str) -> None:
+        """The administrator records ``user_id``'s training for ``role`` (TRN-01)."""
+        assert self.admin is not None
+        record_training(self.auth, self.admin, user_id, "role", role, date(2026, 1, 5), "Tara T")
+
     def make_user(
         self, user_id: str, role: str, name: str | None = None
     ) -> tuple[str, UserSession]:
-        """Create an account, change its temporary password, return (password, session)."""
+        """Train for the role, create the account, change its temporary password.
+
+        Returns (password, session).
+        """
         assert self.admin is not None
+        self.train_role(user_id, role)
         temporary = self.accounts.add_user(self.admin, user_id, name or user_id.title(), role)
         session = self.auth.login(user_id, temporary)
         password = pw(user_id)

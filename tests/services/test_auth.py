@@ -206,6 +206,7 @@ def test_password_reset_ends_the_users_sessions(env: Env) -> None:
 
 def test_temporary_password_must_be_changed(env: Env) -> None:
     """SEC-09: the admin's one-time password opens nothing but the password change."""
+    env.train_role("tech1", "technician")
     temporary = env.accounts.add_user(env.admin, "tech1", "Tess Tech", "technician")  # type: ignore[arg-type]
     session = env.auth.login("tech1", temporary)
     with pytest.raises(PermissionDenied, match="temporary"):
@@ -247,6 +248,7 @@ def test_malformed_user_ids_are_refused(env: Env, bad: str) -> None:
 def test_access_changes_are_audited_with_who_when_why(env: Env) -> None:
     """SEC-11 / AUD-14: create, role change, reset, disable, each with the reason."""
     env.make_user("tech1", "technician")
+    env.train_role("tech1", "supervisor")
     env.accounts.change_role(env.admin, "tech1", "supervisor", "promoted to pharmacist")  # type: ignore[arg-type]
     env.accounts.reset_password(env.admin, "tech1", "user forgot it")  # type: ignore[arg-type]
     env.accounts.disable_user(env.admin, "tech1", "left")  # type: ignore[arg-type]

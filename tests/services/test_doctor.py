@@ -182,6 +182,7 @@ def test_run_checks_exit_code_follows_failures(migrated: Path, tmp_path: Path) -
         "serial ports",
         "printer",
         "balance",
+        "due",
     ]
     assert all(c.fix for c in good if c.status is not Status.OK)
     assert exit_code([c for c in good if c.name != "qt"]) == 0
@@ -222,3 +223,32 @@ def test_a_real_balance_is_checked_against_the_registry(migrated: Path) -> None:
         assert calibration.status is Status.OK and "valid until" in calibration.detail
     finally:
         db.dispose()
+
+
+def test_doctor_lists_the_equipment_and_training_due(tmp_path: Path) -> None:
+    """Issue 14: `printpharm doctor` names what is out of service or due, and who is due."""
+    from datetime import UTC, datetime, timedelta
+
+    from printpharm.services.access.training import record_training
+    from printpharm.services.control.doctor import check_due
+    from printpharm.services.control.equipment import add_equipment
+    from printpharm.storage.db import Database
+    from tests.services._records_fixtures import build_env
+    from tests.storage._dbs import FakeClock
+
+    db = Database(f"sqlite:///{tmp_path / 'due.sqlite3'}")
+    db.upgrade()
+    env = build_env(db, FakeClock(datetime.now(UTC)))  # doctor reads the real clock
+    assert env.admin is not None
+    today = env.clock().date()
+    assert [c.name for c in check_due(db)] == ["due"]
+    add_equipment(env.auth, env.admin, "printer", "PR-01", "uuid-1", "SSE-1")
+    record_training(env.auth, env.admin, "tess", "sop", "SOP-7", today - timedelta(days=100),
+                    "Tara", expires_on=today + timedelta(days=10))  # fmt: skip
+    checks = {c.name: c for c in check_due(db)}
+    assert checks["equipment"].status is Status.FAIL
+    assert "printer PR-01 (SSE-1): out of service: not qualified" in checks["equipment"].detail
+    assert checks["equipment"].fix.startswith("printpharm equipment show PR-01")
+    assert checks["training"].status is Status.WARN
+    assert checks["training"].detail == f"tess: sop SOP-7 expires {today + timedelta(days=10)}"
+    db.dispose()

@@ -22,6 +22,7 @@ from printpharm.services.control.print_authority import (
     begin_recorded_run,
     bind_lot,
 )
+from tests.services._equipment_fixtures import CLEARED, train_operator
 from tests.services._lot_fixtures import entry
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.services.conftest import make_request
@@ -73,7 +74,8 @@ def test_the_second_person_check_decides_patient_use(
         assert not authorise_request(env.auth, tech, changed, lot).patient_use
 
     # the recorded run carries the decision into the batch's authorisation event
-    recorded = begin_recorded_run(env.auth, tech, request, "L-2026-001")
+    train_operator(env, "tech1")
+    recorded = begin_recorded_run(env.auth, tech, request, lot="L-2026-001", clearance=CLEARED)
     assert recorded.authorisation.patient_use
     (authorised,) = env.events(action="authorise")
     assert authorised.new()["patient_use"] is True

@@ -24,6 +24,7 @@ from printpharm.services.run.loop import run_batch
 from printpharm.services.run.lot import InkNeed, ink_used
 from printpharm.services.run.request import RunRequest
 from printpharm.storage.repositories import unit_of_work
+from tests.services._equipment_fixtures import CLEARED
 from tests.services._lot_fixtures import INK, Team, entry, lock_items, make_team, released_lot
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.services.conftest import make_request
@@ -51,7 +52,7 @@ def _request(catalog: Catalog, batch_id: str = "B-LOT-1") -> RunRequest:
 def _refusal(env: Env, team: Team, catalog: Catalog, lot: str) -> str:
     _, tech = team["tech1"]
     with pytest.raises(PreflightError) as caught:
-        begin_recorded_run(env.auth, tech, _request(catalog), lot)
+        begin_recorded_run(env.auth, tech, _request(catalog), lot=lot, clearance=CLEARED)
     (refused,) = [e for e in env.events(batch_id="B-LOT-1") if e.action == "print-refused"]
     assert refused.reason == str(caught.value) and refused.user_id == "tech1"
     return str(caught.value)
@@ -111,7 +112,7 @@ def test_a_run_from_a_released_lot_records_contents_and_consumes_the_lot(
     service = released_lot(env, team)
     _, tech = team["tech1"]
     request = _request(catalog)
-    recorded = begin_recorded_run(env.auth, tech, request, "L-2026-001")
+    recorded = begin_recorded_run(env.auth, tech, request, lot="L-2026-001", clearance=CLEARED)
     assert NO_LOT not in recorded.authorisation.problems
     result = run_batch(request, sim_devices(request, seed=3), recorder=recorded.recorder,
                        options=recorded.options(today=TODAY, lines_per_check=5))  # fmt: skip
@@ -140,7 +141,7 @@ def test_a_recorded_run_without_a_lot_is_not_for_patient_use(
     env: Env, team: Team, catalog: Catalog
 ) -> None:
     _, tech = team["tech1"]
-    recorded = begin_recorded_run(env.auth, tech, _request(catalog))
+    recorded = begin_recorded_run(env.auth, tech, _request(catalog), clearance=CLEARED)
     assert not recorded.authorisation.patient_use and NO_LOT in recorded.authorisation.problems
     assert "example lot from the ink file — training only" in NO_LOT
 

@@ -10,6 +10,7 @@ import pytest
 
 from printpharm.errors import InputError, PermissionDenied
 from printpharm.services.station.admin import SiteAdmin, parse_calibration_date
+from printpharm.services.station.equipment_desk import EquipmentDesk
 from printpharm.services.station.records_app import HASHER_ENV
 from printpharm.services.station.workstation import StationSession
 
@@ -69,6 +70,7 @@ def test_settings_rows_show_origin_and_refuse_the_same_value(session: StationSes
 
 
 def test_only_an_administrator_registers_a_balance(session: StationSession) -> None:
+    EquipmentDesk(session).add_training(TECH[0], "role", "technician", "2026-11-01", "T. Trainer")
     one_time = session.add_user(TECH[0], TECH[1], "technician")
     session.logout()
     session.login(TECH[0], one_time)

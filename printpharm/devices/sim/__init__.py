@@ -82,6 +82,7 @@ BALANCE_OPTIONS: dict[str, tuple[str, str, _Conv]] = {
     "settle_s": ("config", "settle_s", float),
     "stable_timeout_s": ("config", "stable_timeout_s", float),
     "container_g": ("config", "container_g", float),
+    "check_weight_g": ("hand", "weight_g", float),
     "never_settles": ("faults", "never_settles", _flag),
     "overload": ("faults", "overload", _flag),
     "underload": ("faults", "underload", _flag),
@@ -112,6 +113,8 @@ def _apply(
             value = convert(text)
         except ValueError as exc:
             raise InputError(f"simulator option {key}={text!r}: {exc}") from exc
+        if part == "hand":
+            continue  # set on the built simulator (see build_balance)
         setattr(target.faults if part == "faults" else target, attribute, value)
 
 
@@ -138,7 +141,10 @@ def build_balance(options: Mapping[str, str], plate: Plate | None = None) -> Bal
     """
     config = BalanceSimConfig()
     _apply(config, options, BALANCE_OPTIONS)
-    return BalanceSim(config, plate)
+    sim = BalanceSim(config, plate)
+    if "check_weight_g" in options:  # a hand that follows the guided balance check by itself
+        sim.hand.weight_g, sim.hand.auto = float(options["check_weight_g"]), True
+    return sim
 
 
 def parse_sim_url(url: str) -> tuple[str, dict[str, str]]:

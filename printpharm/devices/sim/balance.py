@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from printpharm.devices.sim._base import SimDevice
+from printpharm.devices.sim.check_weights import CheckWeightHand
 from printpharm.devices.sim.plate import Plate
 
 __all__ = ["BalanceFaults", "BalanceSim", "BalanceSimConfig"]
@@ -74,6 +75,7 @@ class BalanceSim(SimDevice):
         self._last_change = 0.0
         self._seen_changes = self.plate.changes
         self._started: float | None = None
+        self.hand = CheckWeightHand()
 
     def feed(self, data: bytes) -> None:
         """Bytes from the host."""
@@ -88,7 +90,7 @@ class BalanceSim(SimDevice):
         """Weight on the pan in grams, without noise."""
         cfg = self.config
         deposited_g = self.plate.deposited_mm3 * cfg.density_g_per_ml / 1000.0
-        return cfg.container_g + deposited_g * (1.0 + cfg.bias)
+        return cfg.container_g + deposited_g * (1.0 + cfg.bias) + self.hand.load_g
 
     def stable(self) -> bool:
         """Whether the reading has settled."""
@@ -121,6 +123,18 @@ class BalanceSim(SimDevice):
             if not self.config.faults.never_settles:
                 events.append(self._last_change + self.config.settle_s)
             return max(now_s, min(events))
+
+    def place_check_weight(self, weight_g: float | None = None) -> None:
+        """Put the check weight on the pan (an operator hook for tests)."""
+        with self.lock:
+            self.hand.place(weight_g)
+            self._last_change = self._now
+
+    def remove_check_weight(self) -> None:
+        """Take the check weight off the pan."""
+        with self.lock:
+            self.hand.remove()
+            self._last_change = self._now
 
     def _reading(self) -> str:
         noise = self._tx_rng.gauss(0.0, self.config.noise_sd_g) if self.config.noise_sd_g else 0.0
@@ -160,10 +174,14 @@ class BalanceSim(SimDevice):
         elif code in ("S", "SI"):
             status = "S" if self.stable() else "D"
             self.emit(f"S {status} {self._reading()}")
+            if code == "S" and status == "S" and self.hand.after_stable_reading():
+                self._last_change = self._now
         elif code in ("Z", "ZI"):
+            self.hand.on_zero()
             self.zero_g, self.tare_g = self.gross_g(), 0.0
             self.emit("Z A" if code == "Z" else f"ZI {'S' if self.stable() else 'D'}")
         elif code in ("T", "TI"):
+            self.hand.on_tare()
             self.tare_g = self.gross_g() - self.zero_g
             self.plate.next_unit()
             status = "S" if code == "T" or self.stable() else "D"

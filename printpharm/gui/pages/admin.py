@@ -22,7 +22,9 @@ from printpharm.gui.widgets.balances import BalancesPanel
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.site_settings import SiteSettingsPanel
 from printpharm.gui.widgets.tables import record_table
+from printpharm.gui.widgets.training import DuePanel
 from printpharm.services.access.permissions import Operation, Role
+from printpharm.services.station.equipment_desk import EquipmentDesk
 from printpharm.services.station.workstation import Workstation
 
 __all__ = ["AdminPage"]
@@ -31,7 +33,7 @@ _COLUMNS = ("User ID", "Name", "Role", "Active", "Locked", "Last login")
 
 
 class AdminPage(QWidget):
-    """Three tabs: accounts (add, deactivate, unlock, reset), site settings, balances."""
+    """Four tabs: accounts (add, deactivate, unlock, reset), site settings, balances, due."""
 
     def __init__(self, workstation: Workstation, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,11 +49,13 @@ class AdminPage(QWidget):
         layout = QVBoxLayout(accounts)
         self.settings = SiteSettingsPanel(workstation)
         self.balances = BalancesPanel(workstation)
+        self.due = DuePanel(EquipmentDesk(workstation.session, workstation.config.balance_url))
         for widget, name, tip in (
             (accounts, self.tr("A&ccounts"), self.tr("User accounts and roles")),
             (self.settings, self.tr("&Site settings"), self.tr("Lockout, timeouts, passwords, "
              "balance calibration validity, Ph. Eur. 2.9.5 reading")),
             (self.balances, self.tr("&Balances"), self.tr("Registered balances and calibration")),
+            (self.due, self.tr("&Due"), self.tr("Equipment and training due, and when")),
         ):  # fmt: skip
             self.tabs.setTabToolTip(self.tabs.addTab(widget, name), tip)
         self.denied = QLabel(self.tr("Only administrators manage user accounts."))
@@ -118,6 +122,7 @@ class AdminPage(QWidget):
         """Reload the accounts (if the user may manage them), the settings and the balances."""
         self.settings.refresh()
         self.balances.refresh()
+        self.due.refresh()
         allowed = self._ws.session.may(Operation.MANAGE_USERS)
         self.denied.setVisible(not allowed)
         for widget in (self.table, self.add_group, self.reason):

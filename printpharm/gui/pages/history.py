@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
 
 from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
+from printpharm.gui.widgets.label_controls import LabelControls
 from printpharm.services.access.permissions import Operation
+from printpharm.services.station.equipment_desk import EquipmentDesk
 from printpharm.services.station.workstation import Workstation
 
 __all__ = ["HistoryPage"]
@@ -52,6 +54,9 @@ class HistoryPage(QWidget):
         self.exported = QLabel()
         self.exported.setWordWrap(True)
         layout.addWidget(self.exported)
+        desk = EquipmentDesk(workstation.session, workstation.config.balance_url)
+        self.label = LabelControls(desk, self.selected_batch)
+        layout.addWidget(self.label)
         note = QLabel(self.tr("Audit trail: append-only and hash-chained."))
         note.setWordWrap(True)
         layout.addWidget(note)

@@ -27,6 +27,7 @@ from printpharm.core.ink_lots import UnitContent
 from printpharm.gui.widgets.banner import PatientUseBanner
 from printpharm.gui.widgets.charts import MassChart, TemperatureChart
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
+from printpharm.gui.widgets.line_clearance import LineClearancePanel
 from printpharm.gui.workers import BlockingQuestion, EventBridge, TaskRunner
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.events import (
@@ -92,6 +93,9 @@ class PrintPage(QWidget):
         self.batch_label = QLabel(self.tr("No planned batch yet: plan one on the Plan page."))
         self.batch_label.setWordWrap(True)
         layout.addWidget(self.batch_label)
+        self.clearance = LineClearancePanel()
+        self.clearance.changed.connect(lambda: self._set_running(self.runner.busy))
+        layout.addWidget(self.clearance)
         layout.addLayout(self._controls())
         self.overall = QProgressBar()
         self.overall.setFormat(self.tr("%v of %m units weighed"))
@@ -184,7 +188,7 @@ class PrintPage(QWidget):
         # A batch id is printed once: after any end the technician plans a new batch.
         done = self.result is not None
         allowed = self.authorisation is not None and self.authorisation.allowed
-        ready = self.batch is not None and allowed and not done
+        ready = self.batch is not None and allowed and not done and self.clearance.complete()
         self.start_button.setEnabled(not running and ready)
         self.stop_button.setEnabled(running)
 
@@ -196,6 +200,7 @@ class PrintPage(QWidget):
         self.batch = batch
         self.authorisation = authorisation
         self.result = None
+        self.clearance.set_batch(batch.request.ink.id, batch.lot or batch.request.ink.lot)
         plan = batch.plan
         self.patient_banner.set_authorisation(authorisation)
         self.mass_chart.set_plan(
@@ -247,7 +252,10 @@ class PrintPage(QWidget):
         self.state.setText(self.tr("Connecting the printer and the balance…"))
         self.devices_changed.emit(self.tr("connecting…"), self.tr("connecting…"))
         self._set_running(True)
-        self.runner.start(lambda: self._ws.print_batch(batch, hub, cancel, self._ask_operator))
+        clearance = self.clearance.clearance()
+        self.runner.start(
+            lambda: self._ws.print_batch(batch, hub, cancel, self._ask_operator, clearance)
+        )
 
     def stop(self) -> None:
         """Ask the run to stop safely."""

@@ -4,6 +4,12 @@ Accounts have unique IDs that are never reused and are deactivated, never
 deleted (the database refuses DELETE on ``users``). Every change is audited
 with who, when and why (SEC-11); administrators never learn a user's final
 password (a reset issues a one-time password that must be changed, SEC-09).
+
+Assigning a role (adding an account, changing its role) needs an in-date
+training record of that person for that role (compliance TRN-01, see
+:mod:`printpharm.services.access.training`). The first administrator, created
+at ``printpharm init`` before anybody could record training, is exempt; the
+audit trail says so.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from printpharm.errors import InputError, PermissionDenied
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.passwords import generate_temporary_password, hash_password
 from printpharm.services.access.permissions import Operation, Role, is_allowed
+from printpharm.services.access.training import TrainingEntry, require_role_training
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.repositories import UnitOfWork, UserRecord
 
@@ -123,7 +130,8 @@ class AccountService:
                     user_id,
                     user_id,
                     full_name,
-                    reason="first run: initial administrator",
+                    reason="first run: initial administrator (exempt from the role-training "
+                    "record of TRN-01: nobody can record training before the first account)",
                     new=_public(user),
                 )
             )
@@ -142,7 +150,8 @@ class AccountService:
         Raises
         ------
         PermissionDenied
-            The session may not manage users.
+            The session may not manage users, or the person has no in-date training
+            record for the role (TRN-01).
         RecordError
             ``user_id`` exists already (IDs are never reused).
         InputError
@@ -154,14 +163,31 @@ class AccountService:
         temporary = password or generate_temporary_password()
         if password is not None:
             self._auth.config.policy.check(user_id, password, hasher=self._auth.config.hasher)
+        trained = self._role_training(actor, user_id, new_role)
         with self._auth.uow() as uow:
             user = self._new_user(uow, user_id, full_name, new_role, temporary, actor.user_id)
             uow.audit.append(
                 AuditEntry(
-                    "user", "create", user_id, actor.user_id, actor.full_name, new=_public(user)
+                    "user", "create", user_id, actor.user_id, actor.full_name,
+                    reason=f"role training record {trained.id} (until {trained.expires_on})",
+                    new=_public(user),
                 )
-            )
+            )  # fmt: skip
         return temporary
+
+    def _role_training(self, actor: UserSession, user_id: str, role: Role) -> TrainingEntry:
+        """The training record allowing ``role`` for ``user_id``; a refusal is audited."""
+        with self._auth.uow(write=False) as uow:
+            try:
+                return require_role_training(uow, user_id, role.value, uow.now().date())
+            except PermissionDenied as exc:
+                refused = exc
+        with self._auth.uow() as uow:
+            uow.audit.append(
+                AuditEntry("user", "role-refused", user_id, actor.user_id, actor.full_name,
+                           field="role", reason=str(refused), new={"role": role.value})
+            )  # fmt: skip
+        raise refused
 
     def _new_user(
         self,
@@ -312,8 +338,17 @@ class AccountService:
     def change_role(
         self, session: UserSession, user_id: str, role: Role | str, reason: str
     ) -> None:
-        """Give an account another role (audited with the reason, SEC-11)."""
+        """Give an account another role (audited with the reason, SEC-11).
+
+        Raises
+        ------
+        PermissionDenied
+            The session may not manage users, or the person has no in-date training
+            record for the new role (TRN-01).
+        """
         new_role = _role(role)
+        actor = self._auth.require(session, Operation.MANAGE_USERS)
+        self._role_training(actor, user_id, new_role)
 
         def change(uow: UnitOfWork, user: UserRecord) -> None:
             user.role = new_role.value

@@ -45,6 +45,10 @@ class Operation(StrEnum):
     SIGN_REJECTED = "sign.rejected"
     MANAGE_USERS = "users.manage"
     CONFIGURE_SITE = "settings.configure"
+    MANAGE_EQUIPMENT = "equipment.manage"
+    CLEAN_EQUIPMENT = "equipment.clean"
+    CHECK_BALANCE = "balance.check"
+    RECORD_TRAINING = "training.record"
     VIEW_RECORDS = "records.view"
     VIEW_AUDIT = "audit.view"
     EXPORT_RECORDS = "records.export"
@@ -65,6 +69,8 @@ _TECHNICIAN = frozenset(
         Operation.LOCK_RESEARCH,
         Operation.SIGN_REVIEWED,
         Operation.VIEW_RECORDS,
+        Operation.CLEAN_EQUIPMENT,
+        Operation.CHECK_BALANCE,
     }
 )
 
@@ -72,7 +78,13 @@ _TECHNICIAN = frozenset(
 PERMISSIONS: Mapping[Role, frozenset[Operation]] = {
     Role.TECHNICIAN: _TECHNICIAN,
     Role.SUPERVISOR: frozenset(Operation) - {Operation.MANAGE_USERS, Operation.CONFIGURE_SITE},
-    Role.ADMINISTRATOR: _READ | {Operation.MANAGE_USERS, Operation.CONFIGURE_SITE},
+    Role.ADMINISTRATOR: _READ
+    | {
+        Operation.MANAGE_USERS,
+        Operation.CONFIGURE_SITE,
+        Operation.MANAGE_EQUIPMENT,
+        Operation.RECORD_TRAINING,
+    },
     Role.INSPECTOR: _READ,
 }
 

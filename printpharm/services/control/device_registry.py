@@ -12,7 +12,7 @@ validation only (see :func:`printpharm.services.records.export.patient_use`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 
 from printpharm.errors import InputError
@@ -40,8 +40,8 @@ __all__ = [
 VALIDITY_SETTING = "devices.balance_calibration_valid_days"
 DEFAULT_VALIDITY_DAYS = 365
 
-#: ``(balance identity from I2/I4, port) -> PreflightCheck``.
-BalancePolicy = Callable[[Mapping[str, str], str], PreflightCheck]
+#: ``(balance identity from I2/I4, port) -> checks``.
+BalancePolicy = Callable[[Mapping[str, str], str], Sequence[PreflightCheck]]
 
 
 def validity_days(uow: UnitOfWork) -> int:
@@ -131,15 +131,17 @@ def balance_policy(auth: AuthService, today: date) -> BalancePolicy:
     with auth.uow(write=False) as uow:
         validity = validity_days(uow)
 
-    def check(identity: Mapping[str, str], port: str) -> PreflightCheck:
+    def check(identity: Mapping[str, str], port: str) -> list[PreflightCheck]:
         serial = str(identity.get("serial_number", "")).strip()
         named = f"balance {identity.get('model', '?')} #{serial or '?'} on {port}"
         if port.startswith("sim://"):
-            return PreflightCheck(
-                SIMULATED_CHECK, True, f"{named}: simulated, for training and validation only"
-            )
+            return [
+                PreflightCheck(
+                    SIMULATED_CHECK, True, f"{named}: simulated, for training and validation only"
+                )
+            ]
         with auth.uow(write=False) as uow:
             row = uow.devices.get("balance", serial) if serial else None
-        return judge_registration(row, validity, today, named)
+        return [judge_registration(row, validity, today, named)]
 
     return check

@@ -30,7 +30,9 @@ from printpharm.catalog.loader import default_data_root
 from printpharm.devices import Balance, PrinterLink, list_ports, open_transport
 from printpharm.errors import PrintpharmError
 from printpharm.services.access.signatures import verify_audit_trail
+from printpharm.services.access.training import due_entries
 from printpharm.services.control.device_registry import judge_registration, validity_days
+from printpharm.services.control.equipment import due_report
 from printpharm.storage.audit import AuditContext
 from printpharm.storage.db import Database, resolve_database_url
 from printpharm.storage.repositories import unit_of_work
@@ -44,6 +46,7 @@ __all__ = [
     "check_balance",
     "check_catalog",
     "check_database",
+    "check_due",
     "check_printer",
     "check_python",
     "check_qt",
@@ -378,6 +381,30 @@ def check_balance(
                          judged.detail, fix)]  # fmt: skip
 
 
+def check_due(db: Database | None) -> list[Check]:
+    """What is due and when: equipment (calibration, maintenance, qualification) and training."""
+    if db is None:
+        return []
+    with unit_of_work(db, AuditContext("doctor", __version__), write=False) as uow:
+        equipment = due_report(uow)
+        training = due_entries(uow)
+    checks = []
+    for view in equipment:
+        d = view.device
+        out = view.status.state == "out of service"
+        detail = f"{d.kind.replace('_', ' ')} {d.asset_tag} ({d.model or '?'}): {view.status.text}"
+        fix = f"printpharm equipment show {d.asset_tag} (qualify, maintain or reinstate it)"
+        checks.append(Check("equipment", Status.FAIL if out else Status.WARN, detail, fix))
+    for due in training:
+        e = due.entry
+        when = f"EXPIRED on {e.expires_on}" if due.expired else f"expires {e.expires_on}"
+        fix = f"retrain and record it: printpharm training add {e.user_id} ... --trained-on DATE"
+        checks.append(
+            Check("training", Status.WARN, f"{e.user_id}: {e.subject_kind} {e.subject} {when}", fix)
+        )
+    return checks or [Check("due", Status.OK, "no equipment or training due")]
+
+
 def run_checks(options: DoctorOptions | None = None) -> list[Check]:
     """Run every check in order: Python, Qt, catalog, database, audit chain, ports, devices."""
     opts = options or DoctorOptions()
@@ -389,6 +416,7 @@ def run_checks(options: DoctorOptions | None = None) -> list[Check]:
             check_serial_ports(),
             check_printer(opts.printer_port, opts.printer_baud, opts.device_timeout_s),
             *check_balance(opts.balance_port, opts.balance_baud, opts.device_timeout_s, db),
+            *check_due(db),
         ]
     finally:
         if db is not None:

@@ -11,6 +11,7 @@ database recorder and the lock policy), so that the desktop application and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -23,20 +24,26 @@ from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService
 from printpharm.services.control.device_registry import (
     BalancePolicy,
-    balance_policy,
     simulated_weighing,
 )
 from printpharm.services.control.entry_verification import NOT_VERIFIED, entry_verifier
+from printpharm.services.control.line_clearance import LineClearance, clear_line
 from printpharm.services.control.locked_mode import (
     NOT_FOR_PATIENT_USE,
     BatchAuthorisation,
     LockedMode,
 )
 from printpharm.services.control.lots import LotBinding, LotService
+from printpharm.services.control.run_gates import RunGates
 from printpharm.services.control.site_settings import MASS_POLICY_SETTING
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.lot import EXAMPLE_LOT_LABEL
-from printpharm.services.run.preflight import LockPolicy, LockStatus, shipped_recipe_lock
+from printpharm.services.run.preflight import (
+    LockPolicy,
+    LockStatus,
+    PreflightCheck,
+    shipped_recipe_lock,
+)
 from printpharm.services.run.request import RunOptions, RunRequest
 from printpharm.services.run.result import BatchResult
 from printpharm.storage.audit import AuditEntry
@@ -242,9 +249,13 @@ def _dose_only(problems: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(p for p in problems if "not a locked library version" not in p)
 
 
+#: ``(printer M115 fields, port) -> checks`` (see :class:`RunGates`).
+PrinterPolicy = Callable[[Mapping[str, str], str], Sequence[PreflightCheck]]
+
+
 @dataclass(frozen=True)
 class RecordedRun:
-    """What a run recorded in the database needs: its recorder and lock policy."""
+    """What a run recorded in the database needs: recorder, policies, the checks passed."""
 
     authorisation: PrintAuthorisation
     recorder: DatabaseRecorder
@@ -252,12 +263,16 @@ class RecordedRun:
     balance_policy: BalancePolicy
     mass_policy: Policy = "strict"
     lot: LotBinding | None = None
+    printer_policy: PrinterPolicy | None = None
+    recorded_checks: tuple[PreflightCheck, ...] = ()
 
     def options(self, **kwargs: Any) -> RunOptions:
-        """Run options with this run's lock, balance and 2.9.5 policies and its lot."""
+        """Run options with this run's lock, equipment and 2.9.5 policies and its lot."""
         return RunOptions(
             lock_policy=self.lock_policy,
             balance_policy=self.balance_policy,
+            printer_policy=self.printer_policy,
+            recorded_checks=self.recorded_checks,
             mass_policy=self.mass_policy,
             lot=None if self.lot is None else self.lot.lot,
             ink_version=None if self.lot is None else self.lot.ink_version,
@@ -266,7 +281,13 @@ class RecordedRun:
 
 
 def begin_recorded_run(
-    auth: AuthService, session: UserSession, request: RunRequest, lot: str | None = None
+    auth: AuthService,
+    session: UserSession,
+    request: RunRequest,
+    *,
+    lot: str | None = None,
+    clearance: LineClearance | None = None,
+    printer_asset: str | None = None,
 ) -> RecordedRun:
     """Authorise ``request`` for ``session``'s user and prepare its database record.
 
@@ -277,9 +298,13 @@ def begin_recorded_run(
 
     The decision is written to the batch's audit trail: a refusal as
     ``print-refused`` (with the reason) before raising, an authorisation as
-    ``authorise`` (mode, library versions, patient use). The run's options
-    (:meth:`RecordedRun.options`) also accept readings only from a registered,
-    calibrated balance (or the simulator, for training).
+    ``authorise`` (mode, library versions, patient use). The operator must be
+    trained and in date for the recipe and printer type, and the line cleared
+    (``clearance``, :mod:`printpharm.services.control.line_clearance`). The run's
+    options (:meth:`RecordedRun.options`) then accept only registered, qualified
+    equipment (balance checked today and fit for the units' mass; printer cleaned
+    since another API) or the simulators, for training (:mod:`run_gates`).
+    ``printer_asset`` names the printer when it reports no UUID of its own.
 
     Raises
     ------
@@ -289,8 +314,11 @@ def begin_recorded_run(
         No lot has that number, or its code cannot be read.
     DesignSpaceError
         Locked mode refuses the batch (the message names each limit).
-    PermissionDenied, SessionExpired
-        The role may not run prints, or the session ended.
+    PreflightError
+        The operator is not trained and in date, or the line is not cleared.
+    PermissionDenied, AuthenticationFailed, SessionExpired
+        The role may not run prints, the session ended, or the line-clearance checker
+        failed.
     InputError
         ``request`` has no batch ID.
     """
@@ -308,17 +336,28 @@ def begin_recorded_run(
         refusal = authorisation.refusal or _REFUSED.rstrip(": ")
         _refused(auth, live, batch_id, refusal)
         raise DesignSpaceError(refusal)
+    gates = RunGates(auth, session, request, printer_asset)
+    lot_number = None if binding is None else binding.lot.lot_number
+    cleared, cleared_record = clear_line(auth, session, request, clearance, lot_number)
+    people = gates.people_checks(cleared, cleared_record)
     LockedMode(auth).record_authorisation(session, batch_id, authorisation.decision)
     with auth.uow(write=False) as uow:
-        today = uow.now().date()
         mass_policy = uow.settings.get(MASS_POLICY_SETTING)
     return RecordedRun(
         authorisation,
-        DatabaseRecorder(auth, session, None if binding is None else binding.lot, request.ink_need),
+        DatabaseRecorder(
+            auth,
+            session,
+            None if binding is None else binding.lot,
+            request.ink_need,
+            annotate=gates.annotation,
+        ),
         authorisation.lock_policy(auth),
-        balance_policy(auth, today),
+        gates.balance_checks,
         "gn_rounding" if mass_policy and mass_policy.value == "gn_rounding" else "strict",
-        binding,
+        lot=binding,
+        printer_policy=gates.printer_checks,
+        recorded_checks=people,
     )
 
 

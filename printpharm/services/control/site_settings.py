@@ -12,6 +12,7 @@ made under.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,25 @@ from printpharm.errors import InputError
 from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import SiteSettingsService
+from printpharm.services.access.training import (
+    DEFAULT_DUE_DAYS,
+    DEFAULT_VALID_DAYS,
+    DUE_SETTING,
+    VALID_SETTING,
+)
+from printpharm.services.control.balance_check import (
+    REPLICATES_SETTING,
+    RULE_SETTING,
+    VALID_DAYS_SETTING,
+)
+from printpharm.services.control.cleaning import CYTOTOXIC_PROCEDURE_SETTING
 from printpharm.services.control.device_registry import DEFAULT_VALIDITY_DAYS, VALIDITY_SETTING
+from printpharm.services.control.equipment_status import (
+    DEFAULT_DUE_WARNING_DAYS,
+    DUE_WARNING_SETTING,
+    INTERVAL_SETTINGS,
+)
+from printpharm.services.control.line_clearance import SECOND_PERSON_SETTING
 from printpharm.storage.repositories import SettingRecord
 
 __all__ = ["MASS_POLICY_SETTING", "SETTINGS", "Setting", "SettingView", "change_setting", "view"]
@@ -40,12 +59,15 @@ class Setting:
     low: int | None = None
     high: int | None = None
     choices: tuple[str, ...] = ()
+    text: bool = False
 
     @property
     def allowed(self) -> str:
         """The allowed values in words."""
         if self.choices:
             return "one of " + ", ".join(self.choices)
+        if self.text:
+            return "a document reference: 1–64 letters, digits, spaces, '-', '_', '.', '/'"
         return f"a whole number from {self.low} to {self.high}"
 
     def parse(self, text: str) -> Any:
@@ -57,6 +79,10 @@ class Setting:
             ``text`` is not an allowed value (the message says what is allowed).
         """
         value = text.strip()
+        if self.text:
+            if not _REFERENCE.match(value):
+                raise InputError(f"{self.key} = {text!r}: must be {self.allowed}")
+            return value
         if self.choices:
             if value not in self.choices:
                 raise InputError(f"{self.key} = {text!r}: must be {self.allowed}")
@@ -71,6 +97,7 @@ class Setting:
         return number
 
 
+_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,63}$")
 _BASE = AuthConfig()
 _S = Setting
 SETTINGS: dict[str, Setting] = {
@@ -92,6 +119,24 @@ SETTINGS: dict[str, Setting] = {
            DEFAULT_VALIDITY_DAYS, 1, 730),
         _S(MASS_POLICY_SETTING, "Ph. Eur. 2.9.5 reading: strict, or the General Notices "
            "rounding of deviations", "", "strict", choices=tuple(POLICIES)),
+        *(_S(key, meaning, "days", default, 1, 730)
+          for key, (meaning, default, _, _) in INTERVAL_SETTINGS.items()),
+        _S(DUE_WARNING_SETTING, "days ahead a calibration or maintenance is listed as due",
+           "days", DEFAULT_DUE_WARNING_DAYS, 0, 90),
+        _S(VALID_DAYS_SETTING, "days a passed routine balance check stays valid (1: that day)",
+           "days", 1, 1, 31),
+        _S(REPLICATES_SETTING, "replicate weighings in the routine balance check", "weighings",
+           10, 10, 30),
+        _S(RULE_SETTING, "accuracy limit of the balance check: ph_eur 0.05 %, usp 0.10 %", "",
+           "ph_eur", choices=("ph_eur", "usp")),
+        _S(VALID_SETTING, "days a training record stays valid unless it says otherwise", "days",
+           DEFAULT_VALID_DAYS, 30, 1825),
+        _S(DUE_SETTING, "days ahead a training expiry is listed as due", "days",
+           DEFAULT_DUE_DAYS, 0, 180),
+        _S(SECOND_PERSON_SETTING, "whether a second person checks each line clearance", "",
+           "not_required", choices=("not_required", "required")),
+        _S(CYTOTOXIC_PROCEDURE_SETTING, "the site's cleaning procedure after cytotoxic APIs "
+           "(empty: not declared, such cleanings are refused)", "", "", text=True),
     )
 }  # fmt: skip
 

@@ -70,6 +70,8 @@ def render_audit_pdf(events: Sequence[AuditEvent], filters: str, who: str, now: 
         canvas.drawString(10 * mm, 8 * mm, _esc(footer).replace("&amp;", "&"))
         canvas.restoreState()
 
+    table = _table([_HEADER, *(_row(e) for e in events)], _WIDTHS, size=5.5)
+    table.splitInRow = 1  # a value longer than a page (a batch's full header) continues overleaf
     first, last = (events[0].seq, events[-1].seq) if events else (None, None)
     story: list[Any] = [
         _p("Audit trail export", 15, True),
@@ -82,7 +84,7 @@ def render_audit_pdf(events: Sequence[AuditEvent], filters: str, who: str, now: 
             "each hash chains to the row above."
         ),
         Spacer(1, 3 * mm),
-        _table([_HEADER, *(_row(e) for e in events)], _WIDTHS, size=5.5, split_rows=True),
+        table,
     ]
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
     return buffer.getvalue()

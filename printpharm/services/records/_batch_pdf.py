@@ -447,8 +447,14 @@ def render_pdf(view: BatchRecordView) -> bytes:
         gap,
         _status_box(view),
     ]
-    for part in (_prescription, _recipe_devices, _units, _alarms, _qc, _signatures, _changes):
+    from printpharm.services.records._controls_pdf import controls_section
+
+    parts = (_prescription, _recipe_devices, controls_section, _units, _alarms, _qc, _signatures,
+             _changes)  # fmt: skip
+    for part in parts:
         items = part(view)
+        if not items:
+            continue
         story += [gap, KeepTogether(items[:2]), *items[2:]]
     story += [gap, *_audit(view)]
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)

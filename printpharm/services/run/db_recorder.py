@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,20 @@ from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import UnitReading
 from printpharm.storage.repositories import UnitOfWork
 
-__all__ = ["DatabaseRecorder", "plain"]
+__all__ = ["BatchAnnotation", "DatabaseRecorder", "plain"]
+
+
+@dataclass(frozen=True)
+class BatchAnnotation:
+    """What a recorded run adds to its batch once preflight passed.
+
+    The registered printer and balance (their device ids) and details for the
+    record (equipment, balance check, cleaning, line clearance, training).
+    """
+
+    printer_id: int | None = None
+    balance_id: int | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 def plain(value: Any) -> Any:
@@ -77,9 +91,11 @@ class DatabaseRecorder:
         session: UserSession,
         lot: BoundLot | None = None,
         need: InkNeed | None = None,
+        annotate: Callable[[], BatchAnnotation] | None = None,
     ) -> None:
         live = auth.require(session, Operation.RUN_PRINT)
         self._auth = auth
+        self._annotate = annotate
         self._user_id, self._user_name = live.user_id, live.full_name
         self._lot = lot if lot is not None and lot.source == "database" else None
         self._need = need
@@ -110,6 +126,8 @@ class DatabaseRecorder:
         if not isinstance(dose, Decimal):
             raise RecordError(f"batch {header.batch_id}: header dose_mg {dose!r} is not a Decimal")
         details = plain(dataclasses.asdict(header))
+        extra = self._annotate() if self._annotate is not None else BatchAnnotation()
+        details.update(plain(dict(extra.details)))
         with self._auth.uow() as uow:
             research = uow.mode() != "locked"
             uow.batches.create(
@@ -121,6 +139,8 @@ class DatabaseRecorder:
                 research,
                 details,
                 None if self._lot is None else self._lot.lot_id,
+                printer_id=extra.printer_id,
+                balance_id=extra.balance_id,
             )
             uow.batches.set_status(header.batch_id, "printing")
             uow.audit.append(

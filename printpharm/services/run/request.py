@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -124,9 +124,15 @@ class RunOptions:
     today: date | None = None
     now: Callable[[], datetime] | None = None
     lock_policy: LockPolicy = shipped_recipe_lock
-    #: ``(balance identity, port) -> PreflightCheck`` once the balance is identified
-    #: (recorded runs: registered and calibrated, see services.control.device_registry).
-    balance_policy: Callable[[Mapping[str, str], str], PreflightCheck] | None = None
+    #: ``(balance identity, port) -> checks`` once the balance is identified (recorded
+    #: runs: registered, qualified, checked today, fit for the units' mass; see
+    #: services.control.run_gates).
+    balance_policy: Callable[[Mapping[str, str], str], Sequence[PreflightCheck]] | None = None
+    #: ``(printer M115 fields + "firmware", port) -> checks`` once the printer answered
+    #: M115 (recorded runs: registered, qualified, cleaned since another API).
+    printer_policy: Callable[[Mapping[str, str], str], Sequence[PreflightCheck]] | None = None
+    #: Checks made before the run for a recorded batch (training, line clearance).
+    recorded_checks: tuple[PreflightCheck, ...] = ()
     #: Ph. Eur. 2.9.5 reading (site setting ``qc.mass_uniformity_policy``).
     mass_policy: Policy = "strict"
     #: The recorded lot the batch prints from (``None``: the ink file's example lot,

@@ -159,15 +159,19 @@ class Session:
             req.recipe, req.ink, req.program, req.dose_mg, temps, self.lock, self.today(),
             self.options.lot, req.ink_need, self.options.ink_version,
         )  # fmt: skip
+        self.checks.extend(self.options.recorded_checks)
         if self.options.balance_policy is not None:
             balance = self.devices
-            self.checks.append(
+            self.checks.extend(
                 self.options.balance_policy(balance.balance_identity, balance.balance_port)
             )
         raise_failures(self.checks)
         info = self.devices.printer.connect(timeout_s=self.options.connect_timeout_s)
         device_checks = check_device(req.printer_definition, info)
         self.checks.extend(device_checks)
+        if self.options.printer_policy is not None:
+            identity = {**info.fields, "firmware": info.firmware_name}
+            self.checks.extend(self.options.printer_policy(identity, self.devices.printer_port))
         raise_failures(self.checks)
         self.printer_record.update(
             firmware=info.firmware_name,

@@ -35,7 +35,11 @@ from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import manifestation
 from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.control.library import ImportOutcome, LibraryService
-from printpharm.services.control.print_authority import after_run, begin_recorded_run
+from printpharm.services.control.line_clearance import LineClearance
+from printpharm.services.control.print_authority import (
+    after_run,
+    begin_recorded_run,
+)
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.request import OperatorCallback
 from printpharm.services.run.result import BatchResult
@@ -291,8 +295,9 @@ class Workstation:
         hub: EventHub,
         cancel: CancelToken,
         operator: OperatorCallback | None = None,
+        clearance: LineClearance | None = None,
     ) -> BatchResult:
-        """Print and weigh ``batch`` on the configured devices (blocks: use a worker thread).
+        """Print and weigh ``batch`` after the line ``clearance`` (blocks: use a worker thread).
 
         Events go to ``hub`` from the calling thread; ``cancel`` stops the run safely.
 
@@ -313,7 +318,9 @@ class Workstation:
         if services is None:
             raise SessionExpired("the database is not open; log in again")
         ports = (self.config.printer_url, self.config.balance_url)
-        recorded = begin_recorded_run(services.auth, user, batch.request, batch.lot)
+        recorded = begin_recorded_run(
+            services.auth, user, batch.request, lot=batch.lot, clearance=clearance
+        )
         try:
             return print_batch(
                 self.catalog,

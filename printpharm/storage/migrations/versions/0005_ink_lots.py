@@ -8,7 +8,7 @@ and content version; lot numbers become unique on their own. Lots are never
 deleted. Two append-only tables hold the units chosen at random for content
 uniformity (per stage, with the seed) and the assay result of each unit.
 
-Revision ID: 0008_ink_lots
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-30
 """
@@ -20,7 +20,7 @@ from alembic import op
 
 import printpharm.storage.tables
 
-revision = "0008_ink_lots"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,242 @@
+"""Patient labels of a batch: what they say, and the PDF or ZPL file a label printer takes.
+
+A label names the patient (pseudonym), the drug and strength per unit, the
+number of units, the directions, the beyond-use date (:func:`beyond_use_for_batch`,
+the one place it is computed), storage, warnings (a cytotoxic API) and the batch
+number, with a GS1 DataMatrix of the BUD (AI 17) and the batch (AI 10, and AI 91
+with the full batch ID when it is longer than 20 characters). A batch that may
+not be given to a patient (research, training on the simulators, not verified,
+not locked) carries NOT FOR PATIENT USE in large letters; a completed batch not
+yet released says so. Sizes: the 62 mm and 102 mm label rolls. Every label
+printed is written to the batch's audit trail with the file's SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from printpharm.core.labelling import (
+    BeyondUse,
+    GS1Element,
+    beyond_use_date,
+    gs1_elements,
+    gs1_text,
+)
+from printpharm.errors import InputError, RecordError
+from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
+from printpharm.services.records.export import build_view
+from printpharm.services.run.result import NOT_FOR_PATIENT_USE
+from printpharm.storage.audit import AuditEntry
+from printpharm.storage.batches import BatchRow
+
+__all__ = [
+    "LABEL_FORMATS",
+    "LABEL_WIDTHS_MM",
+    "CYTOTOXIC_WARNING",
+    "LabelContent",
+    "LabelResult",
+    "beyond_use_for_batch",
+    "label_content",
+    "print_label",
+]
+
+#: Label files printpharm writes.
+LABEL_FORMATS = ("pdf", "zpl")
+#: Label roll widths (mm) and the label length used for each (mm).
+LABEL_WIDTHS_MM: dict[int, int] = {62: 90, 102: 76}
+#: The warning a cytotoxic API puts on the label.
+CYTOTOXIC_WARNING = "CYTOTOXIC: wear gloves to handle; do not crush, split or chew"
+
+
+@dataclass(frozen=True)
+class LabelContent:
+    """Everything printed on one label (text already decided; renderers only lay it out)."""
+
+    batch_id: str
+    patient: str
+    drug_line: str
+    units: int
+    directions: str
+    beyond_use: BeyondUse
+    storage: str
+    warnings: tuple[str, ...]
+    for_patient: bool
+    banner: str | None
+    gs1: tuple[GS1Element, ...]
+
+    @property
+    def gs1_text(self) -> str:
+        """The DataMatrix content in human-readable form: ``(17)271231(10)...``."""
+        return gs1_text(self.gs1)
+
+
+@dataclass(frozen=True)
+class LabelResult:
+    """A written label file: path, format, SHA-256 and what it says."""
+
+    path: Path
+    format: str
+    sha256: str
+    content: LabelContent
+
+
+def beyond_use_for_batch(row: BatchRow) -> BeyondUse:
+    """The beyond-use date of a recorded batch (the single place the BUD is computed).
+
+    Today: print date + the recipe's stability (recorded with the batch), never after
+    the expiry of the ink lot recorded with the batch.
+
+    Raises
+    ------
+    InputError
+        The recipe declared no stability period, or the batch records no ink expiry.
+    """
+    product = (row.details.get("controls") or {}).get("product") or {}
+    ink = (row.details.get("recipe") or {}).get("ink") or {}
+    if not ink.get("expiry"):
+        raise InputError(f"batch {row.batch_id} records no ink expiry; no beyond-use date")
+    stability = product.get("stability_days")
+    return beyond_use_date(
+        row.created_at.date(),
+        None if stability is None else int(stability),
+        date.fromisoformat(str(ink["expiry"])),
+    )
+
+
+def _strength(dose: dict[str, Any], recipe: dict[str, Any]) -> str:
+    api = str(recipe.get("api") or "?")
+    mg = Decimal(str(dose.get("dose_mg", "0"))).normalize()
+    text = f"{mg:f}"
+    return f"{api[:1].upper()}{api[1:]} {text} mg per unit"
+
+
+def label_content(
+    row: BatchRow, patient_use: tuple[bool, str], directions: str, patient: str | None = None
+) -> LabelContent:
+    """The label of ``row`` (a completed or released batch).
+
+    Raises
+    ------
+    InputError
+        No directions, no patient pseudonym (none recorded and none given), the batch
+        was not completed, or no beyond-use date can be set.
+    """
+    if row.status not in ("completed", "released"):
+        raise InputError(
+            f"batch {row.batch_id} is {row.status}: only a completed or released batch is labelled"
+        )
+    if not directions.strip():
+        raise InputError("the label needs the directions (how the patient takes the units)")
+    dose = row.details.get("dose") or {}
+    who = (patient or str(dose.get("patient_id") or "")).strip()
+    if not who:
+        raise InputError("the label needs the patient pseudonym (none is recorded with the batch)")
+    product = (row.details.get("controls") or {}).get("product") or {}
+    recipe = row.details.get("recipe") or {}
+    bud = beyond_use_for_batch(row)
+    warnings = [CYTOTOXIC_WARNING] if product.get("cytotoxic") else []
+    for_patient, why = patient_use
+    banner = None
+    if not for_patient:
+        banner = NOT_FOR_PATIENT_USE
+        warnings.append(f"{NOT_FOR_PATIENT_USE}: {why}")
+    elif row.status != "released":
+        warnings.append("Not released yet: do not dispense before release")
+    return LabelContent(
+        batch_id=row.batch_id,
+        patient=who,
+        drug_line=_strength(dose, recipe),
+        units=len([u for u in row.units if u.raw_reading is not None]) or row.units_count,
+        directions=directions.strip(),
+        beyond_use=bud,
+        storage=str(
+            product.get("storage")
+            or recipe.get("storage")
+            or "Store as the pharmacy directs; keep out of the sight and reach of children."
+        ),
+        warnings=tuple(warnings),
+        for_patient=for_patient,
+        banner=banner,
+        gs1=gs1_elements(row.batch_id, bud.date),
+    )
+
+
+def _render(content: LabelContent, fmt: str, width_mm: int) -> bytes:
+    if fmt == "zpl":
+        from printpharm.services.records._label_zpl import render_zpl
+
+        return render_zpl(content, width_mm).encode("utf-8")
+    from printpharm.services.records._label_pdf import render_label_pdf
+
+    return render_label_pdf(content, width_mm)
+
+
+def print_label(
+    auth: AuthService,
+    session: UserSession,
+    batch_id: str,
+    fmt: str,
+    path: Path,
+    directions: str,
+    patient: str | None = None,
+    width_mm: int = 62,
+) -> LabelResult:
+    """Write the label of ``batch_id`` as ``pdf`` or ``zpl`` to ``path`` (audited).
+
+    Raises
+    ------
+    PermissionDenied, SessionExpired
+        The role may not run prints (technicians and pharmacists label what they make).
+    InputError
+        Unknown format or width, or the label cannot be made (see :func:`label_content`).
+    RecordError
+        No such batch, or ``path`` exists (labels never overwrite a file).
+    """
+    if fmt not in LABEL_FORMATS:
+        raise InputError(f"label format {fmt!r} is not one of {list(LABEL_FORMATS)}")
+    if width_mm not in LABEL_WIDTHS_MM:
+        raise InputError(f"label width {width_mm} mm is not one of {list(LABEL_WIDTHS_MM)} mm")
+    live = auth.require(session, Operation.RUN_PRINT)
+    path = Path(path)
+    if path.exists():
+        raise RecordError(f"{path} exists already; labels never overwrite a file")
+    with auth.uow(write=False) as uow:
+        view = build_view(uow, batch_id, f"{live.full_name} ({live.user_id})")
+    content = label_content(
+        view.batch, (view.patient_use, view.patient_use_reason), directions, patient
+    )
+    data = _render(content, fmt, width_mm)
+    try:
+        with path.open("xb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise RecordError(f"cannot write {path}: {exc.strerror}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    with auth.uow() as uow:
+        uow.audit.append(
+            AuditEntry(
+                "batch",
+                "label",
+                batch_id,
+                live.user_id,
+                live.full_name,
+                batch_id=batch_id,
+                new={
+                    "format": fmt,
+                    "width_mm": width_mm,
+                    "file": path.name,
+                    "sha256": digest,
+                    "patient": content.patient,
+                    "beyond_use": content.beyond_use.date,
+                    "gs1": content.gs1_text,
+                    "for_patient": content.for_patient,
+                },
+            )
+        )
+    return LabelResult(path, fmt, digest, content)
