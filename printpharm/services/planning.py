@@ -24,10 +24,8 @@ from printpharm.catalog import Catalog, ResolvedSettings
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.dosing import ink_mass_mg, ink_volume_mm3
 from printpharm.errors import DesignSpaceError, SizingError, SlicingError
-from printpharm.geometry.mesh import form_mesh
 from printpharm.geometry.plate import layout_plate
 from printpharm.geometry.sizing import FormSpec, Strategy, capsule_fill_spec
-from printpharm.geometry.stl import save_stl
 from printpharm.geometry.tablet import Caplet, Disc, Form, MiniTablets, Ring
 from printpharm.slicing.analysis import analyse_gcode
 from printpharm.slicing.fit import fit_unit
@@ -454,4 +452,8 @@ def save_unit_stl(result: PlanResult, path: Path | str) -> Path:
     GeometryError
         If the mesh is not a closed solid or the file cannot be written.
     """
+    # trimesh (and the SciPy it pulls in) cost about a second to import: only here
+    from printpharm.geometry.mesh import form_mesh
+    from printpharm.geometry.stl import save_stl
+
     return save_stl(form_mesh(result.form), path)
