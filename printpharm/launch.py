@@ -34,6 +34,10 @@ def has_display() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run printpharm and return the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # pydantic looks for plugins in the metadata of every installed distribution when
+    # the catalog's first model is built (~10 ms at each start); printpharm uses none.
+    # An operator who installs one can still enable it by setting the variable.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if args:
         from printpharm.cli import main as cli_main
 

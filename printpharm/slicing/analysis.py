@@ -91,12 +91,14 @@ class _State:
         self.feed = 1500.0 / 60.0
         self.volumetric = False
         self.unit = 0
-        # per-move columns
-        self.rows: list[tuple[int, float, float, float, float, float, float, float, bool]] = []
+        # per-move columns, flat: _COLUMNS values per move (one numpy conversion at the end)
+        self.rows: list[float] = []
         self.dwell_s = 0.0
 
 
 _LINEAR = frozenset(("G0", "G1", "G00", "G01"))
+#: Values recorded per move: unit, length, xy length, ΔE, feed (mm/s), x, y, z, volumetric.
+_COLUMNS = 9
 
 
 def _params(words: list[str], lineno: int) -> dict[str, float]:
@@ -127,7 +129,7 @@ def _move(st: _State, p: dict[str, float], arc: str | None, lineno: int) -> None
     if arc is not None and xy > 0:
         xy = _arc_length(old, new, p, arc == "G2", lineno)
     length = math.sqrt(xy * xy + dz * dz)
-    st.rows.append((st.unit, length, xy, de, st.feed, new[0], new[1], new[2], st.volumetric))
+    st.rows += (st.unit, length, xy, de, st.feed, new[0], new[1], new[2], st.volumetric)
     st.pos = new
 
 
@@ -225,7 +227,7 @@ def analyse_gcode(
     if st.unit:
         raise SlicingError(f"unit {st.unit} has a UNIT_START but no UNIT_END")
     area = math.pi * diameter_mm**2 / 4.0
-    rows = np.array(st.rows, dtype=np.float64).reshape(-1, 9)
+    rows = np.array(st.rows, dtype=np.float64).reshape(-1, _COLUMNS)
     volumetric = (rows[:, 8] > 0) | (e_units == "mm3")
     mm3_per_e = np.where(volumetric, 1.0, area)
     return _summarise(
@@ -235,7 +237,7 @@ def analyse_gcode(
 
 def _fast_move(st: _State, words: list[str], lineno: int) -> None:
     """G0/G1 without building a parameter dictionary (the bulk of any file)."""
-    x, y, z = st.pos
+    x, y, z = old_x, old_y, old_z = st.pos
     de = 0.0
     try:
         for word in words[1:]:
@@ -257,12 +259,10 @@ def _fast_move(st: _State, words: list[str], lineno: int) -> None:
         raise SlicingError(f"G-code line {lineno}: cannot read {' '.join(words)!r}") from None
     if st.feed <= 0:
         raise SlicingError(f"G-code line {lineno}: feed rate must be positive")
-    old = st.pos
     st.e += de
-    xy = math.hypot(x - old[0], y - old[1])
-    dz = z - old[2]
-    length = xy if dz == 0 else math.sqrt(xy * xy + dz * dz)
-    st.rows.append((st.unit, length, xy, de, st.feed, x, y, z, st.volumetric))
+    xy = math.hypot(x - old_x, y - old_y)
+    length = xy if z == old_z else math.sqrt(xy * xy + (z - old_z) ** 2)
+    st.rows += (st.unit, length, xy, de, st.feed, x, y, z, st.volumetric)
     st.pos = [x, y, z]
 
 
@@ -301,6 +301,14 @@ def _unit_comment(st: _State, raw: str, lineno: int) -> None:
         st.unit = 0
 
 
+def _distinct(values: FloatArray) -> int:
+    """How many distinct values (``np.unique`` of floats would import numpy.ma: ~10 ms)."""
+    if not len(values):
+        return 0
+    ordered = np.sort(values)
+    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
+
+
 def _move_times(dist: FloatArray, speed: FloatArray, accel: float) -> FloatArray:
     ramp = speed * speed / accel  # distance to reach the speed and stop again
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -337,14 +345,14 @@ def _summarise(
             travel_length_mm=float(length[mask & ~printing].sum()),
             retract_net_mm3=float(volume[mask & e_only].sum()),
             time_s=float(times[mask].sum()) + extra_s,
-            layers=len(np.unique(np.round(pts[:, 2], 4))) if len(pts) else 0,
+            layers=_distinct(np.round(pts[:, 2], 4)),
             printing_moves=int(pm.sum()),
             bbox_min_mm=lo,  # type: ignore[arg-type]
             bbox_max_mm=hi,  # type: ignore[arg-type]
         )
 
     everything = np.ones(len(rows), dtype=bool)
-    units = {int(n): stats(unit == n, 0.0) for n in np.unique(unit) if n > 0}
+    units = {int(n): stats(unit == n, 0.0) for n in sorted(set(unit.tolist())) if n > 0}
     return GcodeAnalysis(
         e_units, diameter_mm, stats(everything, dwell_s), units, stats_rows, line_count
     )

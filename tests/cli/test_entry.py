@@ -87,3 +87,14 @@ def test_one_command_loads_only_its_own_module() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert '"bsa_m2"' in proc.stdout
+
+
+def test_garbage_collection_is_back_on_after_the_command_line_ran() -> None:
+    """The collector is paused only while a command's modules are imported."""
+    import gc
+
+    assert gc.isenabled()
+    assert main(["bsa", "--height-cm", "110", "--weight-kg", "18", "--json"]) == 0
+    assert gc.isenabled()
+    assert main(["bsa", "--no-such-flag"]) == 2  # a usage error ends inside the paused part
+    assert gc.isenabled()
