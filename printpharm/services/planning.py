@@ -452,7 +452,7 @@ def save_unit_stl(result: PlanResult, path: Path | str) -> Path:
     GeometryError
         If the mesh is not a closed solid or the file cannot be written.
     """
-    # trimesh (and the SciPy it pulls in) cost about a second to import: only here
+    # trimesh (and SciPy, if installed: trimesh imports it) cost up to a second: only here
     from printpharm.geometry.mesh import form_mesh
     from printpharm.geometry.stl import save_stl
 
