@@ -8,6 +8,7 @@ both clients, so the CLI never imports Qt and the GUI never imports the CLI.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -45,7 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2
-    from printpharm.gui.app import main as gui_main  # Qt is imported only here
-
+    gc.disable()  # as for a command (see printpharm.cli.main): imports build no garbage cycles
+    try:
+        from printpharm.gui.app import main as gui_main  # Qt is imported only here
+    finally:
+        gc.enable()  # the application then collects on its GUI thread (printpharm.gui._gc)
     code: int = gui_main([])
     return code
