@@ -56,6 +56,7 @@ class SimTransport:
         """Feed ``data`` to the simulator."""
         if self._closed or self.sim.disconnected:
             raise DeviceDisconnected(f"{self.name}: the simulated connection is closed")
+        self.sim.step(self._now())  # bring the simulator to the time the bytes are sent
         self.sim.feed(data)
 
     def readline(self, timeout_s: float) -> bytes | None:
@@ -152,7 +153,11 @@ class PtyServer:
                 )
                 if self._master in readers:
                     with contextlib.suppress(BlockingIOError):
-                        self.sim.feed(os.read(self._master, 65536))
+                        data = os.read(self._master, 65536)
+                        # the bytes are sent now, not at the top of the loop (a paced line
+                        # times them from here)
+                        self.sim.step((time.monotonic() - self._t0) * self.speed)
+                        self.sim.feed(data)
         except OSError:
             pass  # the client side is gone
         finally:
