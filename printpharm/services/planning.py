@@ -27,7 +27,7 @@ from printpharm.errors import DesignSpaceError, SizingError, SlicingError
 from printpharm.geometry.plate import layout_plate
 from printpharm.geometry.sizing import FormSpec, Strategy, capsule_fill_spec
 from printpharm.geometry.tablet import Caplet, Disc, Form, MiniTablets, Ring
-from printpharm.slicing.analysis import analyse_gcode
+from printpharm.slicing.analysis import GcodeAnalysis, analyse_gcode, busiest_move_rate
 from printpharm.slicing.fit import fit_unit
 from printpharm.slicing.gcode import write_plate
 from printpharm.slicing.settings import Extrusion, MachineSettings, ProcessSettings
@@ -35,7 +35,9 @@ from printpharm.slicing.toolpaths import SlicedUnit
 
 __all__ = [
     "DOSE_TOLERANCE_FRACTION",
+    "LINK_SHARE",
     "MINI_TABLET_GAP_MM",
+    "PLANNER_BLOCKS",
     "PlanResult",
     "machine_settings",
     "plan_batch",
@@ -46,6 +48,10 @@ __all__ = [
 
 #: A plan is refused if any unit's analysed volume is further than this from the target.
 DOSE_TOLERANCE_FRACTION = 0.005
+#: Moves a Marlin planner holds (BLOCK_BUFFER_SIZE): the host must refill it in time.
+PLANNER_BLOCKS = 16
+#: Share of the serial line's line rate a plan may need before it is flagged.
+LINK_SHARE = 0.8
 #: Gap between the mini-tablets of one dose (mm).
 MINI_TABLET_GAP_MM = 2.0
 _HOST_FRAMING_CHARS = len("N999999 ") + len("*255")
@@ -385,7 +391,9 @@ def plan_batch(
         estimated_time_s=analysis.total.time_s,
         line_count=analysis.line_count,
         plate_capacity=layout.capacity,
-        warnings=_warnings(resolved, machine, units) + _density_check(ink, dispensed, volume),
+        warnings=_warnings(resolved, machine, units)
+        + _density_check(ink, dispensed, volume)
+        + _link_check(analysis, printer),
         settings=resolved.to_record(),
         gcode=text,
         form=fitted.sized.form,
@@ -430,6 +438,27 @@ def _warnings(resolved: ResolvedSettings, machine: MachineSettings, units: int) 
             "that the print head clears finished units"
         )
     return tuple(out)
+
+
+def _link_check(analysis: GcodeAnalysis, printer: PrinterDefinition) -> tuple[str, ...]:
+    """Warn when the planner could drain faster than the serial line refills it.
+
+    Every line crosses the link as ``N<n> <command>*<cs>`` at 10 bits per byte;
+    the busiest :data:`PLANNER_BLOCKS` consecutive moves at their feed rates say
+    how many lines per second the printer can consume. A paste printer whose
+    planner runs dry stops and starts: each stop leaves a blob.
+    """
+    framing = len(f"N{analysis.line_count} *255\n")
+    ceiling = printer.baud / 10 / (analysis.command_bytes + framing)
+    demand = busiest_move_rate(analysis.move_s, PLANNER_BLOCKS)
+    if demand <= LINK_SHARE * ceiling:
+        return ()
+    return (
+        f"the G-code's shortest moves need up to {demand:.0f} lines/s, but a "
+        f"{printer.baud}-baud link to {printer.id} carries about {ceiling:.0f}: the "
+        "printer's planner may run dry and the nozzle stop mid-print; use longer segments "
+        "(lower speed or coarser curves) or a faster link",
+    )
 
 
 def _density_check(ink: Ink, dispensed_mg: float, volume_mm3: float) -> tuple[str, ...]:

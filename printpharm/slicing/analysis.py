@@ -15,6 +15,7 @@ because real planners blend corners.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import numpy.typing as npt
 
 from printpharm.errors import SlicingError
 
-__all__ = ["GcodeAnalysis", "MoveStats", "analyse_gcode"]
+__all__ = ["GcodeAnalysis", "MoveStats", "analyse_gcode", "busiest_move_rate"]
 
 FloatArray = npt.NDArray[np.float64]
 _UNIT = re.compile(r";PRINTPHARM (UNIT_START|UNIT_END) n=(\d+)")
@@ -71,7 +72,10 @@ class GcodeAnalysis:
     """The whole file, each unit, and the printing moves for flow checks.
 
     ``printing`` has one row per printing move: unit number (0 outside units),
-    z (mm), XY length (mm) and volume (mm³).
+    z (mm), XY length (mm) and volume (mm³). ``move_s`` has every move's duration
+    at its feed rate (s, no acceleration: what a firmware planner consumes at
+    most), in file order; ``command_bytes`` the mean length of a command line
+    (comments and blank lines left out, no line number or checksum).
     """
 
     e_units: str
@@ -80,6 +84,22 @@ class GcodeAnalysis:
     units: dict[int, MoveStats]
     printing: FloatArray
     line_count: int
+    move_s: FloatArray
+    command_bytes: float
+
+
+def busiest_move_rate(move_s: FloatArray, window: int) -> float:
+    """Moves per second over the ``window`` consecutive moves that take the least time.
+
+    A firmware planner holding ``window`` moves drains them this fast at most; a
+    host must deliver lines at least this fast to keep it from running dry.
+    Zero-length moves are left out (a planner queues nothing for them).
+    """
+    timed = move_s[move_s > 0]
+    if len(timed) < window or window < 1:
+        return 0.0
+    sums = np.convolve(timed, np.ones(window), mode="valid")
+    return float(window / sums.min())
 
 
 class _State:
@@ -206,6 +226,7 @@ def analyse_gcode(
     e_units, diameter_mm = _meaning(text, e_units, diameter_mm)
     st = _State()
     lines = text.splitlines()
+    commands = command_chars = 0
     for lineno, raw in enumerate(lines, start=1):
         if not raw or raw[0] == ";":
             if raw.startswith(";PRINTPHARM UNIT_"):
@@ -216,6 +237,8 @@ def analyse_gcode(
         words = raw.split()
         if not words:
             continue
+        commands += 1
+        command_chars += len(raw.strip())
         cmd = words[0].upper()
         if cmd[0] == "N" and len(words) > 1:
             words = words[1:]
@@ -230,9 +253,10 @@ def analyse_gcode(
     rows = np.array(st.rows, dtype=np.float64).reshape(-1, _COLUMNS)
     volumetric = (rows[:, 8] > 0) | (e_units == "mm3")
     mm3_per_e = np.where(volumetric, 1.0, area)
-    return _summarise(
+    analysis = _summarise(
         rows, mm3_per_e, acceleration_mm_s2, st.dwell_s, e_units, diameter_mm, len(lines)
     )
+    return dataclasses.replace(analysis, command_bytes=command_chars / max(commands, 1))
 
 
 def _fast_move(st: _State, words: list[str], lineno: int) -> None:
@@ -353,6 +377,8 @@ def _summarise(
 
     everything = np.ones(len(rows), dtype=bool)
     units = {int(n): stats(unit == n, 0.0) for n in sorted(set(unit.tolist())) if n > 0}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        move_s = np.where(dist > 0, dist / speed, 0.0)
     return GcodeAnalysis(
-        e_units, diameter_mm, stats(everything, dwell_s), units, stats_rows, line_count
+        e_units, diameter_mm, stats(everything, dwell_s), units, stats_rows, line_count, move_s, 0.0
     )
