@@ -170,6 +170,7 @@ class PrinterSim(SimDevice):
     def step(self, now_s: float) -> None:
         """Run the firmware loop up to simulator time ``now_s`` (seconds)."""
         with self.lock:
+            self._transmit()  # what the last step printed leaves at that step's time
             if self.halted or self.disconnected:
                 return
             self._now = max(self._now, now_s)
@@ -334,9 +335,14 @@ class PrinterSim(SimDevice):
         with self.lock:
             if self._wire_out is None:
                 return super().take_output()
+            self._transmit()
+            return self._wire_out.receive(self._now)
+
+    def _transmit(self) -> None:
+        """Put what the firmware printed on the line, timed from the current step."""
+        if self._wire_out is not None and self._out:
             self._wire_out.send(bytes(self._out), self._now)
             self._out.clear()
-            return self._wire_out.receive(self._now)
 
     def _link_events(self) -> list[float]:
         """When the next line will have crossed the wire, in either direction."""
