@@ -168,7 +168,8 @@ def _printcore(path: str, commands: list[str]) -> tuple[int, float] | str:
     while core.printing:
         time.sleep(0.002)
     elapsed = time.perf_counter() - start
-    core.disconnect()
+    with contextlib.suppress(RuntimeError):  # printcore may not have started its sender
+        core.disconnect()
     return sum(1 for c in sent if not c.startswith("M110")), elapsed
 
 
