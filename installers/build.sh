@@ -12,7 +12,9 @@
 #   3. `printpharm db upgrade` + `printpharm doctor` on a new SQLite file (migrations bundled);
 #   4. the main window is built and rendered offscreen to a PNG (PRINTPHARM_SMOKE_GUI);
 #   5. `printpharm` with no arguments (the real desktop start) is still running after 6 s.
-# Exits non-zero at the first failure; prints build time and bundle size.
+# Exits non-zero at the first failure; prints build time, the bundle size and what each
+# dependency costs in it (installers/bundle_sizes.py). Before building, it checks that
+# $PYTHON has every dependency of pyproject.toml installed, and stops with one line if not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -24,7 +26,46 @@ EXE=$BUNDLE/printpharm
 say() { printf '[build.sh] %s\n' "$*"; }
 die() { printf '[build.sh] FAILED: %s\n' "$*" >&2; exit 1; }
 
+# One line naming what is missing if $PYTHON lacks printpharm's dependencies: a bundle
+# built from it would not start.
+check_python() {
+  local problem
+  problem=$("$PYTHON" - "$ROOT" 2>&1 <<'PY'
+import sys
+from pathlib import Path
+
+if sys.version_info < (3, 11):
+    print(f"it is Python {sys.version.split()[0]}; printpharm needs 3.11 or newer")
+    raise SystemExit(1)
+import importlib.metadata as metadata
+import re
+import tomllib
+
+root = Path(sys.argv[1])
+project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    Requirement = None
+problems = []
+for text in project["dependencies"]:
+    name = re.split(r"[<>=!~\[; ]", text, maxsplit=1)[0]
+    try:
+        installed = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        problems.append(f"{name} missing")
+        continue
+    if Requirement is not None and not Requirement(text).specifier.contains(installed, True):
+        problems.append(f"{name} {installed} (needs {text[len(name):]})")
+if problems:
+    print(f"{'; '.join(problems)}: install the project first ({sys.executable} -m pip install -e {root})")
+    raise SystemExit(1)
+PY
+  ) || die "$PYTHON cannot build a working bundle: $problem"
+}
+
 build() {
+  check_python
   if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
     say "installing PyInstaller from the package registry"
     "$PYTHON" -m pip install --quiet 'pyinstaller>=6.0'
@@ -35,7 +76,8 @@ build() {
   "$PYTHON" -m PyInstaller --noconfirm --log-level WARN \
     --distpath "$OUT/dist" --workpath "$OUT/work" installers/printpharm.spec
   BUILD_S=$((SECONDS - start))
-  say "build took ${BUILD_S} s"
+  say "build took ${BUILD_S} s; what each dependency costs in the bundle:"
+  "$PYTHON" installers/bundle_sizes.py "$BUNDLE" --top 25
 }
 
 smoke_test() {

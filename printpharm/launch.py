@@ -8,6 +8,7 @@ both clients, so the CLI never imports Qt and the GUI never imports the CLI.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -34,6 +35,10 @@ def has_display() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run printpharm and return the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # pydantic looks for plugins in the metadata of every installed distribution when
+    # the catalog's first model is built (~10 ms at each start); printpharm uses none.
+    # An operator who installs one can still enable it by setting the variable.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if args:
         from printpharm.cli import main as cli_main
 
@@ -41,7 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2
-    from printpharm.gui.app import main as gui_main  # Qt is imported only here
-
+    gc.disable()  # as for a command (see printpharm.cli.main): imports build no garbage cycles
+    try:
+        from printpharm.gui.app import main as gui_main  # Qt is imported only here
+    finally:
+        gc.enable()  # the application then collects on its GUI thread (printpharm.gui._gc)
     code: int = gui_main([])
     return code

@@ -15,6 +15,7 @@ to the desktop application by :mod:`printpharm.launch`, not from here.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from printpharm import __version__
 from printpharm.cli._common import JsonAwareParser, fail
 from printpharm.errors import PrintpharmError
 
-__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+__all__ = ["COMMANDS", "COMMAND_INDEX", "COMMAND_MODULES", "build_parser", "main"]
 
 #: Command-group modules, in the order their commands appear in ``--help``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -40,46 +41,75 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printpharm.cli._equipment",
 )
 
-#: Which module registers each command. Running one command imports only its
-#: module, so ``printpharm bsa`` does not pay for trimesh, SQLAlchemy or pyserial.
-#: A test checks this table against what the modules really register.
-COMMAND_INDEX: dict[str, str] = {
-    "bsa": "printpharm.cli._dose",
-    "dose": "printpharm.cli._dose",
-    "qc": "printpharm.cli._qc",
-    "inks": "printpharm.cli._library",
-    "recipes": "printpharm.cli._library",
-    "printers": "printpharm.cli._library",
-    "plan": "printpharm.cli._plan",
-    "sim": "printpharm.cli._devices",
-    "stream": "printpharm.cli._devices",
-    "run": "printpharm.cli._run",
-    "init": "printpharm.cli._records",
-    "db": "printpharm.cli._records",
-    "users": "printpharm.cli._records",
-    "research": "printpharm.cli._records",
-    "audit": "printpharm.cli._records",
-    "library": "printpharm.cli._batches",
-    "batches": "printpharm.cli._batches",
-    "lots": "printpharm.cli._lots",
-    "doctor": "printpharm.cli._deploy",
-    "federation": "printpharm.cli._deploy",
-    "devices": "printpharm.cli._deploy",
-    "settings": "printpharm.cli._deploy",
-    "equipment": "printpharm.cli._equipment",
-    "training": "printpharm.cli._equipment",
+#: Every command: the module that registers it and its one-line help. ``printpharm
+#: COMMAND`` imports only that module, so ``printpharm bsa`` does not pay for trimesh,
+#: SQLAlchemy or pyserial; ``printpharm --help`` and ``--version`` import none (the
+#: list below is what ``--help`` shows). A test checks this table against what the
+#: modules really register.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "bsa": ("printpharm.cli._dose", "body surface area (m²) from height and weight"),
+    "dose": ("printpharm.cli._dose", "dose from a prescription rule: cap, round to a step, split"),
+    "qc": ("printpharm.cli._qc", "uniformity verdicts (Ph. Eur. 2.9.5, 2.9.40)"),
+    "inks": ("printpharm.cli._library", "browse the pharma-inks and filaments"),
+    "recipes": ("printpharm.cli._library", "browse the validated recipes"),
+    "printers": ("printpharm.cli._library", "browse the printer definitions"),
+    "plan": ("printpharm.cli._plan", "size the unit for a dose and write the plate's G-code"),
+    "sim": ("printpharm.cli._devices", "serve a simulated printer or balance on a pty"),
+    "stream": ("printpharm.cli._devices", "stream a G-code file to a printer"),
+    "run": (
+        "printpharm.cli._run",
+        "plan, print, weigh and judge a batch (simulators unless ports are given)",
+    ),
+    "init": ("printpharm.cli._records", "create the database and the first administrator"),
+    "db": ("printpharm.cli._records", "database schema"),
+    "users": ("printpharm.cli._records", "user accounts"),
+    "research": ("printpharm.cli._records", "research mode"),
+    "audit": ("printpharm.cli._records", "verify or show the audit trail"),
+    "library": ("printpharm.cli._batches", "the validated recipe and ink library"),
+    "batches": ("printpharm.cli._batches", "batch records"),
+    "lots": ("printpharm.cli._lots", "ink lots: add, assay, release, reject, list, show"),
+    "doctor": (
+        "printpharm.cli._deploy",
+        "check this workstation (Python, Qt, database, audit, devices)",
+    ),
+    "federation": (
+        "printpharm.cli._deploy",
+        "move a standalone workstation's records into the central database",
+    ),
+    "devices": (
+        "printpharm.cli._deploy",
+        "registered balances and their calibration (recorded runs need one)",
+    ),
+    "settings": (
+        "printpharm.cli._deploy",
+        "site settings (lockout, timeouts, passwords, calibration, 2.9.5 policy)",
+    ),
+    "equipment": (
+        "printpharm.cli._equipment",
+        "the equipment register: qualification, maintenance, balance checks, cleaning",
+    ),
+    "training": (
+        "printpharm.cli._equipment",
+        "training records: who is trained on what, until when (TRN-01)",
+    ),
 }
 
+#: Which module registers each command (derived from :data:`COMMANDS`).
+COMMAND_INDEX: dict[str, str] = {name: module for name, (module, _) in COMMANDS.items()}
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+
+def build_parser(command: str | None = None, summary: bool = False) -> argparse.ArgumentParser:
     """Build the ``printpharm`` argument parser.
 
     Parameters
     ----------
     command
-        A command name from :data:`COMMAND_INDEX`: only its module is imported
-        and registered. ``None`` (or an unknown name, so that argparse reports
-        it with the full list) registers every command.
+        A command name from :data:`COMMANDS`: only its module is imported and
+        registered. ``None`` (or an unknown name) registers every command.
+    summary
+        With no known ``command``: list every command with its help from
+        :data:`COMMANDS` without importing any command module (what ``--help``,
+        ``--version`` and a usage error need).
     """
     parser = JsonAwareParser(
         prog="printpharm",
@@ -93,6 +123,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         dest="command", metavar="COMMAND", parser_class=JsonAwareParser
     )
     wanted = COMMAND_INDEX.get(command or "")
+    if wanted is None and summary:
+        for name, (_, text) in COMMANDS.items():
+            subparsers.add_parser(name, help=text)
+        return parser
     for name in COMMAND_MODULES if wanted is None else (wanted,):
         module = importlib.import_module(name)
         module.register(subparsers)
@@ -104,11 +138,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     JsonAwareParser.json_requested = "--json" in args_list
     first = next((a for a in args_list if not a.startswith("-")), None)
-    parser = build_parser(first)
+    collecting = gc.isenabled()
+    # Importing a command's modules builds thousands of objects (schema models,
+    # dataclasses) and no garbage cycles: the cyclic collector would only rescan them,
+    # about a seventh of a command's start-up. It is back on before the command runs.
+    gc.disable()
     try:
+        parser = build_parser(first, summary=True)
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # usage errors, --help and --version end here
         return exc.code if isinstance(exc.code, int) else 2
+    finally:
+        if collecting:
+            gc.enable()
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)

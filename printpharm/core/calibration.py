@@ -17,10 +17,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from printpharm.errors import CalibrationError
 
-__all__ = ["MIN_POINTS", "LinearCalibration", "fit_calibration"]
+__all__ = ["MIN_POINTS", "LinearCalibration", "fit_calibration", "student_t_quantile"]
 
 #: Fewest calibration prints a fit accepts (two points always fit exactly).
 MIN_POINTS = 3
@@ -135,12 +136,48 @@ class LinearCalibration:
         if not 0 < confidence < 1:
             raise CalibrationError(f"confidence {confidence} must lie strictly between 0 and 1")
         centre = self.mass_for_volume(volume_mm3, allow_extrapolation=allow_extrapolation)
-        from scipy import stats  # imported here: loading scipy.stats costs ~0.3 s
-
-        t = float(stats.t.ppf(0.5 + confidence / 2, self.n - 2))
+        t = student_t_quantile(0.5 + confidence / 2, self.n - 2)
         leverage = 1 + 1 / self.n + (volume_mm3 - self.v_mean_mm3) ** 2 / self.sxx_mm6
         half = t * self.residual_sd_mg * math.sqrt(leverage)
         return centre - half, centre + half
+
+
+def student_t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile of Student's t distribution with ``df`` degrees of freedom.
+
+    The two-sided tail ``2·min(p, 1 − p)`` equals the regularised incomplete beta
+    function ``I_x(df/2, 1/2)`` at ``x = df / (df + t²)`` (Abramowitz & Stegun
+    26.7.1 and 26.5.27); mpmath evaluates it to 40 significant digits and its
+    bracketing root finder (Anderson–Björck) solves it for ``t``. The result agrees
+    with SciPy's ``stats.t.ppf`` to about 1e-10 and costs ~10 ms, without SciPy's
+    70 MB (mpmath is pure Python and imported only here).
+
+    Raises
+    ------
+    CalibrationError
+        If ``p`` is not strictly between 0 and 1 or ``df`` is not a positive integer.
+    """
+    if not 0.0 < p < 1.0:
+        raise CalibrationError(f"quantile level {p} must lie strictly between 0 and 1")
+    if isinstance(df, bool) or not isinstance(df, int) or df < 1:
+        raise CalibrationError(f"degrees of freedom {df!r} must be a positive integer")
+    if p == 0.5:
+        return 0.0
+    from mpmath import mp  # pure Python, ~50 ms to import: only when an interval is asked for
+
+    with mp.workdps(40):
+        tail = 2 * mp.mpf(min(p, 1.0 - p))
+        a = mp.mpf(df) / 2
+
+        def excess(t: Any) -> Any:  # mpmath numbers; decreasing in t, zero at the quantile
+            return mp.betainc(a, 0.5, 0, df / (df + t * t), regularized=True) - tail
+
+        high = mp.mpf(1)
+        while excess(high) > 0:
+            high *= 4
+        low = high / 4 if high > 1 else mp.mpf(0)
+        t = float(mp.findroot(excess, (low, high), solver="anderson"))
+    return t if p > 0.5 else -t
 
 
 def _check_slope(a_mg_per_mm3: float) -> None:

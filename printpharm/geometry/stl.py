@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import shapely
 import trimesh
 from shapely.geometry.polygon import orient
 from stl import mesh as stl_mesh
+from trimesh.intersections import mesh_plane
 
 from printpharm.errors import GeometryError
 from printpharm.geometry.mesh import check_solid
@@ -19,6 +21,9 @@ __all__ = ["BED_TOLERANCE_MM", "MeshForm", "load_stl", "save_stl"]
 #: How far (mm) the lowest point of an imported mesh may sit from the bed plane z = 0.
 BED_TOLERANCE_MM = 1e-3
 _MIN_FACE_AREA_MM2 = 1e-12
+#: Section points are snapped to this many decimals of a mm, so that the two faces
+#: sharing an edge give the same point (trimesh merges vertices at 1e-8 mm).
+_SNAP_DECIMALS = 9
 
 
 def save_stl(mesh: trimesh.Trimesh, path: Path | str) -> Path:
@@ -107,14 +112,23 @@ class MeshForm(Form):
         return float(self.mesh.bounds[1][2])
 
     def outlines(self, z_mm: float) -> list[Outline]:
-        section = self.mesh.section(plane_origin=[0.0, 0.0, z_mm], plane_normal=[0.0, 0.0, 1.0])
-        if section is None:
+        """The planar section at ``z_mm``: shells counter-clockwise, holes clockwise.
+
+        The mesh's triangles are cut by the plane (trimesh), the cut segments are
+        joined into areas by shapely's ``build_area`` (outlines nested in outlines
+        are holes, as in an even-odd fill); no graph library or SciPy is needed.
+        """
+        segments = mesh_plane(  # type: ignore[no-untyped-call]
+            self.mesh, plane_normal=[0.0, 0.0, 1.0], plane_origin=[0.0, 0.0, z_mm]
+        )
+        if len(segments) == 0:
             return []
-        to_plane = np.eye(4)
-        to_plane[2, 3] = -z_mm  # keep world x and y: translate only
-        planar, _ = section.to_2D(to_2D=to_plane)
+        lines = shapely.multilinestrings(np.round(segments[:, :, :2], _SNAP_DECIMALS))
+        area = shapely.build_area(lines)
         result: list[Outline] = []
-        for poly in planar.polygons_full:
+        for poly in getattr(area, "geoms", [area]):
+            if poly.is_empty:
+                continue
             poly = orient(poly, 1.0)
             shell = np.asarray(poly.exterior.coords)[:-1]
             holes = tuple(np.asarray(h.coords)[:-1] for h in poly.interiors)

@@ -15,6 +15,7 @@ because real planners blend corners.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import numpy.typing as npt
 
 from printpharm.errors import SlicingError
 
-__all__ = ["GcodeAnalysis", "MoveStats", "analyse_gcode"]
+__all__ = ["GcodeAnalysis", "MoveStats", "analyse_gcode", "busiest_move_rate"]
 
 FloatArray = npt.NDArray[np.float64]
 _UNIT = re.compile(r";PRINTPHARM (UNIT_START|UNIT_END) n=(\d+)")
@@ -71,7 +72,10 @@ class GcodeAnalysis:
     """The whole file, each unit, and the printing moves for flow checks.
 
     ``printing`` has one row per printing move: unit number (0 outside units),
-    z (mm), XY length (mm) and volume (mm³).
+    z (mm), XY length (mm) and volume (mm³). ``move_s`` has every move's duration
+    at its feed rate (s, no acceleration: what a firmware planner consumes at
+    most), in file order; ``command_bytes`` the mean length of a command line
+    (comments and blank lines left out, no line number or checksum).
     """
 
     e_units: str
@@ -80,6 +84,22 @@ class GcodeAnalysis:
     units: dict[int, MoveStats]
     printing: FloatArray
     line_count: int
+    move_s: FloatArray
+    command_bytes: float
+
+
+def busiest_move_rate(move_s: FloatArray, window: int) -> float:
+    """Moves per second over the ``window`` consecutive moves that take the least time.
+
+    A firmware planner holding ``window`` moves drains them this fast at most; a
+    host must deliver lines at least this fast to keep it from running dry.
+    Zero-length moves are left out (a planner queues nothing for them).
+    """
+    timed = move_s[move_s > 0]
+    if len(timed) < window or window < 1:
+        return 0.0
+    sums = np.convolve(timed, np.ones(window), mode="valid")
+    return float(window / sums.min())
 
 
 class _State:
@@ -91,12 +111,14 @@ class _State:
         self.feed = 1500.0 / 60.0
         self.volumetric = False
         self.unit = 0
-        # per-move columns
-        self.rows: list[tuple[int, float, float, float, float, float, float, float, bool]] = []
+        # per-move columns, flat: _COLUMNS values per move (one numpy conversion at the end)
+        self.rows: list[float] = []
         self.dwell_s = 0.0
 
 
 _LINEAR = frozenset(("G0", "G1", "G00", "G01"))
+#: Values recorded per move: unit, length, xy length, ΔE, feed (mm/s), x, y, z, volumetric.
+_COLUMNS = 9
 
 
 def _params(words: list[str], lineno: int) -> dict[str, float]:
@@ -127,7 +149,7 @@ def _move(st: _State, p: dict[str, float], arc: str | None, lineno: int) -> None
     if arc is not None and xy > 0:
         xy = _arc_length(old, new, p, arc == "G2", lineno)
     length = math.sqrt(xy * xy + dz * dz)
-    st.rows.append((st.unit, length, xy, de, st.feed, new[0], new[1], new[2], st.volumetric))
+    st.rows += (st.unit, length, xy, de, st.feed, new[0], new[1], new[2], st.volumetric)
     st.pos = new
 
 
@@ -204,6 +226,7 @@ def analyse_gcode(
     e_units, diameter_mm = _meaning(text, e_units, diameter_mm)
     st = _State()
     lines = text.splitlines()
+    commands = command_chars = 0
     for lineno, raw in enumerate(lines, start=1):
         if not raw or raw[0] == ";":
             if raw.startswith(";PRINTPHARM UNIT_"):
@@ -214,6 +237,8 @@ def analyse_gcode(
         words = raw.split()
         if not words:
             continue
+        commands += 1
+        command_chars += len(raw.strip())
         cmd = words[0].upper()
         if cmd[0] == "N" and len(words) > 1:
             words = words[1:]
@@ -225,17 +250,18 @@ def analyse_gcode(
     if st.unit:
         raise SlicingError(f"unit {st.unit} has a UNIT_START but no UNIT_END")
     area = math.pi * diameter_mm**2 / 4.0
-    rows = np.array(st.rows, dtype=np.float64).reshape(-1, 9)
+    rows = np.array(st.rows, dtype=np.float64).reshape(-1, _COLUMNS)
     volumetric = (rows[:, 8] > 0) | (e_units == "mm3")
     mm3_per_e = np.where(volumetric, 1.0, area)
-    return _summarise(
+    analysis = _summarise(
         rows, mm3_per_e, acceleration_mm_s2, st.dwell_s, e_units, diameter_mm, len(lines)
     )
+    return dataclasses.replace(analysis, command_bytes=command_chars / max(commands, 1))
 
 
 def _fast_move(st: _State, words: list[str], lineno: int) -> None:
     """G0/G1 without building a parameter dictionary (the bulk of any file)."""
-    x, y, z = st.pos
+    x, y, z = old_x, old_y, old_z = st.pos
     de = 0.0
     try:
         for word in words[1:]:
@@ -257,12 +283,10 @@ def _fast_move(st: _State, words: list[str], lineno: int) -> None:
         raise SlicingError(f"G-code line {lineno}: cannot read {' '.join(words)!r}") from None
     if st.feed <= 0:
         raise SlicingError(f"G-code line {lineno}: feed rate must be positive")
-    old = st.pos
     st.e += de
-    xy = math.hypot(x - old[0], y - old[1])
-    dz = z - old[2]
-    length = xy if dz == 0 else math.sqrt(xy * xy + dz * dz)
-    st.rows.append((st.unit, length, xy, de, st.feed, x, y, z, st.volumetric))
+    xy = math.hypot(x - old_x, y - old_y)
+    length = xy if z == old_z else math.sqrt(xy * xy + (z - old_z) ** 2)
+    st.rows += (st.unit, length, xy, de, st.feed, x, y, z, st.volumetric)
     st.pos = [x, y, z]
 
 
@@ -301,6 +325,14 @@ def _unit_comment(st: _State, raw: str, lineno: int) -> None:
         st.unit = 0
 
 
+def _distinct(values: FloatArray) -> int:
+    """How many distinct values (``np.unique`` of floats would import numpy.ma: ~10 ms)."""
+    if not len(values):
+        return 0
+    ordered = np.sort(values)
+    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
+
+
 def _move_times(dist: FloatArray, speed: FloatArray, accel: float) -> FloatArray:
     ramp = speed * speed / accel  # distance to reach the speed and stop again
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -337,14 +369,16 @@ def _summarise(
             travel_length_mm=float(length[mask & ~printing].sum()),
             retract_net_mm3=float(volume[mask & e_only].sum()),
             time_s=float(times[mask].sum()) + extra_s,
-            layers=len(np.unique(np.round(pts[:, 2], 4))) if len(pts) else 0,
+            layers=_distinct(np.round(pts[:, 2], 4)),
             printing_moves=int(pm.sum()),
             bbox_min_mm=lo,  # type: ignore[arg-type]
             bbox_max_mm=hi,  # type: ignore[arg-type]
         )
 
     everything = np.ones(len(rows), dtype=bool)
-    units = {int(n): stats(unit == n, 0.0) for n in np.unique(unit) if n > 0}
+    units = {int(n): stats(unit == n, 0.0) for n in sorted(set(unit.tolist())) if n > 0}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        move_s = np.where(dist > 0, dist / speed, 0.0)
     return GcodeAnalysis(
-        e_units, diameter_mm, stats(everything, dwell_s), units, stats_rows, line_count
+        e_units, diameter_mm, stats(everything, dwell_s), units, stats_rows, line_count, move_s, 0.0
     )

@@ -12,17 +12,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import trimesh
 
 from printpharm.errors import SizingError
-from printpharm.geometry.mesh import check_solid
 from printpharm.geometry.sizing import FormSpec, SizedForm, VolumeModel, size_form
-from printpharm.geometry.stl import MeshForm
 from printpharm.geometry.tablet import Form, Outline, inset_area_mm2, polygon_area_mm2
 from printpharm.slicing.settings import ProcessSettings
 from printpharm.slicing.toolpaths import SlicedUnit, slice_form
+
+if TYPE_CHECKING:  # trimesh is imported only when a mesh is fitted (research mode)
+    import trimesh
 
 __all__ = ["FittedUnit", "fit_mesh", "fit_unit", "sliced_volume_model"]
 
@@ -182,6 +183,9 @@ def fit_mesh(
     SizingError
         If the sliced volume cannot be brought within ``rel_tol``.
     """
+    from printpharm.geometry.mesh import check_solid
+    from printpharm.geometry.stl import MeshForm
+
     check_solid(mesh, "imported mesh")
     if not (math.isfinite(target_volume_mm3) and target_volume_mm3 > 0):
         raise SizingError(f"target volume {target_volume_mm3} mm³ must be positive")

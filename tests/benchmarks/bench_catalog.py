@@ -35,7 +35,7 @@ def main() -> None:
     fit = fit_calibration(volumes, masses)
     fit.prediction_interval(500.0)
     pi_ms = _per_call_ms(lambda: fit.prediction_interval(500.0), 2000)
-    print(f"prediction_interval (scipy t, warm):           {pi_ms:8.4f} ms")
+    print(f"prediction_interval (mpmath t, warm):          {pi_ms:8.4f} ms")
 
 
 if __name__ == "__main__":

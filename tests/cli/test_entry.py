@@ -50,20 +50,29 @@ def test_main_without_command_prints_help_and_exits_2() -> None:
     assert main(["--json"]) == 2
 
 
-def test_command_index_matches_what_each_module_registers() -> None:
+def test_command_table_matches_what_each_module_registers() -> None:
+    """``--help`` lists COMMANDS without importing the modules: names, modules and help."""
     import argparse
     import importlib
 
-    from printpharm.cli import COMMAND_INDEX, COMMAND_MODULES
+    from printpharm.cli import COMMAND_INDEX, COMMAND_MODULES, COMMANDS
 
-    registered: dict[str, str] = {}
+    registered: dict[str, tuple[str, str]] = {}
     for name in COMMAND_MODULES:
         parser = argparse.ArgumentParser()
         sub = parser.add_subparsers()
         importlib.import_module(name).register(sub)
-        for command in sub.choices:
-            registered[command] = name
-    assert registered == COMMAND_INDEX
+        for action in sub._choices_actions:
+            registered[action.dest] = (name, str(action.help))
+        assert set(sub.choices) == {a.dest for a in sub._choices_actions}
+    assert registered == COMMANDS
+    assert COMMAND_INDEX == {command: module for command, (module, _) in COMMANDS.items()}
+
+
+def test_top_level_help_is_the_full_parsers_help() -> None:
+    from printpharm.cli import build_parser
+
+    assert build_parser(summary=True).format_help() == build_parser().format_help()
 
 
 def test_one_command_loads_only_its_own_module() -> None:
@@ -78,3 +87,14 @@ def test_one_command_loads_only_its_own_module() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert '"bsa_m2"' in proc.stdout
+
+
+def test_garbage_collection_is_back_on_after_the_command_line_ran() -> None:
+    """The collector is paused only while a command's modules are imported."""
+    import gc
+
+    assert gc.isenabled()
+    assert main(["bsa", "--height-cm", "110", "--weight-kg", "18", "--json"]) == 0
+    assert gc.isenabled()
+    assert main(["bsa", "--no-such-flag"]) == 2  # a usage error ends inside the paused part
+    assert gc.isenabled()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from printpharm.core.calibration import LinearCalibration, fit_calibration
+from printpharm.core.calibration import LinearCalibration, fit_calibration, student_t_quantile
 from printpharm.errors import CalibrationError
 
 # Hand-computed set: V̄ = 2, m̄ = 2, Sxx = 2, Sxy = 1 → a = 0.5, b = 1;
@@ -134,3 +134,74 @@ def test_volume_for_mass_inverts_mass_for_volume(a: float, b: float, fraction: f
     mass = calibration.mass_for_volume(volume)
     back = calibration.volume_for_mass(mass, allow_extrapolation=True)
     assert back == pytest.approx(volume, rel=1e-9, abs=1e-9)
+
+
+# -- Student t quantiles without SciPy ------------------------------------------------------
+# Reference values that need no statistics library: the closed-form quantiles for 1, 2 and 4
+# degrees of freedom, and for every other df the exact finite-series CDF of Abramowitz &
+# Stegun 26.7.3/26.7.4 (integer df), evaluated in plain floating point.
+
+LEVELS = (0.0005, 0.001, 0.01, 0.025, 0.05, 0.1, 0.25, 0.4, 0.6, 0.75, 0.9, 0.95, 0.975, 0.99)
+LEVELS += (0.995, 0.999, 0.9995)
+
+
+def _closed_form(p: float, df: int) -> float:
+    if df == 1:
+        return math.tan(math.pi * (p - 0.5))
+    if df == 2:
+        return (2 * p - 1) / math.sqrt(2 * p * (1 - p))
+    alpha = 4 * p * (1 - p)  # df == 4
+    q = math.cos(math.acos(math.sqrt(alpha)) / 3) / math.sqrt(alpha)
+    return math.copysign(2 * math.sqrt(q - 1), p - 0.5)
+
+
+def _t_cdf(t: float, df: int) -> float:
+    """P(T <= t), A&S 26.7.3 (odd df) and 26.7.4 (even df)."""
+    theta = math.atan(abs(t) / math.sqrt(df))
+    c2 = math.cos(theta) ** 2
+    term = series = 1.0
+    if df % 2:
+        for k in range(1, (df - 3) // 2 + 1):
+            term *= 2 * k / (2 * k + 1) * c2
+            series += term
+        inner = math.sin(theta) * math.cos(theta) * series if df > 1 else 0.0
+        two_sided = 2 / math.pi * (theta + inner)
+    else:
+        for k in range(1, (df - 2) // 2 + 1):
+            term *= (2 * k - 1) / (2 * k) * c2
+            series += term
+        two_sided = math.sin(theta) * series
+    return 0.5 + math.copysign(two_sided, t) / 2
+
+
+def _t_pdf(t: float, df: int) -> float:
+    log_norm = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    return math.exp(log_norm - (df + 1) / 2 * math.log1p(t * t / df))
+
+
+@pytest.mark.parametrize("df", [1, 2, 4])
+def test_t_quantile_equals_the_closed_forms_within_1e_9(df: int) -> None:
+    for p in LEVELS:
+        expected = _closed_form(p, df)
+        assert student_t_quantile(p, df) == pytest.approx(expected, rel=1e-9, abs=1e-9), p
+
+
+@pytest.mark.parametrize("df", [3, 5, 6, 7, 10, 13, 30, 61, 200])
+def test_t_quantile_inverts_the_exact_series_cdf_within_1e_9(df: int) -> None:
+    for p in LEVELS:
+        t = student_t_quantile(p, df)
+        # one Newton step from t on the exact CDF: how far t is from the true quantile
+        error = (_t_cdf(t, df) - p) / _t_pdf(t, df)
+        assert abs(error) <= 1e-9 * max(1.0, abs(t)), (p, t, error)
+
+
+def test_t_quantile_known_table_value_and_symmetry() -> None:
+    assert student_t_quantile(0.975, 1) == pytest.approx(T_975_DF1, rel=1e-12)
+    assert student_t_quantile(0.5, 9) == 0.0
+    assert student_t_quantile(0.1, 12) == pytest.approx(-student_t_quantile(0.9, 12), rel=1e-12)
+
+
+@pytest.mark.parametrize(("p", "df"), [(0.0, 3), (1.0, 3), (0.5, 0), (0.9, 2.5), (0.9, True)])
+def test_t_quantile_refuses_levels_and_df_outside_its_domain(p: float, df: int) -> None:
+    with pytest.raises(CalibrationError):
+        student_t_quantile(p, df)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from printpharm.errors import GeometryError
@@ -76,7 +77,23 @@ def test_mini_tablets_are_separate_discs() -> None:
     assert len(footprint.geoms) == 6
     n = CIRCLE_SEGMENTS // 2  # mini-tablets use half the vertices of a tablet outline
     assert footprint.area == pytest.approx(6 * n / 2 * math.sin(2 * math.pi / n), rel=1e-9)
-    assert len(form_mesh(form).split(only_watertight=True)) == 6
+    mesh = form_mesh(form)
+    assert mesh.is_watertight and _bodies(mesh.edges_unique, len(mesh.vertices)) == 6
+
+
+def _bodies(edges: np.ndarray, count: int) -> int:
+    """Connected groups of vertices (union-find; trimesh's own needs SciPy or networkx)."""
+    parent = list(range(count))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in edges.tolist():
+        parent[root(a)] = root(b)
+    return len({root(i) for i in range(count)})
 
 
 def test_inset_area_matches_shapely_mitre_offset() -> None:

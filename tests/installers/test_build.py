@@ -48,6 +48,59 @@ def test_build_sh_builds_a_bundle_that_passes_its_smoke_test(tmp_path: Path) -> 
         shutil.rmtree(tmp_path / folder, ignore_errors=True)
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="build.sh is the Linux build")
+def test_build_sh_refuses_a_python_without_the_dependencies_in_one_line(tmp_path: Path) -> None:
+    """A bare interpreter would give a bundle that cannot start: stop before PyInstaller."""
+    import venv
+
+    venv.create(tmp_path / "bare", with_pip=False)
+    python = tmp_path / "bare" / "bin" / "python"
+    env = {**os.environ, "PRINTPHARM_BUILD_DIR": str(tmp_path / "out"), "PYTHON": str(python)}
+    done = subprocess.run(
+        [str(INSTALLERS / "build.sh")], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("[build.sh] FAILED:") and str(python) in lines[0]
+    assert "numpy missing" in lines[0] and "pip install -e" in lines[0]
+    assert not (tmp_path / "out").exists()  # PyInstaller never ran
+
+
+def test_bundle_size_table_attributes_files_to_their_packages(tmp_path: Path) -> None:
+    sys.path.insert(0, str(INSTALLERS))
+    try:
+        from bundle_sizes import bundle_table
+    finally:
+        sys.path.remove(str(INSTALLERS))
+    internal = tmp_path / "printpharm" / "_internal"
+    files = {
+        "numpy/_core/x.so": 3000,
+        "numpy.libs/libopenblas.so": 5000,
+        "PySide6/Qt/lib/libQt6Core.so.6": 7000,
+        "shiboken6/libshiboken6.so": 1000,
+        "pillow.libs/libjpeg.so": 500,
+        "PIL/_imaging.so": 700,
+        "libpython3.11.so.1.0": 900,
+        "python3.11/lib-dynload/_ssl.so": 100,
+        "libz.so.1": 50,
+    }
+    for name, size in files.items():
+        path = internal / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * size)
+    rows, total = bundle_table(tmp_path / "printpharm")
+    native = {name: size for name, size, _ in rows}
+    assert native == {
+        "PySide6": 8000,
+        "numpy": 8000,
+        "PIL": 1200,
+        "Python runtime": 1000,
+        "system libraries": 50,
+    }
+    assert total == sum(files.values())
+
+
 def test_desktop_entry_launches_printpharm_with_its_icon() -> None:
     entry = configparser.ConfigParser(interpolation=None)
     entry.optionxform = str  # type: ignore[assignment,method-assign]

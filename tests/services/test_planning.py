@@ -12,7 +12,12 @@ from printpharm.catalog import Catalog, load_catalog
 from printpharm.catalog.schema import Recipe
 from printpharm.errors import DesignSpaceError, GeometryError
 from printpharm.geometry.stl import load_stl
-from printpharm.services.run.planning import PlanResult, plan_batch, save_unit_stl
+from printpharm.services.run.planning import (
+    LINK_SHARE,
+    PlanResult,
+    plan_batch,
+    save_unit_stl,
+)
 from printpharm.slicing.analysis import analyse_gcode
 
 DOSES_PER_RECIPE = 21
@@ -163,3 +168,29 @@ def test_the_plan_carries_the_toolpaths_it_wrote(catalog: Catalog) -> None:
     plan = plan_batch(catalog, "propranolol-ring", "8", 1)
     assert plan.toolpaths.volume_mm3 == pytest.approx(plan.unit_volumes_mm3[0], rel=1e-4)
     assert len(plan.toolpaths.layers) == plan.layers
+
+
+def test_no_shipped_recipe_outruns_its_serial_link(catalog: Catalog) -> None:
+    for recipe_id in _dose_recipes():
+        recipe = catalog.recipe(recipe_id)
+        assert recipe.dose is not None
+        plan = plan_batch(catalog, recipe_id, recipe.dose.range.max, 3)
+        assert not [w for w in plan.warnings if "lines/s" in w], recipe_id
+
+
+def test_a_plan_faster_than_a_slow_link_is_flagged(tmp_path: Path) -> None:
+    """The FDM recipe's short curve segments need ~50 lines/s; 9600 baud carries ~27."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    for sub in ("inks", "recipes", "gcode"):
+        shutil.copytree(root / sub, tmp_path / sub)
+    printer = tmp_path / "gcode" / "printers" / "marlin-fdm.toml"
+    printer.write_text(printer.read_text().replace("baud = 115200", "baud = 9600"))
+    slow = load_catalog(tmp_path)
+    plan = plan_batch(slow, "hydrocortisone-fdm-tablet", Decimal("5"), 1)
+    (warning,) = [w for w in plan.warnings if "lines/s" in w]
+    demand = float(warning.split("up to ")[1].split(" ")[0])
+    carried = float(warning.split("carries about ")[1].split(":")[0])
+    assert demand > LINK_SHARE * carried
+    assert 20 < carried < 30 and "9600-baud link to marlin-fdm" in warning

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from printpharm.errors import SlicingError
-from printpharm.slicing.analysis import analyse_gcode
+from printpharm.slicing.analysis import analyse_gcode, busiest_move_rate
 
 AREA_175 = math.pi * 1.75**2 / 4
 
@@ -102,3 +102,15 @@ def test_unknown_meaning_of_e_is_refused() -> None:
         analyse_gcode("G1 X1 E1\n")
     with pytest.raises(SlicingError, match="diameter_mm=None"):
         analyse_gcode("G1 X1 E1\n", "filament_mm")
+
+
+def test_busiest_move_rate_is_the_fastest_window_of_moves_at_their_feed_rates() -> None:
+    slow = [f"G1 X{i + 1} E0.1 F600" for i in range(20)]  # 1 mm at 10 mm/s: 0.1 s each
+    fast = [f"G1 X{20 + 0.1 * (i + 1):.1f} E0.01" for i in range(16)]  # 0.1 mm: 0.01 s each
+    text = "\n".join(["M83", "G1 X0 F600", *slow, "G1 F600", *fast, "; done", ""])
+    a = analyse_gcode(text, "mm3")
+    assert busiest_move_rate(a.move_s, 16) == pytest.approx(100.0)
+    assert busiest_move_rate(a.move_s, 20) == pytest.approx(20 / (16 * 0.01 + 4 * 0.1))
+    assert busiest_move_rate(a.move_s, 40) == 0.0  # fewer timed moves than the window
+    commands = ["M83", "G1 X0 F600", *slow, "G1 F600", *fast]
+    assert a.command_bytes == pytest.approx(sum(map(len, commands)) / len(commands))

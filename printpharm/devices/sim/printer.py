@@ -7,6 +7,15 @@ command buffer (``BUFSIZE``) and planner, ``M110``, ``M115`` with ``Cap:``
 lines, ``M105``/``M155``/``M109``/``M190``/``M400``/``G28`` with busy messages,
 ``M112`` through an emergency parser, ``kill()``. Every executed command is
 recorded in :attr:`PrinterSim.executed` for tests.
+
+With ``baud`` set, the serial line has that speed in both directions (10 bits per
+byte, :mod:`.link`): a line reaches the firmware only once its last byte has
+arrived, and replies reach the host no faster. The planner consumes each move
+in length / feed rate; a move that finds the planner empty while the print is in
+progress (no heating, dwell, homing or ``M400`` since the previous move) is a
+planner *underrun*: the nozzle stood still waiting for the host, which on a
+paste printer leaves a blob. :attr:`PrinterSim.underruns` counts them and
+:attr:`PrinterSim.stall_s` adds up how long the nozzle waited.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from dataclasses import dataclass, field
 
 from printpharm.devices.marlin import checksum
 from printpharm.devices.sim._base import SimDevice, corrupt
+from printpharm.devices.sim.link import SerialWire
 from printpharm.devices.sim.motion import Motion, parse_words
 from printpharm.devices.sim.plate import Plate
 from printpharm.devices.sim.thermal import Heater
@@ -55,6 +65,8 @@ class PrinterSimConfig:
     busy_interval_s: float = 2.0
     e_units: str = "mm3"
     diameter_mm: float = 1.75
+    #: Serial line rate in bits per second (10 bits per byte); None: bytes pass instantly.
+    baud: int | None = None
     faults: PrinterFaults = field(default_factory=PrinterFaults)
 
 
@@ -85,21 +97,29 @@ class PrinterSim(SimDevice):
         self.min_extrude_c = 170.0  # Marlin's EXTRUDE_MINTEMP; M302 S0 allows cold extrusion
         self._next_report = 0.0
         self._next_wait_report = 0.0
+        self._init_link(cfg.baud)
         for line in ("start", "echo:Marlin 2.1.2.1", "echo: Last Updated: printpharm simulator"):
             self.emit(line)
 
     # -- input ---------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        """Bytes from the host; ``M112`` is acted on at once (emergency parser)."""
+        """Bytes from the host; ``M112`` is acted on as it arrives (emergency parser)."""
         with self.lock:
             if self.halted or self.disconnected:
                 return
-            if self.config.emergency_parser and _M112_RE.search(data):
-                self._kill("M112 Shutdown")
+            if self._wire_in is not None:
+                self._wire_in.send(data, self._now)  # received byte by byte: see _arrive
                 return
-            if self.config.emergency_parser and _M108_RE.search(data):
-                self._break_wait = True  # M108: stop waiting for a heater
-            self._rx += data
+            self._receive(data)
+
+    def _receive(self, data: bytes) -> None:
+        """Bytes that have arrived at the firmware's serial port."""
+        if self.config.emergency_parser and _M112_RE.search(data):
+            self._kill("M112 Shutdown")
+            return
+        if self.config.emergency_parser and _M108_RE.search(data):
+            self._break_wait = True  # M108: stop waiting for a heater
+        self._rx += data
 
     def _read_lines(self) -> None:
         while len(self._queue) < self.config.bufsize and not self.halted:
@@ -150,9 +170,11 @@ class PrinterSim(SimDevice):
     def step(self, now_s: float) -> None:
         """Run the firmware loop up to simulator time ``now_s`` (seconds)."""
         with self.lock:
+            self._transmit()  # what the last step printed leaves at that step's time
             if self.halted or self.disconnected:
                 return
             self._now = max(self._now, now_s)
+            self._arrive()
             self.hotend.advance(self._now)
             self.bed.advance(self._now)
             while self._planner and self._planner[0] <= self._now:
@@ -173,6 +195,7 @@ class PrinterSim(SimDevice):
             if self.halted or self.disconnected:
                 return None
             events = [self._planner[0]] if self._planner else []
+            events += self._link_events()
             if self._autoreport_s:
                 events.append(self._next_report)
             if self._blocked_since is not None:
@@ -182,8 +205,9 @@ class PrinterSim(SimDevice):
                 events.append(self._wait_until)
             if self.hotend.runaway and self.hotend.target_c > 0:
                 events.append(now_s + 0.25)
-            # never "now": a float tie would stop a virtual clock from advancing
-            return max(min(events), now_s + 1e-3) if events else None
+            # never "now": a float tie would stop a virtual clock from advancing (1 µs, well
+            # under a byte's time on the fastest line)
+            return max(min(events), now_s + 1e-6) if events else None
 
     def _periodic(self) -> None:
         if self._autoreport_s and self._now >= self._next_report:
@@ -238,6 +262,7 @@ class PrinterSim(SimDevice):
         if code in ("G0", "G1"):
             return self._move(words)
         if code in _BLOCKING:
+            self._moving = False  # a deliberate stop: the next move is no underrun
             return self._blocking(code, words)
         if code == "M112":
             self._kill("M112 Shutdown")
@@ -286,9 +311,62 @@ class PrinterSim(SimDevice):
         if volume_mm3 > 0 and faults.clog_unit is not None and self.plate.unit == faults.clog_unit:
             volume_mm3 *= faults.clog_factor
         self.plate.deposit(volume_mm3)
-        start = self._planner[-1] if self._planner else self._now
-        self._planner.append(max(start, self._now) + duration_s)
+        self._plan(duration_s)
         return True
+
+    # -- serial line speed and planner underruns --------------------------------------
+    def _init_link(self, baud: int | None) -> None:
+        self._wire_in = None if baud is None else SerialWire(baud)  # host -> firmware
+        self._wire_out = None if baud is None else SerialWire(baud)  # firmware -> host
+        self.underruns = 0
+        self.stall_s = 0.0
+        self._moving = False
+        self._last_move_end = 0.0
+
+    def _arrive(self) -> None:
+        """Hand the firmware the bytes that have arrived over the line by now."""
+        if self._wire_in is not None and self._wire_in.busy:
+            data = self._wire_in.receive(self._now)
+            if data:
+                self._receive(data)
+
+    def take_output(self) -> bytes:
+        """The bytes that have reached the host by now (all of them without ``baud``)."""
+        with self.lock:
+            if self._wire_out is None:
+                return super().take_output()
+            self._transmit()
+            return self._wire_out.receive(self._now)
+
+    def _transmit(self) -> None:
+        """Put what the firmware printed on the line, timed from the current step."""
+        if self._wire_out is not None and self._out:
+            self._wire_out.send(bytes(self._out), self._now)
+            self._out.clear()
+
+    def _link_events(self) -> list[float]:
+        """When the next line will have crossed the wire, in either direction."""
+        wires = (self._wire_in, self._wire_out)
+        times = [wire.next_line_s() for wire in wires if wire is not None]
+        return [t for t in times if t is not None]
+
+    def _plan(self, duration_s: float) -> None:
+        """Queue a move of ``duration_s`` behind the planner's last one; count an underrun if
+        the planner ran dry while the print was in progress."""
+        if duration_s <= 0:  # Marlin plans no block for a move that goes nowhere
+            self._planner.append(max(self._planner[-1], self._now) if self._planner else self._now)
+            return
+        if self._planner:
+            start = max(self._planner[-1], self._now)
+        else:
+            start = self._now
+            stall = self._now - self._last_move_end
+            if self._moving and stall > 1e-9:
+                self.underruns += 1
+                self.stall_s += stall
+        self._planner.append(start + duration_s)
+        self._last_move_end = start + duration_s
+        self._moving = True
 
     def _blocking(self, code: str, words: dict[str, float]) -> bool:
         if code == "M400":

@@ -24,6 +24,9 @@ from printpharm.errors import DeviceDisconnected, DeviceError
 
 __all__ = ["PtyServer", "SimTransport"]
 
+#: Most events run one by one when the server thread wakes up late.
+_MAX_CATCH_UP = 1000
+
 
 class SimTransport:
     """A simulator as a :class:`~printpharm.devices.transport.Transport`.
@@ -56,6 +59,7 @@ class SimTransport:
         """Feed ``data`` to the simulator."""
         if self._closed or self.sim.disconnected:
             raise DeviceDisconnected(f"{self.name}: the simulated connection is closed")
+        self.sim.step(self._now())  # bring the simulator to the time the bytes are sent
         self.sim.feed(data)
 
     def readline(self, timeout_s: float) -> bytes | None:
@@ -120,6 +124,7 @@ class PtyServer:
             target=self._serve, name=f"sim-pty {self.path}", daemon=True
         )
         self._t0 = time.monotonic()
+        self._stepped = 0.0  # simulator time of the last step
         self.dropped = threading.Event()
 
     def start(self) -> PtyServer:
@@ -138,8 +143,7 @@ class PtyServer:
         try:
             while not self._stopping:
                 now = (time.monotonic() - self._t0) * self.speed
-                self.sim.step(now)
-                pending += self.sim.take_output()
+                pending += self._catch_up(now)
                 if pending:
                     with contextlib.suppress(BlockingIOError):
                         del pending[: os.write(self._master, pending)]
@@ -152,7 +156,11 @@ class PtyServer:
                 )
                 if self._master in readers:
                     with contextlib.suppress(BlockingIOError):
-                        self.sim.feed(os.read(self._master, 65536))
+                        data = os.read(self._master, 65536)
+                        # the bytes are sent now, not at the top of the loop (a paced line
+                        # times them from here)
+                        pending += self._catch_up((time.monotonic() - self._t0) * self.speed)
+                        self.sim.feed(data)
         except OSError:
             pass  # the client side is gone
         finally:
@@ -160,6 +168,25 @@ class PtyServer:
                 self._wait_until_read(timeout_s=5.0)
                 self._close_master()
                 self.dropped.set()
+
+    def _catch_up(self, now: float) -> bytes:
+        """Run the simulator through each of its events up to ``now``, at the event's time,
+        and return what it sent meanwhile.
+
+        A thread woken late (a busy machine) must not delay what the firmware would have
+        done on time: a line that arrived at t is acknowledged at t, not at the wake-up.
+        """
+        output = bytearray()
+        for _ in range(_MAX_CATCH_UP):
+            event = self.sim.next_event_s(self._stepped)
+            if event is None or event >= now:
+                break
+            self.sim.step(event)
+            output += self.sim.take_output()
+            self._stepped = event
+        self.sim.step(now)
+        self._stepped = max(self._stepped, now)
+        return bytes(output + self.sim.take_output())
 
     def _wait_until_read(self, timeout_s: float) -> None:
         """Let the client read what was sent before the "cable is pulled"."""

@@ -24,12 +24,10 @@ from printpharm.catalog import Catalog, ResolvedSettings
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.dosing import ink_mass_mg, ink_volume_mm3
 from printpharm.errors import DesignSpaceError, SizingError, SlicingError
-from printpharm.geometry.mesh import form_mesh
 from printpharm.geometry.plate import layout_plate
 from printpharm.geometry.sizing import FormSpec, Strategy, capsule_fill_spec
-from printpharm.geometry.stl import save_stl
 from printpharm.geometry.tablet import Caplet, Disc, Form, MiniTablets, Ring
-from printpharm.slicing.analysis import analyse_gcode
+from printpharm.slicing.analysis import GcodeAnalysis, analyse_gcode, busiest_move_rate
 from printpharm.slicing.fit import fit_unit
 from printpharm.slicing.gcode import write_plate
 from printpharm.slicing.settings import Extrusion, MachineSettings, ProcessSettings
@@ -37,7 +35,9 @@ from printpharm.slicing.toolpaths import SlicedUnit
 
 __all__ = [
     "DOSE_TOLERANCE_FRACTION",
+    "LINK_SHARE",
     "MINI_TABLET_GAP_MM",
+    "PLANNER_BLOCKS",
     "PlanResult",
     "machine_settings",
     "plan_batch",
@@ -48,6 +48,10 @@ __all__ = [
 
 #: A plan is refused if any unit's analysed volume is further than this from the target.
 DOSE_TOLERANCE_FRACTION = 0.005
+#: Moves a Marlin planner holds (BLOCK_BUFFER_SIZE): the host must refill it in time.
+PLANNER_BLOCKS = 16
+#: Share of the serial line's line rate a plan may need before it is flagged.
+LINK_SHARE = 0.8
 #: Gap between the mini-tablets of one dose (mm).
 MINI_TABLET_GAP_MM = 2.0
 _HOST_FRAMING_CHARS = len("N999999 ") + len("*255")
@@ -387,7 +391,9 @@ def plan_batch(
         estimated_time_s=analysis.total.time_s,
         line_count=analysis.line_count,
         plate_capacity=layout.capacity,
-        warnings=_warnings(resolved, machine, units) + _density_check(ink, dispensed, volume),
+        warnings=_warnings(resolved, machine, units)
+        + _density_check(ink, dispensed, volume)
+        + _link_check(analysis, printer),
         settings=resolved.to_record(),
         gcode=text,
         form=fitted.sized.form,
@@ -434,6 +440,27 @@ def _warnings(resolved: ResolvedSettings, machine: MachineSettings, units: int) 
     return tuple(out)
 
 
+def _link_check(analysis: GcodeAnalysis, printer: PrinterDefinition) -> tuple[str, ...]:
+    """Warn when the planner could drain faster than the serial line refills it.
+
+    Every line crosses the link as ``N<n> <command>*<cs>`` at 10 bits per byte;
+    the busiest :data:`PLANNER_BLOCKS` consecutive moves at their feed rates say
+    how many lines per second the printer can consume. A paste printer whose
+    planner runs dry stops and starts: each stop leaves a blob.
+    """
+    framing = len(f"N{analysis.line_count} *255\n")
+    ceiling = printer.baud / 10 / (analysis.command_bytes + framing)
+    demand = busiest_move_rate(analysis.move_s, PLANNER_BLOCKS)
+    if demand <= LINK_SHARE * ceiling:
+        return ()
+    return (
+        f"the G-code's shortest moves need up to {demand:.0f} lines/s, but a "
+        f"{printer.baud}-baud link to {printer.id} carries about {ceiling:.0f}: the "
+        "printer's planner may run dry and the nozzle stop mid-print; use longer segments "
+        "(lower speed or coarser curves) or a faster link",
+    )
+
+
 def _density_check(ink: Ink, dispensed_mg: float, volume_mm3: float) -> tuple[str, ...]:
     """Warn when the calibration and the ink's density disagree by more than 10 %."""
     by_density = float(ink_volume_mm3(Decimal(repr(dispensed_mg)), ink.density.value))
@@ -454,4 +481,8 @@ def save_unit_stl(result: PlanResult, path: Path | str) -> Path:
     GeometryError
         If the mesh is not a closed solid or the file cannot be written.
     """
+    # trimesh (and SciPy, if installed: trimesh imports it) cost up to a second: only here
+    from printpharm.geometry.mesh import form_mesh
+    from printpharm.geometry.stl import save_stl
+
     return save_stl(form_mesh(result.form), path)

@@ -1,8 +1,8 @@
 """Plan and print one batch for the desktop application (Qt-free).
 
 Private to :mod:`printpharm.services.station.workstation`. The planning and print-run
-services do the work; they are imported on first use (trimesh and scipy take
-about a second to import, which the login screen should not wait for). This
+services do the work; they are imported on first use (trimesh, with SciPy where
+installed, takes up to a second to import; the login screen should not wait). This
 module turns the checked new-batch form into their inputs, flattens a plan's
 toolpaths and its unit's triangle mesh for drawing, and wires the run to the
 configured devices (the linked simulators by default).
