@@ -27,7 +27,7 @@ from typing import Any, TypeAlias
 
 from printpharm.catalog import load_catalog
 from printpharm.cli._auth_args import add_records_args, logged_in
-from printpharm.cli._common import emit
+from printpharm.cli._common import emit, whole_number_arg
 from printpharm.services.batch_export import EXPORT_FORMATS, BatchExportService
 from printpharm.services.batch_records import BatchRecordsService, recover_open_batches
 from printpharm.services.library import LibraryService
@@ -206,7 +206,7 @@ def _batches_recover(args: argparse.Namespace) -> int:
 def _version_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", choices=LIBRARY_KINDS)
     parser.add_argument("id", help="recipe or ink id")
-    parser.add_argument("version", type=int, help="version number")
+    parser.add_argument("version", type=whole_number_arg, help="version number")
 
 
 def _register_library(subparsers: Sub) -> None:

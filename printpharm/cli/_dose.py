@@ -23,7 +23,7 @@ from printpharm.core.dosing import (
     normalize_formula,
 )
 from printpharm.core.prescription import check_patient
-from printpharm.core.units import format_decimal, quantize_half_up, to_decimal
+from printpharm.core.units import format_decimal, parse_integer, quantize_half_up, to_decimal
 from printpharm.errors import DoseInputError, InputError
 
 __all__ = [
@@ -86,7 +86,7 @@ def add_dose_arguments(parser: argparse.ArgumentParser, *, dose_mg_option: bool 
     group.add_argument("--weight-kg", metavar="W", help="weight in kg")
     group.add_argument("--formula", metavar="F", help=_FORMULA_HELP + "; per-m2 only")
     group.add_argument(
-        "--bsa-round-dp", type=int, metavar="N", help="round BSA half-up to N dp before dosing"
+        "--bsa-round-dp", metavar="N", help="round BSA half-up to N dp before dosing"
     )
     group.add_argument(
         "--cap-mg", metavar="MG", help="maximum dose (daily if split), applied before rounding"
@@ -97,7 +97,7 @@ def add_dose_arguments(parser: argparse.ArgumentParser, *, dose_mg_option: bool 
     )
     split = group.add_mutually_exclusive_group()
     split.add_argument(
-        "--doses-per-day", type=int, metavar="N", help="divide the daily dose into N equal doses"
+        "--doses-per-day", metavar="N", help="divide the daily dose into N equal doses"
     )
     split.add_argument(
         "--split", metavar="P,P,...", help="divide the daily dose by percentages, e.g. 50,25,25"
@@ -129,6 +129,24 @@ def parse_band(text: str) -> WeightBand:
     return WeightBand(upper, to_decimal(dose_text.strip(), "band dose_mg"), inclusive)
 
 
+def _whole(text: str | None, field: str) -> int | None:
+    return None if text is None else parse_integer(text, field, DoseInputError)
+
+
+def units_from_args(args: argparse.Namespace) -> int:
+    """``--units`` as a whole number of at least 1 (read by the one parser of typed numbers).
+
+    Raises
+    ------
+    InputError
+        Not a plain whole number (``1_8``, ``2.5``) or below 1.
+    """
+    units = parse_integer(str(args.units), "--units")
+    if units < 1:
+        raise InputError(f"--units {units} must be at least 1 (at least 1 unit is printed)")
+    return units
+
+
 def dose_from_args(args: argparse.Namespace) -> DoseResult:
     """Compute the dose described by options added with :func:`add_dose_arguments`.
 
@@ -145,11 +163,11 @@ def dose_from_args(args: argparse.Namespace) -> DoseResult:
         weight_kg=args.weight_kg,
         formula=args.formula,
         bands=[parse_band(b) for b in args.band],
-        bsa_round_dp=args.bsa_round_dp,
+        bsa_round_dp=_whole(args.bsa_round_dp, "bsa_round_dp"),
         cap_mg=args.cap_mg,
         dose_step_mg=args.step_mg,
         tolerance_pct=args.tolerance_pct,
-        doses_per_day=args.doses_per_day,
+        doses_per_day=_whole(args.doses_per_day, "doses_per_day"),
         split_pct=split,
     )
 

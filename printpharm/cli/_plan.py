@@ -19,7 +19,7 @@ from typing import Any
 
 from printpharm.catalog import load_catalog
 from printpharm.cli._common import add_json_flag, emit
-from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
+from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args, units_from_args
 from printpharm.errors import InputError
 from printpharm.services.planning import PlanResult, plan_batch, save_unit_stl
 
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     plan.add_argument("--recipe", required=True, metavar="ID", help="validated recipe id")
-    plan.add_argument("--units", type=int, default=1, metavar="N", help="units on the plate")
+    plan.add_argument("--units", default="1", metavar="N", help="units on the plate")
     plan.add_argument("--printer", metavar="PROFILE", help="printer id (must be the recipe's)")
     plan.add_argument("--out", required=True, metavar="FILE", help="G-code file to write")
     plan.add_argument("--stl", metavar="FILE", help="also write one unit as STL")
@@ -107,9 +107,8 @@ def _text(plan: PlanResult, out: Path) -> str:
 
 def _run_plan(args: argparse.Namespace) -> int:
     dose_mg, dose_info = unit_dose_from_args(args)
-    if args.units < 1:
-        raise InputError(f"--units {args.units} must be at least 1")
-    plan = plan_batch(load_catalog(), args.recipe, dose_mg, args.units, printer_id=args.printer)
+    units = units_from_args(args)
+    plan = plan_batch(load_catalog(), args.recipe, dose_mg, units, printer_id=args.printer)
     out = Path(args.out)
     _write(out, plan.gcode, "--out")
     stl = None

@@ -22,8 +22,8 @@ from typing import Any
 
 from printpharm.catalog import Catalog, load_catalog
 from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
-from printpharm.cli._common import add_json_flag, emit, to_jsonable
-from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
+from printpharm.cli._common import add_json_flag, emit, to_jsonable, whole_number_arg
+from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args, units_from_args
 from printpharm.errors import InputError
 from printpharm.services.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     run.add_argument("--recipe", required=True, metavar="ID", help="validated recipe id")
-    run.add_argument("--units", required=True, type=int, metavar="N", help="units to print")
+    run.add_argument("--units", required=True, metavar="N", help="units to print")
     run.epilog = (
         "The dose: --dose-mg D, or a prescription rule (--rule ...); a rule's dose is rounded "
         "to the recipe's dose step unless --step-mg is given."
@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     devices.add_argument("--balance-port", metavar="Q", help="balance port or URL")
     devices.add_argument(
         "--balance-baud",
-        type=int,
+        type=whole_number_arg,
         default=9600,
         metavar="B",
         help="balance line speed (MT-SICS default 9600; the printer's comes from its definition)",
@@ -239,7 +239,8 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError(
             "--db, --password-stdin and --verified-by record the batch: give --user as well"
         )
-    prepared = prepare_run(catalog, args.recipe, dose_mg, args.units, dose_record=dose_record)
+    units = units_from_args(args)
+    prepared = prepare_run(catalog, args.recipe, dose_mg, units, dose_record=dose_record)
     printer_url, balance_url = _device_urls(args, catalog, args.recipe)
     use: dict[str, Any] = {"patient_use": False, "patient_use_reason": "not recorded"}
     if args.user is None:

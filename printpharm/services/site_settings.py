@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from printpharm.core.uniformity import POLICIES
+from printpharm.core.units import parse_integer
 from printpharm.errors import InputError
 from printpharm.services.auth import AuthConfig, AuthService, UserSession
 from printpharm.services.device_registry import DEFAULT_VALIDITY_DAYS, VALIDITY_SETTING
@@ -62,8 +63,8 @@ class Setting:
                 raise InputError(f"{self.key} = {text!r}: must be {self.allowed}")
             return value
         try:
-            number = int(value)
-        except ValueError:
+            number = parse_integer(value, self.key)
+        except InputError:
             raise InputError(f"{self.key} = {text!r}: must be {self.allowed}") from None
         assert self.low is not None and self.high is not None
         if not self.low <= number <= self.high:

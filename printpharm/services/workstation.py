@@ -25,6 +25,7 @@ from printpharm.core.uniformity import (
     LocalMassCheckResult,
     MassUniformityResult,
     local_mass_check,
+    masses_in_mg,
     uniformity_of_mass,
 )
 from printpharm.errors import (
@@ -342,7 +343,7 @@ class Workstation:
         UniformityInputError
             A mass that is not a number.
         """
-        masses = parse_masses(masses_text)
+        masses = masses_in_mg(parse_masses(masses_text))  # grams are refused, with the reason
         m295: MassUniformityResult | None = None
         e295: str | None = None
         local: LocalMassCheckResult | None = None
