@@ -18,6 +18,7 @@ from printpharm.catalog._quantity import (
     StrictModel,
     within,
 )
+from printpharm.core.dose_rules import check_in_range
 from printpharm.errors import DesignSpaceError
 
 __all__ = [
@@ -320,21 +321,8 @@ class Recipe(Versioned):
             raise DesignSpaceError(
                 f"recipe {self.id} is a calibration series and has no validated dose range"
             )
-        low, high = self.dose.range.min, self.dose.range.max
-        if not low <= dose_mg <= high:
-            raise DesignSpaceError(
-                f"dose {dose_mg} mg is outside the validated range {low}–{high} mg of recipe "
-                f"{self.id}"
-            )
-        step = self.dose.step.value
-        if dose_mg % step != 0:
-            below = dose_mg // step * step
-            raise DesignSpaceError(
-                f"dose {dose_mg} mg is not a multiple of the {step} mg dose step of recipe "
-                f"{self.id}; the nearest doses on the step of {step} mg are {below} mg and "
-                f"{below + step} mg"
-            )
-        return dose_mg
+        span = self.dose.range
+        return check_in_range(dose_mg, span.min, span.max, self.dose.step.value, self.id)
 
     def _check_strategy(self) -> None:
         form, free = self.form, self.form.free_dimensions()

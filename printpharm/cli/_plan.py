@@ -106,16 +106,17 @@ def _text(plan: PlanResult, out: Path) -> str:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    dose_mg, dose_info = unit_dose_from_args(args)
+    catalog = load_catalog()
+    dose = unit_dose_from_args(args, catalog.recipe(args.recipe))
     units = units_from_args(args)
-    plan = plan_batch(load_catalog(), args.recipe, dose_mg, units, printer_id=args.printer)
+    plan = plan_batch(catalog, args.recipe, dose.dose_mg, units, printer_id=args.printer)
     out = Path(args.out)
     _write(out, plan.gcode, "--out")
     stl = None
     if args.stl:
         stl = save_unit_stl(plan, Path(args.stl))
     payload = _payload(plan, out, stl)
-    if dose_info is not None:
-        payload["dose_calculation"] = dose_info
-    emit(args, payload, _text(plan, out))
+    if dose.result is not None:
+        payload["dose_calculation"] = dose.record
+    emit(args, payload, "\n".join([*dose.lines(), _text(plan, out)]))
     return 0

@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -115,13 +114,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_json_flag(run)
     run.set_defaults(func=_run)
-
-
-def _unit_dose(args: argparse.Namespace, catalog: Catalog) -> tuple[Decimal, dict[str, Any]]:
-    recipe = catalog.recipe(args.recipe)
-    step = None if recipe.dose is None else recipe.dose.step.value
-    dose_mg, record = unit_dose_from_args(args, default_step_mg=step)
-    return dose_mg, record or {}
 
 
 def _device_urls(args: argparse.Namespace, catalog: Catalog, recipe_id: str) -> tuple[str, str]:
@@ -234,13 +226,13 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
 
 def _run(args: argparse.Namespace) -> int:
     catalog = load_catalog()
-    dose_mg, dose_record = _unit_dose(args, catalog)
+    dose = unit_dose_from_args(args, catalog.recipe(args.recipe))
     if args.user is None and (args.db is not None or args.password_stdin or args.verified_by):
         raise InputError(
             "--db, --password-stdin and --verified-by record the batch: give --user as well"
         )
     units = units_from_args(args)
-    prepared = prepare_run(catalog, args.recipe, dose_mg, units, dose_record=dose_record)
+    prepared = prepare_run(catalog, args.recipe, dose.dose_mg, units, dose_record=dose.record)
     printer_url, balance_url = _device_urls(args, catalog, args.recipe)
     use: dict[str, Any] = {"patient_use": False, "patient_use_reason": "not recorded"}
     if args.user is None:
@@ -278,7 +270,7 @@ def _run(args: argparse.Namespace) -> int:
         **use,
         "plan": _plan_summary(plan),
     }
-    text = _verdict_text(result, plan, paths, args.user is not None)
+    text = "\n".join([*dose.lines(), _verdict_text(result, plan, paths, args.user is not None)])
     emit(args, payload, f"{text}\nbatch record: {note}")
     return 0 if result.passed else 1
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from printpharm.catalog import Catalog
+from printpharm.core.dose_report import explain_dose
+from printpharm.core.dose_rules import check_in_range, parse_band_table, split_band_text
 from printpharm.core.dosing import (
     WEIGHT_ONLY_FORMULAS,
     DoseResult,
     DoseRule,
-    WeightBand,
     body_surface_area,
     compute_dose,
 )
@@ -27,12 +28,10 @@ __all__ = [
     "DosePreview",
     "DosePreviewBuilder",
     "RecipeOption",
-    "check_recipe_dose",
     "describe_dose",
     "format_bsa",
     "format_mass",
     "format_mg",
-    "parse_bands",
     "parse_masses",
     "recipe_options",
 ]
@@ -70,7 +69,8 @@ class DoseForm:
     """The new-batch form exactly as typed (text), so validation happens in one place.
 
     Empty strings mean "not given". ``bands`` is a weight-band table in the form
-    ``"10: 5; 20: 10; *: 20"`` (up to and including 10 kg → 5 mg, ..., any weight → 20 mg).
+    ``"≤10: 5; ≤20: 10; >20: 20"`` (read by
+    :func:`printpharm.core.dose_rules.parse_band_table`, as the command line's ``--band``).
     """
 
     patient_id: str = ""
@@ -108,29 +108,6 @@ class DosePreview:
     def ready(self) -> bool:
         """Whether the batch may go on to planning."""
         return self.result is not None and not self.errors and not self.missing
-
-
-def parse_bands(text: str) -> tuple[WeightBand, ...]:
-    """Parse ``"10: 5; 20: 10; *: 20"`` into weight bands (kg → mg, edges inclusive).
-
-    Raises
-    ------
-    DoseInputError
-        A part without ``:``, or an edge or dose that is not a number.
-    """
-    bands: list[WeightBand] = []
-    for part in (p.strip() for p in text.replace("\n", ";").split(";")):
-        if not part:
-            continue
-        edge, sep, dose = part.partition(":")
-        if not sep:
-            raise DoseInputError(
-                f"bands: {part!r} is not 'upper kg: dose mg' (e.g. '20: 10' or '*: 30')"
-            )
-        edge = edge.strip().lstrip("≤<=").strip()
-        upper = None if edge in ("*", "") else to_decimal(edge, "band upper_kg")
-        bands.append(WeightBand(upper, to_decimal(dose.strip(), "band dose_mg")))
-    return tuple(bands)
 
 
 def parse_masses(text: str) -> tuple[Decimal, ...]:
@@ -192,47 +169,8 @@ def format_mass(value: Decimal | float, exact: bool = True) -> str:
 
 
 def describe_dose(result: DoseResult) -> tuple[str, ...]:
-    """The steps from prescription to unit dose, one sentence each, for the screen and record."""
-    basis = {
-        DoseRule.FIXED: "fixed dose",
-        DoseRule.PER_KG: f"{format_decimal(result.amount)} mg/kg × "
-        f"{format_decimal(result.weight_kg or Decimal(0))} kg",
-        DoseRule.PER_M2: f"{format_decimal(result.amount)} mg/m² × "
-        f"{format_bsa(result.bsa_used_m2 or Decimal(0))}",
-        DoseRule.WEIGHT_BAND: f"weight band {result.band.describe() if result.band else '?'}",
-    }[result.rule]
-    lines = [f"calculated {format_mg(result.calculated_dose_mg)} ({basis})"]
-    if result.capped and result.cap_mg is not None:
-        lines.append(f"capped at {format_mg(result.cap_mg)}")
-    if result.dose_step_mg is not None:
-        lines.append(
-            f"rounded to {format_mg(result.final_dose_mg)} (step {format_mg(result.dose_step_mg)}, "
-            f"{quantize_half_up(result.rounding_deviation_pct, 1):+} %, tolerance "
-            f"±{format_decimal(result.tolerance_pct)} %)"
-        )
-    return tuple(lines)
-
-
-def check_recipe_dose(recipe: RecipeOption, dose_mg: Decimal) -> None:
-    """Refuse a unit dose outside the recipe's validated range (locked mode).
-
-    Raises
-    ------
-    DesignSpaceError
-        ``dose_mg`` is below or above the range, or not a multiple of the recipe's step.
-    """
-    where = f"recipe {recipe.id} (validated {recipe.range_text})"
-    dose = format_decimal(dose_mg)
-    if dose_mg < recipe.dose_min_mg:
-        raise DesignSpaceError(f"dose {dose} mg per unit is below the validated range of {where}")
-    if dose_mg > recipe.dose_max_mg:
-        raise DesignSpaceError(f"dose {dose} mg per unit is above the validated range of {where}")
-    if dose_mg % recipe.dose_step_mg != 0:
-        raise DesignSpaceError(
-            f"dose {dose} mg per unit is not a multiple of the "
-            f"{format_decimal(recipe.dose_step_mg)} mg step of {where}; "
-            "set the rounding step to a multiple of it"
-        )
+    """The steps from prescription to unit dose and every flag, one line each (as the CLI)."""
+    return explain_dose(result)
 
 
 def recipe_options(catalog: Catalog | None) -> tuple[RecipeOption, ...]:
@@ -345,10 +283,11 @@ class DosePreviewBuilder:
         if step is None and recipe is not None:
             step = str(recipe.dose_step_mg)
             self.notes.append(f"rounding step {recipe.dose_step_mg} mg from recipe {recipe.id}")
+        texts = split_band_text(form.bands) if rule is DoseRule.WEIGHT_BAND else ()
+        if rule is DoseRule.WEIGHT_BAND and not texts:
+            self.missing.append("bands")
         try:
-            bands = parse_bands(form.bands) if rule is DoseRule.WEIGHT_BAND else ()
-            if rule is DoseRule.WEIGHT_BAND and not bands:
-                self.missing.append("bands")
+            bands = parse_band_table(texts) if texts else ()
         except DoseInputError as exc:
             self.errors["bands"] = str(exc)
             return None
@@ -373,7 +312,9 @@ class DosePreviewBuilder:
     def _check_recipe(self, result: DoseResult, recipe: RecipeOption) -> None:
         for dose_mg in result.unit_doses_mg:
             try:
-                check_recipe_dose(recipe, dose_mg)
+                check_in_range(
+                    dose_mg, recipe.dose_min_mg, recipe.dose_max_mg, recipe.dose_step_mg, recipe.id
+                )
             except DesignSpaceError as exc:
                 self.errors["recipe_id"] = str(exc)
                 return

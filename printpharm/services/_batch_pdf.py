@@ -139,9 +139,9 @@ def _prescription(v: BatchRecordView) -> list[Any]:
         ("Units planned", v.batch.units_count),
     ]  # fmt: skip
     out: list[Any] = [_heading("1. Prescription and dose calculation"), _pairs(rows)]
-    steps = dose.get("steps") or []
+    steps = dose.get("explanation") or []
     if steps:
-        out.append(_p("Calculation: " + " -> ".join(str(s) for s in steps), 7.5))
+        out.append(_p("Calculation: " + "; ".join(str(s) for s in steps), 7.5))
     for w in dose.get("warnings") or []:
         out.append(_p(f"Warning: {w}", 7.5, True, _RED))
     return out

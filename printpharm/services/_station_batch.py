@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from printpharm.catalog import Catalog
+from printpharm.core.dose_report import dose_record
 from printpharm.errors import DesignSpaceError, InputError
-from printpharm.services._batch_form import DoseForm, DosePreview, describe_dose
+from printpharm.services._batch_form import DoseForm, DosePreview
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.print_authority import PrintAuthorisation, authorise_print
 from printpharm.services.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
@@ -94,24 +95,13 @@ class PlannedBatch:
 
 
 def _dose_record(form: DoseForm, preview: DosePreview) -> dict[str, Any]:
+    """Who the batch is for and how its dose was reached (the record the CLI writes too)."""
     result = preview.result
     assert result is not None
     return {
         "patient_id": form.patient_id.strip(),
         "prescriber": form.prescriber.strip(),
-        "rule": result.rule.value,
-        "amount": str(result.amount),
-        "amount_unit": result.amount_unit,
-        "height_cm": None if result.height_cm is None else str(result.height_cm),
-        "weight_kg": None if result.weight_kg is None else str(result.weight_kg),
-        "formula": result.formula,
-        "bsa_m2": None if result.bsa_used_m2 is None else str(result.bsa_used_m2),
-        "cap_mg": None if result.cap_mg is None else str(result.cap_mg),
-        "dose_step_mg": None if result.dose_step_mg is None else str(result.dose_step_mg),
-        "final_dose_mg": str(result.final_dose_mg),
-        "flags": [f.value for f in result.flags],
-        "warnings": list(result.warnings),
-        "steps": list(describe_dose(result)),
+        **dose_record(result),
     }
 
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.units import ink_mass_mg
 from printpharm.devices.printer import HeaterReading, PrinterInfo
-from printpharm.errors import DoseInputError, PreflightError
+from printpharm.errors import DesignSpaceError, DoseInputError, PreflightError
 from printpharm.services.run_program import PlateProgram
 
 __all__ = [
@@ -82,16 +82,17 @@ LockPolicy = Callable[[Recipe, str], LockStatus]
 
 
 def _dose_check(recipe: Recipe, dose_mg: Decimal) -> PreflightCheck:
+    """The recipe's own range and step rule (:meth:`Recipe.check_dose`), as a check."""
     if recipe.dose is None:
         return PreflightCheck(
             "dose_range", False, f"recipe {recipe.id} is a calibration recipe, not a medicine"
         )
-    span, step = recipe.dose.range, recipe.dose.step.value
-    inside = dose_mg in span and dose_mg % step == 0
-    detail = f"dose {dose_mg} mg per unit; validated {span}, step {step} mg"
-    if not inside:
-        detail += " — outside the validated design space"
-    return PreflightCheck("dose_range", inside, detail)
+    detail = f"dose {dose_mg} mg per unit; validated {recipe.dose.range}, step {recipe.dose.step}"
+    try:
+        recipe.check_dose(dose_mg)
+    except DesignSpaceError as exc:
+        return PreflightCheck("dose_range", False, f"{detail} — {exc}")
+    return PreflightCheck("dose_range", True, detail)
 
 
 def _ink_checks(recipe: Recipe, ink: Ink, today: date) -> list[PreflightCheck]:

@@ -39,12 +39,10 @@ from printpharm.services._batch_form import (
     DosePreview,
     DosePreviewBuilder,
     RecipeOption,
-    check_recipe_dose,
     describe_dose,
     format_bsa,
     format_mass,
     format_mg,
-    parse_bands,
     parse_masses,
     recipe_options,
 )
@@ -96,13 +94,11 @@ __all__ = [
     "Workstation",
     "WorkstationConfig",
     "build_workstation",
-    "check_recipe_dose",
     "describe_dose",
     "display_url",
     "format_bsa",
     "format_mass",
     "format_mg",
-    "parse_bands",
     "parse_masses",
 ]
 

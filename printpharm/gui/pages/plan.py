@@ -218,7 +218,7 @@ class PlanPage(QWidget):
             (self.tr("Prescriber:"), form.prescriber),
             (self.tr("Recipe:"), f"{recipe.name} ({recipe.id})"),
             (self.tr("Dose per unit:"), " + ".join(format_mg(d) for d in result.unit_doses_mg)),
-            (self.tr("How:"), "; ".join(describe_dose(result))),
+            (self.tr("How:"), "\n".join(describe_dose(result))),
             (self.tr("Units:"), str(form.units)),
         )
         self._fill(self.summary, rows)
