@@ -18,7 +18,8 @@ from printpharm.catalog._quantity import (
     StrictModel,
     within,
 )
-from printpharm.core.dose_rules import check_in_range
+from printpharm.core.dose_rules import check_amount_limit, check_in_range
+from printpharm.core.dosing import DoseResult
 from printpharm.errors import DesignSpaceError
 
 __all__ = [
@@ -190,10 +191,18 @@ class FormSpec(StrictModel):
 
 
 class DoseSpec(StrictModel):
-    """The validated dose range per unit and the dose step (mg)."""
+    """The validated dose range per unit and the dose step (mg).
+
+    ``max_per_kg`` (mg/kg) and ``max_per_m2`` (mg/m2), if given, are the largest
+    prescribed amounts the recipe is meant for: a larger amount is refused as
+    implausible (a daily dose typed per administration, mg for µg) before any dose
+    is calculated from it (:func:`printpharm.core.dose_rules.check_amount_limit`).
+    """
 
     range: Annotated[Span, within("mg", "0.01", "2000", positive=True)]
     step: Annotated[Quantity, within("mg", "0.001", "100", positive=True)]
+    max_per_kg: Annotated[Quantity, within("mg/kg", "0.001", "1000", positive=True)] | None = None
+    max_per_m2: Annotated[Quantity, within("mg/m2", "0.01", "10000", positive=True)] | None = None
 
     @model_validator(mode="after")
     def _range_on_step(self) -> DoseSpec:
@@ -296,6 +305,25 @@ class Recipe(Versioned):
             raise _rule("give exactly one of [dose] and [calibration_series]")
         self._check_strategy()
         return self
+
+    def check_amount(self, result: DoseResult) -> None:
+        """Refuse a prescribed mg/kg or mg/m² above this recipe's plausible maximum.
+
+        Raises
+        ------
+        DoseInputError
+            The amount is above ``dose.max_per_kg`` / ``dose.max_per_m2`` (see
+            :func:`printpharm.core.dose_rules.check_amount_limit`).
+        """
+        if self.dose is None:
+            return
+        per_kg, per_m2 = self.dose.max_per_kg, self.dose.max_per_m2
+        check_amount_limit(
+            result,
+            None if per_kg is None else per_kg.value,
+            None if per_m2 is None else per_m2.value,
+            self.id,
+        )
 
     def check_dose(self, dose_mg: Decimal) -> Decimal:
         """Return ``dose_mg`` (mg per unit) if it is inside the validated range and on its step.

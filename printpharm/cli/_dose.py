@@ -191,14 +191,15 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
     """The one unit dose of a batch: ``--dose-mg`` or the ``--rule`` options.
 
     A rule's dose is rounded to ``recipe``'s dose step when ``--step-mg`` is not
-    given (a batch is made on its recipe's dose step).
+    given (a batch is made on its recipe's dose step), and its amount is checked
+    against the recipe's plausible maximum mg/kg or mg/m².
 
     Raises
     ------
     InputError
         Both or neither of ``--dose-mg`` and ``--rule``; a split into unequal doses.
     DoseInputError
-        Any input the dose engine refuses.
+        Any input the dose engine refuses; an amount above the recipe's maximum.
     """
     if (args.dose_mg is None) == (args.rule is None):
         raise InputError("give the dose either with --dose-mg or with the --rule options")
@@ -207,6 +208,8 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
     if args.step_mg is None and recipe is not None and recipe.dose is not None:
         args.step_mg = recipe.dose.step.value
     result = dose_from_args(args)
+    if recipe is not None:
+        recipe.check_amount(result)
     doses = set(result.unit_doses_mg)
     if len(doses) != 1:
         listed = ", ".join(str(d) for d in result.unit_doses_mg)

@@ -76,11 +76,14 @@ def explain_dose(result: DoseResult) -> tuple[str, ...]:
             if result.capped
             else f"cap {f(result.cap_mg)} mg: not reached"
         )
-    step = "no step" if result.dose_step_mg is None else f"step {f(result.dose_step_mg)} mg"
-    lines.append(
-        f"rounded to {_mg(result.final_dose_mg)} ({step}, half-up): deviation {deviation} %, "
-        f"{verdict} the ±{f(result.tolerance_pct)} % tolerance"
-    )
+    if result.dose_step_mg is None:
+        lines.append(f"not rounded (no dose step): {_mg(result.final_dose_mg)}")
+    else:
+        lines.append(
+            f"rounded to {_mg(result.final_dose_mg)} (step {f(result.dose_step_mg)} mg, "
+            f"half-up): deviation {deviation} %, {verdict} the ±{f(result.tolerance_pct)} % "
+            "tolerance"
+        )
     if result.split is not None:
         doses = " + ".join(f(d) for d in result.split.doses_mg)
         lines.append(f"per administration: {doses} = {f(result.split.delivered_daily_mg)} mg/day")

@@ -246,5 +246,5 @@ def check_amount_limit(
     raise DoseInputError(
         f"amount = {format_decimal(result.amount)} {unit} is above the largest amount recipe "
         f"{recipe_id} is meant for ({format_decimal(limit)} {unit}, {times} × that): "
-        "check the prescription (a daily dose entered per administration, or mg for µg?)"
+        "check the prescription (a daily dose entered per administration, or a unit slip?)"
     )

@@ -12,7 +12,12 @@ from decimal import Decimal
 
 from printpharm.catalog import Catalog
 from printpharm.core.dose_report import explain_dose
-from printpharm.core.dose_rules import check_in_range, parse_band_table, split_band_text
+from printpharm.core.dose_rules import (
+    check_amount_limit,
+    check_in_range,
+    parse_band_table,
+    split_band_text,
+)
 from printpharm.core.dosing import (
     WEIGHT_ONLY_FORMULAS,
     DoseResult,
@@ -54,6 +59,8 @@ class RecipeOption:
     qc_units: int
     validation_status: str
     example: bool
+    max_mg_per_kg: Decimal | None = None
+    max_mg_per_m2: Decimal | None = None
 
     @property
     def range_text(self) -> str:
@@ -192,6 +199,12 @@ def recipe_options(catalog: Catalog | None) -> tuple[RecipeOption, ...]:
                 qc_units=recipe.qc.units_count,
                 validation_status=recipe.validation_status,
                 example=recipe.example,
+                max_mg_per_kg=None
+                if recipe.dose.max_per_kg is None
+                else recipe.dose.max_per_kg.value,
+                max_mg_per_m2=None
+                if recipe.dose.max_per_m2 is None
+                else recipe.dose.max_per_m2.value,
             )
         )
     return tuple(sorted(options, key=lambda r: (r.api, r.dose_min_mg, r.id)))
@@ -310,6 +323,11 @@ class DosePreviewBuilder:
             return None
 
     def _check_recipe(self, result: DoseResult, recipe: RecipeOption) -> None:
+        try:
+            check_amount_limit(result, recipe.max_mg_per_kg, recipe.max_mg_per_m2, recipe.id)
+        except DoseInputError as exc:
+            self.errors["amount"] = str(exc)
+            return
         for dose_mg in result.unit_doses_mg:
             try:
                 check_in_range(
