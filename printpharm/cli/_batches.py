@@ -141,6 +141,7 @@ def _batches_show(args: argparse.Namespace) -> int:
         f"{view.patient_use_reason}",
         f"recipe {recipe.get('id', '?')} {recipe.get('version', '')}; "
         f"dose {b.target_dose_mg} mg per unit",
+        *([view.dose_override.describe()] if view.dose_override is not None else []),
         f"units: {len(b.units)} of {b.units_count} recorded, {fails} not passing; "
         f"{len(view.alarms)} alarm event(s), {len(view.corrections)} flow correction(s)",
         f"QC: {str(qc.get('verdict', 'not evaluated')).upper()} — {qc.get('reason', '')}",
@@ -154,6 +155,7 @@ def _batches_show(args: argparse.Namespace) -> int:
         "batch": b,
         "patient_use": view.patient_use,
         "patient_use_reason": view.patient_use_reason,
+        "dose_override": None if view.dose_override is None else view.dose_override.to_record(),
         "qc": qc,
         "signatures": [{"text": s.text, "valid": s.valid, "problem": s.problem}
                        for s in view.signatures],

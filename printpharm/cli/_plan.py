@@ -18,9 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from printpharm.catalog import load_catalog
+from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit
-from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args, units_from_args
+from printpharm.cli._dose import UnitDose, add_dose_arguments, unit_dose_from_args, units_from_args
+from printpharm.cli._override import (
+    add_override_arguments,
+    refuse_without_override,
+    sign_if_refused,
+)
 from printpharm.errors import InputError
+from printpharm.services.dose_override import DoseOverride
 from printpharm.services.planning import PlanResult, plan_batch, save_unit_stl
 
 __all__ = ["register"]
@@ -43,6 +50,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     plan.add_argument("--out", required=True, metavar="FILE", help="G-code file to write")
     plan.add_argument("--stl", metavar="FILE", help="also write one unit as STL")
     add_dose_arguments(plan, dose_mg_option=True)
+    records = plan.add_argument_group(
+        "dose override",
+        "a rule dose that rounding moved outside its tolerance is refused; a pharmacist may "
+        "sign an override, recorded in the database (your --user first, then theirs)",
+    )
+    add_db_flag(records)
+    records.add_argument("--user", metavar="U", help="your user ID (with --override-by)")
+    add_override_arguments(records)
+    add_secret_flags(records, user=False)
     add_json_flag(plan)
     plan.set_defaults(func=_run_plan)
 
@@ -105,10 +121,26 @@ def _text(plan: PlanResult, out: Path) -> str:
     return "\n".join(lines)
 
 
+def _override(args: argparse.Namespace, recipe_id: str, dose: UnitDose) -> DoseOverride | None:
+    """Refuse a dose outside its tolerance, or have a pharmacist sign its override."""
+    refuse_without_override(args, dose)
+    if not args.override_by:
+        if args.user is not None or args.db is not None or args.password_stdin:
+            raise InputError(
+                "plan records nothing in the database but a dose override: --user, --db and "
+                "--password-stdin go with --override-by"
+            )
+        return None
+    with logged_in(args) as (services, session, secrets):
+        return sign_if_refused(args, services, session, secrets, recipe_id, dose)
+
+
 def _run_plan(args: argparse.Namespace) -> int:
     catalog = load_catalog()
-    dose = unit_dose_from_args(args, catalog.recipe(args.recipe))
+    recipe = catalog.recipe(args.recipe)
+    dose = unit_dose_from_args(args, recipe)
     units = units_from_args(args)
+    override = _override(args, recipe.id, dose)
     plan = plan_batch(catalog, args.recipe, dose.dose_mg, units, printer_id=args.printer)
     out = Path(args.out)
     _write(out, plan.gcode, "--out")
@@ -118,5 +150,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     payload = _payload(plan, out, stl)
     if dose.result is not None:
         payload["dose_calculation"] = dose.record
-    emit(args, payload, "\n".join([*dose.lines(), _text(plan, out)]))
+    payload["dose_override"] = None if override is None else override.to_record()
+    lines = [*dose.lines(), *([override.describe()] if override is not None else [])]
+    emit(args, payload, "\n".join([*lines, _text(plan, out)]))
     return 0

@@ -22,12 +22,22 @@ from typing import Any
 from printpharm.catalog import Catalog, load_catalog
 from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit, to_jsonable, whole_number_arg
-from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args, units_from_args
+from printpharm.cli._dose import UnitDose, add_dose_arguments, unit_dose_from_args, units_from_args
+from printpharm.cli._override import (
+    add_override_arguments,
+    refuse_without_override,
+    sign_if_refused,
+)
 from printpharm.errors import InputError
+from printpharm.services.dose_override import DoseOverride
 from printpharm.services.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.planning import PlanResult
-from printpharm.services.print_authority import after_run, begin_recorded_run
+from printpharm.services.print_authority import (
+    PrintAuthorisation,
+    after_run,
+    begin_recorded_run,
+)
 from printpharm.services.recording import (
     BatchRecorder,
     FanoutRecorder,
@@ -103,6 +113,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the pharmacist who checked the entry and dose (second person; their password "
         "is asked after yours): without it the batch is not for patient use",
     )
+    add_override_arguments(records)
     add_secret_flags(records, user=False)
     run.add_argument(
         "--no-flow-correction", action="store_true", help="never change the flow rate (M221)"
@@ -231,34 +242,19 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError(
             "--db, --password-stdin and --verified-by record the batch: give --user as well"
         )
+    refuse_without_override(args, dose)  # before anything is planned
     units = units_from_args(args)
     prepared = prepare_run(catalog, args.recipe, dose.dose_mg, units, dose_record=dose.record)
-    printer_url, balance_url = _device_urls(args, catalog, args.recipe)
+    ports = _device_urls(args, catalog, args.recipe)
     use: dict[str, Any] = {"patient_use": False, "patient_use_reason": "not recorded"}
+    override: DoseOverride | None = None
     if args.user is None:
         options = RunOptions(flow_correction=not args.no_flow_correction)
-        result, paths = _print(args, prepared, (printer_url, balance_url), NullRecorder(), options)
+        result, paths = _print(args, prepared, ports, NullRecorder(), options)
         note = "not recorded in the database (no --user): a training run"
     else:
-        with logged_in(args) as (services, session, secrets):
-            if args.verified_by:
-                prompt = f"password for {args.verified_by} (second-person check): "
-                verify_entry(
-                    services.auth,
-                    session,
-                    prepared.request,
-                    args.verified_by,
-                    secrets.ask(prompt),
-                )
-            recorded = begin_recorded_run(services.auth, session, prepared.request)
-            result, paths = _print(
-                args,
-                prepared,
-                (printer_url, balance_url),
-                recorded.recorder,
-                recorded.options(flow_correction=not args.no_flow_correction),
-            )
-        authorisation = after_run(recorded.authorisation, result)  # as the record says
+        result, paths, authorisation = _recorded(args, prepared, ports, dose)
+        override = authorisation.dose_override
         reason = "; ".join(authorisation.problems) or f"recipe: {authorisation.recipe_line}"
         use = {"patient_use": authorisation.patient_use, "patient_use_reason": reason}
         note = f"recorded in the database by {args.user} — {authorisation.label}: {reason}"
@@ -268,11 +264,30 @@ def _run(args: argparse.Namespace) -> int:
         "passed": result.passed,
         "recorded": args.user is not None,
         **use,
+        "dose_override": None if override is None else to_jsonable(override.to_record()),
         "plan": _plan_summary(plan),
     }
-    text = "\n".join([*dose.lines(), _verdict_text(result, plan, paths, args.user is not None)])
+    lines = [*dose.lines(), *([override.describe()] if override is not None else [])]
+    text = "\n".join([*lines, _verdict_text(result, plan, paths, args.user is not None)])
     emit(args, payload, f"{text}\nbatch record: {note}")
     return 0 if result.passed else 1
+
+
+def _recorded(
+    args: argparse.Namespace, prepared: PreparedRun, ports: tuple[str, str], dose: UnitDose
+) -> tuple[BatchResult, list[Path], PrintAuthorisation]:
+    """Log in, sign the dose override and the second-person check asked for, print, record."""
+    with logged_in(args) as (services, session, secrets):
+        sign_if_refused(args, services, session, secrets, prepared.request.recipe.id, dose)
+        if args.verified_by:
+            prompt = f"password for {args.verified_by} (second-person check): "
+            verify_entry(
+                services.auth, session, prepared.request, args.verified_by, secrets.ask(prompt)
+            )
+        recorded = begin_recorded_run(services.auth, session, prepared.request)
+        options = recorded.options(flow_correction=not args.no_flow_correction)
+        result, paths = _print(args, prepared, ports, recorded.recorder, options)
+    return result, paths, after_run(recorded.authorisation, result)  # as the record says
 
 
 def _print(

@@ -20,7 +20,7 @@ from printpharm.core.dosing import BSA_FORMULA_LABELS, DoseResult
 from printpharm.core.prescription import DoseRule
 from printpharm.core.units import format_decimal, quantize_half_up
 
-__all__ = ["RULE_LABELS", "dose_record", "explain_dose"]
+__all__ = ["RULE_LABELS", "dose_record", "explain_dose", "flag_lines"]
 
 #: What each rule means, as the human output names it.
 RULE_LABELS: dict[DoseRule, str] = {
@@ -58,8 +58,12 @@ def _basis(result: DoseResult) -> str:
     return f"{f(result.amount)} mg prescribed"
 
 
-def explain_dose(result: DoseResult) -> tuple[str, ...]:
-    """The steps from prescription to unit dose and every flag, one line each."""
+def explain_dose(result: DoseResult, *, flags: bool = True) -> tuple[str, ...]:
+    """The steps from prescription to unit dose and (``flags``) every flag, one line each.
+
+    A screen that shows the flags and warnings in a place of their own passes
+    ``flags=False`` and uses :func:`flag_lines`.
+    """
     f = format_decimal
     verdict = "within" if result.within_rounding_tolerance else "OUTSIDE"
     deviation = format_deviation(
@@ -87,9 +91,13 @@ def explain_dose(result: DoseResult) -> tuple[str, ...]:
     if result.split is not None:
         doses = " + ".join(f(d) for d in result.split.doses_mg)
         lines.append(f"per administration: {doses} = {f(result.split.delivered_daily_mg)} mg/day")
-    lines.append("flags: " + (", ".join(str(x) for x in result.flags) or "none"))
-    lines.extend(f"warning: {w}" for w in result.warnings)
-    return tuple(lines)
+    return (*lines, *flag_lines(result)) if flags else tuple(lines)
+
+
+def flag_lines(result: DoseResult) -> tuple[str, ...]:
+    """Every flag of the dose (``flags: ...``) and one ``warning:`` sentence per warning."""
+    names = ", ".join(str(x) for x in result.flags) or "none"
+    return (f"flags: {names}", *(f"warning: {w}" for w in result.warnings))
 
 
 def dose_record(result: DoseResult) -> dict[str, Any]:

@@ -9,13 +9,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from printpharm.catalog import Catalog
-from printpharm.core.dose_report import explain_dose
+from printpharm.catalog.schema import Quantity
+from printpharm.core.dose_report import dose_record, explain_dose
 from printpharm.core.dose_rules import (
     check_amount_limit,
     check_in_range,
     parse_band_table,
+    rounding_refusal,
     split_band_text,
 )
 from printpharm.core.dosing import (
@@ -27,6 +30,7 @@ from printpharm.core.dosing import (
 )
 from printpharm.core.units import format_decimal, quantize_half_up, to_decimal
 from printpharm.errors import CatalogError, DesignSpaceError, DoseInputError, UniformityInputError
+from printpharm.services.dose_override import DoseOverride, override_matches
 
 __all__ = [
     "DoseForm",
@@ -34,6 +38,7 @@ __all__ = [
     "DosePreviewBuilder",
     "RecipeOption",
     "describe_dose",
+    "entry_record",
     "format_bsa",
     "format_mass",
     "format_mg",
@@ -99,8 +104,10 @@ class DosePreview:
     """What the new-batch page shows after each keystroke.
 
     ``errors`` maps a field name (as in :class:`DoseForm`) to the reason it is
-    refused; ``ready`` is true only when nothing is refused and every required
-    field is given, so a batch may be planned.
+    refused; ``refusal`` says why a dose that rounding moved outside its tolerance
+    may not be printed, and ``override`` is the pharmacist's signed override of
+    exactly this entry, if any. ``ready`` is true only when nothing is refused
+    (or the refusal is overridden) and every required field is given.
     """
 
     bsa_m2: Decimal | None = None
@@ -110,11 +117,14 @@ class DosePreview:
     errors: dict[str, str] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    refusal: str | None = None
+    override: DoseOverride | None = None
 
     @property
     def ready(self) -> bool:
-        """Whether the batch may go on to planning."""
-        return self.result is not None and not self.errors and not self.missing
+        """Whether the batch may go on to planning (a refused dose needs its override)."""
+        cleared = self.refusal is None or self.override is not None
+        return self.result is not None and not self.errors and not self.missing and cleared
 
 
 def parse_masses(text: str) -> tuple[Decimal, ...]:
@@ -175,9 +185,13 @@ def format_mass(value: Decimal | float, exact: bool = True) -> str:
     return f"{quantize_half_up(number, places):.{places}f}"
 
 
-def describe_dose(result: DoseResult) -> tuple[str, ...]:
-    """The steps from prescription to unit dose and every flag, one line each (as the CLI)."""
-    return explain_dose(result)
+def describe_dose(result: DoseResult, *, flags: bool = True) -> tuple[str, ...]:
+    """The steps from prescription to unit dose (and every flag), one line each, as the CLI."""
+    return explain_dose(result, flags=flags)
+
+
+def _value(quantity: Quantity | None) -> Decimal | None:
+    return None if quantity is None else quantity.value
 
 
 def recipe_options(catalog: Catalog | None) -> tuple[RecipeOption, ...]:
@@ -199,23 +213,41 @@ def recipe_options(catalog: Catalog | None) -> tuple[RecipeOption, ...]:
                 qc_units=recipe.qc.units_count,
                 validation_status=recipe.validation_status,
                 example=recipe.example,
-                max_mg_per_kg=None
-                if recipe.dose.max_per_kg is None
-                else recipe.dose.max_per_kg.value,
-                max_mg_per_m2=None
-                if recipe.dose.max_per_m2 is None
-                else recipe.dose.max_per_m2.value,
+                max_mg_per_kg=_value(recipe.dose.max_per_kg),
+                max_mg_per_m2=_value(recipe.dose.max_per_m2),
             )
         )
     return tuple(sorted(options, key=lambda r: (r.api, r.dose_min_mg, r.id)))
 
 
-class DosePreviewBuilder:
-    """Collects the refusals of one form, field by field, into a :class:`DosePreview`."""
+def entry_record(form: DoseForm, result: DoseResult) -> dict[str, Any]:
+    """Who the batch is for and how its dose was reached (the record the CLI writes too).
 
-    def __init__(self, find_recipe: Callable[[str], RecipeOption], form: DoseForm) -> None:
+    A dose override and the second-person check are bound to the hash of this record.
+    """
+    return {
+        "patient_id": form.patient_id.strip(),
+        "prescriber": form.prescriber.strip(),
+        **dose_record(result),
+    }
+
+
+class DosePreviewBuilder:
+    """Collects the refusals of one form, field by field, into a :class:`DosePreview`.
+
+    ``override`` is a dose override signed earlier on this form; it clears the
+    rounding refusal only while the entry is exactly the one it was signed for.
+    """
+
+    def __init__(
+        self,
+        find_recipe: Callable[[str], RecipeOption],
+        form: DoseForm,
+        override: DoseOverride | None = None,
+    ) -> None:
         self.find_recipe = find_recipe
         self.form = form
+        self.override = override
         self.errors: dict[str, str] = {}
         self.missing: list[str] = []
         self.notes: list[str] = []
@@ -238,8 +270,15 @@ class DosePreviewBuilder:
         recipe = self._recipe()
         bsa, formula = self._bsa(rule)
         result = self._dose(rule, recipe)
+        refusal = override = None
         if result is not None and recipe is not None:
             self._check_recipe(result, recipe)
+            refusal = rounding_refusal(result)
+            record = entry_record(form, result)
+            if refusal and override_matches(
+                None if self.override is None else self.override.to_record(), recipe.id, record
+            ):
+                override = self.override
         if not 1 <= form.units <= _MAX_UNITS:
             self.errors["units"] = f"units = {form.units} is outside 1–{_MAX_UNITS}"
         elif recipe is not None and form.units < recipe.qc_units:
@@ -255,6 +294,8 @@ class DosePreviewBuilder:
             errors=self.errors,
             missing=tuple(self.missing),
             notes=tuple(self.notes),
+            refusal=refusal,
+            override=override,
         )
 
     def _identity(self) -> None:

@@ -139,6 +139,8 @@ def _prescription(v: BatchRecordView) -> list[Any]:
         ("Units planned", v.batch.units_count),
     ]  # fmt: skip
     out: list[Any] = [_heading("1. Prescription and dose calculation"), _pairs(rows)]
+    if v.dose_override is not None:
+        out.append(_p(v.dose_override.describe(), 9, True, _RED))
     steps = dose.get("explanation") or []
     if steps:
         out.append(_p("Calculation: " + "; ".join(str(s) for s in steps), 7.5))

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from printpharm.catalog import Catalog
-from printpharm.core.dose_report import dose_record
 from printpharm.errors import DesignSpaceError, InputError
-from printpharm.services._batch_form import DoseForm, DosePreview
+from printpharm.services._batch_form import DoseForm, DosePreview, entry_record
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.print_authority import PrintAuthorisation, authorise_print
 from printpharm.services.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
@@ -94,17 +93,6 @@ class PlannedBatch:
     request: RunRequest
 
 
-def _dose_record(form: DoseForm, preview: DosePreview) -> dict[str, Any]:
-    """Who the batch is for and how its dose was reached (the record the CLI writes too)."""
-    result = preview.result
-    assert result is not None
-    return {
-        "patient_id": form.patient_id.strip(),
-        "prescriber": form.prescriber.strip(),
-        **dose_record(result),
-    }
-
-
 def _layers(catalog: Catalog, plan: PlanResult) -> tuple[LayerView, ...]:
     from printpharm.services.planning import process_settings
     from printpharm.slicing.toolpaths import slice_form
@@ -154,7 +142,7 @@ def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> Pla
     dose_mg = doses[0]
     from printpharm.services.run_prepare import new_batch_id, prepare_run
 
-    record = _dose_record(form, preview)
+    record = entry_record(form, preview.result)
     batch_id = new_batch_id(preview.recipe.id)
     prepared = prepare_run(
         catalog, preview.recipe.id, dose_mg, form.units, dose_record=record, batch_id=batch_id

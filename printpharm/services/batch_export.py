@@ -3,8 +3,9 @@
 :meth:`BatchExportService.view` gathers one batch's complete record: the stored
 batch and units (raw balance lines), the run's header (prescription and dose
 calculation, recipe version and hash, ink lot and expiry, printer and balance
-identity, preflight), each unit's verdict, alarms, flow corrections, QC results
-with the pharmacopoeia tests applied, the signatures with their manifestation
+identity, preflight, a pharmacist's dose override), each unit's verdict, alarms,
+flow corrections, QC results with the pharmacopoeia tests applied, the
+signatures with their manifestation
 and whether each still matches the record, the batch's audit events, the state
 of the whole audit chain, and whether anything changed after signing (Annex 11
 §8.2). JSON keeps the stored values exactly (Decimals as strings) and reads back
@@ -30,6 +31,8 @@ from printpharm.errors import InputError, RecordError
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.batch_records import batch_signable
 from printpharm.services.device_registry import simulated_weighing
+from printpharm.services.dose_override import APPLIED as OVERRIDE_APPLIED
+from printpharm.services.dose_override import DoseOverride
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE
 from printpharm.services.permissions import Operation
 from printpharm.services.records import RecordsService, manifestation
@@ -96,6 +99,7 @@ class BatchRecordView:
     exported_by: str
     exported_at: str
     unaudited_units: tuple[int, ...] = ()
+    dose_override: DoseOverride | None = None
 
     @property
     def changed_after_signing(self) -> bool:
@@ -194,6 +198,7 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
         check = RecordsService.verify_signature(sig, signable)
         signatures.append(SignatureLine(sig, manifestation(sig), check.ok, check.problem))
     finishes = [e.new() for e in events if e.record_type == "batch" and e.action == "finish"]
+    overrides = [DoseOverride(**e.new()) for e in events if e.action == OVERRIDE_APPLIED]
     use, why = patient_use(row, events)
     return BatchRecordView(
         batch=row,
@@ -210,6 +215,7 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
         exported_by=exported_by,
         exported_at=format_utc_ms(uow.now()),
         unaudited_units=_unaudited(row, events),
+        dose_override=overrides[-1] if overrides else None,
     )
 
 
@@ -250,6 +256,9 @@ def record_to_json(view: BatchRecordView) -> dict[str, Any]:
                 "patient_use": view.patient_use,
                 "patient_use_label": "for patient use" if view.patient_use else NOT_FOR_PATIENT_USE,
                 "patient_use_reason": view.patient_use_reason,
+                "dose_override": None if view.dose_override is None
+                else {**view.dose_override.to_record(),
+                      "statement": view.dose_override.describe()},
                 "unit_verdicts": {str(u.reading.unit_index): u.verdict for u in view.units},
                 "result": view.result,
                 "changed_after_signing": view.changed_after_signing,
@@ -324,6 +333,7 @@ def record_to_csv(view: BatchRecordView) -> str:
         ("units_planned", b.units_count), ("research_mode", b.research_mode),
         ("patient_use", "yes" if view.patient_use else NOT_FOR_PATIENT_USE),
         ("patient_use_reason", view.patient_use_reason),
+        ("dose_override", "" if view.dose_override is None else view.dose_override.describe()),
         ("recipe", recipe.get("id")), ("recipe_version", recipe.get("version")),
         ("recipe_sha256", recipe.get("sha256")),
         ("ink_lot", (recipe.get("ink") or {}).get("lot")),

@@ -21,6 +21,7 @@ from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.db_recorder import DatabaseRecorder
 from printpharm.services.device_registry import BalancePolicy, balance_policy, simulated_weighing
+from printpharm.services.dose_override import APPLIED, DoseOverride, find_override, refusal_of
 from printpharm.services.entry_verification import NOT_VERIFIED, entry_verifier
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE, BatchAuthorisation, LockedMode
 from printpharm.services.permissions import Operation
@@ -67,6 +68,7 @@ class PrintAuthorisation:
     refusal: str | None = None
     problems: tuple[str, ...] = ()
     decision: BatchAuthorisation | None = None
+    dose_override: DoseOverride | None = None
 
     @property
     def label(self) -> str:
@@ -152,7 +154,10 @@ def authorise_request(
 
     A batch whose prescription entry and dose were not verified by a second
     person (:mod:`printpharm.services.entry_verification`) may be printed where
-    locked mode allows it, but is not for patient use.
+    locked mode allows it, but is not for patient use. A dose that rounding moved
+    outside its tolerance is refused unless a pharmacist signed an override for
+    exactly this entry (:mod:`printpharm.services.dose_override`), which the
+    authorisation then carries.
 
     Raises
     ------
@@ -160,6 +165,13 @@ def authorise_request(
         The role may not print, or the session ended.
     """
     authorisation = authorise_print(auth, user, request.recipe, request.ink, request.dose_mg)
+    refused = refusal_of(request.dose_record)
+    if authorisation.allowed and refused is not None:
+        override = find_override(auth, request.recipe.id, request.dose_record)
+        if override is None:
+            why = f"{refused}: refused without a pharmacist's signed dose override"
+            return replace(authorisation, allowed=False, refusal=why)
+        authorisation = replace(authorisation, dose_override=override)
     if not authorisation.allowed or entry_verifier(auth, request) is not None:
         return authorisation
     problems = (*authorisation.problems, NOT_VERIFIED)
@@ -211,11 +223,13 @@ class RecordedRun:
     mass_policy: Policy = "strict"
 
     def options(self, **kwargs: Any) -> RunOptions:
-        """Run options with this run's lock, balance and 2.9.5 policies."""
+        """Run options with this run's lock, balance and 2.9.5 policies and its dose override."""
+        override = self.authorisation.dose_override
         return RunOptions(
             lock_policy=self.lock_policy,
             balance_policy=self.balance_policy,
             mass_policy=self.mass_policy,
+            dose_override=None if override is None else override.to_record(),
             **kwargs,
         )
 
@@ -225,14 +239,16 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
 
     The decision is written to the batch's audit trail: a refusal as
     ``print-refused`` (with the reason) before raising, an authorisation as
-    ``authorise`` (mode, library versions, patient use). The run's options
+    ``authorise`` (mode, library versions, patient use), and a signed dose
+    override it prints under as ``dose-override-applied``. The run's options
     (:meth:`RecordedRun.options`) also accept readings only from a registered,
     calibrated balance (or the simulator, for training).
 
     Raises
     ------
     DesignSpaceError
-        Locked mode refuses the batch (the message names each limit).
+        Locked mode refuses the batch (the message names each limit), or its dose is
+        outside the rounding tolerance without a pharmacist's signed override.
     PermissionDenied, SessionExpired
         The role may not run prints, or the session ended.
     InputError
@@ -252,6 +268,13 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
             )  # fmt: skip
         raise DesignSpaceError(refusal)
     LockedMode(auth).record_authorisation(session, batch_id, authorisation.decision)
+    override = authorisation.dose_override
+    if override is not None:  # the batch's own trail names the override it prints under
+        with auth.uow() as uow:
+            uow.audit.append(
+                AuditEntry("batch", APPLIED, batch_id, live.user_id, live.full_name,
+                           reason=override.reason, new=override.to_record(), batch_id=batch_id)
+            )  # fmt: skip
     with auth.uow(write=False) as uow:
         today = uow.now().date()
         mass_policy = uow.settings.get(MASS_POLICY_SETTING)

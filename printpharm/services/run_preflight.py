@@ -2,11 +2,13 @@
 
 Static checks (before the devices are touched): the recipe version is validated
 and locked, it is a medicine recipe, the dose lies in its validated range and
-step, the ink is the recipe's and its lot has not expired, every unit's target
-mass in the G-code carries the prescribed dose, and the heater targets are
-inside the recipe's windows. Device checks: the printer
-identifies (M115) as the firmware family the recipe's printer definition
-needs, and after heating the measured temperatures are inside the windows.
+step, a dose that rounding moved outside its tolerance carries a pharmacist's
+signed override for exactly this entry, the ink is the recipe's and its lot
+has not expired, every unit's target mass in the G-code carries the prescribed
+dose, and the heater targets are inside the recipe's windows. Device checks:
+the printer identifies (M115) as the firmware family the recipe's printer
+definition needs, and after heating the measured temperatures are inside the
+windows.
 
 Each check yields a :class:`PreflightCheck`; any failure raises
 :class:`~printpharm.errors.PreflightError` naming every failed check.
@@ -14,15 +16,17 @@ Each check yields a :class:`PreflightCheck`; any failure raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.units import ink_mass_mg
 from printpharm.devices.printer import HeaterReading, PrinterInfo
 from printpharm.errors import DesignSpaceError, DoseInputError, PreflightError
+from printpharm.services.dose_override import override_matches, refusal_of
 from printpharm.services.run_program import PlateProgram
 
 __all__ = [
@@ -138,6 +142,31 @@ def _targets_check(program: PlateProgram, ink: Ink, dose_mg: Decimal) -> Preflig
     return PreflightCheck("plan_targets", not wrong, detail)
 
 
+def _rounding_check(
+    recipe: Recipe, dose_record: Mapping[str, Any], override: Mapping[str, Any] | None
+) -> PreflightCheck:
+    """A dose that rounding moved outside its tolerance prints only under a signed override."""
+    refusal = refusal_of(dose_record)
+    if refusal is None:
+        how = "within the rounding tolerance" if dose_record else "given directly, not rounded"
+        return PreflightCheck("dose_rounding", True, f"dose {how}")
+    if override is not None and override_matches(override, recipe.id, dose_record):
+        return PreflightCheck(
+            "dose_rounding",
+            True,
+            f"{refusal}; printed under the dose override signed by "
+            f"{override.get('pharmacist_name')} ({override.get('pharmacist_id')}): "
+            f"{override.get('reason')}",
+        )
+    why = (
+        "no pharmacist's signed dose override for this entry (a training run without a "
+        "database cannot have one)"
+        if override is None
+        else "the dose override given was signed for another entry"
+    )
+    return PreflightCheck("dose_rounding", False, f"{refusal}; {why}")
+
+
 def check_static(
     recipe: Recipe,
     ink: Ink,
@@ -146,11 +175,18 @@ def check_static(
     temperatures_c: tuple[Decimal | None, Decimal | None],
     lock: LockStatus,
     today: date,
+    dose_record: Mapping[str, Any] | None = None,
+    dose_override: Mapping[str, Any] | None = None,
 ) -> list[PreflightCheck]:
-    """Checks that need no device; ``temperatures_c`` = (nozzle, bed) targets in °C."""
+    """Checks that need no device; ``temperatures_c`` = (nozzle, bed) targets in °C.
+
+    ``dose_record`` is how the dose was reached (its ``rounding_refusal`` needs the
+    ``dose_override`` a pharmacist signed for exactly this entry).
+    """
     checks = [
         PreflightCheck("recipe_locked", lock.locked, f"{recipe.id} {lock.version}: {lock.reason}"),
         _dose_check(recipe, dose_mg),
+        _rounding_check(recipe, dose_record or {}, dose_override),
         *_ink_checks(recipe, ink, today),
         _targets_check(program, ink, dose_mg),
         _window_check("nozzle_temperature", temperatures_c[0], recipe),

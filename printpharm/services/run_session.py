@@ -151,8 +151,9 @@ class Session:
         self.lock = self.options.lock_policy(req.recipe, req.recipe_sha256)
         temps = (req.nozzle_c, req.bed_c)
         self.checks = check_static(
-            req.recipe, req.ink, req.program, req.dose_mg, temps, self.lock, self.today()
-        )
+            req.recipe, req.ink, req.program, req.dose_mg, temps, self.lock, self.today(),
+            req.dose_record, self.options.dose_override,
+        )  # fmt: skip
         if self.options.balance_policy is not None:
             balance = self.devices
             self.checks.append(

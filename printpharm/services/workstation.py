@@ -16,18 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 
 from printpharm.catalog import Catalog, load_catalog
+from printpharm.core.dose_report import flag_lines
 from printpharm.core.dosing import BSA_FORMULA_LABELS, BSA_FORMULAS
-from printpharm.core.uniformity import (
-    LocalMassCheckResult,
-    MassUniformityResult,
-    local_mass_check,
-    masses_in_mg,
-    uniformity_of_mass,
-)
 from printpharm.errors import (
     CatalogError,
     InputError,
@@ -40,6 +33,7 @@ from printpharm.services._batch_form import (
     DosePreviewBuilder,
     RecipeOption,
     describe_dose,
+    entry_record,
     format_bsa,
     format_mass,
     format_mg,
@@ -57,8 +51,10 @@ from printpharm.services._station_batch import (
     print_batch,
     warm_up,
 )
+from printpharm.services._station_qc import QcPreview, qc_preview
 from printpharm.services._station_session import ModeStatus, StationSession, display_url
 from printpharm.services.auth import AuthService, UserSession
+from printpharm.services.dose_override import DoseOverride, sign_override
 from printpharm.services.entry_verification import verify_entry
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.library import ImportOutcome, LibraryService
@@ -78,6 +74,7 @@ __all__ = [
     "DEFAULT_PRINTER_URL",
     "DeviceStatus",
     "DoseForm",
+    "DoseOverride",
     "DosePreview",
     "LayerView",
     "LibraryRow",
@@ -96,6 +93,7 @@ __all__ = [
     "build_workstation",
     "describe_dose",
     "display_url",
+    "flag_lines",
     "format_bsa",
     "format_mass",
     "format_mg",
@@ -143,17 +141,6 @@ class LibraryRow:
     status: str
     content_sha256: str
     signed: str
-
-
-@dataclass(frozen=True)
-class QcPreview:
-    """Verdicts for a list of unit masses: 2.9.5 (20 units) and the local check."""
-
-    masses_mg: tuple[Decimal, ...]
-    mass_2_9_5: MassUniformityResult | None
-    mass_2_9_5_error: str | None
-    local: LocalMassCheckResult | None
-    local_error: str | None
 
 
 class Workstation:
@@ -210,14 +197,32 @@ class Workstation:
 
     # -- dose ------------------------------------------------------------------------------
 
-    def preview_dose(self, form: DoseForm) -> DosePreview:
+    def preview_dose(self, form: DoseForm, override: DoseOverride | None = None) -> DosePreview:
         """Check the form and compute the BSA and dose the way the batch will.
 
-        Never raises for bad input: every refusal is returned in ``errors``
-        (field → the message of the :class:`DoseInputError` or
-        :class:`DesignSpaceError`) so the page can show it beside the field.
+        Never raises for bad input: every refusal is returned in ``errors`` (field →
+        message) or ``refusal`` (a dose outside its rounding tolerance, cleared by
+        ``override`` only if it was signed for exactly this entry).
         """
-        return DosePreviewBuilder(self.recipe, form).build()
+        return DosePreviewBuilder(self.recipe, form, override).build()
+
+    def sign_override(
+        self, form: DoseForm, preview: DosePreview, pharmacist: str, password: str, reason: str
+    ) -> DoseOverride:
+        """A pharmacist signs the override of the refused dose of this entry (audited).
+
+        Raises
+        ------
+        InputError, PermissionDenied, AuthenticationFailed, AccountLocked, SessionExpired
+            As :func:`printpharm.services.dose_override.sign_override` raises them.
+        """
+        user = self.session.require(Operation.ENTER_PRESCRIPTION)
+        if preview.result is None or preview.recipe is None:
+            raise InputError("the new-batch form has no dose to override yet")
+        record = entry_record(form, preview.result)
+        return sign_override(
+            self._auth(), user, preview.recipe.id, record, pharmacist, password, reason
+        )
 
     def warm_up(self) -> None:
         """Import the planning and slicing stack (≈ 1 s; call it off the GUI thread)."""
@@ -332,27 +337,14 @@ class Workstation:
     def preview_qc(
         self, masses_text: str, target_mg: str, unit_tol_pct: str, mean_tol_pct: str
     ) -> QcPreview:
-        """Judge typed masses (mg) by Ph. Eur. 2.9.5 and by the local mass check.
+        """Judge typed masses (mg) by Ph. Eur. 2.9.5 and the local check (see :func:`qc_preview`).
 
         Raises
         ------
         UniformityInputError
-            A mass that is not a number.
+            A mass that is not a number, or masses that are all below 5 mg (grams).
         """
-        masses = masses_in_mg(parse_masses(masses_text))  # grams are refused, with the reason
-        m295: MassUniformityResult | None = None
-        e295: str | None = None
-        local: LocalMassCheckResult | None = None
-        elocal: str | None = None
-        try:
-            m295 = uniformity_of_mass(masses)
-        except PrintpharmError as exc:
-            e295 = str(exc)
-        try:
-            local = local_mass_check(masses, target_mg.strip(), unit_tol_pct, mean_tol_pct)
-        except PrintpharmError as exc:
-            elocal = str(exc)
-        return QcPreview(masses, m295, e295, local, elocal)
+        return qc_preview(masses_text, target_mg, unit_tol_pct, mean_tol_pct)
 
     # -- recipe and ink library -------------------------------------------------------------
 
