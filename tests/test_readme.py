@@ -38,7 +38,7 @@ def test_the_first_command_runs_a_batch_on_the_simulators(
     assert main([*argv[1:], "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["status"] == "completed" and result["passed"] is True
-    assert len(result["units"]) == 10
+    assert len(result["units"]) == 20 and result["qc"]["verdict"] == "pass"
     out_dir = tmp_path / argv[argv.index("--out-dir") + 1]
     batch = result["batch_id"]
     for suffix in (".json", ".gcode", ".printer.log", ".balance.log"):

@@ -3,8 +3,10 @@
 Without ports the run uses the built-in simulators (a printer and a plate
 balance linked so that the balance weighs what the printer deposits), on a
 virtual clock. With ``--printer-port``/``--balance-port`` it drives real
-devices (or ``sim://`` URLs). Exit 0 when the run completed and its QC passed;
-1 when it completed with a failed QC, or was stopped or interrupted; 2 on bad
+devices (or ``sim://`` URLs). Exit 0 when the run completed with a releasable QC
+verdict (PASS, or LOCAL_SPEC_ONLY where the site allows it); 1 when the QC
+failed or is still pending (the verdict names what is missing, e.g.
+PENDING_CONTENT_UNIFORMITY), or the run was stopped or interrupted; 2 on bad
 input or a refused preflight.
 """
 
@@ -229,10 +231,23 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
         f"QC: {result.qc.verdict.upper()} — {result.qc.reason}",
     ]
     lines += [f"  {t.test:<20} {t.result:<15} {t.reason}" for t in result.qc.tests]
-    passed = "PASS — ready for release review" if recorded else "PASS (training run: no release)"
-    lines.append("VERDICT: " + (passed if result.passed else "FAIL"))
+    lines.append("VERDICT: " + _verdict(result, recorded))
     lines += [f"record: {p}" for p in paths]
     return "\n".join(lines)
+
+
+def _verdict(result: BatchResult, recorded: bool) -> str:
+    """What the batch is: a pass, a local-specification release, what is missing, or a fail."""
+    verdict = result.qc.verdict.upper()
+    if result.status != "completed" or result.qc.verdict in ("fail", "not_evaluated"):
+        return "FAIL"
+    if not result.releasable:
+        return f"{verdict} — not a pass; not releasable until that is done"
+    if not recorded:
+        return f"{verdict} (training run: no release)"
+    if result.qc.verdict == "local_spec_only":
+        return f"{verdict} — on the local specification only; ready for release review"
+    return f"{verdict} — ready for release review"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -262,6 +277,7 @@ def _run(args: argparse.Namespace) -> int:
     payload = {
         **to_jsonable(result),
         "passed": result.passed,
+        "releasable": result.releasable,
         "recorded": args.user is not None,
         **use,
         "dose_override": None if override is None else to_jsonable(override.to_record()),
@@ -270,7 +286,7 @@ def _run(args: argparse.Namespace) -> int:
     lines = [*dose.lines(), *([override.describe()] if override is not None else [])]
     text = "\n".join([*lines, _verdict_text(result, plan, paths, args.user is not None)])
     emit(args, payload, f"{text}\nbatch record: {note}")
-    return 0 if result.passed else 1
+    return 0 if result.releasable else 1
 
 
 def _recorded(

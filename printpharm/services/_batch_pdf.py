@@ -259,7 +259,7 @@ def _qc(v: BatchRecordView) -> list[Any]:
         f"{r.get('qc_units_count', '—')} units."
     )
     verdict = str(qc.get("verdict", "not evaluated")).upper().replace("_", " ")
-    color = _GREEN if verdict == "PASS" else _RED
+    color = {"PASS": _GREEN, "LOCAL SPEC ONLY": colors.black}.get(verdict, _RED)
     out: list[Any] = [
         _heading("5. Quality control"),
         _p(policy),

@@ -357,7 +357,9 @@ def record_to_csv(view: BatchRecordView) -> str:
     for c in view.corrections:
         w.writerow(["correction", c.get("at"), c.get("for_unit"), c.get("previous_pct"),
                     c.get("applied_pct"), c.get("clamped"), c.get("command")])  # fmt: skip
-    for t in ((view.result or {}).get("qc") or {}).get("tests", []):
+    qc = (view.result or {}).get("qc") or {}
+    w.writerow(["qc", "verdict", str(qc.get("verdict", "not_evaluated")).upper(), qc.get("reason")])
+    for t in qc.get("tests", []):
         w.writerow(["qc", t.get("test"), t.get("label"), t.get("result"), t.get("reason")])
     for s in view.signatures:
         sig = s.signature

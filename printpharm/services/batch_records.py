@@ -5,7 +5,9 @@ built by :func:`batch_signable`: its content version and canonical content
 (target dose, units with raw readings, the run's details; not the status,
 which the signature itself decides). Release needs a valid ``reviewed``
 signature of the same content by someone else first (audit-trail review,
-AUD-12), only a supervisor's role holds ``sign.released`` (SIG-07), and the
+AUD-12) and a QC verdict that may be released (``pass``, or ``local_spec_only``
+where the site allows it: a pending verdict is not a pass), only a supervisor's
+role holds ``sign.released`` (SIG-07), and the
 technician who printed the batch cannot sign it (SEC-05). The status change is
 stored in the signature's transaction.
 """
@@ -19,6 +21,7 @@ from printpharm.errors import RecordError, SignatureError
 from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.permissions import Operation
 from printpharm.services.records import Meaning, RecordsService, SignableRecord, SignatureCheck
+from printpharm.services.run_result import RELEASABLE_VERDICTS
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
@@ -96,7 +99,7 @@ class BatchRecordsService:
         ------
         SignatureError
             ``meaning`` is not ``released``/``rejected``, or a release lacks a
-            valid review signature by another person.
+            releasable QC verdict or a valid review signature by another person.
         RecordError
             The batch cannot move to that status, or changed while signing.
         PermissionDenied, AuthenticationFailed, AccountLocked, SessionExpired
@@ -108,6 +111,8 @@ class BatchRecordsService:
         row = self.get(session, batch_id)
         record = batch_signable(row)
         if chosen is Meaning.RELEASED:
+            if row.status == "completed":  # any other status cannot move to released at all
+                self._require_releasable_qc(batch_id)
             self._require_review(session, record, user_id)
 
         def change_status(uow: UnitOfWork) -> None:
@@ -119,6 +124,22 @@ class BatchRecordsService:
         return self._records.sign(
             session, record, chosen, user_id, password, comment, then=change_status
         )
+
+    def _require_releasable_qc(self, batch_id: str) -> None:
+        """Release needs the run's QC verdict ``pass`` (or an allowed ``local_spec_only``).
+
+        A pending verdict (content uniformity or an assay still missing) is not a pass.
+        """
+        with self._auth.uow(write=False) as uow:
+            finishes = uow.events(batch_id=batch_id, record_type="batch", action="finish")
+        qc = (finishes[-1].new() or {}).get("qc") or {} if finishes else {}
+        verdict = str(qc.get("verdict", "not_evaluated"))
+        if verdict not in RELEASABLE_VERDICTS:
+            raise SignatureError(
+                f"batch {batch_id} cannot be released: its QC verdict is "
+                f"{verdict.upper()} — {qc.get('reason', 'no QC was recorded')}; only a PASS "
+                "(or LOCAL_SPEC_ONLY where the site allows it) may be released"
+            )
 
     def _require_review(self, session: UserSession, record: SignableRecord, signer: str) -> None:
         reviews = [

@@ -28,7 +28,7 @@ from printpharm.services.permissions import Operation
 from printpharm.services.run_preflight import LockPolicy, LockStatus, shipped_recipe_lock
 from printpharm.services.run_result import BatchResult
 from printpharm.services.run_setup import RunOptions, RunRequest
-from printpharm.services.site_settings import MASS_POLICY_SETTING
+from printpharm.services.site_settings import LOCAL_SPEC_SETTING, MASS_POLICY_SETTING
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import library
 
@@ -221,6 +221,7 @@ class RecordedRun:
     lock_policy: LockPolicy
     balance_policy: BalancePolicy
     mass_policy: Policy = "strict"
+    local_spec_release: bool = False
 
     def options(self, **kwargs: Any) -> RunOptions:
         """Run options with this run's lock, balance and 2.9.5 policies and its dose override."""
@@ -229,6 +230,7 @@ class RecordedRun:
             lock_policy=self.lock_policy,
             balance_policy=self.balance_policy,
             mass_policy=self.mass_policy,
+            local_spec_release=self.local_spec_release,
             dose_override=None if override is None else override.to_record(),
             **kwargs,
         )
@@ -278,10 +280,12 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
     with auth.uow(write=False) as uow:
         today = uow.now().date()
         mass_policy = uow.settings.get(MASS_POLICY_SETTING)
+        local_spec = uow.settings.get(LOCAL_SPEC_SETTING)
     return RecordedRun(
         authorisation,
         DatabaseRecorder(auth, session),
         authorisation.lock_policy(auth),
         balance_policy(auth, today),
         "gn_rounding" if mass_policy and mass_policy.value == "gn_rounding" else "strict",
+        local_spec is not None and local_spec.value == "allowed",
     )

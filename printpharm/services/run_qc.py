@@ -12,8 +12,17 @@
   target (recipe tolerances). Always run: it is the in-run mass check, so it is
   added (``named_by_recipe=False``) when the recipe does not name it.
 
-A test that cannot apply says why and does not decide the verdict; the batch
-passes only if at least one test applied and none failed.
+A test that cannot apply says why and does not decide the verdict. The batch
+fails if an applied test failed. It is ``pass`` only if a pharmacopoeial test
+that decides compliance applied and passed (2.9.5 on 20 units; the 2.9.40 mass
+variation here uses the ink's nominal assay and the content uniformity is
+estimated from masses, so neither decides alone). Otherwise the verdict names
+what is missing: ``pending_content_uniformity`` (the units' contents must be
+assayed: 2.9.40 content uniformity, because mass variation is not allowed below
+25 mg or 25 % drug) or ``pending_assay`` (2.9.40 by mass variation needs a
+batch assay A). Where the site allows release on the pharmacy's local
+specification (site setting ``qc.release_on_local_spec``) and the local check
+passed, the verdict is ``local_spec_only`` and says so.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from printpharm.core.uniformity import (
     local_mass_check,
     uniformity_of_mass,
 )
-from printpharm.services.run_result import QcReport, QcTestOutcome, UnitRecord
+from printpharm.services.run_result import QcReport, QcTestOutcome, QcVerdict, UnitRecord
 
 __all__ = ["QcInputs", "evaluate_qc"]
 
@@ -55,6 +64,10 @@ class QcInputs:
         The ink's assay in % of label claim (nominal, not a batch assay).
     unit_tolerance_pct, mean_tolerance_pct : Decimal
         The recipe's local tolerances in % of target.
+    mass_policy : {"strict", "gn_rounding"}
+        The 2.9.5 reading in force.
+    local_spec_release : bool
+        Whether the site allows release on the local specification alone.
     """
 
     def __init__(
@@ -67,6 +80,7 @@ class QcInputs:
         unit_tolerance_pct: Decimal,
         mean_tolerance_pct: Decimal,
         mass_policy: Policy = "strict",
+        local_spec_release: bool = False,
     ) -> None:
         self.tests = tuple(tests)
         self.form = form
@@ -76,6 +90,7 @@ class QcInputs:
         self.unit_tolerance_pct = unit_tolerance_pct
         self.mean_tolerance_pct = mean_tolerance_pct
         self.mass_policy = mass_policy
+        self.local_spec_release = local_spec_release
 
 
 def _na(test: str, label: str, reason: str, named: bool = True) -> QcTestOutcome:
@@ -201,8 +216,9 @@ def evaluate_qc(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcReport:
     Returns
     -------
     QcReport
-        ``pass`` iff at least one test applied and none failed; tests that
-        could not apply are listed with the reason.
+        ``fail`` if an applied test failed; ``pass`` iff a pharmacopoeial test
+        applied and passed; otherwise what is missing (see the module docstring).
+        Tests that could not apply are listed with the reason.
 
     Raises
     ------
@@ -229,4 +245,38 @@ def evaluate_qc(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcReport:
     if failed:
         return QcReport("fail", f"failed: {', '.join(failed)}{note}", tuple(outcomes))
     passed = ", ".join(o.test for o in applied)
-    return QcReport("pass", f"passed: {passed}{note}", tuple(outcomes))
+    if any(o.test in _DECIDING and not o.is_estimate for o in applied):
+        return QcReport("pass", f"passed: {passed}{note}", tuple(outcomes))
+    return _undecided(inputs, outcomes, f"passed: {passed}{note}")
+
+
+#: Tests whose pass is pharmacopoeial compliance (not an estimate, not a local check).
+_DECIDING = frozenset({"2.9.5", "2.9.40-mv"})
+
+
+def _undecided(inputs: QcInputs, outcomes: Sequence[QcTestOutcome], ran: str) -> QcReport:
+    """Nothing failed, but no pharmacopoeial test decided: name what is missing."""
+    fraction = inputs.drug_load_mg_per_g / 1000
+    applicability = applicable_uniformity_test(inputs.dose_mg, fraction, inputs.form)
+    if applicability.mass_variation_allowed:
+        missing: QcVerdict = "pending_assay"
+        needed = (
+            "Ph. Eur. 2.9.40 by mass variation needs a batch assay A on 10 weighed units (the "
+            "ink's nominal assay only gives an estimate), or 2.9.5 needs 20 units"
+        )
+    else:
+        missing = "pending_content_uniformity"
+        needed = (
+            f"Ph. Eur. 2.9.40 content uniformity: assay 10 units individually "
+            f"({applicability.reason}); 2.9.5 would need 20 weighed units"
+        )
+    why = f"no pharmacopoeial uniformity test decided ({ran}); {needed}"
+    local = next((o for o in outcomes if o.test == "local"), None)
+    if inputs.local_spec_release and local is not None and local.result == "PASS":
+        return QcReport(
+            "local_spec_only",
+            f"released on the pharmacy's local specification only (site setting "
+            f"qc.release_on_local_spec): {why}",
+            tuple(outcomes),
+        )
+    return QcReport(missing, f"not a pass: {why}", tuple(outcomes))

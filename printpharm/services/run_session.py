@@ -336,6 +336,7 @@ class Session:
             r.tolerances.unit_mass.value,
             r.tolerances.mean_mass.value,
             self.options.mass_policy,
+            self.options.local_spec_release,
         )
         report = evaluate_qc(inputs, self.units)
         notes = []

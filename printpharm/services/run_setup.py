@@ -126,6 +126,9 @@ class RunOptions:
     balance_policy: Callable[[Mapping[str, str], str], PreflightCheck] | None = None
     #: Ph. Eur. 2.9.5 reading (site setting ``qc.mass_uniformity_policy``).
     mass_policy: Policy = "strict"
+    #: Whether a batch no pharmacopoeial test could decide may be released on the local
+    #: specification (site setting ``qc.release_on_local_spec``; verdict ``local_spec_only``).
+    local_spec_release: bool = False
     #: A pharmacist's signed override of a dose outside its rounding tolerance, as found in
     #: the records (``DoseOverride.to_record()``); a training run has none.
     dose_override: Mapping[str, Any] | None = None

@@ -24,10 +24,21 @@ from printpharm.services.permissions import Operation
 from printpharm.services.records import SiteSettingsService
 from printpharm.storage.repositories import SettingRecord
 
-__all__ = ["MASS_POLICY_SETTING", "SETTINGS", "Setting", "SettingView", "change_setting", "view"]
+__all__ = [
+    "LOCAL_SPEC_SETTING",
+    "MASS_POLICY_SETTING",
+    "SETTINGS",
+    "Setting",
+    "SettingView",
+    "change_setting",
+    "view",
+]
 
 #: Ph. Eur. 2.9.5 reading of "deviates by more than": ``strict`` or ``gn_rounding``.
 MASS_POLICY_SETTING = "qc.mass_uniformity_policy"
+#: Whether a batch that no pharmacopoeial test could decide may be released on the
+#: pharmacy's local specification (verdict ``local_spec_only``): ``not_allowed`` (default).
+LOCAL_SPEC_SETTING = "qc.release_on_local_spec"
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,9 @@ SETTINGS: dict[str, Setting] = {
            DEFAULT_VALIDITY_DAYS, 1, 730),
         _S(MASS_POLICY_SETTING, "Ph. Eur. 2.9.5 reading: strict, or the General Notices "
            "rounding of deviations", "", "strict", choices=tuple(POLICIES)),
+        _S(LOCAL_SPEC_SETTING, "release a batch no pharmacopoeial uniformity test could "
+           "decide on the local specification (verdict LOCAL_SPEC_ONLY)", "", "not_allowed",
+           choices=("not_allowed", "allowed")),
     )
 }  # fmt: skip
 

@@ -33,7 +33,7 @@ def _print_batch(db: Path) -> str:
     services = open_records(str(db))
     try:
         session = services.auth.login("tech1", pw("tech1"))
-        request = make_request(load_catalog(), units=3)
+        request = make_request(load_catalog(), units=20)  # 2.9.5 decides: the batch may be released
         urls = simulator_urls(request.printer_definition, request.ink, {"e_units": "mm3"})
         with connected_devices(*urls, link_options=FAST_LINK, balance_timeout_s=5.0) as devices:
             result = run_batch(
@@ -75,7 +75,8 @@ def test_batches_list_show_review_release_export(cli: Cli, tmp_path: Path) -> No
     assert code == 0 and batch_id in out and "completed" in out, err
     code, out, err = cli.as_user("sup1", "batches", "show", batch_id)
     assert code == 0, err
-    assert f"batch {batch_id}: COMPLETED" in out and "units: 3 of 3 recorded" in out
+    assert f"batch {batch_id}: COMPLETED" in out and "units: 20 of 20 recorded" in out
+    assert "QC: PASS — passed: 2.9.5" in out
     assert "Not signed yet." in out
     code, _, err = cli.as_user("sup1", "batches", "release", batch_id, times=2)
     assert code == 2 and "no valid review" in err

@@ -43,7 +43,7 @@ def test_no_display_says_so_in_one_line() -> None:
     assert len(lines) == 1
     assert "no display" in lines[0] and "printpharm run --simulate" in lines[0]
     suggested = lines[0].split("`")[1]  # the headless command it suggests runs as given
-    assert main([*suggested.split()[1:], "--units", "2", "--json"]) == 0
+    assert main([*suggested.split()[1:], "--json"]) == 0
 
 
 def test_main_without_command_prints_help_and_exits_2() -> None:

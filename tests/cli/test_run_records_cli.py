@@ -14,6 +14,8 @@ from tests.cli.conftest import Cli, initialised, pw
 PEOPLE = (("tech1", "Tess Tech", "technician"), ("insp1", "Ian Inspector", "inspector"),
           ("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "supervisor"))  # fmt: skip
 RUN = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "3", "--json"]
+#: 3 units of 15 mg at 5 % w/w: completed, but no pharmacopoeial test decides (exit 1)
+PENDING = 1
 
 
 @pytest.fixture
@@ -44,7 +46,7 @@ def _audit(cli: Cli) -> list[dict[str, Any]]:
 
 def test_a_run_by_a_technician_is_recorded_with_its_authorisation(cli: Cli) -> None:
     code, out, err = cli.as_user("tech1", *RUN)
-    assert code == 0, err
+    assert code == PENDING, err
     result = json.loads(out)
     assert result["recorded"] is True and result["status"] == "completed"
     assert result["patient_use"] is False  # a shipped example, not yet locked on site
@@ -65,7 +67,8 @@ def test_a_run_by_a_technician_is_recorded_with_its_authorisation(cli: Cli) -> N
 
 
 def test_human_output_says_where_the_batch_was_recorded(cli: Cli) -> None:
-    argv = [a for a in RUN if a != "--json"]
+    # 20 units: 2.9.5 decides the QC, so the batch may go on to release review
+    argv = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "20"]
     code, out, err = cli.as_user("tech1", *argv)
     assert code == 0, err
     assert "VERDICT: PASS — ready for release review" in out
@@ -93,7 +96,7 @@ def test_locked_mode_refuses_a_recipe_that_is_not_locked_and_audits_the_refusal(
     code, out, _ = cli.as_user("tech1", "batches", "list", "--json")
     assert json.loads(out)["batches"] == []
     code, out, err = cli.as_user("tech1", *RUN)  # the recipe and ink locked on site print...
-    assert code == 0, err
+    assert code == PENDING, err
     result = json.loads(out)
     assert result["recorded"] is True and result["patient_use"] is False
     assert "not verified by a second person" in result["patient_use_reason"]
@@ -102,7 +105,7 @@ def test_locked_mode_refuses_a_recipe_that_is_not_locked_and_audits_the_refusal(
     assert code == 2 and "cannot also verify it" in err
     code, out, err = cli(*RUN, "--user", "tech1", "--password-stdin", "--verified-by", "sup1",
                          stdin=f"{pw('tech1')}\n{pw('sup1')}\n")  # fmt: skip
-    assert code == 0, err  # verified now, but weighed on the simulated balance: training
+    assert code == PENDING, err  # verified now, but weighed on the simulated balance: training
     result = json.loads(out)
     assert result["recorded"] is True and result["patient_use"] is False
     assert result["patient_use_reason"].startswith("weighed on the built-in simulated balance")
@@ -138,7 +141,7 @@ def test_a_batch_is_for_patient_use_with_a_locked_library_a_registered_balance_a
                                      "--calibrated", "2026-01-15", "--model", "XS205")  # fmt: skip
         assert code == 0 and "registered, calibrated 2026-01-15" in out, err
         code, out, err = cli(*checked, stdin=both)
-    assert code == 0, err
+    assert code == PENDING, err
     result = json.loads(out)
     assert result["status"] == "completed" and result["patient_use"] is True
     code, out, _ = cli.as_user("sup1", "batches", "show", result["batch_id"], "--json")

@@ -143,7 +143,7 @@ def test_review_then_release_with_electronic_signatures(
     tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     window = logged_in_window(TECHNICIAN)
-    _fill(window, units=2)
+    _fill(window, units=20)  # 2.9.5 decides: a pass, so the batch may be released
     window.new_batch.next_button.click()
     qtbot.waitUntil(lambda: window.plan.batch is not None, timeout=20_000)
     window.plan.print_button.click()

@@ -46,13 +46,18 @@ def collect() -> tuple[EventHub, list[Any]]:
     return hub, events
 
 
-def test_ten_units_complete_weighed_and_pass_their_qc(catalog: Catalog, sim_devices: Any) -> None:
+def test_ten_units_complete_weighed_and_await_content_uniformity(
+    catalog: Catalog, sim_devices: Any
+) -> None:
     request = make_request(catalog, units=10)
     devices = sim_devices(request, seed=3)
     hub, events = collect()
     recorder = MemoryRecorder()
     result = run_batch(request, devices, hub=hub, recorder=recorder, options=options())
-    assert result.status == "completed" and result.passed
+    # every unit in tolerance, but no pharmacopoeial test could decide 10 units of 10 mg at
+    # 5 % w/w: not a pass (issue 10, finding 5)
+    assert result.status == "completed" and not result.passed
+    assert result.qc.verdict == "pending_content_uniformity"
     assert [u.n for u in result.units] == list(range(1, 11))
     assert all(u.verdict == "pass" for u in result.units)
     assert all(u.target_mg == Decimal("200.000") for u in result.units)

@@ -131,7 +131,7 @@ class QcPage(QWidget):
         lines += [f"  {t.test}: {t.result} — {t.reason}" for t in result.qc.tests]
         self.run_report.setText("\n".join(lines))
         author = self._ws.session.user.user_id if self._ws.session.user else None
-        self.release.set_batch(result.batch_id, result.passed, author)
+        self.release.set_batch(result.batch_id, result.releasable, author, result.qc.verdict)
         masses = [format_mass(u.measured_mg) for u in result.units if u.measured_mg is not None]
         tolerances = batch.request.recipe.tolerances
         self.unit_tol.setText(str(tolerances.unit_mass.value))
