@@ -98,6 +98,7 @@ def _payload(plan: PlanResult, out: Path, stl: Path | None) -> dict[str, Any]:
             "relative": plan.extrusion["relative"],
         },
         "plate_capacity": plan.plate_capacity,
+        "ink_required_ml": plan.ink.to_record(),
         "warnings": list(plan.warnings),
         "gcode": str(out),
         "stl": None if stl is None else str(stl),
@@ -116,6 +117,7 @@ def _text(plan: PlanResult, out: Path) -> str:
         f"G-code: {out} ({plan.line_count} lines, about {minutes:.1f} min); "
         f"worst unit {plan.worst_volume_error_fraction * 100:.4f} % from target",
         f"E axis: {plan.extrusion['e_units']}, diameter {plan.extrusion['diameter_mm']} mm",
+        plan.ink.describe(),
     ]
     lines += [f"warning: {w}" for w in plan.warnings]
     return "\n".join(lines)

@@ -223,6 +223,7 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
         f"batch {result.batch_id}: {result.status.upper()} — {result.reason}",
         f"recipe {result.recipe['id']} ({result.recipe['version']}); dose {result.dose['dose_mg']}"
         f" mg per unit; target {plan.target_mass_mg:.3f} mg ink per unit",
+        plan.ink.describe(),
         f"printer {result.printer.get('firmware', '?')} on {result.printer['port']}",
         f"balance {result.balance.get('model', '?')} #{result.balance.get('serial_number', '?')}"
         f" on {result.balance['port']}",
@@ -370,5 +371,6 @@ def _plan_summary(plan: PlanResult) -> dict[str, Any]:
         "line_count": plan.line_count,
         "estimated_time_s": plan.estimated_time_s,
         "extrusion": plan.extrusion,
+        "ink_required_ml": plan.ink.to_record(),
         "warnings": list(plan.warnings),
     }

@@ -3,10 +3,11 @@
 Static checks (before the devices are touched): the recipe version is validated
 and locked, it is a medicine recipe, the dose lies in its validated range and
 step, a dose that rounding moved outside its tolerance carries a pharmacist's
-signed override for exactly this entry, the ink is the recipe's and its lot
-has not expired, every unit's target mass in the G-code carries the prescribed
-dose, and the heater targets are inside the recipe's windows. Device checks:
-the printer identifies (M115) as the firmware family the recipe's printer
+signed override for exactly this entry, the ink the program takes fits the
+printer's syringe or spool, the ink is the recipe's and its lot has not
+expired, every unit's target mass in the G-code carries the prescribed dose,
+and the heater targets are inside the recipe's windows. Device checks: the
+printer identifies (M115) as the firmware family the recipe's printer
 definition needs, and after heating the measured temperatures are inside the
 windows.
 
@@ -25,8 +26,15 @@ from typing import Any
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.units import ink_mass_mg
 from printpharm.devices.printer import HeaterReading, PrinterInfo
-from printpharm.errors import DesignSpaceError, DoseInputError, PreflightError
+from printpharm.errors import (
+    DesignSpaceError,
+    DoseInputError,
+    InputError,
+    PreflightError,
+    SlicingError,
+)
 from printpharm.services.dose_override import override_matches, refusal_of
+from printpharm.services.ink_capacity import check_capacity, program_requirement
 from printpharm.services.run_program import PlateProgram
 
 __all__ = [
@@ -167,6 +175,19 @@ def _rounding_check(
     return PreflightCheck("dose_rounding", False, f"{refusal}; {why}")
 
 
+def _capacity_check(program: PlateProgram, printer: PrinterDefinition, ink: Ink) -> PreflightCheck:
+    """The ink the program will take, read back from its G-code, against the reservoir."""
+    try:
+        need = program_requirement(program, printer, ink)
+    except SlicingError as exc:
+        return PreflightCheck("ink_capacity", False, f"the ink needed cannot be read: {exc}")
+    try:
+        check_capacity(need)
+    except InputError as exc:
+        return PreflightCheck("ink_capacity", False, str(exc))
+    return PreflightCheck("ink_capacity", True, need.describe())
+
+
 def check_static(
     recipe: Recipe,
     ink: Ink,
@@ -177,11 +198,13 @@ def check_static(
     today: date,
     dose_record: Mapping[str, Any] | None = None,
     dose_override: Mapping[str, Any] | None = None,
+    printer: PrinterDefinition | None = None,
 ) -> list[PreflightCheck]:
     """Checks that need no device; ``temperatures_c`` = (nozzle, bed) targets in °C.
 
     ``dose_record`` is how the dose was reached (its ``rounding_refusal`` needs the
-    ``dose_override`` a pharmacist signed for exactly this entry).
+    ``dose_override`` a pharmacist signed for exactly this entry); with ``printer``
+    the ink the program takes is checked against its syringe or spool.
     """
     checks = [
         PreflightCheck("recipe_locked", lock.locked, f"{recipe.id} {lock.version}: {lock.reason}"),
@@ -192,6 +215,8 @@ def check_static(
         _window_check("nozzle_temperature", temperatures_c[0], recipe),
         _window_check("bed_temperature", temperatures_c[1], recipe),
     ]
+    if printer is not None:
+        checks.append(_capacity_check(program, printer, ink))
     return checks
 
 

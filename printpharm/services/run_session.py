@@ -152,7 +152,7 @@ class Session:
         temps = (req.nozzle_c, req.bed_c)
         self.checks = check_static(
             req.recipe, req.ink, req.program, req.dose_mg, temps, self.lock, self.today(),
-            req.dose_record, self.options.dose_override,
+            req.dose_record, self.options.dose_override, req.printer_definition,
         )  # fmt: skip
         if self.options.balance_policy is not None:
             balance = self.devices

@@ -260,6 +260,7 @@ class PlanPage(QWidget):
                 self.tr("Units on the plate:"),
                 self.tr("{n} (room for {cap})").format(n=plan.units, cap=plan.plate_capacity),
             ),
+            (self.tr("Ink needed:"), plan.ink.describe().removeprefix("ink needed: ")),
             (self.tr("Estimated time:"), _minutes(plan.estimated_time_s)),
             (self.tr("Warnings:"), "\n".join(plan.warnings) or self.tr("none")),
         )
