@@ -108,6 +108,13 @@ class InkRequirement:
             "unit(s) fit"
         )
 
+    def summary(self) -> str:
+        """A short line for a screen: ``5.567 mL of the 10 mL syringe (0.253 mL per unit; ...)``."""
+        f = format_decimal
+        where = "" if self.reservoir is None else f" of the {self.reservoir.description}"
+        fit = "" if self.max_units is None else f"; at most {self.max_units} units fit"
+        return f"{f(self.total_ml)} mL{where} ({f(self.per_unit_ml)} mL per unit{fit})"
+
     def breakdown(self) -> str:
         """``10 × 0.673 mL (deposit and primes) + 0.016 mL purge + 0.5 mL dead volume``."""
         f = format_decimal
