@@ -98,6 +98,23 @@ def override_matches(
     )
 
 
+def _refusal_to_override(
+    dose_record: Mapping[str, Any], reason: str, pharmacist_id: str, entered_by: str
+) -> str:
+    """The refusal to override, once the request is one a pharmacist may sign."""
+    refusal = refusal_of(dose_record)
+    if refusal is None:
+        raise InputError("the dose is within its rounding tolerance: there is nothing to override")
+    if not reason.strip():
+        raise InputError("a dose override needs a reason (it is printed on the batch record)")
+    if pharmacist_id == entered_by:
+        raise PermissionDenied(
+            f"{pharmacist_id} entered this batch and cannot also override its dose: another "
+            "person (a pharmacist) signs the override"
+        )
+    return refusal
+
+
 def sign_override(
     auth: AuthService,
     session: UserSession,
@@ -122,17 +139,8 @@ def sign_override(
         ``session`` is not live.
     """
     entered = auth.require(session, Operation.ENTER_PRESCRIPTION)
-    refusal = refusal_of(dose_record)
-    if refusal is None:
-        raise InputError("the dose is within its rounding tolerance: there is nothing to override")
-    if not reason.strip():
-        raise InputError("a dose override needs a reason (it is printed on the batch record)")
     who = pharmacist_id.strip()
-    if who == entered.user_id:
-        raise PermissionDenied(
-            f"{who} entered this batch and cannot also override its dose: another person "
-            "(a pharmacist) signs the override"
-        )
+    refusal = _refusal_to_override(dose_record, reason, who, entered.user_id)
     try:
         pharmacist = auth.login(who, password)
     except AuthenticationFailed as exc:

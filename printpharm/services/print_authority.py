@@ -236,6 +236,18 @@ class RecordedRun:
         )
 
 
+def _apply_override(
+    auth: AuthService, session: UserSession, batch_id: str, override: DoseOverride
+) -> None:
+    """The batch's own trail names the dose override it prints under."""
+    live = auth.require(session, Operation.RUN_PRINT)
+    with auth.uow() as uow:
+        uow.audit.append(
+            AuditEntry("batch", APPLIED, batch_id, live.user_id, live.full_name,
+                       reason=override.reason, new=override.to_record(), batch_id=batch_id)
+        )  # fmt: skip
+
+
 def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequest) -> RecordedRun:
     """Authorise ``request`` for ``session``'s user and prepare its database record.
 
@@ -270,13 +282,8 @@ def begin_recorded_run(auth: AuthService, session: UserSession, request: RunRequ
             )  # fmt: skip
         raise DesignSpaceError(refusal)
     LockedMode(auth).record_authorisation(session, batch_id, authorisation.decision)
-    override = authorisation.dose_override
-    if override is not None:  # the batch's own trail names the override it prints under
-        with auth.uow() as uow:
-            uow.audit.append(
-                AuditEntry("batch", APPLIED, batch_id, live.user_id, live.full_name,
-                           reason=override.reason, new=override.to_record(), batch_id=batch_id)
-            )  # fmt: skip
+    if authorisation.dose_override is not None:
+        _apply_override(auth, session, batch_id, authorisation.dose_override)
     with auth.uow(write=False) as uow:
         today = uow.now().date()
         mass_policy = uow.settings.get(MASS_POLICY_SETTING)

@@ -201,11 +201,7 @@ class NewBatchPage(QWidget):
         self.bands = self._line(
             "bands",
             self.tr("e.g. ≤10: 5; ≤20: 10; >20: 20"),
-            self.tr(
-                "One band per ';': weight edge in kg with its sign, then the dose in mg. "
-                "≤ (or <=) up to and including, < below, > or ≥ (>=) for the last band, "
-                "* for any weight above. A bare '20: 10' is ambiguous and refused."
-            ),
+            self.tr("Bands by ';': ≤ (<=) up to and incl., < below, > or ≥ last, * any above."),
         )
         self.cap = self._line(
             "cap_mg",
