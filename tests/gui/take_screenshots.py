@@ -156,6 +156,19 @@ class Shooter:
         page.cap.setText("12")
         self.shot(window, "new-batch-capped")
         page.cap.setText("")
+        size = window.size()
+        window.resize(1100, 760)  # the default window: nothing cut off at the right
+        self.shot(window, "new-batch-default-size")
+        page.drug.setCurrentIndex(page.drug.findData("hydrocortisone"))
+        page.rule.setCurrentIndex(page.rule.findData("per_kg"))
+        page.amount.setText("0.075")
+        page.weight_kg.setText("10")
+        self.shot(window, "new-batch-rounding-refused")  # +33 %: a pharmacist's override
+        window.resize(size)
+        page.drug.setCurrentIndex(page.drug.findData("cyclophosphamide"))
+        page.rule.setCurrentIndex(page.rule.findData("per_m2"))
+        page.amount.setText("20")
+        page.weight_kg.setText("18")
         page.units.setValue(20)
 
     def plan_and_print(self, window: Any) -> None:
