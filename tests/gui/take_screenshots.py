@@ -354,8 +354,10 @@ class Shooter:
         plan.verify_button.click()
         self.shot(window, "plan-lot-accepted")
         plan.print_button.click()
+        before = window.print_page.result  # the clogged run's, until this batch finishes
+        self.clear_line(window)  # Start waits for the line clearance
         window.print_page.start_button.click()
-        self.wait_for(lambda: window.print_page.result is not None, 120)
+        self.wait_for(lambda: window.print_page.result not in (None, before), 120)
         self.shot(window, "print-unit-contents")
         window.show_page("qc")
         cu = window.qc.cu
@@ -367,6 +369,7 @@ class Shooter:
         self.shot(window, "qc-cu-units-chosen")
         cu.enter_button.click()
         self.shot(window, "qc-cu-passed")
+        self.shot(window.qc.release, "qc-release-offered-after-cu")  # the record's verdict
         self._as(window, SUPERVISOR)
         window.show_page("new_batch")  # a fresh plan, not yet printed, for the steps after
         window.new_batch.units.setValue(2)

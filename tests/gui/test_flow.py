@@ -179,6 +179,7 @@ def test_review_then_release_with_electronic_signatures(
     cu.enter_button.click()
     assert cu.verdict.text() == "PASS", cu.error.text()
     assert "QC PASS, may be released" in panel.status.text()  # the record's verdict now
+    assert "the run's QC PENDING_CONTENT_UNIFORMITY" in window.qc.run_report.text()
     _sign(panel, SUPERVISOR, "released")  # the review predates the assays
     assert "review" in panel.error.text() and not panel.signed.text()
     _switch(window, station, REVIEWER)  # the assays changed the record: reviewed again

@@ -145,7 +145,7 @@ class QcPage(QWidget):
         """Show a finished run: its QC report, and its weighed masses in the fields above."""
         assert isinstance(result, BatchResult) and isinstance(batch, PlannedBatch)
         lines = [
-            self.tr("Batch {id}: {status}; QC {verdict} — {reason}").format(
+            self.tr("Batch {id}: {status}; the run's QC {verdict} — {reason}").format(
                 id=result.batch_id,
                 status=result.status,
                 verdict=result.qc.verdict.upper(),
