@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 import pytest
@@ -29,6 +29,8 @@ from printpharm.services.control.dose_override import find_override, sign_overri
 from printpharm.services.control.print_authority import authorise_request, begin_recorded_run
 from printpharm.services.records.export import BatchExportService, record_to_csv, record_to_json
 from printpharm.services.run.loop import run_batch
+from printpharm.services.run.lot import ink_required
+from printpharm.services.run.planning import plan_batch
 from printpharm.services.run.request import RunRequest
 from tests.services._equipment_fixtures import CLEARED, train_operator
 from tests.services._lot_fixtures import lock_items, make_team, released_lot
@@ -122,7 +124,9 @@ def test_the_override_and_the_ink_lot_are_on_the_same_record(
     released_lot(env, team, "L-HC-1", ink_id="hydrocortisone-fdm", quantity=Decimal(250),
                  quantity_unit="g", container="250 g spool")  # fmt: skip
     record = _record("0.075")
-    request = _request(catalog, record)
+    plan = plan_batch(catalog, HC, Decimal(1), 2)
+    need = ink_required(plan, catalog.ink("hydrocortisone-fdm"))
+    request = dataclasses.replace(_request(catalog, record), ink_need=need)
     (pw1, _), (_, tech) = team["sup1"], team["tech1"]
     done = sign_override(env.auth, tech, HC, record, "sup1", pw1, "protocol: round up")
     recorded = begin_recorded_run(env.auth, tech, request, lot="L-HC-1", clearance=CLEARED)
@@ -135,6 +139,15 @@ def test_the_override_and_the_ink_lot_are_on_the_same_record(
     checks = {c["name"]: c for c in result.preflight}
     assert checks["dose_rounding"]["passed"] and checks["ink_lot"]["passed"]
     assert "lot L-HC-1 of hydrocortisone-fdm v1 released" in checks["ink_lot"]["detail"]
+    assert request.ink_need is not None  # the spool's grams hold the plan's mL (with dead volume)
+    needed = request.ink_need.amount("g")
+    assert needed == (request.ink_need.requirement.total_ml * Decimal("1.25")).quantize(
+        Decimal("0.001"), rounding=ROUND_CEILING
+    )  # 1.25 g/cm³, the filament's density
+    assert (
+        f"250 g left >= {needed} g needed (units, purge and dead volume)"
+        in (checks["ink_lot"]["detail"])
+    )
     view = BatchExportService(env.auth, env.db).view(team["sup1"][1], "B-HC-1")
     assert view.dose_override == done and view.lot["lot"] == "L-HC-1"
     rows = {r[1]: r[2] for r in csv.reader(io.StringIO(record_to_csv(view))) if r[0] == "batch"}

@@ -173,7 +173,10 @@ def check_lot(
     left = ""
     if need is not None and lot.quantity_unit and lot.quantity_remaining is not None:
         wanted = need.amount(lot.quantity_unit, lot.density_g_per_ml)
-        left = f", {number(lot.quantity_remaining)} {lot.quantity_unit} left >= {wanted} needed"
+        left = (
+            f", {number(lot.quantity_remaining)} {lot.quantity_unit} left >= {wanted} "
+            f"{lot.quantity_unit} needed (units, purge and dead volume)"
+        )
     return PreflightCheck(
         "ink_lot",
         True,
