@@ -18,7 +18,7 @@ __all__ = ["has_display", "main"]
 NO_DISPLAY_MESSAGE = (
     "printpharm: no display available for the desktop application (DISPLAY and "
     "WAYLAND_DISPLAY are unset); run a batch headless on the simulators with "
-    "`printpharm run --simulate --recipe cpm-chewable-disc --dose-mg 15 --units 10` "
+    "`printpharm run --simulate --recipe cpm-chewable-disc --dose-mg 15 --units 20` "
     "(`printpharm recipes list` shows the recipes, `printpharm --help` all commands)."
 )
 
