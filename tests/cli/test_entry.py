@@ -45,8 +45,8 @@ def test_no_display_says_so_in_one_line(capsys: pytest.CaptureFixture[str]) -> N
     assert len(lines) == 1
     assert "no display" in lines[0] and "printpharm run --simulate" in lines[0]
     suggested = lines[0].split("`")[1]  # the headless command it suggests runs as given
-    # exit 1: the batch completes, but 15 mg at 5 % w/w waits for content uniformity
-    assert main([*suggested.split()[1:], "--json"]) == 1
+    # exit 0: the batch completes; 15 mg at 5 % w/w waits for content uniformity (not a pass)
+    assert main([*suggested.split()[1:], "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["status"] == "completed" and len(result["units"]) == 20
     assert result["qc"]["verdict"] == "pending_content_uniformity"

@@ -40,7 +40,7 @@ def _review_and_release(cli: Cli, batch_id: str) -> tuple[int, str]:
 
 def test_ten_units_of_fifteen_mg_are_pending_and_cannot_be_released(cli: Cli) -> None:
     code, out, err = cli.as_user("tech1", *RUN)
-    assert code == 1, err
+    assert code == 0, err  # the run did its job; the verdict says what is still missing
     result = json.loads(out)
     assert result["status"] == "completed" and result["qc"]["verdict"] == (
         "pending_content_uniformity"
