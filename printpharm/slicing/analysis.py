@@ -8,6 +8,11 @@ mm³) or finds in a ``;PRINTPHARM EXTRUSION`` header. Moves between
 to unit n. A printing move is one that moves in XY while E increases; E-only
 moves are retractions and primes (their net is reported separately).
 
+Plain ``G0``/``G1`` lines (nearly all of a plate: ~60 000 for 30 units) are read
+with NumPy in runs between the other lines (:mod:`._scan`), which are read one by
+one; both ways give the same moves (``tests/slicing/test_analysis_scan.py``), so
+the plan still proves every unit's volume from every line it wrote.
+
 Time is acceleration-aware: every move follows a trapezoidal (or triangular)
 speed profile from and to rest at the given acceleration - conservative,
 because real planners blend corners.
@@ -24,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from printpharm.errors import SlicingError
+from printpharm.slicing._scan import Scan, scan
 
 __all__ = ["GcodeAnalysis", "MoveStats", "analyse_gcode", "busiest_move_rate"]
 
@@ -113,7 +119,21 @@ class _State:
         self.unit = 0
         # per-move columns, flat: _COLUMNS values per move (one numpy conversion at the end)
         self.rows: list[float] = []
+        self.chunks: list[FloatArray] = []  # rows already converted, in file order
         self.dwell_s = 0.0
+
+    def flush(self) -> None:
+        """Move the flat rows into ``chunks`` (before a vectorised run appends its own)."""
+        if self.rows:
+            self.chunks.append(np.array(self.rows, dtype=np.float64).reshape(-1, _COLUMNS))
+            self.rows = []
+
+    def table(self) -> FloatArray:
+        """Every move so far, one row each."""
+        self.flush()
+        if not self.chunks:
+            return np.zeros((0, _COLUMNS))
+        return np.concatenate(self.chunks)
 
 
 _LINEAR = frozenset(("G0", "G1", "G00", "G01"))
@@ -225,38 +245,115 @@ def analyse_gcode(
     """
     e_units, diameter_mm = _meaning(text, e_units, diameter_mm)
     st = _State()
-    lines = text.splitlines()
-    commands = command_chars = 0
-    for lineno, raw in enumerate(lines, start=1):
-        if not raw or raw[0] == ";":
-            if raw.startswith(";PRINTPHARM UNIT_"):
-                _unit_comment(st, raw, lineno)
-            continue
-        if ";" in raw or "*" in raw:
-            raw = raw.split(";", 1)[0].split("*", 1)[0]
-        words = raw.split()
-        if not words:
-            continue
-        commands += 1
-        command_chars += len(raw.strip())
-        cmd = words[0].upper()
-        if cmd[0] == "N" and len(words) > 1:
-            words = words[1:]
-            cmd = words[0].upper()
-        if cmd in _LINEAR:
-            _fast_move(st, words, lineno)
-        else:
-            _command(st, cmd, _params(words, lineno), lineno)
+    line_count, commands, command_chars = _read(st, text)
     if st.unit:
         raise SlicingError(f"unit {st.unit} has a UNIT_START but no UNIT_END")
     area = math.pi * diameter_mm**2 / 4.0
-    rows = np.array(st.rows, dtype=np.float64).reshape(-1, _COLUMNS)
+    rows = st.table()
     volumetric = (rows[:, 8] > 0) | (e_units == "mm3")
     mm3_per_e = np.where(volumetric, 1.0, area)
     analysis = _summarise(
-        rows, mm3_per_e, acceleration_mm_s2, st.dwell_s, e_units, diameter_mm, len(lines)
+        rows, mm3_per_e, acceleration_mm_s2, st.dwell_s, e_units, diameter_mm, line_count
     )
     return dataclasses.replace(analysis, command_bytes=command_chars / max(commands, 1))
+
+
+def _read(st: _State, text: str) -> tuple[int, int, int]:
+    """Interpret every line: (lines, commands, characters of commands).
+
+    Plain G0/G1 lines (see :mod:`._scan`) are applied in vectorised runs between
+    the other lines, which are read one by one; a file that cannot be scanned is
+    read wholly line by line. Both give the same moves.
+    """
+    found = scan(text)
+    if found is None:
+        lines = text.splitlines()
+        commands = chars = 0
+        for lineno, raw in enumerate(lines, start=1):
+            is_command, length = _line(st, raw, lineno)
+            commands, chars = commands + is_command, chars + length
+        return len(lines), commands, chars
+    commands, chars = int(found.plain.sum()), found.plain_chars
+    done = 0  # plain rows applied so far
+    starts, ends, rows = found.starts.tolist(), found.ends.tolist(), found.rows.tolist()
+    for index in np.flatnonzero(~(found.plain | found.quiet)).tolist():
+        if rows[index] > done:
+            _apply_plain(st, found, done, rows[index])
+            done = rows[index]
+        is_command, length = _line(st, text[starts[index] : ends[index]], index + 1)
+        commands, chars = commands + is_command, chars + length
+    if done < len(found.values):
+        _apply_plain(st, found, done, len(found.values))
+    return len(starts), commands, chars
+
+
+def _line(st: _State, raw: str, lineno: int) -> tuple[int, int]:
+    """Interpret one line: (1 if it is a command else 0, its command's length)."""
+    if not raw or raw[0] == ";":
+        if raw.startswith(";PRINTPHARM UNIT_"):
+            _unit_comment(st, raw, lineno)
+        return 0, 0
+    if ";" in raw or "*" in raw:
+        raw = raw.split(";", 1)[0].split("*", 1)[0]
+    words = raw.split()
+    if not words:
+        return 0, 0
+    cmd = words[0].upper()
+    if cmd[0] == "N" and len(words) > 1:
+        words = words[1:]
+        cmd = words[0].upper()
+    if cmd in _LINEAR:
+        _fast_move(st, words, lineno)
+    else:
+        _command(st, cmd, _params(words, lineno), lineno)
+    return 1, len(raw.strip())
+
+
+def _filled(column: FloatArray, initial: float) -> FloatArray:
+    """Each row's latest given value (NaN: not given), ``initial`` before the first."""
+    given = ~np.isnan(column)
+    latest = np.maximum.accumulate(np.where(given, np.arange(len(column)), -1))
+    return np.where(latest >= 0, column[latest], initial)
+
+
+def _summed(column: FloatArray, initial: float) -> FloatArray:
+    """Running sum from ``initial`` of the given values, in order (as one by one)."""
+    return np.cumsum(np.concatenate(([initial], _zeroed(column))))[1:]
+
+
+def _zeroed(column: FloatArray) -> FloatArray:
+    return np.where(np.isnan(column), 0.0, column)
+
+
+def _apply_plain(st: _State, found: Scan, first: int, stop: int) -> None:
+    """Apply plain moves ``first:stop`` in the current modal state, as :func:`_fast_move` would."""
+    values = found.values[first:stop]
+    n = len(values)
+    feed_given = values[:, 4]
+    if np.any(feed_given <= 0):
+        row = first + int(np.argmax(feed_given <= 0))
+        lineno = int(np.flatnonzero(found.plain)[row]) + 1
+        raise SlicingError(f"G-code line {lineno}: feed rate must be positive")
+    old = np.array(st.pos)
+    place = _filled if st.abs_xyz else _summed
+    xyz = np.column_stack([place(values[:, i], float(old[i])) for i in range(3)])
+    if st.abs_e:
+        e = _filled(values[:, 3], st.e)
+        de = np.diff(np.concatenate(([st.e], e)))
+    else:
+        de = _zeroed(values[:, 3])
+        e = _summed(values[:, 3], st.e)
+    feed = _filled(feed_given / 60.0, st.feed)
+    step = np.diff(np.vstack((old, xyz)), axis=0)
+    xy = np.hypot(step[:, 0], step[:, 1])
+    length = np.where(step[:, 2] == 0, xy, np.sqrt(xy * xy + step[:, 2] ** 2))
+    ones = np.ones(n)
+    st.flush()
+    st.chunks.append(
+        np.column_stack((ones * st.unit, length, xy, de, feed, xyz, ones * st.volumetric))
+    )
+    st.pos = [float(v) for v in xyz[-1]]
+    st.e, st.feed = float(e[-1]), float(feed[-1])
 
 
 def _fast_move(st: _State, words: list[str], lineno: int) -> None:
@@ -358,27 +455,29 @@ def _summarise(
     printing = (xy > 1e-9) & (de > 0)
     stats_rows = np.column_stack((unit, rows[:, 7], xy, volume))[printing]
 
-    def stats(mask: npt.NDArray[np.bool_], extra_s: float) -> MoveStats:
-        pm = mask & printing
-        pts = rows[pm][:, 5:8]
+    def stats(rows_of: npt.NDArray[np.intp] | slice, extra_s: float) -> MoveStats:
+        pm = printing[rows_of]
+        pts = rows[rows_of][pm][:, 5:8]
         lo = tuple(float(v) for v in pts.min(axis=0)) if len(pts) else (0.0, 0.0, 0.0)
         hi = tuple(float(v) for v in pts.max(axis=0)) if len(pts) else (0.0, 0.0, 0.0)
         return MoveStats(
-            volume_mm3=float(volume[pm].sum()),
-            path_length_mm=float(xy[pm].sum()),
-            travel_length_mm=float(length[mask & ~printing].sum()),
-            retract_net_mm3=float(volume[mask & e_only].sum()),
-            time_s=float(times[mask].sum()) + extra_s,
+            volume_mm3=float(volume[rows_of][pm].sum()),
+            path_length_mm=float(xy[rows_of][pm].sum()),
+            travel_length_mm=float(length[rows_of][~pm].sum()),
+            retract_net_mm3=float(volume[rows_of][e_only[rows_of]].sum()),
+            time_s=float(times[rows_of].sum()) + extra_s,
             layers=_distinct(np.round(pts[:, 2], 4)),
             printing_moves=int(pm.sum()),
             bbox_min_mm=lo,  # type: ignore[arg-type]
             bbox_max_mm=hi,  # type: ignore[arg-type]
         )
 
-    everything = np.ones(len(rows), dtype=bool)
-    units = {int(n): stats(unit == n, 0.0) for n in sorted(set(unit.tolist())) if n > 0}
+    # each unit's rows, in file order (a stable sort groups them without a mask per unit)
+    order = np.argsort(unit, kind="stable")
+    cuts = np.flatnonzero(np.diff(unit[order])) + 1
+    groups = np.split(order, cuts) if len(order) else []
+    units = {int(unit[g[0]]): stats(g, 0.0) for g in groups if unit[g[0]] > 0}
     with np.errstate(invalid="ignore", divide="ignore"):
         move_s = np.where(dist > 0, dist / speed, 0.0)
-    return GcodeAnalysis(
-        e_units, diameter_mm, stats(everything, dwell_s), units, stats_rows, line_count, move_s, 0.0
-    )
+    total = stats(slice(None), dwell_s)
+    return GcodeAnalysis(e_units, diameter_mm, total, units, stats_rows, line_count, move_s, 0.0)
