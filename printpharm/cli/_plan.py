@@ -109,7 +109,8 @@ def _run_plan(args: argparse.Namespace) -> int:
     dose_mg, dose_info = unit_dose_from_args(args)
     if args.units < 1:
         raise InputError(f"--units {args.units} must be at least 1")
-    plan = plan_batch(load_catalog(), args.recipe, dose_mg, args.units, printer_id=args.printer)
+    catalog = load_catalog(recipe=args.recipe)  # only its files: the catalog is data
+    plan = plan_batch(catalog, args.recipe, dose_mg, args.units, printer_id=args.printer)
     out = Path(args.out)
     _write(out, plan.gcode, "--out")
     stl = None
