@@ -55,12 +55,12 @@ for _col, _byte in enumerate(AXES.encode()):
 
 @dataclass(frozen=True, eq=False)
 class Scan:
-    """Where the lines are and what the plain move lines say.
+    """The lines and what the plain move lines say.
 
     Attributes
     ----------
-    starts, ends : ndarray of int
-        Character offsets of each line (``text[start:end]``, without its newline).
+    lines : list of str
+        Every line, without its newline (as ``str.splitlines`` gives them).
     plain : ndarray of bool
         Per line: a plain G0/G1 move.
     quiet : ndarray of bool
@@ -73,13 +73,23 @@ class Scan:
         Characters of all plain lines together.
     """
 
-    starts: IntArray
-    ends: IntArray
+    lines: list[str]
     plain: BoolArray
     quiet: BoolArray
     rows: IntArray
     values: FloatArray
     plain_chars: int
+
+
+@dataclass(frozen=True, eq=False)
+class _Distinct:
+    """What each distinct line says (a plate repeats most of its lines: every layer of the
+    same outline, every unit's E and feed words)."""
+
+    plain: BoolArray
+    quiet: BoolArray
+    values: FloatArray  # one row per plain distinct line
+    chars: IntArray  # length of each distinct line
 
 
 def _lines(buf: npt.NDArray[np.uint8]) -> tuple[IntArray, IntArray]:
@@ -128,19 +138,40 @@ def _numbers(buf: npt.NDArray[np.uint8], keep: BoolArray) -> FloatArray | None:
 def scan(text: str) -> Scan | None:
     """Classify every line and read the numbers of the plain move lines.
 
+    Each distinct line is classified and read once, then mapped back to every
+    line that repeats it.
+
     Returns
     -------
     Scan or None
         None when the file is not ASCII with ``\\n`` line ends or a plain line's
         numbers do not read one per word (the caller reads it line by line).
     """
-    try:
-        data = text.encode("ascii")
-    except UnicodeEncodeError:
+    if not text.isascii() or any(chr(byte) in text for byte in _OTHER_BREAKS):
         return None
-    if any(byte in data for byte in _OTHER_BREAKS):
+    lines = text.split("\n")
+    if text.endswith("\n") or not text:
+        lines.pop()  # no line after the final newline
+    index: dict[str, int] = dict.fromkeys(lines, 0)
+    for number, line in enumerate(index):
+        index[line] = number
+    ids = np.fromiter(map(index.__getitem__, lines), dtype=np.int64, count=len(lines))
+    distinct = _read_distinct(list(index))
+    if distinct is None:
         return None
-    buf = np.frombuffer(data, dtype=np.uint8)
+    plain = distinct.plain[ids] if len(ids) else np.zeros(0, dtype=bool)
+    quiet = distinct.quiet[ids] if len(ids) else np.zeros(0, dtype=bool)
+    row_of_distinct: IntArray = np.cumsum(distinct.plain) - distinct.plain
+    values = distinct.values[row_of_distinct[ids[plain]]]
+    rows: IntArray = (np.cumsum(plain) - plain).astype(np.int64)
+    chars = int(distinct.chars[ids[plain]].sum())
+    return Scan(lines, plain, quiet, rows, values, chars)
+
+
+def _read_distinct(distinct: list[str]) -> _Distinct | None:
+    """Classify the distinct lines and read their plain moves' numbers (None: cannot)."""
+    text = "\n".join(distinct) + "\n" if distinct else ""
+    buf = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     flags = _FLAGS[buf]
     starts, ends = _lines(buf)
     plain = _plain_lines(buf, flags, starts, ends)
@@ -151,15 +182,14 @@ def scan(text: str) -> Scan | None:
     numbers = _numbers(buf, keep)
     if numbers is None or len(numbers) != len(words):
         return None
-    rows: IntArray = (np.cumsum(plain) - plain).astype(np.int64)
     row_of_word = np.searchsorted(starts[plain], words, side="right") - 1
     cell = row_of_word * len(AXES) + _COLUMN[buf[words]]
     if len(cell) and np.bincount(cell).max() > 1:  # a word twice on a line: line by line
         return None
     values = np.full((int(plain.sum()), len(AXES)), np.nan)
     values.reshape(-1)[cell] = numbers
-    chars = int((ends - starts)[plain].sum())
-    return Scan(starts, ends, plain, _quiet(text, buf, starts, ends), rows, values, chars)
+    quiet = _quiet(text, buf, starts, ends)
+    return _Distinct(plain, quiet, values, (ends - starts).astype(np.int64))
 
 
 def _quiet(text: str, buf: npt.NDArray[np.uint8], starts: IntArray, ends: IntArray) -> BoolArray:

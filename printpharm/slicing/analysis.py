@@ -20,7 +20,6 @@ because real planners blend corners.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -30,47 +29,13 @@ import numpy.typing as npt
 
 from printpharm.errors import SlicingError
 from printpharm.slicing._scan import Scan, scan
+from printpharm.slicing._summary import MoveStats, summarise
 
 __all__ = ["GcodeAnalysis", "MoveStats", "analyse_gcode", "busiest_move_rate"]
 
 FloatArray = npt.NDArray[np.float64]
 _UNIT = re.compile(r";PRINTPHARM (UNIT_START|UNIT_END) n=(\d+)")
 _EXTRUSION = re.compile(r";PRINTPHARM EXTRUSION e_units=(\w+) diameter_mm=([0-9.]+)")
-
-
-@dataclass(frozen=True)
-class MoveStats:
-    """Aggregates of a set of moves (a unit or the whole file).
-
-    Attributes
-    ----------
-    volume_mm3 : float
-        Material deposited by printing moves (mm³).
-    path_length_mm : float
-        Length of printing moves (mm).
-    travel_length_mm : float
-        Length of non-printing moves (mm).
-    retract_net_mm3 : float
-        Net material of E-only moves (retract/prime); 0 when balanced (mm³).
-    time_s : float
-        Estimated time (s).
-    layers : int
-        Distinct heights at which material was deposited.
-    printing_moves : int
-        Number of printing moves.
-    bbox_min_mm, bbox_max_mm : tuple of float
-        Extent of printing moves (x, y, z) in mm.
-    """
-
-    volume_mm3: float
-    path_length_mm: float
-    travel_length_mm: float
-    retract_net_mm3: float
-    time_s: float
-    layers: int
-    printing_moves: int
-    bbox_min_mm: tuple[float, float, float]
-    bbox_max_mm: tuple[float, float, float]
 
 
 @dataclass(frozen=True, eq=False)
@@ -252,10 +217,17 @@ def analyse_gcode(
     rows = st.table()
     volumetric = (rows[:, 8] > 0) | (e_units == "mm3")
     mm3_per_e = np.where(volumetric, 1.0, area)
-    analysis = _summarise(
-        rows, mm3_per_e, acceleration_mm_s2, st.dwell_s, e_units, diameter_mm, line_count
+    found = summarise(rows, mm3_per_e, acceleration_mm_s2, st.dwell_s)
+    return GcodeAnalysis(
+        e_units,
+        diameter_mm,
+        found.total,
+        found.units,
+        found.printing,
+        line_count,
+        found.move_s,
+        command_chars / max(commands, 1),
     )
-    return dataclasses.replace(analysis, command_bytes=command_chars / max(commands, 1))
 
 
 def _read(st: _State, text: str) -> tuple[int, int, int]:
@@ -275,16 +247,17 @@ def _read(st: _State, text: str) -> tuple[int, int, int]:
         return len(lines), commands, chars
     commands, chars = int(found.plain.sum()), found.plain_chars
     done = 0  # plain rows applied so far
-    starts, ends, rows = found.starts.tolist(), found.ends.tolist(), found.rows.tolist()
+    lines, rows = found.lines, found.rows
     for index in np.flatnonzero(~(found.plain | found.quiet)).tolist():
-        if rows[index] > done:
-            _apply_plain(st, found, done, rows[index])
-            done = rows[index]
-        is_command, length = _line(st, text[starts[index] : ends[index]], index + 1)
+        row = int(rows[index])
+        if row > done:
+            _apply_plain(st, found, done, row)
+            done = row
+        is_command, length = _line(st, lines[index], index + 1)
         commands, chars = commands + is_command, chars + length
     if done < len(found.values):
         _apply_plain(st, found, done, len(found.values))
-    return len(starts), commands, chars
+    return len(lines), commands, chars
 
 
 def _line(st: _State, raw: str, lineno: int) -> tuple[int, int]:
@@ -420,64 +393,3 @@ def _unit_comment(st: _State, raw: str, lineno: int) -> None:
                 f"G-code line {lineno}: UNIT_END n={n} does not close unit {st.unit}"
             )
         st.unit = 0
-
-
-def _distinct(values: FloatArray) -> int:
-    """How many distinct values (``np.unique`` of floats would import numpy.ma: ~10 ms)."""
-    if not len(values):
-        return 0
-    ordered = np.sort(values)
-    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
-
-
-def _move_times(dist: FloatArray, speed: FloatArray, accel: float) -> FloatArray:
-    ramp = speed * speed / accel  # distance to reach the speed and stop again
-    with np.errstate(invalid="ignore", divide="ignore"):
-        full = dist / speed + speed / accel
-        short = 2.0 * np.sqrt(dist / accel)
-    return np.where(dist >= ramp, full, short)
-
-
-def _summarise(
-    rows: FloatArray,
-    mm3_per_e: FloatArray,
-    accel: float,
-    dwell_s: float,
-    e_units: str,
-    diameter_mm: float,
-    line_count: int,
-) -> GcodeAnalysis:
-    unit, length, xy, de, speed = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
-    volume = de * mm3_per_e
-    e_only = length <= 1e-12
-    dist = np.where(e_only, np.abs(de), length)
-    times = _move_times(dist, speed, accel)
-    printing = (xy > 1e-9) & (de > 0)
-    stats_rows = np.column_stack((unit, rows[:, 7], xy, volume))[printing]
-
-    def stats(rows_of: npt.NDArray[np.intp] | slice, extra_s: float) -> MoveStats:
-        pm = printing[rows_of]
-        pts = rows[rows_of][pm][:, 5:8]
-        lo = tuple(float(v) for v in pts.min(axis=0)) if len(pts) else (0.0, 0.0, 0.0)
-        hi = tuple(float(v) for v in pts.max(axis=0)) if len(pts) else (0.0, 0.0, 0.0)
-        return MoveStats(
-            volume_mm3=float(volume[rows_of][pm].sum()),
-            path_length_mm=float(xy[rows_of][pm].sum()),
-            travel_length_mm=float(length[rows_of][~pm].sum()),
-            retract_net_mm3=float(volume[rows_of][e_only[rows_of]].sum()),
-            time_s=float(times[rows_of].sum()) + extra_s,
-            layers=_distinct(np.round(pts[:, 2], 4)),
-            printing_moves=int(pm.sum()),
-            bbox_min_mm=lo,  # type: ignore[arg-type]
-            bbox_max_mm=hi,  # type: ignore[arg-type]
-        )
-
-    # each unit's rows, in file order (a stable sort groups them without a mask per unit)
-    order = np.argsort(unit, kind="stable")
-    cuts = np.flatnonzero(np.diff(unit[order])) + 1
-    groups = np.split(order, cuts) if len(order) else []
-    units = {int(unit[g[0]]): stats(g, 0.0) for g in groups if unit[g[0]] > 0}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        move_s = np.where(dist > 0, dist / speed, 0.0)
-    total = stats(slice(None), dwell_s)
-    return GcodeAnalysis(e_units, diameter_mm, total, units, stats_rows, line_count, move_s, 0.0)

@@ -92,7 +92,7 @@ def _same(fast: GcodeAnalysis, slow: GcodeAnalysis) -> None:
 def test_a_mixed_file_reads_the_same_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
     found = scan(MIXED)
     assert found is not None
-    assert 10 <= int(found.plain.sum()) < len(found.starts)  # both paths are exercised
+    assert 10 <= int(found.plain.sum()) < len(found.lines)  # both paths are exercised
     fast = analyse_gcode(MIXED)
     _same(fast, _line_by_line(MIXED, monkeypatch))
     assert fast.units[2].volume_mm3 > 0 and fast.total.time_s > 0.25
