@@ -282,51 +282,42 @@ def _line(st: _State, raw: str, lineno: int) -> tuple[int, int]:
     return 1, len(raw.strip())
 
 
-def _filled(column: FloatArray, initial: float) -> FloatArray:
-    """Each row's latest given value (NaN: not given), ``initial`` before the first."""
-    given = ~np.isnan(column)
-    latest = np.maximum.accumulate(np.where(given, np.arange(len(column)), -1))
-    return np.where(latest >= 0, column[latest], initial)
-
-
-def _summed(column: FloatArray, initial: float) -> FloatArray:
-    """Running sum from ``initial`` of the given values, in order (as one by one)."""
-    return np.cumsum(np.concatenate(([initial], _zeroed(column))))[1:]
-
-
-def _zeroed(column: FloatArray) -> FloatArray:
-    return np.where(np.isnan(column), 0.0, column)
-
-
 def _apply_plain(st: _State, found: Scan, first: int, stop: int) -> None:
-    """Apply plain moves ``first:stop`` in the current modal state, as :func:`_fast_move` would."""
-    values = found.values[first:stop]
-    n = len(values)
-    feed_given = values[:, 4]
-    if np.any(feed_given <= 0):
-        row = first + int(np.argmax(feed_given <= 0))
+    """Apply plain moves ``first:stop`` in the current modal state, as :func:`_fast_move` would.
+
+    X, Y, Z, E and feed are each row's latest given value (absolute) or the running sum of
+    the given values in order (relative), starting from the state before the run.
+    """
+    cols = found.values[first:stop].copy()
+    n = len(cols)
+    if np.any(cols[:, 4] <= 0):
+        row = first + int(np.argmax(cols[:, 4] <= 0))
         lineno = int(np.flatnonzero(found.plain)[row]) + 1
         raise SlicingError(f"G-code line {lineno}: feed rate must be positive")
-    old = np.array(st.pos)
-    place = _filled if st.abs_xyz else _summed
-    xyz = np.column_stack([place(values[:, i], float(old[i])) for i in range(3)])
+    cols[:, 4] /= 60.0  # mm/min → mm/s
+    old = np.array([*st.pos, st.e, st.feed])
+    given = ~np.isnan(cols)
+    latest = np.where(given, np.arange(n)[:, None], -1)
+    np.maximum.accumulate(latest, axis=0, out=latest)
+    state = np.where(latest >= 0, cols[latest, np.arange(5)], old)
+    relative = np.array([not st.abs_xyz] * 3 + [not st.abs_e, False])
+    if relative.any():
+        summed = np.cumsum(np.vstack((old, np.where(given, cols, 0.0))), axis=0)[1:]
+        state = np.where(relative, summed, state)
     if st.abs_e:
-        e = _filled(values[:, 3], st.e)
-        de = np.diff(np.concatenate(([st.e], e)))
+        de = np.diff(np.concatenate(([st.e], state[:, 3])))
     else:
-        de = _zeroed(values[:, 3])
-        e = _summed(values[:, 3], st.e)
-    feed = _filled(feed_given / 60.0, st.feed)
-    step = np.diff(np.vstack((old, xyz)), axis=0)
+        de = np.where(given[:, 3], cols[:, 3], 0.0)
+    step = np.diff(np.vstack((old[:3], state[:, :3])), axis=0)
     xy = np.hypot(step[:, 0], step[:, 1])
-    length = np.where(step[:, 2] == 0, xy, np.sqrt(xy * xy + step[:, 2] ** 2))
-    ones = np.ones(n)
+    out = np.empty((n, _COLUMNS))
+    out[:, 0], out[:, 2], out[:, 3], out[:, 4] = st.unit, xy, de, state[:, 4]
+    out[:, 1] = np.where(step[:, 2] == 0, xy, np.sqrt(xy * xy + step[:, 2] ** 2))
+    out[:, 5:8], out[:, 8] = state[:, :3], st.volumetric
     st.flush()
-    st.chunks.append(
-        np.column_stack((ones * st.unit, length, xy, de, feed, xyz, ones * st.volumetric))
-    )
-    st.pos = [float(v) for v in xyz[-1]]
-    st.e, st.feed = float(e[-1]), float(feed[-1])
+    st.chunks.append(out)
+    st.pos = [float(v) for v in state[-1, :3]]
+    st.e, st.feed = float(state[-1, 3]), float(state[-1, 4])
 
 
 def _fast_move(st: _State, words: list[str], lineno: int) -> None:
