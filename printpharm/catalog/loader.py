@@ -398,19 +398,21 @@ def load_catalog(
         unknown/mismatched ink or printer.
     """
     root = default_data_root() if root is None else root
-    files = {kind: _Files(kind, root, registry) for kind in KIND_DIRS}
-    loaded = _Loaded()
-    if recipe is not None and recipe in files["recipe"]:
-        model = loaded.add("recipe", recipe, files["recipe"])
-        if isinstance(model, Recipe) and model.ink in files["ink"]:
-            if model.printer in files["printer"]:
-                loaded.add("ink", model.ink, files["ink"])
-                loaded.add("printer", model.printer, files["printer"])
+    if recipe is not None:
+        recipes = _Files("recipe", root, registry)
+        if recipe in recipes:
+            loaded = _Loaded()
+            model = loaded.add("recipe", recipe, recipes)
+            inks, printers = _Files("ink", root, registry), _Files("printer", root, registry)
+            if isinstance(model, Recipe) and model.ink in inks and model.printer in printers:
+                loaded.add("ink", model.ink, inks)
+                loaded.add("printer", model.printer, printers)
                 return loaded.catalog(root)
-        loaded = _Loaded()
-    for kind in KIND_DIRS:
-        for id_ in files[kind]:
-            loaded.add(kind, id_, files[kind])
+    loaded = _Loaded()
+    for kind in KIND_DIRS:  # in this order: a bad ink is reported before a missing folder
+        files = _Files(kind, root, registry)
+        for id_ in files:
+            loaded.add(kind, id_, files)
     return loaded.catalog(root)
 
 
