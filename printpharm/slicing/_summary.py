@@ -66,6 +66,17 @@ def _distinct(values: FloatArray) -> int:
     return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
 
 
+def _distinct_per_group(
+    group: npt.NDArray[np.intp], values: FloatArray, groups: int
+) -> npt.NDArray[np.int64]:
+    """How many distinct values each group has (``group`` sorted, as the rows are)."""
+    order = np.lexsort((values, group))
+    g, v = group[order], values[order]
+    first = np.ones(len(g), dtype=bool)
+    first[1:] = (g[1:] != g[:-1]) | (v[1:] != v[:-1])
+    return np.bincount(g[first], minlength=groups).astype(np.int64)
+
+
 def _move_times(dist: FloatArray, speed: FloatArray, accel: float) -> FloatArray:
     ramp = speed * speed / accel  # distance to reach the speed and stop again
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -88,6 +99,48 @@ class _Columns:
 
     def taken(self, order: npt.NDArray[np.intp]) -> _Columns:
         return _Columns(*(getattr(self, f.name)[order] for f in dataclasses.fields(self)))
+
+    def grouped(self, starts: npt.NDArray[np.intp]) -> list[MoveStats]:
+        """The statistics of each group of rows beginning at ``starts`` (sorted, first 0)."""
+        if not len(starts):
+            return []
+        pm = self.printing
+
+        def summed(values: FloatArray) -> list[float]:
+            return [float(v) for v in np.add.reduceat(values, starts)]
+
+        sizes = np.diff(np.append(starts, len(pm)))
+        group = np.repeat(np.arange(len(starts)), sizes)
+        pts = self.xyz
+        lo = np.minimum.reduceat(np.where(pm[:, None], pts, np.inf), starts, axis=0)
+        hi = np.maximum.reduceat(np.where(pm[:, None], pts, -np.inf), starts, axis=0)
+        moves = np.add.reduceat(pm.astype(np.int64), starts)
+        layers = _distinct_per_group(group[pm], np.round(pts[pm, 2], 4), len(starts))
+        columns = zip(
+            summed(np.where(pm, self.volume, 0.0)),
+            summed(np.where(pm, self.xy, 0.0)),
+            summed(np.where(pm, 0.0, self.length)),
+            summed(np.where(self.e_only, self.volume, 0.0)),
+            summed(self.times),
+            strict=True,
+        )
+        out = []
+        for g, (volume, path, travel, retract, time_s) in enumerate(columns):
+            empty = moves[g] == 0
+            out.append(
+                MoveStats(
+                    volume_mm3=volume,
+                    path_length_mm=path,
+                    travel_length_mm=travel,
+                    retract_net_mm3=retract,
+                    time_s=time_s,
+                    layers=int(layers[g]),
+                    printing_moves=int(moves[g]),
+                    bbox_min_mm=(0.0, 0.0, 0.0) if empty else tuple(map(float, lo[g])),  # type: ignore[arg-type]
+                    bbox_max_mm=(0.0, 0.0, 0.0) if empty else tuple(map(float, hi[g])),  # type: ignore[arg-type]
+                )
+            )
+        return out
 
     def stats(self, part: slice, extra_s: float) -> MoveStats:
         pm = self.printing[part]
@@ -128,11 +181,12 @@ def summarise(rows: FloatArray, mm3_per_e: FloatArray, accel: float, dwell_s: fl
     order = np.argsort(unit, kind="stable")
     by_unit = everything.taken(order)
     ordered = unit[order]
-    cuts = [0, *(np.flatnonzero(np.diff(ordered)) + 1).tolist(), len(ordered)]
+    changes = np.flatnonzero(np.diff(ordered)) + 1
+    starts = np.concatenate(([0], changes)).astype(np.intp) if len(unit) else changes
     units = {
-        int(ordered[a]): by_unit.stats(slice(a, b), 0.0)
-        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
-        if b > a and ordered[a] > 0
+        n: stats
+        for n, stats in zip(ordered[starts].tolist(), by_unit.grouped(starts), strict=True)
+        if n > 0
     }
     with np.errstate(invalid="ignore", divide="ignore"):
         move_s = np.where(dist > 0, dist / speed, 0.0)
