@@ -39,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the catalog's first model is built (~10 ms at each start); printpharm uses none.
     # An operator who installs one can still enable it by setting the variable.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # NumPy's OpenBLAS starts a thread per core when it is loaded (~20-40 ms of every
+    # start on a 2-core machine, more on bigger ones); printpharm's arrays are small and
+    # never use BLAS in parallel. An explicit setting is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if args:
         from printpharm.cli import main as cli_main
 

@@ -36,7 +36,7 @@ def test_the_first_command_runs_a_batch_on_the_simulators(
     argv = shlex.split(_commands()[0].split("&&", 1)[1])
     assert argv[0] == "printpharm"
     # as the README says: the 20 units pass 2.9.5, but 15 mg at 5 % w/w needs its units'
-    # contents assayed, so the verdict is PENDING_CONTENT_UNIFORMITY; nothing failed, so the command exits 0
+    # contents assayed, so the verdict is PENDING_CONTENT_UNIFORMITY; nothing failed: exit 0
     assert main([*argv[1:], "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["status"] == "completed" and result["passed"] is False

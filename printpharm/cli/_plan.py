@@ -140,7 +140,7 @@ def _override(args: argparse.Namespace, recipe_id: str, dose: UnitDose) -> DoseO
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    catalog = load_catalog()
+    catalog = load_catalog(recipe=args.recipe)  # only its files: the catalog is data
     recipe = catalog.recipe(args.recipe)
     dose = unit_dose_from_args(args, recipe)
     units = units_from_args(args)
