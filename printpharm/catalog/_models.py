@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from printpharm.catalog._quantity import RULE_ERROR, Quantity, Span, StrictModel, within
 from printpharm.core.calibration import LinearCalibration
+from printpharm.core.flavours import FlavourName
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -253,7 +254,7 @@ class PrinterDefinition(Versioned):
     more is refused by the planner and the run's preflight.
     """
 
-    flavour: Literal["marlin_fdm", "marlin_sse", "klipper", "reprap"]
+    flavour: FlavourName  # the registry: printpharm.core.flavours
     ink_kind: InkKind
     bed_x: Annotated[Quantity, within("mm", "50", "1000")]
     bed_y: Annotated[Quantity, within("mm", "50", "1000")]

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from printpharm.core.flavours import FLAVOURS
 from printpharm.errors import SlicingError
 from printpharm.slicing.settings import MachineSettings, ProcessSettings
 from printpharm.slicing.toolpaths import SlicedUnit
@@ -272,7 +273,8 @@ def write_plate(
     ]
     if ext.e_units == "mm3":
         out.append(f"M200 D{_num(ext.diameter_mm, 4)} ; volumetric E: mm3")
-    out.extend(_load(folder, machine.start_template or f"{machine.flavour}_start.gcode", values))
+    start = machine.start_template or FLAVOURS[machine.flavour].start_template
+    out.extend(_load(folder, start, values))
     out.append("M83 ; relative E" if ext.relative else "M82 ; absolute E")
     if process.retract_mm:
         out.append(f"G1 E{-process.retract_mm:.{ext.e_decimals}f} F{writer.retract_f}")
@@ -293,7 +295,8 @@ def write_plate(
         out.append(f";PRINTPHARM WEIGH n={n}")
     if ext.e_units == "mm3":
         out.append("M200 D0 ; volumetric E off")
-    out.extend(_load(folder, machine.end_template or f"{machine.flavour}_end.gcode", values))
+    end = machine.end_template or FLAVOURS[machine.flavour].end_template
+    out.extend(_load(folder, end, values))
     longest = max(out, key=len)
     _check_line(longest, "the plate's G-code")  # e.g. huge targets in a UNIT_START comment
     return "\n".join(out) + "\n"

@@ -67,6 +67,7 @@ PRINTER_OPTIONS: dict[str, tuple[str, str, _Conv]] = {
     "e_units": ("config", "e_units", str),
     "diameter_mm": ("config", "diameter_mm", float),
     "baud": ("config", "baud", int),
+    "flavour": ("config", "flavour", str),
     "corrupt_rx": ("faults", "corrupt_rx_rate", float),
     "corrupt_tx": ("faults", "corrupt_tx_rate", float),
     "drop_after": ("faults", "drop_after_lines", int),

@@ -24,6 +24,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
+from printpharm.core.flavours import flavour
 from printpharm.devices.marlin import checksum
 from printpharm.devices.sim._base import SimDevice, corrupt
 from printpharm.devices.sim.link import SerialWire
@@ -67,6 +68,8 @@ class PrinterSimConfig:
     diameter_mm: float = 1.75
     #: Serial line rate in bits per second (10 bits per byte); None: bytes pass instantly.
     baud: int | None = None
+    #: Firmware flavour (printpharm.core.flavours) whose FIRMWARE_NAME M115 reports.
+    flavour: str = "marlin_sse"
     faults: PrinterFaults = field(default_factory=PrinterFaults)
 
 
@@ -75,6 +78,7 @@ class PrinterSim(SimDevice):
 
     def __init__(self, config: PrinterSimConfig | None = None, plate: Plate | None = None) -> None:
         self.config = cfg = config or PrinterSimConfig()
+        self.firmware = flavour(cfg.flavour).simulator_firmware  # InputError: unknown flavour
         super().__init__(cfg.seed, cfg.faults.corrupt_tx_rate)
         self.plate = plate or Plate()
         self.motion = Motion(cfg.e_units, cfg.diameter_mm)
@@ -98,7 +102,7 @@ class PrinterSim(SimDevice):
         self._next_report = 0.0
         self._next_wait_report = 0.0
         self._init_link(cfg.baud)
-        for line in ("start", "echo:Marlin 2.1.2.1", "echo: Last Updated: printpharm simulator"):
+        for line in ("start", f"echo:{self.firmware}", "echo: Last Updated: printpharm simulator"):
             self.emit(line)
 
     # -- input ---------------------------------------------------------------------------
@@ -417,7 +421,7 @@ class PrinterSim(SimDevice):
 
     def _report_firmware(self) -> None:
         self.emit(
-            "FIRMWARE_NAME:Marlin 2.1.2.1 (printpharm simulator) "
+            f"FIRMWARE_NAME:{self.firmware} (printpharm simulator) "
             "SOURCE_CODE_URL:github.com/MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 "
             "MACHINE_TYPE:printpharm SSE simulator EXTRUDER_COUNT:1 "
             "UUID:00000000-0000-4000-8000-000000000000"

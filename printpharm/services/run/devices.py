@@ -64,8 +64,9 @@ def simulator_urls(
     Parameters
     ----------
     printer, ink
-        Set the E-axis meaning (``e_axis``; syringe bore or filament diameter in
-        mm) and the density the balance converts deposited mm³ with (g/cm³).
+        Set the firmware the simulator reports (``flavour``), the E-axis meaning
+        (``e_axis``; syringe bore or filament diameter in mm) and the density the
+        balance converts deposited mm³ with (g/cm³).
     options
         Extra simulator options (faults, ``seed``), sorted by :func:`split_sim_options`.
     fast
@@ -86,7 +87,7 @@ def simulator_urls(
         diameter = ink.syringe.inner_diameter.value
     elif ink.filament_diameter is not None:
         diameter = ink.filament_diameter.value
-    physics = {"plate": name, "e_units": printer.e_axis}
+    physics = {"plate": name, "e_units": printer.e_axis, "flavour": printer.flavour}
     if diameter is not None:
         physics["diameter_mm"] = str(diameter)
     common = {"fast": "1"} if fast and "speed" not in printer_opts else {}
