@@ -102,15 +102,18 @@ def parse_decimal(text: str, field: str, error: type[InputError] = DoseInputErro
     """
     stripped = text.strip()
     if stripped.lower().lstrip("+-") in ("nan", "snan", "inf", "infinity"):
-        raise error(f"{field} = {stripped} is not a finite number")
+        raise error(f"{field} = {stripped} is not a finite number", field=field)
     if not _PLAIN_DECIMAL.fullmatch(stripped):
         why = _why_not_plain(stripped)
-        raise error(f"{field} = {text!r} is not a number" + (f": {why}" if why else ""))
+        raise error(
+            f"{field} = {text!r} is not a number" + (f": {why}" if why else ""), field=field
+        )
     number = Decimal(stripped)
     if abs(number) >= MAX_TYPED_MAGNITUDE:
         raise error(
             f"{field} = {stripped} is not a plausible quantity (it must be below "
-            f"{format_decimal(MAX_TYPED_MAGNITUDE)} in magnitude)"
+            f"{format_decimal(MAX_TYPED_MAGNITUDE)} in magnitude)",
+            field=field,
         )
     return number
 
@@ -126,7 +129,9 @@ def parse_integer(text: str, field: str, error: type[InputError] = InputError) -
     stripped = text.strip()
     if not _PLAIN_INTEGER.fullmatch(stripped):
         why = "no decimals" if _PLAIN_DECIMAL.fullmatch(stripped) else _why_not_plain(stripped)
-        raise error(f"{field} = {text!r} is not a whole number" + (f": {why}" if why else ""))
+        raise error(
+            f"{field} = {text!r} is not a whole number" + (f": {why}" if why else ""), field=field
+        )
     return int(parse_decimal(stripped, field, error))
 
 
@@ -153,15 +158,15 @@ def to_decimal(value: object, field: str) -> Decimal:
         refuses, NaN or infinite.
     """
     if isinstance(value, bool) or not isinstance(value, Decimal | int | str | float):
-        raise DoseInputError(f"{field} = {value!r} is not a number")
+        raise DoseInputError(f"{field} = {value!r} is not a number", field=field)
     if isinstance(value, str):
         return parse_decimal(value, field)
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation:
-        raise DoseInputError(f"{field} = {value!r} is not a number") from None
+        raise DoseInputError(f"{field} = {value!r} is not a number", field=field) from None
     if not number.is_finite():
-        raise DoseInputError(f"{field} = {value} is not a finite number")
+        raise DoseInputError(f"{field} = {value} is not a finite number", field=field)
     return number
 
 
@@ -220,7 +225,7 @@ def check_positive(value: object, field: str, unit: str) -> Decimal:
     """
     number = to_decimal(value, field)
     if number <= 0:
-        raise DoseInputError(f"{field} = {value} must be above 0 {unit}".rstrip())
+        raise DoseInputError(f"{field} = {value} must be above 0 {unit}".rstrip(), field=field)
     return number
 
 
@@ -239,7 +244,9 @@ def check_limit(
     for side, limit, broken in (("below", low, number < low), ("above", high, number > high)):
         if broken:
             limit_text = f"{format_decimal(limit)} {unit}".rstrip()
-            raise DoseInputError(f"{field} = {value} is {side} the limit of {limit_text}{suffix}")
+            raise DoseInputError(
+                f"{field} = {value} is {side} the limit of {limit_text}{suffix}", field=field
+            )
     return number
 
 
