@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from fractions import Fraction
 from typing import TypeAlias
 
 from printpharm.errors import DoseInputError, InputError
@@ -331,9 +332,14 @@ def deviation_pct(final: Decimal, reference: Decimal) -> Decimal:
         return (final - reference) / reference * 100
 
 
-def within_tolerance(final: Decimal, reference: Decimal, tolerance_pct: Decimal) -> bool:
-    """Whether |final − reference| ≤ tolerance_pct % of ``reference`` (inclusive, exact)."""
-    # Cross-multiplied so that an exact 10.0 % deviation is compared exactly.
-    with localcontext() as ctx:
-        ctx.prec = DECIMAL_PRECISION * 2
-        return abs(final - reference) * 100 <= tolerance_pct * reference
+def within_tolerance(
+    final: Decimal | Fraction, reference: Decimal | Fraction, tolerance_pct: Decimal | Fraction
+) -> bool:
+    """Whether |final − reference| ≤ tolerance_pct % of ``reference`` (inclusive, exact).
+
+    The one within-tolerance test: a rounded dose against its prescription, a weighed
+    unit against its target (the run loop), a unit and a batch mean against the local
+    specification. Computed with fractions, so an exact 10.0 % deviation is within ±10 %.
+    """
+    final, reference, tolerance = Fraction(final), Fraction(reference), Fraction(tolerance_pct)
+    return abs(final - reference) * 100 <= tolerance * reference

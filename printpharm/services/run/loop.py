@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Literal, TypeVar
 
+from printpharm.core.units import within_tolerance
 from printpharm.errors import (
     BalanceError,
     BalanceUnstable,
@@ -191,7 +192,7 @@ class _BatchRun(Session):
         content = self.lot().content(measured, self.req.ink.drug_load.value)
         tolerance = self.req.recipe.tolerances.unit_mass.value
         # exact decimals, bounds inclusive; a reading <= 0 (an empty or robbed pan) fails too
-        within = measured > 0 and abs(measured - target_mg) * 100 <= tolerance * target_mg
+        within = measured > 0 and within_tolerance(measured, target_mg, tolerance)
         deviation = ((measured - target_mg) * 100 / target_mg).quantize(
             Decimal("0.001"), rounding=ROUND_HALF_UP
         )
