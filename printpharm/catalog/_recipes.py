@@ -20,6 +20,7 @@ from printpharm.catalog._quantity import (
 )
 from printpharm.core.dose_rules import check_amount_limit, check_in_range
 from printpharm.core.dosing import DoseResult
+from printpharm.core.forms import FORMS, STRATEGY_SOLVES, Strategy, TemplateName
 from printpharm.errors import DesignSpaceError
 
 __all__ = [
@@ -39,26 +40,13 @@ __all__ = [
     "ValidatedWindows",
 ]
 
-TemplateName = Literal["disc", "caplet", "ring", "minitablet", "capsule_fill"]
-Strategy = Literal[
-    "fixed_diameter_solve_height",
-    "fixed_footprint_solve_height",
-    "uniform_scale",
-    "solve_fill_fraction",
-]
 AlarmPolicy = Literal["stop", "pause"]
 QcTest = Literal["2.9.5", "2.9.40-mv", "2.9.40-cu-estimate", "local"]
 CapsuleSize = Literal["000", "00", "0", "1", "2", "3", "4", "5"]
 
-#: The dimensions of each template, fixed or bounded in ``[form]`` / ``[form.bounds]``.
-#: Lengths in mm; ``*_ratio`` unit "ratio"; ``fill_fraction`` unit "fraction".
-TEMPLATE_DIMENSIONS: dict[str, tuple[str, ...]] = {
-    "disc": ("diameter", "height"),
-    "caplet": ("width", "length_width_ratio", "height"),
-    "ring": ("outer_diameter", "inner_outer_ratio", "height"),
-    "minitablet": ("diameter", "height"),
-    "capsule_fill": ("fill_fraction",),
-}
+#: The dimensions of each template, fixed or bounded in ``[form]`` / ``[form.bounds]``
+#: (the registry of dosage forms: :mod:`printpharm.core.forms`).
+TEMPLATE_DIMENSIONS: dict[str, tuple[str, ...]] = {n: f.dimensions for n, f in FORMS.items()}
 
 #: Nominal body volume of hard capsules by size (mL), the industry standard table
 #: (Capsugel/Lonza Coni-Snap). Used to size a capsule fill.
@@ -360,14 +348,8 @@ class Recipe(Versioned):
 
     def _check_strategy(self) -> None:
         form, free = self.form, self.form.free_dimensions()
-        allowed: dict[str, tuple[tuple[str, ...], str]] = {
-            "fixed_diameter_solve_height": (("disc", "minitablet"), "height"),
-            "fixed_footprint_solve_height": (("caplet", "ring"), "height"),
-            "uniform_scale": (("disc", "caplet", "ring", "minitablet"), "height"),
-            "solve_fill_fraction": (("capsule_fill",), "fill_fraction"),
-        }
-        templates, solved = allowed[self.strategy]
-        if form.template not in templates:
+        solved = STRATEGY_SOLVES[self.strategy]
+        if self.strategy not in FORMS[form.template].strategies:
             raise _rule("strategy {s} does not apply to {t}", s=self.strategy, t=form.template)
         if solved not in free:
             raise _rule("strategy {s} needs {d} bounded", s=self.strategy, d=solved)

@@ -15,7 +15,6 @@ that needs more ink than the printer's syringe or spool holds
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -27,8 +26,9 @@ from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.dosing import ink_mass_mg, ink_volume_mm3
 from printpharm.errors import DesignSpaceError, SizingError, SlicingError
 from printpharm.geometry.plate import layout_plate
-from printpharm.geometry.sizing import FormSpec, Strategy, capsule_fill_spec
-from printpharm.geometry.tablet import Caplet, Disc, Form, MiniTablets, Ring
+from printpharm.geometry.sizing import FormSpec
+from printpharm.geometry.tablet import Form
+from printpharm.services.run.form_specs import recipe_form_spec
 from printpharm.services.run.ink_capacity import (
     InkRequirement,
     analysis_requirement,
@@ -43,13 +43,11 @@ from printpharm.slicing.toolpaths import SlicedUnit
 __all__ = [
     "DOSE_TOLERANCE_FRACTION",
     "LINK_SHARE",
-    "MINI_TABLET_GAP_MM",
     "PLANNER_BLOCKS",
     "PlanResult",
     "machine_settings",
     "plan_batch",
     "process_settings",
-    "recipe_form_spec",
     "save_unit_stl",
 ]
 
@@ -59,8 +57,6 @@ DOSE_TOLERANCE_FRACTION = 0.005
 PLANNER_BLOCKS = 16
 #: Share of the serial line's line rate a plan may need before it is flagged.
 LINK_SHARE = 0.8
-#: Gap between the mini-tablets of one dose (mm).
-MINI_TABLET_GAP_MM = 2.0
 _HOST_FRAMING_CHARS = len("N999999 ") + len("*255")
 
 
@@ -116,65 +112,6 @@ def _dec(value: Decimal | float | int | str, name: str) -> Decimal:
     if not result.is_finite():
         raise DesignSpaceError(f"{name}={value!r} is not a finite number")
     return result
-
-
-def _mid(limits: tuple[Decimal, Decimal]) -> float:
-    return math.sqrt(float(limits[0]) * float(limits[1]))
-
-
-def recipe_form_spec(recipe: Recipe) -> FormSpec:
-    """The geometry sizing spec of a recipe's form, strategy and bounds (mm).
-
-    Raises
-    ------
-    SizingError
-        If the recipe's template or strategy has no geometric counterpart.
-    """
-    form = recipe.form
-
-    def ref(name: str) -> float:
-        value = form.reference(name)
-        return float(value) if value is not None else _mid(form.limits(name))
-
-    def bound(name: str) -> tuple[float, float]:
-        low, high = form.limits(name)
-        return float(low), float(high)
-
-    strategy: Strategy = "uniform_scale" if recipe.strategy == "uniform_scale" else "solve_height"
-    if form.template == "capsule_fill":
-        assert form.capsule_size is not None
-        return capsule_fill_spec(form.capsule_size)
-    height = {"height_mm": bound("height")}
-    if form.template in ("disc", "minitablet"):
-        if form.template == "disc":
-            reference: Form = Disc(ref("diameter"), ref("height"))
-        else:
-            count = form.count_per_dose or 1
-            reference = MiniTablets(ref("diameter"), ref("height"), count, MINI_TABLET_GAP_MM)
-        bounds = {"diameter_mm": bound("diameter"), **height}
-        return FormSpec(reference, bounds, strategy, "diameter_mm", label=form.template)
-    if form.template == "caplet":
-        ratio = ref("length_width_ratio")
-        width = ref("width")
-        reference = Caplet(width * ratio, width, ref("height"))
-        bounds = {"width_mm": bound("width"), **height}
-        links = {"length_mm": ("width_mm", ratio)}
-        return FormSpec(reference, bounds, strategy, "width_mm", label="caplet", linked=links)
-    if form.template == "ring":
-        ratio = ref("inner_outer_ratio")
-        outer = ref("outer_diameter")
-        reference = Ring(outer, outer * ratio, ref("height"))
-        bounds = {"outer_diameter_mm": bound("outer_diameter"), **height}
-        links = {"inner_diameter_mm": ("outer_diameter_mm", ratio)}
-        return FormSpec(
-            reference,
-            bounds,
-            strategy,
-            "outer_diameter_mm",
-            label="ring",
-            linked=links,
-        )
-    raise SizingError(f"recipe {recipe.id}: template {form.template!r} cannot be sized")
 
 
 def process_settings(resolved: ResolvedSettings) -> ProcessSettings:
