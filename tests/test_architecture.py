@@ -102,3 +102,13 @@ def test_the_within_tolerance_rule_is_written_once() -> None:
         if pattern.search(line) and path != PACKAGE / "core" / "units.py"
     ]
     assert offenders == []
+
+
+def test_locked_mode_is_decided_only_by_the_print_authority() -> None:
+    """One door: whether a batch may be printed is print_authority's decision."""
+    importers = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "services.control._locked_mode" in path.read_text(encoding="utf-8")
+    }
+    assert importers == {"services/control/print_authority.py"}
