@@ -2,14 +2,20 @@
 
 Commands end with CR LF (a bare LF is a syntax error, ``ES``); answers end
 with CR LF. The weight is what sits on the pan: a container plus, when linked
-to the printer simulator through a :class:`Plate`, the deposited volume ×
-ink density × (1 + bias), with seeded Gaussian noise. Faults: a balance that
-never settles (``S I`` after its stability timeout, ``S D`` from ``SI``), and
-over-/underload (``S +``/``S -``).
+to the printer simulator through a :class:`Plate`, the mass the printer
+deposited (the process, its bias and its noise live in the printer: the
+balance only weighs). Like a real analytical balance it adds its own read
+noise (``balance_sd_mg``; a 5-place balance: s ≈ 0.01–0.02 mg, balances.md),
+a slow zero drift (``drift_mg_per_min``, removed by each tare), and settles
+after a change: the reading approaches the new weight exponentially and is
+reported stable after ``settle_s``. Faults: a balance that never settles
+(``S I`` after its stability timeout, ``S D`` from ``SI``), and over-/underload
+(``S +``/``S -``).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,10 +39,11 @@ class BalanceFaults:
 
 @dataclass
 class BalanceSimConfig:
-    """Balance identity, resolution and the physics of the linked plate.
+    """Balance identity, resolution, noise, drift and settling.
 
-    ``density_g_per_ml`` converts deposited mm³ to grams (1 mL = 1000 mm³);
-    ``settle_s`` is how long the reading needs to become stable after a change;
+    ``balance_sd_mg`` is the standard deviation of one reading (mg);
+    ``drift_mg_per_min`` the zero drift (mg per simulated minute); ``settle_s``
+    is how long the reading needs to become stable after a change;
     ``stable_timeout_s`` is when ``S`` gives up with ``S I``. Seconds are
     simulator seconds.
     """
@@ -47,12 +54,13 @@ class BalanceSimConfig:
     serial: str = "1126493049"
     decimals: int = 5
     unit: str = "g"
-    noise_sd_g: float = 0.00002
-    settle_s: float = 1.5
+    balance_sd_mg: float = field(default=0.02, metadata={"help": "read noise of the balance in mg"})
+    drift_mg_per_min: float = field(
+        default=0.005, metadata={"help": "zero drift of the balance in mg per minute"}
+    )
+    settle_s: float = field(default=1.5, metadata={"help": "seconds to settle after a change"})
     stable_timeout_s: float = 10.0
     container_g: float = 12.5
-    density_g_per_ml: float = 1.0
-    bias: float = 0.0
     faults: BalanceFaults = field(default_factory=BalanceFaults)
 
 
@@ -73,6 +81,8 @@ class BalanceSim(SimDevice):
         self._now = 0.0
         self._last_change = 0.0
         self._seen_changes = self.plate.changes
+        self._target_g = self._load_g()  # the load as of the last change noticed
+        self._start_g = self._target_g  # what the display showed at that change
         self._started: float | None = None
 
     def feed(self, data: bytes) -> None:
@@ -84,11 +94,20 @@ class BalanceSim(SimDevice):
                 del self._rx[: end + 1]
                 self._queue.append(raw.decode("ascii", errors="replace") if raw else "")
 
+    def _load_g(self) -> float:
+        return self.config.container_g + self.plate.deposited_mg / 1000.0
+
+    def _settling_g(self) -> float:
+        """The load as displayed: it approaches the new load exponentially after a change."""
+        tau = self.config.settle_s / 10.0  # within e^-10 of the load when declared stable
+        elapsed = self._now - self._last_change
+        if tau <= 0 or elapsed >= 30 * tau:
+            return self._target_g
+        return self._target_g - (self._target_g - self._start_g) * math.exp(-elapsed / tau)
+
     def gross_g(self) -> float:
-        """Weight on the pan in grams, without noise."""
-        cfg = self.config
-        deposited_g = self.plate.deposited_mm3 * cfg.density_g_per_ml / 1000.0
-        return cfg.container_g + deposited_g * (1.0 + cfg.bias)
+        """What the balance shows in grams, without read noise: load, settling, zero drift."""
+        return self._settling_g() + self._drift_g()
 
     def stable(self) -> bool:
         """Whether the reading has settled."""
@@ -101,6 +120,8 @@ class BalanceSim(SimDevice):
         with self.lock:
             self._now = max(self._now, now_s)
             if self.plate.changes != self._seen_changes:
+                self._start_g = self._settling_g()
+                self._target_g = self._load_g()
                 self._seen_changes = self.plate.changes
                 self._last_change = self._now
             while self._queue:
@@ -122,8 +143,12 @@ class BalanceSim(SimDevice):
                 events.append(self._last_change + self.config.settle_s)
             return max(now_s, min(events))
 
+    def _drift_g(self) -> float:
+        return self.config.drift_mg_per_min * self._now / 60.0 / 1000.0
+
     def _reading(self) -> str:
-        noise = self._tx_rng.gauss(0.0, self.config.noise_sd_g) if self.config.noise_sd_g else 0.0
+        sd_g = self.config.balance_sd_mg / 1000.0
+        noise = self._tx_rng.gauss(0.0, sd_g) if sd_g else 0.0
         net = self.gross_g() + noise - self.zero_g - self.tare_g
         value = Decimal(repr(net)).quantize(Decimal(1).scaleb(-self.config.decimals))
         return f"{value:>11} {self.config.unit}"
