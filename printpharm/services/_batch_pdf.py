@@ -30,6 +30,7 @@ from reportlab.platypus import TableStyle as TS
 from printpharm import __version__
 from printpharm.services.batch_export import BatchRecordView
 from printpharm.services.locked_mode import NOT_FOR_PATIENT_USE
+from printpharm.storage.batches import UnitReading
 
 __all__ = ["render_pdf"]
 
@@ -182,11 +183,18 @@ def _recipe_devices(v: BatchRecordView) -> list[Any]:
     return out
 
 
+def _material(u: UnitReading) -> Decimal | None:
+    """Flow factor (M221, %) × the E factor of the unit's G-code: material vs the plan, %."""
+    if u.flow_correction is None:
+        return None
+    return (u.flow_correction * (u.e_scale or 1)).quantize(Decimal("0.01"))
+
+
 def _units(v: BatchRecordView) -> list[Any]:
     days = sorted({u.reading.reading_at.date() for u in v.units if u.reading.reading_at})
     day = f", {days[0]}" if len(days) == 1 else ""
     rows: list[Sequence[Any]] = [
-        ("#", "Target mass mg", "Measured mass mg", "Dev. %", "Verdict", "Flow %", "Stable",
+        ("#", "Target mass mg", "Measured mass mg", "Dev. %", "Verdict", "Material %", "Stable",
          f"Weighed (UTC{day})", "Raw balance line"),
     ]  # fmt: skip
     for line in v.units:
@@ -196,7 +204,7 @@ def _units(v: BatchRecordView) -> list[Any]:
         stable = "—" if u.reading_stable is None else ("yes" if u.reading_stable else "NO")
         at = u.reading_at.strftime("%H:%M:%S") if u.reading_at else "—"
         rows.append((u.unit_index, u.target_mass_mg, u.raw_reading, line.deviation_pct,
-                     verdict, u.flow_correction, stable, at, _p(u.raw_line, 6.5)))  # fmt: skip
+                     verdict, _material(u), stable, at, _p(u.raw_line, 6.5)))  # fmt: skip
     masses = [u.reading.raw_reading for u in v.units if u.reading.raw_reading is not None]
     ink = ((v.batch.details.get("recipe") or {}).get("ink") or {}).get("drug_load_mg_per_g")
     summary = (
@@ -209,7 +217,7 @@ def _units(v: BatchRecordView) -> list[Any]:
         summary += f"; mean {mean} mg, min {min(masses)} mg, max {max(masses)} mg"
     fails = sum(1 for u in v.units if u.verdict != "pass")
     summary += f"; {fails} unit(s) not passing"
-    widths = (7, 17, 19, 13, 16, 13, 12, 19, 64)
+    widths = (7, 17, 19, 13, 15, 16, 12, 19, 62)
     return [_heading("3. Units (raw balance readings)"), _p(summary, 8, True), _table(rows, widths)]
 
 
@@ -231,20 +239,21 @@ def _alarms(v: BatchRecordView) -> list[Any]:
             (
                 "For unit",
                 "Measured / target mg",
-                "Flow %",
+                "Material %",
                 "Requested %",
                 "Bounds %",
                 "Clamped",
-                "Command",
+                "Why",
             )
         ]
         rows += [
             (c.get("for_unit"), f"{c.get('measured_mg')} / {c.get('target_mg')}",
              f"{c.get('previous_pct')} -> {c.get('applied_pct')}", c.get("requested_pct"),
-             _span(c.get("bounds_pct")), "yes" if c.get("clamped") else "no", c.get("command"))
+             _span(c.get("bounds_pct")), "yes" if c.get("clamped") else "no",
+             _p(c.get("reason") or c.get("command"), 6.5))
             for c in v.corrections
         ]  # fmt: skip
-        out += [Spacer(1, 2 * mm), _table(rows, (16, 38, 26, 22, 26, 16, 36))]
+        out += [Spacer(1, 2 * mm), _table(rows, (14, 32, 26, 18, 20, 17, 53))]
     return out
 
 

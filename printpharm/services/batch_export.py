@@ -291,6 +291,7 @@ def record_from_json(
             u["unit_index"], Decimal(u["target_mass_mg"]), _dec(u["raw_reading"]),
             u["reading_unit"], _when(u["reading_at"]), u["reading_stable"],
             u["capture_method"], _dec(u["flow_correction"]), u["raw_line"],
+            _dec(u.get("e_scale")), u.get("correction_reason"),
         )
         for u in b.pop("units")
     )  # fmt: skip
@@ -335,18 +336,21 @@ def record_to_csv(view: BatchRecordView) -> str:
     ):  # fmt: skip
         w.writerow(["batch", key, "" if value is None else value])
     w.writerow(["unit", "n", "target_mg", "raw_reading", "reading_unit", "stable", "reading_at",
-                "flow_pct", "deviation_pct", "verdict", "raw_line"])  # fmt: skip
+                "flow_pct", "deviation_pct", "verdict", "raw_line", "e_scale",
+                "correction_reason"])  # fmt: skip
     for line in view.units:
         u = line.reading
         w.writerow(["unit", u.unit_index, u.target_mass_mg, u.raw_reading, u.reading_unit,
                     u.reading_stable, u.reading_at.isoformat() if u.reading_at else "",
-                    u.flow_correction, line.deviation_pct, line.verdict, u.raw_line])  # fmt: skip
+                    u.flow_correction, line.deviation_pct, line.verdict, u.raw_line,
+                    u.e_scale, u.correction_reason])  # fmt: skip
     for a in view.alarms:
         w.writerow(["alarm", a.get("at"), a.get("kind"), a.get("action"), a.get("decision"),
                     a.get("unit"), a.get("message")])  # fmt: skip
     for c in view.corrections:
         w.writerow(["correction", c.get("at"), c.get("for_unit"), c.get("previous_pct"),
-                    c.get("applied_pct"), c.get("clamped"), c.get("command")])  # fmt: skip
+                    c.get("applied_pct"), c.get("clamped"), c.get("command"),
+                    c.get("estimate_pct"), c.get("estimate_se_pct"), c.get("reason")])  # fmt: skip
     for t in ((view.result or {}).get("qc") or {}).get("tests", []):
         w.writerow(["qc", t.get("test"), t.get("label"), t.get("result"), t.get("reason")])
     for s in view.signatures:

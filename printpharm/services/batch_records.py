@@ -20,10 +20,23 @@ from printpharm.services.auth import AuthService, UserSession
 from printpharm.services.permissions import Operation
 from printpharm.services.records import Meaning, RecordsService, SignableRecord, SignatureCheck
 from printpharm.storage.audit import AuditEntry
-from printpharm.storage.batches import BatchRow
+from printpharm.storage.batches import BatchRow, UnitReading
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
 
 __all__ = ["BatchRecordsService", "batch_signable", "recover_open_batches"]
+
+
+#: Unit fields added after batches were first signed: left out while empty, so that the
+#: signatures of records made before them (schema 0006_process_control) still verify.
+_LATER_UNIT_FIELDS = ("e_scale", "correction_reason")
+
+
+def _signable_unit(unit: UnitReading) -> dict[str, Any]:
+    content = dataclasses.asdict(unit)
+    for name in _LATER_UNIT_FIELDS:
+        if content.get(name) is None:
+            content.pop(name, None)
+    return content
 
 
 def batch_signable(row: BatchRow) -> SignableRecord:
@@ -35,7 +48,7 @@ def batch_signable(row: BatchRow) -> SignableRecord:
         "created_by": row.created_by,
         "created_at": row.created_at,
         "details": row.details,
-        "units": [dataclasses.asdict(u) for u in row.units],
+        "units": [_signable_unit(u) for u in row.units],
     }
     return SignableRecord("batch", row.batch_id, row.version, content, row.created_by, row.batch_id)
 

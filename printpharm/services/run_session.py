@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, TypeVar
 
 from printpharm.errors import DeviceDisconnected, DeviceError, DeviceTimeout
+from printpharm.services.flow_control import ControlParameters, FlowController
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.recording import BatchRecorder
 from printpharm.services.run_events import Heating, PreflightPassed, Temperatures
@@ -40,9 +41,24 @@ from printpharm.services.run_result import (
 )
 from printpharm.services.run_setup import OperatorCallback, RunDevices, RunOptions, RunRequest
 
-__all__ = ["Session", "StopRun"]
+__all__ = ["Session", "StopRun", "control_parameters"]
 
 _T = TypeVar("_T")
+
+
+def control_parameters(req: RunRequest) -> ControlParameters:
+    """The flow controller's noise model and range from the ink and the recipe (% → fraction)."""
+    var, tol = req.ink.variability, req.recipe.tolerances
+    hundred = 100.0
+    return ControlParameters(
+        unit_rsd=float(var.unit_rsd.value) / hundred,
+        balance_sd_mg=float(req.recipe.control.balance_sd.value),
+        offset_sd=float(var.offset_sd.value) / hundred,
+        drift_sd=float(var.drift_sd.value) / hundred,
+        correction_min=float(tol.flow_correction.min) / hundred,
+        correction_max=float(tol.flow_correction.max) / hundred,
+        units_total=len(req.program.units),
+    )
 
 
 class StopRun(Exception):  # noqa: N818 - control flow inside the run, never escapes it
@@ -72,7 +88,11 @@ class Session:
         self.started_at = self.now()
         stamp = self.started_at.strftime("%Y%m%dT%H%M%SZ")
         self.batch_id = req.batch_id or f"{req.recipe.id}-{stamp}-{secrets.token_hex(3)}"
-        self.flow_pct = Decimal(100)
+        self.flow_pct = Decimal(100)  # the firmware flow factor, set (M221) at the start
+        self.e_scale = Decimal(1)  # the material factor of the next unit's E words
+        self.next_reason = "the first unit is printed as planned"
+        self.relative_e = False  # Marlin starts with absolute E; the start code sets it
+        self.controller = FlowController(control_parameters(req))
         self.units: list[UnitRecord] = []
         self.alarms: list[AlarmRecord] = []
         self.corrections: list[FlowCorrection] = []
@@ -138,7 +158,7 @@ class Session:
 
     # -- before printing ------------------------------------------------------------
     def preflight(self) -> None:
-        """Static checks, connect and identify the printer, device checks.
+        """Static checks, connect and identify the printer, device checks, start flow factor.
 
         Raises
         ------
@@ -163,11 +183,16 @@ class Session:
         device_checks = check_device(req.printer_definition, info)
         self.checks.extend(device_checks)
         raise_failures(self.checks)
+        # A known state before anything is printed: whatever flow factor a previous job left
+        # (M221 survives between jobs), this batch prints at the factor it records.
+        start_flow = f"M221 S{self.flow_pct}"
+        self.devices.printer.send(start_flow)
         self.printer_record.update(
             firmware=info.firmware_name,
             machine_type=info.fields.get("MACHINE_TYPE", ""),
             uuid=info.fields.get("UUID", ""),
             capabilities=dict(info.capabilities),
+            start_state={"flow_pct": self.flow_pct, "command": start_flow},
         )
         self.hub.publish(PreflightPassed(tuple((c.name, c.detail) for c in self.checks)))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -24,6 +25,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 
 from printpharm.catalog import Catalog
 from printpharm.errors import DatabaseUnavailable
@@ -149,13 +151,19 @@ def _sqlite_read_only(database: Database) -> None:
 
 
 def _sqlite_full(database: Database) -> None:
-    with database.engine.connect() as conn:
-        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
-    event.listen(
-        database.engine,
-        "connect",
-        lambda c, _r: c.execute(f"PRAGMA max_page_count = {pages}"),
-    )
+    """From now on every write fails as on a full disk ("database or disk is full").
+
+    Raised where SQLite would raise it, before the statement runs: a max_page_count
+    limit only fails the write that needs a new page, which depends on how full each
+    table's last page happens to be.
+    """
+
+    def full(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            orig = sqlite3.OperationalError("database or disk is full")
+            raise sa_exc.OperationalError(statement, parameters, orig)
+
+    event.listen(database.engine, "before_cursor_execute", full)
 
 
 def _postgres_read_only(database: Database) -> None:

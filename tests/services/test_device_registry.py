@@ -27,7 +27,7 @@ from printpharm.services.device_registry import (
 )
 from printpharm.services.print_authority import begin_recorded_run
 from printpharm.services.run import run_batch
-from printpharm.services.run_devices import connected_devices
+from printpharm.services.run_devices import connected_devices, ink_physics
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.services.conftest import FAST_LINK, make_request, options
 
@@ -41,10 +41,9 @@ def pty_pair(catalog: Catalog) -> Iterator[tuple[str, str, Plate]]:
     """Linked printer and balance simulators on two pseudo-terminals."""
     plate = Plate()
     ink = catalog.ink(catalog.recipe("cpm-chewable-disc").ink)
-    printer = PtyServer(build_printer({"e_units": "mm3"}, plate), speed=1000.0).start()
-    balance = PtyServer(
-        build_balance({"density": str(ink.density.value)}, plate), speed=1000.0
-    ).start()
+    physics = {"e_units": "mm3", "process_rsd": "0", **ink_physics(ink)}
+    printer = PtyServer(build_printer(physics, plate), speed=1000.0).start()
+    balance = PtyServer(build_balance({}, plate), speed=1000.0).start()
     yield printer.path, balance.path, plate
     printer.stop()
     balance.stop()

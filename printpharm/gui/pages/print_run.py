@@ -50,7 +50,7 @@ from printpharm.services.workstation import (
 
 __all__ = ["PrintPage"]
 
-_COLUMNS = ("Unit", "Target (mg)", "Measured (mg)", "Deviation (%)", "Verdict", "Flow (%)")
+_COLUMNS = ("Unit", "Target (mg)", "Measured (mg)", "Deviation (%)", "Verdict", "Material (%)")
 
 
 class PrintPage(QWidget):
@@ -299,9 +299,16 @@ class PrintPage(QWidget):
         elif isinstance(event, UnitWeighed):
             self._add_unit(event.unit)
         elif isinstance(event, FlowCorrected):
-            self.state.setText(self.tr("Flow corrected for the next unit."))
+            c = event.correction
+            self.state.setText(
+                self.tr("Material for unit {n}: {pct} % of the plan.").format(
+                    n=c.for_unit, pct=c.applied_pct
+                )
+            )
         elif isinstance(event, Alarm):
-            self.alarm.show_reason(self.tr("ALARM: {m}").format(m=event.alarm.message))
+            a = event.alarm
+            text = self.tr("WARNING: {m}") if a.action == "warn" else self.tr("ALARM: {m}")
+            self.alarm.show_reason(text.format(m=a.message))
 
     def _show_progress(self) -> None:
         """Show the latest progress of the current unit (see ``_progress_timer``)."""
@@ -321,7 +328,7 @@ class PrintPage(QWidget):
             "—" if unit.measured_mg is None else format_mass(unit.measured_mg),
             "—" if unit.deviation_pct is None else f"{unit.deviation_pct:+}",
             str(unit.verdict).upper(),
-            str(unit.flow_pct),
+            str(unit.material_pct),
         )
         for col, text in enumerate(cells):
             self.table.setItem(row, col, QTableWidgetItem(text))
