@@ -4,7 +4,7 @@
   through the DatabaseRecorder): the database stays consistent, its chain
   verifies, and the start-up recovery marks the batch interrupted with an audit event.
 * A read-only database (SQLite ``?mode=ro`` / ``PRAGMA query_only``; PostgreSQL
-  read-only transactions) or a full one (SQLite ``PRAGMA max_page_count``): the
+  read-only transactions) or a full one (SQLite's "database or disk is full"): the
   run refuses to start, or stops before printing the next unit, with
   ``DatabaseUnavailable`` — nothing is printed that is not recorded.
 """
@@ -220,7 +220,7 @@ def test_the_run_stops_before_the_next_unit_when_the_database_fails(
     env: Env, db_spec: DbSpec, catalog: Catalog, sim_devices: Any, failure: str
 ) -> None:
     if failure == "full" and db_spec.path is None:
-        pytest.skip("a full disk is simulated with SQLite's max_page_count")
+        pytest.skip("a full disk is simulated with SQLite's own error")
     _, tech = env.make_user("tech1", "technician")
     recorder = DatabaseRecorder(env.auth, tech)
     hub = EventHub()
