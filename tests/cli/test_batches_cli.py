@@ -34,7 +34,8 @@ def _print_batch(db: Path) -> str:
     try:
         session = services.auth.login("tech1", pw("tech1"))
         request = make_request(load_catalog(), units=10)
-        urls = simulator_urls(request.printer_definition, request.ink, {"e_units": "mm3"})
+        ideal = {"e_units": "mm3", "process_rsd": "0"}  # records under test, not the process
+        urls = simulator_urls(request.printer_definition, request.ink, ideal)
         with connected_devices(*urls, link_options=FAST_LINK, balance_timeout_s=5.0) as devices:
             result = run_batch(
                 request, devices, recorder=DatabaseRecorder(services.auth, session),

@@ -58,7 +58,7 @@ _COLUMNS = (
     "Measured (mg)",
     "Deviation (%)",
     "Verdict",
-    "Flow (%)",
+    "Material (%)",
     "API content (mg) / dose",
 )
 
@@ -316,9 +316,16 @@ class PrintPage(QWidget):
         elif isinstance(event, UnitWeighed):
             self._add_unit(event.unit)
         elif isinstance(event, FlowCorrected):
-            self.state.setText(self.tr("Flow corrected for the next unit."))
+            c = event.correction
+            self.state.setText(
+                self.tr("Material for unit {n}: {pct} % of the plan.").format(
+                    n=c.for_unit, pct=c.applied_pct
+                )
+            )
         elif isinstance(event, Alarm):
-            self.alarm.show_reason(self.tr("ALARM: {m}").format(m=event.alarm.message))
+            a = event.alarm
+            text = self.tr("WARNING: {m}") if a.action == "warn" else self.tr("ALARM: {m}")
+            self.alarm.show_reason(text.format(m=a.message))
 
     def _show_progress(self) -> None:
         """Show the latest progress of the current unit (see ``_progress_timer``)."""
@@ -345,7 +352,7 @@ class PrintPage(QWidget):
             "—" if unit.measured_mg is None else format_mass(unit.measured_mg),
             "—" if unit.deviation_pct is None else f"{unit.deviation_pct:+}",
             str(unit.verdict).upper(),
-            str(unit.flow_pct),
+            str(unit.material_pct),
             self._content(unit),
         )
         for col, text in enumerate(cells):
