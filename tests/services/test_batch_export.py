@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from printpharm.services.records.content_uniformity import CuEntry, CuService
 
 from printpharm.catalog import Catalog
 from printpharm.errors import PermissionDenied, RecordError
 from printpharm.services.access.auth import UserSession
 from printpharm.services.records.batches import BatchRecordsService
+from printpharm.services.records.content_uniformity import CuEntry, CuService
 from printpharm.services.records.export import (
     BatchExportService,
     record_from_json,

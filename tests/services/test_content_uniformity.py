@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from printpharm.core.sampling import select_units
+from printpharm.errors import InputError, RecordError, SignatureError, UniformityInputError
+from printpharm.services.records.batches import BatchRecordsService
 from printpharm.services.records.content_uniformity import (
     CuEntry,
     CuService,
     parse_cu_csv,
 )
-
-from printpharm.core.sampling import select_units
-from printpharm.errors import InputError, RecordError, SignatureError, UniformityInputError
-from printpharm.services.records.batches import BatchRecordsService
 from printpharm.services.records.export import BatchExportService
 from printpharm.services.run.qc import PENDING_CU, with_content_uniformity
 from printpharm.storage.batches import UnitReading

@@ -29,8 +29,8 @@ from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService, manifestation
 from printpharm.services.records._batch_csv import CALIBRATION_NOT_RECORDED, record_to_csv
-from printpharm.services.records.content_uniformity import CuStatus, cu_status
 from printpharm.services.records.batches import batch_signable
+from printpharm.services.records.content_uniformity import CuStatus, cu_status
 from printpharm.services.run.preflight import simulated_weighing
 from printpharm.services.run.qc import with_content_uniformity
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
