@@ -236,6 +236,7 @@ class Shooter:
         window.new_batch.next_button.click()
         self.wait_for(lambda: window.plan.authorisation is not None or window.plan.error.text())
         window.plan.print_button.click()
+        self.clear_line(window)
         window.print_page.start_button.click()
         self.wait_for(lambda: window.print_page.result is not None)
         self.shot(window, "print-drift-warning")
@@ -359,9 +360,11 @@ class Shooter:
         plan.verify_button.click()
         self.shot(window, "plan-lot-accepted")
         plan.print_button.click()
+        self.clear_line(window)
         window.print_page.start_button.click()
         self.wait_for(lambda: window.print_page.result is not None, 120)
         self.shot(window, "print-unit-contents")
+        self.shot(window.print_page.table, "print-unit-contents-table")  # material and content
         window.show_page("qc")
         cu = window.qc.cu
         cu.select_button.click()

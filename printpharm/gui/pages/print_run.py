@@ -118,7 +118,10 @@ class PrintPage(QWidget):
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setObjectName("units")
         self.table.setHorizontalHeaderLabels([self.tr(c) for c in _COLUMNS])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # the content column's header and "14.76 ± 0.24 / 15 mg" need more than an even share
+        header.setSectionResizeMode(len(_COLUMNS) - 1, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         layout.addLayout(self._charts())
