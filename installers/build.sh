@@ -10,7 +10,11 @@
 #   1. `printpharm --version` prints this version;
 #   2. `printpharm run --simulate` prints 3 units headless and reaches a verdict;
 #   3. `printpharm db upgrade` + `printpharm doctor` on a new SQLite file (migrations bundled);
-#   4. the main window is built and rendered offscreen to a PNG (PRINTPHARM_SMOKE_GUI);
+#   4. the main window is built and rendered offscreen to a PNG (PRINTPHARM_SMOKE_GUI), and
+#      collation, a time-zone name, a codec and locale casing answer through ICU (whose
+#      data the build trims: installers/icu_data.py);
+#   4b. with PRINTPHARM_SMOKE_POSTGRES_URL (a scratch database), `db upgrade` on PostgreSQL
+#      through the system's libpq (the bundle carries no psycopg_binary);
 #   5. `printpharm` with no arguments (the real desktop start) is still running after 6 s.
 # Exits non-zero at the first failure; prints build time, the bundle size and what each
 # dependency costs in it (installers/bundle_sizes.py). Before building, it checks that
@@ -116,7 +120,14 @@ smoke_test() {
     || { cat "$tmp/gui.txt"; die "the main window could not be built offscreen"; }
   [ -s "$tmp/window.png" ] || die "no window screenshot written"
   cp "$tmp/window.png" "$OUT/smoke-window.png"
-  say "ok: main window rendered offscreen → $OUT/smoke-window.png"
+  grep -q "^smoke-gui: ICU ok" "$tmp/gui.txt" || { cat "$tmp/gui.txt"; die "ICU (trimmed data)"; }
+  say "ok: main window rendered offscreen → $OUT/smoke-window.png; collation, time-zone names, codecs and casing through ICU"
+
+  if [ -n "${PRINTPHARM_SMOKE_POSTGRES_URL:-}" ]; then  # a scratch database: migrated here
+    "${clean[@]}" "$EXE" db upgrade --db "$PRINTPHARM_SMOKE_POSTGRES_URL" > "$tmp/pg.txt" 2>&1 \
+      || { cat "$tmp/pg.txt"; die "db upgrade on PostgreSQL (the system's libpq) failed"; }
+    say "ok: db upgrade on PostgreSQL through the system's libpq"
+  fi
 
   local code=0
   timeout 6 "${clean[@]}" "$EXE" > "$tmp/start.txt" 2>&1 || code=$?

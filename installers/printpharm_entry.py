@@ -5,11 +5,17 @@ the ``printpharm`` package (in ``sys._MEIPASS``); ``PRINTPHARM_DATA_DIR`` is set
 to that folder unless the site already points it elsewhere, so the catalog is
 found whatever the working directory.
 
+A ``drivers/`` folder beside the executable, if there is one, is put on the import
+path: a network workstation installs the PostgreSQL driver's binary part there
+(``psycopg-binary``, see installers/README.md) when the system has no libpq.
+
 ``PRINTPHARM_SMOKE_GUI=<file.png>`` is the build smoke test of the desktop
 application: it builds the real main window on the current Qt platform
-(``offscreen`` on a build server), renders it to that PNG and exits 0, instead
-of waiting for a login. It is read only by this frozen entry point. Anything else
-runs exactly like the installed ``printpharm`` command (:func:`printpharm.launch.main`).
+(``offscreen`` on a build server), renders it to that PNG and checks what Qt
+asks of ICU (whose data the build trims: installers/icu_data.py), then exits 0,
+instead of waiting for a login. It is read only by this frozen entry point.
+Anything else runs exactly like the installed ``printpharm`` command
+(:func:`printpharm.launch.main`).
 """
 
 from __future__ import annotations
@@ -45,11 +51,38 @@ def _smoke_gui(png: Path) -> int:
     window.close()
     workstation.session.close()
     print(f"smoke-gui: main window rendered to {png} ({'ok' if ok else 'FAILED'})")
-    return 0 if ok else 1
+    icu = _icu_problems()
+    print(f"smoke-gui: ICU {'ok' if not icu else 'FAILED: ' + '; '.join(icu)}")
+    return 0 if ok and not icu else 1
+
+
+def _icu_problems() -> list[str]:
+    """What Qt Core asks of ICU, with answers that need ICU's data (not a fallback)."""
+    from PySide6.QtCore import QByteArray, QCollator, QLocale, QStringDecoder, QTimeZone
+
+    problems = []
+    if not QCollator(QLocale("sv_SE")).compare("z", "ö") < 0:  # Swedish: ö after z
+        problems.append("Swedish collation")
+    if not QCollator(QLocale("de_DE")).compare("a", "B") < 0:  # a byte order puts B first
+        problems.append("German collation")
+    zone = QTimeZone(QByteArray(b"Europe/Paris"))
+    name = zone.displayName(
+        QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName, QLocale("de_DE")
+    )
+    if name != "Mitteleuropäische Normalzeit":
+        problems.append(f"time-zone name {name!r}")
+    if not QStringDecoder("Shift_JIS").isValid():
+        problems.append("Shift_JIS codec")
+    if QLocale("tr_TR").toUpper("i") != "İ":
+        problems.append("Turkish upper case")
+    return problems
 
 
 def main() -> int:
     os.environ.setdefault("PRINTPHARM_DATA_DIR", str(_bundle_root()))
+    drivers = Path(sys.executable).resolve().parent / "drivers"
+    if drivers.is_dir():
+        sys.path.append(str(drivers))
     png = os.environ.get("PRINTPHARM_SMOKE_GUI")
     if png:
         return _smoke_gui(Path(png))

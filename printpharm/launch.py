@@ -18,7 +18,7 @@ __all__ = ["has_display", "main"]
 NO_DISPLAY_MESSAGE = (
     "printpharm: no display available for the desktop application (DISPLAY and "
     "WAYLAND_DISPLAY are unset); run a batch headless on the simulators with "
-    "`printpharm run --simulate --recipe cpm-chewable-disc --dose-mg 15 --units 10` "
+    "`printpharm run --simulate --recipe cpm-chewable-disc --dose-mg 15 --units 20` "
     "(`printpharm recipes list` shows the recipes, `printpharm --help` all commands)."
 )
 
@@ -39,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the catalog's first model is built (~10 ms at each start); printpharm uses none.
     # An operator who installs one can still enable it by setting the variable.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # NumPy's OpenBLAS starts a thread per core when it is loaded (~20-40 ms of every
+    # start on a 2-core machine, more on bigger ones); printpharm's arrays are small and
+    # never use BLAS in parallel. An explicit setting is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if args:
         from printpharm.cli import main as cli_main
 

@@ -28,6 +28,7 @@ __all__ = [
     "Calibration",
     "Ink",
     "InkKind",
+    "InkReservoir",
     "PrinterDefinition",
     "ProcessLayer",
     "ProcessParameters",
@@ -249,8 +250,30 @@ class Ink(Versioned):
         return self.dried_drug_load or self.drug_load
 
 
+class InkReservoir(StrictModel):
+    """What the printer holds of an ink: a ``syringe`` barrel (mL) or a filament ``spool`` (g).
+
+    ``dead_volume`` (mL) is ink that stays in the barrel, needle or filament path and
+    can never be printed. Exactly one of ``syringe`` and ``spool`` is given.
+    """
+
+    syringe: Annotated[Quantity, within("mL", "0.5", "500", positive=True)] | None = None
+    spool: Annotated[Quantity, within("g", "1", "10000", positive=True)] | None = None
+    dead_volume: Annotated[Quantity, within("mL", "0", "50")]
+
+    @model_validator(mode="after")
+    def _one_container(self) -> InkReservoir:
+        if (self.syringe is None) == (self.spool is None):
+            raise PydanticCustomError(RULE_ERROR, "give exactly one of syringe and spool")
+        return self
+
+
 class PrinterDefinition(Versioned):
-    """A printer family: firmware flavour, build volume, E-axis meaning, G-code templates."""
+    """A printer family: firmware flavour, build volume, E-axis meaning, G-code templates.
+
+    ``reservoir`` (:class:`InkReservoir`) is how much ink it holds: a plate that needs
+    more is refused by the planner and the run's preflight.
+    """
 
     flavour: Literal["marlin_fdm", "marlin_sse", "klipper", "reprap"]
     ink_kind: InkKind
@@ -264,6 +287,7 @@ class PrinterDefinition(Versioned):
     end_template: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+\.gcode$")]
     max_command_length: Annotated[int, Strict(), Field(ge=20, le=96)] = 96
     baud: Literal[9600, 19200, 38400, 57600, 115200, 230400, 250000, 500000, 1000000] = 115200
+    reservoir: InkReservoir | None = None
     process: ProcessLayer = ProcessLayer()
 
     @model_validator(mode="after")
@@ -274,5 +298,12 @@ class PrinterDefinition(Versioned):
                 RULE_ERROR,
                 "e_axis {e} does not fit ink_kind {k}",
                 {"e": self.e_axis, "k": self.ink_kind},
+            )
+        container = {"sse_paste": "syringe", "fdm_filament": "spool"}[self.ink_kind]
+        if self.reservoir is not None and getattr(self.reservoir, container) is None:
+            raise PydanticCustomError(
+                RULE_ERROR,
+                "reservoir of an {k} printer is a {c}",
+                {"k": self.ink_kind, "c": container},
             )
         return self

@@ -18,6 +18,8 @@ from printpharm.catalog._quantity import (
     StrictModel,
     within,
 )
+from printpharm.core.dose_rules import check_amount_limit, check_in_range
+from printpharm.core.dosing import DoseResult
 from printpharm.errors import DesignSpaceError
 
 __all__ = [
@@ -190,10 +192,18 @@ class FormSpec(StrictModel):
 
 
 class DoseSpec(StrictModel):
-    """The validated dose range per unit and the dose step (mg)."""
+    """The validated dose range per unit and the dose step (mg).
+
+    ``max_per_kg`` (mg/kg) and ``max_per_m2`` (mg/m2), if given, are the largest
+    prescribed amounts the recipe is meant for: a larger amount is refused as
+    implausible (a daily dose typed per administration, mg for µg) before any dose
+    is calculated from it (:func:`printpharm.core.dose_rules.check_amount_limit`).
+    """
 
     range: Annotated[Span, within("mg", "0.01", "2000", positive=True)]
     step: Annotated[Quantity, within("mg", "0.001", "100", positive=True)]
+    max_per_kg: Annotated[Quantity, within("mg/kg", "0.001", "1000", positive=True)] | None = None
+    max_per_m2: Annotated[Quantity, within("mg/m2", "0.01", "10000", positive=True)] | None = None
 
     @model_validator(mode="after")
     def _range_on_step(self) -> DoseSpec:
@@ -317,6 +327,25 @@ class Recipe(Versioned):
         self._check_strategy()
         return self
 
+    def check_amount(self, result: DoseResult) -> None:
+        """Refuse a prescribed mg/kg or mg/m² above this recipe's plausible maximum.
+
+        Raises
+        ------
+        DoseInputError
+            The amount is above ``dose.max_per_kg`` / ``dose.max_per_m2`` (see
+            :func:`printpharm.core.dose_rules.check_amount_limit`).
+        """
+        if self.dose is None:
+            return
+        per_kg, per_m2 = self.dose.max_per_kg, self.dose.max_per_m2
+        check_amount_limit(
+            result,
+            None if per_kg is None else per_kg.value,
+            None if per_m2 is None else per_m2.value,
+            self.id,
+        )
+
     def check_dose(self, dose_mg: Decimal) -> Decimal:
         """Return ``dose_mg`` (mg per unit) if it is inside the validated range and on its step.
 
@@ -341,21 +370,8 @@ class Recipe(Versioned):
             raise DesignSpaceError(
                 f"recipe {self.id} is a calibration series and has no validated dose range"
             )
-        low, high = self.dose.range.min, self.dose.range.max
-        if not low <= dose_mg <= high:
-            raise DesignSpaceError(
-                f"dose {dose_mg} mg is outside the validated range {low}–{high} mg of recipe "
-                f"{self.id}"
-            )
-        step = self.dose.step.value
-        if dose_mg % step != 0:
-            below = dose_mg // step * step
-            raise DesignSpaceError(
-                f"dose {dose_mg} mg is not a multiple of the {step} mg dose step of recipe "
-                f"{self.id}; the nearest doses on the step of {step} mg are {below} mg and "
-                f"{below + step} mg"
-            )
-        return dose_mg
+        span = self.dose.range
+        return check_in_range(dose_mg, span.min, span.max, self.dose.step.value, self.id)
 
     def _check_strategy(self) -> None:
         form, free = self.form, self.form.free_dimensions()

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -318,8 +318,62 @@ class Catalog:
         )
 
 
-def load_catalog(root: Path | None = None, *, registry: MigrationRegistry = MIGRATIONS) -> Catalog:
-    """Load and check every ink, recipe and printer file under ``root``.
+class _Files(Mapping[str, _Parsed]):
+    """The files of one kind by id, each parsed when first asked for (ids are file names)."""
+
+    def __init__(self, kind: Kind, root: Path, registry: MigrationRegistry) -> None:
+        directory = root / KIND_DIRS[kind]
+        if not directory.is_dir():
+            raise CatalogError(f"{directory}: catalog directory not found (set {DATA_DIR_ENV})")
+        self._kind, self._root, self._registry = kind, root, registry
+        self._paths = {p.stem: p for p in sorted(directory.glob("*.toml"))}
+        self._parsed: dict[str, _Parsed] = {}
+
+    def __getitem__(self, id_: str) -> _Parsed:
+        if id_ not in self._parsed:
+            self._parsed[id_] = _parse(self._kind, self._paths[id_], self._root, self._registry)
+        return self._parsed[id_]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+class _Loaded:
+    """Validated models, sources and key origins, filled kind by kind, id by id."""
+
+    def __init__(self) -> None:
+        self.models: dict[Kind, dict[str, Versioned]] = {kind: {} for kind in KIND_DIRS}
+        self.sources: dict[tuple[Kind, str], tuple[SourceFile, ...]] = {}
+        self.origins: dict[tuple[Kind, str], dict[str, str]] = {}
+
+    def add(self, kind: Kind, id_: str, files: _Files) -> Versioned | None:
+        """Inherit, validate and keep ``id_``; its model, or None for an abstract base."""
+        chain = _chain(kind, id_, files)
+        merged, origin = _inherit(chain)
+        abstract = chain[0].data.get("abstract") is True
+        model = _validate(_MODELS[kind], merged, chain[0].source.relpath, abstract)
+        if model is not None and not abstract:
+            self.models[kind][id_] = model
+        self.sources[(kind, id_)] = tuple(link.source for link in chain)
+        self.origins[(kind, id_)] = origin
+        return model if not abstract else None
+
+    def catalog(self, root: Path) -> Catalog:
+        catalog = Catalog(root, self.models, self.sources, self.origins)
+        check_references(catalog)
+        return catalog
+
+
+def load_catalog(
+    root: Path | None = None,
+    *,
+    registry: MigrationRegistry = MIGRATIONS,
+    recipe: str | None = None,
+) -> Catalog:
+    """Load and check every ink, recipe and printer file under ``root`` (or one recipe's).
 
     Parameters
     ----------
@@ -328,6 +382,12 @@ def load_catalog(root: Path | None = None, *, registry: MigrationRegistry = MIGR
         :func:`default_data_root`.
     registry
         schema_version migrators (tests pass their own).
+    recipe
+        Load only this recipe with its ink and printer (and the files they inherit
+        from), checked exactly as in a full load: what a command about one recipe
+        needs (``printpharm plan``), without parsing and validating every file. An
+        unknown id, an abstract one or a missing ink or printer falls back to the
+        full load, whose error lists the known ids.
 
     Raises
     ------
@@ -338,27 +398,22 @@ def load_catalog(root: Path | None = None, *, registry: MigrationRegistry = MIGR
         unknown/mismatched ink or printer.
     """
     root = default_data_root() if root is None else root
-    models: dict[Kind, dict[str, Versioned]] = {}
-    sources: dict[tuple[Kind, str], tuple[SourceFile, ...]] = {}
-    origins: dict[tuple[Kind, str], dict[str, str]] = {}
-    for kind, sub in KIND_DIRS.items():
-        directory = root / sub
-        if not directory.is_dir():
-            raise CatalogError(f"{directory}: catalog directory not found (set {DATA_DIR_ENV})")
-        parsed = {p.stem: _parse(kind, p, root, registry) for p in sorted(directory.glob("*.toml"))}
-        models[kind] = {}
-        for id_ in parsed:
-            chain = _chain(kind, id_, parsed)
-            merged, origin = _inherit(chain)
-            abstract = chain[0].data.get("abstract") is True
-            model = _validate(_MODELS[kind], merged, chain[0].source.relpath, abstract)
-            if model is not None and not abstract:
-                models[kind][id_] = model
-            sources[(kind, id_)] = tuple(link.source for link in chain)
-            origins[(kind, id_)] = origin
-    catalog = Catalog(root, models, sources, origins)
-    check_references(catalog)
-    return catalog
+    if recipe is not None:
+        recipes = _Files("recipe", root, registry)
+        if recipe in recipes:
+            loaded = _Loaded()
+            model = loaded.add("recipe", recipe, recipes)
+            inks, printers = _Files("ink", root, registry), _Files("printer", root, registry)
+            if isinstance(model, Recipe) and model.ink in inks and model.printer in printers:
+                loaded.add("ink", model.ink, inks)
+                loaded.add("printer", model.printer, printers)
+                return loaded.catalog(root)
+    loaded = _Loaded()
+    for kind in KIND_DIRS:  # in this order: a bad ink is reported before a missing folder
+        files = _Files(kind, root, registry)
+        for id_ in files:
+            loaded.add(kind, id_, files)
+    return loaded.catalog(root)
 
 
 def validate_model(kind: Literal["recipe", "ink"], data: Mapping[str, Any]) -> Recipe | Ink:

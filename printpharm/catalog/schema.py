@@ -25,7 +25,8 @@ Models, by file kind:
   ``control`` (:class:`ControlSettings`: the balance's read noise).
 * :class:`PrinterDefinition` (``gcode/printers/*.toml``): ``flavour``, ``ink_kind``,
   ``bed_x``, ``bed_y``, ``max_z``, ``e_axis``, ``relative_e``, ``volumetric_extrusion``,
-  ``start_template``, ``end_template``, ``max_command_length``, ``baud``, ``process``.
+  ``start_template``, ``end_template``, ``max_command_length``, ``baud``, ``reservoir``
+  (:class:`InkReservoir`: syringe mL or spool g, and the dead volume), ``process``.
 * :class:`ProcessLayer` (every key optional) is one layer of the resolution stack;
   :class:`ProcessParameters` is the complete, resolved process.
 
@@ -40,6 +41,7 @@ from printpharm.catalog._models import (
     Calibration,
     Ink,
     InkKind,
+    InkReservoir,
     PrinterDefinition,
     ProcessLayer,
     ProcessParameters,
@@ -79,6 +81,7 @@ __all__ = [
     "FormSpec",
     "Ink",
     "InkKind",
+    "InkReservoir",
     "Limits",
     "Number",
     "PrinterDefinition",

@@ -12,11 +12,14 @@ import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from printpharm.cli._common import add_json_flag
 from printpharm.errors import InputError
-from printpharm.services.access.auth import UserSession
-from printpharm.services.station.records_app import RecordsServices, open_records
+
+if TYPE_CHECKING:  # the records services load SQLAlchemy: imported when a command logs in
+    from printpharm.services.access.auth import UserSession
+    from printpharm.services.station.records_app import RecordsServices
 
 __all__ = ["Secrets", "add_db_flag", "add_records_args", "add_secret_flags", "logged_in"]
 
@@ -82,6 +85,8 @@ def logged_in(args: argparse.Namespace) -> Iterator[tuple[RecordsServices, UserS
     AuthenticationFailed, AccountLocked, InputError
         As :meth:`AuthService.login` and :meth:`Secrets.ask` raise them.
     """
+    from printpharm.services.station.records_app import open_records
+
     services = open_records(args.db)
     secrets = Secrets(args)
     try:

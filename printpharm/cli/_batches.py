@@ -27,7 +27,7 @@ from typing import Any, TypeAlias
 
 from printpharm.catalog import load_catalog
 from printpharm.cli._auth_args import add_records_args, logged_in
-from printpharm.cli._common import emit
+from printpharm.cli._common import emit, whole_number_arg
 from printpharm.services.access.signatures import Meaning, manifestation
 from printpharm.services.control.library import LIBRARY_KINDS, LibraryService
 from printpharm.services.records.batches import BatchRecordsService, recover_open_batches
@@ -131,7 +131,7 @@ def _batches_show(args: argparse.Namespace) -> int:
         view = BatchExportService(services.auth, services.db).view(session, args.batch)
     b = view.batch
     recipe = b.details.get("recipe") or {}
-    qc = (view.result or {}).get("qc") or {}
+    qc = view.qc  # the run's QC completed by content uniformity: what release judges
     fails = sum(u.verdict != "pass" for u in view.units)
     lines = [
         f"batch {b.batch_id}: {b.status.upper()}"
@@ -140,6 +140,8 @@ def _batches_show(args: argparse.Namespace) -> int:
         f"{view.patient_use_reason}",
         f"recipe {recipe.get('id', '?')} {recipe.get('version', '')}; "
         f"dose {b.target_dose_mg} mg per unit",
+        *([f"ink {view.lot['label']}"] if view.lot.get("label") else []),
+        *([view.dose_override.describe()] if view.dose_override is not None else []),
         f"units: {len(b.units)} of {b.units_count} recorded, {fails} not passing; "
         f"{len(view.alarms)} alarm event(s), {len(view.corrections)} flow correction(s)",
         f"QC: {str(qc.get('verdict', 'not evaluated')).upper()} — {qc.get('reason', '')}",
@@ -153,6 +155,7 @@ def _batches_show(args: argparse.Namespace) -> int:
         "batch": b,
         "patient_use": view.patient_use,
         "patient_use_reason": view.patient_use_reason,
+        "dose_override": None if view.dose_override is None else view.dose_override.to_record(),
         "qc": qc,
         "signatures": [{"text": s.text, "valid": s.valid, "problem": s.problem}
                        for s in view.signatures],
@@ -222,7 +225,7 @@ def _batches_recover(args: argparse.Namespace) -> int:
 def _version_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", choices=LIBRARY_KINDS)
     parser.add_argument("id", help="recipe or ink id")
-    parser.add_argument("version", type=int, help="version number")
+    parser.add_argument("version", type=whole_number_arg, help="version number")
 
 
 def _register_library(subparsers: Sub) -> None:

@@ -5,11 +5,38 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from decimal import Decimal
 from typing import Any, NoReturn
 
 from printpharm.core.jsonable import to_jsonable
+from printpharm.core.units import parse_decimal, parse_integer
+from printpharm.errors import InputError
 
-__all__ = ["JsonAwareParser", "add_json_flag", "emit", "fail", "to_jsonable"]
+__all__ = [
+    "JsonAwareParser",
+    "add_json_flag",
+    "emit",
+    "fail",
+    "number_arg",
+    "to_jsonable",
+    "whole_number_arg",
+]
+
+
+def whole_number_arg(text: str) -> int:
+    """An argparse ``type``: a whole number by the one parser of typed numbers (no ``1_8``)."""
+    try:
+        return parse_integer(text, "value")
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def number_arg(text: str) -> Decimal:
+    """An argparse ``type``: a decimal number by the one parser of typed numbers (no ``1e3``)."""
+    try:
+        return parse_decimal(text, "value", InputError)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

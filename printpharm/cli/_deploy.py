@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from printpharm.cli._auth_args import add_db_flag, add_records_args, add_secret_flags, logged_in
-from printpharm.cli._common import add_json_flag, emit
+from printpharm.cli._common import add_json_flag, emit, whole_number_arg
 from printpharm.errors import InputError
 from printpharm.services.control import site_settings
 from printpharm.services.control.device_registry import register_balance, registered_balances
@@ -117,8 +117,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_db_flag(doctor)
     doctor.add_argument("--printer-port", metavar="P", help="printer port or URL to identify")
     doctor.add_argument("--balance-port", metavar="Q", help="balance port or URL to identify")
-    doctor.add_argument("--printer-baud", type=int, default=115200, metavar="B")
-    doctor.add_argument("--balance-baud", type=int, default=9600, metavar="B")
+    doctor.add_argument("--printer-baud", type=whole_number_arg, default=115200, metavar="B")
+    doctor.add_argument("--balance-baud", type=whole_number_arg, default=9600, metavar="B")
     add_json_flag(doctor)
     doctor.set_defaults(func=_doctor)
 

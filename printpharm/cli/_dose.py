@@ -1,38 +1,45 @@
 """``printpharm bsa`` and ``printpharm dose``: body surface area and dose arithmetic.
 
 The dose options are reusable: ``printpharm plan`` and ``printpharm run`` call
-:func:`add_dose_arguments` on their parser and :func:`dose_from_args` on the
-parsed namespace, and may show a result with :func:`dose_payload` /
-:func:`describe_dose`.
+:func:`add_dose_arguments` on their parser and :func:`unit_dose_from_args` on the
+parsed namespace. Every rule (bands, range and step, rounding tolerance) comes
+from :mod:`printpharm.core.dose_rules`; the text and record of how the dose was
+reached from :mod:`printpharm.core.dose_report`, as in the desktop application.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from printpharm.cli._common import add_json_flag, emit
+from printpharm.core.dose_report import dose_record, explain_dose
+from printpharm.core.dose_rules import BAND_FORMS, parse_band_table
 from printpharm.core.dosing import (
     BSA_FORMULA_LABELS,
     BSA_FORMULAS,
     DoseResult,
-    WeightBand,
+    DoseRule,
     body_surface_area,
     compute_dose,
     normalize_formula,
 )
 from printpharm.core.prescription import check_patient
-from printpharm.core.units import format_decimal, quantize_half_up, to_decimal
+from printpharm.core.units import format_decimal, parse_integer, quantize_half_up, to_decimal
 from printpharm.errors import DoseInputError, InputError
 
+if TYPE_CHECKING:  # the catalog (pydantic) is imported only by commands that read recipes
+    from printpharm.catalog.schema import Recipe
+
 __all__ = [
+    "UnitDose",
     "add_dose_arguments",
-    "describe_dose",
     "dose_from_args",
-    "dose_payload",
-    "parse_band",
     "register",
+    "unit_dose_from_args",
+    "units_from_args",
 ]
 
 _FORMULA_HELP = "BSA formula: " + ", ".join(BSA_FORMULAS) + " (default mosteller)"
@@ -86,7 +93,7 @@ def add_dose_arguments(parser: argparse.ArgumentParser, *, dose_mg_option: bool 
     group.add_argument("--weight-kg", metavar="W", help="weight in kg")
     group.add_argument("--formula", metavar="F", help=_FORMULA_HELP + "; per-m2 only")
     group.add_argument(
-        "--bsa-round-dp", type=int, metavar="N", help="round BSA half-up to N dp before dosing"
+        "--bsa-round-dp", metavar="N", help="round BSA half-up to N dp before dosing"
     )
     group.add_argument(
         "--cap-mg", metavar="MG", help="maximum dose (daily if split), applied before rounding"
@@ -97,7 +104,7 @@ def add_dose_arguments(parser: argparse.ArgumentParser, *, dose_mg_option: bool 
     )
     split = group.add_mutually_exclusive_group()
     split.add_argument(
-        "--doses-per-day", type=int, metavar="N", help="divide the daily dose into N equal doses"
+        "--doses-per-day", metavar="N", help="divide the daily dose into N equal doses"
     )
     split.add_argument(
         "--split", metavar="P,P,...", help="divide the daily dose by percentages, e.g. 50,25,25"
@@ -106,27 +113,27 @@ def add_dose_arguments(parser: argparse.ArgumentParser, *, dose_mg_option: bool 
         "--band",
         action="append",
         default=[],
-        metavar="UPPER:MG",
-        help="weight band 'UPPER_KG:DOSE_MG' (≤ upper; '<20:10' for < upper; 'inf:20' last)",
+        metavar="BAND",
+        help="one weight band per --band, EDGE_KG:DOSE_MG with the edge's sign: " + BAND_FORMS,
     )
 
 
-def parse_band(text: str) -> WeightBand:
-    """Parse ``"20:10"`` (≤ 20 kg → 10 mg), ``"<20:10"`` or ``"inf:20"`` into a band.
+def _whole(text: str | None, field: str) -> int | None:
+    return None if text is None else parse_integer(text, field, DoseInputError)
+
+
+def units_from_args(args: argparse.Namespace) -> int:
+    """``--units`` as a whole number of at least 1 (read by the one parser of typed numbers).
 
     Raises
     ------
-    DoseInputError
-        If the text is not ``UPPER_KG:DOSE_MG`` with numbers.
+    InputError
+        Not a plain whole number (``1_8``, ``2.5``) or below 1.
     """
-    upper_text, sep, dose_text = text.partition(":")
-    if not sep or not upper_text.strip() or not dose_text.strip():
-        raise DoseInputError(f"band = {text!r} is not UPPER_KG:DOSE_MG (e.g. 20:10, inf:20)")
-    upper_text = upper_text.strip()
-    inclusive = not upper_text.startswith("<")
-    upper_text = upper_text.lstrip("<=").strip()
-    upper = None if upper_text.lower() in ("inf", "infinity") else to_decimal(upper_text, "band")
-    return WeightBand(upper, to_decimal(dose_text.strip(), "band dose_mg"), inclusive)
+    units = parse_integer(str(args.units), "--units")
+    if units < 1:
+        raise InputError(f"--units {units} must be at least 1 (at least 1 unit is printed)")
+    return units
 
 
 def dose_from_args(args: argparse.Namespace) -> DoseResult:
@@ -137,46 +144,74 @@ def dose_from_args(args: argparse.Namespace) -> DoseResult:
     DoseInputError
         Any input the dose engine refuses (the message names the field).
     """
+    rule = DoseRule.parse(args.rule)
+    if args.band and rule is not DoseRule.WEIGHT_BAND:
+        raise DoseInputError(f"--band applies only to --rule band, not {args.rule}")
+    bands = parse_band_table(args.band) if rule is DoseRule.WEIGHT_BAND else ()
     split = None if args.split is None else [p.strip() for p in args.split.split(",")]
     return compute_dose(
-        args.rule,
+        rule,
         args.amount,
         height_cm=args.height_cm,
         weight_kg=args.weight_kg,
         formula=args.formula,
-        bands=[parse_band(b) for b in args.band],
-        bsa_round_dp=args.bsa_round_dp,
+        bands=bands,
+        bsa_round_dp=_whole(args.bsa_round_dp, "bsa_round_dp"),
         cap_mg=args.cap_mg,
         dose_step_mg=args.step_mg,
         tolerance_pct=args.tolerance_pct,
-        doses_per_day=args.doses_per_day,
+        doses_per_day=_whole(args.doses_per_day, "doses_per_day"),
         split_pct=split,
     )
 
 
-def unit_dose_from_args(
-    args: argparse.Namespace, *, default_step_mg: Decimal | None = None
-) -> tuple[Decimal, dict[str, Any] | None]:
+@dataclass(frozen=True)
+class UnitDose:
+    """The one dose per unit of a batch and how it was reached.
+
+    ``result`` is ``None`` (and ``record`` empty) when ``--dose-mg`` gave the dose directly.
+    """
+
+    dose_mg: Decimal
+    result: DoseResult | None
+    record: dict[str, Any]
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the rounded dose may not be printed without an override, or ``None``."""
+        refusal = self.record.get("rounding_refusal")
+        return None if refusal is None else str(refusal)
+
+    def lines(self) -> tuple[str, ...]:
+        """How the dose was reached, for the human output."""
+        if self.result is None:
+            return (f"dose per unit: {format_decimal(self.dose_mg)} mg (given with --dose-mg)",)
+        return (f"dose per unit: {format_decimal(self.dose_mg)} mg", *explain_dose(self.result))
+
+
+def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) -> UnitDose:
     """The one unit dose of a batch: ``--dose-mg`` or the ``--rule`` options.
 
-    ``default_step_mg`` rounds a rule's dose when ``--step-mg`` is not given (a
-    batch is made on its recipe's dose step). Returns the dose and, for a rule,
-    its JSON record (``None`` for ``--dose-mg``).
+    A rule's dose is rounded to ``recipe``'s dose step when ``--step-mg`` is not
+    given (a batch is made on its recipe's dose step), and its amount is checked
+    against the recipe's plausible maximum mg/kg or mg/m².
 
     Raises
     ------
     InputError
         Both or neither of ``--dose-mg`` and ``--rule``; a split into unequal doses.
     DoseInputError
-        Any input the dose engine refuses.
+        Any input the dose engine refuses; an amount above the recipe's maximum.
     """
     if (args.dose_mg is None) == (args.rule is None):
         raise InputError("give the dose either with --dose-mg or with the --rule options")
     if args.dose_mg is not None:
-        return to_decimal(args.dose_mg, "dose_mg"), None
-    if args.step_mg is None and default_step_mg is not None:
-        args.step_mg = str(default_step_mg)
+        return UnitDose(to_decimal(args.dose_mg, "dose_mg"), None, {})
+    if args.step_mg is None and recipe is not None and recipe.dose is not None:
+        args.step_mg = recipe.dose.step.value
     result = dose_from_args(args)
+    if recipe is not None:
+        recipe.check_amount(result)
     doses = set(result.unit_doses_mg)
     if len(doses) != 1:
         listed = ", ".join(str(d) for d in result.unit_doses_mg)
@@ -184,83 +219,7 @@ def unit_dose_from_args(
             f"the split gives different unit doses ({listed} mg); a batch prints one dose — "
             "make one batch per dose"
         )
-    return doses.pop(), dose_payload(result)
-
-
-def _q(value: Decimal | None, places: int) -> Decimal | None:
-    return None if value is None else quantize_half_up(value, places)
-
-
-def dose_payload(result: DoseResult) -> dict[str, Any]:
-    """The JSON object of a dose result (mg to 4 dp, BSA to 4 dp, deviations to 2 dp)."""
-    payload: dict[str, Any] = {
-        "rule": result.rule.value,
-        "amount": result.amount,
-        "amount_unit": result.amount_unit,
-        "height_cm": result.height_cm,
-        "weight_kg": result.weight_kg,
-        "formula": result.formula,
-        "bsa_m2": _q(result.bsa_m2, 4),
-        "bsa_m2_2dp": _q(result.bsa_m2, 2),
-        "bsa_m2_unrounded": _q(result.bsa_m2, 12),
-        "bsa_round_dp": result.bsa_round_dp,
-        "bsa_used_m2": _q(result.bsa_used_m2, 12),
-        "band": None if result.band is None else result.band.describe(),
-        "calculated_dose_mg": _q(result.calculated_dose_mg, 4),
-        "cap_mg": result.cap_mg,
-        "capped": result.capped,
-        "capped_dose_mg": _q(result.capped_dose_mg, 4),
-        "dose_step_mg": result.dose_step_mg,
-        "final_dose_mg": _q(result.final_dose_mg, 4),
-        "rounding_deviation_pct": _q(result.rounding_deviation_pct, 2),
-        "rounding_tolerance_pct": result.tolerance_pct,
-        "within_rounding_tolerance": result.within_rounding_tolerance,
-        "split": None,
-        "flags": [str(f) for f in result.flags],
-        "warnings": list(result.warnings),
-    }
-    if result.split is not None:
-        s = result.split
-        payload["split"] = {
-            "doses_per_day": s.doses_per_day,
-            "daily_split_pct": [_q(p, 4) for p in s.shares_pct],
-            "unit_doses_mg": list(s.doses_mg),
-            "unrounded_unit_doses_mg": [_q(d, 4) for d in s.unrounded_doses_mg],
-            "sum_of_unit_doses_mg": s.delivered_daily_mg,
-            "sum_equals_rounded_daily_dose": s.sum_equals_rounded_daily_dose,
-            "mismatch_mg": s.mismatch_mg,
-            "delivered_deviation_pct": _q(s.delivered_deviation_pct, 2),
-            "within_rounding_tolerance": s.within_rounding_tolerance,
-        }
-    return payload
-
-
-def describe_dose(result: DoseResult) -> str:
-    """Human lines explaining how the dose was reached."""
-    f = format_decimal
-    if result.band is not None:
-        basis = f"band {result.band.describe()} at {f(result.weight_kg or Decimal(0))} kg"
-    elif result.bsa_m2 is not None and result.formula is not None:
-        bsa = quantize_half_up(result.bsa_used_m2 or result.bsa_m2, 4)
-        basis = f"{f(result.amount)} mg/m² × BSA {bsa} m² ({BSA_FORMULA_LABELS[result.formula]})"
-    elif result.weight_kg is not None and result.amount_unit == "mg/kg":
-        basis = f"{f(result.amount)} mg/kg × {f(result.weight_kg)} kg"
-    else:
-        basis = f"fixed {f(result.amount)} mg"
-    lines = [
-        f"Dose {f(quantize_half_up(result.final_dose_mg, 4))} mg ({basis})",
-        f"calculated {quantize_half_up(result.calculated_dose_mg, 4)} mg"
-        + (f", capped at {f(result.capped_dose_mg)} mg" if result.capped else "")
-        + ("" if result.dose_step_mg is None else f", step {f(result.dose_step_mg)} mg")
-        + f", deviation {quantize_half_up(result.rounding_deviation_pct, 2)} % "
-        + ("within" if result.within_rounding_tolerance else "OUTSIDE")
-        + f" the {f(result.tolerance_pct)} % tolerance",
-    ]
-    if result.split is not None:
-        doses = " + ".join(f(d) for d in result.split.doses_mg)
-        lines.append(f"per administration: {doses} = {f(result.split.delivered_daily_mg)} mg/day")
-    lines.extend(f"warning: {w}" for w in result.warnings)
-    return "\n".join(lines)
+    return UnitDose(doses.pop(), result, dose_record(result))
 
 
 def _run_bsa(args: argparse.Namespace) -> int:
@@ -285,5 +244,14 @@ def _run_bsa(args: argparse.Namespace) -> int:
 
 def _run_dose(args: argparse.Namespace) -> int:
     result = dose_from_args(args)
-    emit(args, dose_payload(result), describe_dose(result))
+    record = dose_record(result)
+    lines = [f"Dose {format_decimal(quantize_half_up(result.final_dose_mg, 4))} mg"]
+    lines += explain_dose(result)
+    refusal = record["rounding_refusal"]
+    if refusal is not None:
+        lines.append(
+            f"REFUSED for printing: {refusal}; plan and run print it only with a pharmacist's "
+            "signed override (--override-by)"
+        )
+    emit(args, record, "\n".join(lines))
     return 0

@@ -15,13 +15,22 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from printpharm.catalog import load_catalog
+from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit
-from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
+from printpharm.cli._dose import UnitDose, add_dose_arguments, unit_dose_from_args, units_from_args
+from printpharm.cli._override import (
+    add_override_arguments,
+    refuse_without_override,
+    sign_if_refused,
+)
 from printpharm.errors import InputError
 from printpharm.services.run.planning import PlanResult, plan_batch, save_unit_stl
+
+if TYPE_CHECKING:
+    from printpharm.services.control.dose_override import DoseOverride
 
 __all__ = ["register"]
 
@@ -38,11 +47,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     plan.add_argument("--recipe", required=True, metavar="ID", help="validated recipe id")
-    plan.add_argument("--units", type=int, default=1, metavar="N", help="units on the plate")
+    plan.add_argument("--units", default="1", metavar="N", help="units on the plate")
     plan.add_argument("--printer", metavar="PROFILE", help="printer id (must be the recipe's)")
     plan.add_argument("--out", required=True, metavar="FILE", help="G-code file to write")
     plan.add_argument("--stl", metavar="FILE", help="also write one unit as STL")
     add_dose_arguments(plan, dose_mg_option=True)
+    records = plan.add_argument_group(
+        "dose override",
+        "a rule dose that rounding moved outside its tolerance is refused; a pharmacist may "
+        "sign an override, recorded in the database (your --user first, then theirs)",
+    )
+    add_db_flag(records)
+    records.add_argument("--user", metavar="U", help="your user ID (with --override-by)")
+    add_override_arguments(records)
+    add_secret_flags(records, user=False)
     add_json_flag(plan)
     plan.set_defaults(func=_run_plan)
 
@@ -82,6 +100,7 @@ def _payload(plan: PlanResult, out: Path, stl: Path | None) -> dict[str, Any]:
             "relative": plan.extrusion["relative"],
         },
         "plate_capacity": plan.plate_capacity,
+        "ink_required_ml": plan.ink.to_record(),
         "warnings": list(plan.warnings),
         "gcode": str(out),
         "stl": None if stl is None else str(stl),
@@ -100,23 +119,42 @@ def _text(plan: PlanResult, out: Path) -> str:
         f"G-code: {out} ({plan.line_count} lines, about {minutes:.1f} min); "
         f"worst unit {plan.worst_volume_error_fraction * 100:.4f} % from target",
         f"E axis: {plan.extrusion['e_units']}, diameter {plan.extrusion['diameter_mm']} mm",
+        plan.ink.describe(),
     ]
     lines += [f"warning: {w}" for w in plan.warnings]
     return "\n".join(lines)
 
 
+def _override(args: argparse.Namespace, recipe_id: str, dose: UnitDose) -> DoseOverride | None:
+    """Refuse a dose outside its tolerance, or have a pharmacist sign its override."""
+    refuse_without_override(args, dose)
+    if not args.override_by:
+        if args.user is not None or args.db is not None or args.password_stdin:
+            raise InputError(
+                "plan records nothing in the database but a dose override: --user, --db and "
+                "--password-stdin go with --override-by"
+            )
+        return None
+    with logged_in(args) as (services, session, secrets):
+        return sign_if_refused(args, services, session, secrets, recipe_id, dose)
+
+
 def _run_plan(args: argparse.Namespace) -> int:
-    dose_mg, dose_info = unit_dose_from_args(args)
-    if args.units < 1:
-        raise InputError(f"--units {args.units} must be at least 1")
-    plan = plan_batch(load_catalog(), args.recipe, dose_mg, args.units, printer_id=args.printer)
+    catalog = load_catalog(recipe=args.recipe)  # only its files: the catalog is data
+    recipe = catalog.recipe(args.recipe)
+    dose = unit_dose_from_args(args, recipe)
+    units = units_from_args(args)
+    override = _override(args, recipe.id, dose)
+    plan = plan_batch(catalog, args.recipe, dose.dose_mg, units, printer_id=args.printer)
     out = Path(args.out)
     _write(out, plan.gcode, "--out")
     stl = None
     if args.stl:
         stl = save_unit_stl(plan, Path(args.stl))
     payload = _payload(plan, out, stl)
-    if dose_info is not None:
-        payload["dose_calculation"] = dose_info
-    emit(args, payload, _text(plan, out))
+    if dose.result is not None:
+        payload["dose_calculation"] = dose.record
+    payload["dose_override"] = None if override is None else override.to_record()
+    lines = [*dose.lines(), *([override.describe()] if override is not None else [])]
+    emit(args, payload, "\n".join([*lines, _text(plan, out)]))
     return 0

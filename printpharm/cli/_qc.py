@@ -17,7 +17,7 @@ import argparse
 import json
 import re
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from printpharm.cli._common import add_json_flag, emit
@@ -28,8 +28,10 @@ from printpharm.core.uniformity import (
     MassUniformityResult,
     acceptance_value,
     acceptance_value_mass_variation,
+    masses_in_mg,
     uniformity_of_mass,
 )
+from printpharm.core.units import parse_decimal
 from printpharm.errors import UniformityInputError
 
 __all__ = ["read_values", "register"]
@@ -40,9 +42,10 @@ _HEADER = re.compile(r"[A-Za-z_][A-Za-z0-9_ ()%.\-]*")
 
 def _is_number(text: str) -> bool:
     try:
-        return Decimal(text).is_finite()
-    except InvalidOperation:
+        parse_decimal(text, "value", UniformityInputError)
+    except UniformityInputError:
         return False
+    return True
 
 
 def _values_from_json(path: Path, text: str) -> list[str]:
@@ -58,9 +61,10 @@ def _values_from_json(path: Path, text: str) -> list[str]:
     for index, item in enumerate(data, start=1):
         if isinstance(item, bool) or not isinstance(item, int | Decimal | str):
             raise UniformityInputError(f"{path}: item {index} ({item!r}) is not a number")
-        if not _is_number(str(item)):
+        text = format(item, "f") if isinstance(item, Decimal) else str(item)  # JSON: 2.5e2 = 250
+        if not _is_number(text):
             raise UniformityInputError(f"{path}: item {index} ({item!r}) is not a number")
-        out.append(str(item))
+        out.append(text)
     return out
 
 
@@ -149,10 +153,22 @@ def _mass_text(r: MassUniformityResult) -> str:
     return "\n".join(lines)
 
 
+def _masses(args: argparse.Namespace) -> tuple[Decimal, ...]:
+    """The unit masses in mg: ``--mass-unit g`` converts; unstated, grams are refused."""
+    try:
+        return masses_in_mg(_inputs(args, "mass_mg"), args.mass_unit)
+    except UniformityInputError as exc:
+        if args.mass_unit is None and "were they weighed in grams" in str(exc):
+            raise UniformityInputError(
+                f"{exc}: --mass-unit g converts grams, --mass-unit mg keeps them as mg"
+            ) from None
+        raise
+
+
 def _run_mass(args: argparse.Namespace) -> int:
     shells: list[str] | None = args.shell_mg
     result = uniformity_of_mass(
-        _inputs(args, "mass_mg"),
+        _masses(args),
         form=args.form,
         shell_mg=shells[0] if shells is not None and len(shells) == 1 else shells,
         policy=args.policy,
@@ -209,7 +225,7 @@ def _run_av(args: argparse.Namespace) -> int:
 
 def _run_av_mass(args: argparse.Namespace) -> int:
     result = acceptance_value_mass_variation(
-        _inputs(args, "mass_mg"),
+        _masses(args),
         args.assay_pct,
         target_pct=args.target_pct,
         unit_content_mg=args.unit_content_mg,
@@ -233,9 +249,19 @@ def _add_source(parser: argparse.ArgumentParser, flag: str, dest: str, what: str
     )
 
 
+def _add_mass_unit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mass-unit",
+        choices=("mg", "g"),
+        help="unit of the masses (default mg; masses all below 5 mg are refused as likely "
+        "grams unless the unit is given)",
+    )
+
+
 def _register_mass(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("mass", help="Ph. Eur. 2.9.5 uniformity of mass (20 units)")
     _add_source(p, "--mass-mg", "mass_mg", "the 20 unit masses in mg (capsules: gross or content)")
+    _add_mass_unit(p)
     p.add_argument("--form", choices=("tablet", "capsule"), default="tablet")
     p.add_argument(
         "--shell-mg",
@@ -256,6 +282,7 @@ def _register_av(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.set_defaults(func=_run_av)
     p = sub.add_parser("av-mass", help="Ph. Eur. 2.9.40 acceptance value by mass variation")
     _add_source(p, "--mass-mg", "mass_mg", "10 or 30 unit masses in mg")
+    _add_mass_unit(p)
     p.add_argument("--assay-pct", metavar="A", required=True, help="assay A, %% of label claim")
     p.add_argument("--target-pct", metavar="T", default="100", help="target T (default 100)")
     p.add_argument("--unit-content-mg", metavar="C", help="drug per unit, mg (25 mg guard)")

@@ -23,7 +23,7 @@ from printpharm.cli._auth_args import (
     add_secret_flags,
     logged_in,
 )
-from printpharm.cli._common import add_json_flag, emit
+from printpharm.cli._common import add_json_flag, emit, number_arg, whole_number_arg
 from printpharm.errors import InputError
 from printpharm.services.access.permissions import Role
 from printpharm.services.records.audit_export import AuditFilter, export_audit
@@ -261,7 +261,7 @@ def register(subparsers: Sub) -> None:
     p.add_argument("--batch", help="only events of this batch ID")
     p.add_argument("--record-type", help="only events of this record type")
     p.add_argument("--by", metavar="USER_ID", help="only events by this user")
-    p.add_argument("--limit", type=int, help="only the newest N events")
+    p.add_argument("--limit", type=whole_number_arg, help="only the newest N events")
     add_json_flag(p)
     p.set_defaults(func=_audit_show)
     p = audit.add_parser(
@@ -321,7 +321,7 @@ def _register_research(subparsers: Sub) -> None:
     )
     p = research.add_parser("unlock", help="unlock research mode (supervisor)")
     p.add_argument("--reason", required=True)
-    p.add_argument("--minutes", type=float, required=True, help="duration in minutes")
+    p.add_argument("--minutes", type=number_arg, required=True, help="duration in minutes")
     p.set_defaults(func=_research_unlock)
     add_records_args(p)
     p = research.add_parser("lock", help="end research mode now")

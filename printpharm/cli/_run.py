@@ -3,9 +3,11 @@
 Without ports the run uses the built-in simulators (a printer and a plate
 balance linked so that the balance weighs what the printer deposits), on a
 virtual clock. With ``--printer-port``/``--balance-port`` it drives real
-devices (or ``sim://`` URLs). Exit 0 when the run completed and its QC passed;
-1 when it completed with a failed QC, or was stopped or interrupted; 2 on bad
-input or a refused preflight.
+devices (or ``sim://`` URLs). Exit 0 when the run completed and no QC test
+failed — the verdict may be PASS, LOCAL_SPEC_ONLY, or still pending (it names
+what is missing, e.g. PENDING_CONTENT_UNIFORMITY, and the output says it is not
+a pass; release stays refused until it is complete); 1 when a QC test failed
+or the run was stopped or interrupted; 2 on bad input or a refused preflight.
 """
 
 from __future__ import annotations
@@ -16,19 +18,28 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from printpharm.catalog import Catalog, load_catalog
 from printpharm.cli._auth_args import Secrets, add_db_flag, add_secret_flags, logged_in
-from printpharm.cli._common import add_json_flag, emit, to_jsonable
-from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
+from printpharm.cli._common import add_json_flag, emit, to_jsonable, whole_number_arg
+from printpharm.cli._dose import UnitDose, add_dose_arguments, unit_dose_from_args, units_from_args
+from printpharm.cli._override import (
+    add_override_arguments,
+    refuse_without_override,
+    sign_if_refused,
+)
 from printpharm.core.ink_lots import ASSAY_BASES, UnitContent
 from printpharm.errors import InputError
+from printpharm.services.control.dose_override import DoseOverride
 from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.control.line_clearance import LineClearance, checklist
-from printpharm.services.control.print_authority import after_run, begin_recorded_run
+from printpharm.services.control.print_authority import (
+    PrintAuthorisation,
+    after_run,
+    begin_recorded_run,
+)
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.records.content_uniformity import cu_requirement_of
 from printpharm.services.run.devices import connected_devices, simulator_urls
@@ -64,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     run.add_argument("--recipe", required=True, metavar="ID", help="validated recipe id")
-    run.add_argument("--units", required=True, type=int, metavar="N", help="units to print")
+    run.add_argument("--units", required=True, metavar="N", help="units to print")
     run.epilog = (
         "The dose: --dose-mg D, or a prescription rule (--rule ...); a rule's dose is rounded "
         "to the recipe's dose step unless --step-mg is given."
@@ -75,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     devices.add_argument("--balance-port", metavar="Q", help="balance port or URL")
     devices.add_argument(
         "--balance-baud",
-        type=int,
+        type=whole_number_arg,
         default=9600,
         metavar="B",
         help="balance line speed (MT-SICS default 9600; the printer's comes from its definition)",
@@ -136,6 +147,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="TAG",
         help="the printer's asset tag, when it reports no UUID of its own (M115)",
     )
+    add_override_arguments(records)
     add_secret_flags(records, user=False)
     run.add_argument(
         "--no-flow-correction",
@@ -149,13 +161,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_json_flag(run)
     run.set_defaults(func=_run)
-
-
-def _unit_dose(args: argparse.Namespace, catalog: Catalog) -> tuple[Decimal, dict[str, Any]]:
-    recipe = catalog.recipe(args.recipe)
-    step = None if recipe.dose is None else recipe.dose.step.value
-    dose_mg, record = unit_dose_from_args(args, default_step_mg=step)
-    return dose_mg, record or {}
 
 
 def _device_urls(args: argparse.Namespace, catalog: Catalog, recipe_id: str) -> tuple[str, str]:
@@ -288,6 +293,7 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
         f"batch {result.batch_id}: {result.status.upper()} — {result.reason}",
         f"recipe {result.recipe['id']} ({result.recipe['version']}); dose {result.dose['dose_mg']}"
         f" mg per unit; target {plan.target_mass_mg:.3f} mg ink per unit",
+        plan.ink.describe(),
         f"printer {result.printer.get('firmware', '?')} on {result.printer['port']}",
         f"balance {result.balance.get('model', '?')} #{result.balance.get('serial_number', '?')}"
         f" on {result.balance['port']}",
@@ -298,10 +304,9 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
         f"QC: {result.qc.verdict.upper()} — {result.qc.reason}",
     ]
     lines += [f"  {t.test:<20} {t.result:<15} {t.reason}" for t in result.qc.tests]
-    passed = "PASS — ready for release review" if recorded else "PASS (training run: no release)"
-    lines.append("VERDICT: " + (passed if result.passed else "FAIL"))
+    lines.append("VERDICT: " + _verdict(result, recorded))
     needed, why = cu_requirement_of(result.dose["dose_mg"], result.recipe)
-    if recorded and needed and result.status == "completed":
+    if recorded and needed and result.qc.verdict == "pending_content_uniformity":
         lines.append(
             f"content uniformity is needed before release ({why}): "
             f"printpharm qc cu {result.batch_id} --select"
@@ -310,9 +315,23 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
     return "\n".join(lines)
 
 
+def _verdict(result: BatchResult, recorded: bool) -> str:
+    """What the batch is: a pass, a local-specification release, what is missing, or a fail."""
+    verdict = result.qc.verdict.upper()
+    if result.status != "completed" or result.qc.verdict in ("fail", "not_evaluated"):
+        return "FAIL"
+    if not result.releasable:
+        return f"{verdict} — not a pass; not releasable until that is done"
+    if not recorded:
+        return f"{verdict} (training run: no release)"
+    if result.qc.verdict == "local_spec_only":
+        return f"{verdict} — on the local specification only; ready for release review"
+    return f"{verdict} — ready for release review"
+
+
 def _run(args: argparse.Namespace) -> int:
     catalog = load_catalog()
-    dose_mg, dose_record = _unit_dose(args, catalog)
+    dose = unit_dose_from_args(args, catalog.recipe(args.recipe))
     recording = (args.db, args.password_stdin, args.verified_by, args.lot, args.line_clearance,
                  args.clearance_checked_by, args.printer_asset)  # fmt: skip
     if args.user is None and any(recording):
@@ -320,40 +339,19 @@ def _run(args: argparse.Namespace) -> int:
             "--db, --password-stdin, --verified-by, --lot, --line-clearance, "
             "--clearance-checked-by and --printer-asset record the batch: give --user as well"
         )
-    prepared = prepare_run(catalog, args.recipe, dose_mg, args.units, dose_record=dose_record)
-    printer_url, balance_url = _device_urls(args, catalog, args.recipe)
+    refuse_without_override(args, dose)  # before anything is planned
+    units = units_from_args(args)
+    prepared = prepare_run(catalog, args.recipe, dose.dose_mg, units, dose_record=dose.record)
+    ports = _device_urls(args, catalog, args.recipe)
     use: dict[str, Any] = {"patient_use": False, "patient_use_reason": "not recorded"}
+    override: DoseOverride | None = None
     if args.user is None:
         options = RunOptions(flow_correction=not args.no_flow_correction)
-        result, paths = _print(args, prepared, (printer_url, balance_url), NullRecorder(), options)
+        result, paths = _print(args, prepared, ports, NullRecorder(), options)
         note = "not recorded in the database (no --user): a training run"
     else:
-        with logged_in(args) as (services, session, secrets):
-            if args.verified_by:
-                prompt = f"password for {args.verified_by} (second-person check): "
-                verify_entry(
-                    services.auth,
-                    session,
-                    prepared.request,
-                    args.verified_by,
-                    secrets.ask(prompt),
-                )
-            recorded = begin_recorded_run(
-                services.auth,
-                session,
-                prepared.request,
-                lot=args.lot,
-                clearance=_clearance(args, prepared.request, secrets),
-                printer_asset=args.printer_asset,
-            )
-            result, paths = _print(
-                args,
-                prepared,
-                (printer_url, balance_url),
-                recorded.recorder,
-                recorded.options(flow_correction=not args.no_flow_correction),
-            )
-        authorisation = after_run(recorded.authorisation, result)  # as the record says
+        result, paths, authorisation = _recorded(args, prepared, ports, dose)
+        override = authorisation.dose_override
         reason = "; ".join(authorisation.problems) or f"recipe: {authorisation.recipe_line}"
         use = {"patient_use": authorisation.patient_use, "patient_use_reason": reason}
         note = f"recorded in the database by {args.user} — {authorisation.label}: {reason}"
@@ -361,13 +359,42 @@ def _run(args: argparse.Namespace) -> int:
     payload = {
         **to_jsonable(result),
         "passed": result.passed,
+        "releasable": result.releasable,
         "recorded": args.user is not None,
         **use,
+        "dose_override": None if override is None else to_jsonable(override.to_record()),
         "plan": _plan_summary(plan),
     }
-    text = _verdict_text(result, plan, paths, args.user is not None)
+    lines = [*dose.lines(), *([override.describe()] if override is not None else [])]
+    text = "\n".join([*lines, _verdict_text(result, plan, paths, args.user is not None)])
     emit(args, payload, f"{text}\nbatch record: {note}")
-    return 0 if result.passed else 1
+    # a pending verdict is work still to do (assays), not a failed batch: the run did its job
+    return 0 if result.status == "completed" and result.qc.verdict != "fail" else 1
+
+
+def _recorded(
+    args: argparse.Namespace, prepared: PreparedRun, ports: tuple[str, str], dose: UnitDose
+) -> tuple[BatchResult, list[Path], PrintAuthorisation]:
+    """Log in, sign the dose override and the second-person check asked for, bind the lot,
+    clear the line, print, record."""
+    with logged_in(args) as (services, session, secrets):
+        sign_if_refused(args, services, session, secrets, prepared.request.recipe.id, dose)
+        if args.verified_by:
+            prompt = f"password for {args.verified_by} (second-person check): "
+            verify_entry(
+                services.auth, session, prepared.request, args.verified_by, secrets.ask(prompt)
+            )
+        recorded = begin_recorded_run(
+            services.auth,
+            session,
+            prepared.request,
+            lot=args.lot,
+            clearance=_clearance(args, prepared.request, secrets),
+            printer_asset=args.printer_asset,
+        )
+        options = recorded.options(flow_correction=not args.no_flow_correction)
+        result, paths = _print(args, prepared, ports, recorded.recorder, options)
+    return result, paths, after_run(recorded.authorisation, result)  # as the record says
 
 
 def _print(
@@ -434,5 +461,6 @@ def _plan_summary(plan: PlanResult) -> dict[str, Any]:
         "line_count": plan.line_count,
         "estimated_time_s": plan.estimated_time_s,
         "extrusion": plan.extrusion,
+        "ink_required_ml": plan.ink.to_record(),
         "warnings": list(plan.warnings),
     }

@@ -123,11 +123,17 @@ class WeightBand:
 
     ``upper_kg=None`` means no upper edge (the last band). ``inclusive=True``
     reads "≤ upper_kg" (SmPC wording "≤ 20 kg"); ``False`` reads "< upper_kg".
+    A last band written from below ("> 20 kg", "≥ 20 kg") keeps that edge in
+    ``lower_kg`` (``lower_inclusive`` for "≥"), so it says what was written and
+    holds no weight below it. Tables are read by
+    :func:`printpharm.core.dose_rules.parse_band_table`.
     """
 
     upper_kg: Decimal | None
     dose_mg: Decimal
     inclusive: bool = True
+    lower_kg: Decimal | None = None
+    lower_inclusive: bool = False
 
     def contains_upper(self, weight_kg: Decimal) -> bool:
         """Whether ``weight_kg`` is at or below (or below) this band's upper edge."""
@@ -135,9 +141,19 @@ class WeightBand:
             return True
         return weight_kg <= self.upper_kg if self.inclusive else weight_kg < self.upper_kg
 
+    def contains(self, weight_kg: Decimal) -> bool:
+        """Whether ``weight_kg`` lies inside this band's edges (lower and upper)."""
+        if self.lower_kg is not None:
+            edge = self.lower_kg
+            if weight_kg < edge or (weight_kg == edge and not self.lower_inclusive):
+                return False
+        return self.contains_upper(weight_kg)
+
     def describe(self) -> str:
-        """Human text such as ``"≤ 20 kg → 10 mg"``."""
-        if self.upper_kg is None:
+        """Human text such as ``"≤ 20 kg → 10 mg"`` or ``"> 20 kg → 20 mg"``."""
+        if self.lower_kg is not None and self.upper_kg is None:
+            edge = f"{'≥' if self.lower_inclusive else '>'} {format_decimal(self.lower_kg)} kg"
+        elif self.upper_kg is None:
             edge = "any weight"
         else:
             edge = f"{'≤' if self.inclusive else '<'} {format_decimal(self.upper_kg)} kg"
@@ -257,6 +273,11 @@ def select_band(bands: Sequence[WeightBand], weight_kg: Decimal) -> WeightBand:
             check_positive(band.upper_kg, "band upper_kg", "kg")
     for band in ordered:
         if band.contains_upper(weight_kg):
+            if not band.contains(weight_kg):
+                raise DoseInputError(
+                    f"weight_kg = {format_decimal(weight_kg)} is below the band "
+                    f"'{band.describe()}' and no other band holds it"
+                )
             return band
     last = ordered[-1]
     raise DoseInputError(

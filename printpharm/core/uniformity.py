@@ -40,10 +40,13 @@ from printpharm.core._local_check import (
     local_mass_check,
 )
 from printpharm.core._uniformity_input import (
+    MIN_PLAUSIBLE_UNIT_MG,
+    MassUnit,
     Number,
     as_fractions,
     fraction_to_decimal,
     half_up,
+    masses_in_mg,
     parse_number,
     parse_values,
 )
@@ -53,11 +56,13 @@ from printpharm.errors import UniformityInputError
 __all__ = [
     "FINAL_VERDICTS",
     "LOCAL_CHECK_LABEL",
+    "MIN_PLAUSIBLE_UNIT_MG",
     "POLICIES",
     "AcceptanceValueResult",
     "AvStage",
     "LocalMassCheckResult",
     "MassUniformityResult",
+    "MassUnit",
     "Number",
     "TestApplicability",
     "UnitMassVerdict",
@@ -65,6 +70,7 @@ __all__ = [
     "acceptance_value_mass_variation",
     "applicable_uniformity_test",
     "local_mass_check",
+    "masses_in_mg",
     "uniformity_of_mass",
 ]
 

@@ -4,22 +4,30 @@ Every number that decides a dose passes through :func:`to_decimal`, which
 accepts ``Decimal``, ``int``, ``str`` and ``float`` (a float is converted via
 ``str`` so that ``0.1`` stays ``0.1``) and refuses anything that is not a
 finite number with a :class:`~printpharm.errors.DoseInputError` naming the
-field. The ink arithmetic of the planner lives here too: drug load (mg/g or % w/w)
-→ ink mass (mg) → ink volume (mm³). Conversions are exact by definition: 1 in = 2.54 cm and
+field. Text typed by a person (CLI arguments, GUI fields, files of masses) is
+read by :func:`parse_decimal` / :func:`parse_integer`, the one parser of typed
+numbers: plain decimal notation only (``12.5``, ``-3``, ``.5``), so ``1_8``
+(a digit separator), ``1e308`` (an exponent), ``1,5`` or ``١٢`` are refused
+with a message that says so, and magnitudes beyond :data:`MAX_TYPED_MAGNITUDE`
+are refused as implausible instead of overflowing later. The ink arithmetic of
+the planner lives here too: drug load (mg/g or % w/w) → ink mass (mg) → ink
+volume (mm³). Conversions are exact by definition: 1 in = 2.54 cm and
 1 lb = 0.45359237 kg (international yard and pound, 1959).
 """
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import TypeAlias
 
-from printpharm.errors import DoseInputError
+from printpharm.errors import DoseInputError, InputError
 
 __all__ = [
     "CM_PER_INCH",
     "DECIMAL_PRECISION",
     "KG_PER_POUND",
+    "MAX_TYPED_MAGNITUDE",
     "DecimalLike",
     "check_limit",
     "check_positive",
@@ -29,6 +37,8 @@ __all__ = [
     "inches_to_cm",
     "ink_mass_mg",
     "ink_volume_mm3",
+    "parse_decimal",
+    "parse_integer",
     "pounds_to_kg",
     "quantize_half_up",
     "round_to_step",
@@ -49,13 +59,85 @@ CM_PER_INCH = Decimal("2.54")
 KG_PER_POUND = Decimal("0.45359237")
 
 
+#: Typed numbers must be smaller than this in magnitude (no quantity printpharm reads
+#: comes near it: doses, masses and lengths are below 10⁶ in their units). Bigger
+#: text is refused at once, before any arithmetic could overflow on it.
+MAX_TYPED_MAGNITUDE = Decimal(10) ** 9
+
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_PLAIN_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _why_not_plain(text: str) -> str:
+    """The reason ``text`` is not a plain number, for the error message."""
+    if "_" in text:
+        return "digit separators such as '_' are not accepted; write the digits only"
+    if re.fullmatch(r"[+-]?[0-9.]+[eE][+-]?[0-9]+", text):
+        return "exponent notation is not accepted; write the number out in full"
+    if re.fullmatch(r"[+-]?[0-9]+,[0-9]+", text):
+        return "use a decimal point, not a comma"
+    return ""
+
+
+def parse_decimal(text: str, field: str, error: type[InputError] = DoseInputError) -> Decimal:
+    """Read a number a person typed: plain decimal notation, ASCII digits, below 10⁹.
+
+    The one parser for numeric text from the command line, the desktop forms and
+    files of masses, so that every front end accepts exactly the same numbers.
+
+    Parameters
+    ----------
+    text
+        The text as typed; surrounding white space is ignored.
+    field
+        The name shown in the error message, e.g. ``"amount"``.
+    error
+        The :class:`~printpharm.errors.InputError` subclass to raise.
+
+    Raises
+    ------
+    InputError
+        (``error``) ``1_8``, ``1e308``, ``1,5``, ``NaN``, empty text, or a magnitude
+        of 10⁹ or more; the message names the field, the text and why.
+    """
+    stripped = text.strip()
+    if stripped.lower().lstrip("+-") in ("nan", "snan", "inf", "infinity"):
+        raise error(f"{field} = {stripped} is not a finite number")
+    if not _PLAIN_DECIMAL.fullmatch(stripped):
+        why = _why_not_plain(stripped)
+        raise error(f"{field} = {text!r} is not a number" + (f": {why}" if why else ""))
+    number = Decimal(stripped)
+    if abs(number) >= MAX_TYPED_MAGNITUDE:
+        raise error(
+            f"{field} = {stripped} is not a plausible quantity (it must be below "
+            f"{format_decimal(MAX_TYPED_MAGNITUDE)} in magnitude)"
+        )
+    return number
+
+
+def parse_integer(text: str, field: str, error: type[InputError] = InputError) -> int:
+    """Read a whole number a person typed (``12``, ``-3``), with :func:`parse_decimal`'s rules.
+
+    Raises
+    ------
+    InputError
+        (``error``) Not plain digits (``1_8``, ``1e3``, ``2.0``) or a magnitude of 10⁹ or more.
+    """
+    stripped = text.strip()
+    if not _PLAIN_INTEGER.fullmatch(stripped):
+        why = "no decimals" if _PLAIN_DECIMAL.fullmatch(stripped) else _why_not_plain(stripped)
+        raise error(f"{field} = {text!r} is not a whole number" + (f": {why}" if why else ""))
+    return int(parse_decimal(stripped, field, error))
+
+
 def to_decimal(value: object, field: str) -> Decimal:
     """Convert ``value`` to a finite Decimal or raise naming ``field``.
 
     Parameters
     ----------
     value
-        A ``Decimal``, ``int``, ``str`` or ``float`` (converted via ``str``).
+        A ``Decimal``, ``int``, ``str`` (read by :func:`parse_decimal`: typed text)
+        or ``float`` (converted via ``str``).
     field
         The name shown in the error message, e.g. ``"weight_kg"``.
 
@@ -67,13 +149,15 @@ def to_decimal(value: object, field: str) -> Decimal:
     Raises
     ------
     DoseInputError
-        If ``value`` is a bool, another type, unparsable text, NaN or infinite.
+        If ``value`` is a bool, another type, text that :func:`parse_decimal`
+        refuses, NaN or infinite.
     """
     if isinstance(value, bool) or not isinstance(value, Decimal | int | str | float):
         raise DoseInputError(f"{field} = {value!r} is not a number")
-    text = str(value).strip() if not isinstance(value, Decimal) else None
+    if isinstance(value, str):
+        return parse_decimal(value, field)
     try:
-        number = value if isinstance(value, Decimal) else Decimal(text or "")
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation:
         raise DoseInputError(f"{field} = {value!r} is not a number") from None
     if not number.is_finite():

@@ -8,6 +8,11 @@ mm³) or finds in a ``;PRINTPHARM EXTRUSION`` header. Moves between
 to unit n. A printing move is one that moves in XY while E increases; E-only
 moves are retractions and primes (their net is reported separately).
 
+Plain ``G0``/``G1`` lines (nearly all of a plate: ~60 000 for 30 units) are read
+with NumPy in runs between the other lines (:mod:`._scan`), which are read one by
+one; both ways give the same moves (``tests/slicing/test_analysis_scan.py``), so
+the plan still proves every unit's volume from every line it wrote.
+
 Time is acceleration-aware: every move follows a trapezoidal (or triangular)
 speed profile from and to rest at the given acceleration - conservative,
 because real planners blend corners.
@@ -15,7 +20,6 @@ because real planners blend corners.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -24,47 +28,14 @@ import numpy as np
 import numpy.typing as npt
 
 from printpharm.errors import SlicingError
+from printpharm.slicing._scan import Scan, scan
+from printpharm.slicing._summary import MoveStats, summarise
 
 __all__ = ["GcodeAnalysis", "MoveStats", "analyse_gcode", "busiest_move_rate"]
 
 FloatArray = npt.NDArray[np.float64]
 _UNIT = re.compile(r";PRINTPHARM (UNIT_START|UNIT_END) n=(\d+)")
 _EXTRUSION = re.compile(r";PRINTPHARM EXTRUSION e_units=(\w+) diameter_mm=([0-9.]+)")
-
-
-@dataclass(frozen=True)
-class MoveStats:
-    """Aggregates of a set of moves (a unit or the whole file).
-
-    Attributes
-    ----------
-    volume_mm3 : float
-        Material deposited by printing moves (mm³).
-    path_length_mm : float
-        Length of printing moves (mm).
-    travel_length_mm : float
-        Length of non-printing moves (mm).
-    retract_net_mm3 : float
-        Net material of E-only moves (retract/prime); 0 when balanced (mm³).
-    time_s : float
-        Estimated time (s).
-    layers : int
-        Distinct heights at which material was deposited.
-    printing_moves : int
-        Number of printing moves.
-    bbox_min_mm, bbox_max_mm : tuple of float
-        Extent of printing moves (x, y, z) in mm.
-    """
-
-    volume_mm3: float
-    path_length_mm: float
-    travel_length_mm: float
-    retract_net_mm3: float
-    time_s: float
-    layers: int
-    printing_moves: int
-    bbox_min_mm: tuple[float, float, float]
-    bbox_max_mm: tuple[float, float, float]
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,7 +84,21 @@ class _State:
         self.unit = 0
         # per-move columns, flat: _COLUMNS values per move (one numpy conversion at the end)
         self.rows: list[float] = []
+        self.chunks: list[FloatArray] = []  # rows already converted, in file order
         self.dwell_s = 0.0
+
+    def flush(self) -> None:
+        """Move the flat rows into ``chunks`` (before a vectorised run appends its own)."""
+        if self.rows:
+            self.chunks.append(np.array(self.rows, dtype=np.float64).reshape(-1, _COLUMNS))
+            self.rows = []
+
+    def table(self) -> FloatArray:
+        """Every move so far, one row each."""
+        self.flush()
+        if not self.chunks:
+            return np.zeros((0, _COLUMNS))
+        return np.concatenate(self.chunks)
 
 
 _LINEAR = frozenset(("G0", "G1", "G00", "G01"))
@@ -225,38 +210,114 @@ def analyse_gcode(
     """
     e_units, diameter_mm = _meaning(text, e_units, diameter_mm)
     st = _State()
-    lines = text.splitlines()
-    commands = command_chars = 0
-    for lineno, raw in enumerate(lines, start=1):
-        if not raw or raw[0] == ";":
-            if raw.startswith(";PRINTPHARM UNIT_"):
-                _unit_comment(st, raw, lineno)
-            continue
-        if ";" in raw or "*" in raw:
-            raw = raw.split(";", 1)[0].split("*", 1)[0]
-        words = raw.split()
-        if not words:
-            continue
-        commands += 1
-        command_chars += len(raw.strip())
-        cmd = words[0].upper()
-        if cmd[0] == "N" and len(words) > 1:
-            words = words[1:]
-            cmd = words[0].upper()
-        if cmd in _LINEAR:
-            _fast_move(st, words, lineno)
-        else:
-            _command(st, cmd, _params(words, lineno), lineno)
+    line_count, commands, command_chars = _read(st, text)
     if st.unit:
         raise SlicingError(f"unit {st.unit} has a UNIT_START but no UNIT_END")
     area = math.pi * diameter_mm**2 / 4.0
-    rows = np.array(st.rows, dtype=np.float64).reshape(-1, _COLUMNS)
+    rows = st.table()
     volumetric = (rows[:, 8] > 0) | (e_units == "mm3")
     mm3_per_e = np.where(volumetric, 1.0, area)
-    analysis = _summarise(
-        rows, mm3_per_e, acceleration_mm_s2, st.dwell_s, e_units, diameter_mm, len(lines)
+    found = summarise(rows, mm3_per_e, acceleration_mm_s2, st.dwell_s)
+    return GcodeAnalysis(
+        e_units,
+        diameter_mm,
+        found.total,
+        found.units,
+        found.printing,
+        line_count,
+        found.move_s,
+        command_chars / max(commands, 1),
     )
-    return dataclasses.replace(analysis, command_bytes=command_chars / max(commands, 1))
+
+
+def _read(st: _State, text: str) -> tuple[int, int, int]:
+    """Interpret every line: (lines, commands, characters of commands).
+
+    Plain G0/G1 lines (see :mod:`._scan`) are applied in vectorised runs between
+    the other lines, which are read one by one; a file that cannot be scanned is
+    read wholly line by line. Both give the same moves.
+    """
+    found = scan(text)
+    if found is None:
+        lines = text.splitlines()
+        commands = chars = 0
+        for lineno, raw in enumerate(lines, start=1):
+            is_command, length = _line(st, raw, lineno)
+            commands, chars = commands + is_command, chars + length
+        return len(lines), commands, chars
+    commands, chars = int(found.plain.sum()), found.plain_chars
+    done = 0  # plain rows applied so far
+    lines, rows = found.lines, found.rows
+    for index in np.flatnonzero(~(found.plain | found.quiet)).tolist():
+        row = int(rows[index])
+        if row > done:
+            _apply_plain(st, found, done, row)
+            done = row
+        is_command, length = _line(st, lines[index], index + 1)
+        commands, chars = commands + is_command, chars + length
+    if done < len(found.values):
+        _apply_plain(st, found, done, len(found.values))
+    return len(lines), commands, chars
+
+
+def _line(st: _State, raw: str, lineno: int) -> tuple[int, int]:
+    """Interpret one line: (1 if it is a command else 0, its command's length)."""
+    if not raw or raw[0] == ";":
+        if raw.startswith(";PRINTPHARM UNIT_"):
+            _unit_comment(st, raw, lineno)
+        return 0, 0
+    if ";" in raw or "*" in raw:
+        raw = raw.split(";", 1)[0].split("*", 1)[0]
+    words = raw.split()
+    if not words:
+        return 0, 0
+    cmd = words[0].upper()
+    if cmd[0] == "N" and len(words) > 1:
+        words = words[1:]
+        cmd = words[0].upper()
+    if cmd in _LINEAR:
+        _fast_move(st, words, lineno)
+    else:
+        _command(st, cmd, _params(words, lineno), lineno)
+    return 1, len(raw.strip())
+
+
+def _apply_plain(st: _State, found: Scan, first: int, stop: int) -> None:
+    """Apply plain moves ``first:stop`` in the current modal state, as :func:`_fast_move` would.
+
+    X, Y, Z, E and feed are each row's latest given value (absolute) or the running sum of
+    the given values in order (relative), starting from the state before the run.
+    """
+    cols = found.values[first:stop].copy()
+    n = len(cols)
+    if np.any(cols[:, 4] <= 0):
+        row = first + int(np.argmax(cols[:, 4] <= 0))
+        lineno = int(np.flatnonzero(found.plain)[row]) + 1
+        raise SlicingError(f"G-code line {lineno}: feed rate must be positive")
+    cols[:, 4] /= 60.0  # mm/min → mm/s
+    old = np.array([*st.pos, st.e, st.feed])
+    given = ~np.isnan(cols)
+    latest = np.where(given, np.arange(n)[:, None], -1)
+    np.maximum.accumulate(latest, axis=0, out=latest)
+    state = np.where(latest >= 0, cols[latest, np.arange(5)], old)
+    relative = np.array([not st.abs_xyz] * 3 + [not st.abs_e, False])
+    if relative.any():
+        summed = np.cumsum(np.vstack((old, np.where(given, cols, 0.0))), axis=0)[1:]
+        state = np.where(relative, summed, state)
+    if st.abs_e:
+        de = np.diff(np.concatenate(([st.e], state[:, 3])))
+    else:
+        de = np.where(given[:, 3], cols[:, 3], 0.0)
+    step = np.diff(np.vstack((old[:3], state[:, :3])), axis=0)
+    xy = np.hypot(step[:, 0], step[:, 1])
+    out = np.empty((n, _COLUMNS))
+    out[:, 0], out[:, 2], out[:, 3], out[:, 4] = st.unit, xy, de, state[:, 4]
+    out[:, 1] = np.where(step[:, 2] == 0, xy, np.sqrt(xy * xy + step[:, 2] ** 2))
+    out[:, 5:8], out[:, 8] = state[:, :3], st.volumetric
+    st.flush()
+    st.chunks.append(out)
+    st.pos = [float(v) for v in state[-1, :3]]
+    st.e, st.feed = float(state[-1, 3]), float(state[-1, 4])
 
 
 def _fast_move(st: _State, words: list[str], lineno: int) -> None:
@@ -323,62 +384,3 @@ def _unit_comment(st: _State, raw: str, lineno: int) -> None:
                 f"G-code line {lineno}: UNIT_END n={n} does not close unit {st.unit}"
             )
         st.unit = 0
-
-
-def _distinct(values: FloatArray) -> int:
-    """How many distinct values (``np.unique`` of floats would import numpy.ma: ~10 ms)."""
-    if not len(values):
-        return 0
-    ordered = np.sort(values)
-    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
-
-
-def _move_times(dist: FloatArray, speed: FloatArray, accel: float) -> FloatArray:
-    ramp = speed * speed / accel  # distance to reach the speed and stop again
-    with np.errstate(invalid="ignore", divide="ignore"):
-        full = dist / speed + speed / accel
-        short = 2.0 * np.sqrt(dist / accel)
-    return np.where(dist >= ramp, full, short)
-
-
-def _summarise(
-    rows: FloatArray,
-    mm3_per_e: FloatArray,
-    accel: float,
-    dwell_s: float,
-    e_units: str,
-    diameter_mm: float,
-    line_count: int,
-) -> GcodeAnalysis:
-    unit, length, xy, de, speed = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
-    volume = de * mm3_per_e
-    e_only = length <= 1e-12
-    dist = np.where(e_only, np.abs(de), length)
-    times = _move_times(dist, speed, accel)
-    printing = (xy > 1e-9) & (de > 0)
-    stats_rows = np.column_stack((unit, rows[:, 7], xy, volume))[printing]
-
-    def stats(mask: npt.NDArray[np.bool_], extra_s: float) -> MoveStats:
-        pm = mask & printing
-        pts = rows[pm][:, 5:8]
-        lo = tuple(float(v) for v in pts.min(axis=0)) if len(pts) else (0.0, 0.0, 0.0)
-        hi = tuple(float(v) for v in pts.max(axis=0)) if len(pts) else (0.0, 0.0, 0.0)
-        return MoveStats(
-            volume_mm3=float(volume[pm].sum()),
-            path_length_mm=float(xy[pm].sum()),
-            travel_length_mm=float(length[mask & ~printing].sum()),
-            retract_net_mm3=float(volume[mask & e_only].sum()),
-            time_s=float(times[mask].sum()) + extra_s,
-            layers=_distinct(np.round(pts[:, 2], 4)),
-            printing_moves=int(pm.sum()),
-            bbox_min_mm=lo,  # type: ignore[arg-type]
-            bbox_max_mm=hi,  # type: ignore[arg-type]
-        )
-
-    everything = np.ones(len(rows), dtype=bool)
-    units = {int(n): stats(unit == n, 0.0) for n in sorted(set(unit.tolist())) if n > 0}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        move_s = np.where(dist > 0, dist / speed, 0.0)
-    return GcodeAnalysis(
-        e_units, diameter_mm, stats(everything, dwell_s), units, stats_rows, line_count, move_s, 0.0
-    )

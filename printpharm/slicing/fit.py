@@ -19,6 +19,7 @@ import numpy as np
 from printpharm.errors import SizingError
 from printpharm.geometry.sizing import FormSpec, SizedForm, VolumeModel, size_form
 from printpharm.geometry.tablet import Form, Outline, inset_area_mm2, polygon_area_mm2
+from printpharm.slicing.infill import MIN_INFILL_GAP_MM
 from printpharm.slicing.settings import ProcessSettings
 from printpharm.slicing.toolpaths import SlicedUnit, slice_form
 
@@ -140,11 +141,11 @@ def sliced_volume_model(process: ProcessSettings) -> VolumeModel:
 
 
 def _inner_area(outline: Outline, perimeters: int, width: float) -> float:
-    """Area left for infill inside the perimeters that fit (as the slicer chooses them)."""
+    """Area left for infill inside the perimeters that fit (as the slicer chooses them:
+    the most that leave a region at least ``MIN_INFILL_GAP_MM`` wide)."""
     for k in range(perimeters, 0, -1):
-        area = inset_area_mm2(outline, k * width)
-        if area > 0:
-            return area
+        if inset_area_mm2(outline, k * width + MIN_INFILL_GAP_MM / 2) > 0:
+            return inset_area_mm2(outline, k * width)
     return polygon_area_mm2(outline[0]) + sum(polygon_area_mm2(h) for h in outline[1])
 
 

@@ -129,13 +129,26 @@ class _UnitWriter:
         top = unit.layers[-1].z_mm if unit.layers else 0.0
         self.safe_z = top + machine.park_lift_mm
         self.program = self._compile()
+        # A unit repeats its coordinates (every layer of the same outline): each distinct
+        # value is formatted once per unit, and each line picks its texts by index.
+        xs = dict.fromkeys(x for _, x, _, _ in self.program if not math.isnan(x))
+        ys = dict.fromkeys(y for _, x, y, _ in self.program if not math.isnan(x))
+        self._xs, self._ys = list(xs), list(ys)
+        at_x = {v: i for i, v in enumerate(self._xs)}
+        at_y = {v: i for i, v in enumerate(self._ys)}
+        self._moves = [
+            (head, at_x[x], at_y[y], tail) for head, x, y, tail in self.program if not math.isnan(x)
+        ]
+        self._plain = [head for head, x, _, _ in self.program if math.isnan(x)]
+        self._is_move = [not math.isnan(x) for _, x, _, _ in self.program]
 
     def lines(self, dx: float, dy: float) -> list[str]:
         """The unit's G-code lines at offset (dx, dy) mm, starting with E = 0."""
-        return [
-            head if math.isnan(x) else f"{head}X{x + dx:.3f} Y{y + dy:.3f}{tail}"
-            for head, x, y, tail in self.program
-        ]
+        sx = [f"{x + dx:.3f}" for x in self._xs]
+        sy = [f"{y + dy:.3f}" for y in self._ys]
+        moves = iter([f"{head}X{sx[i]} Y{sy[j]}{tail}" for head, i, j, tail in self._moves])
+        plain = iter(self._plain)
+        return [next(moves) if is_move else next(plain) for is_move in self._is_move]
 
     def _compile(self) -> list[tuple[str, float, float, str]]:
         """The unit once, as (head, x, y, tail) pieces; x = NaN marks a line without XY."""

@@ -16,12 +16,16 @@ import numpy.typing as npt
 from shapely.geometry.base import BaseGeometry
 
 from printpharm.core.roots import illinois
+from printpharm.errors import SlicingError
 
-__all__ = ["MIN_SEGMENT_MM", "rectilinear"]
+__all__ = ["MIN_INFILL_GAP_MM", "MIN_SEGMENT_MM", "rectilinear"]
 
 FloatArray = npt.NDArray[np.float64]
 #: Infill segments shorter than this are dropped (they cannot be printed).
 MIN_SEGMENT_MM = 0.05
+#: The narrowest region infill is asked to fill: every chord across it is a printable
+#: segment (twice ``MIN_SEGMENT_MM``, so that oblique and end chords are too).
+MIN_INFILL_GAP_MM = 2 * MIN_SEGMENT_MM
 
 
 def _edges(region: BaseGeometry) -> FloatArray:
@@ -111,6 +115,12 @@ def rectilinear(
     -------
     list of ndarray
         One (2, 2) array [[x0, y0], [x1, y1]] per segment, in scanline order.
+
+    Raises
+    ------
+    SlicingError
+        If the region is too thin for segments of printable length to make up
+        area × density (never fewer lines than that, silently).
     """
     if region.is_empty or region.area <= 0.0:
         return []
@@ -146,7 +156,13 @@ def _trimmed(
     angle_deg: float,
 ) -> list[FloatArray]:
     """Fallback for slivers: lines at about the nominal spacing, shortened about their
-    middles so that their total length is exactly the target (never lengthened)."""
+    middles so that their total length is exactly the target (never lengthened).
+
+    Raises
+    ------
+    SlicingError
+        If even ten times the nominal number of lines is shorter than the target.
+    """
     count = max(1, math.ceil(extent / nominal))
     spacing = extent / count
     while True:
@@ -155,8 +171,13 @@ def _trimmed(
             break
         count += 1
         spacing = extent / count
-    scale = min(1.0, target / total) if total > 0 else 1.0
-    return _segments(edges, _ys(centre, count, spacing), angle_deg, scale)
+    if total < target * (1.0 - 1e-9):  # never a silent shortfall: the dose is this length
+        raise SlicingError(
+            f"an infill region is too thin for lines of at least {MIN_SEGMENT_MM} mm: they "
+            f"cover {total * 100 / target:.1f} % of its {target:.4f} mm of line; change the line "
+            "width or the perimeters"
+        )
+    return _segments(edges, _ys(centre, count, spacing), angle_deg, target / total)
 
 
 def _segments(

@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from printpharm.errors import SlicingError
 from printpharm.geometry.tablet import Form
-from printpharm.slicing.infill import rectilinear
+from printpharm.slicing.infill import MIN_INFILL_GAP_MM, rectilinear
 from printpharm.slicing.layers import LayerRegion, slice_layers
 from printpharm.slicing.settings import ProcessSettings
 
@@ -134,15 +134,17 @@ def _order_lines(lines: list[FloatArray], pos: FloatArray) -> list[FloatArray]:
 
 
 def _perimeter_count(island: BaseGeometry, wanted: int, width: float) -> tuple[int, BaseGeometry]:
-    """The most perimeters (<= wanted) whose inset by k widths leaves a region, and that region.
+    """The most perimeters (<= wanted) that leave an infill region, and that region.
 
     Perimeters never collide from two sides: a thin wall keeps fewer loops and
-    infill, so the perimeter bands tile the outline exactly.
+    infill, so the perimeter bands tile the outline exactly. Nor do they leave a
+    sliver that no infill line of printable length fits in (narrower than
+    :data:`MIN_INFILL_GAP_MM`): its area would be counted and never deposited.
+    The same rule, on exact areas, is :func:`printpharm.slicing.fit.sliced_volume_model`'s.
     """
     for k in range(wanted, 0, -1):
-        inner = island.buffer(-k * width, **_MITRE)
-        if not inner.is_empty:
-            return k, inner
+        if not island.buffer(-(k * width + MIN_INFILL_GAP_MM / 2), **_MITRE).is_empty:
+            return k, island.buffer(-k * width, **_MITRE)
     return 0, island
 
 

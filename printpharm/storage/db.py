@@ -114,7 +114,8 @@ class Database:
     Raises
     ------
     DatabaseUnavailable
-        The URL is malformed or the SQLite folder cannot be created.
+        The URL is malformed, the SQLite folder cannot be created, or the driver of the
+        database (psycopg and its libpq for PostgreSQL) cannot be loaded.
     """
 
     def __init__(
@@ -148,7 +149,15 @@ class Database:
                         ) from exc
             args.setdefault("timeout", 30)
             kwargs["poolclass"] = NullPool
-        self.engine: Engine = create_engine(parsed, connect_args=args, **kwargs)
+        try:
+            self.engine: Engine = create_engine(parsed, connect_args=args, **kwargs)
+        except ImportError as exc:  # a driver that is not installed (psycopg: or its libpq)
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DatabaseUnavailable(
+                f"the {self.dialect} driver cannot be loaded ({first}); for PostgreSQL "
+                "install the client library libpq (Debian/Ubuntu: apt-get install libpq5) "
+                "or the driver (pip install 'printpharm[postgres]'; installers/README.md)"
+            ) from exc
         if self.dialect == "sqlite":
             event.listen(
                 self.engine,

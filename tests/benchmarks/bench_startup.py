@@ -12,7 +12,11 @@ even when ``PYTHONDONTWRITEBYTECODE`` is set in the calling shell: compiling
 every module at each start is not what a user's machine does.
 
 ``--tree DIR`` measures another checkout of printpharm (e.g. an older commit
-unpacked with ``git archive``) by putting it first on ``PYTHONPATH``.
+unpacked with ``git archive``) by putting it first on ``PYTHONPATH``;
+``--before REV`` unpacks that revision itself and prints it beside this tree,
+the two run in turn (A B A B ...) so that a busy machine slows both alike.
+The ring plate (``propranolol-ring``, 30 units) is the plan whose G-code read-back
+is the largest (~58 000 lines).
 ``--hyperfine`` also prints hyperfine's table (``apt-get install -y hyperfine``)
 and ``--importtime`` the packages that take longest to import per command
 (``python -X importtime``).
@@ -48,6 +52,8 @@ COMMANDS: list[tuple[str, str, float | None]] = [
         "plan --recipe cpm-chewable-disc --dose-mg 12.5 --units 30 --out {out}",
         None,
     ),
+    ("ring 1 unit", "plan --recipe propranolol-ring --dose-mg 11 --units 1 --out {out}", 0.3),
+    ("ring 30 units", "plan --recipe propranolol-ring --dose-mg 11 --units 30 --out {out}", None),
 ]
 
 
@@ -88,6 +94,55 @@ def _measure(argv: list[str], env: dict[str, str], runs: int) -> tuple[float, fl
     return statistics.median(walls), min(walls), statistics.median(c for _, c in samples)
 
 
+def _measure_pair(
+    argv: list[str], envs: tuple[dict[str, str], dict[str, str]], runs: int
+) -> list[tuple[float, float, float]]:
+    """As :func:`_measure` for two environments, their runs interleaved."""
+    for env in envs:
+        for _ in range(2):
+            _run_once(argv, env)
+    samples: tuple[list[tuple[float, float]], ...] = ([], [])
+    for _ in range(runs):
+        for env, found in zip(envs, samples, strict=True):
+            found.append(_run_once(argv, env))
+    return [
+        (
+            statistics.median(w for w, _ in found),
+            min(w for w, _ in found),
+            statistics.median(c for _, c in found),
+        )
+        for found in samples
+    ]
+
+
+def _unpack(rev: str, folder: Path) -> Path:
+    """``git archive`` of ``rev`` unpacked into ``folder`` (the package and its data)."""
+    folder.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def _compare(rev: str, runs: int) -> None:
+    print(f"{'command':16s} {'before: median':>15s} {'best':>6s} {'CPU':>6s}"
+          f" {'after: median':>15s} {'best':>6s} {'CPU':>6s}  target")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench_startup_") as tmp:
+        before = _environment(_unpack(rev, Path(tmp) / "before"))
+        after = _environment(None)
+        out = Path(tmp) / "plate.gcode"
+        for name, command, target in COMMANDS:
+            old, new = _measure_pair(_argv(command, out), (before, after), runs)
+            goal = (
+                f"<= {target:.2f} s: {'met' if new[0] <= target else 'NOT met'}" if target else ""
+            )
+            print(
+                f"{name:16s} {old[0]:15.3f} {old[1]:6.3f} {old[2]:6.3f}"
+                f" {new[0]:15.3f} {new[1]:6.3f} {new[2]:6.3f}  {goal}"
+            )
+
+
 def _import_top(argv: list[str], env: dict[str, str], count: int = 8) -> str:
     """The top-level packages that take longest to import (cumulative ms)."""
     if argv[0] != sys.executable:
@@ -125,7 +180,14 @@ def main() -> int:
     parser.add_argument("--tree", type=Path, help="measure this printpharm checkout instead")
     parser.add_argument("--hyperfine", action="store_true", help="also print hyperfine's table")
     parser.add_argument("--importtime", action="store_true", help="print the slowest imports")
+    parser.add_argument("--before", metavar="REV", help="also measure this git revision")
     args = parser.parse_args()
+    if args.before:
+        load = os.getloadavg()[0]
+        print(f"printpharm whole-process start-up: {args.before} (before) and {ROOT} (after)")
+        print(f"{os.cpu_count()} CPUs, load average {load:.2f}; {args.runs} interleaved runs")
+        _compare(args.before, args.runs)
+        return 0
     env = _environment(args.tree)
     where = args.tree or ROOT
     load = os.getloadavg()[0]

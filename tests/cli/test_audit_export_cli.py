@@ -28,7 +28,7 @@ def _batch(cli: Cli) -> str:
     run = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "2", "--json"]
     cli.train_operator("tech1")
     code, out, err = cli.as_user("tech1", *run, "--line-clearance")
-    assert code == 0, err
+    assert code == 0 and json.loads(out)["status"] == "completed", err  # 2 units: QC pending
     return str(json.loads(out)["batch_id"])
 
 

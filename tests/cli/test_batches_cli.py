@@ -33,7 +33,9 @@ def _print_batch(db: Path) -> str:
     services = open_records(str(db))
     try:
         session = services.auth.login("tech1", pw("tech1"))
-        request = make_request(load_catalog(), units=10)
+        # 20 units of 10 mg at 5 % w/w: 2.9.5 applies and passes, but only the content
+        # uniformity of assayed units decides such a unit (release waits for it)
+        request = make_request(load_catalog(), units=20)
         ideal = {"e_units": "mm3", "process_rsd": "0"}  # records under test, not the process
         urls = simulator_urls(request.printer_definition, request.ink, ideal)
         with connected_devices(*urls, link_options=FAST_LINK, balance_timeout_s=5.0) as devices:
@@ -76,7 +78,9 @@ def test_batches_list_show_review_release_export(cli: Cli, tmp_path: Path) -> No
     assert code == 0 and batch_id in out and "completed" in out, err
     code, out, err = cli.as_user("sup1", "batches", "show", batch_id)
     assert code == 0, err
-    assert f"batch {batch_id}: COMPLETED" in out and "units: 10 of 10 recorded" in out
+    assert f"batch {batch_id}: COMPLETED" in out and "units: 20 of 20 recorded" in out
+    assert "QC: PENDING_CONTENT_UNIFORMITY — not a pass: " in out
+    assert "2.9.5 shows the uniformity of mass, not of content" in out
     assert "Not signed yet." in out
     code, _, err = cli.as_user("sup1", "batches", "release", batch_id, times=2)
     assert code == 2 and "no valid review" in err
@@ -94,6 +98,8 @@ def test_batches_list_show_review_release_export(cli: Cli, tmp_path: Path) -> No
     code, out, err = cli.as_user("tech1", "qc", "cu", batch_id, "--file", str(results),
                                  "--method", "HPLC-UV SOP QC-12", "--analyst", "Ann")  # fmt: skip
     assert code == 0 and "content uniformity PASS: AV(10)" in out, err
+    code, out, err = cli.as_user("sup1", "batches", "show", batch_id)
+    assert code == 0 and "QC: PASS — " in out and "content uniformity PASS: AV(10)" in out, err
     code, _, err = cli.as_user("sup1", "batches", "release", batch_id, times=2)
     assert code == 2 and "no valid review" in err  # the review predates the assays
     code, _, err = cli.as_user("sup2", "batches", "review", batch_id, "--comment", "with CU",

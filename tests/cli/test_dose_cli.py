@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from printpharm.cli import main
-from printpharm.cli._dose import add_dose_arguments, dose_from_args, parse_band
-from printpharm.errors import DoseInputError
+from printpharm.cli._dose import add_dose_arguments, dose_from_args
+from printpharm.core.dose_rules import BAND_FORMS
 from tests.conftest import VECTORS, load_vectors
 
 
@@ -106,7 +106,7 @@ def test_dose_json_matches_vectors(
 @pytest.mark.parametrize(("weight", "dose"), [("19.9", 10), ("20.0", 10), ("20.1", 20)])
 def test_band_rule(capsys: pytest.CaptureFixture[str], weight: str, dose: int) -> None:
     data = _run_json(
-        capsys, "dose", "--rule", "band", "--band", "20:10", "--band", "inf:20",
+        capsys, "dose", "--rule", "band", "--band", "<=20:10", "--band", "inf:20",
         "--weight-kg", weight,
     )  # fmt: skip
     assert data["final_dose_mg"] == dose
@@ -130,8 +130,9 @@ def test_dose_human_text_mentions_cap_and_tolerance(capsys: pytest.CaptureFixtur
     )  # fmt: skip
     assert code == 0
     out = capsys.readouterr().out
-    assert out.startswith("Dose 2 mg (2 mg/m² × BSA 1.1995 m² (Mosteller))\n")
-    assert "capped at 2 mg" in out and "within the 10 % tolerance" in out
+    assert out.startswith("Dose 2 mg\nrule: mg/m² × body surface area\n")
+    assert "basis: 2 mg/m² × BSA 1.1995 m² (Mosteller; 140 cm, 37 kg)\n" in out
+    assert "capped at 2 mg" in out and "within the ±10 % tolerance" in out
 
 
 @pytest.mark.parametrize(
@@ -143,7 +144,7 @@ def test_dose_human_text_mentions_cap_and_tolerance(capsys: pytest.CaptureFixtur
         (["bsa", "--weight-kg", "70"], "height_cm is required by the Mosteller formula"),
         (["dose", "--rule", "per-kg", "--amount", "2"], "weight_kg is required by rule per_kg"),
         (["dose", "--rule", "band", "--band", "20-10", "--weight-kg", "5"],
-         "band = '20-10' is not UPPER_KG:DOSE_MG (e.g. 20:10, inf:20)"),
+         f"band '20-10' is not EDGE_KG:DOSE_MG; accepted forms: {BAND_FORMS}"),
         (["dose", "--rule", "fixed", "--amount", "5", "--step-mg", "1", "--split", "50,40"],
          "split_pct = [50, 40] sums to 90, not 100"),
     ],
@@ -179,11 +180,3 @@ def test_dose_options_are_reusable_by_other_commands() -> None:
         ["--rule", "per-kg", "--amount", "0.5", "--weight-kg", "8.4", "--step-mg", "0.25"]
     )
     assert dose_from_args(args).final_dose_mg == Decimal("4.25")
-
-
-def test_parse_band() -> None:
-    band = parse_band("<20:10")
-    assert (band.upper_kg, band.dose_mg, band.inclusive) == (Decimal(20), Decimal(10), False)
-    assert parse_band("inf:20").upper_kg is None
-    with pytest.raises(DoseInputError):
-        parse_band(":10")

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from printpharm import __version__
 from printpharm.cli import main
 
@@ -29,7 +31,7 @@ def test_unknown_option_exits_2_with_json_error(capsys: object) -> None:
     assert "error" in json.loads(proc.stderr.strip().splitlines()[-1])
 
 
-def test_no_display_says_so_in_one_line() -> None:
+def test_no_display_says_so_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -43,7 +45,11 @@ def test_no_display_says_so_in_one_line() -> None:
     assert len(lines) == 1
     assert "no display" in lines[0] and "printpharm run --simulate" in lines[0]
     suggested = lines[0].split("`")[1]  # the headless command it suggests runs as given
-    assert main([*suggested.split()[1:], "--units", "2", "--json"]) == 0
+    # exit 0: the batch completes; 15 mg at 5 % w/w waits for content uniformity (not a pass)
+    assert main([*suggested.split()[1:], "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "completed" and len(result["units"]) == 20
+    assert result["qc"]["verdict"] == "pending_content_uniformity"
 
 
 def test_main_without_command_prints_help_and_exits_2() -> None:

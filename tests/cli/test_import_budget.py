@@ -11,6 +11,7 @@ verdict or a plan's G-code. (Timings are printed by
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,23 @@ def test_plan_with_stl_still_writes_the_mesh(tmp_path: Path) -> None:
     code, top_level, stdout = _imported(argv, tmp_path)
     assert code == 0, stdout
     assert "trimesh" in top_level and (tmp_path / "u.stl").stat().st_size > 84
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "1"), ("2", "2")])
+def test_numpy_starts_one_blas_thread_unless_told_otherwise(
+    preset: str | None, expected: str, tmp_path: Path
+) -> None:
+    """OpenBLAS starts a thread per core as NumPy loads: ~20-40 ms of every start for nothing."""
+    probe = (
+        "import os, sys\n"
+        "from printpharm.launch import main\n"
+        "main(['--version'])\n"
+        "print('BLAS', os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert f"BLAS {expected}" in proc.stdout.splitlines(), proc.stdout + proc.stderr

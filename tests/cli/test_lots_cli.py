@@ -117,21 +117,26 @@ def test_lot_to_release_end_to_end_over_pseudo_terminals(cli: Cli, tmp_path: Pat
                 b_port.path, "--user", "tech1", "--password-stdin", "--verified-by", "sup1",
                 "--lot", "L-E2E"]  # fmt: skip
         code, out, err = cli(*argv, stdin=f"{pw('tech1')}\n{pw('sup1')}\n")
-    assert code == 0, err
+    assert code == 0, err  # completed for patient use; 15 mg at 5 % w/w waits for CU
     result = json.loads(out)
     batch_id = result["batch_id"]
     assert result["status"] == "completed" and result["patient_use"] is True
+    assert result["qc"]["verdict"] == "pending_content_uniformity"
     for unit in result["units"]:  # content = measured mass × 49.2 mg/g
         assert unit["content_mg"] == pytest.approx(unit["measured_mg"] * 0.0492, abs=1e-4)
     code, out, _ = cli.as_user("tech1", "lots", "show", "L-E2E", "--json")
     lot = json.loads(out)["lot"]
     assert lot["status"] == "in_use" and lot["quantity_remaining"] < 20
-    need = result["recipe"]["ink"]["need"]  # the weighed units + the purge line, in mL
+    need = result["recipe"]["ink"]["need"]  # the plan's ink_required_ml, dead volume included
+    planned = result["plan"]["ink_required_ml"]
+    assert {k: need[k] for k in planned} == planned  # one computation of the ink needed
     masses = sum(Decimal(str(u["measured_mg"])) for u in result["units"])
-    used = ((masses / Decimal("1.20") + Decimal(str(need["purge_volume_mm3"]))) / 1000).quantize(
+    # taken from the lot: the weighed units and the purge (the dead volume stays in the syringe)
+    used = (masses / Decimal("1.20") / 1000 + Decimal(str(need["purge"]))).quantize(
         Decimal("0.001"), rounding=ROUND_CEILING
     )
-    assert Decimal(str(lot["quantity_remaining"])) == 20 - used and 0 < need["purge_volume_mm3"]
+    assert Decimal(str(lot["quantity_remaining"])) == 20 - used and 0 < need["purge"]
+    assert need["dead_volume"] == 0.5 and need["total"] > need["purge"] + need["dead_volume"]
 
     code, _, err = cli.as_user("sup2", "batches", "review", batch_id, "--comment", "ok", times=2)
     assert code == 0, err

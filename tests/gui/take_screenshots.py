@@ -156,6 +156,19 @@ class Shooter:
         page.cap.setText("12")
         self.shot(window, "new-batch-capped")
         page.cap.setText("")
+        size = window.size()
+        window.resize(1100, 760)  # the default window: nothing cut off at the right
+        self.shot(window, "new-batch-default-size")
+        page.drug.setCurrentIndex(page.drug.findData("hydrocortisone"))
+        page.rule.setCurrentIndex(page.rule.findData("per_kg"))
+        page.amount.setText("0.075")
+        page.weight_kg.setText("10")
+        self.shot(window, "new-batch-rounding-refused")  # +33 %: a pharmacist's override
+        window.resize(size)
+        page.drug.setCurrentIndex(page.drug.findData("cyclophosphamide"))
+        page.rule.setCurrentIndex(page.rule.findData("per_m2"))
+        page.amount.setText("20")
+        page.weight_kg.setText("18")
         page.units.setValue(20)
 
     def plan_and_print(self, window: Any) -> None:
@@ -360,9 +373,10 @@ class Shooter:
         plan.verify_button.click()
         self.shot(window, "plan-lot-accepted")
         plan.print_button.click()
-        self.clear_line(window)
+        before = window.print_page.result  # the clogged run's, until this batch finishes
+        self.clear_line(window)  # Start waits for the line clearance
         window.print_page.start_button.click()
-        self.wait_for(lambda: window.print_page.result is not None, 120)
+        self.wait_for(lambda: window.print_page.result not in (None, before), 120)
         self.shot(window, "print-unit-contents")
         self.shot(window.print_page.table, "print-unit-contents-table")  # material and content
         window.show_page("qc")
@@ -375,6 +389,7 @@ class Shooter:
         self.shot(window, "qc-cu-units-chosen")
         cu.enter_button.click()
         self.shot(window, "qc-cu-passed")
+        self.shot(window.qc.release, "qc-release-offered-after-cu")  # the record's verdict
         self._as(window, SUPERVISOR)
         window.show_page("new_batch")  # a fresh plan, not yet printed, for the steps after
         window.new_batch.units.setValue(2)

@@ -153,31 +153,35 @@ def test_review_then_release_with_electronic_signatures(
     clear_line(window.print_page)
     window.print_page.start_button.click()
     qtbot.waitUntil(lambda: window.print_page.result is not None, timeout=60_000)
-    assert window.print_page.result.passed
+    result = window.print_page.result
+    assert result.status == "completed" and not result.passed  # not a pass until CU passes
+    assert result.qc.verdict == "pending_content_uniformity"
     window.show_page("qc")
     panel = window.qc.release
     _sign(panel, TECHNICIAN, "reviewed")  # the technician who printed may not sign it
     assert panel.error.text() and not panel.signed.text()
-    _switch(window, station, SUPERVISOR)
-    _sign(panel, SUPERVISOR, "released")  # no review by another person yet
-    assert "review" in panel.error.text() and not panel.signed.text()
+    assert panel.meaning.findData("released") == -1  # a pending verdict is not offered
+    assert "QC PENDING CONTENT UNIFORMITY, not releasable" in panel.status.text()
     _switch(window, station, REVIEWER)
     _sign(panel, REVIEWER, "reviewed", password="wrong-password")
     assert panel.error.text() and not panel.signed.text()
     _sign(panel, REVIEWER, "reviewed")
     assert panel.signed.text().startswith("Reviewed by Rosa Weiss (r.weiss) on ")
     _switch(window, station, SUPERVISOR)
-    _sign(panel, SUPERVISOR, "released")
-    assert "needs content uniformity before release" in panel.error.text()
     cu = window.qc.cu
     cu.select_button.click()
     assert cu.status is not None and cu.status.state == "PENDING", cu.error.text()
+    assert panel.meaning.findData("released") == -1  # chosen, not yet assayed
     units = cu.status.samples[0].units
     cu.results.setPlainText("\n".join(f"{n}; {14.7 + n / 20:.2f}" for n in units))
     cu.basis.setCurrentIndex(cu.basis.findData("mg"))
     cu.method.setText("HPLC-UV, SOP QC-12")
     cu.enter_button.click()
     assert cu.verdict.text() == "PASS", cu.error.text()
+    assert "QC PASS, may be released" in panel.status.text()  # the record's verdict now
+    assert "the run's QC PENDING_CONTENT_UNIFORMITY" in window.qc.run_report.text()
+    _sign(panel, SUPERVISOR, "released")  # the review predates the assays
+    assert "review" in panel.error.text() and not panel.signed.text()
     _switch(window, station, REVIEWER)  # the assays changed the record: reviewed again
     _sign(panel, REVIEWER, "reviewed")
     _switch(window, station, SUPERVISOR)

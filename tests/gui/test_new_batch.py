@@ -83,8 +83,8 @@ def test_dose_outside_recipe_range_is_refused(qtbot, window: MainWindow) -> None
     qtbot.keyClicks(page.amount, "60")  # 60 × 0.742 = 44.5 mg > 40 mg
     error = page.errors["recipe_id"]
     assert error.isVisible()
-    assert "above the validated range" in error.text()
-    assert "5–40 mg" in error.text()
+    assert "outside the validated range 5–40 mg" in error.text()
+    assert "(above 40 mg)" in error.text()
     assert not page.next_button.isEnabled()
 
 
@@ -112,6 +112,10 @@ def test_weight_band_rule_hides_amount_and_uses_bands(qtbot, window: MainWindow)
     _select(page.rule, "weight_band")
     assert not page.dose_form.isRowVisible(page.amount_label)
     qtbot.keyClicks(page.bands, "10: 5; 20: 10; *: 20")
+    assert "is ambiguous (does 10 kg itself belong to this band?)" in page.errors["bands"].text()
+    assert not page.next_button.isEnabled()
+    page.bands.clear()
+    qtbot.keyClicks(page.bands, "<=10: 5; <=20: 10; *: 20")
     assert page.dose_label.text() == "10 mg"
     assert page.next_button.isEnabled()
 

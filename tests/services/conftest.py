@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
@@ -35,7 +36,13 @@ def plate_gcode(
     for its target, ``(target − offset_mg) / mg_per_mm3`` mm³, split over its
     moves; E is in units of ``mm3_per_e`` mm³.
     """
-    lines = ["; hand-made plate", "G21", "G90", "M83", "G92 E0", ""]
+    # what E means, as the planner writes it (the run's preflight reads the ink needed back)
+    if mm3_per_e == 1:
+        header = ";PRINTPHARM EXTRUSION e_units=mm3 diameter_mm=1"
+    else:  # E in units of mm3_per_e mm³: a filament of that cross-section
+        diameter = math.sqrt(4 * float(mm3_per_e) / math.pi)
+        header = f";PRINTPHARM EXTRUSION e_units=filament_mm diameter_mm={diameter:.6f}"
+    lines = ["; hand-made plate", header, "G21", "G90", "M83", "G92 E0", ""]
     for n, target in enumerate(targets_mg, start=1):
         volume_mm3 = (target - offset_mg) / mg_per_mm3  # mg / (mg/mm³)
         e_per_move = volume_mm3 / mm3_per_e / moves_per_unit

@@ -115,6 +115,9 @@ def test_json_round_trips_to_what_is_stored(
     derived = data["derived"]
     assert derived["patient_use"] and not derived["changed_after_signing"]
     assert derived["audit_chain"]["ok"] and len(derived["unit_verdicts"]) == 10
+    # the run left the verdict pending (10 mg at 5 % w/w); the assays entered decided it
+    assert derived["result"]["qc"]["verdict"] == "pending_content_uniformity"
+    assert derived["qc"]["verdict"] == "pass" and derived["qc"]["tests"][-1]["test"] == "2.9.40-cu"
     assert derived["units_without_audit_event"] == []
     assert [s["meaning"] for s in data["signatures"]] == ["reviewed", "released"]
     assert all(s["valid"] for s in data["signatures"])

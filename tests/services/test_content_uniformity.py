@@ -20,6 +20,7 @@ from printpharm.services.records.content_uniformity import (
 )
 from printpharm.services.records.export import BatchExportService
 from printpharm.services.run.qc import PENDING_CU, with_content_uniformity
+from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import UnitReading
 from printpharm.storage.repositories import unit_of_work
 from tests.services._lot_fixtures import Team, make_team
@@ -35,6 +36,8 @@ VECTORS = {
 }
 #: 10 mg per 200 mg unit (50 mg/g, 5 % w/w): content uniformity is needed
 LOW_DOSE = {"recipe": {"id": "cpm", "form": "tablet", "ink": {"drug_load_mg_per_g": "50"}}}
+#: The run's QC as the run records it for such a batch (its ``finish`` event)
+RUN_QC = {"verdict": PENDING_CU, "reason": "not a pass: 2.9.40 content uniformity", "tests": []}
 
 
 @pytest.fixture
@@ -51,6 +54,8 @@ def _batch(env: Env, units: int, batch_id: str = "B-CU", details: Any = None) ->
                 batch_id, UnitReading(n, Decimal(200), Decimal(200) + n % 3, "mg", AT, True)
             )
         uow.batches.set_status(batch_id, "completed")
+        uow.audit.append(AuditEntry("batch", "finish", batch_id, "tech1", "Tess Tech",
+                                    new={"qc": RUN_QC}, batch_id=batch_id))  # fmt: skip
     return batch_id
 
 
@@ -115,7 +120,8 @@ def test_release_is_refused_until_the_content_uniformity_passed(env: Env, team: 
     batches.review(sup2, batch, "sup2", pw2, "record and assays reviewed")
     batches.dispose(sup1, batch, "released", "sup1", pw1, "meets specification")
     view = BatchExportService(env.auth, env.db).view(sup1, batch)
-    assert view.qc == {} and view.cu is not None and view.cu.state == "PASS"
+    assert view.cu is not None and view.cu.state == "PASS"
+    assert view.qc["verdict"] == "pass" and view.qc["tests"][-1]["result"] == "PASS"
 
 
 def test_a_failed_content_uniformity_blocks_release(env: Env, team: Team) -> None:
@@ -220,3 +226,16 @@ def test_a_pending_verdict_becomes_the_content_uniformity_verdict() -> None:
     assert with_content_uniformity(other, {"result": "PASS", "reason": "ok"})["verdict"] == "pass"
     broken = {"verdict": "fail", "reason": "2.9.5 failed", "tests": []}
     assert with_content_uniformity(broken, {"result": "PASS", "reason": "ok"})["verdict"] == "fail"
+
+
+def test_local_spec_only_stands_until_the_content_uniformity_decides() -> None:
+    """Where the site allowed release on the local specification, CU results still decide."""
+    local = {"verdict": "local_spec_only", "reason": "released on the local spec", "tests": []}
+    waiting = with_content_uniformity(local, {"result": "PENDING", "reason": "results missing"})
+    assert waiting["verdict"] == "local_spec_only"
+    assert with_content_uniformity(local, {"result": "PASS", "reason": "AV 2.8"})["verdict"] == (
+        "pass"
+    )
+    assert with_content_uniformity(local, {"result": "FAIL", "reason": "AV 16.4"})["verdict"] == (
+        "fail"
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -149,6 +150,18 @@ def _sqlite_read_only(database: Database) -> None:
 
 
 def _sqlite_full(database: Database) -> None:
+    # Repack the file into 512-byte pages first: a unit's record and its audit event then
+    # need new (overflow) pages whatever their exact sizes, so the "full disk" stops the
+    # next write instead of depending on how much free space the last pages happen to have.
+    database.engine.dispose()
+    raw = sqlite3.connect(str(database.engine.url.database), isolation_level=None)
+    try:
+        for pragma in ("journal_mode = DELETE", "page_size = 512"):
+            raw.execute(f"PRAGMA {pragma}")
+        raw.execute("VACUUM")
+        raw.execute("PRAGMA journal_mode = WAL")
+    finally:
+        raw.close()
     with database.engine.connect() as conn:
         pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
     event.listen(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 import pytest
@@ -20,8 +20,10 @@ from printpharm.errors import PreflightError
 from printpharm.services.control.library import LibraryService
 from printpharm.services.control.lots import LotService
 from printpharm.services.control.print_authority import NO_LOT, begin_recorded_run
+from printpharm.services.run.ink_capacity import InkRequirement
 from printpharm.services.run.loop import run_batch
-from printpharm.services.run.lot import InkNeed, ink_used
+from printpharm.services.run.lot import InkNeed, ink_required, ink_used
+from printpharm.services.run.planning import plan_batch
 from printpharm.services.run.request import RunRequest
 from printpharm.storage.repositories import unit_of_work
 from tests.services._equipment_fixtures import CLEARED
@@ -33,8 +35,11 @@ from tests.storage._dbs import make_context
 __all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
 
 TODAY = date(2026, 3, 29)  # the test clock's day
-# 4 units of 200 mg (10 mg at 50 mg/g) at 1.20 g/mL = 666.667 mm³, and a 30 mm³ purge line
-NEED = InkNeed(4, Decimal("666.667"), Decimal(800), Decimal(30), Decimal("1.20"))
+# 4 units of 200 mg (10 mg at 50 mg/g) at 1.20 g/mL: 0.167 mL each (rounded up to µL), a
+# 0.030 mL purge and the syringe's 0.5 mL dead volume; 0.667 + 0.030 + 0.5 = 1.197 mL in all
+PLATE = InkRequirement(4, Decimal("0.167"), Decimal("0.030"), Decimal("0.5"), Decimal("1.197"),
+                       None, None)  # fmt: skip
+NEED = InkNeed(PLATE, Decimal(200), Decimal("1.20"))
 
 
 @pytest.fixture
@@ -103,7 +108,36 @@ def test_a_lot_of_another_ink_version_is_refused(env: Env, team: Team, catalog: 
 def test_a_lot_without_enough_ink_left_is_refused(env: Env, team: Team, catalog: Catalog) -> None:
     released_lot(env, team, quantity=Decimal("0.5"))
     message = _refusal(env, team, catalog, "L-2026-001")
-    assert "has 0.5 mL left; this batch needs 0.697 mL (4 units + prime/purge)" in message
+    assert "has 0.5 mL left; this batch needs 1.197 mL (4 × 0.167 mL (deposit and primes) + " in (
+        message
+    )
+    assert "0.03 mL purge + 0.5 mL dead volume): the largest batch the lot holds is 0 unit(s)" in (
+        message
+    )
+
+
+def test_the_lot_must_hold_the_syringes_dead_volume_too(
+    env: Env, team: Team, catalog: Catalog
+) -> None:
+    # 0.9 mL holds the 4 units and the purge (0.697 mL) but not the 0.5 mL that stays in the
+    # syringe: (0.9 - 0.5 - 0.030) / 0.167 = 2.2, so 2 units fit
+    released_lot(env, team, quantity=Decimal("0.9"))
+    message = _refusal(env, team, catalog, "L-2026-001")
+    assert "has 0.9 mL left; this batch needs 1.197 mL" in message
+    assert "the largest batch the lot holds is 2 unit(s)" in message
+    # a lot kept in grams: 1.2 g at 1.20 g/mL = 1 mL; (1 - 0.530) / 0.167 = 2.8, so 2
+    assert NEED.units_fitting(Decimal("1.2"), "g") == 2
+
+
+def test_the_lot_checks_the_ink_the_plan_computed(catalog: Catalog) -> None:
+    """One computation: the lot's need is the plan's ``ink_required_ml`` (dead volume included)."""
+    plan = plan_batch(catalog, "cpm-chewable-disc", Decimal(10), 4)
+    need = ink_required(plan, catalog.ink(INK))
+    assert need.requirement is plan.ink and need.amount("mL") == plan.ink.total_ml
+    assert need.record()["dead_volume"] == Decimal("0.5") == plan.ink.dead_volume_ml
+    assert need.amount("g") == (plan.ink.total_ml * Decimal("1.20")).quantize(
+        Decimal("0.001"), rounding=ROUND_CEILING
+    )
 
 
 def test_a_run_from_a_released_lot_records_contents_and_consumes_the_lot(
@@ -177,4 +211,5 @@ def test_the_ink_a_run_used_is_the_purge_line_and_the_weighed_units() -> None:
     assert ink_used(NEED, masses, True, "g", Decimal("1.20")) == Decimal("0.438")
     # stopped after two units: the unit in progress counts as planned (200 mg)
     assert ink_used(NEED, masses, False, "g", Decimal("1.20")) == Decimal("0.638")
-    assert NEED.amount("mL") == Decimal("0.697") and NEED.amount("g") == Decimal("0.836")
+    # the need adds the dead volume, which stays in the syringe (not taken from the lot)
+    assert NEED.amount("mL") == Decimal("1.197") and NEED.amount("g") == Decimal("1.437")

@@ -46,13 +46,18 @@ def collect() -> tuple[EventHub, list[Any]]:
     return hub, events
 
 
-def test_ten_units_complete_weighed_and_pass_their_qc(catalog: Catalog, sim_devices: Any) -> None:
+def test_ten_units_complete_weighed_and_await_content_uniformity(
+    catalog: Catalog, sim_devices: Any
+) -> None:
     request = make_request(catalog, units=10)
     devices = sim_devices(request, seed=3)
     hub, events = collect()
     recorder = MemoryRecorder()
     result = run_batch(request, devices, hub=hub, recorder=recorder, options=options())
-    assert result.status == "completed" and result.passed
+    # every unit in tolerance, but no pharmacopoeial test could decide 10 units of 10 mg at
+    # 5 % w/w: not a pass (issue 10, finding 5)
+    assert result.status == "completed" and not result.passed
+    assert result.qc.verdict == "pending_content_uniformity"
     assert [u.n for u in result.units] == list(range(1, 11))
     assert all(u.verdict == "pass" for u in result.units)
     assert all(u.target_mg == Decimal("200.000") for u in result.units)
@@ -91,7 +96,8 @@ def test_twenty_units_are_judged_by_ph_eur_2_9_5(catalog: Catalog, sim_devices: 
     qc = {t.test: t for t in result.qc.tests}
     assert qc["2.9.5"].applied and qc["2.9.5"].result == "PASS"
     assert qc["2.9.5"].detail["limit_pct"] == Decimal("7.5")  # 80 mg < average < 250 mg
-    assert result.qc.passed
+    # 10 mg at 5 % w/w: 2.9.5 passing shows uniform masses; the contents still need assaying
+    assert result.qc.verdict == "pending_content_uniformity" and not result.qc.passed
 
 
 def test_a_connection_dropped_mid_unit_ends_interrupted_with_everything_recorded(

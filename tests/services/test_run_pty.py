@@ -49,7 +49,8 @@ def test_three_units_over_ptys_complete_and_pass(catalog: Catalog, pty_pair: Any
     request = make_request(catalog, units=3)
     with connected_devices(printer.path, balance.path, link_options=PTY_LINK) as devices:
         result = run_batch(request, devices, options=options(connect_timeout_s=20.0))
-    assert result.status == "completed" and result.passed, result.reason
+    assert result.status == "completed", result.reason
+    assert result.qc.verdict == "pending_content_uniformity"  # 3 units: nothing decides
     assert [u.verdict for u in result.units] == ["pass"] * 3
     assert result.printer["port"] == printer.path
     assert result.balance["serial_number"] == "1126493049"

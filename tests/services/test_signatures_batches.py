@@ -9,6 +9,7 @@ import pytest
 
 from printpharm.errors import PermissionDenied, RecordError, SignatureError
 from printpharm.services.records.batches import BatchRecordsService, batch_signable
+from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import UnitReading
 from printpharm.storage.repositories import unit_of_work
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
@@ -53,6 +54,10 @@ def _printed(env: Env, batch_id: str = "B-7", status: str = "completed") -> None
                 ),
             )
         uow.batches.set_status(batch_id, status)
+        if status == "completed":  # as the run records it: the batch passed its QC (2.9.5)
+            uow.audit.append(AuditEntry("batch", "finish", batch_id, "tech1", "Tess Tech",
+                                        new={"qc": {"verdict": "pass", "reason": "2.9.5"}},
+                                        batch_id=batch_id))  # fmt: skip
 
 
 def test_release_after_review_by_another_person(env: Env, team: dict) -> None:  # type: ignore[type-arg]

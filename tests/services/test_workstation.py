@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from printpharm.errors import CatalogError, DesignSpaceError, DoseInputError, UniformityInputError
+from printpharm.errors import CatalogError, UniformityInputError
 from printpharm.services.run.prepare import prepare_run
 from printpharm.services.station.batch import plan_for_form, unit_mesh
 from printpharm.services.station.workstation import (
@@ -15,10 +15,8 @@ from printpharm.services.station.workstation import (
     MeshView,
     Workstation,
     build_workstation,
-    check_recipe_dose,
     describe_dose,
     format_mass,
-    parse_bands,
     parse_masses,
 )
 
@@ -71,7 +69,9 @@ def test_metres_for_centimetres_gives_a_hint_on_height(ws: Workstation, form: Do
 def test_dose_outside_recipe_range_is_refused(ws: Workstation, form: DoseForm) -> None:
     preview = ws.preview_dose(dataclasses.replace(form, amount="60"))
     assert preview.result is not None  # the dose is shown, the recipe refuses it
-    assert "44.5 mg per unit is above the validated range" in preview.errors["recipe_id"]
+    refusal = preview.errors["recipe_id"]  # the recipe's own rule (core.dose_rules.check_in_range)
+    assert "dose 44.5 mg is outside the validated range 5–40 mg" in refusal
+    assert refusal.endswith("(above 40 mg)")
     assert not preview.ready
 
 
@@ -101,29 +101,6 @@ def test_calibration_recipes_are_not_offered(ws: Workstation) -> None:
         ws.recipe("calibration-series")
 
 
-def test_check_recipe_dose_edges_and_step(ws: Workstation) -> None:
-    recipe = ws.recipe("cpm-chewable-disc")
-    check_recipe_dose(recipe, Decimal("5"))
-    check_recipe_dose(recipe, Decimal("40"))
-    with pytest.raises(DesignSpaceError, match="below"):
-        check_recipe_dose(recipe, Decimal("4.5"))
-    with pytest.raises(DesignSpaceError, match="above"):
-        check_recipe_dose(recipe, Decimal("40.5"))
-    with pytest.raises(DesignSpaceError, match="multiple"):
-        check_recipe_dose(recipe, Decimal("10.25"))
-
-
-def test_parse_bands() -> None:
-    bands = parse_bands("10: 5; ≤20: 10; *: 20")
-    assert [(b.upper_kg, b.dose_mg) for b in bands] == [
-        (Decimal(10), Decimal(5)),
-        (Decimal(20), Decimal(10)),
-        (None, Decimal(20)),
-    ]
-    with pytest.raises(DoseInputError, match="upper kg: dose mg"):
-        parse_bands("10 5")
-
-
 def test_parse_masses_refuses_decimal_comma_tokens() -> None:
     assert parse_masses("250.1\n249.9; 251, 252") == (
         Decimal("250.1"),
@@ -140,10 +117,14 @@ def test_parse_masses_refuses_decimal_comma_tokens() -> None:
 def test_describe_dose_names_each_step(ws: Workstation, form: DoseForm) -> None:
     result = ws.preview_dose(dataclasses.replace(form, cap_mg="12")).result
     assert result is not None
-    assert describe_dose(result) == (
-        "calculated 14.832 mg (20 mg/m² × 0.742 m²)",
-        "capped at 12 mg",
-        "rounded to 12 mg (step 0.5 mg, +0.0 %, tolerance ±10 %)",
+    assert describe_dose(result) == (  # the same lines as the command line (core.dose_report)
+        "rule: mg/m² × body surface area",
+        "basis: 20 mg/m² × BSA 0.7416 m² (Mosteller; 110 cm, 18 kg)",
+        "calculated dose: 14.8324 mg",
+        "capped at 12 mg (the cap)",
+        "rounded to 12 mg (step 0.5 mg, half-up): deviation +0.00 %, within the ±10 % tolerance",
+        "flags: capped",
+        "warning: calculated dose 14.8324 mg capped at 12 mg",
     )
 
 

@@ -8,7 +8,7 @@ preview is ``ready``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -23,12 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from printpharm.errors import PrintpharmError
 from printpharm.gui.widgets.dose_result import DoseResultPanel
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.services.station.workstation import (
     BSA_FORMULA_LABELS,
     BSA_FORMULAS,
     DoseForm,
+    DoseOverride,
     DosePreview,
     Workstation,
 )
@@ -59,6 +61,23 @@ def _boxed(widget: QWidget, error: FieldError) -> QWidget:
     return box
 
 
+def _vertical_scroll(content: QWidget) -> QScrollArea:
+    """``content`` in a frameless area that scrolls up and down, never sideways."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(content)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return scroll
+
+
+def _narrow(combo: QComboBox) -> QComboBox:
+    """A combo box whose width does not grow with its longest item (it elides instead)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
+    return combo
+
+
 def _add_row(form: QFormLayout, label: str | QLabel, widget: QWidget, error: FieldError) -> QWidget:
     """Add ``widget`` with its inline error; the label's mnemonic focuses ``widget`` itself."""
     box = _boxed(widget, error)
@@ -78,6 +97,7 @@ class NewBatchPage(QWidget):
         super().__init__(parent)
         self._ws = workstation
         self._preview = DosePreview()
+        self._override: DoseOverride | None = None
         self.errors: dict[str, FieldError] = {}
         self._build()
         self._connect()
@@ -97,33 +117,35 @@ class NewBatchPage(QWidget):
     def _build(self) -> None:
         inner = QWidget()
         column = QVBoxLayout(inner)
+        column.setContentsMargins(0, 0, 4, 0)
         column.addWidget(self._prescription_group())
         column.addWidget(self._dose_group())
         column.addWidget(self._recipe_group())
         column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.next_button = QPushButton(self.tr("&Next: plan the batch  ›"))
         self.next_button.setObjectName("nextButton")
         self.next_button.setEnabled(False)
         self.blocker = QLabel()
         self.blocker.setWordWrap(True)
         self.blocker.setObjectName("blocker")
-        side = QVBoxLayout()
         self.result_panel = DoseResultPanel()
         self.bsa_label = self.result_panel.bsa_label
         self.dose_label = self.result_panel.dose_label
         self.trail_label = self.result_panel.trail_label
         self.warnings_label = self.result_panel.warnings_label
+        results = QWidget()
+        side = QVBoxLayout(results)
+        side.setContentsMargins(0, 0, 4, 0)
         side.addWidget(self.result_panel)
+        side.addWidget(self._override_group())
         side.addStretch(1)
-        side.addWidget(self.blocker)
-        side.addWidget(self.next_button)
-        body = QHBoxLayout()
-        body.addWidget(scroll, 3)
-        body.addLayout(side, 2)
+        right = QVBoxLayout()
+        right.addWidget(_vertical_scroll(results), 1)
+        right.addWidget(self.blocker)
+        right.addWidget(self.next_button)
+        body = QHBoxLayout()  # both columns scroll vertically only: nothing is cut at the right
+        body.addWidget(_vertical_scroll(inner), 1)
+        body.addLayout(right, 1)
         outer = QVBoxLayout(self)
         title = QLabel(self.tr("New batch"))
         title.setObjectName("pageTitle")
@@ -141,7 +163,7 @@ class NewBatchPage(QWidget):
         self.prescriber = self._line(
             "prescriber", self.tr("name or registration number"), self.tr("Who prescribed it.")
         )
-        self.drug = QComboBox()
+        self.drug = _narrow(QComboBox())
         self.drug.setObjectName("drug")
         self.drug.setToolTip(
             self.tr("The active substance; the recipe list shows only its recipes.")
@@ -156,7 +178,7 @@ class NewBatchPage(QWidget):
     def _dose_group(self) -> QGroupBox:
         group = QGroupBox(self.tr("Dose rule"))
         self.dose_form = form = QFormLayout(group)
-        self.rule = QComboBox()
+        self.rule = _narrow(QComboBox())
         self.rule.setObjectName("rule")
         self.rule.setToolTip(self.tr("How the prescribed amount becomes the dose of one unit."))
         for label, value in (
@@ -169,7 +191,7 @@ class NewBatchPage(QWidget):
         self.amount = self._line("amount", "", self.tr("The prescribed amount in the rule's unit."))
         self.height_cm = self._line("height_cm", self.tr("cm"), self.tr("Patient height in cm."))
         self.weight_kg = self._line("weight_kg", self.tr("kg"), self.tr("Patient weight in kg."))
-        self.formula = QComboBox()
+        self.formula = _narrow(QComboBox())
         self.formula.setObjectName("formula")
         self.formula.setToolTip(
             self.tr("Body-surface-area formula (Mosteller unless the protocol says otherwise).")
@@ -178,8 +200,8 @@ class NewBatchPage(QWidget):
             self.formula.addItem(BSA_FORMULA_LABELS[name], name)
         self.bands = self._line(
             "bands",
-            self.tr("e.g. 10: 5; 20: 10; *: 20"),
-            self.tr("Upper weight (kg, inclusive): dose (mg); '*' for any weight above."),
+            self.tr("e.g. ≤10: 5; ≤20: 10; >20: 20"),
+            self.tr("Bands by ';': ≤ (<=) up to and incl., < below, > or ≥ last, * any above."),
         )
         self.cap = self._line(
             "cap_mg",
@@ -206,7 +228,7 @@ class NewBatchPage(QWidget):
     def _recipe_group(self) -> QGroupBox:
         group = QGroupBox(self.tr("Recipe and units"))
         form = QFormLayout(group)
-        self.recipe = QComboBox()
+        self.recipe = _narrow(QComboBox())
         self.recipe.setObjectName("recipe")
         self.recipe.setToolTip(
             self.tr("Validated, locked recipes for this drug, with their dose range.")
@@ -229,6 +251,79 @@ class NewBatchPage(QWidget):
             self.errors["recipe_id"].show_reason(self._ws.catalog_error)
         return group
 
+    def _override_group(self) -> QGroupBox:
+        """A pharmacist's signed override of a dose that rounding moved outside its tolerance."""
+        self.override_group = group = QGroupBox(self.tr("Dose override (pharmacist)"))
+        group.setObjectName("doseOverride")
+        form = QFormLayout(group)
+        note = QLabel(
+            self.tr(
+                "Refused: the rounded dose is outside the rounding tolerance. A pharmacist (not "
+                "you) may sign an override: own user ID, password and a reason (on the record)."
+            )
+        )
+        note.setWordWrap(True)
+        form.addRow(note)
+        self.override_user = QLineEdit()
+        self.override_user.setObjectName("override_user")
+        self.override_password = QLineEdit()
+        self.override_password.setObjectName("override_password")
+        self.override_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.override_reason = QLineEdit()
+        self.override_reason.setObjectName("override_reason")
+        self.override_reason.setPlaceholderText(self.tr("e.g. protocol allows ±35 % for this age"))
+        self.override_button = QPushButton(self.tr("Si&gn override"))
+        self.override_button.setObjectName("overrideButton")
+        self.override_error = FieldError()
+        for text, edit in (
+            (self.tr("Pharmacist's user &ID:"), self.override_user),
+            (self.tr("Pass&word:"), self.override_password),
+            (self.tr("Rea&son:"), self.override_reason),
+        ):
+            form.addRow(text, edit)
+        form.addRow(self.override_error)
+        form.addRow(self.override_button)
+        self.override_button.clicked.connect(self._sign_override)
+        self.override_reason.returnPressed.connect(self.override_button.click)
+        self.override_status = QLabel()
+        self.override_status.setObjectName("overrideStatus")
+        self.override_status.setWordWrap(True)
+        form.addRow(self.override_status)
+        group.hide()
+        return group
+
+    def _sign_override(self) -> None:
+        """The pharmacist's override: the service judges the credentials, role and reason."""
+        password = self.override_password.text()
+        self.override_password.clear()
+        try:
+            self._override = self._ws.sign_override(
+                self.form(),
+                self._preview,
+                self.override_user.text().strip(),
+                password,
+                self.override_reason.text(),
+            )
+        except PrintpharmError as exc:
+            self.override_error.show_reason(self.tr("Not signed: {why}").format(why=exc))
+            return
+        self.override_error.show_reason(None)
+        self.override_user.clear()
+        self.override_reason.clear()
+        self.refresh()
+        if self.next_button.isEnabled():
+            self.next_button.setFocus()
+
+    def _show_override(self, preview: DosePreview) -> None:
+        refused = preview.refusal is not None and preview.result is not None
+        self.override_group.setVisible(refused)
+        for widget in (self.override_user, self.override_password, self.override_reason):
+            widget.setEnabled(preview.override is None)
+        self.override_button.setVisible(preview.override is None)
+        self.override_status.setText(
+            preview.override.describe() if preview.override is not None else ""
+        )
+
     def _connect(self) -> None:
         edits = (self.patient, self.prescriber, self.amount, self.height_cm, self.weight_kg)
         for edit in (*edits, self.bands, self.cap, self.step):
@@ -243,7 +338,8 @@ class NewBatchPage(QWidget):
         self._fill_recipes()
         order = [self.patient, self.prescriber, self.drug, self.rule, self.amount, self.height_cm]
         order += [self.weight_kg, self.formula, self.bands, self.cap, self.step, self.recipe]
-        order += [self.units, self.next_button]
+        order += [self.units, self.override_user, self.override_password, self.override_reason]
+        order += [self.override_button, self.next_button]
         for first, second in zip(order, order[1:], strict=False):
             QWidget.setTabOrder(first, second)
 
@@ -293,13 +389,14 @@ class NewBatchPage(QWidget):
 
     def refresh(self) -> None:
         """Recompute the preview from the typed text and show it."""
-        preview = self._ws.preview_dose(self.form())
+        preview = self._ws.preview_dose(self.form(), self._override)
         self._preview = preview
         for name, label in self.errors.items():
             if name == "recipe_id" and self._ws.catalog_error:
                 continue
             label.show_reason(preview.errors.get(name))
         self._show_result(preview)
+        self._show_override(preview)
         self.next_button.setEnabled(preview.ready)
         self._show_blocker(preview)
 
@@ -319,6 +416,13 @@ class NewBatchPage(QWidget):
             self.blocker.setText(self.tr("Ready: press Enter or Alt+N to plan the batch."))
         elif preview.errors:
             self.blocker.setText(self.tr("Not ready: correct the fields marked ⚠ above."))
+        elif preview.refusal is not None and preview.override is None and not preview.missing:
+            self.blocker.setText(
+                self.tr(
+                    "Not ready: the rounded dose is outside the rounding tolerance. Change the "
+                    "prescription, or a pharmacist signs an override above."
+                )
+            )
         else:
             names = ", ".join(self.tr(_FIELD_LABELS.get(m, m)) for m in preview.missing)
             self.blocker.setText(self.tr("Not ready: still needed — {names}.").format(names=names))

@@ -45,6 +45,7 @@ from printpharm.services.station.workstation import (
     PrintAuthorisation,
     Workstation,
     describe_dose,
+    flag_lines,
     format_mass,
     format_mg,
 )
@@ -227,7 +228,8 @@ class PlanPage(QWidget):
             (self.tr("Prescriber:"), form.prescriber),
             (self.tr("Recipe:"), f"{recipe.name} ({recipe.id})"),
             (self.tr("Dose per unit:"), " + ".join(format_mg(d) for d in result.unit_doses_mg)),
-            (self.tr("How:"), "; ".join(describe_dose(result))),
+            (self.tr("How:"), "\n".join(describe_dose(result, flags=False)[1:])),
+            (self.tr("Flags:"), flag_lines(result)[0].removeprefix("flags: ")),
             (self.tr("Units:"), str(form.units)),
         )
         self._fill(self.summary, rows)
@@ -269,6 +271,7 @@ class PlanPage(QWidget):
                 self.tr("Units on the plate:"),
                 self.tr("{n} (room for {cap})").format(n=plan.units, cap=plan.plate_capacity),
             ),
+            (self.tr("Ink needed:"), plan.ink.summary()),
             (self.tr("Estimated time:"), _minutes(plan.estimated_time_s)),
             (self.tr("Warnings:"), "\n".join(plan.warnings) or self.tr("none")),
         )

@@ -374,7 +374,8 @@ class PrintPage(QWidget):
         self._show_pause(False)
         verdict = result.qc.verdict.upper().replace("_", " ")
         text = f"{result.status.upper()} — QC {verdict}"
-        self.verdict.set_verdict(result.passed, text)
+        pending = result.status == "completed" and result.qc.verdict.startswith("pending")
+        self.verdict.set_verdict(None if pending else result.releasable, text)
         self.state.setText(
             self.tr("{reason}. To print again, plan a new batch.").format(reason=result.reason)
         )

@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from printpharm.core.ink_lots import UnitContent
-from printpharm.errors import UniformityInputError
+from printpharm.errors import PrintpharmError, UniformityInputError
 from printpharm.gui.models import UnitMassModel
 from printpharm.gui.widgets.banner import PatientUseBanner
 from printpharm.gui.widgets.content_uniformity import CuPanel
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.gui.widgets.release import ReleasePanel
-from printpharm.services.run.result import BatchResult
+from printpharm.services.run.result import RELEASABLE_VERDICTS, BatchResult
 from printpharm.services.station.workstation import (
     PlannedBatch,
     QcPreview,
@@ -84,6 +84,9 @@ class QcPage(QWidget):
         layout.addWidget(self.cu)
         self.release = ReleasePanel(workstation.session)
         layout.addWidget(self.release)
+        self._result: BatchResult | None = None
+        self._author: str | None = None  # who printed the batch shown
+        self.cu.changed.connect(self._offer_release)
         self.refresh()
 
     def _input_group(self) -> QGroupBox:
@@ -142,7 +145,7 @@ class QcPage(QWidget):
         """Show a finished run: its QC report, and its weighed masses in the fields above."""
         assert isinstance(result, BatchResult) and isinstance(batch, PlannedBatch)
         lines = [
-            self.tr("Batch {id}: {status}; QC {verdict} — {reason}").format(
+            self.tr("Batch {id}: {status}; the run's QC {verdict} — {reason}").format(
                 id=result.batch_id,
                 status=result.status,
                 verdict=result.qc.verdict.upper(),
@@ -153,8 +156,9 @@ class QcPage(QWidget):
         lines += _contents(result, batch)
         self.run_report.setText("\n".join(lines))
         self.cu.set_batch(result.batch_id if self._ws.session.user is not None else None)
-        author = self._ws.session.user.user_id if self._ws.session.user else None
-        self.release.set_batch(result.batch_id, result.passed, author)
+        self._result = result
+        self._author = self._ws.session.user.user_id if self._ws.session.user else None
+        self._offer_release()
         masses = [format_mass(u.measured_mg) for u in result.units if u.measured_mg is not None]
         tolerances = batch.request.recipe.tolerances
         self.unit_tol.setText(str(tolerances.unit_mass.value))
@@ -168,6 +172,24 @@ class QcPage(QWidget):
         self.masses.setToolTip(
             self.tr("Weighed by the run of batch {id}; read-only.").format(id=result.batch_id)
         )
+
+    def _offer_release(self) -> None:
+        """Offer the batch for signing by the verdict its record states now.
+
+        A recorded batch's verdict is the run's completed by its content uniformity
+        (release is offered once the assays passed); a training run keeps the run's.
+        """
+        result = self._result
+        if result is None:
+            return
+        verdict: str = result.qc.verdict
+        if self.cu.batch_id is not None and result.status == "completed":
+            try:
+                verdict = self._ws.lots.batch_verdict(self.cu.batch_id)
+            except PrintpharmError:
+                pass  # not recorded (or no longer readable): the run's own verdict stands
+        releasable = result.status == "completed" and verdict in RELEASABLE_VERDICTS
+        self.release.set_batch(result.batch_id, releasable, self._author, verdict)
 
     def refresh(self) -> None:
         """Re-evaluate the typed masses."""

@@ -56,7 +56,10 @@ _NOT_FOR_PATIENT = "background: #b71c1c; color: #ffffff; font-weight: bold; padd
 
 
 class PatientUseBanner(QLabel):
-    """``NOT FOR PATIENT USE`` and why, shown on the plan, print and QC pages when it applies."""
+    """``NOT FOR PATIENT USE`` and why, and any ``DOSE OVERRIDE`` the batch prints under.
+
+    Shown on the plan, print and QC pages whenever either applies.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,11 +69,13 @@ class PatientUseBanner(QLabel):
         self.hide()
 
     def set_authorisation(self, authorisation: PrintAuthorisation | None) -> None:
-        """Show the banner when ``authorisation`` says not for patient use; else hide it."""
-        if authorisation is None or authorisation.patient_use or not authorisation.allowed:
-            self.clear()
-            self.hide()
-            return
-        why = "; ".join(authorisation.problems)
-        self.setText(self.tr("NOT FOR PATIENT USE — {why}").format(why=why))
-        self.show()
+        """Show why the batch is not for patient use and its dose override; hide if neither."""
+        lines = []
+        if authorisation is not None and authorisation.allowed:
+            if authorisation.dose_override is not None:
+                lines.append(authorisation.dose_override.describe())
+            if not authorisation.patient_use:
+                why = "; ".join(authorisation.problems)
+                lines.append(self.tr("NOT FOR PATIENT USE — {why}").format(why=why))
+        self.setText("\n".join(lines))
+        self.setVisible(bool(lines))

@@ -8,6 +8,7 @@ units and computes the acceptance value; release waits for a pass.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -29,7 +30,13 @@ __all__ = ["CuPanel"]
 
 
 class CuPanel(QGroupBox):
-    """The batch's content uniformity: status, units chosen, results form."""
+    """The batch's content uniformity: status, units chosen, results form.
+
+    ``changed`` is emitted when units were chosen or results entered (the batch's
+    verdict, and what may be signed, may have changed).
+    """
+
+    changed = Signal()
 
     def __init__(self, lots: StationLots, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -141,6 +148,7 @@ class CuPanel(QGroupBox):
             return
         self.error.show_reason(None)
         self._show(self.status)
+        self.changed.emit()
 
     def enter_results(self) -> None:
         """Enter the typed results (refusals shown as text; nothing stored then)."""
@@ -160,3 +168,4 @@ class CuPanel(QGroupBox):
         self.error.show_reason(None)
         self.results.clear()
         self._show(self.status)
+        self.changed.emit()

@@ -10,6 +10,7 @@ from printpharm.services.station.workstation import (
     BSA_FORMULA_LABELS,
     DosePreview,
     describe_dose,
+    flag_lines,
     format_bsa,
     format_mg,
 )
@@ -46,11 +47,13 @@ class DoseResultPanel(QGroupBox):
             column.addWidget(label)
 
     def show_preview(self, preview: DosePreview) -> None:
-        """Render the BSA, the dose (or why there is none) and the warnings."""
+        """Render the BSA, the dose (or why there is none), how it was reached and every flag."""
         if preview.bsa_m2 is not None and preview.bsa_formula is not None:
             self.bsa_label.setText(
                 f"{format_bsa(preview.bsa_m2)}  ({BSA_FORMULA_LABELS[preview.bsa_formula]})"
             )
+        elif preview.result is not None and preview.result.bsa_m2 is None:
+            self.bsa_label.setText(self.tr("— (not used by this dose rule)"))
         elif {"height_cm", "weight_kg"} & preview.errors.keys():
             self.bsa_label.setText(self.tr("— (height or weight refused, see ⚠)"))
         else:
@@ -63,14 +66,18 @@ class DoseResultPanel(QGroupBox):
             self.warnings_label.setText("\n".join(notes))
             return
         doses = " + ".join(format_mg(d) for d in result.unit_doses_mg)
-        refused = "recipe_id" in preview.errors
-        self._set_dose_text(
-            self.tr("{doses} — refused by the recipe").format(doses=doses) if refused else doses,
-            refused=refused,
-        )
-        self.trail_label.setText("\n".join(describe_dose(result)))
-        lines = [f"⚑ {w}" for w in result.warnings] + notes
-        self.warnings_label.setText("\n".join(lines) if lines else self.tr("none"))
+        if "recipe_id" in preview.errors:
+            text, refused = self.tr("{doses} — refused by the recipe"), True
+        elif preview.refusal is not None and preview.override is None:
+            text, refused = self.tr("{doses} — refused: outside the rounding tolerance"), True
+        elif preview.override is not None:
+            text, refused = self.tr("{doses} — printed under a pharmacist's override"), True
+        else:
+            text, refused = "{doses}", False
+        self._set_dose_text(text.format(doses=doses), refused)
+        self.trail_label.setText("\n".join(describe_dose(result, flags=False)))
+        lines = [f"⚑ {line}" for line in flag_lines(result)] + notes
+        self.warnings_label.setText("\n".join(lines))
 
     def _set_dose_text(self, text: str, refused: bool) -> None:
         colour = f"color: {error_colour(self.palette()).name()};" if refused else ""

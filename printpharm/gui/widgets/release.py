@@ -70,19 +70,28 @@ class ReleasePanel(QGroupBox):
         form.addRow(self.error)
         self.refresh()
 
-    def set_batch(self, batch_id: str, passed: bool, author: str | None) -> None:
-        """Offer a printed batch for review and disposition (release only if QC passed)."""
+    def set_batch(
+        self, batch_id: str, releasable: bool, author: str | None, verdict: str = ""
+    ) -> None:
+        """Offer a printed batch for review and disposition (release only on a releasable QC).
+
+        ``verdict`` is the QC verdict as recorded (e.g. ``pending_content_uniformity``).
+        """
         self._batch_id, self._author = batch_id, author
         self.meaning.clear()
         self.meaning.addItem(self.tr("Reviewed: record and audit trail checked"), "reviewed")
-        if passed:
+        if releasable:
             self.meaning.addItem(self.tr("Release for dispensing (needs a review)"), "released")
         self.meaning.addItem(self.tr("Reject"), "rejected")
+        named = verdict.upper().replace("_", " ")
+        said = (
+            self.tr("QC {verdict}, may be released").format(verdict=named or "passed")
+            if releasable
+            else self.tr("QC {verdict}, not releasable").format(verdict=named or "did not pass")
+        )
         self.status.setText(
             self.tr("Batch {id} printed by {who}: {verdict}.").format(
-                id=batch_id,
-                who=author or "?",
-                verdict=self.tr("QC passed") if passed else self.tr("QC did not pass"),
+                id=batch_id, who=author or "?", verdict=said
             )
         )
         self.signed.clear()

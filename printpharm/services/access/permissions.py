@@ -28,6 +28,7 @@ class Operation(StrEnum):
 
     ENTER_PRESCRIPTION = "prescription.enter"
     VERIFY_PRESCRIPTION = "prescription.verify"
+    OVERRIDE_DOSE = "dose.override"
     CALCULATE_DOSE = "dose.calculate"
     RUN_PRINT = "print.run"
     WEIGH_UNITS = "units.weigh"

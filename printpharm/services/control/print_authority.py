@@ -26,6 +26,12 @@ from printpharm.services.control.device_registry import (
     BalancePolicy,
     simulated_weighing,
 )
+from printpharm.services.control.dose_override import (
+    APPLIED,
+    DoseOverride,
+    find_override,
+    refusal_of,
+)
 from printpharm.services.control.entry_verification import NOT_VERIFIED, entry_verifier
 from printpharm.services.control.line_clearance import LineClearance, clear_line
 from printpharm.services.control.locked_mode import (
@@ -35,7 +41,7 @@ from printpharm.services.control.locked_mode import (
 )
 from printpharm.services.control.lots import LotBinding, LotService
 from printpharm.services.control.run_gates import RunGates
-from printpharm.services.control.site_settings import MASS_POLICY_SETTING
+from printpharm.services.control.site_settings import LOCAL_SPEC_SETTING, MASS_POLICY_SETTING
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.lot import EXAMPLE_LOT_LABEL
 from printpharm.services.run.preflight import (
@@ -90,6 +96,7 @@ class PrintAuthorisation:
     refusal: str | None = None
     problems: tuple[str, ...] = ()
     decision: BatchAuthorisation | None = None
+    dose_override: DoseOverride | None = None
 
     @property
     def label(self) -> str:
@@ -176,7 +183,10 @@ def authorise_request(
     A batch whose prescription entry and dose were not verified by a second
     person (:mod:`printpharm.services.control.entry_verification`), or printed without
     a recorded ink lot (``lot``; the ink file's example lot, training only), may be
-    printed where locked mode allows it, but is not for patient use.
+    printed where locked mode allows it, but is not for patient use. A dose that
+    rounding moved outside its tolerance is refused unless a pharmacist signed an
+    override for exactly this entry (:mod:`printpharm.services.control.dose_override`), which
+    the authorisation then carries.
 
     Raises
     ------
@@ -184,6 +194,13 @@ def authorise_request(
         The role may not print, or the session ended.
     """
     authorisation = authorise_print(auth, user, request.recipe, request.ink, request.dose_mg)
+    refused = refusal_of(request.dose_record)
+    if authorisation.allowed and refused is not None:
+        override = find_override(auth, request.recipe.id, request.dose_record)
+        if override is None:
+            why = f"{refused}: refused without a pharmacist's signed dose override"
+            return replace(authorisation, allowed=False, refusal=why)
+        authorisation = replace(authorisation, dose_override=override)
     if not authorisation.allowed:
         return authorisation
     extra: tuple[str, ...] = ()
@@ -265,9 +282,11 @@ class RecordedRun:
     lot: LotBinding | None = None
     printer_policy: PrinterPolicy | None = None
     recorded_checks: tuple[PreflightCheck, ...] = ()
+    local_spec_release: bool = False
 
     def options(self, **kwargs: Any) -> RunOptions:
-        """Run options with this run's lock, equipment and 2.9.5 policies and its lot."""
+        """Run options with this run's lock, equipment and 2.9.5 policies, lot and override."""
+        override = self.authorisation.dose_override
         return RunOptions(
             lock_policy=self.lock_policy,
             balance_policy=self.balance_policy,
@@ -276,8 +295,22 @@ class RecordedRun:
             mass_policy=self.mass_policy,
             lot=None if self.lot is None else self.lot.lot,
             ink_version=None if self.lot is None else self.lot.ink_version,
+            local_spec_release=self.local_spec_release,
+            dose_override=None if override is None else override.to_record(),
             **kwargs,
         )
+
+
+def _apply_override(
+    auth: AuthService, session: UserSession, batch_id: str, override: DoseOverride
+) -> None:
+    """The batch's own trail names the dose override it prints under."""
+    live = auth.require(session, Operation.RUN_PRINT)
+    with auth.uow() as uow:
+        uow.audit.append(
+            AuditEntry("batch", APPLIED, batch_id, live.user_id, live.full_name,
+                       reason=override.reason, new=override.to_record(), batch_id=batch_id)
+        )  # fmt: skip
 
 
 def begin_recorded_run(
@@ -298,13 +331,14 @@ def begin_recorded_run(
 
     The decision is written to the batch's audit trail: a refusal as
     ``print-refused`` (with the reason) before raising, an authorisation as
-    ``authorise`` (mode, library versions, patient use). The operator must be
-    trained and in date for the recipe and printer type, and the line cleared
-    (``clearance``, :mod:`printpharm.services.control.line_clearance`). The run's
-    options (:meth:`RecordedRun.options`) then accept only registered, qualified
-    equipment (balance checked today and fit for the units' mass; printer cleaned
-    since another API) or the simulators, for training (:mod:`run_gates`).
-    ``printer_asset`` names the printer when it reports no UUID of its own.
+    ``authorise`` (mode, library versions, patient use), and a signed dose override
+    it prints under as ``dose-override-applied``. The operator must be trained and
+    in date for the recipe and printer type, and the line cleared (``clearance``,
+    :mod:`printpharm.services.control.line_clearance`). The run's options
+    (:meth:`RecordedRun.options`) then accept only registered, qualified equipment
+    (balance checked today and fit for the units' mass; printer cleaned since another
+    API) or the simulators, for training (:mod:`run_gates`). ``printer_asset`` names
+    the printer when it reports no UUID of its own.
 
     Raises
     ------
@@ -313,7 +347,8 @@ def begin_recorded_run(
     RecordError, BarcodeError
         No lot has that number, or its code cannot be read.
     DesignSpaceError
-        Locked mode refuses the batch (the message names each limit).
+        Locked mode refuses the batch (the message names each limit), or its dose is
+        outside the rounding tolerance without a pharmacist's signed override.
     PreflightError
         The operator is not trained and in date, or the line is not cleared.
     PermissionDenied, AuthenticationFailed, SessionExpired
@@ -341,8 +376,11 @@ def begin_recorded_run(
     cleared, cleared_record = clear_line(auth, session, request, clearance, lot_number)
     people = gates.people_checks(cleared, cleared_record)
     LockedMode(auth).record_authorisation(session, batch_id, authorisation.decision)
+    if authorisation.dose_override is not None:
+        _apply_override(auth, session, batch_id, authorisation.dose_override)
     with auth.uow(write=False) as uow:
         mass_policy = uow.settings.get(MASS_POLICY_SETTING)
+        local_spec = uow.settings.get(LOCAL_SPEC_SETTING)
     return RecordedRun(
         authorisation,
         DatabaseRecorder(
@@ -358,6 +396,7 @@ def begin_recorded_run(
         lot=binding,
         printer_policy=gates.printer_checks,
         recorded_checks=people,
+        local_spec_release=local_spec is not None and local_spec.value == "allowed",
     )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from printpharm.core.uniformity import POLICIES
+from printpharm.core.units import parse_integer
 from printpharm.errors import InputError
 from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
 from printpharm.services.access.permissions import Operation
@@ -42,10 +43,21 @@ from printpharm.services.control.equipment_status import (
 from printpharm.services.control.line_clearance import SECOND_PERSON_SETTING
 from printpharm.storage.repositories import SettingRecord
 
-__all__ = ["MASS_POLICY_SETTING", "SETTINGS", "Setting", "SettingView", "change_setting", "view"]
+__all__ = [
+    "LOCAL_SPEC_SETTING",
+    "MASS_POLICY_SETTING",
+    "SETTINGS",
+    "Setting",
+    "SettingView",
+    "change_setting",
+    "view",
+]
 
 #: Ph. Eur. 2.9.5 reading of "deviates by more than": ``strict`` or ``gn_rounding``.
 MASS_POLICY_SETTING = "qc.mass_uniformity_policy"
+#: Whether a batch that no pharmacopoeial test could decide may be released on the
+#: pharmacy's local specification (verdict ``local_spec_only``): ``not_allowed`` (default).
+LOCAL_SPEC_SETTING = "qc.release_on_local_spec"
 
 
 @dataclass(frozen=True)
@@ -88,8 +100,8 @@ class Setting:
                 raise InputError(f"{self.key} = {text!r}: must be {self.allowed}")
             return value
         try:
-            number = int(value)
-        except ValueError:
+            number = parse_integer(value, self.key)
+        except InputError:
             raise InputError(f"{self.key} = {text!r}: must be {self.allowed}") from None
         assert self.low is not None and self.high is not None
         if not self.low <= number <= self.high:
@@ -137,6 +149,9 @@ SETTINGS: dict[str, Setting] = {
            "not_required", choices=("not_required", "required")),
         _S(CYTOTOXIC_PROCEDURE_SETTING, "the site's cleaning procedure after cytotoxic APIs "
            "(empty: not declared, such cleanings are refused)", "", "", text=True),
+        _S(LOCAL_SPEC_SETTING, "release a batch no pharmacopoeial uniformity test could "
+           "decide on the local specification (verdict LOCAL_SPEC_ONLY)", "", "not_allowed",
+           choices=("not_allowed", "allowed")),
     )
 }  # fmt: skip
 

@@ -37,6 +37,7 @@ def record_to_csv(view: BatchRecordView) -> str:
         ("units_planned", b.units_count), ("research_mode", b.research_mode),
         ("patient_use", "yes" if view.patient_use else NOT_FOR_PATIENT_USE),
         ("patient_use_reason", view.patient_use_reason),
+        ("dose_override", "" if view.dose_override is None else view.dose_override.describe()),
         ("recipe", recipe.get("id")), ("recipe_version", recipe.get("version")),
         ("recipe_sha256", recipe.get("sha256")),
         ("ink_lot", (recipe.get("ink") or {}).get("lot")),
@@ -70,7 +71,9 @@ def record_to_csv(view: BatchRecordView) -> str:
         w.writerow(["correction", c.get("at"), c.get("for_unit"), c.get("previous_pct"),
                     c.get("applied_pct"), c.get("clamped"), c.get("command"),
                     c.get("estimate_pct"), c.get("estimate_se_pct"), c.get("reason")])  # fmt: skip
-    for t in view.qc.get("tests", []):
+    qc = view.qc
+    w.writerow(["qc", "verdict", str(qc.get("verdict", "not_evaluated")).upper(), qc.get("reason")])
+    for t in qc.get("tests", []):
         w.writerow(["qc", t.get("test"), t.get("label"), t.get("result"), t.get("reason")])
     for sample in b.cu_samples:
         w.writerow(["cu_sample", sample.stage, " ".join(map(str, sample.units)), sample.seed,

@@ -151,9 +151,11 @@ def _prescription(v: BatchRecordView) -> list[Any]:
         ("Units planned", v.batch.units_count),
     ]  # fmt: skip
     out: list[Any] = [_heading("1. Prescription and dose calculation"), _pairs(rows)]
-    steps = dose.get("steps") or []
+    if v.dose_override is not None:
+        out.append(_p(v.dose_override.describe(), 9, True, _RED))
+    steps = dose.get("explanation") or []
     if steps:
-        out.append(_p("Calculation: " + " -> ".join(str(s) for s in steps), 7.5))
+        out.append(_p("Calculation: " + "; ".join(str(s) for s in steps), 7.5))
     for w in dose.get("warnings") or []:
         out.append(_p(f"Warning: {w}", 7.5, True, _RED))
     return out
@@ -300,7 +302,7 @@ def _qc(v: BatchRecordView) -> list[Any]:
         f"{r.get('qc_units_count', '—')} units."
     )
     verdict = str(qc.get("verdict", "not evaluated")).upper().replace("_", " ")
-    color = _GREEN if verdict == "PASS" else _RED
+    color = {"PASS": _GREEN, "LOCAL SPEC ONLY": colors.black}.get(verdict, _RED)
     out: list[Any] = [
         _heading("5. Quality control"),
         _p(policy),

@@ -5,12 +5,14 @@ built by :func:`batch_signable`: its content version and canonical content
 (target dose, units with raw readings, the run's details; not the status,
 which the signature itself decides; the content-uniformity units and results
 once there are any). Release needs a valid ``reviewed`` signature of the same
-content by someone else first (audit-trail review, AUD-12), the content
-uniformity the batch needs to have passed (Ph. Eur. 2.9.40, see
-:mod:`printpharm.services.records.content_uniformity`), only a supervisor's role
-holds ``sign.released`` (SIG-07), and the technician who printed the batch
-cannot sign it (SEC-05). The status change is stored in the signature's
-transaction.
+content by someone else first (audit-trail review, AUD-12) and a QC verdict
+that may be released: ``pass``, or ``local_spec_only`` where the site allowed it
+when the run ended. The verdict is the run's, completed by the content
+uniformity the batch needs (Ph. Eur. 2.9.40, see
+:mod:`printpharm.services.records.content_uniformity`): a pending verdict is not
+a pass. Only a supervisor's role holds ``sign.released`` (SIG-07), and the
+technician who printed the batch cannot sign it (SEC-05). The status change is
+stored in the signature's transaction.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from printpharm.services.access.signatures import (
     SignableRecord,
     SignatureCheck,
 )
-from printpharm.services.records.content_uniformity import cu_status
+from printpharm.services.records.content_uniformity import CuStatus, batch_qc, cu_status
+from printpharm.services.run.result import RELEASABLE_VERDICTS
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow, UnitReading
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
@@ -123,7 +126,7 @@ class BatchRecordsService:
         ------
         SignatureError
             ``meaning`` is not ``released``/``rejected``, or a release lacks a
-            valid review signature by another person.
+            releasable QC verdict or a valid review signature by another person.
         RecordError
             The batch cannot move to that status, or changed while signing.
         PermissionDenied, AuthenticationFailed, AccountLocked, SessionExpired
@@ -136,8 +139,8 @@ class BatchRecordsService:
         record = batch_signable(row)
         if chosen is Meaning.RELEASED:
             self._require_review(session, record, user_id)
-            if row.status == "completed":  # other statuses cannot be released at all
-                _require_content_uniformity(row)
+            if row.status == "completed":  # any other status cannot move to released at all
+                self._require_releasable_qc(row)
 
         def change_status(uow: UnitOfWork) -> None:
             now = uow.batches.get(batch_id)
@@ -147,6 +150,42 @@ class BatchRecordsService:
 
         return self._records.sign(
             session, record, chosen, user_id, password, comment, then=change_status
+        )
+
+    def qc(self, session: UserSession, batch_id: str) -> dict[str, Any]:
+        """The batch's QC as its record states it and release judges it.
+
+        The run's QC (its ``finish`` event) completed by the content uniformity the
+        batch needs (:func:`~printpharm.services.records.content_uniformity.batch_qc`).
+
+        Raises
+        ------
+        PermissionDenied
+            The role may not view records.
+        RecordError
+            No such batch.
+        """
+        return self._qc(self.get(session, batch_id))[0]
+
+    def _qc(self, row: BatchRow) -> tuple[dict[str, Any], CuStatus]:
+        with self._auth.uow(write=False) as uow:
+            finishes = uow.events(batch_id=row.batch_id, record_type="batch", action="finish")
+        run_qc = (finishes[-1].new() or {}).get("qc") or {} if finishes else {}
+        status = cu_status(row)
+        return batch_qc(run_qc, status), status
+
+    def _require_releasable_qc(self, row: BatchRow) -> None:
+        """Release needs the batch's QC verdict ``pass`` (or an allowed ``local_spec_only``).
+
+        A pending verdict (content uniformity or an assay missing) is not a pass.
+        """
+        qc, status = self._qc(row)
+        verdict = str(qc.get("verdict", "not_evaluated"))
+        if verdict in RELEASABLE_VERDICTS:
+            return
+        raise SignatureError(
+            f"batch {row.batch_id} cannot be released: its QC verdict is {verdict.upper()} — "
+            f"{qc.get('reason', 'no QC was recorded')}; {_what_release_needs(row.batch_id, status)}"
         )
 
     def _require_review(self, session: UserSession, record: SignableRecord, signer: str) -> None:
@@ -164,17 +203,16 @@ class BatchRecordsService:
             )
 
 
-def _require_content_uniformity(row: BatchRow) -> None:
-    """Refuse the release of a batch whose content uniformity is needed and has not passed."""
-    status = cu_status(row)
-    if status.passed:
-        return
+def _what_release_needs(batch_id: str, status: CuStatus) -> str:
+    """What a batch whose verdict may not be released still needs, in words."""
     if status.state == "FAIL":
-        raise SignatureError(f"batch {row.batch_id} failed content uniformity: {status.text()}")
-    raise SignatureError(
-        f"batch {row.batch_id} needs content uniformity before release ({status.why}): "
-        f"{status.text()}; enter the assays with `printpharm qc cu {row.batch_id}`"
-    )
+        return "it failed content uniformity"
+    if status.state not in ("NOT_NEEDED", "PASS"):
+        return (
+            f"it needs content uniformity before release ({status.why}); enter the assays "
+            f"with `printpharm qc cu {batch_id}`"
+        )
+    return "only a PASS (or LOCAL_SPEC_ONLY where the site allows it) may be released"
 
 
 #: Why a batch found open at start-up is closed (written into its status and audit trail).

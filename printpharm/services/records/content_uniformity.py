@@ -16,22 +16,19 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
 from printpharm.core.sampling import select_units
-from printpharm.core.uniformity import (
-    AcceptanceValueResult,
-    TestApplicability,
-    acceptance_value,
-    applicable_uniformity_test,
-)
+from printpharm.core.uniformity import AcceptanceValueResult, acceptance_value
 from printpharm.errors import InputError, RecordError, UniformityInputError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.run.qc import cu_requirement as run_cu_requirement
+from printpharm.services.run.qc import with_content_uniformity
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow
 from printpharm.storage.content_uniformity import CuResult, CuSample
@@ -41,6 +38,7 @@ __all__ = [
     "CuEntry",
     "CuService",
     "CuStatus",
+    "batch_qc",
     "cu_requirement",
     "cu_requirement_of",
     "cu_status",
@@ -121,21 +119,32 @@ def cu_requirement(row: BatchRow) -> tuple[bool, str]:
 
 
 def cu_requirement_of(dose_mg: Decimal, recipe: Any) -> tuple[bool, str]:
-    """:func:`cu_requirement` from the dose per unit and the run's recipe record."""
+    """:func:`cu_requirement` from the dose per unit and the run's recipe record.
+
+    The rule is the run's (:func:`printpharm.services.run.qc.cu_requirement`), applied
+    to the drug load of the finished unit the record states (dried where the ink dries).
+    """
     ink = recipe.get("ink") if isinstance(recipe, dict) else None
     load = None
     if isinstance(ink, dict):
         load = ink.get("dried_drug_load_mg_per_g") or ink.get("drug_load_mg_per_g")
-    if load is None or Decimal(str(load)) <= 0:
-        return True, "the record does not state the ink's drug load, so mass variation cannot apply"
     named = recipe.get("form") if isinstance(recipe, dict) else None
     form: Literal["tablet", "capsule", "other"] = (
         "capsule" if named == "capsule" else "tablet" if named in (None, "tablet") else "other"
     )
-    applies: TestApplicability = applicable_uniformity_test(
-        dose_mg, Decimal(str(load)) / 1000, form
-    )
-    return (not applies.mass_variation_allowed), applies.reason
+    return run_cu_requirement(dose_mg, None if load is None else Decimal(str(load)), form)
+
+
+def batch_qc(run_qc: Mapping[str, Any], status: CuStatus | None) -> dict[str, Any]:
+    """The batch's QC as its record states it, and as release judges it.
+
+    The run's QC (its ``finish`` event), completed by the content uniformity where it
+    is needed or was begun (:func:`printpharm.services.run.qc.with_content_uniformity`).
+    """
+    qc = dict(run_qc)
+    if status is None or status.state == "NOT_NEEDED" or not qc:
+        return qc
+    return with_content_uniformity(qc, status.outcome())
 
 
 def _pct(results: Sequence[CuResult], units: Sequence[int]) -> list[Decimal]:

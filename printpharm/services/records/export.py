@@ -3,8 +3,9 @@
 :meth:`BatchExportService.view` gathers one batch's complete record: the stored
 batch and units (raw balance lines), the run's header (prescription and dose
 calculation, recipe version and hash, ink lot and expiry, printer and balance
-identity, preflight), each unit's verdict, alarms, flow corrections, QC results
-with the pharmacopoeia tests applied, the signatures with their manifestation
+identity, preflight, a pharmacist's dose override), each unit's verdict, alarms,
+flow corrections, QC results with the pharmacopoeia tests applied, the
+signatures with their manifestation
 and whether each still matches the record, the batch's audit events, the state
 of the whole audit chain, and whether anything changed after signing (Annex 11
 §8.2). JSON keeps the stored values exactly (Decimals as strings) and reads back
@@ -30,9 +31,10 @@ from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService, manifestation
 from printpharm.services.records._batch_csv import CALIBRATION_NOT_RECORDED, record_to_csv
 from printpharm.services.records.batches import batch_signable
-from printpharm.services.records.content_uniformity import CuStatus, cu_status
+from printpharm.services.records.content_uniformity import CuStatus, batch_qc, cu_status
+from printpharm.services.run.override_record import APPLIED as OVERRIDE_APPLIED
+from printpharm.services.run.override_record import DoseOverride
 from printpharm.services.run.preflight import simulated_weighing
-from printpharm.services.run.qc import with_content_uniformity
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport, format_utc_ms
 from printpharm.storage.batches import BatchRow, UnitReading
@@ -101,6 +103,7 @@ class BatchRecordView:
     exported_at: str
     unaudited_units: tuple[int, ...] = ()
     cu: CuStatus | None = None
+    dose_override: DoseOverride | None = None
 
     @property
     def lot(self) -> dict[str, Any]:
@@ -110,11 +113,11 @@ class BatchRecordView:
 
     @property
     def qc(self) -> dict[str, Any]:
-        """The run's QC, completed by the batch's content uniformity when it is needed."""
-        qc = dict((self.result or {}).get("qc") or {})
-        if self.cu is None or self.cu.state == "NOT_NEEDED" or not qc:
-            return qc
-        return with_content_uniformity(qc, self.cu.outcome())
+        """The batch's QC: the run's, completed by its content uniformity where needed.
+
+        The verdict release judges (:func:`.content_uniformity.batch_qc`).
+        """
+        return batch_qc((self.result or {}).get("qc") or {}, self.cu)
 
     @property
     def changed_after_signing(self) -> bool:
@@ -216,6 +219,7 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
         check = RecordsService.verify_signature(sig, signable)
         signatures.append(SignatureLine(sig, manifestation(sig), check.ok, check.problem))
     finishes = [e.new() for e in events if e.record_type == "batch" and e.action == "finish"]
+    overrides = [DoseOverride(**e.new()) for e in events if e.action == OVERRIDE_APPLIED]
     use, why = patient_use(row, events)
     return BatchRecordView(
         batch=row,
@@ -233,6 +237,7 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
         exported_at=format_utc_ms(uow.now()),
         unaudited_units=_unaudited(row, events),
         cu=cu_status(row),
+        dose_override=overrides[-1] if overrides else None,
     )
 
 
@@ -275,6 +280,9 @@ def record_to_json(view: BatchRecordView) -> dict[str, Any]:
                 "patient_use": view.patient_use,
                 "patient_use_label": "for patient use" if view.patient_use else NOT_FOR_PATIENT_USE,
                 "patient_use_reason": view.patient_use_reason,
+                "dose_override": None if view.dose_override is None
+                else {**view.dose_override.to_record(),
+                      "statement": view.dose_override.describe()},
                 "unit_verdicts": {str(u.reading.unit_index): u.verdict for u in view.units},
                 "unit_contents_mg": {str(u.reading.unit_index): u.content_mg for u in view.units},
                 "ink_lot": view.lot,

@@ -3,9 +3,10 @@
 A recorded run binds one lot from the database (see
 :mod:`printpharm.services.control.lots`); a training run without a database
 keeps the ink file's example lot, labelled :data:`EXAMPLE_LOT_LABEL` in its
-output and record. :func:`ink_required` is the one place that says how much ink
-a planned batch needs (its units plus the prime/purge line); :func:`ink_used`
-how much a finished run took from its lot.
+output and record. :func:`ink_required` gives the ink a planned batch needs as
+the plan computed it (:mod:`printpharm.services.run.ink_capacity`: units with their
+primes, the purge and the reservoir's dead volume); :func:`ink_used` how much a
+finished run took from its lot.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from printpharm.catalog.schema import Ink
 from printpharm.core.ink_lots import BulkAssay, UnitContent, unit_content
+from printpharm.services.run.ink_capacity import InkRequirement
 
 if TYPE_CHECKING:
     from printpharm.services.run.planning import PlanResult
@@ -118,32 +120,45 @@ class BoundLot:
 
 @dataclass(frozen=True)
 class InkNeed:
-    """Ink a planned batch needs: its units and the prime/purge line (mm³, mg as dispensed)."""
+    """Ink a planned batch needs, and what a run takes from its lot.
 
-    units: int
-    units_volume_mm3: Decimal
-    units_mass_mg: Decimal
-    purge_volume_mm3: Decimal
+    ``requirement`` is the plan's one computation of the ink a plate needs
+    (:class:`~printpharm.services.run.ink_capacity.InkRequirement`, the plan's
+    ``ink_required_ml``): every unit's deposit and primes and the purge, read back
+    from the written G-code, plus the reservoir's dead volume. ``unit_mass_mg`` is
+    one planned unit as dispensed (the unit a stopped run was printing).
+    """
+
+    requirement: InkRequirement
+    unit_mass_mg: Decimal
     ink_density_g_per_ml: Decimal
 
+    @property
+    def units(self) -> int:
+        """Units planned."""
+        return self.requirement.units
+
     def amount(self, unit: QuantityUnit, density_g_per_ml: Decimal | None = None) -> Decimal:
-        """The need in mL (volumes) or g (masses; the purge line at ``density_g_per_ml``)."""
-        density = density_g_per_ml or self.ink_density_g_per_ml
-        if unit == "mL":
-            total = (self.units_volume_mm3 + self.purge_volume_mm3) / 1000
-        else:
-            total = (self.units_mass_mg + self.purge_volume_mm3 * density) / 1000
+        """The need in mL, or in g at ``density_g_per_ml`` (the ink's density if None)."""
+        total = self.requirement.total_ml
+        if unit == "g":
+            total *= density_g_per_ml or self.ink_density_g_per_ml
         return total.quantize(_Q, rounding=ROUND_CEILING)
 
+    def units_fitting(
+        self, quantity: Decimal, unit: QuantityUnit, density_g_per_ml: Decimal | None = None
+    ) -> int:
+        """How many units of this plate ``quantity`` (mL, or g at the density) holds."""
+        density = density_g_per_ml or self.ink_density_g_per_ml
+        return self.requirement.units_fitting(quantity if unit == "mL" else quantity / density)
+
     def record(self) -> dict[str, Any]:
-        """For the batch record."""
+        """For the batch record: the plan's ``ink_required_ml`` and the planned unit mass."""
         return {
-            "units": self.units,
-            "units_volume_mm3": self.units_volume_mm3,
-            "units_mass_mg": self.units_mass_mg,
-            "purge_volume_mm3": self.purge_volume_mm3,
-            "ml": self.amount("mL"),
-            "basis": "planned unit volumes + prime/purge line (no dead volume)",
+            **self.requirement.to_record(),
+            "unit_mass_mg": self.unit_mass_mg,
+            "basis": "each unit's deposit and primes + purge (read back from the G-code) "
+            "+ the reservoir's dead volume",
         }
 
 
@@ -152,29 +167,14 @@ def number(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def _dec(value: float) -> Decimal:
-    return Decimal(repr(value)).quantize(_Q, rounding=ROUND_HALF_UP)
-
-
 def ink_required(plan: PlanResult, ink: Ink) -> InkNeed:
-    """The ink a planned batch needs: the analysed unit volumes plus the prime/purge line.
+    """The ink a planned batch needs: the plan's own :attr:`PlanResult.ink` (one computation).
 
-    The purge line is read back from the plan's start code (the same analyser that
-    checks the units). This is the one helper the run and the lot checks use; when the
-    plan states its own ink requirement (prime, purge and dead volume) it switches to it.
+    The run's lot check and the lot's consumption use it; the planner and the run's
+    preflight check the same requirement against the printer's syringe or spool.
     """
-    from printpharm.slicing.analysis import analyse_gcode
-
-    start = plan.gcode.split(";PRINTPHARM UNIT_START", 1)[0]
-    extrusion = plan.extrusion
-    purge = analyse_gcode(start, str(extrusion["e_units"]), float(extrusion["diameter_mm"]))
-    return InkNeed(
-        units=plan.units,
-        units_volume_mm3=_dec(sum(plan.unit_volumes_mm3)),
-        units_mass_mg=_dec(plan.ink_mass_mg * plan.units),
-        purge_volume_mm3=_dec(purge.total.volume_mm3),
-        ink_density_g_per_ml=ink.density.value,
-    )
+    unit_mass = Decimal(repr(plan.ink_mass_mg)).quantize(_Q, rounding=ROUND_HALF_UP)
+    return InkNeed(plan.ink, unit_mass, ink.density.value)
 
 
 def ink_used(
@@ -186,15 +186,18 @@ def ink_used(
 ) -> Decimal:
     """What a run took from its lot, in the lot's unit (mL or g).
 
-    The purge line as planned, every weighed unit's measured (as dispensed) mass, and,
+    The purge as planned, every weighed unit's measured (as dispensed) mass, and,
     when the run did not complete, one more planned unit for the unit in progress
-    (it may have been printed in part and was not weighed).
+    (it may have been printed in part and was not weighed). The reservoir's dead
+    volume is needed to print but stays in the syringe or filament path: it is not
+    taken from the lot.
     """
     mass = sum(measured_mg, Decimal(0))
     if not completed and len(measured_mg) < need.units:
-        mass += need.units_mass_mg / need.units
+        mass += need.unit_mass_mg
+    purge_ml = need.requirement.purge_ml
     if unit == "g":
-        total = (mass + need.purge_volume_mm3 * density_g_per_ml) / 1000
+        total = mass / 1000 + purge_ml * density_g_per_ml
     else:
-        total = (mass / density_g_per_ml + need.purge_volume_mm3) / 1000
+        total = mass / density_g_per_ml / 1000 + purge_ml
     return total.quantize(_Q, rounding=ROUND_CEILING)

@@ -8,7 +8,9 @@ against the recipe's validated design space, converts it to the mass to weigh
 calibration ``mass = a·V + b``), sizes the form so that the *sliced* toolpaths
 deposit that volume, lays the units out on the bed, writes the G-code and reads
 it back with the independent analyser. A plan whose analysed unit volumes are
-not within ±0.5 % of the target is refused, never returned.
+not within ±0.5 % of the target is refused, never returned, and so is a plate
+that needs more ink than the printer's syringe or spool holds
+(:mod:`printpharm.services.run.ink_capacity`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ from printpharm.errors import DesignSpaceError, SizingError, SlicingError
 from printpharm.geometry.plate import layout_plate
 from printpharm.geometry.sizing import FormSpec, Strategy, capsule_fill_spec
 from printpharm.geometry.tablet import Caplet, Disc, Form, MiniTablets, Ring
+from printpharm.services.run.ink_capacity import (
+    InkRequirement,
+    analysis_requirement,
+    check_capacity,
+)
 from printpharm.slicing.analysis import GcodeAnalysis, analyse_gcode, busiest_move_rate
 from printpharm.slicing.fit import fit_unit
 from printpharm.slicing.gcode import write_plate
@@ -88,6 +95,7 @@ class PlanResult:
     estimated_time_s: float
     line_count: int
     plate_capacity: int
+    ink: InkRequirement
     warnings: tuple[str, ...]
     settings: dict[str, Any]
     gcode: str
@@ -338,6 +346,9 @@ def plan_batch(
         The mass needs a volume outside the ink's calibrated range.
     SizingError, GeometryError
         No size inside the bounds holds the dose; the plate does not fit.
+    InputError
+        The plate needs more ink (deposits, primes, purge and dead volume) than the
+        printer's syringe or spool holds; the message names the largest batch that fits.
     SlicingError
         The written G-code does not deposit the target within ±0.5 % (never expected).
     """
@@ -364,6 +375,8 @@ def plan_batch(
     )
     volumes = tuple(analysis.units[n].volume_mm3 for n in range(1, units + 1))
     _verify(volumes, volume, text, printer)
+    ink_needed = analysis_requirement(analysis, units, printer, ink)
+    check_capacity(ink_needed, f" of {dose} mg")
     return PlanResult(
         recipe_id=recipe.id,
         ink_id=ink.id,
@@ -391,6 +404,7 @@ def plan_batch(
         estimated_time_s=analysis.total.time_s,
         line_count=analysis.line_count,
         plate_capacity=layout.capacity,
+        ink=ink_needed,
         warnings=_warnings(resolved, machine, units)
         + _density_check(ink, dispensed, volume)
         + _link_check(analysis, printer),

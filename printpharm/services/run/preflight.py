@@ -2,11 +2,14 @@
 
 Static checks (before the devices are touched): the recipe version is validated
 and locked, it is a medicine recipe, the dose lies in its validated range and
-step, the ink is the recipe's and its lot has not expired, every unit's target
-mass in the G-code carries the prescribed dose, and the heater targets are
-inside the recipe's windows. Device checks: the printer
-identifies (M115) as the firmware family the recipe's printer definition
-needs, and after heating the measured temperatures are inside the windows.
+step, a dose that rounding moved outside its tolerance carries a pharmacist's
+signed override for exactly this entry, the ink the program takes fits the
+printer's syringe or spool, the ink is the recipe's and its lot has not
+expired, every unit's target mass in the G-code carries the prescribed dose,
+and the heater targets are inside the recipe's windows. Device checks: the
+printer identifies (M115) as the firmware family the recipe's printer
+definition needs, and after heating the measured temperatures are inside the
+windows.
 
 Each check yields a :class:`PreflightCheck`; any failure raises
 :class:`~printpharm.errors.PreflightError` naming every failed check.
@@ -23,8 +26,16 @@ from typing import Any
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.units import ink_mass_mg
 from printpharm.devices.printer import HeaterReading, PrinterInfo
-from printpharm.errors import DoseInputError, PreflightError
+from printpharm.errors import (
+    DesignSpaceError,
+    DoseInputError,
+    InputError,
+    PreflightError,
+    SlicingError,
+)
+from printpharm.services.run.ink_capacity import check_capacity, program_requirement
 from printpharm.services.run.lot import EXAMPLE_LOT_LABEL, BoundLot, InkNeed, number
+from printpharm.services.run.override_record import override_matches, refusal_of
 from printpharm.services.run.program import PlateProgram
 
 __all__ = [
@@ -98,16 +109,17 @@ LockPolicy = Callable[[Recipe, str], LockStatus]
 
 
 def _dose_check(recipe: Recipe, dose_mg: Decimal) -> PreflightCheck:
+    """The recipe's own range and step rule (:meth:`Recipe.check_dose`), as a check."""
     if recipe.dose is None:
         return PreflightCheck(
             "dose_range", False, f"recipe {recipe.id} is a calibration recipe, not a medicine"
         )
-    span, step = recipe.dose.range, recipe.dose.step.value
-    inside = dose_mg in span and dose_mg % step == 0
-    detail = f"dose {dose_mg} mg per unit; validated {span}, step {step} mg"
-    if not inside:
-        detail += " — outside the validated design space"
-    return PreflightCheck("dose_range", inside, detail)
+    detail = f"dose {dose_mg} mg per unit; validated {recipe.dose.range}, step {recipe.dose.step}"
+    try:
+        recipe.check_dose(dose_mg)
+    except DesignSpaceError as exc:
+        return PreflightCheck("dose_range", False, f"{detail} — {exc}")
+    return PreflightCheck("dose_range", True, detail)
 
 
 #: Lot statuses a run may print from.
@@ -136,9 +148,13 @@ def _lot_problems(
     if need is not None and lot.quantity_remaining is not None and lot.quantity_unit:
         wanted = need.amount(lot.quantity_unit, lot.density_g_per_ml)
         if wanted > lot.quantity_remaining:
+            fit = need.units_fitting(
+                lot.quantity_remaining, lot.quantity_unit, lot.density_g_per_ml
+            )
             problems.append(
                 f"{name} has {number(lot.quantity_remaining)} {lot.quantity_unit} left; this "
-                f"batch needs {wanted} {lot.quantity_unit} ({need.units} units + prime/purge)"
+                f"batch needs {wanted} {lot.quantity_unit} ({need.requirement.breakdown()}): "
+                f"the largest batch the lot holds is {fit} unit(s)"
             )
     return problems
 
@@ -157,7 +173,10 @@ def check_lot(
     left = ""
     if need is not None and lot.quantity_unit and lot.quantity_remaining is not None:
         wanted = need.amount(lot.quantity_unit, lot.density_g_per_ml)
-        left = f", {number(lot.quantity_remaining)} {lot.quantity_unit} left >= {wanted} needed"
+        left = (
+            f", {number(lot.quantity_remaining)} {lot.quantity_unit} left >= {wanted} "
+            f"{lot.quantity_unit} needed (units, purge and dead volume)"
+        )
     return PreflightCheck(
         "ink_lot",
         True,
@@ -219,6 +238,44 @@ def _targets_check(program: PlateProgram, ink: Ink, dose_mg: Decimal) -> Preflig
     return PreflightCheck("plan_targets", not wrong, detail)
 
 
+def _rounding_check(
+    recipe: Recipe, dose_record: Mapping[str, Any], override: Mapping[str, Any] | None
+) -> PreflightCheck:
+    """A dose that rounding moved outside its tolerance prints only under a signed override."""
+    refusal = refusal_of(dose_record)
+    if refusal is None:
+        how = "within the rounding tolerance" if dose_record else "given directly, not rounded"
+        return PreflightCheck("dose_rounding", True, f"dose {how}")
+    if override is not None and override_matches(override, recipe.id, dose_record):
+        return PreflightCheck(
+            "dose_rounding",
+            True,
+            f"{refusal}; printed under the dose override signed by "
+            f"{override.get('pharmacist_name')} ({override.get('pharmacist_id')}): "
+            f"{override.get('reason')}",
+        )
+    why = (
+        "no pharmacist's signed dose override for this entry (a training run without a "
+        "database cannot have one)"
+        if override is None
+        else "the dose override given was signed for another entry"
+    )
+    return PreflightCheck("dose_rounding", False, f"{refusal}; {why}")
+
+
+def _capacity_check(program: PlateProgram, printer: PrinterDefinition, ink: Ink) -> PreflightCheck:
+    """The ink the program will take, read back from its G-code, against the reservoir."""
+    try:
+        need = program_requirement(program, printer, ink)
+    except SlicingError as exc:
+        return PreflightCheck("ink_capacity", False, f"the ink needed cannot be read: {exc}")
+    try:
+        check_capacity(need)
+    except InputError as exc:
+        return PreflightCheck("ink_capacity", False, str(exc))
+    return PreflightCheck("ink_capacity", True, need.describe())
+
+
 def check_static(
     recipe: Recipe,
     ink: Ink,
@@ -230,21 +287,31 @@ def check_static(
     lot: BoundLot | None = None,
     need: InkNeed | None = None,
     ink_version: int | None = None,
+    *,
+    dose_record: Mapping[str, Any] | None = None,
+    dose_override: Mapping[str, Any] | None = None,
+    printer: PrinterDefinition | None = None,
 ) -> list[PreflightCheck]:
     """Checks that need no device; ``temperatures_c`` = (nozzle, bed) targets in °C.
 
     ``lot`` is the recorded lot the run prints from (``None``: the ink file's example
-    lot, training only), ``need`` the batch's ink need and ``ink_version`` the library
-    version of the ink as printed.
+    lot, training only), ``need`` the batch's ink need (checked against the lot's
+    remaining ink) and ``ink_version`` the library version of the ink as printed.
+    ``dose_record`` is how the dose was reached (its ``rounding_refusal`` needs the
+    ``dose_override`` a pharmacist signed for exactly this entry); with ``printer``
+    the ink the program takes is checked against its syringe or spool.
     """
     checks = [
         PreflightCheck("recipe_locked", lock.locked, f"{recipe.id} {lock.version}: {lock.reason}"),
         _dose_check(recipe, dose_mg),
+        _rounding_check(recipe, dose_record or {}, dose_override),
         *_ink_checks(recipe, ink, today, lot, need, ink_version),
         _targets_check(program, ink, dose_mg),
         _window_check("nozzle_temperature", temperatures_c[0], recipe),
         _window_check("bed_temperature", temperatures_c[1], recipe),
     ]
+    if printer is not None:
+        checks.append(_capacity_check(program, printer, ink))
     return checks
 
 

@@ -13,8 +13,19 @@
   target (recipe tolerances). Always run: it is the in-run mass check, so it is
   added (``named_by_recipe=False``) when the recipe does not name it.
 
-A test that cannot apply says why and does not decide the verdict; the batch
-passes only if at least one test applied and none failed.
+A test that cannot apply says why and does not decide the verdict. The batch
+fails if an applied test failed. It is ``pass`` only if a pharmacopoeial test
+that decides compliance applied and passed, and only for a unit whose content
+mass variation may stand for (Table 2.9.40.-1, :func:`cu_requirement`): 2.9.5 on
+20 units, or 2.9.40 by mass variation with the released lot's measured assay.
+Otherwise the verdict names what is missing: ``pending_content_uniformity``
+(below 25 mg or 25 % drug the units' contents must be assayed, Ph. Eur. 2.9.40
+content uniformity, whatever 2.9.5 says of their masses; the results entered
+after the run decide, :func:`with_content_uniformity`) or ``pending_assay``
+(mass variation needs the lot's measured assay A, or 2.9.5 20 units). Where the
+site allows release on the pharmacy's local specification (site setting
+``qc.release_on_local_spec``) and the local check passed, the verdict is
+``local_spec_only`` and says so.
 """
 
 from __future__ import annotations
@@ -33,9 +44,15 @@ from printpharm.core.uniformity import (
     local_mass_check,
     uniformity_of_mass,
 )
-from printpharm.services.run.result import QcReport, QcTestOutcome, UnitRecord
+from printpharm.services.run.result import QcReport, QcTestOutcome, QcVerdict, UnitRecord
 
-__all__ = ["PENDING_CU", "QcInputs", "evaluate_qc", "with_content_uniformity"]
+__all__ = [
+    "PENDING_CU",
+    "QcInputs",
+    "cu_requirement",
+    "evaluate_qc",
+    "with_content_uniformity",
+]
 
 _N_295 = 20
 _AV_COUNTS = (30, 10)
@@ -58,10 +75,18 @@ class QcInputs:
         A, in % of label claim: the recorded lot's bulk assay, or the ink file's nominal one.
     unit_tolerance_pct, mean_tolerance_pct : Decimal
         The recipe's local tolerances in % of target.
+    mass_policy : {"strict", "gn_rounding"}
+        The 2.9.5 reading in force.
     assay_is_measured : bool
         Whether ``assay_pct`` is an assay of the lot (not the file's nominal value).
     selection_seed : str, optional
         Seed of the random choice of the 2.9.5 units (drawn with :mod:`secrets` if None).
+    local_spec_release : bool
+        Whether the site allows release on the local specification alone.
+    finished_load_mg_per_g : Decimal, optional
+        Drug in the finished (dried, where the ink dries) unit, mg per g: what Table
+        2.9.40.-1's 25 % rule judges (:func:`cu_requirement`). Defaults to
+        ``drug_load_mg_per_g``.
     """
 
     def __init__(
@@ -77,6 +102,8 @@ class QcInputs:
         *,
         assay_is_measured: bool = False,
         selection_seed: str | None = None,
+        local_spec_release: bool = False,
+        finished_load_mg_per_g: Decimal | None = None,
     ) -> None:
         self.tests = tuple(tests)
         self.form = form
@@ -88,6 +115,10 @@ class QcInputs:
         self.mass_policy = mass_policy
         self.assay_is_measured = assay_is_measured
         self.selection_seed = selection_seed
+        self.local_spec_release = local_spec_release
+        self.finished_load_mg_per_g = (
+            drug_load_mg_per_g if finished_load_mg_per_g is None else finished_load_mg_per_g
+        )
 
 
 def _na(test: str, label: str, reason: str, named: bool = True) -> QcTestOutcome:
@@ -148,9 +179,9 @@ def _av_outcome(
 def _test_mv(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcTestOutcome:
     label = "Ph. Eur. 2.9.40 mass variation"
     fraction = inputs.drug_load_mg_per_g / 1000
-    applicability = applicable_uniformity_test(inputs.dose_mg, fraction, inputs.form)
-    if not applicability.mass_variation_allowed:
-        return _na("2.9.40-mv", label, applicability.reason)
+    needed, why = cu_requirement(inputs.dose_mg, inputs.finished_load_mg_per_g, inputs.form)
+    if needed:
+        return _na("2.9.40-mv", label, why)
     sample = _av_sample(units)
     if sample is None:
         return _na("2.9.40-mv", label, f"needs 10 or 30 units; {len(units)} were weighed")
@@ -231,8 +262,10 @@ def evaluate_qc(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcReport:
     Returns
     -------
     QcReport
-        ``pass`` iff at least one test applied and none failed; tests that
-        could not apply are listed with the reason.
+        ``fail`` if an applied test failed; ``pass`` iff a pharmacopoeial test that
+        decides for this unit applied and passed; otherwise what is missing (see the
+        module docstring).
+        Tests that could not apply are listed with the reason.
 
     Raises
     ------
@@ -259,12 +292,70 @@ def evaluate_qc(inputs: QcInputs, units: Sequence[UnitRecord]) -> QcReport:
     if failed:
         return QcReport("fail", f"failed: {', '.join(failed)}{note}", tuple(outcomes))
     passed = ", ".join(o.test for o in applied)
-    return QcReport("pass", f"passed: {passed}{note}", tuple(outcomes))
+    ran = f"passed: {passed}{note}"
+    needed, why = cu_requirement(inputs.dose_mg, inputs.finished_load_mg_per_g, inputs.form)
+    if not needed and any(o.test in _DECIDING and not o.is_estimate for o in applied):
+        return QcReport("pass", ran, tuple(outcomes))
+    return _undecided(inputs, outcomes, ran, needed, why)
+
+
+#: Tests whose pass is pharmacopoeial compliance (not an estimate, not a local check) for a
+#: unit whose content mass variation may stand for (Table 2.9.40.-1).
+_DECIDING = frozenset({"2.9.5", "2.9.40-mv"})
+
+
+def cu_requirement(
+    dose_mg: Decimal,
+    finished_load_mg_per_g: Decimal | None,
+    form: Literal["tablet", "capsule", "other"],
+) -> tuple[bool, str]:
+    """Whether a unit needs Ph. Eur. 2.9.40 content uniformity (assayed units), and why.
+
+    The one rule for the run's verdict and the release gate: content uniformity
+    unless mass variation may replace it (Table 2.9.40.-1: >= 25 mg and >= 25 % w/w
+    of the finished unit, uncoated tablet or hard capsule). Without a drug load
+    (``None`` or 0) mass variation cannot be shown to apply.
+    """
+    if finished_load_mg_per_g is None or finished_load_mg_per_g <= 0:
+        return True, "the ink's drug load is not stated, so mass variation cannot apply"
+    applies = applicable_uniformity_test(dose_mg, finished_load_mg_per_g / 1000, form)
+    return (not applies.mass_variation_allowed), applies.reason
+
+
+def _undecided(
+    inputs: QcInputs, outcomes: Sequence[QcTestOutcome], ran: str, cu_needed: bool, why: str
+) -> QcReport:
+    """Nothing failed, but no pharmacopoeial test decided: name what is missing."""
+    if cu_needed:
+        missing: QcVerdict = PENDING_CU
+        mass_only = any(o.test == "2.9.5" and o.result == "PASS" for o in outcomes)
+        needed = (
+            f"Ph. Eur. 2.9.40 content uniformity: assay 10 units individually ({why}); "
+            + ("2.9.5 shows the uniformity of mass, not of content" if mass_only
+               else "2.9.5 would need 20 weighed units and shows the uniformity of mass only")
+        )  # fmt: skip
+    else:
+        missing = "pending_assay"
+        needed = (
+            "Ph. Eur. 2.9.40 by mass variation needs a batch assay A (the released lot's "
+            "measured assay; the ink's nominal assay only gives an estimate) on 10 weighed "
+            "units, or 2.9.5 needs 20 units"
+        )
+    reason = f"no pharmacopoeial uniformity test decided ({ran}); {needed}"
+    local = next((o for o in outcomes if o.test == "local"), None)
+    if inputs.local_spec_release and local is not None and local.result == "PASS":
+        return QcReport(
+            "local_spec_only",
+            f"released on the pharmacy's local specification only (site setting "
+            f"qc.release_on_local_spec): {reason}",
+            tuple(outcomes),
+        )
+    return QcReport(missing, f"not a pass: {reason}", tuple(outcomes))
 
 
 # -- content uniformity entered after the run ------------------------------------------------
 #: The batch's QC verdict while the content-uniformity results it needs are not complete.
-PENDING_CU = "pending_content_uniformity"
+PENDING_CU: QcVerdict = "pending_content_uniformity"
 
 
 def with_content_uniformity(qc: Mapping[str, Any], cu: Mapping[str, Any]) -> dict[str, Any]:
@@ -272,9 +363,11 @@ def with_content_uniformity(qc: Mapping[str, Any], cu: Mapping[str, Any]) -> dic
 
     ``cu`` is the ``2.9.40-cu`` outcome as plain values: ``result`` ``PASS``, ``FAIL``
     or ``PENDING`` (results missing, or stage 2 needed), ``reason``, ``detail``.
-    Any earlier ``2.9.40-cu`` line is replaced. The verdict: ``fail`` when the run's
-    QC failed or CU failed; :data:`PENDING_CU` while CU is pending; otherwise ``pass``
-    (a pending verdict of the run's QC — results it was waiting for — becomes CU's).
+    Any earlier ``2.9.40-cu`` line is replaced. The verdict: the run's ``fail`` or
+    ``not_evaluated`` stands; otherwise CU decides: ``fail`` or ``pass`` once its
+    results are complete (2.9.40 content uniformity is compliance). While they are
+    not, the run's ``local_spec_only`` stands (the site allowed release on the local
+    specification when the run ended) and any other verdict is :data:`PENDING_CU`.
     """
     tests = [dict(t) for t in qc.get("tests", []) if t.get("test") != "2.9.40-cu"]
     line = {
@@ -293,9 +386,11 @@ def with_content_uniformity(qc: Mapping[str, Any], cu: Mapping[str, Any]) -> dic
         verdict = run_verdict
     elif cu["result"] == "FAIL":
         verdict = "fail"
-    elif cu["result"] == "PENDING":
-        verdict = PENDING_CU
-    else:
+    elif cu["result"] == "PASS":
         verdict = "pass"
+    elif run_verdict == "local_spec_only":
+        verdict = run_verdict
+    else:
+        verdict = PENDING_CU
     reason = f"{qc.get('reason', '')}; {cu['reason']}"
     return {**qc, "verdict": verdict, "reason": reason.lstrip("; "), "tests": tests}

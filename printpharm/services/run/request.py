@@ -142,6 +142,12 @@ class RunOptions:
     #: Seed of the random choice of the 2.9.5 units when more than 20 are printed
     #: (``None``: drawn at the end of the run; tests pass one to re-derive it).
     qc_seed: str | None = None
+    #: Whether a batch no pharmacopoeial test could decide may be released on the local
+    #: specification (site setting ``qc.release_on_local_spec``; verdict ``local_spec_only``).
+    local_spec_release: bool = False
+    #: A pharmacist's signed override of a dose outside its rounding tolerance, as found in
+    #: the records (``DoseOverride.to_record()``); a training run has none.
+    dose_override: Mapping[str, Any] | None = None
 
 
 @dataclass

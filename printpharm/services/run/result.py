@@ -24,7 +24,9 @@ __all__ = [
     "NOT_FOR_PATIENT_USE",
     "FlowCorrection",
     "OperatorDecision",
+    "RELEASABLE_VERDICTS",
     "QcReport",
+    "QcVerdict",
     "QcTestOutcome",
     "RunStatus",
     "UnitRecord",
@@ -168,18 +170,42 @@ class QcTestOutcome:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: The batch's QC verdict. ``pass``: a pharmacopoeial test applicable to the batch passed
+#: and none failed. ``pending_content_uniformity`` / ``pending_assay``: nothing failed but no
+#: pharmacopoeial test could decide — individual unit assays (2.9.40 content uniformity), or a
+#: batch assay for 2.9.40 by mass variation, are still missing. ``local_spec_only``: as
+#: pending, released on the pharmacy's local specification where the site allows it.
+QcVerdict = Literal[
+    "pass",
+    "fail",
+    "not_evaluated",
+    "pending_content_uniformity",
+    "pending_assay",
+    "local_spec_only",
+]
+
+#: The verdicts a batch may be released on (``local_spec_only`` only where the site allows it,
+#: which decided the verdict when the run ended).
+RELEASABLE_VERDICTS = frozenset({"pass", "local_spec_only"})
+
+
 @dataclass(frozen=True)
 class QcReport:
-    """The batch's QC: ``passed`` iff the run completed, a test applied, and none failed."""
+    """The batch's QC (:data:`QcVerdict`) and why; ``PASS`` only on a pharmacopoeial test."""
 
-    verdict: Literal["pass", "fail", "not_evaluated"]
+    verdict: QcVerdict
     reason: str
     tests: tuple[QcTestOutcome, ...] = ()
 
     @property
     def passed(self) -> bool:
-        """Whether the QC verdict is ``pass``."""
+        """Whether a pharmacopoeial test applicable to the batch passed (and none failed)."""
         return self.verdict == "pass"
+
+    @property
+    def releasable(self) -> bool:
+        """Whether the batch may go on to release: ``pass`` or an allowed ``local_spec_only``."""
+        return self.verdict in RELEASABLE_VERDICTS
 
 
 @dataclass(frozen=True)
@@ -218,5 +244,10 @@ class BatchResult:
 
     @property
     def passed(self) -> bool:
-        """Completed and QC passed: the batch may go on to release."""
+        """Completed and a pharmacopoeial test passed (the QC verdict is ``pass``)."""
         return self.status == "completed" and self.qc.passed
+
+    @property
+    def releasable(self) -> bool:
+        """Completed with a verdict a batch may be released on (see :data:`RELEASABLE_VERDICTS`)."""
+        return self.status == "completed" and self.qc.releasable

@@ -178,6 +178,8 @@ class Session:
         self.checks = check_static(
             req.recipe, req.ink, req.program, req.dose_mg, temps, self.lock, self.today(),
             self.options.lot, req.ink_need, self.options.ink_version,
+            dose_record=req.dose_record, dose_override=self.options.dose_override,
+            printer=req.printer_definition,
         )  # fmt: skip
         self.checks.extend(self.options.recorded_checks)
         if self.options.balance_policy is not None:
@@ -381,6 +383,8 @@ class Session:
             self.options.mass_policy,
             assay_is_measured=lot.assay_is_measured,
             selection_seed=self.options.qc_seed,
+            local_spec_release=self.options.local_spec_release,
+            finished_load_mg_per_g=ink.weighed_drug_load().value,
         )
         report = evaluate_qc(inputs, self.units)
         notes = []

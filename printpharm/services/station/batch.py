@@ -25,7 +25,7 @@ from printpharm.services.run.loop import run_batch
 from printpharm.services.run.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
 from printpharm.services.run.request import OperatorCallback, RunOptions, RunRequest
 from printpharm.services.run.result import BatchResult
-from printpharm.services.station.batch_form import DoseForm, DosePreview, describe_dose
+from printpharm.services.station.batch_form import DoseForm, DosePreview, entry_record
 
 if TYPE_CHECKING:
     from printpharm.services.run.planning import PlanResult
@@ -95,28 +95,6 @@ class PlannedBatch:
     lot: str | None = None
 
 
-def _dose_record(form: DoseForm, preview: DosePreview) -> dict[str, Any]:
-    result = preview.result
-    assert result is not None
-    return {
-        "patient_id": form.patient_id.strip(),
-        "prescriber": form.prescriber.strip(),
-        "rule": result.rule.value,
-        "amount": str(result.amount),
-        "amount_unit": result.amount_unit,
-        "height_cm": None if result.height_cm is None else str(result.height_cm),
-        "weight_kg": None if result.weight_kg is None else str(result.weight_kg),
-        "formula": result.formula,
-        "bsa_m2": None if result.bsa_used_m2 is None else str(result.bsa_used_m2),
-        "cap_mg": None if result.cap_mg is None else str(result.cap_mg),
-        "dose_step_mg": None if result.dose_step_mg is None else str(result.dose_step_mg),
-        "final_dose_mg": str(result.final_dose_mg),
-        "flags": [f.value for f in result.flags],
-        "warnings": list(result.warnings),
-        "steps": list(describe_dose(result)),
-    }
-
-
 def _layers(catalog: Catalog, plan: PlanResult) -> tuple[LayerView, ...]:
     from printpharm.services.run.planning import process_settings
     from printpharm.slicing.toolpaths import slice_form
@@ -166,7 +144,7 @@ def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> Pla
     dose_mg = doses[0]
     from printpharm.services.run.prepare import new_batch_id, prepare_run
 
-    record = _dose_record(form, preview)
+    record = entry_record(form, preview.result)
     batch_id = new_batch_id(preview.recipe.id)
     prepared = prepare_run(
         catalog, preview.recipe.id, dose_mg, form.units, dose_record=record, batch_id=batch_id

@@ -9,30 +9,39 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from printpharm.catalog import Catalog
+from printpharm.catalog.schema import Quantity
+from printpharm.core.dose_report import dose_record, explain_dose
+from printpharm.core.dose_rules import (
+    check_amount_limit,
+    check_in_range,
+    parse_band_table,
+    rounding_refusal,
+    split_band_text,
+)
 from printpharm.core.dosing import (
     WEIGHT_ONLY_FORMULAS,
     DoseResult,
     DoseRule,
-    WeightBand,
     body_surface_area,
     compute_dose,
 )
 from printpharm.core.units import format_decimal, quantize_half_up, to_decimal
 from printpharm.errors import CatalogError, DesignSpaceError, DoseInputError, UniformityInputError
+from printpharm.services.control.dose_override import DoseOverride, override_matches
 
 __all__ = [
     "DoseForm",
     "DosePreview",
     "DosePreviewBuilder",
     "RecipeOption",
-    "check_recipe_dose",
     "describe_dose",
+    "entry_record",
     "format_bsa",
     "format_mass",
     "format_mg",
-    "parse_bands",
     "parse_masses",
     "recipe_options",
 ]
@@ -55,6 +64,8 @@ class RecipeOption:
     qc_units: int
     validation_status: str
     example: bool
+    max_mg_per_kg: Decimal | None = None
+    max_mg_per_m2: Decimal | None = None
 
     @property
     def range_text(self) -> str:
@@ -70,7 +81,8 @@ class DoseForm:
     """The new-batch form exactly as typed (text), so validation happens in one place.
 
     Empty strings mean "not given". ``bands`` is a weight-band table in the form
-    ``"10: 5; 20: 10; *: 20"`` (up to and including 10 kg → 5 mg, ..., any weight → 20 mg).
+    ``"≤10: 5; ≤20: 10; >20: 20"`` (read by
+    :func:`printpharm.core.dose_rules.parse_band_table`, as the command line's ``--band``).
     """
 
     patient_id: str = ""
@@ -92,8 +104,10 @@ class DosePreview:
     """What the new-batch page shows after each keystroke.
 
     ``errors`` maps a field name (as in :class:`DoseForm`) to the reason it is
-    refused; ``ready`` is true only when nothing is refused and every required
-    field is given, so a batch may be planned.
+    refused; ``refusal`` says why a dose that rounding moved outside its tolerance
+    may not be printed, and ``override`` is the pharmacist's signed override of
+    exactly this entry, if any. ``ready`` is true only when nothing is refused
+    (or the refusal is overridden) and every required field is given.
     """
 
     bsa_m2: Decimal | None = None
@@ -103,34 +117,14 @@ class DosePreview:
     errors: dict[str, str] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    refusal: str | None = None
+    override: DoseOverride | None = None
 
     @property
     def ready(self) -> bool:
-        """Whether the batch may go on to planning."""
-        return self.result is not None and not self.errors and not self.missing
-
-
-def parse_bands(text: str) -> tuple[WeightBand, ...]:
-    """Parse ``"10: 5; 20: 10; *: 20"`` into weight bands (kg → mg, edges inclusive).
-
-    Raises
-    ------
-    DoseInputError
-        A part without ``:``, or an edge or dose that is not a number.
-    """
-    bands: list[WeightBand] = []
-    for part in (p.strip() for p in text.replace("\n", ";").split(";")):
-        if not part:
-            continue
-        edge, sep, dose = part.partition(":")
-        if not sep:
-            raise DoseInputError(
-                f"bands: {part!r} is not 'upper kg: dose mg' (e.g. '20: 10' or '*: 30')"
-            )
-        edge = edge.strip().lstrip("≤<=").strip()
-        upper = None if edge in ("*", "") else to_decimal(edge, "band upper_kg")
-        bands.append(WeightBand(upper, to_decimal(dose.strip(), "band dose_mg")))
-    return tuple(bands)
+        """Whether the batch may go on to planning (a refused dose needs its override)."""
+        cleared = self.refusal is None or self.override is not None
+        return self.result is not None and not self.errors and not self.missing and cleared
 
 
 def parse_masses(text: str) -> tuple[Decimal, ...]:
@@ -191,48 +185,13 @@ def format_mass(value: Decimal | float, exact: bool = True) -> str:
     return f"{quantize_half_up(number, places):.{places}f}"
 
 
-def describe_dose(result: DoseResult) -> tuple[str, ...]:
-    """The steps from prescription to unit dose, one sentence each, for the screen and record."""
-    basis = {
-        DoseRule.FIXED: "fixed dose",
-        DoseRule.PER_KG: f"{format_decimal(result.amount)} mg/kg × "
-        f"{format_decimal(result.weight_kg or Decimal(0))} kg",
-        DoseRule.PER_M2: f"{format_decimal(result.amount)} mg/m² × "
-        f"{format_bsa(result.bsa_used_m2 or Decimal(0))}",
-        DoseRule.WEIGHT_BAND: f"weight band {result.band.describe() if result.band else '?'}",
-    }[result.rule]
-    lines = [f"calculated {format_mg(result.calculated_dose_mg)} ({basis})"]
-    if result.capped and result.cap_mg is not None:
-        lines.append(f"capped at {format_mg(result.cap_mg)}")
-    if result.dose_step_mg is not None:
-        lines.append(
-            f"rounded to {format_mg(result.final_dose_mg)} (step {format_mg(result.dose_step_mg)}, "
-            f"{quantize_half_up(result.rounding_deviation_pct, 1):+} %, tolerance "
-            f"±{format_decimal(result.tolerance_pct)} %)"
-        )
-    return tuple(lines)
+def describe_dose(result: DoseResult, *, flags: bool = True) -> tuple[str, ...]:
+    """The steps from prescription to unit dose (and every flag), one line each, as the CLI."""
+    return explain_dose(result, flags=flags)
 
 
-def check_recipe_dose(recipe: RecipeOption, dose_mg: Decimal) -> None:
-    """Refuse a unit dose outside the recipe's validated range (locked mode).
-
-    Raises
-    ------
-    DesignSpaceError
-        ``dose_mg`` is below or above the range, or not a multiple of the recipe's step.
-    """
-    where = f"recipe {recipe.id} (validated {recipe.range_text})"
-    dose = format_decimal(dose_mg)
-    if dose_mg < recipe.dose_min_mg:
-        raise DesignSpaceError(f"dose {dose} mg per unit is below the validated range of {where}")
-    if dose_mg > recipe.dose_max_mg:
-        raise DesignSpaceError(f"dose {dose} mg per unit is above the validated range of {where}")
-    if dose_mg % recipe.dose_step_mg != 0:
-        raise DesignSpaceError(
-            f"dose {dose} mg per unit is not a multiple of the "
-            f"{format_decimal(recipe.dose_step_mg)} mg step of {where}; "
-            "set the rounding step to a multiple of it"
-        )
+def _value(quantity: Quantity | None) -> Decimal | None:
+    return None if quantity is None else quantity.value
 
 
 def recipe_options(catalog: Catalog | None) -> tuple[RecipeOption, ...]:
@@ -254,17 +213,41 @@ def recipe_options(catalog: Catalog | None) -> tuple[RecipeOption, ...]:
                 qc_units=recipe.qc.units_count,
                 validation_status=recipe.validation_status,
                 example=recipe.example,
+                max_mg_per_kg=_value(recipe.dose.max_per_kg),
+                max_mg_per_m2=_value(recipe.dose.max_per_m2),
             )
         )
     return tuple(sorted(options, key=lambda r: (r.api, r.dose_min_mg, r.id)))
 
 
-class DosePreviewBuilder:
-    """Collects the refusals of one form, field by field, into a :class:`DosePreview`."""
+def entry_record(form: DoseForm, result: DoseResult) -> dict[str, Any]:
+    """Who the batch is for and how its dose was reached (the record the CLI writes too).
 
-    def __init__(self, find_recipe: Callable[[str], RecipeOption], form: DoseForm) -> None:
+    A dose override and the second-person check are bound to the hash of this record.
+    """
+    return {
+        "patient_id": form.patient_id.strip(),
+        "prescriber": form.prescriber.strip(),
+        **dose_record(result),
+    }
+
+
+class DosePreviewBuilder:
+    """Collects the refusals of one form, field by field, into a :class:`DosePreview`.
+
+    ``override`` is a dose override signed earlier on this form; it clears the
+    rounding refusal only while the entry is exactly the one it was signed for.
+    """
+
+    def __init__(
+        self,
+        find_recipe: Callable[[str], RecipeOption],
+        form: DoseForm,
+        override: DoseOverride | None = None,
+    ) -> None:
         self.find_recipe = find_recipe
         self.form = form
+        self.override = override
         self.errors: dict[str, str] = {}
         self.missing: list[str] = []
         self.notes: list[str] = []
@@ -287,8 +270,15 @@ class DosePreviewBuilder:
         recipe = self._recipe()
         bsa, formula = self._bsa(rule)
         result = self._dose(rule, recipe)
+        refusal = override = None
         if result is not None and recipe is not None:
             self._check_recipe(result, recipe)
+            refusal = rounding_refusal(result)
+            record = entry_record(form, result)
+            if refusal and override_matches(
+                None if self.override is None else self.override.to_record(), recipe.id, record
+            ):
+                override = self.override
         if not 1 <= form.units <= _MAX_UNITS:
             self.errors["units"] = f"units = {form.units} is outside 1–{_MAX_UNITS}"
         elif recipe is not None and form.units < recipe.qc_units:
@@ -304,6 +294,8 @@ class DosePreviewBuilder:
             errors=self.errors,
             missing=tuple(self.missing),
             notes=tuple(self.notes),
+            refusal=refusal,
+            override=override,
         )
 
     def _identity(self) -> None:
@@ -345,10 +337,11 @@ class DosePreviewBuilder:
         if step is None and recipe is not None:
             step = str(recipe.dose_step_mg)
             self.notes.append(f"rounding step {recipe.dose_step_mg} mg from recipe {recipe.id}")
+        texts = split_band_text(form.bands) if rule is DoseRule.WEIGHT_BAND else ()
+        if rule is DoseRule.WEIGHT_BAND and not texts:
+            self.missing.append("bands")
         try:
-            bands = parse_bands(form.bands) if rule is DoseRule.WEIGHT_BAND else ()
-            if rule is DoseRule.WEIGHT_BAND and not bands:
-                self.missing.append("bands")
+            bands = parse_band_table(texts) if texts else ()
         except DoseInputError as exc:
             self.errors["bands"] = str(exc)
             return None
@@ -371,9 +364,16 @@ class DosePreviewBuilder:
             return None
 
     def _check_recipe(self, result: DoseResult, recipe: RecipeOption) -> None:
+        try:
+            check_amount_limit(result, recipe.max_mg_per_kg, recipe.max_mg_per_m2, recipe.id)
+        except DoseInputError as exc:
+            self.errors["amount"] = str(exc)
+            return
         for dose_mg in result.unit_doses_mg:
             try:
-                check_recipe_dose(recipe, dose_mg)
+                check_in_range(
+                    dose_mg, recipe.dose_min_mg, recipe.dose_max_mg, recipe.dose_step_mg, recipe.id
+                )
             except DesignSpaceError as exc:
                 self.errors["recipe_id"] = str(exc)
                 return

@@ -27,6 +27,7 @@ from printpharm.services.control.print_authority import (
     authorise_request,
     bind_lot,
 )
+from printpharm.services.records.batches import BatchRecordsService
 from printpharm.services.records.content_uniformity import (
     CuEntry,
     CuService,
@@ -250,6 +251,12 @@ class StationLots:
         return binding.check.passed, binding.check.detail
 
     # -- content uniformity -----------------------------------------------------------------
+    def batch_verdict(self, batch_id: str) -> str:
+        """The batch's QC verdict as release judges it (the run's, completed by CU)."""
+        user = self._session.require(Operation.VIEW_RECORDS)
+        qc = BatchRecordsService(*self._auth()).qc(user, batch_id)
+        return str(qc.get("verdict", "not_evaluated"))
+
     def cu_status(self, batch_id: str) -> CuStatus:
         """The batch's content-uniformity status."""
         user = self._session.require(Operation.VIEW_RECORDS)

@@ -13,17 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 
 from printpharm.catalog import Catalog, load_catalog
+from printpharm.core.dose_report import flag_lines
 from printpharm.core.dosing import BSA_FORMULA_LABELS, BSA_FORMULAS
-from printpharm.core.uniformity import (
-    LocalMassCheckResult,
-    MassUniformityResult,
-    local_mass_check,
-    uniformity_of_mass,
-)
 from printpharm.errors import (
     CatalogError,
     InputError,
@@ -33,6 +27,7 @@ from printpharm.errors import (
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import manifestation
+from printpharm.services.control.dose_override import DoseOverride, sign_override
 from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.control.library import ImportOutcome, LibraryService
 from printpharm.services.control.line_clearance import LineClearance
@@ -59,16 +54,16 @@ from printpharm.services.station.batch_form import (
     DosePreview,
     DosePreviewBuilder,
     RecipeOption,
-    check_recipe_dose,
     describe_dose,
+    entry_record,
     format_bsa,
     format_mass,
     format_mg,
-    parse_bands,
     parse_masses,
     recipe_options,
 )
 from printpharm.services.station.lots import StationLots, authorise_with_lot
+from printpharm.services.station.qc import QcPreview, qc_preview
 from printpharm.services.station.session import ModeStatus, StationSession, display_url
 from printpharm.storage.library import LibraryKind
 
@@ -81,6 +76,7 @@ __all__ = [
     "DEFAULT_PRINTER_URL",
     "DeviceStatus",
     "DoseForm",
+    "DoseOverride",
     "DosePreview",
     "LayerView",
     "LibraryRow",
@@ -97,13 +93,12 @@ __all__ = [
     "Workstation",
     "WorkstationConfig",
     "build_workstation",
-    "check_recipe_dose",
     "describe_dose",
     "display_url",
+    "flag_lines",
     "format_bsa",
     "format_mass",
     "format_mg",
-    "parse_bands",
     "parse_masses",
 ]
 
@@ -148,17 +143,6 @@ class LibraryRow:
     status: str
     content_sha256: str
     signed: str
-
-
-@dataclass(frozen=True)
-class QcPreview:
-    """Verdicts for a list of unit masses: 2.9.5 (20 units) and the local check."""
-
-    masses_mg: tuple[Decimal, ...]
-    mass_2_9_5: MassUniformityResult | None
-    mass_2_9_5_error: str | None
-    local: LocalMassCheckResult | None
-    local_error: str | None
 
 
 class Workstation:
@@ -215,14 +199,32 @@ class Workstation:
 
     # -- dose ------------------------------------------------------------------------------
 
-    def preview_dose(self, form: DoseForm) -> DosePreview:
+    def preview_dose(self, form: DoseForm, override: DoseOverride | None = None) -> DosePreview:
         """Check the form and compute the BSA and dose the way the batch will.
 
-        Never raises for bad input: every refusal is returned in ``errors``
-        (field → the message of the :class:`DoseInputError` or
-        :class:`DesignSpaceError`) so the page can show it beside the field.
+        Never raises for bad input: every refusal is returned in ``errors`` (field →
+        message) or ``refusal`` (a dose outside its rounding tolerance, cleared by
+        ``override`` only if it was signed for exactly this entry).
         """
-        return DosePreviewBuilder(self.recipe, form).build()
+        return DosePreviewBuilder(self.recipe, form, override).build()
+
+    def sign_override(
+        self, form: DoseForm, preview: DosePreview, pharmacist: str, password: str, reason: str
+    ) -> DoseOverride:
+        """A pharmacist signs the override of the refused dose of this entry (audited).
+
+        Raises
+        ------
+        InputError, PermissionDenied, AuthenticationFailed, AccountLocked, SessionExpired
+            As :func:`printpharm.services.control.dose_override.sign_override` raises them.
+        """
+        user = self.session.require(Operation.ENTER_PRESCRIPTION)
+        if preview.result is None or preview.recipe is None:
+            raise InputError("the new-batch form has no dose to override yet")
+        record = entry_record(form, preview.result)
+        return sign_override(
+            self._auth(), user, preview.recipe.id, record, pharmacist, password, reason
+        )
 
     def warm_up(self) -> None:
         """Import the planning and slicing stack (≈ 1 s; call it off the GUI thread)."""
@@ -342,27 +344,14 @@ class Workstation:
     def preview_qc(
         self, masses_text: str, target_mg: str, unit_tol_pct: str, mean_tol_pct: str
     ) -> QcPreview:
-        """Judge typed masses (mg) by Ph. Eur. 2.9.5 and by the local mass check.
+        """Judge typed masses (mg) by Ph. Eur. 2.9.5 and the local check (see :func:`qc_preview`).
 
         Raises
         ------
         UniformityInputError
-            A mass that is not a number.
+            A mass that is not a number, or masses that are all below 5 mg (grams).
         """
-        masses = parse_masses(masses_text)
-        m295: MassUniformityResult | None = None
-        e295: str | None = None
-        local: LocalMassCheckResult | None = None
-        elocal: str | None = None
-        try:
-            m295 = uniformity_of_mass(masses)
-        except PrintpharmError as exc:
-            e295 = str(exc)
-        try:
-            local = local_mass_check(masses, target_mg.strip(), unit_tol_pct, mean_tol_pct)
-        except PrintpharmError as exc:
-            elocal = str(exc)
-        return QcPreview(masses, m295, e295, local, elocal)
+        return qc_preview(masses_text, target_mg, unit_tol_pct, mean_tol_pct)
 
     # -- recipe and ink library -------------------------------------------------------------
 
