@@ -20,7 +20,7 @@ from printpharm.errors import SlicingError
 from printpharm.services.run import planning
 from printpharm.slicing.analysis import analyse_gcode
 
-RECIPE, DOSE, UNITS, BAD = "propranolol-ring", Decimal(11), 30, 7
+RECIPE, DOSE, UNITS, BAD = "propranolol-ring", Decimal(11), 20, 7  # 21 fit its 10 mL syringe
 _E = re.compile(r" E(\d+\.\d+)")
 _PRINTING_E = re.compile(r"^G1 X\S+ Y\S+ E(\d+\.\d+)", re.MULTILINE)
 _PRIME_E = re.compile(r"^G1 E(\d+\.\d+) F", re.MULTILINE)
