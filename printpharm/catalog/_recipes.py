@@ -28,6 +28,7 @@ __all__ = [
     "TEMPLATE_DIMENSIONS",
     "AlarmPolicy",
     "CalibrationSeries",
+    "ControlSettings",
     "DoseSpec",
     "FormBounds",
     "FormSpec",
@@ -259,6 +260,19 @@ class QcPolicy(StrictModel):
         return self
 
 
+class ControlSettings(StrictModel):
+    """What the in-run flow controller needs beyond the ink: the balance's read noise.
+
+    ``balance_sd`` is the repeatability s of the in-line balance (mg): a 5-place
+    analytical balance has s ≈ 0.01–0.02 mg (balances.md), negligible for
+    100–500 mg units, not for 5 mg mini-tablets.
+    """
+
+    balance_sd: Annotated[Quantity, within("mg", "0.001", "100", positive=True)] = Quantity(
+        value=Decimal("0.02"), unit="mg"
+    )
+
+
 class ValidatedWindows(StrictModel):
     """Process windows validated for this recipe: leaving them raises the run alarm."""
 
@@ -292,6 +306,7 @@ class Recipe(Versioned):
     #: How to store the printed units (printed on the patient label).
     storage: Annotated[str, Field(max_length=200)] = ""
     process: ProcessLayer = ProcessLayer()
+    control: ControlSettings = ControlSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Recipe:

@@ -95,6 +95,8 @@ def _template_values(machine: MachineSettings, process: ProcessSettings) -> dict
         "purge_y_mm": _num(machine.margin_mm / 2),
         "purge_z_mm": _num(process.first_height_mm),
         "purge_e": _num(purge_mm3 * e.e_per_mm3, e.e_decimals),
+        # a previous batch ends sucked back by up to one retraction: refill it first
+        "reprime_e": _num(process.retract_mm, e.e_decimals),
         "park_x_mm": _num(machine.park_x_mm),
         "park_y_mm": _num(machine.park_y_mm),
         "park_lift_mm": _num(machine.park_lift_mm),

@@ -28,7 +28,7 @@ from printpharm.services.control.equipment import qualify
 from printpharm.services.control.print_authority import begin_recorded_run
 from printpharm.services.control.site_settings import change_setting
 from printpharm.services.records.export import patient_use
-from printpharm.services.run.devices import connected_devices
+from printpharm.services.run.devices import connected_devices, ink_physics
 from printpharm.services.run.loop import run_batch
 from tests.services._equipment_fixtures import CLEARED, check_balance, train_operator
 from tests.services._records_fixtures import (
@@ -52,11 +52,9 @@ def pty_pair(catalog: Catalog) -> Iterator[tuple[str, str, Plate]]:
     """Linked printer and balance simulators on two pseudo-terminals."""
     plate = Plate()
     ink = catalog.ink(catalog.recipe("cpm-chewable-disc").ink)
-    printer = PtyServer(build_printer({"e_units": "mm3"}, plate), speed=1000.0).start()
-    balance = PtyServer(
-        build_balance({"density": str(ink.density.value), "check_weight_g": "100.00003"}, plate),
-        speed=1000.0,
-    ).start()
+    physics = {"e_units": "mm3", "process_rsd": "0", **ink_physics(ink)}
+    printer = PtyServer(build_printer(physics, plate), speed=1000.0).start()
+    balance = PtyServer(build_balance({"check_weight_g": "100.00003"}, plate), speed=1000.0).start()
     yield printer.path, balance.path, plate
     printer.stop()
     balance.stop()

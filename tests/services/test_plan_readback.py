@@ -20,8 +20,7 @@ from printpharm.errors import SlicingError
 from printpharm.services.run import planning
 from printpharm.slicing.analysis import analyse_gcode
 
-# 20 units: the 10 mL syringe holds 21 of this dose with purge and dead volume (30 are refused)
-RECIPE, DOSE, UNITS, BAD = "propranolol-ring", Decimal(11), 20, 7
+RECIPE, DOSE, UNITS, BAD = "propranolol-ring", Decimal(11), 20, 7  # 21 fit its 10 mL syringe
 _E = re.compile(r" E(\d+\.\d+)")
 _PRINTING_E = re.compile(r"^G1 X\S+ Y\S+ E(\d+\.\d+)", re.MULTILINE)
 _PRIME_E = re.compile(r"^G1 E(\d+\.\d+) F", re.MULTILINE)
