@@ -312,6 +312,7 @@ def plan_batch(
     )
     volumes = tuple(analysis.units[n].volume_mm3 for n in range(1, units + 1))
     _verify(volumes, volume, text, printer)
+    _verify_primes(analysis, units, volume)
     ink_needed = analysis_requirement(analysis, units, printer, ink)
     check_capacity(ink_needed, f" of {dose} mg")
     return PlanResult(
@@ -372,6 +373,21 @@ def _verify(
             f"a {longest}-character command exceeds the {printer.max_command_length}-character "
             f"limit of {printer.id} once the host adds a line number and checksum"
         )
+
+
+def _verify_primes(analysis: GcodeAnalysis, units: int, target: float) -> None:
+    """Each unit primes back exactly what it retracted: E-only moves deposit nothing net.
+
+    A prime larger than its retraction extrudes paste the printing moves do not show.
+    """
+    for n in range(1, units + 1):
+        net = analysis.units[n].retract_net_mm3
+        if abs(net) > DOSE_TOLERANCE_FRACTION * target:
+            raise SlicingError(
+                f"unit {n}'s primes and retractions do not balance ({net:+.3f} mm³ of paste "
+                f"outside its printing moves, {net / target * 100:+.3f} % of its dose); "
+                "the plan is refused"
+            )
 
 
 def _warnings(resolved: ResolvedSettings, machine: MachineSettings, units: int) -> tuple[str, ...]:
