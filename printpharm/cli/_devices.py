@@ -3,12 +3,14 @@
 ``sim`` serves the built-in simulators on pseudo-terminals until stopped
 (Ctrl-C or SIGTERM) so that any host (printpharm, Printrun, OctoPrint, a
 terminal program) can connect to the printed path. ``stream`` sends a G-code
-file to a printer with line numbers and checksums and prints a summary.
+file to a printer with line numbers and checksums and prints a summary: a
+supervisor's maintenance task, audited (services/control/maintenance.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import textwrap
@@ -17,20 +19,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit
-from printpharm.devices.printer import LinkOptions, PrinterLink
-from printpharm.devices.sim import (
-    BALANCE_OPTIONS,
-    FAST_PTY_SPEED,
-    PRINTER_OPTIONS,
-    Plate,
-    PtyServer,
-    build_balance,
-    build_printer,
-    options_help,
-)
-from printpharm.devices.transport import open_transport
-from printpharm.errors import InputError
+from printpharm.services.run.simulators import FAST_PTY_SPEED, options_help, serve_simulators
 
 __all__ = ["register"]
 
@@ -86,8 +77,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         add_json_flag(parser)
         parser.set_defaults(func=_cmd_sim)
 
-    stream = subparsers.add_parser("stream", help="stream a G-code file to a printer")
+    stream = subparsers.add_parser(
+        "stream",
+        help="stream a G-code file to a printer (maintenance: supervisor, audited)",
+        description="Send a G-code file to a printer with line numbers and checksums, as "
+        "maintenance (homing, a purge, a firmware test). Batches are printed with 'run'. "
+        "Only a supervisor may stream; who sent which file (SHA-256) to which port, why and "
+        "how it went is recorded in the audit trail.",
+    )
     stream.add_argument("file", type=Path, metavar="FILE.gcode")
+    stream.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
     stream.add_argument(
         "--port", required=True, help="serial port or URL: COM3, /dev/ttyACM0, sim://printer"
     )
@@ -98,108 +97,70 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     stream.add_argument(
         "--serial-log", type=Path, default=None, metavar="PATH", help="append all traffic to PATH"
     )
+    add_db_flag(stream)
+    add_secret_flags(stream, user_help="the supervisor streaming (asks for the password)")
     add_json_flag(stream)
     stream.set_defaults(func=_cmd_stream)
 
 
-def _split_options(pairs: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """Sort ``KEY[=VALUE]`` pairs into printer and balance options (by who knows the key)."""
-    printer: dict[str, str] = {}
-    balance: dict[str, str] = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        if not key:
-            raise InputError(f"--option {pair!r}: expected KEY or KEY=VALUE")
-        if key.startswith("balance."):
-            balance[key.removeprefix("balance.")] = value
-        elif key in BALANCE_OPTIONS and key not in PRINTER_OPTIONS:
-            balance[key] = value
-        else:
-            printer[key] = value
-    return printer, balance
-
-
 def _cmd_sim(args: argparse.Namespace) -> int:
-    options, balance_options = _split_options(args.options)
-    seed = options.get("seed", balance_options.get("seed", str(args.seed)))
-    for target in (options, balance_options):
-        target.setdefault("seed", seed)
     speed = FAST_PTY_SPEED if args.fast else args.speed
-    if not speed > 0:
-        raise InputError(f"--speed {speed}: must be > 0")
-    servers: dict[str, PtyServer] = {}
-    if args.sim_kind == "printer":
-        plate = Plate()
-        if not args.link and len(balance_options) > 1:  # more than the seed
-            stray = ", ".join(sorted(k for k in balance_options if k != "seed"))
-            raise InputError(f"balance option(s) {stray} need --link (a balance to serve)")
-        servers["printer"] = PtyServer(build_printer(options, plate), speed)
-        if args.link:
-            servers["balance"] = PtyServer(build_balance(balance_options, plate), speed)
-    else:
-        servers["balance"] = PtyServer(build_balance({**options, **balance_options}), speed)
-    paths = {name: server.path for name, server in servers.items()}
-    text = "\n".join(f"{name}: {path}" for name, path in paths.items())
-    emit(args, paths, text + "\nserving until Ctrl-C or SIGTERM")
-    sys.stdout.flush()
-    _serve(list(servers.values()))
+    served = serve_simulators(
+        args.sim_kind,
+        args.options,
+        seed=args.seed,
+        speed=speed,
+        link=args.sim_kind == "printer" and args.link,
+    )
+    try:
+        text = "\n".join(f"{name}: {path}" for name, path in served.paths.items())
+        emit(args, served.paths, text + "\nserving until Ctrl-C or SIGTERM")
+        sys.stdout.flush()
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = signal.signal(signal.SIGTERM, on_signal)
+        try:
+            why = served.wait(stop)
+            if why:
+                print(why, file=sys.stderr)
+        except KeyboardInterrupt:
+            pass  # Ctrl-C is the normal way to stop serving
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    finally:
+        served.stop()
     return 0
 
 
-def _serve(servers: list[PtyServer]) -> None:
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = signal.signal(signal.SIGTERM, on_signal)
-    for server in servers:
-        server.start()
-    try:
-        while not stop.wait(0.2):
-            if any(server.dropped.is_set() for server in servers):
-                print("the simulated connection was dropped (fault); stopping", file=sys.stderr)
-                break
-    except KeyboardInterrupt:
-        pass  # Ctrl-C is the normal way to stop serving
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        for server in servers:
-            server.stop()
-
-
 def _cmd_stream(args: argparse.Namespace) -> int:
-    path: Path = args.file
-    try:
-        lines = path.read_text(encoding="ascii").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"FILE {str(path)!r} cannot be read as ASCII G-code: {exc}") from exc
-    transport = open_transport(args.port, baudrate=args.baud, log_path=args.serial_log)
-    link = PrinterLink(transport, LinkOptions(ok_timeout_s=args.ok_timeout_s))
-    try:
-        info = link.connect()
-        stats = link.stream(lines, on_progress=None if args.json else _progress)
-    finally:
-        link.close()
+    from printpharm.services.control.maintenance import read_gcode, stream_gcode
+
+    read_gcode(args.file)  # a missing or unreadable file is refused before the login
+    with logged_in(args) as (services, session, _):
+        outcome = stream_gcode(
+            services.auth,
+            session,
+            args.file,
+            args.port,
+            args.reason,
+            baudrate=args.baud,
+            ok_timeout_s=args.ok_timeout_s,
+            serial_log=args.serial_log,
+            on_progress=None if args.json else _progress,
+        )
     if not args.json:
         sys.stderr.write("\n")
-    payload: dict[str, Any] = {
-        "port": args.port,
-        "firmware": info.firmware_name,
-        "lines": stats.lines,
-        "lines_acked": stats.lines_acked,
-        "resends": stats.resends,
-        "errors": stats.errors,
-        "probes": stats.probes,
-        "elapsed_s": round(stats.elapsed_s, 3),
-        "lines_per_s": round(stats.lines_per_s, 1),
-    }
+    payload: dict[str, Any] = dataclasses.asdict(outcome)
     emit(
         args,
         payload,
-        f"streamed {stats.lines_acked} of {stats.lines} lines to {args.port} "
-        f"({info.firmware_name or 'unknown firmware'}) in {stats.elapsed_s:.2f} s "
-        f"({stats.lines_per_s:.0f} lines/s): {stats.resends} resends, {stats.errors} errors",
+        f"streamed {outcome.lines_acked} of {outcome.lines} lines to {outcome.port} "
+        f"({outcome.firmware or 'unknown firmware'}) in {outcome.elapsed_s:.2f} s "
+        f"({outcome.lines_per_s:.0f} lines/s): {outcome.resends} resends, {outcome.errors} "
+        f"errors; recorded in the audit trail (file SHA-256 {outcome.sha256[:12]}...)",
     )
     return 0
 

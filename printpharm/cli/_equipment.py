@@ -193,9 +193,7 @@ def _add_weight(args: argparse.Namespace) -> int:
 
 
 def _check_balance(args: argparse.Namespace) -> int:
-    from printpharm.devices.balance import Balance
-    from printpharm.devices.transport import open_transport
-    from printpharm.services.control.balance_check import run_balance_check
+    from printpharm.services.control.balance_check import check_balance_on_port
 
     def prompt(text: str) -> None:
         if not args.json:
@@ -203,19 +201,15 @@ def _check_balance(args: argparse.Namespace) -> int:
             sys.stdout.flush()
 
     with logged_in(args) as (services, session, _):
-        balance = Balance(open_transport(args.balance_port, baudrate=args.balance_baud))
-        try:
-            outcome = run_balance_check(
-                services.auth,
-                session,
-                balance,
-                args.balance_port,
-                args.weight,
-                prompt,
-                wait_s=args.wait_s,
-            )
-        finally:
-            balance.transport.close()
+        outcome = check_balance_on_port(
+            services.auth,
+            session,
+            args.balance_port,
+            args.weight,
+            prompt,
+            baudrate=args.balance_baud,
+            wait_s=args.wait_s,
+        )
     if outcome.asset_tag != args.tag:
         raise InputError(
             f"the balance on {args.balance_port} is {outcome.asset_tag}, "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from printpharm.cli import main
 from printpharm.devices.balance import Balance
 from printpharm.devices.transport import open_transport
+from tests.cli.conftest import Cli, initialised
 
 GCODE = "; test\nG28\nM83\n" + "".join(f"G1 X{i % 40} Y{i % 7} E0.05 F1200\n" for i in range(300))
 
@@ -23,34 +26,74 @@ def write_gcode(tmp_path: Path) -> Path:
     return path
 
 
-def test_stream_to_the_in_process_simulator_prints_a_json_summary(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.fixture
+def cli(make_cli: Callable[[Path], Cli], tmp_path: Path) -> Cli:
+    """A records database with a supervisor (who may stream) and a technician (who may not)."""
+    return initialised(
+        make_cli(tmp_path / "records.db"),
+        (("sup1", "Sam Super", "supervisor"), ("tech1", "Tess Tech", "technician")),
+    )
+
+
+def _stream(cli: Cli, user: str, port: str, path: Path, *extra: str) -> tuple[int, str, str]:
+    return cli.as_user(user, "stream", "--port", port, str(path), "--reason", "purge test", *extra)
+
+
+def test_a_supervisor_streams_to_the_in_process_simulator_and_it_is_audited(
+    cli: Cli, tmp_path: Path
+) -> None:
+    log, path = tmp_path / "serial.log", write_gcode(tmp_path)
+    code, out, err = _stream(cli, "sup1", "sim://printer?fast=1", path, "--json",
+                             "--serial-log", str(log))  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["lines"] == summary["lines_acked"] == 302
+    assert summary["resends"] == 0 and summary["firmware"].startswith("Marlin")
+    assert "N303 G1 X19 Y5 E0.05 F1200*" in log.read_text(encoding="utf-8")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert summary["sha256"] == sha
+    code, out, err = cli("audit", "show", "--json")
+    assert code == 0, err
+    stream = [e for e in json.loads(out)["events"] if e["record_type"] == "device"]
+    assert [e["action"] for e in stream] == ["stream-start", "stream-done"]
+    assert all(e["user_id"] == "sup1" and e["reason"] == "purge test" for e in stream)
+    start, done = (json.loads(e["new_value"]) for e in stream)
+    assert start["sha256"] == sha and start["port"] == "sim://printer?fast=1"
+    assert done["lines_acked"] == 302
+
+
+def test_a_technician_may_not_stream_raw_gcode_and_nothing_is_sent(
+    cli: Cli, tmp_path: Path
 ) -> None:
     log = tmp_path / "serial.log"
-    code = main(
-        [
-            "stream",
-            "--port",
-            "sim://printer?fast=1",
-            str(write_gcode(tmp_path)),
-            "--json",
-            "--serial-log",
-            str(log),
-        ]
-    )
-    out = json.loads(capsys.readouterr().out)
-    assert code == 0
-    assert out["lines"] == out["lines_acked"] == 302
-    assert out["resends"] == 0 and out["firmware"].startswith("Marlin")
-    assert "N303 G1 X19 Y5 E0.05 F1200*" in log.read_text(encoding="utf-8")
+    code, _, err = _stream(cli, "tech1", "sim://printer?fast=1", write_gcode(tmp_path),
+                           "--serial-log", str(log))  # fmt: skip
+    assert code != 0 and "stream" in err and err.count("\n") == 1
+    assert not log.exists()
 
 
-def test_stream_reports_a_missing_file_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code = main(["stream", "--port", "sim://printer?fast=1", str(tmp_path / "nope.gcode")])
+def test_a_stream_that_fails_is_audited_as_failed(cli: Cli, tmp_path: Path) -> None:
+    code, _, err = _stream(cli, "sup1", str(tmp_path / "no-such-port"), write_gcode(tmp_path))
+    assert code != 0 and "no-such-port" in err
+    code, out, _ = cli("audit", "show", "--json")
+    stream = [e for e in json.loads(out)["events"] if e["record_type"] == "device"]
+    assert [e["action"] for e in stream] == ["stream-start", "stream-failed"]
+    assert "no-such-port" in json.loads(stream[1]["new_value"])["error"]
+
+
+def test_stream_needs_a_user_and_a_reason(cli: Cli, tmp_path: Path) -> None:
+    path = write_gcode(tmp_path)
+    code, _, err = cli("stream", "--port", "sim://printer?fast=1", str(path))
+    assert code == 2 and "--user" in err
+    code, _, err = cli.as_user("sup1", "stream", "--port", "sim://printer?fast=1", str(path),
+                               "--reason", " ")  # fmt: skip
+    assert code == 2 and "needs a reason" in err
+
+
+def test_stream_reports_a_missing_file_in_one_line(cli: Cli, tmp_path: Path) -> None:
+    code, _, err = _stream(cli, "sup1", "sim://printer?fast=1", tmp_path / "nope.gcode")
     assert code == 2
-    assert "nope.gcode" in capsys.readouterr().err
+    assert "nope.gcode" in err
 
 
 def start_sim(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
@@ -74,14 +117,13 @@ def stop_sim(proc: subprocess.Popen[str]) -> int:
     return proc.returncode
 
 
-def test_sim_printer_serves_a_pty_until_sigterm(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_sim_printer_serves_a_pty_until_sigterm(cli: Cli, tmp_path: Path) -> None:
     proc, paths = start_sim("printer", "--fast", "--fault", "corrupt_rx=0.01", "--seed", "5")
     try:
         assert paths["printer"].startswith("/dev/")
-        assert main(["stream", "--port", paths["printer"], str(write_gcode(tmp_path))]) == 0
-        assert "streamed 302 of 302 lines" in capsys.readouterr().out
+        code, out, err = _stream(cli, "sup1", paths["printer"], write_gcode(tmp_path))
+        assert code == 0, err
+        assert "streamed 302 of 302 lines" in out and "recorded in the audit trail" in out
     finally:
         assert stop_sim(proc) == 0
 

@@ -55,6 +55,7 @@ class Operation(StrEnum):
     EXPORT_RECORDS = "records.export"
     ADD_LOT = "lots.add"
     RELEASE_LOT = "lots.release"
+    STREAM_RAW = "device.stream_raw"
 
 
 _READ = frozenset({Operation.VIEW_RECORDS, Operation.VIEW_AUDIT, Operation.EXPORT_RECORDS})

@@ -31,6 +31,7 @@ from printpharm.core.balance_performance import (
     weight_suitability,
 )
 from printpharm.devices.balance import Balance, BalanceInfo, Weighing
+from printpharm.devices.transport import open_transport
 from printpharm.errors import BalanceUnstable, InputError, RunAborted
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
@@ -344,3 +345,27 @@ def _store(
             )
         )
     return BalanceCheckOutcome(record, tag, rep.reason, acc.reason)
+
+
+def check_balance_on_port(
+    auth: AuthService,
+    session: UserSession,
+    port: str,
+    weight_id: str,
+    prompt: Callable[[str], None],
+    *,
+    baudrate: int = 9600,
+    wait_s: float = 120.0,
+) -> BalanceCheckOutcome:
+    """:func:`run_balance_check` on the balance at ``port`` (opened and closed here).
+
+    Raises
+    ------
+    DeviceError
+        The port cannot be opened; otherwise as :func:`run_balance_check`.
+    """
+    balance = Balance(open_transport(port, baudrate=baudrate))
+    try:
+        return run_balance_check(auth, session, balance, port, weight_id, prompt, wait_s=wait_s)
+    finally:
+        balance.transport.close()
