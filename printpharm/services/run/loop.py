@@ -15,9 +15,9 @@ alarm (unit out of tolerance or a sudden drop, balance that does not settle,
 temperature outside the validated window) stops the run, or with the
 recipe's ``pause`` policy asks the operator callback (continue / abort). A
 halted printer stops the run; a lost connection ends it as ``interrupted``.
-At the end the QC tests the recipe names are run (:mod:`.run_qc`).
+At the end the QC tests the recipe names are run (:mod:`.qc`).
 
-Everything is published as events (:mod:`.run_events`) and written through a
+Everything is published as events (:mod:`.events`) and written through a
 :class:`~printpharm.services.run.recording.BatchRecorder` as it happens.
 """
 
@@ -66,7 +66,7 @@ from printpharm.services.run.result import (
     RunStatus,
     UnitRecord,
 )
-from printpharm.services.run.steps import Session, StopRun
+from printpharm.services.run.steps import RunSteps, StopRun
 from printpharm.slicing.rescale import e_mode_after, scale_extrusion
 
 _T = TypeVar("_T")
@@ -90,8 +90,8 @@ _PAUSABLE = (
 )
 
 
-class _BatchRun(Session):
-    """One run's state; the steps live in :class:`Session`, the unit loop here."""
+class _BatchRun(RunSteps):
+    """One run's state; the steps live in :class:`RunSteps`, the unit loop here."""
 
     def alarm(self, kind: AlarmKind, message: str, unit: int | None) -> OperatorDecision | None:
         """Record and publish an alarm; stop the run unless the operator says continue.
@@ -381,7 +381,7 @@ def run_batch(
         A :class:`~printpharm.devices.printer.PrinterLink` (not yet connected)
         and a balance; the caller opens and closes their transports.
     hub, recorder : optional
-        Receive the run's events (:mod:`.run_events`) and records as they happen.
+        Receive the run's events (:mod:`.events`) and records as they happen.
     cancel : CancelToken, optional
         Checked between chunks of lines and between units.
     operator : callable, optional

@@ -42,7 +42,7 @@ from printpharm.services.run.result import (
     UnitRecord,
 )
 
-__all__ = ["Session", "StopRun", "control_parameters"]
+__all__ = ["RunSteps", "StopRun", "control_parameters"]
 
 _T = TypeVar("_T")
 
@@ -71,7 +71,7 @@ class StopRun(Exception):  # noqa: N818 - control flow inside the run, never esc
         self.reason = reason
 
 
-class Session:
+class RunSteps:
     """The state of one run and the steps around the unit loop."""
 
     def __init__(
