@@ -55,6 +55,7 @@ import trimesh
 
 from printpharm.catalog import Catalog, load_catalog
 from printpharm.catalog.schema import Recipe
+from printpharm.errors import InputError
 from printpharm.geometry.mesh import form_mesh
 from printpharm.geometry.plate import layout_plate
 from printpharm.geometry.stl import save_stl
@@ -83,6 +84,20 @@ def _mid_dose(recipe: Recipe) -> Decimal:
     assert recipe.dose is not None
     low, high, step = recipe.dose.range.min, recipe.dose.range.max, recipe.dose.step.value
     return ((low + high) / 2 / step).to_integral_value() * step
+
+
+def _bench_dose(catalog: Catalog, recipe: Recipe) -> Decimal:
+    """The mid dose, stepped down until a plate of PLATE_UNITS fits the printer's syringe."""
+    assert recipe.dose is not None
+    dose, step = _mid_dose(recipe), recipe.dose.step.value
+    while True:
+        try:
+            plan_batch(catalog, recipe.id, dose, PLATE_UNITS)
+            return dose
+        except InputError as exc:
+            if "largest batch that fits" not in str(exc) or dose - step < recipe.dose.range.min:
+                raise
+            dose -= step
 
 
 def _median_s(
@@ -418,7 +433,7 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.2f}); CuraEngine {engine or 'not installed'}")
     work = Path(tempfile.mkdtemp(prefix="bench_plan_"))
     for recipe in recipes:
-        dose = _mid_dose(recipe)
+        dose = _bench_dose(catalog, recipe)
         plan = plan_batch(catalog, recipe.id, dose, 1)
         print(
             f"\n{recipe.id} @ {dose} mg: target {plan.target_volume_mm3:.3f} mm3/unit, "

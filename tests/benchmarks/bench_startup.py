@@ -15,7 +15,7 @@ every module at each start is not what a user's machine does.
 unpacked with ``git archive``) by putting it first on ``PYTHONPATH``;
 ``--before REV`` unpacks that revision itself and prints it beside this tree,
 the two run in turn (A B A B ...) so that a busy machine slows both alike.
-The ring plate (``propranolol-ring``, 30 units) is the plan whose G-code read-back
+The ring plate (``propranolol-ring``, 30 units of 7 mg) is the plan whose G-code read-back
 is the largest (~58 000 lines).
 ``--hyperfine`` also prints hyperfine's table (``apt-get install -y hyperfine``)
 and ``--importtime`` the packages that take longest to import per command
@@ -53,7 +53,8 @@ COMMANDS: list[tuple[str, str, float | None]] = [
         None,
     ),
     ("ring 1 unit", "plan --recipe propranolol-ring --dose-mg 11 --units 1 --out {out}", 0.3),
-    ("ring 30 units", "plan --recipe propranolol-ring --dose-mg 11 --units 30 --out {out}", None),
+    # 7 mg: 30 rings of 11 mg need 13.8 mL, more than the 10 mL syringe holds (refused)
+    ("ring 30 units", "plan --recipe propranolol-ring --dose-mg 7 --units 30 --out {out}", None),
 ]
 
 
