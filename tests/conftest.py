@@ -33,3 +33,13 @@ def load_vectors(name: str) -> dict[str, Any]:
 def project_root() -> Path:
     """The repository root (holds inks/, recipes/, gcode/)."""
     return ROOT
+
+
+@pytest.fixture(autouse=True)
+def _site_key_and_anchor_paths(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Site keys and the anchor log of each test in its own folder (never the user's)."""
+    folder = tmp_path_factory.mktemp("trust")
+    monkeypatch.setenv("PRINTPHARM_KEY_DIR", str(folder / "keys"))
+    monkeypatch.setenv("PRINTPHARM_ANCHOR_LOG", str(folder / "anchors.jsonl"))

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from printpharm.errors import (
     AccountLocked,
+    AuditChainBroken,
     AuthenticationFailed,
     InputError,
     PermissionDenied,
@@ -31,10 +32,11 @@ from printpharm.services.passwords import (
     hash_password,
     verify_password,
 )
-from printpharm.services.permissions import Operation, Role, is_allowed
+from printpharm.services.permissions import READ_OPERATIONS, Operation, Role, is_allowed
 from printpharm.storage.audit import AuditContext, AuditEntry
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import AlarmRecord, UnitOfWork, UserRecord, unit_of_work
+from printpharm.storage.sitekey import SiteKey
 
 __all__ = ["AuthConfig", "AuthService", "UserSession"]
 
@@ -95,6 +97,7 @@ class AuthService:
         self.config = config or AuthConfig()
         self._alert = alert
         self._sessions: dict[str, UserSession] = {}
+        self._blocked: str | None = None
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -211,6 +214,8 @@ class AuthService:
         live = self.check(session)
         if live.must_change_password:
             raise PermissionDenied(f"{live.user_id} must change the temporary password first")
+        if self._blocked is not None and operation not in READ_OPERATIONS:
+            raise AuditChainBroken(self._blocked)
         if not is_allowed(live.role, operation):
             with self.uow() as uow:
                 uow.audit.append(
@@ -356,6 +361,28 @@ class AuthService:
     def uow(self, write: bool = True) -> AbstractContextManager[UnitOfWork]:
         """Open a unit of work on this service's database and audit context."""
         return unit_of_work(self._db, self._context, write=write)
+
+    def now(self) -> datetime:
+        """The application clock."""
+        return self._context.clock()
+
+    def use_signer(self, key: SiteKey) -> None:
+        """Sign the chain head with ``key`` from now on (after the site key is registered)."""
+        self._context = replace(self._context, signer=key)
+
+    def block_production(self, reason: str) -> None:
+        """Refuse every recorded action but reading from now on (failed integrity check)."""
+        self._blocked = reason
+
+    @property
+    def signer(self) -> SiteKey | None:
+        """The site key this service signs with (``None``: database without one)."""
+        return self._context.signer
+
+    @property
+    def production_blocked(self) -> str | None:
+        """Why recorded actions are refused, or ``None``."""
+        return self._blocked
 
     def has_users(self) -> bool:
         """Return whether any account exists (``False`` before the first run)."""
