@@ -43,3 +43,16 @@ def _site_key_and_anchor_paths(
     folder = tmp_path_factory.mktemp("trust")
     monkeypatch.setenv("PRINTPHARM_KEY_DIR", str(folder / "keys"))
     monkeypatch.setenv("PRINTPHARM_ANCHOR_LOG", str(folder / "anchors.jsonl"))
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let in-process tests hash with tiny argon2 costs (``PRINTPHARM_ARGON2=1,8,1``).
+
+    Production's floor (``passwords.HASHER_FLOOR``) cannot be lowered by the
+    environment; only this test-only fixture replaces the object. Subprocesses
+    started by tests keep the real floor.
+    """
+    from printpharm.services import passwords
+
+    monkeypatch.setattr(passwords, "HASHER_FLOOR", passwords.HasherConfig(1, 8, 1))

@@ -30,6 +30,7 @@ from printpharm.services.passwords import (
     HasherConfig,
     PasswordPolicy,
     hash_password,
+    needs_rehash,
     verify_password,
 )
 from printpharm.services.permissions import READ_OPERATIONS, Operation, Role, is_allowed
@@ -279,10 +280,30 @@ class AuthService:
             user = uow.users.get(user_id)
         if user is None:
             hash_password(password, self.config.hasher)  # same cost as a real check
-        elif user.active and not user.locked:
-            if verify_password(user.password_hash, password, self.config.hasher):
+        else:  # checked for locked and deactivated accounts too: same time, same answer
+            right = verify_password(user.password_hash, password, self.config.hasher)
+            if right and user.active and not user.locked:
+                if needs_rehash(user.password_hash, self.config.hasher):
+                    self._rehash(user_id, password)
                 return
         self._count_failure(user_id, purpose, "wrong user ID or password")
+
+    def _rehash(self, user_id: str, password: str) -> None:
+        """Re-hash a password with the current argon2id parameters (after they changed)."""
+        with self.uow() as uow:
+            user = uow.users.get(user_id, for_update=True)
+            if user is None:
+                return
+            user.password_hash = hash_password(password, self.config.hasher)
+            uow.users.save(user)
+            uow.audit.append(
+                AuditEntry(
+                    "user", "rehash", user_id, user_id, user.full_name,
+                    new={"time_cost": self.config.hasher.time_cost,
+                         "memory_kib": self.config.hasher.memory_cost_kib,
+                         "parallelism": self.config.hasher.parallelism},
+                )
+            )  # fmt: skip
 
     def _same_user(self, live: UserSession, user_id: str, purpose: str) -> None:
         if user_id != live.user_id:
@@ -297,7 +318,13 @@ class AuthService:
         self, user_id: str, purpose: str, detail: str, entered: str | None = None
     ) -> None:
         alarm: AlarmRecord | None = None
-        error: Exception = AuthenticationFailed(f"{purpose}: wrong user ID or password")
+        # one answer, in the same time, for a wrong password, a locked and a deactivated
+        # account: the answer tells nobody which accounts exist or are locked (issue 13)
+        refused = (
+            f"{purpose}: wrong user ID or password, or the account is locked or deactivated "
+            "(an administrator can unlock it)"
+        )
+        error: Exception = AuthenticationFailed(refused)
         with self.uow() as uow:
             user = uow.users.get(user_id, for_update=True)
             new: dict[str, object] = {"detail": detail}
@@ -307,15 +334,13 @@ class AuthService:
             if user is not None and (not user.active or user.locked):
                 state = "deactivated" if not user.active else "locked"
                 new["refused"] = f"account {state}"
-                error = AccountLocked(f"account {user_id!r} is {state}; ask an administrator")
+                error = AccountLocked(refused)
             elif user is not None:
                 user.failed_attempts += 1
                 new["failed_attempts"] = user.failed_attempts
                 if user.failed_attempts >= self.config.lockout_threshold:
                     user.locked = True
-                    error = AccountLocked(
-                        f"account {user_id!r} locked after {user.failed_attempts} failed attempts"
-                    )
+                    error = AccountLocked(refused)
                 uow.users.save(user)
             name = user.full_name if user is not None else None
             uow.audit.append(

@@ -20,7 +20,7 @@ from printpharm import __version__
 from printpharm.errors import AuditError, DatabaseUnavailable, InputError, MigrationError
 from printpharm.services.accounts import AccountService, UserInfo
 from printpharm.services.auth import AuthConfig, AuthService, UserSession
-from printpharm.services.passwords import HasherConfig, PasswordPolicy
+from printpharm.services.passwords import HasherConfig, PasswordPolicy, at_least_floor
 from printpharm.services.permissions import Operation
 from printpharm.services.records import (
     RecordsService,
@@ -76,6 +76,7 @@ SETTING_KEYS: Mapping[str, str] = {
     "password.min_length": "min_length",
     "password.history": "history",
     "password.max_age_days": "max_age_days",
+    "password.min_strength": "min_strength",
 }
 
 
@@ -186,7 +187,7 @@ def _hasher_from_env() -> HasherConfig:
         raise InputError(
             f"{HASHER_ENV}={value!r}: need time_cost ≥ 1, memory_kib ≥ 8 × parallelism"
         )
-    return HasherConfig(t, m, p)
+    return at_least_floor(HasherConfig(t, m, p))  # the environment never weakens the floor
 
 
 def auth_config_from_settings(settings: Mapping[str, Any], hasher: HasherConfig) -> AuthConfig:
@@ -210,6 +211,7 @@ def auth_config_from_settings(settings: Mapping[str, Any], hasher: HasherConfig)
         history=values.get("history", default.history),
         max_age_days=values.get("max_age_days", default.max_age_days),
         blocklist=default.blocklist,
+        min_strength=values.get("min_strength", default.min_strength),
     )
     base = AuthConfig()
     return AuthConfig(
