@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, event, select, text
 from sqlalchemy.engine import Connection
@@ -64,7 +64,7 @@ PROTECTED: dict[str, str] = {
 def _table(name: str) -> Table:
     if name not in Base.metadata.tables:
         import printpharm.storage.library  # noqa: F401  (maps ink_versions; imports us back)
-    return cast(Table, Base.metadata.tables[name])
+    return Base.metadata.tables[name]
 
 
 def _plain(value: Any) -> Any:

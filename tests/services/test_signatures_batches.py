@@ -127,8 +127,8 @@ def test_a_batch_not_for_patient_use_is_never_released(env: Env, team: dict) -> 
     """Issue 13: a simulator/research batch is closed as rejected, never released."""
     service = BatchRecordsService(env.auth, env.records)
     with unit_of_work(env.db, make_context()) as uow:
-        uow.batches.create("B-9", Decimal("12.5"), 1, "tech1", AT, False,
-                           {"preflight": [{"name": "balance_simulated", "passed": True}]})  # fmt: skip
+        simulated = {"preflight": [{"name": "balance_simulated", "passed": True}]}
+        uow.batches.create("B-9", Decimal("12.5"), 1, "tech1", AT, False, simulated)
         uow.batches.set_status("B-9", "printing")
         uow.batches.add_unit("B-9", UnitReading(1, Decimal("250.0"), Decimal("250.1")))
         uow.batches.set_status("B-9", "completed")
