@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT.parent / "shared" / "vectors"
+
+# Site keys of the whole run in one private folder, set before any fixture (session-scoped
+# templates create keys too); never the user's key folder.
+os.environ["PRINTPHARM_KEY_DIR"] = tempfile.mkdtemp(prefix="printpharm-test-keys-")
 
 # Qt tests run offscreen unless a caller chose a platform (e.g. xcb under Xvfb).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -39,9 +44,12 @@ def project_root() -> Path:
 def _site_key_and_anchor_paths(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Site keys and the anchor log of each test in its own folder (never the user's)."""
+    """Site keys and anchor logs in the test run's folders (never the user's).
+
+    Key files are named by fingerprint, so one folder serves the whole run (session
+    templates made with a key are opened by later tests); each test gets its own anchor log.
+    """
     folder = tmp_path_factory.mktemp("trust")
-    monkeypatch.setenv("PRINTPHARM_KEY_DIR", str(folder / "keys"))
     monkeypatch.setenv("PRINTPHARM_ANCHOR_LOG", str(folder / "anchors.jsonl"))
 
 

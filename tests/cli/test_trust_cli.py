@@ -14,7 +14,8 @@ from tests.cli.conftest import Cli
 
 
 @pytest.fixture
-def ready(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
+def ready(tmp_path: Path, make_cli: Callable[[Path], Cli], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    monkeypatch.setenv("PRINTPHARM_KEY_DIR", str(tmp_path / "keys"))  # this test's keys only
     cli = make_cli(tmp_path / "records.sqlite3")
     code, _, err = cli.init("--full-name", "Ada Admin")
     assert code == 0, err
