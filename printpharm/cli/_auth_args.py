@@ -85,6 +85,7 @@ def logged_in(args: argparse.Namespace) -> Iterator[tuple[RecordsServices, UserS
     services = open_records(args.db)
     secrets = Secrets(args)
     try:
+        services.start_up()
         session = services.auth.login(args.user, secrets.ask(f"password for {args.user}: "))
         try:
             yield services, session, secrets

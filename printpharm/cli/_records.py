@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -144,12 +145,18 @@ def _users_passwd(args: argparse.Namespace) -> int:
 # -- research --------------------------------------------------------------------------------
 
 
+def _minutes(value: float) -> int:
+    """Whole seconds of a ``--minutes`` value, refusing nan, infinities and absurd sizes."""
+    if not math.isfinite(value) or not 0 < value <= 100_000:
+        raise InputError(f"--minutes {value!r} must be a number of minutes between 0 and 100000")
+    return int(value * 60)
+
+
 def _research_unlock(args: argparse.Namespace) -> int:
+    seconds = _minutes(args.minutes)
     with logged_in(args) as (services, session, secrets):
         password = secrets.ask(f"re-enter the password of {args.user} to unlock: ")
-        period = services.research.unlock(
-            session, args.user, password, args.reason, int(args.minutes * 60)
-        )
+        period = services.research.unlock(session, args.user, password, args.reason, seconds)
     emit(args, period, f"research mode unlocked until {period.ends_at.isoformat()}")
     return 0
 
@@ -181,21 +188,57 @@ def _research_status(args: argparse.Namespace) -> int:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     report = verify_database(args.db)
-    broken = report.first_broken
-    if broken is None:
-        text = f"audit trail intact: {report.events} events, last hash {report.last_hash[:16]}…"
-        if report.clock_setbacks:
-            text += f"\nclock set back at events {list(report.clock_setbacks)}"
+    chain = report.chain
+    problems = report.problems()
+    key = f"site key {report.key_id}" if report.key_id else "NO site key"
+    if report.ok:
+        text = (
+            f"audit trail intact: {chain.events} events, last hash {chain.last_hash[:16]}…, "
+            f"{key}, {report.anchors} anchor(s) match, every protected row matches its event"
+        )
     else:
-        text = f"audit trail BROKEN at event {broken.seq} ({broken.problem}): {broken.detail}"
+        text = f"records integrity FAILED ({len(problems)} problem(s)):\n" + "\n".join(
+            f"  {p}" for p in problems[:50]
+        )
+    text += "".join(f"\nnote: {n}" for n in report.notes)
     payload = {
         "ok": report.ok,
-        "events": report.events,
-        "first_broken": broken,
-        "clock_setbacks": list(report.clock_setbacks),
+        "events": chain.events,
+        "first_broken": chain.first_broken,
+        "clock_setbacks": list(chain.clock_setbacks),
+        "key_id": report.key_id,
+        "anchors": report.anchors,
+        "problems": problems,
     }
     emit(args, payload, text)
     return 0 if report.ok else 1
+
+
+def _audit_anchor(args: argparse.Namespace) -> int:
+    services = open_records(args.db)
+    try:
+        anchor = services.anchor()
+    finally:
+        services.close()
+    emit(
+        args,
+        {"seq": anchor.seq, "event_hash": anchor.event_hash, "path": str(services.anchor_log)},
+        f"anchored event {anchor.seq} ({anchor.event_hash[:16]}…, key {anchor.key_id}) "
+        f"to {services.anchor_log}",
+    )
+    return 0
+
+
+def _audit_rotate_key(args: argparse.Namespace) -> int:
+    with logged_in(args) as (services, session, _):
+        key = services.rotate_key(session, args.reason)
+    emit(
+        args,
+        {"key_id": key.key_id, "path": str(key.path)},
+        f"new site key {key.key_id} in force (file {key.path}); the old public key stays "
+        "registered. Keep a sealed copy of the new key file (docs/SECURITY.md).",
+    )
+    return 0
 
 
 def _audit_show(args: argparse.Namespace) -> int:
@@ -253,9 +296,18 @@ def register(subparsers: Sub) -> None:
     audit = subparsers.add_parser("audit", help="verify or show the audit trail").add_subparsers(
         dest="audit_command", metavar="ACTION", required=True
     )
-    p = audit.add_parser("verify", help="walk the hash chain; exit 1 if broken")
+    p = audit.add_parser(
+        "verify", help="check chain, site key, anchors and every protected row; exit 1 if not"
+    )
     add_records_args(p, login=False)
     p.set_defaults(func=_audit_verify)
+    p = audit.add_parser("anchor", help="append the signed chain head to the site's anchor log")
+    add_records_args(p, login=False)
+    p.set_defaults(func=_audit_anchor)
+    p = audit.add_parser("rotate-key", help="replace the site key (administrator; old key kept)")
+    p.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
+    add_records_args(p)
+    p.set_defaults(func=_audit_rotate_key)
     p = audit.add_parser("show", help="list audit events")
     add_db_flag(p)
     p.add_argument("--batch", help="only events of this batch ID")

@@ -32,6 +32,7 @@ from printpharm.storage.tables import (
     Alarm,
     AuditEventRow,
     AuditHead,
+    AuditKey,
     Batch,
     Device,
     Ink,
@@ -109,6 +110,7 @@ class _Collector:
         self.put(_t(Batch), batch)
         self.put(_t(Unit), _rows(self.s, _t(Unit), _t(Unit).c.batch_id == self.batch_id))
         self.put(_t(Alarm), _rows(self.s, _t(Alarm), _t(Alarm).c.batch_id == self.batch_id))
+        self.put(_t(AuditKey), _rows(self.s, _t(AuditKey)))  # public keys: to verify the head
         sig = _t(SignatureRow)
         self.put(sig, _rows(self.s, sig, sig.c.record_type == "batch",
                             sig.c.record_id == self.batch_id))  # fmt: skip
@@ -146,7 +148,7 @@ class _Collector:
 
 
 _ORDER = (User, Recipe, Ink, InkLot, Device, RecipeVersion, InkVersion, Batch, Unit, Alarm,
-          SignatureRow)  # fmt: skip
+          SignatureRow, AuditKey)  # fmt: skip
 
 
 def export_inspection_package(
@@ -227,7 +229,10 @@ def _write(path: Path, snap: _Snapshot, manifest: dict[str, Any], at: datetime) 
                     t.execute(insert(_t(mapped)), rows)
             for start in range(0, len(snap.events), 5000):
                 t.execute(insert(_t(AuditEventRow)), snap.events[start : start + 5000])
-            head = {k: snap.head[k] for k in ("last_seq", "last_hash", "last_occurred_at")}
+            head = {
+                k: snap.head[k]
+                for k in ("last_seq", "last_hash", "last_occurred_at", "key_id", "signature")
+            }
             t.execute(update(_t(AuditHead)).where(_t(AuditHead).c.id == 1).values(**head))
             t.add(SiteSetting(key=MANIFEST_KEY, value_json=canonical_json(manifest), version=1,
                               updated_by=None, updated_at=at))  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,12 +32,26 @@ from printpharm.storage.audit import (
 )
 from printpharm.storage.batches import BatchRepository, DeviceRepository
 from printpharm.storage.db import Database
+from printpharm.storage.integrity import (
+    Anchor,
+    IntegrityReport,
+    KeyInfo,
+    current_key,
+    database_id,
+    register_site_key,
+    signed_head,
+    verify_integrity,
+)
+from printpharm.storage.rowseal import AUDIT_LOG_KEY, row_matches
+from printpharm.storage.sitekey import SiteKey, signature_message, verify_signature
 from printpharm.storage.tables import (
     Alarm,
+    AuditKey,
     PasswordHistory,
     ResearchSession,
     SignatureRow,
     SiteSetting,
+    Unit,
     User,
 )
 
@@ -53,6 +67,7 @@ __all__ = [
     "UnitOfWork",
     "UserRecord",
     "UserRepository",
+    "signature_message",
     "unit_of_work",
 ]
 
@@ -95,6 +110,8 @@ class SignatureRecord:
     local_tz: str
     comment: str | None
     signature_sha256: str
+    seal: str | None = None
+    seal_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,19 +236,46 @@ def _to_user(row: User) -> UserRecord:
 
 
 class SignatureRepository:
-    """Electronic signatures (append-only: UPDATE/DELETE refused by triggers)."""
+    """Electronic signatures (append-only: UPDATE/DELETE refused by triggers).
 
-    def __init__(self, session: Session) -> None:
+    With a site key, each stored signature carries the key's seal over its
+    ``signature_sha256`` (:func:`signature_message`).
+    """
+
+    def __init__(self, session: Session, signer: SiteKey | None = None) -> None:
         self._s = session
+        self._signer = signer
 
     def add(self, signature: SignatureRecord) -> SignatureRecord:
-        """Store a signature and return it with its database id."""
+        """Store a signature (sealed with the site key, if any) and return it with its id."""
+        if self._signer is not None:
+            signature = dataclasses.replace(
+                signature,
+                seal=self._signer.sign(signature_message(signature.signature_sha256)),
+                seal_key_id=self._signer.key_id,
+            )
         values = dataclasses.asdict(signature)
         values.pop("id")
         row = SignatureRow(**values)
         self._s.add(row)
         self._s.flush()
         return dataclasses.replace(signature, id=row.id)
+
+    def seal_problem(self, signature: SignatureRecord) -> str | None:
+        """Why ``signature`` cannot be trusted as stored by printpharm, or ``None``.
+
+        Its seal must verify with a registered site key (once the database has
+        one), and its row must match the content hash of its audit event.
+        """
+        keys = dict(self._s.execute(select(AuditKey.key_id, AuditKey.public_key)).all())
+        if keys:
+            public = keys.get(signature.seal_key_id or "")
+            message = signature_message(signature.signature_sha256)
+            if public is None or not verify_signature(public, signature.seal, message):
+                return "not sealed by the site key (written outside printpharm)"
+        if not row_matches(self._s.connection(), "signatures", signature.id):
+            return "differs from its audit event (written outside printpharm)"
+        return None
 
     def for_record(self, record_type: str, record_id: str) -> list[SignatureRecord]:
         """Return the signatures stored against a record, oldest first."""
@@ -356,13 +400,14 @@ class UnitOfWork:
         self._session = session
         self.context = context
         self.users = UserRepository(session)
-        self.signatures = SignatureRepository(session)
+        self.signatures = SignatureRepository(session, context.signer)
         self.research = ResearchRepository(session)
         self.settings = SettingsRepository(session)
         self.alarms = AlarmRepository(session)
         self.batches = BatchRepository(session)
         self.devices = DeviceRepository(session)
         self.audit = AuditLog(session, context, self.mode)
+        session.info[AUDIT_LOG_KEY] = self.audit
 
     def now(self) -> datetime:
         """The application clock (the same one the audit trail uses)."""
@@ -373,6 +418,8 @@ class UnitOfWork:
         period = self.research.open_period()
         if period is None or self.now() >= period.ends_at:
             return "locked"
+        if not row_matches(self._session.connection(), "research_sessions", period.id):
+            return "locked"  # a period edited outside printpharm opens nothing
         return f"research:{period.id}"
 
     def events(self, **filters: Any) -> list[AuditEvent]:
@@ -382,6 +429,40 @@ class UnitOfWork:
     def verify_chain(self) -> ChainReport:
         """Verify the audit chain (see :func:`printpharm.storage.audit.verify_chain`)."""
         return verify_chain(self._session)
+
+    def verify_integrity(
+        self, anchors: Sequence[Anchor] = (), *, partial: bool = False
+    ) -> IntegrityReport:
+        """Chain, site keys, seals, row cross-checks and anchors (see :mod:`.integrity`)."""
+        return verify_integrity(self._session, anchors=anchors, partial=partial)
+
+    def current_key(self) -> KeyInfo | None:
+        """The site key in force, or ``None`` for a database without one."""
+        return current_key(self._session)
+
+    def register_key(self, new: SiteKey, old: SiteKey | None, user_id: str | None) -> None:
+        """Register the first site key, or rotate to ``new`` (endorsed by ``old``)."""
+        register_site_key(self.audit, self._session, new, old, user_id)
+
+    def database_id(self) -> str | None:
+        """The database's identity in anchor logs (its first site key's id)."""
+        return database_id(self._session)
+
+    def batch_row_problems(self, batch_id: str) -> list[str]:
+        """Rows of a batch (the batch, its units, its signatures) that differ from their events."""
+        conn = self._session.connection()
+        problems = [] if row_matches(conn, "batches", batch_id) else [f"batch {batch_id}"]
+        unit_ids = self._session.scalars(select(Unit.id).where(Unit.batch_id == batch_id)).all()
+        problems += [f"unit row {u}" for u in unit_ids if not row_matches(conn, "units", u)]
+        for sig in self.signatures.for_record("batch", batch_id):
+            trouble = self.signatures.seal_problem(sig)
+            if trouble:
+                problems.append(f"signature {sig.id} ({sig.meaning}): {trouble}")
+        return problems
+
+    def signed_head(self) -> dict[str, Any]:
+        """The chain head with its key id and signature."""
+        return signed_head(self._session)
 
 
 @contextmanager

@@ -32,6 +32,8 @@ __all__ = [
     "Alarm",
     "AuditEventRow",
     "AuditHead",
+    "AuditKey",
+    "BatchLease",
     "Base",
     "Batch",
     "Device",
@@ -43,6 +45,7 @@ __all__ = [
     "Patient",
     "Prescription",
     "Recipe",
+    "RecoveryCode",
     "RecipeVersion",
     "ResearchSession",
     "Role",
@@ -294,6 +297,44 @@ class AuditHead(Base):
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
     last_occurred_at: Mapped[str | None] = mapped_column(String(32))
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    signature: Mapped[str | None] = mapped_column(String(128))
+
+
+class AuditKey(Base):
+    """A site public key; in force from ``from_seq`` until the next key's ``from_seq``.
+
+    The first key endorses itself; every later key is endorsed by the key before it.
+    """
+
+    __tablename__ = "audit_keys"
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    from_seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    endorsed_by: Mapped[str] = mapped_column(String(32))
+    endorsement: Mapped[str] = mapped_column(String(128))
+
+
+class BatchLease(Base):
+    """The workstation running a batch and its last heartbeat (not a GMP record)."""
+
+    __tablename__ = "batch_leases"
+    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workstation: Mapped[str] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(Base):
+    """A one-time break-glass recovery code (only its hash), printed at ``init``."""
+
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEventRow(Base):
@@ -306,7 +347,7 @@ class AuditEventRow(Base):
     user_id: Mapped[str | None] = mapped_column(String(64), index=True)
     user_name: Mapped[str | None] = mapped_column(String(200))
     record_type: Mapped[str] = mapped_column(String(64))
-    record_id: Mapped[str | None] = mapped_column(String(128))
+    record_id: Mapped[str | None] = mapped_column(String(128), index=True)
     action: Mapped[str] = mapped_column(String(64))
     field: Mapped[str | None] = mapped_column(String(128))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -338,6 +379,8 @@ class SignatureRow(Base):
     local_tz: Mapped[str] = mapped_column(String(64))
     comment: Mapped[str | None] = mapped_column(Text)
     signature_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    seal: Mapped[str | None] = mapped_column(String(128))
+    seal_key_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class SiteSetting(Base):

@@ -77,15 +77,18 @@ def test_batches_list_show_review_release_export(cli: Cli, tmp_path: Path) -> No
     assert code == 0, err
     assert f"batch {batch_id}: COMPLETED" in out and "units: 3 of 3 recorded" in out
     assert "Not signed yet." in out
+    # made on the simulators: never released (issue 13), closed with a rejection instead
     code, _, err = cli.as_user("sup1", "batches", "release", batch_id, times=2)
-    assert code == 2 and "no valid review" in err
+    assert code == 2 and "NOT FOR PATIENT USE" in err and "simulator" in err
     code, out, err = cli.as_user("sup2", "batches", "review", batch_id, "--comment", "ok",
                                  times=2)  # fmt: skip
     assert code == 0, err
-    code, out, err = cli.as_user("sup1", "batches", "release", batch_id, "--comment", "spec",
+    code, _, err = cli.as_user("sup1", "batches", "release", batch_id, times=2)
+    assert code == 2 and "NOT FOR PATIENT USE" in err
+    code, out, err = cli.as_user("sup1", "batches", "reject", batch_id, "--comment", "training",
                                  times=2)  # fmt: skip
-    assert code == 0 and f"batch {batch_id} is released" in out, err
-    assert "Released by Sue Super (sup1)" in out
+    assert code == 0 and f"batch {batch_id} is rejected" in out, err
+    assert "Rejected by Sue Super (sup1)" in out
     pdf = tmp_path / "record.pdf"
     code, out, err = cli.as_user("sup1", "batches", "export", batch_id, "--format", "pdf",
                                  "--out", str(pdf))  # fmt: skip

@@ -85,6 +85,11 @@ def _public(user: UserRecord) -> dict[str, object]:
     }
 
 
+#: ``identity_method`` after a password reset: signing is revoked, and the resetter may not
+#: re-verify the identity.
+REVOKED_BY_RESET = "revoked: password reset by "
+
+
 class AccountService:
     """Account management over an :class:`AuthService` (which holds sessions and policy)."""
 
@@ -243,6 +248,11 @@ class AccountService:
             raise PermissionDenied(f"{user_id} may not verify their own identity")
 
         def change(uow: UnitOfWork, user: UserRecord) -> None:
+            if (user.identity_method or "") == f"{REVOKED_BY_RESET}{actor.user_id}":
+                raise PermissionDenied(
+                    f"{actor.user_id} reset the password of {user_id}: a second person must "
+                    "re-verify their identity before they may sign again"
+                )
             user.identity_verified_by, user.identity_verified_at = actor.user_id, uow.now()
             user.identity_method = method.strip()
 
@@ -331,9 +341,16 @@ class AccountService:
         temporary = generate_temporary_password()
         pw_hash = hash_password(temporary, self._auth.config.hasher)
 
+        actor = self._auth.require(session, Operation.MANAGE_USERS)
+
         def change(uow: UnitOfWork, user: UserRecord) -> None:
             user.password_hash, user.password_changed_at = pw_hash, uow.now()
             user.must_change_password = True
+            # whoever knew the temporary password could sign: enrolment is revoked until a
+            # second person re-verifies the identity (and the user acknowledges again)
+            user.identity_verified_by = user.identity_verified_at = None
+            user.signature_ack_at = None
+            user.identity_method = f"{REVOKED_BY_RESET}{actor.user_id}"
 
         self._admin_change(session, user_id, "reset-password", reason, change)
         self._auth.end_sessions_of(user_id)  # a compromised password ends its sessions (SEC-13)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from printpharm.errors import (
     AccountLocked,
+    AuditChainBroken,
     AuthenticationFailed,
     InputError,
     PermissionDenied,
@@ -29,12 +30,14 @@ from printpharm.services.access.passwords import (
     HasherConfig,
     PasswordPolicy,
     hash_password,
+    needs_rehash,
     verify_password,
 )
-from printpharm.services.access.permissions import Operation, Role, is_allowed
+from printpharm.services.access.permissions import READ_OPERATIONS, Operation, Role, is_allowed
 from printpharm.storage.audit import AuditContext, AuditEntry
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import AlarmRecord, UnitOfWork, UserRecord, unit_of_work
+from printpharm.storage.sitekey import SiteKey
 
 __all__ = ["AuthConfig", "AuthService", "UserSession"]
 
@@ -95,6 +98,7 @@ class AuthService:
         self.config = config or AuthConfig()
         self._alert = alert
         self._sessions: dict[str, UserSession] = {}
+        self._blocked: str | None = None
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -211,6 +215,8 @@ class AuthService:
         live = self.check(session)
         if live.must_change_password:
             raise PermissionDenied(f"{live.user_id} must change the temporary password first")
+        if self._blocked is not None and operation not in READ_OPERATIONS:
+            raise AuditChainBroken(self._blocked)
         if not is_allowed(live.role, operation):
             with self.uow() as uow:
                 uow.audit.append(
@@ -274,10 +280,30 @@ class AuthService:
             user = uow.users.get(user_id)
         if user is None:
             hash_password(password, self.config.hasher)  # same cost as a real check
-        elif user.active and not user.locked:
-            if verify_password(user.password_hash, password, self.config.hasher):
+        else:  # checked for locked and deactivated accounts too: same time, same answer
+            right = verify_password(user.password_hash, password, self.config.hasher)
+            if right and user.active and not user.locked:
+                if needs_rehash(user.password_hash, self.config.hasher):
+                    self._rehash(user_id, password)
                 return
         self._count_failure(user_id, purpose, "wrong user ID or password")
+
+    def _rehash(self, user_id: str, password: str) -> None:
+        """Re-hash a password with the current argon2id parameters (after they changed)."""
+        with self.uow() as uow:
+            user = uow.users.get(user_id, for_update=True)
+            if user is None:
+                return
+            user.password_hash = hash_password(password, self.config.hasher)
+            uow.users.save(user)
+            uow.audit.append(
+                AuditEntry(
+                    "user", "rehash", user_id, user_id, user.full_name,
+                    new={"time_cost": self.config.hasher.time_cost,
+                         "memory_kib": self.config.hasher.memory_cost_kib,
+                         "parallelism": self.config.hasher.parallelism},
+                )
+            )  # fmt: skip
 
     def _same_user(self, live: UserSession, user_id: str, purpose: str) -> None:
         if user_id != live.user_id:
@@ -292,7 +318,13 @@ class AuthService:
         self, user_id: str, purpose: str, detail: str, entered: str | None = None
     ) -> None:
         alarm: AlarmRecord | None = None
-        error: Exception = AuthenticationFailed(f"{purpose}: wrong user ID or password")
+        # one answer, in the same time, for a wrong password, a locked and a deactivated
+        # account: the answer tells nobody which accounts exist or are locked (issue 13)
+        refused = (
+            f"{purpose}: wrong user ID or password, or the account is locked or deactivated "
+            "(an administrator can unlock it)"
+        )
+        error: Exception = AuthenticationFailed(refused)
         with self.uow() as uow:
             user = uow.users.get(user_id, for_update=True)
             new: dict[str, object] = {"detail": detail}
@@ -302,15 +334,13 @@ class AuthService:
             if user is not None and (not user.active or user.locked):
                 state = "deactivated" if not user.active else "locked"
                 new["refused"] = f"account {state}"
-                error = AccountLocked(f"account {user_id!r} is {state}; ask an administrator")
+                error = AccountLocked(refused)
             elif user is not None:
                 user.failed_attempts += 1
                 new["failed_attempts"] = user.failed_attempts
                 if user.failed_attempts >= self.config.lockout_threshold:
                     user.locked = True
-                    error = AccountLocked(
-                        f"account {user_id!r} locked after {user.failed_attempts} failed attempts"
-                    )
+                    error = AccountLocked(refused)
                 uow.users.save(user)
             name = user.full_name if user is not None else None
             uow.audit.append(
@@ -356,6 +386,28 @@ class AuthService:
     def uow(self, write: bool = True) -> AbstractContextManager[UnitOfWork]:
         """Open a unit of work on this service's database and audit context."""
         return unit_of_work(self._db, self._context, write=write)
+
+    def now(self) -> datetime:
+        """The application clock."""
+        return self._context.clock()
+
+    def use_signer(self, key: SiteKey) -> None:
+        """Sign the chain head with ``key`` from now on (after the site key is registered)."""
+        self._context = replace(self._context, signer=key)
+
+    def block_production(self, reason: str) -> None:
+        """Refuse every recorded action but reading from now on (failed integrity check)."""
+        self._blocked = reason
+
+    @property
+    def signer(self) -> SiteKey | None:
+        """The site key this service signs with (``None``: database without one)."""
+        return self._context.signer
+
+    @property
+    def production_blocked(self) -> str | None:
+        """Why recorded actions are refused, or ``None``."""
+        return self._blocked
 
     def has_users(self) -> bool:
         """Return whether any account exists (``False`` before the first run)."""

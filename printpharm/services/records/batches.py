@@ -74,10 +74,16 @@ class BatchRecordsService:
     ) -> list[tuple[SignatureRecord, SignatureCheck]]:
         """Return the batch's signatures, each verified against the batch as it is now."""
         record = batch_signable(self.get(session, batch_id))
-        return [
-            (sig, self._records.verify_signature(sig, record))
-            for sig in self._records.signatures(session, "batch", batch_id)
-        ]
+        with self._auth.uow(write=False) as uow:
+            sealed = {s.id: uow.signatures.seal_problem(s) for s in uow.signatures.for_record(
+                "batch", batch_id)}  # fmt: skip
+        out = []
+        for sig in self._records.signatures(session, "batch", batch_id):
+            check = self._records.verify_signature(sig, record)
+            if check.ok and sealed.get(sig.id):
+                check = SignatureCheck(False, sealed[sig.id])
+            out.append((sig, check))
+        return out
 
     def review(
         self, session: UserSession, batch_id: str, user_id: str, password: str, comment: str
@@ -113,6 +119,7 @@ class BatchRecordsService:
         row = self.get(session, batch_id)
         record = batch_signable(row)
         if chosen is Meaning.RELEASED:
+            self._require_releasable(row)
             self._require_review(session, record, user_id)
 
         def change_status(uow: UnitOfWork) -> None:
@@ -124,6 +131,24 @@ class BatchRecordsService:
         return self._records.sign(
             session, record, chosen, user_id, password, comment, then=change_status
         )
+
+    def _require_releasable(self, row: BatchRow) -> None:
+        """Only a batch for patient use, whose rows match the audit trail, is released."""
+        from printpharm.services.records.export import patient_use
+
+        with self._auth.uow(write=False) as uow:
+            use, why = patient_use(row, uow.events(batch_id=row.batch_id))
+            forged = uow.batch_row_problems(row.batch_id)
+        if forged:
+            raise SignatureError(
+                f"batch {row.batch_id} cannot be released: its record differs from the audit "
+                f"trail ({'; '.join(forged[:3])}); run `printpharm audit verify`"
+            )
+        if not use:
+            raise SignatureError(
+                f"batch {row.batch_id} is NOT FOR PATIENT USE ({why}): it cannot be released; "
+                "close it as a training/research batch with a 'rejected' signature instead"
+            )
 
     def _require_review(self, session: UserSession, record: SignableRecord, signer: str) -> None:
         reviews = [

@@ -192,9 +192,13 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
     signatures = []
     for sig in uow.signatures.for_record("batch", batch_id):
         check = RecordsService.verify_signature(sig, signable)
-        signatures.append(SignatureLine(sig, manifestation(sig), check.ok, check.problem))
+        problem = check.problem or uow.signatures.seal_problem(sig)
+        signatures.append(SignatureLine(sig, manifestation(sig), problem is None, problem))
     finishes = [e.new() for e in events if e.record_type == "batch" and e.action == "finish"]
     use, why = patient_use(row, events)
+    forged = uow.batch_row_problems(batch_id)
+    if forged:
+        use, why = False, "record differs from its audit trail: " + "; ".join(forged[:3])
     return BatchRecordView(
         batch=row,
         units=_unit_lines(row, events),

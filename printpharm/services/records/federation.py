@@ -192,7 +192,7 @@ def export_chain_file(db: Database, out: Path, workstation_id: str | None = None
     db.require_current()
     with unit_of_work(db, _context(workstation_id), write=False) as uow:
         report = uow.verify_chain()
-        events = [_event_dict(e) for e in uow.events()]
+        events = [_event_dict(e) for e in uow.events(include_rows=True)]
         batches = _batches(uow)
     if not report.ok or not events:
         problem = report.first_broken.detail if report.first_broken else "it has no events"

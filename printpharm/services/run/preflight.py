@@ -88,6 +88,8 @@ def simulated_weighing(preflight: Iterable[Mapping[str, Any]]) -> str | None:
     for check in preflight:
         if check.get("name") == SIMULATED_CHECK:
             return "weighed on the built-in simulated balance: for training and validation only"
+        if check.get("name") == SIMULATED_PRINTER_CHECK:
+            return "printed on a printer that identifies as a simulator: training only"
     return None
 
 
@@ -172,6 +174,10 @@ def check_static(
     return checks
 
 
+#: Preflight check recorded when the printer's identity says it is a simulator.
+SIMULATED_PRINTER_CHECK = "printer_simulated"
+
+
 def check_device(printer: PrinterDefinition, info: PrinterInfo) -> list[PreflightCheck]:
     """The printer's M115 answer against the recipe's printer definition."""
     family = FIRMWARE_FAMILIES[printer.flavour]
@@ -183,6 +189,16 @@ def check_device(printer: PrinterDefinition, info: PrinterInfo) -> list[Prefligh
             f"M115 FIRMWARE_NAME {name!r}; printer {printer.id} ({printer.flavour}) needs {family}",
         )
     ]
+    identity = f"{name} {info.fields.get('MACHINE_TYPE', '')}"
+    if "simulat" in identity.lower():  # never a batch for patient use (issue 13)
+        checks.append(
+            PreflightCheck(
+                SIMULATED_PRINTER_CHECK,
+                True,
+                f"printer identifies as {identity.strip()!r}: "
+                "a simulator, for training and validation only",
+            )
+        )
     extruders = info.fields.get("EXTRUDER_COUNT", "1")
     checks.append(
         PreflightCheck(
