@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import Cli, initialised, pw
+from tests.services.conftest import HARDWARE_IDENTITY
 
 PEOPLE = (("tech1", "Tess Tech", "technician"), ("insp1", "Ian Inspector", "inspector"),
           ("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "supervisor"))  # fmt: skip
@@ -125,19 +126,27 @@ def test_a_batch_is_for_patient_use_with_a_locked_library_a_registered_balance_a
 
     _lock_cpm(cli)
     plate = Plate()
-    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5"}, plate)
+    options = {"e_units": "plunger_mm", "diameter_mm": "14.5"}
+    simulator = build_printer(options, plate)  # M115: "printpharm simulator"
+    printer = build_printer({**options, **HARDWARE_IDENTITY}, plate)  # M115: a bench printer
     balance = build_balance({"density": "1.20"}, plate)
+    checked = [*RUN, "--user", "tech1", "--password-stdin", "--verified-by", "sup1"]
+    both = f"{pw('tech1')}\n{pw('sup1')}\n"
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
         ports = ["--printer-port", p_port.path, "--balance-port", b_port.path]
-        checked = [*RUN, *ports, "--user", "tech1", "--password-stdin", "--verified-by", "sup1"]
-        both = f"{pw('tech1')}\n{pw('sup1')}\n"
-        code, _, err = cli(*checked, stdin=both)
+        code, _, err = cli(*checked, *ports, stdin=both)
         assert code == 2 and "is not registered with a calibration date" in err
         assert plate.deposited_mm3 == 0.0
         code, out, err = cli.as_user("admin", "devices", "register-balance", "1126493049",
                                      "--calibrated", "2026-01-15", "--model", "XS205")  # fmt: skip
         assert code == 0 and "registered, calibrated 2026-01-15" in out, err
-        code, out, err = cli(*checked, stdin=both)
+        with PtyServer(simulator, speed=1000.0) as s_port:  # issue 13: never for patient use
+            code, out, err = cli(*checked, "--printer-port", s_port.path, *ports[2:], stdin=both)
+        assert code == 0, err
+        trained = json.loads(out)
+        assert trained["patient_use"] is False
+        assert "identifies as a simulator" in trained["patient_use_reason"]
+        code, out, err = cli(*checked, *ports, stdin=both)
     assert code == 0, err
     result = json.loads(out)
     assert result["status"] == "completed" and result["patient_use"] is True

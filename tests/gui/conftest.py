@@ -168,3 +168,68 @@ def logged_in_window(
         return win
 
     return open_as
+
+
+# -- a bench: the simulators on pseudo-terminals standing in for registered hardware -----------
+
+#: The balance simulator's serial number (I4) and the day the bench says it was calibrated.
+BENCH_BALANCE = ("1126493049", "XS205", "2026-01-15")
+
+
+@pytest.fixture
+def bench_station(
+    workstation: Workstation, template_db: Path, tmp_path: Path, clock: Clock
+) -> Iterator[Workstation]:
+    """A workstation whose printer and balance are on pseudo-terminals, as hardware would be.
+
+    The printer simulator answers M115 as a bench printer (a printer that says
+    "simulator" never makes a batch for patient use); the balance is registered and
+    calibrated. Nobody is logged in.
+    """
+    from printpharm.devices.sim import Plate, PtyServer, build_balance, build_printer
+    from tests.services.conftest import HARDWARE_IDENTITY
+
+    plate = Plate()
+    printer = build_printer(
+        {"e_units": "plunger_mm", "diameter_mm": "14.5", **HARDWARE_IDENTITY}, plate
+    )
+    balance = build_balance({"density": "1.20"}, plate)
+    path = tmp_path / "printpharm.sqlite3"
+    shutil.copy(template_db, path)
+    url = f"sqlite:///{path}"
+    with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
+        config = WorkstationConfig(
+            database_url=url, printer_url=p_port.path, balance_url=b_port.path
+        )
+        ws = Workstation(config, workstation.catalog, None, StationSession(url, clock))
+        assert ws.session.open(), ws.session.open_error
+        ws.session.login(ADMIN[0], ADMIN[2])
+        ws.site.register_balance(*BENCH_BALANCE)
+        ws.session.logout()
+        yield ws
+        ws.session.close()
+
+
+def lock_drug(
+    station: Workstation, drug: str = "cyclophosphamide", kinds: tuple[str, ...] = ("recipe", "ink")
+) -> None:
+    """As a supervisor: import the shipped files, then validate and lock the drug's versions."""
+    session = station.session
+    session.login(SUPERVISOR[0], SUPERVISOR[2])
+    assert station.catalog is not None
+    station.import_library()
+    recipe_ids = {r.id for r in station.recipes(drug)}
+    inks = {station.catalog.recipe(r).ink for r in recipe_ids}
+    for row in station.library_rows():
+        wanted = (row.kind == "recipe" and row.item_id in recipe_ids) or (
+            row.kind == "ink" and row.item_id in inks
+        )
+        if wanted and row.kind in kinds:
+            station.sign_library("validate", row, SUPERVISOR[0], SUPERVISOR[2], "PQ report 7")
+            (now,) = [
+                r
+                for r in station.library_rows()
+                if (r.kind, r.item_id, r.version) == (row.kind, row.item_id, row.version)
+            ]
+            station.sign_library("lock", now, SUPERVISOR[0], SUPERVISOR[2], "")
+    session.logout()

@@ -16,7 +16,7 @@ from printpharm.services.run.events import UnitWeighed
 from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.station import batch as _station_batch
 from printpharm.services.station.workstation import DoseForm, StationSession, Workstation
-from tests.gui.conftest import SUPERVISOR, TECHNICIAN
+from tests.gui.conftest import SUPERVISOR, TECHNICIAN, lock_drug
 from tests.gui.test_flow import _fill
 
 pytestmark = pytest.mark.gui
@@ -36,26 +36,7 @@ def _sign_in_dialog(qtbot, page, step: str, comment: str) -> None:  # type: igno
 
 
 def _lock_via_services(station: Workstation, kinds: tuple[str, ...], drug: str = DRUG) -> None:
-    """As a supervisor: import the shipped files, then validate and lock the drug's versions."""
-    session = station.session
-    session.login(SUPERVISOR[0], SUPERVISOR[2])
-    assert station.catalog is not None
-    station.import_library()
-    recipe_ids = {r.id for r in station.recipes(drug)}
-    inks = {station.catalog.recipe(r).ink for r in recipe_ids}
-    for row in station.library_rows():
-        wanted = (row.kind == "recipe" and row.item_id in recipe_ids) or (
-            row.kind == "ink" and row.item_id in inks
-        )
-        if wanted and row.kind in kinds:
-            station.sign_library("validate", row, SUPERVISOR[0], SUPERVISOR[2], "PQ report 7")
-            (now,) = [
-                r
-                for r in station.library_rows()
-                if (r.kind, r.item_id, r.version) == (row.kind, row.item_id, row.version)
-            ]
-            station.sign_library("lock", now, SUPERVISOR[0], SUPERVISOR[2], "")
-    session.logout()
+    lock_drug(station, drug, kinds)
 
 
 def _plan(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]

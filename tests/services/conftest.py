@@ -16,6 +16,10 @@ from printpharm.services.run.devices import connected_devices, simulator_urls
 from printpharm.services.run.program import parse_plate_gcode
 from printpharm.services.run.request import RunDevices, RunOptions, RunRequest
 
+#: Simulator options under which the printer simulator answers M115 as a bench printer
+#: would: a printer that says "simulator" never makes a batch for patient use (issue 13).
+HARDWARE_IDENTITY = {"firmware_name": "Marlin 2.1.2.1 (bench build)", "machine_type": "Bench SSE"}
+
 #: Short timeouts: the simulators run on a virtual clock, so nothing waits for real.
 FAST_LINK = LinkOptions(ok_timeout_s=2.0, max_probes=1, resend_quiet_s=0.01, poll_s=0.05)
 RUN_DAY = date(2026, 11, 22)

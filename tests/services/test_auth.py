@@ -376,7 +376,7 @@ def test_locked_deactivated_and_wrong_answer_alike_after_the_same_work(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 13: no distinct message, and the password is checked (same cost) in every case."""
-    from printpharm.services import auth as auth_module
+    from printpharm.services.access import auth as auth_module
 
     env.make_user("tech1", "technician")
     env.make_user("tech2", "technician")

@@ -27,7 +27,7 @@ from printpharm.services.run.loop import run_batch
 from printpharm.storage.library import library
 from printpharm.storage.repositories import unit_of_work
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
-from tests.services.conftest import make_request, options
+from tests.services.conftest import HARDWARE_IDENTITY, make_request, options
 from tests.storage._dbs import make_context
 
 __all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
@@ -270,7 +270,9 @@ def test_the_run_preflight_uses_the_library_lock(
     _lock(lib, team, "recipe", RECIPE, 1)
     _lock(lib, team, "ink", INK, 1)
     authorisation = gate.authorise_batch(tech, request.recipe, request.ink, request.dose_mg)
-    result = run_batch(request, sim_devices(request), recorder=recorder, options=run_options)
+    result = run_batch(
+        request, sim_devices(request, **HARDWARE_IDENTITY), recorder=recorder, options=run_options
+    )
     gate.record_authorisation(tech, result.batch_id, authorisation)
     assert result.recipe["version"] == f"library:{RECIPE} v1"
     view = BatchExportService(env.auth, env.db).view(sup1, result.batch_id)

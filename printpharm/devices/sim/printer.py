@@ -55,6 +55,10 @@ class PrinterSimConfig:
     busy_interval_s: float = 2.0
     e_units: str = "mm3"
     diameter_mm: float = 1.75
+    #: What M115 reports. A printer whose identity says "simulator" never makes a batch
+    #: for patient use; tests of that gate let the simulator stand in for hardware.
+    firmware_name: str = "Marlin 2.1.2.1 (printpharm simulator)"
+    machine_type: str = "printpharm SSE simulator"
     faults: PrinterFaults = field(default_factory=PrinterFaults)
 
 
@@ -339,9 +343,9 @@ class PrinterSim(SimDevice):
 
     def _report_firmware(self) -> None:
         self.emit(
-            "FIRMWARE_NAME:Marlin 2.1.2.1 (printpharm simulator) "
+            f"FIRMWARE_NAME:{self.config.firmware_name} "
             "SOURCE_CODE_URL:github.com/MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 "
-            "MACHINE_TYPE:printpharm SSE simulator EXTRUDER_COUNT:1 "
+            f"MACHINE_TYPE:{self.config.machine_type} EXTRUDER_COUNT:1 "
             "UUID:00000000-0000-4000-8000-000000000000"
         )
         caps = {
