@@ -187,7 +187,8 @@ def _batches_export(args: argparse.Namespace) -> int:
     with logged_in(args) as (services, session, _):
         service = BatchExportService(services.auth, services.db)
         result = service.export(session, args.batch, args.format, args.out)
-    emit(args, result, f"{result.format} written to {result.path} (sha256 {result.sha256})")
+    made = f"\n{result.head.line()}" if result.head else ""
+    emit(args, result, f"{result.format} written to {result.path} (sha256 {result.sha256}){made}")
     return 0
 
 

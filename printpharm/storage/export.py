@@ -16,6 +16,7 @@ which database revision and chain head.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +63,7 @@ class PackageReport:
     events: int
     chain_head_sha256: str
     rows: dict[str, int]
+    key_fingerprint: str | None = None
 
 
 def _t(mapped: Any) -> Table:
@@ -175,7 +177,7 @@ def export_inspection_package(
         Either database cannot be used.
     """
     path = Path(path)
-    if path.exists():
+    if os.path.lexists(path):  # a file, or a link (even one pointing nowhere): never written
         raise RecordError(f"{path} exists already; an inspection package is never overwritten")
     snap = _read(source, batch_id)
     manifest = {
@@ -185,6 +187,7 @@ def export_inspection_package(
         "source_revision": snap.revision,
         "chain_events": snap.head["last_seq"],
         "chain_head_sha256": snap.head["last_hash"],
+        "site_key_fingerprint": snap.head.get("key_id"),
         "note": "whole audit chain up to the export, so that every hash can be checked",
     }
     try:
@@ -194,7 +197,10 @@ def export_inspection_package(
             leftover.unlink(missing_ok=True)
         raise
     counts = {name: len(rows) for name, rows in snap.rows.items()}
-    return PackageReport(path, batch_id, len(snap.events), str(snap.head["last_hash"]), counts)
+    return PackageReport(
+        path, batch_id, len(snap.events), str(snap.head["last_hash"]), counts,
+        snap.head.get("key_id"),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ __all__ = [
     "read_anchors",
     "register_site_key",
     "signed_head",
+    "site_keys",
     "verify_integrity",
 ]
 
@@ -81,6 +82,11 @@ def _keys(session: Session) -> list[KeyInfo]:
         ).order_by(AuditKey.from_seq)
     ).all()
     return [KeyInfo(*r) for r in rows]
+
+
+def site_keys(session: Session) -> list[KeyInfo]:
+    """Every registered public key, oldest first (each in force from its ``from_seq``)."""
+    return _keys(session)
 
 
 def database_id(session: Session) -> str | None:
@@ -179,9 +185,17 @@ class Anchor:
 
 
 def append_anchor(
-    path: Path, head: dict[str, Any], public_key: str, database: str, at: datetime
+    path: Path,
+    head: dict[str, Any],
+    public_key: str,
+    database: str,
+    at: datetime,
+    occasion: str = "",
 ) -> Anchor:
     """Append the signed ``head`` to the anchor log ``path`` (created 0600, append-only).
+
+    ``occasion`` (``daily``, ``release of batch …``, ``key rotation`` …) is written
+    into the line for the people who read the log; verification does not use it.
 
     Raises
     ------
@@ -192,6 +206,8 @@ def append_anchor(
         raise SiteKeyError("the chain head is not signed: register a site key first")
     record = {**head, "public_key": public_key, "anchored_at": format_utc_ms(at),
               "database": database}  # fmt: skip
+    if occasion:
+        record["occasion"] = occasion
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)

@@ -40,6 +40,7 @@ from printpharm.storage.integrity import (
     database_id,
     register_site_key,
     signed_head,
+    site_keys,
     verify_integrity,
 )
 from printpharm.storage.rowseal import AUDIT_LOG_KEY, row_matches
@@ -439,6 +440,10 @@ class UnitOfWork:
     def current_key(self) -> KeyInfo | None:
         """The site key in force, or ``None`` for a database without one."""
         return current_key(self._session)
+
+    def site_keys(self) -> list[KeyInfo]:
+        """Every registered site public key, oldest first."""
+        return site_keys(self._session)
 
     def register_key(self, new: SiteKey, old: SiteKey | None, user_id: str | None) -> None:
         """Register the first site key, or rotate to ``new`` (endorsed by ``old``)."""

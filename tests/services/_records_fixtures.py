@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -15,6 +15,7 @@ from printpharm.services.control.research import ResearchModeService
 from printpharm.storage.audit import AuditEvent
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import AlarmRecord, unit_of_work
+from printpharm.storage.sitekey import SiteKey
 from tests.storage._dbs import FakeClock, clock, db, db_spec, make_context, sqlite_template
 
 __all__ = [
@@ -74,11 +75,19 @@ class Env:
             return uow.events(**filters)
 
 
-def build_env(db: Database, clock: FakeClock) -> Env:
-    """Services over ``db`` with cheap hashing, the first administrator logged in."""
+def build_env(db: Database, clock: FakeClock, signer: SiteKey | None = None) -> Env:
+    """Services over ``db`` with cheap hashing, the first administrator logged in.
+
+    With ``signer``, the database is keyed first (as ``printpharm init`` does) and
+    every append signs the chain head with it.
+    """
     config = AuthConfig(policy=PasswordPolicy(), hasher=CHEAP)
     alerts: list[AlarmRecord] = []
-    auth = AuthService(db, make_context(clock), config, alert=alerts.append)
+    context = replace(make_context(clock), signer=signer)
+    if signer is not None:
+        with unit_of_work(db, context) as uow:
+            uow.register_key(signer, None, None)
+    auth = AuthService(db, context, config, alert=alerts.append)
     accounts = AccountService(auth)
     e = Env(
         db,

@@ -17,7 +17,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from printpharm.core.text import shown
 from printpharm.errors import (
     AccountLocked,
     AuditChainBroken,
@@ -99,6 +101,9 @@ class AuthService:
         self._alert = alert
         self._sessions: dict[str, UserSession] = {}
         self._blocked: str | None = None
+        #: The external anchor log the signed head is appended to (at a release, a key
+        #: rotation, daily); ``None``: not anchored (set by the composition root).
+        self.anchor_log: Path | None = None
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -310,7 +315,7 @@ class AuthService:
             self._count_failure(
                 live.user_id,
                 purpose,
-                f"{live.user_id} entered the user ID {user_id!r} of another user",
+                f"{live.user_id} entered the user ID {shown(user_id)} of another user",
                 entered=user_id,
             )
 
@@ -377,7 +382,7 @@ class AuthService:
         """Reset the failure counter after a successful re-authentication, inside ``uow``."""
         user = uow.users.get(user_id, for_update=True)
         if user is None or not user.active or user.locked:
-            raise AccountLocked(f"account {user_id!r} is locked or deactivated")
+            raise AccountLocked(f"account {shown(user_id)} is locked or deactivated")
         if user.failed_attempts:
             user.failed_attempts = 0
             uow.users.save(user)

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from printpharm.errors import InputError
+from printpharm.services.access.auth import AuthService
 from printpharm.storage.audit import AuditContext
 from printpharm.storage.db import Database
 from printpharm.storage.integrity import (
@@ -44,11 +46,14 @@ __all__ = [
     "ANCHOR_ENV",
     "ANCHOR_INTERVAL_SETTING",
     "ANCHOR_PATH_SETTING",
+    "HeadStamp",
+    "anchor_after",
     "anchor_due",
     "anchor_log_path",
     "anchor_head",
     "check_integrity",
     "enrol_site_key",
+    "head_stamp",
     "rotate_site_key",
     "signer_for",
 ]
@@ -59,6 +64,40 @@ ANCHOR_ENV = "PRINTPHARM_ANCHOR_LOG"
 ANCHOR_PATH_SETTING = "integrity.anchor_path"
 #: Site setting: hours between automatic anchors.
 ANCHOR_INTERVAL_SETTING = "integrity.anchor_interval_h"
+
+
+@dataclass(frozen=True)
+class HeadStamp:
+    """The chain head a record was made at and the site key that signs it (printed on exports).
+
+    With the anchor log (or a later head) anyone can check that the record was
+    made from this chain: the event ``seq`` must still hash to ``event_hash``.
+    """
+
+    seq: int
+    event_hash: str
+    key_fingerprint: str | None
+
+    def line(self) -> str:
+        """One printable sentence."""
+        key = (
+            f"site key fingerprint {self.key_fingerprint}"
+            if self.key_fingerprint
+            else "no site key (the chain is not keyed)"
+        )
+        return f"made at chain head event {self.seq} (SHA-256 {self.event_hash}); {key}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """For JSON exports."""
+        return {"seq": self.seq, "event_hash": self.event_hash,
+                "site_key_fingerprint": self.key_fingerprint}  # fmt: skip
+
+
+def head_stamp(uow: UnitOfWork) -> HeadStamp:
+    """The chain head of ``uow``'s database now, and the fingerprint of the site key in force."""
+    head = uow.signed_head()
+    key = uow.current_key()
+    return HeadStamp(int(head["seq"]), str(head["event_hash"]), key.key_id if key else None)
 
 
 def anchor_log_path(settings: Mapping[str, Any]) -> Path:
@@ -111,7 +150,7 @@ def check_integrity(uow: UnitOfWork, anchor_log: Path, *, partial: bool = False)
     return uow.verify_integrity(anchors, partial=partial)
 
 
-def anchor_head(uow: UnitOfWork, anchor_log: Path) -> Anchor:
+def anchor_head(uow: UnitOfWork, anchor_log: Path, occasion: str = "") -> Anchor:
     """Append the signed head of ``uow``'s database to ``anchor_log``.
 
     Raises
@@ -122,9 +161,33 @@ def anchor_head(uow: UnitOfWork, anchor_log: Path) -> Anchor:
     key = uow.current_key()
     if key is None:
         raise SiteKeyError("this database has no site key: nothing signed to anchor")
+    database = uow.database_id() or key.key_id
     return append_anchor(
-        anchor_log, uow.signed_head(), key.public_key, uow.database_id() or key.key_id, uow.now()
+        anchor_log, uow.signed_head(), key.public_key, database, uow.now(), occasion
     )
+
+
+def anchor_after(auth: AuthService, occasion: str) -> Anchor | None:
+    """Anchor the head now, after ``occasion`` (a release, a key rotation) was committed.
+
+    What was done stays done: a log that cannot be written raises a high alarm
+    (``integrity.anchor``) telling the administrator to fix it and run
+    ``printpharm audit anchor``. ``None`` when not anchored (no log configured,
+    a database without a site key, or the log failed).
+    """
+    if auth.anchor_log is None or auth.signer is None:
+        return None
+    try:
+        with auth.uow(write=False) as uow:
+            return anchor_head(uow, auth.anchor_log, occasion)
+    except SiteKeyError as exc:
+        message = (
+            f"the chain head was not anchored after {occasion}: {exc}. Administrator: make "
+            f"the anchor log writable, then run `printpharm audit anchor`"
+        )
+        with auth.uow() as uow:
+            uow.alarms.raise_alarm("integrity.anchor", "high", message, uow.now())
+        return None
 
 
 def anchor_due(

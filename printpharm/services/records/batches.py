@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from printpharm.core.text import shown
 from printpharm.errors import RecordError, SignatureError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
@@ -24,6 +25,7 @@ from printpharm.services.access.signatures import (
     SignableRecord,
     SignatureCheck,
 )
+from printpharm.services.access.site_trust import anchor_after
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
@@ -66,7 +68,7 @@ class BatchRecordsService:
         with self._auth.uow(write=False) as uow:
             row = uow.batches.get(batch_id)
         if row is None:
-            raise RecordError(f"batch {batch_id!r} does not exist")
+            raise RecordError(f"batch {shown(batch_id)} does not exist")
         return row
 
     def signatures(
@@ -128,9 +130,12 @@ class BatchRecordsService:
                 raise RecordError(f"batch {batch_id!r} changed while it was being signed")
             uow.batches.set_status(batch_id, chosen.value, comment)
 
-        return self._records.sign(
+        signature = self._records.sign(
             session, record, chosen, user_id, password, comment, then=change_status
         )
+        if chosen is Meaning.RELEASED:  # every release is anchored outside the database
+            anchor_after(self._auth, f"release of batch {batch_id}")
+        return signature
 
     def _require_releasable(self, row: BatchRow) -> None:
         """Only a batch for patient use, whose rows match the audit trail, is released."""

@@ -26,11 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from printpharm import __version__
+from printpharm.core.text import shown
 from printpharm.errors import InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService, manifestation
+from printpharm.services.access.site_trust import HeadStamp, head_stamp
 from printpharm.services.records.batches import batch_signable
+from printpharm.services.records.files import refuse_existing, write_new_file
 from printpharm.services.run.preflight import simulated_weighing
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 from printpharm.storage.audit import AuditEntry, AuditEvent, ChainReport, format_utc_ms
@@ -96,6 +99,7 @@ class BatchRecordView:
     exported_by: str
     exported_at: str
     unaudited_units: tuple[int, ...] = ()
+    head: HeadStamp | None = None
 
     @property
     def changed_after_signing(self) -> bool:
@@ -120,6 +124,7 @@ class ExportResult:
     path: Path
     format: str
     sha256: str
+    head: HeadStamp | None = None
 
 
 def patient_use(row: BatchRow, events: Iterable[AuditEvent]) -> tuple[bool, str]:
@@ -186,7 +191,7 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
     """
     row = uow.batches.get(batch_id)
     if row is None:
-        raise RecordError(f"batch {batch_id!r} does not exist")
+        raise RecordError(f"batch {shown(batch_id)} does not exist")
     events = uow.events(batch_id=batch_id)
     signable = batch_signable(row)
     signatures = []
@@ -214,6 +219,7 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
         exported_by=exported_by,
         exported_at=format_utc_ms(uow.now()),
         unaudited_units=_unaudited(row, events),
+        head=head_stamp(uow),
     )
 
 
@@ -262,7 +268,8 @@ def record_to_json(view: BatchRecordView) -> dict[str, Any]:
                 "units_without_audit_event": list(view.unaudited_units),
                 "audit_chain": {"ok": view.chain.ok, "events": view.chain.events,
                                 "first_broken": None if view.chain.first_broken is None
-                                else asdict(view.chain.first_broken)},
+                                else asdict(view.chain.first_broken),
+                                "head": view.head.as_dict() if view.head else None},
             },
         }
     )  # fmt: skip
@@ -334,7 +341,11 @@ def record_to_csv(view: BatchRecordView) -> str:
         ("ink_expiry", (recipe.get("ink") or {}).get("expiry")),
         ("created_by", b.created_by), ("created_at", b.created_at.isoformat()),
         ("signing_statement", view.signing_statement),
-        ("audit_chain_ok", view.chain.ok), ("exported_at", view.exported_at),
+        ("audit_chain_ok", view.chain.ok),
+        ("chain_head_seq", view.head.seq if view.head else None),
+        ("chain_head_sha256", view.head.event_hash if view.head else None),
+        ("site_key_fingerprint", view.head.key_fingerprint if view.head else None),
+        ("exported_at", view.exported_at),
         ("exported_by", view.exported_by),
     ):  # fmt: skip
         w.writerow(["batch", key, "" if value is None else value])
@@ -411,14 +422,15 @@ class BatchExportService:
         InputError
             Unknown format.
         RecordError
-            No such batch, or ``path`` exists (exports never overwrite).
+            No such batch, or something exists at ``path`` (exports never overwrite a
+            file nor follow a link).
         """
         if fmt not in EXPORT_FORMATS:
             raise InputError(f"export format {fmt!r} is not one of {list(EXPORT_FORMATS)}")
         live = self._auth.require(session, Operation.EXPORT_RECORDS)
         path = Path(path)
-        if path.exists():
-            raise RecordError(f"{path} exists already; exports never overwrite a file")
+        refuse_existing(path, "batch record export")
+        head: HeadStamp | None
         if fmt == "package":
             with self._auth.uow(write=False) as uow:
                 at = uow.now()
@@ -428,16 +440,13 @@ class BatchExportService:
             extra: dict[str, Any] = {
                 "events": report.events,
                 "chain_head": report.chain_head_sha256,
+                "site_key_fingerprint": report.key_fingerprint,
             }
+            head = HeadStamp(report.events, report.chain_head_sha256, report.key_fingerprint)
         else:
             view = self.view(session, batch_id)
-            data = _render(view, fmt)
-            try:
-                with path.open("xb") as fh:
-                    fh.write(data)
-            except OSError as exc:
-                raise RecordError(f"cannot write {path}: {exc.strerror}") from exc
-            extra = {}
+            write_new_file(path, _render(view, fmt), "batch record export")
+            extra, head = {}, view.head
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         with self._auth.uow() as uow:
             uow.audit.append(
@@ -445,7 +454,7 @@ class BatchExportService:
                            new={"format": fmt, "file": path.name, "sha256": digest, **extra},
                            batch_id=batch_id)
             )  # fmt: skip
-        return ExportResult(path, fmt, digest)
+        return ExportResult(path, fmt, digest, head)
 
 
 def _render(view: BatchRecordView, fmt: str) -> bytes:

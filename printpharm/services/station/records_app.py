@@ -140,7 +140,7 @@ class RecordsServices:
             with self.auth.uow(write=False) as uow:
                 settings = {k: s.value for k, s in uow.settings.all().items()}
                 if anchor_due(self.anchor_log, settings, uow.now(), uow.database_id()):
-                    anchor_head(uow, self.anchor_log)
+                    anchor_head(uow, self.anchor_log, "daily")
         return report
 
     def rotate_key(self, session: UserSession, reason: str) -> SiteKey:
@@ -162,13 +162,13 @@ class RecordsServices:
         with self.auth.uow() as uow:
             key = rotate_site_key(uow, old, live.user_id)
         self.auth.use_signer(key)
-        self.anchor()
+        self.anchor("key rotation")
         return key
 
-    def anchor(self) -> Anchor:
+    def anchor(self, occasion: str = "on demand") -> Anchor:
         """Append the signed head to the anchor log now."""
         with self.auth.uow(write=False) as uow:
-            return anchor_head(uow, self.anchor_log)
+            return anchor_head(uow, self.anchor_log, occasion)
 
 
 def _hasher_from_env() -> HasherConfig:
@@ -266,6 +266,7 @@ def open_records(
         signer=signer,
     )
     auth = AuthService(db, context, config, alert)
+    auth.anchor_log = log = anchor_log_path(settings)
     return RecordsServices(
         db,
         auth,
@@ -273,7 +274,7 @@ def open_records(
         RecordsService(auth),
         ResearchModeService(auth),
         SiteSettingsService(auth),
-        anchor_log_path(settings),
+        log,
     )
 
 
