@@ -25,6 +25,7 @@ from printpharm.cli._auth_args import (
     logged_in,
 )
 from printpharm.cli._common import add_json_flag, emit
+from printpharm.core.text import shown
 from printpharm.errors import InputError
 from printpharm.services.access.permissions import Role
 from printpharm.services.records.audit_export import AuditFilter, export_audit
@@ -148,7 +149,9 @@ def _users_passwd(args: argparse.Namespace) -> int:
 def _minutes(value: float) -> int:
     """Whole seconds of a ``--minutes`` value, refusing nan, infinities and absurd sizes."""
     if not math.isfinite(value) or not 0 < value <= 100_000:
-        raise InputError(f"--minutes {value!r} must be a number of minutes between 0 and 100000")
+        raise InputError(
+            f"--minutes {shown(value)} must be a number of minutes between 0 and 100000"
+        )
     return int(value * 60)
 
 

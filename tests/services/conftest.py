@@ -38,14 +38,17 @@ def plate_gcode(
     E is in units of ``mm3_per_e`` mm³.
     """
     lines = ["; hand-made plate", "G21", "G90", "M83", "G92 E0", ""]
+    if mm3_per_e == 1:  # E is in mm³, whatever the printer definition says (the sims agree)
+        lines.insert(1, ";PRINTPHARM EXTRUSION e_units=mm3 diameter_mm=1.75")
     for n, target in enumerate(targets_mg, start=1):
         volume_mm3 = target / density_g_per_cm3  # mg / (mg/mm³)
         e_per_move = volume_mm3 / mm3_per_e / moves_per_unit
-        x0 = 20 + 15 * (n - 1)
+        x0 = 20 + 15 * ((n - 1) % 11)  # rows of 11 units: the plate stays on the 200 mm bed
+        y0 = 20 + 15 * ((n - 1) // 11)
         lines.append(f";PRINTPHARM UNIT_START n={n} of={len(targets_mg)} target_mg={target}")
-        lines.append(f"G0 X{x0} Y20 Z0.6 F3000")
+        lines.append(f"G0 X{x0} Y{y0} Z0.6 F3000")
         for k in range(moves_per_unit):
-            y = 20 + (k % 2) * 8
+            y = y0 + (k % 2) * 8
             lines.append(f"G1 X{x0 + (k % 3)} Y{y} E{e_per_move:.6f} F600")
         lines.append(f";PRINTPHARM UNIT_END n={n}")
         lines.append("G0 Z5 F600 ; lift off the unit")

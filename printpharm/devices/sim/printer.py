@@ -180,7 +180,9 @@ class PrinterSim(SimDevice):
             if self._autoreport_s:
                 events.append(self._next_report)
             if self._blocked_since is not None:
-                events += [self._last_busy + self.config.busy_interval_s, now_s + 0.25]
+                if self.config.busy_interval_s > 0:  # 0: no busy messages (Marlin M113 S0)
+                    events.append(self._last_busy + self.config.busy_interval_s)
+                events.append(now_s + 0.25)
                 events = [e for e in events if e > now_s] or [now_s + 0.25]
             if self._wait_until is not None:
                 events.append(self._wait_until)
@@ -195,6 +197,8 @@ class PrinterSim(SimDevice):
             self._next_report = self._now + self._autoreport_s
         if self._blocked_since is None or self._queue[0][1].split(" ", 1)[0] not in _BLOCKING:
             return  # moves waiting for the planner print no busy messages
+        if self.config.busy_interval_s <= 0:
+            return  # Marlin's M113 S0: host keepalive off, no busy messages
         if self._now - self._last_busy >= self.config.busy_interval_s - 1e-9:
             self.emit("echo:busy: processing")
             self._last_busy = self._now

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from printpharm.core.text import shown
 from printpharm.errors import InputError, PermissionDenied
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.passwords import generate_temporary_password, hash_password
@@ -30,6 +31,8 @@ SIGNATURE_STATEMENT = (
 )
 
 _USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+#: Longest full name (the printed name on signatures and records).
+MAX_FULL_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -367,11 +370,11 @@ class AccountService:
     ) -> None:
         actor = self._auth.require(session, Operation.MANAGE_USERS)
         if not reason or not reason.strip():
-            raise InputError(f"a reason is required to {action} user {user_id!r}")
+            raise InputError(f"a reason is required to {action} user {shown(user_id)}")
         with self._auth.uow() as uow:
             user = uow.users.get(user_id)
             if user is None:
-                raise InputError(f"user {user_id!r} does not exist")
+                raise InputError(f"user {shown(user_id)} does not exist")
             before = _public(user)
             change(uow, user)
             uow.users.save(user)
@@ -393,10 +396,12 @@ class AccountService:
 def _check_identity(user_id: str, full_name: str) -> None:
     if not _USER_ID.match(user_id or ""):
         raise InputError(
-            f"user ID {user_id!r} must be 2-64 lower-case letters, digits, '.', '_' or '-'"
+            f"user ID {shown(user_id)} must be 2-64 lower-case letters, digits, '.', '_' or '-'"
         )
     if not full_name or not full_name.strip():
         raise InputError(f"full name of {user_id!r} is required (no shared or generic accounts)")
+    if len(full_name) > MAX_FULL_NAME:
+        raise InputError(f"full name {shown(full_name)} is longer than {MAX_FULL_NAME} characters")
 
 
 def _role(role: Role | str) -> Role:

@@ -4,7 +4,9 @@ Static checks (before the devices are touched): the recipe version is validated
 and locked, it is a medicine recipe, the dose lies in its validated range and
 step, the ink is the recipe's and its lot has not expired, every unit's target
 mass in the G-code carries the prescribed dose, and the heater targets are
-inside the recipe's windows. Device checks: the printer
+inside the recipe's windows, and every line to be sent stays inside the printer
+definition's bed, maximum temperatures and a sane E move (``machine_limits``).
+Device checks: the printer
 identifies (M115) as the firmware family the recipe's printer definition
 needs, and after heating the measured temperatures are inside the windows.
 
@@ -25,6 +27,7 @@ from printpharm.core.units import ink_mass_mg
 from printpharm.devices.printer import HeaterReading, PrinterInfo
 from printpharm.errors import DoseInputError, PreflightError
 from printpharm.services.run.program import PlateProgram
+from printpharm.slicing.limits import LimitViolation, MachineLimits, check_limits
 
 __all__ = [
     "FIRMWARE_FAMILIES",
@@ -33,8 +36,11 @@ __all__ = [
     "LockStatus",
     "PreflightCheck",
     "check_device",
+    "check_program_limits",
     "check_static",
     "check_temperatures",
+    "limit_violations",
+    "machine_limits",
     "raise_failures",
     "shipped_recipe_lock",
     "simulated_weighing",
@@ -172,6 +178,44 @@ def check_static(
         _window_check("bed_temperature", temperatures_c[1], recipe),
     ]
     return checks
+
+
+def machine_limits(printer: PrinterDefinition) -> MachineLimits:
+    """The limits a program for ``printer`` must stay inside (bed, temperatures, E unit)."""
+    return MachineLimits(
+        bed_x_mm=float(printer.bed_x.value),
+        bed_y_mm=float(printer.bed_y.value),
+        max_z_mm=float(printer.max_z.value),
+        max_nozzle_c=float(printer.max_nozzle_temperature.value),
+        max_bed_c=float(printer.max_bed_temperature.value),
+        e_units=printer.e_axis,
+    )
+
+
+def limit_violations(lines: Iterable[str], printer: PrinterDefinition) -> list[LimitViolation]:
+    """Lines of a G-code program that ask ``printer`` for more than it allows (issue 13)."""
+    return check_limits(lines, machine_limits(printer))
+
+
+def check_program_limits(
+    printer: PrinterDefinition,
+    program: PlateProgram,
+    temperatures_c: tuple[Decimal | None, Decimal | None],
+) -> PreflightCheck:
+    """Every line the run will send, and its heater targets, inside ``printer``'s limits."""
+    nozzle, bed = temperatures_c
+    heat = [f"M104 S{nozzle}"] if nozzle is not None else []
+    heat += [f"M140 S{bed}"] if bed is not None else []
+    lines = [*heat, *program.preamble]
+    for unit in program.units:
+        lines += unit.lines
+    lines += program.postamble
+    found = limit_violations(lines, printer)
+    detail = f"{len(lines)} lines inside printer {printer.id}'s bed, temperatures and E bound"
+    if found:
+        shown_ = "; ".join(str(v) for v in found[:3])
+        detail = f"{len(found)} line(s) beyond printer {printer.id}'s limits: {shown_}"
+    return PreflightCheck("machine_limits", not found, detail)
 
 
 #: Preflight check recorded when the printer's identity says it is a simulator.

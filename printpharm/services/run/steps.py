@@ -21,6 +21,7 @@ from printpharm.services.run.preflight import (
     LockStatus,
     PreflightCheck,
     check_device,
+    check_program_limits,
     check_static,
     check_temperatures,
     raise_failures,
@@ -153,6 +154,7 @@ class Session:
         self.checks = check_static(
             req.recipe, req.ink, req.program, req.dose_mg, temps, self.lock, self.today()
         )
+        self.checks.append(check_program_limits(req.printer_definition, req.program, temps))
         if self.options.balance_policy is not None:
             balance = self.devices
             self.checks.append(
