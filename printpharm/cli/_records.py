@@ -27,6 +27,7 @@ from printpharm.cli._auth_args import (
 from printpharm.cli._common import add_json_flag, emit
 from printpharm.core.text import shown
 from printpharm.errors import InputError
+from printpharm.services.access.break_glass import break_glass
 from printpharm.services.access.permissions import Role
 from printpharm.services.records.audit_export import AuditFilter, export_audit
 from printpharm.services.station.records_app import (
@@ -50,8 +51,15 @@ def _init(args: argparse.Namespace) -> int:
     password = secrets.ask(f"new password for {args.admin}: ")
     if not args.password_stdin and getpass.getpass("repeat the password: ") != password:
         raise InputError("the two passwords differ")
-    user = initialise(args.db, args.admin, args.full_name or args.admin, password)
-    emit(args, {"created": user}, f"database ready; administrator {user.user_id} created")
+    made = initialise(args.db, args.admin, args.full_name or args.admin, password)
+    text = f"database ready; administrator {made.admin.user_id} created"
+    if made.recovery_code:
+        text += (
+            f"\nRECOVERY CODE (shown once): {made.recovery_code}\n"
+            "Print it, seal it in an envelope and keep it in the safe: it unlocks an "
+            "administrator when no administrator can log in (printpharm users break-glass)."
+        )
+    emit(args, {"created": made.admin, "recovery_code": made.recovery_code}, text)
     return 0
 
 
@@ -140,6 +148,25 @@ def _users_passwd(args: argparse.Namespace) -> int:
     finally:
         services.close()
     emit(args, {"user_id": args.user, "changed": True}, f"password of {args.user} changed")
+    return 0
+
+
+def _users_break_glass(args: argparse.Namespace) -> int:
+    services = open_records(args.db)
+    try:
+        code = Secrets(args).ask("recovery code (from the sealed envelope): ")
+        done = break_glass(services.auth, args.admin_id, code, args.reason)
+    finally:
+        services.close()
+    emit(
+        args,
+        {"administrator": done.admin_id, "temporary_password": done.temporary_password,
+         "recovery_code": done.new_code},
+        f"BREAK-GLASS used: administrator {done.admin_id} unlocked; one-time password (must be "
+        f"changed at first login):\n{done.temporary_password}\n"
+        f"The recovery code is spent. NEW RECOVERY CODE (print it, seal it, keep it in the "
+        f"safe): {done.new_code}\nA critical alarm and an audit event record this use.",
+    )  # fmt: skip
     return 0
 
 
@@ -365,6 +392,16 @@ def _register_users(subparsers: Sub) -> None:
     p = users.add_parser("acknowledge", help="acknowledge the e-signature statement")
     p.set_defaults(func=_users_acknowledge)
     add_records_args(p)
+    p = users.add_parser(
+        "break-glass",
+        help="unlock an administrator with the sealed recovery code (when no administrator "
+        "can log in); loudly audited",
+    )
+    p.add_argument("admin_id", metavar="ADMIN_ID", help="the administrator account to unlock")
+    p.add_argument("--reason", required=True)
+    add_records_args(p, login=False)
+    add_secret_flags(p, user=False, password_help="read the recovery code from standard input")
+    p.set_defaults(func=_users_break_glass)
     p = users.add_parser("passwd", help="change your own password")
     p.set_defaults(func=_users_passwd)
     add_records_args(p)

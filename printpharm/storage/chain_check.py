@@ -67,6 +67,7 @@ def verify_chain(
     *,
     chunk: int = 20_000,
     sealed: dict[str, tuple[int, str | None]] | None = None,
+    after: tuple[int, str] | None = None,
 ) -> ChainReport:
     """Walk the whole chain and report the first broken link.
 
@@ -86,17 +87,32 @@ def verify_chain(
     sealed
         If given, filled with the latest ``row`` event of every protected row:
         ``record_id`` → (seq, sha256) (see :func:`.rowseal.cross_check`).
+    after
+        ``(seq, event_hash)`` of an event verified before: only the events after it
+        are walked (the quick check before each recorded action), once the stored
+        event ``seq`` is shown to still have that hash. Clock setbacks are then
+        judged within the walked part only.
     """
     conn = session.connection()
     sql = (
         f"SELECT {', '.join(SORTED_FIELDS)}, event_hash FROM audit_events "
         "WHERE seq > :after ORDER BY seq LIMIT :chunk"
     )
-    expected_seq, prev_hash, count, after = 1, GENESIS_HASH, 0, 0
+    expected_seq, prev_hash, count, start = 1, GENESIS_HASH, 0, 0
+    if after is not None and after[0] > 0:
+        stored = conn.execute(
+            text("SELECT event_hash FROM audit_events WHERE seq = :seq"), {"seq": after[0]}
+        ).scalar()
+        if stored != after[1]:
+            problem = "missing" if stored is None else "content"
+            detail = f"event {after[0]} differs from the event verified before (rewritten)"
+            return ChainReport(False, after[0] - 1, BrokenLink(after[0], problem, detail))
+        expected_seq, prev_hash, count, start = after[0] + 1, after[1], after[0], after[0]
+    after_seq = start
     setbacks: list[int] = []
     latest = ""
     while True:
-        rows = conn.execute(text(sql), {"after": after, "chunk": chunk}).all()
+        rows = conn.execute(text(sql), {"after": after_seq, "chunk": chunk}).all()
         for row in rows:
             broken = _check_row(row, expected_seq, prev_hash)
             if broken is not None:
@@ -113,7 +129,7 @@ def verify_chain(
             prev_hash, expected_seq, count = row[-1], row[_I_SEQ] + 1, count + 1
         if len(rows) < chunk:
             break
-        after = rows[-1][_I_SEQ]
+        after_seq = rows[-1][_I_SEQ]
     broken = _check_head(session, count, prev_hash)
     return ChainReport(broken is None, count, broken, tuple(setbacks), prev_hash)
 

@@ -47,6 +47,7 @@ __all__ = [
     "current_key",
     "database_id",
     "key_message",
+    "quick_verify",
     "read_anchors",
     "register_site_key",
     "signed_head",
@@ -321,6 +322,18 @@ def verify_integrity(
         len(mine),
         tuple(notes),
     )
+
+
+def quick_verify(session: Session, after: tuple[int, str] | None) -> tuple[ChainReport, list[str]]:
+    """The check before each recorded action: the tail since ``after`` and the signed head.
+
+    Walks only the events appended since the event ``after`` = (seq, hash) verified
+    before (the whole chain when ``None``), and checks that the head is still signed
+    by the site key in force. Row cross-checks and anchors are left to the full
+    :func:`verify_integrity` (start-up, ``audit verify``).
+    """
+    chain = verify_chain(session, after=after)
+    return chain, _check_keys(_keys(session), signed_head(session))
 
 
 def _check_keys(keys: list[KeyInfo], head: dict[str, Any]) -> list[str]:

@@ -31,6 +31,7 @@ from printpharm.storage.audit import (
     verify_chain,
 )
 from printpharm.storage.batches import BatchRepository, DeviceRepository
+from printpharm.storage.custody import LeaseRepository, RecoveryCodeRepository
 from printpharm.storage.db import Database
 from printpharm.storage.integrity import (
     Anchor,
@@ -38,6 +39,7 @@ from printpharm.storage.integrity import (
     KeyInfo,
     current_key,
     database_id,
+    quick_verify,
     register_site_key,
     signed_head,
     site_keys,
@@ -407,6 +409,8 @@ class UnitOfWork:
         self.alarms = AlarmRepository(session)
         self.batches = BatchRepository(session)
         self.devices = DeviceRepository(session)
+        self.leases = LeaseRepository(session)
+        self.recovery_codes = RecoveryCodeRepository(session)
         self.audit = AuditLog(session, context, self.mode)
         session.info[AUDIT_LOG_KEY] = self.audit
 
@@ -436,6 +440,10 @@ class UnitOfWork:
     ) -> IntegrityReport:
         """Chain, site keys, seals, row cross-checks and anchors (see :mod:`.integrity`)."""
         return verify_integrity(self._session, anchors=anchors, partial=partial)
+
+    def quick_verify(self, after: tuple[int, str] | None) -> tuple[ChainReport, list[str]]:
+        """The chain since ``after`` and the signed head (see :func:`.integrity.quick_verify`)."""
+        return quick_verify(self._session, after)
 
     def current_key(self) -> KeyInfo | None:
         """The site key in force, or ``None`` for a database without one."""

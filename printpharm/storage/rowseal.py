@@ -3,7 +3,7 @@
 Whenever a session with an attached :class:`~printpharm.storage.audit.AuditLog`
 flushes an insert or update of a protected table (users, batches, units,
 signatures, research periods, library versions, devices, site settings, site
-keys), one ``row``/``write`` event is appended in the same transaction, with
+keys, recovery codes), one ``row``/``write`` event is appended in the same transaction, with
 ``record_id = "<table>/<primary key>"`` and ``new = {"sha256": ...}`` — the
 SHA-256 of the row exactly as the database then holds it. Verification
 recomputes every protected row and compares (:func:`cross_check`): a row with
@@ -58,6 +58,7 @@ PROTECTED: dict[str, str] = {
     "devices": "id",
     "site_settings": "key",
     "audit_keys": "key_id",
+    "recovery_codes": "id",
 }
 
 

@@ -76,6 +76,16 @@ def make_cli(
     return lambda db: Cli(db, monkeypatch, capsys)
 
 
+def verifier(cli: Cli) -> str:
+    """A second administrator, ``admin.b``, who verifies identities (made on first use).
+
+    The administrator who created an account may not verify it (issue 13).
+    """
+    if "admin.b" not in cli.passwords:
+        cli.add_user("admin.b", "administrator", "Bea Admin", pw("admin.b"))
+    return "admin.b"
+
+
 def pw(user_id: str) -> str:
     """The password the CLI tests give ``user_id``."""
     return f"{user_id[::-1]}-long-enough-pass-7"

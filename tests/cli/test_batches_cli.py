@@ -13,7 +13,7 @@ from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.devices import connected_devices, simulator_urls
 from printpharm.services.run.loop import run_batch
 from printpharm.services.station.records_app import open_records
-from tests.cli.conftest import Cli, initialised, pw
+from tests.cli.conftest import Cli, initialised, pw, verifier
 from tests.services.conftest import FAST_LINK, make_request, options
 
 PEOPLE = (("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "supervisor"),
@@ -24,7 +24,7 @@ PEOPLE = (("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "superviso
 def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
     c = initialised(make_cli(tmp_path / "records.sqlite3"), PEOPLE)
     for user_id, _, _ in PEOPLE:
-        c.as_user("admin", "users", "verify-identity", user_id, "--method", "ID card")
+        c.as_user(verifier(c), "users", "verify-identity", user_id, "--method", "ID card")
         assert c.as_user(user_id, "users", "acknowledge", times=2)[0] == 0
     return c
 
@@ -60,6 +60,8 @@ def test_library_import_validate_lock_list(cli: Cli) -> None:
     assert code == 0, err
     assert "is validated" in out and "Approved by Sam Second (sup2)" in out
     code, out, err = cli.as_user("sup2", "library", "lock", *args, times=2)
+    assert code == 2 and "may not also lock" in err  # issue 13: a second pharmacist locks
+    code, out, err = cli.as_user("sup1", "library", "lock", *args, times=2)
     assert code == 0 and "is locked" in out, err
     code, out, _ = cli("library", "list", "--kind", "recipe", "--id", "cpm-chewable-disc", "--json")
     (version,) = json.loads(out)["versions"]

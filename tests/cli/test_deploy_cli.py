@@ -78,9 +78,9 @@ def test_export_import_verify_round_trip(
     code, out, _ = central.as_user("sup1", "federation", "import", str(export))
     assert code == 0 and out.startswith("nothing new")
 
-    # the administrator's creation and the site key's registration, each with its row seal,
-    # then the login (and its row seal) of the administrator who exported
-    assert central("federation", "verify")[:2] == (0, "ward-3: 7 events, intact\n")
+    # the site key's registration, the administrator's creation and the recovery code, each
+    # with its row seal, then the login (and its row seal) of the administrator who exported
+    assert central("federation", "verify")[:2] == (0, "ward-3: 9 events, intact\n")
     for cli in (standalone, central):
         assert cli("audit", "verify")[0] == 0
 

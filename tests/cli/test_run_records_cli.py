@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Cli, initialised, pw
+from tests.cli.conftest import Cli, initialised, pw, verifier
 from tests.services.conftest import HARDWARE_IDENTITY
 
 PEOPLE = (("tech1", "Tess Tech", "technician"), ("insp1", "Ian Inspector", "inspector"),
@@ -23,17 +23,18 @@ def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
 
 
 def _lock_cpm(cli: Cli) -> None:
-    """Import the shipped library; two pharmacists validate and lock the CPM recipe and ink."""
+    """Import the shipped library; sup2 validates and sup1 locks the CPM recipe and ink."""
     assert cli.as_user("sup1", "library", "import")[0] == 0
     for user_id in ("sup1", "sup2"):
-        code, _, err = cli.as_user("admin", "users", "verify-identity", user_id, "--method", "ID")
+        code, _, err = cli.as_user(verifier(cli), "users", "verify-identity", user_id,
+                                   "--method", "ID")  # fmt: skip
         assert code == 0, err
         assert cli.as_user(user_id, "users", "acknowledge", times=2)[0] == 0
     for kind, item in (("recipe", "cpm-chewable-disc"), ("ink", "cyclophosphamide-sse-chewable")):
         code, _, err = cli.as_user("sup2", "library", "validate", kind, item, "1",
                                    "--comment", "OQ", times=2)  # fmt: skip
         assert code == 0, err
-        assert cli.as_user("sup2", "library", "lock", kind, item, "1", times=2)[0] == 0
+        assert cli.as_user("sup1", "library", "lock", kind, item, "1", times=2)[0] == 0
 
 
 def _audit(cli: Cli) -> list[dict[str, Any]]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, pw
 
 
 @pytest.fixture
@@ -55,8 +57,11 @@ def test_anchor_then_a_cut_tail_is_reported_by_verify(ready: Cli, tmp_path: Path
     code, out, _ = ready("audit", "verify")
     assert code == 1 and "FAILED" in out
     assert "not signed by the site key" in out and "cut from the end" in out
-    code, _, err = ready.as_user("admin", "users", "list")
-    assert code != 0 and "Production is read-only" in err
+    code, out, err = ready.as_user("admin", "users", "list")  # viewing still works
+    assert code == 0 and "admin" in out and "Production is read-only" in err
+    code, _, err = ready.as_user("admin", "users", "add", "tess", "--full-name", "Tess",
+                                 "--role", "technician")  # fmt: skip
+    assert code == 2 and "Production is read-only" in err  # recording does not
 
 
 def test_rotate_key_keeps_the_chain_verifiable(ready: Cli) -> None:
@@ -76,3 +81,63 @@ def test_without_the_key_file_the_database_is_read_only(ready: Cli) -> None:
     code, _, err = ready.as_user("admin", "users", "add", "x1", "--full-name", "X", "--role",
                                  "technician")  # fmt: skip
     assert code != 0 and "does not hold" in err
+
+
+def test_init_prints_a_recovery_code_that_brings_back_a_locked_out_administrator(
+    tmp_path: Path, make_cli: Callable[[Path], Cli]
+) -> None:
+    """Issue 13: break-glass — both administrators locked out, the sealed code unlocks one."""
+    cli = make_cli(tmp_path / "records.sqlite3")
+    code, out, err = cli.init("--json")
+    assert code == 0, err
+    recovery = json.loads(out)["recovery_code"]
+    assert len(recovery.replace("-", "")) == 30
+    cli.add_user("admin.b", "administrator", "Bea Admin", pw("admin.b"))
+    break_in = ["users", "break-glass", "admin", "--reason", "both locked out", "--password-stdin"]
+    code, _, err = cli(*break_in, stdin=recovery + "\n")
+    assert code == 2 and "an administrator can still log in" in err
+    for user in ("admin", "admin.b"):  # five wrong passwords each
+        for _ in range(5):
+            cli(*["users", "list", "--user", user, "--password-stdin"], stdin="wrong-pass\n")
+    code, out, err = cli(*break_in, "--json", stdin=recovery + "\n")
+    assert code == 0, err
+    done = json.loads(out)
+    assert done["administrator"] == "admin" and done["recovery_code"] != recovery
+    back = f"{done['temporary_password']}\nwe-are-back-in-business-9\n"
+    code, _, err = cli("users", "passwd", "--user", "admin", "--password-stdin", stdin=back)
+    assert code == 0, err
+    code, out, _ = cli("audit", "show", "--json")
+    actions = [e["action"] for e in json.loads(out)["events"]]
+    assert "break-glass" in actions
+    code, _, err = cli(*break_in, stdin=recovery + "\n")  # spent
+    assert code == 2
+
+
+def test_a_crashed_batch_is_closed_at_the_next_cli_start_and_recover_needs_a_supervisor(
+    ready: Cli,
+) -> None:
+    """Issue 13: the CLI's start-up closes this workstation's crashed batch, as the GUI does."""
+    from printpharm.services.access.context import audit_context
+    from printpharm.storage.audit import AuditContext, AuditEntry
+    from printpharm.storage.db import Database
+    from printpharm.storage.repositories import unit_of_work
+    from printpharm.storage.sitekey import load_site_key
+
+    ready.add_user("tech1", "technician", "Tess Tech", pw("tech1"))
+    db = Database(f"sqlite:///{ready.db}")
+    try:
+        with unit_of_work(db, AuditContext("probe", "-"), write=False) as uow:
+            key = uow.current_key()
+        assert key is not None
+        context = dataclasses.replace(audit_context(), signer=load_site_key(key.key_id))
+        with unit_of_work(db, context) as uow:  # a run killed before it closed its batch
+            uow.batches.create("B-crash", Decimal("10"), 2, "tech1", uow.now(), False, {})
+            uow.batches.set_status("B-crash", "printing")
+            uow.audit.append(AuditEntry("batch", "create", "B-crash", "tech1", None,
+                                        batch_id="B-crash"))  # fmt: skip
+    finally:
+        db.dispose()
+    code, _, err = ready.as_user("tech1", "batches", "recover", "B-crash")
+    assert code == 2 and "batches.recover" in err  # a technician may not
+    code, out, err = ready.as_user("tech1", "batches", "show", "B-crash", "--json")
+    assert code == 0 and json.loads(out)["batch"]["status"] == "interrupted", err

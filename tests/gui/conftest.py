@@ -71,6 +71,8 @@ def window(qtbot, workstation: Workstation, settings: QSettings) -> Iterator[Mai
 
 ADMIN = ("admin.root", "Ada Admin", "correct-horse-42-battery")
 SUPERVISOR = ("m.keller", "Maria Keller", "keller-pharmacist-pass-7")
+SECOND_SUPERVISOR = ("p.braun", "Paul Braun", "braun-pharmacist-pass-8")
+SECOND_ADMIN = ("b.admin", "Bea Admin", "bea-admin-passphrase-42")
 TECHNICIAN = ("t.nguyen", "Tam Nguyen", "nguyen-technician-pass-3")
 REVIEWER = ("r.weiss", "Rosa Weiss", "weiss-technician-pass-5")
 
@@ -106,18 +108,24 @@ def _add_account(session: StationSession, who: tuple[str, str, str], role: str) 
 
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file with an administrator, a supervisor and a technician."""
+    """A migrated SQLite file: two administrators, two supervisors and two technicians.
+
+    The second administrator verifies the signers' identities: the administrator who
+    created an account may not (issue 13).
+    """
     path = tmp_path_factory.mktemp("template") / "printpharm.sqlite3"
     mp = pytest.MonkeyPatch()
     mp.setenv(HASHER_ENV, "1,8,1")
     try:
         session = StationSession(f"sqlite:///{path}", Clock())
         session.create_administrator(*ADMIN)
+        _add_account(session, SECOND_ADMIN, "administrator")
         _add_account(session, SUPERVISOR, "supervisor")
+        _add_account(session, SECOND_SUPERVISOR, "supervisor")
         _add_account(session, TECHNICIAN, "technician")
         _add_account(session, REVIEWER, "technician")
-        for signer in (SUPERVISOR, REVIEWER):  # enrol them for electronic signatures
-            session.login(ADMIN[0], ADMIN[2])
+        for signer in (SUPERVISOR, SECOND_SUPERVISOR, REVIEWER):  # enrol them for e-signatures
+            session.login(SECOND_ADMIN[0], SECOND_ADMIN[2])
             session.verify_identity(signer[0], "staff badge checked in person")
             session.logout()
             session.login(signer[0], signer[2])
@@ -213,23 +221,24 @@ def bench_station(
 def lock_drug(
     station: Workstation, drug: str = "cyclophosphamide", kinds: tuple[str, ...] = ("recipe", "ink")
 ) -> None:
-    """As a supervisor: import the shipped files, then validate and lock the drug's versions."""
+    """Import the shipped files; one supervisor validates the drug's versions, another locks."""
     session = station.session
     session.login(SUPERVISOR[0], SUPERVISOR[2])
     assert station.catalog is not None
     station.import_library()
     recipe_ids = {r.id for r in station.recipes(drug)}
     inks = {station.catalog.recipe(r).ink for r in recipe_ids}
-    for row in station.library_rows():
-        wanted = (row.kind == "recipe" and row.item_id in recipe_ids) or (
-            row.kind == "ink" and row.item_id in inks
-        )
-        if wanted and row.kind in kinds:
-            station.sign_library("validate", row, SUPERVISOR[0], SUPERVISOR[2], "PQ report 7")
-            (now,) = [
-                r
-                for r in station.library_rows()
-                if (r.kind, r.item_id, r.version) == (row.kind, row.item_id, row.version)
-            ]
-            station.sign_library("lock", now, SUPERVISOR[0], SUPERVISOR[2], "")
+    wanted = [
+        (row.kind, row.item_id, row.version)
+        for row in station.library_rows()
+        if row.kind in kinds
+        and ((row.kind == "recipe" and row.item_id in recipe_ids) or row.item_id in inks)
+    ]
+    for step, who in (("validate", SUPERVISOR), ("lock", SECOND_SUPERVISOR)):
+        if session.user is None or session.user.user_id != who[0]:
+            session.logout()
+            session.login(who[0], who[2])
+        for row in station.library_rows():
+            if (row.kind, row.item_id, row.version) in wanted:
+                station.sign_library(step, row, who[0], who[2], "PQ report 7")
     session.logout()

@@ -16,7 +16,7 @@ from printpharm.services.run.events import UnitWeighed
 from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.station import batch as _station_batch
 from printpharm.services.station.workstation import DoseForm, StationSession, Workstation
-from tests.gui.conftest import SUPERVISOR, TECHNICIAN, lock_drug
+from tests.gui.conftest import SECOND_SUPERVISOR, SUPERVISOR, TECHNICIAN, lock_drug
 from tests.gui.test_flow import _fill
 
 pytestmark = pytest.mark.gui
@@ -25,14 +25,22 @@ OpenAs = Callable[[tuple[str, str, str]], MainWindow]
 DRUG = "cyclophosphamide"
 
 
-def _sign_in_dialog(qtbot, page, step: str, comment: str) -> None:  # type: ignore[no-untyped-def]
+def _sign_in_dialog(qtbot, page, step: str, comment: str, who=SUPERVISOR) -> str:  # type: ignore[no-untyped-def]
+    """Sign in the page's dialog as ``who``; the dialog's error text ('' when signed)."""
     (page.validate_button if step == "validate" else page.lock_button).click()
     dialog = page.dialog
-    assert dialog is not None and dialog.user_id.text() == SUPERVISOR[0]
-    dialog.password.setText(SUPERVISOR[2])
+    assert dialog is not None and dialog.user_id.text() == who[0]
+    dialog.password.setText(who[2])
     dialog.comment.setText(comment)
     dialog.sign_button.click()
-    assert not dialog.error.text(), dialog.error.text()
+    return str(dialog.error.text())
+
+
+def _switch_to(window: MainWindow, station: Workstation, who: tuple[str, str, str]) -> None:
+    session = station.session
+    session.logout()
+    session.login(who[0], who[2])
+    window.on_session_changed()
 
 
 def _lock_via_services(station: Workstation, kinds: tuple[str, ...], drug: str = DRUG) -> None:
@@ -48,8 +56,8 @@ def _plan(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def test_supervisor_imports_validates_and_locks_through_the_page(
-    qtbot, logged_in_window: OpenAs
+def test_supervisors_import_validate_and_lock_through_the_page(
+    qtbot, logged_in_window: OpenAs, station: Workstation
 ) -> None:  # type: ignore[no-untyped-def]
     window = logged_in_window(SUPERVISOR)
     window.show_page("library")
@@ -61,13 +69,20 @@ def test_supervisor_imports_validates_and_locks_through_the_page(
     recipe = next(r for r in page.rows if r.kind == "recipe")
     page.select("recipe", recipe.item_id, recipe.version)
     assert page.validate_button.isEnabled() and not page.lock_button.isEnabled()
-    _sign_in_dialog(qtbot, page, "validate", "PQ report 12")
+    assert _sign_in_dialog(qtbot, page, "validate", "PQ report 12") == ""
     page.select("recipe", recipe.item_id, recipe.version)
     assert page.selected().status == "validated"  # type: ignore[union-attr]
-    _sign_in_dialog(qtbot, page, "lock", "released for patients")
+    refused = _sign_in_dialog(qtbot, page, "lock", "released for patients")
+    assert "may not also lock" in refused  # issue 13: a second pharmacist locks
+    page.dialog.reject()
+    _switch_to(window, station, SECOND_SUPERVISOR)
+    window.show_page("library")
+    page.select("recipe", recipe.item_id, recipe.version)
+    assert _sign_in_dialog(qtbot, page, "lock", "released", SECOND_SUPERVISOR) == ""
     locked = page.selected() or next(r for r in page.rows if r.item_id == recipe.item_id)
     assert locked.status == "locked"
-    assert "Maria Keller" in locked.signed and "lock" in locked.signed
+    assert "Maria Keller" in locked.signed and "Paul Braun" in locked.signed
+    assert "lock" in locked.signed
     assert "Signed:" in page.message.text()
     assert "1 recipe(s) locked" in page.summary.text()
 
@@ -228,6 +243,9 @@ def test_startup_recovery_names_the_batches_a_crash_left_printing(
     )  # fmt: skip
     assert session.batch(batch.batch_id).status == "printing"
     session.close()
+    from printpharm.services.run import lease
+
+    lease._HELD.clear()  # the process "died": its leases no longer hold (as after a power cut)
     restarted = StationSession(session.db_url, session.now)
     assert restarted.open(), restarted.open_error  # the start-up recovery runs here
     restarted.login(TECHNICIAN[0], TECHNICIAN[2])

@@ -52,6 +52,7 @@ class Env:
     settings: SiteSettingsService
     alerts: list[AlarmRecord] = field(default_factory=list)
     admin: UserSession | None = None
+    admin_b: UserSession | None = None
 
     def make_user(
         self, user_id: str, role: str, name: str | None = None
@@ -65,10 +66,19 @@ class Env:
         return password, session
 
     def enrol(self, user_id: str, password: str, session: UserSession) -> None:
-        """Identity check by the administrator and the user's acknowledgement (may sign)."""
-        assert self.admin is not None
-        self.accounts.verify_identity(self.admin, user_id, "ID card checked in person")
+        """Identity check by a second administrator and the user's acknowledgement.
+
+        The administrator who created an account may not verify it (issue 13); the
+        second administrator ``admin.b`` is made on first use.
+        """
+        self.accounts.verify_identity(self.verifier(), user_id, "ID card checked in person")
         self.accounts.acknowledge_signature(session, password)
+
+    def verifier(self) -> UserSession:
+        """The second administrator, who verifies identities (created on first use)."""
+        if self.admin_b is None:
+            _, self.admin_b = self.make_user("admin.b", "administrator", "Bea Admin")
+        return self.admin_b
 
     def events(self, **filters: object) -> list[AuditEvent]:
         with unit_of_work(self.db, make_context(), write=False) as uow:

@@ -237,12 +237,16 @@ class AccountService:
     def verify_identity(self, session: UserSession, user_id: str, method: str) -> None:
         """Record that an administrator verified the identity of ``user_id`` (SEC-12).
 
-        Signing is enabled only after this record exists. Nobody verifies their own identity.
+        Signing is enabled only after this record exists. Nobody verifies their own
+        identity, and the administrator who created the account (or reset its password)
+        may not verify it: otherwise one administrator could make a signer and sign as
+        it (issue 13). A second administrator checks the person.
 
         Raises
         ------
         PermissionDenied
-            The session may not manage users, or it is the user's own account.
+            The session may not manage users, it is the user's own account, or the
+            actor created the account or reset its password.
         InputError
             No method given (e.g. "passport checked in person").
         """
@@ -255,6 +259,11 @@ class AccountService:
                 raise PermissionDenied(
                     f"{actor.user_id} reset the password of {user_id}: a second person must "
                     "re-verify their identity before they may sign again"
+                )
+            if user.created_by == actor.user_id:
+                raise PermissionDenied(
+                    f"{actor.user_id} created the account of {user_id}: a second administrator "
+                    "verifies their identity before they may sign (separation of duties)"
                 )
             user.identity_verified_by, user.identity_verified_at = actor.user_id, uow.now()
             user.identity_method = method.strip()

@@ -104,6 +104,7 @@ class AuthService:
         #: The external anchor log the signed head is appended to (at a release, a key
         #: rotation, daily); ``None``: not anchored (set by the composition root).
         self.anchor_log: Path | None = None
+        self._gate: Callable[[], None] | None = None
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -117,6 +118,8 @@ class AuthService:
         AccountLocked
             The account is locked or deactivated.
         """
+        if self._blocked is not None:
+            return self._login_read_only(user_id, password)
         self.verify_credentials(user_id, password, "login")
         with self.uow() as uow:
             user = self.record_success(uow, user_id)
@@ -139,9 +142,43 @@ class AuthService:
         self._sessions[session.token] = session
         return replace(session)
 
+    def _login_read_only(self, user_id: str, password: str) -> UserSession:
+        """A login while the records failed their integrity check: to view and export only.
+
+        The chain cannot be extended (that would sign what a forger wrote), so nothing
+        is written to it: the attempt is kept as an alarm row instead, and every
+        recorded action stays refused (:meth:`require`).
+        """
+        with self.uow(write=False) as uow:
+            user = uow.users.get(user_id)
+        right = user is not None and verify_password(user.password_hash, password,
+                                                     self.config.hasher)  # fmt: skip
+        if user is None:
+            hash_password(password, self.config.hasher)  # same cost as a real check
+        ok = user is not None and right and user.active and not user.locked
+        with self.uow() as uow:
+            uow.alarms.raise_alarm(
+                "security.login-read-only", "high",
+                f"{'login' if ok else 'refused login'} of {user_id!r} while the records "
+                "failed their integrity check (not in the audit trail: it cannot be extended)",
+                uow.now(),
+            )  # fmt: skip
+        if not ok or user is None:
+            raise AuthenticationFailed(
+                "login: wrong user ID or password, or the account is locked or deactivated "
+                "(an administrator can unlock it)"
+            )
+        now = self._context.clock()
+        session = UserSession(secrets.token_hex(16), user.user_id, user.full_name,
+                              Role(user.role), now, now, user.must_change_password)  # fmt: skip
+        self._sessions[session.token] = session
+        return replace(session)
+
     def logout(self, session: UserSession) -> None:
         """End a session (audited)."""
         live = self._sessions.pop(session.token, None)
+        if live is not None and self._blocked is not None:
+            return  # read-only: the chain cannot be extended
         if live is not None:
             with self.uow() as uow:
                 uow.audit.append(
@@ -168,6 +205,8 @@ class AuthService:
         idle_s = (now - live.last_activity_at).total_seconds()
         if idle_s > self.config.idle_timeout_s:
             live.locked = True
+            if self._blocked is not None:  # read-only: the chain cannot be extended
+                raise SessionExpired(f"session of {live.user_id} locked after {int(idle_s)} s")
             with self.uow() as uow:
                 uow.audit.append(
                     AuditEntry(
@@ -220,8 +259,11 @@ class AuthService:
         live = self.check(session)
         if live.must_change_password:
             raise PermissionDenied(f"{live.user_id} must change the temporary password first")
-        if self._blocked is not None and operation not in READ_OPERATIONS:
-            raise AuditChainBroken(self._blocked)
+        if operation not in READ_OPERATIONS:
+            if self._blocked is not None:
+                raise AuditChainBroken(self._blocked)
+            if self._gate is not None:
+                self._gate()  # the integrity check before every recorded action
         if not is_allowed(live.role, operation):
             with self.uow() as uow:
                 uow.audit.append(
@@ -399,6 +441,15 @@ class AuthService:
     def use_signer(self, key: SiteKey) -> None:
         """Sign the chain head with ``key`` from now on (after the site key is registered)."""
         self._context = replace(self._context, signer=key)
+
+    def alert(self, alarm: AlarmRecord) -> None:
+        """Pass a security alarm to the alert callback (a pop-up, a message), if any."""
+        if self._alert is not None:
+            self._alert(alarm)
+
+    def use_gate(self, gate: Callable[[], None]) -> None:
+        """Call ``gate`` before every recorded action; it raises to refuse (integrity check)."""
+        self._gate = gate
 
     def block_production(self, reason: str) -> None:
         """Refuse every recorded action but reading from now on (failed integrity check)."""

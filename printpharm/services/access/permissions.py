@@ -55,6 +55,7 @@ class Operation(StrEnum):
     VIEW_RECORDS = "records.view"
     VIEW_AUDIT = "audit.view"
     EXPORT_RECORDS = "records.export"
+    RECOVER_BATCHES = "batches.recover"
 
 
 _READ = frozenset({Operation.VIEW_RECORDS, Operation.VIEW_AUDIT, Operation.EXPORT_RECORDS})

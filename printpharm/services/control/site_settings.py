@@ -21,6 +21,7 @@ from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import SiteSettingsService
 from printpharm.services.control.device_registry import DEFAULT_VALIDITY_DAYS, VALIDITY_SETTING
+from printpharm.services.control.library import TWO_PERSON_SETTING
 from printpharm.storage.repositories import SettingRecord
 
 __all__ = ["MASS_POLICY_SETTING", "SETTINGS", "Setting", "SettingView", "change_setting", "view"]
@@ -92,6 +93,8 @@ SETTINGS: dict[str, Setting] = {
            DEFAULT_VALIDITY_DAYS, 1, 730),
         _S(MASS_POLICY_SETTING, "Ph. Eur. 2.9.5 reading: strict, or the General Notices "
            "rounding of deviations", "", "strict", choices=tuple(POLICIES)),
+        _S(TWO_PERSON_SETTING, "a library version is validated and locked by two different "
+           "people", "", "on", choices=("on", "off")),
     )
 }  # fmt: skip
 

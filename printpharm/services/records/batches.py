@@ -13,6 +13,7 @@ stored in the signature's transaction.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from printpharm.core.text import shown
@@ -26,11 +27,18 @@ from printpharm.services.access.signatures import (
     SignatureCheck,
 )
 from printpharm.services.access.site_trust import anchor_after
+from printpharm.services.run.lease import lease_is_live
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
 
-__all__ = ["BatchRecordsService", "batch_signable", "recover_open_batches"]
+__all__ = [
+    "BatchRecordsService",
+    "Recovery",
+    "batch_signable",
+    "recover_batches",
+    "recover_open_batches",
+]
 
 
 def batch_signable(row: BatchRow) -> SignableRecord:
@@ -175,14 +183,30 @@ RECOVERY_REASON = (
     "found open at start-up: the program ended while the batch was being made "
     "(crash, power loss or forced stop); units not recorded were not made under control"
 )
+#: Why a supervisor's ``batches recover`` closes a batch.
+MANUAL_RECOVERY_REASON = (
+    "closed by a supervisor: no program holds it any longer (crash, power loss or forced "
+    "stop); units not recorded were not made under control"
+)
+_OPEN = (("printing", "interrupted"), ("planned", "stopped"))
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What ``batches recover`` did: batches closed, and batches still held by a live run."""
+
+    closed: tuple[str, ...]
+    held: tuple[tuple[str, str], ...]  # (batch ID, the workstation whose run holds it)
 
 
 def recover_open_batches(auth: AuthService) -> list[str]:
-    """Start-up recovery: mark batches left ``printing`` as ``interrupted`` (``planned``: stopped).
+    """Start-up recovery: this workstation's batches left open by a crash are closed.
 
-    Only batches started on this workstation (the workstation of the batch's first
-    audit event) are closed: on a shared PostgreSQL database another workstation's
-    batch may be printing right now.
+    ``printing`` becomes ``interrupted``, ``planned`` becomes ``stopped``. Only
+    batches started on this workstation (the workstation of the batch's first
+    audit event) and whose lease is not live (:func:`~.run.lease.lease_is_live`:
+    no other printpharm process here is still making it) are closed: on a shared
+    database another workstation's batch may be printing right now.
 
     Each change is stored with an audit event (action ``recover``) in one transaction;
     the units recorded before the crash stay as they are. Returns the batch IDs closed.
@@ -195,22 +219,72 @@ def recover_open_batches(auth: AuthService) -> list[str]:
     closed: list[str] = []
     with auth.uow() as uow:
         here = uow.context.workstation
-        for status, new in (("printing", "interrupted"), ("planned", "stopped")):
+        for status, new in _OPEN:
             for batch_id in uow.batches.ids(status):
                 started = uow.events(batch_id=batch_id, record_type="batch")
                 if started and started[0].workstation != here:
                     continue  # another workstation's batch (shared database): it may be printing
-                row = uow.batches.set_status(batch_id, new, RECOVERY_REASON)
-                uow.audit.append(
-                    AuditEntry(
-                        "batch",
-                        "recover",
-                        batch_id,
-                        reason=RECOVERY_REASON,
-                        old={"status": status},
-                        new={"status": new, "units_recorded": len(row.units)},
-                        batch_id=batch_id,
-                    )
-                )
+                if lease_is_live(uow.leases.get(batch_id), here, uow.now()):
+                    continue  # another printpharm process on this workstation is making it
+                _close(uow, batch_id, status, new, RECOVERY_REASON, None)
                 closed.append(batch_id)
     return closed
+
+
+def recover_batches(
+    auth: AuthService, session: UserSession, batch_id: str | None = None
+) -> Recovery:
+    """``batches recover``: a supervisor closes open batches no live run holds (audited).
+
+    Any workstation's batch may be closed once its lease is no longer live; a batch
+    whose run still holds it is never closed (its run would fail).
+
+    Raises
+    ------
+    PermissionDenied, SessionExpired
+        Not a supervisor, or nobody is logged in.
+    RecordError
+        ``batch_id`` does not exist, is not open, or a live run still holds it.
+    """
+    live = auth.require(session, Operation.RECOVER_BATCHES)
+    closed: list[str] = []
+    held: list[tuple[str, str]] = []
+    with auth.uow() as uow:
+        here = uow.context.workstation
+        wanted = [(b, s, n) for s, n in _OPEN for b in uow.batches.ids(s)]
+        if batch_id is not None:
+            wanted = [w for w in wanted if w[0] == batch_id]
+            if not wanted:
+                row = uow.batches.get(batch_id)
+                state = "does not exist" if row is None else f"is {row.status}, not open"
+                raise RecordError(f"batch {shown(batch_id)} {state}: nothing to recover")
+        for open_id, status, new in wanted:
+            lease = uow.leases.get(open_id)
+            if lease_is_live(lease, here, uow.now()):
+                assert lease is not None
+                held.append((open_id, lease.workstation))
+                continue
+            _close(uow, open_id, status, new, MANUAL_RECOVERY_REASON, live)
+            closed.append(open_id)
+    if batch_id is not None and held:
+        ((_, where),) = held
+        raise RecordError(
+            f"batch {shown(batch_id)} is still being made on workstation {where} (its run "
+            "renews its lease): it is not recovered; stop that run there first"
+        )
+    return Recovery(tuple(closed), tuple(held))
+
+
+def _close(
+    uow: UnitOfWork, batch_id: str, status: str, new: str, reason: str, by: UserSession | None
+) -> None:
+    row = uow.batches.set_status(batch_id, new, reason)
+    uow.leases.release(batch_id)
+    uow.audit.append(
+        AuditEntry(
+            "batch", "recover", batch_id,
+            by.user_id if by else None, by.full_name if by else None,
+            reason=reason, old={"status": status},
+            new={"status": new, "units_recorded": len(row.units)}, batch_id=batch_id,
+        )
+    )  # fmt: skip

@@ -4,21 +4,25 @@ Each run event is stored in its own transaction together with its audit event
 (AUD-01): the batch row and its status, every unit with its raw balance line,
 alarms, flow corrections and the final result. The technician who starts the
 run is checked once, when the recorder is made (the print may outlast the
-session's idle timeout; the run itself is not an interactive action).
+session's idle timeout; the run itself is not an interactive action). While the
+batch runs its lease is renewed (:mod:`.lease`), so that no start-up recovery,
+here or on another workstation, closes a batch that is still being made.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from printpharm.errors import RecordError
+from printpharm.errors import RecordError, StorageError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.run.lease import LeaseKeeper, holder
 from printpharm.services.run.result import (
     AlarmRecord,
     BatchHeader,
@@ -28,6 +32,7 @@ from printpharm.services.run.result import (
 )
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import UnitReading
+from printpharm.storage.repositories import UnitOfWork
 
 __all__ = ["DatabaseRecorder", "plain"]
 
@@ -68,6 +73,7 @@ class DatabaseRecorder:
         live = auth.require(session, Operation.RUN_PRINT)
         self._auth = auth
         self._user_id, self._user_name = live.user_id, live.full_name
+        self._lease: LeaseKeeper | None = None
 
     def _entry(
         self,
@@ -88,6 +94,22 @@ class DatabaseRecorder:
             new=plain(new),
             batch_id=batch_id,
         )
+
+    @contextmanager
+    def _write(self) -> Iterator[UnitOfWork]:
+        """A unit of work for the run's records; if the database fails, the lease ends too.
+
+        The run stops when it cannot record (nothing is made that is not recorded), so
+        its lease must not keep the batch "live" in a process that goes on (the GUI).
+        """
+        try:
+            with self._auth.uow() as uow:
+                yield uow
+        except StorageError:
+            if self._lease is not None:
+                self._lease.release()
+                self._lease = None
+            raise
 
     def batch_started(self, header: BatchHeader) -> None:
         """Create the batch (status ``printing``) with the run's header as its details."""
@@ -110,6 +132,10 @@ class DatabaseRecorder:
             uow.audit.append(
                 self._entry("batch", "create", header.batch_id, header.batch_id, details)
             )
+            # the lease is taken with the batch: no process ever sees it printing without
+            uow.leases.beat(header.batch_id, holder(uow.context.workstation), uow.now())
+        self._lease = LeaseKeeper(self._auth, header.batch_id)
+        self._lease.start()
 
     def unit_weighed(self, batch_id: str, unit: UnitRecord) -> None:
         """Store the unit: target, measured mass (mg), the raw balance line, flow %."""
@@ -124,13 +150,13 @@ class DatabaseRecorder:
             flow_correction=unit.flow_pct,
             raw_line=unit.raw_reading,
         )
-        with self._auth.uow() as uow:
+        with self._write() as uow:
             uow.batches.add_unit(batch_id, reading)
             uow.audit.append(self._entry("unit", "create", f"{batch_id}/{unit.n}", batch_id, unit))
 
     def alarm(self, batch_id: str, alarm: AlarmRecord) -> None:
         """Raise the alarm (first call) or record the operator's decision (second call)."""
-        with self._auth.uow() as uow:
+        with self._write() as uow:
             if alarm.decision is None:
                 uow.alarms.raise_alarm(
                     f"run.{alarm.kind.value}", alarm.action, alarm.message, alarm.at, batch_id
@@ -150,7 +176,7 @@ class DatabaseRecorder:
 
     def correction(self, batch_id: str, correction: FlowCorrection) -> None:
         """Record a flow-rate correction."""
-        with self._auth.uow() as uow:
+        with self._write() as uow:
             uow.audit.append(
                 self._entry(
                     "flow", "correction", f"{batch_id}/{correction.for_unit}", batch_id, correction
@@ -173,8 +199,13 @@ class DatabaseRecorder:
             "units_recorded": len(result.units),
             "finished_at": result.finished_at,
         }
-        with self._auth.uow() as uow:
-            uow.batches.set_status(result.batch_id, result.status, result.reason)
-            uow.audit.append(
-                self._entry("batch", "finish", result.batch_id, result.batch_id, summary)
-            )
+        try:
+            with self._auth.uow() as uow:
+                uow.batches.set_status(result.batch_id, result.status, result.reason)
+                uow.audit.append(
+                    self._entry("batch", "finish", result.batch_id, result.batch_id, summary)
+                )
+        finally:
+            if self._lease is not None:  # closed (or not closable now): the lease ends
+                self._lease.release()
+                self._lease = None

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from printpharm.errors import AuditError, DatabaseUnavailable, InputError, MigrationError
+from printpharm.errors import (
+    AuditChainBroken,
+    AuditError,
+    DatabaseUnavailable,
+    InputError,
+    MigrationError,
+)
 from printpharm.services.access.accounts import AccountService, UserInfo
 from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
+from printpharm.services.access.break_glass import issue_recovery_code
 from printpharm.services.access.context import WORKSTATION_ENV, audit_context
 from printpharm.services.access.passwords import HasherConfig, PasswordPolicy, at_least_floor
 from printpharm.services.access.permissions import Operation
@@ -36,10 +43,12 @@ from printpharm.services.access.site_trust import (
     signer_for,
 )
 from printpharm.services.control.research import ResearchModeService
+from printpharm.services.records.batches import recover_open_batches
 from printpharm.storage.audit import (
     AuditContext,
     AuditEntry,
     AuditEvent,
+    BrokenLink,
     canonical_json,
     sha256_hex,
 )
@@ -51,6 +60,7 @@ from printpharm.storage.sitekey import SiteKey, SiteKeyError
 
 __all__ = [
     "HASHER_ENV",
+    "FirstRun",
     "SETTING_KEYS",
     "WORKSTATION_ENV",
     "RecordsServices",
@@ -89,6 +99,13 @@ class RecordsServices:
     research: ResearchModeService
     settings: SiteSettingsService
     anchor_log: Path
+    #: Batches of this workstation that :meth:`start_up` closed as interrupted.
+    recovered: list[str] = field(default_factory=list)
+    #: (seq, hash) of the last event the integrity checks verified.
+    _verified: tuple[int, str] | None = None
+
+    def __post_init__(self) -> None:
+        self.auth.use_gate(self.quick_check)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -103,44 +120,80 @@ class RecordsServices:
         """
         with self.auth.uow(write=False) as uow:
             report = check_integrity(uow, self.anchor_log)
-        if not report.ok:
-            problems = report.problems()
-            message = (
-                f"records integrity check FAILED ({len(problems)} problem(s); first: "
-                f"{problems[0]}). Production is read-only. Administrator: run `printpharm "
-                "audit verify`, compare with the last verified backup and the anchor log, "
-                "and follow docs/SECURITY.md ('Integrity failure')."
-            )
-            self.auth.block_production(message)
-            with self.auth.uow() as uow:
-                uow.alarms.raise_alarm("integrity.audit-chain", "critical", message, uow.now())
-            broken = report.chain.first_broken
-            try:  # the incident goes into the trail too, unless the head itself is forged
-                with self.auth.uow() as uow:
-                    uow.audit.append(
-                        AuditEntry(
-                            "audit_trail",
-                            "integrity-check-failed",
-                            str(broken.seq) if broken else None,
-                            new={
-                                "problem": broken.problem if broken else "integrity",
-                                "detail": broken.detail if broken else problems[0],
-                                "problems": problems[:20],
-                            },
-                        )
-                    )
-            except (AuditError, DatabaseUnavailable):
-                pass  # the alarm row stands; the chain cannot be extended
+        if report.ok:
+            self._verified = (report.chain.events, report.chain.last_hash)
+        else:
+            self._fail(report.problems(), report.chain.first_broken)
         return report
 
+    def quick_check(self) -> None:
+        """The gate before every recorded action (CLI and GUI): cheap, so always run.
+
+        The events appended since the last check must chain to it and the head must
+        still be signed by the site key; the full check runs at start-up.
+
+        Raises
+        ------
+        AuditChainBroken
+            The check failed: production is read-only from now on (see :meth:`_fail`).
+        """
+        with self.auth.uow(write=False) as uow:
+            chain, key_problems = uow.quick_verify(self._verified)
+        problems = [
+            *([f"audit trail BROKEN at event {b.seq} ({b.problem}): {b.detail}"]
+              if (b := chain.first_broken) else []),
+            *(f"site key: {p}" for p in key_problems),
+            *(f"clock set back: event {seq}" for seq in chain.clock_setbacks),
+        ]  # fmt: skip
+        if problems:
+            raise AuditChainBroken(self._fail(problems, chain.first_broken))
+        self._verified = (chain.events, chain.last_hash)
+
+    def _fail(self, problems: list[str], broken: BrokenLink | None) -> str:
+        """Block production, raise the alarm, record the incident; return the message."""
+        message = (
+            f"records integrity check FAILED ({len(problems)} problem(s); first: "
+            f"{problems[0]}). Production is read-only. Administrator: run `printpharm "
+            "audit verify`, compare with the last verified backup and the anchor log, "
+            "and follow docs/SECURITY.md ('Integrity failure')."
+        )
+        self.auth.block_production(message)
+        with self.auth.uow() as uow:
+            uow.alarms.raise_alarm("integrity.audit-chain", "critical", message, uow.now())
+        try:  # the incident goes into the trail too, unless the head itself is forged
+            with self.auth.uow() as uow:
+                uow.audit.append(
+                    AuditEntry(
+                        "audit_trail",
+                        "integrity-check-failed",
+                        str(broken.seq) if broken else None,
+                        new={
+                            "problem": broken.problem if broken else "integrity",
+                            "detail": broken.detail if broken else problems[0],
+                            "problems": problems[:20],
+                        },
+                    )
+                )
+        except (AuditError, DatabaseUnavailable):
+            pass  # the alarm row stands; the chain cannot be extended
+        return message
+
     def start_up(self) -> IntegrityReport:
-        """The start-up check: integrity, then the daily anchor when it is due."""
+        """The start-up check (CLI and GUI alike): integrity, the daily anchor, crash recovery.
+
+        When the records are intact, the daily anchor is written if due, and this
+        workstation's batches left open by a crash (no live lease) are closed as
+        interrupted (:attr:`recovered`). After a failed check nothing is written.
+        """
         report = self.integrity_check()
-        if report.ok and report.key_id is not None:
+        if not report.ok:
+            return report
+        if report.key_id is not None:
             with self.auth.uow(write=False) as uow:
                 settings = {k: s.value for k, s in uow.settings.all().items()}
                 if anchor_due(self.anchor_log, settings, uow.now(), uow.database_id()):
                     anchor_head(uow, self.anchor_log, "daily")
+        self.recovered = recover_open_batches(self.auth)
         return report
 
     def rotate_key(self, session: UserSession, reason: str) -> SiteKey:
@@ -289,8 +342,28 @@ def upgrade_database(db_url: str | None = None) -> tuple[str | None, str | None]
         db.dispose()
 
 
-def initialise(db_url: str | None, admin_id: str, full_name: str, password: str) -> UserInfo:
-    """Create (or upgrade) the database and its first administrator.
+@dataclass(frozen=True)
+class FirstRun:
+    """What ``init`` made: the administrator, and the recovery code to print and seal.
+
+    ``recovery_code`` is ``None`` when the database had its code already (an upgrade).
+    """
+
+    admin: UserInfo
+    recovery_code: str | None
+
+
+def initialise(
+    db_url: str | None,
+    admin_id: str,
+    full_name: str,
+    password: str,
+    clock: Callable[[], datetime] | None = None,
+) -> FirstRun:
+    """Create (or upgrade) the database, its site key, first administrator and recovery code.
+
+    The recovery code (break-glass, :mod:`printpharm.services.access.break_glass`) is
+    returned once, to be printed and sealed; only its hash is stored.
 
     Raises
     ------
@@ -300,13 +373,18 @@ def initialise(db_url: str | None, admin_id: str, full_name: str, password: str)
         The user ID or password is not acceptable.
     """
     upgrade_database(db_url)
-    services = open_records(db_url)
+    services = open_records(db_url, clock=clock)
     try:
         with services.auth.uow() as uow:
             if uow.current_key() is None:
                 key = enrol_site_key(uow, admin_id)
                 services.auth.use_signer(key)
-        return services.accounts.create_first_administrator(admin_id, full_name, password)
+        admin = services.accounts.create_first_administrator(admin_id, full_name, password)
+        with services.auth.uow() as uow:
+            code = None
+            if not uow.recovery_codes.unused():
+                code = issue_recovery_code(uow, services.auth.config.hasher, admin_id)
+        return FirstRun(admin, code)
     finally:
         services.close()
 
