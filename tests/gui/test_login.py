@@ -38,6 +38,11 @@ def test_first_run_creates_database_and_administrator(qtbot, tmp_path: Path) -> 
     for edit in (dialog.password, dialog.again):
         edit.setText(ADMIN[2])
     dialog.try_create()
+    assert dialog.recovery.isVisible()  # issue 13: the break-glass code, shown once
+    code = dialog.recovery_code.text()
+    assert len(code.replace("-", "")) == 30 and "Continue" in dialog.create_button.text()
+    assert dialog.result() != QDialog.DialogCode.Accepted  # not before it was seen
+    dialog.try_create()
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert dialog.chosen_url is None
     assert not session.needs_first_run()
