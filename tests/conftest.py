@@ -17,6 +17,11 @@ VECTORS = ROOT.parent / "shared" / "vectors"
 # Site keys of the whole run in one private folder, set before any fixture (session-scoped
 # templates create keys too); never the user's key folder.
 os.environ["PRINTPHARM_KEY_DIR"] = tempfile.mkdtemp(prefix="printpharm-test-keys-")
+# Likewise the anchor log of session-scoped templates (each test then gets its own, below):
+# a session fixture is made before the per-test fixture sets the variable.
+os.environ["PRINTPHARM_ANCHOR_LOG"] = str(
+    Path(tempfile.mkdtemp(prefix="printpharm-test-anchors-")) / "anchors.jsonl"
+)
 
 # Qt tests run offscreen unless a caller chose a platform (e.g. xcb under Xvfb).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -63,6 +63,9 @@ class Shooter:
         os.environ.setdefault("PRINTPHARM_ARGON2", "1,8,1")  # fast hashing for a demo database
         self.app = create_application([])
         folder = Path(tempfile.mkdtemp(prefix="printpharm-shots-"))
+        # the demo's site key and anchor log stay with the demo, never in the user's folders
+        os.environ["PRINTPHARM_KEY_DIR"] = str(folder / "keys")
+        os.environ["PRINTPHARM_ANCHOR_LOG"] = str(folder / "anchors.jsonl")
         url = f"sqlite:///{folder / 'demo.sqlite3'}"
         self.ws = build_workstation(WorkstationConfig(database_url=url, records_dir=folder))
         self.settings = QSettings(str(folder / "shots.ini"), QSettings.Format.IniFormat)
