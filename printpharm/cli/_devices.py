@@ -16,13 +16,19 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from printpharm.catalog import load_catalog
 from printpharm.cli._common import add_json_flag, emit
 from printpharm.devices.printer import LinkOptions, PrinterLink
 from printpharm.devices.sim import FAST_PTY_SPEED, Plate, PtyServer, build_balance, build_printer
 from printpharm.devices.transport import open_transport
 from printpharm.errors import InputError
+from printpharm.services.run.preflight import limit_violations
 
 __all__ = ["register"]
+
+#: The printer definition ``stream`` checks a file against unless ``--printer`` names one
+#: (the definition the built-in simulator stands for).
+DEFAULT_STREAM_PRINTER = "marlin-sse"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,6 +66,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     stream.add_argument("file", type=Path, metavar="FILE.gcode")
     stream.add_argument(
         "--port", required=True, help="serial port or URL: COM3, /dev/ttyACM0, sim://printer"
+    )
+    stream.add_argument(
+        "--printer",
+        default=DEFAULT_STREAM_PRINTER,
+        metavar="ID",
+        help="printer definition whose bed, maximum temperatures and E unit the file must "
+        f"respect (default {DEFAULT_STREAM_PRINTER}); nothing is sent otherwise",
     )
     stream.add_argument("--baud", type=int, default=115200, help="baud rate (default 115200)")
     stream.add_argument(
@@ -137,6 +150,14 @@ def _cmd_stream(args: argparse.Namespace) -> int:
         lines = path.read_text(encoding="ascii").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"FILE {str(path)!r} cannot be read as ASCII G-code: {exc}") from exc
+    printer = load_catalog().printer(args.printer)
+    beyond = limit_violations(lines, printer)
+    if beyond:  # refused before the port is even opened
+        first = "; ".join(str(v) for v in beyond[:3])
+        raise InputError(
+            f"{path.name}: {len(beyond)} line(s) beyond printer {printer.id}'s limits, nothing "
+            f"sent: {first}"
+        )
     transport = open_transport(args.port, baudrate=args.baud, log_path=args.serial_log)
     link = PrinterLink(transport, LinkOptions(ok_timeout_s=args.ok_timeout_s))
     try:

@@ -26,11 +26,11 @@ from printpharm.cli._common import add_json_flag, emit, to_jsonable
 from printpharm.cli._dose import add_dose_arguments, unit_dose_from_args
 from printpharm.core.ink_lots import ASSAY_BASES, UnitContent
 from printpharm.errors import InputError
-from printpharm.services.records.content_uniformity import cu_requirement_of
 from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.control.line_clearance import LineClearance, checklist
 from printpharm.services.control.print_authority import after_run, begin_recorded_run
 from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.records.content_uniformity import cu_requirement_of
 from printpharm.services.run.devices import connected_devices, simulator_urls
 from printpharm.services.run.events import Alarm, FlowCorrected, Heating, UnitWeighed
 from printpharm.services.run.loop import run_batch

@@ -105,3 +105,32 @@ def test_sim_refuses_an_unknown_fault() -> None:
     )
     assert proc.returncode == 2
     assert "'explode'" in proc.stderr and "never_settles" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("M104 S240", "nozzle temperature 240 °C is above the printer's maximum 70 °C"),
+        ("M190 S95", "bed temperature 95 °C is above the printer's maximum 60 °C"),
+        ("G1 X250 Y10 E0.05", "X250 mm is outside the bed (0..200 mm)"),
+        ("G1X10Y-5", "Y-5 mm is outside the bed"),
+        ("G1 Z150", "Z150 mm is outside the bed (0..100 mm)"),
+        ("G1 X10 E40", "E move of 40 (plunger_mm) is beyond the sane bound of 10"),
+    ],
+)
+def test_stream_refuses_a_file_beyond_the_printer_before_sending_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, problem: str
+) -> None:
+    """Issue 13: checked against the printer definition (marlin-sse by default)."""
+    path = tmp_path / "hostile.gcode"
+    path.write_text(GCODE + line + "\n", encoding="ascii")
+    log = tmp_path / "serial.log"
+    argv = ["stream", "--port", "sim://printer?fast=1", str(path), "--serial-log", str(log)]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and problem in err and "nothing sent" in err
+    assert len(err.splitlines()) == 1
+    assert not log.exists()  # the port was never opened
+    fdm = ["--printer", "marlin-fdm"]  # the same file for a hotter, larger machine
+    if line.startswith("M104"):
+        assert main([*argv[:-2], *fdm]) == 0

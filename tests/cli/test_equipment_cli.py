@@ -28,6 +28,7 @@ from tests.cli.conftest import (
 )
 from tests.cli.test_run_records_cli import PEOPLE, _lock_cpm, add_released_lot
 from tests.services._label_decode import decode_label_pdf
+from tests.services.conftest import HARDWARE_IDENTITY
 
 RUN = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "3", "--json",
        "--lot", "L-EQ-1", "--line-clearance", "--user", "tech1", "--password-stdin",
@@ -55,7 +56,9 @@ def test_equipment_people_and_room_on_the_command_line(cli: Cli, tmp_path: Path)
     add_released_lot(cli, "L-EQ-1")
     _set(cli, "line_clearance.second_person", "required")
     plate = Plate()
-    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5"}, plate)
+    printer = build_printer(
+        {"e_units": "plunger_mm", "diameter_mm": "14.5", **HARDWARE_IDENTITY}, plate
+    )  # M115: a bench printer, not "printpharm simulator" (issue 13)
     balance = build_balance({"density": "1.20", "check_weight_g": "100.00003"}, plate)
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
         ports = ["--printer-port", p_port.path, "--balance-port", b_port.path]

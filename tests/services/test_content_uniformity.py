@@ -9,17 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from printpharm.core.sampling import select_units
+from printpharm.errors import InputError, RecordError, SignatureError, UniformityInputError
+from printpharm.services.records.batches import BatchRecordsService
 from printpharm.services.records.content_uniformity import (
     CuEntry,
     CuService,
     parse_cu_csv,
 )
-
-from printpharm.core.sampling import select_units
-from printpharm.errors import InputError, RecordError, SignatureError, UniformityInputError
-from printpharm.services.records.batches import BatchRecordsService
 from printpharm.services.records.export import BatchExportService
 from printpharm.services.run.qc import PENDING_CU, with_content_uniformity
+from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import UnitReading
 from printpharm.storage.repositories import unit_of_work
 from tests.services._lot_fixtures import Team, make_team
@@ -51,6 +52,13 @@ def _batch(env: Env, units: int, batch_id: str = "B-CU", details: Any = None) ->
                 batch_id, UnitReading(n, Decimal(200), Decimal(200) + n % 3, "mg", AT, True)
             )
         uow.batches.set_status(batch_id, "completed")
+        uow.audit.append(  # the library's authorisation: a batch for patient use (issue 13)
+            AuditEntry(
+                "batch", "authorise", batch_id, batch_id=batch_id,
+                new={"patient_use": True, "recipe_version": "cpm@v1", "ink_version": "i1@v1",
+                     "dose_mg": "10", "mode": "locked", "problems": []},
+            )
+        )  # fmt: skip
     return batch_id
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from printpharm.services.records.labels import CYTOTOXIC_WARNING, print_label
 
 from printpharm.catalog import Catalog
 from printpharm.errors import InputError, PermissionDenied, RecordError
 from printpharm.services.control.print_authority import begin_recorded_run
+from printpharm.services.records.labels import CYTOTOXIC_WARNING, print_label
 from printpharm.services.run.loop import run_batch
 from tests.services._equipment_fixtures import CLEARED, train_operator
 from tests.services._label_decode import decode_label_pdf

@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from printpharm.services.run.lot import InkNeed, ink_used
 
 from printpharm.catalog import Catalog
 from printpharm.errors import PreflightError
@@ -22,6 +21,7 @@ from printpharm.services.control.library import LibraryService
 from printpharm.services.control.lots import LotService
 from printpharm.services.control.print_authority import NO_LOT, begin_recorded_run
 from printpharm.services.run.loop import run_batch
+from printpharm.services.run.lot import InkNeed, ink_used
 from printpharm.services.run.request import RunRequest
 from printpharm.storage.repositories import unit_of_work
 from tests.services._equipment_fixtures import CLEARED

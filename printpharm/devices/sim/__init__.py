@@ -67,6 +67,8 @@ PRINTER_OPTIONS: dict[str, tuple[str, str, _Conv]] = {
     "e_units": ("config", "e_units", str),
     "diameter_mm": ("config", "diameter_mm", float),
     "baud": ("config", "baud", int),
+    "firmware_name": ("config", "firmware_name", str),
+    "machine_type": ("config", "machine_type", str),
     "corrupt_rx": ("faults", "corrupt_rx_rate", float),
     "corrupt_tx": ("faults", "corrupt_tx_rate", float),
     "drop_after": ("faults", "drop_after_lines", int),

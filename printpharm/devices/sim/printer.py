@@ -67,6 +67,10 @@ class PrinterSimConfig:
     diameter_mm: float = 1.75
     #: Serial line rate in bits per second (10 bits per byte); None: bytes pass instantly.
     baud: int | None = None
+    #: What M115 reports. A printer whose identity says "simulator" never makes a batch
+    #: for patient use; tests of that gate let the simulator stand in for hardware.
+    firmware_name: str = "Marlin 2.1.2.1 (printpharm simulator)"
+    machine_type: str = "printpharm SSE simulator"
     faults: PrinterFaults = field(default_factory=PrinterFaults)
 
 
@@ -199,7 +203,9 @@ class PrinterSim(SimDevice):
             if self._autoreport_s:
                 events.append(self._next_report)
             if self._blocked_since is not None:
-                events += [self._last_busy + self.config.busy_interval_s, now_s + 0.25]
+                if self.config.busy_interval_s > 0:  # 0: no busy messages (Marlin M113 S0)
+                    events.append(self._last_busy + self.config.busy_interval_s)
+                events.append(now_s + 0.25)
                 events = [e for e in events if e > now_s] or [now_s + 0.25]
             if self._wait_until is not None:
                 events.append(self._wait_until)
@@ -215,6 +221,8 @@ class PrinterSim(SimDevice):
             self._next_report = self._now + self._autoreport_s
         if self._blocked_since is None or self._queue[0][1].split(" ", 1)[0] not in _BLOCKING:
             return  # moves waiting for the planner print no busy messages
+        if self.config.busy_interval_s <= 0:
+            return  # Marlin's M113 S0: host keepalive off, no busy messages
         if self._now - self._last_busy >= self.config.busy_interval_s - 1e-9:
             self.emit("echo:busy: processing")
             self._last_busy = self._now
@@ -417,9 +425,9 @@ class PrinterSim(SimDevice):
 
     def _report_firmware(self) -> None:
         self.emit(
-            "FIRMWARE_NAME:Marlin 2.1.2.1 (printpharm simulator) "
+            f"FIRMWARE_NAME:{self.config.firmware_name} "
             "SOURCE_CODE_URL:github.com/MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 "
-            "MACHINE_TYPE:printpharm SSE simulator EXTRUDER_COUNT:1 "
+            f"MACHINE_TYPE:{self.config.machine_type} EXTRUDER_COUNT:1 "
             "UUID:00000000-0000-4000-8000-000000000000"
         )
         caps = {

@@ -39,6 +39,7 @@ from printpharm.services.control.equipment_status import (
     DUE_WARNING_SETTING,
     INTERVAL_SETTINGS,
 )
+from printpharm.services.control.library import TWO_PERSON_SETTING
 from printpharm.services.control.line_clearance import SECOND_PERSON_SETTING
 from printpharm.storage.repositories import SettingRecord
 
@@ -137,6 +138,8 @@ SETTINGS: dict[str, Setting] = {
            "not_required", choices=("not_required", "required")),
         _S(CYTOTOXIC_PROCEDURE_SETTING, "the site's cleaning procedure after cytotoxic APIs "
            "(empty: not declared, such cleanings are refused)", "", "", text=True),
+        _S(TWO_PERSON_SETTING, "a library version is validated and locked by two different "
+           "people", "", "on", choices=("on", "off")),
     )
 }  # fmt: skip
 

@@ -22,6 +22,7 @@ from printpharm.services.run.preflight import (
     LockStatus,
     PreflightCheck,
     check_device,
+    check_program_limits,
     check_static,
     check_temperatures,
     raise_failures,
@@ -159,6 +160,7 @@ class Session:
             req.recipe, req.ink, req.program, req.dose_mg, temps, self.lock, self.today(),
             self.options.lot, req.ink_need, self.options.ink_version,
         )  # fmt: skip
+        self.checks.append(check_program_limits(req.printer_definition, req.program, temps))
         self.checks.extend(self.options.recorded_checks)
         if self.options.balance_policy is not None:
             balance = self.devices

@@ -17,7 +17,6 @@ from printpharm.errors import InputError, SessionExpired
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService
-from printpharm.services.records.labels import LabelResult, print_label
 from printpharm.services.access.training import (
     SUBJECT_KINDS,
     TrainingDue,
@@ -30,6 +29,7 @@ from printpharm.services.control import balance_check, cleaning, equipment
 from printpharm.services.control.equipment import EquipmentView
 from printpharm.services.control.line_clearance import ITEMS, second_person_required
 from printpharm.services.jobs import CancelToken
+from printpharm.services.records.labels import LabelResult, print_label
 from printpharm.services.station.session import StationSession
 from printpharm.storage.equipment import CheckWeightRecord, CleaningEntry
 

@@ -20,18 +20,18 @@ from printpharm.errors import InputError, PrintpharmError, SessionExpired
 from printpharm.services.access.auth import AuthService
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService, manifestation
-from printpharm.services.records.content_uniformity import (
-    CuEntry,
-    CuService,
-    CuStatus,
-    parse_cu_csv,
-)
 from printpharm.services.control.barcodes import ScannedLot, read_lot_code
 from printpharm.services.control.lots import LotBinding, LotEntry, LotService, LotView
 from printpharm.services.control.print_authority import (
     PrintAuthorisation,
     authorise_request,
     bind_lot,
+)
+from printpharm.services.records.content_uniformity import (
+    CuEntry,
+    CuService,
+    CuStatus,
+    parse_cu_csv,
 )
 from printpharm.services.run.lot import number
 from printpharm.services.station.batch import PlannedBatch
