@@ -82,3 +82,14 @@ def test_every_command_the_tour_shows_is_accepted_by_the_parser() -> None:
             build_parser(argv[0]).parse_args(argv)
         except SystemExit as exc:  # argparse refused it
             raise AssertionError(f"README shows `printpharm {' '.join(argv)}`: refused") from exc
+
+
+def test_the_tour_shows_the_site_key_commands_and_where_the_key_lives() -> None:
+    """Issue 13: anchoring, key rotation, the recovery code and the key folder are documented."""
+    shown = {" ".join(argv[:2]) for argv in _shown_commands()}
+    assert {"audit anchor", "audit rotate-key", "users break-glass", "batches recover"} <= shown
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "recovery code" in text and "printpharm/keys/" in text and "PRINTPHARM_KEY_DIR" in text
+    from printpharm.storage.sitekey import KEY_DIR_ENV
+
+    assert KEY_DIR_ENV in text

@@ -71,5 +71,19 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "$PRINTPHARM_APP";
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM "$PRINTPHARM_APP";
 REVOKE ALL ON alembic_version FROM "$PRINTPHARM_APP";
 GRANT SELECT ON alembic_version TO "$PRINTPHARM_APP";
+-- Records are never deleted; keys are append-only; the head only moves forward (trigger).
+REVOKE DELETE, TRUNCATE ON users, batches, units, signatures, research_sessions,
+  recipe_versions, ink_versions, devices, site_settings, audit_keys, audit_head
+  FROM "$PRINTPHARM_APP";
+REVOKE UPDATE ON signatures, audit_keys FROM "$PRINTPHARM_APP";
 SQL
 }
+
+# Why triggers and not SECURITY DEFINER functions: the rules that decide a change
+# (who may, with which password, for which dose) live once, in printpharm's services;
+# copying them into PL/pgSQL would make two rule books. A function called with an
+# actor's ID cannot authenticate that actor either. So the database enforces what it
+# can check without secrets: no DELETE, no copied password hash, a head that never moves
+# back, and, at commit, no change of a protected row without its audit event in the same
+# transaction (0008_keyed_audit). What a forger then has to write into the chain is
+# exposed by the site key the database does not hold (docs/SECURITY.md).

@@ -281,6 +281,10 @@ class PrinterDefinition(Versioned):
     bed_x: Annotated[Quantity, within("mm", "50", "1000")]
     bed_y: Annotated[Quantity, within("mm", "50", "1000")]
     max_z: Annotated[Quantity, within("mm", "10", "1000")]
+    #: The hottest the machine may be asked to be; a G-code line asking for more is
+    #: refused before anything is sent (issue 13).
+    max_nozzle_temperature: Annotated[Quantity, within("°C", "20", "450")]
+    max_bed_temperature: Annotated[Quantity, within("°C", "20", "150")]
     e_axis: Literal["filament_mm", "plunger_mm", "mm3"]
     relative_e: bool
     volumetric_extrusion: bool

@@ -106,6 +106,37 @@ def default_data_root() -> Path:
     return Path(__file__).resolve().parent.parent.parent
 
 
+#: Deepest nesting of tables and arrays a catalog file may have (the schema needs 4).
+MAX_DEPTH = 16
+#: Most digits of an integer in a catalog file (counts and versions need a few).
+MAX_INT_DIGITS = 18
+
+
+def _check_shape(data: dict[str, Any], rel: str) -> None:
+    """Refuse nesting and integers no catalog file needs (checked without recursion).
+
+    Raises
+    ------
+    CatalogError
+        A value nested deeper than :data:`MAX_DEPTH`, or an integer longer than
+        :data:`MAX_INT_DIGITS` digits.
+    """
+    stack: list[tuple[str, Any, int]] = [("", data, 0)]
+    while stack:
+        where, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise CatalogError(f"{rel}: {where or 'a value'} is nested deeper than {MAX_DEPTH}")
+        if isinstance(value, dict):
+            stack += [(f"{where}.{k}" if where else str(k), v, depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{where}[{i}]", v, depth + 1) for i, v in enumerate(value)]
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) >= 10**MAX_INT_DIGITS:
+                raise CatalogError(
+                    f"{rel}: {where} is an integer of more than {MAX_INT_DIGITS} digits"
+                )
+
+
 def _parse(kind: Kind, path: Path, root: Path, registry: MigrationRegistry) -> _Parsed:
     rel = path.relative_to(root).as_posix()
     raw = path.read_bytes()
@@ -113,6 +144,11 @@ def _parse(kind: Kind, path: Path, root: Path, registry: MigrationRegistry) -> _
         data = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CatalogError(f"{rel}: not a valid UTF-8 TOML file ({exc})") from exc
+    except ValueError as exc:  # an integer beyond Python's digit limit (4300)
+        raise CatalogError(f"{rel}: a number is too long to read ({exc})") from exc
+    except RecursionError as exc:  # tomllib parses arrays and inline tables recursively
+        raise CatalogError(f"{rel}: values are nested too deeply to read") from exc
+    _check_shape(data, rel)
     data = registry.migrate(data, file=rel)
     if data.get("id") != path.stem:
         raise CatalogError(f"{rel}: id = {data.get('id')!r} must equal the file name {path.stem!r}")

@@ -55,7 +55,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "printers": ("printpharm.cli._library", "browse the printer definitions"),
     "plan": ("printpharm.cli._plan", "size the unit for a dose and write the plate's G-code"),
     "sim": ("printpharm.cli._devices", "serve a simulated printer or balance on a pty"),
-    "stream": ("printpharm.cli._devices", "stream a G-code file to a printer"),
+    "stream": (
+        "printpharm.cli._devices",
+        "stream a G-code file to a printer (maintenance: supervisor, audited)",
+    ),
     "run": (
         "printpharm.cli._run",
         "plan, print, weigh and judge a batch (simulators unless ports are given)",
@@ -133,6 +136,17 @@ def build_parser(command: str | None = None, summary: bool = False) -> argparse.
     return parser
 
 
+#: Longest error message printed (a safety net: messages quote long values with ``shown``).
+MAX_MESSAGE = 1200  # a release refusal that says what the batch still needs runs to ~850
+
+
+def _bounded(message: str) -> str:
+    """``message`` on one screen line or a few: cut, saying how long it was."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:MAX_MESSAGE]}… ({len(message)} characters)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -158,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = int(func(args))
     except PrintpharmError as exc:
-        return fail(args, str(exc))
+        return fail(args, _bounded(str(exc)))
     except KeyboardInterrupt:
         return fail(args, "interrupted by the operator", code=130)
     except Exception as exc:  # top level: report, never show a traceback to a technician

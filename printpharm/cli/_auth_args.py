@@ -90,6 +90,8 @@ def logged_in(args: argparse.Namespace) -> Iterator[tuple[RecordsServices, UserS
     services = open_records(args.db)
     secrets = Secrets(args)
     try:
+        if not services.start_up().ok:  # reading goes on; every recorded action is refused
+            sys.stderr.write(f"printpharm: warning: {services.auth.production_blocked}\n")
         session = services.auth.login(args.user, secrets.ask(f"password for {args.user}: "))
         try:
             yield services, session, secrets

@@ -13,7 +13,7 @@
     printpharm batches release  BATCH --user U [--comment C]             e-signature
     printpharm batches reject   BATCH --user U --comment C               e-signature
     printpharm batches export   BATCH --user U --format pdf|csv|json|package --out PATH
-    printpharm batches recover  --user U        close batches left open by a crash
+    printpharm batches recover [ID] --user U   close batches left open by a crash (supervisor)
 
 Commands that log in ask for the password (``--password-stdin``: one per line; a
 signature asks for it a second time). ``library list`` needs only the database.
@@ -30,7 +30,7 @@ from printpharm.cli._auth_args import add_records_args, logged_in
 from printpharm.cli._common import emit, whole_number_arg
 from printpharm.services.access.signatures import Meaning, manifestation
 from printpharm.services.control.library import LIBRARY_KINDS, LibraryService
-from printpharm.services.records.batches import BatchRecordsService, recover_open_batches
+from printpharm.services.records.batches import BatchRecordsService, recover_batches
 from printpharm.services.records.export import EXPORT_FORMATS, BatchExportService
 from printpharm.services.station.records_app import open_records
 
@@ -190,7 +190,8 @@ def _batches_export(args: argparse.Namespace) -> int:
     with logged_in(args) as (services, session, _):
         service = BatchExportService(services.auth, services.db)
         result = service.export(session, args.batch, args.format, args.out)
-    emit(args, result, f"{result.format} written to {result.path} (sha256 {result.sha256})")
+    made = f"\n{result.head.line()}" if result.head else ""
+    emit(args, result, f"{result.format} written to {result.path} (sha256 {result.sha256}){made}")
     return 0
 
 
@@ -212,10 +213,16 @@ def _batches_label(args: argparse.Namespace) -> int:
 
 
 def _batches_recover(args: argparse.Namespace) -> int:
-    with logged_in(args) as (services, _session, _):
-        closed = recover_open_batches(services.auth)
-    text = "\n".join(f"batch {b} marked interrupted" for b in closed) or "no batch was left open"
-    emit(args, {"recovered": closed}, text)
+    with logged_in(args) as (services, session, _):
+        done = recover_batches(services.auth, session, args.batch)
+    lines = [f"batch {b} closed (interrupted or stopped)" for b in done.closed]
+    lines += [f"batch {b} is still being made on {ws}: left open" for b, ws in done.held]
+    emit(
+        args,
+        {"recovered": list(done.closed), "held": [{"batch_id": b, "workstation": w}
+                                                  for b, w in done.held]},
+        "\n".join(lines) or "no batch was left open",
+    )  # fmt: skip
     return 0
 
 
@@ -295,6 +302,9 @@ def register(subparsers: Sub) -> None:
     p.add_argument("--width-mm", type=int, default=62, choices=(62, 102), help="label roll")
     p.set_defaults(func=_batches_label)
     add_records_args(p)
-    p = batches.add_parser("recover", help="mark batches left open by a crash as interrupted")
+    p = batches.add_parser(
+        "recover", help="close batches left open by a crash, that no run holds (supervisor)"
+    )
+    p.add_argument("batch", nargs="?", metavar="ID", help="only this batch (default: all)")
     p.set_defaults(func=_batches_recover)
     add_records_args(p)

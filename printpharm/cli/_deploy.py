@@ -19,12 +19,13 @@ from pathlib import Path
 
 from printpharm.cli._auth_args import add_db_flag, add_records_args, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit, whole_number_arg
+from printpharm.core.text import shown
 from printpharm.errors import InputError
 from printpharm.services.control import site_settings
 from printpharm.services.control.device_registry import register_balance, registered_balances
 from printpharm.services.control.doctor import DoctorOptions, exit_code, run_checks
 from printpharm.services.records.federation import (
-    export_chain,
+    export_chain_as,
     import_chain_as,
     verify_imported_chains,
 )
@@ -57,7 +58,10 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    summary = export_chain(args.db, Path(args.out), workstation_id=args.workstation)
+    with logged_in(args) as (services, session, _):
+        summary = export_chain_as(
+            services.auth, session, Path(args.out), workstation_id=args.workstation
+        )
     emit(
         args,
         summary,
@@ -131,6 +135,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--workstation", metavar="ID", help="workstation id (default: the one in its events)"
     )
+    add_secret_flags(p, password_help="read the password from standard input")
     add_json_flag(p)
     p.set_defaults(func=_export)
     p = fed.add_parser("import", help="import an export file into the central database")
@@ -181,7 +186,7 @@ def _register_balance(args: argparse.Namespace) -> int:
     try:
         calibrated = date.fromisoformat(args.calibrated)
     except ValueError as exc:
-        raise InputError(f"--calibrated {args.calibrated!r} is not a date YYYY-MM-DD") from exc
+        raise InputError(f"--calibrated {shown(args.calibrated)} is not a date YYYY-MM-DD") from exc
     with logged_in(args) as (services, session, _):
         row = register_balance(services.auth, session, args.serial, calibrated, args.model)
     emit(

@@ -19,11 +19,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from printpharm.catalog import load_catalog
 from printpharm.cli._auth_args import add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit
 from printpharm.services.run.simulators import FAST_PTY_SPEED, options_help, serve_simulators
 
 __all__ = ["register"]
+
+#: The printer definition ``stream`` checks a file against unless ``--printer`` names one
+#: (the definition the built-in simulator stands for).
+DEFAULT_STREAM_PRINTER = "marlin-sse"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,6 +95,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     stream.add_argument(
         "--port", required=True, help="serial port or URL: COM3, /dev/ttyACM0, sim://printer"
     )
+    stream.add_argument(
+        "--printer",
+        default=DEFAULT_STREAM_PRINTER,
+        metavar="ID",
+        help="printer definition whose bed, maximum temperatures and E unit the file must "
+        f"respect (default {DEFAULT_STREAM_PRINTER}); nothing is sent otherwise",
+    )
     stream.add_argument("--baud", type=int, default=115200, help="baud rate (default 115200)")
     stream.add_argument(
         "--ok-timeout-s", type=float, default=30.0, help="seconds without an answer before a probe"
@@ -139,6 +151,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     from printpharm.services.control.maintenance import read_gcode, stream_gcode
 
     read_gcode(args.file)  # a missing or unreadable file is refused before the login
+    printer = load_catalog().printer(args.printer)
     with logged_in(args) as (services, session, _):
         outcome = stream_gcode(
             services.auth,
@@ -146,6 +159,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
             args.file,
             args.port,
             args.reason,
+            printer,
             baudrate=args.baud,
             ok_timeout_s=args.ok_timeout_s,
             serial_log=args.serial_log,

@@ -55,6 +55,8 @@ def _values_from_json(path: Path, text: str) -> list[str]:
         raise UniformityInputError(
             f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})"
         ) from exc
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit integer, or deep nesting
+        raise UniformityInputError(f"{path}: a number too long or values nested too deep") from exc
     if not isinstance(data, list) or not data:
         raise UniformityInputError(f"{path}: expected a JSON list of numbers")
     out: list[str] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -24,7 +25,9 @@ from printpharm.cli._auth_args import (
     logged_in,
 )
 from printpharm.cli._common import add_json_flag, emit, number_arg, whole_number_arg
+from printpharm.core.text import shown
 from printpharm.errors import InputError
+from printpharm.services.access.break_glass import break_glass
 from printpharm.services.access.permissions import Role
 from printpharm.services.records.audit_export import AuditFilter, export_audit
 from printpharm.services.station.records_app import (
@@ -48,8 +51,15 @@ def _init(args: argparse.Namespace) -> int:
     password = secrets.ask(f"new password for {args.admin}: ")
     if not args.password_stdin and getpass.getpass("repeat the password: ") != password:
         raise InputError("the two passwords differ")
-    user = initialise(args.db, args.admin, args.full_name or args.admin, password)
-    emit(args, {"created": user}, f"database ready; administrator {user.user_id} created")
+    made = initialise(args.db, args.admin, args.full_name or args.admin, password)
+    text = f"database ready; administrator {made.admin.user_id} created"
+    if made.recovery_code:
+        text += (
+            f"\nRECOVERY CODE (shown once): {made.recovery_code}\n"
+            "Print it, seal it in an envelope and keep it in the safe: it unlocks an "
+            "administrator when no administrator can log in (printpharm users break-glass)."
+        )
+    emit(args, {"created": made.admin, "recovery_code": made.recovery_code}, text)
     return 0
 
 
@@ -141,15 +151,42 @@ def _users_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users_break_glass(args: argparse.Namespace) -> int:
+    services = open_records(args.db)
+    try:
+        code = Secrets(args).ask("recovery code (from the sealed envelope): ")
+        done = break_glass(services.auth, args.admin_id, code, args.reason)
+    finally:
+        services.close()
+    emit(
+        args,
+        {"administrator": done.admin_id, "temporary_password": done.temporary_password,
+         "recovery_code": done.new_code},
+        f"BREAK-GLASS used: administrator {done.admin_id} unlocked; one-time password (must be "
+        f"changed at first login):\n{done.temporary_password}\n"
+        f"The recovery code is spent. NEW RECOVERY CODE (print it, seal it, keep it in the "
+        f"safe): {done.new_code}\nA critical alarm and an audit event record this use.",
+    )  # fmt: skip
+    return 0
+
+
 # -- research --------------------------------------------------------------------------------
 
 
+def _minutes(value: float) -> int:
+    """Whole seconds of a ``--minutes`` value, refusing nan, infinities and absurd sizes."""
+    if not math.isfinite(value) or not 0 < value <= 100_000:
+        raise InputError(
+            f"--minutes {shown(value)} must be a number of minutes between 0 and 100000"
+        )
+    return int(value * 60)
+
+
 def _research_unlock(args: argparse.Namespace) -> int:
+    seconds = _minutes(args.minutes)
     with logged_in(args) as (services, session, secrets):
         password = secrets.ask(f"re-enter the password of {args.user} to unlock: ")
-        period = services.research.unlock(
-            session, args.user, password, args.reason, int(args.minutes * 60)
-        )
+        period = services.research.unlock(session, args.user, password, args.reason, seconds)
     emit(args, period, f"research mode unlocked until {period.ends_at.isoformat()}")
     return 0
 
@@ -181,21 +218,57 @@ def _research_status(args: argparse.Namespace) -> int:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     report = verify_database(args.db)
-    broken = report.first_broken
-    if broken is None:
-        text = f"audit trail intact: {report.events} events, last hash {report.last_hash[:16]}…"
-        if report.clock_setbacks:
-            text += f"\nclock set back at events {list(report.clock_setbacks)}"
+    chain = report.chain
+    problems = report.problems()
+    key = f"site key {report.key_id}" if report.key_id else "NO site key"
+    if report.ok:
+        text = (
+            f"audit trail intact: {chain.events} events, last hash {chain.last_hash[:16]}…, "
+            f"{key}, {report.anchors} anchor(s) match, every protected row matches its event"
+        )
     else:
-        text = f"audit trail BROKEN at event {broken.seq} ({broken.problem}): {broken.detail}"
+        text = f"records integrity FAILED ({len(problems)} problem(s)):\n" + "\n".join(
+            f"  {p}" for p in problems[:50]
+        )
+    text += "".join(f"\nnote: {n}" for n in report.notes)
     payload = {
         "ok": report.ok,
-        "events": report.events,
-        "first_broken": broken,
-        "clock_setbacks": list(report.clock_setbacks),
+        "events": chain.events,
+        "first_broken": chain.first_broken,
+        "clock_setbacks": list(chain.clock_setbacks),
+        "key_id": report.key_id,
+        "anchors": report.anchors,
+        "problems": problems,
     }
     emit(args, payload, text)
     return 0 if report.ok else 1
+
+
+def _audit_anchor(args: argparse.Namespace) -> int:
+    services = open_records(args.db)
+    try:
+        anchor = services.anchor()
+    finally:
+        services.close()
+    emit(
+        args,
+        {"seq": anchor.seq, "event_hash": anchor.event_hash, "path": str(services.anchor_log)},
+        f"anchored event {anchor.seq} ({anchor.event_hash[:16]}…, key {anchor.key_id}) "
+        f"to {services.anchor_log}",
+    )
+    return 0
+
+
+def _audit_rotate_key(args: argparse.Namespace) -> int:
+    with logged_in(args) as (services, session, _):
+        key = services.rotate_key(session, args.reason)
+    emit(
+        args,
+        {"key_id": key.key_id, "path": str(key.path)},
+        f"new site key {key.key_id} in force (file {key.path}); the old public key stays "
+        "registered. Keep a sealed copy of the new key file (docs/SECURITY.md).",
+    )
+    return 0
 
 
 def _audit_show(args: argparse.Namespace) -> int:
@@ -253,9 +326,18 @@ def register(subparsers: Sub) -> None:
     audit = subparsers.add_parser("audit", help="verify or show the audit trail").add_subparsers(
         dest="audit_command", metavar="ACTION", required=True
     )
-    p = audit.add_parser("verify", help="walk the hash chain; exit 1 if broken")
+    p = audit.add_parser(
+        "verify", help="check chain, site key, anchors and every protected row; exit 1 if not"
+    )
     add_records_args(p, login=False)
     p.set_defaults(func=_audit_verify)
+    p = audit.add_parser("anchor", help="append the signed chain head to the site's anchor log")
+    add_records_args(p, login=False)
+    p.set_defaults(func=_audit_anchor)
+    p = audit.add_parser("rotate-key", help="replace the site key (administrator; old key kept)")
+    p.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
+    add_records_args(p)
+    p.set_defaults(func=_audit_rotate_key)
     p = audit.add_parser("show", help="list audit events")
     add_db_flag(p)
     p.add_argument("--batch", help="only events of this batch ID")
@@ -310,6 +392,16 @@ def _register_users(subparsers: Sub) -> None:
     p = users.add_parser("acknowledge", help="acknowledge the e-signature statement")
     p.set_defaults(func=_users_acknowledge)
     add_records_args(p)
+    p = users.add_parser(
+        "break-glass",
+        help="unlock an administrator with the sealed recovery code (when no administrator "
+        "can log in); loudly audited",
+    )
+    p.add_argument("admin_id", metavar="ADMIN_ID", help="the administrator account to unlock")
+    p.add_argument("--reason", required=True)
+    add_records_args(p, login=False)
+    add_secret_flags(p, user=False, password_help="read the recovery code from standard input")
+    p.set_defaults(func=_users_break_glass)
     p = users.add_parser("passwd", help="change your own password")
     p.set_defaults(func=_users_passwd)
     add_records_args(p)

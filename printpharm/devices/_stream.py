@@ -75,6 +75,12 @@ class LinkOptions:
     has come for ``resend_quiet_s`` (with ADVANCED_OK: the duplicates caused by
     lines in flight coalesce into one rewind) or, without ADVANCED_OK, until the
     ``ok`` that follows ``Resend:`` or ``resend_ok_timeout_s``.
+
+    ``max_wait_s`` bounds every wait: a line still unacknowledged that long after
+    it was sent fails with :class:`DeviceTimeout` even while the printer keeps
+    talking (``busy``, ``wait``, temperature reports). A heater wait (M109/M190)
+    takes minutes at most; a firmware that never acknowledges must not hold a
+    run (and its batch) for ever.
     """
 
     ok_timeout_s: float = 30.0
@@ -83,6 +89,7 @@ class LinkOptions:
     resend_quiet_s: float = 0.1
     max_window: int = 32
     poll_s: float = 0.25
+    max_wait_s: float = 600.0
 
 
 @dataclass
@@ -141,9 +148,11 @@ class _Run:
         commands: list[str],
         on_progress: ProgressCallback | None = None,
         collect: list[str] | None = None,
+        max_wait_s: float | None = None,
     ) -> None:
         self.wire = wire
         self.opt = wire.options
+        self.max_wait_s = self.opt.max_wait_s if max_wait_s is None else max_wait_s
         self.first_n = wire.next_n
         self.resync = wire.needs_resync
         if self.resync:
@@ -164,7 +173,7 @@ class _Run:
         self.resends = self.errors = self.probes = self.probes_in_row = 0
         self.rewound_to: int | None = None
         self.hold_until: float | None = None
-        self.last_activity = time.monotonic()
+        self.last_activity = self.progress_at = time.monotonic()
 
     # -- main loop ---------------------------------------------------------------
     def run(self) -> StreamStats:
@@ -217,10 +226,24 @@ class _Run:
             if line is None:
                 if self._on_quiet(now):
                     return True
+                self._check_progress(now)
                 continue
             self.last_activity = now
             self._handle(line, now)
+            self._check_progress(now)
         return False
+
+    def _check_progress(self, now: float) -> None:
+        """Raise when the oldest unacknowledged line has waited longer than ``max_wait_s``."""
+        if self.next_i <= self.acked or now - self.progress_at <= self.max_wait_s:
+            return
+        command = self.commands[self.acked] if self.acked < self.total else "?"
+        raise DeviceTimeout(
+            f"{self.wire.transport.name}: line N{self.first_n + self.acked} ({command[:40]}) "
+            f"not acknowledged within {self.max_wait_s:g} s although the printer kept "
+            f"reporting (busy or temperatures); {self.acked} of {self.total} lines "
+            "acknowledged: check the printer and its firmware"
+        )
 
     def _late_resend(self) -> bool:
         """Listen ``resend_quiet_s`` for a late Resend if the last ok skipped numbers.
@@ -258,7 +281,8 @@ class _Run:
         if self.next_i - self.acked >= window or self.next_i >= self.total:
             return
         if self.next_i == self.acked:
-            self.last_activity = time.monotonic()  # the ok clock starts with the send
+            # the ok clock and the wait bound start with the send
+            self.last_activity = self.progress_at = time.monotonic()
         stop = min(self.total, self.acked + window)
         batch = b"".join(self.framed[self.next_i : stop])
         self.next_i = stop
@@ -359,6 +383,7 @@ class _Run:
         self.acked = count
         self.next_i = max(self.next_i, count)
         self.probes_in_row = 0
+        self.progress_at = time.monotonic()
         if self.on_progress is not None:
             self.on_progress(count, self.total)
 

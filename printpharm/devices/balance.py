@@ -65,6 +65,10 @@ class Weighing:
         return self.mass_mg / Decimal(1000)
 
 
+#: Unrequested lines drained before a command; more means the balance streams on its own.
+_MAX_STALE_LINES = 64
+
+
 @dataclass(frozen=True)
 class BalanceInfo:
     """Identity from ``I2``/``I4``: model text, capacity with unit, serial number."""
@@ -135,8 +139,14 @@ class Balance:
         """Send one command and return its (single-line) answer."""
         wait_s = self.command_timeout_s if timeout_s is None else timeout_s
         with self._lock:
-            while self.transport.readline(0.0) is not None:
-                pass  # a late answer to an earlier, timed-out command
+            for _ in range(_MAX_STALE_LINES):  # late answers to earlier, timed-out commands
+                if self.transport.readline(0.0) is None:
+                    break
+            else:
+                raise ProtocolError(
+                    f"{self.transport.name}: the balance keeps sending without being asked "
+                    f"(more than {_MAX_STALE_LINES} lines; continuous output switched on?)"
+                )
             self.transport.write(command.encode("ascii") + b"\r\n")
             raw = self.transport.readline(wait_s)
         if raw is None:

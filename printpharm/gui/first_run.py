@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -50,12 +51,14 @@ class FirstRunDialog(QDialog):
         layout.addWidget(self._admin_group())
         self.error = FieldError()
         layout.addWidget(self.error)
+        layout.addWidget(self._recovery_group())
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         create = buttons.button(QDialogButtonBox.StandardButton.Ok)
         create.setText(self.tr("&Create"))
         create.setObjectName("createButton")
+        self.create_button = create
         buttons.accepted.connect(self.try_create)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -82,6 +85,28 @@ class FirstRunDialog(QDialog):
             column.addWidget(widget)
         return group
 
+    def _recovery_group(self) -> QGroupBox:
+        """The break-glass recovery code, shown once after the database is made."""
+        self.recovery = QGroupBox(self.tr("Recovery code — print it and seal it now"))
+        column = QVBoxLayout(self.recovery)
+        note = QLabel(
+            self.tr(
+                "This code is shown only once. Print it, seal it in an envelope and keep it in "
+                "the safe. When no administrator can log in any more, it unlocks one "
+                "administrator (printpharm users break-glass); its use raises a critical alarm."
+            )
+        )
+        note.setWordWrap(True)
+        self.recovery_code = QLabel()
+        self.recovery_code.setObjectName("recoveryCode")
+        self.recovery_code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.recovery_code.setStyleSheet("font-family: monospace; font-size: 14pt; padding: 6px;")
+        self.recovery_code.setAccessibleName(self.tr("Recovery code"))
+        column.addWidget(note)
+        column.addWidget(self.recovery_code)
+        self.recovery.hide()
+        return self.recovery
+
     def _admin_group(self) -> QGroupBox:
         group = QGroupBox(self.tr("Administrator"))
         form = QFormLayout(group)
@@ -101,7 +126,14 @@ class FirstRunDialog(QDialog):
         return group
 
     def try_create(self) -> None:
-        """Create the database and the administrator; show the refusal inline otherwise."""
+        """Create the database and the administrator; show the refusal inline otherwise.
+
+        Once created, the recovery code is shown and the button becomes "Continue":
+        the dialog closes only after the person has seen the code.
+        """
+        if self.recovery.isVisible():
+            self.accept()
+            return
         if self.password.text() != self.again.text():
             self.error.show_reason(self.tr("the two passwords differ"))
             return
@@ -120,4 +152,16 @@ class FirstRunDialog(QDialog):
             self.error.show_reason(str(exc))
             return
         self.chosen_url = url
-        self.accept()
+        code = self._session.recovery_code
+        if not code:
+            self.accept()
+            return
+        self.error.show_reason(None)
+        self.recovery_code.setText(code)
+        self.recovery.show()
+        self.adjustSize()  # room for the note: the dialog was laid out without it
+        for widget in (self.admin_id, self.full_name, self.password, self.again):
+            widget.setEnabled(False)
+        self.password.clear()
+        self.again.clear()
+        self.create_button.setText(self.tr("I have printed and sealed it — &Continue"))

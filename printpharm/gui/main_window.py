@@ -38,7 +38,7 @@ from printpharm.gui.pages.print_run import PrintPage
 from printpharm.gui.pages.qc import QcPage
 from printpharm.gui.pages.research import ResearchPage
 from printpharm.gui.session_guard import SessionGuard
-from printpharm.gui.widgets.banner import ModeBanner
+from printpharm.gui.widgets.banner import IntegrityBanner, ModeBanner
 from printpharm.gui.workers import TaskRunner
 from printpharm.services.station.workstation import (
     DeviceStatus,
@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self._settings = settings
         self.setWindowTitle(self.tr("printpharm — personalised tablets"))
         self.banner = ModeBanner()
+        self.integrity = IntegrityBanner()
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
         self.stack = QStackedWidget()
@@ -203,6 +204,7 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.banner)
+        column.addWidget(self.integrity)
         column.addWidget(self._recovery_notice())
         column.addLayout(body, 1)
         self.setCentralWidget(central)
@@ -319,8 +321,9 @@ class MainWindow(QMainWindow):
         self.refresh_mode()
 
     def refresh_mode(self) -> None:
-        """Re-read locked/research mode (closes an expired period) and update the banner."""
+        """Re-read locked/research mode (closes an expired period) and update the banners."""
         self.banner.set_status(self._ws.mode_status())
+        self.integrity.set_problem(self._ws.session.integrity_problem)
         if self.current_page() == "research":
             self.research.refresh()
 
@@ -350,6 +353,7 @@ class MainWindow(QMainWindow):
         self.on_session_changed()
 
     def _on_tick(self) -> None:
+        self.integrity.set_problem(self._ws.session.integrity_problem)  # a gate may have failed
         self._ticks += 1
         if self._ticks % 10 == 0:
             self.refresh_mode()

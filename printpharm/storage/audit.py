@@ -16,32 +16,40 @@ first migration). :func:`verify_chain` needs nothing but the database.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, text, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
-from printpharm.errors import AuditError, InputError
+from printpharm.errors import AuditChainBroken, AuditError, InputError
 from printpharm.storage.canonical import (
     HASHED_FIELDS,
-    SORTED_FIELDS,
     canonical_json,
     event_hash,
-    flat_canonical,
     format_utc_ms,
     sha256_hex,
     zone_label,
 )
-from printpharm.storage.tables import AuditEventRow, AuditHead
+from printpharm.storage.chain_check import (
+    GENESIS_HASH,
+    SETBACK_TOLERANCE_S,
+    BrokenLink,
+    ChainReport,
+    setback_seconds,
+    verify_chain,
+)
+from printpharm.storage.rowseal import row_event_entries
+from printpharm.storage.sitekey import SiteKey, SiteKeyError, head_message
+from printpharm.storage.tables import Alarm, AuditEventRow, AuditHead
 
 __all__ = [
     "GENESIS_HASH",
     "REASON_REQUIRED_ACTIONS",
+    "SETBACK_TOLERANCE_S",
     "AuditContext",
     "AuditEntry",
     "AuditEvent",
@@ -51,13 +59,12 @@ __all__ = [
     "canonical_json",
     "format_utc_ms",
     "read_events",
+    "setback_seconds",
     "sha256_hex",
     "verify_chain",
     "zone_label",
 ]
 
-#: ``prev_hash`` of the first event.
-GENESIS_HASH = "0" * 64
 
 #: Actions that change or remove GMP data: a non-blank reason is mandatory (AUD-04).
 REASON_REQUIRED_ACTIONS = frozenset({"modify", "delete", "disable", "retire", "reset-password"})
@@ -72,7 +79,9 @@ class AuditContext:
     """Where events are written from: workstation, versions, zone and clock.
 
     ``clock`` returns an aware datetime; tests inject a fixed one. Timestamps
-    never come from user input (AUD-13).
+    never come from user input (AUD-13). ``signer`` is the site key of the
+    database (``None`` before one is registered): with it every append checks
+    the head's signature first and signs the new head.
     """
 
     workstation: str
@@ -80,6 +89,7 @@ class AuditContext:
     config_version: str = "1"
     zone: tzinfo | None = None
     clock: Callable[[], datetime] = _utc_now
+    signer: SiteKey | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +168,22 @@ class AuditLog:
         self._session = session
         self._context = context
         self._mode_provider = mode_provider
+        self._signer = context.signer
+        self._verifier = context.signer
+        self._first_key = False
+
+    @property
+    def context(self) -> AuditContext:
+        """Workstation, versions, zone, clock and site key of this log."""
+        return self._context
+
+    def use_signer(self, new: SiteKey, previous: SiteKey | None) -> None:
+        """Sign from the next append on with ``new`` (registration or rotation of the key).
+
+        The head as it stands is checked with ``previous`` (``None``: the first key
+        of a database whose head is not signed yet).
+        """
+        self._signer, self._verifier, self._first_key = new, previous, previous is None
 
     def append(self, entry: AuditEntry) -> AuditEvent:
         """Append one event and return it as stored.
@@ -185,28 +211,106 @@ class AuditLog:
         if not items:
             return []
         head = self._session.execute(
-            select(AuditHead.last_seq, AuditHead.last_hash, AuditHead.last_occurred_at)
+            select(
+                AuditHead.last_seq,
+                AuditHead.last_hash,
+                AuditHead.last_occurred_at,
+                AuditHead.key_id,
+                AuditHead.signature,
+            )
             .where(AuditHead.id == 1)
             .with_for_update()
         ).one_or_none()
         if head is None:
             raise AuditError("the audit chain head is missing; the database was not initialised")
-        seq, prev_hash, last_at = head
+        seq, prev_hash, last_at, key_id, signature = head
+        signer = self._check_head(seq, prev_hash, last_at, key_id, signature)
         mode = self._mode_provider() if self._mode_provider is not None else "locked"
         events: list[AuditEvent] = []
         for entry in items:
             seq += 1
             event = self._build(entry, seq, prev_hash, last_at, entry.mode or mode)
             events.append(event)
-            prev_hash, last_at = event.event_hash, event.occurred_at
+            prev_hash = event.event_hash
+            last_at = max(last_at or "", event.occurred_at)
         rows = [{f: getattr(e, f) for f in _ROW_FIELDS} for e in events]
         self._session.execute(insert(_EVENTS), rows)
-        self._session.execute(
-            update(AuditHead)
-            .where(AuditHead.id == 1)
-            .values(last_seq=seq, last_hash=prev_hash, last_occurred_at=last_at)
-        )
+        values: dict[str, Any] = {
+            "last_seq": seq,
+            "last_hash": prev_hash,
+            "last_occurred_at": last_at,
+        }
+        if signer is not None:
+            values["key_id"] = signer.key_id
+            values["signature"] = signer.sign(head_message(seq, prev_hash, last_at, signer.key_id))
+        self._session.execute(update(AuditHead).where(AuditHead.id == 1).values(**values))
+        self._verifier, self._first_key = signer, False
+        self._raise_setback_alarms(events)
         return events
+
+    def seal_rows(
+        self, keys: Iterable[tuple[str, Any]], present: dict[str, set[str]] | None = None
+    ) -> None:
+        """Append one ``row``/``write`` event per protected row (see :mod:`.rowseal`)."""
+        entries = row_event_entries(self._session.connection(), keys, present)
+        with self._session.no_autoflush:
+            self.append_many(
+                AuditEntry("row", "write", e["record_id"], new=e["new"], batch_id=e["batch_id"])
+                for e in entries
+            )
+
+    def _check_head(
+        self, seq: int, last_hash: str, last_at: str | None, key_id: str | None, sig: str | None
+    ) -> SiteKey | None:
+        """Refuse to extend a head the site key did not sign (before every recorded action)."""
+        signer, verifier = self._signer, self._verifier
+        if key_id is None:
+            if self._first_key:
+                return signer
+            if signer is not None:
+                raise AuditChainBroken(
+                    "the audit chain head carries no site key signature although this "
+                    "database has a site key: it was changed outside printpharm" + _WHAT_TO_DO
+                )
+            return None
+        if verifier is None or verifier.key_id != key_id:
+            raise SiteKeyError(
+                f"this database's audit chain is signed with site key {key_id}, which this "
+                "workstation does not hold; records can be read but not written" + _WHAT_TO_DO
+            )
+        if not verifier.verify(sig, head_message(seq, last_hash, last_at, key_id)):
+            raise AuditChainBroken(
+                f"the audit chain head (event {seq}) is not signed by the site key: the "
+                "chain was changed outside printpharm" + _WHAT_TO_DO
+            )
+        tail = self._session.execute(
+            select(AuditEventRow.seq, AuditEventRow.event_hash)
+            .where(AuditEventRow.seq >= seq)
+            .order_by(AuditEventRow.seq)
+            .limit(2)
+        ).all()
+        if seq and (len(tail) != 1 or tail[0][1] != last_hash):
+            raise AuditChainBroken(
+                f"the audit events after the signed head (event {seq}) were changed outside "
+                "printpharm" + _WHAT_TO_DO
+            )
+        return signer
+
+    def _raise_setback_alarms(self, events: Sequence[AuditEvent]) -> None:
+        for e in events:
+            if e.clock_setback:
+                self._session.add(
+                    Alarm(
+                        kind="clock-setback",
+                        severity="critical",
+                        message=(
+                            f"audit event {e.seq} is dated {e.occurred_at}, earlier than an "
+                            "event before it by more than the tolerance: the workstation "
+                            "clock was set back. Check the clock and time synchronisation."
+                        ),
+                        raised_at=self._context.clock(),
+                    )
+                )
 
     def _build(
         self, entry: AuditEntry, seq: int, prev_hash: str, last_at: str | None, mode: str
@@ -231,10 +335,22 @@ class AuditLog:
             "app_version": self._context.app_version,
             "config_version": self._context.config_version,
             "mode": mode,
-            "clock_setback": last_at is not None and occurred_at < last_at,
+            "clock_setback": _set_back(occurred_at, last_at),
             "prev_hash": prev_hash,
         }
         return AuditEvent(**content, event_hash=event_hash(content))
+
+
+_WHAT_TO_DO = (
+    ". Production is read-only until an administrator runs `printpharm audit verify`, "
+    "restores the last verified backup and follows docs/SECURITY.md ('Integrity failure')."
+)
+
+
+def _set_back(occurred_at: str, last_at: str | None) -> bool:
+    if last_at is None or occurred_at >= last_at:
+        return False
+    return setback_seconds(occurred_at, last_at) > SETBACK_TOLERANCE_S
 
 
 def _check_entry(entry: AuditEntry) -> None:
@@ -247,122 +363,6 @@ def _check_entry(entry: AuditEntry) -> None:
         )
 
 
-@dataclass(frozen=True)
-class BrokenLink:
-    """The first place verification failed: the event's sequence number and what is wrong."""
-
-    seq: int
-    problem: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    """Result of :func:`verify_chain`."""
-
-    ok: bool
-    events: int
-    first_broken: BrokenLink | None
-    clock_setbacks: tuple[int, ...] = ()
-    last_hash: str = GENESIS_HASH
-
-
-def verify_chain(session: Session, *, chunk: int = 20_000) -> ChainReport:
-    """Walk the whole chain and report the first broken link.
-
-    Detects edited events (stored hash differs from the recomputed one),
-    deleted events (gap in sequence numbers, or fewer events than the chain
-    head records), inserted or reordered events (``prev_hash`` does not match
-    the previous event's hash) and events appended outside printpharm (more
-    events than the chain head records).
-
-    Parameters
-    ----------
-    session
-        An open session on the database to verify (read-only is enough).
-    chunk
-        Events fetched per query.
-    """
-    conn = session.connection()
-    sql = (
-        f"SELECT {', '.join(SORTED_FIELDS)}, event_hash FROM audit_events "
-        "WHERE seq > :after ORDER BY seq LIMIT :chunk"
-    )
-    expected_seq, prev_hash, count, after = 1, GENESIS_HASH, 0, 0
-    setbacks: list[int] = []
-    while True:
-        rows = conn.execute(text(sql), {"after": after, "chunk": chunk}).all()
-        for row in rows:
-            broken = _check_row(row, expected_seq, prev_hash)
-            if broken is not None:
-                return ChainReport(False, count, broken, tuple(setbacks), prev_hash)
-            if row[_I_SETBACK]:
-                setbacks.append(row[_I_SEQ])
-            prev_hash, expected_seq, count = row[-1], row[_I_SEQ] + 1, count + 1
-        if len(rows) < chunk:
-            break
-        after = rows[-1][_I_SEQ]
-    broken = _check_head(session, count, prev_hash)
-    return ChainReport(broken is None, count, broken, tuple(setbacks), prev_hash)
-
-
-_I_SEQ = SORTED_FIELDS.index("seq")
-_I_PREV = SORTED_FIELDS.index("prev_hash")
-_I_SETBACK = SORTED_FIELDS.index("clock_setback")
-
-
-def _check_row(row: Sequence[Any], expected_seq: int, prev_hash: str) -> BrokenLink | None:
-    seq = row[_I_SEQ]
-    if seq != expected_seq:
-        missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}..{seq - 1}"
-        return BrokenLink(
-            expected_seq, "missing", f"event {missing} missing (deleted); next found is {seq}"
-        )
-    if row[_I_PREV] != prev_hash:
-        return BrokenLink(
-            seq,
-            "link",
-            f"event {seq} does not follow event {seq - 1}: prev_hash {str(row[_I_PREV])[:12]}… "
-            f"≠ {prev_hash[:12]}… (inserted, deleted or reordered)",
-        )
-    values = list(row[:-1])
-    values[_I_SETBACK] = bool(values[_I_SETBACK])  # SQLite stores booleans as 0/1
-    recomputed = hashlib.sha256(flat_canonical(values).encode("utf-8")).hexdigest()
-    if recomputed != row[-1]:
-        return BrokenLink(
-            seq,
-            "content",
-            f"event {seq} was altered after it was written: stored hash {str(row[-1])[:12]}… "
-            f"≠ recomputed {recomputed[:12]}…",
-        )
-    return None
-
-
-def _check_head(session: Session, count: int, last_hash: str) -> BrokenLink | None:
-    head = session.execute(
-        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)
-    ).one_or_none()
-    if head is None:
-        return BrokenLink(count + 1, "head", "the chain head row is missing")
-    if head.last_seq > count:
-        return BrokenLink(
-            count + 1,
-            "missing",
-            f"chain head records {head.last_seq} events, only {count} found "
-            f"(events {count + 1}..{head.last_seq} deleted)",
-        )
-    if head.last_seq < count:
-        return BrokenLink(
-            head.last_seq + 1,
-            "inserted",
-            f"event {head.last_seq + 1}..{count} not recorded by the chain head "
-            "(appended outside printpharm)",
-        )
-    if head.last_hash != last_hash:
-        return BrokenLink(count, "head", f"event {count} hash differs from the chain head")
-    return None
-
-
 def read_events(
     session: Session,
     *,
@@ -372,9 +372,16 @@ def read_events(
     user_id: str | None = None,
     action: str | None = None,
     limit: int | None = None,
+    include_rows: bool = False,
 ) -> list[AuditEvent]:
-    """Return events in chain order, optionally filtered; ``limit`` keeps the newest N."""
+    """Return events in chain order, optionally filtered; ``limit`` keeps the newest N.
+
+    Row seals (``record_type = "row"``, see :mod:`.rowseal`) are left out unless
+    ``include_rows`` or ``record_type="row"`` asks for them.
+    """
     stmt = select(AuditEventRow)
+    if not include_rows and record_type is None:
+        stmt = stmt.where(AuditEventRow.record_type != "row")
     for column, value in (
         (AuditEventRow.batch_id, batch_id),
         (AuditEventRow.record_type, record_type),

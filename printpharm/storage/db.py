@@ -27,6 +27,7 @@ from printpharm.errors import DatabaseUnavailable, MigrationError
 
 __all__ = [
     "DATABASE_URL_ENV",
+    "SQLITE_FILE_MODE",
     "Database",
     "default_database_url",
     "resolve_database_url",
@@ -93,6 +94,33 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any, read_only: bool) -> 
         cursor.close()
 
 
+#: Permission bits of a SQLite file printpharm creates (POSIX); SQLite gives its
+#: ``-wal`` and ``-shm`` files the permissions of the database file.
+SQLITE_FILE_MODE = 0o600
+
+
+def _create_private(path: Path) -> None:
+    """Create the folder and an empty database file readable only by its owner.
+
+    An existing file is left as it is (its owner chose its permissions); a
+    symbolic link is not followed when the file is created.
+
+    Raises
+    ------
+    DatabaseUnavailable
+        The folder or the file cannot be created.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.path.lexists(path):
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            os.close(os.open(path, flags, SQLITE_FILE_MODE))
+    except FileExistsError:
+        pass  # another process created it first
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot create the database file {path}: {exc}") from exc
+
+
 def _sqlite_on_begin(conn: Connection) -> None:
     mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
     conn.exec_driver_sql(f"BEGIN {mode}")
@@ -141,12 +169,7 @@ class Database:
                         raise DatabaseUnavailable(f"database file {path} does not exist")
                     parsed = make_url(f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true")
                 else:
-                    try:
-                        Path(path).parent.mkdir(parents=True, exist_ok=True)
-                    except OSError as exc:
-                        raise DatabaseUnavailable(
-                            f"cannot create folder for {path}: {exc}"
-                        ) from exc
+                    _create_private(Path(path))
             args.setdefault("timeout", 30)
             kwargs["poolclass"] = NullPool
         try:

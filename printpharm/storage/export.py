@@ -16,6 +16,7 @@ which database revision and chain head.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from printpharm.errors import RecordError
 from printpharm.storage.canonical import canonical_json, format_utc_ms
 from printpharm.storage.content_uniformity import CuResultRow, CuSampleRow
 from printpharm.storage.db import Database
+from printpharm.storage.integrity import AuditKey
 from printpharm.storage.library import InkVersion
 from printpharm.storage.tables import (
     Alarm,
@@ -62,6 +64,7 @@ class PackageReport:
     events: int
     chain_head_sha256: str
     rows: dict[str, int]
+    key_fingerprint: str | None = None
 
 
 def _t(mapped: Any) -> Table:
@@ -115,6 +118,7 @@ class _Collector:
         for cu in (CuSampleRow, CuResultRow):
             self.put(_t(cu), _rows(self.s, _t(cu), _t(cu).c.batch_id == self.batch_id))
         self.put(_t(Alarm), _rows(self.s, _t(Alarm), _t(Alarm).c.batch_id == self.batch_id))
+        self.put(_t(AuditKey), _rows(self.s, _t(AuditKey)))  # public keys: to verify the head
         sig = _t(SignatureRow)
         self.put(sig, _rows(self.s, sig, sig.c.record_type == "batch",
                             sig.c.record_id == self.batch_id))  # fmt: skip
@@ -153,7 +157,7 @@ class _Collector:
 
 
 _ORDER = (User, Recipe, Ink, InkLot, Device, RecipeVersion, InkVersion, Batch, Unit, CuSampleRow,
-          CuResultRow, Alarm, SignatureRow)  # fmt: skip
+          CuResultRow, Alarm, SignatureRow, AuditKey)  # fmt: skip
 
 
 def export_inspection_package(
@@ -180,7 +184,7 @@ def export_inspection_package(
         Either database cannot be used.
     """
     path = Path(path)
-    if path.exists():
+    if os.path.lexists(path):  # a file, or a link (even one pointing nowhere): never written
         raise RecordError(f"{path} exists already; an inspection package is never overwritten")
     snap = _read(source, batch_id)
     manifest = {
@@ -190,6 +194,7 @@ def export_inspection_package(
         "source_revision": snap.revision,
         "chain_events": snap.head["last_seq"],
         "chain_head_sha256": snap.head["last_hash"],
+        "site_key_fingerprint": snap.head.get("key_id"),
         "note": "whole audit chain up to the export, so that every hash can be checked",
     }
     try:
@@ -199,7 +204,10 @@ def export_inspection_package(
             leftover.unlink(missing_ok=True)
         raise
     counts = {name: len(rows) for name, rows in snap.rows.items()}
-    return PackageReport(path, batch_id, len(snap.events), str(snap.head["last_hash"]), counts)
+    return PackageReport(
+        path, batch_id, len(snap.events), str(snap.head["last_hash"]), counts,
+        snap.head.get("key_id"),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -234,7 +242,10 @@ def _write(path: Path, snap: _Snapshot, manifest: dict[str, Any], at: datetime) 
                     t.execute(insert(_t(mapped)), rows)
             for start in range(0, len(snap.events), 5000):
                 t.execute(insert(_t(AuditEventRow)), snap.events[start : start + 5000])
-            head = {k: snap.head[k] for k in ("last_seq", "last_hash", "last_occurred_at")}
+            head = {
+                k: snap.head[k]
+                for k in ("last_seq", "last_hash", "last_occurred_at", "key_id", "signature")
+            }
             t.execute(update(_t(AuditHead)).where(_t(AuditHead).c.id == 1).values(**head))
             t.add(SiteSetting(key=MANIFEST_KEY, value_json=canonical_json(manifest), version=1,
                               updated_by=None, updated_at=at))  # fmt: skip

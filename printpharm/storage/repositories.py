@@ -32,6 +32,7 @@ from printpharm.storage.audit import (
 )
 from printpharm.storage.batches import BatchRepository, DeviceRepository
 from printpharm.storage.content_uniformity import CuRepository
+from printpharm.storage.custody import LeaseRepository, RecoveryCodeRepository
 from printpharm.storage.db import Database
 from printpharm.storage.equipment import (
     BalanceCheckRepository,
@@ -40,7 +41,10 @@ from printpharm.storage.equipment import (
     EquipmentEventRepository,
     EquipmentRepository,
 )
+from printpharm.storage.integrity import AuditKey
 from printpharm.storage.lots import LotRepository
+from printpharm.storage.rowseal import AUDIT_LOG_KEY, row_matches
+from printpharm.storage.sitekey import SiteKey, signature_message, verify_signature
 from printpharm.storage.tables import (
     Alarm,
     PasswordHistory,
@@ -50,6 +54,7 @@ from printpharm.storage.tables import (
     User,
 )
 from printpharm.storage.training import TrainingRepository
+from printpharm.storage.uow_integrity import IntegrityChecks
 
 __all__ = [
     "AlarmRecord",
@@ -63,6 +68,7 @@ __all__ = [
     "UnitOfWork",
     "UserRecord",
     "UserRepository",
+    "signature_message",
     "unit_of_work",
 ]
 
@@ -105,6 +111,8 @@ class SignatureRecord:
     local_tz: str
     comment: str | None
     signature_sha256: str
+    seal: str | None = None
+    seal_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,19 +237,46 @@ def _to_user(row: User) -> UserRecord:
 
 
 class SignatureRepository:
-    """Electronic signatures (append-only: UPDATE/DELETE refused by triggers)."""
+    """Electronic signatures (append-only: UPDATE/DELETE refused by triggers).
 
-    def __init__(self, session: Session) -> None:
+    With a site key, each stored signature carries the key's seal over its
+    ``signature_sha256`` (:func:`signature_message`).
+    """
+
+    def __init__(self, session: Session, signer: SiteKey | None = None) -> None:
         self._s = session
+        self._signer = signer
 
     def add(self, signature: SignatureRecord) -> SignatureRecord:
-        """Store a signature and return it with its database id."""
+        """Store a signature (sealed with the site key, if any) and return it with its id."""
+        if self._signer is not None:
+            signature = dataclasses.replace(
+                signature,
+                seal=self._signer.sign(signature_message(signature.signature_sha256)),
+                seal_key_id=self._signer.key_id,
+            )
         values = dataclasses.asdict(signature)
         values.pop("id")
         row = SignatureRow(**values)
         self._s.add(row)
         self._s.flush()
         return dataclasses.replace(signature, id=row.id)
+
+    def seal_problem(self, signature: SignatureRecord) -> str | None:
+        """Why ``signature`` cannot be trusted as stored by printpharm, or ``None``.
+
+        Its seal must verify with a registered site key (once the database has
+        one), and its row must match the content hash of its audit event.
+        """
+        keys = dict(self._s.execute(select(AuditKey.key_id, AuditKey.public_key)).all())
+        if keys:
+            public = keys.get(signature.seal_key_id or "")
+            message = signature_message(signature.signature_sha256)
+            if public is None or not verify_signature(public, signature.seal, message):
+                return "not sealed by the site key (written outside printpharm)"
+        if not row_matches(self._s.connection(), "signatures", signature.id):
+            return "differs from its audit event (written outside printpharm)"
+        return None
 
     def for_record(self, record_type: str, record_id: str) -> list[SignatureRecord]:
         """Return the signatures stored against a record, oldest first."""
@@ -359,14 +394,18 @@ def _to_alarm(row: Alarm) -> AlarmRecord:
     return AlarmRecord(**{name: getattr(row, name) for name in _fields(AlarmRecord)})
 
 
-class UnitOfWork:
-    """One transaction: repositories and the audit log sharing one session."""
+class UnitOfWork(IntegrityChecks):
+    """One transaction: repositories and the audit log sharing one session.
+
+    Its integrity checks (chain, keys, seals, rows, anchors) come from
+    :class:`~.uow_integrity.IntegrityChecks`.
+    """
 
     def __init__(self, session: Session, context: AuditContext) -> None:
         self._session = session
         self.context = context
         self.users = UserRepository(session)
-        self.signatures = SignatureRepository(session)
+        self.signatures = SignatureRepository(session, context.signer)
         self.research = ResearchRepository(session)
         self.settings = SettingsRepository(session)
         self.alarms = AlarmRepository(session)
@@ -380,7 +419,10 @@ class UnitOfWork:
         self.balance_checks = BalanceCheckRepository(session)
         self.cleaning = CleaningRepository(session)
         self.training = TrainingRepository(session)
+        self.leases = LeaseRepository(session)
+        self.recovery_codes = RecoveryCodeRepository(session)
         self.audit = AuditLog(session, context, self.mode)
+        session.info[AUDIT_LOG_KEY] = self.audit
 
     def now(self) -> datetime:
         """The application clock (the same one the audit trail uses)."""
@@ -391,6 +433,8 @@ class UnitOfWork:
         period = self.research.open_period()
         if period is None or self.now() >= period.ends_at:
             return "locked"
+        if not row_matches(self._session.connection(), "research_sessions", period.id):
+            return "locked"  # a period edited outside printpharm opens nothing
         return f"research:{period.id}"
 
     def events(self, **filters: Any) -> list[AuditEvent]:

@@ -431,6 +431,8 @@ class AuditHead(Base):
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
     last_occurred_at: Mapped[str | None] = mapped_column(String(32))
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    signature: Mapped[str | None] = mapped_column(String(128))
 
 
 class AuditEventRow(Base):
@@ -443,7 +445,7 @@ class AuditEventRow(Base):
     user_id: Mapped[str | None] = mapped_column(String(64), index=True)
     user_name: Mapped[str | None] = mapped_column(String(200))
     record_type: Mapped[str] = mapped_column(String(64))
-    record_id: Mapped[str | None] = mapped_column(String(128))
+    record_id: Mapped[str | None] = mapped_column(String(128), index=True)
     action: Mapped[str] = mapped_column(String(64))
     field: Mapped[str | None] = mapped_column(String(128))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -475,6 +477,8 @@ class SignatureRow(Base):
     local_tz: Mapped[str] = mapped_column(String(64))
     comment: Mapped[str | None] = mapped_column(Text)
     signature_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    seal: Mapped[str | None] = mapped_column(String(128))
+    seal_key_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class SiteSetting(Base):

@@ -237,3 +237,24 @@ def test_resolved_layer_height_above_line_width(data_root: Path) -> None:
         "recipes/cpm-chewable-disc.toml: resolved process: layer_height 0.6 mm is above "
         "the line width 0.5 mm"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("9" * 5000, "a number is too long to read"),  # beyond Python's 4300-digit limit
+        ("9" * 4000, "is an integer of more than 18 digits"),
+        ("[" * 5000 + "]" * 5000, "nested too deeply to read"),  # tomllib recursion
+        ("[" * 300 + "]" * 300, "is nested deeper than 16"),
+        ("{ a = " * 200 + "1" + " }" * 200, "is nested deeper than 16"),
+    ],
+)
+def test_huge_numbers_and_deep_nesting_are_refused_clearly(
+    data_root: Path, value: str, expected: str
+) -> None:
+    """Issue 13: not an internal error, not a RecursionError."""
+    path = data_root / "inks" / "hostile.toml"
+    path.write_text(f'schema_version = 1\nid = "hostile"\nx = {value}\n', encoding="utf-8")
+    message = refused(data_root)
+    assert message.startswith("inks/hostile.toml: ") and expected in message
+    assert len(message) < 300  # the value is not echoed

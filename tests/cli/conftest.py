@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from printpharm.cli import main
+from tests.services.conftest import HARDWARE_IDENTITY
 
 ADMIN_PW = "correct-horse-42-battery"
 #: The day the CLI tests' training took place (a month before the real today).
@@ -100,6 +101,16 @@ def make_cli(
     return lambda db: Cli(db, monkeypatch, capsys)
 
 
+def verifier(cli: Cli) -> str:
+    """A second administrator, ``admin.b``, who verifies identities (made on first use).
+
+    The administrator who created an account may not verify it (issue 13).
+    """
+    if "admin.b" not in cli.passwords:
+        cli.add_user("admin.b", "administrator", "Bea Admin", pw("admin.b"))
+    return "admin.b"
+
+
 def pw(user_id: str) -> str:
     """The password the CLI tests give ``user_id``."""
     return f"{user_id[::-1]}-long-enough-pass-7"
@@ -115,15 +126,17 @@ def initialised(cli: Cli, people: tuple[tuple[str, str, str], ...]) -> Cli:
 
 
 #: What the printer and balance simulators report (M115 UUID, MACHINE_TYPE, firmware; I4, I2).
+#: The printer answers M115 as a bench printer (HARDWARE_IDENTITY): one that says
+#: "simulator" never makes a batch for patient use (issue 13).
 PRINTER_UUID = "00000000-0000-4000-8000-000000000000"
-PRINTER_MODEL = "printpharm SSE simulator"
-PRINTER_FIRMWARE = "Marlin 2.1.2.1 (printpharm simulator)"
+PRINTER_MODEL = HARDWARE_IDENTITY["machine_type"]
+PRINTER_FIRMWARE = HARDWARE_IDENTITY["firmware_name"]
 BALANCE_SERIAL = "1126493049"
 BALANCE_MODEL = "XS205 DualRange"
 
 
 def register_printer(cli: Cli, pharmacist: str, tag: str = "PR-01") -> None:
-    """Register the printer simulator, record its calibration, a pharmacist signs IQ/OQ/PQ."""
+    """Register the bench printer, record its calibration, a pharmacist signs IQ/OQ/PQ."""
     code, _, err = cli.as_user("admin", "equipment", "add", "printer", tag, "--serial",
                                PRINTER_UUID, "--model", PRINTER_MODEL, "--firmware",
                                PRINTER_FIRMWARE, "--printer-type", "marlin-sse", "--location",

@@ -88,9 +88,13 @@ def test_the_whole_trail_recomputes_as_a_chain_and_dates_filter_it(
                                str(none), "--since", tomorrow, "--json")  # fmt: skip
     assert code == 0 and json.loads(out)["events"] == 0
     day = today.isoformat()
-    code, out, _ = cli.as_user("insp1", "audit", "export", "--format", "json", "--out",
+    code, _, err = cli.as_user("insp1", "audit", "export", "--format", "json", "--out",
                                str(path), "--since", day, "--until", day)  # fmt: skip
-    again = json.loads(path.read_text(encoding="utf-8"))["events"]
+    assert code == 2 and "exists already" in err  # issue 13: an export never overwrites
+    dated = tmp_path / "today.json"
+    code, out, _ = cli.as_user("insp1", "audit", "export", "--format", "json", "--out",
+                               str(dated), "--since", day, "--until", day)  # fmt: skip
+    again = json.loads(dated.read_text(encoding="utf-8"))["events"]
     assert again[: len(events)] == events  # today holds everything recorded so far
 
 

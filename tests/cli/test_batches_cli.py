@@ -13,7 +13,7 @@ from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.devices import connected_devices, simulator_urls
 from printpharm.services.run.loop import run_batch
 from printpharm.services.station.records_app import open_records
-from tests.cli.conftest import Cli, initialised, pw
+from tests.cli.conftest import Cli, initialised, pw, verifier
 from tests.services.conftest import FAST_LINK, make_request, options
 
 PEOPLE = (("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "supervisor"),
@@ -24,7 +24,7 @@ PEOPLE = (("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "superviso
 def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
     c = initialised(make_cli(tmp_path / "records.sqlite3"), PEOPLE)
     for user_id, _, _ in PEOPLE:
-        c.as_user("admin", "users", "verify-identity", user_id, "--method", "ID card")
+        c.as_user(verifier(c), "users", "verify-identity", user_id, "--method", "ID card")
         assert c.as_user(user_id, "users", "acknowledge", times=2)[0] == 0
     return c
 
@@ -63,6 +63,8 @@ def test_library_import_validate_lock_list(cli: Cli) -> None:
     assert code == 0, err
     assert "is validated" in out and "Approved by Sam Second (sup2)" in out
     code, out, err = cli.as_user("sup2", "library", "lock", *args, times=2)
+    assert code == 2 and "may not also lock" in err  # issue 13: a second pharmacist locks
+    code, out, err = cli.as_user("sup1", "library", "lock", *args, times=2)
     assert code == 0 and "is locked" in out, err
     code, out, _ = cli("library", "list", "--kind", "recipe", "--id", "cpm-chewable-disc", "--json")
     (version,) = json.loads(out)["versions"]
@@ -82,14 +84,12 @@ def test_batches_list_show_review_release_export(cli: Cli, tmp_path: Path) -> No
     assert "QC: PENDING_CONTENT_UNIFORMITY — not a pass: " in out
     assert "2.9.5 shows the uniformity of mass, not of content" in out
     assert "Not signed yet." in out
+    # made on the simulators: never released (issue 13), closed with a rejection instead
     code, _, err = cli.as_user("sup1", "batches", "release", batch_id, times=2)
-    assert code == 2 and "no valid review" in err
+    assert code == 2 and "NOT FOR PATIENT USE" in err and "simulator" in err
     code, out, err = cli.as_user("sup2", "batches", "review", batch_id, "--comment", "ok",
                                  times=2)  # fmt: skip
     assert code == 0, err
-    code, out, err = cli.as_user("sup1", "batches", "release", batch_id, "--comment", "spec",
-                                 times=2)  # fmt: skip
-    assert code == 2 and "needs content uniformity before release" in err  # 10 mg at 5 % w/w
     code, out, err = cli.as_user("tech1", "qc", "cu", batch_id, "--select", "--json")
     assert code == 0, err
     chosen = json.loads(out)["selected"]["units"]
@@ -101,14 +101,11 @@ def test_batches_list_show_review_release_export(cli: Cli, tmp_path: Path) -> No
     code, out, err = cli.as_user("sup1", "batches", "show", batch_id)
     assert code == 0 and "QC: PASS — " in out and "content uniformity PASS: AV(10)" in out, err
     code, _, err = cli.as_user("sup1", "batches", "release", batch_id, times=2)
-    assert code == 2 and "no valid review" in err  # the review predates the assays
-    code, _, err = cli.as_user("sup2", "batches", "review", batch_id, "--comment", "with CU",
-                               times=2)  # fmt: skip
-    assert code == 0, err
-    code, out, err = cli.as_user("sup1", "batches", "release", batch_id, "--comment", "spec",
+    assert code == 2 and "NOT FOR PATIENT USE" in err
+    code, out, err = cli.as_user("sup1", "batches", "reject", batch_id, "--comment", "training",
                                  times=2)  # fmt: skip
-    assert code == 0 and f"batch {batch_id} is released" in out, err
-    assert "Released by Sue Super (sup1)" in out
+    assert code == 0 and f"batch {batch_id} is rejected" in out, err
+    assert "Rejected by Sue Super (sup1)" in out
     pdf = tmp_path / "record.pdf"
     code, out, err = cli.as_user("sup1", "batches", "export", batch_id, "--format", "pdf",
                                  "--out", str(pdf))  # fmt: skip

@@ -58,12 +58,19 @@ def test_export_import_verify_round_trip(
     export = tmp_path / "x.json"
     monkeypatch.setenv("PRINTPHARM_WORKSTATION", "ward-3")
     standalone = _init(make_cli(tmp_path / "ws.sqlite3"))
+    code, _, err = standalone("federation", "export", "--out", str(export))
+    assert code == 2 and "--user" in err and not export.exists()  # issue 13: a login first
+    code, out, err = standalone.as_user("admin", "federation", "export", "--out", str(export))
+    assert code == 0 and "of workstation ward-3" in out, err
+    code, out, _ = standalone("audit", "show", "--record-type", "federation", "--json")
+    (logged,) = json.loads(out)["events"]
+    assert (logged["action"], logged["user_id"]) == ("export", "admin")
+    code, _, err = standalone.as_user("admin", "federation", "export", "--out", str(export))
+    assert code == 2 and "exists already" in err  # never overwritten
     monkeypatch.setenv("PRINTPHARM_WORKSTATION", "server")
     central = _init(make_cli(tmp_path / "c.sqlite3"))
     _supervisor(central)
 
-    code, out, err = standalone("federation", "export", "--out", str(export))
-    assert code == 0 and "of workstation ward-3" in out, err
     code, out, err = central.as_user("sup1", "federation", "import", str(export), "--json")
     assert code == 0, err
     result = json.loads(out)
@@ -71,7 +78,9 @@ def test_export_import_verify_round_trip(
     code, out, _ = central.as_user("sup1", "federation", "import", str(export))
     assert code == 0 and out.startswith("nothing new")
 
-    assert central("federation", "verify")[:2] == (0, "ward-3: 1 events, intact\n")
+    # the site key's registration, the administrator's creation and the recovery code, each
+    # with its row seal, then the login (and its row seal) of the administrator who exported
+    assert central("federation", "verify")[:2] == (0, "ward-3: 9 events, intact\n")
     for cli in (standalone, central):
         assert cli("audit", "verify")[0] == 0
 
@@ -83,7 +92,7 @@ def test_importing_an_edited_export_exits_2_naming_the_event(
     standalone = _init(make_cli(tmp_path / "ws.sqlite3"))
     central = _init(make_cli(tmp_path / "c.sqlite3"))
     _supervisor(central)
-    standalone("federation", "export", "--out", str(export))
+    standalone.as_user("admin", "federation", "export", "--out", str(export))
     document = json.loads(export.read_text(encoding="utf-8"))
     document["events"][0]["user_name"] = "Mallory"
     export.write_text(json.dumps(document), encoding="utf-8")
@@ -105,7 +114,7 @@ def test_a_batch_printed_on_a_standalone_workstation_is_listed_centrally_after_i
     code, out, err = standalone.as_user("tech1", *run, "--line-clearance")
     assert code == 0 and json.loads(out)["status"] == "completed", err  # 2 units: QC pending
     batch_id = json.loads(out)["batch_id"]
-    assert standalone("federation", "export", "--out", str(export))[0] == 0
+    assert standalone.as_user("admin", "federation", "export", "--out", str(export))[0] == 0
     monkeypatch.setenv("PRINTPHARM_WORKSTATION", "server")
     central = _init(make_cli(tmp_path / "c.sqlite3"))
     _supervisor(central)

@@ -176,3 +176,32 @@ def test_sim_refuses_a_bad_process_option(option: str, message: str) -> None:
     )
     assert proc.returncode == 2
     assert message in proc.stderr and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("M104 S240", "nozzle temperature 240 °C is above the printer's maximum 70 °C"),
+        ("M190 S95", "bed temperature 95 °C is above the printer's maximum 60 °C"),
+        ("G1 X250 Y10 E0.05", "X250 mm is outside the bed (0..200 mm)"),
+        ("G1X10Y-5", "Y-5 mm is outside the bed"),
+        ("G1 Z150", "Z150 mm is outside the bed (0..100 mm)"),
+        ("G1 X10 E40", "E move of 40 (plunger_mm) is beyond the sane bound of 10"),
+    ],
+)
+def test_stream_refuses_a_file_beyond_the_printer_before_sending_anything(
+    cli: Cli, tmp_path: Path, line: str, problem: str
+) -> None:
+    """Issue 13: checked against the printer definition (marlin-sse by default)."""
+    path = tmp_path / "hostile.gcode"
+    path.write_text(GCODE + line + "\n", encoding="ascii")
+    log = tmp_path / "serial.log"
+    argv = ["--serial-log", str(log)]
+    code, _, err = _stream(cli, "sup1", "sim://printer?fast=1", path, *argv)
+    assert code == 2 and problem in err and "nothing sent" in err
+    assert len(err.splitlines()) == 1
+    assert not log.exists()  # the port was never opened
+    fdm = ["--printer", "marlin-fdm"]  # the same file for a hotter, larger machine
+    if line.startswith("M104"):
+        code, _, err = _stream(cli, "sup1", "sim://printer?fast=1", path, *fdm)
+        assert code == 0, err

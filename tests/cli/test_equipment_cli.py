@@ -28,6 +28,7 @@ from tests.cli.conftest import (
 )
 from tests.cli.test_run_records_cli import PEOPLE, _lock_cpm, add_released_lot
 from tests.services._label_decode import decode_label_pdf
+from tests.services.conftest import HARDWARE_IDENTITY
 
 RUN = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "3", "--json",
        "--lot", "L-EQ-1", "--line-clearance", "--user", "tech1", "--password-stdin",
@@ -56,7 +57,9 @@ def test_equipment_people_and_room_on_the_command_line(cli: Cli, tmp_path: Path)
     _set(cli, "line_clearance.second_person", "required")
     plate = Plate()
     ideal = {"process_rsd": "0", "mass_per_mm3": "1.19", "mass_offset_mg": "-0.5"}  # the paste's
-    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5", **ideal}, plate)
+    printer = build_printer(
+        {"e_units": "plunger_mm", "diameter_mm": "14.5", **ideal, **HARDWARE_IDENTITY}, plate
+    )  # M115: a bench printer, not "printpharm simulator" (issue 13)
     balance = build_balance({"check_weight_g": "100.00003"}, plate)
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
         ports = ["--printer-port", p_port.path, "--balance-port", b_port.path]

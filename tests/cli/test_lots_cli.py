@@ -30,6 +30,7 @@ from tests.cli.conftest import (
     register_printer,
 )
 from tests.cli.test_run_records_cli import PEOPLE, _lock_cpm, add_released_lot
+from tests.services.conftest import HARDWARE_IDENTITY
 
 INK = "cyclophosphamide-sse-chewable"
 RUN = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--json", "--line-clearance"]
@@ -107,7 +108,9 @@ def test_lot_to_release_end_to_end_over_pseudo_terminals(cli: Cli, tmp_path: Pat
     assert code == 0, err
     plate = Plate()
     ideal = {"process_rsd": "0", "mass_per_mm3": "1.19", "mass_offset_mg": "-0.5"}  # the paste's
-    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5", **ideal}, plate)
+    printer = build_printer(
+        {"e_units": "plunger_mm", "diameter_mm": "14.5", **ideal, **HARDWARE_IDENTITY}, plate
+    )  # M115: a bench printer, not "printpharm simulator" (issue 13)
     balance = build_balance({"check_weight_g": "100.00003"}, plate)
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
         qualify_balance(cli, "sup1", BALANCE_SERIAL)  # registered, qualified, checked today

@@ -93,6 +93,8 @@ def test_mass_file_with_comments_csv_and_json(
         ("# only a comment\n", "no values found"),
         ("[200, true]", "item 2"),
         ("[200,", "not valid JSON"),
+        ("[" + "9" * 5000 + "]", "number too long"),  # issue 13: not an internal error
+        ("[" * 100_000 + "]" * 100_000, "nested too deep"),
     ],
 )
 def test_bad_files_are_refused(tmp_path: Path, text: str, message: str) -> None:

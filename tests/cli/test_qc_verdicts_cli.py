@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Cli, initialised
+from tests.cli.conftest import Cli, initialised, verifier
 
 PEOPLE = (("tech1", "Tess Tech", "technician"), ("sup1", "Sue Super", "supervisor"),
           ("sup2", "Sam Second", "supervisor"))  # fmt: skip
@@ -25,7 +25,10 @@ def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
     cli = initialised(make_cli(tmp_path / "records.sqlite3"), PEOPLE)
     cli.train_operator("tech1")
     for user_id in ("sup1", "sup2"):
-        assert cli.as_user("admin", "users", "verify-identity", user_id, "--method", "ID")[0] == 0
+        assert (
+            cli.as_user(verifier(cli), "users", "verify-identity", user_id, "--method", "ID")[0]
+            == 0
+        )
         assert cli.as_user(user_id, "users", "acknowledge", times=2)[0] == 0
     return cli
 
@@ -45,11 +48,15 @@ def test_ten_units_of_fifteen_mg_are_pending_and_cannot_be_released(cli: Cli) ->
     assert result["status"] == "completed" and result["qc"]["verdict"] == (
         "pending_content_uniformity"
     )
+    code, shown, _ = cli.as_user("sup1", "batches", "show", result["batch_id"])
+    assert "QC: PENDING_CONTENT_UNIFORMITY — not a pass" in shown
     code, shown = _review_and_release(cli, result["batch_id"])
-    assert code == 2 and "its QC verdict is PENDING_CONTENT_UNIFORMITY" in shown
+    # made on the simulators: never for patient use (issue 13); the QC gate behind it is
+    # tested on patient-use batches in tests/services/test_qc_verdicts.py
+    assert code == 2 and "NOT FOR PATIENT USE" in shown
 
 
-def test_where_the_site_allows_it_the_batch_is_released_on_the_local_specification(
+def test_where_the_site_allows_it_the_verdict_is_local_spec_only_and_so_recorded(
     cli: Cli, tmp_path: Path
 ) -> None:
     code, _, err = cli.as_user("admin", "settings", "set", "qc.release_on_local_spec", "allowed",
@@ -63,8 +70,8 @@ def test_where_the_site_allows_it_the_batch_is_released_on_the_local_specificati
     batch_id = result["batch_id"]
     code, shown, _ = cli.as_user("sup1", "batches", "show", batch_id)
     assert "QC: LOCAL_SPEC_ONLY — released on the pharmacy's local specification only" in shown
-    code, said = _review_and_release(cli, batch_id)
-    assert code == 0 and f"batch {batch_id} is released" in said
+    code, said = _review_and_release(cli, batch_id)  # releasable QC, but a simulator batch
+    assert code == 2 and "NOT FOR PATIENT USE" in said and "QC verdict" not in said
     exported = tmp_path / "record.csv"
     code, _, err = cli.as_user("sup1", "batches", "export", batch_id, "--format", "csv",
                                "--out", str(exported))  # fmt: skip

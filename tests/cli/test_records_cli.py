@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, verifier
 
 
 @pytest.fixture
@@ -161,10 +161,14 @@ def test_signature_enrolment(ready: Cli) -> None:
     code, out, err = ready.as_user(
         "admin", "users", "verify-identity", "sup1", "--method", "passport"
     )
+    assert code == 2 and "created the account of sup1" in err  # issue 13: a second admin
+    code, out, err = ready.as_user(
+        verifier(ready), "users", "verify-identity", "sup1", "--method", "passport"
+    )
     assert code == 0, err
     code, out, err = ready.as_user("sup1", "users", "acknowledge", "--json", times=2)
     assert code == 0, err
     assert "legally binding" in json.loads(out)["statement"]
     code, out, _ = ready.as_user("admin", "users", "list", "--json")
     (sup,) = [u for u in json.loads(out)["users"] if u["user_id"] == "sup1"]
-    assert sup["identity_verified_by"] == "admin" and sup["signature_ack_at"]
+    assert sup["identity_verified_by"] == "admin.b" and sup["signature_ack_at"]

@@ -20,7 +20,9 @@ from tests.cli.conftest import (
     pw,
     qualify_balance,
     register_printer,
+    verifier,
 )
+from tests.services.conftest import HARDWARE_IDENTITY
 
 PEOPLE = (("tech1", "Tess Tech", "technician"), ("insp1", "Ian Inspector", "inspector"),
           ("sup1", "Sue Super", "supervisor"), ("sup2", "Sam Second", "supervisor"))  # fmt: skip
@@ -38,17 +40,18 @@ def cli(tmp_path: Path, make_cli: Callable[[Path], Cli]) -> Cli:
 
 
 def _lock_cpm(cli: Cli) -> None:
-    """Import the shipped library; two pharmacists validate and lock the CPM recipe and ink."""
+    """Import the shipped library; sup2 validates and sup1 locks the CPM recipe and ink."""
     assert cli.as_user("sup1", "library", "import")[0] == 0
     for user_id in ("sup1", "sup2"):
-        code, _, err = cli.as_user("admin", "users", "verify-identity", user_id, "--method", "ID")
+        code, _, err = cli.as_user(verifier(cli), "users", "verify-identity", user_id,
+                                   "--method", "ID")  # fmt: skip
         assert code == 0, err
         assert cli.as_user(user_id, "users", "acknowledge", times=2)[0] == 0
     for kind, item in (("recipe", "cpm-chewable-disc"), ("ink", "cyclophosphamide-sse-chewable")):
         code, _, err = cli.as_user("sup2", "library", "validate", kind, item, "1",
                                    "--comment", "OQ", times=2)  # fmt: skip
         assert code == 0, err
-        assert cli.as_user("sup2", "library", "lock", kind, item, "1", times=2)[0] == 0
+        assert cli.as_user("sup1", "library", "lock", kind, item, "1", times=2)[0] == 0
 
 
 def add_released_lot(cli: Cli, number: str, *extra: str) -> None:
@@ -164,20 +167,22 @@ def test_a_batch_is_for_patient_use_with_a_locked_library_a_registered_balance_a
     add_released_lot(cli, "L-1")
     plate = Plate()
     calibration = {"mass_per_mm3": "1.19", "mass_offset_mg": "-0.5"}  # cyclophosphamide paste
-    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5", **calibration}, plate)
+    options = {"e_units": "plunger_mm", "diameter_mm": "14.5", **calibration}
+    simulator = build_printer(options, plate)  # M115: "printpharm simulator"
+    printer = build_printer({**options, **HARDWARE_IDENTITY}, plate)  # M115: a bench printer
     balance = build_balance({"check_weight_g": "100.00003"}, plate)
+    checked = [*RUN, "--user", "tech1", "--password-stdin", "--verified-by", "sup1",
+               "--lot", "L-1"]  # fmt: skip
+    both = f"{pw('tech1')}\n{pw('sup1')}\n"
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
         ports = ["--printer-port", p_port.path, "--balance-port", b_port.path]
-        checked = [*RUN, *ports, "--user", "tech1", "--password-stdin", "--verified-by", "sup1",
-                   "--lot", "L-1"]  # fmt: skip
-        both = f"{pw('tech1')}\n{pw('sup1')}\n"
-        code, _, err = cli(*checked, stdin=both)
+        code, _, err = cli(*checked, *ports, stdin=both)
         assert code == 2 and "is not registered with a calibration date" in err
         assert plate.deposited_mm3 == 0.0
         code, out, err = cli.as_user("admin", "devices", "register-balance", "1126493049",
                                      "--calibrated", "2026-01-15", "--model", "XS205")  # fmt: skip
         assert code == 0 and "registered, calibrated 2026-01-15" in out, err
-        code, _, err = cli(*checked, stdin=both)
+        code, _, err = cli(*checked, *ports, stdin=both)
         assert code == 2 and "model 'XS205 DualRange', registered 'XS205'" in err
         assert "balance_qualified" in err and "balance_check" in err
         code, out, err = cli.as_user(
@@ -193,10 +198,17 @@ def test_a_batch_is_for_patient_use_with_a_locked_library_a_registered_balance_a
         assert code == 0, err
         qualify_balance(cli, "sup1", BALANCE_SERIAL)
         check_balance(cli, "tech1", BALANCE_SERIAL, b_port.path)
-        code, _, err = cli(*checked, stdin=both)
+        code, _, err = cli(*checked, *ports, stdin=both)
         assert code == 2 and f"printer with UUID {PRINTER_UUID} is not registered" in err
         register_printer(cli, "sup1")
-        code, out, err = cli(*checked, stdin=both)
+        # issue 13: a printer that says it is a simulator never makes a batch for patient use
+        with PtyServer(simulator, speed=1000.0) as s_port:
+            code, out, err = cli(*checked, "--printer-port", s_port.path, *ports[2:], stdin=both)
+        assert code == PENDING, err
+        trained = json.loads(out)
+        assert trained["patient_use"] is False
+        assert "identifies as a simulator" in trained["patient_use_reason"]
+        code, out, err = cli(*checked, *ports, stdin=both)
     assert code == PENDING, err
     result = json.loads(out)
     assert result["status"] == "completed" and result["patient_use"] is True

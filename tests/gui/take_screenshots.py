@@ -27,6 +27,8 @@ from typing import Any
 OUT = Path("/tmp/printpharm-shots")
 ADMIN = ("admin.root", "Ada Admin", "correct-horse-42-battery")
 SUPERVISOR = ("m.keller", "Maria Keller", "keller-pharmacist-pass-7")
+SECOND_SUPERVISOR = ("p.braun", "Paul Braun", "braun-pharmacist-pass-8")
+SECOND_ADMIN = ("b.admin", "Bea Admin", "bea-admin-passphrase-42")
 TECHNICIAN = ("t.nguyen", "Tam Nguyen", "nguyen-technician-pass-3")
 
 
@@ -61,6 +63,9 @@ class Shooter:
         os.environ.setdefault("PRINTPHARM_ARGON2", "1,8,1")  # fast hashing for a demo database
         self.app = create_application([])
         folder = Path(tempfile.mkdtemp(prefix="printpharm-shots-"))
+        # the demo's site key and anchor log stay with the demo, never in the user's folders
+        os.environ["PRINTPHARM_KEY_DIR"] = str(folder / "keys")
+        os.environ["PRINTPHARM_ANCHOR_LOG"] = str(folder / "anchors.jsonl")
         url = f"sqlite:///{folder / 'demo.sqlite3'}"
         self.ws = build_workstation(WorkstationConfig(database_url=url, records_dir=folder))
         self.settings = QSettings(str(folder / "shots.ini"), QSettings.Format.IniFormat)
@@ -94,9 +99,15 @@ class Shooter:
         first.admin_id.setText(ADMIN[0])
         first.full_name.setText(ADMIN[1])
         self.shot(first, "first-run")
+        first.password.setText(ADMIN[2])
+        first.again.setText(ADMIN[2])
+        first.try_create()  # creates the database; shows the recovery code once
+        self.shot(first, "first-run-recovery-code")
+        first.try_create()
         first.close()
-        self.session.create_administrator(*ADMIN)
-        for who, role in ((SUPERVISOR, "supervisor"), (TECHNICIAN, "technician")):
+        people = ((SECOND_ADMIN, "administrator"), (SUPERVISOR, "supervisor"),
+                  (SECOND_SUPERVISOR, "supervisor"), (TECHNICIAN, "technician"))  # fmt: skip
+        for who, role in people:
             self.session.login(ADMIN[0], ADMIN[2])
             self.train(who[0], role)
             one_time = self.session.add_user(who[0], who[1], role)
@@ -104,12 +115,13 @@ class Shooter:
             self.session.login(who[0], one_time)
             self.session.change_password(one_time, who[2])
             self.session.logout()
-        self.session.login(ADMIN[0], ADMIN[2])  # enrol the supervisor for e-signatures
-        self.session.verify_identity(SUPERVISOR[0], "staff badge checked in person")
-        self.session.logout()
-        self.session.login(SUPERVISOR[0], SUPERVISOR[2])
-        self.session.acknowledge_signature(SUPERVISOR[2])
-        self.session.logout()
+        for signer in (SUPERVISOR, SECOND_SUPERVISOR):  # a second administrator enrols them
+            self.session.login(SECOND_ADMIN[0], SECOND_ADMIN[2])
+            self.session.verify_identity(signer[0], "staff badge checked in person")
+            self.session.logout()
+            self.session.login(signer[0], signer[2])
+            self.session.acknowledge_signature(signer[2])
+            self.session.logout()
         login = LoginDialog(self.session)
         login.show()
         login.user_id.setText(SUPERVISOR[0])
@@ -268,16 +280,24 @@ class Shooter:
         self.shot(window, "library-recipe-locked")
 
     def sign(self, page: Any, kind: str, item_id: str, dialog_shot: str = "") -> None:
-        """Validate, then lock version 1 of ``item_id`` as the supervisor, through the page."""
-        for step in ("validate", "lock"):
+        """Version 1 of ``item_id``: one supervisor validates, a second one locks (two people)."""
+        window = page.window()
+        for step, who in (("validate", SUPERVISOR), ("lock", SECOND_SUPERVISOR)):
+            self.session.logout()
+            self.session.login(who[0], who[2])
+            window.on_session_changed()
+            window.show_page("library")
             page.select(kind, item_id, 1)
             (page.validate_button if step == "validate" else page.lock_button).click()
             dialog = page.dialog
-            dialog.password.setText(SUPERVISOR[2])
+            dialog.password.setText(who[2])
             dialog.comment.setText("PQ report 2026-114")
             if step == "lock" and dialog_shot:
                 self.shot(dialog, dialog_shot)
             dialog.submit()
+        self.session.logout()
+        self.session.login(SUPERVISOR[0], SUPERVISOR[2])
+        window.on_session_changed()
 
     def refused_and_research(self, window: Any) -> None:
         """Locked mode refuses (the ink is not locked); research mode flags the batch."""
@@ -424,6 +444,9 @@ class Shooter:
             cancel=cancel, operator=None, recorder=Crash(), records_dir=None,
         )  # fmt: skip
         assert batch is not None
+        from printpharm.services.run import lease
+
+        lease._HELD.clear()  # as if this process had died: its leases no longer hold
         window.close()
         url = self.session.db_url
         self.session.close()
@@ -437,6 +460,39 @@ class Shooter:
         restarted.show_page("history")
         self.shot(restarted, "restart-recovery-notice")
         restarted.close()
+
+    def integrity_failure(self) -> None:
+        """Someone cut the newest audit event in the file: the next start is read-only."""
+        import sqlite3
+
+        from printpharm.gui.main_window import MainWindow
+        from printpharm.services.station.workstation import StationSession, Workstation
+
+        url = self.session.db_url
+        assert url is not None
+        self.session.close()
+        con = sqlite3.connect(url.removeprefix("sqlite:///"))
+        for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+            con.execute(f"DROP TRIGGER {name}")
+        seq, digest, at = con.execute(
+            "SELECT seq, event_hash, occurred_at FROM audit_events ORDER BY seq DESC LIMIT 1 "
+            "OFFSET 1"
+        ).fetchone()
+        con.execute("DELETE FROM audit_events WHERE seq > ?", (seq,))
+        con.execute("UPDATE audit_head SET last_seq = ?, last_hash = ?, last_occurred_at = ?",
+                    (seq, digest, at))  # fmt: skip
+        con.commit()
+        con.close()
+        self.session = StationSession(url)
+        self.session.open()
+        self.session.login(SUPERVISOR[0], SUPERVISOR[2])
+        self.ws = Workstation(self.ws.config, self.ws.catalog, None, self.session)
+        broken = MainWindow(self.ws, self.settings)
+        broken.resize(1200, 820)
+        broken.show()
+        broken.show_page("history")
+        self.shot(broken, "integrity-failed-read-only")
+        broken.close()
 
     def other_pages(self, window: Any) -> None:
         window.show_page("history")
@@ -595,6 +651,7 @@ class Shooter:
         self.session.logout()
         self.session.login(SUPERVISOR[0], SUPERVISOR[2])
         self.recovery(window)
+        self.integrity_failure()
         self.session.close()
         return self.saved
 

@@ -8,7 +8,15 @@ import pytest
 
 from printpharm.gui.main_window import MainWindow
 from printpharm.services.access.signatures import read_audit_events
-from tests.gui.conftest import REVIEWER, SUPERVISOR, TECHNICIAN, clear_line
+from tests.gui.conftest import (
+    REVIEWER,
+    SUPERVISOR,
+    TECHNICIAN,
+    clear_line,
+    lock_drug,
+    released_lot,
+    use_lot,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -139,17 +147,62 @@ def _sign(panel, who: tuple[str, str, str], meaning: str, password: str | None =
     panel.sign_button.click()
 
 
-def test_review_then_release_with_electronic_signatures(
-    qtbot,
-    logged_in_window: OpenAs,
-    station,
-    tmp_path,  # type: ignore[no-untyped-def]
-) -> None:
+def _open_as(qtbot, station, settings, who: tuple[str, str, str]) -> MainWindow:  # type: ignore[no-untyped-def]
+    station.session.login(who[0], who[2])
+    window = MainWindow(station, settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def test_a_simulator_batch_is_closed_as_training_not_released(
+    qtbot, logged_in_window: OpenAs, station
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: printed and weighed on the simulators, the batch is never for patient use."""
     window = logged_in_window(TECHNICIAN)
     _fill(window, units=10)  # 15 mg at 5 % w/w: content uniformity of 10 units is needed
     window.new_batch.next_button.click()
     qtbot.waitUntil(lambda: window.plan.batch is not None, timeout=20_000)
     window.plan.print_button.click()
+    clear_line(window.print_page)
+    window.print_page.start_button.click()
+    qtbot.waitUntil(lambda: window.print_page.result is not None, timeout=60_000)
+    window.show_page("qc")
+    panel = window.qc.release
+    _switch(window, station, REVIEWER)
+    _sign(panel, REVIEWER, "reviewed")
+    assert panel.signed.text().startswith("Reviewed by Rosa Weiss")
+    _switch(window, station, SUPERVISOR)
+    assert panel.meaning.findData("released") == -1  # never offered: pending, not for patients
+    _sign(panel, SUPERVISOR, "rejected")
+    assert "Rejected by Maria Keller (m.keller) on " in panel.signed.text()
+    assert station.session.batch(window.print_page.result.batch_id).status == "rejected"
+
+
+def test_review_then_release_with_electronic_signatures(
+    qtbot,
+    bench_station,
+    settings,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """A batch for patient use: a locked library, a released lot, qualified bench devices."""
+    station = bench_station
+    lock_drug(station)
+    released_lot(station, "CPM-REL")
+    window = _open_as(qtbot, station, settings, TECHNICIAN)
+    _fill(window, units=10)  # 15 mg at 5 % w/w: content uniformity of 10 units is needed
+    window.new_batch.next_button.click()
+    plan = window.plan
+    qtbot.waitUntil(
+        lambda: plan.batch is not None and plan.authorisation is not None, timeout=20_000
+    )
+    use_lot(plan, "CPM-REL")  # a released lot of the locked ink version
+    plan.verifier_id.setText(SUPERVISOR[0])  # the second-person check of the entry
+    plan.verifier_password.setText(SUPERVISOR[2])
+    plan.verify_button.click()
+    assert plan.authorisation.patient_use, plan.patient_banner.text()
+    plan.print_button.click()
     clear_line(window.print_page)
     window.print_page.start_button.click()
     qtbot.waitUntil(lambda: window.print_page.result is not None, timeout=60_000)

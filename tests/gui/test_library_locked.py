@@ -16,7 +16,15 @@ from printpharm.services.run.events import UnitWeighed
 from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.station import batch as _station_batch
 from printpharm.services.station.workstation import DoseForm, StationSession, Workstation
-from tests.gui.conftest import SUPERVISOR, TECHNICIAN, clear_line, released_lot, use_lot
+from tests.gui.conftest import (
+    SECOND_SUPERVISOR,
+    SUPERVISOR,
+    TECHNICIAN,
+    clear_line,
+    lock_drug,
+    released_lot,
+    use_lot,
+)
 from tests.gui.test_flow import _fill
 
 pytestmark = pytest.mark.gui
@@ -25,37 +33,26 @@ OpenAs = Callable[[tuple[str, str, str]], MainWindow]
 DRUG = "cyclophosphamide"
 
 
-def _sign_in_dialog(qtbot, page, step: str, comment: str) -> None:  # type: ignore[no-untyped-def]
+def _sign_in_dialog(qtbot, page, step: str, comment: str, who=SUPERVISOR) -> str:  # type: ignore[no-untyped-def]
+    """Sign in the page's dialog as ``who``; the dialog's error text ('' when signed)."""
     (page.validate_button if step == "validate" else page.lock_button).click()
     dialog = page.dialog
-    assert dialog is not None and dialog.user_id.text() == SUPERVISOR[0]
-    dialog.password.setText(SUPERVISOR[2])
+    assert dialog is not None and dialog.user_id.text() == who[0]
+    dialog.password.setText(who[2])
     dialog.comment.setText(comment)
     dialog.sign_button.click()
-    assert not dialog.error.text(), dialog.error.text()
+    return str(dialog.error.text())
+
+
+def _switch_to(window: MainWindow, station: Workstation, who: tuple[str, str, str]) -> None:
+    session = station.session
+    session.logout()
+    session.login(who[0], who[2])
+    window.on_session_changed()
 
 
 def _lock_via_services(station: Workstation, kinds: tuple[str, ...], drug: str = DRUG) -> None:
-    """As a supervisor: import the shipped files, then validate and lock the drug's versions."""
-    session = station.session
-    session.login(SUPERVISOR[0], SUPERVISOR[2])
-    assert station.catalog is not None
-    station.import_library()
-    recipe_ids = {r.id for r in station.recipes(drug)}
-    inks = {station.catalog.recipe(r).ink for r in recipe_ids}
-    for row in station.library_rows():
-        wanted = (row.kind == "recipe" and row.item_id in recipe_ids) or (
-            row.kind == "ink" and row.item_id in inks
-        )
-        if wanted and row.kind in kinds:
-            station.sign_library("validate", row, SUPERVISOR[0], SUPERVISOR[2], "PQ report 7")
-            (now,) = [
-                r
-                for r in station.library_rows()
-                if (r.kind, r.item_id, r.version) == (row.kind, row.item_id, row.version)
-            ]
-            station.sign_library("lock", now, SUPERVISOR[0], SUPERVISOR[2], "")
-    session.logout()
+    lock_drug(station, drug, kinds)
 
 
 def _plan(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
@@ -67,8 +64,8 @@ def _plan(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def test_supervisor_imports_validates_and_locks_through_the_page(
-    qtbot, logged_in_window: OpenAs
+def test_supervisors_import_validate_and_lock_through_the_page(
+    qtbot, logged_in_window: OpenAs, station: Workstation
 ) -> None:  # type: ignore[no-untyped-def]
     window = logged_in_window(SUPERVISOR)
     window.show_page("library")
@@ -80,13 +77,20 @@ def test_supervisor_imports_validates_and_locks_through_the_page(
     recipe = next(r for r in page.rows if r.kind == "recipe")
     page.select("recipe", recipe.item_id, recipe.version)
     assert page.validate_button.isEnabled() and not page.lock_button.isEnabled()
-    _sign_in_dialog(qtbot, page, "validate", "PQ report 12")
+    assert _sign_in_dialog(qtbot, page, "validate", "PQ report 12") == ""
     page.select("recipe", recipe.item_id, recipe.version)
     assert page.selected().status == "validated"  # type: ignore[union-attr]
-    _sign_in_dialog(qtbot, page, "lock", "released for patients")
+    refused = _sign_in_dialog(qtbot, page, "lock", "released for patients")
+    assert "may not also lock" in refused  # issue 13: a second pharmacist locks
+    page.dialog.reject()
+    _switch_to(window, station, SECOND_SUPERVISOR)
+    window.show_page("library")
+    page.select("recipe", recipe.item_id, recipe.version)
+    assert _sign_in_dialog(qtbot, page, "lock", "released", SECOND_SUPERVISOR) == ""
     locked = page.selected() or next(r for r in page.rows if r.item_id == recipe.item_id)
     assert locked.status == "locked"
-    assert "Maria Keller" in locked.signed and "lock" in locked.signed
+    assert "Maria Keller" in locked.signed and "Paul Braun" in locked.signed
+    assert "lock" in locked.signed
     assert "Signed:" in page.message.text()
     assert "1 recipe(s) locked" in page.summary.text()
 
@@ -252,6 +256,9 @@ def test_startup_recovery_names_the_batches_a_crash_left_printing(
     )  # fmt: skip
     assert session.batch(batch.batch_id).status == "printing"
     session.close()
+    from printpharm.services.run import lease
+
+    lease._HELD.clear()  # the process "died": its leases no longer hold (as after a power cut)
     restarted = StationSession(session.db_url, session.now)
     assert restarted.open(), restarted.open_error  # the start-up recovery runs here
     restarted.login(TECHNICIAN[0], TECHNICIAN[2])

@@ -38,6 +38,11 @@ def test_first_run_creates_database_and_administrator(qtbot, tmp_path: Path) -> 
     for edit in (dialog.password, dialog.again):
         edit.setText(ADMIN[2])
     dialog.try_create()
+    assert dialog.recovery.isVisible()  # issue 13: the break-glass code, shown once
+    code = dialog.recovery_code.text()
+    assert len(code.replace("-", "")) == 30 and "Continue" in dialog.create_button.text()
+    assert dialog.result() != QDialog.DialogCode.Accepted  # not before it was seen
+    dialog.try_create()
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert dialog.chosen_url is None
     assert not session.needs_first_run()
@@ -161,12 +166,13 @@ def test_administrator_adds_a_technician(qtbot, logged_in_window: OpenAs) -> Non
     window = logged_in_window(ADMIN)
     window.show_page("admin")
     page = window.admin
-    assert page.table.rowCount() == 4
+    before = page.table.rowCount()  # the template's six accounts
+    assert before == 6
     page.new_id.setText("j.doe")
     page.new_name.setText("Jo Doe")
     page.add_button.click()  # nobody recorded Jo's training for the role yet (TRN-01)
     assert "no in-date training record for the role technician" in page.error.text()
-    assert page.table.rowCount() == 4
+    assert page.table.rowCount() == before
     window.show_page("equipment")
     training = window.equipment.training
     training.person.setText("j.doe")
@@ -181,7 +187,7 @@ def test_administrator_adds_a_technician(qtbot, logged_in_window: OpenAs) -> Non
     window.show_page("admin")
     page.add_button.click()
     assert "One-time password" in page.message.text()
-    assert page.table.rowCount() == 5
+    assert page.table.rowCount() == before + 1
 
 
 def test_history_shows_audit_events_and_verifies_the_chain(

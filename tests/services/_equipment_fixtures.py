@@ -39,6 +39,7 @@ from printpharm.services.control.line_clearance import LineClearance
 from printpharm.services.run.devices import ink_physics
 from printpharm.storage.equipment import CheckWeightRecord
 from tests.services._records_fixtures import Env
+from tests.services.conftest import HARDWARE_IDENTITY
 
 __all__ = [
     "BALANCE_SERIAL",
@@ -56,8 +57,10 @@ __all__ = [
 BALANCE_SERIAL = "1126493049"
 BALANCE_MODEL = "XS205 DualRange"
 PRINTER_UUID = "00000000-0000-4000-8000-000000000000"
-PRINTER_MODEL = "printpharm SSE simulator"
-PRINTER_FIRMWARE = "Marlin 2.1.2.1 (printpharm simulator)"
+#: The printer simulator answers M115 as a bench printer (HARDWARE_IDENTITY): one that
+#: says "simulator" never makes a batch for patient use (issue 13).
+PRINTER_MODEL = HARDWARE_IDENTITY["machine_type"]
+PRINTER_FIRMWARE = HARDWARE_IDENTITY["firmware_name"]
 #: Every line-clearance item confirmed by the operator.
 CLEARED = LineClearance.all_confirmed()
 #: The certified check weight the tests register (100 g class E2).
@@ -99,6 +102,8 @@ class SimPair:
 def sim_pair(catalog: Catalog) -> Iterator[Any]:
     """Factory: ``sim_pair(**balance_options)`` → printer and balance on pseudo-terminals.
 
+    The printer answers M115 as a bench printer (:data:`HARDWARE_IDENTITY`).
+
     The balance's hand holds the 100.00003 g check weight (its true mass) unless
     ``check_weight_g`` says otherwise.
     """
@@ -109,7 +114,8 @@ def sim_pair(catalog: Catalog) -> Iterator[Any]:
         ink = catalog.ink(catalog.recipe("cpm-chewable-disc").ink)
         balance = build_balance({"check_weight_g": "100.00003", **balance_options}, plate)
         physics = {"e_units": "mm3", "process_rsd": "0", **ink_physics(ink)}
-        printer = PtyServer(build_printer(physics, plate), speed=1000.0).start()
+        printer_sim = build_printer({**physics, **HARDWARE_IDENTITY}, plate)
+        printer = PtyServer(printer_sim, speed=1000.0).start()
         scale = PtyServer(balance, speed=1000.0).start()
         servers.extend([printer, scale])
         return SimPair(printer.path, scale.path, plate, balance)

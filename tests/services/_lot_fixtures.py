@@ -35,13 +35,15 @@ def make_team(env: Env) -> Team:
 
 
 def lock_items(env: Env, team: Team, catalog: Catalog, *items: tuple[str, str]) -> None:
-    """Import the shipped library; sup2 validates and locks v1 of each (kind, id)."""
+    """Import the shipped library; sup2 validates v1 of each (kind, id) and sup1 locks it
+    (two different people, issue 13)."""
     lib = LibraryService(env.auth, env.records)
+    pw1, sup1 = team["sup1"]
     pw2, sup2 = team["sup2"]
-    lib.import_catalog(team["sup1"][1], catalog)
+    lib.import_catalog(sup1, catalog)
     for kind, item in items:
         lib.validate(sup2, kind, item, 1, "sup2", pw2, "OQ")  # type: ignore[arg-type]
-        lib.lock(sup2, kind, item, 1, "sup2", pw2)  # type: ignore[arg-type]
+        lib.lock(sup1, kind, item, 1, "sup1", pw1)  # type: ignore[arg-type]
 
 
 def entry(number: str = "L-2026-001", **changes: Any) -> LotEntry:

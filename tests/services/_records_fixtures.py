@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import pytest
@@ -17,6 +17,7 @@ from printpharm.services.control.research import ResearchModeService
 from printpharm.storage.audit import AuditEvent
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import AlarmRecord, unit_of_work
+from printpharm.storage.sitekey import SiteKey
 from tests.storage._dbs import FakeClock, clock, db, db_spec, make_context, sqlite_template
 
 __all__ = [
@@ -53,6 +54,7 @@ class Env:
     settings: SiteSettingsService
     alerts: list[AlarmRecord] = field(default_factory=list)
     admin: UserSession | None = None
+    admin_b: UserSession | None = None
 
     def train_role(self, user_id: str, role: str) -> None:
         """The administrator records ``user_id``'s training for ``role`` (TRN-01)."""
@@ -75,21 +77,38 @@ class Env:
         return password, session
 
     def enrol(self, user_id: str, password: str, session: UserSession) -> None:
-        """Identity check by the administrator and the user's acknowledgement (may sign)."""
-        assert self.admin is not None
-        self.accounts.verify_identity(self.admin, user_id, "ID card checked in person")
+        """Identity check by a second administrator and the user's acknowledgement.
+
+        The administrator who created an account may not verify it (issue 13); the
+        second administrator ``admin.b`` is made on first use.
+        """
+        self.accounts.verify_identity(self.verifier(), user_id, "ID card checked in person")
         self.accounts.acknowledge_signature(session, password)
+
+    def verifier(self) -> UserSession:
+        """The second administrator, who verifies identities (created on first use)."""
+        if self.admin_b is None:
+            _, self.admin_b = self.make_user("admin.b", "administrator", "Bea Admin")
+        return self.admin_b
 
     def events(self, **filters: object) -> list[AuditEvent]:
         with unit_of_work(self.db, make_context(), write=False) as uow:
             return uow.events(**filters)
 
 
-def build_env(db: Database, clock: FakeClock) -> Env:
-    """Services over ``db`` with cheap hashing, the first administrator logged in."""
+def build_env(db: Database, clock: FakeClock, signer: SiteKey | None = None) -> Env:
+    """Services over ``db`` with cheap hashing, the first administrator logged in.
+
+    With ``signer``, the database is keyed first (as ``printpharm init`` does) and
+    every append signs the chain head with it.
+    """
     config = AuthConfig(policy=PasswordPolicy(), hasher=CHEAP)
     alerts: list[AlarmRecord] = []
-    auth = AuthService(db, make_context(clock), config, alert=alerts.append)
+    context = replace(make_context(clock), signer=signer)
+    if signer is not None:
+        with unit_of_work(db, context) as uow:
+            uow.register_key(signer, None, None)
+    auth = AuthService(db, context, config, alert=alerts.append)
     accounts = AccountService(auth)
     e = Env(
         db,

@@ -17,6 +17,10 @@ from printpharm.services.run.devices import connected_devices, simulator_urls
 from printpharm.services.run.program import parse_plate_gcode
 from printpharm.services.run.request import RunDevices, RunOptions, RunRequest
 
+#: Simulator options under which the printer simulator answers M115 as a bench printer
+#: would: a printer that says "simulator" never makes a batch for patient use (issue 13).
+HARDWARE_IDENTITY = {"firmware_name": "Marlin 2.1.2.1 (bench build)", "machine_type": "Bench SSE"}
+
 #: Short timeouts: the simulators run on a virtual clock, so nothing waits for real.
 FAST_LINK = LinkOptions(ok_timeout_s=2.0, max_probes=1, resend_quiet_s=0.01, poll_s=0.05)
 RUN_DAY = date(2026, 11, 22)
@@ -46,11 +50,12 @@ def plate_gcode(
     for n, target in enumerate(targets_mg, start=1):
         volume_mm3 = (target - offset_mg) / mg_per_mm3  # mg / (mg/mm³)
         e_per_move = volume_mm3 / mm3_per_e / moves_per_unit
-        x0 = 20 + 15 * (n - 1)
+        x0 = 20 + 15 * ((n - 1) % 11)  # rows of 11 units: the plate stays on the 200 mm bed
+        y0 = 20 + 15 * ((n - 1) // 11)
         lines.append(f";PRINTPHARM UNIT_START n={n} of={len(targets_mg)} target_mg={target}")
-        lines.append(f"G0 X{x0} Y20 Z0.6 F3000")
+        lines.append(f"G0 X{x0} Y{y0} Z0.6 F3000")
         for k in range(moves_per_unit):
-            y = 20 + (k % 2) * 8
+            y = y0 + (k % 2) * 8
             lines.append(f"G1 X{x0 + (k % 3)} Y{y} E{e_per_move:.6f} F600")
         lines.append(f";PRINTPHARM UNIT_END n={n}")
         lines.append("G0 Z5 F600 ; lift off the unit")

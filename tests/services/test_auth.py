@@ -80,7 +80,7 @@ def test_lockout_exactly_at_the_configured_threshold(env: Env, threshold: int) -
     with pytest.raises(AuthenticationFailed):  # N-1: still only a failure
         env.auth.login("tech1", "not the password")
     assert env.alerts == []
-    with pytest.raises(AccountLocked, match=f"after {n} failed"):  # N: locks
+    with pytest.raises(AccountLocked, match="or the account is locked"):  # N: locks
         env.auth.login("tech1", "not the password")
     with pytest.raises(AccountLocked):  # N+1: the right password no longer opens it
         env.auth.login("tech1", password)
@@ -224,7 +224,7 @@ def test_user_ids_are_unique_and_never_reused(env: Env) -> None:
     with pytest.raises(InputError, match="reason"):
         env.accounts.disable_user(env.admin, "tech1", "  ")  # type: ignore[arg-type]
     env.accounts.disable_user(env.admin, "tech1", "left the pharmacy")  # type: ignore[arg-type]
-    with pytest.raises(AccountLocked, match="deactivated"):
+    with pytest.raises(AccountLocked, match="locked or deactivated"):
         env.auth.login("tech1", pw("tech1"))
     with pytest.raises(RecordError, match="never reused"):
         env.accounts.add_user(env.admin, "tech1", "Other Person", "technician")  # type: ignore[arg-type]
@@ -385,3 +385,28 @@ def test_concurrent_failures_are_all_counted(env: Env) -> None:
     with unit_of_work(env.db, make_context(), write=False) as uow:
         user = uow.users.get("tech1")
     assert user is not None and user.failed_attempts == n - 1 and not user.locked
+
+
+def test_locked_deactivated_and_wrong_answer_alike_after_the_same_work(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: no distinct message, and the password is checked (same cost) in every case."""
+    from printpharm.services.access import auth as auth_module
+
+    env.make_user("tech1", "technician")
+    env.make_user("tech2", "technician")
+    env.accounts.disable_user(env.admin, "tech2", "left")  # type: ignore[arg-type]
+    env.auth.config = dataclasses.replace(env.auth.config, lockout_threshold=1)
+    with pytest.raises(AccountLocked):
+        env.auth.login("tech1", "not the password")  # locks tech1
+    checked: list[str] = []
+    real = auth_module.verify_password
+    monkeypatch.setattr(
+        auth_module, "verify_password", lambda h, p, c: checked.append(h) or real(h, p, c)
+    )
+    messages = []
+    for user, password in (("tech1", pw("tech1")), ("tech2", pw("tech2")), ("admin", "wrong")):
+        with pytest.raises((AuthenticationFailed, AccountLocked)) as refused:
+            env.auth.login(user, password)
+        messages.append(str(refused.value))
+    assert len(set(messages)) == 1 and len(checked) == 3

@@ -120,6 +120,7 @@ def test_integrity_check_records_an_incident(
         alarms = uow.alarms.unacknowledged()
         (event,) = uow.events(action="integrity-check-failed")
     services.close()
-    assert not report.ok and report.first_broken is not None and report.first_broken.seq == 1
+    broken = report.chain.first_broken
+    assert not report.ok and broken is not None and broken.seq == 1
     assert [a.kind for a in alarms] == ["integrity.audit-chain"]
     assert event.record_id == "1" and event.new()["problem"] == "content"

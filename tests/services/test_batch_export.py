@@ -32,7 +32,7 @@ from printpharm.storage.batches import UnitReading
 from printpharm.storage.canonical import HASHED_FIELDS, event_hash
 from printpharm.storage.repositories import unit_of_work
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
-from tests.services.conftest import make_request, options
+from tests.services.conftest import HARDWARE_IDENTITY, make_request, options
 from tests.storage._dbs import make_context
 
 __all__ = ["clock", "db", "db_spec", "env", "record_run", "sqlite_template"]
@@ -55,7 +55,12 @@ DOSE_RECORD = {
 
 
 def record_run(env: Env, catalog: Catalog, sim_devices: Any, units: int = 4, **sim: Any) -> str:
-    """Print ``units`` units on the simulators, recorded by tech1; return the batch ID."""
+    """Print ``units`` units on the simulators, recorded by tech1; return the batch ID.
+
+    The printer simulator answers M115 as a bench printer would (HARDWARE_IDENTITY),
+    so the batch may be for patient use.
+    """
+    sim = {**HARDWARE_IDENTITY, **sim}
     _, tech = env.make_user("tech1", "technician", "Tess Tech")
     request = dataclasses.replace(
         make_request(catalog, dose_mg=Decimal(15), units=units), dose_record=DOSE_RECORD

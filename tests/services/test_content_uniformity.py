@@ -56,6 +56,13 @@ def _batch(env: Env, units: int, batch_id: str = "B-CU", details: Any = None) ->
         uow.batches.set_status(batch_id, "completed")
         uow.audit.append(AuditEntry("batch", "finish", batch_id, "tech1", "Tess Tech",
                                     new={"qc": RUN_QC}, batch_id=batch_id))  # fmt: skip
+        uow.audit.append(  # the library's authorisation: a batch for patient use (issue 13)
+            AuditEntry(
+                "batch", "authorise", batch_id, batch_id=batch_id,
+                new={"patient_use": True, "recipe_version": "cpm@v1", "ink_version": "i1@v1",
+                     "dose_mg": "10", "mode": "locked", "problems": []},
+            )
+        )  # fmt: skip
     return batch_id
 
 

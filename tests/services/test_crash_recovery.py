@@ -149,6 +149,28 @@ def _sqlite_read_only(database: Database) -> None:
     event.listen(database.engine, "connect", lambda c, _r: c.execute("PRAGMA query_only = 1"))
 
 
+def _small_pages(path: Path) -> None:
+    """Rebuild the SQLite file with 512-byte pages, so the disk-full simulation is exact.
+
+    ``max_page_count`` refuses only a write that needs a new page; with 4 KiB pages
+    the next unit's rows may or may not fit in the free space left inside existing
+    pages (it depends on where the hashes fall in the indexes). A table row bigger
+    than a 512-byte page's local payload (477 bytes) needs an overflow page, and every
+    unit's ``create`` audit event (its readings, some 570 bytes) is such a row, so the
+    first unit recorded after the limit is set is refused, whatever the layout.
+    """
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE")  # the page size cannot change in WAL mode
+        conn.execute("PRAGMA page_size=512")
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA journal_mode=WAL")
+        assert conn.execute("PRAGMA page_size").fetchone() == (512,)
+        assert conn.execute("PRAGMA freelist_count").fetchone() == (0,)
+    finally:
+        conn.close()
+
+
 def _sqlite_full(database: Database) -> None:
     # Repack the file into 512-byte pages first: a unit's record and its audit event then
     # need new (overflow) pages whatever their exact sizes, so the "full disk" stops the
@@ -246,6 +268,9 @@ def test_the_run_stops_before_the_next_unit_when_the_database_fails(
             breaker(env.db)
 
     hub.subscribe(break_after_unit_2)
+    if failure == "full":
+        assert db_spec.path is not None
+        _small_pages(db_spec.path)
     request = make_request(catalog, units=5, dose_mg=Decimal(10))
     devices = sim_devices(request)
     with pytest.raises(DatabaseUnavailable, match="read-only|readonly|full"):

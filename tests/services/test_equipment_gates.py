@@ -28,6 +28,7 @@ from printpharm.services.run.loop import run_batch
 from tests.services._equipment_fixtures import (
     BALANCE_SERIAL,
     CLEARED,
+    PRINTER_FIRMWARE,
     check_balance,
     register_and_qualify,
     sim_pair,
@@ -284,7 +285,7 @@ def test_a_printer_with_other_firmware_an_unqualified_head_or_type_is_refused(
     text = str(refused.value)
     assert (
         "printer_identity: printer PR-01 (#00000000-0000-4000-8000-000000000000): firmware "
-        "'Marlin 2.1.2.1 (printpharm simulator)', registered 'Marlin 2.1.3'" in text
+        f"{PRINTER_FIRMWARE!r}, registered 'Marlin 2.1.3'" in text
     )
     assert (
         "print_head_qualified: print head HEAD-01 on PR-01: out of service: not qualified" in text

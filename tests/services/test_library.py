@@ -26,8 +26,8 @@ from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.loop import run_batch
 from printpharm.storage.library import library
 from printpharm.storage.repositories import unit_of_work
-from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
-from tests.services.conftest import make_request, options
+from tests.services._records_fixtures import ADMIN_PW, Env, clock, db, db_spec, env, sqlite_template
+from tests.services.conftest import HARDWARE_IDENTITY, make_request, options
 from tests.storage._dbs import make_context
 
 __all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
@@ -42,6 +42,7 @@ def team(env: Env) -> Team:
     people = {
         "sup1": env.make_user("sup1", "supervisor", "Sue Super"),
         "sup2": env.make_user("sup2", "supervisor", "Sam Second"),
+        "sup3": env.make_user("sup3", "supervisor", "Sol Third"),
         "tech1": env.make_user("tech1", "technician", "Tess Tech"),
     }
     for user_id, (password, session) in people.items():
@@ -55,9 +56,11 @@ def lib(env: Env) -> LibraryService:
 
 
 def _lock(lib: LibraryService, team: Team, kind: str, item: str, version: int) -> None:
+    """sup2 validates, sup3 locks (two people, site setting library.two_person)."""
     pw2, sup2 = team["sup2"]
+    pw3, sup3 = team["sup3"]
     lib.validate(sup2, kind, item, version, "sup2", pw2, "IQ/OQ/PQ report 12")  # type: ignore[arg-type]
-    lib.lock(sup2, kind, item, version, "sup2", pw2)  # type: ignore[arg-type]
+    lib.lock(sup3, kind, item, version, "sup3", pw3)  # type: ignore[arg-type]
 
 
 def _changed_root(tmp_path: Path, speed: str) -> Path:
@@ -123,7 +126,10 @@ def test_validate_and_lock_need_a_supervisor_signature(
         lib.lock(sup2, "recipe", RECIPE, 1, "sup2", pw2)
     sig = lib.validate(sup2, "recipe", RECIPE, 1, "sup2", pw2, "OQ passed")
     assert sig.meaning == Meaning.APPROVED and "validation of recipe" in (sig.comment or "")
-    lib.lock(sup2, "recipe", RECIPE, 1, "sup2", pw2)
+    with pytest.raises(PermissionDenied, match="validated recipe .* and may not also lock"):
+        lib.lock(sup2, "recipe", RECIPE, 1, "sup2", pw2)  # issue 13: two people
+    pw1, sup1 = team["sup1"]
+    lib.lock(sup1, "recipe", RECIPE, 1, "sup1", pw1)
     v = lib.get("recipe", RECIPE, 1)
     assert v.status == "locked"
     record = SignableRecord(
@@ -132,7 +138,7 @@ def test_validate_and_lock_need_a_supervisor_signature(
     sigs = env.records.signatures(sup2, "recipe_version", v.record_id)
     assert [env.records.verify_signature(s, record).ok for s in sigs] == [False, True]
     actions = [e.action for e in env.events(record_type="recipe", record_id=v.record_id)]
-    assert actions == ["import", "validate", "lock"]
+    assert actions == ["import", "validate", "signature-refused", "lock"]
 
 
 def test_edits_make_versions_and_the_editor_cannot_sign_them(
@@ -270,8 +276,27 @@ def test_the_run_preflight_uses_the_library_lock(
     _lock(lib, team, "recipe", RECIPE, 1)
     _lock(lib, team, "ink", INK, 1)
     authorisation = gate.authorise_batch(tech, request.recipe, request.ink, request.dose_mg)
-    result = run_batch(request, sim_devices(request), recorder=recorder, options=run_options)
+    result = run_batch(
+        request, sim_devices(request, **HARDWARE_IDENTITY), recorder=recorder, options=run_options
+    )
     gate.record_authorisation(tech, result.batch_id, authorisation)
     assert result.recipe["version"] == f"library:{RECIPE} v1"
     view = BatchExportService(env.auth, env.db).view(sup1, result.batch_id)
     assert view.patient_use and f"{RECIPE} v1" in view.patient_use_reason
+
+
+def test_the_site_may_let_one_pharmacist_validate_and_lock(
+    env: Env, lib: LibraryService, team: Team, catalog: Catalog
+) -> None:
+    """Issue 13: two people by default; a site setting (signed, audited) turns it off."""
+    from printpharm.services.control.site_settings import change_setting
+
+    pw2, sup2 = team["sup2"]
+    lib.import_catalog(sup2, catalog)
+    lib.validate(sup2, "ink", INK, 1, "sup2", pw2, "OQ")
+    with pytest.raises(PermissionDenied, match="may not also lock"):
+        lib.lock(sup2, "ink", INK, 1, "sup2", pw2)
+    assert env.admin is not None
+    change_setting(env.auth, env.admin, "library.two_person", "off", "one pharmacist", ADMIN_PW)
+    lib.lock(sup2, "ink", INK, 1, "sup2", pw2)
+    assert lib.get("ink", INK, 1).status == "locked"

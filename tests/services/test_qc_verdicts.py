@@ -91,6 +91,13 @@ def _completed(env: Env, batch_id: str, verdict: str) -> None:
         uow.batches.set_status(batch_id, "printing")
         uow.batches.add_unit(batch_id, UnitReading(1, D(250), D("250.1"), "mg", at, True))
         uow.batches.set_status(batch_id, "completed")
+        uow.audit.append(  # the library's authorisation: a batch for patient use (issue 13)
+            AuditEntry(
+                "batch", "authorise", batch_id, batch_id=batch_id,
+                new={"patient_use": True, "recipe_version": "r1@v1", "ink_version": "i1@v1",
+                     "dose_mg": "125", "mode": "locked", "problems": []},
+            )
+        )  # fmt: skip
         uow.audit.append(AuditEntry("batch", "finish", batch_id, "tech1", "Tess Tech",
                                     new={"qc": {"verdict": verdict, "reason": "why"}},
                                     batch_id=batch_id))  # fmt: skip

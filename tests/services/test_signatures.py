@@ -59,7 +59,9 @@ def test_signing_needs_identity_check_and_acknowledgement(env: Env) -> None:
     password, session = env.make_user("sup9", "supervisor", "Sid Nine")
     with pytest.raises(SignatureError, match="not enrolled"):
         env.records.sign(session, _batch(), "approved", "sup9", password)
-    env.accounts.verify_identity(env.admin, "sup9", "passport checked in person")  # type: ignore[arg-type]
+    with pytest.raises(PermissionDenied, match="created the account of sup9"):  # issue 13
+        env.accounts.verify_identity(env.admin, "sup9", "passport checked in person")  # type: ignore[arg-type]
+    env.accounts.verify_identity(env.verifier(), "sup9", "passport checked in person")
     with pytest.raises(SignatureError, match="not enrolled"):
         env.records.sign(session, _batch(), "approved", "sup9", password)
     with pytest.raises(AuthenticationFailed):
@@ -71,7 +73,7 @@ def test_signing_needs_identity_check_and_acknowledgement(env: Env) -> None:
     (ack,) = env.events(action="signature-acknowledgement")
     assert "legally binding" in ack.new()["statement"]
     info = {u.user_id: u for u in env.accounts.list_users(env.admin)}["sup9"]  # type: ignore[arg-type]
-    assert info.may_sign and info.identity_verified_by == "admin"
+    assert info.may_sign and info.identity_verified_by == "admin.b"
 
 
 def test_nobody_verifies_their_own_identity(env: Env) -> None:

@@ -58,6 +58,13 @@ def _printed(env: Env, batch_id: str = "B-7", status: str = "completed") -> None
             uow.audit.append(AuditEntry("batch", "finish", batch_id, "tech1", "Tess Tech",
                                         new={"qc": {"verdict": "pass", "reason": "2.9.5"}},
                                         batch_id=batch_id))  # fmt: skip
+        uow.audit.append(  # the library's authorisation: a batch for patient use
+            AuditEntry(
+                "batch", "authorise", batch_id, batch_id=batch_id,
+                new={"patient_use": True, "recipe_version": "r1@v1", "ink_version": "i1@v1",
+                     "dose_mg": "12.5", "mode": "locked", "problems": []},
+            )
+        )  # fmt: skip
 
 
 def test_release_after_review_by_another_person(env: Env, team: dict) -> None:  # type: ignore[type-arg]
@@ -120,3 +127,45 @@ def test_reject_and_refused_moves(env: Env, team: dict) -> None:  # type: ignore
     assert service.get(sup1, "B-8").status == "rejected"  # type: ignore[arg-type]
     with pytest.raises(RecordError, match="does not exist"):
         service.get(sup1, "B-404")  # type: ignore[arg-type]
+
+
+def test_a_batch_not_for_patient_use_is_never_released(env: Env, team: dict) -> None:  # type: ignore[type-arg]
+    """Issue 13: a simulator/research batch is closed as rejected, never released."""
+    service = BatchRecordsService(env.auth, env.records)
+    with unit_of_work(env.db, make_context()) as uow:
+        simulated = {"preflight": [{"name": "balance_simulated", "passed": True}]}
+        uow.batches.create("B-9", Decimal("12.5"), 1, "tech1", AT, False, simulated)
+        uow.batches.set_status("B-9", "printing")
+        uow.batches.add_unit("B-9", UnitReading(1, Decimal("250.0"), Decimal("250.1")))
+        uow.batches.set_status("B-9", "completed")
+    pw1, sup1 = team["sup1"]
+    pw2, sup2 = team["sup2"]
+    service.review(sup2, "B-9", "sup2", pw2, "reviewed")  # type: ignore[arg-type]
+    with pytest.raises(SignatureError, match="NOT FOR PATIENT USE"):
+        service.dispose(sup1, "B-9", "released", "sup1", pw1)  # type: ignore[arg-type]
+    service.dispose(sup1, "B-9", "rejected", "sup1", pw1, "training batch")  # type: ignore[arg-type]
+    assert service.get(sup1, "B-9").status == "rejected"  # type: ignore[arg-type]
+
+
+def test_a_unit_edited_in_sql_blocks_release_and_shows_in_the_view(
+    env: Env,
+    team: dict,  # type: ignore[type-arg]
+) -> None:
+    service = BatchRecordsService(env.auth, env.records)
+    _printed(env)
+    pw1, sup1 = team["sup1"]
+    pw2, sup2 = team["sup2"]
+    service.review(sup2, "B-7", "sup2", pw2, "reviewed")  # type: ignore[arg-type]
+    with env.db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        conn.exec_driver_sql("UPDATE units SET raw_reading = '0.2' WHERE unit_index = 1"
+                             if conn.dialect.name == "sqlite" else
+                             "UPDATE units SET raw_reading = 0.2 WHERE unit_index = 1")  # fmt: skip
+    with pytest.raises(SignatureError, match="differs from the audit trail"):
+        service.dispose(sup1, "B-7", "released", "sup1", pw1)  # type: ignore[arg-type]
+    from printpharm.services.records.export import build_view
+
+    with unit_of_work(env.db, make_context(), write=False) as uow:
+        view = build_view(uow, "B-7", "sup1")
+    assert view.patient_use is False and "differs from its audit trail" in view.patient_use_reason

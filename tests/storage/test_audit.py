@@ -44,7 +44,7 @@ def _append(db: Database, n: int, clock: FakeClock | None = None) -> None:
 
 def _user(user_id: str) -> UserRecord:
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    return UserRecord(user_id, "Pat Pharm", "supervisor", "$argon2id$x", now, now)
+    return UserRecord(user_id, "Pat Pharm", "supervisor", f"$argon2id$x-{user_id}", now, now)
 
 
 def test_canonical_json_is_sorted_compact_and_exact() -> None:
@@ -188,7 +188,8 @@ def test_update_and_delete_are_refused_by_the_database(db: Database) -> None:
                 conn.exec_driver_sql("TRUNCATE audit_events")
     with unit_of_work(db, make_context(), write=False) as uow:
         report = uow.verify_chain()
-    assert report.ok and report.events == 3
+    # 3 events appended first, then one row seal for each of the two users added
+    assert report.ok and report.events == 3 + 2
 
 
 def _disable_triggers(conn: sqlalchemy.Connection) -> None:

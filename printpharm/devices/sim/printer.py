@@ -75,6 +75,16 @@ class PrinterSimConfig:
         default="marlin_sse",
         metadata={"help": "firmware flavour whose FIRMWARE_NAME M115 reports (core/flavours.py)"},
     )
+    firmware_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "what M115 reports as FIRMWARE_NAME (default: the flavour's "
+            "simulator firmware); a name with 'simulator' never makes a patient batch"
+        },
+    )
+    machine_type: str = field(
+        default="printpharm SSE simulator", metadata={"help": "what M115 reports as MACHINE_TYPE"}
+    )
     faults: PrinterFaults = field(default_factory=PrinterFaults)
     process: ProcessConfig = field(default_factory=ProcessConfig)
 
@@ -84,7 +94,8 @@ class PrinterSim(SimDevice):
 
     def __init__(self, config: PrinterSimConfig | None = None, plate: Plate | None = None) -> None:
         self.config = cfg = config or PrinterSimConfig()
-        self.firmware = flavour(cfg.flavour).simulator_firmware  # InputError: unknown flavour
+        default_name = f"{flavour(cfg.flavour).simulator_firmware} (printpharm simulator)"
+        self.firmware = cfg.firmware_name or default_name  # InputError: unknown flavour
         super().__init__(cfg.seed, cfg.faults.corrupt_tx_rate)
         self.plate = plate or Plate()
         self.motion = Motion(cfg.e_units, cfg.diameter_mm)
@@ -210,7 +221,9 @@ class PrinterSim(SimDevice):
             if self._autoreport_s:
                 events.append(self._next_report)
             if self._blocked_since is not None:
-                events += [self._last_busy + self.config.busy_interval_s, now_s + 0.25]
+                if self.config.busy_interval_s > 0:  # 0: no busy messages (Marlin M113 S0)
+                    events.append(self._last_busy + self.config.busy_interval_s)
+                events.append(now_s + 0.25)
                 events = [e for e in events if e > now_s] or [now_s + 0.25]
             if self._wait_until is not None:
                 events.append(self._wait_until)
@@ -226,6 +239,8 @@ class PrinterSim(SimDevice):
             self._next_report = self._now + self._autoreport_s
         if self._blocked_since is None or self._queue[0][1].split(" ", 1)[0] not in _BLOCKING:
             return  # moves waiting for the planner print no busy messages
+        if self.config.busy_interval_s <= 0:
+            return  # Marlin's M113 S0: host keepalive off, no busy messages
         if self._now - self._last_busy >= self.config.busy_interval_s - 1e-9:
             self.emit("echo:busy: processing")
             self._last_busy = self._now
@@ -429,9 +444,9 @@ class PrinterSim(SimDevice):
 
     def _report_firmware(self) -> None:
         self.emit(
-            f"FIRMWARE_NAME:{self.firmware} (printpharm simulator) "
+            f"FIRMWARE_NAME:{self.firmware} "
             "SOURCE_CODE_URL:github.com/MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 "
-            "MACHINE_TYPE:printpharm SSE simulator EXTRUDER_COUNT:1 "
+            f"MACHINE_TYPE:{self.config.machine_type} EXTRUDER_COUNT:1 "
             "UUID:00000000-0000-4000-8000-000000000000"
         )
         caps = {

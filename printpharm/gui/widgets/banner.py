@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from printpharm.services.station.workstation import ModeStatus, PrintAuthorisation
 
-__all__ = ["ModeBanner", "PatientUseBanner"]
+__all__ = ["IntegrityBanner", "ModeBanner", "PatientUseBanner"]
 
 # White on dark blue (locked) and black on amber (research): contrast > 8:1 both.
 _LOCKED = "background: #0d47a1; color: #ffffff;"
@@ -79,3 +81,46 @@ class PatientUseBanner(QLabel):
                 lines.append(self.tr("NOT FOR PATIENT USE — {why}").format(why=why))
         self.setText("\n".join(lines))
         self.setVisible(bool(lines))
+
+
+# The first problem inside the message of a failed check (see RecordsServices._fail).
+_FIRST = re.compile(r"first: (.*)\)\. Production is read-only", re.S)
+
+# White on near-black red: contrast > 10:1; the words carry the meaning, not the colour.
+_INTEGRITY = "background: #7f0000; color: #ffffff; font-weight: bold; padding: 8px;"
+
+
+class IntegrityBanner(QLabel):
+    """Shown while the records failed their integrity check: production is read-only.
+
+    It says what happened and what the administrator does; it stays until the
+    program is restarted on records that verify.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("integrityBanner")
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setStyleSheet(_INTEGRITY)
+        self.hide()
+
+    def set_problem(self, problem: str | None) -> None:
+        """Show ``problem`` (the failed check's message), or hide the banner when ``None``."""
+        if problem is None:
+            self.clear()
+            self.hide()
+            return
+        found = _FIRST.search(problem)
+        self.setText(
+            self.tr(
+                "⚠ RECORDS INTEGRITY CHECK FAILED — production is read-only: printing, "
+                "signing and changes are refused; records can still be viewed and exported. "
+                "Call the administrator.\nFound: {found}\nAdministrator: run `printpharm "
+                "audit verify`, compare with the last verified backup and the anchor log, "
+                "and follow docs/SECURITY.md ('Integrity failure')."
+            ).format(found=found.group(1) if found else problem)
+        )
+        self.setToolTip(problem)
+        self.setAccessibleName(self.tr("Records integrity alarm"))
+        self.show()

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from printpharm.core.text import shown
 from printpharm.errors import InputError, PermissionDenied
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.passwords import generate_temporary_password, hash_password
@@ -37,6 +38,8 @@ SIGNATURE_STATEMENT = (
 )
 
 _USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+#: Longest full name (the printed name on signatures and records).
+MAX_FULL_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,11 @@ def _public(user: UserRecord) -> dict[str, object]:
         "locked": user.locked,
         "must_change_password": user.must_change_password,
     }
+
+
+#: ``identity_method`` after a password reset: signing is revoked, and the resetter may not
+#: re-verify the identity.
+REVOKED_BY_RESET = "revoked: password reset by "
 
 
 class AccountService:
@@ -255,12 +263,16 @@ class AccountService:
     def verify_identity(self, session: UserSession, user_id: str, method: str) -> None:
         """Record that an administrator verified the identity of ``user_id`` (SEC-12).
 
-        Signing is enabled only after this record exists. Nobody verifies their own identity.
+        Signing is enabled only after this record exists. Nobody verifies their own
+        identity, and the administrator who created the account (or reset its password)
+        may not verify it: otherwise one administrator could make a signer and sign as
+        it (issue 13). A second administrator checks the person.
 
         Raises
         ------
         PermissionDenied
-            The session may not manage users, or it is the user's own account.
+            The session may not manage users, it is the user's own account, or the
+            actor created the account or reset its password.
         InputError
             No method given (e.g. "passport checked in person").
         """
@@ -269,6 +281,16 @@ class AccountService:
             raise PermissionDenied(f"{user_id} may not verify their own identity")
 
         def change(uow: UnitOfWork, user: UserRecord) -> None:
+            if (user.identity_method or "") == f"{REVOKED_BY_RESET}{actor.user_id}":
+                raise PermissionDenied(
+                    f"{actor.user_id} reset the password of {user_id}: a second person must "
+                    "re-verify their identity before they may sign again"
+                )
+            if user.created_by == actor.user_id:
+                raise PermissionDenied(
+                    f"{actor.user_id} created the account of {user_id}: a second administrator "
+                    "verifies their identity before they may sign (separation of duties)"
+                )
             user.identity_verified_by, user.identity_verified_at = actor.user_id, uow.now()
             user.identity_method = method.strip()
 
@@ -366,9 +388,16 @@ class AccountService:
         temporary = generate_temporary_password()
         pw_hash = hash_password(temporary, self._auth.config.hasher)
 
+        actor = self._auth.require(session, Operation.MANAGE_USERS)
+
         def change(uow: UnitOfWork, user: UserRecord) -> None:
             user.password_hash, user.password_changed_at = pw_hash, uow.now()
             user.must_change_password = True
+            # whoever knew the temporary password could sign: enrolment is revoked until a
+            # second person re-verifies the identity (and the user acknowledges again)
+            user.identity_verified_by = user.identity_verified_at = None
+            user.signature_ack_at = None
+            user.identity_method = f"{REVOKED_BY_RESET}{actor.user_id}"
 
         self._admin_change(session, user_id, "reset-password", reason, change)
         self._auth.end_sessions_of(user_id)  # a compromised password ends its sessions (SEC-13)
@@ -385,11 +414,11 @@ class AccountService:
     ) -> None:
         actor = self._auth.require(session, Operation.MANAGE_USERS)
         if not reason or not reason.strip():
-            raise InputError(f"a reason is required to {action} user {user_id!r}")
+            raise InputError(f"a reason is required to {action} user {shown(user_id)}")
         with self._auth.uow() as uow:
             user = uow.users.get(user_id)
             if user is None:
-                raise InputError(f"user {user_id!r} does not exist")
+                raise InputError(f"user {shown(user_id)} does not exist")
             before = _public(user)
             change(uow, user)
             uow.users.save(user)
@@ -411,10 +440,12 @@ class AccountService:
 def _check_identity(user_id: str, full_name: str) -> None:
     if not _USER_ID.match(user_id or ""):
         raise InputError(
-            f"user ID {user_id!r} must be 2-64 lower-case letters, digits, '.', '_' or '-'"
+            f"user ID {shown(user_id)} must be 2-64 lower-case letters, digits, '.', '_' or '-'"
         )
     if not full_name or not full_name.strip():
         raise InputError(f"full name of {user_id!r} is required (no shared or generic accounts)")
+    if len(full_name) > MAX_FULL_NAME:
+        raise InputError(f"full name {shown(full_name)} is longer than {MAX_FULL_NAME} characters")
 
 
 def _role(role: Role | str) -> Role:

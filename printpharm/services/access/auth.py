@@ -17,9 +17,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from printpharm.core.text import shown
 from printpharm.errors import (
     AccountLocked,
+    AuditChainBroken,
     AuthenticationFailed,
     InputError,
     PermissionDenied,
@@ -29,12 +32,14 @@ from printpharm.services.access.passwords import (
     HasherConfig,
     PasswordPolicy,
     hash_password,
+    needs_rehash,
     verify_password,
 )
-from printpharm.services.access.permissions import Operation, Role, is_allowed
+from printpharm.services.access.permissions import READ_OPERATIONS, Operation, Role, is_allowed
 from printpharm.storage.audit import AuditContext, AuditEntry
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import AlarmRecord, UnitOfWork, UserRecord, unit_of_work
+from printpharm.storage.sitekey import SiteKey
 
 __all__ = ["AuthConfig", "AuthService", "UserSession"]
 
@@ -95,6 +100,11 @@ class AuthService:
         self.config = config or AuthConfig()
         self._alert = alert
         self._sessions: dict[str, UserSession] = {}
+        self._blocked: str | None = None
+        #: The external anchor log the signed head is appended to (at a release, a key
+        #: rotation, daily); ``None``: not anchored (set by the composition root).
+        self.anchor_log: Path | None = None
+        self._gate: Callable[[], None] | None = None
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -108,6 +118,8 @@ class AuthService:
         AccountLocked
             The account is locked or deactivated.
         """
+        if self._blocked is not None:
+            return self._login_read_only(user_id, password)
         self.verify_credentials(user_id, password, "login")
         with self.uow() as uow:
             user = self.record_success(uow, user_id)
@@ -130,9 +142,43 @@ class AuthService:
         self._sessions[session.token] = session
         return replace(session)
 
+    def _login_read_only(self, user_id: str, password: str) -> UserSession:
+        """A login while the records failed their integrity check: to view and export only.
+
+        The chain cannot be extended (that would sign what a forger wrote), so nothing
+        is written to it: the attempt is kept as an alarm row instead, and every
+        recorded action stays refused (:meth:`require`).
+        """
+        with self.uow(write=False) as uow:
+            user = uow.users.get(user_id)
+        right = user is not None and verify_password(user.password_hash, password,
+                                                     self.config.hasher)  # fmt: skip
+        if user is None:
+            hash_password(password, self.config.hasher)  # same cost as a real check
+        ok = user is not None and right and user.active and not user.locked
+        with self.uow() as uow:
+            uow.alarms.raise_alarm(
+                "security.login-read-only", "high",
+                f"{'login' if ok else 'refused login'} of {user_id!r} while the records "
+                "failed their integrity check (not in the audit trail: it cannot be extended)",
+                uow.now(),
+            )  # fmt: skip
+        if not ok or user is None:
+            raise AuthenticationFailed(
+                "login: wrong user ID or password, or the account is locked or deactivated "
+                "(an administrator can unlock it)"
+            )
+        now = self._context.clock()
+        session = UserSession(secrets.token_hex(16), user.user_id, user.full_name,
+                              Role(user.role), now, now, user.must_change_password)  # fmt: skip
+        self._sessions[session.token] = session
+        return replace(session)
+
     def logout(self, session: UserSession) -> None:
         """End a session (audited)."""
         live = self._sessions.pop(session.token, None)
+        if live is not None and self._blocked is not None:
+            return  # read-only: the chain cannot be extended
         if live is not None:
             with self.uow() as uow:
                 uow.audit.append(
@@ -159,6 +205,8 @@ class AuthService:
         idle_s = (now - live.last_activity_at).total_seconds()
         if idle_s > self.config.idle_timeout_s:
             live.locked = True
+            if self._blocked is not None:  # read-only: the chain cannot be extended
+                raise SessionExpired(f"session of {live.user_id} locked after {int(idle_s)} s")
             with self.uow() as uow:
                 uow.audit.append(
                     AuditEntry(
@@ -211,6 +259,11 @@ class AuthService:
         live = self.check(session)
         if live.must_change_password:
             raise PermissionDenied(f"{live.user_id} must change the temporary password first")
+        if operation not in READ_OPERATIONS:
+            if self._blocked is not None:
+                raise AuditChainBroken(self._blocked)
+            if self._gate is not None:
+                self._gate()  # the integrity check before every recorded action
         if not is_allowed(live.role, operation):
             with self.uow() as uow:
                 uow.audit.append(
@@ -274,17 +327,37 @@ class AuthService:
             user = uow.users.get(user_id)
         if user is None:
             hash_password(password, self.config.hasher)  # same cost as a real check
-        elif user.active and not user.locked:
-            if verify_password(user.password_hash, password, self.config.hasher):
+        else:  # checked for locked and deactivated accounts too: same time, same answer
+            right = verify_password(user.password_hash, password, self.config.hasher)
+            if right and user.active and not user.locked:
+                if needs_rehash(user.password_hash, self.config.hasher):
+                    self._rehash(user_id, password)
                 return
         self._count_failure(user_id, purpose, "wrong user ID or password")
+
+    def _rehash(self, user_id: str, password: str) -> None:
+        """Re-hash a password with the current argon2id parameters (after they changed)."""
+        with self.uow() as uow:
+            user = uow.users.get(user_id, for_update=True)
+            if user is None:
+                return
+            user.password_hash = hash_password(password, self.config.hasher)
+            uow.users.save(user)
+            uow.audit.append(
+                AuditEntry(
+                    "user", "rehash", user_id, user_id, user.full_name,
+                    new={"time_cost": self.config.hasher.time_cost,
+                         "memory_kib": self.config.hasher.memory_cost_kib,
+                         "parallelism": self.config.hasher.parallelism},
+                )
+            )  # fmt: skip
 
     def _same_user(self, live: UserSession, user_id: str, purpose: str) -> None:
         if user_id != live.user_id:
             self._count_failure(
                 live.user_id,
                 purpose,
-                f"{live.user_id} entered the user ID {user_id!r} of another user",
+                f"{live.user_id} entered the user ID {shown(user_id)} of another user",
                 entered=user_id,
             )
 
@@ -292,7 +365,13 @@ class AuthService:
         self, user_id: str, purpose: str, detail: str, entered: str | None = None
     ) -> None:
         alarm: AlarmRecord | None = None
-        error: Exception = AuthenticationFailed(f"{purpose}: wrong user ID or password")
+        # one answer, in the same time, for a wrong password, a locked and a deactivated
+        # account: the answer tells nobody which accounts exist or are locked (issue 13)
+        refused = (
+            f"{purpose}: wrong user ID or password, or the account is locked or deactivated "
+            "(an administrator can unlock it)"
+        )
+        error: Exception = AuthenticationFailed(refused)
         with self.uow() as uow:
             user = uow.users.get(user_id, for_update=True)
             new: dict[str, object] = {"detail": detail}
@@ -302,15 +381,13 @@ class AuthService:
             if user is not None and (not user.active or user.locked):
                 state = "deactivated" if not user.active else "locked"
                 new["refused"] = f"account {state}"
-                error = AccountLocked(f"account {user_id!r} is {state}; ask an administrator")
+                error = AccountLocked(refused)
             elif user is not None:
                 user.failed_attempts += 1
                 new["failed_attempts"] = user.failed_attempts
                 if user.failed_attempts >= self.config.lockout_threshold:
                     user.locked = True
-                    error = AccountLocked(
-                        f"account {user_id!r} locked after {user.failed_attempts} failed attempts"
-                    )
+                    error = AccountLocked(refused)
                 uow.users.save(user)
             name = user.full_name if user is not None else None
             uow.audit.append(
@@ -347,7 +424,7 @@ class AuthService:
         """Reset the failure counter after a successful re-authentication, inside ``uow``."""
         user = uow.users.get(user_id, for_update=True)
         if user is None or not user.active or user.locked:
-            raise AccountLocked(f"account {user_id!r} is locked or deactivated")
+            raise AccountLocked(f"account {shown(user_id)} is locked or deactivated")
         if user.failed_attempts:
             user.failed_attempts = 0
             uow.users.save(user)
@@ -356,6 +433,37 @@ class AuthService:
     def uow(self, write: bool = True) -> AbstractContextManager[UnitOfWork]:
         """Open a unit of work on this service's database and audit context."""
         return unit_of_work(self._db, self._context, write=write)
+
+    def now(self) -> datetime:
+        """The application clock."""
+        return self._context.clock()
+
+    def use_signer(self, key: SiteKey) -> None:
+        """Sign the chain head with ``key`` from now on (after the site key is registered)."""
+        self._context = replace(self._context, signer=key)
+
+    def alert(self, alarm: AlarmRecord) -> None:
+        """Pass a security alarm to the alert callback (a pop-up, a message), if any."""
+        if self._alert is not None:
+            self._alert(alarm)
+
+    def use_gate(self, gate: Callable[[], None]) -> None:
+        """Call ``gate`` before every recorded action; it raises to refuse (integrity check)."""
+        self._gate = gate
+
+    def block_production(self, reason: str) -> None:
+        """Refuse every recorded action but reading from now on (failed integrity check)."""
+        self._blocked = reason
+
+    @property
+    def signer(self) -> SiteKey | None:
+        """The site key this service signs with (``None``: database without one)."""
+        return self._context.signer
+
+    @property
+    def production_blocked(self) -> str | None:
+        """Why recorded actions are refused, or ``None``."""
+        return self._blocked
 
     def has_users(self) -> bool:
         """Return whether any account exists (``False`` before the first run)."""

@@ -22,6 +22,8 @@ from printpharm.errors import InputError, PasswordPolicyError
 __all__ = [
     "HasherConfig",
     "PasswordPolicy",
+    "HASHER_FLOOR",
+    "at_least_floor",
     "default_blocklist",
     "generate_temporary_password",
     "hash_password",
@@ -44,6 +46,21 @@ class HasherConfig:
     time_cost: int = 3
     memory_cost_kib: int = 65536
     parallelism: int = 4
+
+
+#: The weakest argon2id parameters production accepts (OWASP: m = 19 MiB, t = 2, p = 1).
+#: ``PRINTPHARM_ARGON2`` cannot go below it; only the test suite replaces this object.
+HASHER_FLOOR = HasherConfig(2, 19456, 1)
+
+
+def at_least_floor(config: HasherConfig) -> HasherConfig:
+    """``config`` raised, parameter by parameter, to :data:`HASHER_FLOOR`."""
+    floor = HASHER_FLOOR
+    return HasherConfig(
+        max(config.time_cost, floor.time_cost),
+        max(config.memory_cost_kib, floor.memory_cost_kib),
+        max(config.parallelism, floor.parallelism),
+    )
 
 
 @cache
@@ -115,6 +132,7 @@ class PasswordPolicy:
     history: int = 5
     max_age_days: int = 0
     blocklist: frozenset[str] = field(default_factory=default_blocklist)
+    min_strength: int = 3
 
     def __post_init__(self) -> None:
         if self.min_length < ABSOLUTE_MIN_LENGTH:
@@ -122,8 +140,22 @@ class PasswordPolicy:
                 f"password min_length {self.min_length} is below the floor of "
                 f"{ABSOLUTE_MIN_LENGTH} (NIST SP 800-63B)"
             )
+        if not 2 <= self.min_strength <= 4:
+            raise InputError(f"password min_strength {self.min_strength} must be 2 … 4 (zxcvbn)")
         if self.history < 0 or self.max_age_days < 0:
             raise InputError("password history and max_age_days must be ≥ 0")
+
+    def _check_strength(self, user_id: str, password: str) -> None:
+        from zxcvbn import zxcvbn
+
+        # zxcvbn takes at most 72 characters (its cost grows with the length)
+        estimate = zxcvbn(password[:72], user_inputs=[user_id[:64]])
+        if estimate["score"] < self.min_strength:
+            hint = (estimate.get("feedback") or {}).get("warning") or "it is easy to guess"
+            raise PasswordPolicyError(
+                f"password is too weak (strength {estimate['score']} of 4, the site needs "
+                f"{self.min_strength}): {hint.rstrip('.')}; use a longer passphrase"
+            )
 
     def check(
         self,
@@ -148,7 +180,8 @@ class PasswordPolicy:
         if password.strip().lower() in self.blocklist:
             raise PasswordPolicyError("password is on the list of common passwords; choose another")
         if user_id and user_id.lower() in password.lower():
-            raise PasswordPolicyError(f"password may not contain the user ID {user_id!r}")
+            raise PasswordPolicyError(f"password may not contain the user ID {user_id[:64]!r}")
+        self._check_strength(user_id, password)
         config = hasher or HasherConfig()
         for old in previous_hashes:
             if verify_password(old, password, config):

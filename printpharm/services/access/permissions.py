@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-__all__ = ["PERMISSIONS", "Operation", "Role", "is_allowed", "sign_operation"]
+__all__ = [
+    "PERMISSIONS",
+    "READ_OPERATIONS",
+    "Operation",
+    "Role",
+    "is_allowed",
+    "sign_operation",
+]
 
 
 class Role(StrEnum):
@@ -56,9 +63,12 @@ class Operation(StrEnum):
     ADD_LOT = "lots.add"
     RELEASE_LOT = "lots.release"
     STREAM_RAW = "device.stream_raw"
+    RECOVER_BATCHES = "batches.recover"
 
 
 _READ = frozenset({Operation.VIEW_RECORDS, Operation.VIEW_AUDIT, Operation.EXPORT_RECORDS})
+#: Operations that only read: still allowed while production is blocked by an integrity failure.
+READ_OPERATIONS = _READ
 
 _TECHNICIAN = frozenset(
     {

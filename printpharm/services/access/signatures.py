@@ -104,6 +104,8 @@ def signature_hash(signature: SignatureRecord) -> str:
     fields = dataclasses.asdict(signature)
     fields.pop("id")
     fields.pop("signature_sha256")
+    fields.pop("seal")  # the site key's seal is over signature_sha256, not part of it
+    fields.pop("seal_key_id")
     return sha256_hex(canonical_json(fields))
 
 

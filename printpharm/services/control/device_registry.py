@@ -134,7 +134,8 @@ def balance_policy(auth: AuthService, today: date) -> BalancePolicy:
     def check(identity: Mapping[str, str], port: str) -> list[PreflightCheck]:
         serial = str(identity.get("serial_number", "")).strip()
         named = f"balance {identity.get('model', '?')} #{serial or '?'} on {port}"
-        if port.startswith("sim://"):
+        said = " ".join(str(v) for v in identity.values()).lower()
+        if port.startswith("sim://") or "simulat" in said:
             return [
                 PreflightCheck(
                     SIMULATED_CHECK, True, f"{named}: simulated, for training and validation only"
@@ -142,6 +143,15 @@ def balance_policy(auth: AuthService, today: date) -> BalancePolicy:
             ]
         with auth.uow(write=False) as uow:
             row = uow.devices.get("balance", serial) if serial else None
+        model = str(identity.get("model", "")).strip()
+        if row is not None and row.model and model and not model.startswith(row.model):
+            return [
+                PreflightCheck(
+                    "balance_registered", False,
+                    f"{named} reports model {model!r}, registered as {row.model!r}: not the "
+                    "registered balance",
+                )
+            ]  # fmt: skip
         return [judge_registration(row, validity, today, named)]
 
     return check

@@ -6,8 +6,9 @@ files it inherits from. Re-importing an unchanged file does nothing; a changed
 file becomes a new *draft* version (a locked version is never overwritten).
 Editing creates a new draft version too. Validating and then locking a version
 each need a supervisor's electronic signature (meaning ``approved``, bound to
-the version's content hash); the person who edited a version cannot sign it.
-Locking a version retires the version locked before it.
+the version's content hash); the person who edited a version cannot sign it, and
+(site setting ``library.two_person``, on by default) the person who validated a
+version cannot also lock it. Locking a version retires the version locked before it.
 
 Locked mode, applied from the library, is decided by
 :mod:`printpharm.services.control.print_authority` (its rules in the private ``_locked_mode``).
@@ -21,7 +22,7 @@ from typing import Any
 
 from printpharm.catalog import Catalog
 from printpharm.catalog.schema import Ink, Recipe
-from printpharm.errors import InputError, RecordError
+from printpharm.errors import InputError, PermissionDenied, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import Meaning, RecordsService, SignableRecord
@@ -38,11 +39,16 @@ from printpharm.storage.repositories import SignatureRecord, UnitOfWork
 
 __all__ = [
     "LIBRARY_KINDS",
+    "TWO_PERSON_SETTING",
     "ImportOutcome",
     "LibraryService",
     "model_content",
     "model_from_content",
 ]
+
+
+#: Site setting: validation and lock of a library version by two different people.
+TWO_PERSON_SETTING = "library.two_person"
 
 
 @dataclass(frozen=True)
@@ -274,6 +280,8 @@ class LibraryService:
                               f"can be {target}")  # fmt: skip
         if not v.intact():
             raise RecordError(f"{kind} {v.label}: stored content does not match its hash")
+        if target == "locked":
+            self._require_second_person(live, v, user_id)
         author = v.created_by if v.content.get("source") is None else None
         record = SignableRecord(
             f"{kind}_version",
@@ -289,6 +297,29 @@ class LibraryService:
         text = f"{'validation' if target == 'validated' else 'lock'} of {kind} {v.label}"
         full = f"{text}: {comment}" if comment else text
         return self._records.sign(session, record, Meaning.APPROVED, user_id, password, full, move)
+
+    def _require_second_person(self, live: UserSession, v: LibraryVersion, signer: str) -> None:
+        """Refuse a lock by the person who validated ``v`` (unless the site turned it off)."""
+        with self._auth.uow(write=False) as uow:
+            setting = uow.settings.get(TWO_PERSON_SETTING)
+            if setting is not None and setting.value == "off":
+                return
+            validators = {
+                s.signer_user_id
+                for s in uow.signatures.for_record(f"{v.kind}_version", v.record_id)
+                if s.record_version == v.version and (s.comment or "").startswith("validation")
+            }
+        if signer in validators:
+            with self._auth.uow() as uow:
+                uow.audit.append(
+                    AuditEntry(v.kind, "signature-refused", v.record_id, live.user_id,
+                               live.full_name, new={"meaning": "approved", "step": "lock",
+                               "refused": "the validator may not also lock (two people)"})
+                )  # fmt: skip
+            raise PermissionDenied(
+                f"{signer} validated {v.kind} {v.label} and may not also lock it: a second "
+                f"pharmacist locks it (site setting {TWO_PERSON_SETTING})"
+            )
 
     def retire(
         self, session: UserSession, kind: LibraryKind, item_id: str, version: int, reason: str

@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from printpharm.catalog.schema import PrinterDefinition
 from printpharm.devices.printer import LinkOptions, PrinterLink
 from printpharm.devices.transport import open_transport
 from printpharm.errors import InputError, PrintpharmError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.run.preflight import limit_violations
 from printpharm.storage.audit import AuditEntry
 
 __all__ = ["StreamOutcome", "read_gcode", "stream_gcode"]
@@ -62,6 +64,7 @@ def stream_gcode(
     path: Path,
     port: str,
     reason: str,
+    printer: PrinterDefinition,
     *,
     baudrate: int = 115200,
     ok_timeout_s: float = 30.0,
@@ -75,7 +78,9 @@ def stream_gcode(
     PermissionDenied, SessionExpired
         The role may not stream raw G-code.
     InputError
-        No reason, or a file that cannot be read as ASCII G-code.
+        No reason, a file that cannot be read as ASCII G-code, or lines beyond the
+        limits of ``printer`` (its bed, maximum temperatures, a sane E move): then
+        nothing is sent.
     DeviceError
         The port cannot be opened or the printer fails; the failure is audited.
     """
@@ -83,6 +88,13 @@ def stream_gcode(
     if not reason or not reason.strip():
         raise InputError("streaming raw G-code needs a reason (it is recorded in the audit trail)")
     lines, sha256 = read_gcode(path)
+    beyond = limit_violations(lines, printer)
+    if beyond:  # refused before the port is even opened
+        first = "; ".join(str(v) for v in beyond[:3])
+        raise InputError(
+            f"{path.name}: {len(beyond)} line(s) beyond printer {printer.id}'s limits, nothing "
+            f"sent: {first}"
+        )
     what = {"file": path.name, "sha256": sha256, "lines": len(lines), "port": port}
 
     def audit(action: str, new: dict[str, object]) -> None:

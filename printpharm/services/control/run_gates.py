@@ -17,8 +17,10 @@ Before anything is printed, a recorded batch needs:
   type is the recipe's, and that was cleaned since its last batch if that used
   another API or a cytotoxic ink (:meth:`RunGates.printer_checks`).
 
-The built-in simulators (``sim://``) are exempt from the equipment gates: their
-batches are for training and validation only (the record says so). What passed
+The built-in simulators (``sim://``), and a device whose identity says it is a
+simulator (issue 13), are exempt from the equipment gates: their batches are for
+training and validation only (the record says so; see
+:func:`printpharm.services.run.preflight.simulated_weighing`). What passed
 is recorded with the batch (:meth:`RunGates.annotation`), and a refusal is
 written to the batch's audit trail.
 """
@@ -38,7 +40,7 @@ from printpharm.services.control.device_registry import SIMULATED_CHECK, judge_r
 from printpharm.services.control.equipment import find_device, view_device
 from printpharm.services.control.equipment_status import Intervals
 from printpharm.services.run.db_recorder import BatchAnnotation
-from printpharm.services.run.preflight import PreflightCheck
+from printpharm.services.run.preflight import SIMULATED_PRINTER_CHECK, PreflightCheck
 from printpharm.services.run.request import RunRequest
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import DeviceRow
@@ -46,8 +48,8 @@ from printpharm.storage.repositories import UnitOfWork
 
 __all__ = ["PRINTER_SIMULATED_CHECK", "RunGates", "training_checks"]
 
-#: Preflight check name of a run on the built-in simulated printer.
-PRINTER_SIMULATED_CHECK = "printer_simulated"
+#: Preflight check name of a run on a simulated printer (one name: the preflight's).
+PRINTER_SIMULATED_CHECK = SIMULATED_PRINTER_CHECK
 #: Marlin's default UUID (no machine UUID configured): it identifies no printer.
 _NO_UUID = {"", "00000000-0000-0000-0000-000000000000"}
 
@@ -93,6 +95,12 @@ def training_checks(
             }
         )
     return checks, records
+
+
+def _simulated(reported: Mapping[str, str], port: str) -> bool:
+    """A built-in simulator, or a device whose identity says it is one (issue 13)."""
+    said = " ".join(str(v) for v in reported.values()).lower()
+    return port.startswith("sim://") or "simulat" in said
 
 
 def _identity_mismatch(row: DeviceRow, reported: Mapping[str, str]) -> list[str]:
@@ -183,7 +191,7 @@ class RunGates:
         """The balance gates, once the balance identified itself (I2/I4)."""
         serial = str(identity.get("serial_number", "")).strip()
         named = f"balance {identity.get('model', '?')} #{serial or '?'} on {port}"
-        if port.startswith("sim://"):
+        if _simulated(identity, port):
             detail = f"{named}: simulated, for training and validation only"
             return [PreflightCheck(SIMULATED_CHECK, True, detail)]
         with self._auth.uow(write=False) as uow:
@@ -272,7 +280,9 @@ class RunGates:
     # -- printer ---------------------------------------------------------------------------
     def printer_checks(self, reported: Mapping[str, str], port: str) -> list[PreflightCheck]:
         """The printer gates, once the printer answered M115."""
-        if port.startswith("sim://"):
+        if _simulated(reported, port):
+            if _simulated(reported, ""):
+                return []  # it says simulator: the device check recorded it already
             detail = f"printer on {port}: simulated, for training and validation only"
             return [PreflightCheck(PRINTER_SIMULATED_CHECK, True, detail)]
         uuid = str(reported.get("UUID", "")).strip()

@@ -39,6 +39,7 @@ from printpharm.services.control.equipment_status import (
     DUE_WARNING_SETTING,
     INTERVAL_SETTINGS,
 )
+from printpharm.services.control.library import TWO_PERSON_SETTING
 from printpharm.services.control.line_clearance import SECOND_PERSON_SETTING
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.repositories import SettingRecord
@@ -155,6 +156,8 @@ SETTINGS: dict[str, Setting] = {
         _S(LOCAL_SPEC_SETTING, "release a batch no pharmacopoeial uniformity test could "
            "decide on the local specification (verdict LOCAL_SPEC_ONLY)", "", "not_allowed",
            choices=("not_allowed", "allowed")),
+        _S(TWO_PERSON_SETTING, "a library version is validated and locked by two different "
+           "people", "", "on", choices=("on", "off")),
     )
 }  # fmt: skip
 

@@ -17,6 +17,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import SimpleDocTemplate, Spacer
 
 from printpharm import __version__
+from printpharm.services.access.site_trust import HeadStamp
 from printpharm.services.records._batch_pdf import _FONT, _esc, _fonts, _p, _table
 from printpharm.storage.audit import AuditEvent
 
@@ -49,8 +50,13 @@ def _row(e: AuditEvent) -> tuple[Any, ...]:
     )
 
 
-def render_audit_pdf(events: Sequence[AuditEvent], filters: str, who: str, now: str) -> bytes:
-    """Render ``events`` as an A4 landscape table with a header naming the selection."""
+def render_audit_pdf(
+    events: Sequence[AuditEvent], filters: str, who: str, now: str, head: HeadStamp
+) -> bytes:
+    """Render ``events`` as an A4 landscape table with a header naming the selection.
+
+    The header names the chain head the export was made at and the site key fingerprint.
+    """
     _fonts()
     buffer = io.BytesIO()
     page = landscape(A4)
@@ -83,6 +89,7 @@ def render_audit_pdf(events: Sequence[AuditEvent], filters: str, who: str, now: 
             f"Exported {now} by {who}. Values are canonical JSON as stored; "
             "each hash chains to the row above."
         ),
+        _p(f"This export was {head.line()}."),
         Spacer(1, 3 * mm),
         table,
     ]

@@ -49,7 +49,11 @@ def record_to_csv(view: BatchRecordView) -> str:
         ("content_uniformity", None if view.cu is None else view.cu.text()),
         ("created_by", b.created_by), ("created_at", b.created_at.isoformat()),
         ("signing_statement", view.signing_statement),
-        ("audit_chain_ok", view.chain.ok), ("exported_at", view.exported_at),
+        ("audit_chain_ok", view.chain.ok),
+        ("chain_head_seq", view.head.seq if view.head else None),
+        ("chain_head_sha256", view.head.event_hash if view.head else None),
+        ("site_key_fingerprint", view.head.key_fingerprint if view.head else None),
+        ("exported_at", view.exported_at),
         ("exported_by", view.exported_by),
     ):  # fmt: skip
         w.writerow(["batch", key, "" if value is None else value])

@@ -127,8 +127,14 @@ def _status_box(v: BatchRecordView) -> Table:
         ("Signatures", "; ".join(s.text for s in v.signatures) or "none yet"),
         ("After signing", _p(v.signing_statement, 8, v.changed_after_signing, signed_color)),
         ("Audit trail", _p(chain, 8, not v.chain.ok, colors.black if v.chain.ok else _RED)),
+        ("Chain head", _p(_head(v), 7.5)),
     ]
     return _pairs(rows)
+
+
+def _head(v: BatchRecordView) -> str:
+    """The chain head this record was made at and the site key fingerprint (issue 13)."""
+    return v.head.line() if v.head is not None else "not recorded"
 
 
 def _prescription(v: BatchRecordView) -> list[Any]:
@@ -423,7 +429,7 @@ def _audit(v: BatchRecordView) -> list[Any]:
     return [
         _heading("8. Audit trail of this batch"),
         _p(f"{len(v.events)} events; the whole chain was verified at export: "
-           f"{'intact' if v.chain.ok else 'BROKEN'}."),
+           f"{'intact' if v.chain.ok else 'BROKEN'}. This record was {_head(v)}."),
         _table(rows, (10, 31, 16, 18, 40, 65), size=6.5),
     ]  # fmt: skip
 

@@ -7,6 +7,12 @@ both hashes), so an inspector can recompute the chain from a JSON or CSV
 export of the whole trail. Filters: batch, record type, record ID, user, and a
 date range (UTC days, both inclusive). The export itself is written to the
 audit trail with its filters, the number of events and the file's SHA-256.
+
+Every export names the site key: the JSON document and the PDF carry the
+fingerprint (and public key) of the site key in force and the chain head the
+export was made at; each CSV row carries the fingerprint of the site key in
+force when its event was appended (``site_key``). The file is new, never a
+link, and readable only by its owner (:mod:`.files`).
 """
 
 from __future__ import annotations
@@ -26,7 +32,10 @@ from printpharm import __version__
 from printpharm.errors import InputError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.access.site_trust import HeadStamp, head_stamp
+from printpharm.services.records.files import refuse_existing, write_new_file
 from printpharm.storage.audit import AuditEntry, AuditEvent
+from printpharm.storage.integrity import KeyInfo
 
 __all__ = ["AUDIT_FORMATS", "AuditExport", "AuditFilter", "export_audit", "select_events"]
 
@@ -77,16 +86,36 @@ def select_events(
     ]
 
 
-def _csv(events: Sequence[AuditEvent]) -> bytes:
+def key_in_force(keys: Sequence[KeyInfo], seq: int) -> str:
+    """Fingerprint of the site key that signed the head when event ``seq`` was appended.
+
+    Empty for events appended before the database had a site key.
+    """
+    fingerprint = ""
+    for key in keys:  # oldest first; each is in force from its from_seq
+        if key.from_seq <= seq:
+            fingerprint = key.key_id
+    return fingerprint
+
+
+def _csv(events: Sequence[AuditEvent], keys: Sequence[KeyInfo]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(FIELDS)
+    writer.writerow((*FIELDS, "site_key"))
     for event in events:
-        writer.writerow(["" if v is None else v for v in dataclasses.astuple(event)])
+        values = ["" if v is None else v for v in dataclasses.astuple(event)]
+        writer.writerow([*values, key_in_force(keys, event.seq)])
     return buffer.getvalue().encode("utf-8")
 
 
-def _json(events: Sequence[AuditEvent], filters: AuditFilter, who: str, now: str) -> bytes:
+def _json(
+    events: Sequence[AuditEvent],
+    filters: AuditFilter,
+    who: str,
+    now: str,
+    trust: tuple[HeadStamp, Sequence[KeyInfo]],
+) -> bytes:
+    head, keys = trust
     document: dict[str, Any] = {
         "format": "printpharm-audit-export",
         "version": 1,
@@ -96,6 +125,11 @@ def _json(events: Sequence[AuditEvent], filters: AuditFilter, who: str, now: str
         "filters": {
             k: None if v is None else str(v) for k, v in dataclasses.asdict(filters).items()
         },
+        "chain_head": head.as_dict(),
+        "site_keys": [
+            {"fingerprint": k.key_id, "public_key": k.public_key, "from_seq": k.from_seq}
+            for k in keys
+        ],
         "events": [dataclasses.asdict(e) for e in events],
     }
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
@@ -109,8 +143,10 @@ def export_audit(
     Raises
     ------
     InputError
-        An unknown format, a date range that ends before it starts, or a path
-        that cannot be written.
+        An unknown format, or a date range that ends before it starts.
+    RecordError
+        Something exists at ``path`` (exports never overwrite nor follow links),
+        or it cannot be written.
     PermissionDenied, SessionExpired
         The role may not view and export the audit trail.
     """
@@ -120,28 +156,31 @@ def export_audit(
         raise InputError(f"date range {filters.since}..{filters.until} ends before it starts")
     auth.require(session, Operation.VIEW_AUDIT)
     live = auth.require(session, Operation.EXPORT_RECORDS)
+    refuse_existing(path, "audit export")
     with auth.uow(write=False) as uow:
         events = uow.events(
             batch_id=filters.batch_id,
             record_type=filters.record_type,
             record_id=filters.record_id,
             user_id=filters.user_id,
+            # the whole trail includes the row seals, so that it recomputes as a chain
+            include_rows=not (
+                filters.batch_id or filters.record_type or filters.record_id or filters.user_id
+            ),
         )
         now = uow.now().isoformat()
+        head, keys = head_stamp(uow), uow.site_keys()
     events = select_events(events, filters.since, filters.until)
     who = f"{live.full_name} ({live.user_id})"
     if fmt == "csv":
-        data = _csv(events)
+        data = _csv(events, keys)
     elif fmt == "json":
-        data = _json(events, filters, who, now)
+        data = _json(events, filters, who, now, (head, keys))
     else:
         from printpharm.services.records._audit_pdf import render_audit_pdf
 
-        data = render_audit_pdf(events, filters.describe(), who, now)
-    try:
-        path.write_bytes(data)
-    except OSError as exc:
-        raise InputError(f"audit export {path}: cannot write: {exc}") from exc
+        data = render_audit_pdf(events, filters.describe(), who, now, head)
+    write_new_file(path, data, "audit export")
     digest = hashlib.sha256(data).hexdigest()
     with auth.uow() as uow:
         uow.audit.append(
@@ -157,6 +196,7 @@ def export_audit(
                     "events": len(events),
                     "sha256": digest,
                     "file": path.name,
+                    "chain_head": head.as_dict(),
                 },
                 batch_id=filters.batch_id,
             )

@@ -25,13 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from printpharm import __version__
+from printpharm.core.text import shown
 from printpharm.errors import InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService, manifestation
+from printpharm.services.access.site_trust import HeadStamp, head_stamp
 from printpharm.services.records._batch_csv import CALIBRATION_NOT_RECORDED, record_to_csv
 from printpharm.services.records.batches import batch_signable
 from printpharm.services.records.content_uniformity import CuStatus, batch_qc, cu_status
+from printpharm.services.records.files import refuse_existing, write_new_file
 from printpharm.services.run.override_record import APPLIED as OVERRIDE_APPLIED
 from printpharm.services.run.override_record import DoseOverride
 from printpharm.services.run.preflight import simulated_weighing
@@ -104,6 +107,7 @@ class BatchRecordView:
     unaudited_units: tuple[int, ...] = ()
     cu: CuStatus | None = None
     dose_override: DoseOverride | None = None
+    head: HeadStamp | None = None
 
     @property
     def lot(self) -> dict[str, Any]:
@@ -142,6 +146,7 @@ class ExportResult:
     path: Path
     format: str
     sha256: str
+    head: HeadStamp | None = None
 
 
 def patient_use(row: BatchRow, events: Iterable[AuditEvent]) -> tuple[bool, str]:
@@ -211,16 +216,20 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
     """
     row = uow.batches.get(batch_id)
     if row is None:
-        raise RecordError(f"batch {batch_id!r} does not exist")
+        raise RecordError(f"batch {shown(batch_id)} does not exist")
     events = uow.events(batch_id=batch_id)
     signable = batch_signable(row)
     signatures = []
     for sig in uow.signatures.for_record("batch", batch_id):
         check = RecordsService.verify_signature(sig, signable)
-        signatures.append(SignatureLine(sig, manifestation(sig), check.ok, check.problem))
+        problem = check.problem or uow.signatures.seal_problem(sig)
+        signatures.append(SignatureLine(sig, manifestation(sig), problem is None, problem))
     finishes = [e.new() for e in events if e.record_type == "batch" and e.action == "finish"]
     overrides = [DoseOverride(**e.new()) for e in events if e.action == OVERRIDE_APPLIED]
     use, why = patient_use(row, events)
+    forged = uow.batch_row_problems(batch_id)
+    if forged:
+        use, why = False, "record differs from its audit trail: " + "; ".join(forged[:3])
     return BatchRecordView(
         batch=row,
         units=_unit_lines(row, events),
@@ -238,6 +247,7 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
         unaudited_units=_unaudited(row, events),
         cu=cu_status(row),
         dose_override=overrides[-1] if overrides else None,
+        head=head_stamp(uow),
     )
 
 
@@ -298,7 +308,8 @@ def record_to_json(view: BatchRecordView) -> dict[str, Any]:
                 "units_without_audit_event": list(view.unaudited_units),
                 "audit_chain": {"ok": view.chain.ok, "events": view.chain.events,
                                 "first_broken": None if view.chain.first_broken is None
-                                else asdict(view.chain.first_broken)},
+                                else asdict(view.chain.first_broken),
+                                "head": view.head.as_dict() if view.head else None},
             },
         }
     )  # fmt: skip
@@ -415,14 +426,15 @@ class BatchExportService:
         InputError
             Unknown format.
         RecordError
-            No such batch, or ``path`` exists (exports never overwrite).
+            No such batch, or something exists at ``path`` (exports never overwrite a
+            file nor follow a link).
         """
         if fmt not in EXPORT_FORMATS:
             raise InputError(f"export format {fmt!r} is not one of {list(EXPORT_FORMATS)}")
         live = self._auth.require(session, Operation.EXPORT_RECORDS)
         path = Path(path)
-        if path.exists():
-            raise RecordError(f"{path} exists already; exports never overwrite a file")
+        refuse_existing(path, "batch record export")
+        head: HeadStamp | None
         if fmt == "package":
             with self._auth.uow(write=False) as uow:
                 at = uow.now()
@@ -432,16 +444,13 @@ class BatchExportService:
             extra: dict[str, Any] = {
                 "events": report.events,
                 "chain_head": report.chain_head_sha256,
+                "site_key_fingerprint": report.key_fingerprint,
             }
+            head = HeadStamp(report.events, report.chain_head_sha256, report.key_fingerprint)
         else:
             view = self.view(session, batch_id)
-            data = _render(view, fmt)
-            try:
-                with path.open("xb") as fh:
-                    fh.write(data)
-            except OSError as exc:
-                raise RecordError(f"cannot write {path}: {exc.strerror}") from exc
-            extra = {}
+            write_new_file(path, _render(view, fmt), "batch record export")
+            extra, head = {}, view.head
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         with self._auth.uow() as uow:
             uow.audit.append(
@@ -449,7 +458,7 @@ class BatchExportService:
                            new={"format": fmt, "file": path.name, "sha256": digest, **extra},
                            batch_id=batch_id)
             )  # fmt: skip
-        return ExportResult(path, fmt, digest)
+        return ExportResult(path, fmt, digest, head)
 
 
 def _render(view: BatchRecordView, fmt: str) -> bytes:

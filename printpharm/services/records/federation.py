@@ -36,6 +36,7 @@ from printpharm.errors import AuditError, InputError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.context import audit_context
 from printpharm.services.access.permissions import Operation
+from printpharm.services.records.files import refuse_existing, write_new_file
 from printpharm.storage.audit import GENESIS_HASH, AuditContext, AuditEntry, AuditEvent
 from printpharm.storage.canonical import HASHED_FIELDS, canonical_json, event_hash
 from printpharm.storage.db import Database, resolve_database_url
@@ -47,7 +48,7 @@ __all__ = [
     "ExportSummary",
     "ImportResult",
     "ImportedChainReport",
-    "export_chain",
+    "export_chain_as",
     "export_chain_file",
     "IMPORT_OPERATION",
     "import_chain_as",
@@ -176,7 +177,7 @@ def export_chain_file(db: Database, out: Path, workstation_id: str | None = None
     db
         The standalone workstation's database (schema current).
     out
-        The file to write (overwritten).
+        The file to write: a new file (never overwritten, never through a link), 0600.
     workstation_id
         The source's name; default: the workstation named in its events (one only).
 
@@ -186,17 +187,49 @@ def export_chain_file(db: Database, out: Path, workstation_id: str | None = None
         The chain is broken (an export must verify), or it is empty.
     InputError
         The events name several workstations and ``workstation_id`` was not given.
+    RecordError
+        Something exists at ``out``, or it cannot be written.
     MigrationError, DatabaseUnavailable
         The database is not usable.
     """
     db.require_current()
     with unit_of_work(db, _context(workstation_id), write=False) as uow:
-        report = uow.verify_chain()
-        events = [_event_dict(e) for e in uow.events()]
-        batches = _batches(uow)
+        return _write_export(uow, out, workstation_id)
+
+
+def export_chain_as(
+    auth: AuthService, session: UserSession, out: Path, workstation_id: str | None = None
+) -> ExportSummary:
+    """:func:`export_chain_file` of ``auth``'s database by a logged-in user, audited.
+
+    Raises
+    ------
+    PermissionDenied, SessionExpired
+        The role may not export records, or nobody is logged in.
+    AuditError, InputError, RecordError
+        As :func:`export_chain_file` raises them.
+    """
+    live = auth.require(session, Operation.EXPORT_RECORDS)
+    refuse_existing(out, "federation export")
+    with auth.uow(write=False) as uow:
+        summary = _write_export(uow, out, workstation_id)
+    with auth.uow() as uow:
+        uow.audit.append(
+            AuditEntry("federation", "export", summary.chain_id, live.user_id, live.full_name,
+                       new={"file": out.name, "sha256": summary.file_sha256,
+                            "workstation": summary.workstation_id, "events": summary.events,
+                            "head_seq": summary.head_seq, "head_hash": summary.head_hash})
+        )  # fmt: skip
+    return summary
+
+
+def _write_export(uow: UnitOfWork, out: Path, workstation_id: str | None) -> ExportSummary:
+    report = uow.verify_chain()
+    events = [_event_dict(e) for e in uow.events(include_rows=True)]
+    batches = _batches(uow)
     if not report.ok or not events:
         problem = report.first_broken.detail if report.first_broken else "it has no events"
-        raise AuditError(f"audit chain of {db!r} cannot be exported: {problem}")
+        raise AuditError(f"audit chain cannot be exported: {problem}")
     names = sorted({str(e["workstation"]) for e in events})
     if workstation_id is None and len(names) > 1:
         raise InputError(
@@ -205,7 +238,7 @@ def export_chain_file(db: Database, out: Path, workstation_id: str | None = None
     source = workstation_id or names[0]
     data = _export_document(source, events, batches).encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
+    write_new_file(out, data, "federation export")
     return ExportSummary(
         out,
         source,
@@ -218,20 +251,15 @@ def export_chain_file(db: Database, out: Path, workstation_id: str | None = None
     )
 
 
-def export_chain(db_url: str | None, out: Path, workstation_id: str | None = None) -> ExportSummary:
-    """Open ``db_url`` read-only and :func:`export_chain_file` it."""
-    db = _open(db_url, read_only=True)
-    try:
-        return export_chain_file(db, out, workstation_id)
-    finally:
-        db.dispose()
-
-
 def _read_export(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"export file {path} cannot be read: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit integer, or deep nesting
+        raise InputError(
+            f"export file {path} cannot be read: a number too long or values nested too deep"
+        ) from exc
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
         raise InputError(f"{path} is not a printpharm chain export (format {EXPORT_FORMAT!r})")
     if document.get("version") != 1:

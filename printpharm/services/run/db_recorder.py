@@ -4,22 +4,26 @@ Each run event is stored in its own transaction together with its audit event
 (AUD-01): the batch row and its status, every unit with its raw balance line,
 alarms, flow corrections and the final result. The technician who starts the
 run is checked once, when the recorder is made (the print may outlast the
-session's idle timeout; the run itself is not an interactive action).
+session's idle timeout; the run itself is not an interactive action). While the
+batch runs its lease is renewed (:mod:`.lease`), so that no start-up recovery,
+here or on another workstation, closes a batch that is still being made.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from printpharm.errors import RecordError
+from printpharm.errors import RecordError, StorageError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.run.lease import LeaseKeeper, holder
 from printpharm.services.run.lot import BoundLot, InkNeed, ink_used
 from printpharm.services.run.result import (
     AlarmRecord,
@@ -99,6 +103,7 @@ class DatabaseRecorder:
         self._user_id, self._user_name = live.user_id, live.full_name
         self._lot = lot if lot is not None and lot.source == "database" else None
         self._need = need
+        self._lease: LeaseKeeper | None = None
 
     def _entry(
         self,
@@ -119,6 +124,22 @@ class DatabaseRecorder:
             new=plain(new),
             batch_id=batch_id,
         )
+
+    @contextmanager
+    def _write(self) -> Iterator[UnitOfWork]:
+        """A unit of work for the run's records; if the database fails, the lease ends too.
+
+        The run stops when it cannot record (nothing is made that is not recorded), so
+        its lease must not keep the batch "live" in a process that goes on (the GUI).
+        """
+        try:
+            with self._auth.uow() as uow:
+                yield uow
+        except StorageError:
+            if self._lease is not None:
+                self._lease.release()
+                self._lease = None
+            raise
 
     def batch_started(self, header: BatchHeader) -> None:
         """Create the batch (status ``printing``) with the run's header as its details."""
@@ -147,6 +168,10 @@ class DatabaseRecorder:
                 self._entry("batch", "create", header.batch_id, header.batch_id, details)
             )
             self._lot_in_use(uow, header.batch_id)
+            # the lease is taken with the batch: no process ever sees it printing without
+            uow.leases.beat(header.batch_id, holder(uow.context.workstation), uow.now())
+        self._lease = LeaseKeeper(self._auth, header.batch_id)
+        self._lease.start()
 
     def _lot_in_use(self, uow: UnitOfWork, batch_id: str) -> None:
         if self._lot is None:
@@ -218,13 +243,13 @@ class DatabaseRecorder:
             e_scale=unit.e_scale,
             correction_reason=unit.correction_reason or None,
         )
-        with self._auth.uow() as uow:
+        with self._write() as uow:
             uow.batches.add_unit(batch_id, reading)
             uow.audit.append(self._entry("unit", "create", f"{batch_id}/{unit.n}", batch_id, unit))
 
     def alarm(self, batch_id: str, alarm: AlarmRecord) -> None:
         """Raise the alarm (first call) or record the operator's decision (second call)."""
-        with self._auth.uow() as uow:
+        with self._write() as uow:
             if alarm.decision is None:
                 uow.alarms.raise_alarm(
                     f"run.{alarm.kind.value}", alarm.action, alarm.message, alarm.at, batch_id
@@ -244,7 +269,7 @@ class DatabaseRecorder:
 
     def correction(self, batch_id: str, correction: FlowCorrection) -> None:
         """Record a flow correction (the next unit's material factor and its reason)."""
-        with self._auth.uow() as uow:
+        with self._write() as uow:
             uow.audit.append(
                 self._entry(
                     "flow", "correction", f"{batch_id}/{correction.for_unit}", batch_id, correction
@@ -267,9 +292,14 @@ class DatabaseRecorder:
             "units_recorded": len(result.units),
             "finished_at": result.finished_at,
         }
-        with self._auth.uow() as uow:
-            uow.batches.set_status(result.batch_id, result.status, result.reason)
-            uow.audit.append(
-                self._entry("batch", "finish", result.batch_id, result.batch_id, summary)
-            )
-            self._consume(uow, result)
+        try:
+            with self._auth.uow() as uow:
+                uow.batches.set_status(result.batch_id, result.status, result.reason)
+                uow.audit.append(
+                    self._entry("batch", "finish", result.batch_id, result.batch_id, summary)
+                )
+                self._consume(uow, result)
+        finally:
+            if self._lease is not None:  # closed (or not closable now): the lease ends
+                self._lease.release()
+                self._lease = None

@@ -24,6 +24,7 @@ from typing import Any
 from printpharm.catalog import Catalog, ResolvedSettings
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.dosing import ink_mass_mg, ink_volume_mm3
+from printpharm.core.text import shown
 from printpharm.errors import DesignSpaceError, SizingError, SlicingError
 from printpharm.geometry.plate import layout_plate
 from printpharm.geometry.sizing import FormSpec
@@ -108,9 +109,9 @@ def _dec(value: Decimal | float | int | str, name: str) -> Decimal:
     try:
         result = Decimal(str(value))
     except InvalidOperation:
-        raise DesignSpaceError(f"{name}={value!r} is not a number") from None
+        raise DesignSpaceError(f"{name}={shown(value)} is not a number") from None
     if not result.is_finite():
-        raise DesignSpaceError(f"{name}={value!r} is not a finite number")
+        raise DesignSpaceError(f"{name}={shown(value)} is not a finite number")
     return result
 
 

@@ -6,10 +6,11 @@ step, a dose that rounding moved outside its tolerance carries a pharmacist's
 signed override for exactly this entry, the ink the program takes fits the
 printer's syringe or spool, the ink is the recipe's and its lot has not
 expired, every unit's target mass in the G-code carries the prescribed dose,
-and the heater targets are inside the recipe's windows. Device checks: the
-printer identifies (M115) as the firmware family the recipe's printer
-definition needs, and after heating the measured temperatures are inside the
-windows.
+the heater targets are inside the recipe's windows, and every line to be sent
+stays inside the printer definition's bed, maximum temperatures and a sane E
+move (``machine_limits``). Device checks: the printer identifies (M115) as the
+firmware family the recipe's printer definition needs, and after heating the
+measured temperatures are inside the windows.
 
 Each check yields a :class:`PreflightCheck`; any failure raises
 :class:`~printpharm.errors.PreflightError` naming every failed check.
@@ -38,6 +39,7 @@ from printpharm.services.run.ink_capacity import check_capacity, program_require
 from printpharm.services.run.lot import EXAMPLE_LOT_LABEL, BoundLot, InkNeed, number
 from printpharm.services.run.override_record import override_matches, refusal_of
 from printpharm.services.run.program import PlateProgram
+from printpharm.slicing.limits import LimitViolation, MachineLimits, check_limits
 
 __all__ = [
     "SIMULATED_CHECK",
@@ -46,8 +48,11 @@ __all__ = [
     "PreflightCheck",
     "check_device",
     "check_lot",
+    "check_program_limits",
     "check_static",
     "check_temperatures",
+    "limit_violations",
+    "machine_limits",
     "raise_failures",
     "shipped_recipe_lock",
     "simulated_weighing",
@@ -93,6 +98,8 @@ def simulated_weighing(preflight: Iterable[Mapping[str, Any]]) -> str | None:
     for check in preflight:
         if check.get("name") == SIMULATED_CHECK:
             return "weighed on the built-in simulated balance: for training and validation only"
+        if check.get("name") == SIMULATED_PRINTER_CHECK:
+            return "printed on a printer that identifies as a simulator: training only"
     return None
 
 
@@ -307,6 +314,48 @@ def check_static(
     return checks
 
 
+def machine_limits(printer: PrinterDefinition) -> MachineLimits:
+    """The limits a program for ``printer`` must stay inside (bed, temperatures, E unit)."""
+    return MachineLimits(
+        bed_x_mm=float(printer.bed_x.value),
+        bed_y_mm=float(printer.bed_y.value),
+        max_z_mm=float(printer.max_z.value),
+        max_nozzle_c=float(printer.max_nozzle_temperature.value),
+        max_bed_c=float(printer.max_bed_temperature.value),
+        e_units=printer.e_axis,
+    )
+
+
+def limit_violations(lines: Iterable[str], printer: PrinterDefinition) -> list[LimitViolation]:
+    """Lines of a G-code program that ask ``printer`` for more than it allows (issue 13)."""
+    return check_limits(lines, machine_limits(printer))
+
+
+def check_program_limits(
+    printer: PrinterDefinition,
+    program: PlateProgram,
+    temperatures_c: tuple[Decimal | None, Decimal | None],
+) -> PreflightCheck:
+    """Every line the run will send, and its heater targets, inside ``printer``'s limits."""
+    nozzle, bed = temperatures_c
+    heat = [f"M104 S{nozzle}"] if nozzle is not None else []
+    heat += [f"M140 S{bed}"] if bed is not None else []
+    lines = [*heat, *program.preamble]
+    for unit in program.units:
+        lines += unit.lines
+    lines += program.postamble
+    found = limit_violations(lines, printer)
+    detail = f"{len(lines)} lines inside printer {printer.id}'s bed, temperatures and E bound"
+    if found:
+        shown_ = "; ".join(str(v) for v in found[:3])
+        detail = f"{len(found)} line(s) beyond printer {printer.id}'s limits: {shown_}"
+    return PreflightCheck("machine_limits", not found, detail)
+
+
+#: Preflight check recorded when the printer's identity says it is a simulator.
+SIMULATED_PRINTER_CHECK = "printer_simulated"
+
+
 def check_device(printer: PrinterDefinition, info: PrinterInfo) -> list[PreflightCheck]:
     """The printer's M115 answer against the recipe's printer definition."""
     family = FLAVOURS[printer.flavour].firmware_family
@@ -318,6 +367,16 @@ def check_device(printer: PrinterDefinition, info: PrinterInfo) -> list[Prefligh
             f"M115 FIRMWARE_NAME {name!r}; printer {printer.id} ({printer.flavour}) needs {family}",
         )
     ]
+    identity = f"{name} {info.fields.get('MACHINE_TYPE', '')}"
+    if "simulat" in identity.lower():  # never a batch for patient use (issue 13)
+        checks.append(
+            PreflightCheck(
+                SIMULATED_PRINTER_CHECK,
+                True,
+                f"printer identifies as {identity.strip()!r}: "
+                "a simulator, for training and validation only",
+            )
+        )
     extruders = info.fields.get("EXTRUDER_COUNT", "1")
     checks.append(
         PreflightCheck(

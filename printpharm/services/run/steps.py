@@ -23,6 +23,7 @@ from printpharm.services.run.preflight import (
     LockStatus,
     PreflightCheck,
     check_device,
+    check_program_limits,
     check_static,
     check_temperatures,
     raise_failures,
@@ -181,6 +182,7 @@ class RunSteps:
             dose_record=req.dose_record, dose_override=self.options.dose_override,
             printer=req.printer_definition,
         )  # fmt: skip
+        self.checks.append(check_program_limits(req.printer_definition, req.program, temps))
         self.checks.extend(self.options.recorded_checks)
         if self.options.balance_policy is not None:
             balance = self.devices

@@ -10,35 +10,57 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from printpharm.errors import InputError, MigrationError
+from printpharm.errors import (
+    AuditChainBroken,
+    AuditError,
+    DatabaseUnavailable,
+    InputError,
+    MigrationError,
+)
 from printpharm.services.access.accounts import AccountService, UserInfo
-from printpharm.services.access.auth import AuthConfig, AuthService
+from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
+from printpharm.services.access.break_glass import issue_recovery_code
 from printpharm.services.access.context import WORKSTATION_ENV, audit_context
-from printpharm.services.access.passwords import HasherConfig, PasswordPolicy
+from printpharm.services.access.passwords import HasherConfig, PasswordPolicy, at_least_floor
+from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import (
     RecordsService,
     SiteSettingsService,
     read_audit_events,
-    verify_audit_trail,
+)
+from printpharm.services.access.site_trust import (
+    anchor_due,
+    anchor_head,
+    anchor_log_path,
+    check_integrity,
+    enrol_site_key,
+    rotate_site_key,
+    signer_for,
 )
 from printpharm.services.control.research import ResearchModeService
+from printpharm.services.records.batches import recover_open_batches
 from printpharm.storage.audit import (
     AuditContext,
     AuditEntry,
     AuditEvent,
-    ChainReport,
+    BrokenLink,
     canonical_json,
     sha256_hex,
 )
 from printpharm.storage.db import Database, resolve_database_url
+from printpharm.storage.export import MANIFEST_KEY as PACKAGE_MANIFEST_KEY
+from printpharm.storage.integrity import Anchor, IntegrityReport
 from printpharm.storage.repositories import AlarmRecord, unit_of_work
+from printpharm.storage.sitekey import SiteKey, SiteKeyError
 
 __all__ = [
     "HASHER_ENV",
+    "FirstRun",
     "SETTING_KEYS",
     "WORKSTATION_ENV",
     "RecordsServices",
@@ -62,6 +84,7 @@ SETTING_KEYS: Mapping[str, str] = {
     "password.min_length": "min_length",
     "password.history": "history",
     "password.max_age_days": "max_age_days",
+    "password.min_strength": "min_strength",
 }
 
 
@@ -75,37 +98,130 @@ class RecordsServices:
     records: RecordsService
     research: ResearchModeService
     settings: SiteSettingsService
+    anchor_log: Path
+    #: Batches of this workstation that :meth:`start_up` closed as interrupted.
+    recovered: list[str] = field(default_factory=list)
+    #: (seq, hash) of the last event the integrity checks verified.
+    _verified: tuple[int, str] | None = None
+
+    def __post_init__(self) -> None:
+        self.auth.use_gate(self.quick_check)
 
     def close(self) -> None:
         """Release the database connections."""
         self.db.dispose()
 
-    def integrity_check(self) -> ChainReport:
-        """Verify the audit chain (at start-up and on demand, REC-05).
+    def integrity_check(self) -> IntegrityReport:
+        """Verify chain, site key, anchors and row cross-checks (start-up and on demand, REC-05).
 
-        A broken chain is recorded as an incident (OPS-06): a ``integrity.audit-chain``
-        alarm and an audit event naming the first broken link. The caller blocks GMP
-        operations while the report is not ``ok``.
+        A failure is recorded as an incident (OPS-06): an ``integrity.audit-chain``
+        alarm saying what to do, and every recorded production action is refused
+        from then on in this process (the database is read-only for production).
         """
-        report = verify_audit_trail(self.db)
-        if not report.ok and report.first_broken is not None:
-            broken = report.first_broken
+        with self.auth.uow(write=False) as uow:
+            report = check_integrity(uow, self.anchor_log)
+        if report.ok:
+            self._verified = (report.chain.events, report.chain.last_hash)
+        else:
+            self._fail(report.problems(), report.chain.first_broken)
+        return report
+
+    def quick_check(self) -> None:
+        """The gate before every recorded action (CLI and GUI): cheap, so always run.
+
+        The events appended since the last check must chain to it and the head must
+        still be signed by the site key; the full check runs at start-up.
+
+        Raises
+        ------
+        AuditChainBroken
+            The check failed: production is read-only from now on (see :meth:`_fail`).
+        """
+        with self.auth.uow(write=False) as uow:
+            chain, key_problems = uow.quick_verify(self._verified)
+        problems = [
+            *([f"audit trail BROKEN at event {b.seq} ({b.problem}): {b.detail}"]
+              if (b := chain.first_broken) else []),
+            *(f"site key: {p}" for p in key_problems),
+            *(f"clock set back: event {seq}" for seq in chain.clock_setbacks),
+        ]  # fmt: skip
+        if problems:
+            raise AuditChainBroken(self._fail(problems, chain.first_broken))
+        self._verified = (chain.events, chain.last_hash)
+
+    def _fail(self, problems: list[str], broken: BrokenLink | None) -> str:
+        """Block production, raise the alarm, record the incident; return the message."""
+        message = (
+            f"records integrity check FAILED ({len(problems)} problem(s); first: "
+            f"{problems[0]}). Production is read-only. Administrator: run `printpharm "
+            "audit verify`, compare with the last verified backup and the anchor log, "
+            "and follow docs/SECURITY.md ('Integrity failure')."
+        )
+        self.auth.block_production(message)
+        with self.auth.uow() as uow:
+            uow.alarms.raise_alarm("integrity.audit-chain", "critical", message, uow.now())
+        try:  # the incident goes into the trail too, unless the head itself is forged
             with self.auth.uow() as uow:
-                uow.alarms.raise_alarm(
-                    "integrity.audit-chain",
-                    "critical",
-                    f"audit trail broken at event {broken.seq}: {broken.detail}",
-                    uow.now(),
-                )
                 uow.audit.append(
                     AuditEntry(
                         "audit_trail",
                         "integrity-check-failed",
-                        str(broken.seq),
-                        new={"problem": broken.problem, "detail": broken.detail},
+                        str(broken.seq) if broken else None,
+                        new={
+                            "problem": broken.problem if broken else "integrity",
+                            "detail": broken.detail if broken else problems[0],
+                            "problems": problems[:20],
+                        },
                     )
                 )
+        except (AuditError, DatabaseUnavailable):
+            pass  # the alarm row stands; the chain cannot be extended
+        return message
+
+    def start_up(self) -> IntegrityReport:
+        """The start-up check (CLI and GUI alike): integrity, the daily anchor, crash recovery.
+
+        When the records are intact, the daily anchor is written if due, and this
+        workstation's batches left open by a crash (no live lease) are closed as
+        interrupted (:attr:`recovered`). After a failed check nothing is written.
+        """
+        report = self.integrity_check()
+        if not report.ok:
+            return report
+        if report.key_id is not None:
+            with self.auth.uow(write=False) as uow:
+                settings = {k: s.value for k, s in uow.settings.all().items()}
+                if anchor_due(self.anchor_log, settings, uow.now(), uow.database_id()):
+                    anchor_head(uow, self.anchor_log, "daily")
+        self.recovered = recover_open_batches(self.auth)
         return report
+
+    def rotate_key(self, session: UserSession, reason: str) -> SiteKey:
+        """Replace the site key (administrator, with a reason); the old public key stays.
+
+        Raises
+        ------
+        PermissionDenied
+            Not an administrator.
+        SiteKeyError
+            This workstation does not hold the key in force.
+        """
+        live = self.auth.require(session, Operation.CONFIGURE_SITE)
+        if not reason.strip():
+            raise InputError("a key rotation needs a reason")
+        old = self.auth.signer
+        if old is None:
+            raise SiteKeyError("this workstation holds no site key of this database")
+        with self.auth.uow() as uow:
+            key = rotate_site_key(uow, old, live.user_id)
+        self.auth.use_signer(key)
+        self.anchor("key rotation")
+        return key
+
+    def anchor(self, occasion: str = "on demand") -> Anchor:
+        """Append the signed head to the anchor log now."""
+        with self.auth.uow(write=False) as uow:
+            return anchor_head(uow, self.anchor_log, occasion)
 
 
 def _hasher_from_env() -> HasherConfig:
@@ -122,7 +238,7 @@ def _hasher_from_env() -> HasherConfig:
         raise InputError(
             f"{HASHER_ENV}={value!r}: need time_cost ≥ 1, memory_kib ≥ 8 × parallelism"
         )
-    return HasherConfig(t, m, p)
+    return at_least_floor(HasherConfig(t, m, p))  # the environment never weakens the floor
 
 
 def auth_config_from_settings(settings: Mapping[str, Any], hasher: HasherConfig) -> AuthConfig:
@@ -146,6 +262,7 @@ def auth_config_from_settings(settings: Mapping[str, Any], hasher: HasherConfig)
         history=values.get("history", default.history),
         max_age_days=values.get("max_age_days", default.max_age_days),
         blocklist=default.blocklist,
+        min_strength=values.get("min_strength", default.min_strength),
     )
     base = AuthConfig()
     return AuthConfig(
@@ -191,9 +308,18 @@ def open_records(
     except BaseException:
         db.dispose()
         raise
+    try:
+        signer = signer_for(db, context)
+    except SiteKeyError:
+        signer = None  # readable; every write refuses with the reason (AuditLog)
     versions = {k: [s.version, s.value] for k, s in sorted(stored.items())}
-    context = replace(context, config_version="cfg-" + sha256_hex(canonical_json(versions))[:12])
+    context = replace(
+        context,
+        config_version="cfg-" + sha256_hex(canonical_json(versions))[:12],
+        signer=signer,
+    )
     auth = AuthService(db, context, config, alert)
+    auth.anchor_log = log = anchor_log_path(settings)
     return RecordsServices(
         db,
         auth,
@@ -201,6 +327,7 @@ def open_records(
         RecordsService(auth),
         ResearchModeService(auth),
         SiteSettingsService(auth),
+        log,
     )
 
 
@@ -215,8 +342,28 @@ def upgrade_database(db_url: str | None = None) -> tuple[str | None, str | None]
         db.dispose()
 
 
-def initialise(db_url: str | None, admin_id: str, full_name: str, password: str) -> UserInfo:
-    """Create (or upgrade) the database and its first administrator.
+@dataclass(frozen=True)
+class FirstRun:
+    """What ``init`` made: the administrator, and the recovery code to print and seal.
+
+    ``recovery_code`` is ``None`` when the database had its code already (an upgrade).
+    """
+
+    admin: UserInfo
+    recovery_code: str | None
+
+
+def initialise(
+    db_url: str | None,
+    admin_id: str,
+    full_name: str,
+    password: str,
+    clock: Callable[[], datetime] | None = None,
+) -> FirstRun:
+    """Create (or upgrade) the database, its site key, first administrator and recovery code.
+
+    The recovery code (break-glass, :mod:`printpharm.services.access.break_glass`) is
+    returned once, to be printed and sealed; only its hash is stored.
 
     Raises
     ------
@@ -226,9 +373,18 @@ def initialise(db_url: str | None, admin_id: str, full_name: str, password: str)
         The user ID or password is not acceptable.
     """
     upgrade_database(db_url)
-    services = open_records(db_url)
+    services = open_records(db_url, clock=clock)
     try:
-        return services.accounts.create_first_administrator(admin_id, full_name, password)
+        with services.auth.uow() as uow:
+            if uow.current_key() is None:
+                key = enrol_site_key(uow, admin_id)
+                services.auth.use_signer(key)
+        admin = services.accounts.create_first_administrator(admin_id, full_name, password)
+        with services.auth.uow() as uow:
+            code = None
+            if not uow.recovery_codes.unused():
+                code = issue_recovery_code(uow, services.auth.config.hasher, admin_id)
+        return FirstRun(admin, code)
     finally:
         services.close()
 
@@ -242,8 +398,12 @@ def _open_for_reading(db_url: str | None) -> Database:
     return db
 
 
-def verify_database(db_url: str | None = None) -> ChainReport:
-    """Verify the audit chain; needs only the database (read-only for a SQLite file).
+def verify_database(db_url: str | None = None) -> IntegrityReport:
+    """Verify chain, site keys, seals, row cross-checks and anchors of the database.
+
+    Needs only the database (read-only for a SQLite file) and, for anchors, the
+    anchor log (``PRINTPHARM_ANCHOR_LOG`` or the site setting). An inspection
+    package is verified as partial (one batch's rows, users redacted).
 
     Raises
     ------
@@ -254,7 +414,11 @@ def verify_database(db_url: str | None = None) -> ChainReport:
     """
     db = _open_for_reading(db_url)
     try:
-        return verify_audit_trail(db)
+        with unit_of_work(db, AuditContext("verifier", "-"), write=False) as uow:
+            settings = {k: s.value for k, s in uow.settings.all().items()}
+            partial = PACKAGE_MANIFEST_KEY in settings
+            log = anchor_log_path({} if partial else settings)
+            return check_integrity(uow, log, partial=partial)
     finally:
         db.dispose()
 

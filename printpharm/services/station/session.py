@@ -28,7 +28,7 @@ from printpharm.services.access.signatures import (
     read_audit_events,
     verify_audit_trail,
 )
-from printpharm.services.records.batches import BatchRecordsService, recover_open_batches
+from printpharm.services.records.batches import BatchRecordsService
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.station.records_app import RecordsServices, initialise, open_records
@@ -82,6 +82,8 @@ class StationSession:
         self.user: UserSession | None = None
         self.open_error: str | None = None
         self.recovered: list[str] = []
+        #: The break-glass recovery code made by :meth:`create_administrator` (shown once).
+        self.recovery_code: str | None = None
 
     # -- database ---------------------------------------------------------------------------
 
@@ -103,9 +105,17 @@ class StationSession:
             self.open_error = str(exc)
             return False
         self.open_error = None
-        # Batches left "printing" by a crash are closed as interrupted, with an audit event.
-        self.recovered = recover_open_batches(self.services.auth)
+        # The integrity gate at start-up (as every CLI command): chain, key, anchors, rows.
+        # When intact, this workstation's batches left open by a crash are closed as
+        # interrupted; when not, production is read-only and integrity_problem says why.
+        self.services.start_up()
+        self.recovered = list(self.services.recovered)
         return True
+
+    @property
+    def integrity_problem(self) -> str | None:
+        """Why production is read-only here (a failed integrity check), or ``None``."""
+        return None if self.services is None else self.services.auth.production_blocked
 
     def needs_first_run(self) -> bool:
         """Whether the database must be created or has no administrator yet."""
@@ -130,9 +140,10 @@ class StationSession:
         """
         self.close()
         self.db_url = db_url if db_url else self.db_url
-        info = initialise(self.db_url, user_id, full_name, password)
+        made = initialise(self.db_url, user_id, full_name, password, self._clock)
+        self.recovery_code = made.recovery_code  # shown once, to be printed and sealed
         self.open()
-        return info
+        return made.admin
 
     def close(self) -> None:
         """End the session and release the database."""

@@ -1,0 +1,80 @@
+"""Issue 13: every wait has a bound — a printer that talks but never acknowledges, a balance
+that streams unasked, and the simulator's ``busy_interval_s=0`` (host keepalive off)."""
+
+from __future__ import annotations
+
+import pytest
+
+from printpharm.devices.balance import Balance
+from printpharm.devices.printer import LinkOptions, PrinterLink
+from printpharm.devices.transport import open_transport
+from printpharm.errors import DeviceTimeout, ProtocolError
+from tests.devices.conftest import ScriptedTransport, framed
+from tests.devices.test_printer_scripted import hello
+
+#: Waits short enough for a test; the defaults are minutes.
+BOUNDED = LinkOptions(ok_timeout_s=0.05, resend_quiet_s=0.05, poll_s=0.005, max_wait_s=0.3)
+
+
+class ChattyTransport(ScriptedTransport):
+    """After the script, the firmware reports busy for ever and acknowledges nothing."""
+
+    def readline(self, timeout_s: float) -> bytes | None:
+        line = super().readline(timeout_s)
+        if line is None and not self.script:
+            return b"echo:busy: processing"
+        return line
+
+
+def test_a_printer_that_reports_busy_for_ever_is_declared_lost() -> None:
+    transport = ChattyTransport([*hello(False), (framed(2, "M109 S40"), [])])
+    link = PrinterLink(transport, BOUNDED)
+    link.connect(timeout_s=1.0)
+    with pytest.raises(DeviceTimeout, match=r"line N2 \(M109 S40\) not acknowledged within 0.3 s"):
+        link.send("M109 S40")
+
+
+def test_temperature_reports_do_not_keep_a_line_alive_for_ever() -> None:
+    class Reporting(ChattyTransport):
+        def readline(self, timeout_s: float) -> bytes | None:
+            line = super().readline(timeout_s)
+            return (
+                b" T:25.0 /40.0 B:25.0 /0.0 @:0 B@:0" if line == b"echo:busy: processing" else line
+            )
+
+    transport = Reporting([*hello(False), (framed(2, "G1 X10 F600"), [])])
+    link = PrinterLink(transport, BOUNDED)
+    link.connect(timeout_s=1.0)
+    with pytest.raises(DeviceTimeout, match="kept reporting"):
+        link.stream(["G1 X10 F600"])
+
+
+def test_a_long_heater_wait_with_busy_messages_is_fine_inside_the_bound() -> None:
+    busy = [b"echo:busy: processing"] * 20
+    transport = ScriptedTransport([*hello(False), (framed(2, "M109 S40"), [*busy, b"ok"])])
+    link = PrinterLink(transport, BOUNDED)
+    link.connect(timeout_s=1.0)
+    assert link.send("M109 S40") == []
+
+
+def test_a_balance_that_streams_unasked_is_refused_clearly() -> None:
+    class Streaming(ScriptedTransport):
+        def readline(self, timeout_s: float) -> bytes | None:
+            return b"S D     0.2513 g"  # continuous output (SIR) left on
+
+    balance = Balance(Streaming([]), command_timeout_s=0.1)
+    with pytest.raises(ProtocolError, match="keeps sending without being asked"):
+        balance.tare()
+
+
+def test_the_simulator_without_busy_messages_heats_like_marlin_with_keepalive_off() -> None:
+    """``busy_interval_s=0`` is Marlin's ``M113 S0``: no busy lines, the heater wait ends."""
+    transport = open_transport("sim://printer?fast=1&busy_interval_s=0")
+    link = PrinterLink(transport, BOUNDED)
+    try:
+        link.connect(timeout_s=5.0)
+        said = link.send("M109 S40")  # Marlin reports the heating, then ok
+        assert said and not [line for line in said if "busy" in line]
+        assert link.temperatures()["T"].actual_c >= 39
+    finally:
+        link.close()
