@@ -138,6 +138,7 @@ def test_a_fast_drift_is_named_before_any_unit_fails() -> None:
     assert warned, "a −1 %/unit drift must be announced"
     first = warned[0]
     assert first.warning is not None and first.warning.kind == "leaves_range"
+    assert first.unit <= 6  # at −5 %: the least-squares test alone named it at unit 7
     assert all(abs(s.deviation) < 0.075 for s in steps[: first.unit])  # all units still pass
     message = first.warning.message
     assert re.search(r"trending -1\.0\d ± 0\.\d\d %/unit over units 1–\d", message), message
@@ -166,6 +167,9 @@ def test_a_slow_trend_inside_the_range_is_named_once_as_a_trend() -> None:
         {"correction_max": -0.01},
         {"units_total": 0},
         {"prior_on_calibration": 1.0},
+        {"gate_from": 0.8},
+        {"level_share": 0.95},
+        {"z_line": -1.0},
     ],
 )
 def test_impossible_parameters_are_refused(overrides: dict[str, object]) -> None:
@@ -179,3 +183,71 @@ def test_a_target_or_factor_that_is_not_positive_is_refused() -> None:
         controller.observe(1, 0.0, 10.0, 1.0)
     with pytest.raises(InputError, match="must be > 0"):
         controller.observe(1, TARGET, 10.0, 0.0)
+
+
+#: A fixed 2 % noise sequence (sample SD 1.9 %, no trend, mean −0.1 %), repeated to 12 units.
+NOISE = [0.021, -0.017, 0.004, -0.026, 0.013, 0.002, 0.018, -0.022, 0.009, -0.011, 0.024, -0.028]
+
+
+def test_a_drift_through_noise_is_named_while_units_still_pass() -> None:
+    """−1 %/unit under 2 % noise: named by unit 6 (a least-squares test: unit 8), not the noise."""
+    drifting = [x - 0.01 * k for k, x in enumerate(NOISE)]
+    steps = feed(FlowController(params()), drifting, corrected=False)
+    first = next(s for s in steps if s.warning is not None)
+    assert first.warning is not None and first.warning.kind == "leaves_range"
+    assert first.unit <= 6 and all(abs(s.deviation) < 0.075 for s in steps[: first.unit])
+    assert "will leave the validated correction range" in first.warning.message
+    quiet = feed(FlowController(params()), NOISE, corrected=False)
+    assert not any(s.warning for s in quiet)
+
+
+@pytest.mark.parametrize("offset", [0.03, -0.03])
+def test_a_constant_offset_inside_the_range_is_corrected_not_called_a_drift(offset: float) -> None:
+    steps = feed(FlowController(params()), [offset + x for x in NOISE])
+    assert not any(s.warning for s in steps)
+    assert steps[-1].scale == pytest.approx(1 / (1 + offset), abs=0.012)
+
+
+@pytest.mark.parametrize("offset", [0.03, 0.013])
+def test_the_correction_settles_on_a_constant_offset_without_overshoot(offset: float) -> None:
+    """The tracker's level prior is wide: a constant offset is not read as a drift."""
+    steps = feed(FlowController(params()), [offset] * 12)
+    residuals = [(1 + offset) * s.scale - 1 for s in steps]
+    full = next(n for n, s in enumerate(steps) if "corrected for its predicted offset" in s.reason)
+    assert all(r >= -0.0015 for r in residuals), residuals  # never past the target
+    assert all(abs(r) < 0.003 for r in residuals[full:]), residuals
+
+
+def test_weak_evidence_gets_a_share_of_the_correction_clear_evidence_all_of_it() -> None:
+    controller = FlowController(params())
+    shares = [controller._gate(p) for p in (0.3, 0.45, 0.6, 0.75, 0.9)]
+    assert shares == pytest.approx([0.0, 0.0, 0.5, 1.0, 1.0])
+    steps = feed(FlowController(params()), [0.013] * 12)
+    partial = [s for s in steps if "% of its predicted offset" in s.reason]
+    assert partial, "a +1.3 % offset is found gradually"
+    step = partial[0]
+    match = re.search(r"corrected for (\d+)% of", step.reason)
+    assert match is not None
+    share = float(match.group(1)) / 100
+    assert 0 < share < 1 and "(the evidence is not yet conclusive)" in step.reason
+    assert step.requested_scale == pytest.approx(
+        math.exp(-share * math.log1p(step.estimate)), abs=0.001
+    )
+    assert "corrected for its predicted offset" in steps[-1].reason
+
+
+def test_an_offset_outside_the_range_is_named_at_once_even_without_a_drift() -> None:
+    steps = feed(FlowController(params()), [0.09 + x / 4 for x in NOISE])
+    warned = [s for s in steps if s.warning is not None]
+    assert warned and warned[0].unit <= 4
+    warning = warned[0].warning
+    assert warning is not None and warning.kind == "leaves_range"
+    assert "is outside the validated correction range -5.00 %..+5.00 %" in warning.message
+    assert len(warned) == 1
+
+
+def test_a_batch_that_looks_off_but_does_not_slope_is_not_a_drift() -> None:
+    """A constant −3 % from unit 1: the drift hypothesis may lead early, the points do not slope."""
+    flat = [-0.021, -0.028, -0.029, -0.027, -0.023, -0.03, -0.025, -0.028]
+    steps = feed(FlowController(params()), flat, corrected=False)
+    assert not any(s.warning for s in steps)

@@ -89,7 +89,9 @@ def test_a_small_offset_is_corrected_finer_than_a_percent_and_recorded_per_unit(
     assert last.e_scale * 100 % 1 != 0  # M221 takes whole percent: it could not do this
     assert last.deviation_pct is not None and abs(last.deviation_pct) < Decimal("0.3")
     assert "P(off calibration)" in last.correction_reason
-    assert "corrected for its predicted offset" in last.correction_reason
+    # all of the predicted offset once the evidence is clear, a share of it before
+    reason = r"unit 12 is corrected for (\d+% of )?its predicted offset \+1\.\d\d % ± "
+    assert re.search(reason, last.correction_reason), last.correction_reason
     assert first.reason in result.units[first.for_unit - 1].correction_reason
     assert first.estimate_pct > 0 and first.estimate_se_pct > 0
     assert first.command == f"E words of unit {first.for_unit} scaled by {first.e_scale}"

@@ -8,15 +8,17 @@ the monitoring saw. The design follows process-control.md:
 *Estimate, do not chase.* Unit *k*, printed with material factor ``c_k``,
 weighs ``T · c_k · (1 + b_k) · (1 + e_k)``; the controller works on
 ``y_k = ln(measured / (T · c_k))``, the log offset of the *process* (its own
-corrections divided out), and estimates it with Kalman filters on a level and
-a drift rate: prior level ``N(0, offset_sd²)`` (how far a batch typically sits
-off its calibration), prior drift rate ``N(0, drift_sd²)`` per unit (syringe
-emptying, paste settling), a small random walk of the level, and observation
-noise ``r² = σ² + (balance_sd / T)²``. σ starts at the ink's ``unit_rsd`` and
-is updated from the batch's successive differences (a scaled-inverse-χ²
-posterior with ``prior_df`` pseudo-observations). For a constant offset the
-gain falls like a recursive mean's: noise is averaged, not followed (a fixed
-gain K would inflate the unit variance by 2 / (2 − K)).
+corrections divided out), with observation noise ``r² = σ² + (balance_sd / T)²``.
+σ starts at the ink's ``unit_rsd`` and is updated from the batch's successive
+differences (a scaled-inverse-χ² posterior with ``prior_df`` pseudo-observations).
+The offset to correct is predicted by a Kalman filter on a level and a drift
+rate (the *tracker*): a wide prior level ``N(0, wide_offset_sd²)`` (whether
+there is an offset is decided below; a tight prior would read a constant
+offset as a drift and overshoot), prior rate ``N(0, (track_drift_factor ·
+drift_sd)²)`` per unit and a small random walk of the level. For a constant
+offset its gain falls like a recursive mean's: noise is averaged, not followed
+(a fixed gain K would inflate the unit variance by 2 / (2 − K)); a drift is
+followed and extrapolated one unit ahead.
 
 *Decide first, then correct.* Whether the batch is off its calibration at all
 is a choice between hypotheses, each scored by the likelihood of the units so
@@ -24,29 +26,30 @@ far (the prediction-error decomposition of its filter): "on" (every ``y`` is
 noise around 0; prior probability ``prior_on_calibration``) and three ways of
 being off it: a small offset that may drift (level ``offset_sd``, rate
 ``drift_sd``), a constant offset (level ``level_offset_sd``, no drift;
-``level_share`` of the off prior) and a large one (level ``wide_offset_sd``,
-``wide_share``). The next unit is corrected only while ``P(off) > 0.5``, by
-the offset the off-hypotheses predict for it (averaged by their weights): a
-real offset is removed by its estimate, a drift is followed, a constant offset
-is not over-extrapolated. Unlike a z-test repeated after every unit, the Bayes
-factor of a process that is on its calibration keeps falling as units
-accumulate, so pure noise is left alone (tests/benchmarks/bench_closed_loop.py
-measures how much). The factor is ``exp(−predicted offset)``, finer than 1 %
-(the run rounds it to 0.01 %), clamped to the recipe's validated
+``level_share`` of the off prior) and a large offset that may drift too (level
+``wide_offset_sd``, ``wide_share``). The next unit gets the tracker's
+correction weighted by that evidence: none while ``P(off) <= gate_from``, all
+of it from ``P(off) >= gate_full``, in proportion between. A real offset is
+removed by its estimate once the evidence is clear; pure noise, which now and
+then lifts ``P(off)`` a little above even, gets at most a part of a small
+estimate, so the unit RSD is hardly inflated (a hard switch at 0.5 printed the
+next unit with the whole estimate on the weakest evidence and back again;
+tests/benchmarks/bench_closed_loop.py measures how much). Unlike a z-test repeated
+after every unit, the Bayes factor of a process that is on its calibration
+keeps falling as units accumulate. The factor is ``exp(−correction)``, finer
+than 1 % (the run rounds it to 0.01 %), clamped to the recipe's validated
 flow-correction range.
 
 *Learn from every unit.* A unit out of tolerance is still an observation; only
-its pull on the estimate is limited (the innovation is clipped at
-``clip_sigma`` standard deviations) so that one air bubble cannot swing the
-estimate. The alarm policy, not the controller, decides about the batch.
+its pull on the estimates is limited (the innovation is clipped at
+``clip_sigma`` standard deviations) so that one air bubble cannot swing them.
+The alarm policy, not the controller, decides about the batch.
 
 *Monitor separately.* A sudden drop (from unit 2 on, an observation more than
 ``z_drop`` standard deviations below the prediction: a clog, a large bubble) is
-flagged at once for an alarm. A trend (least-squares line through the clipped
-``y`` of the batch) is named in a drift warning: once when its slope is
-significant at ``z_trend``, and once when the line, projected to the end of
-the batch, leaves the validated correction range with ``z_range`` standard
-errors to spare (named while units still pass).
+flagged at once for an alarm. A drift that will leave the validated correction
+range, and a significant trend inside it, are named in a drift warning by
+:mod:`.flow_monitor` from the same hypotheses.
 
 Precision: double-precision floats (the statistics are approximate by nature);
 the run rounds the factor to 4 decimals (0.01 %); reasons give 2 decimals of %.
@@ -58,6 +61,7 @@ import math
 from dataclasses import dataclass, field
 
 from printpharm.errors import InputError
+from printpharm.services.run.flow_monitor import DriftMonitor, DriftWarning, Projection, TrendLimits
 
 __all__ = ["ControlParameters", "ControlStep", "DriftWarning", "FlowController"]
 
@@ -73,13 +77,14 @@ class ControlParameters:
     balance_sd_mg : float
         Read noise of the balance (mg).
     offset_sd : float
-        Prior SD of the batch's offset from its calibration.
+        Prior SD of the batch's offset from its calibration (a small, drifting offset).
     drift_sd : float
-        Prior SD of a drift rate of the offset, per unit.
+        Prior SD of a drift rate of the offset, per unit (the hypotheses' rate;
+        the tracker's is ``track_drift_factor`` times it).
     correction_min, correction_max : float
         The recipe's validated flow-correction range (−0.05, 0.05 for ±5 %).
     units_total : int
-        Units in the batch (to project a trend to its end).
+        Units in the batch (to project a drift to its end).
     """
 
     unit_rsd: float
@@ -94,19 +99,25 @@ class ControlParameters:
     wide_share: float = 0.1
     level_share: float = 0.15
     level_offset_sd: float = 0.03
+    gate_from: float = 0.45
+    gate_full: float = 0.75
+    track_drift_factor: float = 2.0
     z_drop: float = 3.0
     z_trend: float = 3.0
-    z_range: float = 2.33
+    z_rate: float = 2.0
+    z_line: float = 1.75
     clip_sigma: float = 3.0
     level_walk: float = 0.001
     min_trend_units: int = 4
     prior_df: float = 4.0
 
     def __post_init__(self) -> None:
-        for name in ("unit_rsd", "offset_sd", "z_drop", "z_trend", "clip_sigma"):
+        positive = ("unit_rsd", "offset_sd", "z_drop", "z_trend", "clip_sigma")
+        for name in positive:
             if not getattr(self, name) > 0:
                 raise InputError(f"flow control: {name} = {getattr(self, name)} must be > 0")
-        if min(self.balance_sd_mg, self.drift_sd, self.level_walk, self.prior_df) < 0:
+        noise = (self.balance_sd_mg, self.drift_sd, self.level_walk, self.prior_df)
+        if min(*noise, self.z_rate, self.z_line, self.track_drift_factor) < 0:
             raise InputError("flow control: noise parameters must not be negative")
         if not self.correction_min <= 0 <= self.correction_max or self.correction_min <= -1:
             raise InputError(
@@ -118,16 +129,10 @@ class ControlParameters:
         for name in ("prior_on_calibration", "wide_share"):
             if not 0 < getattr(self, name) < 1:
                 raise InputError(f"flow control: {name} must be between 0 and 1")
-
-
-@dataclass(frozen=True)
-class DriftWarning:
-    """A trend in the deposit: slope (per unit, fraction) ± SE, and what it means."""
-
-    kind: str  # "trend" or "leaves_range"
-    slope: float
-    slope_se: float
-    message: str
+        if not 0 <= self.level_share < 1 - self.wide_share:
+            raise InputError("flow control: level_share + wide_share must be below 1")
+        if not 0 <= self.gate_from < self.gate_full <= 1:
+            raise InputError("flow control: the gate needs 0 <= gate_from < gate_full <= 1")
 
 
 @dataclass(frozen=True)
@@ -161,31 +166,6 @@ class ControlStep:
 
 def _pct(x: float) -> str:
     return f"{x * 100:+.2f} %"
-
-
-@dataclass(frozen=True)
-class _Line:
-    """Least-squares line through (unit, y) points."""
-
-    n: int
-    x_mean: float
-    y_mean: float
-    slope: float
-    sxx: float
-
-    def at(self, x: float) -> float:
-        return self.y_mean + self.slope * (x - self.x_mean)
-
-
-def _fit(points: list[tuple[int, float]]) -> _Line | None:
-    n = len(points)
-    x_mean = sum(x for x, _ in points) / n
-    y_mean = sum(y for _, y in points) / n
-    sxx = sum((x - x_mean) ** 2 for x, _ in points)
-    if sxx <= 0:
-        return None
-    sxy = sum((x - x_mean) * (y - y_mean) for x, y in points)
-    return _Line(n, x_mean, y_mean, sxy / sxx, sxx)
 
 
 @dataclass
@@ -249,9 +229,10 @@ class FlowController:
     params: ControlParameters
     scale: float = 1.0
     _hyps: list[_Hypothesis] = field(init=False)
+    _tracker: _Kalman = field(init=False)
+    _monitor: DriftMonitor = field(init=False)
     _points: list[tuple[int, float]] = field(default_factory=list)
     _noise_ss: float = 0.0  # half the sum of squared successive differences (MSSD)
-    _warned: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         p = self.params
@@ -260,8 +241,7 @@ class FlowController:
         self._hyps = [
             _Hypothesis(math.log(p.prior_on_calibration)),
             _Hypothesis(
-                off + math.log(drifting),
-                _Kalman(0.0, 0.0, p.offset_sd**2, 0.0, p.drift_sd**2),
+                off + math.log(drifting), _Kalman(0.0, 0.0, p.offset_sd**2, 0.0, p.drift_sd**2)
             ),
             _Hypothesis(
                 off + math.log(p.wide_share),
@@ -275,6 +255,19 @@ class FlowController:
                     _Kalman(0.0, 0.0, p.level_offset_sd**2, 0.0, 0.0),
                 )
             )
+        track_rate = p.track_drift_factor * p.drift_sd
+        self._tracker = _Kalman(0.0, 0.0, p.wide_offset_sd**2, 0.0, track_rate**2)
+        self._monitor = DriftMonitor(
+            TrendLimits(
+                correction_min=p.correction_min,
+                correction_max=p.correction_max,
+                units_total=p.units_total,
+                z_trend=p.z_trend,
+                z_rate=p.z_rate,
+                z_line=p.z_line,
+                min_trend_units=p.min_trend_units,
+            )
+        )
 
     @property
     def unit_sd(self) -> float:
@@ -327,9 +320,10 @@ class FlowController:
             )
         y = math.log(max(measured_mg, 1e-3 * target_mg) / (target_mg * printed))
         r2 = self.unit_sd**2 + (self.params.balance_sd_mg / target_mg) ** 2
-        for h in self._hyps:
-            if h.kf is not None and self._points:
-                h.kf.predict(self.params.level_walk)
+        walk = self.params.level_walk
+        if self._points:
+            for kf in [h.kf for h in self._hyps if h.kf is not None] + [self._tracker]:
+                kf.predict(walk)
         preds = [h.predictive(r2) for h in self._hyps]
         weights = self._weights()
         mean = sum(w * m for w, (m, _) in zip(weights, preds, strict=True))
@@ -342,6 +336,7 @@ class FlowController:
             h.log_weight += _log_normal(obs, m, v)  # prediction-error decomposition
             if h.kf is not None:
                 h.kf.update(obs - m, r2)
+        self._tracker.update(obs - self._tracker.level, r2)
         if self._points:
             self._noise_ss += (obs - self._points[-1][1]) ** 2 / 2.0
         self._points.append((unit, obs))
@@ -353,35 +348,31 @@ class FlowController:
             z=z,
         )
 
-    def _off_prediction(self) -> tuple[float, float, float]:
-        """(offset predicted for the next unit, its SE, current level) if the batch is off."""
-        weights = self._weights()[1:]
-        kfs = [h.kf for h in self._hyps[1:] if h.kf is not None]
-        total = sum(weights)
-        aheads = [kf.ahead() for kf in kfs]
-        mean = sum(w * m for w, (m, _) in zip(weights, aheads, strict=True)) / total
-        second = sum(w * (se * se + m * m) for w, (m, se) in zip(weights, aheads, strict=True))
-        level = sum(w * kf.level for w, kf in zip(weights, kfs, strict=True)) / total
-        return mean, math.sqrt(max(second / total - mean**2, 0.0)), level
+    def _gate(self, p_off: float) -> float:
+        """Share of the predicted offset to correct: 0 up to ``gate_from``, 1 from ``gate_full``."""
+        p = self.params
+        return min(1.0, max(0.0, (p_off - p.gate_from) / (p.gate_full - p.gate_from)))
 
     def _decide(
         self, unit: int, printed: float, deviation: float, process_deviation: float, z: float
     ) -> ControlStep:
-        """Correct by the predicted offset while the batch is more likely off than on."""
+        """Correct by the tracker's prediction, weighted by the evidence that the batch is off."""
         p = self.params
-        offset, se, level = self._off_prediction()
+        offset, se = self._tracker.ahead()
         p_off = self.p_off
-        state = f"P(off calibration) = {p_off:.2f}, offset {_pct(math.expm1(level))}"
-        if p_off > 0.5:
-            applied = offset
+        share = self._gate(p_off)
+        state = f"P(off calibration) = {p_off:.2f}, offset {_pct(math.expm1(self._tracker.level))}"
+        predicted = f"{_pct(math.expm1(offset))} ± {se * 100:.2f} %"
+        if share >= 1.0:
+            why = f"{state}: unit {unit + 1} is corrected for its predicted offset {predicted}"
+        elif share > 0.0:
             why = (
-                f"{state}: unit {unit + 1} is corrected for its predicted offset "
-                f"{_pct(math.expm1(offset))} ± {se * 100:.2f} %"
+                f"{state}: unit {unit + 1} is corrected for {share:.0%} of its predicted offset "
+                f"{predicted} (the evidence is not yet conclusive)"
             )
         else:
-            applied = 0.0
             why = f"{state}: not distinguishable from noise, not corrected"
-        requested = math.exp(-applied)
+        requested = math.exp(-share * offset)
         scale = min(max(requested, 1.0 + p.correction_min), 1.0 + p.correction_max)
         if scale != requested:
             why += (
@@ -403,55 +394,14 @@ class FlowController:
             clamped=scale != requested,
             reason=why,
             sudden_drop=z < -p.z_drop and unit > 1,  # a drop from a level seen before
-            warning=self._trend(),
+            warning=self._monitor.check(self._points, self.unit_sd, p_off, self._projections()),
         )
 
-    def _trend(self) -> DriftWarning | None:
-        """A drift warning: once for a significant trend, once when it will leave the range."""
-        p = self.params
-        last = self._points[-1][0]
-        line = _fit(self._points) if len(self._points) >= p.min_trend_units else None
-        if line is None:
-            return None
-        sd = self.unit_sd
-        se = sd / math.sqrt(line.sxx)
-        first = self._points[0][0]
-        trend = (
-            f"the deposit is {_pct(math.expm1(line.at(last)))} off its calibration and trending "
-            f"{line.slope * 100:+.2f} ± {se * 100:.2f} %/unit over units {first}–{last}"
-        )
-        leaves = self._leaves_range(line, last, sd)
-        if leaves is not None and "leaves_range" not in self._warned:
-            self._warned.update(("leaves_range", "trend"))
-            limits = f"{_pct(p.correction_min)}..{_pct(p.correction_max)}"
-            when = (
-                f"it is outside the validated correction range {limits}: the correction "
-                "cannot follow it any further"
-                if leaves <= last
-                else f"it will leave the validated correction range {limits} at about unit "
-                f"{leaves}, before the batch ends (unit {p.units_total})"
-            )
-            return DriftWarning("leaves_range", line.slope, se, f"{trend}: {when}")
-        if abs(line.slope) > p.z_trend * se and "trend" not in self._warned:
-            self._warned.add("trend")
-            return DriftWarning("trend", line.slope, se, f"{trend}; the correction follows it")
-        return None
-
-    def _leaves_range(self, line: _Line, last: int, sd: float) -> int | None:
-        """When the offset leaves the correction range, if it will before the batch ends.
-
-        Projects the batch's trend line to its end: the warning needs the projection
-        outside the range with ``z_range`` standard errors to spare (99 % sure); the
-        unit named is where the line itself crosses (``last`` if it is outside already).
-        """
-        p = self.params
-        low, high = math.log1p(p.correction_min), math.log1p(p.correction_max)
-        crossing: int | None = None
-        for unit in range(last, max(last, p.units_total) + 1):
-            level = line.at(unit)
-            margin = p.z_range * sd * math.sqrt(1 / line.n + (unit - line.x_mean) ** 2 / line.sxx)
-            if crossing is None and not low <= level <= high:
-                crossing = unit
-            if level + margin < low or level - margin > high:
-                return crossing
-        return None
+    def _projections(self) -> list[Projection]:
+        """The off-calibration hypotheses as the drift monitor reads them."""
+        weights = self._weights()
+        return [
+            Projection(w, h.kf.level, h.kf.rate, h.kf.p_ll, h.kf.p_lr, h.kf.p_rr, h.kf.p_rr > 0)
+            for w, h in zip(weights, self._hyps, strict=True)
+            if h.kf is not None
+        ]
