@@ -147,8 +147,9 @@ class DriftCheck:
         """One sentence for the record and the screen."""
         verdict = DRIFT_MESSAGE if self.drift else "no calibration drift"
         return (
-            f"{verdict}: the {self.units} unit(s) weighed {self.mean_departure_mg:+} mg on average "
-            f"against the calibration's prediction (95 % limit for their mean ±{self.limit_mg} mg)"
+            f"{verdict} — the {self.units} unit(s) weighed {self.mean_departure_mg:+} mg on "
+            f"average against the calibration's prediction (95 % limit for their mean "
+            f"±{self.limit_mg} mg)"
         )
 
 

@@ -27,11 +27,13 @@ from printpharm.core.calibration import LinearCalibration
 from printpharm.core.calibration_checks import DriftCheck, drift_check, exact, interval_problem
 from printpharm.core.dosing import ink_volume_mm3
 from printpharm.errors import PreflightError
+from printpharm.services.run.result import UnitRecord
 
 __all__ = [
     "INK_FILE_LABEL",
     "CalibrationInForce",
     "MassPrediction",
+    "calibration_check",
     "density_check",
     "predict_unit",
 ]
@@ -197,3 +199,28 @@ def density_check(ink: Ink, dispensed_mg: float, volume_mm3: float) -> tuple[str
         f"{ink.density} gives {by_density:.1f} mm³ for {dispensed_mg:.1f} mg; check the "
         "calibration",
     )
+
+
+def calibration_check(
+    prediction: MassPrediction | None, status: str, units: Sequence[UnitRecord]
+) -> dict[str, Any] | None:
+    """A completed batch's weighed units against a site calibration's prediction, for the record.
+
+    ``None`` when the run did not complete, nothing was weighed, or the calibration is
+    the ink file's (no fit statistics: it cannot tell drift from scatter).
+    """
+    if prediction is None or status != "completed" or not prediction.calibration.fitted:
+        return None
+    weighed = [(u.flow_pct, u.measured_mg) for u in units if u.measured_mg is not None]
+    if not weighed:
+        return None
+    check = prediction.drift([f for f, _ in weighed], [m for _, m in weighed])
+    return {
+        "calibration": prediction.calibration.label,
+        "version": prediction.calibration.version,
+        "units": check.units,
+        "mean_departure_mg": check.mean_departure_mg,
+        "limit_mg": check.limit_mg,
+        "drift": check.drift,
+        "text": check.text,
+    }

@@ -264,10 +264,22 @@ class DatabaseRecorder:
             "qc": result.qc,
             "units_recorded": len(result.units),
             "finished_at": result.finished_at,
+            "calibration_check": result.calibration_check,
         }
         with self._auth.uow() as uow:
             uow.batches.set_status(result.batch_id, result.status, result.reason)
             uow.audit.append(
                 self._entry("batch", "finish", result.batch_id, result.batch_id, summary)
             )
+            self._drift(uow, result)
             self._consume(uow, result)
+
+    def _drift(self, uow: UnitOfWork, result: BatchResult) -> None:
+        """A systematic departure from the calibration is its own audited event."""
+        check = result.calibration_check
+        if not check or not check.get("drift"):
+            return
+        record_id = f"CAL-v{check.get('version')}"
+        uow.audit.append(
+            self._entry("calibration", "drift", record_id, result.batch_id, check, check["text"])
+        )

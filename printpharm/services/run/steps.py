@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 
 from printpharm.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.run.calibration import calibration_check
 from printpharm.services.run.events import Heating, PreflightPassed, Temperatures
 from printpharm.services.run.lot import BoundLot
 from printpharm.services.run.preflight import (
@@ -321,6 +322,7 @@ class Session:
             },
             "qc_tests": list(r.qc.tests),
             "qc_units_count": r.qc.units_count,
+            "calibration": None if self.req.prediction is None else self.req.prediction.record(),
         }
 
     def dose_record(self) -> dict[str, Any]:
@@ -395,4 +397,5 @@ class Session:
             units_planned=len(self.req.program.units),
             started_at=self.started_at,
             finished_at=self.now(),
+            calibration_check=calibration_check(self.req.prediction, status, self.units),
         )
