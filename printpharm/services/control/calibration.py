@@ -19,16 +19,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from printpharm.catalog.schema import Ink
 from printpharm.core.calibration import LinearCalibration, fit_calibration
 from printpharm.core.calibration_checks import AcceptanceCriteria, acceptance_problems, exact
 from printpharm.errors import CalibrationError, InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import Meaning, RecordsService, SignableRecord
+from printpharm.services.control.barcodes import read_lot_code
 from printpharm.services.control.calibration_criteria import criteria_in_force
+from printpharm.services.control.lots import version_in_use
 from printpharm.services.run.calibration import CalibrationInForce
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.calibrations import CalibrationDraft, CalibrationRecord, calibrations
@@ -95,15 +98,16 @@ class CalibrationView:
         )  # fmt: skip
 
 
-def _six(value: float) -> Decimal:
-    return exact(value).quantize(_SIX, rounding=ROUND_HALF_UP)
+def _six(value: float, rounding: str = ROUND_HALF_UP) -> Decimal:
+    return exact(value).quantize(_SIX, rounding=rounding)
 
 
 def _draft(request: FitRequest, ink_version: int, line: LinearCalibration) -> CalibrationDraft:
+    """The version to store; R² is cut (never rounded up to a perfect 1.000000)."""
     assert line.r2 is not None and line.residual_sd_mg is not None
     return CalibrationDraft(
         request.ink_id, ink_version, request.printer_type, _six(line.a_mg_per_mm3),
-        _six(line.b_mg), _six(line.r2), _six(line.residual_sd_mg), request.points,
+        _six(line.b_mg), _six(line.r2, ROUND_DOWN), _six(line.residual_sd_mg), request.points,
         dict(request.context), request.printer_asset, request.lot_number,
     )  # fmt: skip
 
@@ -200,7 +204,42 @@ class CalibrationService:
                                           c.version))  # fmt: skip
         return CalibrationView(best).in_force()
 
+    def for_plan(
+        self,
+        ink: Ink,
+        printer_type: str,
+        printer_asset: str | None = None,
+        lot_text: str | None = None,
+    ) -> CalibrationInForce | None:
+        """:meth:`in_force` for the ink as printed (its library version) and a typed/scanned lot.
+
+        Raises
+        ------
+        InputError, RecordError, BarcodeError
+            As :meth:`in_force`, or a lot code that cannot be read.
+        """
+        lot_number = None
+        if lot_text is not None:
+            lot_number = read_lot_code(lot_text).lot_number or lot_text.strip()
+        with self._auth.uow(write=False) as uow:
+            ink_version = version_in_use(uow, ink)
+        return self.in_force(ink.id, ink_version, printer_type, printer_asset, lot_number)
+
     # -- fitting ------------------------------------------------------------------------
+    def prepare(self, session: UserSession, request: FitRequest) -> int:
+        """Check, before anything is printed, that this series may be fitted; its ink version.
+
+        Raises
+        ------
+        PermissionDenied, RecordError
+            As :meth:`fit` (the role, the ink version, the lot, the printer).
+        """
+        self._auth.require(session, Operation.RUN_CALIBRATION)
+        with self._auth.uow(write=False) as uow:
+            ink_version = _ink_version(uow, request.ink_id, request.ink_version)
+            _check_binding(uow, request, ink_version)
+        return ink_version
+
     def fit(self, session: UserSession, request: FitRequest) -> CalibrationRecord:
         """Fit a weighed series and store it as a draft version, or refuse it with the reasons.
 

@@ -90,7 +90,7 @@ class CalibrationInForce:
         """``mass = 1.2000 mg/mm³ · V + 0.041 mg`` over its calibrated range."""
         line = self.line
         return (
-            f"mass = {line.a_mg_per_mm3:.5g} mg/mm³ · V {'+' if line.b_mg >= 0 else '−'} "
+            f"mass = {line.a_mg_per_mm3:.6g} mg/mm³ · V {'+' if line.b_mg >= 0 else '−'} "
             f"{abs(line.b_mg):.4g} mg, for {line.v_min_mm3:.1f}–{line.v_max_mm3:.1f} mm³"
         )
 
