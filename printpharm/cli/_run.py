@@ -31,7 +31,7 @@ from printpharm.cli._override import (
     sign_if_refused,
 )
 from printpharm.core.ink_lots import ASSAY_BASES, UnitContent
-from printpharm.errors import InputError
+from printpharm.errors import InputError, PreflightError
 from printpharm.services.control.calibration import CalibrationService
 from printpharm.services.control.dose_override import DoseOverride
 from printpharm.services.control.entry_verification import verify_entry
@@ -365,11 +365,18 @@ def _recorded(
     second-person check asked for, bind the lot, clear the line, print, record."""
     with logged_in(args) as (services, session, secrets):
         recipe = catalog.recipe(args.recipe)
-        calibration = CalibrationService(services.auth, services.records).for_plan(
+        calibrations = CalibrationService(services.auth, services.records)
+        calibration = calibrations.for_plan(
             catalog.ink(recipe.ink), recipe.printer, args.printer_asset, args.lot
         )
-        prepared = prepare_run(catalog, recipe.id, dose.dose_mg, units, dose_record=dose.record,
-                               calibration=calibration)  # fmt: skip
+        try:
+            prepared = prepare_run(catalog, recipe.id, dose.dose_mg, units,
+                                   dose_record=dose.record, calibration=calibration)  # fmt: skip
+        except PreflightError as exc:  # the calibration in force cannot hold the dose
+            if calibration is not None:
+                what = f"{units} × {dose.dose_mg} mg of {recipe.id}"
+                calibrations.plan_refused(session, calibration, what, str(exc))
+            raise
         sign_if_refused(args, services, session, secrets, prepared.request.recipe.id, dose)
         if args.verified_by:
             prompt = f"password for {args.verified_by} (second-person check): "

@@ -128,6 +128,13 @@ def test_the_plan_sizes_with_the_locked_calibration_and_refuses_a_too_wide_inter
     assert cal["version"] == 1 and cal["source"] == "site" and cal["status"] == "locked"
     low, high = cal["prediction_interval_mg"]
     assert low < cal["predicted_mass_mg"] < high and 740 < low and high < 860
+    run = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "5", "--units", "2"]
+    code, _, err = cli.as_user("tech1", *run, "--line-clearance")  # a recorded batch: audited
+    assert code == 2 and "a 5 mg dose of recipe cpm-chewable-disc is refused" in err
+    code, out, _ = cli("audit", "show", "--json")
+    (refused,) = [e for e in json.loads(out)["events"] if e["action"] == "plan-refused"]
+    assert (refused["user_id"], refused["record_id"]) == ("tech1", "CAL-v1")
+    assert refused["reason"] == err.removeprefix("printpharm: error: ").strip()
     code, _, err = cli.as_user("sup2", "calibrate", "retire", "1", "--reason", "noisy balance")
     assert code == 0, err
     code, out, _ = cli(*PLAN, "--dose-mg", "5", *out_file)

@@ -225,6 +225,24 @@ class CalibrationService:
             ink_version = version_in_use(uow, ink)
         return self.in_force(ink.id, ink_version, printer_type, printer_asset, lot_number)
 
+    def plan_refused(
+        self, session: UserSession, calibration: CalibrationInForce, what: str, reason: str
+    ) -> None:
+        """Audit a recorded batch's plan that the calibration in force refused (its interval).
+
+        Raises
+        ------
+        PermissionDenied, SessionExpired
+            The role may not run prints, or the session ended.
+        """
+        live = self._auth.require(session, Operation.RUN_PRINT)
+        with self._auth.uow() as uow:
+            uow.audit.append(
+                AuditEntry("calibration", "plan-refused", f"CAL-v{calibration.version}",
+                           live.user_id, live.full_name, reason=reason,
+                           new={"plan": what, "calibration": calibration.label})
+            )  # fmt: skip
+
     # -- fitting ------------------------------------------------------------------------
     def prepare(self, session: UserSession, request: FitRequest) -> int:
         """Check, before anything is printed, that this series may be fitted; its ink version.

@@ -36,7 +36,7 @@ from printpharm.services.run.request import RunDevices, mass_in_mg
 from printpharm.slicing.analysis import analyse_gcode
 from printpharm.slicing.fit import FittedUnit, fit_unit
 from printpharm.slicing.gcode import write_series
-from printpharm.slicing.settings import ProcessSettings
+from printpharm.slicing.settings import MachineSettings, ProcessSettings
 
 __all__ = [
     "DEFAULT_REPLICATES",
@@ -144,6 +144,39 @@ def _levels(
     return [(lo, first), *((v, fit_unit(spec, v, process)) for v in middle), (hi, last)], notes
 
 
+def _plate(
+    levels: list[tuple[float, FittedUnit]], replicates: int, machine: MachineSettings,
+    process: ProcessSettings, ink: Ink, printer: PrinterDefinition,
+) -> tuple[str, tuple[Decimal, ...]]:  # fmt: skip
+    """The series' G-code (replicates in alternating order) and each disc's analysed volume."""
+    order = [
+        levels[i] for r in range(replicates)
+        for i in (range(len(levels)) if r % 2 == 0 else reversed(range(len(levels))))
+    ]  # fmt: skip
+    biggest = max(levels, key=lambda lv: lv[0])[1]
+    layout = layout_plate(biggest.sized.form.footprint(0.0), len(order), machine.bed_x_mm,
+                          machine.bed_y_mm, machine.clearance_mm, machine.margin_mm)  # fmt: skip
+    nominal = ink.calibration.to_linear()  # each disc's target: only for the G-code's marker
+    units = [
+        (
+            fitted.sliced,
+            volume,
+            max(nominal.mass_for_volume(volume, allow_extrapolation=True), 1e-3),
+        )
+        for volume, fitted in order
+    ]
+    text = write_series(units, layout.offsets_mm, machine, process)
+    analysis = analyse_gcode(
+        text, machine.extrusion.e_units, machine.extrusion.diameter_mm, machine.acceleration_mm_s2
+    )
+    check_capacity(analysis_requirement(analysis, len(order), printer, ink), " of the series")
+    volumes = tuple(
+        Decimal(repr(analysis.units[n].volume_mm3)).quantize(_V4, rounding=ROUND_HALF_UP)
+        for n in range(1, len(order) + 1)
+    )
+    return text, volumes
+
+
 def plan_series(
     catalog: Catalog,
     ink_id: str,
@@ -182,31 +215,7 @@ def plan_series(
     resolved = _resolve_process(catalog, recipe, ink, printer)
     process, machine = process_settings(resolved), machine_settings(printer, ink, resolved)
     levels, notes = _levels(ink, recipe, recipe_form_spec(recipe), process, volumes_mm3)
-    order = [
-        levels[i] for r in range(replicates)
-        for i in (range(len(levels)) if r % 2 == 0 else reversed(range(len(levels))))
-    ]  # fmt: skip
-    biggest = max(levels, key=lambda lv: lv[0])[1]
-    layout = layout_plate(biggest.sized.form.footprint(0.0), len(order), machine.bed_x_mm,
-                          machine.bed_y_mm, machine.clearance_mm, machine.margin_mm)  # fmt: skip
-    nominal = ink.calibration.to_linear()
-    units = [
-        (
-            fitted.sliced,
-            volume,
-            max(nominal.mass_for_volume(volume, allow_extrapolation=True), 1e-3),
-        )
-        for volume, fitted in order
-    ]
-    text = write_series(units, layout.offsets_mm, machine, process)
-    analysis = analyse_gcode(
-        text, machine.extrusion.e_units, machine.extrusion.diameter_mm, machine.acceleration_mm_s2
-    )
-    check_capacity(analysis_requirement(analysis, len(order), printer, ink), " of the series")
-    volumes = tuple(
-        Decimal(repr(analysis.units[n].volume_mm3)).quantize(_V4, rounding=ROUND_HALF_UP)
-        for n in range(1, len(order) + 1)
-    )
+    text, volumes = _plate(levels, replicates, machine, process, ink, printer)
     p = resolved.process
     return SeriesPlan(
         recipe, ink, printer, tuple(v for v, _ in levels), volumes, text,
