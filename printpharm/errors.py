@@ -93,8 +93,14 @@ class PrintpharmError(Exception):
 class InputError(PrintpharmError, ValueError):
     """A value entered by a person or a script is not acceptable.
 
-    The message names the field, the value and the limit it broke.
+    The message names the field, the value and the limit it broke; :attr:`field` is
+    that field's name (e.g. ``"weight_kg"``) where the raiser knows it, so a form
+    marks the right widget without reading the message.
     """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class DoseInputError(InputError):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import printpharm
 
+PACKAGE = Path(printpharm.__file__).resolve().parent
 HEADLESS_PACKAGES = (
     "printpharm.core",
     "printpharm.catalog",
@@ -87,3 +90,25 @@ def test_public_names_are_declared_and_exist(name: str) -> None:
     assert hasattr(module, "__all__"), f"{name} lists no __all__"
     for public in module.__all__:
         assert hasattr(module, public), f"{name}.__all__ names {public!r}, which does not exist"
+
+
+def test_the_within_tolerance_rule_is_written_once() -> None:
+    """|x − ref| × 100 ≤ tol × ref lives in core/units.within_tolerance; everyone calls it."""
+    pattern = re.compile(r"\*\s*100\s*(<=|<|>=|>)\s")
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{n}"
+        for path in PACKAGE.rglob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if pattern.search(line) and path != PACKAGE / "core" / "units.py"
+    ]
+    assert offenders == []
+
+
+def test_locked_mode_is_decided_only_by_the_print_authority() -> None:
+    """One door: whether a batch may be printed is print_authority's decision."""
+    importers = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "services.control._locked_mode" in path.read_text(encoding="utf-8")
+    }
+    assert importers == {"services/control/print_authority.py"}

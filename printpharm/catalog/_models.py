@@ -14,7 +14,7 @@ errors into :class:`~printpharm.errors.CatalogError`.
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_FLOOR
+from decimal import ROUND_FLOOR, Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, Strict, model_validator
@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from printpharm.catalog._quantity import RULE_ERROR, Quantity, Span, StrictModel, within
 from printpharm.core.calibration import LinearCalibration
+from printpharm.core.flavours import FlavourName
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -33,6 +34,7 @@ __all__ = [
     "ProcessLayer",
     "ProcessParameters",
     "Syringe",
+    "Variability",
     "Versioned",
 ]
 
@@ -154,6 +156,26 @@ class Calibration(StrictModel):
         )
 
 
+class Variability(StrictModel):
+    """How much this ink's deposit varies on its printer: what the flow controller expects.
+
+    ``unit_rsd`` is the unit-to-unit RSD of the deposited mass (process noise);
+    ``offset_sd`` how far a batch's mean may be off its calibration before any
+    unit is weighed (the prior of the offset estimate); ``drift_sd`` how fast the
+    deposit may drift, in % per unit (the prior of a drift rate: syringe
+    emptying, paste settling). Published SSE figures: unit mass RSD 1–4 %
+    (well-formulated pastes 1–2 %); FDM drug filaments ~1 % (process-control.md).
+    """
+
+    unit_rsd: Annotated[Quantity, within("%", "0.1", "20", positive=True)] = Quantity(
+        value=Decimal(2), unit="%"
+    )
+    offset_sd: Annotated[Quantity, within("%", "0.1", "20", positive=True)] = Quantity(
+        value=Decimal(1), unit="%"
+    )
+    drift_sd: Annotated[Quantity, within("%", "0", "5")] = Quantity(value=Decimal("0.5"), unit="%")
+
+
 class Versioned(StrictModel):
     """Keys every catalog file carries: version, id, inheritance, name, citation."""
 
@@ -204,6 +226,7 @@ class Ink(Versioned):
     storage: str = ""
     cytotoxic: Annotated[bool, Strict()] = False
     process: ProcessLayer = ProcessLayer()
+    variability: Variability = Variability()
 
     @model_validator(mode="after")
     def _kind_matches_container(self) -> Ink:
@@ -253,7 +276,7 @@ class PrinterDefinition(Versioned):
     more is refused by the planner and the run's preflight.
     """
 
-    flavour: Literal["marlin_fdm", "marlin_sse", "klipper", "reprap"]
+    flavour: FlavourName  # the registry: printpharm.core.flavours
     ink_kind: InkKind
     bed_x: Annotated[Quantity, within("mm", "50", "1000")]
     bed_y: Annotated[Quantity, within("mm", "50", "1000")]

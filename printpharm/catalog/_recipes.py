@@ -20,6 +20,7 @@ from printpharm.catalog._quantity import (
 )
 from printpharm.core.dose_rules import check_amount_limit, check_in_range
 from printpharm.core.dosing import DoseResult
+from printpharm.core.forms import FORMS, STRATEGY_SOLVES, Strategy, TemplateName
 from printpharm.errors import DesignSpaceError
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "TEMPLATE_DIMENSIONS",
     "AlarmPolicy",
     "CalibrationSeries",
+    "ControlSettings",
     "DoseSpec",
     "FormBounds",
     "FormSpec",
@@ -39,26 +41,13 @@ __all__ = [
     "ValidatedWindows",
 ]
 
-TemplateName = Literal["disc", "caplet", "ring", "minitablet", "capsule_fill"]
-Strategy = Literal[
-    "fixed_diameter_solve_height",
-    "fixed_footprint_solve_height",
-    "uniform_scale",
-    "solve_fill_fraction",
-]
 AlarmPolicy = Literal["stop", "pause"]
 QcTest = Literal["2.9.5", "2.9.40-mv", "2.9.40-cu-estimate", "local"]
 CapsuleSize = Literal["000", "00", "0", "1", "2", "3", "4", "5"]
 
-#: The dimensions of each template, fixed or bounded in ``[form]`` / ``[form.bounds]``.
-#: Lengths in mm; ``*_ratio`` unit "ratio"; ``fill_fraction`` unit "fraction".
-TEMPLATE_DIMENSIONS: dict[str, tuple[str, ...]] = {
-    "disc": ("diameter", "height"),
-    "caplet": ("width", "length_width_ratio", "height"),
-    "ring": ("outer_diameter", "inner_outer_ratio", "height"),
-    "minitablet": ("diameter", "height"),
-    "capsule_fill": ("fill_fraction",),
-}
+#: The dimensions of each template, fixed or bounded in ``[form]`` / ``[form.bounds]``
+#: (the registry of dosage forms: :mod:`printpharm.core.forms`).
+TEMPLATE_DIMENSIONS: dict[str, tuple[str, ...]] = {n: f.dimensions for n, f in FORMS.items()}
 
 #: Nominal body volume of hard capsules by size (mL), the industry standard table
 #: (Capsugel/Lonza Coni-Snap). Used to size a capsule fill.
@@ -271,6 +260,19 @@ class QcPolicy(StrictModel):
         return self
 
 
+class ControlSettings(StrictModel):
+    """What the in-run flow controller needs beyond the ink: the balance's read noise.
+
+    ``balance_sd`` is the repeatability s of the in-line balance (mg): a 5-place
+    analytical balance has s ≈ 0.01–0.02 mg (balances.md), negligible for
+    100–500 mg units, not for 5 mg mini-tablets.
+    """
+
+    balance_sd: Annotated[Quantity, within("mg", "0.001", "100", positive=True)] = Quantity(
+        value=Decimal("0.02"), unit="mg"
+    )
+
+
 class ValidatedWindows(StrictModel):
     """Process windows validated for this recipe: leaving them raises the run alarm."""
 
@@ -304,6 +306,7 @@ class Recipe(Versioned):
     #: How to store the printed units (printed on the patient label).
     storage: Annotated[str, Field(max_length=200)] = ""
     process: ProcessLayer = ProcessLayer()
+    control: ControlSettings = ControlSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Recipe:
@@ -360,14 +363,8 @@ class Recipe(Versioned):
 
     def _check_strategy(self) -> None:
         form, free = self.form, self.form.free_dimensions()
-        allowed: dict[str, tuple[tuple[str, ...], str]] = {
-            "fixed_diameter_solve_height": (("disc", "minitablet"), "height"),
-            "fixed_footprint_solve_height": (("caplet", "ring"), "height"),
-            "uniform_scale": (("disc", "caplet", "ring", "minitablet"), "height"),
-            "solve_fill_fraction": (("capsule_fill",), "fill_fraction"),
-        }
-        templates, solved = allowed[self.strategy]
-        if form.template not in templates:
+        solved = STRATEGY_SOLVES[self.strategy]
+        if self.strategy not in FORMS[form.template].strategies:
             raise _rule("strategy {s} does not apply to {t}", s=self.strategy, t=form.template)
         if solved not in free:
             raise _rule("strategy {s} needs {d} bounded", s=self.strategy, d=solved)

@@ -14,12 +14,15 @@ Models, by file kind:
 * :class:`Ink` (``inks/*.toml``): ``api``, ``kind``, ``drug_load`` (mg/g),
   ``dried_drug_load``, ``density`` (g/cm3), ``assay`` (%), ``temperature_window``
   (°C span), ``syringe`` (:class:`Syringe`) or ``filament_diameter``,
-  ``calibration`` (:class:`Calibration`), ``lot``, ``expiry``, ``storage``, ``process``.
+  ``calibration`` (:class:`Calibration`), ``lot``, ``expiry``, ``storage``, ``process``,
+  ``variability`` (:class:`Variability`: the unit-to-unit RSD and offset/drift priors
+  the flow controller expects).
 * :class:`Recipe` (``recipes/*.toml``): ``api``, ``ink``, ``printer``, ``form``
   (:class:`FormSpec` with ``bounds``: :class:`FormBounds`), ``strategy``, ``dose``
   (:class:`DoseSpec`) or ``calibration_series`` (:class:`CalibrationSeries`),
   ``tolerances`` (:class:`Tolerances`), ``alarm_policy``, ``qc`` (:class:`QcPolicy`),
-  ``validated`` (:class:`ValidatedWindows`), ``validation_status``, ``process``.
+  ``validated`` (:class:`ValidatedWindows`), ``validation_status``, ``process``,
+  ``control`` (:class:`ControlSettings`: the balance's read noise).
 * :class:`PrinterDefinition` (``gcode/printers/*.toml``): ``flavour``, ``ink_kind``,
   ``bed_x``, ``bed_y``, ``max_z``, ``e_axis``, ``relative_e``, ``volumetric_extrusion``,
   ``start_template``, ``end_template``, ``max_command_length``, ``baud``, ``reservoir``
@@ -43,6 +46,7 @@ from printpharm.catalog._models import (
     ProcessLayer,
     ProcessParameters,
     Syringe,
+    Variability,
     Versioned,
 )
 from printpharm.catalog._quantity import Limits, Number, Quantity, Span, StrictModel, within
@@ -51,6 +55,7 @@ from printpharm.catalog._recipes import (
     TEMPLATE_DIMENSIONS,
     AlarmPolicy,
     CalibrationSeries,
+    ControlSettings,
     DoseSpec,
     FormBounds,
     FormSpec,
@@ -70,6 +75,7 @@ __all__ = [
     "AlarmPolicy",
     "Calibration",
     "CalibrationSeries",
+    "ControlSettings",
     "DoseSpec",
     "FormBounds",
     "FormSpec",
@@ -92,6 +98,7 @@ __all__ = [
     "TemplateName",
     "Tolerances",
     "ValidatedWindows",
+    "Variability",
     "Versioned",
     "within",
 ]

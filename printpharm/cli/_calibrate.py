@@ -278,7 +278,8 @@ def _series_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--printer-port", metavar="P", help="printer port or URL (default: simulator)")
     p.add_argument("--balance-port", metavar="Q", help="balance port or URL")
     p.add_argument("--sim-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="simulator option, e.g. seed=3, bias=0.03, noise_sd_g=0.0005")  # fmt: skip
+                   help="simulator option (as run --sim-option), e.g. seed=3, bias=0.03, "
+                        "process_rsd=0")  # fmt: skip
 
 
 def register(subparsers: Sub) -> None:

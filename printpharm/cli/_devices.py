@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import textwrap
 import threading
 from pathlib import Path
 from types import FrameType
@@ -18,7 +19,16 @@ from typing import Any
 
 from printpharm.cli._common import add_json_flag, emit
 from printpharm.devices.printer import LinkOptions, PrinterLink
-from printpharm.devices.sim import FAST_PTY_SPEED, Plate, PtyServer, build_balance, build_printer
+from printpharm.devices.sim import (
+    BALANCE_OPTIONS,
+    FAST_PTY_SPEED,
+    PRINTER_OPTIONS,
+    Plate,
+    PtyServer,
+    build_balance,
+    build_printer,
+    options_help,
+)
 from printpharm.devices.transport import open_transport
 from printpharm.errors import InputError
 
@@ -27,9 +37,28 @@ __all__ = ["register"]
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``sim`` and ``stream``."""
-    sim = subparsers.add_parser("sim", help="serve a simulated printer or balance on a pty")
+    sim = subparsers.add_parser(
+        "sim",
+        help="serve a simulated printer or balance on a pty",
+        description=textwrap.fill(
+            "Serve the built-in simulators on pseudo-terminals. They are rough on purpose: "
+            "by default an SSE paste printer deposits with 2 % unit-to-unit RSD, a slow "
+            "drift, occasional air bubbles and a start lag, and the balance reads with "
+            "0.02 mg noise, drifts and settles (published SSE unit RSD is 1-4 %, FDM ~1 %). "
+            "Options are KEY=VALUE (--option, repeatable; the same names as "
+            "'printpharm run --sim-option').",
+            width=79,
+        ),
+        epilog=options_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     kinds = sim.add_subparsers(dest="sim_kind", metavar="DEVICE", required=True)
-    printer = kinds.add_parser("printer", help="a Marlin printer simulator")
+    printer = kinds.add_parser(
+        "printer",
+        help="a Marlin printer simulator",
+        epilog=options_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     printer.add_argument(
         "--link", action="store_true", help="also serve a plate balance weighing the deposits"
     )
@@ -49,9 +78,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             action="append",
             default=[],
             metavar="KEY[=VALUE]",
-            help="a fault or option, e.g. corrupt_rx=0.01, drop_after=500, thermal_runaway, "
-            "clog_unit=3, e_units=plunger_mm, diameter_mm=14.5, never_settles, overload; "
-            "with --link, prefix balance options with 'balance.' (balance.density=1.2)",
+            help="a process option or fault (repeatable), e.g. process_rsd=0.03, bias=0.03, "
+            "clog_unit=3, drop_after=500, never_settles, balance_sd_mg=0.05; with --link each "
+            "goes to the simulator that knows it ('balance.' forces the balance); "
+            "see 'printpharm sim --help' for all",
         )
         add_json_flag(parser)
         parser.set_defaults(func=_cmd_sim)
@@ -73,14 +103,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _split_options(pairs: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Sort ``KEY[=VALUE]`` pairs into printer and balance options (by who knows the key)."""
     printer: dict[str, str] = {}
     balance: dict[str, str] = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
         if not key:
-            raise InputError(f"--fault {pair!r}: expected KEY or KEY=VALUE")
+            raise InputError(f"--option {pair!r}: expected KEY or KEY=VALUE")
         if key.startswith("balance."):
             balance[key.removeprefix("balance.")] = value
+        elif key in BALANCE_OPTIONS and key not in PRINTER_OPTIONS:
+            balance[key] = value
         else:
             printer[key] = value
     return printer, balance
@@ -88,14 +121,18 @@ def _split_options(pairs: list[str]) -> tuple[dict[str, str], dict[str, str]]:
 
 def _cmd_sim(args: argparse.Namespace) -> int:
     options, balance_options = _split_options(args.options)
+    seed = options.get("seed", balance_options.get("seed", str(args.seed)))
     for target in (options, balance_options):
-        target["seed"] = str(args.seed)
+        target.setdefault("seed", seed)
     speed = FAST_PTY_SPEED if args.fast else args.speed
     if not speed > 0:
         raise InputError(f"--speed {speed}: must be > 0")
     servers: dict[str, PtyServer] = {}
     if args.sim_kind == "printer":
         plate = Plate()
+        if not args.link and len(balance_options) > 1:  # more than the seed
+            stray = ", ".join(sorted(k for k in balance_options if k != "seed"))
+            raise InputError(f"balance option(s) {stray} need --link (a balance to serve)")
         servers["printer"] = PtyServer(build_printer(options, plate), speed)
         if args.link:
             servers["balance"] = PtyServer(build_balance(balance_options, plate), speed)

@@ -67,9 +67,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="plan, print, weigh and judge a batch (simulators unless ports are given)",
         description=(
             "Plan the plate, then for each unit: tare, print, M400, weigh, compare with the "
-            "target and the recipe's tolerance, optionally correct the flow (M221) within the "
-            "recipe's bounds; at the end run the recipe's QC tests. Without ports the built-in "
-            "simulators are used."
+            "target and the recipe's tolerance; a flow controller estimates the process offset "
+            "from the weighed units and corrects the next unit's material (its G-code E words, "
+            "0.01 % steps) only when the offset is distinguishable from noise, within the "
+            "recipe's validated range, and warns of a drift; at the end run the recipe's QC "
+            "tests. Without ports the built-in simulators are used (realistic noise by "
+            "default; see 'printpharm sim --help' for --sim-option)."
         ),
     )
     run.add_argument("--recipe", required=True, metavar="ID", help="validated recipe id")
@@ -97,7 +100,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="simulator option or fault, e.g. seed=3, clog_unit=3, drop_after=500, bias=0.03",
+        help="simulator option or fault (repeatable), e.g. seed=3, process_rsd=0.03, "
+        "bias=0.03, drift_pct_per_unit=-0.5, clog_unit=3, clog_factor=0.5, bubble_rate=0.1, "
+        "balance_sd_mg=0.05, drop_after=500; process_rsd=0 is an ideal process; all options: "
+        "printpharm sim --help",
     )
     run.add_argument(
         "--out-dir",
@@ -145,7 +151,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_override_arguments(records)
     add_secret_flags(records, user=False)
     run.add_argument(
-        "--no-flow-correction", action="store_true", help="never change the flow rate (M221)"
+        "--no-flow-correction",
+        action="store_true",
+        help="print every unit as planned (the controller still warns of drift and clogs)",
     )
     run.add_argument(
         "--on-pause",
@@ -227,17 +235,24 @@ def _printer(event: object) -> None:
         u = event.unit
         line = (
             f"unit {u.n:>3}  target {u.target_mg} mg  measured {u.measured_mg} mg  "
-            f"{u.deviation_pct:+} %  {u.verdict.upper()}  (flow {u.flow_pct} %)"
+            f"{u.deviation_pct:+} %  {u.verdict.upper()}  (material {u.material_pct} %)"
         )
         if u.content_mg is not None:
             line += f"  content {UnitContent(u.content_mg, u.content_uncertainty_mg).text()}"
     elif isinstance(event, FlowCorrected):
         c = event.correction
         bound = " (clamped to the validated range)" if c.clamped else ""
-        line = f"flow for unit {c.for_unit}: {c.previous_pct} → {c.applied_pct} %{bound}"
+        line = (
+            f"material for unit {c.for_unit}: {c.previous_pct} → {c.applied_pct} %{bound} "
+            f"(offset estimate {c.estimate_pct:+} ± {c.estimate_se_pct} %)"
+        )
     elif isinstance(event, Alarm):
         a = event.alarm
-        line = f"ALARM {a.kind.value}: {a.message} → {a.action}"
+        line = (
+            f"WARNING {a.kind.value}: {a.message}"
+            if a.action == "warn"
+            else f"ALARM {a.kind.value}: {a.message} → {a.action}"
+        )
     if line:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
@@ -274,6 +289,7 @@ def _lot_line(result: BatchResult) -> str:
 def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], recorded: bool) -> str:
     weighed = [u for u in result.units if u.measured_mg is not None]
     failed = sum(1 for u in result.units if u.verdict == "fail")
+    warnings = sum(1 for a in result.alarms if a.action == "warn")
     lines = [
         f"batch {result.batch_id}: {result.status.upper()} — {result.reason}",
         f"recipe {result.recipe['id']} ({result.recipe['version']}); dose {result.dose['dose_mg']}"
@@ -284,7 +300,8 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
         f" on {result.balance['port']}",
         _lot_line(result),
         f"units: {len(weighed)} of {result.units_planned} weighed, {failed} out of tolerance; "
-        f"{len(result.corrections)} flow correction(s); {len(result.alarms)} alarm(s)",
+        f"{len(result.corrections)} flow correction(s); {len(result.alarms) - warnings} "
+        f"alarm(s); {warnings} drift warning(s)",
         f"QC: {result.qc.verdict.upper()} — {result.qc.reason}",
     ]
     lines += [f"  {t.test:<20} {t.result:<15} {t.reason}" for t in result.qc.tests]

@@ -19,6 +19,7 @@ from printpharm.core._uniformity_input import (
     half_up,
     parse_values,
 )
+from printpharm.core.units import within_tolerance
 from printpharm.errors import UniformityInputError
 
 __all__ = ["LOCAL_CHECK_LABEL", "LocalMassCheckResult", "UnitMassVerdict", "local_mass_check"]
@@ -57,12 +58,6 @@ class LocalMassCheckResult:
     result: str
     reason: str
     label: str = LOCAL_CHECK_LABEL
-
-
-def _within(value: Fraction | Decimal, target: Fraction | Decimal, tolerance_pct: Fraction) -> bool:
-    """|value - target| <= tolerance % of target, exactly (bounds inclusive)."""
-    value, target = Fraction(value), Fraction(target)
-    return abs(value - target) * 100 <= tolerance_pct * target
 
 
 def _deviation_pct(value: Fraction, target: Fraction) -> Decimal:
@@ -114,12 +109,14 @@ def local_mass_check(
     unit_tol = Fraction(parse_values([unit_tolerance_pct], "unit_tolerance_pct", positive=False)[0])
     mean_tol = Fraction(parse_values([mean_tolerance_pct], "mean_tolerance_pct", positive=False)[0])
     units = tuple(
-        UnitMassVerdict(i, m, t, _deviation_pct(Fraction(m), Fraction(t)), _within(m, t, unit_tol))
+        UnitMassVerdict(
+            i, m, t, _deviation_pct(Fraction(m), Fraction(t)), within_tolerance(m, t, unit_tol)
+        )
         for i, (m, t) in enumerate(zip(masses, targets, strict=True), start=1)
     )
     mean = sum(as_fractions(masses), Fraction(0)) / len(masses)
     mean_target = sum(as_fractions(targets), Fraction(0)) / len(targets)
-    mean_within = _within(mean, mean_target, mean_tol)
+    mean_within = within_tolerance(mean, mean_target, mean_tol)
     outside = sum(1 for u in units if not u.within)
     unit_tol_pct, mean_tol_pct = fraction_to_decimal(unit_tol), fraction_to_decimal(mean_tol)
     reason = (

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
+from printpharm.core.units import within_tolerance
 from printpharm.errors import InputError
 
 __all__ = [
@@ -197,7 +198,7 @@ def accuracy(
         raise InputError(f"conventional mass {conventional_mass_g} g must be positive")
     mean = sum((Fraction(r) for r in readings_g), Fraction(0)) / len(readings_g)
     mc = Fraction(conventional_mass_g)
-    passed = abs(mean - mc) * 100 <= Fraction(rule.accuracy_limit_pct) * mc
+    passed = within_tolerance(mean, mc, Fraction(rule.accuracy_limit_pct))
     deviation = _decimal((mean - mc) * 100 / mc).quantize(Decimal("0.00001"), ROUND_HALF_UP)
     reason = (
         f"mean {_decimal(mean).quantize(Decimal('0.000001'), ROUND_HALF_UP)} g vs conventional "

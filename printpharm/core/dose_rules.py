@@ -65,7 +65,9 @@ _OPEN_EDGES = ("*", "inf", "infinity")
 
 
 def _band_error(text: str, why: str) -> DoseInputError:
-    return DoseInputError(f"band {text.strip()!r} {why}; accepted forms: {BAND_FORMS}")
+    return DoseInputError(
+        f"band {text.strip()!r} {why}; accepted forms: {BAND_FORMS}", field="bands"
+    )
 
 
 def _number(value: str, what: str, text: str) -> Decimal:
@@ -141,19 +143,21 @@ def parse_band_table(texts: Sequence[str]) -> tuple[WeightBand, ...]:
         band from below that does not start exactly where the previous band ends.
     """
     if not texts:
-        raise DoseInputError(f"no weight band given; accepted forms: {BAND_FORMS}")
+        raise DoseInputError(f"no weight band given; accepted forms: {BAND_FORMS}", field="bands")
     table = tuple(parse_band(t) for t in texts)
     open_bands = [t for b, t in zip(table, texts, strict=True) if b.upper_kg is None]
     if len(open_bands) > 1:
         raise DoseInputError(
             f"bands {', '.join(repr(t) for t in open_bands)}: only the last band may be open "
-            "('*', 'inf', '>' or '≥')"
+            "('*', 'inf', '>' or '≥')",
+            field="bands",
         )
     edges = [b.upper_kg for b in table if b.upper_kg is not None]
     for edge in sorted({e for e in edges if edges.count(e) > 1}):
         raise DoseInputError(
             f"two bands end at {format_decimal(edge)} kg; which dose does {format_decimal(edge)}"
-            f" kg get? accepted forms: {BAND_FORMS}"
+            f" kg get? accepted forms: {BAND_FORMS}",
+            field="bands",
         )
     _check_open_band(table, texts)
     return table
@@ -246,5 +250,6 @@ def check_amount_limit(
     raise DoseInputError(
         f"amount = {format_decimal(result.amount)} {unit} is above the largest amount recipe "
         f"{recipe_id} is meant for ({format_decimal(limit)} {unit}, {times} × that): "
-        "check the prescription (a daily dose entered per administration, or a unit slip?)"
+        "check the prescription (a daily dose entered per administration, or a unit slip?)",
+        field="amount",
     )

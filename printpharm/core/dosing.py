@@ -123,7 +123,9 @@ def normalize_formula(formula: str) -> str:
     """
     key = str(formula).strip().lower().replace("-", "_").replace(" ", "_")
     if key not in _FORMULAS:
-        raise DoseInputError(f"formula = {formula!r} is not one of: {', '.join(BSA_FORMULAS)}")
+        raise DoseInputError(
+            f"formula = {formula!r} is not one of: {', '.join(BSA_FORMULAS)}", field="formula"
+        )
     return key
 
 
@@ -155,7 +157,9 @@ def body_surface_area(
     """
     name = normalize_formula(formula)
     if height_cm is None and name not in WEIGHT_ONLY_FORMULAS:
-        raise DoseInputError(f"height_cm is required by the {BSA_FORMULA_LABELS[name]} formula")
+        raise DoseInputError(
+            f"height_cm is required by the {BSA_FORMULA_LABELS[name]} formula", field="height_cm"
+        )
     h, w, _, _ = check_patient(height_cm, weight_kg, limits)
     assert w is not None  # weight_kg is not optional
     with localcontext() as ctx:
@@ -252,28 +256,36 @@ def _basis(
     limits: DoseLimits,
 ) -> _Basis:
     if rule is not DoseRule.PER_M2 and (formula is not None or bsa_round_dp is not None):
-        raise DoseInputError(f"formula and bsa_round_dp apply only to rule per_m2, not {rule}")
+        raise DoseInputError(
+            f"formula and bsa_round_dp apply only to rule per_m2, not {rule}", field="formula"
+        )
     if rule is not DoseRule.WEIGHT_BAND and bands:
-        raise DoseInputError(f"bands apply only to rule weight_band, not {rule}")
+        raise DoseInputError(f"bands apply only to rule weight_band, not {rule}", field="bands")
     if rule is DoseRule.WEIGHT_BAND:
         if amount is not None:
-            raise DoseInputError("amount is not used by rule weight_band (the band gives the dose)")
+            raise DoseInputError(
+                "amount is not used by rule weight_band (the band gives the dose)", field="amount"
+            )
         if w is None:
-            raise DoseInputError("weight_kg is required by rule weight_band")
+            raise DoseInputError("weight_kg is required by rule weight_band", field="weight_kg")
         band = select_band(bands, w)
         return _Basis(amount=band.dose_mg, calculated_mg=band.dose_mg, band=band)
     if amount is None:
-        raise DoseInputError(f"amount is required by rule {rule} ({rule.amount_unit})")
+        raise DoseInputError(
+            f"amount is required by rule {rule} ({rule.amount_unit})", field="amount"
+        )
     value = check_positive(amount, "amount", rule.amount_unit)
     if rule is DoseRule.FIXED:
         return _Basis(amount=value, calculated_mg=value)
     if rule is DoseRule.PER_KG:
         if w is None:
-            raise DoseInputError("weight_kg is required by rule per_kg")
+            raise DoseInputError("weight_kg is required by rule per_kg", field="weight_kg")
         return _Basis(amount=value, calculated_mg=value * w)
     name = normalize_formula(formula or "mosteller")
     if w is None or (h is None and name not in WEIGHT_ONLY_FORMULAS):
-        raise DoseInputError(f"rule per_m2 with the {name} formula needs height_cm and weight_kg")
+        raise DoseInputError(
+            f"rule per_m2 with the {name} formula needs height_cm and weight_kg", field="height_cm"
+        )
     bsa = body_surface_area(h, w, name, limits=limits)
     used, places = bsa, None
     if bsa_round_dp is not None:
@@ -281,7 +293,9 @@ def _basis(
             bsa_round_dp, "bsa_round_dp", "decimals", _D(1), _D(limits.max_bsa_round_dp)
         )
         if dp != dp.to_integral_value():
-            raise DoseInputError(f"bsa_round_dp = {bsa_round_dp} is not a whole number")
+            raise DoseInputError(
+                f"bsa_round_dp = {bsa_round_dp} is not a whole number", field="bsa_round_dp"
+            )
         places = int(dp)
         used = quantize_half_up(bsa, places)
     return _Basis(value, value * used, name, bsa, used, places)
@@ -292,11 +306,13 @@ def _split_shares(
 ) -> list[Decimal] | None:
     """Relative weights of the administrations, or ``None`` for no split."""
     if doses_per_day is not None and split_pct is not None:
-        raise DoseInputError("give doses_per_day or split_pct, not both")
+        raise DoseInputError("give doses_per_day or split_pct, not both", field="doses_per_day")
     if doses_per_day is not None:
         n = check_limit(doses_per_day, "doses_per_day", "", _D(1), _D(limits.max_doses_per_day))
         if n != n.to_integral_value():
-            raise DoseInputError(f"doses_per_day = {doses_per_day} is not a whole number")
+            raise DoseInputError(
+                f"doses_per_day = {doses_per_day} is not a whole number", field="doses_per_day"
+            )
         return [_D(1)] * int(n)
     if split_pct is None:
         return None
@@ -304,7 +320,9 @@ def _split_shares(
     total = sum(shares, _D(0))
     if not shares or total != 100:
         text = ", ".join(format_decimal(s) for s in shares)
-        raise DoseInputError(f"split_pct = [{text}] sums to {format_decimal(total)}, not 100")
+        raise DoseInputError(
+            f"split_pct = [{text}] sums to {format_decimal(total)}, not 100", field="split_pct"
+        )
     return shares
 
 
@@ -460,7 +478,10 @@ def compute_dose(
         tol = check_limit(tolerance_pct, "tolerance_pct", "%", _D(0), limits.max_tolerance_pct)
         shares = _split_shares(doses_per_day, split_pct, limits)
         if shares is not None and step is None:
-            raise DoseInputError("a daily split needs dose_step_mg: each administration is a unit")
+            raise DoseInputError(
+                "a daily split needs dose_step_mg: each administration is a unit",
+                field="dose_step_mg",
+            )
         capped = cap is not None and basis.calculated_mg > cap
         capped_mg = cap if capped and cap is not None else basis.calculated_mg
         final = capped_mg if step is None else round_to_step(capped_mg, step)

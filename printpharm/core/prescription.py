@@ -62,7 +62,7 @@ class DoseRule(enum.StrEnum):
             return cls(key)
         except ValueError:
             names = ", ".join(r.value for r in cls)
-            raise DoseInputError(f"rule = {text!r} is not one of: {names}") from None
+            raise DoseInputError(f"rule = {text!r} is not one of: {names}", field="rule") from None
 
     @property
     def amount_unit(self) -> str:
@@ -259,14 +259,18 @@ def select_band(bands: Sequence[WeightBand], weight_kg: Decimal) -> WeightBand:
         holds the weight.
     """
     if not bands:
-        raise DoseInputError("bands = [] is empty; a weight-band rule needs at least one band")
+        raise DoseInputError(
+            "bands = [] is empty; a weight-band rule needs at least one band", field="bands"
+        )
     ordered = sorted(
         bands,
         key=lambda b: (b.upper_kg is None, b.upper_kg or Decimal(0), b.inclusive),
     )
     for earlier, later in zip(ordered, ordered[1:], strict=False):
         if (earlier.upper_kg, earlier.inclusive) == (later.upper_kg, later.inclusive):
-            raise DoseInputError(f"bands: two bands share the edge '{earlier.describe()}'")
+            raise DoseInputError(
+                f"bands: two bands share the edge '{earlier.describe()}'", field="bands"
+            )
     for band in ordered:
         check_positive(band.dose_mg, "band dose_mg", "mg")
         if band.upper_kg is not None:
@@ -276,11 +280,13 @@ def select_band(bands: Sequence[WeightBand], weight_kg: Decimal) -> WeightBand:
             if not band.contains(weight_kg):
                 raise DoseInputError(
                     f"weight_kg = {format_decimal(weight_kg)} is below the band "
-                    f"'{band.describe()}' and no other band holds it"
+                    f"'{band.describe()}' and no other band holds it",
+                    field="weight_kg",
                 )
             return band
     last = ordered[-1]
     raise DoseInputError(
         f"weight_kg = {format_decimal(weight_kg)} is above the last band "
-        f"({last.describe()}); no band holds it"
+        f"({last.describe()}); no band holds it",
+        field="weight_kg",
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from fractions import Fraction
 from typing import TypeAlias
 
 from printpharm.errors import DoseInputError, InputError
@@ -102,15 +103,18 @@ def parse_decimal(text: str, field: str, error: type[InputError] = DoseInputErro
     """
     stripped = text.strip()
     if stripped.lower().lstrip("+-") in ("nan", "snan", "inf", "infinity"):
-        raise error(f"{field} = {stripped} is not a finite number")
+        raise error(f"{field} = {stripped} is not a finite number", field=field)
     if not _PLAIN_DECIMAL.fullmatch(stripped):
         why = _why_not_plain(stripped)
-        raise error(f"{field} = {text!r} is not a number" + (f": {why}" if why else ""))
+        raise error(
+            f"{field} = {text!r} is not a number" + (f": {why}" if why else ""), field=field
+        )
     number = Decimal(stripped)
     if abs(number) >= MAX_TYPED_MAGNITUDE:
         raise error(
             f"{field} = {stripped} is not a plausible quantity (it must be below "
-            f"{format_decimal(MAX_TYPED_MAGNITUDE)} in magnitude)"
+            f"{format_decimal(MAX_TYPED_MAGNITUDE)} in magnitude)",
+            field=field,
         )
     return number
 
@@ -126,7 +130,9 @@ def parse_integer(text: str, field: str, error: type[InputError] = InputError) -
     stripped = text.strip()
     if not _PLAIN_INTEGER.fullmatch(stripped):
         why = "no decimals" if _PLAIN_DECIMAL.fullmatch(stripped) else _why_not_plain(stripped)
-        raise error(f"{field} = {text!r} is not a whole number" + (f": {why}" if why else ""))
+        raise error(
+            f"{field} = {text!r} is not a whole number" + (f": {why}" if why else ""), field=field
+        )
     return int(parse_decimal(stripped, field, error))
 
 
@@ -153,15 +159,15 @@ def to_decimal(value: object, field: str) -> Decimal:
         refuses, NaN or infinite.
     """
     if isinstance(value, bool) or not isinstance(value, Decimal | int | str | float):
-        raise DoseInputError(f"{field} = {value!r} is not a number")
+        raise DoseInputError(f"{field} = {value!r} is not a number", field=field)
     if isinstance(value, str):
         return parse_decimal(value, field)
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation:
-        raise DoseInputError(f"{field} = {value!r} is not a number") from None
+        raise DoseInputError(f"{field} = {value!r} is not a number", field=field) from None
     if not number.is_finite():
-        raise DoseInputError(f"{field} = {value} is not a finite number")
+        raise DoseInputError(f"{field} = {value} is not a finite number", field=field)
     return number
 
 
@@ -220,7 +226,7 @@ def check_positive(value: object, field: str, unit: str) -> Decimal:
     """
     number = to_decimal(value, field)
     if number <= 0:
-        raise DoseInputError(f"{field} = {value} must be above 0 {unit}".rstrip())
+        raise DoseInputError(f"{field} = {value} must be above 0 {unit}".rstrip(), field=field)
     return number
 
 
@@ -239,7 +245,9 @@ def check_limit(
     for side, limit, broken in (("below", low, number < low), ("above", high, number > high)):
         if broken:
             limit_text = f"{format_decimal(limit)} {unit}".rstrip()
-            raise DoseInputError(f"{field} = {value} is {side} the limit of {limit_text}{suffix}")
+            raise DoseInputError(
+                f"{field} = {value} is {side} the limit of {limit_text}{suffix}", field=field
+            )
     return number
 
 
@@ -324,9 +332,14 @@ def deviation_pct(final: Decimal, reference: Decimal) -> Decimal:
         return (final - reference) / reference * 100
 
 
-def within_tolerance(final: Decimal, reference: Decimal, tolerance_pct: Decimal) -> bool:
-    """Whether |final − reference| ≤ tolerance_pct % of ``reference`` (inclusive, exact)."""
-    # Cross-multiplied so that an exact 10.0 % deviation is compared exactly.
-    with localcontext() as ctx:
-        ctx.prec = DECIMAL_PRECISION * 2
-        return abs(final - reference) * 100 <= tolerance_pct * reference
+def within_tolerance(
+    final: Decimal | Fraction, reference: Decimal | Fraction, tolerance_pct: Decimal | Fraction
+) -> bool:
+    """Whether |final − reference| ≤ tolerance_pct % of ``reference`` (inclusive, exact).
+
+    The one within-tolerance test: a rounded dose against its prescription, a weighed
+    unit against its target (the run loop), a unit and a batch mean against the local
+    specification. Computed with fractions, so an exact 10.0 % deviation is within ±10 %.
+    """
+    final, reference, tolerance = Fraction(final), Fraction(reference), Fraction(tolerance_pct)
+    return abs(final - reference) * 100 <= tolerance * reference

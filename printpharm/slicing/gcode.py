@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from printpharm.core.flavours import FLAVOURS
 from printpharm.errors import SlicingError
 from printpharm.slicing.settings import MachineSettings, ProcessSettings
 from printpharm.slicing.toolpaths import SlicedUnit
@@ -94,6 +95,8 @@ def _template_values(machine: MachineSettings, process: ProcessSettings) -> dict
         "purge_y_mm": _num(machine.margin_mm / 2),
         "purge_z_mm": _num(process.first_height_mm),
         "purge_e": _num(purge_mm3 * e.e_per_mm3, e.e_decimals),
+        # a previous batch ends sucked back by up to one retraction: refill it first
+        "reprime_e": _num(process.retract_mm, e.e_decimals),
         "park_x_mm": _num(machine.park_x_mm),
         "park_y_mm": _num(machine.park_y_mm),
         "park_lift_mm": _num(machine.park_lift_mm),
@@ -328,7 +331,8 @@ def _write(
     ]
     if ext.e_units == "mm3":
         out.append(f"M200 D{_num(ext.diameter_mm, 4)} ; volumetric E: mm3")
-    out.extend(_load(folder, machine.start_template or f"{machine.flavour}_start.gcode", values))
+    start = machine.start_template or FLAVOURS[machine.flavour].start_template
+    out.extend(_load(folder, start, values))
     out.append("M83 ; relative E" if ext.relative else "M82 ; absolute E")
     if process.retract_mm:
         out.append(f"G1 E{-process.retract_mm:.{ext.e_decimals}f} F{writer.retract_f}")
@@ -344,7 +348,8 @@ def _write(
         out.append(f";PRINTPHARM WEIGH n={n}")
     if ext.e_units == "mm3":
         out.append("M200 D0 ; volumetric E off")
-    out.extend(_load(folder, machine.end_template or f"{machine.flavour}_end.gcode", values))
+    end = machine.end_template or FLAVOURS[machine.flavour].end_template
+    out.extend(_load(folder, end, values))
     longest = max(out, key=len)
     _check_line(longest, "the plate's G-code")  # e.g. huge targets in a UNIT_START comment
     return "\n".join(out) + "\n"

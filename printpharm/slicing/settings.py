@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from printpharm.core.flavours import FLAVOURS, FlavourName
 from printpharm.errors import SlicingError
 from printpharm.geometry.sizing import Layering
 
@@ -19,7 +20,7 @@ __all__ = [
 ]
 
 EUnits = Literal["filament_mm", "plunger_mm", "mm3"]
-Flavour = Literal["marlin_fdm", "marlin_sse", "klipper", "reprap"]
+Flavour = FlavourName  # the registry: printpharm.core.flavours
 InfillPattern = Literal["rectilinear", "grid", "concentric"]
 
 
@@ -165,8 +166,8 @@ class MachineSettings:
 
     def __post_init__(self) -> None:
         _require(
-            self.flavour in ("marlin_fdm", "marlin_sse", "klipper", "reprap"),
-            f"machine: flavour={self.flavour!r} is unknown",
+            self.flavour in FLAVOURS,
+            f"machine: flavour={self.flavour!r} is unknown; known: {', '.join(FLAVOURS)}",
         )
         _require(
             self.bed_x_mm > 0 and self.bed_y_mm > 0 and self.max_z_mm > 0,
@@ -175,6 +176,7 @@ class MachineSettings:
         _require(self.acceleration_mm_s2 > 0, "machine: acceleration_mm_s2 must be positive")
         if self.extrusion.e_units == "mm3":
             _require(
-                self.flavour != "klipper",
-                "machine: Klipper has no volumetric E mode (M200); use filament_mm or plunger_mm",
+                FLAVOURS[self.flavour].volumetric_e,
+                f"machine: {FLAVOURS[self.flavour].label} has no volumetric E mode (M200); "
+                "use filament_mm or plunger_mm",
             )

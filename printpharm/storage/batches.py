@@ -45,7 +45,12 @@ BATCH_STATUSES: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class UnitReading:
-    """One unit: target ink mass, the balance reading as captured, and the flow used."""
+    """One unit: target ink mass, the balance reading as captured, and the flow used.
+
+    ``flow_correction`` is the firmware flow factor (M221, %); ``e_scale`` the
+    material factor the unit's G-code was printed with (1 = as planned) and
+    ``correction_reason`` the flow controller's reason for it.
+    """
 
     unit_index: int
     target_mass_mg: Decimal
@@ -56,6 +61,8 @@ class UnitReading:
     capture_method: str | None = None
     flow_correction: Decimal | None = None
     raw_line: str | None = None
+    e_scale: Decimal | None = None
+    correction_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +232,8 @@ def _reading(unit: Unit) -> UnitReading:
         unit.capture_method,
         unit.flow_correction,
         unit.raw_line,
+        unit.e_scale,
+        unit.correction_reason,
     )
 
 

@@ -388,7 +388,11 @@ class Batch(Base):
 
 
 class Unit(Base):
-    """One printed unit: target mass, the raw balance reading and the flow correction."""
+    """One printed unit: target mass, the raw balance reading and the flow correction.
+
+    ``flow_correction`` is the firmware flow factor (M221, %); ``e_scale`` the
+    material factor of the unit's G-code E words and ``correction_reason`` why.
+    """
 
     __tablename__ = "units"
     __table_args__ = (UniqueConstraint("batch_id", "unit_index"),)
@@ -403,6 +407,8 @@ class Unit(Base):
     capture_method: Mapped[str | None] = mapped_column(String(16))
     flow_correction: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     raw_line: Mapped[str | None] = mapped_column(Text)
+    e_scale: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    correction_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Alarm(Base):

@@ -58,12 +58,12 @@ from printpharm.catalog.schema import Recipe
 from printpharm.geometry.mesh import form_mesh
 from printpharm.geometry.plate import layout_plate
 from printpharm.geometry.stl import save_stl
+from printpharm.services.run.form_specs import recipe_form_spec
 from printpharm.services.run.planning import (
     PlanResult,
     machine_settings,
     plan_batch,
     process_settings,
-    recipe_form_spec,
 )
 from printpharm.slicing.analysis import analyse_gcode
 from printpharm.slicing.fit import fit_unit

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from printpharm.catalog import load_catalog
 from printpharm.devices.sim import FAST_PTY_SPEED, Plate, PtyServer, build_balance, build_printer
-from printpharm.services.run.devices import connected_devices, simulator_urls
+from printpharm.services.run.devices import connected_devices, ink_physics, simulator_urls
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.prepare import prepare_run
 from printpharm.services.run.request import RunRequest
@@ -45,10 +45,11 @@ def bench_pty(units: int) -> None:
     printer_opts = {
         "e_units": printer_def.e_axis,
         "diameter_mm": str(ink.syringe.inner_diameter.value),
+        **ink_physics(ink),
     }
     with (
         PtyServer(build_printer(printer_opts, plate), speed=FAST_PTY_SPEED) as printer,
-        PtyServer(build_balance({"density": str(ink.density.value)}, plate), FAST_PTY_SPEED) as b,
+        PtyServer(build_balance({}, plate), FAST_PTY_SPEED) as b,
     ):
         start = time.perf_counter()
         with connected_devices(printer.path, b.path) as devices:

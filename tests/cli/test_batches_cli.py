@@ -36,7 +36,8 @@ def _print_batch(db: Path) -> str:
         # 20 units of 10 mg at 5 % w/w: 2.9.5 applies and passes, but only the content
         # uniformity of assayed units decides such a unit (release waits for it)
         request = make_request(load_catalog(), units=20)
-        urls = simulator_urls(request.printer_definition, request.ink, {"e_units": "mm3"})
+        ideal = {"e_units": "mm3", "process_rsd": "0"}  # records under test, not the process
+        urls = simulator_urls(request.printer_definition, request.ink, ideal)
         with connected_devices(*urls, link_options=FAST_LINK, balance_timeout_s=5.0) as devices:
             result = run_batch(
                 request, devices, recorder=DatabaseRecorder(services.auth, session),

@@ -87,7 +87,9 @@ def test_sim_printer_serves_a_pty_until_sigterm(
 
 
 def test_sim_printer_link_serves_the_plate_balance_too() -> None:
-    proc, paths = start_sim("printer", "--link", "--fast", "--fault", "balance.density=1.2")
+    proc, paths = start_sim(
+        "printer", "--link", "--fast", "--option", "balance_sd_mg=0.05", "--option", "bias=0.03"
+    )
     try:
         balance = Balance(open_transport(paths["balance"], baudrate=9600))
         assert balance.identify().serial_number
@@ -105,3 +107,30 @@ def test_sim_refuses_an_unknown_fault() -> None:
     )
     assert proc.returncode == 2
     assert "'explode'" in proc.stderr and "never_settles" in proc.stderr
+
+
+def test_sim_help_documents_the_process_options(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["sim", "--help"], ["sim", "printer", "--help"]):
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        for option in ("process_rsd=", "drift_pct_per_unit=", "bias=", "clog_unit=",
+                       "clog_factor=", "bubble_rate=", "balance_sd_mg=", "seed="):  # fmt: skip
+            assert option in out, (argv, option)
+        assert "deposited mass (0.02 = 2 %" in out
+    main(["sim", "--help"])
+    assert "published SSE unit RSD is 1-4 %, FDM ~1 %" in capsys.readouterr().out.replace("\n", " ")
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [("process_rsd=0.9", "must be in 0.0..0.5"), ("nope=1", "accepted options: ")],
+)
+def test_sim_refuses_a_bad_process_option(option: str, message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "printpharm", "sim", "printer", "--option", option],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr and proc.stderr.count("\n") == 1

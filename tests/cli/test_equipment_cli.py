@@ -55,8 +55,9 @@ def test_equipment_people_and_room_on_the_command_line(cli: Cli, tmp_path: Path)
     add_released_lot(cli, "L-EQ-1")
     _set(cli, "line_clearance.second_person", "required")
     plate = Plate()
-    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5"}, plate)
-    balance = build_balance({"density": "1.20", "check_weight_g": "100.00003"}, plate)
+    ideal = {"process_rsd": "0", "mass_per_mm3": "1.19", "mass_offset_mg": "-0.5"}  # the paste's
+    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5", **ideal}, plate)
+    balance = build_balance({"check_weight_g": "100.00003"}, plate)
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
         ports = ["--printer-port", p_port.path, "--balance-port", b_port.path]
         _equip(cli, b_port.path)

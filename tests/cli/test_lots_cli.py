@@ -106,8 +106,9 @@ def test_lot_to_release_end_to_end_over_pseudo_terminals(cli: Cli, tmp_path: Pat
                                  "--model", BALANCE_MODEL)  # fmt: skip
     assert code == 0, err
     plate = Plate()
-    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5"}, plate)
-    balance = build_balance({"density": "1.20", "check_weight_g": "100.00003"}, plate)
+    ideal = {"process_rsd": "0", "mass_per_mm3": "1.19", "mass_offset_mg": "-0.5"}  # the paste's
+    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5", **ideal}, plate)
+    balance = build_balance({"check_weight_g": "100.00003"}, plate)
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
         qualify_balance(cli, "sup1", BALANCE_SERIAL)  # registered, qualified, checked today
         check_balance(cli, "tech1", BALANCE_SERIAL, b_port.path)

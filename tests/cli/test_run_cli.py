@@ -102,7 +102,8 @@ def test_pause_policy_answers_from_the_command_line(
         capsys, *argv, "--units", "3", "--sim-option", "clog_unit=2", "--on-pause", answer, code=1
     )
     assert data["status"] == status
-    assert [a["unit"] for a in data["alarms"]] == [2]
+    paused = [a for a in data["alarms"] if a["action"] == "pause"]
+    assert [a["unit"] for a in paused] == ([2, 3] if answer == "continue" else [2])  # it persists
     assert data["alarms"][0]["action"] == "pause"
     assert data["alarms"][0]["decision"] == answer
     if status == "completed":
@@ -143,8 +144,11 @@ def test_run_as_a_real_process() -> None:
 
 def test_explicit_ports_drive_the_named_devices(capsys: pytest.CaptureFixture[str]) -> None:
     plate = "cli-explicit-ports"
-    printer = f"sim://printer?plate={plate}&fast=1&e_units=plunger_mm&diameter_mm=14.5&seed=5"
-    balance = f"sim://balance?plate={plate}&fast=1&density=1.2&seed=5"
+    printer = (
+        f"sim://printer?plate={plate}&fast=1&e_units=plunger_mm&diameter_mm=14.5&seed=5"
+        "&mass_per_mm3=1.19&mass_offset_mg=-0.5"  # the cyclophosphamide paste's calibration
+    )
+    balance = f"sim://balance?plate={plate}&fast=1&seed=5"
     argv = [*CPM, "--units", "2", "--printer-port", printer, "--balance-port", balance]
     data = run_json(capsys, *argv, code=0)  # 2 units: completed, QC pending
     assert data["printer"]["port"] == printer and data["balance"]["port"] == balance
@@ -168,8 +172,11 @@ def test_a_bsa_dose_is_rounded_to_the_recipes_step_unless_told(
 
 def test_ctrl_c_stops_the_run_safely_and_reports_it() -> None:
     plate = "cli-ctrl-c"
-    printer = f"sim://printer?plate={plate}&speed=100&e_units=plunger_mm&diameter_mm=14.5"
-    balance = f"sim://balance?plate={plate}&speed=100&density=1.2"
+    printer = (
+        f"sim://printer?plate={plate}&speed=100&e_units=plunger_mm&diameter_mm=14.5"
+        "&mass_per_mm3=1.19&mass_offset_mg=-0.5"
+    )
+    balance = f"sim://balance?plate={plate}&speed=100"
     argv = [*CPM, "--units", "3", "--printer-port", printer, "--balance-port", balance]
     proc = subprocess.Popen(
         [sys.executable, "-m", "printpharm", *argv],
@@ -220,3 +227,60 @@ def test_the_dose_is_given_by_dose_mg_or_by_a_rule_never_both(
         assert main([*base, *extra]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, (extra, err)
+
+
+def test_the_default_simulation_is_rough_but_seeded(capsys: pytest.CaptureFixture[str]) -> None:
+    """Old simulator: unit RSD 0.007 % — nothing the controller or QC could be tested on."""
+    first = run_json(capsys, *CPM, "--units", "10", code=0)
+    masses = [u["measured_mg"] for u in first["units"]]
+    mean = sum(masses) / len(masses)
+    rsd = (sum((m - mean) ** 2 for m in masses) / (len(masses) - 1)) ** 0.5 / mean
+    assert 0.01 < rsd < 0.04  # a good SSE paste printer: 1-4 %
+    again = run_json(capsys, *CPM, "--units", "10", code=0)
+    assert [u["measured_mg"] for u in again["units"]] == masses  # the same seed, the same units
+    other = run_json(capsys, *CPM, "--units", "10", "--sim-option", "seed=7", code=0)
+    assert [u["measured_mg"] for u in other["units"]] != masses
+
+
+def test_sim_options_reach_the_process_and_the_record(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [*CPM, "--units", "6", "--sim-option", "process_rsd=0", "--sim-option", "bias=0.04"]
+    data = run_json(capsys, *argv, code=0)
+    assert abs(data["units"][0]["deviation_pct"] - 4.0) < 0.1  # the bias is on the deposit
+    assert data["corrections"], "a 4 % offset is corrected within the batch"
+    last = data["units"][-1]
+    assert last["e_scale"] < 0.98 and abs(last["deviation_pct"]) < 1.0
+    assert "corrected for its predicted offset" in last["correction_reason"]
+    assert data["corrections"][0]["reason"] and data["corrections"][0]["estimate_pct"] > 0
+
+
+def test_a_drift_warning_is_printed_and_the_run_goes_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [*CPM, "--units", "12", "--sim-option", "process_rsd=0"]
+    assert main([*argv, "--sim-option", "drift_pct_per_unit=-1"]) in (0, 1)
+    out = capsys.readouterr().out
+    (warning,) = [line for line in out.splitlines() if line.startswith("WARNING")]
+    assert "drift_warning" in warning and "trending -1.0" in warning
+    assert "1 drift warning(s)" in out and "unit  12" in out  # it printed every unit
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("wobble=1", "'wobble' is unknown; accepted options: "),
+        ("process_rsd=lots", "process_rsd='lots' is not a valid number"),
+        ("process_rsd=0.9", "process_rsd=0.9: must be in 0.0..0.5"),
+        ("clog_factor=-1", "clog_factor=-1.0: must be in 0.0..1.0"),
+        ("balance_sd_mg=x", "balance_sd_mg='x' is not a valid number"),
+    ],
+)
+def test_a_bad_sim_option_exits_2_naming_what_is_accepted(
+    capsys: pytest.CaptureFixture[str], option: str, message: str
+) -> None:
+    assert main([*CPM, "--units", "2", "--sim-option", option]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    if "unknown" in message:
+        for name in ("process_rsd", "drift_pct_per_unit", "bias", "clog_unit", "bubble_rate",
+                     "balance_sd_mg", "seed"):  # fmt: skip
+            assert name in err

@@ -163,8 +163,9 @@ def test_a_batch_is_for_patient_use_with_a_locked_library_a_registered_balance_a
     _lock_cpm(cli)
     add_released_lot(cli, "L-1")
     plate = Plate()
-    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5"}, plate)
-    balance = build_balance({"density": "1.20", "check_weight_g": "100.00003"}, plate)
+    calibration = {"mass_per_mm3": "1.19", "mass_offset_mg": "-0.5"}  # cyclophosphamide paste
+    printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5", **calibration}, plate)
+    balance = build_balance({"check_weight_g": "100.00003"}, plate)
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
         ports = ["--printer-port", p_port.path, "--balance-port", b_port.path]
         checked = [*RUN, *ports, "--user", "tech1", "--password-stdin", "--verified-by", "sup1",

@@ -57,7 +57,8 @@ def test_a_signed_change_is_versioned_and_audited(cli: Cli) -> None:
         ("session.idle_timeout_s", "30", "must be a whole number from 60 to 3600"),
         ("auth.lockout_threshold", "three", "must be a whole number from 3 to 10"),
         ("qc.mass_uniformity_policy", "lenient", "must be one of strict, gn_rounding"),
-        ("audit.enabled", "0", "unknown site setting 'audit.enabled'"),
+        ("audit.enabled", "0", "setting 'audit.enabled': the audit trail cannot be reconfigured"),
+        ("qc.lenient", "1", "unknown site setting 'qc.lenient'"),
     ],
 )
 def test_values_outside_the_declared_limits_are_refused(

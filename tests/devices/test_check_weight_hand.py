@@ -10,7 +10,9 @@ from printpharm.devices.sim.pty import SimTransport
 
 
 def _balance(**options: str) -> tuple[Balance, object]:
-    sim = build_balance({"noise_sd_g": "0", "container_g": "0", **options})
+    sim = build_balance(
+        {"balance_sd_mg": "0", "drift_mg_per_min": "0", "container_g": "0", **options}
+    )
     return Balance(SimTransport(sim, "sim://balance?fast=1", None)), sim
 
 

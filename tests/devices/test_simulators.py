@@ -123,7 +123,7 @@ def test_unknown_e_units_are_refused() -> None:
         build_printer({"e_units": "ml"})
 
 
-def test_clogged_unit_follows_tares_and_m118_markers() -> None:
+def test_a_clog_starts_at_its_unit_by_tares_or_m118_markers_and_persists() -> None:
     plate = Plate()
     sim = build_printer({"clog_unit": "2", "clog_factor": "0.25"}, plate)
     exchange(sim, b"M83\nG1 X1 E4\n", now_s=1.0)
@@ -131,7 +131,7 @@ def test_clogged_unit_follows_tares_and_m118_markers() -> None:
     plate.next_unit()
     exchange(sim, b"G1 X2 E4\n", now_s=2.0)
     exchange(sim, b"M118 PRINTPHARM UNIT 3\nG1 X3 E4\n", now_s=3.0)
-    assert plate.deposited_mm3 == pytest.approx(4 + 1 + 4)
+    assert plate.deposited_mm3 == pytest.approx(4 + 1 + 1)  # units 2 and 3 clogged
 
 
 def test_suck_back_never_takes_material_off_the_plate() -> None:
@@ -180,10 +180,13 @@ def test_balance_needs_cr_lf() -> None:
 
 def test_balance_waits_for_stability_after_a_deposit() -> None:
     plate = Plate()
-    sim = build_balance({"settle_s": "2", "noise_sd_g": "0", "density": "1.0"}, plate)
+    options = {"settle_s": "2", "balance_sd_mg": "0", "drift_mg_per_min": "0"}
+    sim = build_balance(options, plate)
     exchange(sim, b"Z\r\n", now_s=5.0)
-    plate.deposit(250.0)  # 250 mm³ at 1 g/mL = 0.25 g
-    assert exchange(sim, b"SI\r\n", now_s=5.5) == ["S D     0.25000 g"]
+    plate.deposit(250.0, 250.0)  # 250 mm³ weighing 250 mg
+    exchange(sim, b"", now_s=5.0)  # the balance sees the change
+    # it approaches the load exponentially (tau = settle_s / 10): 1 - e^-2.5 of it at 0.5 s
+    assert exchange(sim, b"SI\r\n", now_s=5.5) == ["S D     0.22948 g"]
     assert exchange(sim, b"S\r\n", now_s=6.0) == []  # still settling: S waits
     assert exchange(sim, b"", now_s=7.6) == ["S S     0.25000 g"]
 
@@ -210,11 +213,11 @@ def test_sim_urls_parse_and_refuse_unknown_options() -> None:
 
 
 def test_linked_default_sims_in_process() -> None:
-    printer = PrinterLink(open_transport("sim://printer?plate=t1&fast=1"))
+    printer = PrinterLink(open_transport("sim://printer?plate=t1&fast=1&process_rsd=0"))
     printer.connect()
     from printpharm.devices.balance import Balance
 
-    balance = Balance(open_transport("sim://balance?plate=t1&fast=1&density=1.0"))
+    balance = Balance(open_transport("sim://balance?plate=t1&fast=1"))
     balance.tare()
     printer.stream(["M83", "G1 X10 E100 F600"])
     printer.wait_for_moves()

@@ -237,6 +237,25 @@ class Shooter:
         self.ws.config = config
         window.new_batch.units.setValue(20)
 
+    def drift_run(self, window: Any) -> None:
+        """A paste whose deposit drifts −1.2 %/unit: the controller follows it and warns."""
+        import dataclasses
+
+        config = self.ws.config
+        url = "sim://printer?drift_pct_per_unit=-1.2"
+        self.ws.config = dataclasses.replace(config, printer_url=url)
+        window.new_batch.units.setValue(8)
+        window.show_page("new_batch")
+        window.new_batch.next_button.click()
+        self.wait_for(lambda: window.plan.authorisation is not None or window.plan.error.text())
+        window.plan.print_button.click()
+        self.clear_line(window)
+        window.print_page.start_button.click()
+        self.wait_for(lambda: window.print_page.result is not None)
+        self.shot(window, "print-drift-warning")
+        self.ws.config = config
+        window.new_batch.units.setValue(20)
+
     def library(self, window: Any) -> None:
         """Library page empty, imported, a signature dialog, then a recipe locked (not its ink)."""
         page = window.library
@@ -359,6 +378,7 @@ class Shooter:
         window.print_page.start_button.click()
         self.wait_for(lambda: window.print_page.result not in (None, before), 120)
         self.shot(window, "print-unit-contents")
+        self.shot(window.print_page.table, "print-unit-contents-table")  # material and content
         window.show_page("qc")
         cu = window.qc.cu
         cu.select_button.click()
@@ -560,6 +580,7 @@ class Shooter:
         self.new_batch(window)
         self.plan_and_print(window)
         self.clogged_run(window)
+        self.drift_run(window)
         self.library(window)
         self.refused_and_research(window)
         self.second_person_check(window)

@@ -36,6 +36,7 @@ from printpharm.services.control.equipment import (
     record_maintenance,
 )
 from printpharm.services.control.line_clearance import LineClearance
+from printpharm.services.run.devices import ink_physics
 from printpharm.storage.equipment import CheckWeightRecord
 from tests.services._records_fixtures import Env
 
@@ -106,10 +107,9 @@ def sim_pair(catalog: Catalog) -> Iterator[Any]:
     def start(**balance_options: str) -> SimPair:
         plate = Plate()
         ink = catalog.ink(catalog.recipe("cpm-chewable-disc").ink)
-        options = {"density": str(ink.density.value), "check_weight_g": "100.00003",
-                   **balance_options}  # fmt: skip
-        balance = build_balance(options, plate)
-        printer = PtyServer(build_printer({"e_units": "mm3"}, plate), speed=1000.0).start()
+        balance = build_balance({"check_weight_g": "100.00003", **balance_options}, plate)
+        physics = {"e_units": "mm3", "process_rsd": "0", **ink_physics(ink)}
+        printer = PtyServer(build_printer(physics, plate), speed=1000.0).start()
         scale = PtyServer(balance, speed=1000.0).start()
         servers.extend([printer, scale])
         return SimPair(printer.path, scale.path, plate, balance)

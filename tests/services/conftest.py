@@ -24,15 +24,17 @@ RUN_DAY = date(2026, 11, 22)
 
 def plate_gcode(
     targets_mg: list[Decimal],
-    density_g_per_cm3: Decimal,
+    mg_per_mm3: Decimal,
     mm3_per_e: Decimal = Decimal(1),
     moves_per_unit: int = 12,
     weigh_points: bool = False,
+    offset_mg: Decimal = Decimal(0),
 ) -> str:
     """A small SSE plate in the planner's marker format, relative E (M83).
 
-    Each unit deposits exactly ``target / density`` mm³ split over its moves;
-    E is in units of ``mm3_per_e`` mm³.
+    Each unit deposits the volume the ink's calibration ``mass = a·V + b`` gives
+    for its target, ``(target − offset_mg) / mg_per_mm3`` mm³, split over its
+    moves; E is in units of ``mm3_per_e`` mm³.
     """
     # what E means, as the planner writes it (the run's preflight reads the ink needed back)
     if mm3_per_e == 1:
@@ -42,7 +44,7 @@ def plate_gcode(
         header = f";PRINTPHARM EXTRUSION e_units=filament_mm diameter_mm={diameter:.6f}"
     lines = ["; hand-made plate", header, "G21", "G90", "M83", "G92 E0", ""]
     for n, target in enumerate(targets_mg, start=1):
-        volume_mm3 = target / density_g_per_cm3  # mg / (mg/mm³)
+        volume_mm3 = (target - offset_mg) / mg_per_mm3  # mg / (mg/mm³)
         e_per_move = volume_mm3 / mm3_per_e / moves_per_unit
         x0 = 20 + 15 * (n - 1)
         lines.append(f";PRINTPHARM UNIT_START n={n} of={len(targets_mg)} target_mg={target}")
@@ -77,12 +79,14 @@ def make_request(
 ) -> RunRequest:
     """A run request for a shipped recipe with a hand-made plate on the E = mm³ simulator.
 
-    Target ink mass per unit = dose / drug load (10 mg at 50 mg/g → 200 mg).
+    Target ink mass per unit = dose / drug load (10 mg at 50 mg/g → 200 mg); the
+    volume is what the ink's calibration gives for it, as the planner does.
     """
     recipe = recipe or catalog.recipe(recipe_id)
     ink = catalog.ink(recipe.ink)
     target = (dose_mg * 1000 / ink.weighed_drug_load().value).quantize(Decimal("0.001"))
-    text = gcode or plate_gcode([target] * units, ink.density.value)
+    cal = ink.calibration
+    text = gcode or plate_gcode([target] * units, cal.a.value, offset_mg=cal.b.value)
     return RunRequest(
         recipe=recipe,
         ink=ink,
@@ -109,11 +113,17 @@ def sim_devices(catalog: Catalog) -> Iterator[Any]:
     """Factory: ``sim_devices(request, **sim_options)`` → RunDevices on linked fast sims.
 
     The printer simulator's E unit is 1 mm³ (the hand-made plates are volumetric).
+    Its process is ideal (``process_rsd=0``) unless the test asks for noise: these
+    tests check exact behaviour; statistics are in tests/benchmarks.
     """
     stack: list[Any] = []
 
     def open_(request: RunRequest, **sim_options: Any) -> RunDevices:
-        opts: Mapping[str, str] = {"e_units": "mm3", **{k: str(v) for k, v in sim_options.items()}}
+        opts: Mapping[str, str] = {
+            "e_units": "mm3",
+            "process_rsd": "0",
+            **{k: str(v) for k, v in sim_options.items()},
+        }
         printer_url, balance_url = simulator_urls(request.printer_definition, request.ink, opts)
         manager = connected_devices(
             printer_url, balance_url, link_options=FAST_LINK, balance_timeout_s=5.0

@@ -21,6 +21,7 @@ from printpharm.errors import (
 from printpharm.services.access.auth import AuthConfig, AuthService
 from printpharm.services.access.passwords import PasswordPolicy, default_blocklist
 from printpharm.services.access.permissions import PERMISSIONS, Operation, Role
+from printpharm.services.control.site_settings import change_setting
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import unit_of_work
 from tests.services._records_fixtures import (
@@ -331,16 +332,28 @@ def test_non_administrators_cannot_manage_users(env: Env) -> None:
 def test_audit_trail_cannot_be_reconfigured(env: Env) -> None:
     """AUD-09: no role may switch the audit trail off; the attempt is logged."""
     with pytest.raises(PermissionDenied, match="audit trail"):
-        env.settings.change(env.admin, "audit.enabled", False, "speed")  # type: ignore[arg-type]
+        change_setting(env.auth, env.admin, "audit.enabled", "false", "speed", ADMIN_PW)
     assert _actions(env, action="change-refused") == [("change-refused", "audit.enabled")]
-    setting = env.settings.change(env.admin, "session.idle_timeout_s", 600, "site SOP 12")  # type: ignore[arg-type]
-    setting = env.settings.change(env.admin, "session.idle_timeout_s", 900, "SOP 12 rev 2")  # type: ignore[arg-type]
+    change_setting(env.auth, env.admin, "session.idle_timeout_s", "600", "site SOP 12", ADMIN_PW)
+    setting = change_setting(
+        env.auth, env.admin, "session.idle_timeout_s", "900", "SOP 12 rev 2", ADMIN_PW
+    )
     assert (setting.value, setting.version) == (900, 2)
     with pytest.raises(InputError, match="reason"):
-        env.settings.change(env.admin, "session.idle_timeout_s", 300, "")  # type: ignore[arg-type]
-    _, supervisor = env.make_user("sup1", "supervisor")
+        change_setting(env.auth, env.admin, "session.idle_timeout_s", "300", "", ADMIN_PW)
+    sup_pw, supervisor = env.make_user("sup1", "supervisor")
     with pytest.raises(PermissionDenied):
-        env.settings.change(supervisor, "session.idle_timeout_s", 60, "shorter")
+        change_setting(env.auth, supervisor, "session.idle_timeout_s", "60", "shorter", sup_pw)
+
+
+def test_there_is_one_way_to_change_a_setting(env: Env) -> None:
+    """The records services expose no setter that skips limits, password and same value."""
+    assert not hasattr(env.settings, "change")
+    with pytest.raises(InputError, match="must be a whole number from 60 to 3600"):
+        change_setting(env.auth, env.admin, "session.idle_timeout_s", "1", "tiny", ADMIN_PW)
+    change_setting(env.auth, env.admin, "session.idle_timeout_s", "600", "SOP 12", ADMIN_PW)
+    with pytest.raises(InputError, match="already 600"):
+        change_setting(env.auth, env.admin, "session.idle_timeout_s", "600", "again", ADMIN_PW)
 
 
 def test_configuration_values_are_validated(db: object) -> None:

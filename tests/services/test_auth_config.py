@@ -8,6 +8,7 @@ import pytest
 
 from printpharm.errors import InputError, MigrationError, PermissionDenied
 from printpharm.services.access.passwords import HasherConfig
+from printpharm.services.control.site_settings import change_setting
 from printpharm.services.station.records_app import (
     HASHER_ENV,
     auth_config_from_settings,
@@ -69,10 +70,13 @@ def test_settings_changed_by_an_administrator_take_effect(
         initialise(url, "admin2", "Eve", "correct-horse-42-battery")
     services = open_records(url)
     session = services.auth.login("admin", "correct-horse-42-battery")
-    services.settings.change(session, "auth.lockout_threshold", 2, "SOP SEC-3 rev 4")
+    change_setting(
+        services.auth, session, "auth.lockout_threshold", "4", "SOP SEC-3 rev 4",
+        "correct-horse-42-battery",
+    )  # fmt: skip
     services.close()
     services = open_records(url)
-    assert services.auth.config.lockout_threshold == 2
+    assert services.auth.config.lockout_threshold == 4
     session = services.auth.login("admin", "correct-horse-42-battery")
     with services.auth.uow(write=False) as uow:
         events = uow.events()

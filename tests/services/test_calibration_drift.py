@@ -10,13 +10,17 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.core.calibration import fit_calibration
 from printpharm.core.calibration_checks import DRIFT_MESSAGE
-from printpharm.services.run.calibration import CalibrationInForce
+from printpharm.services.run.calibration import (
+    CalibrationInForce,
+    MassPrediction,
+    calibration_check,
+)
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.devices import connected_devices, simulator_urls
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.prepare import prepare_run
 from printpharm.services.run.recording import BatchRecorder, NullRecorder
-from printpharm.services.run.result import BatchResult
+from printpharm.services.run.result import BatchResult, UnitRecord
 from printpharm.storage.repositories import unit_of_work
 from tests.services._lot_fixtures import INK, make_team
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
@@ -45,7 +49,10 @@ def run(catalog: Catalog) -> Iterator[object]:
             catalog, "cpm-chewable-disc", Decimal(10), 4, calibration=calibration
         )
         request = prepared.request
-        urls = simulator_urls(request.printer_definition, request.ink, {"seed": "5", **sim})
+        paste = {"mass_per_mm3": "1.2", "mass_offset_mg": "0", "process_rsd": "0"}
+        urls = simulator_urls(
+            request.printer_definition, request.ink, {"seed": "5", **paste, **sim}
+        )
         with connected_devices(*urls) as devices:
             return run_batch(request, devices, recorder=recorder, options=options())
 
@@ -84,3 +91,25 @@ def test_the_ink_files_calibration_cannot_tell_drift_from_scatter(run) -> None: 
     result = run(None, NullRecorder(), bias="0.03")
     assert result.calibration_check is None
     assert result.recipe["calibration"]["source"] == "ink_file"
+
+
+def test_units_printed_with_a_corrected_e_factor_are_predicted_at_that_factor(
+    site: CalibrationInForce,
+) -> None:
+    """The flow controller scales E words: a unit printed at ×0.97 is predicted 3 % lighter."""
+    volume = 250.0
+    prediction = MassPrediction(site, volume, site.line.mass_for_volume(volume), None)
+
+    def unit(n: int, e_scale: str, measured: float) -> UnitRecord:
+        return UnitRecord(
+            n, Decimal(300), Decimal(repr(round(measured, 4))), None, "pass", Decimal("7.5"),
+            Decimal(100), e_scale=Decimal(e_scale),
+        )  # fmt: skip
+
+    at_097 = [unit(n, "0.97", 0.97 * 1.2 * volume) for n in range(1, 5)]
+    check = calibration_check(prediction, "completed", at_097)
+    assert check is not None and check["drift"] is False  # as the calibration predicts at ×0.97
+    assert abs(check["mean_departure_mg"]) < Decimal("0.1")
+    as_planned = [unit(n, "1", 0.97 * 1.2 * volume) for n in range(1, 5)]
+    check = calibration_check(prediction, "completed", as_planned)
+    assert check is not None and check["drift"] is True  # 3 % light at the planned volume

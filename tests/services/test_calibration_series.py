@@ -49,15 +49,17 @@ def test_a_range_the_disc_cannot_hold_is_narrowed_and_said(catalog: Catalog) -> 
 def test_every_disc_is_weighed_and_the_simulator_physics_is_recovered(catalog: Catalog) -> None:
     plan = plan_series(catalog, CPM, PRINTER)
     seen = []
-    urls = simulator_urls(plan.printer, plan.ink, {"seed": "4", "bias": "0.03"})
+    ideal = {"seed": "4", "bias": "0.03", "process_rsd": "0"}  # a noise-free process
+    urls = simulator_urls(plan.printer, plan.ink, ideal)
     with connected_devices(*urls) as devices:
         points = run_series(plan, devices, on_point=seen.append)
     assert list(points) == seen and [p.n for p in points] == list(range(1, 11))
     assert all(p.raw.startswith("S S") for p in points)
     fit = fit_calibration([float(p.volume_mm3) for p in points], [float(p.mass_mg) for p in points])
-    # the simulated paste: 1.20 mg/mm³ × 1.03 (bias), no offset; noise 0.02 mg
-    assert fit.a_mg_per_mm3 == pytest.approx(1.236, rel=1e-4)
-    assert fit.b_mg == pytest.approx(0, abs=0.05) and fit.residual_sd_mg is not None
+    # the simulated paste: the ink's 1.19 mg/mm³ × 1.03 (bias on the deposit), its −0.5 mg
+    # offset per unit; balance noise 0.02 mg
+    assert fit.a_mg_per_mm3 == pytest.approx(1.19 * 1.03, rel=1e-4)
+    assert fit.b_mg == pytest.approx(-0.5, abs=0.05) and fit.residual_sd_mg is not None
     assert fit.residual_sd_mg < 0.05
 
 
@@ -67,8 +69,7 @@ def test_a_failing_balance_stops_the_series_and_makes_the_printer_safe(catalog: 
     plan = plan_series(catalog, CPM, PRINTER, volumes_mm3=[100, 200], replicates=1)
     plate = Plate()
     printer = build_printer({"e_units": "plunger_mm", "diameter_mm": "14.5"}, plate)
-    balance = build_balance({"density": "1.20", "never_settles": "1", "stable_timeout_s": "1"},
-                            plate)  # fmt: skip
+    balance = build_balance({"never_settles": "1", "stable_timeout_s": "1"}, plate)
     with PtyServer(printer, speed=1000.0) as p_port, PtyServer(balance, speed=1000.0) as b_port:
         with connected_devices(p_port.path, b_port.path, balance_timeout_s=5.0) as devices:
             with pytest.raises(BalanceUnstable):

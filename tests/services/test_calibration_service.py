@@ -9,8 +9,20 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.errors import CalibrationError, InputError, PermissionDenied, RecordError
 from printpharm.services.control.calibration import CalibrationService, FitRequest
+from printpharm.services.control.calibration_criteria import criteria_in_force
+from printpharm.services.control.site_settings import change_setting
+from printpharm.storage.repositories import unit_of_work
 from tests.services._lot_fixtures import INK, Team, lock_items, make_team, released_lot
-from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
+from tests.services._records_fixtures import (
+    ADMIN_PW,
+    Env,
+    clock,
+    db,
+    db_spec,
+    env,
+    sqlite_template,
+)
+from tests.storage._dbs import make_context
 
 __all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
 
@@ -79,14 +91,33 @@ def test_a_fit_failing_the_criteria_is_refused_with_every_reason_and_audited(
     assert refused.reason is not None and "4 points" in refused.reason
     assert len(refused.new()["points"]) == 4
     assert service.list(team["insp"][1]) == []  # nothing stored
-    env.settings.change(env.admin, "calibration.min_points", 4, "small OQ series")  # type: ignore[arg-type]
-    env.settings.change(env.admin, "calibration.min_volume_ratio", "2", "narrow range")  # type: ignore[arg-type]
+    change_setting(env.auth, env.admin, "calibration.min_points", "4", "small OQ series", ADMIN_PW)
+    change_setting(
+        env.auth, env.admin, "calibration.min_volume_ratio", "2", "narrow range", ADMIN_PW
+    )
     with pytest.raises(CalibrationError) as again:
         _fit(service, team, points=scattered)
     assert str(again.value).split("refused: ")[1].startswith("R² 0.665676 is below")
     assert "span" not in str(again.value) and "residual SD" in str(again.value)
     with pytest.raises(CalibrationError, match="at least 3 prints"):
         _fit(service, team, points=POINTS[:2])
+
+
+def test_the_decimal_criteria_are_changed_as_every_site_setting_is(env: Env) -> None:
+    """Through change_setting: limits, exact text, the same value refused, audited, in force."""
+    key = "calibration.min_r2"
+    with pytest.raises(InputError, match=r"must be a number from 0.9 to 1$"):
+        change_setting(env.auth, env.admin, key, "0.85", "looser", ADMIN_PW)
+    with pytest.raises(InputError, match="must be a number from 0.9 to 1"):
+        change_setting(env.auth, env.admin, key, "1e-3", "looser", ADMIN_PW)
+    stored = change_setting(env.auth, env.admin, key, " 0.9980 ", "tighter OQ", ADMIN_PW)
+    assert stored.value == "0.998"  # exact text, never a float
+    with pytest.raises(InputError, match=r"calibration.min_r2 is already 0.998; nothing"):
+        change_setting(env.auth, env.admin, key, "0.998", "again", ADMIN_PW)
+    (event,) = [e for e in env.events(record_type="setting") if e.record_id == key]
+    assert (event.action, event.reason, event.new()) == ("create", "tighter OQ", "0.998")
+    with unit_of_work(env.db, make_context(), write=False) as uow:
+        assert criteria_in_force(uow).min_r2 == Decimal("0.998")
 
 
 def test_two_pharmacists_validate_and_lock_never_the_one_who_fitted(

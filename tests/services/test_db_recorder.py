@@ -55,6 +55,30 @@ def test_a_completed_run_is_a_batch_record_with_its_audit_trail(
     assert finish["status"] == "completed" and finish["qc"]["verdict"] == result.qc.verdict
 
 
+def test_each_unit_keeps_its_material_factor_and_the_reason_and_warnings_are_alarms(
+    env: Env, catalog: Catalog, sim_devices: Any
+) -> None:
+    _, session = env.make_user("tech1", "technician")
+    request = make_request(catalog, units=12)
+    devices = sim_devices(request, drift_pct_per_unit=-0.8)
+    result = run_batch(
+        request, devices, recorder=DatabaseRecorder(env.auth, session), options=options()
+    )
+    assert result.corrections and any(a.action == "warn" for a in result.alarms)
+    with unit_of_work(env.db, make_context(), write=False) as uow:
+        row = uow.batches.get(result.batch_id)
+        alarms = uow.alarms.unacknowledged()
+    assert row is not None
+    for stored, unit in zip(row.units, result.units, strict=True):
+        assert stored.e_scale == unit.e_scale and stored.flow_correction == Decimal(100)
+        assert stored.correction_reason == unit.correction_reason
+    assert row.units[-1].e_scale is not None and row.units[-1].e_scale > 1
+    warning = next(a for a in alarms if a.kind == "run.drift_warning")
+    assert warning.severity == "warn" and "trending" in warning.message
+    flows = [e.new() for e in env.events(batch_id=result.batch_id) if e.record_type == "flow"]
+    assert [f["reason"] for f in flows] == [c.reason for c in result.corrections]
+
+
 def test_an_interrupted_run_keeps_what_was_done(
     env: Env, catalog: Catalog, sim_devices: Any
 ) -> None:

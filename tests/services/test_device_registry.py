@@ -26,11 +26,20 @@ from printpharm.services.control.device_registry import (
 )
 from printpharm.services.control.equipment import qualify
 from printpharm.services.control.print_authority import begin_recorded_run
+from printpharm.services.control.site_settings import change_setting
 from printpharm.services.records.export import patient_use
-from printpharm.services.run.devices import connected_devices
+from printpharm.services.run.devices import connected_devices, ink_physics
 from printpharm.services.run.loop import run_batch
 from tests.services._equipment_fixtures import CLEARED, check_balance, train_operator
-from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
+from tests.services._records_fixtures import (
+    ADMIN_PW,
+    Env,
+    clock,
+    db,
+    db_spec,
+    env,
+    sqlite_template,
+)
 from tests.services.conftest import FAST_LINK, make_request, options
 
 __all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
@@ -43,11 +52,9 @@ def pty_pair(catalog: Catalog) -> Iterator[tuple[str, str, Plate]]:
     """Linked printer and balance simulators on two pseudo-terminals."""
     plate = Plate()
     ink = catalog.ink(catalog.recipe("cpm-chewable-disc").ink)
-    printer = PtyServer(build_printer({"e_units": "mm3"}, plate), speed=1000.0).start()
-    balance = PtyServer(
-        build_balance({"density": str(ink.density.value), "check_weight_g": "100.00003"}, plate),
-        speed=1000.0,
-    ).start()
+    physics = {"e_units": "mm3", "process_rsd": "0", **ink_physics(ink)}
+    printer = PtyServer(build_printer(physics, plate), speed=1000.0).start()
+    balance = PtyServer(build_balance({"check_weight_g": "100.00003"}, plate), speed=1000.0).start()
     yield printer.path, balance.path, plate
     printer.stop()
     balance.stop()
@@ -132,6 +139,6 @@ def test_the_calibration_validity_is_a_site_setting(env: Env) -> None:
     register_balance(env.auth, env.admin, SERIAL, date(2026, 3, 20))  # type: ignore[arg-type]
     identity, port = {"model": "XS205", "serial_number": SERIAL}, "/dev/ttyUSB0"
     assert balance_policy(env.auth, date(2026, 3, 29))(identity, port)[0].passed  # 365 days
-    env.settings.change(env.admin, VALIDITY_SETTING, 5, "SOP CAL-2: weekly checks")  # type: ignore[arg-type]
+    change_setting(env.auth, env.admin, VALIDITY_SETTING, "5", "SOP CAL-2: weekly", ADMIN_PW)
     (check,) = balance_policy(env.auth, date(2026, 3, 29))(identity, port)
     assert not check.passed and "EXPIRED on 2026-03-25 (valid 5 days)" in check.detail

@@ -158,7 +158,7 @@ def test_no_balance_check_today_is_refused(
 def test_a_unit_below_the_balance_minimum_weight_is_refused(
     env: Env, team: dict[str, Any], catalog: Catalog, sim_pair: Any
 ) -> None:
-    pair = sim_pair(noise_sd_g="0.0005")  # s ≈ 0.5 mg: minimum weight ≈ 1 g
+    pair = sim_pair(balance_sd_mg="0.5")  # s ≈ 0.5 mg: minimum weight ≈ 1 g
     register_and_qualify(env, team["sup1"])
     outcome = check_balance(env, team["tech1"][1], pair.balance_port)
     assert outcome.passed and outcome.record.minimum_weight_mg > 500

@@ -19,8 +19,8 @@ from printpharm.errors import (
 )
 from printpharm.services.access.auth import UserSession
 from printpharm.services.access.signatures import Meaning, SignableRecord
+from printpharm.services.control._locked_mode import NOT_FOR_PATIENT_USE, LockedMode
 from printpharm.services.control.library import LibraryService, model_from_content
-from printpharm.services.control.locked_mode import NOT_FOR_PATIENT_USE, LockedMode
 from printpharm.services.records.export import BatchExportService
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.loop import run_batch

@@ -171,6 +171,31 @@ def test_a_run_from_a_released_lot_records_contents_and_consumes_the_lot(
     assert row is not None and row.details["recipe"]["ink"]["lot"] == "L-2026-001"
 
 
+def test_the_flow_controller_corrects_a_lot_run_and_each_content_follows_the_weighed_mass(
+    env: Env, team: Team, catalog: Catalog, sim_devices: Any
+) -> None:
+    """A deposit 3 % heavy: the controller scales the last unit; contents stay mass × assay."""
+    released_lot(env, team)
+    _, tech = team["tech1"]
+    request = _request(catalog, "B-LOT-BIAS")
+    recorded = begin_recorded_run(env.auth, tech, request, lot="L-2026-001", clearance=CLEARED)
+    result = run_batch(request, sim_devices(request, bias=0.03), recorder=recorded.recorder,
+                       options=recorded.options(today=TODAY))  # fmt: skip
+    assert result.status == "completed" and result.corrections
+    first, last = result.units[0], result.units[-1]
+    assert first.e_scale == 1 and last.e_scale < 1
+    for unit in result.units:
+        assert unit.measured_mg is not None
+        assert unit.content_mg == (unit.measured_mg * Decimal("0.0492")).quantize(Decimal("0.0001"))
+    assert first.content_mg is not None and last.content_mg is not None
+    dose = request.dose_mg * Decimal("0.984")  # 49.2 of the 50 mg/g label claim
+    assert abs(last.content_mg - dose) < abs(first.content_mg - dose)
+    with unit_of_work(env.db, make_context(), write=False) as uow:
+        row = uow.batches.get(result.batch_id)
+    assert row is not None
+    assert [u.e_scale for u in row.units] == [u.e_scale for u in result.units]
+
+
 def test_a_recorded_run_without_a_lot_is_not_for_patient_use(
     env: Env, team: Team, catalog: Catalog
 ) -> None:

@@ -10,7 +10,7 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.devices.printer import LinkOptions
 from printpharm.devices.sim import FAST_PTY_SPEED, Plate, PtyServer, build_balance, build_printer
-from printpharm.services.run.devices import connected_devices
+from printpharm.services.run.devices import connected_devices, ink_physics
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.recording import MemoryRecorder
 from printpharm.services.run.result import AlarmKind
@@ -21,15 +21,21 @@ PTY_LINK = LinkOptions(ok_timeout_s=3.0, max_probes=1, resend_quiet_s=0.02)
 
 
 @pytest.fixture
-def pty_pair() -> Iterator[Any]:
-    """Factory: ``pty_pair(**printer_options)`` → (printer server, balance server), linked."""
+def pty_pair(catalog: Catalog) -> Iterator[Any]:
+    """Factory: ``pty_pair(**printer_options)`` → (printer server, balance server), linked.
+
+    The printer deposits what the cyclophosphamide paste's calibration predicts, on an
+    ideal process (these tests check the protocol, not statistics).
+    """
     servers: list[PtyServer] = []
+    ink = catalog.ink(catalog.recipe("cpm-chewable-disc").ink)
 
     def start(**printer_options: Any) -> tuple[PtyServer, PtyServer]:
         plate = Plate()
-        opts = {"e_units": "mm3", **{k: str(v) for k, v in printer_options.items()}}
+        opts = {"e_units": "mm3", "process_rsd": "0", **ink_physics(ink)}
+        opts.update({k: str(v) for k, v in printer_options.items()})
         printer = PtyServer(build_printer(opts, plate), speed=FAST_PTY_SPEED).start()
-        balance = PtyServer(build_balance({"density": "1.2"}, plate), speed=FAST_PTY_SPEED)
+        balance = PtyServer(build_balance({}, plate), speed=FAST_PTY_SPEED)
         servers.extend([printer, balance.start()])
         return printer, balance
 

@@ -86,7 +86,7 @@ def test_a_fanout_passes_every_record_to_each_recorder_in_order(
     memory = MemoryRecorder()
     result = run_batch(
         request,
-        sim_devices(request, bias=0.03),
+        sim_devices(request, bias=0.06),
         recorder=FanoutRecorder(memory, JsonFileRecorder(tmp_path)),
         options=options(),
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from printpharm.core.flavours import FLAVOURS as FLAVOUR_REGISTRY
 from printpharm.errors import SlicingError
 from printpharm.geometry.tablet import Disc
 from printpharm.slicing.analysis import analyse_gcode
@@ -16,7 +17,7 @@ from printpharm.slicing.toolpaths import SlicedUnit, slice_form
 
 from .conftest import FDM_PROCESS, SSE_PROCESS
 
-FLAVOURS = ["marlin_fdm", "marlin_sse", "klipper", "reprap"]
+FLAVOURS = list(FLAVOUR_REGISTRY)  # every flavour of the registry
 
 
 def _unit(process: ProcessSettings = SSE_PROCESS) -> SlicedUnit:

@@ -10,20 +10,23 @@ deposited.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from printpharm.devices.sim.balance import BalanceFaults, BalanceSim, BalanceSimConfig
+from printpharm.devices.sim.options import OptionTable, apply_options, describe, flag, option_table
 from printpharm.devices.sim.plate import Plate
 from printpharm.devices.sim.printer import PrinterFaults, PrinterSim, PrinterSimConfig
+from printpharm.devices.sim.process import IDEAL, KIND_DEFAULTS, ProcessConfig
 from printpharm.devices.sim.pty import PtyServer, SimTransport
 from printpharm.errors import InputError
 
 __all__ = [
     "BALANCE_OPTIONS",
+    "COMMON_OPTIONS",
     "FAST_PTY_SPEED",
     "PRINTER_OPTIONS",
+    "PROCESS_OPTIONS",
     "BalanceFaults",
     "BalanceSim",
     "BalanceSimConfig",
@@ -31,6 +34,7 @@ __all__ = [
     "PrinterFaults",
     "PrinterSim",
     "PrinterSimConfig",
+    "ProcessConfig",
     "PtyServer",
     "SimTransport",
     "build_balance",
@@ -38,6 +42,7 @@ __all__ = [
     "default_balance_url",
     "default_printer_url",
     "open_sim_transport",
+    "options_help",
     "parse_sim_url",
     "shared_plate",
 ]
@@ -46,49 +51,36 @@ __all__ = [
 FAST_PTY_SPEED = 1000.0
 
 
-def _flag(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on", ""):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{text!r} is not a boolean")
-
-
-# option -> (object: "config" | "faults", attribute, converter)
-_Conv = Callable[[str], Any]
-PRINTER_OPTIONS: dict[str, tuple[str, str, _Conv]] = {
-    "seed": ("config", "seed", int),
-    "bufsize": ("config", "bufsize", int),
-    "planner_blocks": ("config", "planner_blocks", int),
-    "advanced_ok": ("config", "advanced_ok", _flag),
-    "ok_after_resend": ("config", "ok_after_resend", _flag),
-    "emergency_parser": ("config", "emergency_parser", _flag),
-    "busy_interval_s": ("config", "busy_interval_s", float),
-    "e_units": ("config", "e_units", str),
-    "diameter_mm": ("config", "diameter_mm", float),
-    "baud": ("config", "baud", int),
-    "corrupt_rx": ("faults", "corrupt_rx_rate", float),
-    "corrupt_tx": ("faults", "corrupt_tx_rate", float),
-    "drop_after": ("faults", "drop_after_lines", int),
-    "silent_after": ("faults", "silent_after_lines", int),
-    "thermal_runaway": ("faults", "thermal_runaway", _flag),
-    "clog_unit": ("faults", "clog_unit", int),
-    "clog_factor": ("faults", "clog_factor", float),
+_PRINTER_ALIASES = {
+    "corrupt_rx": "corrupt_rx_rate",
+    "corrupt_tx": "corrupt_tx_rate",
+    "drop_after": "drop_after_lines",
+    "silent_after": "silent_after_lines",
 }
-BALANCE_OPTIONS: dict[str, tuple[str, str, _Conv]] = {
-    "seed": ("config", "seed", int),
-    "density": ("config", "density_g_per_ml", float),
-    "bias": ("config", "bias", float),
-    "noise_sd_g": ("config", "noise_sd_g", float),
-    "settle_s": ("config", "settle_s", float),
-    "stable_timeout_s": ("config", "stable_timeout_s", float),
-    "container_g": ("config", "container_g", float),
-    "check_weight_g": ("hand", "weight_g", float),
-    "never_settles": ("faults", "never_settles", _flag),
-    "overload": ("faults", "overload", _flag),
-    "underload": ("faults", "underload", _flag),
-}
-_COMMON = ("fast", "speed", "plate")
+#: Options of the printer simulator: every field of PrinterSimConfig, its faults and process.
+PRINTER_OPTIONS: OptionTable = option_table(PrinterSimConfig, _PRINTER_ALIASES)
+#: Options of the balance simulator: every field of BalanceSimConfig and its faults.
+BALANCE_OPTIONS: OptionTable = option_table(BalanceSimConfig)
+#: Options of the transport rather than the device (``sim://`` URLs).
+COMMON_OPTIONS = ("fast", "speed", "plate")
+#: The process options shown first in help texts (what a study varies).
+PROCESS_OPTIONS = (
+    "process_rsd",
+    "drift_pct_per_unit",
+    "bias",
+    "clog_unit",
+    "clog_factor",
+    "bubble_rate",
+    "bubble_loss",
+    "start_lag_mm3",
+    "ink_kind",
+    "mass_per_mm3",
+    "mass_offset_mg",
+    "balance_sd_mg",
+    "drift_mg_per_min",
+    "settle_s",
+    "seed",
+)
 
 _PLATES: dict[str, Plate] = {}
 _PLATES_LOCK = threading.Lock()
@@ -100,35 +92,34 @@ def shared_plate(name: str) -> Plate:
         return _PLATES.setdefault(name, Plate())
 
 
-def _apply(
-    target: Any, options: Mapping[str, str], table: dict[str, tuple[str, str, _Conv]]
-) -> None:
-    for key, text in options.items():
-        if key in _COMMON:
-            continue
-        if key not in table:
-            known = ", ".join(sorted([*table, *_COMMON]))
-            raise InputError(f"simulator option {key!r} is unknown; known options: {known}")
-        part, attribute, convert = table[key]
-        try:
-            value = convert(text)
-        except ValueError as exc:
-            raise InputError(f"simulator option {key}={text!r}: {exc}") from exc
-        if part == "hand":
-            continue  # set on the built simulator (see build_balance)
-        setattr(target.faults if part == "faults" else target, attribute, value)
+def _process_defaults(options: Mapping[str, str]) -> dict[str, float]:
+    """The defaults of the ink kind; ``process_rsd=0`` also turns drift, bubbles and lag off."""
+    defaults = dict(KIND_DEFAULTS.get(options.get("ink_kind", "sse_paste"), {}))
+    try:
+        ideal = "process_rsd" in options and float(options["process_rsd"]) == 0
+    except ValueError:
+        ideal = False  # apply_options reports the bad value
+    if ideal:
+        defaults.update(IDEAL)
+    return defaults
 
 
 def build_printer(options: Mapping[str, str], plate: Plate | None = None) -> PrinterSim:
     """Build a printer simulator from ``key=value`` options (:data:`PRINTER_OPTIONS`).
 
+    ``ink_kind`` picks the realistic process defaults of that kind
+    (:data:`~.process.KIND_DEFAULTS`); ``process_rsd=0`` makes the process ideal
+    (no noise, drift, bubbles or start lag unless one is given explicitly).
+
     Raises
     ------
     InputError
-        Unknown option, unparsable value, or unknown ``e_units``.
+        Unknown option, unparsable or out-of-range value, or unknown ``e_units``.
     """
     config = PrinterSimConfig()
-    _apply(config, options, PRINTER_OPTIONS)
+    for name, value in _process_defaults(options).items():
+        setattr(config.process, name, value)
+    apply_options(config, options, PRINTER_OPTIONS, ignore=COMMON_OPTIONS)
     return PrinterSim(config, plate)
 
 
@@ -141,11 +132,21 @@ def build_balance(options: Mapping[str, str], plate: Plate | None = None) -> Bal
         Unknown option or unparsable value.
     """
     config = BalanceSimConfig()
-    _apply(config, options, BALANCE_OPTIONS)
-    sim = BalanceSim(config, plate)
-    if "check_weight_g" in options:  # a hand that follows the guided balance check by itself
-        sim.hand.weight_g, sim.hand.auto = float(options["check_weight_g"]), True
-    return sim
+    apply_options(config, options, BALANCE_OPTIONS, ignore=COMMON_OPTIONS)
+    return BalanceSim(config, plate)
+
+
+def options_help() -> str:
+    """The simulator options as help text (``printpharm sim --help``, the README)."""
+    both = PRINTER_OPTIONS | BALANCE_OPTIONS
+    others = sorted(n for n in PRINTER_OPTIONS if n not in PROCESS_OPTIONS)
+    balance = sorted(n for n in BALANCE_OPTIONS if n not in PROCESS_OPTIONS)
+    lines = ["process (the printer deposits what the ink's calibration predicts; the balance"]
+    lines.append("weighs it with its own noise):")
+    lines += ["  " + line for line in describe(both, PROCESS_OPTIONS)]
+    lines.append("printer firmware and faults: " + ", ".join(others))
+    lines.append("balance identity and faults: " + ", ".join(balance))
+    return "\n".join(lines)
 
 
 def parse_sim_url(url: str) -> tuple[str, dict[str, str]]:
@@ -178,7 +179,10 @@ def open_sim_transport(url: str) -> SimTransport:
     kind, options = parse_sim_url(url)
     plate = shared_plate(options["plate"]) if options.get("plate") else None
     sim = build_printer(options, plate) if kind == "printer" else build_balance(options, plate)
-    fast = _flag(options.get("fast", "0"))
+    try:
+        fast = flag(options.get("fast", "0"))
+    except ValueError as exc:
+        raise InputError(f"simulator option fast={options['fast']!r}: {exc}") from exc
     try:
         speed = None if fast else float(options.get("speed", "1"))
     except ValueError as exc:

@@ -2,14 +2,20 @@
 
 Commands end with CR LF (a bare LF is a syntax error, ``ES``); answers end
 with CR LF. The weight is what sits on the pan: a container plus, when linked
-to the printer simulator through a :class:`Plate`, the deposited volume ×
-ink density × (1 + bias), with seeded Gaussian noise. Faults: a balance that
-never settles (``S I`` after its stability timeout, ``S D`` from ``SI``), and
-over-/underload (``S +``/``S -``).
+to the printer simulator through a :class:`Plate`, the mass the printer
+deposited (the process, its bias and its noise live in the printer: the
+balance only weighs). Like a real analytical balance it adds its own read
+noise (``balance_sd_mg``; a 5-place balance: s ≈ 0.01–0.02 mg, balances.md),
+a slow zero drift (``drift_mg_per_min``, removed by each tare), and settles
+after a change: the reading approaches the new weight exponentially and is
+reported stable after ``settle_s``. Faults: a balance that never settles
+(``S I`` after its stability timeout, ``S D`` from ``SI``), and over-/underload
+(``S +``/``S -``).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,11 +40,14 @@ class BalanceFaults:
 
 @dataclass
 class BalanceSimConfig:
-    """Balance identity, resolution and the physics of the linked plate.
+    """Balance identity, resolution, noise, drift and settling.
 
-    ``density_g_per_ml`` converts deposited mm³ to grams (1 mL = 1000 mm³);
-    ``settle_s`` is how long the reading needs to become stable after a change;
-    ``stable_timeout_s`` is when ``S`` gives up with ``S I``. Seconds are
+    ``balance_sd_mg`` is the standard deviation of one reading (mg);
+    ``drift_mg_per_min`` the zero drift (mg per simulated minute); ``settle_s``
+    is how long the reading needs to become stable after a change;
+    ``stable_timeout_s`` is when ``S`` gives up with ``S I``; ``check_weight_g``
+    (the true mass of a check weight) gives the balance a hand that places it
+    during a guided balance check (:mod:`.check_weights`). Seconds are
     simulator seconds.
     """
 
@@ -48,12 +57,17 @@ class BalanceSimConfig:
     serial: str = "1126493049"
     decimals: int = 5
     unit: str = "g"
-    noise_sd_g: float = 0.00002
-    settle_s: float = 1.5
+    balance_sd_mg: float = field(default=0.02, metadata={"help": "read noise of the balance in mg"})
+    drift_mg_per_min: float = field(
+        default=0.005, metadata={"help": "zero drift of the balance in mg per minute"}
+    )
+    settle_s: float = field(default=1.5, metadata={"help": "seconds to settle after a change"})
     stable_timeout_s: float = 10.0
     container_g: float = 12.5
-    density_g_per_ml: float = 1.0
-    bias: float = 0.0
+    check_weight_g: float | None = field(
+        default=None,
+        metadata={"help": "true mass in g of a check weight a hand places during a balance check"},
+    )
     faults: BalanceFaults = field(default_factory=BalanceFaults)
 
 
@@ -74,8 +88,13 @@ class BalanceSim(SimDevice):
         self._now = 0.0
         self._last_change = 0.0
         self._seen_changes = self.plate.changes
-        self._started: float | None = None
+        # with check_weight_g, a hand follows the guided balance check by itself
         self.hand = CheckWeightHand()
+        if cfg.check_weight_g is not None:
+            self.hand.weight_g, self.hand.auto = cfg.check_weight_g, True
+        self._target_g = self._load_g()  # the load as of the last change noticed
+        self._start_g = self._target_g  # what the display showed at that change
+        self._started: float | None = None
 
     def feed(self, data: bytes) -> None:
         """Bytes from the host."""
@@ -86,11 +105,25 @@ class BalanceSim(SimDevice):
                 del self._rx[: end + 1]
                 self._queue.append(raw.decode("ascii", errors="replace") if raw else "")
 
+    def _load_g(self) -> float:
+        return self.config.container_g + self.plate.deposited_mg / 1000.0 + self.hand.load_g
+
+    def _settling_g(self) -> float:
+        """The load as displayed: it approaches the new load exponentially after a change.
+
+        Once stable (``settle_s`` after the change) it shows the load: a balance declares
+        stability only when its display stays within its readability, and a 100 g check
+        weight's e^-10 remainder (4.5 mg) would otherwise read as poor repeatability.
+        """
+        tau = self.config.settle_s / 10.0
+        elapsed = self._now - self._last_change
+        if tau <= 0 or elapsed >= self.config.settle_s:
+            return self._target_g
+        return self._target_g - (self._target_g - self._start_g) * math.exp(-elapsed / tau)
+
     def gross_g(self) -> float:
-        """Weight on the pan in grams, without noise."""
-        cfg = self.config
-        deposited_g = self.plate.deposited_mm3 * cfg.density_g_per_ml / 1000.0
-        return cfg.container_g + deposited_g * (1.0 + cfg.bias) + self.hand.load_g
+        """What the balance shows in grams, without read noise: load, settling, zero drift."""
+        return self._settling_g() + self._drift_g()
 
     def stable(self) -> bool:
         """Whether the reading has settled."""
@@ -104,7 +137,7 @@ class BalanceSim(SimDevice):
             self._now = max(self._now, now_s)
             if self.plate.changes != self._seen_changes:
                 self._seen_changes = self.plate.changes
-                self._last_change = self._now
+                self._load_changed()
             while self._queue:
                 if self._started is None:
                     self._started = self._now
@@ -128,16 +161,31 @@ class BalanceSim(SimDevice):
         """Put the check weight on the pan (an operator hook for tests)."""
         with self.lock:
             self.hand.place(weight_g)
-            self._last_change = self._now
+            self._load_changed()
 
     def remove_check_weight(self) -> None:
         """Take the check weight off the pan."""
         with self.lock:
             self.hand.remove()
-            self._last_change = self._now
+            self._load_changed()
+
+    def _load_changed(self) -> None:
+        """The load changed now (a deposit, the check weight): the display starts settling."""
+        self._start_g = self._settling_g()
+        self._target_g = self._load_g()
+        self._last_change = self._now
+
+    def _pan_cleared(self, load_before_g: float) -> None:
+        """The hand cleared the pan before a zero or tare: the display shows it already."""
+        if self.hand.load_g != load_before_g:
+            self._start_g = self._target_g = self._load_g()
+
+    def _drift_g(self) -> float:
+        return self.config.drift_mg_per_min * self._now / 60.0 / 1000.0
 
     def _reading(self) -> str:
-        noise = self._tx_rng.gauss(0.0, self.config.noise_sd_g) if self.config.noise_sd_g else 0.0
+        sd_g = self.config.balance_sd_mg / 1000.0
+        noise = self._tx_rng.gauss(0.0, sd_g) if sd_g else 0.0
         net = self.gross_g() + noise - self.zero_g - self.tare_g
         value = Decimal(repr(net)).quantize(Decimal(1).scaleb(-self.config.decimals))
         return f"{value:>11} {self.config.unit}"
@@ -175,13 +223,17 @@ class BalanceSim(SimDevice):
             status = "S" if self.stable() else "D"
             self.emit(f"S {status} {self._reading()}")
             if code == "S" and status == "S" and self.hand.after_stable_reading():
-                self._last_change = self._now
+                self._load_changed()
         elif code in ("Z", "ZI"):
+            before_g = self.hand.load_g
             self.hand.on_zero()
+            self._pan_cleared(before_g)
             self.zero_g, self.tare_g = self.gross_g(), 0.0
             self.emit("Z A" if code == "Z" else f"ZI {'S' if self.stable() else 'D'}")
         elif code in ("T", "TI"):
+            before_g = self.hand.load_g
             self.hand.on_tare()
+            self._pan_cleared(before_g)
             self.tare_g = self.gross_g() - self.zero_g
             self.plate.next_unit()
             status = "S" if code == "T" or self.stable() else "D"

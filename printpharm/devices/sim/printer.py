@@ -6,7 +6,9 @@ checks in Marlin's order (line number first, then checksum), RX flush and
 command buffer (``BUFSIZE``) and planner, ``M110``, ``M115`` with ``Cap:``
 lines, ``M105``/``M155``/``M109``/``M190``/``M400``/``G28`` with busy messages,
 ``M112`` through an emergency parser, ``kill()``. Every executed command is
-recorded in :attr:`PrinterSim.executed` for tests.
+recorded in :attr:`PrinterSim.executed` for tests. What the moves deposit
+(mass by the ink's calibration, noise, drift, bubbles, clogs) is modelled by
+:class:`~.process.Process` with :class:`~.process.ProcessConfig`.
 
 With ``baud`` set, the serial line has that speed in both directions (10 bits per
 byte, :mod:`.link`): a line reaches the firmware only once its last byte has
@@ -24,11 +26,13 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
+from printpharm.core.flavours import flavour
 from printpharm.devices.marlin import checksum
 from printpharm.devices.sim._base import SimDevice, corrupt
 from printpharm.devices.sim.link import SerialWire
 from printpharm.devices.sim.motion import Motion, parse_words
 from printpharm.devices.sim.plate import Plate
+from printpharm.devices.sim.process import Process, ProcessConfig
 from printpharm.devices.sim.thermal import Heater
 
 __all__ = ["PrinterFaults", "PrinterSim", "PrinterSimConfig"]
@@ -48,15 +52,13 @@ class PrinterFaults:
     drop_after_lines: int | None = None
     silent_after_lines: int | None = None
     thermal_runaway: bool = False
-    clog_unit: int | None = None
-    clog_factor: float = 0.5
 
 
 @dataclass
 class PrinterSimConfig:
-    """Firmware build options and machine meaning of E (see :class:`Motion`)."""
+    """Firmware build options, machine meaning of E (see :class:`Motion`), the process."""
 
-    seed: int = 0
+    seed: int = field(default=0, metadata={"help": "random seed of the process noise and faults"})
     bufsize: int = 8
     planner_blocks: int = 16
     advanced_ok: bool = True
@@ -65,9 +67,16 @@ class PrinterSimConfig:
     busy_interval_s: float = 2.0
     e_units: str = "mm3"
     diameter_mm: float = 1.75
-    #: Serial line rate in bits per second (10 bits per byte); None: bytes pass instantly.
-    baud: int | None = None
+    baud: int | None = field(
+        default=None,
+        metadata={"help": "serial line rate in bit/s, 10 bits per byte (none: no line delay)"},
+    )
+    flavour: str = field(
+        default="marlin_sse",
+        metadata={"help": "firmware flavour whose FIRMWARE_NAME M115 reports (core/flavours.py)"},
+    )
     faults: PrinterFaults = field(default_factory=PrinterFaults)
+    process: ProcessConfig = field(default_factory=ProcessConfig)
 
 
 class PrinterSim(SimDevice):
@@ -75,9 +84,11 @@ class PrinterSim(SimDevice):
 
     def __init__(self, config: PrinterSimConfig | None = None, plate: Plate | None = None) -> None:
         self.config = cfg = config or PrinterSimConfig()
+        self.firmware = flavour(cfg.flavour).simulator_firmware  # InputError: unknown flavour
         super().__init__(cfg.seed, cfg.faults.corrupt_tx_rate)
         self.plate = plate or Plate()
         self.motion = Motion(cfg.e_units, cfg.diameter_mm)
+        self.process = Process(cfg.process, cfg.seed)
         self.hotend = Heater("T", runaway=cfg.faults.thermal_runaway)
         self.bed = Heater("B", heat_rate_c_per_s=1.0, overshoot_c=0.5)
         self.executed: list[str] = []
@@ -98,7 +109,7 @@ class PrinterSim(SimDevice):
         self._next_report = 0.0
         self._next_wait_report = 0.0
         self._init_link(cfg.baud)
-        for line in ("start", "echo:Marlin 2.1.2.1", "echo: Last Updated: printpharm simulator"):
+        for line in ("start", f"echo:{self.firmware}", "echo: Last Updated: printpharm simulator"):
             self.emit(line)
 
     # -- input ---------------------------------------------------------------------------
@@ -307,10 +318,11 @@ class PrinterSim(SimDevice):
             refill = min(volume_mm3, self._retracted_mm3)
             self._retracted_mm3 -= refill
             volume_mm3 -= refill
-        faults = self.config.faults
-        if volume_mm3 > 0 and faults.clog_unit is not None and self.plate.unit == faults.clog_unit:
-            volume_mm3 *= faults.clog_factor
-        self.plate.deposit(volume_mm3)
+        printing = volume_mm3 > 0 and any(axis in words for axis in "XY")
+        if volume_mm3 > 0 or e_delta:
+            self.plate.deposit(*self.process.deposit(self.plate.unit, volume_mm3, printing))
+        else:
+            self.process.pause()  # a travel: the next bead starts again
         self._plan(duration_s)
         return True
 
@@ -417,7 +429,7 @@ class PrinterSim(SimDevice):
 
     def _report_firmware(self) -> None:
         self.emit(
-            "FIRMWARE_NAME:Marlin 2.1.2.1 (printpharm simulator) "
+            f"FIRMWARE_NAME:{self.firmware} (printpharm simulator) "
             "SOURCE_CODE_URL:github.com/MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 "
             "MACHINE_TYPE:printpharm SSE simulator EXTRUDER_COUNT:1 "
             "UUID:00000000-0000-4000-8000-000000000000"

@@ -58,7 +58,7 @@ _COLUMNS = (
     "Measured (mg)",
     "Deviation (%)",
     "Verdict",
-    "Flow (%)",
+    "Material (%)",
     "API content (mg) / dose",
 )
 
@@ -118,7 +118,10 @@ class PrintPage(QWidget):
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setObjectName("units")
         self.table.setHorizontalHeaderLabels([self.tr(c) for c in _COLUMNS])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # the content column's header and "14.76 ± 0.24 / 15 mg" need more than an even share
+        header.setSectionResizeMode(len(_COLUMNS) - 1, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         layout.addLayout(self._charts())
@@ -316,9 +319,16 @@ class PrintPage(QWidget):
         elif isinstance(event, UnitWeighed):
             self._add_unit(event.unit)
         elif isinstance(event, FlowCorrected):
-            self.state.setText(self.tr("Flow corrected for the next unit."))
+            c = event.correction
+            self.state.setText(
+                self.tr("Material for unit {n}: {pct} % of the plan.").format(
+                    n=c.for_unit, pct=c.applied_pct
+                )
+            )
         elif isinstance(event, Alarm):
-            self.alarm.show_reason(self.tr("ALARM: {m}").format(m=event.alarm.message))
+            a = event.alarm
+            text = self.tr("WARNING: {m}") if a.action == "warn" else self.tr("ALARM: {m}")
+            self.alarm.show_reason(text.format(m=a.message))
 
     def _show_progress(self) -> None:
         """Show the latest progress of the current unit (see ``_progress_timer``)."""
@@ -345,7 +355,7 @@ class PrintPage(QWidget):
             "—" if unit.measured_mg is None else format_mass(unit.measured_mg),
             "—" if unit.deviation_pct is None else f"{unit.deviation_pct:+}",
             str(unit.verdict).upper(),
-            str(unit.flow_pct),
+            str(unit.material_pct),
             self._content(unit),
         )
         for col, text in enumerate(cells):

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
-from printpharm.errors import InputError, PermissionDenied, SignatureError
+from printpharm.errors import PermissionDenied, SignatureError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation, sign_operation
 from printpharm.storage.audit import (
@@ -40,7 +40,6 @@ from printpharm.storage.repositories import (
 )
 
 __all__ = [
-    "PROTECTED_SETTING_PREFIXES",
     "Meaning",
     "RecordsService",
     "SignableRecord",
@@ -317,11 +316,12 @@ def read_audit_events(db: Database, **filters: Any) -> list[AuditEvent]:
 
 
 #: Setting keys no role may change: the audit trail cannot be switched off (AUD-09).
-PROTECTED_SETTING_PREFIXES = ("audit.",)
 
 
 class SiteSettingsService:
-    """Versioned site settings; each change needs the role, a reason and is audited."""
+    """Versioned site settings, read here; changed only by
+    :func:`printpharm.services.control.site_settings.change_setting` (limits, reason,
+    re-entered password, audit)."""
 
     def __init__(self, auth: AuthService) -> None:
         self._auth = auth
@@ -330,49 +330,3 @@ class SiteSettingsService:
         """Return every site setting."""
         with self._auth.uow(write=False) as uow:
             return uow.settings.all()
-
-    def change(self, session: UserSession, key: str, value: Any, reason: str) -> SettingRecord:
-        """Change one setting and return it with its new version.
-
-        Raises
-        ------
-        PermissionDenied
-            The role may not configure the site, or the key belongs to the
-            audit trail (which no role may switch off or reconfigure; logged).
-        InputError
-            Empty reason.
-        """
-        live = self._auth.require(session, Operation.CONFIGURE_SITE)
-        if key.startswith(PROTECTED_SETTING_PREFIXES):
-            with self._auth.uow() as uow:
-                uow.audit.append(
-                    AuditEntry(
-                        "setting",
-                        "change-refused",
-                        key,
-                        live.user_id,
-                        live.full_name,
-                        reason=reason,
-                        new={"value": value},
-                    )
-                )
-            raise PermissionDenied(f"setting {key!r}: the audit trail cannot be reconfigured")
-        if not reason or not reason.strip():
-            raise InputError(f"a reason is required to change setting {key!r}")
-        with self._auth.uow() as uow:
-            old = uow.settings.get(key)
-            stored = uow.settings.put(key, value, live.user_id, uow.now())
-            uow.audit.append(
-                AuditEntry(
-                    "setting",
-                    "modify" if old else "create",
-                    key,
-                    live.user_id,
-                    live.full_name,
-                    field=key,
-                    reason=reason,
-                    old=None if old is None else old.value,
-                    new=value,
-                )
-            )
-        return stored

@@ -9,7 +9,8 @@ each need a supervisor's electronic signature (meaning ``approved``, bound to
 the version's content hash); the person who edited a version cannot sign it.
 Locking a version retires the version locked before it.
 
-Locked-mode enforcement from the library lives in :mod:`printpharm.services.control.locked_mode`.
+Locked mode, applied from the library, is decided by
+:mod:`printpharm.services.control.print_authority` (its rules in the private ``_locked_mode``).
 """
 
 from __future__ import annotations

@@ -22,6 +22,11 @@ from printpharm.errors import DesignSpaceError, InputError, PreflightError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService
+from printpharm.services.control._locked_mode import (
+    NOT_FOR_PATIENT_USE,
+    BatchAuthorisation,
+    LockedMode,
+)
 from printpharm.services.control.device_registry import (
     BalancePolicy,
     simulated_weighing,
@@ -34,11 +39,6 @@ from printpharm.services.control.dose_override import (
 )
 from printpharm.services.control.entry_verification import NOT_VERIFIED, entry_verifier
 from printpharm.services.control.line_clearance import LineClearance, clear_line
-from printpharm.services.control.locked_mode import (
-    NOT_FOR_PATIENT_USE,
-    BatchAuthorisation,
-    LockedMode,
-)
 from printpharm.services.control.lots import LotBinding, LotService
 from printpharm.services.control.run_gates import RunGates
 from printpharm.services.control.site_settings import LOCAL_SPEC_SETTING, MASS_POLICY_SETTING

@@ -19,10 +19,9 @@ from typing import Any
 
 from printpharm.core.uniformity import POLICIES
 from printpharm.core.units import parse_decimal, parse_integer
-from printpharm.errors import InputError
+from printpharm.errors import InputError, PermissionDenied
 from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
 from printpharm.services.access.permissions import Operation
-from printpharm.services.access.signatures import SiteSettingsService
 from printpharm.services.access.training import (
     DEFAULT_DUE_DAYS,
     DEFAULT_VALID_DAYS,
@@ -43,11 +42,13 @@ from printpharm.services.control.equipment_status import (
     INTERVAL_SETTINGS,
 )
 from printpharm.services.control.line_clearance import SECOND_PERSON_SETTING
+from printpharm.storage.audit import AuditEntry
 from printpharm.storage.repositories import SettingRecord
 
 __all__ = [
     "LOCAL_SPEC_SETTING",
     "MASS_POLICY_SETTING",
+    "PROTECTED_SETTING_PREFIXES",
     "SETTINGS",
     "Setting",
     "SettingView",
@@ -56,6 +57,8 @@ __all__ = [
 ]
 
 #: Ph. Eur. 2.9.5 reading of "deviates by more than": ``strict`` or ``gn_rounding``.
+#: Settings of the audit trail: no role may switch it off or reconfigure it (Annex 11 §9).
+PROTECTED_SETTING_PREFIXES = ("audit.",)
 MASS_POLICY_SETTING = "qc.mass_uniformity_policy"
 #: Whether a batch that no pharmacopoeial test could decide may be released on the
 #: pharmacy's local specification (verdict ``local_spec_only``): ``not_allowed`` (default).
@@ -210,20 +213,40 @@ def change_setting(
         An unknown key, a value outside its limits, the value already stored, or an
         empty reason.
     PermissionDenied, SessionExpired
-        The role may not configure the site.
+        The role may not configure the site, or the key belongs to the audit trail,
+        which no role may switch off or reconfigure (the attempt is logged).
     AuthenticationFailed, AccountLocked
         The password is wrong (counted toward the lockout).
     """
+    live = auth.require(session, Operation.CONFIGURE_SITE)
+    if key.startswith(PROTECTED_SETTING_PREFIXES):
+        with auth.uow() as uow:
+            uow.audit.append(
+                AuditEntry(
+                    "setting", "change-refused", key, live.user_id, live.full_name,
+                    reason=reason, new={"value": text},
+                )
+            )  # fmt: skip
+        raise PermissionDenied(f"setting {key!r}: the audit trail cannot be reconfigured")
     setting = SETTINGS.get(key)
     if setting is None:
         raise InputError(f"unknown site setting {key!r}; the settings are: {', '.join(SETTINGS)}")
     value = setting.parse(text)
     if not reason or not reason.strip():
         raise InputError(f"changing {key} needs a reason (it is recorded in the audit trail)")
-    live = auth.require(session, Operation.CONFIGURE_SITE)
     with auth.uow(write=False) as uow:
         stored = uow.settings.get(key)
     if stored is not None and stored.value == value:
         raise InputError(f"{key} is already {value}; nothing to change")
     auth.reauthenticate(session, live.user_id, password, "settings-change")
-    return SiteSettingsService(auth).change(session, key, value, reason.strip())
+    with auth.uow() as uow:
+        old = uow.settings.get(key)
+        changed = uow.settings.put(key, value, live.user_id, uow.now())
+        uow.audit.append(
+            AuditEntry(
+                "setting", "modify" if old else "create", key, live.user_id, live.full_name,
+                field=key, reason=reason.strip(), old=None if old is None else old.value,
+                new=value,
+            )
+        )  # fmt: skip
+    return changed

@@ -58,19 +58,22 @@ def record_to_csv(view: BatchRecordView) -> str:
         w.writerow(["batch", key, "" if value is None else value])
     w.writerow(["unit", "n", "target_mg", "raw_reading", "reading_unit", "stable", "reading_at",
                 "flow_pct", "deviation_pct", "verdict", "raw_line", "content_mg",
-                "content_uncertainty_mg", "target_dose_mg"])  # fmt: skip
+                "content_uncertainty_mg", "target_dose_mg", "e_scale",
+                "correction_reason"])  # fmt: skip
     for line in view.units:
         u = line.reading
         w.writerow(["unit", u.unit_index, u.target_mass_mg, u.raw_reading, u.reading_unit,
                     u.reading_stable, u.reading_at.isoformat() if u.reading_at else "",
                     u.flow_correction, line.deviation_pct, line.verdict, u.raw_line,
-                    line.content_mg, line.content_uncertainty_mg, b.target_dose_mg])  # fmt: skip
+                    line.content_mg, line.content_uncertainty_mg, b.target_dose_mg,
+                    u.e_scale, u.correction_reason])  # fmt: skip
     for a in view.alarms:
         w.writerow(["alarm", a.get("at"), a.get("kind"), a.get("action"), a.get("decision"),
                     a.get("unit"), a.get("message")])  # fmt: skip
     for c in view.corrections:
         w.writerow(["correction", c.get("at"), c.get("for_unit"), c.get("previous_pct"),
-                    c.get("applied_pct"), c.get("clamped"), c.get("command")])  # fmt: skip
+                    c.get("applied_pct"), c.get("clamped"), c.get("command"),
+                    c.get("estimate_pct"), c.get("estimate_se_pct"), c.get("reason")])  # fmt: skip
     qc = view.qc
     w.writerow(["qc", "verdict", str(qc.get("verdict", "not_evaluated")).upper(), qc.get("reason")])
     for t in qc.get("tests", []):

@@ -31,6 +31,7 @@ from printpharm import __version__
 from printpharm.services.records._batch_csv import assay_text, calibration_text
 from printpharm.services.records.export import BatchRecordView
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
+from printpharm.storage.batches import UnitReading
 
 __all__ = ["render_pdf"]
 
@@ -211,12 +212,19 @@ def _lot_text(v: BatchRecordView) -> str:
     )
 
 
+def _material(u: UnitReading) -> Decimal | None:
+    """Flow factor (M221, %) × the E factor of the unit's G-code: material vs the plan, %."""
+    if u.flow_correction is None:
+        return None
+    return (u.flow_correction * (u.e_scale or 1)).quantize(Decimal("0.01"))
+
+
 def _units(v: BatchRecordView) -> list[Any]:
     days = sorted({u.reading.reading_at.date() for u in v.units if u.reading.reading_at})
     day = f", {days[0]}" if len(days) == 1 else ""
     rows: list[Sequence[Any]] = [
         ("#", "Target mass mg", "Measured mass mg", "Dev. %", "Verdict",
-         f"Content mg (dose {v.batch.target_dose_mg})", "Flow %", "Stable",
+         f"Content mg (dose {v.batch.target_dose_mg})", "Material %", "Stable",
          f"Weighed (UTC{day})", "Raw balance line"),
     ]  # fmt: skip
     for line in v.units:
@@ -229,7 +237,7 @@ def _units(v: BatchRecordView) -> list[Any]:
         if content is not None and line.content_uncertainty_mg is not None:
             content = f"{content} ± {line.content_uncertainty_mg}"
         rows.append((u.unit_index, u.target_mass_mg, u.raw_reading, line.deviation_pct,
-                     verdict, content, u.flow_correction, stable, at,
+                     verdict, content, _material(u), stable, at,
                      _p(u.raw_line, 6.5)))  # fmt: skip
     masses = [u.reading.raw_reading for u in v.units if u.reading.raw_reading is not None]
     ink = ((v.batch.details.get("recipe") or {}).get("ink") or {}).get("drug_load_mg_per_g")
@@ -246,7 +254,7 @@ def _units(v: BatchRecordView) -> list[Any]:
         summary += f"; mean {mean} mg, min {min(masses)} mg, max {max(masses)} mg"
     fails = sum(1 for u in v.units if u.verdict != "pass")
     summary += f"; {fails} unit(s) not passing"
-    widths = (7, 16, 17, 12, 14, 26, 12, 11, 17, 48)
+    widths = (7, 16, 17, 12, 14, 26, 14, 11, 17, 46)
     return [_heading("3. Units (raw balance readings)"), _p(summary, 8, True), _table(rows, widths)]
 
 
@@ -268,20 +276,21 @@ def _alarms(v: BatchRecordView) -> list[Any]:
             (
                 "For unit",
                 "Measured / target mg",
-                "Flow %",
+                "Material %",
                 "Requested %",
                 "Bounds %",
                 "Clamped",
-                "Command",
+                "Why",
             )
         ]
         rows += [
             (c.get("for_unit"), f"{c.get('measured_mg')} / {c.get('target_mg')}",
              f"{c.get('previous_pct')} -> {c.get('applied_pct')}", c.get("requested_pct"),
-             _span(c.get("bounds_pct")), "yes" if c.get("clamped") else "no", c.get("command"))
+             _span(c.get("bounds_pct")), "yes" if c.get("clamped") else "no",
+             _p(c.get("reason") or c.get("command"), 6.5))
             for c in v.corrections
         ]  # fmt: skip
-        out += [Spacer(1, 2 * mm), _table(rows, (16, 38, 26, 22, 26, 16, 36))]
+        out += [Spacer(1, 2 * mm), _table(rows, (14, 32, 26, 18, 20, 17, 53))]
     return out
 
 

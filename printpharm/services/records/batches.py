@@ -32,10 +32,23 @@ from printpharm.services.access.signatures import (
 from printpharm.services.records.content_uniformity import CuStatus, batch_qc, cu_status
 from printpharm.services.run.result import RELEASABLE_VERDICTS
 from printpharm.storage.audit import AuditEntry
-from printpharm.storage.batches import BatchRow
+from printpharm.storage.batches import BatchRow, UnitReading
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
 
 __all__ = ["BatchRecordsService", "batch_signable", "recover_open_batches"]
+
+
+#: Unit fields added after batches were first signed: left out while empty, so that the
+#: signatures of records made before them (schema 0007) still verify.
+_LATER_UNIT_FIELDS = ("e_scale", "correction_reason")
+
+
+def _signable_unit(unit: UnitReading) -> dict[str, Any]:
+    content = dataclasses.asdict(unit)
+    for name in _LATER_UNIT_FIELDS:
+        if content.get(name) is None:
+            content.pop(name, None)
+    return content
 
 
 def batch_signable(row: BatchRow) -> SignableRecord:
@@ -47,7 +60,7 @@ def batch_signable(row: BatchRow) -> SignableRecord:
         "created_by": row.created_by,
         "created_at": row.created_at,
         "details": row.details,
-        "units": [dataclasses.asdict(u) for u in row.units],
+        "units": [_signable_unit(u) for u in row.units],
     }
     if row.cu_samples or row.cu_results:  # absent before: older signatures stay valid
         content["content_uniformity"] = {

@@ -211,7 +211,8 @@ def calibration_check(
     """
     if prediction is None or status != "completed" or not prediction.calibration.fitted:
         return None
-    weighed = [(u.flow_pct, u.measured_mg) for u in units if u.measured_mg is not None]
+    # what each unit was printed with: the firmware flow factor × the controller's E factor
+    weighed = [(u.flow_pct * u.e_scale, u.measured_mg) for u in units if u.measured_mg is not None]
     if not weighed:
         return None
     check = prediction.drift([f for f, _ in weighed], [m for _, m in weighed])

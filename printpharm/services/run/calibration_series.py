@@ -28,8 +28,9 @@ from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.catalog.stack import resolve_recipe
 from printpharm.errors import BalanceUnstable, DeviceError, InputError, SizingError
 from printpharm.geometry.plate import layout_plate
+from printpharm.services.run.form_specs import recipe_form_spec
 from printpharm.services.run.ink_capacity import analysis_requirement, check_capacity
-from printpharm.services.run.planning import machine_settings, process_settings, recipe_form_spec
+from printpharm.services.run.planning import machine_settings, process_settings
 from printpharm.services.run.preflight import check_device, check_temperatures, raise_failures
 from printpharm.services.run.program import PlateProgram, parse_plate_gcode
 from printpharm.services.run.request import RunDevices, mass_in_mg

@@ -204,7 +204,7 @@ class DatabaseRecorder:
         )
 
     def unit_weighed(self, batch_id: str, unit: UnitRecord) -> None:
-        """Store the unit: target, measured mass (mg), the raw balance line, flow %."""
+        """Store the unit: target, measured mass (mg), the raw balance line, flow %, E factor."""
         reading = UnitReading(
             unit_index=unit.n,
             target_mass_mg=unit.target_mg,
@@ -215,6 +215,8 @@ class DatabaseRecorder:
             capture_method="interface" if unit.raw_reading is not None else None,
             flow_correction=unit.flow_pct,
             raw_line=unit.raw_reading,
+            e_scale=unit.e_scale,
+            correction_reason=unit.correction_reason or None,
         )
         with self._auth.uow() as uow:
             uow.batches.add_unit(batch_id, reading)
@@ -241,7 +243,7 @@ class DatabaseRecorder:
                 )
 
     def correction(self, batch_id: str, correction: FlowCorrection) -> None:
-        """Record a flow-rate correction."""
+        """Record a flow correction (the next unit's material factor and its reason)."""
         with self._auth.uow() as uow:
             uow.audit.append(
                 self._entry(

@@ -2,8 +2,9 @@
 
 :func:`simulator_urls` builds ``sim://`` URLs for a printer and a balance that
 share one build plate, with the physics of the recipe's printer and ink (what
-an E unit deposits, the ink density), so the balance weighs what the printer
-deposited. :func:`open_devices` opens any two URLs (``COM3``, ``/dev/ttyACM0``,
+an E unit deposits, the mass the ink's calibration predicts, the process noise
+of that kind of ink), so the balance weighs what the printer deposited.
+:func:`open_devices` opens any two URLs (``COM3``, ``/dev/ttyACM0``,
 ``sim://...``), builds the drivers and reads the balance's identity.
 """
 
@@ -18,12 +19,18 @@ from urllib.parse import urlencode
 from printpharm.catalog.schema import Ink, PrinterDefinition
 from printpharm.devices.balance import Balance
 from printpharm.devices.printer import LinkOptions, PrinterLink
-from printpharm.devices.sim import BALANCE_OPTIONS, PRINTER_OPTIONS
+from printpharm.devices.sim import BALANCE_OPTIONS, COMMON_OPTIONS, PRINTER_OPTIONS
 from printpharm.devices.transport import Transport, open_transport
 from printpharm.errors import DeviceError, InputError
 from printpharm.services.run.request import RunDevices
 
-__all__ = ["connected_devices", "open_devices", "simulator_urls", "split_sim_options"]
+__all__ = [
+    "connected_devices",
+    "ink_physics",
+    "open_devices",
+    "simulator_urls",
+    "split_sim_options",
+]
 
 
 def split_sim_options(options: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -45,9 +52,11 @@ def split_sim_options(options: Mapping[str, str]) -> tuple[dict[str, str], dict[
             balance[key] = value
         elif key in ("seed", "speed"):
             printer[key] = balance[key] = value
+        elif key in COMMON_OPTIONS:
+            raise InputError(f"simulator option {key!r} is set by printpharm for a run")
         else:
             known = ", ".join(sorted({*PRINTER_OPTIONS, *BALANCE_OPTIONS, "speed"}))
-            raise InputError(f"simulator option {key!r} is unknown; known: {known}")
+            raise InputError(f"simulator option {key!r} is unknown; accepted options: {known}")
     return printer, balance
 
 
@@ -64,8 +73,10 @@ def simulator_urls(
     Parameters
     ----------
     printer, ink
-        Set the E-axis meaning (``e_axis``; syringe bore or filament diameter in
-        mm) and the density the balance converts deposited mm³ with (g/cm³).
+        Set the firmware the simulator reports (``flavour``), the E-axis meaning
+        (``e_axis``; syringe bore or filament diameter in mm), the deposited mass
+        (the ink's calibration ``mass = a·V + b``, as dispensed: a dried ink weighs
+        more wet, in line) and the kind of ink (its realistic process noise).
     options
         Extra simulator options (faults, ``seed``), sorted by :func:`split_sim_options`.
     fast
@@ -86,15 +97,33 @@ def simulator_urls(
         diameter = ink.syringe.inner_diameter.value
     elif ink.filament_diameter is not None:
         diameter = ink.filament_diameter.value
-    physics = {"plate": name, "e_units": printer.e_axis}
+    physics = {
+        "plate": name,
+        "e_units": printer.e_axis,
+        "flavour": printer.flavour,
+        **ink_physics(ink),
+    }
     if diameter is not None:
         physics["diameter_mm"] = str(diameter)
     common = {"fast": "1"} if fast and "speed" not in printer_opts else {}
     printer_query = urlencode({**physics, **common, **printer_opts})
-    balance_query = urlencode(
-        {"plate": name, "density": str(ink.density.value), **common, **balance_opts}
-    )
+    balance_query = urlencode({"plate": name, **common, **balance_opts})
     return f"sim://printer?{printer_query}", f"sim://balance?{balance_query}"
+
+
+def ink_physics(ink: Ink) -> dict[str, str]:
+    """Printer-simulator options that make it deposit what ``ink`` deposits.
+
+    The calibration gives the *weighed* mass (dried, for an ink that loses
+    solvent); the in-line balance weighs the unit wet, as dispensed, which is
+    ``weighed × dried load / drug load`` (the run's in-line target, see
+    :meth:`~printpharm.services.run.steps.Session.inline_target`).
+    """
+    a, b = ink.calibration.a.value, ink.calibration.b.value
+    if ink.dried_drug_load is not None and ink.drug_load.value > 0:
+        wet = ink.dried_drug_load.value / ink.drug_load.value
+        a, b = a * wet, b * wet
+    return {"ink_kind": ink.kind, "mass_per_mm3": str(a), "mass_offset_mg": str(b)}
 
 
 def open_devices(

@@ -1,12 +1,18 @@
 """The mass-checked print run: preflight, heat, then per unit tare → print → M400 → weigh.
 
-Use :func:`run_batch`. For each unit the balance is tared, the unit's G-code
-is streamed (in chunks, the cancel token checked between them), ``M400`` waits
-for the moves to finish, a stable weight is read and compared with the unit's
-target and the recipe's unit tolerance; the raw reading is recorded; the flow
-rate for the next unit may be corrected (``M221``) within the recipe's
-validated bounds. An alarm (unit out of tolerance, balance that does not
-settle, temperature outside the validated window) stops the run, or with the
+Use :func:`run_batch`. The printer starts every batch in a known state: the
+flow factor is set (``M221 S100``, recorded) and the start code re-primes any
+suck-back a previous batch left. For each unit the balance is tared, the
+unit's G-code is streamed with its E words scaled by the material factor the
+flow controller chose (:mod:`.flow_control`; in chunks, the cancel token
+checked between them), ``M400`` waits for the moves to finish, a stable weight
+is read and compared with the unit's target and the recipe's unit tolerance;
+the raw reading, the factor and its reason are recorded. The controller
+learns from every unit (failing ones too), corrects only offsets it can tell
+from noise, within the recipe's validated range, flags a sudden drop (clog)
+for an alarm and a trend as a drift warning (recorded, the run goes on). An
+alarm (unit out of tolerance or a sudden drop, balance that does not settle,
+temperature outside the validated window) stops the run, or with the
 recipe's ``pause`` policy asks the operator callback (continue / abort). A
 halted printer stops the run; a lost connection ends it as ``interrupted``.
 At the end the QC tests the recipe names are run (:mod:`.run_qc`).
@@ -22,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Literal, TypeVar
 
+from printpharm.core.units import within_tolerance
 from printpharm.errors import (
     BalanceError,
     BalanceUnstable,
@@ -40,7 +47,7 @@ from printpharm.services.run.events import (
     UnitStarted,
     UnitWeighed,
 )
-from printpharm.services.run.flow import next_flow_pct
+from printpharm.services.run.flow_control import ControlStep
 from printpharm.services.run.recording import BatchRecorder, NullRecorder
 from printpharm.services.run.request import (
     OperatorCallback,
@@ -60,13 +67,23 @@ from printpharm.services.run.result import (
     UnitRecord,
 )
 from printpharm.services.run.steps import Session, StopRun
+from printpharm.slicing.rescale import e_mode_after, scale_extrusion
 
 _T = TypeVar("_T")
 
 __all__ = ["run_batch"]
 
+#: Resolution of the material factor: 0.01 % (Marlin's M221 has 1 %).
+_SCALE_STEP = Decimal("0.0001")
+
+
+def _pct(fraction: float) -> Decimal:
+    return (Decimal(repr(fraction)) * 100).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+
+
 _PAUSABLE = (
     AlarmKind.UNIT_OUT_OF_TOLERANCE,
+    AlarmKind.SUDDEN_DROP,
     AlarmKind.BALANCE_UNSTABLE,
     AlarmKind.BALANCE_ERROR,
     AlarmKind.TEMPERATURE,
@@ -109,31 +126,65 @@ class _BatchRun(Session):
             raise StopRun("stopped", f"{why}: {message}")
         return decision
 
+    def warn(self, kind: AlarmKind, message: str, unit: int | None) -> None:
+        """Record and publish a warning (``action="warn"``): the run goes on."""
+        record = AlarmRecord(kind, message, unit, "warn", None, self.now())
+        self.alarms.append(record)
+        self.recorder.alarm(self.batch_id, record)
+        self.hub.publish(Alarm(record))
+
     # -- units ---------------------------------------------------------------------
     def run_units(self) -> None:
         """Print, weigh and judge every unit of the plan."""
+        self.relative_e = e_mode_after(self.req.program.preamble, self.relative_e)
         for unit in self.req.program.units:
             self.cancel.raise_if_cancelled()
             self.unit_in_progress = unit.n
             target_mg = self.inline_target(unit.target_mg)
             self.balance_call(self.devices.balance.tare, unit.n, "tare")
             self.hub.publish(UnitStarted(unit.n, unit.of, target_mg, self.flow_pct))
-            self.stream(unit.lines, unit.n)
+            program = scale_extrusion(unit.lines, self.e_scale, self.relative_e)
+            self.relative_e = program.relative_e
+            self.stream(program.lines, unit.n)
             self.call_device(self.devices.printer.wait_for_moves)
             record = self.weigh(unit.n, target_mg, len(unit.lines), unit.target_mg)
             self.units.append(record)
             self.recorder.unit_weighed(self.batch_id, record)
             self.hub.publish(UnitWeighed(record))
-            if record.verdict == "fail":
-                self.alarm(
-                    AlarmKind.UNIT_OUT_OF_TOLERANCE,
-                    f"unit {unit.n}: {record.measured_mg} mg is {record.deviation_pct} % off "
-                    f"its target {unit.target_mg} mg (tolerance ±{record.tolerance_pct} %)",
-                    unit.n,
-                )
+            assert record.measured_mg is not None
+            step = self.controller.observe(
+                unit.n, float(target_mg), float(record.measured_mg), float(self.e_scale)
+            )
+            self.judge(record, step)
             self.check_temperatures(unit.n)
             if unit.n < len(self.req.program.units):
-                self.correct_flow(record)
+                self.correct_flow(record, step)
+
+    def judge(self, record: UnitRecord, step: ControlStep) -> None:
+        """Alarm on a unit out of tolerance or a sudden drop; warn on a trend."""
+        n = record.n
+        drop = (
+            f"; a sudden drop of {-step.innovation_sigmas:.1f} standard deviations below the "
+            "process estimate: a clog or an air bubble?"
+            if step.sudden_drop
+            else ""
+        )
+        if record.verdict == "fail":
+            self.alarm(
+                AlarmKind.UNIT_OUT_OF_TOLERANCE,
+                f"unit {n}: {record.measured_mg} mg is {record.deviation_pct} % off "
+                f"its target {record.target_mg} mg (tolerance ±{record.tolerance_pct} %){drop}",
+                n,
+            )
+        elif step.sudden_drop:
+            self.alarm(
+                AlarmKind.SUDDEN_DROP,
+                f"unit {n}: {record.measured_mg} mg ({record.deviation_pct} %), within "
+                f"tolerance{drop}",
+                n,
+            )
+        if step.warning is not None:
+            self.warn(AlarmKind.DRIFT_WARNING, f"after unit {n}: {step.warning.message}", n)
 
     def stream(self, lines: tuple[str, ...], n: int) -> None:
         """Stream ``lines`` in chunks, publishing progress and checking the cancel token."""
@@ -191,7 +242,7 @@ class _BatchRun(Session):
         content = self.lot().content(measured, self.req.ink.drug_load.value)
         tolerance = self.req.recipe.tolerances.unit_mass.value
         # exact decimals, bounds inclusive; a reading <= 0 (an empty or robbed pan) fails too
-        within = measured > 0 and abs(measured - target_mg) * 100 <= tolerance * target_mg
+        within = measured > 0 and within_tolerance(measured, target_mg, tolerance)
         deviation = ((measured - target_mg) * 100 / target_mg).quantize(
             Decimal("0.001"), rounding=ROUND_HALF_UP
         )
@@ -203,6 +254,8 @@ class _BatchRun(Session):
             verdict="pass" if within else "fail",
             tolerance_pct=tolerance,
             flow_pct=self.flow_pct,
+            e_scale=self.e_scale,
+            correction_reason=self.next_reason,
             raw_reading=weighing.raw,
             reading_unit=weighing.unit,
             stable=weighing.stable,
@@ -213,34 +266,40 @@ class _BatchRun(Session):
             content_uncertainty_mg=None if content is None else content.uncertainty_mg,
         )
 
-    def correct_flow(self, record: UnitRecord) -> None:
-        """Set the next unit's flow factor from this unit's mass, within the validated bounds."""
-        # Only from a unit within tolerance: one outside it is a fault (a clog, a bubble),
-        # not drift, and correcting from it would spoil the next unit too.
-        if not self.options.flow_correction or record.verdict != "pass":
+    def correct_flow(self, record: UnitRecord, step: ControlStep) -> None:
+        """Set the next unit's material factor from the controller's decision.
+
+        Applied by scaling the E words of the next unit's G-code (0.01 % steps,
+        inside the recipe's validated range); recorded with its reason.
+        """
+        if not self.options.flow_correction:
+            self.next_reason = "flow correction is off: printed as planned"
+            return
+        new = Decimal(repr(step.scale)).quantize(_SCALE_STEP, rounding=ROUND_HALF_UP)
+        self.next_reason = f"after unit {record.n}: {step.reason}"
+        if new == self.e_scale:
             return
         assert record.measured_mg is not None
         bounds = self.req.recipe.tolerances.flow_correction
-        step = next_flow_pct(
-            self.flow_pct, record.target_mg, record.measured_mg, bounds.min, bounds.max
-        )
-        if step.applied_pct == self.flow_pct:
-            return
-        self.call_device(lambda: self.devices.printer.send(step.command))
+        requested = Decimal(repr(step.requested_scale)) * 100
         correction = FlowCorrection(
             after_unit=record.n,
             for_unit=record.n + 1,
             measured_mg=record.measured_mg,
             target_mg=record.target_mg,
-            previous_pct=self.flow_pct,
-            requested_pct=step.requested_pct,
-            applied_pct=step.applied_pct,
-            bounds_pct=step.bounds_pct,
+            previous_pct=(self.e_scale * 100).quantize(Decimal("0.01")),
+            requested_pct=requested.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+            applied_pct=(new * 100).quantize(Decimal("0.01")),
+            bounds_pct=(100 + bounds.min, 100 + bounds.max),
             clamped=step.clamped,
-            command=step.command,
+            command=f"E words of unit {record.n + 1} scaled by {new}",
             at=self.now(),
+            e_scale=new,
+            estimate_pct=_pct(step.estimate),
+            estimate_se_pct=_pct(step.estimate_se),
+            reason=step.reason,
         )
-        self.flow_pct = step.applied_pct
+        self.e_scale = new
         self.corrections.append(correction)
         self.recorder.correction(self.batch_id, correction)
         self.hub.publish(FlowCorrected(correction))

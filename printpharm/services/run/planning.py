@@ -15,7 +15,6 @@ that needs more ink than the printer's syringe or spool holds
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -27,21 +26,22 @@ from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.dosing import ink_mass_mg
 from printpharm.errors import DesignSpaceError, InputError, SizingError, SlicingError
 from printpharm.geometry.plate import layout_plate
-from printpharm.geometry.sizing import FormSpec, Strategy, capsule_fill_spec
-from printpharm.geometry.tablet import Caplet, Disc, Form, MiniTablets, Ring
+from printpharm.geometry.sizing import FormSpec
+from printpharm.geometry.tablet import Form
 from printpharm.services.run.calibration import (
     CalibrationInForce,
     MassPrediction,
     density_check,
     predict_unit,
 )
+from printpharm.services.run.form_specs import recipe_form_spec
 from printpharm.services.run.ink_capacity import (
     InkRequirement,
     analysis_requirement,
     check_capacity,
 )
 from printpharm.services.run.plan_warnings import LINK_SHARE, PLANNER_BLOCKS, warnings_of
-from printpharm.slicing.analysis import analyse_gcode
+from printpharm.slicing.analysis import GcodeAnalysis, analyse_gcode
 from printpharm.slicing.fit import fit_unit
 from printpharm.slicing.gcode import write_plate
 from printpharm.slicing.settings import Extrusion, MachineSettings, ProcessSettings
@@ -50,20 +50,16 @@ from printpharm.slicing.toolpaths import SlicedUnit
 __all__ = [
     "DOSE_TOLERANCE_FRACTION",
     "LINK_SHARE",
-    "MINI_TABLET_GAP_MM",
     "PLANNER_BLOCKS",
     "PlanResult",
     "machine_settings",
     "plan_batch",
     "process_settings",
-    "recipe_form_spec",
     "save_unit_stl",
 ]
 
 #: A plan is refused if any unit's analysed volume is further than this from the target.
 DOSE_TOLERANCE_FRACTION = 0.005
-#: Gap between the mini-tablets of one dose (mm).
-MINI_TABLET_GAP_MM = 2.0
 _HOST_FRAMING_CHARS = len("N999999 ") + len("*255")
 
 
@@ -121,65 +117,6 @@ def _dec(value: Decimal | float | int | str, name: str) -> Decimal:
     if not result.is_finite():
         raise DesignSpaceError(f"{name}={value!r} is not a finite number")
     return result
-
-
-def _mid(limits: tuple[Decimal, Decimal]) -> float:
-    return math.sqrt(float(limits[0]) * float(limits[1]))
-
-
-def recipe_form_spec(recipe: Recipe) -> FormSpec:
-    """The geometry sizing spec of a recipe's form, strategy and bounds (mm).
-
-    Raises
-    ------
-    SizingError
-        If the recipe's template or strategy has no geometric counterpart.
-    """
-    form = recipe.form
-
-    def ref(name: str) -> float:
-        value = form.reference(name)
-        return float(value) if value is not None else _mid(form.limits(name))
-
-    def bound(name: str) -> tuple[float, float]:
-        low, high = form.limits(name)
-        return float(low), float(high)
-
-    strategy: Strategy = "uniform_scale" if recipe.strategy == "uniform_scale" else "solve_height"
-    if form.template == "capsule_fill":
-        assert form.capsule_size is not None
-        return capsule_fill_spec(form.capsule_size)
-    height = {"height_mm": bound("height")}
-    if form.template in ("disc", "minitablet"):
-        if form.template == "disc":
-            reference: Form = Disc(ref("diameter"), ref("height"))
-        else:
-            count = form.count_per_dose or 1
-            reference = MiniTablets(ref("diameter"), ref("height"), count, MINI_TABLET_GAP_MM)
-        bounds = {"diameter_mm": bound("diameter"), **height}
-        return FormSpec(reference, bounds, strategy, "diameter_mm", label=form.template)
-    if form.template == "caplet":
-        ratio = ref("length_width_ratio")
-        width = ref("width")
-        reference = Caplet(width * ratio, width, ref("height"))
-        bounds = {"width_mm": bound("width"), **height}
-        links = {"length_mm": ("width_mm", ratio)}
-        return FormSpec(reference, bounds, strategy, "width_mm", label="caplet", linked=links)
-    if form.template == "ring":
-        ratio = ref("inner_outer_ratio")
-        outer = ref("outer_diameter")
-        reference = Ring(outer, outer * ratio, ref("height"))
-        bounds = {"outer_diameter_mm": bound("outer_diameter"), **height}
-        links = {"inner_diameter_mm": ("outer_diameter_mm", ratio)}
-        return FormSpec(
-            reference,
-            bounds,
-            strategy,
-            "outer_diameter_mm",
-            label="ring",
-            linked=links,
-        )
-    raise SizingError(f"recipe {recipe.id}: template {form.template!r} cannot be sized")
 
 
 def process_settings(resolved: ResolvedSettings) -> ProcessSettings:
@@ -400,6 +337,7 @@ def plan_batch(
     )
     volumes = tuple(analysis.units[n].volume_mm3 for n in range(1, units + 1))
     _verify(volumes, volume, text, printer)
+    _verify_primes(analysis, units, volume)
     basis = dispensed if prep.calibration.fitted else weighed
     prediction = predict_unit(
         prep.calibration, sum(volumes) / units, Decimal(repr(basis)),
@@ -465,6 +403,21 @@ def _verify(
             f"a {longest}-character command exceeds the {printer.max_command_length}-character "
             f"limit of {printer.id} once the host adds a line number and checksum"
         )
+
+
+def _verify_primes(analysis: GcodeAnalysis, units: int, target: float) -> None:
+    """Each unit primes back exactly what it retracted: E-only moves deposit nothing net.
+
+    A prime larger than its retraction extrudes paste the printing moves do not show.
+    """
+    for n in range(1, units + 1):
+        net = analysis.units[n].retract_net_mm3
+        if abs(net) > DOSE_TOLERANCE_FRACTION * target:
+            raise SlicingError(
+                f"unit {n}'s primes and retractions do not balance ({net:+.3f} mm³ of paste "
+                f"outside its printing moves, {net / target * 100:+.3f} % of its dose); "
+                "the plan is refused"
+            )
 
 
 def save_unit_stl(result: PlanResult, path: Path | str) -> Path:

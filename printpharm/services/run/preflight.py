@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
+from printpharm.core.flavours import FLAVOURS
 from printpharm.core.units import ink_mass_mg
 from printpharm.devices.printer import HeaterReading, PrinterInfo
 from printpharm.errors import (
@@ -39,7 +40,6 @@ from printpharm.services.run.override_record import override_matches, refusal_of
 from printpharm.services.run.program import PlateProgram
 
 __all__ = [
-    "FIRMWARE_FAMILIES",
     "SIMULATED_CHECK",
     "TARGET_AGREEMENT",
     "LockStatus",
@@ -55,14 +55,6 @@ __all__ = [
 
 #: Preflight check name of a run weighed on the built-in simulated balance.
 SIMULATED_CHECK = "balance_simulated"
-
-#: Firmware name fragment (M115 FIRMWARE_NAME) each printer flavour needs.
-FIRMWARE_FAMILIES: dict[str, str] = {
-    "marlin_fdm": "marlin",
-    "marlin_sse": "marlin",
-    "klipper": "klipper",
-    "reprap": "reprapfirmware",
-}
 
 
 @dataclass(frozen=True)
@@ -317,7 +309,7 @@ def check_static(
 
 def check_device(printer: PrinterDefinition, info: PrinterInfo) -> list[PreflightCheck]:
     """The printer's M115 answer against the recipe's printer definition."""
-    family = FIRMWARE_FAMILIES[printer.flavour]
+    family = FLAVOURS[printer.flavour].firmware_family
     name = info.firmware_name
     checks = [
         PreflightCheck(

@@ -54,6 +54,10 @@ class AlarmKind(enum.StrEnum):
     DEVICE_ERROR = "device_error"
     CONNECTION_LOST = "connection_lost"
     CANCELLED = "cancelled"
+    #: a unit far lighter than the process estimate (a clog, a large bubble), even in tolerance
+    SUDDEN_DROP = "sudden_drop"
+    #: a trend in the deposit (a warning: recorded and shown, the run goes on)
+    DRIFT_WARNING = "drift_warning"
 
 
 class OperatorDecision(enum.StrEnum):
@@ -69,7 +73,10 @@ class UnitRecord:
 
     ``deviation_pct`` is (measured − target) / target × 100, rounded half-up to
     3 dp for display; ``verdict`` is decided exactly with inclusive bounds.
-    ``flow_pct`` is the flow-rate factor (M221) the unit was printed with.
+    ``flow_pct`` is the firmware flow-rate factor (M221, set at the batch start)
+    the unit was printed with; ``e_scale`` the material factor of the E words
+    of its streamed G-code (1 = as planned; the flow controller's correction)
+    and ``correction_reason`` why it is what it is.
     For an ink that loses solvent on drying, ``target_mg`` is the mass as
     printed (weighed wet, in line) and ``dried_target_mg`` the plan's target
     for the dried printlet (weighed again for release). ``content_mg`` is the
@@ -93,6 +100,13 @@ class UnitRecord:
     #: the assay's uncertainty where given (``None`` without an assay or a mass).
     content_mg: Decimal | None = None
     content_uncertainty_mg: Decimal | None = None
+    e_scale: Decimal = Decimal(1)
+    correction_reason: str = ""
+
+    @property
+    def material_pct(self) -> Decimal:
+        """The material deposited relative to the plan, in %: flow × E factor (2 dp)."""
+        return (self.flow_pct * self.e_scale).quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True)
@@ -100,24 +114,29 @@ class AlarmRecord:
     """An alarm: kind, message, the unit concerned, the recipe policy and the outcome.
 
     ``action`` is what the run did: ``stop`` (run ended), ``pause`` (asked the
-    operator; ``decision`` says the answer) or ``interrupt`` (connection lost).
+    operator; ``decision`` says the answer), ``interrupt`` (connection lost) or
+    ``warn`` (a drift warning: recorded and shown, the run goes on).
     """
 
     kind: AlarmKind
     message: str
     unit: int | None
-    action: Literal["stop", "pause", "interrupt"]
+    action: Literal["stop", "pause", "interrupt", "warn"]
     decision: OperatorDecision | None
     at: datetime
 
 
 @dataclass(frozen=True)
 class FlowCorrection:
-    """A flow-rate change (``M221 S<pct>``) made after weighing ``after_unit``.
+    """A change of the material factor, decided after weighing ``after_unit``.
 
-    ``requested_pct`` is what the measured mass asked for; ``applied_pct`` is
-    that value clamped to 100 % + the recipe's validated flow-correction range
-    (``bounds_pct``), so ``clamped`` tells whether a bound limited it.
+    The factor scales the E words of ``for_unit``'s streamed G-code
+    (``command`` says so in words); the percentages are material relative to
+    the plan (100 = as planned, 0.01 % resolution). ``requested_pct`` is what
+    the offset estimate asked for; ``applied_pct`` that value clamped to the
+    recipe's validated flow-correction range (``bounds_pct``), so ``clamped``
+    tells whether a bound limited it. ``estimate_pct`` ± ``estimate_se_pct`` is
+    the controller's estimate of the process offset and ``reason`` why it acted.
     """
 
     after_unit: int
@@ -131,6 +150,10 @@ class FlowCorrection:
     clamped: bool
     command: str
     at: datetime
+    e_scale: Decimal = Decimal(1)
+    estimate_pct: Decimal = Decimal(0)
+    estimate_se_pct: Decimal = Decimal(0)
+    reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from printpharm.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.calibration import calibration_check
 from printpharm.services.run.events import Heating, PreflightPassed, Temperatures
+from printpharm.services.run.flow_control import ControlParameters, FlowController
 from printpharm.services.run.lot import BoundLot
 from printpharm.services.run.preflight import (
     LockStatus,
@@ -42,9 +43,24 @@ from printpharm.services.run.result import (
     UnitRecord,
 )
 
-__all__ = ["Session", "StopRun"]
+__all__ = ["Session", "StopRun", "control_parameters"]
 
 _T = TypeVar("_T")
+
+
+def control_parameters(req: RunRequest) -> ControlParameters:
+    """The flow controller's noise model and range from the ink and the recipe (% → fraction)."""
+    var, tol = req.ink.variability, req.recipe.tolerances
+    hundred = 100.0
+    return ControlParameters(
+        unit_rsd=float(var.unit_rsd.value) / hundred,
+        balance_sd_mg=float(req.recipe.control.balance_sd.value),
+        offset_sd=float(var.offset_sd.value) / hundred,
+        drift_sd=float(var.drift_sd.value) / hundred,
+        correction_min=float(tol.flow_correction.min) / hundred,
+        correction_max=float(tol.flow_correction.max) / hundred,
+        units_total=len(req.program.units),
+    )
 
 
 class StopRun(Exception):  # noqa: N818 - control flow inside the run, never escapes it
@@ -74,7 +90,11 @@ class Session:
         self.started_at = self.now()
         stamp = self.started_at.strftime("%Y%m%dT%H%M%SZ")
         self.batch_id = req.batch_id or f"{req.recipe.id}-{stamp}-{secrets.token_hex(3)}"
-        self.flow_pct = Decimal(100)
+        self.flow_pct = Decimal(100)  # the firmware flow factor, set (M221) at the start
+        self.e_scale = Decimal(1)  # the material factor of the next unit's E words
+        self.next_reason = "the first unit is printed as planned"
+        self.relative_e = False  # Marlin starts with absolute E; the start code sets it
+        self.controller = FlowController(control_parameters(req))
         self.units: list[UnitRecord] = []
         self.alarms: list[AlarmRecord] = []
         self.corrections: list[FlowCorrection] = []
@@ -144,7 +164,7 @@ class Session:
 
     # -- before printing ------------------------------------------------------------
     def preflight(self) -> None:
-        """Static checks, connect and identify the printer, device checks.
+        """Static checks, connect and identify the printer, device checks, start flow factor.
 
         Raises
         ------
@@ -176,11 +196,16 @@ class Session:
             identity = {**info.fields, "firmware": info.firmware_name}
             self.checks.extend(self.options.printer_policy(identity, self.devices.printer_port))
         raise_failures(self.checks)
+        # A known state before anything is printed: whatever flow factor a previous job left
+        # (M221 survives between jobs), this batch prints at the factor it records.
+        start_flow = f"M221 S{self.flow_pct}"
+        self.devices.printer.send(start_flow)
         self.printer_record.update(
             firmware=info.firmware_name,
             machine_type=info.fields.get("MACHINE_TYPE", ""),
             uuid=info.fields.get("UUID", ""),
             capabilities=dict(info.capabilities),
+            start_state={"flow_pct": self.flow_pct, "command": start_flow},
         )
         self.hub.publish(PreflightPassed(tuple((c.name, c.detail) for c in self.checks)))
 

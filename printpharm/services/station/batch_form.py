@@ -29,7 +29,13 @@ from printpharm.core.dosing import (
     compute_dose,
 )
 from printpharm.core.units import format_decimal, quantize_half_up, to_decimal
-from printpharm.errors import CatalogError, DesignSpaceError, DoseInputError, UniformityInputError
+from printpharm.errors import (
+    CatalogError,
+    DesignSpaceError,
+    DoseInputError,
+    InputError,
+    UniformityInputError,
+)
 from printpharm.services.control.dose_override import DoseOverride, override_matches
 
 __all__ = [
@@ -327,7 +333,7 @@ class DosePreviewBuilder:
         try:
             return body_surface_area(height, weight, formula), formula
         except DoseInputError as exc:
-            self.errors[_field_of(str(exc), "weight_kg")] = str(exc)
+            self.errors[_field_of(exc, "weight_kg")] = str(exc)
             return None, None
 
     def _dose(self, rule: DoseRule, recipe: RecipeOption | None) -> DoseResult | None:
@@ -360,7 +366,7 @@ class DosePreviewBuilder:
                 dose_step_mg=step,
             )
         except DoseInputError as exc:
-            self.errors[_field_of(str(exc), "amount")] = str(exc)
+            self.errors[_field_of(exc, "amount")] = str(exc)
             return None
 
     def _check_recipe(self, result: DoseResult, recipe: RecipeOption) -> None:
@@ -379,12 +385,10 @@ class DosePreviewBuilder:
                 return
 
 
-_FIELDS = ("height_cm", "weight_kg", "cap_mg", "dose_step_mg", "band", "formula", "amount")
+#: The form's fields a dose error can be about (the core names the field it refuses).
+_FORM_FIELDS = ("height_cm", "weight_kg", "cap_mg", "dose_step_mg", "bands", "amount")
 
 
-def _field_of(message: str, default: str) -> str:
-    """The form field a core error message names (core messages start with the field)."""
-    for name in _FIELDS:
-        if name in message.split("=")[0] or message.startswith(name):
-            return "bands" if name == "band" else name
-    return default
+def _field_of(exc: InputError, default: str) -> str:
+    """The form field ``exc`` is about: the one the core named, else ``default``."""
+    return exc.field if exc.field in _FORM_FIELDS else default

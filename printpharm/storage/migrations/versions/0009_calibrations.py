@@ -9,7 +9,7 @@ a version's identity or content, and any status move out of ``locked`` other
 than to ``retired`` (as for library versions, migration 0004).
 
 Revision ID: 0009
-Revises: 0006 (re-chained after 0007 and 0008 at merge)
+Revises: 0007 (re-chained after the process-control migration at merge)
 Create Date: 2026-12-02
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import printpharm.storage.tables
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,9 @@
 """Locked mode and the research-mode patient-use rule, enforced from the library.
 
+Private to :mod:`printpharm.services.control.print_authority`, the one place that
+decides whether a batch may be printed (the screens, the CLI and recorded runs go
+through it; ``tests/test_architecture.py`` keeps it so).
+
 Locked mode (the default) accepts a batch only with a locked recipe version and a
 locked ink version whose content equals what is about to be printed, a dose
 inside the validated range and on its step, and no process overrides (process

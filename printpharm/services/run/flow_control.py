@@ -1,0 +1,457 @@
+"""The in-run flow controller: estimate the process offset, correct only what is real.
+
+Pure (no I/O, no devices). After each weighed unit the run calls
+:meth:`FlowController.observe`; the controller returns a :class:`ControlStep`
+with the material factor (``scale``) for the next unit's G-code, why, and what
+the monitoring saw. The design follows process-control.md:
+
+*Estimate, do not chase.* Unit *k*, printed with material factor ``c_k``,
+weighs ``T · c_k · (1 + b_k) · (1 + e_k)``; the controller works on
+``y_k = ln(measured / (T · c_k))``, the log offset of the *process* (its own
+corrections divided out), and estimates it with Kalman filters on a level and
+a drift rate: prior level ``N(0, offset_sd²)`` (how far a batch typically sits
+off its calibration), prior drift rate ``N(0, drift_sd²)`` per unit (syringe
+emptying, paste settling), a small random walk of the level, and observation
+noise ``r² = σ² + (balance_sd / T)²``. σ starts at the ink's ``unit_rsd`` and
+is updated from the batch's successive differences (a scaled-inverse-χ²
+posterior with ``prior_df`` pseudo-observations). For a constant offset the
+gain falls like a recursive mean's: noise is averaged, not followed (a fixed
+gain K would inflate the unit variance by 2 / (2 − K)).
+
+*Decide first, then correct.* Whether the batch is off its calibration at all
+is a choice between hypotheses, each scored by the likelihood of the units so
+far (the prediction-error decomposition of its filter): "on" (every ``y`` is
+noise around 0; prior probability ``prior_on_calibration``) and three ways of
+being off it: a small offset that may drift (level ``offset_sd``, rate
+``drift_sd``), a constant offset (level ``level_offset_sd``, no drift;
+``level_share`` of the off prior) and a large one (level ``wide_offset_sd``,
+``wide_share``). The next unit is corrected only while ``P(off) > 0.5``, by
+the offset the off-hypotheses predict for it (averaged by their weights): a
+real offset is removed by its estimate, a drift is followed, a constant offset
+is not over-extrapolated. Unlike a z-test repeated after every unit, the Bayes
+factor of a process that is on its calibration keeps falling as units
+accumulate, so pure noise is left alone (tests/benchmarks/bench_closed_loop.py
+measures how much). The factor is ``exp(−predicted offset)``, finer than 1 %
+(the run rounds it to 0.01 %), clamped to the recipe's validated
+flow-correction range.
+
+*Learn from every unit.* A unit out of tolerance is still an observation; only
+its pull on the estimate is limited (the innovation is clipped at
+``clip_sigma`` standard deviations) so that one air bubble cannot swing the
+estimate. The alarm policy, not the controller, decides about the batch.
+
+*Monitor separately.* A sudden drop (from unit 2 on, an observation more than
+``z_drop`` standard deviations below the prediction: a clog, a large bubble) is
+flagged at once for an alarm. A trend (least-squares line through the clipped
+``y`` of the batch) is named in a drift warning: once when its slope is
+significant at ``z_trend``, and once when the line, projected to the end of
+the batch, leaves the validated correction range with ``z_range`` standard
+errors to spare (named while units still pass).
+
+Precision: double-precision floats (the statistics are approximate by nature);
+the run rounds the factor to 4 decimals (0.01 %); reasons give 2 decimals of %.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from printpharm.errors import InputError
+
+__all__ = ["ControlParameters", "ControlStep", "DriftWarning", "FlowController"]
+
+
+@dataclass(frozen=True)
+class ControlParameters:
+    """Noise model, validated range and decision thresholds (fractions, not %).
+
+    Parameters
+    ----------
+    unit_rsd : float
+        Unit-to-unit relative SD of the deposited mass (0.02 = 2 %).
+    balance_sd_mg : float
+        Read noise of the balance (mg).
+    offset_sd : float
+        Prior SD of the batch's offset from its calibration.
+    drift_sd : float
+        Prior SD of a drift rate of the offset, per unit.
+    correction_min, correction_max : float
+        The recipe's validated flow-correction range (−0.05, 0.05 for ±5 %).
+    units_total : int
+        Units in the batch (to project a trend to its end).
+    """
+
+    unit_rsd: float
+    balance_sd_mg: float
+    offset_sd: float
+    drift_sd: float
+    correction_min: float
+    correction_max: float
+    units_total: int
+    prior_on_calibration: float = 0.7
+    wide_offset_sd: float = 0.05
+    wide_share: float = 0.1
+    level_share: float = 0.15
+    level_offset_sd: float = 0.03
+    z_drop: float = 3.0
+    z_trend: float = 3.0
+    z_range: float = 2.33
+    clip_sigma: float = 3.0
+    level_walk: float = 0.001
+    min_trend_units: int = 4
+    prior_df: float = 4.0
+
+    def __post_init__(self) -> None:
+        for name in ("unit_rsd", "offset_sd", "z_drop", "z_trend", "clip_sigma"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"flow control: {name} = {getattr(self, name)} must be > 0")
+        if min(self.balance_sd_mg, self.drift_sd, self.level_walk, self.prior_df) < 0:
+            raise InputError("flow control: noise parameters must not be negative")
+        if not self.correction_min <= 0 <= self.correction_max or self.correction_min <= -1:
+            raise InputError(
+                f"flow control: correction range {self.correction_min:+.2%}.."
+                f"{self.correction_max:+.2%} must contain 0 %"
+            )
+        if self.units_total < 1:
+            raise InputError(f"flow control: units_total = {self.units_total} must be >= 1")
+        for name in ("prior_on_calibration", "wide_share"):
+            if not 0 < getattr(self, name) < 1:
+                raise InputError(f"flow control: {name} must be between 0 and 1")
+
+
+@dataclass(frozen=True)
+class DriftWarning:
+    """A trend in the deposit: slope (per unit, fraction) ± SE, and what it means."""
+
+    kind: str  # "trend" or "leaves_range"
+    slope: float
+    slope_se: float
+    message: str
+
+
+@dataclass(frozen=True)
+class ControlStep:
+    """What the controller made of one weighed unit (fractions; see the module docstring).
+
+    ``deviation`` is the unit's own deviation from target; ``process_deviation``
+    the process's (its correction divided out); ``innovation_sigmas`` how far
+    it was from the prediction, in standard deviations; ``estimate`` ±
+    ``estimate_se`` the offset predicted for the next unit; ``scale`` the
+    factor for the next unit (``requested_scale`` before clamping), ``corrected``
+    whether it changed, ``clamped`` whether the validated range limited it,
+    ``reason`` why in words; ``sudden_drop`` and ``warning`` the monitoring.
+    """
+
+    unit: int
+    deviation: float
+    process_deviation: float
+    innovation_sigmas: float
+    estimate: float
+    estimate_se: float
+    scale_before: float
+    scale: float
+    requested_scale: float
+    corrected: bool
+    clamped: bool
+    reason: str
+    sudden_drop: bool
+    warning: DriftWarning | None = None
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:+.2f} %"
+
+
+@dataclass(frozen=True)
+class _Line:
+    """Least-squares line through (unit, y) points."""
+
+    n: int
+    x_mean: float
+    y_mean: float
+    slope: float
+    sxx: float
+
+    def at(self, x: float) -> float:
+        return self.y_mean + self.slope * (x - self.x_mean)
+
+
+def _fit(points: list[tuple[int, float]]) -> _Line | None:
+    n = len(points)
+    x_mean = sum(x for x, _ in points) / n
+    y_mean = sum(y for _, y in points) / n
+    sxx = sum((x - x_mean) ** 2 for x, _ in points)
+    if sxx <= 0:
+        return None
+    sxy = sum((x - x_mean) * (y - y_mean) for x, y in points)
+    return _Line(n, x_mean, y_mean, sxy / sxx, sxx)
+
+
+@dataclass
+class _Kalman:
+    """Level and drift rate (log offset, per unit) with their 2×2 covariance."""
+
+    level: float
+    rate: float
+    p_ll: float
+    p_lr: float
+    p_rr: float
+
+    def predict(self, walk: float) -> None:
+        """One unit on: the level moves by the rate (and a small random walk)."""
+        self.level += self.rate
+        self.p_ll += 2 * self.p_lr + self.p_rr + walk**2
+        self.p_lr += self.p_rr
+
+    def update(self, innovation: float, r2: float) -> None:
+        """Take in an observation of the level (``innovation`` = observed − level)."""
+        s = self.p_ll + r2
+        k_l, k_r = self.p_ll / s, self.p_lr / s
+        self.level += k_l * innovation
+        self.rate += k_r * innovation
+        p_ll, p_lr, p_rr = self.p_ll, self.p_lr, self.p_rr
+        self.p_ll = p_ll - k_l * p_ll
+        self.p_lr = p_lr - k_l * p_lr
+        self.p_rr = p_rr - k_r * p_lr
+
+    def ahead(self) -> tuple[float, float]:
+        """The offset predicted for the next unit and its standard error."""
+        var = self.p_ll + 2 * self.p_lr + self.p_rr
+        return self.level + self.rate, math.sqrt(max(var, 0.0))
+
+
+def _log_normal(x: float, mean: float, var: float) -> float:
+    return -0.5 * ((x - mean) ** 2 / var + math.log(var))
+
+
+@dataclass
+class _Hypothesis:
+    """One explanation of the batch: on its calibration (no filter), or off it (a Kalman)."""
+
+    log_weight: float  # log prior + log likelihood of the units so far
+    kf: _Kalman | None = None
+
+    def predictive(self, r2: float) -> tuple[float, float]:
+        """Mean and variance of the next observation under this hypothesis."""
+        if self.kf is None:
+            return 0.0, r2
+        return self.kf.level, self.kf.p_ll + r2
+
+
+@dataclass
+class FlowController:
+    """The controller of one batch; see the module docstring.
+
+    ``scale`` is the material factor to print the next unit with (1 = as planned).
+    """
+
+    params: ControlParameters
+    scale: float = 1.0
+    _hyps: list[_Hypothesis] = field(init=False)
+    _points: list[tuple[int, float]] = field(default_factory=list)
+    _noise_ss: float = 0.0  # half the sum of squared successive differences (MSSD)
+    _warned: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        p = self.params
+        off = math.log(1.0 - p.prior_on_calibration)
+        drifting = 1.0 - p.wide_share - p.level_share
+        self._hyps = [
+            _Hypothesis(math.log(p.prior_on_calibration)),
+            _Hypothesis(
+                off + math.log(drifting),
+                _Kalman(0.0, 0.0, p.offset_sd**2, 0.0, p.drift_sd**2),
+            ),
+            _Hypothesis(
+                off + math.log(p.wide_share),
+                _Kalman(0.0, 0.0, p.wide_offset_sd**2, 0.0, p.drift_sd**2),
+            ),
+        ]
+        if p.level_share > 0:
+            self._hyps.append(
+                _Hypothesis(
+                    off + math.log(p.level_share),
+                    _Kalman(0.0, 0.0, p.level_offset_sd**2, 0.0, 0.0),
+                )
+            )
+
+    @property
+    def unit_sd(self) -> float:
+        """The unit-to-unit SD in use: the ink's, updated by this batch's successive differences.
+
+        Successive differences are blind to a slow drift; ``prior_df``
+        pseudo-observations of the ink's ``unit_rsd`` keep a few units from
+        swinging it.
+        """
+        p = self.params
+        m = max(0, len(self._points) - 1)
+        return math.sqrt((p.prior_df * p.unit_rsd**2 + self._noise_ss) / (p.prior_df + m))
+
+    def _weights(self) -> list[float]:
+        top = max(h.log_weight for h in self._hyps)
+        raw = [math.exp(h.log_weight - top) for h in self._hyps]
+        total = sum(raw)
+        return [w / total for w in raw]
+
+    @property
+    def p_off(self) -> float:
+        """Posterior probability that the batch is off its calibration (offset or drift)."""
+        return 1.0 - self._weights()[0]
+
+    def observe(
+        self, unit: int, target_mg: float, measured_mg: float, printed_scale: float | None = None
+    ) -> ControlStep:
+        """Learn from unit ``unit`` and decide the factor of the next one.
+
+        Parameters
+        ----------
+        unit : int
+            The unit's number in the batch (1 = first).
+        target_mg, measured_mg : float
+            Its target and weighed mass (mg); a reading of 0 or less counts as
+            0.1 % of the target (an empty pan is a total drop, not a crash).
+        printed_scale : float, optional
+            The material factor it was printed with (default: :attr:`scale`, the
+            last decision; give 1.0 when corrections are not applied).
+
+        Raises
+        ------
+        InputError
+            A target or factor that is not positive.
+        """
+        printed = self.scale if printed_scale is None else printed_scale
+        if not target_mg > 0 or not printed > 0:
+            raise InputError(
+                f"flow control: unit {unit} target {target_mg} mg and factor {printed} must be > 0"
+            )
+        y = math.log(max(measured_mg, 1e-3 * target_mg) / (target_mg * printed))
+        r2 = self.unit_sd**2 + (self.params.balance_sd_mg / target_mg) ** 2
+        for h in self._hyps:
+            if h.kf is not None and self._points:
+                h.kf.predict(self.params.level_walk)
+        preds = [h.predictive(r2) for h in self._hyps]
+        weights = self._weights()
+        mean = sum(w * m for w, (m, _) in zip(weights, preds, strict=True))
+        var = sum(w * (v + m * m) for w, (m, v) in zip(weights, preds, strict=True)) - mean**2
+        s = math.sqrt(max(var, r2))
+        z = (y - mean) / s
+        clip = self.params.clip_sigma * s
+        obs = mean + max(-clip, min(clip, y - mean))  # one bubble cannot swing anything below
+        for h, (m, v) in zip(self._hyps, preds, strict=True):
+            h.log_weight += _log_normal(obs, m, v)  # prediction-error decomposition
+            if h.kf is not None:
+                h.kf.update(obs - m, r2)
+        if self._points:
+            self._noise_ss += (obs - self._points[-1][1]) ** 2 / 2.0
+        self._points.append((unit, obs))
+        return self._decide(
+            unit,
+            printed,
+            deviation=measured_mg / target_mg - 1.0,
+            process_deviation=math.expm1(y),
+            z=z,
+        )
+
+    def _off_prediction(self) -> tuple[float, float, float]:
+        """(offset predicted for the next unit, its SE, current level) if the batch is off."""
+        weights = self._weights()[1:]
+        kfs = [h.kf for h in self._hyps[1:] if h.kf is not None]
+        total = sum(weights)
+        aheads = [kf.ahead() for kf in kfs]
+        mean = sum(w * m for w, (m, _) in zip(weights, aheads, strict=True)) / total
+        second = sum(w * (se * se + m * m) for w, (m, se) in zip(weights, aheads, strict=True))
+        level = sum(w * kf.level for w, kf in zip(weights, kfs, strict=True)) / total
+        return mean, math.sqrt(max(second / total - mean**2, 0.0)), level
+
+    def _decide(
+        self, unit: int, printed: float, deviation: float, process_deviation: float, z: float
+    ) -> ControlStep:
+        """Correct by the predicted offset while the batch is more likely off than on."""
+        p = self.params
+        offset, se, level = self._off_prediction()
+        p_off = self.p_off
+        state = f"P(off calibration) = {p_off:.2f}, offset {_pct(math.expm1(level))}"
+        if p_off > 0.5:
+            applied = offset
+            why = (
+                f"{state}: unit {unit + 1} is corrected for its predicted offset "
+                f"{_pct(math.expm1(offset))} ± {se * 100:.2f} %"
+            )
+        else:
+            applied = 0.0
+            why = f"{state}: not distinguishable from noise, not corrected"
+        requested = math.exp(-applied)
+        scale = min(max(requested, 1.0 + p.correction_min), 1.0 + p.correction_max)
+        if scale != requested:
+            why += (
+                f"; clamped to the validated range {_pct(p.correction_min)}.."
+                f"{_pct(p.correction_max)}"
+            )
+        self.scale = scale
+        return ControlStep(
+            unit=unit,
+            deviation=deviation,
+            process_deviation=process_deviation,
+            innovation_sigmas=z,
+            estimate=math.expm1(offset),
+            estimate_se=se,
+            scale_before=printed,
+            scale=scale,
+            requested_scale=requested,
+            corrected=scale != printed,
+            clamped=scale != requested,
+            reason=why,
+            sudden_drop=z < -p.z_drop and unit > 1,  # a drop from a level seen before
+            warning=self._trend(),
+        )
+
+    def _trend(self) -> DriftWarning | None:
+        """A drift warning: once for a significant trend, once when it will leave the range."""
+        p = self.params
+        last = self._points[-1][0]
+        line = _fit(self._points) if len(self._points) >= p.min_trend_units else None
+        if line is None:
+            return None
+        sd = self.unit_sd
+        se = sd / math.sqrt(line.sxx)
+        first = self._points[0][0]
+        trend = (
+            f"the deposit is {_pct(math.expm1(line.at(last)))} off its calibration and trending "
+            f"{line.slope * 100:+.2f} ± {se * 100:.2f} %/unit over units {first}–{last}"
+        )
+        leaves = self._leaves_range(line, last, sd)
+        if leaves is not None and "leaves_range" not in self._warned:
+            self._warned.update(("leaves_range", "trend"))
+            limits = f"{_pct(p.correction_min)}..{_pct(p.correction_max)}"
+            when = (
+                f"it is outside the validated correction range {limits}: the correction "
+                "cannot follow it any further"
+                if leaves <= last
+                else f"it will leave the validated correction range {limits} at about unit "
+                f"{leaves}, before the batch ends (unit {p.units_total})"
+            )
+            return DriftWarning("leaves_range", line.slope, se, f"{trend}: {when}")
+        if abs(line.slope) > p.z_trend * se and "trend" not in self._warned:
+            self._warned.add("trend")
+            return DriftWarning("trend", line.slope, se, f"{trend}; the correction follows it")
+        return None
+
+    def _leaves_range(self, line: _Line, last: int, sd: float) -> int | None:
+        """When the offset leaves the correction range, if it will before the batch ends.
+
+        Projects the batch's trend line to its end: the warning needs the projection
+        outside the range with ``z_range`` standard errors to spare (99 % sure); the
+        unit named is where the line itself crosses (``last`` if it is outside already).
+        """
+        p = self.params
+        low, high = math.log1p(p.correction_min), math.log1p(p.correction_max)
+        crossing: int | None = None
+        for unit in range(last, max(last, p.units_total) + 1):
+            level = line.at(unit)
+            margin = p.z_range * sd * math.sqrt(1 / line.n + (unit - line.x_mean) ** 2 / line.sxx)
+            if crossing is None and not low <= level <= high:
+                crossing = unit
+            if level + margin < low or level - margin > high:
+                return crossing
+        return None

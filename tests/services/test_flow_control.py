@@ -1,0 +1,181 @@
+"""The flow controller as a pure function of the weighed units (deterministic behaviour).
+
+Statistical claims (RSD under noise, mean error under bias and drift, false alarms)
+are in tests/benchmarks/bench_closed_loop.py; here each behaviour is fed exact numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from printpharm.errors import InputError
+from printpharm.services.run.flow_control import ControlParameters, ControlStep, FlowController
+
+TARGET = 200.0
+
+
+def params(**overrides: object) -> ControlParameters:
+    """The shipped SSE paste (2 % unit RSD) on a ±5 % validated range, 12 units."""
+    values: dict[str, object] = {
+        "unit_rsd": 0.02,
+        "balance_sd_mg": 0.02,
+        "offset_sd": 0.01,
+        "drift_sd": 0.005,
+        "correction_min": -0.05,
+        "correction_max": 0.05,
+        "units_total": 12,
+    }
+    values.update(overrides)
+    return ControlParameters(**values)  # type: ignore[arg-type]
+
+
+def feed(
+    controller: FlowController, process: list[float], corrected: bool = True
+) -> list[ControlStep]:
+    """Print units whose process deposits ``1 + x`` of target, at the controller's factor."""
+    steps = []
+    scale = 1.0
+    for n, x in enumerate(process, start=1):
+        measured = TARGET * (1 + x) * scale
+        step = controller.observe(n, TARGET, measured, scale)
+        steps.append(step)
+        if corrected:
+            scale = step.scale
+    return steps
+
+
+def test_a_constant_bias_is_corrected_from_unit_4_to_within_a_third_of_a_percent() -> None:
+    steps = feed(FlowController(params()), [0.03] * 12)
+    assert steps[0].scale == 1.0  # one unit at +3 % is no evidence against 2 % noise
+    assert "not distinguishable from noise" in steps[0].reason
+    first = next(s.unit for s in steps if s.scale != 1.0)
+    assert first == 3  # three units at +3 % are: unit 4 is corrected
+    residuals = [1.03 * s.scale - 1 for s in steps]  # what unit n + 1 deposits
+    assert abs(residuals[first - 1]) < 0.01
+    assert all(abs(r) < 0.003 for r in residuals[3:]), residuals
+    assert abs(residuals[-1]) < 0.0015
+    assert "corrected for its predicted offset" in steps[-1].reason
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_pure_noise_within_one_sigma_is_never_corrected(sign: int) -> None:
+    noise = [0.015, -0.01, 0.005, -0.018, 0.012, -0.004, 0.019, -0.016, 0.008, -0.011]
+    steps = feed(FlowController(params()), [sign * x for x in noise])
+    assert {s.scale for s in steps} == {1.0}
+    assert all("not distinguishable from noise" in s.reason for s in steps)
+    assert not any(s.sudden_drop or s.warning for s in steps)
+
+
+def test_the_old_gain_one_rule_would_have_chased_this_noise() -> None:
+    """Old code: flow for the next unit = 100 × target / measured after every unit."""
+    noise = [0.015, -0.01, 0.005, -0.018]
+    old_flow = [round(100 / (1 + x)) for x in noise]
+    assert old_flow != [100] * len(noise)  # it would have changed the flow each time
+    assert {s.scale for s in feed(FlowController(params()), noise)} == {1.0}
+
+
+def test_a_failing_unit_still_updates_the_estimate() -> None:
+    controller = FlowController(params())
+    (step,) = feed(controller, [0.09])  # 9 % heavy: outside a ±7.5 % unit tolerance
+    assert step.deviation == pytest.approx(0.09)
+    assert step.estimate > 0.02 and controller.p_off > 0.5
+    assert step.scale < 0.98  # the next unit is already corrected
+
+
+def test_the_correction_is_clamped_to_the_validated_range() -> None:
+    steps = feed(FlowController(params()), [0.08] * 4)
+    assert steps[-1].requested_scale < 0.95
+    assert steps[-1].scale == pytest.approx(0.95) and steps[-1].clamped
+    assert "clamped to the validated range -5.00 %..+5.00 %" in steps[-1].reason
+    narrow = feed(FlowController(params(correction_min=-0.02, correction_max=0.0)), [0.08] * 4)
+    assert all(0.98 <= s.scale <= 1.0 for s in narrow)
+    light = feed(FlowController(params()), [-0.08] * 4)
+    assert light[-1].scale == pytest.approx(1.05)
+
+
+def test_corrections_are_finer_than_one_percent() -> None:
+    steps = feed(FlowController(params()), [0.013] * 12)
+    factors = [s.scale for s in steps if s.scale != 1.0]
+    assert factors, "a steady +1.3 % is found and corrected within a batch"
+    last = factors[-1]
+    assert last == pytest.approx(1 / 1.013, abs=0.0015)
+    assert abs(last * 100 - round(last * 100)) > 0.1  # M221 could not have set it
+
+
+def test_its_own_correction_is_divided_out() -> None:
+    controller = FlowController(params())
+    step = controller.observe(1, TARGET, TARGET, printed_scale=0.97)
+    assert step.deviation == pytest.approx(0.0)
+    assert step.process_deviation == pytest.approx(1 / 0.97 - 1)
+
+
+def test_a_clog_is_a_sudden_drop_at_once() -> None:
+    steps = feed(FlowController(params()), [0.0, 0.004, -0.003, 0.002, -0.10])
+    assert [s.sudden_drop for s in steps] == [False] * 4 + [True]
+    assert steps[-1].innovation_sigmas < -3
+    controller = FlowController(params())
+    controller.observe(1, TARGET, TARGET, 1.0)
+    empty = controller.observe(2, TARGET, 0.0, 1.0)  # nothing on the pan
+    assert empty.sudden_drop and math.isfinite(empty.estimate)
+    first = FlowController(params()).observe(1, TARGET, TARGET * 0.9, 1.0)
+    assert not first.sudden_drop  # no level yet to drop from: the tolerance judges unit 1
+
+
+def test_one_bubble_does_not_swing_the_estimate() -> None:
+    steps = feed(FlowController(params()), [0.0, 0.0, 0.0, -0.30, 0.0])
+    assert steps[3].sudden_drop
+    assert abs(steps[3].estimate) < 0.05  # clipped at 3 SD, not pulled by 30 %
+    assert steps[4].scale == 1.0
+
+
+def test_a_fast_drift_is_named_before_any_unit_fails() -> None:
+    drift = [-0.01 * k for k in range(12)]
+    steps = feed(FlowController(params()), drift, corrected=False)
+    warned = [s for s in steps if s.warning is not None]
+    assert warned, "a −1 %/unit drift must be announced"
+    first = warned[0]
+    assert first.warning is not None and first.warning.kind == "leaves_range"
+    assert all(abs(s.deviation) < 0.075 for s in steps[: first.unit])  # all units still pass
+    message = first.warning.message
+    assert re.search(r"trending -1\.0\d ± 0\.\d\d %/unit over units 1–\d", message), message
+    assert re.search(
+        r": it (will leave the validated correction range -5\.00 %\.\.\+5\.00 % at about unit "
+        r"\d+, before the batch ends \(unit 12\)|is outside the validated correction range)",
+        message,
+    ), message
+    assert len(warned) == 1  # said once, not after every unit
+
+
+def test_a_slow_trend_inside_the_range_is_named_once_as_a_trend() -> None:
+    steps = feed(FlowController(params(units_total=30)), [0.001 * k for k in range(30)], False)
+    warnings = [s.warning for s in steps if s.warning is not None]
+    assert [w.kind for w in warnings] == ["trend"]
+    assert "the correction follows it" in warnings[0].message
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"unit_rsd": 0.0},
+        {"offset_sd": -0.01},
+        {"drift_sd": -0.001},
+        {"correction_min": 0.01},
+        {"correction_max": -0.01},
+        {"units_total": 0},
+        {"prior_on_calibration": 1.0},
+    ],
+)
+def test_impossible_parameters_are_refused(overrides: dict[str, object]) -> None:
+    with pytest.raises(InputError, match="flow control"):
+        params(**overrides)
+
+
+def test_a_target_or_factor_that_is_not_positive_is_refused() -> None:
+    controller = FlowController(params())
+    with pytest.raises(InputError, match="must be > 0"):
+        controller.observe(1, 0.0, 10.0, 1.0)
+    with pytest.raises(InputError, match="must be > 0"):
+        controller.observe(1, TARGET, 10.0, 0.0)
