@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printpharm.cli._records",
     "printpharm.cli._batches",
     "printpharm.cli._lots",
+    "printpharm.cli._calibrate",
     "printpharm.cli._deploy",
     "printpharm.cli._equipment",
 )
@@ -71,6 +72,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "library": ("printpharm.cli._batches", "the validated recipe and ink library"),
     "batches": ("printpharm.cli._batches", "batch records"),
     "lots": ("printpharm.cli._lots", "ink lots: add, assay, release, reject, list, show"),
+    "calibrate": (
+        "printpharm.cli._calibrate",
+        "fit the ink's mass–volume calibration on site; validate, lock, list, show",
+    ),
     "doctor": (
         "printpharm.cli._deploy",
         "check this workstation (Python, Qt, database, audit, devices)",

@@ -30,7 +30,9 @@ from printpharm.errors import InputError
 from printpharm.services.run.planning import PlanResult, plan_batch, save_unit_stl
 
 if TYPE_CHECKING:
+    from printpharm.catalog.schema import Ink
     from printpharm.services.control.dose_override import DoseOverride
+    from printpharm.services.run.calibration import CalibrationInForce
 
 __all__ = ["register"]
 
@@ -57,10 +59,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "a rule dose that rounding moved outside its tolerance is refused; a pharmacist may "
         "sign an override, recorded in the database (your --user first, then theirs)",
     )
-    add_db_flag(records)
+    add_db_flag(
+        records,
+        "database URL or SQLite file: the calibration locked in force there sizes the unit "
+        "(without it, the ink file's calibration, not fitted on site)",
+    )
     records.add_argument("--user", metavar="U", help="your user ID (with --override-by)")
     add_override_arguments(records)
     add_secret_flags(records, user=False)
+    records.add_argument(
+        "--printer-asset", metavar="TAG", help="the printer, where calibrations are bound to one"
+    )
+    records.add_argument(
+        "--lot", metavar="L", help="the ink lot, where a calibration is bound to it"
+    )
     add_json_flag(plan)
     plan.set_defaults(func=_run_plan)
 
@@ -100,6 +112,7 @@ def _payload(plan: PlanResult, out: Path, stl: Path | None) -> dict[str, Any]:
             "relative": plan.extrusion["relative"],
         },
         "plate_capacity": plan.plate_capacity,
+        "calibration": None if plan.prediction is None else plan.prediction.record(),
         "ink_required_ml": plan.ink.to_record(),
         "warnings": list(plan.warnings),
         "gcode": str(out),
@@ -121,6 +134,9 @@ def _text(plan: PlanResult, out: Path) -> str:
         f"E axis: {plan.extrusion['e_units']}, diameter {plan.extrusion['diameter_mm']} mm",
         plan.ink.describe(),
     ]
+    if plan.prediction is not None:
+        p = plan.prediction
+        lines += [p.text, f"sized with {p.calibration.label}; {p.calibration.equation()}"]
     lines += [f"warning: {w}" for w in plan.warnings]
     return "\n".join(lines)
 
@@ -129,14 +145,32 @@ def _override(args: argparse.Namespace, recipe_id: str, dose: UnitDose) -> DoseO
     """Refuse a dose outside its tolerance, or have a pharmacist sign its override."""
     refuse_without_override(args, dose)
     if not args.override_by:
-        if args.user is not None or args.db is not None or args.password_stdin:
+        if args.user is not None or args.password_stdin:
             raise InputError(
-                "plan records nothing in the database but a dose override: --user, --db and "
+                "plan records nothing in the database but a dose override: --user and "
                 "--password-stdin go with --override-by"
             )
         return None
     with logged_in(args) as (services, session, secrets):
         return sign_if_refused(args, services, session, secrets, recipe_id, dose)
+
+
+def _calibration(args: argparse.Namespace, ink: Ink, printer: str) -> CalibrationInForce | None:
+    """The calibration locked in force in ``--db`` for this ink and printer (reading needs no
+    login), or ``None`` without ``--db`` (the ink file's calibration)."""
+    if args.db is None:
+        if args.printer_asset or args.lot:
+            raise InputError("--printer-asset and --lot choose a calibration in --db: give --db")
+        return None
+    from printpharm.services.control.calibration import CalibrationService
+    from printpharm.services.station.records_app import open_records
+
+    services = open_records(args.db)
+    try:
+        service = CalibrationService(services.auth, services.records)
+        return service.for_plan(ink, printer, args.printer_asset, args.lot)
+    finally:
+        services.close()
 
 
 def _run_plan(args: argparse.Namespace) -> int:
@@ -145,7 +179,9 @@ def _run_plan(args: argparse.Namespace) -> int:
     dose = unit_dose_from_args(args, recipe)
     units = units_from_args(args)
     override = _override(args, recipe.id, dose)
-    plan = plan_batch(catalog, args.recipe, dose.dose_mg, units, printer_id=args.printer)
+    calibration = _calibration(args, catalog.ink(recipe.ink), recipe.printer)
+    plan = plan_batch(catalog, args.recipe, dose.dose_mg, units, printer_id=args.printer,
+                      calibration=calibration)  # fmt: skip
     out = Path(args.out)
     _write(out, plan.gcode, "--out")
     stl = None

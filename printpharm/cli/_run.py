@@ -31,7 +31,8 @@ from printpharm.cli._override import (
     sign_if_refused,
 )
 from printpharm.core.ink_lots import ASSAY_BASES, UnitContent
-from printpharm.errors import InputError
+from printpharm.errors import InputError, PreflightError
+from printpharm.services.control.calibration import CalibrationService
 from printpharm.services.control.dose_override import DoseOverride
 from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.control.line_clearance import LineClearance, checklist
@@ -304,6 +305,8 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
         f"QC: {result.qc.verdict.upper()} — {result.qc.reason}",
     ]
     lines += [f"  {t.test:<20} {t.result:<15} {t.reason}" for t in result.qc.tests]
+    if result.calibration_check is not None:
+        lines.append(str(result.calibration_check["text"]))
     lines.append("VERDICT: " + _verdict(result, recorded))
     needed, why = cu_requirement_of(result.dose["dose_mg"], result.recipe)
     if recorded and needed and result.qc.verdict == "pending_content_uniformity":
@@ -341,16 +344,16 @@ def _run(args: argparse.Namespace) -> int:
         )
     refuse_without_override(args, dose)  # before anything is planned
     units = units_from_args(args)
-    prepared = prepare_run(catalog, args.recipe, dose.dose_mg, units, dose_record=dose.record)
     ports = _device_urls(args, catalog, args.recipe)
     use: dict[str, Any] = {"patient_use": False, "patient_use_reason": "not recorded"}
     override: DoseOverride | None = None
     if args.user is None:
+        prepared = prepare_run(catalog, args.recipe, dose.dose_mg, units, dose_record=dose.record)
         options = RunOptions(flow_correction=not args.no_flow_correction)
         result, paths = _print(args, prepared, ports, NullRecorder(), options)
         note = "not recorded in the database (no --user): a training run"
     else:
-        result, paths, authorisation = _recorded(args, prepared, ports, dose)
+        result, paths, authorisation, prepared = _recorded(args, catalog, units, ports, dose)
         override = authorisation.dose_override
         reason = "; ".join(authorisation.problems) or f"recipe: {authorisation.recipe_line}"
         use = {"patient_use": authorisation.patient_use, "patient_use_reason": reason}
@@ -373,11 +376,24 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _recorded(
-    args: argparse.Namespace, prepared: PreparedRun, ports: tuple[str, str], dose: UnitDose
-) -> tuple[BatchResult, list[Path], PrintAuthorisation]:
-    """Log in, sign the dose override and the second-person check asked for, bind the lot,
-    clear the line, print, record."""
+    args: argparse.Namespace, catalog: Catalog, units: int, ports: tuple[str, str], dose: UnitDose
+) -> tuple[BatchResult, list[Path], PrintAuthorisation, PreparedRun]:
+    """Log in, plan with the calibration in force, sign the dose override and the
+    second-person check asked for, bind the lot, clear the line, print, record."""
     with logged_in(args) as (services, session, secrets):
+        recipe = catalog.recipe(args.recipe)
+        calibrations = CalibrationService(services.auth, services.records)
+        calibration = calibrations.for_plan(
+            catalog.ink(recipe.ink), recipe.printer, args.printer_asset, args.lot
+        )
+        try:
+            prepared = prepare_run(catalog, recipe.id, dose.dose_mg, units,
+                                   dose_record=dose.record, calibration=calibration)  # fmt: skip
+        except PreflightError as exc:  # the calibration in force cannot hold the dose
+            if calibration is not None:
+                what = f"{units} × {dose.dose_mg} mg of {recipe.id}"
+                calibrations.plan_refused(session, calibration, what, str(exc))
+            raise
         sign_if_refused(args, services, session, secrets, prepared.request.recipe.id, dose)
         if args.verified_by:
             prompt = f"password for {args.verified_by} (second-person check): "
@@ -394,7 +410,7 @@ def _recorded(
         )
         options = recorded.options(flow_correction=not args.no_flow_correction)
         result, paths = _print(args, prepared, ports, recorded.recorder, options)
-    return result, paths, after_run(recorded.authorisation, result)  # as the record says
+    return result, paths, after_run(recorded.authorisation, result), prepared  # as recorded
 
 
 def _print(
@@ -444,11 +460,15 @@ def _print(
 
 def _plan_line(plan: PlanResult) -> str:
     dims = ", ".join(f"{k.removesuffix('_mm')} {v:.2f} mm" for k, v in plan.dimensions_mm.items())
-    return (
+    line = (
         f"planned {plan.units} × {plan.template} ({dims}, {plan.layers} layers): "
         f"{plan.dose_mg} mg dose = {plan.target_mass_mg:.3f} mg to weigh per unit; "
         f"about {plan.estimated_time_s / 60:.0f} min of printing"
     )
+    if plan.prediction is not None:
+        p = plan.prediction
+        line += f"\n{p.text}; {p.calibration.label}"
+    return line
 
 
 def _plan_summary(plan: PlanResult) -> dict[str, Any]:
@@ -463,4 +483,5 @@ def _plan_summary(plan: PlanResult) -> dict[str, Any]:
         "extrusion": plan.extrusion,
         "ink_required_ml": plan.ink.to_record(),
         "warnings": list(plan.warnings),
+        "calibration": None if plan.prediction is None else plan.prediction.record(),
     }

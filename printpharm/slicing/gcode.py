@@ -33,7 +33,7 @@ from printpharm.errors import SlicingError
 from printpharm.slicing.settings import MachineSettings, ProcessSettings
 from printpharm.slicing.toolpaths import SlicedUnit
 
-__all__ = ["MAX_LINE_CHARS", "TEMPLATE_DIR", "fill_template", "write_plate"]
+__all__ = ["MAX_LINE_CHARS", "TEMPLATE_DIR", "fill_template", "write_plate", "write_series"]
 
 #: Longest line the writer emits (Marlin buffers 96 characters incl. "N123456 " and "*255").
 MAX_LINE_CHARS = 80
@@ -255,6 +255,44 @@ def write_plate(
     """
     if not offsets_mm:
         raise SlicingError("a plate needs at least one unit")
+    _check_unit(unit, machine)
+    labels = _labels(target_volume_mm3, target_mg)
+    writer = _UnitWriter(unit, machine, process)
+    return _write(
+        [(writer, labels, dx, dy) for dx, dy in offsets_mm], machine, process, template_dir
+    )
+
+
+def write_series(
+    units: Sequence[tuple[SlicedUnit, float, float]],
+    offsets_mm: Sequence[tuple[float, float]],
+    machine: MachineSettings,
+    process: ProcessSettings,
+    template_dir: Path | None = None,
+) -> str:
+    """Write a plate of *different* units (a calibration series), each with its weigh point.
+
+    ``units`` are ``(toolpaths, target volume mm³, target mg)`` in print order, placed
+    at ``offsets_mm``; everything else is as :func:`write_plate`.
+
+    Raises
+    ------
+    SlicingError
+        As :func:`write_plate`, or when units and offsets do not pair up.
+    """
+    if not units or len(units) != len(offsets_mm):
+        raise SlicingError(f"{len(units)} units for {len(offsets_mm)} places on the bed")
+    writers: dict[int, _UnitWriter] = {}
+    entries = []
+    for (sliced, volume, mass), (dx, dy) in zip(units, offsets_mm, strict=True):
+        if id(sliced) not in writers:
+            _check_unit(sliced, machine)
+            writers[id(sliced)] = _UnitWriter(sliced, machine, process)
+        entries.append((writers[id(sliced)], _labels(volume, mass), dx, dy))
+    return _write(entries, machine, process, template_dir)
+
+
+def _check_unit(unit: SlicedUnit, machine: MachineSettings) -> None:
     if not unit.layers or not unit.layers[0].paths:
         raise SlicingError("the unit has no toolpaths")
     if unit.layers[-1].z_mm + machine.park_lift_mm > machine.max_z_mm:
@@ -262,12 +300,30 @@ def write_plate(
             f"the unit ({unit.layers[-1].z_mm:.2f} mm) plus the {machine.park_lift_mm} mm lift "
             f"exceeds the printer's max_z_mm={machine.max_z_mm}"
         )
+
+
+def _labels(target_volume_mm3: float | None, target_mg: float | None) -> str:
+    labels = ""
+    if target_volume_mm3 is not None:
+        labels += f" target_mm3={target_volume_mm3:.4f}"
+    if target_mg is not None:
+        labels += f" target_mg={target_mg:.4f}"
+    return labels
+
+
+def _write(
+    entries: Sequence[tuple[_UnitWriter, str, float, float]],
+    machine: MachineSettings,
+    process: ProcessSettings,
+    template_dir: Path | None,
+) -> str:
+    """The plate: header, start code, each unit with its weigh point, end code."""
     folder = template_dir or TEMPLATE_DIR
     values = _template_values(machine, process)
     ext = machine.extrusion
-    writer = _UnitWriter(unit, machine, process)
+    writer = max((e[0] for e in entries), key=lambda w: w.safe_z)  # clears the tallest unit
     out: list[str] = [
-        f";PRINTPHARM PLAN units={len(offsets_mm)} flavour={machine.flavour}",
+        f";PRINTPHARM PLAN units={len(entries)} flavour={machine.flavour}",
         f";PRINTPHARM EXTRUSION e_units={ext.e_units} diameter_mm={_num(ext.diameter_mm, 4)}",
         f";PRINTPHARM BEAD line_width_mm={_num(process.line_width_mm, 4)} "
         f"layer_height_mm={_num(process.layer_height_mm, 4)}",
@@ -281,15 +337,10 @@ def write_plate(
     if process.retract_mm:
         out.append(f"G1 E{-process.retract_mm:.{ext.e_decimals}f} F{writer.retract_f}")
     out.append(f"G0 Z{writer.safe_z:.3f} F{writer.z_f}")
-    labels = ""
-    if target_volume_mm3 is not None:
-        labels += f" target_mm3={target_volume_mm3:.4f}"
-    if target_mg is not None:
-        labels += f" target_mg={target_mg:.4f}"
-    total = len(offsets_mm)
-    for n, (dx, dy) in enumerate(offsets_mm, start=1):
+    total = len(entries)
+    for n, (unit_writer, labels, dx, dy) in enumerate(entries, start=1):
         out.append(f";PRINTPHARM UNIT_START n={n} of={total}{labels}")
-        out.extend(writer.lines(dx, dy))
+        out.extend(unit_writer.lines(dx, dy))
         out.append(f";PRINTPHARM UNIT_END n={n}")
         out.append(f"G0 Z{writer.safe_z:.3f} F{writer.z_f}")
         out.append(f"G0 X{machine.park_x_mm:.3f} Y{machine.park_y_mm:.3f} F{writer.travel_f}")

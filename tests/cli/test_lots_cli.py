@@ -172,7 +172,9 @@ def test_lot_to_release_end_to_end_over_pseudo_terminals(cli: Cli, tmp_path: Pat
     )
     assert derived["ink_lot"]["assay"]["value"] == "49.2"
     assert derived["content_uniformity"]["state"] == "PASS" and derived["qc"]["verdict"] == "pass"
-    assert "not yet recorded" in derived["calibration"]
+    assert derived["calibration"]["source"] == "ink_file"  # no calibration locked on site
+    assert derived["calibration"]["label"] == f"ink file, not fitted on site ({INK})"
+    assert derived["calibration_check"] is None  # the file's line cannot tell drift
     assert len(derived["unit_contents_mg"]) == 10
     text = _export(cli, batch_id, tmp_path, "csv")
     fields = {r[1]: r[2] for r in csv.reader(io.StringIO(text)) if r and r[0] == "batch"}

@@ -251,3 +251,22 @@ def test_review_then_release_with_electronic_signatures(
     history.export_selected(target, "pdf")
     assert target.read_bytes().startswith(b"%PDF"), history.error.text()
     assert str(target) in history.exported.text()
+
+
+def test_plan_shows_the_predicted_unit_mass_and_which_calibration(
+    qtbot, logged_in_window: OpenAs
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.gui.test_entry_check import _rows
+
+    window = logged_in_window(TECHNICIAN)
+    _fill(window, units=2)
+    window.new_batch.next_button.click()
+    plan = window.plan
+    qtbot.waitUntil(lambda: plan.batch is not None or plan.error.text() != "", timeout=20_000)
+    assert plan.batch is not None, plan.error.text()
+    rows = _rows(plan)
+    # nothing is calibrated on site in this database: the ink file's line, said so
+    assert rows["Calibration:"] == ["ink file, not fitted on site (cyclophosphamide-sse-chewable)"]
+    (predicted,) = rows["Predicted unit mass:"]
+    assert predicted.startswith("predicted unit mass 300.0")
+    assert predicted.endswith("(no prediction interval: not fitted from weighed units)")

@@ -147,3 +147,28 @@ def test_the_writer_refuses_a_line_it_cannot_keep_short() -> None:
             target_volume_mm3=1e40,
             target_mg=1e40,
         )
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_a_series_of_different_units_reads_back_unit_by_unit(relative: bool) -> None:
+    from printpharm.slicing.gcode import write_series
+
+    small = _unit()
+    tall = slice_form(Disc(12.0, SSE_PROCESS.layering.height_of(14)), SSE_PROCESS)
+    machine = _machine("marlin_sse", "plunger_mm", relative)
+    units = [(small, small.volume_mm3, 10.0), (tall, tall.volume_mm3, 20.0), (small, 1.0, 10.0)]
+    offsets = [(30.0, 30.0), (50.0, 30.0), (70.0, 30.0)]
+    text = write_series(units, offsets, machine, SSE_PROCESS)
+    analysis = analyse_gcode(text)
+    expected = (small.volume_mm3, tall.volume_mm3, small.volume_mm3)
+    for n, volume in enumerate(expected, start=1):
+        assert analysis.units[n].volume_mm3 == pytest.approx(volume, rel=2e-4)
+    assert (
+        f";PRINTPHARM UNIT_START n=2 of=3 target_mm3={tall.volume_mm3:.4f} target_mg=20.0000"
+        in (text)
+    )
+    # every lift clears the tallest unit (the head travels over all of them to park)
+    safe = f"G0 Z{tall.layers[-1].z_mm + machine.park_lift_mm:.3f} "
+    assert text.count(safe) == 1 + 3
+    with pytest.raises(SlicingError, match="3 units for 2 places"):
+        write_series(units, offsets[:2], machine, SSE_PROCESS)

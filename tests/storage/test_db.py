@@ -21,6 +21,7 @@ EXPECTED_TABLES = {
     "audit_events",
     "audit_head",
     "batches",
+    "calibrations",
     "cu_results",
     "cu_samples",
     "devices",

@@ -267,6 +267,14 @@ class PlanPage(QWidget):
                 self.tr("Weighing target:"),
                 f"{format_mass(plan.target_mass_mg, exact=False)} mg per unit",
             ),
+            *(
+                ()
+                if plan.prediction is None
+                else (
+                    (self.tr("Predicted unit mass:"), plan.prediction.text),
+                    (self.tr("Calibration:"), plan.prediction.calibration.label),
+                )
+            ),
             (
                 self.tr("Units on the plate:"),
                 self.tr("{n} (room for {cap})").format(n=plan.units, cap=plan.plate_capacity),

@@ -40,7 +40,15 @@ from printpharm.storage.library import LibraryVersion, library
 from printpharm.storage.lots import LotRecord
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
 
-__all__ = ["LotBinding", "LotEntry", "LotService", "LotView", "bound_lot", "lot_assay"]
+__all__ = [
+    "LotBinding",
+    "LotEntry",
+    "LotService",
+    "LotView",
+    "bound_lot",
+    "lot_assay",
+    "version_in_use",
+]
 
 _UNITS = ("mL", "g")
 _ACTIONS = {"released": "release", "rejected": "reject"}
@@ -416,7 +424,7 @@ class LotService:
             today = uow.now().date()
             if _status_today(lot, today) == "expired" and lot.status != "expired":
                 lot = _expire(uow, lot)
-            version = _version_in_use(uow, ink)
+            version = version_in_use(uow, ink)
         bound = bound_lot(lot)
         return LotBinding(bound, check_lot(bound, ink.id, version, need, today), version)
 
@@ -438,7 +446,7 @@ def _ink_version(uow: UnitOfWork, ink_id: str, wanted: int | None) -> LibraryVer
     return found
 
 
-def _version_in_use(uow: UnitOfWork, ink: Ink) -> int | None:
+def version_in_use(uow: UnitOfWork, ink: Ink) -> int | None:
     """The library version whose content is the ink as printed (locked first), if any."""
     wanted = model_sha256(model_content(ink))
     matches = [

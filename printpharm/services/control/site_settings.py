@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from printpharm.core.uniformity import POLICIES
-from printpharm.core.units import parse_integer
+from printpharm.core.units import parse_decimal, parse_integer
 from printpharm.errors import InputError, PermissionDenied
 from printpharm.services.access.auth import AuthConfig, AuthService, UserSession
 from printpharm.services.access.permissions import Operation
@@ -32,6 +33,7 @@ from printpharm.services.control.balance_check import (
     RULE_SETTING,
     VALID_DAYS_SETTING,
 )
+from printpharm.services.control.calibration_criteria import CRITERIA_SETTINGS
 from printpharm.services.control.cleaning import CYTOTOXIC_PROCEDURE_SETTING
 from printpharm.services.control.device_registry import DEFAULT_VALIDITY_DAYS, VALIDITY_SETTING
 from printpharm.services.control.equipment_status import (
@@ -72,10 +74,12 @@ class Setting:
     meaning: str
     unit: str
     default: Any
-    low: int | None = None
-    high: int | None = None
+    low: int | Decimal | None = None
+    high: int | Decimal | None = None
     choices: tuple[str, ...] = ()
     text: bool = False
+    #: A decimal number (stored as its exact text, e.g. ``"0.995"``), not a whole number.
+    decimal: bool = False
 
     @property
     def allowed(self) -> str:
@@ -84,7 +88,8 @@ class Setting:
             return "one of " + ", ".join(self.choices)
         if self.text:
             return "a document reference: 1–64 letters, digits, spaces, '-', '_', '.', '/'"
-        return f"a whole number from {self.low} to {self.high}"
+        kind = "number" if self.decimal else "whole number"
+        return f"a {kind} from {self.low} to {self.high}"
 
     def parse(self, text: str) -> Any:
         """The value of ``text`` for this setting.
@@ -104,13 +109,18 @@ class Setting:
                 raise InputError(f"{self.key} = {text!r}: must be {self.allowed}")
             return value
         try:
-            number = parse_integer(value, self.key)
+            number: int | Decimal = (
+                parse_decimal(value, self.key, InputError)
+                if self.decimal
+                else parse_integer(value, self.key)
+            )
         except InputError:
             raise InputError(f"{self.key} = {text!r}: must be {self.allowed}") from None
         assert self.low is not None and self.high is not None
         if not self.low <= number <= self.high:
-            raise InputError(f"{self.key} = {number} {self.unit}: must be {self.allowed}")
-        return number
+            unit = f" {self.unit}" if self.unit else ""
+            raise InputError(f"{self.key} = {number}{unit}: must be {self.allowed}")
+        return f"{number.normalize():f}" if isinstance(number, Decimal) else number
 
 
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,63}$")
@@ -158,6 +168,8 @@ SETTINGS: dict[str, Setting] = {
            choices=("not_allowed", "allowed")),
         _S(TWO_PERSON_SETTING, "a library version is validated and locked by two different "
            "people", "", "on", choices=("on", "off")),
+        *(_S(key, meaning, unit, default, low, high, decimal=isinstance(low, Decimal))
+          for key, (meaning, unit, default, low, high) in CRITERIA_SETTINGS.items()),
     )
 }  # fmt: skip
 

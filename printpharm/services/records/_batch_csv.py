@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
@@ -15,9 +16,9 @@ from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 if TYPE_CHECKING:
     from printpharm.services.records.export import BatchRecordView
 
-__all__ = ["CALIBRATION_NOT_RECORDED", "assay_text", "record_to_csv"]
+__all__ = ["CALIBRATION_NOT_RECORDED", "assay_text", "calibration_text", "record_to_csv"]
 
-#: The record's calibration section until calibration versions are recorded.
+#: The calibration section of a record written before calibrations were recorded.
 CALIBRATION_NOT_RECORDED = (
     "not yet recorded: planning used the ink file's calibration (mass = a·V + b), "
     "not a calibration version fitted and signed on site"
@@ -45,7 +46,9 @@ def record_to_csv(view: BatchRecordView) -> str:
         ("ink_lot_label", view.lot.get("label")),
         ("ink_lot_status_at_printing", view.lot.get("status_at_printing")),
         ("ink_lot_assay", assay_text(view.lot.get("assay"))),
-        ("calibration", CALIBRATION_NOT_RECORDED),
+        ("calibration", calibration_text(view.calibration)),
+        ("calibration_version", view.calibration.get("version")),
+        ("calibration_check", (view.calibration_check or {}).get("text")),
         ("content_uniformity", None if view.cu is None else view.cu.text()),
         ("created_by", b.created_by), ("created_at", b.created_at.isoformat()),
         ("signing_statement", view.signing_statement),
@@ -104,3 +107,27 @@ def assay_text(assay: Any) -> str | None:
     kind = "assayed" if assay.get("measured") else "nominal, not an assay"
     who = f", {assay['analyst']}" if assay.get("analyst") else ""
     return f"{assay.get('value')}{spread} {unit} ({kind}; {assay.get('method')}{who})"
+
+
+def calibration_text(cal: Any) -> str:
+    """The calibration a batch was planned with, in one line (older records: not recorded)."""
+    if not isinstance(cal, dict) or not cal:
+        return CALIBRATION_NOT_RECORDED
+    b = Decimal(str(cal.get("b_mg")))
+    text = (
+        f"{cal.get('label')}; mass = {cal.get('a_mg_per_mm3')} mg/mm³ · V "
+        f"{'−' if b < 0 else '+'} {abs(b)} mg for {cal.get('v_min_mm3')}–{cal.get('v_max_mm3')} mm³"
+    )
+    if cal.get("r2") is not None:
+        text += (
+            f"; n = {cal.get('n')}, R² {cal.get('r2')}, residual SD {cal.get('residual_sd_mg')} mg"
+        )
+    if cal.get("predicted_mass_mg") is not None:
+        text += f"; predicted unit mass {Decimal(str(cal['predicted_mass_mg'])):.2f} mg"
+        interval = cal.get("prediction_interval_mg")
+        text += (
+            " (no prediction interval)"
+            if not interval
+            else f" (95 % PI {Decimal(str(interval[0])):.2f}–{Decimal(str(interval[1])):.2f} mg)"
+        )
+    return text

@@ -28,7 +28,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from reportlab.platypus import TableStyle as TS
 
 from printpharm import __version__
-from printpharm.services.records._batch_csv import CALIBRATION_NOT_RECORDED, assay_text
+from printpharm.services.records._batch_csv import assay_text, calibration_text
 from printpharm.services.records.export import BatchRecordView
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 from printpharm.storage.batches import UnitReading
@@ -186,7 +186,8 @@ def _recipe_devices(v: BatchRecordView) -> list[Any]:
                 f"density {ink.get('density_g_per_cm3', '—')} g/cm³"),
         ("Ink lot", _p(_lot_text(v), 8, True)),
         ("Lot assay", assay_text(v.lot.get("assay")) or "—"),
-        ("Calibration", CALIBRATION_NOT_RECORDED),
+        ("Calibration", calibration_text(v.calibration)),
+        ("Calibration check", (v.calibration_check or {}).get("text") or "—"),
         ("Printer", f"{printer.get('firmware', '—')} {printer.get('machine_type', '')} "
                     f"UUID {printer.get('uuid') or '—'} on {printer.get('port', '—')}"),
         ("Balance", f"{balance.get('model', '—')} serial {balance.get('serial_number', '—')} "

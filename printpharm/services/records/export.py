@@ -116,6 +116,17 @@ class BatchRecordView:
         return dict(ink.get("lot_record") or {})
 
     @property
+    def calibration(self) -> dict[str, Any]:
+        """The calibration the batch was planned with (empty for older records)."""
+        return dict((self.batch.details.get("recipe") or {}).get("calibration") or {})
+
+    @property
+    def calibration_check(self) -> dict[str, Any] | None:
+        """The weighed masses against the calibration (drift), as the run ended."""
+        check = (self.result or {}).get("calibration_check")
+        return dict(check) if check else None
+
+    @property
     def qc(self) -> dict[str, Any]:
         """The batch's QC: the run's, completed by its content uniformity where needed.
 
@@ -296,7 +307,8 @@ def record_to_json(view: BatchRecordView) -> dict[str, Any]:
                 "unit_verdicts": {str(u.reading.unit_index): u.verdict for u in view.units},
                 "unit_contents_mg": {str(u.reading.unit_index): u.content_mg for u in view.units},
                 "ink_lot": view.lot,
-                "calibration": CALIBRATION_NOT_RECORDED,
+                "calibration": view.calibration or CALIBRATION_NOT_RECORDED,
+                "calibration_check": view.calibration_check,
                 "content_uniformity": None if view.cu is None else {
                     "needed": view.cu.needed, "why": view.cu.why, "state": view.cu.state,
                     "text": view.cu.text()},

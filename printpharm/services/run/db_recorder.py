@@ -291,6 +291,7 @@ class DatabaseRecorder:
             "qc": result.qc,
             "units_recorded": len(result.units),
             "finished_at": result.finished_at,
+            "calibration_check": result.calibration_check,
         }
         try:
             with self._auth.uow() as uow:
@@ -298,8 +299,19 @@ class DatabaseRecorder:
                 uow.audit.append(
                     self._entry("batch", "finish", result.batch_id, result.batch_id, summary)
                 )
+                self._drift(uow, result)
                 self._consume(uow, result)
         finally:
             if self._lease is not None:  # closed (or not closable now): the lease ends
                 self._lease.release()
                 self._lease = None
+
+    def _drift(self, uow: UnitOfWork, result: BatchResult) -> None:
+        """A systematic departure from the calibration is its own audited event."""
+        check = result.calibration_check
+        if not check or not check.get("drift"):
+            return
+        record_id = f"CAL-v{check.get('version')}"
+        uow.audit.append(
+            self._entry("calibration", "drift", record_id, result.batch_id, check, check["text"])
+        )

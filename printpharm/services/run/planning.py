@@ -23,19 +23,26 @@ from typing import Any
 
 from printpharm.catalog import Catalog, ResolvedSettings
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
-from printpharm.core.dosing import ink_mass_mg, ink_volume_mm3
+from printpharm.core.dosing import ink_mass_mg
 from printpharm.core.text import shown
-from printpharm.errors import DesignSpaceError, SizingError, SlicingError
+from printpharm.errors import DesignSpaceError, InputError, SizingError, SlicingError
 from printpharm.geometry.plate import layout_plate
 from printpharm.geometry.sizing import FormSpec
 from printpharm.geometry.tablet import Form
+from printpharm.services.run.calibration import (
+    CalibrationInForce,
+    MassPrediction,
+    density_check,
+    predict_unit,
+)
 from printpharm.services.run.form_specs import recipe_form_spec
 from printpharm.services.run.ink_capacity import (
     InkRequirement,
     analysis_requirement,
     check_capacity,
 )
-from printpharm.slicing.analysis import GcodeAnalysis, analyse_gcode, busiest_move_rate
+from printpharm.services.run.plan_warnings import LINK_SHARE, PLANNER_BLOCKS, warnings_of
+from printpharm.slicing.analysis import GcodeAnalysis, analyse_gcode
 from printpharm.slicing.fit import fit_unit
 from printpharm.slicing.gcode import write_plate
 from printpharm.slicing.settings import Extrusion, MachineSettings, ProcessSettings
@@ -54,10 +61,6 @@ __all__ = [
 
 #: A plan is refused if any unit's analysed volume is further than this from the target.
 DOSE_TOLERANCE_FRACTION = 0.005
-#: Moves a Marlin planner holds (BLOCK_BUFFER_SIZE): the host must refill it in time.
-PLANNER_BLOCKS = 16
-#: Share of the serial line's line rate a plan may need before it is flagged.
-LINK_SHARE = 0.8
 _HOST_FRAMING_CHARS = len("N999999 ") + len("*255")
 
 
@@ -98,6 +101,8 @@ class PlanResult:
     gcode: str
     form: Form
     toolpaths: SlicedUnit
+    #: The unit mass the calibration predicts, with its 95 % interval and the calibration.
+    prediction: MassPrediction | None = None
 
     @property
     def worst_volume_error_fraction(self) -> float:
@@ -174,11 +179,18 @@ def machine_settings(
     )
 
 
-def _targets(ink: Ink, dose_mg: Decimal) -> tuple[float, float, float]:
-    """(ink mass dispensed, mass to weigh, volume to deposit) for one unit (mg, mg, mm³)."""
+def _targets(
+    ink: Ink, dose_mg: Decimal, calibration: CalibrationInForce
+) -> tuple[float, float, float]:
+    """(ink mass dispensed, mass to weigh, volume to deposit) for one unit (mg, mg, mm³).
+
+    A site calibration was weighed in line, as dispensed; the ink file's default
+    calibration reads the weighed printlet's mass.
+    """
     dispensed = ink_mass_mg(dose_mg, drug_load_mg_per_g=ink.drug_load.value)
     weighed = ink_mass_mg(dose_mg, drug_load_mg_per_g=ink.weighed_drug_load().value)
-    volume = ink.calibration.to_linear().volume_for_mass(float(weighed))
+    mass = dispensed if calibration.fitted else weighed
+    volume = calibration.line.volume_for_mass(float(mass))
     return float(dispensed), float(weighed), volume
 
 
@@ -213,6 +225,7 @@ class _Prepared:
     fill_fraction: float | None
     process: ProcessSettings
     machine: MachineSettings
+    calibration: CalibrationInForce
 
 
 def _prepare(
@@ -221,6 +234,7 @@ def _prepare(
     dose_mg: Decimal | str | int,
     printer_id: str | None,
     overrides: Mapping[str, Any] | None,
+    calibration: CalibrationInForce | None,
 ) -> _Prepared:
     recipe = catalog.recipe(recipe_id)
     if printer_id is not None and printer_id != recipe.printer:
@@ -230,7 +244,10 @@ def _prepare(
     dose = recipe.check_dose(_dec(dose_mg, "dose_mg"))
     resolved = catalog.resolve(recipe_id, overrides)
     ink, printer = catalog.ink(recipe.ink), catalog.printer(recipe.printer)
-    dispensed, weighed, volume = _targets(ink, dose)
+    calibration = calibration or CalibrationInForce.from_ink_file(ink)
+    if calibration.ink_id != ink.id or calibration.printer_type not in (None, printer.id):
+        raise InputError(f"{calibration.label} is not for ink {ink.id} on {printer.id}")
+    dispensed, weighed, volume = _targets(ink, dose, calibration)
     spec = recipe_form_spec(recipe)
     return _Prepared(
         recipe,
@@ -245,6 +262,7 @@ def _prepare(
         _capsule_fraction(recipe, spec, volume),
         process_settings(resolved),
         machine_settings(printer, ink, resolved),
+        calibration,
     )
 
 
@@ -255,6 +273,7 @@ def plan_batch(
     units: int,
     printer_id: str | None = None,
     overrides: Mapping[str, Any] | None = None,
+    calibration: CalibrationInForce | None = None,
 ) -> PlanResult:
     """Plan ``units`` identical units of ``dose_mg`` with a recipe.
 
@@ -272,6 +291,9 @@ def plan_batch(
         Must be the recipe's printer (a recipe is validated on one printer).
     overrides : Mapping, optional
         Batch overrides of process settings (file-style values, see ``Catalog.resolve``).
+    calibration : CalibrationInForce, optional
+        The site calibration in force for the ink and printer; ``None``: the ink
+        file's default (labelled "ink file, not fitted on site").
 
     Raises
     ------
@@ -281,7 +303,10 @@ def plan_batch(
     CatalogError, InputError
         Unknown recipe or a bad override.
     CalibrationError
-        The mass needs a volume outside the ink's calibrated range.
+        The mass needs a volume outside the calibrated range.
+    PreflightError
+        The calibration's 95 % prediction interval of a unit reaches outside the
+        recipe's unit tolerance.
     SizingError, GeometryError
         No size inside the bounds holds the dose; the plate does not fit.
     InputError
@@ -290,7 +315,7 @@ def plan_batch(
     SlicingError
         The written G-code does not deposit the target within ±0.5 % (never expected).
     """
-    prep = _prepare(catalog, recipe_id, dose_mg, printer_id, overrides)
+    prep = _prepare(catalog, recipe_id, dose_mg, printer_id, overrides, calibration)
     recipe, ink, printer, dose = prep.recipe, prep.ink, prep.printer, prep.dose
     dispensed, weighed, volume = prep.dispensed_mg, prep.weighed_mg, prep.volume_mm3
     resolved, process, machine = prep.resolved, prep.process, prep.machine
@@ -314,6 +339,11 @@ def plan_batch(
     volumes = tuple(analysis.units[n].volume_mm3 for n in range(1, units + 1))
     _verify(volumes, volume, text, printer)
     _verify_primes(analysis, units, volume)
+    basis = dispensed if prep.calibration.fitted else weighed
+    prediction = predict_unit(
+        prep.calibration, sum(volumes) / units, Decimal(repr(basis)),
+        recipe.tolerances.unit_mass.value, f"a {dose} mg dose of recipe {recipe.id}",
+    )  # fmt: skip
     ink_needed = analysis_requirement(analysis, units, printer, ink)
     check_capacity(ink_needed, f" of {dose} mg")
     return PlanResult(
@@ -344,13 +374,13 @@ def plan_batch(
         line_count=analysis.line_count,
         plate_capacity=layout.capacity,
         ink=ink_needed,
-        warnings=_warnings(resolved, machine, units)
-        + _density_check(ink, dispensed, volume)
-        + _link_check(analysis, printer),
+        warnings=warnings_of(resolved, machine, units, analysis, printer)
+        + density_check(ink, dispensed, volume),
         settings=resolved.to_record(),
         gcode=text,
         form=fitted.sized.form,
         toolpaths=fitted.sliced,
+        prediction=prediction,
     )
 
 
@@ -389,56 +419,6 @@ def _verify_primes(analysis: GcodeAnalysis, units: int, target: float) -> None:
                 f"outside its printing moves, {net / target * 100:+.3f} % of its dose); "
                 "the plan is refused"
             )
-
-
-def _warnings(resolved: ResolvedSettings, machine: MachineSettings, units: int) -> tuple[str, ...]:
-    out: list[str] = []
-    p = resolved.process
-    if p.prime_length.value != p.retraction_length.value:
-        out.append(
-            f"prime_length {p.prime_length} differs from retraction_length "
-            f"{p.retraction_length}; the G-code primes exactly what it retracted so that "
-            "each unit's plunger balance is its dose"
-        )
-    if units > 1 and machine.clearance_mm < 10:
-        out.append(
-            f"units are printed one after the other {machine.clearance_mm:.0f} mm apart: check "
-            "that the print head clears finished units"
-        )
-    return tuple(out)
-
-
-def _link_check(analysis: GcodeAnalysis, printer: PrinterDefinition) -> tuple[str, ...]:
-    """Warn when the planner could drain faster than the serial line refills it.
-
-    Every line crosses the link as ``N<n> <command>*<cs>`` at 10 bits per byte;
-    the busiest :data:`PLANNER_BLOCKS` consecutive moves at their feed rates say
-    how many lines per second the printer can consume. A paste printer whose
-    planner runs dry stops and starts: each stop leaves a blob.
-    """
-    framing = len(f"N{analysis.line_count} *255\n")
-    ceiling = printer.baud / 10 / (analysis.command_bytes + framing)
-    demand = busiest_move_rate(analysis.move_s, PLANNER_BLOCKS)
-    if demand <= LINK_SHARE * ceiling:
-        return ()
-    return (
-        f"the G-code's shortest moves need up to {demand:.0f} lines/s, but a "
-        f"{printer.baud}-baud link to {printer.id} carries about {ceiling:.0f}: the "
-        "printer's planner may run dry and the nozzle stop mid-print; use longer segments "
-        "(lower speed or coarser curves) or a faster link",
-    )
-
-
-def _density_check(ink: Ink, dispensed_mg: float, volume_mm3: float) -> tuple[str, ...]:
-    """Warn when the calibration and the ink's density disagree by more than 10 %."""
-    by_density = float(ink_volume_mm3(Decimal(repr(dispensed_mg)), ink.density.value))
-    if abs(volume_mm3 / by_density - 1) <= 0.10:
-        return ()
-    return (
-        f"the calibration gives {volume_mm3:.1f} mm³ but the ink's density "
-        f"{ink.density} gives {by_density:.1f} mm³ for {dispensed_mg:.1f} mg; check the "
-        "calibration",
-    )
 
 
 def save_unit_stl(result: PlanResult, path: Path | str) -> Path:

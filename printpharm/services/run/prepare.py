@@ -17,6 +17,7 @@ from typing import Any
 
 from printpharm.catalog import Catalog
 from printpharm.errors import InputError
+from printpharm.services.run.calibration import CalibrationInForce
 from printpharm.services.run.lot import ink_required
 from printpharm.services.run.planning import PlanResult, plan_batch
 from printpharm.services.run.program import parse_plate_gcode
@@ -47,20 +48,25 @@ def prepare_run(
     *,
     dose_record: Mapping[str, Any] | None = None,
     batch_id: str | None = None,
+    calibration: CalibrationInForce | None = None,
 ) -> PreparedRun:
     """Plan ``units`` units of ``dose_mg`` (mg per unit) and build the run request.
+
+    ``calibration`` is the site calibration in force for the ink and printer
+    (:meth:`printpharm.services.control.calibration.CalibrationService.in_force`);
+    ``None`` plans with the ink file's default, and the record says so.
 
     Raises
     ------
     InputError
         ``units`` < 1.
-    DesignSpaceError, CatalogError, CalibrationError, SizingError, SlicingError
+    DesignSpaceError, CatalogError, CalibrationError, SizingError, SlicingError, PreflightError
         As :func:`~printpharm.services.run.planning.plan_batch` (the plan is refused).
     """
     if units < 1:
         raise InputError(f"units = {units}; at least 1 unit is needed")
     recipe = catalog.recipe(recipe_id)
-    plan = plan_batch(catalog, recipe.id, dose_mg, units)
+    plan = plan_batch(catalog, recipe.id, dose_mg, units, calibration=calibration)
     process = catalog.resolve(recipe.id).process
     ink = catalog.ink(recipe.ink)
     request = RunRequest(
@@ -75,5 +81,6 @@ def prepare_run(
         dose_record=dict(dose_record or {}),
         batch_id=batch_id or new_batch_id(recipe.id),
         ink_need=ink_required(plan, ink),
+        prediction=plan.prediction,
     )
     return PreparedRun(request, plan)

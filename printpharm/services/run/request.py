@@ -12,6 +12,7 @@ from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.core.uniformity import Policy
 from printpharm.devices.printer import PrinterLink
 from printpharm.errors import BalanceError
+from printpharm.services.run.calibration import MassPrediction
 from printpharm.services.run.lot import BoundLot, InkNeed
 from printpharm.services.run.preflight import LockPolicy, PreflightCheck, shipped_recipe_lock
 from printpharm.services.run.program import PlateProgram
@@ -105,6 +106,8 @@ class RunRequest:
     batch_id: str | None = None
     #: The ink the batch needs (units + prime/purge), from the plan.
     ink_need: InkNeed | None = None
+    #: The unit mass the plan's calibration predicts (recorded; judged for drift at the end).
+    prediction: MassPrediction | None = None
 
 
 @dataclass(frozen=True)

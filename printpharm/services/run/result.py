@@ -241,6 +241,9 @@ class BatchResult:
     units_planned: int
     started_at: datetime
     finished_at: datetime
+    #: The weighed masses against the calibration's prediction (``drift``, ``text``, ...);
+    #: ``None`` when the run did not complete or its calibration has no fit statistics.
+    calibration_check: Mapping[str, Any] | None = None
 
     @property
     def passed(self) -> bool:

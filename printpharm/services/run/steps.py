@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 
 from printpharm.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 from printpharm.services.jobs import CancelToken, EventHub
+from printpharm.services.run.calibration import calibration_check
 from printpharm.services.run.events import Heating, PreflightPassed, Temperatures
 from printpharm.services.run.flow_control import ControlParameters, FlowController
 from printpharm.services.run.lot import BoundLot
@@ -348,6 +349,7 @@ class RunSteps:
             },
             "qc_tests": list(r.qc.tests),
             "qc_units_count": r.qc.units_count,
+            "calibration": None if self.req.prediction is None else self.req.prediction.record(),
         }
 
     def dose_record(self) -> dict[str, Any]:
@@ -422,4 +424,5 @@ class RunSteps:
             units_planned=len(self.req.program.units),
             started_at=self.started_at,
             finished_at=self.now(),
+            calibration_check=calibration_check(self.req.prediction, status, self.units),
         )

@@ -28,6 +28,7 @@ from printpharm.services.run.result import BatchResult
 from printpharm.services.station.batch_form import DoseForm, DosePreview, entry_record
 
 if TYPE_CHECKING:
+    from printpharm.services.run.calibration import CalibrationInForce
     from printpharm.services.run.planning import PlanResult
 
 __all__ = [
@@ -126,14 +127,22 @@ def unit_mesh(plan: PlanResult) -> MeshView:
     )
 
 
-def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> PlannedBatch:
+def plan_for_form(
+    catalog: Catalog,
+    form: DoseForm,
+    preview: DosePreview,
+    calibration: CalibrationInForce | None = None,
+) -> PlannedBatch:
     """Plan the plate for a ready new-batch form (one dose per unit).
+
+    ``calibration`` is the site calibration in force for the recipe's ink and
+    printer (``None``: the ink file's, labelled as not fitted on site).
 
     Raises
     ------
     InputError
         The form is not ready, or it asks for a daily split (not planned yet).
-    DesignSpaceError, SizingError, CalibrationError, SlicingError
+    DesignSpaceError, SizingError, CalibrationError, SlicingError, PreflightError
         As :func:`printpharm.services.run.planning.plan_batch` raises them.
     """
     if not preview.ready or preview.result is None or preview.recipe is None:
@@ -147,8 +156,9 @@ def plan_for_form(catalog: Catalog, form: DoseForm, preview: DosePreview) -> Pla
     record = entry_record(form, preview.result)
     batch_id = new_batch_id(preview.recipe.id)
     prepared = prepare_run(
-        catalog, preview.recipe.id, dose_mg, form.units, dose_record=record, batch_id=batch_id
-    )
+        catalog, preview.recipe.id, dose_mg, form.units, dose_record=record, batch_id=batch_id,
+        calibration=calibration,
+    )  # fmt: skip
     plan = prepared.plan
     return PlannedBatch(
         batch_id,

@@ -27,6 +27,7 @@ from printpharm.errors import (
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import manifestation
+from printpharm.services.control.calibration import CalibrationService
 from printpharm.services.control.dose_override import DoseOverride, sign_override
 from printpharm.services.control.entry_verification import verify_entry
 from printpharm.services.control.library import ImportOutcome, LibraryService
@@ -241,11 +242,18 @@ class Workstation:
             Nobody is logged in, or the role may not enter prescriptions.
         InputError, DesignSpaceError, SizingError, CalibrationError, SlicingError
             The plan is refused (the message says which limit and why).
+        PreflightError
+            The calibration in force cannot hold the dose within the recipe's tolerance.
         """
         self.session.require(Operation.ENTER_PRESCRIPTION)
         if self.catalog is None:
             raise CatalogError(self.catalog_error or "the catalog is not loaded")
-        batch = plan_for_form(self.catalog, form, preview)
+        calibration = None
+        if preview.recipe is not None and self.session.services is not None:
+            recipe = self.catalog.recipe(preview.recipe.id)  # the calibration in force sizes
+            service = CalibrationService(self._auth(), self.session.services.records)
+            calibration = service.for_plan(self.catalog.ink(recipe.ink), recipe.printer)
+        batch = plan_for_form(self.catalog, form, preview, calibration)
         plan = batch.plan
         self.session.record(
             "planned",
