@@ -1,7 +1,9 @@
 """The batch record as one CSV (private to :mod:`printpharm.services.records.export`).
 
-Each row starts with its section (``batch``, ``unit``, ``alarm``, ``correction``,
-``qc``, ``cu_sample``, ``cu_result``, ``signature``, ``audit``).
+Each row starts with its section (``batch``, ``unit``, ``alarm``, ``alarm_ack``,
+``correction``, ``qc``, ``cu_sample``, ``cu_result``, ``signature``, ``audit``).
+An ``alarm_ack`` row is one stored alarm with its acknowledgement (who, when, why;
+``NOT ACKNOWLEDGED`` while nobody has given it).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def record_to_csv(view: BatchRecordView) -> str:
     for a in view.alarms:
         w.writerow(["alarm", a.get("at"), a.get("kind"), a.get("action"), a.get("decision"),
                     a.get("unit"), a.get("message")])  # fmt: skip
+    _alarm_acks(w, view)
     for c in view.corrections:
         w.writerow(["correction", c.get("at"), c.get("for_unit"), c.get("previous_pct"),
                     c.get("applied_pct"), c.get("clamped"), c.get("command"),
@@ -90,6 +93,19 @@ def record_to_csv(view: BatchRecordView) -> str:
                     e.record_type, e.record_id, e.action, e.field, e.reason, e.old_value,
                     e.new_value, e.mode, e.event_hash])  # fmt: skip
     return out.getvalue()
+
+
+def _alarm_acks(w: Any, view: BatchRecordView) -> None:
+    w.writerow(["alarm_ack", "alarm_id", "raised_at", "kind", "action", "message",
+                "acknowledged_by", "acknowledged_name", "acknowledged_at", "local_tz", "reason",
+                "state"])  # fmt: skip
+    for a in view.alarm_register:
+        k = a.ack
+        state = "valid" if a.acknowledged else a.ack_text() if k is None else "ALARM CHANGED"
+        w.writerow(["alarm_ack", a.alarm_id, a.raised_at.isoformat(), a.kind, a.severity,
+                    a.message, k and k.acknowledged_by, k and k.acknowledged_name,
+                    k and k.acknowledged_at.isoformat(), k and k.local_tz, k and k.reason,
+                    state])  # fmt: skip
 
 
 def assay_text(assay: Any) -> str | None:

@@ -2,7 +2,8 @@
 
 Sections: status box (status, patient use, signing statement, audit chain),
 prescription and dose calculation, recipe/ink/devices, preflight, units with raw
-masses and verdicts, alarms and corrections, QC with the pharmacopoeia tests,
+masses and verdicts, alarms and corrections, every alarm's acknowledgement (who,
+when, why), QC with the pharmacopoeia tests,
 signatures (printed name, date and time with zone, meaning), changes after
 original entry and the audit excerpt. Every page carries the batch id, page
 number and the export's who/when.
@@ -458,10 +459,11 @@ def render_pdf(view: BatchRecordView) -> bytes:
         gap,
         _status_box(view),
     ]
+    from printpharm.services.records._alarms_pdf import acknowledgements_section
     from printpharm.services.records._controls_pdf import controls_section
 
-    parts = (_prescription, _recipe_devices, controls_section, _units, _alarms, _qc, _signatures,
-             _changes)  # fmt: skip
+    parts = (_prescription, _recipe_devices, controls_section, _units, _alarms,
+             acknowledgements_section, _qc, _signatures, _changes)  # fmt: skip
     for part in parts:
         items = part(view)
         if not items:

@@ -5,7 +5,9 @@ built by :func:`batch_signable`: its content version and canonical content
 (target dose, units with raw readings, the run's details; not the status,
 which the signature itself decides; the content-uniformity units and results
 once there are any). Release needs a valid ``reviewed`` signature of the same
-content by someone else first (audit-trail review, AUD-12) and a QC verdict
+content by someone else first (audit-trail review, AUD-12), every alarm of the
+batch acknowledged (:mod:`printpharm.services.run.alarm_acks`; review and
+rejection need that too) and a QC verdict
 that may be released: ``pass``, or ``local_spec_only`` where the site allowed it
 when the run ended. The verdict is the run's, completed by the content
 uniformity the batch needs (Ph. Eur. 2.9.40, see
@@ -30,6 +32,7 @@ from printpharm.services.access.signatures import (
     SignatureCheck,
 )
 from printpharm.services.records.content_uniformity import CuStatus, batch_qc, cu_status
+from printpharm.services.run.alarm_acks import require_acknowledged
 from printpharm.services.run.result import RELEASABLE_VERDICTS
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow, UnitReading
@@ -107,9 +110,20 @@ class BatchRecordsService:
     def review(
         self, session: UserSession, batch_id: str, user_id: str, password: str, comment: str
     ) -> SignatureRecord:
-        """Sign the review of the batch record and its audit trail (meaning ``reviewed``)."""
+        """Sign the review of the batch record and its audit trail (meaning ``reviewed``).
+
+        Raises
+        ------
+        AlarmNotAcknowledged
+            An alarm of the batch has no acknowledgement (each is named).
+        """
         record = batch_signable(self.get(session, batch_id))
+        self._require_acknowledged(batch_id, "reviewed")
         return self._records.sign(session, record, Meaning.REVIEWED, user_id, password, comment)
+
+    def _require_acknowledged(self, batch_id: str, what: str) -> None:
+        with self._auth.uow(write=False) as uow:
+            require_acknowledged(uow, batch_id, what)
 
     def dispose(
         self,
@@ -127,6 +141,8 @@ class BatchRecordsService:
         SignatureError
             ``meaning`` is not ``released``/``rejected``, or a release lacks a
             releasable QC verdict or a valid review signature by another person.
+        AlarmNotAcknowledged
+            An alarm of the batch has no acknowledgement (each is named).
         RecordError
             The batch cannot move to that status, or changed while signing.
         PermissionDenied, AuthenticationFailed, AccountLocked, SessionExpired
@@ -137,6 +153,7 @@ class BatchRecordsService:
         chosen = Meaning(meaning)
         row = self.get(session, batch_id)
         record = batch_signable(row)
+        self._require_acknowledged(batch_id, chosen.value)
         if chosen is Meaning.RELEASED:
             self._require_review(session, record, user_id)
             if row.status == "completed":  # any other status cannot move to released at all

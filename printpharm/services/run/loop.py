@@ -114,6 +114,13 @@ class _BatchRun(Session):
                 asking = AlarmRecord(kind, message, unit, "pause", None, self.now())
                 self.recorder.alarm(self.batch_id, asking)
                 decision = OperatorDecision(self.operator(asking))
+                refusal = (
+                    self.recorder.may_continue(self.batch_id, asking)
+                    if decision is OperatorDecision.CONTINUE
+                    else None
+                )
+                if refusal is not None:  # e.g. a recorded batch's alarm nobody acknowledged
+                    action, message = "stop", f"{message}; continue refused: {refusal}"
         record = AlarmRecord(kind, message, unit, action, decision, self.now())
         self.alarms.append(record)
         self.recorder.alarm(self.batch_id, record)
@@ -121,7 +128,7 @@ class _BatchRun(Session):
         if action == "interrupt":
             raise StopRun("interrupted", message)
         if action == "stop" or decision is OperatorDecision.ABORT:
-            why = "operator chose abort" if decision is OperatorDecision.ABORT else "alarm"
+            why = "alarm" if action == "stop" else "operator chose abort"
             raise StopRun("stopped", f"{why}: {message}")
         return decision
 
