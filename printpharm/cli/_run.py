@@ -230,6 +230,8 @@ def _printer(event: object) -> None:
         )
         if u.content_mg is not None:
             line += f"  content {UnitContent(u.content_mg, u.content_uncertainty_mg).text()}"
+        if u.pressure is not None:
+            line += f"  pressure {u.pressure['mean_kpa']} kPa (max {u.pressure['max_kpa']})"
     elif isinstance(event, FlowCorrected):
         c = event.correction
         bound = " (clamped to the validated range)" if c.clamped else ""

@@ -31,6 +31,7 @@ def _clogged_batch(cli: Cli) -> str:
     """A recorded run whose unit 2 clogs: the CPM recipe's stop policy ends it with an alarm."""
     code, out, err = cli.as_user("tech1", "run", "--recipe", "cpm-chewable-disc", "--dose-mg",
                                  "15", "--units", "3", "--sim-option", "clog_unit=2",
+                                 "--sim-option", "pressure_sensor=0",
                                  "--line-clearance", "--json")  # fmt: skip
     result = json.loads(out)
     assert code == 1 and result["status"] == "stopped", err
@@ -92,17 +93,21 @@ def test_a_recorded_run_goes_on_after_a_pause_only_with_an_acknowledgement(cli: 
     assert code == 2 and "give --ack-reason TEXT" in err
     code, _, err = cli(*SILDENAFIL, "--ack-reason", REASON)
     assert code == 2 and "give --user as well" in err
-    # the login password, then the same password again to acknowledge the pause on unit 3
+    # the login password, then the password again for each pause on unit 3: the pressure
+    # rising while it prints, then its mass once weighed
     code, out, err = cli(*SILDENAFIL, "--on-pause", "continue", "--ack-reason", REASON,
                          "--user", "tech1", "--password-stdin",
-                         stdin=f"{pw('tech1')}\n{pw('tech1')}\n")  # fmt: skip
+                         stdin=f"{pw('tech1')}\n" * 3)  # fmt: skip
     result = json.loads(out)
     assert result["status"] == "completed", err
-    (paused,) = [a for a in result["alarms"] if a["action"] == "pause"]
-    assert paused["unit"] == 3 and paused["decision"] == "continue"
+    paused = [(a["kind"], a["unit"], a["decision"]) for a in result["alarms"]
+              if a["action"] == "pause"]  # fmt: skip
+    assert paused == [("over_pressure", 3, "continue"), ("unit_out_of_tolerance", 3, "continue")]
     code, out, _ = cli.as_user("tech1", "batches", "alarms", result["batch_id"], "--json")
-    (stored,) = [a for a in json.loads(out)["alarms"] if a["action"] == "pause"]
-    assert stored["acknowledged"] and stored["reason"] == REASON
+    stored = [a for a in json.loads(out)["alarms"] if a["action"] == "pause"]
+    assert [(a["kind"], a["acknowledged"], a["reason"]) for a in stored] == [
+        ("run.over_pressure", True, REASON), ("run.unit_out_of_tolerance", True, REASON),
+    ]  # fmt: skip
 
     # a wrong password: nothing is acknowledged, so the batch may not go on
     code, out, err = cli(*SILDENAFIL, "--on-pause", "continue", "--ack-reason", REASON,

@@ -190,6 +190,7 @@ class Shooter:
         self.shot(window, "print-running")
         self.wait_for(lambda: not window.print_page.stop_button.isEnabled())
         self.shot(window, "print-finished")
+        self.shot(window.print_page.pressure_chart, "print-pressure-chart")
         self.dark(window, "print-finished-dark")
         window.print_page.qc_button.click()
         self.shot(window, "qc-after-run")
@@ -223,7 +224,9 @@ class Shooter:
         import dataclasses
 
         config = self.ws.config
-        self.ws.config = dataclasses.replace(config, printer_url="sim://printer?clog_unit=3")
+        # a head without a load cell, so that the balance is what sees the clog
+        url = "sim://printer?clog_unit=3&pressure_sensor=0"
+        self.ws.config = dataclasses.replace(config, printer_url=url)
         window.new_batch.units.setValue(6)
         window.show_page("new_batch")
         window.new_batch.next_button.click()
@@ -266,13 +269,20 @@ class Shooter:
         self.clear_line(window)
         window.print_page.start_button.click()
         pause = window.print_page.pause
-        self.wait_for(pause.isVisible)
+        self.wait_for(pause.isVisible)  # the pressure climbs while unit 2 prints
         pause.continue_button.click()  # no reason: refused, still paused
-        pause.reason.setText("bubble in the syringe: re-primed, unit 2 set aside")
+        pause.reason.setText("nozzle partly blocked: purged, unit 2 will be set aside")
         pause.password.setText(SUPERVISOR[2])
-        self.shot(window, "print-paused-acknowledge")
+        self.shot(window, "print-paused-over-pressure")
+        self.shot(window.print_page.pressure_chart, "print-pressure-chart-clog")
         pause.error.show_reason(None)
         pause.continue_button.click()
+        self.wait_for(lambda: pause.isVisible() or window.print_page.result is not None)
+        if pause.isVisible():  # then unit 2's mass, once weighed
+            pause.reason.setText("unit 2 light after the blocked nozzle: set aside")
+            pause.password.setText(SUPERVISOR[2])
+            self.shot(window, "print-paused-mass-after-pressure")
+            pause.continue_button.click()
         self.wait_for(lambda: window.print_page.result is not None and not pause.isVisible())
         self.wait_for(lambda: not window.print_page.stop_button.isEnabled())
         self.shot(window, "print-continued-after-acknowledgement")

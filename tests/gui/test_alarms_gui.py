@@ -36,7 +36,8 @@ def _print(qtbot: Any, window: MainWindow) -> None:
 def test_the_qc_page_lists_the_run_alarm_and_acknowledges_it_with_reason_and_password(
     qtbot, station, settings
 ) -> None:  # type: ignore[no-untyped-def]
-    window = _window(qtbot, station, settings, "sim://printer?clog_unit=2")
+    # a head without a load cell: the balance finds the clogged unit out of tolerance
+    window = _window(qtbot, station, settings, "sim://printer?clog_unit=2&pressure_sensor=0")
     _fill(window, units=3)
     _print(qtbot, window)
     page = window.print_page
@@ -84,7 +85,7 @@ def test_the_qc_page_lists_the_run_alarm_and_acknowledges_it_with_reason_and_pas
 def test_the_history_page_opens_the_alarm_list_of_the_selected_batch(
     qtbot, station, settings
 ) -> None:  # type: ignore[no-untyped-def]
-    window = _window(qtbot, station, settings, "sim://printer?clog_unit=2")
+    window = _window(qtbot, station, settings, "sim://printer?clog_unit=2&pressure_sensor=0")
     _fill(window, units=2)
     _print(qtbot, window)
     qtbot.waitUntil(lambda: window.print_page.result is not None, timeout=60_000)
@@ -132,20 +133,27 @@ def test_a_paused_run_goes_on_only_after_the_operator_acknowledges_the_alarm(
     page = window.print_page
     pause = page.pause
     qtbot.waitUntil(pause.isVisible, timeout=60_000)
-    assert pause.label.text().startswith("PAUSED: unit 3:")
+    # the clog is seen by the pressure while unit 3 prints, before it is weighed
+    assert pause.label.text().startswith("PAUSED: unit 3: extrusion pressure")
     pause.continue_button.click()  # no reason: refused, the run keeps waiting
     assert "needs a reason" in pause.error.text() and pause.isVisible()
     pause.reason.setText(REASON)
     pause.password.setText(TECHNICIAN[2])
     pause.continue_button.click()
     assert not pause.isVisible()
+    qtbot.waitUntil(pause.isVisible, timeout=60_000)  # then its mass, once weighed
+    assert pause.label.text().startswith("PAUSED: unit 3: ") and " mg is " in pause.label.text()
+    pause.reason.setText(REASON)
+    pause.password.setText(TECHNICIAN[2])
+    pause.continue_button.click()
     qtbot.waitUntil(lambda: page.result is not None, timeout=60_000)
     result = page.result
     assert result is not None and result.status == "completed", result.reason
-    (paused,) = [a for a in result.alarms if a.action == "pause"]
-    assert paused.unit == 3 and paused.decision is not None
+    paused = [(a.kind.value, a.unit) for a in result.alarms if a.action == "pause"]
+    assert paused == [("over_pressure", 3), ("unit_out_of_tolerance", 3)]
     stored = [a for a in station.session.batch_alarms(result.batch_id) if a.severity == "pause"]
     assert [(a.ack.acknowledged_by, a.ack.reason) for a in stored if a.ack] == [
-        (TECHNICIAN[0], REASON)
-    ]
+        (TECHNICIAN[0], REASON), (TECHNICIAN[0], REASON),
+    ]  # fmt: skip
+    assert page.pressure_chart.points  # shown live beside the temperatures
     window.close()

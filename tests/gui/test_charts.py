@@ -91,7 +91,9 @@ def test_a_clogged_unit_in_a_real_run_is_a_cross_on_the_chart(qtbot, station, se
     from tests.gui.conftest import TECHNICIAN, clear_line
     from tests.gui.test_flow import _fill
 
-    config = dataclasses.replace(station.config, printer_url="sim://printer?clog_unit=2")
+    # a head without a load cell: the unit is printed and weighed, and the balance sees it
+    url = "sim://printer?clog_unit=2&pressure_sensor=0"
+    config = dataclasses.replace(station.config, printer_url=url)
     ws = Workstation(config, station.catalog, None, station.session)
     ws.session.login(TECHNICIAN[0], TECHNICIAN[2])
     window = MainWindow(ws, settings)

@@ -54,11 +54,12 @@ def team(env: Env) -> dict[str, tuple[str, UserSession]]:
 
 
 def _stopped_by_a_clog(env: Env, tech: UserSession, catalog: Catalog, sim_devices: Any) -> str:
-    """A recorded run whose second unit clogs: the stop policy ends it with one alarm."""
+    """A recorded run whose second unit clogs: the stop policy ends it with one alarm (a head
+    without a load cell: the balance finds the unit out of tolerance)."""
     request = make_request(catalog, units=3)
     result = run_batch(
         request,
-        sim_devices(request, clog_unit=2),
+        sim_devices(request, clog_unit=2, pressure_sensor=0),
         recorder=DatabaseRecorder(env.auth, tech),
         options=options(),
     )
@@ -174,7 +175,7 @@ def _pause_run(env: Env, tech: UserSession, catalog: Catalog, sim_devices: Any,
     request = dataclasses.replace(make_request(catalog, units=4, recipe=recipe), batch_id=batch_id)
     return run_batch(
         request,
-        sim_devices(request, clog_unit=2),
+        sim_devices(request, clog_unit=2, pressure_sensor=0),
         recorder=DatabaseRecorder(env.auth, tech),
         operator=operator,
         options=options(flow_correction=False),

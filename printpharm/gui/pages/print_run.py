@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from printpharm.core.ink_lots import UnitContent
 from printpharm.gui.widgets.banner import PatientUseBanner
-from printpharm.gui.widgets.charts import MassChart, TemperatureChart
+from printpharm.gui.widgets.charts import MassChart, PressureChart, TemperatureChart
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.gui.widgets.line_clearance import LineClearancePanel
 from printpharm.gui.widgets.pause_panel import PausePanel
@@ -36,6 +36,7 @@ from printpharm.services.run.events import (
     Alarm,
     FlowCorrected,
     Heating,
+    Pressure,
     RunStarted,
     Temperatures,
     UnitProgress,
@@ -152,6 +153,22 @@ class PrintPage(QWidget):
         temperatures.addWidget(self.temperature_note)
         row.addWidget(self.mass_chart, 3)
         row.addLayout(temperatures, 2)
+        pressures = QVBoxLayout()
+        self.pressure_chart = PressureChart()
+        self.last_pressure = QLabel(self.pressure_chart.last_known())
+        self.last_pressure.setObjectName("lastPressure")
+        self.last_pressure.setWordWrap(True)
+        note = QLabel(
+            self.tr(
+                "Read at the plunger where the head reports it: a clog raises it before the "
+                "unit is weighed, air makes it fall; leaving the ink's limits raises an alarm."
+            )
+        )
+        note.setWordWrap(True)
+        pressures.addWidget(self.pressure_chart, 1)
+        pressures.addWidget(self.last_pressure)
+        pressures.addWidget(note)
+        row.addLayout(pressures, 2)
         return row
 
     def _controls(self) -> QHBoxLayout:
@@ -196,6 +213,8 @@ class PrintPage(QWidget):
             plan.target_mass_mg, batch.request.recipe.tolerances.unit_mass.value, plan.units
         )
         self.temperature_chart.clear()
+        self.pressure_chart.clear()
+        self.last_pressure.setText(self.pressure_chart.last_known())
         self.last_temperature.setText(
             self.tr("Last known: {t}.").format(t=self.temperature_chart.last_known())
         )
@@ -286,6 +305,11 @@ class PrintPage(QWidget):
             self.temperature_chart.add_reading(event, time.monotonic())
             self.last_temperature.setText(
                 self.tr("Last known: {t}.").format(t=self.temperature_chart.last_known())
+            )
+        elif isinstance(event, Pressure):
+            self.pressure_chart.add(event)
+            self.last_pressure.setText(
+                self.tr("Last: {p}.").format(p=self.pressure_chart.last_known())
             )
         elif isinstance(event, UnitStarted):
             self.state.setText(self.tr("Printing unit {n} of {of}…").format(n=event.n, of=event.of))

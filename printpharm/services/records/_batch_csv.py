@@ -58,14 +58,15 @@ def record_to_csv(view: BatchRecordView) -> str:
     w.writerow(["unit", "n", "target_mg", "raw_reading", "reading_unit", "stable", "reading_at",
                 "flow_pct", "deviation_pct", "verdict", "raw_line", "content_mg",
                 "content_uncertainty_mg", "target_dose_mg", "e_scale",
-                "correction_reason"])  # fmt: skip
+                "correction_reason", "pressure_min_kpa", "pressure_mean_kpa",
+                "pressure_max_kpa", "pressure_reports"])  # fmt: skip
     for line in view.units:
         u = line.reading
         w.writerow(["unit", u.unit_index, u.target_mass_mg, u.raw_reading, u.reading_unit,
                     u.reading_stable, u.reading_at.isoformat() if u.reading_at else "",
                     u.flow_correction, line.deviation_pct, line.verdict, u.raw_line,
                     line.content_mg, line.content_uncertainty_mg, b.target_dose_mg,
-                    u.e_scale, u.correction_reason])  # fmt: skip
+                    u.e_scale, u.correction_reason, *_pressure_cells(u.pressure)])  # fmt: skip
     for a in view.alarms:
         w.writerow(["alarm", a.get("at"), a.get("kind"), a.get("action"), a.get("decision"),
                     a.get("unit"), a.get("message")])  # fmt: skip
@@ -93,6 +94,14 @@ def record_to_csv(view: BatchRecordView) -> str:
                     e.record_type, e.record_id, e.action, e.field, e.reason, e.old_value,
                     e.new_value, e.mode, e.event_hash])  # fmt: skip
     return out.getvalue()
+
+
+def _pressure_cells(log: dict[str, Any] | None) -> list[Any]:
+    """A unit's extrusion pressure: min and mean (steady), max, and its reports (kPa, ``;``)."""
+    if not log:
+        return ["", "", "", ""]
+    reports = ";".join(str(x) for x in log.get("reports_kpa") or ())
+    return [log.get("min_kpa"), log.get("mean_kpa"), log.get("max_kpa"), reports]
 
 
 def _alarm_acks(w: Any, view: BatchRecordView) -> None:

@@ -42,8 +42,8 @@ __all__ = ["BatchRecordsService", "batch_signable", "recover_open_batches"]
 
 
 #: Unit fields added after batches were first signed: left out while empty, so that the
-#: signatures of records made before them (schema 0007) still verify.
-_LATER_UNIT_FIELDS = ("e_scale", "correction_reason")
+#: signatures of records made before them (schemas 0007, 0010) still verify.
+_LATER_UNIT_FIELDS = ("e_scale", "correction_reason", "pressure")
 
 
 def _signable_unit(unit: UnitReading) -> dict[str, Any]:

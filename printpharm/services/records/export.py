@@ -360,7 +360,7 @@ def record_from_json(
             u["unit_index"], Decimal(u["target_mass_mg"]), _dec(u["raw_reading"]),
             u["reading_unit"], _when(u["reading_at"]), u["reading_stable"],
             u["capture_method"], _dec(u["flow_correction"]), u["raw_line"],
-            _dec(u.get("e_scale")), u.get("correction_reason"),
+            _dec(u.get("e_scale")), u.get("correction_reason"), u.get("pressure"),
         )
         for u in b.pop("units")
     )  # fmt: skip

@@ -207,7 +207,8 @@ class DatabaseRecorder:
         )
 
     def unit_weighed(self, batch_id: str, unit: UnitRecord) -> None:
-        """Store the unit: target, measured mass (mg), the raw balance line, flow %, E factor."""
+        """Store the unit: target, measured mass (mg), the raw balance line, flow %, E factor,
+        and its extrusion-pressure log where the head reports it."""
         reading = UnitReading(
             unit_index=unit.n,
             target_mass_mg=unit.target_mg,
@@ -220,6 +221,7 @@ class DatabaseRecorder:
             raw_line=unit.raw_reading,
             e_scale=unit.e_scale,
             correction_reason=unit.correction_reason or None,
+            pressure=None if unit.pressure is None else plain(unit.pressure),
         )
         with self._auth.uow() as uow:
             uow.batches.add_unit(batch_id, reading)

@@ -1,9 +1,12 @@
-"""Alarm acknowledgements: who acknowledged which alarm, when and why.
+"""Alarm acknowledgements (who acknowledged which alarm, when and why) and each unit's
+extrusion-pressure log.
 
 Additive: a new ``alarm_acks`` table (one row per acknowledged alarm, bound to
 the alarm's content by its SHA-256), append-only like the other GMP records:
 triggers refuse UPDATE and DELETE. Alarms raised before it have no
 acknowledgement; review and release of their batches ask for one.
+``units.pressure_json`` holds a unit's pressure reports and their summary (kPa)
+where the head reports them; rows recorded before have NULL.
 
 Revision ID: 0010
 Revises: 0007
@@ -26,6 +29,7 @@ _TABLE = "alarm_acks"
 
 
 def upgrade() -> None:
+    op.add_column("units", sa.Column("pressure_json", sa.Text(), nullable=True))
     op.create_table(
         _TABLE,
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -79,3 +83,5 @@ def downgrade() -> None:
         op.execute(f"DROP FUNCTION IF EXISTS {_TABLE}_append_only()")
     op.drop_index(op.f("ix_alarm_acks_batch_id"), table_name=_TABLE)
     op.drop_table(_TABLE)
+    with op.batch_alter_table("units") as batch:
+        batch.drop_column("pressure_json")
