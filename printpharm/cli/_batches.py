@@ -266,7 +266,8 @@ def _register_library(subparsers: Sub) -> None:
 def register(subparsers: Sub) -> None:
     """Register ``library`` and ``batches``."""
     _register_library(subparsers)
-    batches = subparsers.add_parser("batches", help="batch records").add_subparsers(
+    text = "batch records: show, alarms and their acknowledgement, review, release, export"
+    batches = subparsers.add_parser("batches", help=text).add_subparsers(
         dest="batches_command", metavar="ACTION", required=True
     )
     p = batches.add_parser("list", help="list batch records, newest first")

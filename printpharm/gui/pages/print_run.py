@@ -151,24 +151,22 @@ class PrintPage(QWidget):
         self.last_temperature.setWordWrap(True)
         temperatures.addWidget(self.last_temperature)
         temperatures.addWidget(self.temperature_note)
-        row.addWidget(self.mass_chart, 3)
-        row.addLayout(temperatures, 2)
-        pressures = QVBoxLayout()
+        # the extrusion pressure below the temperatures: what the head reports while printing
         self.pressure_chart = PressureChart()
+        self.pressure_chart.setToolTip(
+            self.tr(
+                "Read at the plunger where the head reports it, while extruding: a clog raises "
+                "it before the unit is weighed, air makes it fall; leaving the ink's limits "
+                "(dashed) raises an alarm."
+            )
+        )
         self.last_pressure = QLabel(self.pressure_chart.last_known())
         self.last_pressure.setObjectName("lastPressure")
         self.last_pressure.setWordWrap(True)
-        note = QLabel(
-            self.tr(
-                "Read at the plunger where the head reports it: a clog raises it before the "
-                "unit is weighed, air makes it fall; leaving the ink's limits raises an alarm."
-            )
-        )
-        note.setWordWrap(True)
-        pressures.addWidget(self.pressure_chart, 1)
-        pressures.addWidget(self.last_pressure)
-        pressures.addWidget(note)
-        row.addLayout(pressures, 2)
+        temperatures.addWidget(self.pressure_chart, 1)
+        temperatures.addWidget(self.last_pressure)
+        row.addWidget(self.mass_chart, 3)
+        row.addLayout(temperatures, 2)
         return row
 
     def _controls(self) -> QHBoxLayout:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from printpharm.gui.widgets.feedback import error_colour, is_dark
 from printpharm.services.run.events import Heating, Pressure, Temperatures
+from printpharm.services.run.pressure import STEADY_REPORTS
 from printpharm.services.run.result import UnitRecord
 from printpharm.services.station.workstation import format_mass
 
@@ -374,7 +375,7 @@ class TemperatureChart(_Chart):
 
 
 class PressureChart(_Chart):
-    """Extrusion pressure at the plunger (kPa) over time, with the ink's limits (dashed).
+    """Extrusion pressure at the plunger (kPa) while extruding, with the ink's limits (dashed).
 
     A report above the over-pressure limit is drawn as a cross (not by colour alone).
     """
@@ -384,19 +385,26 @@ class PressureChart(_Chart):
         self.setObjectName("pressureChart")
         self.points: list[PressureSample] = []
         self.limits: tuple[Decimal | None, Decimal] | None = None
+        self._pushing = 0
 
     def clear(self) -> None:
         """Forget the reports (a new batch)."""
-        self.points, self.limits = [], None
+        self.points, self.limits, self._pushing = [], None, 0
         self.update()
 
     def add(self, event: Pressure, interval_s: float = 0.5) -> None:
-        """Add the reports of one :class:`Pressure` event; the printer sends one every
-        ``interval_s`` s, so the time axis is the printer's, whatever the host's pace."""
+        """Add the reports of one :class:`Pressure` event that the run judges: those of
+        steady extrusion (as the run counts it) and any above the over-pressure limit. A
+        travel, the weighing or the rise after a start let the pressure fall for reasons
+        that are no alarm. One report every ``interval_s`` s: the time axis is the
+        printer's extrusion time."""
         self.limits = event.limits_kpa
+        high = event.limits_kpa[1]
         for kpa, flow in zip(event.readings_kpa, event.flows_mm3_s, strict=True):
-            t = len(self.points) * interval_s
-            self.points.append(PressureSample(t, kpa, event.unit, flow > 0))
+            self._pushing = self._pushing + 1 if flow > 0 else 0
+            if self._pushing >= STEADY_REPORTS or kpa > high:
+                t = len(self.points) * interval_s
+                self.points.append(PressureSample(t, kpa, event.unit, flow > 0))
         self.update()
 
     def last_known(self) -> str:
@@ -405,7 +413,7 @@ class PressureChart(_Chart):
             return str(self.tr("no extrusion pressure reported"))
         low, high = self.limits
         limits = f"alarm above {high} kPa" + (f", below {low} kPa while extruding" if low else "")
-        return f"{self.points[-1].kpa} kPa now; {limits}"
+        return f"{self.points[-1].kpa} kPa while extruding; {limits}"
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         """Axes, the limits as dashed lines, the reports as a line; crosses above the limit."""
@@ -416,7 +424,7 @@ class PressureChart(_Chart):
         start, end, ticks = _ticks(0.0, max([*values, *bounds, 1.0]) * 1.1)
         self._y = (start, end)
         self._x = (0.0, max([p.t_s for p in self.points] + [1.0]))
-        self._frame(painter, ticks, self.tr("0 … {s:.0f} s of printing").format(s=self._x[1]))
+        self._frame(painter, ticks, self.tr("0 … {s:.0f} s of extrusion").format(s=self._x[1]))
         palette, area = self.palette(), self._plot()
         alarm, ok = error_colour(palette), _ok_colour(palette)
         if self.limits is not None:
@@ -438,5 +446,5 @@ class PressureChart(_Chart):
                 c = self._point(p.t_s, float(p.kpa))
                 painter.drawLine(c + QPointF(-5, -5), c + QPointF(5, 5))
                 painter.drawLine(c + QPointF(-5, 5), c + QPointF(5, -5))
-        self._legend_line(painter, self.tr("blue: reading   - - ink limits   × above the limit"))
+        self._legend_line(painter, self.tr("— steady extrusion   - - ink limits   × over"))
         painter.end()

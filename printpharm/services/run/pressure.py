@@ -63,7 +63,8 @@ class Excursion:
         if self.kind == "high":
             return (
                 f"{where}extrusion pressure {self.kpa} kPa is above the ink's limit of "
-                f"{self.limit_kpa} kPa: a clog building? (stopped before the unit is weighed)"
+                f"{self.limit_kpa} kPa: a clog building? (seen while the unit prints, before "
+                "it is weighed)"
             )
         return (
             f"{where}extrusion pressure {self.kpa} kPa fell below the ink's limit of "
