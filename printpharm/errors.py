@@ -43,12 +43,14 @@ top level.
     │   ├── PasswordPolicyError    password too short, blocklisted or reused
     │   └── PermissionDenied       the role may not do this
     └── SignatureError             an electronic signature is refused or invalid
+        └── AlarmNotAcknowledged   a batch with alarms nobody acknowledged cannot be signed
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AccountLocked",
+    "AlarmNotAcknowledged",
     "AuditChainBroken",
     "AuditError",
     "AuthError",
@@ -233,3 +235,10 @@ class PermissionDenied(AuthError):
 
 class SignatureError(PrintpharmError):
     """An electronic signature was refused or does not verify."""
+
+
+class AlarmNotAcknowledged(SignatureError):
+    """A batch record with alarms nobody acknowledged cannot be reviewed, released or rejected.
+
+    The message names each alarm and how to acknowledge it.
+    """

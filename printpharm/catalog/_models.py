@@ -30,6 +30,7 @@ __all__ = [
     "Ink",
     "InkKind",
     "InkReservoir",
+    "PressureLimits",
     "PrinterDefinition",
     "ProcessLayer",
     "ProcessParameters",
@@ -176,6 +177,29 @@ class Variability(StrictModel):
     drift_sd: Annotated[Quantity, within("%", "0", "5")] = Quantity(value=Decimal("0.5"), unit="%")
 
 
+class PressureLimits(StrictModel):
+    """Extrusion-pressure limits of a paste at the plunger's load cell (kPa).
+
+    ``max``: over-pressure (a clog building, before the unit fails); ``min``, if
+    given: under-pressure while the plunger pushes steadily (an air pocket, an
+    empty syringe). A run on a head that reports its pressure (``Cap:PRESSURE_REPORT``)
+    alarms outside them.
+    """
+
+    max: Annotated[Quantity, within("kPa", "1", "5000", positive=True)]
+    min: Annotated[Quantity, within("kPa", "0", "5000")] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PressureLimits:
+        if self.min is not None and self.min.value >= self.max.value:
+            raise PydanticCustomError(
+                RULE_ERROR,
+                "pressure min = {low} kPa must be below max = {high} kPa",
+                {"low": str(self.min.value), "high": str(self.max.value)},
+            )
+        return self
+
+
 class Versioned(StrictModel):
     """Keys every catalog file carries: version, id, inheritance, name, citation."""
 
@@ -227,6 +251,10 @@ class Ink(Versioned):
     cytotoxic: Annotated[bool, Strict()] = False
     process: ProcessLayer = ProcessLayer()
     variability: Variability = Variability()
+    #: Apparent viscosity of a paste at printing shear rates (what the extrusion pressure
+    #: depends on; the simulator's pressure model uses it).
+    viscosity: Annotated[Quantity, within("Pa·s", "0.01", "10000", positive=True)] | None = None
+    pressure: PressureLimits | None = None
 
     @model_validator(mode="after")
     def _kind_matches_container(self) -> Ink:
@@ -237,6 +265,10 @@ class Ink(Versioned):
         if self.kind == "fdm_filament" and (self.filament_diameter is None or self.syringe):
             raise PydanticCustomError(
                 RULE_ERROR, "an fdm_filament ink needs filament_diameter and no [syringe]"
+            )
+        if self.kind != "sse_paste" and (self.pressure is not None or self.viscosity is not None):
+            raise PydanticCustomError(
+                RULE_ERROR, "[pressure] and viscosity are for sse_paste inks (a syringe head)"
             )
         return self
 

@@ -16,7 +16,8 @@ Models, by file kind:
   (°C span), ``syringe`` (:class:`Syringe`) or ``filament_diameter``,
   ``calibration`` (:class:`Calibration`), ``lot``, ``expiry``, ``storage``, ``process``,
   ``variability`` (:class:`Variability`: the unit-to-unit RSD and offset/drift priors
-  the flow controller expects).
+  the flow controller expects), ``viscosity`` (Pa·s) and ``pressure``
+  (:class:`PressureLimits`: the extrusion-pressure alarm limits, kPa; pastes only).
 * :class:`Recipe` (``recipes/*.toml``): ``api``, ``ink``, ``printer``, ``form``
   (:class:`FormSpec` with ``bounds``: :class:`FormBounds`), ``strategy``, ``dose``
   (:class:`DoseSpec`) or ``calibration_series`` (:class:`CalibrationSeries`),
@@ -42,6 +43,7 @@ from printpharm.catalog._models import (
     Ink,
     InkKind,
     InkReservoir,
+    PressureLimits,
     PrinterDefinition,
     ProcessLayer,
     ProcessParameters,
@@ -84,6 +86,7 @@ __all__ = [
     "InkReservoir",
     "Limits",
     "Number",
+    "PressureLimits",
     "PrinterDefinition",
     "ProcessLayer",
     "ProcessParameters",

@@ -70,7 +70,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "research": ("printpharm.cli._records", "research mode"),
     "audit": ("printpharm.cli._records", "verify or show the audit trail"),
     "library": ("printpharm.cli._batches", "the validated recipe and ink library"),
-    "batches": ("printpharm.cli._batches", "batch records"),
+    "batches": (
+        "printpharm.cli._batches",
+        "batch records: show, alarms and their acknowledgement, review, release, export",
+    ),
     "lots": ("printpharm.cli._lots", "ink lots: add, assay, release, reject, list, show"),
     "calibrate": (
         "printpharm.cli._calibrate",

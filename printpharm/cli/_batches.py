@@ -13,6 +13,8 @@
     printpharm batches release  BATCH --user U [--comment C]             e-signature
     printpharm batches reject   BATCH --user U --comment C               e-signature
     printpharm batches export   BATCH --user U --format pdf|csv|json|package --out PATH
+    printpharm batches alarms   BATCH --user U               alarms and their acknowledgements
+    printpharm batches ack      BATCH ALARM --reason R --user U  acknowledge (password again)
     printpharm batches recover [ID] --user U   close batches left open by a crash (supervisor)
 
 Commands that log in ask for the password (``--password-stdin``: one per line; a
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from printpharm.catalog import load_catalog
+from printpharm.cli._alarms import register_batches
 from printpharm.cli._auth_args import add_records_args, logged_in
 from printpharm.cli._common import emit, whole_number_arg
 from printpharm.services.access.signatures import Meaning, manifestation
@@ -143,7 +146,9 @@ def _batches_show(args: argparse.Namespace) -> int:
         *([f"ink {view.lot['label']}"] if view.lot.get("label") else []),
         *([view.dose_override.describe()] if view.dose_override is not None else []),
         f"units: {len(b.units)} of {b.units_count} recorded, {fails} not passing; "
-        f"{len(view.alarms)} alarm event(s), {len(view.corrections)} flow correction(s)",
+        f"{len(view.alarm_register)} alarm(s), {len(view.unacknowledged_alarms)} not "
+        f"acknowledged; {len(view.corrections)} flow correction(s)",
+        *(f"NOT ACKNOWLEDGED: {a.describe()}" for a in view.unacknowledged_alarms),
         f"QC: {str(qc.get('verdict', 'not evaluated')).upper()} — {qc.get('reason', '')}",
         *(f"signature: {s.text} — {'valid' if s.valid else 'INVALID: ' + str(s.problem)}"
           for s in view.signatures),
@@ -161,6 +166,8 @@ def _batches_show(args: argparse.Namespace) -> int:
                        for s in view.signatures],
         "changed_after_signing": view.changed_after_signing,
         "audit_chain_ok": view.chain.ok,
+        "alarms": len(view.alarm_register),
+        "unacknowledged_alarms": [a.alarm_id for a in view.unacknowledged_alarms],
     }  # fmt: skip
     emit(args, payload, "\n".join(lines))
     return 0
@@ -266,7 +273,8 @@ def _register_library(subparsers: Sub) -> None:
 def register(subparsers: Sub) -> None:
     """Register ``library`` and ``batches``."""
     _register_library(subparsers)
-    batches = subparsers.add_parser("batches", help="batch records").add_subparsers(
+    text = "batch records: show, alarms and their acknowledgement, review, release, export"
+    batches = subparsers.add_parser("batches", help=text).add_subparsers(
         dest="batches_command", metavar="ACTION", required=True
     )
     p = batches.add_parser("list", help="list batch records, newest first")
@@ -302,6 +310,7 @@ def register(subparsers: Sub) -> None:
     p.add_argument("--width-mm", type=int, default=62, choices=(62, 102), help="label roll")
     p.set_defaults(func=_batches_label)
     add_records_args(p)
+    register_batches(batches)
     p = batches.add_parser(
         "recover", help="close batches left open by a crash, that no run holds (supervisor)"
     )

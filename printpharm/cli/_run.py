@@ -22,6 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from printpharm.catalog import Catalog, load_catalog
+from printpharm.cli._alarms import (
+    pause_acknowledger,
+    pause_operator,
+    refuse_unacknowledged_continue,
+)
 from printpharm.cli._auth_args import Secrets, add_db_flag, add_secret_flags, logged_in
 from printpharm.cli._common import add_json_flag, emit, to_jsonable, whole_number_arg
 from printpharm.cli._dose import UnitDose, add_dose_arguments, unit_dose_from_args, units_from_args
@@ -55,7 +60,7 @@ from printpharm.services.run.recording import (
     NullRecorder,
 )
 from printpharm.services.run.request import OperatorCallback, RunOptions, RunRequest
-from printpharm.services.run.result import AlarmRecord, BatchResult, OperatorDecision
+from printpharm.services.run.result import BatchResult
 
 __all__ = ["register"]
 
@@ -158,7 +163,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument(
         "--on-pause",
         choices=("ask", "continue", "abort"),
-        help="answer to pause-policy alarms (default: ask on a terminal, else abort)",
+        help="answer to pause-policy alarms (default: ask on a terminal, else abort); a "
+        "recorded batch continues only once the alarm is acknowledged (your password again)",
+    )
+    run.add_argument(
+        "--ack-reason",
+        metavar="TEXT",
+        help="the reason recorded when you acknowledge a pause alarm to continue (a recorded "
+        "run; asked on the terminal otherwise)",
     )
     add_json_flag(run)
     run.set_defaults(func=_run)
@@ -202,26 +214,6 @@ def _clearance(
     return LineClearance.all_confirmed(args.clearance_checked_by, password)
 
 
-def _operator(args: argparse.Namespace) -> OperatorCallback:
-    choice = args.on_pause or ("ask" if sys.stdin.isatty() and not args.json else "abort")
-    if choice != "ask":
-        decision = OperatorDecision(choice)
-        return lambda alarm: decision
-
-    def ask(alarm: AlarmRecord) -> OperatorDecision:
-        sys.stdout.write(f"PAUSED: {alarm.message}\n")
-        while True:
-            sys.stdout.write("continue or abort? [c/a] ")
-            sys.stdout.flush()
-            answer = sys.stdin.readline().strip().lower()
-            if answer in ("c", "continue"):
-                return OperatorDecision.CONTINUE
-            if answer in ("a", "abort", ""):
-                return OperatorDecision.ABORT
-
-    return ask
-
-
 def _printer(event: object) -> None:
     """Human progress: one line per unit, alarms, corrections, heating."""
     line = ""
@@ -239,6 +231,8 @@ def _printer(event: object) -> None:
         )
         if u.content_mg is not None:
             line += f"  content {UnitContent(u.content_mg, u.content_uncertainty_mg).text()}"
+        if u.pressure is not None:
+            line += f"  pressure {u.pressure['mean_kpa']} kPa (max {u.pressure['max_kpa']})"
     elif isinstance(event, FlowCorrected):
         c = event.correction
         bound = " (clamped to the validated range)" if c.clamped else ""
@@ -336,12 +330,14 @@ def _run(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     dose = unit_dose_from_args(args, catalog.recipe(args.recipe))
     recording = (args.db, args.password_stdin, args.verified_by, args.lot, args.line_clearance,
-                 args.clearance_checked_by, args.printer_asset)  # fmt: skip
+                 args.clearance_checked_by, args.printer_asset, args.ack_reason)  # fmt: skip
     if args.user is None and any(recording):
         raise InputError(
             "--db, --password-stdin, --verified-by, --lot, --line-clearance, "
-            "--clearance-checked-by and --printer-asset record the batch: give --user as well"
+            "--clearance-checked-by, --printer-asset and --ack-reason record the batch: give "
+            "--user as well"
         )
+    refuse_unacknowledged_continue(args)
     refuse_without_override(args, dose)  # before anything is planned
     units = units_from_args(args)
     ports = _device_urls(args, catalog, args.recipe)
@@ -350,7 +346,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.user is None:
         prepared = prepare_run(catalog, args.recipe, dose.dose_mg, units, dose_record=dose.record)
         options = RunOptions(flow_correction=not args.no_flow_correction)
-        result, paths = _print(args, prepared, ports, NullRecorder(), options)
+        result, paths = _print(
+            args, prepared, ports, NullRecorder(), options, pause_operator(args, None)
+        )
         note = "not recorded in the database (no --user): a training run"
     else:
         result, paths, authorisation, prepared = _recorded(args, catalog, units, ports, dose)
@@ -409,7 +407,10 @@ def _recorded(
             printer_asset=args.printer_asset,
         )
         options = recorded.options(flow_correction=not args.no_flow_correction)
-        result, paths = _print(args, prepared, ports, recorded.recorder, options)
+        batch_id = str(prepared.request.batch_id)
+        acknowledge = pause_acknowledger(args, services, session, secrets, batch_id)
+        operator = pause_operator(args, acknowledge)
+        result, paths = _print(args, prepared, ports, recorded.recorder, options, operator)
     return result, paths, after_run(recorded.authorisation, result), prepared  # as recorded
 
 
@@ -419,6 +420,7 @@ def _print(
     ports: tuple[str, str],
     recorder: BatchRecorder,
     options: RunOptions,
+    operator: OperatorCallback,
 ) -> tuple[BatchResult, list[Path]]:
     """Connect the devices and run the batch; also write the files asked for with --out-dir."""
     request, plan = prepared.request, prepared.plan
@@ -452,7 +454,7 @@ def _print(
             hub=hub,
             recorder=recorder,
             cancel=token,
-            operator=_operator(args),
+            operator=operator,
             options=options,
         )
     return result, paths

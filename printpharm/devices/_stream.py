@@ -16,15 +16,18 @@ import logging
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from printpharm.devices.marlin import (
     AdvancedOk,
     HeaterReading,
+    PressureReading,
     frame_line,
     is_fatal_error,
     parse_ok,
+    parse_pressure,
     parse_resend,
     parse_temperatures,
 )
@@ -104,6 +107,8 @@ class _Wire:
     needs_resync: bool = False
     halted: str | None = None
     temperatures: dict[str, HeaterReading] = field(default_factory=dict)
+    #: extrusion-pressure reports not yet taken by the host (oldest first, bounded)
+    pressures: deque[PressureReading] = field(default_factory=lambda: deque(maxlen=10_000))
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     paused: threading.Event = field(default_factory=threading.Event)
     abort: threading.Event = field(default_factory=threading.Event)
@@ -342,6 +347,9 @@ class _Run:
             )
         if "T:" in line:
             self.wire.temperatures.update(parse_temperatures(line))
+        elif "PRESSURE" in line and (pressure := parse_pressure(line)) is not None:
+            self.wire.pressures.append(pressure)
+            return  # a report, not an answer: never part of a command's output
         if "unknown command" in low:
             _LOG.warning("%s: %s", self.wire.transport.name, line)
         if self.collect is not None and not low.startswith(("echo:busy", "wait")):

@@ -19,6 +19,8 @@ __all__ = [
     "MAX_FRAMED_LINE_CHARS",
     "AdvancedOk",
     "HeaterReading",
+    "PRESSURE_CAPABILITY",
+    "PressureReading",
     "PrinterInfo",
     "checksum",
     "clean_gcode",
@@ -26,6 +28,7 @@ __all__ = [
     "is_fatal_error",
     "parse_firmware_info",
     "parse_ok",
+    "parse_pressure",
     "parse_resend",
     "parse_temperatures",
 ]
@@ -42,6 +45,11 @@ _RESEND_RE = re.compile(
     re.IGNORECASE,
 )
 _TEMP_RE = re.compile(r"(?<![A-Za-z@])([TBC]\d*):\s*(-?\d+(?:\.\d+)?)(?:\s*/\s*(-?\d+(?:\.\d+)?))?")
+_PRESSURE_RE = re.compile(
+    r"^(?:echo:)?\s*PRESSURE\s+kPa:\s*(?P<kpa>-?\d+(?:\.\d+)?)(?:\s+Q:\s*(?P<q>-?\d+(?:\.\d+)?))?"
+)
+#: The ``M115`` capability of a head that reports its extrusion pressure (``M1105``/``M1155``).
+PRESSURE_CAPABILITY = "PRESSURE_REPORT"
 _FW_SPLIT_RE = re.compile(r"(?:^|\s+)([A-Z][A-Z0-9_]*):")
 _FATAL_MARKERS = (
     "printer halted",
@@ -179,6 +187,31 @@ def parse_temperatures(line: str) -> dict[str, HeaterReading]:
             name, HeaterReading(Decimal(actual), Decimal(target) if target else None)
         )
     return readings
+
+
+@dataclass(frozen=True)
+class PressureReading:
+    """One extrusion-pressure report: kPa at the plunger and the commanded flow (mm³/s)."""
+
+    kpa: Decimal
+    flow_mm3_s: Decimal | None = None
+
+    @property
+    def extruding(self) -> bool:
+        """Whether the plunger was pushing when the pressure was read."""
+        return self.flow_mm3_s is not None and self.flow_mm3_s > 0
+
+
+def parse_pressure(line: str) -> PressureReading | None:
+    """Parse ``echo:PRESSURE kPa:152.3 Q:4.32`` (``M1105``/``M1155``); ``None`` otherwise.
+
+    A print head with a load cell under the plunger reports it (``Cap:PRESSURE_REPORT``).
+    """
+    match = _PRESSURE_RE.match(line.strip())
+    if match is None:
+        return None
+    q = match.group("q")
+    return PressureReading(Decimal(match.group("kpa")), Decimal(q) if q is not None else None)
 
 
 def is_fatal_error(line: str) -> bool:

@@ -27,7 +27,9 @@ from printpharm.devices._stream import (
     _Wire,
 )
 from printpharm.devices.marlin import (
+    PRESSURE_CAPABILITY,
     HeaterReading,
+    PressureReading,
     PrinterInfo,
     clean_gcode,
     frame_line,
@@ -42,6 +44,7 @@ from printpharm.errors import DeviceTimeout, InputError, PrinterHalted
 __all__ = [
     "HeaterReading",
     "LinkOptions",
+    "PressureReading",
     "PrinterInfo",
     "PrinterLink",
     "ProgressCallback",
@@ -280,6 +283,36 @@ class PrinterLink:
     def start_auto_report(self, interval_s: int = 1) -> None:
         """Ask for temperature reports every ``interval_s`` s (``M155``; 0 stops)."""
         self.send(f"M155 S{int(interval_s)}")
+
+    # -- extrusion pressure (a load cell under the plunger) ---------------------------
+    @property
+    def reports_pressure(self) -> bool:
+        """Whether ``M115`` announced ``Cap:PRESSURE_REPORT`` (``M1105``/``M1155``)."""
+        return self.info is not None and self.info.has(PRESSURE_CAPABILITY)
+
+    def start_pressure_report(self, interval_s: Decimal) -> None:
+        """Ask for a pressure report every ``interval_s`` s (``M1155 S<s>``; 0 stops).
+
+        Raises
+        ------
+        InputError
+            ``interval_s`` outside 0–60 s.
+        """
+        if not Decimal(0) <= interval_s <= Decimal(60):
+            raise InputError(f"pressure report interval {interval_s} s is outside 0-60 s")
+        self.send(f"M1155 S{format(interval_s.normalize(), 'f')}")
+
+    def pressure(self) -> PressureReading | None:
+        """Poll the extrusion pressure (``M1105``); ``None`` if the printer sent none."""
+        self.send("M1105")
+        return self._wire.pressures[-1] if self._wire.pressures else None
+
+    def take_pressures(self) -> list[PressureReading]:
+        """The pressure reports received since the last call, oldest first."""
+        taken: list[PressureReading] = []
+        while self._wire.pressures:
+            taken.append(self._wire.pressures.popleft())
+        return taken
 
     # -- control from another thread ------------------------------------------------
     def pause(self) -> None:

@@ -49,7 +49,9 @@ class UnitReading:
 
     ``flow_correction`` is the firmware flow factor (M221, %); ``e_scale`` the
     material factor the unit's G-code was printed with (1 = as planned) and
-    ``correction_reason`` the flow controller's reason for it.
+    ``correction_reason`` the flow controller's reason for it. ``pressure`` is the
+    unit's extrusion-pressure log (kPa reports, min/mean/max, the ink's limits)
+    where the head reports it, stored as canonical JSON (numbers as exact text).
     """
 
     unit_index: int
@@ -63,6 +65,7 @@ class UnitReading:
     raw_line: str | None = None
     e_scale: Decimal | None = None
     correction_reason: str | None = None
+    pressure: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,10 @@ class BatchRepository:
         )
         if existing is not None:
             raise RecordError(f"unit {reading.unit_index} of batch {batch_id!r} exists already")
-        self._s.add(Unit(batch_id=batch_id, **reading.__dict__))
+        values = dict(reading.__dict__)
+        pressure = values.pop("pressure")
+        pressure_json = None if pressure is None else canonical_json(pressure)
+        self._s.add(Unit(batch_id=batch_id, **values, pressure_json=pressure_json))
         batch.version += 1
         self._s.flush()
 
@@ -234,6 +240,7 @@ def _reading(unit: Unit) -> UnitReading:
         unit.raw_line,
         unit.e_scale,
         unit.correction_reason,
+        None if unit.pressure_json is None else json.loads(unit.pressure_json),
     )
 
 

@@ -1,13 +1,13 @@
 """The inspection package: one batch in a standalone SQLite file an inspector verifies offline.
 
 The package is a printpharm database (same schema, same append-only triggers)
-holding the batch, its units, alarms and signatures, the library versions and
-their signatures it names, the accounts that appear in them (full names only:
-no password hash ever leaves the database) and the **whole audit chain up to
-the moment of export** with its head. The chain is kept whole because every
-event's hash covers the one before it: a chain cut to one batch's events could
-not be verified. ``printpharm audit verify --db package.sqlite`` checks it on
-any machine with nothing but the file.
+holding the batch, its units, alarms (with their acknowledgements) and
+signatures, the library versions and their signatures it names, the accounts
+that appear in them (full names only: no password hash ever leaves the database)
+and the **whole audit chain up to the moment of export** with its head. The
+chain is kept whole because every event's hash covers the one before it: a chain
+cut to one batch's events could not be verified. ``printpharm audit verify --db
+package.sqlite`` checks it on any machine with nothing but the file.
 
 A manifest (site setting ``inspection_package``) says which batch, when, from
 which database revision and chain head.
@@ -26,6 +26,7 @@ from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from printpharm.errors import RecordError
+from printpharm.storage.alarm_acks import AlarmAckRow
 from printpharm.storage.canonical import canonical_json, format_utc_ms
 from printpharm.storage.content_uniformity import CuResultRow, CuSampleRow
 from printpharm.storage.db import Database
@@ -119,6 +120,8 @@ class _Collector:
             self.put(_t(cu), _rows(self.s, _t(cu), _t(cu).c.batch_id == self.batch_id))
         self.put(_t(Alarm), _rows(self.s, _t(Alarm), _t(Alarm).c.batch_id == self.batch_id))
         self.put(_t(AuditKey), _rows(self.s, _t(AuditKey)))  # public keys: to verify the head
+        acks = _t(AlarmAckRow)
+        self.put(acks, _rows(self.s, acks, acks.c.batch_id == self.batch_id))
         sig = _t(SignatureRow)
         self.put(sig, _rows(self.s, sig, sig.c.record_type == "batch",
                             sig.c.record_id == self.batch_id))  # fmt: skip
@@ -157,7 +160,7 @@ class _Collector:
 
 
 _ORDER = (User, Recipe, Ink, InkLot, Device, RecipeVersion, InkVersion, Batch, Unit, CuSampleRow,
-          CuResultRow, Alarm, SignatureRow, AuditKey)  # fmt: skip
+          CuResultRow, Alarm, AlarmAckRow, SignatureRow, AuditKey)  # fmt: skip
 
 
 def export_inspection_package(

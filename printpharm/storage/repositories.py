@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from printpharm.errors import RecordError
+from printpharm.storage.alarm_acks import AlarmAckRepository
 from printpharm.storage.audit import (
     AuditContext,
     AuditEvent,
@@ -389,6 +390,16 @@ class AlarmRepository:
         stmt = select(Alarm).where(Alarm.acknowledged_at.is_(None)).order_by(Alarm.id)
         return [_to_alarm(r) for r in self._s.scalars(stmt)]
 
+    def get(self, alarm_id: int) -> AlarmRecord | None:
+        """Return one alarm, or ``None``."""
+        row = self._s.get(Alarm, alarm_id)
+        return None if row is None else _to_alarm(row)
+
+    def for_batch(self, batch_id: str) -> list[AlarmRecord]:
+        """Return one batch's alarms (warnings included), oldest first."""
+        stmt = select(Alarm).where(Alarm.batch_id == batch_id).order_by(Alarm.id)
+        return [_to_alarm(r) for r in self._s.scalars(stmt)]
+
 
 def _to_alarm(row: Alarm) -> AlarmRecord:
     return AlarmRecord(**{name: getattr(row, name) for name in _fields(AlarmRecord)})
@@ -409,6 +420,7 @@ class UnitOfWork(IntegrityChecks):
         self.research = ResearchRepository(session)
         self.settings = SettingsRepository(session)
         self.alarms = AlarmRepository(session)
+        self.alarm_acks = AlarmAckRepository(session)
         self.batches = BatchRepository(session)
         self.devices = DeviceRepository(session)
         self.lots = LotRepository(session)

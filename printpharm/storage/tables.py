@@ -409,6 +409,7 @@ class Unit(Base):
     raw_line: Mapped[str | None] = mapped_column(Text)
     e_scale: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     correction_reason: Mapped[str | None] = mapped_column(Text)
+    pressure_json: Mapped[str | None] = mapped_column(Text)  # the unit's pressure log, kPa
 
 
 class Alarm(Base):

@@ -258,3 +258,28 @@ def test_huge_numbers_and_deep_nesting_are_refused_clearly(
     message = refused(data_root)
     assert message.startswith("inks/hostile.toml: ") and expected in message
     assert len(message) < 300  # the value is not echoed
+
+
+BASE = "inks/sse-paste-base.toml"
+PRESSURE_MAX = 'max = { value = 180, unit = "kPa" }'
+
+
+def test_pressure_limits_need_kpa_and_min_below_max(data_root: Path) -> None:
+    edit(data_root, BASE, PRESSURE_MAX, 'max = { value = 180, unit = "bar" }')
+    assert refused(data_root).startswith(
+        "inks/cyclophosphamide-sse-chewable.toml: pressure.max = 180 bar has the wrong unit: "
+        'expected "kPa"'
+    )
+    edit(
+        data_root, BASE, 'max = { value = 180, unit = "bar" }', 'max = { value = 30, unit = "kPa" }'
+    )
+    message = refused(data_root)
+    assert "pressure: pressure min = 40 kPa must be below max = 30 kPa" in message
+
+
+def test_pressure_limits_are_for_pastes_only(data_root: Path) -> None:
+    fdm = "inks/fdm-filament-base.toml"
+    text = (data_root / fdm).read_text(encoding="utf-8")
+    (data_root / fdm).write_text(text + '\n[pressure]\nmax = { value = 180, unit = "kPa" }\n',
+                                 encoding="utf-8")  # fmt: skip
+    assert "[pressure] and viscosity are for sse_paste inks" in refused(data_root)

@@ -137,7 +137,7 @@ def test_files_lists_every_shipped_file(catalog: Catalog) -> None:
 @pytest.mark.parametrize(
     ("readme", "models"),
     [
-        ("inks/README.md", ["Ink", "Syringe", "Calibration"]),
+        ("inks/README.md", ["Ink", "Syringe", "Calibration", "PressureLimits"]),
         (
             "recipes/README.md",
             ["Recipe", "FormSpec", "DoseSpec", "Tolerances", "QcPolicy", "ProcessLayer"],

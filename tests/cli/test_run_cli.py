@@ -77,11 +77,28 @@ def test_human_output_has_a_line_per_unit_and_a_verdict(
 
 
 def test_a_clogged_unit_stops_the_run_with_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
-    data = run_json(capsys, *CPM, "--units", "5", "--sim-option", "clog_unit=2", code=1)
+    # a head without a load cell: the balance sees the clog (with one: the next test)
+    data = run_json(capsys, *CPM, "--units", "5", "--sim-option", "clog_unit=2",
+                    "--sim-option", "pressure_sensor=0", code=1)  # fmt: skip
     assert data["status"] == "stopped"
     assert [u["verdict"] for u in data["units"]] == ["pass", "fail"]
     assert data["alarms"][0]["kind"] == "unit_out_of_tolerance"
     assert data["qc"]["verdict"] == "not_evaluated"
+
+
+def test_a_clog_is_an_over_pressure_alarm_before_the_unit_is_weighed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = run_json(capsys, *CPM, "--units", "5", "--sim-option", "clog_unit=2", code=1)
+    assert data["status"] == "stopped"
+    assert [u["verdict"] for u in data["units"]] == ["pass"]  # unit 2 was never weighed
+    (alarm,) = data["alarms"]
+    assert (alarm["kind"], alarm["unit"]) == ("over_pressure", 2)
+    assert "above the ink's limit of 180 kPa" in alarm["message"]
+    watched = data["printer"]["pressure"]
+    assert watched["watched"] is True and watched["command"] == "M1155 S0.5"
+    log = data["units"][0]["pressure"]
+    assert 80 < float(log["mean_kpa"]) < 150 and float(log["max_kpa"]) < 180  # a clean unit
 
 
 def test_a_dropped_connection_is_interrupted_with_exit_1(
@@ -99,8 +116,9 @@ def test_pause_policy_answers_from_the_command_line(
 ) -> None:
     argv = ["run", "--recipe", "sildenafil-caplet", "--rule", "fixed", "--amount", "10"]
     data = run_json(
-        capsys, *argv, "--units", "3", "--sim-option", "clog_unit=2", "--on-pause", answer, code=1
-    )
+        capsys, *argv, "--units", "3", "--sim-option", "clog_unit=2", "--on-pause", answer,
+        "--sim-option", "pressure_sensor=0", code=1,
+    )  # fmt: skip
     assert data["status"] == status
     paused = [a for a in data["alarms"] if a["action"] == "pause"]
     assert [a["unit"] for a in paused] == ([2, 3] if answer == "continue" else [2])  # it persists

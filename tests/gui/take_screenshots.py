@@ -202,6 +202,7 @@ class Shooter:
         self.shot(window, "print-running")
         self.wait_for(lambda: not window.print_page.stop_button.isEnabled())
         self.shot(window, "print-finished")
+        self.shot(window.print_page.pressure_chart, "print-pressure-chart")
         self.dark(window, "print-finished-dark")
         window.print_page.qc_button.click()
         self.shot(window, "qc-after-run")
@@ -235,7 +236,9 @@ class Shooter:
         import dataclasses
 
         config = self.ws.config
-        self.ws.config = dataclasses.replace(config, printer_url="sim://printer?clog_unit=3")
+        # a head without a load cell, so that the balance is what sees the clog
+        url = "sim://printer?clog_unit=3&pressure_sensor=0"
+        self.ws.config = dataclasses.replace(config, printer_url=url)
         window.new_batch.units.setValue(6)
         window.show_page("new_batch")
         window.new_batch.next_button.click()
@@ -248,6 +251,58 @@ class Shooter:
         self.dark(window, "print-unit-outside-tolerance-dark")
         self.ws.config = config
         window.new_batch.units.setValue(20)
+
+    def alarms(self, window: Any) -> None:
+        """The clogged run's alarm on the QC page: to acknowledge, then acknowledged."""
+        window.show_page("qc")
+        panel = window.qc.alarms
+        panel.reason.setText("nozzle clogged: syringe changed, nozzle purged (SOP PR-07)")
+        panel.password.setText(SUPERVISOR[2])
+        self.shot(window, "qc-alarm-to-acknowledge")
+        self.shot(panel, "qc-alarm-panel")
+        panel.ack_button.click()
+        self.shot(panel, "qc-alarm-acknowledged")
+
+    def paused_run(self, window: Any) -> None:
+        """A sildenafil caplet batch (pause policy) clogs at unit 2: the operator acknowledges."""
+        import dataclasses
+
+        config = self.ws.config
+        self.ws.config = dataclasses.replace(config, printer_url="sim://printer?clog_unit=2")
+        page = window.new_batch
+        window.show_page("new_batch")
+        page.rule.setCurrentIndex(page.rule.findData("weight_band"))
+        page.drug.setCurrentIndex(page.drug.findData("sildenafil"))
+        page.bands.setText("≤20:10; >20:20")
+        page.units.setValue(2)
+        page.next_button.click()
+        self.wait_for(lambda: window.plan.authorisation is not None or window.plan.error.text())
+        window.plan.print_button.click()
+        self.clear_line(window)
+        window.print_page.start_button.click()
+        pause = window.print_page.pause
+        self.wait_for(pause.isVisible)  # the pressure climbs while unit 2 prints
+        pause.continue_button.click()  # no reason: refused, still paused
+        pause.reason.setText("nozzle partly blocked: purged, unit 2 will be set aside")
+        pause.password.setText(SUPERVISOR[2])
+        self.shot(window, "print-paused-over-pressure")
+        self.shot(window.print_page.pressure_chart, "print-pressure-chart-clog")
+        pause.error.show_reason(None)
+        pause.continue_button.click()
+        self.wait_for(lambda: pause.isVisible() or window.print_page.result is not None)
+        if pause.isVisible():  # then unit 2's mass, once weighed
+            pause.reason.setText("unit 2 light after the blocked nozzle: set aside")
+            pause.password.setText(SUPERVISOR[2])
+            self.shot(window, "print-paused-mass-after-pressure")
+            pause.continue_button.click()
+        self.wait_for(lambda: window.print_page.result is not None and not pause.isVisible())
+        self.wait_for(lambda: not window.print_page.stop_button.isEnabled())
+        self.shot(window, "print-continued-after-acknowledgement")
+        self.ws.config = config
+        page.rule.setCurrentIndex(page.rule.findData("per_m2"))
+        page.drug.setCurrentIndex(page.drug.findData("cyclophosphamide"))
+        page.amount.setText("20")
+        page.units.setValue(20)
 
     def drift_run(self, window: Any) -> None:
         """A paste whose deposit drifts −1.2 %/unit: the controller follows it and warns."""
@@ -497,6 +552,11 @@ class Shooter:
     def other_pages(self, window: Any) -> None:
         window.show_page("history")
         self.shot(window, "history")
+        window.history.batches.setCurrentCell(0, 0)
+        dialog = window.history.show_alarms()
+        if dialog is not None:
+            self.shot(dialog, "history-alarms-dialog")
+            dialog.close()
         window.show_page("research")
         self.shot(window, "research-locked")
         page = window.research
@@ -636,6 +696,8 @@ class Shooter:
         self.new_batch(window)
         self.plan_and_print(window)
         self.clogged_run(window)
+        self.alarms(window)
+        self.paused_run(window)
         self.drift_run(window)
         self.library(window)
         self.refused_and_research(window)
@@ -661,7 +723,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--offscreen", action="store_true", help="no X server: grab() only")
     parser.add_argument("--display", default=":99", help="Xvfb display to start (default :99)")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder for the PNGs ({OUT})")
     args = parser.parse_args()
+    globals()["OUT"] = args.out
     OUT.mkdir(parents=True, exist_ok=True)
     xvfb = None
     if args.offscreen:

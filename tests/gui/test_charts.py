@@ -91,7 +91,9 @@ def test_a_clogged_unit_in_a_real_run_is_a_cross_on_the_chart(qtbot, station, se
     from tests.gui.conftest import TECHNICIAN, clear_line
     from tests.gui.test_flow import _fill
 
-    config = dataclasses.replace(station.config, printer_url="sim://printer?clog_unit=2")
+    # a head without a load cell: the unit is printed and weighed, and the balance sees it
+    url = "sim://printer?clog_unit=2&pressure_sensor=0"
+    config = dataclasses.replace(station.config, printer_url=url)
     ws = Workstation(config, station.catalog, None, station.session)
     ws.session.login(TECHNICIAN[0], TECHNICIAN[2])
     window = MainWindow(ws, settings)
@@ -148,3 +150,35 @@ def test_unit_progress_shows_the_latest_value_without_repainting_on_every_event(
     page._on_event(UnitProgress(1, 1000, 1000))  # the end of the unit is shown at once
     assert page.unit_progress.value() == 1000
     assert "finishing the moves" in page.state.text()
+
+
+def test_the_pressure_chart_shows_extrusion_reports_against_the_ink_limits(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from printpharm.gui.widgets.charts import PressureChart
+    from printpharm.services.run.events import Pressure
+
+    chart = PressureChart()
+    qtbot.addWidget(chart)
+    assert chart.last_known() == "no extrusion pressure reported"
+    limits = (Decimal(40), Decimal(180))
+    kpa = tuple(Decimal(x) for x in ("3.1", "31.0", "98.0", "112.5", "111.0", "0.8", "191.2"))
+    flows = tuple(Decimal(x) for x in ("0", "4.0", "4.0", "4.0", "4.0", "0", "4.0"))
+    chart.add(Pressure(2, kpa[:3], flows[:3], limits))
+    chart.add(Pressure(2, kpa[3:], flows[3:], limits))  # steady extrusion spans the events
+    # drawn is what the run judges: steady extrusion (3 reports pushing in a row), and any
+    # report over the limit; not a travel's, the weighing's or a start's rise (31 kPa)
+    assert [p.kpa for p in chart.points] == [Decimal("112.5"), Decimal("111.0"),
+                                             Decimal("191.2")]  # fmt: skip
+    assert [p.t_s for p in chart.points] == [0.0, 0.5, 1.0]  # the printer's time, 0.5 s apart
+    assert chart.last_known() == (
+        "191.2 kPa while extruding; alarm above 180 kPa, below 40 kPa while extruding"
+    )
+    chart.resize(420, 220)
+    chart.show()
+    image = chart.grab().toImage()
+    over = chart._point(1.0, 191.2)
+    colour = image.pixelColor(int(over.x()), int(over.y()))
+    assert colour.red() > 150 and colour.blue() < 100  # the report over the limit: a red cross
+    chart.clear()
+    assert chart.points == [] and chart.limits is None

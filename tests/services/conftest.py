@@ -24,6 +24,8 @@ HARDWARE_IDENTITY = {"firmware_name": "Marlin 2.1.2.1 (bench build)", "machine_t
 #: Short timeouts: the simulators run on a virtual clock, so nothing waits for real.
 FAST_LINK = LinkOptions(ok_timeout_s=2.0, max_probes=1, resend_quiet_s=0.01, poll_s=0.05)
 RUN_DAY = date(2026, 11, 22)
+#: The flow of a hand-made plate's beads, mm³/s: a 0.9 × 0.6 mm bead at 7.4 mm/s.
+BEAD_FLOW_MM3_S = 4.0
 
 
 def plate_gcode(
@@ -38,7 +40,9 @@ def plate_gcode(
 
     Each unit deposits the volume the ink's calibration ``mass = a·V + b`` gives
     for its target, ``(target − offset_mg) / mg_per_mm3`` mm³, split over its
-    moves; E is in units of ``mm3_per_e`` mm³.
+    moves; E is in units of ``mm3_per_e`` mm³. Every bead is 8 mm or more long and
+    extruded at :data:`BEAD_FLOW_MM3_S` (a real bead's flow), so a head that reports
+    its extrusion pressure reads what it would on a planned plate.
     """
     # what E means, as the planner writes it (the run's preflight reads the ink needed back)
     if mm3_per_e == 1:
@@ -54,9 +58,13 @@ def plate_gcode(
         y0 = 20 + 15 * ((n - 1) // 11)
         lines.append(f";PRINTPHARM UNIT_START n={n} of={len(targets_mg)} target_mg={target}")
         lines.append(f"G0 X{x0} Y{y0} Z0.6 F3000")
+        here = (float(x0), float(y0))
+        seconds = float(volume_mm3) / moves_per_unit / BEAD_FLOW_MM3_S
         for k in range(moves_per_unit):
-            y = y0 + (k % 2) * 8
-            lines.append(f"G1 X{x0 + (k % 3)} Y{y} E{e_per_move:.6f} F600")
+            there = (float(x0 + k % 3), float(y0 + 8 if k % 2 == 0 else y0))
+            feed = math.dist(here, there) / seconds * 60  # mm/min
+            lines.append(f"G1 X{x0 + (k % 3)} Y{there[1]:g} E{e_per_move:.6f} F{feed:.3f}")
+            here = there
         lines.append(f";PRINTPHARM UNIT_END n={n}")
         lines.append("G0 Z5 F600 ; lift off the unit")
         if weigh_points:

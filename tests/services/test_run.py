@@ -145,7 +145,8 @@ def test_a_clogged_unit_is_out_of_tolerance_and_stops_the_run(
     catalog: Catalog, sim_devices: Any
 ) -> None:
     request = make_request(catalog, units=5)
-    devices = sim_devices(request, clog_unit=3, clog_factor=0.5)
+    # a head without a load cell: only the balance sees the clog (with one: test_run_pressure)
+    devices = sim_devices(request, clog_unit=3, clog_factor=0.5, pressure_sensor=0)
     result = run_batch(request, devices, options=options())
     assert result.status == "stopped"
     assert [u.verdict for u in result.units] == ["pass", "pass", "fail"]
@@ -173,7 +174,7 @@ def test_with_pause_policy_the_operator_decides_to_continue(
         asked.append(alarm)
         return OperatorDecision.CONTINUE
 
-    devices = sim_devices(request, clog_unit=4)
+    devices = sim_devices(request, clog_unit=4, pressure_sensor=0)  # the balance sees it
     recorder = MemoryRecorder()
     result = run_batch(
         request,
@@ -196,7 +197,7 @@ def test_with_pause_policy_the_operator_decides_to_continue(
 
 def test_with_pause_policy_the_operator_may_abort(catalog: Catalog, sim_devices: Any) -> None:
     request = _pause_request(catalog, 4)
-    devices = sim_devices(request, clog_unit=2)
+    devices = sim_devices(request, clog_unit=2, pressure_sensor=0)  # the balance sees it
     result = run_batch(
         request, devices, operator=lambda alarm: OperatorDecision.ABORT, options=options()
     )

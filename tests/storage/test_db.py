@@ -17,6 +17,7 @@ from printpharm.storage.tables import Ink
 from tests.storage._dbs import DbSpec, make_context
 
 EXPECTED_TABLES = {
+    "alarm_acks",
     "alarms",
     "audit_events",
     "audit_head",

@@ -8,7 +8,8 @@ lines, ``M105``/``M155``/``M109``/``M190``/``M400``/``G28`` with busy messages,
 ``M112`` through an emergency parser, ``kill()``. Every executed command is
 recorded in :attr:`PrinterSim.executed` for tests. What the moves deposit
 (mass by the ink's calibration, noise, drift, bubbles, clogs) is modelled by
-:class:`~.process.Process` with :class:`~.process.ProcessConfig`.
+:class:`~.process.Process` with :class:`~.process.ProcessConfig`; the extrusion
+pressure a load cell reads (``M1105``, ``M1155``) by :mod:`.pressure`.
 
 With ``baud`` set, the serial line has that speed in both directions (10 bits per
 byte, :mod:`.link`): a line reaches the firmware only once its last byte has
@@ -22,6 +23,7 @@ paste printer leaves a blob. :attr:`PrinterSim.underruns` counts them and
 
 from __future__ import annotations
 
+import math
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from printpharm.devices.sim._base import SimDevice, corrupt
 from printpharm.devices.sim.link import SerialWire
 from printpharm.devices.sim.motion import Motion, parse_words
 from printpharm.devices.sim.plate import Plate
+from printpharm.devices.sim.pressure import PressureChannel, PressureConfig
 from printpharm.devices.sim.process import Process, ProcessConfig
 from printpharm.devices.sim.thermal import Heater
 
@@ -87,6 +90,7 @@ class PrinterSimConfig:
     )
     faults: PrinterFaults = field(default_factory=PrinterFaults)
     process: ProcessConfig = field(default_factory=ProcessConfig)
+    pressure: PressureConfig = field(default_factory=PressureConfig)
 
 
 class PrinterSim(SimDevice):
@@ -100,6 +104,7 @@ class PrinterSim(SimDevice):
         self.plate = plate or Plate()
         self.motion = Motion(cfg.e_units, cfg.diameter_mm)
         self.process = Process(cfg.process, cfg.seed)
+        self.pressure = PressureChannel(cfg.pressure, cfg.seed)
         self.hotend = Heater("T", runaway=cfg.faults.thermal_runaway)
         self.bed = Heater("B", heat_rate_c_per_s=1.0, overshoot_c=0.5)
         self.executed: list[str] = []
@@ -220,6 +225,8 @@ class PrinterSim(SimDevice):
             events += self._link_events()
             if self._autoreport_s:
                 events.append(self._next_report)
+            if (pressure_s := self.pressure.next_event_s()) is not None:
+                events.append(pressure_s)
             if self._blocked_since is not None:
                 if self.config.busy_interval_s > 0:  # 0: no busy messages (Marlin M113 S0)
                     events.append(self._last_busy + self.config.busy_interval_s)
@@ -237,6 +244,9 @@ class PrinterSim(SimDevice):
         if self._autoreport_s and self._now >= self._next_report:
             self.emit(" " + self._temps())
             self._next_report = self._now + self._autoreport_s
+        pressure = self.pressure.due(self._now)
+        if pressure is not None:
+            self.emit(pressure)
         if self._blocked_since is None or self._queue[0][1].split(" ", 1)[0] not in _BLOCKING:
             return  # moves waiting for the planner print no busy messages
         if self.config.busy_interval_s <= 0:
@@ -307,6 +317,10 @@ class PrinterSim(SimDevice):
             )
         elif code == "M118":
             self._m118(command)
+        elif code in ("M1105", "M1155") and self.pressure.enabled:
+            line = self.pressure.command(code, words, self._now)
+            if line is not None:
+                self.emit(line)
         elif code in ("G90", "G91", "M82", "M83"):
             self.motion.set_mode(code)
         elif code == "G92":
@@ -324,6 +338,7 @@ class PrinterSim(SimDevice):
             return False
         duration_s, e_delta = self.motion.move(words)
         volume_mm3 = e_delta * self.motion.mm3_per_e * self.motion.flow_percent / 100.0
+        pushed_mm3 = volume_mm3  # what the plunger displaces (the load cell feels it)
         # A retraction (suck-back) pulls material back into the nozzle; it never takes
         # material off the plate. The next forward move refills the nozzle first.
         if volume_mm3 < 0:
@@ -338,8 +353,18 @@ class PrinterSim(SimDevice):
             self.plate.deposit(*self.process.deposit(self.plate.unit, volume_mm3, printing))
         else:
             self.process.pause()  # a travel: the next bead starts again
-        self._plan(duration_s)
+        start_s, end_s = self._plan(duration_s)
+        if pushed_mm3:
+            self._press(start_s, end_s, pushed_mm3, any(axis in words for axis in "XY"))
         return True
+
+    def _press(self, start_s: float, end_s: float, pushed_mm3: float, bead: bool) -> None:
+        """Tell the load cell's model what the plunger does (clog and bubble of the unit)."""
+        unit, process = self.plate.unit, self.process
+        factor = process.config.clog_factor
+        gain = (math.inf if factor <= 0 else 1.0 / factor) if process.clogged(unit) else 1.0
+        model = self.pressure.model
+        model.add_move(start_s, end_s, pushed_mm3, unit, gain, process.bubble, bead)
 
     # -- serial line speed and planner underruns --------------------------------------
     def _init_link(self, baud: int | None) -> None:
@@ -377,12 +402,13 @@ class PrinterSim(SimDevice):
         times = [wire.next_line_s() for wire in wires if wire is not None]
         return [t for t in times if t is not None]
 
-    def _plan(self, duration_s: float) -> None:
+    def _plan(self, duration_s: float) -> tuple[float, float]:
         """Queue a move of ``duration_s`` behind the planner's last one; count an underrun if
-        the planner ran dry while the print was in progress."""
+        the planner ran dry while the print was in progress. Returns its (start, end) in s."""
         if duration_s <= 0:  # Marlin plans no block for a move that goes nowhere
-            self._planner.append(max(self._planner[-1], self._now) if self._planner else self._now)
-            return
+            at = max(self._planner[-1], self._now) if self._planner else self._now
+            self._planner.append(at)
+            return at, at
         if self._planner:
             start = max(self._planner[-1], self._now)
         else:
@@ -394,6 +420,7 @@ class PrinterSim(SimDevice):
         self._planner.append(start + duration_s)
         self._last_move_end = start + duration_s
         self._moving = True
+        return start, start + duration_s
 
     def _blocking(self, code: str, words: dict[str, float]) -> bool:
         if code == "M400":
@@ -456,6 +483,7 @@ class PrinterSim(SimDevice):
             "BUSY_PROTOCOL": True,
             "HOST_ACTION_COMMANDS": False,
             "PROMPT_SUPPORT": False,
+            PressureChannel.CAPABILITY: self.pressure.enabled,
         }
         for name, on in caps.items():
             self.emit(f"Cap:{name}:{int(on)}")

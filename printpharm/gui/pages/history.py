@@ -1,9 +1,11 @@
-"""History and audit: the latest audit events and a verification of the hash chain."""
+"""History and audit: batch records (export, alarms, labels), the latest audit events and a
+verification of the hash chain."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from printpharm.errors import PrintpharmError
+from printpharm.gui.widgets.alarms import AlarmsDialog
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.gui.widgets.label_controls import LabelControls
 from printpharm.services.access.permissions import Operation
@@ -49,6 +52,13 @@ class HistoryPage(QWidget):
         self.export_button.setToolTip(self.tr("PDF, CSV or JSON; the export is audited."))
         self.export_button.clicked.connect(self._choose_export)
         heading.addWidget(self.export_button)
+        self.alarms_button = QPushButton(self.tr("&Alarms of the selected batch…"))
+        self.alarms_button.setObjectName("alarmsButton")
+        self.alarms_button.setToolTip(
+            self.tr("Each alarm and who acknowledged it; acknowledge with a reason.")
+        )
+        self.alarms_button.clicked.connect(self.show_alarms)
+        heading.addWidget(self.alarms_button)
         layout.addLayout(heading)
         layout.addWidget(self.batches, 1)
         self.exported = QLabel()
@@ -151,6 +161,19 @@ class HistoryPage(QWidget):
         """The batch ID of the selected row (``None`` if none)."""
         item = self.batches.item(self.batches.currentRow(), 0)
         return item.text() if item is not None else None
+
+    def show_alarms(self) -> AlarmsDialog | None:
+        """Open the alarm list of the selected batch (acknowledge there); return the dialog."""
+        batch_id = self.selected_batch()
+        if batch_id is None:
+            self.error.show_reason(self.tr("select a batch record first"))
+            return None
+        self.error.show_reason(None)
+        dialog = AlarmsDialog(self._ws.session, batch_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.panel.changed.connect(self._show_batches)
+        dialog.open()
+        return dialog
 
     def _choose_export(self) -> None:
         batch_id = self.selected_batch()

@@ -2,7 +2,8 @@
 
 The run happens in a worker thread; its events arrive through an
 :class:`~printpharm.gui.workers.EventBridge`. A ``pause`` alarm asks the
-operator here (Continue / Abort) while the run waits. Stop cancels safely.
+operator here while the run waits (:class:`~printpharm.gui.widgets.pause_panel.PausePanel`:
+acknowledge with a reason and the password, then continue; or abort). Stop cancels safely.
 """
 
 from __future__ import annotations
@@ -25,15 +26,17 @@ from PySide6.QtWidgets import (
 
 from printpharm.core.ink_lots import UnitContent
 from printpharm.gui.widgets.banner import PatientUseBanner
-from printpharm.gui.widgets.charts import MassChart, TemperatureChart
+from printpharm.gui.widgets.charts import MassChart, PressureChart, TemperatureChart
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.gui.widgets.line_clearance import LineClearancePanel
+from printpharm.gui.widgets.pause_panel import PausePanel
 from printpharm.gui.workers import BlockingQuestion, EventBridge, TaskRunner
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.events import (
     Alarm,
     FlowCorrected,
     Heating,
+    Pressure,
     RunStarted,
     Temperatures,
     UnitProgress,
@@ -112,7 +115,9 @@ class PrintPage(QWidget):
         self.state.setObjectName("runState")
         for widget in (self.overall, self.unit_progress, self.state):
             layout.addWidget(widget)
-        layout.addLayout(self._pause_row())
+        self.pause = PausePanel(workstation.session)
+        self.pause.answered.connect(self._answer)
+        layout.addWidget(self.pause)
         self.alarm = FieldError()
         layout.addWidget(self.alarm)
         self.table = QTableWidget(0, len(_COLUMNS))
@@ -146,6 +151,20 @@ class PrintPage(QWidget):
         self.last_temperature.setWordWrap(True)
         temperatures.addWidget(self.last_temperature)
         temperatures.addWidget(self.temperature_note)
+        # the extrusion pressure below the temperatures: what the head reports while printing
+        self.pressure_chart = PressureChart()
+        self.pressure_chart.setToolTip(
+            self.tr(
+                "Read at the plunger where the head reports it, while extruding: a clog raises "
+                "it before the unit is weighed, air makes it fall; leaving the ink's limits "
+                "(dashed) raises an alarm."
+            )
+        )
+        self.last_pressure = QLabel(self.pressure_chart.last_known())
+        self.last_pressure.setObjectName("lastPressure")
+        self.last_pressure.setWordWrap(True)
+        temperatures.addWidget(self.pressure_chart, 1)
+        temperatures.addWidget(self.last_pressure)
         row.addWidget(self.mass_chart, 3)
         row.addLayout(temperatures, 2)
         return row
@@ -168,24 +187,6 @@ class PrintPage(QWidget):
         row.addWidget(self.verdict, 1)
         row.addWidget(self.qc_button)
         return row
-
-    def _pause_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        self.pause_label = QLabel()
-        self.pause_label.setWordWrap(True)
-        self.continue_button = QPushButton(self.tr("&Continue"))
-        self.abort_button = QPushButton(self.tr("&Abort the run"))
-        self.continue_button.clicked.connect(lambda: self._answer(OperatorDecision.CONTINUE))
-        self.abort_button.clicked.connect(lambda: self._answer(OperatorDecision.ABORT))
-        row.addWidget(self.pause_label, 1)
-        row.addWidget(self.continue_button)
-        row.addWidget(self.abort_button)
-        self._show_pause(False)
-        return row
-
-    def _show_pause(self, visible: bool) -> None:
-        for widget in (self.pause_label, self.continue_button, self.abort_button):
-            widget.setVisible(visible)
 
     def _set_running(self, running: bool) -> None:
         # A batch id is printed once: after any end the technician plans a new batch.
@@ -210,6 +211,8 @@ class PrintPage(QWidget):
             plan.target_mass_mg, batch.request.recipe.tolerances.unit_mass.value, plan.units
         )
         self.temperature_chart.clear()
+        self.pressure_chart.clear()
+        self.last_pressure.setText(self.pressure_chart.last_known())
         self.last_temperature.setText(
             self.tr("Last known: {t}.").format(t=self.temperature_chart.last_known())
         )
@@ -263,6 +266,7 @@ class PrintPage(QWidget):
     def stop(self) -> None:
         """Ask the run to stop safely."""
         self._cancel.cancel(self.tr("stopped by the operator"))
+        self.pause.hide()
         self.question.cancel()
         self.state.setText(self.tr("Stopping…"))
 
@@ -278,11 +282,9 @@ class PrintPage(QWidget):
 
     def _on_pause(self, alarm: object) -> None:
         assert isinstance(alarm, AlarmRecord)
-        self.pause_label.setText(self.tr("PAUSED: {message}").format(message=alarm.message))
-        self._show_pause(True)
+        self.pause.ask(alarm, None if self.batch is None else self.batch.batch_id)
 
-    def _answer(self, decision: OperatorDecision) -> None:
-        self._show_pause(False)
+    def _answer(self, decision: object) -> None:
         self.question.answer(decision)
 
     def _on_event(self, event: object) -> None:
@@ -301,6 +303,11 @@ class PrintPage(QWidget):
             self.temperature_chart.add_reading(event, time.monotonic())
             self.last_temperature.setText(
                 self.tr("Last known: {t}.").format(t=self.temperature_chart.last_known())
+            )
+        elif isinstance(event, Pressure):
+            self.pressure_chart.add(event)
+            self.last_pressure.setText(
+                self.tr("Last: {p}.").format(p=self.pressure_chart.last_known())
             )
         elif isinstance(event, UnitStarted):
             self.state.setText(self.tr("Printing unit {n} of {of}…").format(n=event.n, of=event.of))
@@ -371,7 +378,7 @@ class PrintPage(QWidget):
             self.authorisation = after_run(self.authorisation, result)
             self.patient_banner.set_authorisation(self.authorisation)
         self._set_running(False)
-        self._show_pause(False)
+        self.pause.hide()
         verdict = result.qc.verdict.upper().replace("_", " ")
         text = f"{result.status.upper()} — QC {verdict}"
         pending = result.status == "completed" and result.qc.verdict.startswith("pending")
@@ -385,7 +392,7 @@ class PrintPage(QWidget):
 
     def _on_failed(self, error: object) -> None:
         self._set_running(False)
-        self._show_pause(False)
+        self.pause.hide()
         self.verdict.set_verdict(False, self.tr("NOT STARTED"))
         self.alarm.show_reason(str(error))
         self.state.setText(self.tr("The run could not start."))

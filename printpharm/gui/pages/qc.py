@@ -2,7 +2,8 @@
 
 A finished run fills in its weighed masses (read-only) and its QC report;
 without a run, masses can be typed or pasted (mg) to judge them. A supervisor
-releases or rejects a printed batch with an electronic signature.
+releases or rejects a printed batch with an electronic signature, once every
+alarm the run raised is acknowledged (the alarm list below the verdicts).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from printpharm.core.ink_lots import UnitContent
 from printpharm.errors import PrintpharmError, UniformityInputError
 from printpharm.gui.models import UnitMassModel
+from printpharm.gui.widgets.alarms import AlarmPanel
 from printpharm.gui.widgets.banner import PatientUseBanner
 from printpharm.gui.widgets.content_uniformity import CuPanel
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
@@ -80,6 +82,9 @@ class QcPage(QWidget):
         self.run_report.setWordWrap(True)
         self.run_report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.run_report)
+        self.alarms = AlarmPanel(workstation.session)
+        self.alarms.hide()  # shown for a recorded batch that raised alarms, before the rest
+        layout.addWidget(self.alarms)
         self.cu = CuPanel(workstation.lots)
         layout.addWidget(self.cu)
         self.release = ReleasePanel(workstation.session)
@@ -155,7 +160,10 @@ class QcPage(QWidget):
         lines += [f"  {t.test}: {t.result} — {t.reason}" for t in result.qc.tests]
         lines += _contents(result, batch)
         self.run_report.setText("\n".join(lines))
-        self.cu.set_batch(result.batch_id if self._ws.session.user is not None else None)
+        recorded = result.batch_id if self._ws.session.user is not None else None
+        self.cu.set_batch(recorded)
+        self.alarms.set_batch(recorded)
+        self.alarms.setVisible(bool(self.alarms.alarms))
         self._result = result
         self._author = self._ws.session.user.user_id if self._ws.session.user else None
         self._offer_release()

@@ -1,4 +1,5 @@
-"""Two QPainter charts of the print page: per-unit mass with its tolerance band, temperatures.
+"""QPainter charts of the print page: per-unit mass with its tolerance band, temperatures,
+and the extrusion pressure with the ink's limits.
 
 Neither chart relies on colour alone: an out-of-tolerance unit is a red cross
 (a within-tolerance unit a filled circle), and targets are dashed lines while
@@ -17,11 +18,19 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPolygo
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from printpharm.gui.widgets.feedback import error_colour, is_dark
-from printpharm.services.run.events import Heating, Temperatures
+from printpharm.services.run.events import Heating, Pressure, Temperatures
+from printpharm.services.run.pressure import STEADY_REPORTS
 from printpharm.services.run.result import UnitRecord
 from printpharm.services.station.workstation import format_mass
 
-__all__ = ["MassChart", "MassPoint", "TemperatureChart", "TemperatureSample"]
+__all__ = [
+    "MassChart",
+    "MassPoint",
+    "PressureChart",
+    "PressureSample",
+    "TemperatureChart",
+    "TemperatureSample",
+]
 
 _LEFT_PX, _RIGHT_PX, _TOP_PX, _BOTTOM_PX = 64, 12, 46, 36
 
@@ -55,6 +64,16 @@ class TemperatureSample:
     nozzle_c: Decimal | None
     bed_target_c: Decimal | None
     bed_c: Decimal | None
+
+
+@dataclass(frozen=True)
+class PressureSample:
+    """One pressure report (kPa) of unit ``unit``, ``t_s`` s of reports after the first."""
+
+    t_s: float
+    kpa: Decimal
+    unit: int | None
+    extruding: bool
 
 
 def _ok_colour(palette: QPalette) -> QColor:
@@ -352,4 +371,80 @@ class TemperatureChart(_Chart):
                 box = QRectF(area.left(), mapped[-1].y() - 20, area.width() - 8, 14)
                 painter.drawText(box, Qt.AlignmentFlag.AlignRight, f"{name} {points[-1][1]:g} °C")
         self._legend_line(painter, self.tr("red: nozzle   orange: bed   - - target   ■ reading"))
+        painter.end()
+
+
+class PressureChart(_Chart):
+    """Extrusion pressure at the plunger (kPa) while extruding, with the ink's limits (dashed).
+
+    A report above the over-pressure limit is drawn as a cross (not by colour alone).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Extrusion pressure (kPa)", parent)
+        self.setObjectName("pressureChart")
+        self.points: list[PressureSample] = []
+        self.limits: tuple[Decimal | None, Decimal] | None = None
+        self._pushing = 0
+
+    def clear(self) -> None:
+        """Forget the reports (a new batch)."""
+        self.points, self.limits, self._pushing = [], None, 0
+        self.update()
+
+    def add(self, event: Pressure, interval_s: float = 0.5) -> None:
+        """Add the reports of one :class:`Pressure` event that the run judges: those of
+        steady extrusion (as the run counts it) and any above the over-pressure limit. A
+        travel, the weighing or the rise after a start let the pressure fall for reasons
+        that are no alarm. One report every ``interval_s`` s: the time axis is the
+        printer's extrusion time."""
+        self.limits = event.limits_kpa
+        high = event.limits_kpa[1]
+        for kpa, flow in zip(event.readings_kpa, event.flows_mm3_s, strict=True):
+            self._pushing = self._pushing + 1 if flow > 0 else 0
+            if self._pushing >= STEADY_REPORTS or kpa > high:
+                t = len(self.points) * interval_s
+                self.points.append(PressureSample(t, kpa, event.unit, flow > 0))
+        self.update()
+
+    def last_known(self) -> str:
+        """The last report and the limits, or that none came."""
+        if not self.points or self.limits is None:
+            return str(self.tr("no extrusion pressure reported"))
+        low, high = self.limits
+        limits = f"alarm above {high} kPa" + (f", below {low} kPa while extruding" if low else "")
+        return f"{self.points[-1].kpa} kPa while extruding; {limits}"
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """Axes, the limits as dashed lines, the reports as a line; crosses above the limit."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        values = [float(p.kpa) for p in self.points]
+        bounds = [float(v) for v in self.limits or () if v is not None]
+        start, end, ticks = _ticks(0.0, max([*values, *bounds, 1.0]) * 1.1)
+        self._y = (start, end)
+        self._x = (0.0, max([p.t_s for p in self.points] + [1.0]))
+        self._frame(painter, ticks, self.tr("0 … {s:.0f} s of extrusion").format(s=self._x[1]))
+        palette, area = self.palette(), self._plot()
+        alarm, ok = error_colour(palette), _ok_colour(palette)
+        if self.limits is not None:
+            for name, limit in zip((self.tr("min"), self.tr("max")), self.limits, strict=True):
+                if limit is None:
+                    continue
+                y = self._point(0.0, float(limit)).y()
+                painter.setPen(QPen(alarm, 1.5, Qt.PenStyle.DashLine))
+                painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
+                box = QRectF(area.left() + 4, y - 16, area.width() - 8, 14)
+                painter.drawText(box, Qt.AlignmentFlag.AlignLeft, f"{name} {limit} kPa")
+        mapped = self._points([(p.t_s, float(p.kpa)) for p in self.points])
+        painter.setPen(QPen(ok, 2))
+        painter.drawPolyline(QPolygonF(mapped))
+        high = self.limits[1] if self.limits is not None else None
+        painter.setPen(QPen(alarm, 2))
+        for p in self.points:
+            if high is not None and p.kpa > high:
+                c = self._point(p.t_s, float(p.kpa))
+                painter.drawLine(c + QPointF(-5, -5), c + QPointF(5, 5))
+                painter.drawLine(c + QPointF(-5, 5), c + QPointF(5, -5))
+        self._legend_line(painter, self.tr("— steady extrusion   - - ink limits   × over"))
         painter.end()

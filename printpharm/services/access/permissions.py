@@ -39,6 +39,7 @@ class Operation(StrEnum):
     CALCULATE_DOSE = "dose.calculate"
     RUN_PRINT = "print.run"
     WEIGH_UNITS = "units.weigh"
+    ACKNOWLEDGE_ALARM = "alarms.acknowledge"
     EVALUATE_QC = "qc.evaluate"
     EDIT_LIBRARY = "library.edit"
     VALIDATE_LIBRARY = "library.validate"
@@ -76,6 +77,7 @@ _TECHNICIAN = frozenset(
         Operation.CALCULATE_DOSE,
         Operation.RUN_PRINT,
         Operation.WEIGH_UNITS,
+        Operation.ACKNOWLEDGE_ALARM,
         Operation.EVALUATE_QC,
         Operation.ADD_LOT,
         Operation.LOCK_RESEARCH,

@@ -45,6 +45,7 @@ __all__ = [
     "SignableRecord",
     "SignatureCheck",
     "SiteSettingsService",
+    "local_time_text",
     "manifestation",
     "read_audit_events",
     "signature_hash",
@@ -115,15 +116,25 @@ def manifestation(signature: SignatureRecord) -> str:
     Example: ``Released by Ana Ruiz (aruiz) on 2026-11-22 14:05:09 CET UTC+01:00``.
     """
     utc = datetime.strptime(signature.signed_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    offset_text = signature.local_tz.rsplit("UTC", 1)[-1] or "+00:00"
+    return (
+        f"{signature.meaning.capitalize()} by {signature.signer_name} "
+        f"({signature.signer_user_id}) on {local_time_text(utc, signature.local_tz)}"
+    )
+
+
+def local_time_text(moment: datetime, local_tz: str) -> str:
+    """``moment`` in the signer's local time with its zone label.
+
+    E.g. ``2026-11-22 14:05:09 CET UTC+01:00``.
+
+    ``local_tz`` is the label stored with the record (:func:`zone_label`); its UTC
+    offset gives the local time.
+    """
+    offset_text = local_tz.rsplit("UTC", 1)[-1] or "+00:00"
     sign = -1 if offset_text.startswith("-") else 1
     hours, minutes = (int(x) for x in offset_text.lstrip("+-").split(":"))
     zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    local = utc.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-    return (
-        f"{signature.meaning.capitalize()} by {signature.signer_name} "
-        f"({signature.signer_user_id}) on {local} {signature.local_tz}"
-    )
+    return f"{moment.astimezone(zone).strftime('%Y-%m-%d %H:%M:%S')} {local_tz}"
 
 
 def _require_enrolled(signer: UserRecord) -> None:

@@ -1,7 +1,9 @@
 """The batch record as one CSV (private to :mod:`printpharm.services.records.export`).
 
-Each row starts with its section (``batch``, ``unit``, ``alarm``, ``correction``,
-``qc``, ``cu_sample``, ``cu_result``, ``signature``, ``audit``).
+Each row starts with its section (``batch``, ``unit``, ``alarm``, ``alarm_ack``,
+``correction``, ``qc``, ``cu_sample``, ``cu_result``, ``signature``, ``audit``).
+An ``alarm_ack`` row is one stored alarm with its acknowledgement (who, when, why;
+``NOT ACKNOWLEDGED`` while nobody has given it).
 """
 
 from __future__ import annotations
@@ -63,17 +65,19 @@ def record_to_csv(view: BatchRecordView) -> str:
     w.writerow(["unit", "n", "target_mg", "raw_reading", "reading_unit", "stable", "reading_at",
                 "flow_pct", "deviation_pct", "verdict", "raw_line", "content_mg",
                 "content_uncertainty_mg", "target_dose_mg", "e_scale",
-                "correction_reason"])  # fmt: skip
+                "correction_reason", "pressure_min_kpa", "pressure_mean_kpa",
+                "pressure_max_kpa", "pressure_reports"])  # fmt: skip
     for line in view.units:
         u = line.reading
         w.writerow(["unit", u.unit_index, u.target_mass_mg, u.raw_reading, u.reading_unit,
                     u.reading_stable, u.reading_at.isoformat() if u.reading_at else "",
                     u.flow_correction, line.deviation_pct, line.verdict, u.raw_line,
                     line.content_mg, line.content_uncertainty_mg, b.target_dose_mg,
-                    u.e_scale, u.correction_reason])  # fmt: skip
+                    u.e_scale, u.correction_reason, *_pressure_cells(u.pressure)])  # fmt: skip
     for a in view.alarms:
         w.writerow(["alarm", a.get("at"), a.get("kind"), a.get("action"), a.get("decision"),
                     a.get("unit"), a.get("message")])  # fmt: skip
+    _alarm_acks(w, view)
     for c in view.corrections:
         w.writerow(["correction", c.get("at"), c.get("for_unit"), c.get("previous_pct"),
                     c.get("applied_pct"), c.get("clamped"), c.get("command"),
@@ -97,6 +101,27 @@ def record_to_csv(view: BatchRecordView) -> str:
                     e.record_type, e.record_id, e.action, e.field, e.reason, e.old_value,
                     e.new_value, e.mode, e.event_hash])  # fmt: skip
     return out.getvalue()
+
+
+def _pressure_cells(log: dict[str, Any] | None) -> list[Any]:
+    """A unit's extrusion pressure: min and mean (steady), max, and its reports (kPa, ``;``)."""
+    if not log:
+        return ["", "", "", ""]
+    reports = ";".join(str(x) for x in log.get("reports_kpa") or ())
+    return [log.get("min_kpa"), log.get("mean_kpa"), log.get("max_kpa"), reports]
+
+
+def _alarm_acks(w: Any, view: BatchRecordView) -> None:
+    w.writerow(["alarm_ack", "alarm_id", "raised_at", "kind", "action", "message",
+                "acknowledged_by", "acknowledged_name", "acknowledged_at", "local_tz", "reason",
+                "state"])  # fmt: skip
+    for a in view.alarm_register:
+        k = a.ack
+        state = "valid" if a.acknowledged else a.ack_text() if k is None else "ALARM CHANGED"
+        w.writerow(["alarm_ack", a.alarm_id, a.raised_at.isoformat(), a.kind, a.severity,
+                    a.message, k and k.acknowledged_by, k and k.acknowledged_name,
+                    k and k.acknowledged_at.isoformat(), k and k.local_tz, k and k.reason,
+                    state])  # fmt: skip
 
 
 def assay_text(assay: Any) -> str | None:

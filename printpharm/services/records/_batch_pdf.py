@@ -2,7 +2,8 @@
 
 Sections: status box (status, patient use, signing statement, audit chain),
 prescription and dose calculation, recipe/ink/devices, preflight, units with raw
-masses and verdicts, alarms and corrections, QC with the pharmacopoeia tests,
+masses and verdicts, alarms and corrections, every alarm's acknowledgement (who,
+when, why), QC with the pharmacopoeia tests,
 signatures (printed name, date and time with zone, meaning), changes after
 original entry and the audit excerpt. Every page carries the batch id, page
 number and the export's who/when.
@@ -30,6 +31,7 @@ from reportlab.platypus import TableStyle as TS
 from printpharm import __version__
 from printpharm.services.records._batch_csv import assay_text, calibration_text
 from printpharm.services.records.export import BatchRecordView
+from printpharm.services.run.pressure import pressure_text
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 from printpharm.storage.batches import UnitReading
 
@@ -231,7 +233,7 @@ def _units(v: BatchRecordView) -> list[Any]:
     rows: list[Sequence[Any]] = [
         ("#", "Target mass mg", "Measured mass mg", "Dev. %", "Verdict",
          f"Content mg (dose {v.batch.target_dose_mg})", "Material %", "Stable",
-         f"Weighed (UTC{day})", "Raw balance line"),
+         f"Weighed (UTC{day})", "Raw balance line; extrusion pressure"),
     ]  # fmt: skip
     for line in v.units:
         u = line.reading
@@ -242,9 +244,10 @@ def _units(v: BatchRecordView) -> list[Any]:
         content = line.content_mg
         if content is not None and line.content_uncertainty_mg is not None:
             content = f"{content} ± {line.content_uncertainty_mg}"
+        pressure = pressure_text(u.pressure)
+        raw = u.raw_line if pressure is None else f"{u.raw_line or '—'}; pressure {pressure}"
         rows.append((u.unit_index, u.target_mass_mg, u.raw_reading, line.deviation_pct,
-                     verdict, content, _material(u), stable, at,
-                     _p(u.raw_line, 6.5)))  # fmt: skip
+                     verdict, content, _material(u), stable, at, _p(raw, 6.5)))  # fmt: skip
     masses = [u.reading.raw_reading for u in v.units if u.reading.raw_reading is not None]
     ink = ((v.batch.details.get("recipe") or {}).get("ink") or {}).get("drug_load_mg_per_g")
     summary = (
@@ -465,10 +468,11 @@ def render_pdf(view: BatchRecordView) -> bytes:
         gap,
         _status_box(view),
     ]
+    from printpharm.services.records._alarms_pdf import acknowledgements_section
     from printpharm.services.records._controls_pdf import controls_section
 
-    parts = (_prescription, _recipe_devices, controls_section, _units, _alarms, _qc, _signatures,
-             _changes)  # fmt: skip
+    parts = (_prescription, _recipe_devices, controls_section, _units, _alarms,
+             acknowledgements_section, _qc, _signatures, _changes)  # fmt: skip
     for part in parts:
         items = part(view)
         if not items:

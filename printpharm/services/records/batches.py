@@ -10,10 +10,11 @@ rests on (batch, units, content-uniformity samples and results, the ink lot) mat
 the audit trail and its signatures are sealed (issue 13); the batch is for patient
 use — a locked library, a verified entry, a released lot, never a simulator
 (:func:`printpharm.services.records.export.patient_use`); a valid ``reviewed``
-signature of the same content by someone else (audit-trail review, AUD-12); and a
-QC verdict that may be released: ``pass``, or ``local_spec_only`` where the site
-allowed it when the run ended. The verdict is the run's, completed by the content
-uniformity the batch needs (Ph. Eur. 2.9.40, see
+signature of the same content by someone else (audit-trail review, AUD-12); every
+alarm of the batch acknowledged (:mod:`printpharm.services.run.alarm_acks`; review
+and rejection need that too); and a QC verdict that may be released: ``pass``, or
+``local_spec_only`` where the site allowed it when the run ended. The verdict is the
+run's, completed by the content uniformity the batch needs (Ph. Eur. 2.9.40, see
 :mod:`printpharm.services.records.content_uniformity`): a pending verdict is not a
 pass. Only a supervisor's role holds ``sign.released`` (SIG-07), and the technician
 who printed the batch cannot sign it (SEC-05). The status change is stored in the
@@ -38,6 +39,7 @@ from printpharm.services.access.signatures import (
 )
 from printpharm.services.access.site_trust import anchor_after
 from printpharm.services.records.content_uniformity import CuStatus, batch_qc, cu_status
+from printpharm.services.run.alarm_acks import require_acknowledged
 from printpharm.services.run.lease import lease_is_live
 from printpharm.services.run.result import RELEASABLE_VERDICTS
 from printpharm.storage.audit import AuditEntry
@@ -54,8 +56,8 @@ __all__ = [
 
 
 #: Unit fields added after batches were first signed: left out while empty, so that the
-#: signatures of records made before them (schema 0007) still verify.
-_LATER_UNIT_FIELDS = ("e_scale", "correction_reason")
+#: signatures of records made before them (schemas 0007, 0010) still verify.
+_LATER_UNIT_FIELDS = ("e_scale", "correction_reason", "pressure")
 
 
 def _signable_unit(unit: UnitReading) -> dict[str, Any]:
@@ -128,9 +130,20 @@ class BatchRecordsService:
     def review(
         self, session: UserSession, batch_id: str, user_id: str, password: str, comment: str
     ) -> SignatureRecord:
-        """Sign the review of the batch record and its audit trail (meaning ``reviewed``)."""
+        """Sign the review of the batch record and its audit trail (meaning ``reviewed``).
+
+        Raises
+        ------
+        AlarmNotAcknowledged
+            An alarm of the batch has no acknowledgement (each is named).
+        """
         record = batch_signable(self.get(session, batch_id))
+        self._require_acknowledged(batch_id, "reviewed")
         return self._records.sign(session, record, Meaning.REVIEWED, user_id, password, comment)
+
+    def _require_acknowledged(self, batch_id: str, what: str) -> None:
+        with self._auth.uow(write=False) as uow:
+            require_acknowledged(uow, batch_id, what)
 
     def dispose(
         self,
@@ -148,6 +161,8 @@ class BatchRecordsService:
         SignatureError
             ``meaning`` is not ``released``/``rejected``, or a release lacks a
             releasable QC verdict or a valid review signature by another person.
+        AlarmNotAcknowledged
+            An alarm of the batch has no acknowledgement (each is named).
         RecordError
             The batch cannot move to that status, or changed while signing.
         PermissionDenied, AuthenticationFailed, AccountLocked, SessionExpired
@@ -158,6 +173,7 @@ class BatchRecordsService:
         chosen = Meaning(meaning)
         row = self.get(session, batch_id)
         record = batch_signable(row)
+        self._require_acknowledged(batch_id, chosen.value)
         if chosen is Meaning.RELEASED:
             self._release_gate(session, row, record, user_id)
 

@@ -35,6 +35,7 @@ from printpharm.services.records._batch_csv import CALIBRATION_NOT_RECORDED, rec
 from printpharm.services.records.batches import batch_signable
 from printpharm.services.records.content_uniformity import CuStatus, batch_qc, cu_status
 from printpharm.services.records.files import refuse_existing, write_new_file
+from printpharm.services.run.alarm_acks import BatchAlarm, batch_alarms
 from printpharm.services.run.override_record import APPLIED as OVERRIDE_APPLIED
 from printpharm.services.run.override_record import DoseOverride
 from printpharm.services.run.preflight import simulated_weighing
@@ -63,6 +64,8 @@ __all__ = [
 EXPORT_FORMATS = ("pdf", "csv", "json", "package")
 #: Actions that change recorded data after its original entry (listed on the record).
 CHANGE_ACTIONS = frozenset({"modify", "delete", "recover"})
+#: The run's own alarm events (raised, and the operator's decision on a pause).
+_RUN_ALARM = frozenset({"raise", "decision"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,13 @@ class BatchRecordView:
     cu: CuStatus | None = None
     dose_override: DoseOverride | None = None
     head: HeadStamp | None = None
+    #: every alarm stored for the batch (warnings too) with its acknowledgement
+    alarm_register: tuple[BatchAlarm, ...] = ()
+
+    @property
+    def unacknowledged_alarms(self) -> tuple[BatchAlarm, ...]:
+        """The alarms nobody has acknowledged (review and release refuse the batch)."""
+        return tuple(a for a in self.alarm_register if not a.acknowledged)
 
     @property
     def lot(self) -> dict[str, Any]:
@@ -244,7 +254,9 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
     return BatchRecordView(
         batch=row,
         units=_unit_lines(row, events),
-        alarms=tuple(e.new() for e in events if e.record_type == "alarm"),
+        alarms=tuple(
+            e.new() for e in events if e.record_type == "alarm" and e.action in _RUN_ALARM
+        ),
         corrections=tuple(e.new() for e in events if e.record_type == "flow"),
         result=finishes[-1] if finishes else None,
         signatures=tuple(signatures),
@@ -259,6 +271,7 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
         cu=cu_status(row),
         dose_override=overrides[-1] if overrides else None,
         head=head_stamp(uow),
+        alarm_register=tuple(batch_alarms(uow, batch_id)),
     )
 
 
@@ -297,6 +310,7 @@ def record_to_json(view: BatchRecordView) -> dict[str, Any]:
                 for s in view.signatures
             ],
             "audit_events": [asdict(e) for e in view.events],
+            "alarms": [_alarm_json(a) for a in view.alarm_register],
             "derived": {
                 "patient_use": view.patient_use,
                 "patient_use_label": "for patient use" if view.patient_use else NOT_FOR_PATIENT_USE,
@@ -316,6 +330,7 @@ def record_to_json(view: BatchRecordView) -> dict[str, Any]:
                 "result": view.result,
                 "changed_after_signing": view.changed_after_signing,
                 "signing_statement": view.signing_statement,
+                "unacknowledged_alarms": [a.alarm_id for a in view.unacknowledged_alarms],
                 "changes_after_entry": [e.seq for e in view.changes],
                 "units_without_audit_event": list(view.unaudited_units),
                 "audit_chain": {"ok": view.chain.ok, "events": view.chain.events,
@@ -325,6 +340,13 @@ def record_to_json(view: BatchRecordView) -> dict[str, Any]:
             },
         }
     )  # fmt: skip
+    return out
+
+
+def _alarm_json(alarm: BatchAlarm) -> dict[str, Any]:
+    out = {f.name: getattr(alarm, f.name) for f in fields(alarm) if f.name != "ack"}
+    out["acknowledgement"] = None if alarm.ack is None else {
+        **asdict(alarm.ack), "text": alarm.ack_text()}  # fmt: skip
     return out
 
 
@@ -361,7 +383,7 @@ def record_from_json(
             u["unit_index"], Decimal(u["target_mass_mg"]), _dec(u["raw_reading"]),
             u["reading_unit"], _when(u["reading_at"]), u["reading_stable"],
             u["capture_method"], _dec(u["flow_correction"]), u["raw_line"],
-            _dec(u.get("e_scale")), u.get("correction_reason"),
+            _dec(u.get("e_scale")), u.get("correction_reason"), u.get("pressure"),
         )
         for u in b.pop("units")
     )  # fmt: skip

@@ -26,6 +26,7 @@ from printpharm.services.access.permissions import Operation
 from printpharm.services.run.lease import LeaseKeeper, holder
 from printpharm.services.run.lot import BoundLot, InkNeed, ink_used
 from printpharm.services.run.result import (
+    AlarmKind,
     AlarmRecord,
     BatchHeader,
     BatchResult,
@@ -104,6 +105,8 @@ class DatabaseRecorder:
         self._lot = lot if lot is not None and lot.source == "database" else None
         self._need = need
         self._lease: LeaseKeeper | None = None
+        #: database ids of the alarms raised, by (kind, time): what a *continue* must find acked
+        self._raised: dict[tuple[AlarmKind, datetime], int] = {}
 
     def _entry(
         self,
@@ -229,7 +232,8 @@ class DatabaseRecorder:
         )
 
     def unit_weighed(self, batch_id: str, unit: UnitRecord) -> None:
-        """Store the unit: target, measured mass (mg), the raw balance line, flow %, E factor."""
+        """Store the unit: target, measured mass (mg), the raw balance line, flow %, E factor,
+        and its extrusion-pressure log where the head reports it."""
         reading = UnitReading(
             unit_index=unit.n,
             target_mass_mg=unit.target_mg,
@@ -242,6 +246,7 @@ class DatabaseRecorder:
             raw_line=unit.raw_reading,
             e_scale=unit.e_scale,
             correction_reason=unit.correction_reason or None,
+            pressure=None if unit.pressure is None else plain(unit.pressure),
         )
         with self._write() as uow:
             uow.batches.add_unit(batch_id, reading)
@@ -251,9 +256,10 @@ class DatabaseRecorder:
         """Raise the alarm (first call) or record the operator's decision (second call)."""
         with self._write() as uow:
             if alarm.decision is None:
-                uow.alarms.raise_alarm(
+                stored = uow.alarms.raise_alarm(
                     f"run.{alarm.kind.value}", alarm.action, alarm.message, alarm.at, batch_id
                 )
+                self._raised[(alarm.kind, alarm.at)] = stored.id
                 uow.audit.append(self._entry("alarm", "raise", batch_id, batch_id, alarm))
             else:
                 uow.audit.append(
@@ -266,6 +272,20 @@ class DatabaseRecorder:
                         reason=f"operator chose {alarm.decision.value}",
                     )
                 )
+
+    def may_continue(self, batch_id: str, alarm: AlarmRecord) -> str | None:
+        """A paused run continues only once its alarm is acknowledged (with a reason, by name)."""
+        alarm_id = self._raised.get((alarm.kind, alarm.at))
+        if alarm_id is None:
+            return f"the {alarm.kind.value} alarm was not recorded, so it cannot be acknowledged"
+        with self._auth.uow(write=False) as uow:
+            acknowledged = uow.alarm_acks.for_alarm(alarm_id) is not None
+        if acknowledged:
+            return None
+        return (
+            f"alarm {alarm_id} was not acknowledged: a recorded batch continues only after "
+            "the alarm is acknowledged with a reason by the person at the printer"
+        )
 
     def correction(self, batch_id: str, correction: FlowCorrection) -> None:
         """Record a flow correction (the next unit's material factor and its reason)."""

@@ -112,7 +112,7 @@ def simulator_urls(
 
 
 def ink_physics(ink: Ink) -> dict[str, str]:
-    """Printer-simulator options that make it deposit what ``ink`` deposits.
+    """Printer-simulator options that make it deposit (and push against) what ``ink`` does.
 
     The calibration gives the *weighed* mass (dried, for an ink that loses
     solvent); the in-line balance weighs the unit wet, as dispensed, which is
@@ -123,7 +123,14 @@ def ink_physics(ink: Ink) -> dict[str, str]:
     if ink.dried_drug_load is not None and ink.drug_load.value > 0:
         wet = ink.dried_drug_load.value / ink.drug_load.value
         a, b = a * wet, b * wet
-    return {"ink_kind": ink.kind, "mass_per_mm3": str(a), "mass_offset_mg": str(b)}
+    physics = {"ink_kind": ink.kind, "mass_per_mm3": str(a), "mass_offset_mg": str(b)}
+    if ink.kind != "sse_paste":
+        physics["pressure_sensor"] = "0"  # a load cell under a plunger: syringe heads only
+    if ink.viscosity is not None:
+        physics["viscosity_pa_s"] = str(ink.viscosity.value)
+    if ink.process.nozzle_inner_diameter is not None:
+        physics["nozzle_diameter_mm"] = str(ink.process.nozzle_inner_diameter.value)
+    return physics
 
 
 def open_devices(

@@ -5,7 +5,8 @@ signals, tests collect them. Order in a run: ``PreflightPassed`` (a failed
 preflight raises instead, and nothing else is published), ``RunStarted``,
 ``Heating`` (``reached=False`` then ``True``), then per unit ``UnitStarted``,
 ``UnitProgress``…, ``UnitWeighed``, ``Temperatures``, optionally ``FlowCorrected``;
-``Temperatures`` also between chunks of lines; ``Alarm``
+``Temperatures`` also between chunks of lines, and ``Pressure`` (where the head
+reports it) between chunks and after each unit; ``Alarm``
 whenever a limit is left; always ``RunFinished`` last.
 """
 
@@ -21,6 +22,7 @@ __all__ = [
     "FlowCorrected",
     "Heating",
     "PreflightPassed",
+    "Pressure",
     "RunEvent",
     "RunFinished",
     "RunStarted",
@@ -91,6 +93,20 @@ class Temperatures:
 
 
 @dataclass(frozen=True)
+class Pressure:
+    """Extrusion-pressure reports received while printing ``unit`` (kPa, oldest first).
+
+    ``limits_kpa`` are the ink's (min or None, max). ``flows_mm3_s`` the commanded flow
+    of each report (0: the plunger stood still).
+    """
+
+    unit: int | None
+    readings_kpa: tuple[Decimal, ...]
+    flows_mm3_s: tuple[Decimal, ...]
+    limits_kpa: tuple[Decimal | None, Decimal]
+
+
+@dataclass(frozen=True)
 class UnitWeighed:
     """Unit ``n`` was weighed and judged against its target."""
 
@@ -125,6 +141,7 @@ RunEvent = (
     | UnitStarted
     | UnitProgress
     | Temperatures
+    | Pressure
     | UnitWeighed
     | FlowCorrected
     | Alarm

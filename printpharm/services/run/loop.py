@@ -48,6 +48,7 @@ from printpharm.services.run.events import (
     UnitWeighed,
 )
 from printpharm.services.run.flow_control import ControlStep
+from printpharm.services.run.pressure import CHECK_EVERY_LINES
 from printpharm.services.run.recording import BatchRecorder, NullRecorder
 from printpharm.services.run.request import (
     OperatorCallback,
@@ -87,6 +88,8 @@ _PAUSABLE = (
     AlarmKind.BALANCE_UNSTABLE,
     AlarmKind.BALANCE_ERROR,
     AlarmKind.TEMPERATURE,
+    AlarmKind.OVER_PRESSURE,
+    AlarmKind.UNDER_PRESSURE,
 )
 
 
@@ -115,6 +118,13 @@ class _BatchRun(RunSteps):
                 asking = AlarmRecord(kind, message, unit, "pause", None, self.now())
                 self.recorder.alarm(self.batch_id, asking)
                 decision = OperatorDecision(self.operator(asking))
+                refusal = (
+                    self.recorder.may_continue(self.batch_id, asking)
+                    if decision is OperatorDecision.CONTINUE
+                    else None
+                )
+                if refusal is not None:  # e.g. a recorded batch's alarm nobody acknowledged
+                    action, message = "stop", f"{message}; continue refused: {refusal}"
         record = AlarmRecord(kind, message, unit, action, decision, self.now())
         self.alarms.append(record)
         self.recorder.alarm(self.batch_id, record)
@@ -122,7 +132,7 @@ class _BatchRun(RunSteps):
         if action == "interrupt":
             raise StopRun("interrupted", message)
         if action == "stop" or decision is OperatorDecision.ABORT:
-            why = "operator chose abort" if decision is OperatorDecision.ABORT else "alarm"
+            why = "alarm" if action == "stop" else "operator chose abort"
             raise StopRun("stopped", f"{why}: {message}")
         return decision
 
@@ -142,11 +152,14 @@ class _BatchRun(RunSteps):
             self.unit_in_progress = unit.n
             target_mg = self.inline_target(unit.target_mg)
             self.balance_call(self.devices.balance.tare, unit.n, "tare")
+            self.devices.printer.take_pressures()  # reports of the pause before it: no bead
+            self.pressure.begin_unit()
             self.hub.publish(UnitStarted(unit.n, unit.of, target_mg, self.flow_pct))
             program = scale_extrusion(unit.lines, self.e_scale, self.relative_e)
             self.relative_e = program.relative_e
             self.stream(program.lines, unit.n)
             self.call_device(self.devices.printer.wait_for_moves)
+            self.check_pressure(unit.n)  # the unit's last beads, before it is weighed
             record = self.weigh(unit.n, target_mg, len(unit.lines), unit.target_mg)
             self.units.append(record)
             self.recorder.unit_weighed(self.batch_id, record)
@@ -190,12 +203,15 @@ class _BatchRun(RunSteps):
         """Stream ``lines`` in chunks, publishing progress and checking the cancel token."""
         total = len(lines)
         step = max(1, self.options.lines_per_check)
+        if self.pressure.active:  # judged between chunks: a clog is seen while it builds
+            step = min(step, CHECK_EVERY_LINES)
         every = max(1, self.options.progress_every_lines)
         last = -every
         for start in range(0, total, step):
             self.cancel.raise_if_cancelled()
             if start:
                 self.check_temperatures(n, poll=False)  # auto-reported while streaming
+                self.check_pressure(n)
             chunk = lines[start : start + step]
 
             def progress(acked: int, _total: int, offset: int = start) -> None:
@@ -264,6 +280,7 @@ class _BatchRun(RunSteps):
             dried_target_mg=plan_target_mg if plan_target_mg != target_mg else None,
             content_mg=None if content is None else content.content_mg,
             content_uncertainty_mg=None if content is None else content.uncertainty_mg,
+            pressure=None if (log := self.pressure.log()) is None else log.record(),
         )
 
     def correct_flow(self, record: UnitRecord, step: ControlStep) -> None:

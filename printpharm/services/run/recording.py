@@ -49,6 +49,13 @@ class BatchRecorder(Protocol):
         (``decision`` None, before the operator is asked) and with the decision.
         """
 
+    def may_continue(self, batch_id: str, alarm: AlarmRecord) -> str | None:
+        """Whether the run may go on after the operator chose *continue* on a ``pause`` alarm.
+
+        ``None`` when it may; otherwise why not (a recorded batch needs the alarm
+        acknowledged first, :mod:`printpharm.services.run.alarm_acks`): the run stops.
+        """
+
     def correction(self, batch_id: str, correction: FlowCorrection) -> None:
         """The flow rate was corrected for the next unit."""
 
@@ -70,6 +77,10 @@ class NullRecorder:
 
     def alarm(self, batch_id: str, alarm: AlarmRecord) -> None:
         """Ignore."""
+
+    def may_continue(self, batch_id: str, alarm: AlarmRecord) -> str | None:
+        """Nothing is recorded, so nothing needs acknowledging: continue."""
+        return None
 
     def correction(self, batch_id: str, correction: FlowCorrection) -> None:
         """Ignore."""
@@ -106,6 +117,14 @@ class FanoutRecorder:
         for recorder in self.recorders:
             recorder.alarm(batch_id, alarm)
 
+    def may_continue(self, batch_id: str, alarm: AlarmRecord) -> str | None:
+        """The first recorder's refusal, if any refuses."""
+        for recorder in self.recorders:
+            refusal = recorder.may_continue(batch_id, alarm)
+            if refusal is not None:
+                return refusal
+        return None
+
     def correction(self, batch_id: str, correction: FlowCorrection) -> None:
         """Pass on."""
         for recorder in self.recorders:
@@ -139,6 +158,10 @@ class MemoryRecorder:
     def alarm(self, batch_id: str, alarm: AlarmRecord) -> None:
         """Keep the alarm."""
         self.entries.append(("alarm", alarm))
+
+    def may_continue(self, batch_id: str, alarm: AlarmRecord) -> str | None:
+        """Nothing is recorded, so nothing needs acknowledging: continue."""
+        return None
 
     def correction(self, batch_id: str, correction: FlowCorrection) -> None:
         """Keep the correction."""
@@ -213,6 +236,10 @@ class JsonFileRecorder:
     def alarm(self, batch_id: str, alarm: AlarmRecord) -> None:
         """Append the alarm."""
         self._write("alarm", alarm)
+
+    def may_continue(self, batch_id: str, alarm: AlarmRecord) -> str | None:
+        """Nothing is recorded, so nothing needs acknowledging: continue."""
+        return None
 
     def correction(self, batch_id: str, correction: FlowCorrection) -> None:
         """Append the flow correction."""

@@ -58,6 +58,10 @@ class AlarmKind(enum.StrEnum):
     SUDDEN_DROP = "sudden_drop"
     #: a trend in the deposit (a warning: recorded and shown, the run goes on)
     DRIFT_WARNING = "drift_warning"
+    #: the extrusion pressure rose above the ink's limit (a clog building)
+    OVER_PRESSURE = "over_pressure"
+    #: the extrusion pressure fell below the ink's limit while extruding (air, empty syringe)
+    UNDER_PRESSURE = "under_pressure"
 
 
 class OperatorDecision(enum.StrEnum):
@@ -102,6 +106,9 @@ class UnitRecord:
     content_uncertainty_mg: Decimal | None = None
     e_scale: Decimal = Decimal(1)
     correction_reason: str = ""
+    #: The unit's extrusion-pressure log where the head reports it (kPa; see
+    #: :class:`printpharm.services.run.pressure.PressureLog`), else ``None``.
+    pressure: Mapping[str, Any] | None = None
 
     @property
     def material_pct(self) -> Decimal:

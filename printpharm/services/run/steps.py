@@ -1,6 +1,6 @@
 """State and housekeeping steps of one print run (private to :mod:`printpharm.services.run.loop`).
 
-Preflight, heating, plain streaming, temperature checks, device-error
+Preflight, heating, plain streaming, temperature and pressure checks, device-error
 translation, making the printer safe and assembling the result. The unit loop
 and the alarm policy live in :mod:`printpharm.services.run.loop`.
 """
@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 from printpharm.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.calibration import calibration_check
-from printpharm.services.run.events import Heating, PreflightPassed, Temperatures
+from printpharm.services.run.events import Heating, PreflightPassed, Pressure, Temperatures
 from printpharm.services.run.flow_control import ControlParameters, FlowController
 from printpharm.services.run.lot import BoundLot
 from printpharm.services.run.preflight import (
@@ -29,6 +29,7 @@ from printpharm.services.run.preflight import (
     check_temperatures,
     raise_failures,
 )
+from printpharm.services.run.pressure import REPORT_INTERVAL_S, PressureWatch
 from printpharm.services.run.qc import QcInputs, evaluate_qc
 from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.run.request import OperatorCallback, RunDevices, RunOptions, RunRequest
@@ -104,6 +105,7 @@ class RunSteps:
         self.printer_record: dict[str, Any] = {"port": devices.printer_port}
         self.unit_in_progress: int | None = None
         self.monitoring = False
+        self.pressure = PressureWatch(req.ink.pressure)
         self.lost_device: str | None = None
         self._run_thread = threading.current_thread()
         self._forget_cancel: Callable[[], None] | None = None
@@ -208,6 +210,7 @@ class RunSteps:
             uuid=info.fields.get("UUID", ""),
             capabilities=dict(info.capabilities),
             start_state={"flow_pct": self.flow_pct, "command": start_flow},
+            pressure=self.pressure_record(),
         )
         self.hub.publish(PreflightPassed(tuple((c.name, c.detail) for c in self.checks)))
 
@@ -262,11 +265,50 @@ class RunSteps:
         return (nozzle is not None and nozzle > 0, bed is not None and bed > 0)
 
     def start_monitoring(self) -> None:
-        """Ask for temperature auto-reports (M155 S1) when the firmware offers them."""
-        info = self.devices.printer.info
+        """Ask for temperature auto-reports (M155 S1) when the firmware offers them, and for
+        pressure reports (M1155) where the head has them and the ink sets limits."""
+        printer = self.devices.printer
+        info = printer.info
         if any(self._heated()) and info is not None and info.has("AUTOREPORT_TEMP"):
-            self.call_device(lambda: self.devices.printer.start_auto_report(1))
+            self.call_device(lambda: printer.start_auto_report(1))
             self.monitoring = True
+        if self.pressure.limits is not None and printer.reports_pressure:
+            self.call_device(lambda: printer.start_pressure_report(REPORT_INTERVAL_S))
+            self.pressure.active = True
+
+    def pressure_record(self) -> dict[str, Any]:
+        """Whether the extrusion pressure is watched, and against which limits (kPa)."""
+        limits = self.req.ink.pressure
+        reported = self.devices.printer.reports_pressure
+        if limits is None:
+            return {"watched": False, "why": "the ink sets no pressure limits"}
+        if not reported:
+            return {"watched": False, "why": "the printer reports no extrusion pressure"}
+        low = None if limits.min is None else limits.min.value
+        return {
+            "watched": True,
+            "limits_kpa": [low, limits.max.value],
+            "interval_s": REPORT_INTERVAL_S,
+            "command": f"M1155 S{REPORT_INTERVAL_S}",
+        }
+
+    def check_pressure(self, unit: int | None) -> None:
+        """Log the pressure reports received since the last check; alarm outside the limits."""
+        if not self.pressure.active:
+            return
+        readings = self.devices.printer.take_pressures()
+        if not readings:
+            return
+        limits = self.pressure.limits
+        assert limits is not None
+        low = None if limits.min is None else limits.min.value
+        self.hub.publish(
+            Pressure(unit, tuple(r.kpa for r in readings),
+                     tuple(r.flow_mm3_s or Decimal(0) for r in readings), (low, limits.max.value))
+        )  # fmt: skip
+        for excursion in self.pressure.add(readings):
+            kind = AlarmKind.OVER_PRESSURE if excursion.kind == "high" else AlarmKind.UNDER_PRESSURE
+            self.alarm(kind, excursion.describe(unit), unit)
 
     def check_temperatures(self, unit: int | None, poll: bool = True) -> None:
         """Alarm when a heater is outside its validated window.

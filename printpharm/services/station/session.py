@@ -29,6 +29,7 @@ from printpharm.services.access.signatures import (
     verify_audit_trail,
 )
 from printpharm.services.records.batches import BatchRecordsService
+from printpharm.services.run.alarm_acks import AlarmAcknowledgements, BatchAlarm
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.station.records_app import RecordsServices, initialise, open_records
@@ -358,6 +359,35 @@ class StationSession:
         else:
             signature = service.dispose(user, batch_id, meaning, user_id, password, comment)
         return manifestation(signature)
+
+    def batch_alarms(self, batch_id: str) -> list[BatchAlarm]:
+        """Every alarm of a batch with its acknowledgement, oldest first.
+
+        Raises
+        ------
+        PermissionDenied, SessionExpired, RecordError
+            The role may not view records, nobody is logged in, or no such batch.
+        """
+        return AlarmAcknowledgements(self._svc().auth).alarms(self._require_user(), batch_id)
+
+    def paused_alarm(self, batch_id: str) -> BatchAlarm | None:
+        """The ``pause`` alarm a run of ``batch_id`` waits on (nobody acknowledged it yet)."""
+        return AlarmAcknowledgements(self._svc().auth).open_pause(self._require_user(), batch_id)
+
+    def acknowledge_alarm(
+        self, batch_id: str, alarm_id: int, reason: str, password: str
+    ) -> BatchAlarm:
+        """The logged-in user acknowledges an alarm with ``reason`` and their password again.
+
+        Raises
+        ------
+        InputError, RecordError, AuthenticationFailed, AccountLocked, PermissionDenied,
+        SessionExpired
+            As :meth:`AlarmAcknowledgements.acknowledge` raises them.
+        """
+        user = self._require_user()
+        service = AlarmAcknowledgements(self._svc().auth)
+        return service.acknowledge(user, batch_id, alarm_id, reason, user.user_id, password)
 
     def audit_events(self, limit: int = 200) -> list[AuditEvent]:
         """The latest audit events (needs a user allowed to view the audit trail)."""
