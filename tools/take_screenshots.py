@@ -2,8 +2,8 @@
 
 Run by hand from the repository root::
 
-    python tests/gui/take_screenshots.py            # starts Xvfb :99 if there is no display
-    python tests/gui/take_screenshots.py --offscreen
+    python tools/take_screenshots.py            # starts Xvfb :99 if there is no display
+    python tools/take_screenshots.py --offscreen
 
 A throw-away database with an administrator, a supervisor and a technician is
 created in a temporary folder. Each screen (and the interesting states of the

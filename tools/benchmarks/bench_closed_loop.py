@@ -1,6 +1,6 @@
 """Closed-loop study: the flow controller against a rough process, correction on and off.
 
-Run: ``python tests/benchmarks/bench_closed_loop.py [--batches 30] [--units 12]``.
+Run: ``python tools/benchmarks/bench_closed_loop.py [--batches 30] [--units 12]``.
 
 Every batch is the real run loop (:func:`printpharm.services.run.run_batch`)
 printing a planned plate of cyclophosphamide chewables (10 mg, 200 mg of paste

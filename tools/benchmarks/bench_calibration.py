@@ -1,6 +1,6 @@
 """Batch mean mass error with the ink file's calibration vs a calibration fitted on site.
 
-Run: ``python tests/benchmarks/bench_calibration.py [--batches N] [--units U] [--bias B]
+Run: ``python tools/benchmarks/bench_calibration.py [--batches N] [--units U] [--bias B]
 [--process-rsd R] [--balance-sd-mg S]`` (not collected by pytest; nothing is asserted).
 
 The cyclophosphamide ink file says ``mass = 1.19 mg/mm³ · V − 0.5 mg``; the simulated
