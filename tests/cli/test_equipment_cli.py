@@ -3,7 +3,8 @@
 Register and qualify a printer and a balance, check the balance over MT-SICS,
 train the operator, clear the line (checked by a second person), print a
 recorded cytotoxic batch, refuse the next one until the printer is cleaned,
-print the patient label, and read all of it back from the batch record.
+print the patient label, and read all of it back from the batch record (the extrusion
+pressure of every unit included).
 """
 
 from __future__ import annotations
@@ -150,6 +151,9 @@ def _record_shows_everything(cli: Cli, batch_id: str, tmp_path: Path) -> None:
             "cleaning", "line_clearance", "training_recipe"} <= passed  # fmt: skip
     actions = [e["action"] for e in record["audit_events"]]
     assert actions[:3] == ["verify-entry", "line-clearance", "authorise"]
+    logs = [u["pressure"] for u in record["batch"]["units"]]  # the head's load cell, per unit
+    assert logs and all(log and float(log["max_kpa"]) >= float(log["min_kpa"]) > 0 for log in logs)
+    assert all(log["limits_kpa"] == ["40", "180"] for log in logs)  # the ink's [pressure]
     out_pdf = tmp_path / "record.pdf"
     code, _, err = cli.as_user("sup1", "batches", "export", batch_id, "--format", "pdf",
                                "--out", str(out_pdf))  # fmt: skip
