@@ -351,6 +351,7 @@ class TemperatureChart(_Chart):
         )
         palette, area = self.palette(), self._plot()
         colours = {"nozzle": error_colour(palette), "bed": _bed_colour(palette)}
+        placed: list[QRectF] = []  # label boxes drawn so far: equal readings must not overlap
         for key, points in series.items():
             colour = colours["nozzle" if key.startswith("nozzle") else "bed"]
             if key.endswith("target_c"):
@@ -369,6 +370,9 @@ class TemperatureChart(_Chart):
                 name = self.tr("nozzle") if key.startswith("nozzle") else self.tr("bed")
                 painter.setPen(palette.color(QPalette.ColorRole.Text))
                 box = QRectF(area.left(), mapped[-1].y() - 20, area.width() - 8, 14)
+                if any(box.intersects(other) for other in placed):  # below the line instead
+                    box.moveTop(mapped[-1].y() + 6)
+                placed.append(box)
                 painter.drawText(box, Qt.AlignmentFlag.AlignRight, f"{name} {points[-1][1]:g} °C")
         self._legend_line(painter, self.tr("red: nozzle   orange: bed   - - target   ■ reading"))
         painter.end()
