@@ -18,7 +18,34 @@ from typing import Any
 
 from printpharm.errors import InputError
 
-__all__ = ["OptionTable", "SimOption", "apply_options", "describe", "option_table"]
+__all__ = [
+    "OptionTable",
+    "SimOption",
+    "apply_options",
+    "check_ranges",
+    "describe",
+    "help_text",
+    "option_table",
+]
+
+
+def help_text(text: str) -> dict[str, str]:
+    """A config field's ``metadata``: the help text the option listings show."""
+    return {"help": text}
+
+
+def check_ranges(config: object, ranges: Mapping[str, tuple[float, float]]) -> None:
+    """Refuse a field of ``config`` outside its inclusive ``(low, high)`` range.
+
+    Raises
+    ------
+    InputError
+        The first field outside its range, named with the range.
+    """
+    for name, (low, high) in ranges.items():
+        value = getattr(config, name)
+        if not low <= value <= high:
+            raise InputError(f"simulator option {name}={value}: must be in {low}..{high}")
 
 
 def flag(text: str) -> bool:

@@ -37,7 +37,8 @@ import random
 from collections import deque
 from dataclasses import dataclass, field
 
-from printpharm.errors import InputError
+from printpharm.devices.sim.options import check_ranges
+from printpharm.devices.sim.options import help_text as _help
 
 __all__ = ["PressureChannel", "PressureConfig", "PressureModel", "Segment"]
 
@@ -45,10 +46,6 @@ __all__ = ["PressureChannel", "PressureConfig", "PressureModel", "Segment"]
 Q_REF_MM3_S = 4.0
 #: Time constant of the pressure drop when the plunger is sucked back, s.
 _SUCK_BACK_TAU_S = 0.2
-
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass
@@ -98,10 +95,7 @@ class PressureConfig:
             "pressure_noise_kpa": (0.0, 100.0),
             "stall_kpa": (1.0, 10000.0),
         }
-        for name, (low, high) in ranges.items():
-            value = getattr(self, name)
-            if not low <= value <= high:
-                raise InputError(f"simulator option {name}={value}: must be in {low}..{high}")
+        check_ranges(self, ranges)
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from printpharm.devices.sim.options import check_ranges
+from printpharm.devices.sim.options import help_text as _help
 from printpharm.errors import InputError
 
 __all__ = ["IDEAL", "KIND_DEFAULTS", "Process", "ProcessConfig"]
-
-
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass
@@ -100,10 +98,7 @@ class ProcessConfig:
             "start_lag_mm3": (0.0, 100.0),
             "clog_factor": (0.0, 1.0),
         }
-        for name, (low, high) in ranges.items():
-            value = getattr(self, name)
-            if not low <= value <= high:
-                raise InputError(f"simulator option {name}={value}: must be in {low}..{high}")
+        check_ranges(self, ranges)
         if self.ink_kind not in KIND_DEFAULTS:
             raise InputError(
                 f"simulator option ink_kind={self.ink_kind!r}: expected "
