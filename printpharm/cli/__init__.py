@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "printpharm.cli._run",
     "printpharm.cli._records",
     "printpharm.cli._batches",
+    "printpharm.cli._alarms",
     "printpharm.cli._lots",
     "printpharm.cli._calibrate",
     "printpharm.cli._deploy",
@@ -73,6 +74,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "batches": (
         "printpharm.cli._batches",
         "batch records: show, alarms and their acknowledgement, review, release, export",
+    ),
+    "alarms": (
+        "printpharm.cli._alarms",
+        "the station's alarms (lockouts, audit chain, break-glass): list, acknowledge",
     ),
     "lots": ("printpharm.cli._lots", "ink lots: add, assay, release, reject, list, show"),
     "calibrate": (

@@ -1,9 +1,12 @@
-"""``printpharm batches alarms`` and ``batches ack``, and the run's acknowledgement on a pause.
+"""``batches alarms|ack``, ``alarms list|ack`` and the run's acknowledgement on a pause.
 
 ::
 
     printpharm batches alarms BATCH --user U [--json]       every alarm and its acknowledgement
     printpharm batches ack BATCH ALARM --reason TEXT --user U   acknowledge (password again)
+    printpharm alarms list --user U [--open]          the station's alarms (no batch: lockouts,
+                                                      audit chain, anchors, break-glass)
+    printpharm alarms ack ALARM --reason TEXT --user U    acknowledge one (supervisor, admin)
 
 A recorded ``run`` that pauses on an alarm goes on only once the operator has
 acknowledged it: the reason comes from ``--ack-reason`` (or is asked on the
@@ -34,6 +37,7 @@ __all__ = [
     "pause_choice",
     "pause_operator",
     "refuse_unacknowledged_continue",
+    "register",
     "register_batches",
 ]
 
@@ -84,6 +88,56 @@ def _ack(args: argparse.Namespace) -> int:
         )
     emit(args, _payload(done), f"alarm {done.describe()}\n{done.ack_text()}")
     return 0
+
+
+def _station(args: argparse.Namespace) -> int:
+    with logged_in(args) as (services, session, _):
+        alarms = AlarmAcknowledgements(services.auth).alarms(session, None)
+    waiting = sum(not a.acknowledged for a in alarms)
+    shown = [a for a in alarms if not (args.open and a.acknowledged)]
+    summary = f"station: {len(alarms)} alarm(s) of no batch, {waiting} not acknowledged" + (
+        " (a supervisor or an administrator acknowledges them: printpharm alarms ack ALARM "
+        "--reason TEXT)"
+        if waiting
+        else ""
+    )
+    text = "\n".join([summary, *(_lines(a) for a in shown)])
+    emit(args, {"unacknowledged": waiting, "alarms": [_payload(a) for a in shown]}, text)
+    return 0
+
+
+def _station_ack(args: argparse.Namespace) -> int:
+    with logged_in(args) as (services, session, secrets):
+        password = secrets.ask(f"re-enter the password of {args.user} to acknowledge: ")
+        done = AlarmAcknowledgements(services.auth).acknowledge(
+            session, None, args.alarm, args.reason, args.user, password
+        )
+    emit(args, _payload(done), f"alarm {done.describe()}\n{done.ack_text()}")
+    return 0
+
+
+def register(subparsers: Sub) -> None:
+    """Register ``alarms list`` and ``alarms ack`` (the station's alarms, of no batch)."""
+    group = subparsers.add_parser(
+        "alarms",
+        help="the station's alarms (lockouts, audit chain, break-glass) and their acknowledgement",
+        description="Alarms that belong to no batch. A batch's alarms: printpharm batches alarms.",
+    )
+    sub = group.add_subparsers(dest="alarms_command", required=True, metavar="COMMAND")
+    p = sub.add_parser("list", help="every alarm of no batch and who acknowledged it")
+    p.add_argument("--open", action="store_true", help="only those not acknowledged yet")
+    p.set_defaults(func=_station)
+    add_records_args(p)
+    p = sub.add_parser(
+        "ack",
+        help="acknowledge a station alarm with a reason (your password again)",
+        description="Acknowledge one alarm of no batch (its number from 'alarms list'); "
+        "supervisors and administrators may.",
+    )
+    p.add_argument("alarm", type=whole_number_arg, help="the alarm's number (#)")
+    p.add_argument("--reason", required=True, metavar="TEXT", help="why, and what was done")
+    p.set_defaults(func=_station_ack)
+    add_records_args(p)
 
 
 def register_batches(batches: Sub) -> None:

@@ -105,6 +105,13 @@ class AlarmAckRepository:
         row = self._s.scalars(select(AlarmAckRow).where(AlarmAckRow.alarm_id == alarm_id)).first()
         return None if row is None else _ack(row)
 
+    def for_station(self) -> dict[int, AlarmAck]:
+        """The acknowledgements of the alarms of no batch, by alarm id."""
+        rows = self._s.scalars(
+            select(AlarmAckRow).where(AlarmAckRow.batch_id.is_(None)).order_by(AlarmAckRow.id)
+        )
+        return {r.alarm_id: _ack(r) for r in rows}
+
     def for_batch(self, batch_id: str) -> dict[int, AlarmAck]:
         """The acknowledgements of one batch's alarms, by alarm id."""
         rows = self._s.scalars(

@@ -390,6 +390,11 @@ class AlarmRepository:
         stmt = select(Alarm).where(Alarm.acknowledged_at.is_(None)).order_by(Alarm.id)
         return [_to_alarm(r) for r in self._s.scalars(stmt)]
 
+    def for_station(self) -> list[AlarmRecord]:
+        """Return the alarms of no batch (security, integrity), oldest first."""
+        stmt = select(Alarm).where(Alarm.batch_id.is_(None)).order_by(Alarm.id)
+        return [_to_alarm(r) for r in self._s.scalars(stmt)]
+
     def get(self, alarm_id: int) -> AlarmRecord | None:
         """Return one alarm, or ``None``."""
         row = self._s.get(Alarm, alarm_id)

@@ -117,3 +117,29 @@ def test_a_recorded_run_goes_on_after_a_pause_only_with_an_acknowledgement(cli: 
     result = json.loads(out)
     assert code == 1 and result["status"] == "stopped"
     assert "alarm not acknowledged" in err and "continue refused: alarm" in result["reason"]
+
+
+def test_a_lockout_is_a_station_alarm_listed_and_acknowledged_from_the_cli(cli: Cli) -> None:
+    """Alarms of no batch (here a lockout) have their own list and acknowledgement."""
+    for _ in range(5):  # the default lockout threshold
+        code, _, _ = cli.as_user("tech1", "alarms", "list", password="not the password")
+        assert code != 0
+    code, out, err = cli.as_user("sup1", "alarms", "list", "--open", "--json")
+    assert code == 0, err
+    listing = json.loads(out)
+    (alarm,) = listing["alarms"]
+    assert listing["unacknowledged"] == 1 and alarm["kind"] == "security.lockout"
+    number = str(alarm["alarm_id"])
+    code, _, err = cli.as_user("tech1", "alarms", "ack", number, "--reason", "x", times=2)
+    assert code == 2 and "locked" in err  # still locked out: nothing to do for them
+    code, _, err = cli.as_user("insp1", "alarms", "ack", number, "--reason", "x", times=2)
+    assert code == 2 and "alarms.acknowledge_station" in err, err
+    code, out, err = cli.as_user("sup1", "alarms", "ack", number, "--reason",
+                                 "tech1 forgot the new password; identity confirmed",
+                                 times=2)  # fmt: skip
+    assert code == 0, err
+    assert f"#{number} security.lockout" in out and "Acknowledged by Sue Super (sup1)" in out
+    code, out, _ = cli.as_user("sup2", "alarms", "list")
+    assert code == 0 and "0 not acknowledged" in out and "identity confirmed" in out
+    code, out, _ = cli.as_user("sup2", "alarms", "list", "--open", "--json")
+    assert json.loads(out)["alarms"] == []

@@ -216,4 +216,4 @@ def test_a_supervisor_sees_settings_and_balances_read_only(
 def test_administration_tabs_have_mnemonics(logged_in_window: OpenAs) -> None:
     page = logged_in_window(ADMIN).admin
     labels = [page.tabs.tabText(i) for i in range(page.tabs.count())]
-    assert labels == ["A&ccounts", "&Site settings", "&Balances", "&Due"]
+    assert labels == ["A&ccounts", "&Site settings", "&Balances", "&Due", "Station alar&ms"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from printpharm.errors import PrintpharmError
 from printpharm.gui.main_window import MainWindow
 from printpharm.services.station.workstation import Workstation
 from tests.gui.conftest import REVIEWER, SUPERVISOR, TECHNICIAN, clear_line
@@ -157,3 +158,31 @@ def test_a_paused_run_goes_on_only_after_the_operator_acknowledges_the_alarm(
     ]  # fmt: skip
     assert page.pressure_chart.points  # shown live beside the temperatures
     window.close()
+
+
+def test_the_administration_page_lists_a_lockout_and_a_supervisor_acknowledges_it(
+    qtbot, station, logged_in_window
+) -> None:  # type: ignore[no-untyped-def]
+    """An alarm of no batch (a lockout) is listed under Station alarms and acknowledged there."""
+    for _ in range(5):  # the default lockout threshold
+        try:
+            station.session.login(TECHNICIAN[0], "not the password")
+        except PrintpharmError:
+            pass
+    window = logged_in_window(SUPERVISOR)
+    window.show_page("admin")
+    panel = window.admin.alarms
+    window.admin.tabs.setCurrentWidget(panel)
+    assert panel.isVisible() and panel.table.rowCount() == 1
+    assert panel.table.item(0, 2).text() == "security.lockout"
+    assert "1 not acknowledged" in panel.summary.text()
+    qtbot.keyClicks(panel.reason, "forgotten password; identity confirmed in person")
+    qtbot.keyClicks(panel.password, "wrong")
+    panel.ack_button.click()
+    assert "password" in panel.error.text().lower()  # refused by the services, nothing stored
+    assert panel.table.item(0, 5).text() == "NOT ACKNOWLEDGED"
+    qtbot.keyClicks(panel.password, SUPERVISOR[2])
+    panel.ack_button.click()
+    assert panel.table.item(0, 5).text().startswith(f"Acknowledged by {SUPERVISOR[1]}")
+    assert "every one acknowledged" in panel.summary.text()
+    assert not panel.ack_button.isEnabled()

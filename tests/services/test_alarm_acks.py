@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from printpharm.catalog import Catalog
 from printpharm.errors import (
+    AccountLocked,
     AlarmNotAcknowledged,
     AuthenticationFailed,
     InputError,
@@ -30,7 +31,7 @@ from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.result import AlarmRecord, OperatorDecision
 from printpharm.storage.repositories import unit_of_work
-from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
+from tests.services._records_fixtures import ADMIN_PW, Env, clock, db, db_spec, env, sqlite_template
 from tests.services.conftest import make_request, options
 from tests.storage._dbs import make_context
 
@@ -283,3 +284,57 @@ def test_the_alarm_row_mirrors_its_acknowledgement(
 def _unacknowledged(env: Env) -> list[Any]:
     with unit_of_work(env.db, make_context(), write=False) as uow:
         return uow.alarms.unacknowledged()
+
+
+def _lock_out(env: Env, user_id: str) -> None:
+    """Wrong passwords until ``user_id`` is locked out: a station alarm (no batch)."""
+    for _ in range(env.auth.config.lockout_threshold):
+        with pytest.raises((AuthenticationFailed, AccountLocked)):
+            env.auth.login(user_id, "not the password")
+
+
+def test_station_alarms_are_acknowledged_by_a_supervisor_or_an_administrator(
+    env: Env, team: dict[str, tuple[str, UserSession]]
+) -> None:
+    """A lockout belongs to no batch; it is listed and acknowledged all the same (audited)."""
+    _lock_out(env, "tech1")
+    acks = AlarmAcknowledgements(env.auth)
+    pw1, sup1 = team["sup1"]
+    (alarm,) = acks.alarms(sup1, None)
+    assert (alarm.kind, alarm.batch_id, alarm.acknowledged) == ("security.lockout", None, False)
+    pw_i, insp = team["insp"]
+    assert [a.alarm_id for a in acks.alarms(insp, None)] == [alarm.alarm_id]  # inspectors read
+    with pytest.raises(PermissionDenied, match="alarms.acknowledge_station"):
+        acks.acknowledge(insp, None, alarm.alarm_id, REASON, "insp", pw_i)
+    pw2, sup2 = team["sup2"]
+    technician_pw, _ = env.make_user("tech2", "technician")
+    tech2 = env.auth.login("tech2", technician_pw)
+    with pytest.raises(PermissionDenied, match="alarms.acknowledge_station"):
+        acks.acknowledge(tech2, None, alarm.alarm_id, REASON, "tech2", technician_pw)
+    with pytest.raises(RecordError, match="is an alarm of the station"):
+        acks.acknowledge(sup2, "B-ANY", alarm.alarm_id, REASON, "sup2", pw2)
+    assert env.admin is not None
+    done = acks.acknowledge(
+        env.admin, None, alarm.alarm_id, "identity confirmed", "admin", ADMIN_PW
+    )
+    assert done.acknowledged and done.ack is not None and done.ack.acknowledged_by == "admin"
+    assert acks.alarms(sup1, None)[0].acknowledged
+    assert alarm.alarm_id not in [a.id for a in _unacknowledged(env)]
+    with pytest.raises(RecordError, match="acknowledged already"):
+        acks.acknowledge(sup1, None, alarm.alarm_id, REASON, "sup1", pw1)
+    events = env.events(record_type="alarm", action="acknowledge")
+    assert [(e.record_id, e.user_id, e.reason) for e in events] == [
+        (str(alarm.alarm_id), "admin", "identity confirmed")
+    ]
+
+
+def test_a_batch_alarm_is_not_acknowledged_as_the_stations(
+    env: Env, team: dict[str, tuple[str, UserSession]], catalog: Catalog, sim_devices: Any
+) -> None:
+    pw_t, tech = team["tech1"]
+    batch_id = _stopped_by_a_clog(env, tech, catalog, sim_devices)
+    (alarm,) = AlarmAcknowledgements(env.auth).alarms(tech, batch_id)
+    pw1, sup1 = team["sup1"]
+    assert AlarmAcknowledgements(env.auth).alarms(sup1, None) == []
+    with pytest.raises(RecordError, match=f"belongs to batch {batch_id}"):
+        AlarmAcknowledgements(env.auth).acknowledge(sup1, None, alarm.alarm_id, REASON, "sup1", pw1)

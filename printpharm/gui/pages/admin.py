@@ -1,4 +1,5 @@
-"""Administration: user accounts and roles, site settings, registered balances."""
+"""Administration: user accounts and roles, site settings, registered balances, what is due,
+and the station's alarms (lockouts, audit chain, break-glass)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from printpharm.errors import PrintpharmError
+from printpharm.gui.widgets.alarms import AlarmPanel
 from printpharm.gui.widgets.balances import BalancesPanel
 from printpharm.gui.widgets.feedback import FieldError
 from printpharm.gui.widgets.site_settings import SiteSettingsPanel
@@ -33,7 +35,7 @@ _COLUMNS = ("User ID", "Name", "Role", "Active", "Locked", "Last login")
 
 
 class AdminPage(QWidget):
-    """Four tabs: accounts (add, deactivate, unlock, reset), site settings, balances, due."""
+    """Tabs: accounts (add, deactivate, unlock, reset), site settings, balances, due, alarms."""
 
     def __init__(self, workstation: Workstation, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,12 +52,15 @@ class AdminPage(QWidget):
         self.settings = SiteSettingsPanel(workstation)
         self.balances = BalancesPanel(workstation)
         self.due = DuePanel(EquipmentDesk(workstation.session, workstation.config.balance_url))
+        self.alarms = AlarmPanel(workstation.session, station=True)
         for widget, name, tip in (
             (accounts, self.tr("A&ccounts"), self.tr("User accounts and roles")),
             (self.settings, self.tr("&Site settings"), self.tr("Lockout, timeouts, passwords, "
              "balance calibration validity, Ph. Eur. 2.9.5 reading")),
             (self.balances, self.tr("&Balances"), self.tr("Registered balances and calibration")),
             (self.due, self.tr("&Due"), self.tr("Equipment and training due, and when")),
+            (self.alarms, self.tr("Station alar&ms"), self.tr("Alarms of no batch: lockouts, "
+             "audit chain, anchors, break-glass; acknowledged with a reason")),
         ):  # fmt: skip
             self.tabs.setTabToolTip(self.tabs.addTab(widget, name), tip)
         self.denied = QLabel(self.tr("Only administrators manage user accounts."))
@@ -123,6 +128,7 @@ class AdminPage(QWidget):
         self.settings.refresh()
         self.balances.refresh()
         self.due.refresh()
+        self.alarms.refresh()
         allowed = self._ws.session.may(Operation.MANAGE_USERS)
         self.denied.setVisible(not allowed)
         for widget in (self.table, self.add_group, self.reason):

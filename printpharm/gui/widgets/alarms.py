@@ -1,8 +1,12 @@
-"""The alarm list of one batch: each alarm, who acknowledged it, and Acknowledge.
+"""The alarm list of one batch (or of the station): each alarm, who acknowledged it, and
+Acknowledge.
 
 An alarm nobody acknowledged shows in the error colour; review, release and
 rejection of the batch wait for it. Acknowledge asks for a reason and the
-logged-in user's password again (the services check both and audit it).
+logged-in user's password again (the services check both and audit it). The
+station's alarms (no batch: lockouts, a broken audit chain, break-glass) are
+listed on the Administration page and acknowledged by supervisors and
+administrators.
 """
 
 from __future__ import annotations
@@ -37,14 +41,28 @@ _COLUMNS = ("#", "Raised (UTC)", "Kind", "Action", "Message", "Acknowledgement")
 
 
 class AlarmPanel(QGroupBox):
-    """The alarms of one batch with their acknowledgements; emits ``changed`` after one."""
+    """The alarms of one batch with their acknowledgements; emits ``changed`` after one.
+
+    ``station=True``: the alarms of no batch instead (:meth:`set_batch` is not used).
+    """
 
     changed = Signal()
 
-    def __init__(self, session: StationSession, parent: QWidget | None = None) -> None:
-        super().__init__(self.tr("Alarms of the batch"), parent)
-        self.setObjectName("alarmPanel")
+    def __init__(
+        self, session: StationSession, parent: QWidget | None = None, *, station: bool = False
+    ) -> None:
+        title = (
+            self.tr("Alarms of the station (no batch)")
+            if station
+            else self.tr("Alarms of the batch")
+        )
+        super().__init__(title, parent)
+        self.setObjectName("stationAlarmPanel" if station else "alarmPanel")
         self._session = session
+        self.station = station
+        self._operation = (
+            Operation.ACKNOWLEDGE_STATION_ALARM if station else Operation.ACKNOWLEDGE_ALARM
+        )
         self.batch_id: str | None = None
         self.alarms: list[BatchAlarm] = []
         layout = QVBoxLayout(self)
@@ -54,7 +72,10 @@ class AlarmPanel(QGroupBox):
         layout.addWidget(self.summary)
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setObjectName("alarms")
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in _COLUMNS])
+        columns = [self.tr(c) for c in _COLUMNS]
+        if station:  # what the station's alarms carry is a severity, not a run's action
+            columns[3] = self.tr("Severity")
+        self.table.setHorizontalHeaderLabels(columns)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         for column in (4, 5):  # the message and the acknowledgement take the room left
@@ -75,7 +96,11 @@ class AlarmPanel(QGroupBox):
         form = QFormLayout()
         self.reason = QLineEdit()
         self.reason.setObjectName("ackReason")
-        self.reason.setPlaceholderText(self.tr("why, and what was done (e.g. nozzle purged)"))
+        self.reason.setPlaceholderText(
+            self.tr("why, and what was done (e.g. identity confirmed, account unlocked)")
+            if self.station
+            else self.tr("why, and what was done (e.g. nozzle purged)")
+        )
         self.password = QLineEdit()
         self.password.setObjectName("ackPassword")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
@@ -104,14 +129,20 @@ class AlarmPanel(QGroupBox):
         """Reload the alarms from the records."""
         self.error.show_reason(None)
         self.alarms = []
-        if self.batch_id is not None:
+        if self.station or self.batch_id is not None:
             try:
-                self.alarms = self._session.batch_alarms(self.batch_id)
+                self.alarms = (
+                    self._session.station_alarms()
+                    if self.station
+                    else self._session.batch_alarms(self.batch_id or "")
+                )
             except PrintpharmError as exc:
                 self.error.show_reason(str(exc))
         self._fill()
         waiting = self.unacknowledged()
-        if self.batch_id is None:
+        if self.station:
+            text = self._station_summary(waiting)
+        elif self.batch_id is None:
             text = self.tr("No batch selected.")
         elif not self.alarms:
             text = self.tr("Batch {id} raised no alarm.").format(id=self.batch_id)
@@ -129,6 +160,22 @@ class AlarmPanel(QGroupBox):
             first = next(i for i, a in enumerate(self.alarms) if not a.acknowledged)
             self.table.selectRow(first)
         self._enable()
+
+    def _station_summary(self, waiting: int) -> str:
+        if not self.alarms:
+            return self.tr("The station raised no alarm outside a batch.")
+        if not waiting:
+            return self.tr("{n} alarm(s) of the station, every one acknowledged.").format(
+                n=len(self.alarms)
+            )
+        who = (
+            self.tr("select each, give the reason and your password.")
+            if self._session.may(self._operation)
+            else self.tr("a supervisor or an administrator acknowledges them.")
+        )
+        return self.tr("{n} alarm(s) of the station, {open} not acknowledged: {who}").format(
+            n=len(self.alarms), open=waiting, who=who
+        )
 
     def unacknowledged(self) -> int:
         """How many of the shown alarms nobody has acknowledged."""
@@ -161,7 +208,7 @@ class AlarmPanel(QGroupBox):
 
     def _enable(self) -> None:
         alarm = self.selected()
-        may = self._session.may(Operation.ACKNOWLEDGE_ALARM)
+        may = self._session.may(self._operation)
         ready = alarm is not None and alarm.ack is None and may
         for widget in (self.reason, self.password):
             widget.setEnabled(ready)
@@ -170,11 +217,14 @@ class AlarmPanel(QGroupBox):
     def acknowledge(self) -> None:
         """Acknowledge the selected alarm with the reason and password typed."""
         alarm = self.selected()
-        if alarm is None or self.batch_id is None:
+        if alarm is None or (self.batch_id is None and not self.station):
             return
         try:
             self._session.acknowledge_alarm(
-                self.batch_id, alarm.alarm_id, self.reason.text(), self.password.text()
+                None if self.station else self.batch_id,
+                alarm.alarm_id,
+                self.reason.text(),
+                self.password.text(),
             )
         except PrintpharmError as exc:
             self.password.clear()

@@ -40,6 +40,8 @@ class Operation(StrEnum):
     RUN_PRINT = "print.run"
     WEIGH_UNITS = "units.weigh"
     ACKNOWLEDGE_ALARM = "alarms.acknowledge"
+    #: Alarms of no batch (a lockout, a broken audit chain, break-glass): supervisor, administrator.
+    ACKNOWLEDGE_STATION_ALARM = "alarms.acknowledge_station"
     EVALUATE_QC = "qc.evaluate"
     EDIT_LIBRARY = "library.edit"
     VALIDATE_LIBRARY = "library.validate"
@@ -96,6 +98,7 @@ PERMISSIONS: Mapping[Role, frozenset[Operation]] = {
     | {
         Operation.MANAGE_USERS,
         Operation.CONFIGURE_SITE,
+        Operation.ACKNOWLEDGE_STATION_ALARM,
         Operation.MANAGE_EQUIPMENT,
         Operation.RECORD_TRAINING,
     },

@@ -16,6 +16,11 @@ Where it is enforced:
 * a batch with an alarm nobody acknowledged cannot be reviewed, released or
   rejected (:func:`require_acknowledged`, called by the batch-records service);
   the refusal names each alarm.
+
+Alarms of no batch (the *station's*: a lockout, a broken audit chain, an anchor
+that does not match, break-glass) are acknowledged the same way, by a
+supervisor or an administrator (``Operation.ACKNOWLEDGE_STATION_ALARM``);
+pass ``batch_id=None``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ __all__ = [
     "alarm_sha256",
     "batch_alarms",
     "require_acknowledged",
+    "station_alarms",
 ]
 
 #: The prefix the run gives its alarm kinds in the database (``run.temperature``).
@@ -116,6 +122,29 @@ def batch_alarms(uow: UnitOfWork, batch_id: str) -> list[BatchAlarm]:
     return [_batch_alarm(a, acks.get(a.id)) for a in uow.alarms.for_batch(batch_id)]
 
 
+def station_alarms(uow: UnitOfWork) -> list[BatchAlarm]:
+    """Every alarm of no batch (security, integrity), oldest first, with its acknowledgement."""
+    acks = uow.alarm_acks.for_station()
+    return [_batch_alarm(a, acks.get(a.id)) for a in uow.alarms.for_station()]
+
+
+def _not_found(alarm: AlarmRecord | None, alarm_id: int, batch_id: str | None) -> str:
+    """Why ``alarm_id`` is not an alarm of ``batch_id`` (``None``: of the station)."""
+    if alarm is None:
+        return f"there is no alarm {alarm_id}"
+    if batch_id is None:
+        return (
+            f"alarm {alarm_id} belongs to batch {alarm.batch_id}: acknowledge it there "
+            f"(printpharm batches ack {alarm.batch_id} {alarm_id})"
+        )
+    if alarm.batch_id is None:
+        return (
+            f"alarm {alarm_id} is an alarm of the station, not of batch {batch_id}: "
+            f"acknowledge it with printpharm alarms ack {alarm_id}"
+        )
+    return f"batch {batch_id} has no alarm {alarm_id}"
+
+
 def _how_to_ack(batch_id: str) -> str:
     return (
         f"acknowledge each with a reason: printpharm batches ack {batch_id} ALARM "
@@ -148,8 +177,10 @@ class AlarmAcknowledgements:
     def __init__(self, auth: AuthService) -> None:
         self._auth = auth
 
-    def alarms(self, session: UserSession, batch_id: str) -> list[BatchAlarm]:
-        """Every alarm of one batch with its acknowledgement, oldest first.
+    def alarms(self, session: UserSession, batch_id: str | None) -> list[BatchAlarm]:
+        """Every alarm of one batch (``None``: the station's) with its acknowledgement.
+
+        Oldest first.
 
         Raises
         ------
@@ -160,6 +191,8 @@ class AlarmAcknowledgements:
         """
         self._auth.require(session, Operation.VIEW_RECORDS)
         with self._auth.uow(write=False) as uow:
+            if batch_id is None:
+                return station_alarms(uow)
             if uow.batches.get(batch_id) is None:
                 raise RecordError(f"batch {batch_id!r} does not exist")
             return batch_alarms(uow, batch_id)
@@ -174,13 +207,15 @@ class AlarmAcknowledgements:
     def acknowledge(
         self,
         session: UserSession,
-        batch_id: str,
+        batch_id: str | None,
         alarm_id: int,
         reason: str,
         user_id: str,
         password: str,
     ) -> BatchAlarm:
         """Acknowledge alarm ``alarm_id`` of ``batch_id`` with ``reason`` (password re-entered).
+
+        ``batch_id`` ``None`` acknowledges an alarm of the station (no batch).
 
         Raises
         ------
@@ -192,17 +227,22 @@ class AlarmAcknowledgements:
             Wrong password or another user's ID (refused, logged, counted toward
             lockout), a locked account, or an expired session.
         PermissionDenied
-            The role may not acknowledge alarms (administrators, inspectors).
+            The role may not acknowledge the alarm: a batch's alarms are for
+            technicians and supervisors, the station's for supervisors and
+            administrators; inspectors acknowledge nothing.
         """
         reason = (reason or "").strip()
         if not reason:
             raise InputError(f"alarm {alarm_id}: an acknowledgement needs a reason")
         self._auth.reauthenticate(session, user_id, password, "alarm-acknowledgement")
-        live = self._auth.require(session, Operation.ACKNOWLEDGE_ALARM)
+        operation = (
+            Operation.ACKNOWLEDGE_STATION_ALARM if batch_id is None else Operation.ACKNOWLEDGE_ALARM
+        )
+        live = self._auth.require(session, operation)
         with self._auth.uow() as uow:
             alarm = uow.alarms.get(alarm_id)
             if alarm is None or alarm.batch_id != batch_id:
-                raise RecordError(f"batch {batch_id} has no alarm {alarm_id}")
+                raise RecordError(_not_found(alarm, alarm_id, batch_id))
             earlier = uow.alarm_acks.for_alarm(alarm_id)
             if earlier is not None:
                 raise RecordError(

@@ -370,14 +370,26 @@ class StationSession:
         """
         return AlarmAcknowledgements(self._svc().auth).alarms(self._require_user(), batch_id)
 
+    def station_alarms(self) -> list[BatchAlarm]:
+        """The alarms of no batch (lockouts, audit chain, anchors, break-glass), oldest first.
+
+        Raises
+        ------
+        PermissionDenied, SessionExpired
+            The role may not view records, or nobody is logged in.
+        """
+        return AlarmAcknowledgements(self._svc().auth).alarms(self._require_user(), None)
+
     def paused_alarm(self, batch_id: str) -> BatchAlarm | None:
         """The ``pause`` alarm a run of ``batch_id`` waits on (nobody acknowledged it yet)."""
         return AlarmAcknowledgements(self._svc().auth).open_pause(self._require_user(), batch_id)
 
     def acknowledge_alarm(
-        self, batch_id: str, alarm_id: int, reason: str, password: str
+        self, batch_id: str | None, alarm_id: int, reason: str, password: str
     ) -> BatchAlarm:
         """The logged-in user acknowledges an alarm with ``reason`` and their password again.
+
+        ``batch_id`` ``None``: an alarm of the station (supervisors and administrators).
 
         Raises
         ------

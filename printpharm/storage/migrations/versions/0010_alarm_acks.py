@@ -9,7 +9,7 @@ acknowledgement; review and release of their batches ask for one.
 where the head reports them; rows recorded before have NULL.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-24
 """
 
