@@ -4,11 +4,14 @@ Register and qualify a printer and a balance, check the balance over MT-SICS,
 train the operator, clear the line (checked by a second person), print a
 recorded cytotoxic batch, refuse the next one until the printer is cleaned,
 print the patient label, and read all of it back from the batch record (the extrusion
-pressure of every unit included).
+pressure of every unit included). Then the nozzle clogs in a third batch: the
+pressure alarm stops it, the operator acknowledges the alarm with a reason, and
+the batch record shows the alarm and who acknowledged it, why and when.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -78,8 +81,45 @@ def test_equipment_people_and_room_on_the_command_line(cli: Cli, tmp_path: Path)
         _clean(cli)
         code, out, err = _run(cli, ports)
         assert code == 0 and json.loads(out)["status"] == "completed", err
+        clogged = _clogged_batch(cli, ports, printer)
     _record_shows_everything(cli, first["batch_id"], tmp_path)
     _label(cli, first["batch_id"], tmp_path)
+    _alarm_acknowledged(cli, clogged, tmp_path)
+
+
+def _clogged_batch(cli: Cli, ports: list[str], printer: Any) -> str:
+    """The nozzle half-clogs from unit 2 of the next batch: the load cell sees it first."""
+    code, _, err = cli("equipment", "clean", "PR-01", "--method", "SOP-CYTO-2", "--parts",
+                       "nozzle, syringe holder, plate", "--checked-by", "sup2", "--user", "tech1",
+                       "--password-stdin", stdin=f"{pw('tech1')}\n{pw('sup2')}\n")  # fmt: skip
+    assert code == 0, err
+    process = printer.process
+    process.config = dataclasses.replace(process.config, clog_unit=2, clog_factor=0.5)
+    code, out, err = _run(cli, ports)
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "stopped", err
+    (alarm,) = result["alarms"]
+    assert alarm["kind"] == "over_pressure" and alarm["unit"] <= 2, alarm  # before the balance
+    return str(result["batch_id"])
+
+
+def _alarm_acknowledged(cli: Cli, batch_id: str, tmp_path: Path) -> None:
+    code, out, err = cli.as_user("tech1", "batches", "alarms", batch_id, "--json")
+    (alarm,) = json.loads(out)["alarms"]
+    assert code == 0 and alarm["acknowledged"] is False, err
+    reason = "nozzle clogged: syringe changed, nozzle purged (SOP PR-07)"
+    code, _, err = cli.as_user("tech1", "batches", "ack", batch_id, str(alarm["alarm_id"]),
+                               "--reason", reason, times=2)  # fmt: skip
+    assert code == 0, err
+    out_json = tmp_path / "clogged.json"
+    code, _, err = cli.as_user("sup1", "batches", "export", batch_id, "--format", "json",
+                               "--out", str(out_json))  # fmt: skip
+    assert code == 0, err
+    record: dict[str, Any] = json.loads(out_json.read_text(encoding="utf-8"))
+    (shown,) = record["alarms"]
+    ack = shown["acknowledgement"]
+    assert shown["kind"] == alarm["kind"] and ack["acknowledged_by"] == "tech1"
+    assert ack["reason"] == reason and ack["alarm_sha256"] and ack["acknowledged_at"]
 
 
 def _equip(cli: Cli, balance_port: str) -> None:
