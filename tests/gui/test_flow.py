@@ -175,6 +175,22 @@ def test_a_simulator_batch_is_closed_as_training_not_released(
     assert panel.signed.text().startswith("Reviewed by Rosa Weiss")
     _switch(window, station, SUPERVISOR)
     assert panel.meaning.findData("released") == -1  # never offered: pending, not for patients
+    cu = window.qc.cu  # even once its content uniformity passes, release is not offered
+    cu.select_button.click()
+    assert cu.status is not None, cu.error.text()
+    units = cu.status.samples[0].units
+    cu.results.setPlainText("\n".join(f"{n}; {14.7 + n / 20:.2f}" for n in units))
+    cu.basis.setCurrentIndex(cu.basis.findData("mg"))
+    cu.method.setText("HPLC-UV, SOP QC-12")
+    cu.enter_button.click()
+    assert cu.verdict.text() == "PASS", cu.error.text()
+    assert panel.meaning.findData("released") == -1
+    status = panel.status.text()
+    assert "QC PASS, but NOT FOR PATIENT USE (" in status and "simulat" in status, status
+    assert "close it with Reject" in status
+    _switch(window, station, REVIEWER)  # the assays changed the record: reviewed again
+    _sign(panel, REVIEWER, "reviewed")
+    _switch(window, station, SUPERVISOR)
     _sign(panel, SUPERVISOR, "rejected")
     assert "Rejected by Maria Keller (m.keller) on " in panel.signed.text()
     assert station.session.batch(window.print_page.result.batch_id).status == "rejected"

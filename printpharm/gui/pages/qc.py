@@ -191,13 +191,18 @@ class QcPage(QWidget):
         if result is None:
             return
         verdict: str = result.qc.verdict
+        not_for_patient: str | None = None
         if self.cu.batch_id is not None and result.status == "completed":
             try:
                 verdict = self._ws.lots.batch_verdict(self.cu.batch_id)
+                use, why = self._ws.lots.patient_use(self.cu.batch_id)
+                not_for_patient = None if use else why
             except PrintpharmError:
                 pass  # not recorded (or no longer readable): the run's own verdict stands
         releasable = result.status == "completed" and verdict in RELEASABLE_VERDICTS
-        self.release.set_batch(result.batch_id, releasable, self._author, verdict)
+        self.release.set_batch(
+            result.batch_id, releasable, self._author, verdict, not_for_patient=not_for_patient
+        )
 
     def refresh(self) -> None:
         """Re-evaluate the typed masses."""

@@ -71,24 +71,36 @@ class ReleasePanel(QGroupBox):
         self.refresh()
 
     def set_batch(
-        self, batch_id: str, releasable: bool, author: str | None, verdict: str = ""
+        self,
+        batch_id: str,
+        releasable: bool,
+        author: str | None,
+        verdict: str = "",
+        *,
+        not_for_patient: str | None = None,
     ) -> None:
         """Offer a printed batch for review and disposition (release only on a releasable QC).
 
-        ``verdict`` is the QC verdict as recorded (e.g. ``pending_content_uniformity``).
+        ``verdict`` is the QC verdict as recorded (e.g. ``pending_content_uniformity``);
+        ``not_for_patient`` why the batch may never be released (a simulator, a
+        research batch): then release is not offered, whatever the QC says.
         """
         self._batch_id, self._author = batch_id, author
         self.meaning.clear()
         self.meaning.addItem(self.tr("Reviewed: record and audit trail checked"), "reviewed")
-        if releasable:
+        if releasable and not_for_patient is None:
             self.meaning.addItem(self.tr("Release for dispensing (needs a review)"), "released")
         self.meaning.addItem(self.tr("Reject"), "rejected")
         named = verdict.upper().replace("_", " ")
-        said = (
-            self.tr("QC {verdict}, may be released").format(verdict=named or "passed")
-            if releasable
-            else self.tr("QC {verdict}, not releasable").format(verdict=named or "did not pass")
-        )
+        if not_for_patient is not None:
+            said = self.tr(
+                "QC {verdict}, but NOT FOR PATIENT USE ({why}): it cannot be released; close it "
+                "with Reject"
+            ).format(verdict=named or "passed", why=not_for_patient)
+        elif releasable:
+            said = self.tr("QC {verdict}, may be released").format(verdict=named or "passed")
+        else:
+            said = self.tr("QC {verdict}, not releasable").format(verdict=named or "did not pass")
         self.status.setText(
             self.tr("Batch {id} printed by {who}: {verdict}.").format(
                 id=batch_id, who=author or "?", verdict=said

@@ -210,12 +210,25 @@ class BatchRecordsService:
                 f"trail ({'; '.join(forged[:3])}); run `printpharm audit verify`"
             )
 
-    def _require_patient_use(self, row: BatchRow) -> None:
-        """Only a batch for patient use is released; others are closed by a rejection."""
+    def patient_use(self, session: UserSession, batch_id: str) -> tuple[bool, str]:
+        """Whether the batch may ever be released for a patient, and why (as release judges).
+
+        Raises
+        ------
+        PermissionDenied, RecordError
+            As :meth:`get`.
+        """
+        return self._patient_use(self.get(session, batch_id))
+
+    def _patient_use(self, row: BatchRow) -> tuple[bool, str]:
         from printpharm.services.records.export import patient_use
 
         with self._auth.uow(write=False) as uow:
-            use, why = patient_use(row, uow.events(batch_id=row.batch_id))
+            return patient_use(row, uow.events(batch_id=row.batch_id))
+
+    def _require_patient_use(self, row: BatchRow) -> None:
+        """Only a batch for patient use is released; others are closed by a rejection."""
+        use, why = self._patient_use(row)
         if not use:
             raise SignatureError(
                 f"batch {row.batch_id} is NOT FOR PATIENT USE ({why}): it cannot be released; "

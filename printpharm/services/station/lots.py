@@ -257,6 +257,11 @@ class StationLots:
         qc = BatchRecordsService(*self._auth()).qc(user, batch_id)
         return str(qc.get("verdict", "not_evaluated"))
 
+    def patient_use(self, batch_id: str) -> tuple[bool, str]:
+        """Whether the batch may ever be released for a patient, and why not (release's rule)."""
+        user = self._session.require(Operation.VIEW_RECORDS)
+        return BatchRecordsService(*self._auth()).patient_use(user, batch_id)
+
     def cu_status(self, batch_id: str) -> CuStatus:
         """The batch's content-uniformity status."""
         user = self._session.require(Operation.VIEW_RECORDS)
