@@ -81,10 +81,11 @@ def _alarms(args: argparse.Namespace) -> int:
 
 
 def _ack(args: argparse.Namespace) -> int:
+    """``batches ack BATCH ALARM`` and ``alarms ack ALARM`` (no ``batch``: the station's)."""
     with logged_in(args) as (services, session, secrets):
         password = secrets.ask(f"re-enter the password of {args.user} to acknowledge: ")
         done = AlarmAcknowledgements(services.auth).acknowledge(
-            session, args.batch, args.alarm, args.reason, args.user, password
+            session, getattr(args, "batch", None), args.alarm, args.reason, args.user, password
         )
     emit(args, _payload(done), f"alarm {done.describe()}\n{done.ack_text()}")
     return 0
@@ -106,16 +107,6 @@ def _station(args: argparse.Namespace) -> int:
     return 0
 
 
-def _station_ack(args: argparse.Namespace) -> int:
-    with logged_in(args) as (services, session, secrets):
-        password = secrets.ask(f"re-enter the password of {args.user} to acknowledge: ")
-        done = AlarmAcknowledgements(services.auth).acknowledge(
-            session, None, args.alarm, args.reason, args.user, password
-        )
-    emit(args, _payload(done), f"alarm {done.describe()}\n{done.ack_text()}")
-    return 0
-
-
 def register(subparsers: Sub) -> None:
     """Register ``alarms list`` and ``alarms ack`` (the station's alarms, of no batch)."""
     group = subparsers.add_parser(
@@ -128,15 +119,22 @@ def register(subparsers: Sub) -> None:
     p.add_argument("--open", action="store_true", help="only those not acknowledged yet")
     p.set_defaults(func=_station)
     add_records_args(p)
-    p = sub.add_parser(
-        "ack",
-        help="acknowledge a station alarm with a reason (your password again)",
-        description="Acknowledge one alarm of no batch (its number from 'alarms list'); "
+    _ack_parser(
+        sub,
+        "acknowledge a station alarm with a reason (your password again)",
+        "Acknowledge one alarm of no batch (its number from 'alarms list'); "
         "supervisors and administrators may.",
+        batch=False,
     )
+
+
+def _ack_parser(sub: Sub, help_: str, description: str, *, batch: bool) -> None:
+    p = sub.add_parser("ack", help=help_, description=description)
+    if batch:
+        p.add_argument("batch")
     p.add_argument("alarm", type=whole_number_arg, help="the alarm's number (#)")
     p.add_argument("--reason", required=True, metavar="TEXT", help="why, and what was done")
-    p.set_defaults(func=_station_ack)
+    p.set_defaults(func=_ack)
     add_records_args(p)
 
 
@@ -146,17 +144,13 @@ def register_batches(batches: Sub) -> None:
     p.add_argument("batch")
     p.set_defaults(func=_alarms)
     add_records_args(p)
-    p = batches.add_parser(
-        "ack",
-        help="acknowledge an alarm with a reason (your password again)",
-        description="Acknowledge one alarm of a batch (its number from 'batches alarms'); "
+    _ack_parser(
+        batches,
+        "acknowledge an alarm with a reason (your password again)",
+        "Acknowledge one alarm of a batch (its number from 'batches alarms'); "
         "review, release and rejection wait until every alarm is acknowledged.",
+        batch=True,
     )
-    p.add_argument("batch")
-    p.add_argument("alarm", type=whole_number_arg, help="the alarm's number (#)")
-    p.add_argument("--reason", required=True, metavar="TEXT", help="why, and what was done")
-    p.set_defaults(func=_ack)
-    add_records_args(p)
 
 
 def pause_acknowledger(

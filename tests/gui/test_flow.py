@@ -147,6 +147,24 @@ def _sign(panel, who: tuple[str, str, str], meaning: str, password: str | None =
     panel.sign_button.click()
 
 
+def _enter_passing_assays(cu) -> None:  # type: ignore[no-untyped-def]
+    """Type passing assays (mg) of the units printpharm chose, and enter them."""
+    units = cu.status.samples[0].units
+    cu.results.setPlainText("\n".join(f"{n}; {14.7 + n / 20:.2f}" for n in units))
+    cu.basis.setCurrentIndex(cu.basis.findData("mg"))
+    cu.method.setText("HPLC-UV, SOP QC-12")
+    cu.enter_button.click()
+    assert cu.verdict.text() == "PASS", cu.error.text()
+
+
+def _assays_pass(window: MainWindow) -> None:
+    """Let printpharm choose the units to assay, and enter passing results."""
+    cu = window.qc.cu
+    cu.select_button.click()
+    assert cu.status is not None, cu.error.text()
+    _enter_passing_assays(cu)
+
+
 def _open_as(qtbot, station, settings, who: tuple[str, str, str]) -> MainWindow:  # type: ignore[no-untyped-def]
     station.session.login(who[0], who[2])
     window = MainWindow(station, settings)
@@ -175,15 +193,7 @@ def test_a_simulator_batch_is_closed_as_training_not_released(
     assert panel.signed.text().startswith("Reviewed by Rosa Weiss")
     _switch(window, station, SUPERVISOR)
     assert panel.meaning.findData("released") == -1  # never offered: pending, not for patients
-    cu = window.qc.cu  # even once its content uniformity passes, release is not offered
-    cu.select_button.click()
-    assert cu.status is not None, cu.error.text()
-    units = cu.status.samples[0].units
-    cu.results.setPlainText("\n".join(f"{n}; {14.7 + n / 20:.2f}" for n in units))
-    cu.basis.setCurrentIndex(cu.basis.findData("mg"))
-    cu.method.setText("HPLC-UV, SOP QC-12")
-    cu.enter_button.click()
-    assert cu.verdict.text() == "PASS", cu.error.text()
+    _assays_pass(window)  # even once its content uniformity passes, release is not offered
     assert panel.meaning.findData("released") == -1
     status = panel.status.text()
     assert "QC PASS, but NOT FOR PATIENT USE (" in status and "simulat" in status, status
@@ -241,12 +251,7 @@ def test_review_then_release_with_electronic_signatures(
     cu.select_button.click()
     assert cu.status is not None and cu.status.state == "PENDING", cu.error.text()
     assert panel.meaning.findData("released") == -1  # chosen, not yet assayed
-    units = cu.status.samples[0].units
-    cu.results.setPlainText("\n".join(f"{n}; {14.7 + n / 20:.2f}" for n in units))
-    cu.basis.setCurrentIndex(cu.basis.findData("mg"))
-    cu.method.setText("HPLC-UV, SOP QC-12")
-    cu.enter_button.click()
-    assert cu.verdict.text() == "PASS", cu.error.text()
+    _enter_passing_assays(cu)
     assert "QC PASS, may be released" in panel.status.text()  # the record's verdict now
     assert "the run's QC PENDING_CONTENT_UNIFORMITY" in window.qc.run_report.text()
     _sign(panel, SUPERVISOR, "released")  # the review predates the assays
