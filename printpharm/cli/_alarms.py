@@ -111,7 +111,7 @@ def register(subparsers: Sub) -> None:
     """Register ``alarms list`` and ``alarms ack`` (the station's alarms, of no batch)."""
     group = subparsers.add_parser(
         "alarms",
-        help="the station's alarms (lockouts, audit chain, break-glass) and their acknowledgement",
+        help="the station's alarms (lockouts, audit chain, break-glass): list, acknowledge",
         description="Alarms that belong to no batch. A batch's alarms: printpharm batches alarms.",
     )
     sub = group.add_subparsers(dest="alarms_command", required=True, metavar="COMMAND")
