@@ -107,9 +107,7 @@ class BatchRecordsService:
         """
         self._auth.require(session, Operation.VIEW_RECORDS)
         with self._auth.uow(write=False) as uow:
-            row = uow.batches.get(batch_id)
-        if row is None:
-            raise RecordError(f"batch {shown(batch_id)} does not exist")
+            row = uow.batches.require(batch_id)
         return row
 
     def signatures(

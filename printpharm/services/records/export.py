@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from printpharm.core.text import shown
-from printpharm.errors import InputError, RecordError
+from printpharm.errors import InputError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService, manifestation
@@ -105,9 +104,7 @@ def build_view(uow: UnitOfWork, batch_id: str, exported_by: str) -> BatchRecordV
     RecordError
         No such batch.
     """
-    row = uow.batches.get(batch_id)
-    if row is None:
-        raise RecordError(f"batch {shown(batch_id)} does not exist")
+    row = uow.batches.require(batch_id)
     events = uow.events(batch_id=batch_id)
     signable = batch_signable(row)
     signatures = []

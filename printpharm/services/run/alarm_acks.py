@@ -160,8 +160,7 @@ class AlarmAcknowledgements:
         """
         self._auth.require(session, Operation.VIEW_RECORDS)
         with self._auth.uow(write=False) as uow:
-            if uow.batches.get(batch_id) is None:
-                raise RecordError(f"batch {batch_id!r} does not exist")
+            uow.batches.require(batch_id)
             return batch_alarms(uow, batch_id)
 
     def open_pause(self, session: UserSession, batch_id: str) -> BatchAlarm | None:
