@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from printpharm.core.text import shown
 from printpharm.errors import InputError, RecordError
 from printpharm.storage.canonical import canonical_json
 from printpharm.storage.content_uniformity import CuRepository, CuResult, CuSample
@@ -182,6 +183,19 @@ class BatchRepository:
         self._s.flush()
         row = self.get(batch_id)
         assert row is not None
+        return row
+
+    def require(self, batch_id: str) -> BatchRow:
+        """Return a batch with its units.
+
+        Raises
+        ------
+        RecordError
+            No such batch (the one message every service gives for it).
+        """
+        row = self.get(batch_id)
+        if row is None:
+            raise RecordError(f"batch {shown(batch_id)} does not exist")
         return row
 
     def get(self, batch_id: str) -> BatchRow | None:

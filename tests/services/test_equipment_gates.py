@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from printpharm.catalog import Catalog
-from printpharm.errors import PermissionDenied, PreflightError
+from printpharm.errors import AuthenticationFailed, PermissionDenied, PreflightError
 from printpharm.services.control.equipment import (
     add_equipment,
     list_equipment,
@@ -228,6 +228,10 @@ def test_a_printer_is_cleaned_after_a_cytotoxic_batch_before_the_next(
                    "hazardous drugs SOP", "correct-horse-42-battery")  # fmt: skip
     with pytest.raises(Exception, match="needs a second person's check"):
         log_cleaning(env.auth, tech, "PR-01", "SOP-CYTO-2", "nozzle, holder, plate")
+    with pytest.raises(AuthenticationFailed) as wrong:  # the one second-person rule: cut echo
+        log_cleaning(env.auth, tech, "PR-01", "SOP-CYTO-2", "nozzle, holder, plate",
+                     checked_by=" " + "s" * 100, checker_password=sup_pw)  # fmt: skip
+    assert "(100 characters)" in str(wrong.value) and len(str(wrong.value)) < 200
     entry = log_cleaning(env.auth, tech, "PR-01", "SOP-CYTO-2", "nozzle, holder, plate",
                          checked_by="sup2", checker_password=sup_pw)  # fmt: skip
     assert entry.cytotoxic and entry.checked_by == "sup2"

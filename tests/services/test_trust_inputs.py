@@ -12,6 +12,9 @@ from printpharm.core.text import shown
 from printpharm.devices.printer import PrinterLink
 from printpharm.errors import InputError, PreflightError, RecordError
 from printpharm.services.records.batches import BatchRecordsService
+from printpharm.services.records.content_uniformity import CuService
+from printpharm.services.records.export import BatchExportService
+from printpharm.services.run.alarm_acks import AlarmAcknowledgements
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.loop import run_batch
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
@@ -46,6 +49,25 @@ def test_long_ids_are_echoed_cut(env: Env) -> None:
     with pytest.raises(RecordError) as missing:
         BatchRecordsService(env.auth, env.records).get(env.admin, "B" * HUGE)
     assert len(str(missing.value)) < 200 and str(missing.value).endswith("does not exist")
+
+
+def test_every_service_that_reads_one_batch_says_the_same_about_an_unknown_one(env: Env) -> None:
+    """One rule (storage's ``BatchRepository.require``): named, cut, the same words."""
+    admin = env.admin
+    assert admin is not None
+    reads = {
+        "records": lambda b: BatchRecordsService(env.auth, env.records).get(admin, b),
+        "export": lambda b: BatchExportService(env.auth, env.db).view(admin, b),
+        "content uniformity": lambda b: CuService(env.auth).status(admin, b),
+        "alarms": lambda b: AlarmAcknowledgements(env.auth).alarms(admin, b),
+    }
+    messages = {}
+    for name, read in reads.items():
+        with pytest.raises(RecordError) as missing:
+            read("B" * HUGE)
+        messages[name] = str(missing.value)
+    expected = f"batch {shown('B' * HUGE)} does not exist"
+    assert messages == dict.fromkeys(reads, expected)
 
 
 class _StallingTransport:

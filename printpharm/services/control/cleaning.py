@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from printpharm.errors import AuthenticationFailed, InputError, PermissionDenied
+from printpharm.errors import InputError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.access.second_person import second_person
 from printpharm.services.control.equipment import find_device
 from printpharm.services.run.preflight import PreflightCheck
 from printpharm.storage.audit import AuditEntry
@@ -56,21 +57,12 @@ def _last_batch(uow: UnitOfWork, row: DeviceRow) -> BatchRow | None:
 
 
 def _second_person(auth: AuthService, cleaner: str, checker: str, password: str) -> str:
-    if checker.strip() == cleaner:
-        raise PermissionDenied(
-            f"{cleaner} cleaned and cannot also check the cleaning: a second person checks it"
-        )
-    try:
-        session = auth.login(checker.strip(), password)
-    except AuthenticationFailed as exc:
-        raise AuthenticationFailed(
-            f"second-person check of the cleaning: wrong user ID or password for {checker!r}"
-        ) from exc
-    try:
-        auth.require(session, Operation.CLEAN_EQUIPMENT)
+    with second_person(
+        auth, checker, password, Operation.CLEAN_EQUIPMENT, first=cleaner,
+        same=f"{cleaner} cleaned and cannot also check the cleaning: a second person checks it",
+        check="second-person check of the cleaning",
+    ) as session:  # fmt: skip
         return session.user_id
-    finally:
-        auth.logout(session)
 
 
 def log_cleaning(

@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from printpharm.errors import AuthenticationFailed, InputError, PermissionDenied
+from printpharm.errors import InputError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.access.second_person import second_person
 from printpharm.services.run.override_record import (
     ACTION,
     APPLIED,
@@ -51,20 +52,13 @@ __all__ = [
 ]
 
 
-def _refusal_to_override(
-    dose_record: Mapping[str, Any], reason: str, pharmacist_id: str, entered_by: str
-) -> str:
+def _refusal_to_override(dose_record: Mapping[str, Any], reason: str) -> str:
     """The refusal to override, once the request is one a pharmacist may sign."""
     refusal = refusal_of(dose_record)
     if refusal is None:
         raise InputError("the dose is within its rounding tolerance: there is nothing to override")
     if not reason.strip():
         raise InputError("a dose override needs a reason (it is printed on the batch record)")
-    if pharmacist_id == entered_by:
-        raise PermissionDenied(
-            f"{pharmacist_id} entered this batch and cannot also override its dose: another "
-            "person (a pharmacist) signs the override"
-        )
     return refusal
 
 
@@ -93,19 +87,14 @@ def sign_override(
     """
     entered = auth.require(session, Operation.ENTER_PRESCRIPTION)
     who = pharmacist_id.strip()
-    refusal = _refusal_to_override(dose_record, reason, who, entered.user_id)
-    try:
-        pharmacist = auth.login(who, password)
-    except AuthenticationFailed as exc:
-        raise AuthenticationFailed(f"dose override: wrong user ID or password for {who!r}") from exc
-    try:
-        try:
-            live = auth.require(pharmacist, Operation.OVERRIDE_DOSE)
-        except PermissionDenied as exc:
-            raise PermissionDenied(
-                f"{pharmacist.user_id} may not override a dose ({exc}); a pharmacist "
-                "(supervisor) signs a dose override"
-            ) from exc
+    refusal = _refusal_to_override(dose_record, reason)
+    with second_person(
+        auth, who, password, Operation.OVERRIDE_DOSE, first=entered.user_id,
+        same=f"{who} entered this batch and cannot also override its dose: another "
+        "person (a pharmacist) signs the override",
+        check="dose override",
+        refused=("may not override a dose", "a pharmacist (supervisor) signs a dose override"),
+    ) as live:  # fmt: skip
         digest = override_digest(recipe_id, dose_record)
         entry = override_content(recipe_id, dose_record)
         with auth.uow() as uow:
@@ -115,8 +104,6 @@ def sign_override(
                            new={**entry, "content_sha256": digest,
                                 "entered_by": entered.user_id, "refusal": refusal})
             )  # fmt: skip
-    finally:
-        auth.logout(pharmacist)
     return DoseOverride(
         live.user_id, live.full_name, entered.user_id, reason.strip(), refusal, digest,
         event.occurred_at,

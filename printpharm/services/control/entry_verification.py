@@ -20,9 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from printpharm.errors import AuthenticationFailed, InputError, PermissionDenied
+from printpharm.errors import InputError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.access.second_person import second_person
 from printpharm.services.run.request import RunRequest
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.canonical import canonical_json, sha256_hex
@@ -89,27 +90,16 @@ def verify_entry(
         ``session`` is not live.
     """
     entered = auth.require(session, Operation.ENTER_PRESCRIPTION)
-    if verifier_id.strip() == entered.user_id:
-        raise PermissionDenied(
-            f"{entered.user_id} entered this batch and cannot also verify it: a second "
-            "person (a pharmacist) verifies the prescription entry and the dose"
-        )
     content = entry_content(request)
     digest = _digest(content)
-    try:
-        verifier = auth.login(verifier_id.strip(), password)
-    except AuthenticationFailed as exc:
-        raise AuthenticationFailed(
-            f"second-person check: wrong user ID or password for {verifier_id.strip()!r}"
-        ) from exc
-    try:
-        try:
-            live = auth.require(verifier, Operation.VERIFY_PRESCRIPTION)
-        except PermissionDenied as exc:
-            raise PermissionDenied(
-                f"{verifier.user_id} may not verify an entry ({exc}); a pharmacist "
-                "(supervisor) verifies the prescription entry and the dose"
-            ) from exc
+    with second_person(
+        auth, verifier_id, password, Operation.VERIFY_PRESCRIPTION, first=entered.user_id,
+        same=f"{entered.user_id} entered this batch and cannot also verify it: a second "
+        "person (a pharmacist) verifies the prescription entry and the dose",
+        check="second-person check",
+        refused=("may not verify an entry",
+                 "a pharmacist (supervisor) verifies the prescription entry and the dose"),
+    ) as live:  # fmt: skip
         with auth.uow() as uow:
             uow.audit.append(
                 AuditEntry(
@@ -122,8 +112,6 @@ def verify_entry(
                     batch_id=content["batch_id"],
                 )
             )
-    finally:
-        auth.logout(verifier)
     return EntryVerification(
         content["batch_id"], live.user_id, live.full_name, entered.user_id, digest
     )

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from printpharm.errors import AuthenticationFailed, PermissionDenied, PreflightError
+from printpharm.errors import PreflightError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.access.second_person import second_person
 from printpharm.services.run.preflight import PreflightCheck
 from printpharm.services.run.request import RunRequest
 from printpharm.storage.audit import AuditEntry
@@ -75,21 +76,12 @@ def second_person_required(auth: AuthService) -> bool:
 
 
 def _checker(auth: AuthService, operator: str, checker: str, password: str) -> tuple[str, str]:
-    if checker.strip() == operator:
-        raise PermissionDenied(
-            f"{operator} cleared the line and cannot also check it: a second person does"
-        )
-    try:
-        session = auth.login(checker.strip(), password)
-    except AuthenticationFailed as exc:
-        raise AuthenticationFailed(
-            f"line-clearance check: wrong user ID or password for {checker.strip()!r}"
-        ) from exc
-    try:
-        live = auth.require(session, Operation.RUN_PRINT)
+    with second_person(
+        auth, checker, password, Operation.RUN_PRINT, first=operator,
+        same=f"{operator} cleared the line and cannot also check it: a second person does",
+        check="line-clearance check",
+    ) as live:  # fmt: skip
         return live.user_id, live.full_name
-    finally:
-        auth.logout(session)
 
 
 def clear_line(

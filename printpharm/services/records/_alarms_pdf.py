@@ -10,8 +10,8 @@ from typing import Any
 
 from reportlab.lib import colors
 
-from printpharm.services.records._batch_pdf import _RED, _heading, _p, _table, _time
-from printpharm.services.records.export import BatchRecordView
+from printpharm.services.records._pdf_parts import _RED, _heading, _p, _table, _time
+from printpharm.services.records.record_view import BatchRecordView
 
 __all__ = ["acknowledgements_section"]
 

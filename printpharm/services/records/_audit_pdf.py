@@ -18,7 +18,7 @@ from reportlab.platypus import SimpleDocTemplate, Spacer
 
 from printpharm import __version__
 from printpharm.services.access.site_trust import HeadStamp
-from printpharm.services.records._batch_pdf import _FONT, _esc, _fonts, _p, _table
+from printpharm.services.records._pdf_parts import _FONT, _esc, _fonts, _p, _table
 from printpharm.storage.audit import AuditEvent
 
 __all__ = ["render_audit_pdf"]

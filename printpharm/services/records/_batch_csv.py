@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 
 if TYPE_CHECKING:
-    from printpharm.services.records.export import BatchRecordView
+    from printpharm.services.records.record_view import BatchRecordView
 
 __all__ = ["CALIBRATION_NOT_RECORDED", "assay_text", "calibration_text", "record_to_csv"]
 

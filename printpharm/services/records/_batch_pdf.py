@@ -13,103 +13,38 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
-from reportlab.platypus import TableStyle as TS
+from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer, Table
 
 from printpharm import __version__
+from printpharm.services.records._alarms_pdf import acknowledgements_section
 from printpharm.services.records._batch_csv import assay_text, calibration_text
-from printpharm.services.records.export import BatchRecordView
+from printpharm.services.records._controls_pdf import controls_section
+from printpharm.services.records._pdf_parts import (
+    _FONT,
+    _GREEN,
+    _RED,
+    _esc,
+    _fonts,
+    _heading,
+    _p,
+    _pairs,
+    _table,
+    _time,
+)
+from printpharm.services.records.record_view import BatchRecordView
 from printpharm.services.run.pressure import pressure_text
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 from printpharm.storage.batches import UnitReading
 
 __all__ = ["render_pdf"]
-
-_FONT, _BOLD = "PPVera", "PPVera-Bold"
-_REPLACE = {"→": "->", "Δ": "delta ", "✓": "ok", "\u2009": " "}
-_RED, _GREEN, _GREY = (
-    colors.HexColor("#b00020"),
-    colors.HexColor("#1b5e20"),
-    colors.HexColor("#eeeeee"),
-)
-
-
-def _fonts() -> None:
-    if _FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(_FONT, "Vera.ttf"))
-        pdfmetrics.registerFont(TTFont(_BOLD, "VeraBd.ttf"))
-
-
-def _style(size: float = 8, bold: bool = False, color: Any = colors.black) -> ParagraphStyle:
-    return ParagraphStyle(
-        "s", fontName=_BOLD if bold else _FONT, fontSize=size, leading=size * 1.25,
-        alignment=TA_LEFT, textColor=color,
-    )  # fmt: skip
-
-
-def _esc(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    text = str(value)
-    for a, b in _REPLACE.items():
-        text = text.replace(a, b)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _p(value: Any, size: float = 8, bold: bool = False, color: Any = colors.black) -> Paragraph:
-    return Paragraph(_esc(value), _style(size, bold, color))
-
-
-def _table(
-    rows: Sequence[Sequence[Any]],
-    widths: Sequence[float],
-    header: bool = True,
-    size: float = 7.5,
-    split_rows: bool = False,
-) -> Table:
-    """A gridded table; ``split_rows`` lets a row taller than a page continue on the next."""
-    cells = [
-        [c if isinstance(c, Paragraph) else _p(c, size, header and i == 0) for c in row]
-        for i, row in enumerate(rows)
-    ]
-    table = Table(
-        cells,
-        colWidths=[w * mm for w in widths],
-        repeatRows=1 if header else 0,
-        splitInRow=1 if split_rows else 0,
-    )
-    style = [
-        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 2),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-        ("TOPPADDING", (0, 0), (-1, -1), 1),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-    ]
-    if header:
-        style.append(("BACKGROUND", (0, 0), (-1, 0), _GREY))
-    table.setStyle(TS(style))
-    return table
-
-
-def _pairs(items: Iterable[tuple[str, Any]], widths: tuple[float, float] = (45, 135)) -> Table:
-    return _table([(k, v) for k, v in items], widths, header=False)
-
-
-def _heading(text: str) -> Paragraph:
-    return Paragraph(_esc(text), _style(10.5, bold=True))
 
 
 def _status_box(v: BatchRecordView) -> Table:
@@ -388,11 +323,6 @@ def _changes(v: BatchRecordView) -> list[Any]:
     return [*out, _table(rows, (11, 30, 18, 14, 50, 57))]
 
 
-def _time(value: Any) -> str:
-    text = str(value or "")
-    return text[:19].replace("T", " ") if len(text) >= 19 else _esc(value)
-
-
 def _span(value: Any) -> str:
     if isinstance(value, list | tuple) and len(value) == 2:
         low, high = (str(x) for x in value)
@@ -468,9 +398,6 @@ def render_pdf(view: BatchRecordView) -> bytes:
         gap,
         _status_box(view),
     ]
-    from printpharm.services.records._alarms_pdf import acknowledgements_section
-    from printpharm.services.records._controls_pdf import controls_section
-
     parts = (_prescription, _recipe_devices, controls_section, _units, _alarms,
              acknowledgements_section, _qc, _signatures, _changes)  # fmt: skip
     for part in parts:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from printpharm.services.records._batch_pdf import _heading, _pairs
-from printpharm.services.records.export import BatchRecordView
+from printpharm.services.records._pdf_parts import _heading, _pairs
+from printpharm.services.records.record_view import BatchRecordView
 
 __all__ = ["controls_section"]
 

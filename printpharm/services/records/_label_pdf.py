@@ -18,7 +18,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from printpharm.services.records._datamatrix import gs1_datamatrix
-from printpharm.services.records.labels import LABEL_WIDTHS_MM, LabelContent
+from printpharm.services.records.label_content import LABEL_WIDTHS_MM, LabelContent
 
 __all__ = ["MODULE_MM", "render_label_pdf"]
 

@@ -11,7 +11,7 @@ not the last; an underscore in the data is written ``__``.
 from __future__ import annotations
 
 from printpharm.core.labelling import GS1Element
-from printpharm.services.records.labels import LABEL_WIDTHS_MM, LabelContent
+from printpharm.services.records.label_content import LABEL_WIDTHS_MM, LabelContent
 
 __all__ = ["DOTS_PER_MM", "gs1_field_data", "render_zpl"]
 

@@ -9,7 +9,7 @@ once there are any). One gate decides whether a batch may be released
 rests on (batch, units, content-uniformity samples and results, the ink lot) match
 the audit trail and its signatures are sealed (issue 13); the batch is for patient
 use — a locked library, a verified entry, a released lot, never a simulator
-(:func:`printpharm.services.records.export.patient_use`); a valid ``reviewed``
+(:func:`printpharm.services.records.patient_use.patient_use`); a valid ``reviewed``
 signature of the same content by someone else (audit-trail review, AUD-12); every
 alarm of the batch acknowledged (:mod:`printpharm.services.run.alarm_acks`; review
 and rejection need that too); and a QC verdict that may be released: ``pass``, or
@@ -39,6 +39,7 @@ from printpharm.services.access.signatures import (
 )
 from printpharm.services.access.site_trust import anchor_after
 from printpharm.services.records.content_uniformity import CuStatus, batch_qc, cu_status
+from printpharm.services.records.patient_use import patient_use
 from printpharm.services.run.alarm_acks import require_acknowledged
 from printpharm.services.run.lease import lease_is_live
 from printpharm.services.run.result import RELEASABLE_VERDICTS
@@ -106,9 +107,7 @@ class BatchRecordsService:
         """
         self._auth.require(session, Operation.VIEW_RECORDS)
         with self._auth.uow(write=False) as uow:
-            row = uow.batches.get(batch_id)
-        if row is None:
-            raise RecordError(f"batch {shown(batch_id)} does not exist")
+            row = uow.batches.require(batch_id)
         return row
 
     def signatures(
@@ -221,8 +220,6 @@ class BatchRecordsService:
         return self._patient_use(self.get(session, batch_id))
 
     def _patient_use(self, row: BatchRow) -> tuple[bool, str]:
-        from printpharm.services.records.export import patient_use
-
         with self._auth.uow(write=False) as uow:
             return patient_use(row, uow.events(batch_id=row.batch_id))
 

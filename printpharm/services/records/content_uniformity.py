@@ -240,7 +240,7 @@ class CuService:
         """
         self._auth.require(session, Operation.VIEW_RECORDS)
         with self._auth.uow(write=False) as uow:
-            return cu_status(_batch(uow.batches.get(batch_id), batch_id))
+            return cu_status(uow.batches.require(batch_id))
 
     def select(self, session: UserSession, batch_id: str) -> CuSample:
         """Choose at random the units of the next stage (10, then 20 more), record and audit them.
@@ -257,7 +257,7 @@ class CuService:
         """
         live = self._auth.require(session, Operation.EVALUATE_QC)
         with self._auth.uow() as uow:
-            row = _batch(uow.batches.get(batch_id), batch_id)
+            row = uow.batches.require(batch_id)
             if row.status != "completed":
                 raise RecordError(
                     f"batch {batch_id} is {row.status}: only a completed batch is assayed"
@@ -325,7 +325,7 @@ class CuService:
         if not entries:
             raise InputError(f"batch {batch_id}: no results given")
         with self._auth.uow() as uow:
-            row = _batch(uow.batches.get(batch_id), batch_id)
+            row = uow.batches.require(batch_id)
             chosen = {n for s in row.cu_samples for n in s.units}
             others = sorted(e.unit for e in entries if e.unit not in chosen)
         if others:
@@ -337,7 +337,7 @@ class CuService:
                 for e in entries
             ]
             uow.cu.add_results(batch_id, stamped)
-            status = cu_status(_batch(uow.batches.get(batch_id), batch_id))
+            status = cu_status(uow.batches.require(batch_id))
             uow.audit.append(
                 AuditEntry(
                     "content_uniformity",
@@ -395,12 +395,6 @@ class CuService:
             f"batch {batch_id}: unit(s) {others} were not chosen for assay (chosen: {chosen}); "
             "results for other units are refused"
         )
-
-
-def _batch(row: BatchRow | None, batch_id: str) -> BatchRow:
-    if row is None:
-        raise RecordError(f"batch {batch_id!r} does not exist")
-    return row
 
 
 def _next_stage(status: CuStatus, batch_id: str) -> int:

@@ -22,15 +22,14 @@ from typing import Any
 
 from printpharm.core.labelling import (
     BeyondUse,
-    GS1Element,
     beyond_use_date,
     gs1_elements,
-    gs1_text,
 )
 from printpharm.errors import InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.records.export import build_view
+from printpharm.services.records.label_content import LABEL_WIDTHS_MM, LabelContent
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow
@@ -48,32 +47,8 @@ __all__ = [
 
 #: Label files printpharm writes.
 LABEL_FORMATS = ("pdf", "zpl")
-#: Label roll widths (mm) and the label length used for each (mm).
-LABEL_WIDTHS_MM: dict[int, int] = {62: 90, 102: 76}
 #: The warning a cytotoxic API puts on the label.
 CYTOTOXIC_WARNING = "CYTOTOXIC: wear gloves to handle; do not crush, split or chew"
-
-
-@dataclass(frozen=True)
-class LabelContent:
-    """Everything printed on one label (text already decided; renderers only lay it out)."""
-
-    batch_id: str
-    patient: str
-    drug_line: str
-    units: int
-    directions: str
-    beyond_use: BeyondUse
-    storage: str
-    warnings: tuple[str, ...]
-    for_patient: bool
-    banner: str | None
-    gs1: tuple[GS1Element, ...]
-
-    @property
-    def gs1_text(self) -> str:
-        """The DataMatrix content in human-readable form: ``(17)271231(10)...``."""
-        return gs1_text(self.gs1)
 
 
 @dataclass(frozen=True)

@@ -193,8 +193,7 @@ class AlarmAcknowledgements:
         with self._auth.uow(write=False) as uow:
             if batch_id is None:
                 return station_alarms(uow)
-            if uow.batches.get(batch_id) is None:
-                raise RecordError(f"batch {batch_id!r} does not exist")
+            uow.batches.require(batch_id)
             return batch_alarms(uow, batch_id)
 
     def open_pause(self, session: UserSession, batch_id: str) -> BatchAlarm | None:
