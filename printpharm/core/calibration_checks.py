@@ -52,7 +52,8 @@ def exact(value: float) -> Decimal:
 class AcceptanceCriteria:
     """What a site accepts of a calibration fit (site settings ``calibration.*``).
 
-    ``max_residual_sd_pct`` is the residual SD in % of the mean weighed mass;
+    ``max_residual_sd_pct`` is the residual SD in % of the mean weighed mass (for a
+    relative fit, its relative residual SD in %);
     ``min_volume_ratio`` the largest volume over the smallest; ``min_points_per_decade``
     the points over ``log10`` of that ratio.
     """
