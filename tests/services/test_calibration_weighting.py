@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,16 @@ def test_a_weighted_fit_is_refused_on_its_relative_residual_sd(
         "the 1/m²-weighted line); the site allows 2 %"
     ) in str(refused.value)
     assert service.list(team["insp"][1]) == []
+
+
+def test_the_calibration_plot_states_the_weighting(tmp_path: Path) -> None:
+    from printpharm.services.control.calibration_plot import write_plot
+
+    volumes, masses = [float(v) for v, _ in POINTS], [float(m) for _, m in POINTS]
+    for weighting, said in (("relative", "least squares weighted 1/m̂² (relative noise)"),
+                            ("unweighted", "ordinary least squares (unweighted)")):  # fmt: skip
+        line = fit_calibration(volumes, masses, weighting=weighting)  # type: ignore[arg-type]
+        svg = write_plot(line, list(zip(volumes, masses, strict=True)), "t", tmp_path / "p.svg")
+        text = svg.read_text(encoding="utf-8")
+        assert f"fit: {said}" in text
+        assert ("relative residual SD = 1" in text) is (weighting == "relative")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from printpharm.core.calibration import LinearCalibration, weighting_text
+from printpharm.core.calibration import LinearCalibration
 from printpharm.errors import InputError
 
 __all__ = ["PLOT_FORMATS", "write_plot"]
@@ -145,7 +145,9 @@ def _drawing(line: LinearCalibration, points: Sequence[tuple[float, float]], tit
              f"{abs(line.b_mg):.4g} mg   n = {line.n}   R² = {line.r2:.6f}   "
              f"residual SD = {line.residual_sd_mg:.4g} mg")  # fmt: skip
     d.add(String(_LEFT, _H - 38, stats, fontSize=8))
-    fit = f"fit: {weighting_text(line.weighting)}"
+    relative = line.weighting == "relative"
+    fit = "fit: " + ("least squares weighted 1/m̂² (relative noise)" if relative
+                     else "ordinary least squares (unweighted)")  # fmt: skip
     if line.residual_sd_rel is not None:
         fit += f"   relative residual SD = {line.residual_sd_rel * 100:.3g} %"
     d.add(String(_LEFT, _H - 50, fit, fontSize=8))
