@@ -30,7 +30,13 @@ from typing import Any, TypeAlias
 from printpharm.catalog import load_catalog
 from printpharm.cli._auth_args import add_records_args, logged_in
 from printpharm.cli._common import emit, whole_number_arg
-from printpharm.core.calibration import LinearCalibration, fit_calibration
+from printpharm.core.calibration import (
+    DEFAULT_WEIGHTING,
+    WEIGHTINGS,
+    LinearCalibration,
+    fit_calibration,
+    weighting_text,
+)
 from printpharm.core.calibration_checks import exact
 from printpharm.errors import InputError
 from printpharm.services.access.signatures import manifestation
@@ -100,7 +106,10 @@ def _fit_lines(line: LinearCalibration, masses: list[Decimal]) -> list[str]:
         f"R² = {line.r2:.10f}; residual SD = {line.residual_sd_mg:.4f} mg "
         f"({line.residual_sd_mg / mean * 100:.3f} % of the mean mass {mean:.2f} mg)",
         f"95 % prediction interval of one unit at the series' ends: {ends}",
-    ]
+        f"fit: {weighting_text(line.weighting)}"
+        + ("" if line.residual_sd_rel is None else
+           f"; relative residual SD = {line.residual_sd_rel * 100:.3f} %"),
+    ]  # fmt: skip
 
 
 def _context(
@@ -132,7 +141,7 @@ def _series(args: argparse.Namespace) -> int:
         f"calibration-{args.ink}-{args.printer}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pdf"
     )
     request = FitRequest(args.ink, args.printer, (), args.ink_version, args.printer_asset,
-                         args.lot)  # fmt: skip
+                         args.lot, weighting=args.weighting)  # fmt: skip
     lines = [f"calibration series of {args.ink} on {args.printer} (recipe {plan.recipe.id}): "
              f"{levels_text(plan)}", *plan.notes]  # fmt: skip
     with logged_in(args) as (services, session, _):
@@ -151,7 +160,8 @@ def _series(args: argparse.Namespace) -> int:
             context = _context(args, plan, ports, devices, points,
                                catalog.file_sha256("recipe", plan.recipe.id))  # fmt: skip
         pairs = tuple((p.volume_mm3, p.mass_mg) for p in points)
-        line = fit_calibration([float(v) for v, _ in pairs], [float(m) for _, m in pairs])
+        line = fit_calibration([float(v) for v, _ in pairs], [float(m) for _, m in pairs],
+                               weighting=request.weighting)  # fmt: skip
         from printpharm.services.control.calibration_plot import write_plot
 
         title = f"Calibration series — {args.ink} v{ink_version} on {args.printer}"
@@ -162,7 +172,7 @@ def _series(args: argparse.Namespace) -> int:
         record = service.fit(
             session,
             FitRequest(args.ink, args.printer, pairs, ink_version, args.printer_asset, args.lot,
-                       context),
+                       context, args.weighting),
         )  # fmt: skip
     view = CalibrationView(record)
     payload = {**_payload(view), "plot": str(plot), "series_notes": list(plan.notes)}
@@ -183,7 +193,8 @@ def _payload(view: CalibrationView) -> dict[str, Any]:
         "printer_type": r.printer_type, "printer_asset": r.printer_asset,
         "lot_number": r.lot_number, "a_mg_per_mm3": r.a_mg_per_mm3, "b_mg": r.b_mg,
         "n": r.n_points, "r2": r.r2, "residual_sd_mg": r.residual_sd_mg,
-        "v_min_mm3": r.v_min_mm3, "v_max_mm3": r.v_max_mm3,
+        "v_min_mm3": r.v_min_mm3, "v_max_mm3": r.v_max_mm3, "weighting": r.weighting,
+        "residual_sd_rel": None if line.residual_sd_rel is None else exact(line.residual_sd_rel),
         "prediction_interval_at_ends": _intervals(line),
         "points": [{"volume_mm3": v, "mass_mg": m} for v, m in r.points],
         "context": r.context, "content_sha256": r.content_sha256,
@@ -275,6 +286,9 @@ def _series_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replicates", type=whole_number_arg, default=DEFAULT_REPLICATES,
                    metavar="N", help="discs per volume (default %(default)s)")  # fmt: skip
     p.add_argument("--plot", type=Path, metavar="FILE", help="plot file (.pdf or .svg)")
+    p.add_argument("--weighting", choices=WEIGHTINGS, default=DEFAULT_WEIGHTING,
+                   help="least squares weighted 1/mass² for relative noise (default), or "
+                        "unweighted for a scatter constant in mg")  # fmt: skip
     p.add_argument("--printer-port", metavar="P", help="printer port or URL (default: simulator)")
     p.add_argument("--balance-port", metavar="Q", help="balance port or URL")
     p.add_argument("--sim-option", action="append", default=[], metavar="KEY=VALUE",

@@ -48,7 +48,11 @@ from printpharm.services.control.print_authority import (
 )
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.records.content_uniformity import cu_requirement_of
-from printpharm.services.run.devices import connected_devices, simulator_urls
+from printpharm.services.run.devices import (
+    connected_devices,
+    run_simulator_urls,
+    split_sim_options,
+)
 from printpharm.services.run.events import Alarm, FlowCorrected, Heating, UnitWeighed
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.planning import PlanResult
@@ -176,7 +180,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.set_defaults(func=_run)
 
 
-def _device_urls(args: argparse.Namespace, catalog: Catalog, recipe_id: str) -> tuple[str, str]:
+#: The ports given, or the built-in simulators' options (linked once the run is planned).
+_Ports = tuple[str, str] | dict[str, str]
+
+
+def _device_urls(args: argparse.Namespace) -> _Ports:
     ports = (args.printer_port, args.balance_port)
     if any(ports) and args.simulate:
         raise InputError("--simulate and --printer-port/--balance-port exclude each other")
@@ -192,8 +200,8 @@ def _device_urls(args: argparse.Namespace, catalog: Catalog, recipe_id: str) -> 
         if not sep or not key.strip():
             raise InputError(f"--sim-option {text!r} is not KEY=VALUE")
         options[key.strip()] = value.strip()
-    recipe = catalog.recipe(recipe_id)
-    return simulator_urls(catalog.printer(recipe.printer), catalog.ink(recipe.ink), options)
+    split_sim_options(options)  # an unknown option is refused before anything is planned
+    return options
 
 
 def _clearance(
@@ -340,7 +348,7 @@ def _run(args: argparse.Namespace) -> int:
     refuse_unacknowledged_continue(args)
     refuse_without_override(args, dose)  # before anything is planned
     units = units_from_args(args)
-    ports = _device_urls(args, catalog, args.recipe)
+    ports = _device_urls(args)
     use: dict[str, Any] = {"patient_use": False, "patient_use_reason": "not recorded"}
     override: DoseOverride | None = None
     if args.user is None:
@@ -374,7 +382,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _recorded(
-    args: argparse.Namespace, catalog: Catalog, units: int, ports: tuple[str, str], dose: UnitDose
+    args: argparse.Namespace, catalog: Catalog, units: int, ports: _Ports, dose: UnitDose
 ) -> tuple[BatchResult, list[Path], PrintAuthorisation, PreparedRun]:
     """Log in, plan with the calibration in force, sign the dose override and the
     second-person check asked for, bind the lot, clear the line, print, record."""
@@ -417,13 +425,18 @@ def _recorded(
 def _print(
     args: argparse.Namespace,
     prepared: PreparedRun,
-    ports: tuple[str, str],
+    ports: _Ports,
     recorder: BatchRecorder,
     options: RunOptions,
     operator: OperatorCallback,
 ) -> tuple[BatchResult, list[Path]]:
-    """Connect the devices and run the batch; also write the files asked for with --out-dir."""
+    """Connect the devices and run the batch; also write the files asked for with --out-dir.
+
+    Simulators deposit what the calibration the plan sized with predicts (planning and
+    simulation agree; a ``mass_per_mm3`` option models a paste that does not).
+    """
     request, plan = prepared.request, prepared.plan
+    urls = ports if isinstance(ports, tuple) else run_simulator_urls(request, ports)
     batch_id = request.batch_id
     paths: list[Path] = []
     logs: tuple[Path, Path] | None = None
@@ -441,7 +454,7 @@ def _print(
     token = CancelToken()
     with (
         connected_devices(
-            *ports,
+            *urls,
             baudrate=request.printer_definition.baud,
             balance_baudrate=args.balance_baud,
             serial_logs=logs,

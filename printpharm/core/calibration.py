@@ -1,9 +1,32 @@
 """Ink calibration: the straight line ``mass_mg = a · V_mm3 + b`` fitted to calibration prints.
 
 A calibration series prints units of known deposited volume V (mm³, from the
-G-code) and weighs them (mg). :func:`fit_calibration` fits the line by ordinary
-least squares and keeps what is needed to use it honestly afterwards: R², the
-residual standard deviation, and the calibrated volume range. The inverse,
+G-code) and weighs them (mg). :func:`fit_calibration` fits the line by least
+squares and keeps what is needed to use it honestly afterwards: R², the
+residual standard deviation, the prediction interval's ingredients and the
+calibrated volume range.
+
+Two weightings (:data:`WEIGHTINGS`):
+
+* ``"unweighted"`` — ordinary least squares: every disc's mass has the same
+  variance σ² (mg²). Prediction interval of one new unit at V₀:
+  ``ŷ₀ ± t(1−α/2, n−2) · s · √(1 + 1/n + (V₀ − V̄)² / Sxx)``.
+* ``"relative"`` (:data:`DEFAULT_WEIGHTING` for new fits) — the unit-to-unit
+  scatter of a printing process is relative (an RSD), so ``Var(mᵢ) = σ_rel² · μᵢ²``
+  with ``μᵢ = a·Vᵢ + b``. Weighted least squares with ``wᵢ = 1/m̂ᵢ²``, iterated
+  (weights from the weighed masses, then twice from the fitted ones:
+  :data:`REWEIGHTINGS`). With ``W = diag(wᵢ)``, ``X = [Vᵢ 1]`` and
+  ``x₀ = [V₀ 1]``: ``Cov(â, b̂) = σ_rel² (XᵀWX)⁻¹`` and a new unit's mass
+  ``m₀ = ŷ₀ + ε₀`` with ``Var(ε₀) = σ_rel² · μ₀²``, independent of the fit, so
+  ``Var(m₀ − ŷ₀) = σ_rel² · (μ₀² + x₀ᵀ(XᵀWX)⁻¹x₀)``; with μ₀ estimated by ŷ₀ and
+  ``σ̂_rel² = Σ wᵢ rᵢ² / (n − 2)`` (the relative residual SD):
+  ``ŷ₀ ± t(1−α/2, n−2) · σ̂_rel · √(ŷ₀² + 1/Σw + (V₀ − V̄w)² / Sxx,w)``, where
+  ``x₀ᵀ(XᵀWX)⁻¹x₀ = 1/Σw + (V₀ − V̄w)²/Sxx,w`` (``V̄w = ΣwV/Σw``,
+  ``Sxx,w = Σw(V − V̄w)²``). The unweighted interval is the same formula with
+  ``wᵢ = 1``, scale 1 instead of ŷ₀ and σ̂ in mg. Weights estimated from the data
+  make the t interval approximate (exact for known weights); at the 2–3 % RSD of
+  a paste the effect is far below the interval's width. R² is the weighted
+  ``1 − Σw r² / Σw (m − m̄w)²``. The inverse,
 :meth:`LinearCalibration.volume_for_mass`, turns a target mass into the volume
 to deposit and refuses to extrapolate outside the calibrated range unless asked
 to (research mode).
@@ -17,14 +40,40 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
+
+import numpy as np
 
 from printpharm.errors import CalibrationError
 
-__all__ = ["MIN_POINTS", "LinearCalibration", "fit_calibration", "student_t_quantile"]
+__all__ = [
+    "DEFAULT_WEIGHTING",
+    "MIN_POINTS",
+    "REWEIGHTINGS",
+    "WEIGHTINGS",
+    "LinearCalibration",
+    "Weighting",
+    "fit_calibration",
+    "student_t_quantile",
+    "weighting_text",
+]
 
 #: Fewest calibration prints a fit accepts (two points always fit exactly).
 MIN_POINTS = 3
+#: How the points of a fit are weighted: equally, or by 1/m̂² (relative noise).
+Weighting = Literal["unweighted", "relative"]
+WEIGHTINGS: tuple[Weighting, ...] = get_args(Weighting)
+#: The weighting of a new fit on site (relative: a process's scatter is an RSD).
+DEFAULT_WEIGHTING: Weighting = "relative"
+#: Refits with weights from the fitted masses, after the first from the weighed ones.
+REWEIGHTINGS = 2
+
+
+def weighting_text(weighting: str) -> str:
+    """How a record names a weighting (``relative`` → ``weighted 1/m̂² (relative noise)``)."""
+    if weighting == "relative":
+        return "weighted least squares, weights 1/m̂² (relative noise, variance ∝ mass²)"
+    return "ordinary least squares (unweighted, constant noise in mg)"
 
 
 @dataclass(frozen=True)
@@ -33,7 +82,11 @@ class LinearCalibration:
 
     Fit statistics (``r2``, ``residual_sd_mg``, ``v_mean_mm3``, ``sxx_mm6``) are
     ``None``/0 for a default calibration read from an ink file (``n == 0``),
-    which therefore has no prediction interval.
+    which therefore has no prediction interval. ``residual_sd_mg`` is the SD of
+    the residuals in mg (n − 2 degrees of freedom) whatever the weighting. For a
+    ``relative`` fit, ``v_mean_mm3`` and ``sxx_mm6`` are the weighted V̄w and
+    Sxx,w (mm⁶/mg²), ``sum_weights`` is Σw (mg⁻²) and ``residual_sd_rel`` the
+    relative residual SD σ̂_rel (a fraction); see the module docstring.
     """
 
     a_mg_per_mm3: float
@@ -45,6 +98,9 @@ class LinearCalibration:
     residual_sd_mg: float | None = None
     v_mean_mm3: float | None = None
     sxx_mm6: float | None = None
+    weighting: Weighting = "unweighted"
+    sum_weights: float | None = None
+    residual_sd_rel: float | None = None
 
     @classmethod
     def from_coefficients(
@@ -115,7 +171,8 @@ class LinearCalibration:
     ) -> tuple[float, float]:
         """Two-sided prediction interval (mg) for one new unit of ``volume_mm3``.
 
-        ``ŷ ± t(1−α/2, n−2) · s · √(1 + 1/n + (V − V̄)² / Sxx)`` (Student t).
+        Unweighted: ``ŷ ± t(1−α/2, n−2) · s · √(1 + 1/n + (V − V̄)² / Sxx)`` (Student t);
+        relative: ``ŷ ± t · σ̂_rel · √(ŷ² + 1/Σw + (V − V̄w)² / Sxx,w)`` (module docstring).
 
         Raises
         ------
@@ -123,23 +180,48 @@ class LinearCalibration:
             Without fit statistics (a default calibration), for a confidence not in
             (0, 1), or outside the calibrated range without ``allow_extrapolation``.
         """
+        if not 0 < confidence < 1:
+            self.prediction_sd_mg(volume_mm3, allow_extrapolation=True)  # no statistics first
+            raise CalibrationError(f"confidence {confidence} must lie strictly between 0 and 1")
+        centre = self.mass_for_volume(volume_mm3, allow_extrapolation=allow_extrapolation)
+        sd = self.prediction_sd_mg(volume_mm3, allow_extrapolation=True)
+        half = student_t_quantile(0.5 + confidence / 2, self.n - 2) * sd
+        return centre - half, centre + half
+
+    def prediction_sd_mg(
+        self, volume_mm3: float, units: int = 1, *, allow_extrapolation: bool = False
+    ) -> float:
+        """Standard error (mg) of the mean of ``units`` new units at ``volume_mm3`` about ŷ.
+
+        ``σ̂ · √(scale²/k + 1/Σw + (V − V̄)² / Sxx)`` with scale 1 and Σw = n unweighted,
+        scale ŷ and the weighted sums for a relative fit (k = ``units``).
+
+        Raises
+        ------
+        CalibrationError
+            Without fit statistics, for fewer than one unit, or outside the calibrated
+            range without ``allow_extrapolation``.
+        """
+        relative = self.weighting == "relative"
+        sigma = self.residual_sd_rel if relative else self.residual_sd_mg
         if (
             self.n < MIN_POINTS
-            or self.residual_sd_mg is None
+            or sigma is None
             or self.v_mean_mm3 is None
             or not self.sxx_mm6
+            or (relative and not self.sum_weights)
         ):
             raise CalibrationError(
                 "this calibration has no fit statistics (default coefficients); "
                 "fit it from calibration prints to get a prediction interval"
             )
-        if not 0 < confidence < 1:
-            raise CalibrationError(f"confidence {confidence} must lie strictly between 0 and 1")
+        if units < 1:
+            raise CalibrationError(f"{units} units: a prediction needs at least one")
         centre = self.mass_for_volume(volume_mm3, allow_extrapolation=allow_extrapolation)
-        t = student_t_quantile(0.5 + confidence / 2, self.n - 2)
-        leverage = 1 + 1 / self.n + (volume_mm3 - self.v_mean_mm3) ** 2 / self.sxx_mm6
-        half = t * self.residual_sd_mg * math.sqrt(leverage)
-        return centre - half, centre + half
+        scale = centre if relative else 1.0
+        sum_w = self.sum_weights if relative and self.sum_weights else self.n
+        leverage = scale**2 / units + 1 / sum_w + (volume_mm3 - self.v_mean_mm3) ** 2 / self.sxx_mm6
+        return sigma * math.sqrt(leverage)
 
 
 def student_t_quantile(p: float, df: int) -> float:
@@ -188,7 +270,12 @@ def _check_slope(a_mg_per_mm3: float) -> None:
         )
 
 
-def fit_calibration(volumes_mm3: Sequence[float], masses_mg: Sequence[float]) -> LinearCalibration:
+def fit_calibration(
+    volumes_mm3: Sequence[float],
+    masses_mg: Sequence[float],
+    *,
+    weighting: Weighting = "unweighted",
+) -> LinearCalibration:
     """Fit ``mass_mg = a · V_mm3 + b`` by least squares to calibration prints.
 
     Parameters
@@ -197,29 +284,49 @@ def fit_calibration(volumes_mm3: Sequence[float], masses_mg: Sequence[float]) ->
         Deposited volume of each print (mm³).
     masses_mg
         Weighed mass of each print (mg), paired with ``volumes_mm3``.
+    weighting
+        ``"unweighted"`` (ordinary least squares; the default of this function, as
+        fits stored before weighting existed) or ``"relative"`` (weights 1/m̂²,
+        :data:`DEFAULT_WEIGHTING` of a new fit on site); see the module docstring.
 
     Returns
     -------
     LinearCalibration
-        With R², residual SD (mg, n − 2 degrees of freedom) and the calibrated
+        With R² (weighted for a relative fit), residual SD (mg, n − 2 degrees of
+        freedom), the relative residual SD of a relative fit, and the calibrated
         range ``[min V, max V]``.
 
     Raises
     ------
     CalibrationError
         Fewer than 3 points, unequal lengths, non-finite values, all volumes equal
-        (zero variance), or a slope that is not positive.
+        (zero variance), a slope that is not positive, an unknown weighting, or a
+        relative fit with a mass (weighed or fitted) that is not positive.
     """
     n = len(volumes_mm3)
     if n != len(masses_mg):
         raise CalibrationError(f"{n} volumes but {len(masses_mg)} masses: they must pair up")
     if n < MIN_POINTS:
         raise CalibrationError(f"a calibration needs at least {MIN_POINTS} prints, got {n}")
+    if weighting not in WEIGHTINGS:
+        raise CalibrationError(
+            f"weighting {weighting!r} is unknown; accepted: {', '.join(WEIGHTINGS)}"
+        )
     xs = [float(v) for v in volumes_mm3]
     ys = [float(m) for m in masses_mg]
     if not all(math.isfinite(v) for v in xs + ys):
         raise CalibrationError("calibration volumes and masses must be finite numbers")
+    if weighting == "relative":
+        return _relative_least_squares(xs, ys)
     return _least_squares(xs, ys)
+
+
+def _check_spread(xs: list[float], x_mean: float, sxx: float) -> None:
+    if sxx <= 1e-12 * max(1.0, x_mean**2):
+        raise CalibrationError(
+            f"all calibration volumes are equal ({xs[0]:.4g} mm³): print a series of "
+            "different volumes"
+        )
 
 
 def _least_squares(xs: list[float], ys: list[float]) -> LinearCalibration:
@@ -227,11 +334,7 @@ def _least_squares(xs: list[float], ys: list[float]) -> LinearCalibration:
     x_mean = math.fsum(xs) / n
     y_mean = math.fsum(ys) / n
     sxx = math.fsum((x - x_mean) ** 2 for x in xs)
-    if sxx <= 1e-12 * max(1.0, x_mean**2):
-        raise CalibrationError(
-            f"all calibration volumes are equal ({xs[0]:.4g} mm³): print a series of "
-            "different volumes"
-        )
+    _check_spread(xs, x_mean, sxx)
     sxy = math.fsum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys, strict=True))
     a = sxy / sxx
     _check_slope(a)
@@ -250,4 +353,49 @@ def _least_squares(xs: list[float], ys: list[float]) -> LinearCalibration:
         residual_sd_mg=residual_sd,
         v_mean_mm3=x_mean,
         sxx_mm6=sxx,
+    )
+
+
+def _positive(masses: Any, what: str) -> Any:
+    if not bool(np.all(masses > 0)):
+        raise CalibrationError(
+            f"a relative (1/m²-weighted) fit needs positive {what} masses, got "
+            f"{float(np.min(masses)):.4g} mg: weigh again, or fit unweighted"
+        )
+    return 1.0 / masses**2
+
+
+def _relative_least_squares(xs: list[float], ys: list[float]) -> LinearCalibration:
+    """Weighted least squares with ``w = 1/m̂²``: weighed masses first, then fitted ones."""
+    x, y = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    _check_spread(xs, float(np.mean(x)), float(np.sum((x - np.mean(x)) ** 2)))
+    w = _positive(y, "weighed")
+    for step in range(REWEIGHTINGS + 1):
+        sum_w = float(np.sum(w))
+        x_mean = float(np.sum(w * x)) / sum_w
+        y_mean = float(np.sum(w * y)) / sum_w
+        sxx = float(np.sum(w * (x - x_mean) ** 2))
+        a = float(np.sum(w * (x - x_mean) * (y - y_mean))) / sxx
+        _check_slope(a)
+        b = y_mean - a * x_mean
+        fitted = a * x + b
+        if step < REWEIGHTINGS:
+            w = _positive(fitted, "fitted")
+    residuals = y - fitted
+    n = len(xs)
+    wsse = float(np.sum(w * residuals**2))
+    wsyy = float(np.sum(w * (y - y_mean) ** 2))
+    return LinearCalibration(
+        a_mg_per_mm3=a,
+        b_mg=b,
+        v_min_mm3=min(xs),
+        v_max_mm3=max(xs),
+        n=n,
+        r2=1.0 - wsse / wsyy if wsyy > 0 else 1.0,
+        residual_sd_mg=math.sqrt(float(np.sum(residuals**2)) / (n - 2)),
+        v_mean_mm3=x_mean,
+        sxx_mm6=sxx,
+        weighting="relative",
+        sum_weights=sum_w,
+        residual_sd_rel=math.sqrt(wsse / (n - 2)),
     )

@@ -2,13 +2,16 @@
 
 * :func:`acceptance_problems` — a fit from a weighed series against the site's
   acceptance criteria (:class:`AcceptanceCriteria`: minimum R², maximum residual
-  SD relative to the mean mass, minimum points, volume span and points per decade).
+  SD relative to the mean mass — for a relative (1/m̂²-weighted) fit, its relative
+  residual SD, the RSD of the discs about the line —, minimum points, volume span
+  and points per decade).
 * :func:`interval_problem` — the 95 % prediction interval of a unit's mass against
   the recipe's unit tolerance: a dose whose interval reaches outside the tolerance
   cannot be promised.
 * :func:`drift_check` — a batch's weighed masses against the calibration's
   prediction: the mean departure is compared with the prediction interval of the
-  *mean* of k new units, ``t(0.975, n−2) · s · √(1/k + 1/n + (V − V̄)²/Sxx)``; a mean
+  *mean* of k new units, ``t(0.975, n−2) · s · √(1/k + 1/n + (V − V̄)²/Sxx)``
+  (relative fit: ``t · σ̂_rel · √(ŷ²/k + 1/Σw + (V − V̄w)²/Sxx,w)``); a mean
   outside it is a systematic departure (the calibration no longer describes the
   process: recalibrate).
 
@@ -49,7 +52,8 @@ def exact(value: float) -> Decimal:
 class AcceptanceCriteria:
     """What a site accepts of a calibration fit (site settings ``calibration.*``).
 
-    ``max_residual_sd_pct`` is the residual SD in % of the mean weighed mass;
+    ``max_residual_sd_pct`` is the residual SD in % of the mean weighed mass (for a
+    relative fit, its relative residual SD in %);
     ``min_volume_ratio`` the largest volume over the smallest; ``min_points_per_decade``
     the points over ``log10`` of that ratio.
     """
@@ -93,13 +97,7 @@ def acceptance_problems(
     r2 = exact(fit.r2)
     if r2 < criteria.min_r2:
         problems.append(f"R² {_q(r2, '0.000001')} is below the minimum {criteria.min_r2}")
-    mean = sum(masses_mg, Decimal(0)) / len(masses_mg)
-    sd_pct = exact(fit.residual_sd_mg) * 100 / mean if mean > 0 else Decimal("Infinity")
-    if sd_pct > criteria.max_residual_sd_pct:
-        problems.append(
-            f"residual SD {_q(exact(fit.residual_sd_mg))} mg is {_q(sd_pct, '0.01')} % of the "
-            f"mean mass {_q(mean, '0.01')} mg; the site allows {criteria.max_residual_sd_pct} %"
-        )
+    problems.extend(_scatter_problems(fit, masses_mg, criteria))
     ratio = exact(fit.v_max_mm3) / exact(fit.v_min_mm3) if fit.v_min_mm3 > 0 else None
     if ratio is None or ratio < criteria.min_volume_ratio:
         shown = "unbounded" if ratio is None else f"{_q(ratio, '0.01')}×"
@@ -115,6 +113,32 @@ def acceptance_problems(
                 f"{criteria.min_points_per_decade}"
             )
     return tuple(problems)
+
+
+def _scatter_problems(
+    fit: LinearCalibration, masses_mg: Sequence[Decimal], criteria: AcceptanceCriteria
+) -> list[str]:
+    """The residual SD against the limit: in % of the mean mass, or relative (weighted fit)."""
+    assert fit.residual_sd_mg is not None
+    limit = criteria.max_residual_sd_pct
+    if fit.weighting == "relative":
+        if fit.residual_sd_rel is None:
+            raise CalibrationError("a relative fit without its relative residual SD")
+        rel_pct = exact(fit.residual_sd_rel) * 100
+        if rel_pct <= limit:
+            return []
+        return [
+            f"relative residual SD {_q(rel_pct, '0.01')} % (the discs' RSD about the "
+            f"1/m²-weighted line); the site allows {limit} %"
+        ]
+    mean = sum(masses_mg, Decimal(0)) / len(masses_mg)
+    sd_pct = exact(fit.residual_sd_mg) * 100 / mean if mean > 0 else Decimal("Infinity")
+    if sd_pct <= limit:
+        return []
+    return [
+        f"residual SD {_q(exact(fit.residual_sd_mg))} mg is {_q(sd_pct, '0.01')} % of the "
+        f"mean mass {_q(mean, '0.01')} mg; the site allows {limit} %"
+    ]
 
 
 def interval_problem(
@@ -181,6 +205,5 @@ def drift_check(
     ]
     mean = sum(departures, Decimal(0)) / k
     t = student_t_quantile(0.5 + confidence / 2, fit.n - 2)
-    leverage = 1 / k + 1 / fit.n + (volume_mm3 - fit.v_mean_mm3) ** 2 / fit.sxx_mm6
-    limit = exact(t * fit.residual_sd_mg * math.sqrt(leverage))
+    limit = exact(t * fit.prediction_sd_mg(volume_mm3, k, allow_extrapolation=True))
     return DriftCheck(k, _q(mean), _q(limit), abs(mean) > limit)

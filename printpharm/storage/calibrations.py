@@ -4,7 +4,9 @@ A calibration version holds what was measured (the series' points: deposited
 volume from the G-code and weighed mass of every disc), what it is bound to (ink
 and ink version, printer type, optionally one printer of the register and one
 ink lot), the least-squares fit of ``mass = a·V + b`` with its statistics, and
-the context of the series (recipe, devices, acceptance criteria). Its content
+the context of the series (recipe, devices, acceptance criteria) and the fit's
+weighting (``unweighted`` least squares, or ``relative``: weights 1/m̂², migration
+0011; versions stored before read as ``unweighted``). Its content
 and SHA-256 are written once and never change; only the status moves forward
 (the database refuses anything else, migration 0009). ``version`` numbers the
 site's calibrations 1, 2, 3, ... across inks and printers. Nothing is deleted.
@@ -21,6 +23,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from printpharm.core.calibration import WEIGHTINGS
 from printpharm.errors import RecordError
 from printpharm.storage.canonical import canonical_json, sha256_hex
 from printpharm.storage.library import VERSION_STATUSES
@@ -56,6 +59,7 @@ class CalibrationRow(Base):
     v_max_mm3: Mapped[Decimal] = mapped_column(ExactDecimal)
     points_json: Mapped[str] = mapped_column(Text)
     context_json: Mapped[str] = mapped_column(Text)
+    weighting: Mapped[str] = mapped_column(String(16), server_default="unweighted")
     content_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(Text)
@@ -73,7 +77,8 @@ class CalibrationDraft:
     """A fitted calibration to store: binding, fit (exact decimals), points and context.
 
     ``points`` are ``(volume_mm3, mass_mg)`` pairs as exact decimals; ``context``
-    (series recipe, devices, acceptance criteria) must be canonical-JSON-able.
+    (series recipe, devices, acceptance criteria) must be canonical-JSON-able;
+    ``weighting`` names the fit (:data:`printpharm.core.calibration.WEIGHTINGS`).
     """
 
     ink_id: str
@@ -87,6 +92,7 @@ class CalibrationDraft:
     context: dict[str, Any]
     printer_asset: str | None = None
     lot_number: str | None = None
+    weighting: str = "unweighted"
 
     def content(self) -> dict[str, Any]:
         """What the version's SHA-256 (and its signatures) are bound to."""
@@ -122,6 +128,7 @@ class CalibrationRecord:
     locked_by: str | None = None
     locked_at: datetime | None = None
     retired_at: datetime | None = None
+    weighting: str = "unweighted"
 
     @property
     def record_id(self) -> str:
@@ -155,6 +162,8 @@ def _content(c: CalibrationDraft | CalibrationRecord) -> dict[str, Any]:
         "residual_sd_mg": _plain(c.residual_sd_mg),
         "points": [[v, m] for v, m in c.points],
         "context": c.context,
+        # a weighted fit binds its weighting; an unweighted one hashes as before 0011
+        **({} if c.weighting == "unweighted" else {"weighting": c.weighting}),
     }
 
 
@@ -165,7 +174,7 @@ def _record(row: CalibrationRow) -> CalibrationRecord:
         row.lot_number, row.a_mg_per_mm3, row.b_mg, row.n_points, row.r2, row.residual_sd_mg,
         row.v_min_mm3, row.v_max_mm3, points, json.loads(row.context_json), row.content_sha256,
         row.status, row.status_reason, row.fitted_by, row.fitted_at, row.validated_by,
-        row.validated_at, row.locked_by, row.locked_at, row.retired_at,
+        row.validated_at, row.locked_by, row.locked_at, row.retired_at, row.weighting,
     )  # fmt: skip
 
 
@@ -187,6 +196,8 @@ class CalibrationRepository:
         """
         if not draft.points:
             raise RecordError("a calibration without points cannot be stored")
+        if draft.weighting not in WEIGHTINGS:
+            raise RecordError(f"calibration weighting {draft.weighting!r} is unknown")
         fit = (draft.a_mg_per_mm3, draft.b_mg, draft.r2, draft.residual_sd_mg)
         if any(not v.is_finite() or v.as_tuple().exponent < -6 for v in fit):  # type: ignore[operator]
             # NUMERIC(18, 6) on PostgreSQL: more places would be rounded there and not on
@@ -201,7 +212,7 @@ class CalibrationRepository:
             n_points=len(draft.points), r2=draft.r2, residual_sd_mg=draft.residual_sd_mg,
             v_min_mm3=min(volumes), v_max_mm3=max(volumes),
             points_json=canonical_json([[v, m] for v, m in draft.points]),
-            context_json=canonical_json(draft.context),
+            context_json=canonical_json(draft.context), weighting=draft.weighting,
             content_sha256=sha256_hex(canonical_json(draft.content())), status="draft",
             status_reason=None, fitted_by=fitted_by, fitted_at=at,
         )  # fmt: skip

@@ -81,8 +81,9 @@ def test_a_fit_failing_the_criteria_is_refused_with_every_reason_and_audited(
 ) -> None:
     scattered = tuple((v, m + (Decimal(25) if i % 2 else Decimal(-25))) for i, (v, m) in
                       enumerate(POINTS[:4]))  # fmt: skip
+    # the OLS figures (the weighted fit's refusal: test_calibration_weighting.py)
     with pytest.raises(CalibrationError) as caught:
-        _fit(service, team, points=scattered)
+        _fit(service, team, points=scattered, weighting="unweighted")
     text = str(caught.value)
     assert text.startswith(f"calibration fit of {INK}@{PRINTER} refused: 4 points; the site")
     assert "R² 0.665676 is below the minimum 0.995" in text and "residual SD" in text
@@ -96,7 +97,7 @@ def test_a_fit_failing_the_criteria_is_refused_with_every_reason_and_audited(
         env.auth, env.admin, "calibration.min_volume_ratio", "2", "narrow range", ADMIN_PW
     )
     with pytest.raises(CalibrationError) as again:
-        _fit(service, team, points=scattered)
+        _fit(service, team, points=scattered, weighting="unweighted")
     assert str(again.value).split("refused: ")[1].startswith("R² 0.665676 is below")
     assert "span" not in str(again.value) and "residual SD" in str(again.value)
     with pytest.raises(CalibrationError, match="at least 3 prints"):

@@ -1,8 +1,10 @@
 """Calibrations fitted on site: fit, validate, lock, retire — and the one in force for a plan.
 
 A pharmacist (:data:`Operation.RUN_CALIBRATION`) fits ``mass = a·V + b`` by least
-squares to a weighed calibration series (:mod:`printpharm.services.run.calibration_series`
-prints and weighs it). The fit is judged against the site's acceptance criteria
+squares (weighted 1/m̂² by default, :data:`~printpharm.core.calibration.DEFAULT_WEIGHTING`;
+the weighting is stored with the version) to a weighed calibration series
+(:mod:`printpharm.services.run.calibration_series` prints and weighs it). The fit is
+judged against the site's acceptance criteria
 (site settings ``calibration.*``, :mod:`.calibration_criteria`): a fit that fails
 is refused with every reason, and the refusal, with its points, is in the audit
 trail. An accepted fit is stored as a *draft* calibration version bound to the
@@ -23,7 +25,12 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from printpharm.catalog.schema import Ink
-from printpharm.core.calibration import LinearCalibration, fit_calibration
+from printpharm.core.calibration import (
+    DEFAULT_WEIGHTING,
+    LinearCalibration,
+    Weighting,
+    fit_calibration,
+)
 from printpharm.core.calibration_checks import AcceptanceCriteria, acceptance_problems, exact
 from printpharm.errors import CalibrationError, InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
@@ -50,6 +57,7 @@ class FitRequest:
 
     ``context`` (the series recipe, the devices, whether they were simulated) is
     stored with the calibration; it must hold exact values (no floats).
+    ``weighting`` is the fit's (relative, 1/m̂², unless asked otherwise).
     """
 
     ink_id: str
@@ -59,10 +67,11 @@ class FitRequest:
     printer_asset: str | None = None
     lot_number: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
+    weighting: Weighting = DEFAULT_WEIGHTING
 
 
 def fitted_line(record: CalibrationRecord) -> LinearCalibration:
-    """The least-squares line of a stored version, refitted from its exact points.
+    """The least-squares line of a stored version, refitted from its exact points (its weighting).
 
     Raises
     ------
@@ -71,8 +80,11 @@ def fitted_line(record: CalibrationRecord) -> LinearCalibration:
     """
     if not record.intact():
         raise RecordError(f"calibration {record.record_id}: stored content does not match its hash")
+    weighting: Weighting = "relative" if record.weighting == "relative" else "unweighted"
     return fit_calibration(
-        [float(v) for v, _ in record.points], [float(m) for _, m in record.points]
+        [float(v) for v, _ in record.points],
+        [float(m) for _, m in record.points],
+        weighting=weighting,
     )
 
 
@@ -108,7 +120,7 @@ def _draft(request: FitRequest, ink_version: int, line: LinearCalibration) -> Ca
     return CalibrationDraft(
         request.ink_id, ink_version, request.printer_type, _six(line.a_mg_per_mm3),
         _six(line.b_mg), _six(line.r2, ROUND_DOWN), _six(line.residual_sd_mg), request.points,
-        dict(request.context), request.printer_asset, request.lot_number,
+        dict(request.context), request.printer_asset, request.lot_number, line.weighting,
     )  # fmt: skip
 
 
@@ -275,7 +287,9 @@ class CalibrationService:
         """
         live = self._auth.require(session, Operation.RUN_CALIBRATION)
         line = fit_calibration(
-            [float(v) for v, _ in request.points], [float(m) for _, m in request.points]
+            [float(v) for v, _ in request.points],
+            [float(m) for _, m in request.points],
+            weighting=request.weighting,
         )
         with self._auth.uow() as uow:
             ink_version = _ink_version(uow, request.ink_id, request.ink_version)
@@ -395,7 +409,12 @@ def _fit_record(line: LinearCalibration) -> dict[str, Any]:
         "residual_sd_mg": line.residual_sd_mg, "v_min_mm3": line.v_min_mm3,
         "v_max_mm3": line.v_max_mm3,
     }  # fmt: skip
-    return {"n": line.n, **{k: None if v is None else exact(v) for k, v in values.items()}}
+    rel = line.residual_sd_rel
+    return {
+        "n": line.n, "weighting": line.weighting,
+        **{k: None if v is None else exact(v) for k, v in values.items()},
+        **({} if rel is None else {"residual_sd_rel": exact(rel)}),
+    }  # fmt: skip
 
 
 def _get(uow: UnitOfWork, version: int) -> CalibrationRecord:

@@ -22,7 +22,8 @@ CRITERIA_SETTINGS: dict[str, tuple[str, str, object, int | Decimal, int | Decima
         "smallest R² a calibration fit may have", "", f"{_D.min_r2}", Decimal("0.9"), Decimal(1)
     ),
     "calibration.max_residual_sd_pct": (
-        "largest residual SD of a calibration fit, in % of the mean weighed mass", "%",
+        "largest residual SD of a calibration fit, in % of the mean weighed mass (a "
+        "1/m²-weighted fit: its relative residual SD, the discs' RSD about the line)", "%",
         f"{_D.max_residual_sd_pct}", Decimal("0.1"), Decimal(10),
     ),
     "calibration.min_points": (

@@ -145,6 +145,12 @@ def _drawing(line: LinearCalibration, points: Sequence[tuple[float, float]], tit
              f"{abs(line.b_mg):.4g} mg   n = {line.n}   R² = {line.r2:.6f}   "
              f"residual SD = {line.residual_sd_mg:.4g} mg")  # fmt: skip
     d.add(String(_LEFT, _H - 38, stats, fontSize=8))
+    relative = line.weighting == "relative"
+    fit = "fit: " + ("least squares weighted 1/m̂² (relative noise)" if relative
+                     else "ordinary least squares (unweighted)")  # fmt: skip
+    if line.residual_sd_rel is not None:
+        fit += f"   relative residual SD = {line.residual_sd_rel * 100:.3g} %"
+    d.add(String(_LEFT, _H - 50, fit, fontSize=8))
     _mass_panel(d, line, points, _Panel(x, (min(masses) * 0.95, max(masses) * 1.05), _TOP_PANEL),
                 band)  # fmt: skip
     _residual_panel(d, line, points, x, band)

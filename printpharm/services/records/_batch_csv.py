@@ -13,6 +13,7 @@ import io
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from printpharm.core.calibration import weighting_text
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 
 if TYPE_CHECKING:
@@ -147,6 +148,11 @@ def calibration_text(cal: Any) -> str:
         text += (
             f"; n = {cal.get('n')}, R² {cal.get('r2')}, residual SD {cal.get('residual_sd_mg')} mg"
         )
+        if cal.get("residual_sd_rel") is not None:
+            rel = Decimal(str(cal["residual_sd_rel"])) * 100
+            text += f" (relative residual SD {rel:.3f} %)"
+        # records from before weighting existed were fitted by ordinary least squares
+        text += f"; fit: {weighting_text(str(cal.get('weighting') or 'unweighted'))}"
     if cal.get("predicted_mass_mg") is not None:
         text += f"; predicted unit mass {Decimal(str(cal['predicted_mass_mg'])):.2f} mg"
         interval = cal.get("prediction_interval_mg")

@@ -102,6 +102,8 @@ class CalibrationInForce:
             "residual_sd_mg": line.residual_sd_mg,
             "v_mean_mm3": line.v_mean_mm3,
             "sxx_mm6": line.sxx_mm6,
+            "sum_weights": line.sum_weights,
+            "residual_sd_rel": line.residual_sd_rel,
         }
         return {
             "source": self.source,
@@ -118,6 +120,7 @@ class CalibrationInForce:
             "a_mg_per_mm3": exact(line.a_mg_per_mm3),
             "b_mg": exact(line.b_mg),
             "n": line.n,
+            "weighting": line.weighting if self.fitted else None,
             "v_min_mm3": exact(line.v_min_mm3),
             "v_max_mm3": exact(line.v_max_mm3),
             **{k: None if v is None else exact(v) for k, v in optional.items()},

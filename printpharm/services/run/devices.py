@@ -2,8 +2,10 @@
 
 :func:`simulator_urls` builds ``sim://`` URLs for a printer and a balance that
 share one build plate, with the physics of the recipe's printer and ink (what
-an E unit deposits, the mass the ink's calibration predicts, the process noise
-of that kind of ink), so the balance weighs what the printer deposited.
+an E unit deposits, the mass the calibration in force predicts — the locked site
+calibration the plan sized with, else the ink file's —, the process noise of
+that kind of ink), so the balance weighs what the printer deposited and planning
+and simulation agree. :func:`run_simulator_urls` does it for a prepared run.
 :func:`open_devices` opens any two URLs (``COM3``, ``/dev/ttyACM0``,
 ``sim://...``), builds the drivers and reads the balance's identity.
 """
@@ -14,6 +16,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from printpharm.catalog.schema import Ink, PrinterDefinition
@@ -22,12 +25,15 @@ from printpharm.devices.printer import LinkOptions, PrinterLink
 from printpharm.devices.sim import BALANCE_OPTIONS, COMMON_OPTIONS, PRINTER_OPTIONS
 from printpharm.devices.transport import Transport, open_transport
 from printpharm.errors import DeviceError, InputError
-from printpharm.services.run.request import RunDevices
+from printpharm.services.run.calibration import CalibrationInForce
+from printpharm.services.run.request import RunDevices, RunRequest
 
 __all__ = [
+    "calibration_physics",
     "connected_devices",
     "ink_physics",
     "open_devices",
+    "run_simulator_urls",
     "simulator_urls",
     "split_sim_options",
 ]
@@ -67,6 +73,7 @@ def simulator_urls(
     *,
     fast: bool = True,
     plate: str | None = None,
+    calibration: CalibrationInForce | None = None,
 ) -> tuple[str, str]:
     """``sim://`` URLs of a linked printer and balance for this printer definition and ink.
 
@@ -77,6 +84,12 @@ def simulator_urls(
         (``e_axis``; syringe bore or filament diameter in mm), the deposited mass
         (the ink's calibration ``mass = a·V + b``, as dispensed: a dried ink weighs
         more wet, in line) and the kind of ink (its realistic process noise).
+    calibration
+        The calibration in force the plan sized with: a site calibration (fitted
+        from discs weighed in line, as dispensed) sets the deposited mass
+        (:func:`calibration_physics`); ``None`` or the ink file's keeps the ink's.
+        ``mass_per_mm3``/``mass_offset_mg`` in ``options`` (a paste that differs
+        from every calibration) win over both.
     options
         Extra simulator options (faults, ``seed``), sorted by :func:`split_sim_options`.
     fast
@@ -102,6 +115,7 @@ def simulator_urls(
         "e_units": printer.e_axis,
         "flavour": printer.flavour,
         **ink_physics(ink),
+        **calibration_physics(calibration),
     }
     if diameter is not None:
         physics["diameter_mm"] = str(diameter)
@@ -109,6 +123,34 @@ def simulator_urls(
     printer_query = urlencode({**physics, **common, **printer_opts})
     balance_query = urlencode({"plate": name, **common, **balance_opts})
     return f"sim://printer?{printer_query}", f"sim://balance?{balance_query}"
+
+
+def run_simulator_urls(
+    request: RunRequest, options: Mapping[str, str] | None = None, **kwargs: Any
+) -> tuple[str, str]:
+    """:func:`simulator_urls` for a prepared run: its printer, ink and calibration in force.
+
+    Raises
+    ------
+    InputError
+        An unknown option.
+    """
+    prediction = request.prediction
+    calibration = None if prediction is None else prediction.calibration
+    return simulator_urls(
+        request.printer_definition, request.ink, options, calibration=calibration, **kwargs
+    )
+
+
+def calibration_physics(calibration: CalibrationInForce | None) -> dict[str, str]:
+    """The deposited mass ``a·V + b`` of a site calibration (as dispensed), or nothing.
+
+    The ink file's calibration (or none) leaves :func:`ink_physics` in charge.
+    """
+    if calibration is None or not calibration.fitted:
+        return {}
+    line = calibration.line
+    return {"mass_per_mm3": repr(line.a_mg_per_mm3), "mass_offset_mg": repr(line.b_mg)}
 
 
 def ink_physics(ink: Ink) -> dict[str, str]:

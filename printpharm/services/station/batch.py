@@ -20,7 +20,7 @@ from printpharm.catalog import Catalog
 from printpharm.errors import DesignSpaceError, InputError
 from printpharm.services.control.print_authority import PrintAuthorisation, authorise_print
 from printpharm.services.jobs import CancelToken, EventHub
-from printpharm.services.run.devices import connected_devices, simulator_urls
+from printpharm.services.run.devices import connected_devices, run_simulator_urls
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.recording import BatchRecorder, FanoutRecorder, JsonFileRecorder
 from printpharm.services.run.request import OperatorCallback, RunOptions, RunRequest
@@ -177,6 +177,9 @@ def device_urls(
 ) -> tuple[str, str]:
     """The ports to use: configured ports, or simulators linked for this recipe's ink.
 
+    The simulated deposit follows the calibration the batch was planned with (the
+    locked site calibration in force, else the ink file's).
+
     Options in the query of configured ``sim://`` URLs (faults such as
     ``sim://printer?clog_unit=3``, ``seed``) are passed to the linked simulators,
     so a training workstation can rehearse a failing unit.
@@ -187,12 +190,10 @@ def device_urls(
         An unknown simulator option.
     """
     if printer_url.startswith("sim://") and balance_url.startswith("sim://"):
-        recipe = catalog.recipe(batch.plan.recipe_id)
         options = dict(parse_qsl(urlsplit(printer_url).query))
         options.update(parse_qsl(urlsplit(balance_url).query))
-        return simulator_urls(
-            catalog.printer(recipe.printer), catalog.ink(recipe.ink), options or None
-        )
+        # the physics of the calibration the plan sized with (site calibration in force)
+        return run_simulator_urls(batch.request, options or None)
     return printer_url, balance_url
 
 
