@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from printpharm.core.calibration import LinearCalibration, student_t_quantile
 from printpharm.errors import CalibrationError
@@ -111,7 +111,9 @@ def acceptance_problems(
         per_decade = exact(fit.n / math.log10(float(ratio)))
         if per_decade < criteria.min_points_per_decade:
             problems.append(
-                f"{_q(per_decade, '0.1')} points per decade of volume; the site needs "
+                # cut, not rounded: 3.98 shown as "4.0" would read as meeting a minimum of 4
+                f"{per_decade.quantize(Decimal('0.1'), rounding=ROUND_DOWN)} points per decade "
+                f"of volume; the site needs "
                 f"{criteria.min_points_per_decade}"
             )
     return tuple(problems)

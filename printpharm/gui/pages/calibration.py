@@ -77,7 +77,8 @@ class CalibrationPage(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message)
         self.table = record_table(self, "calibrationTable", _COLUMNS)
-        self.table.setMinimumHeight(150)
+        self.table.setMinimumHeight(90)
+        self.table.setMaximumHeight(110)
         self.table.itemSelectionChanged.connect(self._selected_changed)
         layout.addWidget(self.table)
         layout.addLayout(self._buttons())
@@ -103,23 +104,36 @@ class CalibrationPage(QWidget):
         self.replicates.setObjectName("calibrationReplicates")
         self.replicates.setRange(1, 10)
         self.replicates.setValue(DEFAULT_REPLICATES)
-        self.replicates.setSuffix(self.tr(" discs per volume"))
+        self.replicates.setToolTip(self.tr("How many discs of each volume are printed"))
         self.run_button = QPushButton(self.tr("&Run series"))
         self.run_button.setObjectName("runSeriesButton")
         self.run_button.clicked.connect(self.run_series)
         self.progress = QLabel()
         self.progress.setObjectName("seriesProgress")
-        form.addRow(self.tr("&Ink:"), self.ink)
-        form.addRow(self.tr("&Printer type:"), self.printer)
-        form.addRow(self.tr("&Lot:"), self.lot)
-        form.addRow(self.tr("Printer &asset tag:"), self.asset)
-        form.addRow(self.tr("&Devices:"), self.devices)
-        form.addRow(self.tr("Re&plicates:"), self.replicates)
+        form.addRow(self._buddy(self.tr("&Ink:"), self.ink),
+                    self._pair(self.ink, self.tr("&Printer type:"), self.printer))  # fmt: skip
+        asset = self._pair(self.lot, self.tr("Printer &asset tag:"), self.asset)
+        form.addRow(self._buddy(self.tr("&Lot:"), self.lot), asset)
+        devices = self._pair(self.devices, self.tr("Discs per &volume:"), self.replicates)
+        form.addRow(self._buddy(self.tr("&Devices:"), self.devices), devices)
         row = QHBoxLayout()
         row.addWidget(self.run_button)
         row.addWidget(self.progress, 1)
         form.addRow("", row)
         return self.series_group
+
+    @staticmethod
+    def _buddy(text: str, widget: QWidget) -> QLabel:
+        label = QLabel(text)
+        label.setBuddy(widget)
+        return label
+
+    def _pair(self, left: QWidget, label: str, right: QWidget) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(left, 3)
+        row.addWidget(self._buddy(label, right))
+        row.addWidget(right, 2)
+        return row
 
     def _buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -136,7 +150,8 @@ class CalibrationPage(QWidget):
 
     def _detail_group(self) -> QGroupBox:
         self.detail_group = QGroupBox(self.tr("Selected fit"))
-        column = QVBoxLayout(self.detail_group)
+        body = QHBoxLayout(self.detail_group)
+        column = QVBoxLayout()
         self.training = QLabel()
         self.training.setObjectName("trainingOnly")
         self.training.setWordWrap(True)
@@ -151,11 +166,20 @@ class CalibrationPage(QWidget):
         self.stats.setWordWrap(True)
         self.stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.fit_chart = FitChart()
+        self.fit_chart.setMinimumHeight(190)
         self.residual_chart = ResidualChart()
+        self.residual_chart.setMinimumHeight(130)
         for widget in (self.training, self.verdict, self.stats):
             column.addWidget(widget)
-        column.addWidget(self.fit_chart, 3)
-        column.addWidget(self.residual_chart, 2)
+        column.addStretch(1)
+        text = QWidget()
+        text.setLayout(column)
+        text.setFixedWidth(300)
+        charts = QVBoxLayout()
+        charts.addWidget(self.fit_chart, 4)
+        charts.addWidget(self.residual_chart, 3)
+        body.addWidget(text)
+        body.addLayout(charts, 1)
         return self.detail_group
 
     # -- state --------------------------------------------------------------------------
@@ -179,7 +203,7 @@ class CalibrationPage(QWidget):
         if not desk.may_run():
             text += " " + self.tr("Read-only: technicians and pharmacists run a series.")
         self.summary.setText(text)
-        self.series_group.setEnabled(desk.may_run() and not self.runner.busy)
+        self._inputs_enabled(desk.may_run() and not self.runner.busy)
         self._selected_changed()
 
     def _fill_choices(self) -> None:
@@ -281,9 +305,15 @@ class CalibrationPage(QWidget):
         self.error.show_reason(None)
         self.message.clear()
         order, desk = self.order(), self._ws.calibrations
-        self.series_group.setEnabled(False)
+        self._inputs_enabled(False)  # the progress beside them stays readable
         self.progress.setText(self.tr("connecting, heating, printing the first disc…"))
         self.runner.start(lambda: desk.run_series(order, self.bridge.publish))
+
+    def _inputs_enabled(self, enabled: bool) -> None:
+        widgets = (self.ink, self.printer, self.lot, self.asset, self.devices, self.replicates,
+                   self.run_button)  # fmt: skip
+        for widget in widgets:
+            widget.setEnabled(enabled)
 
     def _point(self, point: object) -> None:
         if isinstance(point, SeriesPoint):

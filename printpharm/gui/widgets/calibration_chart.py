@@ -37,7 +37,7 @@ class _FitBase(_Chart):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         """Wide enough to read the volumes."""
-        return QSize(560, 280)
+        return QSize(560, 210)
 
     def _empty(self, painter: QPainter) -> None:
         painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Base))
@@ -119,7 +119,7 @@ class ResidualChart(_FitBase):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         """Shorter than the fit."""
-        return QSize(560, 200)
+        return QSize(560, 150)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         """Zero line, the dashed band and the residuals."""

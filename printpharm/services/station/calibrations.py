@@ -33,9 +33,6 @@ from printpharm.storage.library import library
 
 __all__ = ["CalibrationDetail", "CalibrationRow", "SeriesResult", "StationCalibrations"]
 
-#: What the screens say of a calibration fitted on simulators.
-TRAINING_TEXT = "TRAINING ONLY — fitted on simulators; never sizes a patient batch"
-
 
 @dataclass(frozen=True)
 class CalibrationRow:
@@ -161,6 +158,7 @@ class StationCalibrations:
         title = f"Calibration v{r.version} ({r.status}) — {r.ink_id} v{r.ink_version} on " + (
             f"{r.printer_type}" + (f" {r.printer_asset}" if r.printer_asset else "")
         )
+        signed = signed or ("not signed yet: a pharmacist validates, then locks",)
         return _detail(title, view.line, r.points, problems, view.training_only, signed)
 
     # -- acting -------------------------------------------------------------------------
@@ -234,10 +232,7 @@ def _detail(
     problems: tuple[str, ...], training: bool, signed: tuple[str, ...] = (),
 ) -> CalibrationDetail:  # fmt: skip
     pairs = [(float(v), float(m)) for v, m in points]
-    lines = list(_stats(line, [m for _, m in points]))
-    if training:
-        lines.append(TRAINING_TEXT)
-    lines += list(signed) or ["not signed yet"]
+    lines = [*_stats(line, [m for _, m in points]), *signed]
     verdict = (
         "meets the site's acceptance criteria"
         if not problems
@@ -250,4 +245,5 @@ def _detail(
 def _measured(measured: SeriesMeasurement, problems: tuple[str, ...]) -> CalibrationDetail:
     order = measured.order
     title = f"Series of {order.ink_id} v{measured.ink_version} on {order.printer_id} — not stored"
-    return _detail(title, measured.line, measured.pairs, problems, measured.training_only)
+    note = ("not stored: fix the cause and run the series again",)
+    return _detail(title, measured.line, measured.pairs, problems, measured.training_only, note)
