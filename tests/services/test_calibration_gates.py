@@ -129,3 +129,30 @@ def test_a_printer_that_identifies_as_a_simulator_makes_a_training_only_calibrat
     assert {c.name for c in measured.checks} >= {"balance_simulated"}
     record = CalibrationRun(env.auth, env.records, catalog).store(team["tech1"][1], measured)
     assert record.context["simulated"] is True
+
+
+def test_a_batch_sized_with_a_training_calibration_is_never_released_for_a_patient() -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from printpharm.services.records.export import patient_use
+    from printpharm.storage.batches import BatchRow
+
+    class Authorised:  # the authorisation recorded before printing said "for patient use"
+        action = "authorise"
+
+        @staticmethod
+        def new() -> dict[str, Any]:
+            return {"patient_use": True, "recipe_version": "r v1", "ink_version": "i v1",
+                    "dose_mg": "15", "mode": "locked"}  # fmt: skip
+
+    label = f"calibration v1 (locked, fitted on the built-in simulators: training only): {INK}"
+    calibration = {"source": "site", "version": 1, "simulated": True, "label": label}
+    row = BatchRow("B-1", Decimal(15), 10, "completed", 1, False, "tech1",
+                   datetime(2026, 3, 29, tzinfo=UTC),
+                   details={"recipe": {"calibration": calibration}})  # fmt: skip
+    use, why = patient_use(row, [Authorised()])  # type: ignore[list-item]
+    assert not use and why.startswith(label) and "never sizes a patient's dose" in why
+    real = {**calibration, "simulated": False}
+    row.details["recipe"]["calibration"] = real
+    assert patient_use(row, [Authorised()])[0] is True  # type: ignore[list-item]
