@@ -190,9 +190,14 @@ class CalibrationRun:
         return self.service.fit(session, measured.request())
 
     def _gate_request(self, plan: SeriesPlan) -> RunRequest:
-        """The series as the run gates see a batch (its recipe, ink, discs' target masses)."""
+        """The series as the run gates see a batch (its recipe, ink, discs' target masses).
+
+        The calibration recipe names a placebo; the cleaning gate must judge the API
+        the syringe actually holds, the ink's.
+        """
         sha = self._catalog.file_sha256("recipe", plan.recipe.id)
-        return RunRequest(plan.recipe, plan.ink, plan.printer, plan.program, Decimal(0), sha,
+        recipe = plan.recipe.model_copy(update={"api": plan.ink.api})
+        return RunRequest(recipe, plan.ink, plan.printer, plan.program, Decimal(0), sha,
                           plan.nozzle_c, plan.bed_c)  # fmt: skip
 
     def _context(
