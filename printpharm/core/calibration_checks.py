@@ -110,10 +110,11 @@ def acceptance_problems(
     elif ratio > 1:
         per_decade = exact(fit.n / math.log10(float(ratio)))
         if per_decade < criteria.min_points_per_decade:
+            count = _q(per_decade, "0.1")
+            if count >= criteria.min_points_per_decade:  # 3.98 shown as "4.0" reads as met
+                count = per_decade.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
             problems.append(
-                # cut, not rounded: 3.98 shown as "4.0" would read as meeting a minimum of 4
-                f"{per_decade.quantize(Decimal('0.1'), rounding=ROUND_DOWN)} points per decade "
-                f"of volume; the site needs "
+                f"{count} points per decade of volume; the site needs "
                 f"{criteria.min_points_per_decade}"
             )
     return tuple(problems)
