@@ -686,6 +686,53 @@ class Shooter:
         window.history.label.directions.setText("Chew one disc once daily after food")
         self.shot(window, "history-label")
 
+    def calibration(self, window: Any) -> None:
+        """A series on the simulators: one refused by the criteria, one stored (training only),
+        then validated and locked by two pharmacists."""
+        self._as(window, TECHNICIAN)
+        window.show_page("calibration")
+        page = window.calibration
+        self.shot(window, "calibration-empty")
+        page.ink.setCurrentText("cyclophosphamide-sse-chewable")
+        page.printer.setCurrentText("marlin-sse")
+        page.replicates.setValue(1)  # 5 discs: fewer than the site's 6 points
+        page.run_button.click()
+        self.settle(0.3)
+        self.shot(window, "calibration-series-running")
+        self.wait_for(lambda: not page.runner.busy, 180.0)
+        self.shot(window, "calibration-fit-refused")
+        page.replicates.setValue(2)
+        page.run_button.click()
+        self.wait_for(lambda: not page.runner.busy, 180.0)
+        self.shot(window, "calibration-draft-training-only")
+        for step, who in (("validate", SUPERVISOR), ("lock", SECOND_SUPERVISOR)):
+            self._as(window, who)
+            window.show_page("calibration")
+            page.select(1)
+            (page.validate_button if step == "validate" else page.lock_button).click()
+            dialog = page.dialog
+            dialog.password.setText(who[2])
+            dialog.comment.setText("OQ calibration series reviewed")
+            if step == "lock":
+                self.shot(dialog, "calibration-lock-signature")
+            dialog.submit()
+        self.shot(window, "calibration-locked")
+        self.shot(page, "calibration-locked-whole-page")
+
+    def only_calibration(self) -> list[Path]:
+        """The calibration page's screens alone (``--only calibration``)."""
+        from printpharm.gui.main_window import MainWindow
+
+        self.accounts()
+        window = MainWindow(self.ws, self.settings)
+        window.resize(1200, 820)
+        window.show()
+        window.library.import_button.click()
+        self.sign(window.library, "ink", "cyclophosphamide-sse-chewable")
+        self.calibration(window)
+        self.session.close()
+        return self.saved
+
     def run(self, root_shot: bool) -> list[Path]:
         from printpharm.gui.main_window import MainWindow
 
@@ -703,6 +750,7 @@ class Shooter:
         self.refused_and_research(window)
         self.second_person_check(window)
         self.lots_and_content_uniformity(window)
+        self.calibration(window)
         self.other_pages(window)
         if root_shot and shutil.which("import"):
             window.show_page("plan")
@@ -724,6 +772,7 @@ def main() -> int:
     parser.add_argument("--offscreen", action="store_true", help="no X server: grab() only")
     parser.add_argument("--display", default=":99", help="Xvfb display to start (default :99)")
     parser.add_argument("--out", type=Path, default=OUT, help=f"folder for the PNGs ({OUT})")
+    parser.add_argument("--only", choices=("calibration",), help="take one page's screens only")
     args = parser.parse_args()
     globals()["OUT"] = args.out
     OUT.mkdir(parents=True, exist_ok=True)
@@ -735,7 +784,8 @@ def main() -> int:
     else:
         os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     try:
-        saved = Shooter().run(root_shot=not args.offscreen)
+        shooter = Shooter()
+        saved = shooter.only_calibration() if args.only else shooter.run(not args.offscreen)
     finally:
         if xvfb is not None:
             xvfb.terminate()

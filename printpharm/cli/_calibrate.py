@@ -34,24 +34,26 @@ from printpharm.core.calibration import (
     DEFAULT_WEIGHTING,
     WEIGHTINGS,
     LinearCalibration,
-    fit_calibration,
     weighting_text,
 )
 from printpharm.core.calibration_checks import exact
 from printpharm.errors import InputError
 from printpharm.services.access.signatures import manifestation
-from printpharm.services.control.calibration import CalibrationService, CalibrationView, FitRequest
+from printpharm.services.control.calibration import CalibrationService, CalibrationView
+from printpharm.services.control.calibration_run import CalibrationRun, SeriesOrder
 from printpharm.services.run.calibration_series import (
     DEFAULT_REPLICATES,
-    SeriesPlan,
     SeriesPoint,
     levels_text,
-    plan_series,
-    run_series,
 )
-from printpharm.services.run.devices import connected_devices, simulator_urls
 
 __all__ = ["register"]
+
+#: What the screen says of a calibration fitted on simulators.
+TRAINING_LINE = (
+    "fitted on simulators: TRAINING ONLY — never sizes a patient batch, never in force on a "
+    "real printer"
+)
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -66,21 +68,24 @@ def _volumes(text: str) -> list[float]:
     return values
 
 
-def _ports(args: argparse.Namespace, plan: SeriesPlan) -> tuple[str, str]:
-    ports = (args.printer_port, args.balance_port)
-    if any(ports) and not all(ports):
-        raise InputError("give both --printer-port and --balance-port (or neither to simulate)")
-    if all(ports):
-        if args.sim_option:
-            raise InputError("--sim-option applies to the built-in simulators only")
-        return str(args.printer_port), str(args.balance_port)
+def _order(args: argparse.Namespace) -> SeriesOrder:
     options: dict[str, str] = {}
     for text in args.sim_option:
         key, sep, value = text.partition("=")
         if not sep or not key.strip():
             raise InputError(f"--sim-option {text!r} is not KEY=VALUE")
         options[key.strip()] = value.strip()
-    return simulator_urls(plan.printer, plan.ink, options)
+    if any((args.printer_port, args.balance_port)) and not all(
+        (args.printer_port, args.balance_port)
+    ):
+        raise InputError("give both --printer-port and --balance-port (or neither to simulate)")
+    if args.printer_port and options:
+        raise InputError("--sim-option applies to the built-in simulators only")
+    return SeriesOrder(
+        args.ink, args.printer, args.lot, args.ink_version, args.printer_asset,
+        None if args.volumes is None else tuple(args.volumes), args.replicates,
+        args.printer_port, args.balance_port, options, args.weighting,
+    )  # fmt: skip
 
 
 def _intervals(line: LinearCalibration) -> list[dict[str, Decimal]]:
@@ -112,42 +117,20 @@ def _fit_lines(line: LinearCalibration, masses: list[Decimal]) -> list[str]:
     ]  # fmt: skip
 
 
-def _context(
-    args: argparse.Namespace, plan: SeriesPlan, ports: tuple[str, str], devices: Any,
-    points: tuple[SeriesPoint, ...], recipe_sha256: str,
-) -> dict[str, Any]:  # fmt: skip
-    info = devices.printer.info
-    return {
-        "recipe": plan.recipe.id, "recipe_sha256": recipe_sha256,
-        "gcode_sha256": plan.gcode_sha256, "replicates": args.replicates,
-        "levels_mm3": [exact(v) for v in plan.levels_mm3],
-        "printer": {"port": ports[0], "firmware": None if info is None else info.firmware_name,
-                    "uuid": None if info is None else info.fields.get("UUID")},
-        "balance": {"port": ports[1], **{k: str(v) for k, v in devices.balance_identity.items()}},
-        "simulated": ports[0].startswith("sim://") or ports[1].startswith("sim://"),
-        "raw_readings": [p.raw for p in points],
-        "fitted_on": datetime.now(UTC).date().isoformat(),
-    }  # fmt: skip
-
-
 def _series(args: argparse.Namespace) -> int:
     if not (args.ink and args.printer and args.user):
         raise InputError("a calibration series needs --ink, --printer and --user")
-    catalog = load_catalog()
-    plan = plan_series(catalog, args.ink, args.printer, volumes_mm3=args.volumes,
-                       replicates=args.replicates)  # fmt: skip
-    ports = _ports(args, plan)
+    order = _order(args)
     plot = args.plot or Path(
         f"calibration-{args.ink}-{args.printer}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pdf"
     )
-    request = FitRequest(args.ink, args.printer, (), args.ink_version, args.printer_asset,
-                         args.lot, weighting=args.weighting)  # fmt: skip
-    lines = [f"calibration series of {args.ink} on {args.printer} (recipe {plan.recipe.id}): "
-             f"{levels_text(plan)}", *plan.notes]  # fmt: skip
     with logged_in(args) as (services, session, _):
-        service = CalibrationService(services.auth, services.records)
-        ink_version = service.prepare(session, request)  # refused before anything is printed
+        runner = CalibrationRun(services.auth, services.records, load_catalog())
+        prepared = runner.prepare(session, order)  # refused before anything is printed
+        plan, ink_version = prepared
         if not args.json:
+            lines = [f"calibration series of {args.ink} on {args.printer} (recipe "
+                     f"{plan.recipe.id}): {levels_text(plan)}", *plan.notes]  # fmt: skip
             sys.stdout.write("\n".join(lines) + "\n")
 
         def shown(p: SeriesPoint) -> None:
@@ -155,25 +138,18 @@ def _series(args: argparse.Namespace) -> int:
                 sys.stdout.write(f"disc {p.n:>2}  {p.volume_mm3:>10} mm³  {p.mass_mg:>9.2f} mg\n")
                 sys.stdout.flush()
 
-        with connected_devices(*ports, baudrate=plan.printer.baud) as devices:
-            points = run_series(plan, devices, on_point=shown)
-            context = _context(args, plan, ports, devices, points,
-                               catalog.file_sha256("recipe", plan.recipe.id))  # fmt: skip
-        pairs = tuple((p.volume_mm3, p.mass_mg) for p in points)
-        line = fit_calibration([float(v) for v, _ in pairs], [float(m) for _, m in pairs],
-                               weighting=request.weighting)  # fmt: skip
+        measured = runner.measure(session, order, on_point=shown, prepared=prepared)
         from printpharm.services.control.calibration_plot import write_plot
 
+        line, pairs = measured.line, measured.pairs
         title = f"Calibration series — {args.ink} v{ink_version} on {args.printer}"
         write_plot(line, [(float(v), float(m)) for v, m in pairs], title, plot)
         fitted = [*_fit_lines(line, [m for _, m in pairs]), f"plot: {plot}"]
+        if measured.training_only:
+            fitted.append(TRAINING_LINE)
         if not args.json:
             sys.stdout.write("\n".join(fitted) + "\n")
-        record = service.fit(
-            session,
-            FitRequest(args.ink, args.printer, pairs, ink_version, args.printer_asset, args.lot,
-                       context, args.weighting),
-        )  # fmt: skip
+        record = runner.store(session, measured)
     view = CalibrationView(record)
     payload = {**_payload(view), "plot": str(plot), "series_notes": list(plan.notes)}
     text = (
@@ -200,6 +176,7 @@ def _payload(view: CalibrationView) -> dict[str, Any]:
         "context": r.context, "content_sha256": r.content_sha256,
         "fitted_by": r.fitted_by, "fitted_at": r.fitted_at,
         "validated_by": r.validated_by, "locked_by": r.locked_by,
+        "training_only": view.training_only,
         "signatures": [{"manifestation": manifestation(s), **s.__dict__} for s in view.signatures],
     }  # fmt: skip
 
@@ -212,6 +189,7 @@ def _summary(view: CalibrationView) -> str:
         f"v{r.version:<4} {r.status:<9} {r.ink_id} v{r.ink_version} on {where}{lot}: "
         f"a {r.a_mg_per_mm3} mg/mm³, b {r.b_mg} mg, n {r.n_points}, R² {r.r2}, "
         f"s {r.residual_sd_mg} mg; fitted by {r.fitted_by} {r.fitted_at:%Y-%m-%d}"
+        + ("; TRAINING ONLY" if view.training_only else "")
     )
 
 
@@ -220,8 +198,8 @@ def _show_lines(view: CalibrationView) -> list[str]:
     lines = [view.in_force().label, *_fit_lines(view.line, [m for _, m in r.points])]
     lines.append(f"fitted by {r.fitted_by} at {r.fitted_at:%Y-%m-%d %H:%M} UTC; content SHA-256 "
                  f"{r.content_sha256[:16]}…")  # fmt: skip
-    if r.context.get("simulated"):
-        lines.append("fitted on the built-in simulators: for training only")
+    if view.training_only:
+        lines.append(TRAINING_LINE)
     lines += [f"  {manifestation(s)}" for s in view.signatures]
     return lines
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from printpharm.core.calibration import LinearCalibration, student_t_quantile
 from printpharm.errors import CalibrationError
@@ -108,8 +108,11 @@ def acceptance_problems(
     elif ratio > 1:
         per_decade = exact(fit.n / math.log10(float(ratio)))
         if per_decade < criteria.min_points_per_decade:
+            count = _q(per_decade, "0.1")
+            if count >= criteria.min_points_per_decade:  # 3.98 shown as "4.0" reads as met
+                count = per_decade.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
             problems.append(
-                f"{_q(per_decade, '0.1')} points per decade of volume; the site needs "
+                f"{count} points per decade of volume; the site needs "
                 f"{criteria.min_points_per_decade}"
             )
     return tuple(problems)

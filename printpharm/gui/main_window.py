@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from printpharm import __version__
 from printpharm.gui.login import LoginDialog
 from printpharm.gui.pages.admin import AdminPage
+from printpharm.gui.pages.calibration import CalibrationPage
 from printpharm.gui.pages.equipment import EquipmentPage
 from printpharm.gui.pages.history import HistoryPage
 from printpharm.gui.pages.library import LibraryPage
@@ -59,6 +60,7 @@ PAGE_KEYS: tuple[str, ...] = (
     "history",
     "library",
     "lots",
+    "calibration",
     "research",
     "equipment",
     "admin",
@@ -93,6 +95,10 @@ _NAV: dict[str, tuple[object, object]] = {
     "lots": (
         QT_TRANSLATE_NOOP("MainWindow", "Ink lots"),
         QT_TRANSLATE_NOOP("MainWindow", "Prepared lots: record, scan, release, reject"),
+    ),
+    "calibration": (
+        QT_TRANSLATE_NOOP("MainWindow", "Calibrations"),
+        QT_TRANSLATE_NOOP("MainWindow", "Mass–volume fits per ink and printer: series, lock"),
     ),
     "research": (
         QT_TRANSLATE_NOOP("MainWindow", "Research mode"),
@@ -166,10 +172,11 @@ class MainWindow(QMainWindow):
         self.admin = AdminPage(ws)
         self.library = LibraryPage(ws)
         self.lots = LotsPage(ws)
+        self.calibration = CalibrationPage(ws)
         self.equipment = EquipmentPage(ws)
         widgets["equipment"] = self.equipment
         widgets.update(qc=self.qc, research=self.research, history=self.history, admin=self.admin)
-        widgets.update(library=self.library, lots=self.lots)
+        widgets.update(library=self.library, lots=self.lots, calibration=self.calibration)
         widgets["print"] = self.print_page
         for index, key in enumerate(PAGE_KEYS):
             title, tip = _NAV[key]
@@ -260,7 +267,8 @@ class MainWindow(QMainWindow):
         for index, key in enumerate(PAGE_KEYS):
             item = self.nav.item(index)
             action = QAction(item.text().split("  ", 1)[1], self)
-            action.setShortcut(QKeySequence(f"Ctrl+{(index + 1) % 10}"))  # the tenth is Ctrl+0
+            if index < 10:  # the tenth is Ctrl+0; the pages after it are in the menu only
+                action.setShortcut(QKeySequence(f"Ctrl+{(index + 1) % 10}"))
             action.triggered.connect(lambda _=False, k=key: self.show_page(k))
             go_menu.addAction(action)
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
@@ -313,6 +321,7 @@ class MainWindow(QMainWindow):
             self.admin,
             self.library,
             self.lots,
+            self.calibration,
             self.equipment,
         ):
             page.refresh()
@@ -366,6 +375,7 @@ class MainWindow(QMainWindow):
             self.admin,
             self.library,
             self.lots,
+            self.calibration,
             self.equipment,
         ):
             page.refresh()
@@ -417,6 +427,7 @@ class MainWindow(QMainWindow):
         self.guard.stop()
         self.print_page.wait()
         self.plan.runner.wait()
+        self.calibration.runner.wait()
         self._warm.wait()
         app = QApplication.instance()
         if app is not None:

@@ -85,17 +85,21 @@ def test_a_series_on_the_simulators_is_weighed_fitted_plotted_and_stored_as_a_dr
     assert code == 0 and [c["version"] for c in json.loads(out)["calibrations"]] == [1]
 
 
-def test_only_a_pharmacist_fits_and_never_signs_their_own(cli: Cli, tmp_path: Path) -> None:
-    code, _, err = cli.as_user("tech1", *SERIES)
+def test_a_technician_runs_the_series_and_nobody_signs_their_own(cli: Cli, tmp_path: Path) -> None:
+    code, _, err = cli.as_user("insp1", *SERIES)
     assert code == 2 and "may not calibration.run" in err and err.count("\n") == 1
-    assert _calibrate(cli, tmp_path, *IDEAL)[0] == 0
-    code, _, err = cli.as_user("sup1", "calibrate", "validate", "1", times=2)
+    code, out, err = cli.as_user("tech1", *SERIES, "--plot", str(tmp_path / "t.pdf"), *IDEAL)
+    assert code == 0 and "stored as calibration v1 (draft)" in out, err
+    code, _, err = cli.as_user("tech1", "calibrate", "validate", "1", times=2)
+    assert code == 2 and "may not library.validate" in err  # a pharmacist validates
+    assert _calibrate(cli, tmp_path, *IDEAL)[0] == 0  # v2, fitted by the pharmacist sup1
+    code, _, err = cli.as_user("sup1", "calibrate", "validate", "2", times=2)
     assert code == 2 and "may not sign it as approved (segregation of duties)" in err
-    code, _, err = cli.as_user("sup2", "calibrate", "lock", "1", times=2)
+    code, _, err = cli.as_user("sup2", "calibrate", "lock", "2", times=2)
     assert code == 2 and "only a validated calibration can be locked" in err
-    _sign(cli, 1)
+    _sign(cli, 2)
     code, out, _ = cli.as_user("sup1", "calibrate", "list")
-    assert out.startswith(f"v1    locked    {INK} v1 on {PRINTER}: a 1.1899")  # 1.19 ± noise
+    assert out.startswith(f"v2    locked    {INK} v1 on {PRINTER}: a 1.1899")  # 1.19 ± noise
 
 
 def test_a_series_that_fails_the_criteria_is_refused_with_its_reasons(

@@ -73,7 +73,8 @@ def test_a_fit_is_stored_as_a_draft_of_the_locked_ink_version(
     assert created.record_id == f"CAL-v{version}" and created.user_id == "sup1"
     assert created.new()["criteria"]["min_points"] == 6
     with pytest.raises(PermissionDenied, match="calibration.run"):
-        service.fit(team["tech1"][1], FitRequest(INK, PRINTER, POINTS))
+        service.fit(team["insp"][1], FitRequest(INK, PRINTER, POINTS))
+    assert service.fit(team["tech1"][1], FitRequest(INK, PRINTER, POINTS)).fitted_by == "tech1"
 
 
 def test_a_fit_failing_the_criteria_is_refused_with_every_reason_and_audited(

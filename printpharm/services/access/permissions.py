@@ -78,6 +78,7 @@ _TECHNICIAN = frozenset(
         Operation.ENTER_PRESCRIPTION,
         Operation.CALCULATE_DOSE,
         Operation.RUN_PRINT,
+        Operation.RUN_CALIBRATION,
         Operation.WEIGH_UNITS,
         Operation.ACKNOWLEDGE_ALARM,
         Operation.EVALUATE_QC,

@@ -15,6 +15,14 @@ locks it, each with an electronic signature (meaning ``approved``) bound to its
 content hash; locking retires the calibration locked before for the same
 binding. :meth:`CalibrationService.in_force` gives the locked calibration a plan
 must size with; every change is audited.
+
+A calibration fitted from a series printed or weighed on a simulator (the built-in
+ones, or a device whose identity says so: :func:`.run_gates.is_simulated`) is
+*training-only*: it may be validated and locked (to train the workflow), its
+record, signatures and audit events say so, its lock never retires a calibration
+fitted on real equipment, a real one is in force before it, and a batch sized
+with it is refused on a real printer and never for patient use (:mod:`.run_gates`,
+:mod:`.print_authority`).
 """
 
 from __future__ import annotations
@@ -36,19 +44,18 @@ from printpharm.errors import CalibrationError, InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import Meaning, RecordsService, SignableRecord
+from printpharm.services.control._calibration_binding import check_binding, ink_version_of
 from printpharm.services.control.barcodes import read_lot_code
 from printpharm.services.control.calibration_criteria import criteria_in_force
 from printpharm.services.control.lots import version_in_use
 from printpharm.services.run.calibration import CalibrationInForce
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.calibrations import CalibrationDraft, CalibrationRecord, calibrations
-from printpharm.storage.library import library
 from printpharm.storage.repositories import SignatureRecord, UnitOfWork
 
-__all__ = ["CalibrationService", "CalibrationView", "FitRequest", "fitted_line"]
+__all__ = ["CalibrationService", "CalibrationView", "FitRequest", "fitted_line", "training_only"]
 
 _SIX = Decimal("0.000001")
-_USABLE_LOTS = ("released", "in_use")
 
 
 @dataclass(frozen=True)
@@ -88,12 +95,22 @@ def fitted_line(record: CalibrationRecord) -> LinearCalibration:
     )
 
 
+def training_only(record: CalibrationRecord) -> bool:
+    """Whether ``record`` was fitted from a series on simulators (see the module docstring)."""
+    return bool(record.context.get("simulated"))
+
+
 @dataclass(frozen=True)
 class CalibrationView:
     """A calibration version as the screens show it: record, line and signatures."""
 
     record: CalibrationRecord
     signatures: tuple[SignatureRecord, ...] = ()
+
+    @property
+    def training_only(self) -> bool:
+        """Fitted on simulators: for training only, never for a patient batch."""
+        return training_only(self.record)
 
     @property
     def line(self) -> LinearCalibration:
@@ -105,8 +122,7 @@ class CalibrationView:
         r = self.record
         return CalibrationInForce(
             self.line, "site", r.ink_id, r.version, r.ink_version, r.printer_type,
-            r.printer_asset, r.lot_number, r.status, r.content_sha256,
-            bool(r.context.get("simulated")),
+            r.printer_asset, r.lot_number, r.status, r.content_sha256, training_only(r),
         )  # fmt: skip
 
 
@@ -183,8 +199,9 @@ class CalibrationService:
         """The locked calibration a plan must size with, or ``None`` where none is locked.
 
         Of the locked versions of this ink version and printer type, those bound to
-        another printer or another lot do not apply; of the rest, the most specific
-        (lot, then printer) and then the newest is in force. Reading needs no login
+        another printer or another lot do not apply; of the rest, one fitted on real
+        equipment before a training-only one, then the most specific (lot, then
+        printer), then the newest is in force. Reading needs no login
         (the calibration holds no personal data, as the library).
 
         Raises
@@ -212,8 +229,8 @@ class CalibrationService:
                     f"to the printers {tags}: name the printer (--printer-asset) to plan"
                 )
             return None
-        best = max(usable, key=lambda c: (c.lot_number is not None, c.printer_asset is not None,
-                                          c.version))  # fmt: skip
+        best = max(usable, key=lambda c: (not training_only(c), c.lot_number is not None,
+                                          c.printer_asset is not None, c.version))  # fmt: skip
         return CalibrationView(best).in_force()
 
     def for_plan(
@@ -266,8 +283,8 @@ class CalibrationService:
         """
         self._auth.require(session, Operation.RUN_CALIBRATION)
         with self._auth.uow(write=False) as uow:
-            ink_version = _ink_version(uow, request.ink_id, request.ink_version)
-            _check_binding(uow, request, ink_version)
+            ink_version = ink_version_of(uow, request.ink_id, request.ink_version)
+            check_binding(uow, request, ink_version)
         return ink_version
 
     def fit(self, session: UserSession, request: FitRequest) -> CalibrationRecord:
@@ -292,8 +309,8 @@ class CalibrationService:
             weighting=request.weighting,
         )
         with self._auth.uow() as uow:
-            ink_version = _ink_version(uow, request.ink_id, request.ink_version)
-            _check_binding(uow, request, ink_version)
+            ink_version = ink_version_of(uow, request.ink_id, request.ink_version)
+            check_binding(uow, request, ink_version)
             criteria = criteria_in_force(uow)
             problems = acceptance_problems(line, [m for _, m in request.points], criteria)
             subject = f"{request.ink_id}@{request.printer_type}"
@@ -372,7 +389,9 @@ class CalibrationService:
             _move(uow, live, record, target, comment)
 
         what = "validation" if target == "validated" else "lock"
-        text = f"{what} of calibration {record.record_id}" + (f": {comment}" if comment else "")
+        text = f"{what} of calibration {record.record_id}"
+        text += " (fitted on simulators: training only)" if training_only(record) else ""
+        text += f": {comment}" if comment else ""
         return self._records.sign(
             session, signable, Meaning.APPROVED, user_id, password, text, move
         )
@@ -424,49 +443,6 @@ def _get(uow: UnitOfWork, version: int) -> CalibrationRecord:
     return record
 
 
-def _ink_version(uow: UnitOfWork, ink_id: str, wanted: int | None) -> int:
-    repo = library(uow)
-    if wanted is None:
-        locked = repo.versions("ink", ink_id, status="locked")
-        if not locked:
-            raise RecordError(
-                f"ink {ink_id} has no locked version in the library: a calibration belongs to "
-                "an ink version (lock one, or name the ink version)"
-            )
-        return locked[-1].version
-    found = repo.get("ink", ink_id, wanted)
-    if found is None or found.status == "retired":
-        state = "does not exist" if found is None else "is retired"
-        raise RecordError(f"ink {ink_id} v{wanted} {state} in the library")
-    return wanted
-
-
-def _check_binding(uow: UnitOfWork, request: FitRequest, ink_version: int) -> None:
-    if request.lot_number is not None:
-        lot = uow.lots.find(request.lot_number)
-        if lot is None:
-            raise RecordError(f"ink lot {request.lot_number!r} is not recorded")
-        if (lot.ink_id, lot.ink_version) != (request.ink_id, ink_version):
-            raise RecordError(
-                f"ink lot {lot.lot_number} is of {lot.ink_id} v{lot.ink_version}, not "
-                f"{request.ink_id} v{ink_version}"
-            )
-        if lot.status not in _USABLE_LOTS or lot.beyond_use_date < uow.now().date():
-            state = lot.status if lot.status not in _USABLE_LOTS else "past its beyond-use date"
-            raise RecordError(f"ink lot {lot.lot_number} is {state}: only a released lot "
-                              "can be calibrated")  # fmt: skip
-    if request.printer_asset is not None:
-        device_id = uow.equipment.by_tag(request.printer_asset)
-        device = None if device_id is None else uow.devices.by_id(device_id)
-        if device is None or device.kind != "printer":
-            raise RecordError(f"printer {request.printer_asset!r} is not in the equipment register")
-        if device.printer_type not in (None, request.printer_type):
-            raise RecordError(
-                f"printer {request.printer_asset} is a {device.printer_type}, not a "
-                f"{request.printer_type}"
-            )
-
-
 def _move(
     uow: UnitOfWork, live: UserSession, record: CalibrationRecord, target: str, comment: str | None
 ) -> None:
@@ -480,6 +456,8 @@ def _move(
         same = (record.ink_id, record.ink_version, record.printer_type, record.printer_asset,
                 record.lot_number)  # fmt: skip
         for old in repo.all(record.ink_id, record.printer_type, "locked"):
+            if training_only(record) and not training_only(old):
+                continue  # a training lock never retires a calibration fitted on real equipment
             if (old.ink_id, old.ink_version, old.printer_type, old.printer_asset,
                     old.lot_number) == same:  # fmt: skip
                 repo.set_status(old.version, "retired", uow.now(), reason=f"superseded by "
@@ -494,5 +472,6 @@ def _move(
         AuditEntry("calibration", "validate" if target == "validated" else "lock",
                    after.record_id, signer, live.full_name, reason=comment,
                    old={"status": record.status},
-                   new={"status": target, "content_sha256": record.content_sha256})
+                   new={"status": target, "content_sha256": record.content_sha256,
+                        "training_only": training_only(record)})
     )  # fmt: skip

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from printpharm.core.calibration import LinearCalibration
 from printpharm.errors import InputError
 
-__all__ = ["PLOT_FORMATS", "write_plot"]
+__all__ = ["PLOT_FORMATS", "PlotData", "plot_data", "write_plot"]
 
 #: File suffixes the plot can be written as.
 PLOT_FORMATS = (".pdf", ".svg")
@@ -83,6 +84,36 @@ def _band(line: LinearCalibration, lo: float, hi: float) -> list[tuple[float, fl
         low, high = line.prediction_interval(v, allow_extrapolation=True)
         out.append((v, low, high))
     return out
+
+
+@dataclass(frozen=True)
+class PlotData:
+    """What the plot draws, for a screen that draws it itself (volumes mm³, masses mg).
+
+    ``band``: ``(V, lower, upper)`` of the 95 % prediction band over the series;
+    ``residuals``: ``(V, weighed − fitted)`` of each disc; ``half_band``: ``(V, half
+    width)`` of the interval of one new unit, the residual panel's band around zero.
+    """
+
+    points: tuple[tuple[float, float], ...]
+    line: tuple[tuple[float, float], tuple[float, float]]
+    band: tuple[tuple[float, float, float], ...]
+    residuals: tuple[tuple[float, float], ...]
+    half_band: tuple[tuple[float, float], ...]
+
+
+def plot_data(line: LinearCalibration, points: Sequence[tuple[float, float]]) -> PlotData:
+    """The points, line, 95 % prediction band and residuals the plot shows."""
+    volumes = [v for v, _ in points]
+    lo, hi = min(volumes), max(volumes)
+    band = _band(line, lo, hi)
+    return PlotData(
+        tuple(points),
+        ((lo, line.mass_for_volume(lo)), (hi, line.mass_for_volume(hi))),
+        tuple(band),
+        tuple((v, m - line.mass_for_volume(v, allow_extrapolation=True)) for v, m in points),
+        tuple((v, (u - low) / 2) for v, low, u in band),
+    )
 
 
 def _mass_panel(

@@ -58,6 +58,7 @@ from printpharm.storage.library import library
 __all__ = [
     "NO_LOT",
     "SHIPPED_LINE",
+    "TRAINING_CALIBRATION",
     "PrintAuthorisation",
     "RecordedRun",
     "authorise_print",
@@ -69,6 +70,12 @@ __all__ = [
 
 #: Why a recorded batch without a released lot is not for patient use.
 NO_LOT = f"no released ink lot was bound to the batch (--lot): {EXAMPLE_LOT_LABEL}"
+
+
+#: Why a batch sized with a calibration fitted on simulators is not for patient use.
+TRAINING_CALIBRATION = (
+    "sized with a calibration fitted on simulators (training only): never for patient use"
+)
 
 
 #: The plan page's line while no recipe is locked in this database yet.
@@ -181,8 +188,9 @@ def authorise_request(
     """:func:`authorise_print` for a planned batch, with its second-person verification and lot.
 
     A batch whose prescription entry and dose were not verified by a second
-    person (:mod:`printpharm.services.control.entry_verification`), or printed without
-    a recorded ink lot (``lot``; the ink file's example lot, training only), may be
+    person (:mod:`printpharm.services.control.entry_verification`), printed without
+    a recorded ink lot (``lot``; the ink file's example lot, training only), or sized
+    with a calibration fitted on simulators (:data:`TRAINING_CALIBRATION`), may be
     printed where locked mode allows it, but is not for patient use. A dose that
     rounding moved outside its tolerance is refused unless a pharmacist signed an
     override for exactly this entry (:mod:`printpharm.services.control.dose_override`), which
@@ -208,6 +216,8 @@ def authorise_request(
         extra += (NOT_VERIFIED,)
     if lot is None:
         extra += (NO_LOT,)
+    if request.prediction is not None and request.prediction.calibration.simulated:
+        extra += (TRAINING_CALIBRATION,)
     if not extra:
         return authorisation
     problems = (*authorisation.problems, *extra)

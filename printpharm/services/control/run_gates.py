@@ -46,10 +46,18 @@ from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import DeviceRow
 from printpharm.storage.repositories import UnitOfWork
 
-__all__ = ["PRINTER_SIMULATED_CHECK", "RunGates", "training_checks"]
+__all__ = [
+    "PRINTER_SIMULATED_CHECK",
+    "TRAINING_CALIBRATION_CHECK",
+    "RunGates",
+    "is_simulated",
+    "training_checks",
+]
 
 #: Preflight check name of a run on a simulated printer (one name: the preflight's).
 PRINTER_SIMULATED_CHECK = SIMULATED_PRINTER_CHECK
+#: Preflight check name of a plan sized with a calibration fitted on simulators.
+TRAINING_CALIBRATION_CHECK = "calibration_not_training"
 #: Marlin's default UUID (no machine UUID configured): it identifies no printer.
 _NO_UUID = {"", "00000000-0000-0000-0000-000000000000"}
 
@@ -97,8 +105,14 @@ def training_checks(
     return checks, records
 
 
-def _simulated(reported: Mapping[str, str], port: str) -> bool:
-    """A built-in simulator, or a device whose identity says it is one (issue 13)."""
+def is_simulated(reported: Mapping[str, str], port: str) -> bool:
+    """A built-in simulator, or a device whose identity says it is one (issue 13).
+
+    The one notion of a simulated device: the run gates exempt it from the equipment
+    register (its batches are for training only), and a calibration fitted from a
+    series it printed or weighed is training-only
+    (:mod:`printpharm.services.control.calibration_run`).
+    """
     said = " ".join(str(v) for v in reported.values()).lower()
     return port.startswith("sim://") or "simulat" in said
 
@@ -122,8 +136,12 @@ class RunGates:
         session: UserSession,
         request: RunRequest,
         printer_asset: str | None = None,
+        refusal_subject: tuple[str, str] | None = None,
     ) -> None:
+        """``refusal_subject``: ``(record type, record ID)`` a refusal is audited under
+        (default: the batch, as ``print-refused``; a calibration series passes its own)."""
         self._auth, self._request = auth, request
+        self._subject = refusal_subject
         self._user = auth.check(session)
         self._printer_asset = (printer_asset or "").strip() or None
         self.printer_id: int | None = None
@@ -165,19 +183,21 @@ class RunGates:
             return
         reason = "; ".join(f"{c.name}: {c.detail}" for c in failed)
         batch_id = self._request.batch_id
+        kind, record_id = self._subject or ("batch", batch_id)
         with self._auth.uow() as uow:
             uow.audit.append(
                 AuditEntry(
-                    "batch",
-                    "print-refused",
-                    batch_id,
+                    kind,
+                    "print-refused" if self._subject is None else "series-refused",
+                    record_id,
                     self._user.user_id,
                     self._user.full_name,
                     reason=reason,
-                    batch_id=batch_id,
+                    batch_id=None if self._subject else batch_id,
                 )
             )
-        raise PreflightError(f"preflight refused the run: {reason}")
+        what = "the run" if self._subject is None else "the calibration series"
+        raise PreflightError(f"preflight refused {what}: {reason}")
 
     def _audit_refusal(self, checks: list[PreflightCheck]) -> list[PreflightCheck]:
         try:
@@ -191,7 +211,7 @@ class RunGates:
         """The balance gates, once the balance identified itself (I2/I4)."""
         serial = str(identity.get("serial_number", "")).strip()
         named = f"balance {identity.get('model', '?')} #{serial or '?'} on {port}"
-        if _simulated(identity, port):
+        if is_simulated(identity, port):
             detail = f"{named}: simulated, for training and validation only"
             return [PreflightCheck(SIMULATED_CHECK, True, detail)]
         with self._auth.uow(write=False) as uow:
@@ -280,8 +300,8 @@ class RunGates:
     # -- printer ---------------------------------------------------------------------------
     def printer_checks(self, reported: Mapping[str, str], port: str) -> list[PreflightCheck]:
         """The printer gates, once the printer answered M115."""
-        if _simulated(reported, port):
-            if _simulated(reported, ""):
+        if is_simulated(reported, port):
+            if is_simulated(reported, ""):
                 return []  # it says simulator: the device check recorded it already
             detail = f"printer on {port}: simulated, for training and validation only"
             return [PreflightCheck(PRINTER_SIMULATED_CHECK, True, detail)]
@@ -308,6 +328,7 @@ class RunGates:
             checks.append(self._printer_type(row))
             cleaned, record = cleaning_check(uow, row, self._request.recipe.api)
             checks.append(cleaned)
+            checks += self._calibration_check()
         self.details["cleaning"] = record
         self.printer_id = row.id
         return self._audit_refusal(checks)
@@ -362,6 +383,18 @@ class RunGates:
             ok,
             f"printer {row.asset_tag} is a {registered}; the recipe needs {needed}",
         )
+
+    def _calibration_check(self) -> list[PreflightCheck]:
+        """A real printer never prints with a calibration fitted on simulators (training only)."""
+        prediction = self._request.prediction
+        if prediction is None or not prediction.calibration.simulated:
+            return []
+        detail = (
+            f"the plan was sized with {prediction.calibration.label}: a simulator's fit says "
+            "nothing about this printer and this ink; fit and lock a calibration on the "
+            "qualified printer (printpharm calibrate --printer-port P --balance-port Q)"
+        )
+        return [PreflightCheck(TRAINING_CALIBRATION_CHECK, False, detail)]
 
     def annotation(self) -> BatchAnnotation:
         """What the batch record keeps of the gates (called when the batch starts)."""

@@ -17,7 +17,8 @@ __all__ = ["patient_use"]
 def patient_use(row: BatchRow, events: Iterable[AuditEvent]) -> tuple[bool, str]:
     """Whether the batch may be given to a patient, and why (research-mode rule of §3).
 
-    A batch weighed on the simulated balance never is. Otherwise a recorded
+    A batch weighed on the simulated balance, or sized with a calibration fitted on
+    simulators (training only), never is. Otherwise a recorded
     library authorisation (``authorise`` event) decides; otherwise the
     run's preflight must show a locked recipe and a dose inside its range, and a
     research-mode batch needs a locked *library* recipe version.
@@ -25,6 +26,9 @@ def patient_use(row: BatchRow, events: Iterable[AuditEvent]) -> tuple[bool, str]
     simulated = simulated_weighing(row.details.get("preflight", []))
     if simulated:
         return False, simulated
+    calibration = (row.details.get("recipe") or {}).get("calibration") or {}
+    if calibration.get("simulated"):
+        return False, f"{calibration.get('label')}: a simulator's fit never sizes a patient's dose"
     decisions = [e.new() for e in events if e.action == "authorise"]
     if decisions:
         last = decisions[-1]

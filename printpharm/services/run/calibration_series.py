@@ -18,7 +18,7 @@ reads a stable weight. The points ``(volume_mm3, mass_mg)`` are what
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -31,7 +31,12 @@ from printpharm.geometry.plate import layout_plate
 from printpharm.services.run.form_specs import recipe_form_spec
 from printpharm.services.run.ink_capacity import analysis_requirement, check_capacity
 from printpharm.services.run.planning import machine_settings, process_settings
-from printpharm.services.run.preflight import check_device, check_temperatures, raise_failures
+from printpharm.services.run.preflight import (
+    PreflightCheck,
+    check_device,
+    check_temperatures,
+    raise_failures,
+)
 from printpharm.services.run.program import PlateProgram, parse_plate_gcode
 from printpharm.services.run.request import RunDevices, mass_in_mg
 from printpharm.slicing.analysis import analyse_gcode
@@ -235,13 +240,19 @@ def run_series(
     *,
     on_point: Callable[[SeriesPoint], None] | None = None,
     connect_timeout_s: float = 10.0,
+    printer_gate: Callable[[Mapping[str, str], str], Sequence[PreflightCheck]] | None = None,
 ) -> tuple[SeriesPoint, ...]:
     """Print and weigh every disc of ``plan``; the printer is made safe if anything fails.
+
+    ``printer_gate`` judges the printer once it answered M115 (its fields and
+    ``firmware``, and its port), before it is heated: the equipment gates of a
+    recorded run (:class:`printpharm.services.control.run_gates.RunGates`).
 
     Raises
     ------
     PreflightError
-        The printer is not of the definition's firmware family, or a measured
+        The printer is not of the definition's firmware family, ``printer_gate``
+        refused it, or a measured
         temperature is outside the ink's window after heating.
     DeviceError
         A device failed (a balance that does not settle raises ``BalanceUnstable``);
@@ -249,7 +260,11 @@ def run_series(
     """
     printer, balance = devices.printer, devices.balance
     info = printer.connect(timeout_s=connect_timeout_s)
-    raise_failures(check_device(plan.printer, info))
+    checks = check_device(plan.printer, info)
+    if printer_gate is not None:
+        identity = {**info.fields, "firmware": info.firmware_name}
+        checks += printer_gate(identity, devices.printer_port)
+    raise_failures(checks)
     points: list[SeriesPoint] = []
     try:
         printer.heat_and_wait(hotend_c=plan.nozzle_c, bed_c=plan.bed_c)

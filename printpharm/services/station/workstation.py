@@ -63,6 +63,7 @@ from printpharm.services.station.batch_form import (
     parse_masses,
     recipe_options,
 )
+from printpharm.services.station.calibrations import StationCalibrations
 from printpharm.services.station.lots import StationLots, authorise_with_lot
 from printpharm.services.station.qc import QcPreview, qc_preview
 from printpharm.services.station.session import ModeStatus, StationSession, display_url
@@ -444,6 +445,12 @@ class Workstation:
     def lots(self) -> StationLots:
         """Ink lots and content uniformity, for the logged-in user."""
         return StationLots(self.session)
+
+    @property
+    def calibrations(self) -> StationCalibrations:
+        """Calibration versions, series and signatures, for the logged-in user."""
+        ports = (self.config.printer_url, self.config.balance_url)
+        return StationCalibrations(self.session, self.catalog, ports)
 
     def device_status(self) -> tuple[DeviceStatus, DeviceStatus]:
         """Printer and balance as configured (the print-run service will connect them)."""
