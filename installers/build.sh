@@ -12,7 +12,7 @@
 #   3. `printpharm db upgrade` + `printpharm doctor` on a new SQLite file (migrations bundled);
 #   4. the main window is built and rendered offscreen to a PNG (PRINTPHARM_SMOKE_GUI), and
 #      collation, a time-zone name, a codec and locale casing answer through ICU (whose
-#      data the build trims: installers/icu_data.py);
+#      data the build trims: installers/icu_data.py), and reportlab renders a PDF;
 #   4b. with PRINTPHARM_SMOKE_POSTGRES_URL (a scratch database), `db upgrade` on PostgreSQL
 #      through the system's libpq (the bundle carries no psycopg_binary);
 #   5. `printpharm` with no arguments (the real desktop start) is still running after 6 s.
@@ -123,7 +123,8 @@ smoke_test() {
   [ -s "$tmp/window.png" ] || die "no window screenshot written"
   cp "$tmp/window.png" "$OUT/smoke-window.png"
   grep -q "^smoke-gui: ICU ok" "$tmp/gui.txt" || { cat "$tmp/gui.txt"; die "ICU (trimmed data)"; }
-  say "ok: main window rendered offscreen → $OUT/smoke-window.png; collation, time-zone names, codecs and casing through ICU"
+  grep -q "^smoke-gui: PDF ok" "$tmp/gui.txt" || { cat "$tmp/gui.txt"; die "PDF (reportlab)"; }
+  say "ok: main window rendered offscreen → $OUT/smoke-window.png; collation, time-zone names, codecs and casing through ICU; a PDF through reportlab"
 
   if [ -n "${PRINTPHARM_SMOKE_POSTGRES_URL:-}" ]; then  # a scratch database: migrated here
     "${clean[@]}" "$EXE" db upgrade --db "$PRINTPHARM_SMOKE_POSTGRES_URL" > "$tmp/pg.txt" 2>&1 \

@@ -53,7 +53,21 @@ def _smoke_gui(png: Path) -> int:
     print(f"smoke-gui: main window rendered to {png} ({'ok' if ok else 'FAILED'})")
     icu = _icu_problems()
     print(f"smoke-gui: ICU {'ok' if not icu else 'FAILED: ' + '; '.join(icu)}")
-    return 0 if ok and not icu else 1
+    pdf = _pdf_problem()
+    print(f"smoke-gui: PDF {'ok' if not pdf else 'FAILED: ' + pdf}")
+    return 0 if ok and not icu and not pdf else 1
+
+
+def _pdf_problem() -> str | None:
+    """Whether reportlab renders a PDF (it needs Pillow, which the build trims)."""
+    from printpharm.services.access.site_trust import HeadStamp
+    from printpharm.services.records._audit_pdf import render_audit_pdf
+
+    try:
+        pdf = render_audit_pdf([], "smoke test", "build.sh", "now", HeadStamp(0, "0" * 64, None))
+    except Exception as exc:  # the smoke test reports any failure, e.g. a module left out
+        return f"{type(exc).__name__}: {exc}"
+    return None if pdf.startswith(b"%PDF") else "not a PDF"
 
 
 def _icu_problems() -> list[str]:

@@ -168,13 +168,15 @@ class Variability(StrictModel):
     (well-formulated pastes 1–2 %); FDM drug filaments ~1 % (process-control.md).
     """
 
-    unit_rsd: Annotated[Quantity, within("%", "0.1", "20", positive=True)] = Quantity(
-        value=Decimal(2), unit="%"
+    unit_rsd: Annotated[Quantity, within("%", "0.1", "20", positive=True)] = (
+        Quantity.model_construct(value=Decimal(2), unit="%")
     )
-    offset_sd: Annotated[Quantity, within("%", "0.1", "20", positive=True)] = Quantity(
-        value=Decimal(1), unit="%"
+    offset_sd: Annotated[Quantity, within("%", "0.1", "20", positive=True)] = (
+        Quantity.model_construct(value=Decimal(1), unit="%")
     )
-    drift_sd: Annotated[Quantity, within("%", "0", "5")] = Quantity(value=Decimal("0.5"), unit="%")
+    drift_sd: Annotated[Quantity, within("%", "0", "5")] = Quantity.model_construct(
+        value=Decimal("0.5"), unit="%"
+    )
 
 
 class PressureLimits(StrictModel):
@@ -249,8 +251,8 @@ class Ink(Versioned):
     stability: Annotated[Quantity, within("days", "1", "3650")] | None = None
     storage: str = ""
     cytotoxic: Annotated[bool, Strict()] = False
-    process: ProcessLayer = ProcessLayer()
-    variability: Variability = Variability()
+    process: ProcessLayer = Field(default_factory=ProcessLayer)
+    variability: Variability = Field(default_factory=Variability)
     #: Apparent viscosity of a paste at printing shear rates (what the extrusion pressure
     #: depends on; the simulator's pressure model uses it).
     viscosity: Annotated[Quantity, within("Pa·s", "0.01", "10000", positive=True)] | None = None
@@ -325,7 +327,7 @@ class PrinterDefinition(Versioned):
     max_command_length: Annotated[int, Strict(), Field(ge=20, le=96)] = 96
     baud: Literal[9600, 19200, 38400, 57600, 115200, 230400, 250000, 500000, 1000000] = 115200
     reservoir: InkReservoir | None = None
-    process: ProcessLayer = ProcessLayer()
+    process: ProcessLayer = Field(default_factory=ProcessLayer)
 
     @model_validator(mode="after")
     def _e_axis_fits_kind(self) -> PrinterDefinition:

@@ -56,7 +56,10 @@ Number = Annotated[Decimal, BeforeValidator(_number)]
 class StrictModel(BaseModel):
     """Base of every catalog model: immutable, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A model's validator is built when it first validates, not at import: a plan whose
+    # files the cache vouches for validates nothing (printpharm.catalog._cache). For the
+    # same reason defaults are made without validation (model_construct, default_factory).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Quantity(StrictModel):

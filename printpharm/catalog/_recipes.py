@@ -112,7 +112,7 @@ class FormSpec(StrictModel):
     fill_fraction: _Fill | None = None
     count_per_dose: Annotated[int, Strict(), Field(ge=1, le=50)] | None = None
     capsule_size: CapsuleSize | None = None
-    bounds: FormBounds = FormBounds()
+    bounds: FormBounds = Field(default_factory=FormBounds)
 
     @model_validator(mode="after")
     def _dimensions_complete(self) -> FormSpec:
@@ -268,8 +268,8 @@ class ControlSettings(StrictModel):
     100–500 mg units, not for 5 mg mini-tablets.
     """
 
-    balance_sd: Annotated[Quantity, within("mg", "0.001", "100", positive=True)] = Quantity(
-        value=Decimal("0.02"), unit="mg"
+    balance_sd: Annotated[Quantity, within("mg", "0.001", "100", positive=True)] = (
+        Quantity.model_construct(value=Decimal("0.02"), unit="mg")
     )
 
 
@@ -305,8 +305,8 @@ class Recipe(Versioned):
     stability: Annotated[Quantity, within("d", "1", "3650", positive=True)] | None = None
     #: How to store the printed units (printed on the patient label).
     storage: Annotated[str, Field(max_length=200)] = ""
-    process: ProcessLayer = ProcessLayer()
-    control: ControlSettings = ControlSettings()
+    process: ProcessLayer = Field(default_factory=ProcessLayer)
+    control: ControlSettings = Field(default_factory=ControlSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> Recipe:

@@ -10,6 +10,7 @@ Public API (stable; other layers rely on it)::
     Catalog.file_sha256(kind, id) -> str        SHA-256 (hex) of that file's bytes
     Catalog.sources(kind, id) -> tuple[SourceFile, ...]   the file, then its inherits chain
     Catalog.files() -> dict[str, str]           every loaded file: relative path -> SHA-256
+    Catalog.source_files() -> dict[str, str]    the same, with the files they inherit from
     Catalog.origin(kind, id) -> Mapping[str, str]  dotted key -> file that set it (after inherits)
     file_sha256(path) -> str
 
@@ -35,6 +36,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
+from printpharm.catalog import _cache
 from printpharm.catalog._checks import check_references
 from printpharm.catalog._errors import describe_errors
 from printpharm.catalog._models import Ink, PrinterDefinition, Versioned
@@ -243,6 +245,7 @@ class Catalog:
         self._models = models
         self._sources = sources
         self._origins = origins
+        self._resolved: dict[str, ResolvedSettings] = {}  # without overrides, by recipe id
 
     def _get(self, kind: Kind, id_: str, model: type[_M]) -> _M:
         found = self._models[kind].get(id_)
@@ -302,6 +305,10 @@ class Catalog:
         """Every loaded file: path relative to the data root → SHA-256."""
         return {s[0].relpath: s[0].sha256 for s in self._sources.values()}
 
+    def source_files(self) -> dict[str, str]:
+        """Every loaded file and every file they inherit from: relative path → SHA-256."""
+        return {s.relpath: s.sha256 for chain in self._sources.values() for s in chain}
+
     def origin(self, kind: Kind, id_: str) -> Mapping[str, str]:
         """Which file set each (dotted) key of ``id_`` after inheritance."""
         self.sources(kind, id_)
@@ -329,6 +336,8 @@ class Catalog:
         DesignSpaceError
             A resolved temperature outside the recipe's validated window.
         """
+        if not overrides and recipe_id in self._resolved:
+            return self._resolved[recipe_id]  # immutable, and the catalog is too
         recipe = self.recipe(recipe_id)
         ink, printer = self.ink(recipe.ink), self.printer(recipe.printer)
         files: dict[str, str] = {}
@@ -339,7 +348,7 @@ class Catalog:
         )
         for kind, id_ in parts:
             files.update({s.relpath: s.sha256 for s in self.sources(kind, id_)})
-        return resolve_recipe(
+        resolved = resolve_recipe(
             recipe,
             ink,
             printer,
@@ -352,6 +361,9 @@ class Catalog:
             overrides=overrides,
             recipe_file=self.sources("recipe", recipe.id)[0].relpath,
         )
+        if not overrides:
+            self._resolved[recipe_id] = resolved
+        return resolved
 
 
 class _Files(Mapping[str, _Parsed]):
@@ -408,6 +420,7 @@ def load_catalog(
     *,
     registry: MigrationRegistry = MIGRATIONS,
     recipe: str | None = None,
+    cached: bool = False,
 ) -> Catalog:
     """Load and check every ink, recipe and printer file under ``root`` (or one recipe's).
 
@@ -424,6 +437,12 @@ def load_catalog(
         needs (``printpharm plan``), without parsing and validating every file. An
         unknown id, an abstract one or a missing ink or printer falls back to the
         full load, whose error lists the known ids.
+    cached
+        With ``recipe``: reuse what an earlier process validated when none of the
+        files (nor the code that checked them) changed since, and keep what this
+        load validated for the next one (:mod:`printpharm.catalog._cache`); the
+        recipe's resolved process is kept with it. A changed file is validated
+        again, and refused with the same error as without the cache.
 
     Raises
     ------
@@ -434,6 +453,9 @@ def load_catalog(
         unknown/mismatched ink or printer.
     """
     root = default_data_root() if root is None else root
+    cached = cached and recipe is not None and registry is MIGRATIONS
+    if cached and recipe is not None and (hit := _cache.load_cached(root, recipe)) is not None:
+        return hit
     if recipe is not None:
         recipes = _Files("recipe", root, registry)
         if recipe in recipes:
@@ -443,7 +465,10 @@ def load_catalog(
             if isinstance(model, Recipe) and model.ink in inks and model.printer in printers:
                 loaded.add("ink", model.ink, inks)
                 loaded.add("printer", model.printer, printers)
-                return loaded.catalog(root)
+                catalog = loaded.catalog(root)
+                if cached:
+                    _cache.store(catalog, recipe)
+                return catalog
     loaded = _Loaded()
     for kind in KIND_DIRS:  # in this order: a bad ink is reported before a missing folder
         files = _Files(kind, root, registry)

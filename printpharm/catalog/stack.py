@@ -46,13 +46,13 @@ DEFAULTS_SOURCE = "printpharm.catalog.stack.PROCESS_DEFAULTS"
 
 
 def _mm(value: str, unit: str = "mm") -> Quantity:
-    return Quantity(value=Decimal(value), unit=unit)
+    return Quantity.model_construct(value=Decimal(value), unit=unit)
 
 
 #: The lowest layer: neutral values only (no z-hop, no retraction, no prime). Anything
 #: that changes the deposited volume (nozzle, layer height, line width, infill) has
 #: no default and must come from a file.
-PROCESS_DEFAULTS = ProcessLayer(
+PROCESS_DEFAULTS = ProcessLayer.model_construct(
     z_hop=_mm("0"),
     retraction_length=_mm("0"),
     retraction_speed=_mm("0", "mm/s"),
@@ -103,6 +103,15 @@ class ResolvedSettings:
     process: ProcessParameters
     settings: Mapping[str, Setting]
     files: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        for name in ("settings", "files"):  # read-only views of their own copies
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its fields (printpharm.catalog._cache): a mapping view has no pickle."""
+        fields = (self.recipe_id, self.ink_id, self.printer_id, self.process)
+        return (ResolvedSettings, (*fields, dict(self.settings), dict(self.files)))
 
     def source_of(self, name: str) -> Setting:
         """The :class:`Setting` of process parameter ``name`` (KeyError if not set)."""
@@ -208,8 +217,8 @@ def resolve_recipe(
         ink_id=ink.id,
         printer_id=printer.id,
         process=process,
-        settings=MappingProxyType(settings),
-        files=MappingProxyType(dict(files)),
+        settings=settings,
+        files=files,
     )
 
 

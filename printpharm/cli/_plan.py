@@ -174,7 +174,8 @@ def _calibration(args: argparse.Namespace, ink: Ink, printer: str) -> Calibratio
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    catalog = load_catalog(recipe=args.recipe)  # only its files: the catalog is data
+    # only its files, validated once while they stay the same (the catalog is data)
+    catalog = load_catalog(recipe=args.recipe, cached=True)
     recipe = catalog.recipe(args.recipe)
     dose = unit_dose_from_args(args, recipe)
     units = units_from_args(args)

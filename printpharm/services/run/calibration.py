@@ -20,14 +20,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from printpharm.catalog.schema import Ink
 from printpharm.core.calibration import LinearCalibration
 from printpharm.core.calibration_checks import DriftCheck, drift_check, exact, interval_problem
 from printpharm.core.dosing import ink_volume_mm3
 from printpharm.errors import PreflightError
-from printpharm.services.run.result import UnitRecord
+
+if TYPE_CHECKING:  # a plan imports this module and needs no run records
+    from printpharm.services.run.result import UnitRecord
 
 __all__ = [
     "INK_FILE_LABEL",
