@@ -29,13 +29,13 @@ from printpharm.devices.sim import (
     parse_sim_url,
 )
 from printpharm.services.run.calibration import CalibrationInForce
+from printpharm.services.run.correction import control_parameters
 from printpharm.services.run.devices import connected_devices, simulator_urls
 from printpharm.services.run.flow_control import FlowController
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.prepare import prepare_run
 from printpharm.services.run.request import RunDevices
 from printpharm.services.run.result import BatchResult
-from printpharm.services.run.steps import control_parameters
 from printpharm.services.station.batch import PlannedBatch, device_urls
 from tests.services._lot_fixtures import INK
 from tests.services.conftest import options

@@ -3,18 +3,28 @@ before a series is printed and again when its fit is stored)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from printpharm.errors import RecordError
 from printpharm.storage.library import library
 from printpharm.storage.repositories import UnitOfWork
 
-if TYPE_CHECKING:
-    from printpharm.services.control.calibration import FitRequest
-
 __all__ = ["check_binding", "ink_version_of"]
 
 _USABLE_LOTS = ("released", "in_use")
+
+
+class Binding(Protocol):
+    """What a calibration is bound to (a ``FitRequest``: read here without importing it)."""
+
+    @property
+    def ink_id(self) -> str: ...
+    @property
+    def printer_type(self) -> str: ...
+    @property
+    def lot_number(self) -> str | None: ...
+    @property
+    def printer_asset(self) -> str | None: ...
 
 
 def ink_version_of(uow: UnitOfWork, ink_id: str, wanted: int | None) -> int:
@@ -35,7 +45,7 @@ def ink_version_of(uow: UnitOfWork, ink_id: str, wanted: int | None) -> int:
     return wanted
 
 
-def check_binding(uow: UnitOfWork, request: FitRequest, ink_version: int) -> None:
+def check_binding(uow: UnitOfWork, request: Binding, ink_version: int) -> None:
     """The lot is a usable lot of the ink version; the printer is registered, of the type."""
     if request.lot_number is not None:
         lot = uow.lots.find(request.lot_number)

@@ -159,7 +159,7 @@ def ink_physics(ink: Ink) -> dict[str, str]:
     The calibration gives the *weighed* mass (dried, for an ink that loses
     solvent); the in-line balance weighs the unit wet, as dispensed, which is
     ``weighed × dried load / drug load`` (the run's in-line target, see
-    :meth:`~printpharm.services.run.steps.RunSteps.inline_target`).
+    :func:`~printpharm.services.run.weighing.inline_target`).
     """
     a, b = ink.calibration.a.value, ink.calibration.b.value
     if ink.dried_drug_load is not None and ink.drug_load.value > 0:
