@@ -410,3 +410,14 @@ def test_locked_deactivated_and_wrong_answer_alike_after_the_same_work(
             env.auth.login(user, password)
         messages.append(str(refused.value))
     assert len(set(messages)) == 1 and len(checked) == 3
+
+
+def test_a_user_id_longer_than_any_account_is_a_failed_login_not_a_crash(env: Env) -> None:
+    """Found on PostgreSQL: the failed-login event's record id is limited to 128 characters;
+    a 300-character user ID crashed the login with "value too long" instead of refusing it."""
+    typed = "u" * 300
+    with pytest.raises(AuthenticationFailed, match="wrong user ID or password"):
+        env.auth.login(typed, "whatever password")
+    (event,) = [e for e in env.events() if e.action == "login-failed"]
+    assert event.record_id == "u" * 64 + "…"
+    assert event.new()["typed_user_id"] == "'" + "u" * 64 + "…' (300 characters)"

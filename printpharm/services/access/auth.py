@@ -41,6 +41,9 @@ from printpharm.storage.db import Database
 from printpharm.storage.repositories import AlarmRecord, UnitOfWork, UserRecord, unit_of_work
 from printpharm.storage.sitekey import SiteKey
 
+#: The longest user ID an account can have (accounts refuse longer ones).
+_MAX_USER_ID = 64
+
 __all__ = ["AuthConfig", "AuthService", "UserSession"]
 
 
@@ -390,11 +393,15 @@ class AuthService:
                     error = AccountLocked(refused)
                 uow.users.save(user)
             name = user.full_name if user is not None else None
+            record_id = user_id
+            if len(user_id) > _MAX_USER_ID:  # no account has it; keep what fits the record
+                record_id = user_id[:_MAX_USER_ID] + "…"
+                new["typed_user_id"] = shown(user_id)
             uow.audit.append(
                 AuditEntry(
                     "session",
                     f"{purpose}-failed",
-                    user_id,
+                    record_id,
                     user_id if user else None,
                     name,
                     new=new,
