@@ -29,7 +29,7 @@ from typing import Any, TypeAlias
 
 from printpharm.catalog import load_catalog
 from printpharm.cli._auth_args import add_records_args, logged_in
-from printpharm.cli._common import emit, whole_number_arg
+from printpharm.cli._common import emit, simulator_options, whole_number_arg
 from printpharm.core.calibration import (
     DEFAULT_WEIGHTING,
     WEIGHTINGS,
@@ -69,18 +69,7 @@ def _volumes(text: str) -> list[float]:
 
 
 def _order(args: argparse.Namespace) -> SeriesOrder:
-    options: dict[str, str] = {}
-    for text in args.sim_option:
-        key, sep, value = text.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--sim-option {text!r} is not KEY=VALUE")
-        options[key.strip()] = value.strip()
-    if any((args.printer_port, args.balance_port)) and not all(
-        (args.printer_port, args.balance_port)
-    ):
-        raise InputError("give both --printer-port and --balance-port (or neither to simulate)")
-    if args.printer_port and options:
-        raise InputError("--sim-option applies to the built-in simulators only")
+    options = simulator_options(args)
     return SeriesOrder(
         args.ink, args.printer, args.lot, args.ink_version, args.printer_asset,
         None if args.volumes is None else tuple(args.volumes), args.replicates,

@@ -13,6 +13,7 @@ from printpharm.core.units import parse_decimal, parse_integer
 from printpharm.errors import InputError
 
 __all__ = [
+    "simulator_options",
     "JsonAwareParser",
     "add_json_flag",
     "emit",
@@ -76,3 +77,26 @@ class JsonAwareParser(argparse.ArgumentParser):
             sys.stderr.write(json.dumps({"error": f"{self.prog}: {message}"}) + "\n")
             raise SystemExit(2)
         super().error(message)
+
+
+def simulator_options(args: argparse.Namespace) -> dict[str, str]:
+    """The ``--sim-option KEY=VALUE`` pairs of ``args`` (``run``, ``calibrate``).
+
+    Raises
+    ------
+    InputError
+        One of ``--printer-port``/``--balance-port`` without the other, simulator
+        options with real ports, or a pair that is not ``KEY=VALUE``.
+    """
+    ports = (args.printer_port, args.balance_port)
+    if any(ports) and not all(ports):
+        raise InputError("give both --printer-port and --balance-port (or neither to simulate)")
+    if args.sim_option and any(ports):
+        raise InputError("--sim-option applies to the built-in simulators only")
+    options: dict[str, str] = {}
+    for text in args.sim_option:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--sim-option {text!r} is not KEY=VALUE")
+        options[key.strip()] = value.strip()
+    return options

@@ -28,7 +28,13 @@ from printpharm.cli._alarms import (
     refuse_unacknowledged_continue,
 )
 from printpharm.cli._auth_args import Secrets, add_db_flag, add_secret_flags, logged_in
-from printpharm.cli._common import add_json_flag, emit, to_jsonable, whole_number_arg
+from printpharm.cli._common import (
+    add_json_flag,
+    emit,
+    simulator_options,
+    to_jsonable,
+    whole_number_arg,
+)
 from printpharm.cli._dose import UnitDose, add_dose_arguments, unit_dose_from_args, units_from_args
 from printpharm.cli._override import (
     add_override_arguments,
@@ -185,21 +191,11 @@ _Ports = tuple[str, str] | dict[str, str]
 
 
 def _device_urls(args: argparse.Namespace) -> _Ports:
-    ports = (args.printer_port, args.balance_port)
-    if any(ports) and args.simulate:
+    if (args.printer_port or args.balance_port) and args.simulate:
         raise InputError("--simulate and --printer-port/--balance-port exclude each other")
-    if any(ports) and not all(ports):
-        raise InputError("give both --printer-port and --balance-port (or neither to simulate)")
-    if args.sim_option and any(ports):
-        raise InputError("--sim-option applies to the built-in simulators only")
-    if all(ports):
+    options = simulator_options(args)
+    if args.printer_port and args.balance_port:
         return str(args.printer_port), str(args.balance_port)
-    options: dict[str, str] = {}
-    for text in args.sim_option:
-        key, sep, value = text.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--sim-option {text!r} is not KEY=VALUE")
-        options[key.strip()] = value.strip()
     split_sim_options(options)  # an unknown option is refused before anything is planned
     return options
 
