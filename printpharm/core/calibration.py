@@ -72,7 +72,7 @@ REWEIGHTINGS = 2
 def weighting_text(weighting: str) -> str:
     """How a record names a weighting (``relative`` → ``weighted 1/m̂² (relative noise)``)."""
     if weighting == "relative":
-        return "weighted least squares, weights 1/m̂² (relative noise, variance ∝ mass²)"
+        return "weighted least squares, weights 1/mass² (relative noise, variance ∝ mass²)"
     return "ordinary least squares (unweighted, constant noise in mg)"
 
 

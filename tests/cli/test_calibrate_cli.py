@@ -223,7 +223,7 @@ def test_lot_calibration_and_patient_batch_end_to_end_over_pseudo_terminals(
     assert rows["calibration"].startswith("calibration v1 (locked)")
     assert "95 % PI" in rows["calibration"] and "R² 0.99" in rows["calibration"], rows
     assert f"R² {derived['calibration']['r2']}" in rows["calibration"]  # weighted, as stored
-    assert "fit: weighted least squares, weights 1/m̂²" in rows["calibration"]
+    assert "fit: weighted least squares, weights 1/mass²" in rows["calibration"]
     assert derived["calibration"]["weighting"] == "relative"
     pdf: Any = tmp_path / "record.pdf"
     code, _, err = cli.as_user("sup1", "batches", "export", result["batch_id"], "--format",

@@ -74,6 +74,7 @@ def test_a_technician_runs_a_series_and_two_pharmacists_validate_and_lock_it(
     assert page.training.text().startswith("TRAINING ONLY: fitted on simulators")
     assert page.verdict.text() == "✔ meets the site's acceptance criteria"
     assert "n = 10 discs;  R² = 0.99" in page.stats.text()
+    assert "fit: weighted least squares, weights 1/mass²" in page.stats.text()  # the default
     data = page.fit_chart.data
     assert data is not None and len(data.points) == 10 and len(data.residuals) == 10
     assert all(low < high for _, low, high in data.band)

@@ -55,7 +55,7 @@ def test_a_new_fit_is_weighted_and_says_so_in_its_record_audit_and_plan(
     assert Decimal(created.new()["fit"]["residual_sd_rel"]) == exact(expected.residual_sd_rel or 0)
     in_force = service.show(team["insp"][1], record.version).in_force().record()
     assert in_force["weighting"] == "relative" and in_force["residual_sd_rel"] is not None
-    assert "fit: weighted least squares, weights 1/m̂²" in calibration_text(in_force)
+    assert "fit: weighted least squares, weights 1/mass²" in calibration_text(in_force)
     assert "relative residual SD 1." in calibration_text(in_force)
 
 
@@ -92,7 +92,7 @@ def test_the_calibration_plot_states_the_weighting(tmp_path: Path) -> None:
     from printpharm.services.control.calibration_plot import write_plot
 
     volumes, masses = [float(v) for v, _ in POINTS], [float(m) for _, m in POINTS]
-    for weighting, said in (("relative", "least squares weighted 1/m̂² (relative noise)"),
+    for weighting, said in (("relative", "least squares weighted 1/mass² (relative noise)"),
                             ("unweighted", "ordinary least squares (unweighted)")):  # fmt: skip
         line = fit_calibration(volumes, masses, weighting=weighting)  # type: ignore[arg-type]
         svg = write_plot(line, list(zip(volumes, masses, strict=True)), "t", tmp_path / "p.svg")

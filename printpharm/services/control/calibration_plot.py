@@ -177,7 +177,7 @@ def _drawing(line: LinearCalibration, points: Sequence[tuple[float, float]], tit
              f"residual SD = {line.residual_sd_mg:.4g} mg")  # fmt: skip
     d.add(String(_LEFT, _H - 38, stats, fontSize=8))
     relative = line.weighting == "relative"
-    fit = "fit: " + ("least squares weighted 1/m̂² (relative noise)" if relative
+    fit = "fit: " + ("least squares weighted 1/mass² (relative noise)" if relative
                      else "ordinary least squares (unweighted)")  # fmt: skip
     if line.residual_sd_rel is not None:
         fit += f"   relative residual SD = {line.residual_sd_rel * 100:.3g} %"

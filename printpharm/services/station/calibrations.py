@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from printpharm.catalog import Catalog
-from printpharm.core.calibration import LinearCalibration
+from printpharm.core.calibration import LinearCalibration, weighting_text
 from printpharm.core.calibration_checks import acceptance_problems
 from printpharm.errors import CalibrationError, CatalogError, SessionExpired
 from printpharm.services.access.permissions import Operation
@@ -85,7 +85,10 @@ def _stats(line: LinearCalibration, masses: list[Decimal]) -> tuple[str, ...]:
         f"({line.residual_sd_mg / mean * 100:.2f} % of the mean mass {mean:.1f} mg)",
         f"95 % prediction interval of one unit at {line.v_max_mm3:.0f} mm³: "
         f"{low:.2f}–{high:.2f} mg",
-    )
+        f"fit: {weighting_text(line.weighting)}"
+        + ("" if line.residual_sd_rel is None else
+           f"; relative residual SD = {line.residual_sd_rel * 100:.2f} % (what is judged)"),
+    )  # fmt: skip
 
 
 class StationCalibrations:
