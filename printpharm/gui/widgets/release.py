@@ -94,9 +94,13 @@ class ReleasePanel(QGroupBox):
         named = verdict.upper().replace("_", " ")
         if not_for_patient is not None:
             said = self.tr(
-                "QC {verdict}, but NOT FOR PATIENT USE ({why}): it cannot be released; close it "
-                "with Reject"
-            ).format(verdict=named or "passed", why=not_for_patient)
+                "QC {verdict}, {link} NOT FOR PATIENT USE ({why}): it cannot be released; close "
+                "it with Reject"
+            ).format(
+                verdict=named or ("passed" if releasable else "did not pass"),
+                link=self.tr("but") if releasable else self.tr("not releasable, and"),
+                why=not_for_patient,
+            )
         elif releasable:
             said = self.tr("QC {verdict}, may be released").format(verdict=named or "passed")
         else:
