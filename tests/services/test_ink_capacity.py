@@ -25,7 +25,7 @@ __all__ = ["data_root"]
 CPM = "cpm-chewable-disc"
 
 
-@pytest.mark.parametrize(("units", "low_ml", "high_ml"), [(30, 20, 21), (121, 81, 82)])
+@pytest.mark.parametrize(("units", "low_ml", "high_ml"), [(30, 21, 22), (121, 85, 87)])
 def test_a_plate_the_syringe_cannot_hold_is_refused_with_the_largest_that_fits(
     catalog: Catalog, units: int, low_ml: int, high_ml: int
 ) -> None:
@@ -34,18 +34,19 @@ def test_a_plate_the_syringe_cannot_hold_is_refused_with_the_largest_that_fits(
     message = str(info.value)
     assert message.startswith(f"{units} units of 40 mg need ")
     needed = Decimal(message.split(" need ")[1].split(" mL")[0])
-    assert low_ml < needed < high_ml
+    assert low_ml < needed < high_ml  # the deposits, purge, dead volume and +5 % reserve
+    assert "mL reserve for flow corrections (+5 %)" in message  # the recipe's validated range
     assert "(printer marlin-sse 10 mL, ink cyclophosphamide-sse-chewable 10 mL) holds 10 mL" in (
         message
     )
-    assert message.endswith("the largest batch that fits is 14 unit(s)")
+    assert message.endswith("the largest batch that fits is 13 unit(s)")
 
 
 def test_the_largest_batch_named_is_really_the_largest(catalog: Catalog) -> None:
-    plan = plan_batch(catalog, CPM, Decimal(40), 14)
-    assert plan.ink.fits and plan.ink.max_units == 14 and plan.ink.total_ml <= 10
-    with pytest.raises(InputError, match="15 units of 40 mg need"):
-        plan_batch(catalog, CPM, Decimal(40), 15)
+    plan = plan_batch(catalog, CPM, Decimal(40), 13)
+    assert plan.ink.fits and plan.ink.max_units == 13 and plan.ink.total_ml <= 10
+    with pytest.raises(InputError, match="14 units of 40 mg need"):
+        plan_batch(catalog, CPM, Decimal(40), 14)  # fits only if the controller adds nothing
 
 
 def test_the_plan_states_the_ink_per_unit_and_per_batch(
@@ -56,11 +57,15 @@ def test_the_plan_states_the_ink_per_unit_and_per_batch(
     ink = json.loads(capsys.readouterr().out)["ink_required_ml"]
     assert ink["per_unit"] == pytest.approx(0.673, abs=0.001)  # 800 mg of paste, a = 1.19
     assert ink["purge"] > 0 and ink["dead_volume"] == 0.5 and ink["capacity"] == 10.0
+    # the controller may add up to the recipe's +5 % to every unit: kept in reserve
+    assert ink["correction_reserve"] == pytest.approx(10 * ink["per_unit"] * 0.05, abs=0.001)
     # the figures are rounded to µL each: 10 × 0.0005 mL of rounding at most
-    assert ink["total"] == pytest.approx(10 * ink["per_unit"] + ink["purge"] + 0.5, abs=0.006)
-    assert ink["fits"] is True and ink["max_units"] == 14
+    assert ink["total"] == pytest.approx(
+        10 * ink["per_unit"] + ink["purge"] + 0.5 + ink["correction_reserve"], abs=0.006
+    )
+    assert ink["fits"] is True and ink["max_units"] == 13
     assert main([*argv, "--out", str(tmp_path / "c.gcode")]) == 0
-    assert "ink needed: 7.2" in capsys.readouterr().out
+    assert "ink needed: 7.5" in capsys.readouterr().out
 
 
 def test_a_spool_is_converted_by_the_ink_density(catalog: Catalog) -> None:
@@ -73,17 +78,18 @@ def test_a_spool_is_converted_by_the_ink_density(catalog: Catalog) -> None:
 def test_preflight_refuses_a_program_the_syringe_cannot_hold(
     catalog: Catalog, sim_devices: Any
 ) -> None:
-    # 16 hand-made units of 800 mg at 1.2 g/cm³: 16 × 0.667 mL + 0.5 mL > 10 mL
+    # 16 hand-made units of 800 mg at 1.2 g/cm³: 16 × 0.667 mL × 1.05 + 0.5 mL > 10 mL
     request = make_request(catalog, dose_mg=Decimal(40), units=16)
     assert program_requirement(request.program, request.printer_definition, request.ink).units == 16
     with pytest.raises(
-        PreflightError, match=r"ink_capacity: 16 units need .* largest batch that fits is 14"
+        PreflightError, match=r"ink_capacity: 16 units need .* largest batch that fits is 13"
     ):
         run_batch(request, sim_devices(request), options=options())
     fits = make_request(catalog, dose_mg=Decimal(40), units=2)
     result = run_batch(fits, sim_devices(fits), options=options())
     check = next(c for c in result.preflight if c["name"] == "ink_capacity")
-    assert check["passed"] and "ink needed: 1.8" in check["detail"]
+    assert check["passed"] and "ink needed: 1.914" in check["detail"]
+    assert "0.068 mL reserve for flow corrections (+5 %)" in check["detail"]
     bare = dataclasses.replace(fits, program=dataclasses.replace(fits.program, preamble=()))
     with pytest.raises(PreflightError, match="ink_capacity: the ink needed cannot be read"):
         run_batch(bare, sim_devices(bare), options=options())

@@ -8,6 +8,11 @@ a syringe in mL or a filament spool in g) also keeps a dead volume that can neve
 be printed. A syringe printer is limited by the smaller of its barrel and the
 ink's own syringe; a spool's mass is turned into mL by the ink's density.
 
+The flow controller may print each unit with up to the recipe's validated
+correction range more material (``flow_correction.max``, e.g. +5 %): that much
+of the units' ink is kept in reserve, so a plate that fits does not run short on
+its last unit after corrections.
+
 A plate that does not fit is refused with the largest number of units that does
 (:func:`check_capacity`); the planner and the run's preflight both call
 :func:`ink_requirement` on what they are about to print.
@@ -31,6 +36,7 @@ __all__ = [
     "Reservoir",
     "analysis_requirement",
     "check_capacity",
+    "correction_reserve",
     "ink_requirement",
     "program_requirement",
     "reservoir_of",
@@ -87,6 +93,13 @@ class InkRequirement:
     total_ml: Decimal
     reservoir: Reservoir | None
     max_units: int | None
+    reserve_fraction: Decimal = Decimal(0)
+
+    @property
+    def reserve_ml(self) -> Decimal:
+        """Ink kept for the flow controller's corrections: the units' ink × the fraction (mL)."""
+        reserve = self.units * self.per_unit_ml * self.reserve_fraction
+        return reserve.quantize(_ML, rounding=ROUND_CEILING)
 
     @property
     def fits(self) -> bool:
@@ -102,7 +115,7 @@ class InkRequirement:
         if self.per_unit_ml <= 0:
             return self.units
         room = available_ml - self.dead_volume_ml - self.purge_ml
-        return max(0, int(room // self.per_unit_ml))
+        return max(0, int(room // (self.per_unit_ml * (1 + self.reserve_fraction))))
 
     def describe(self) -> str:
         """One line: what is needed, from what, and how many units fit."""
@@ -128,9 +141,15 @@ class InkRequirement:
     def breakdown(self) -> str:
         """``10 × 0.673 mL (deposit and primes) + 0.016 mL purge + 0.5 mL dead volume``."""
         f = format_decimal
+        reserve = (
+            f" + {f(self.reserve_ml)} mL reserve for flow corrections "
+            f"(+{f(self.reserve_fraction * 100)} %)"
+            if self.reserve_fraction > 0
+            else ""
+        )
         return (
             f"{self.units} × {f(self.per_unit_ml)} mL (deposit and primes) + "
-            f"{f(self.purge_ml)} mL purge + {f(self.dead_volume_ml)} mL dead volume"
+            f"{f(self.purge_ml)} mL purge + {f(self.dead_volume_ml)} mL dead volume{reserve}"
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -141,6 +160,7 @@ class InkRequirement:
             "per_unit": self.per_unit_ml,
             "purge": self.purge_ml,
             "dead_volume": self.dead_volume_ml,
+            "correction_reserve": self.reserve_ml,
             "total": self.total_ml,
             "capacity": None if reservoir is None else reservoir.capacity_ml,
             "reservoir": None if reservoir is None else reservoir.description,
@@ -150,26 +170,36 @@ class InkRequirement:
 
 
 def ink_requirement(
-    unit_mm3: Sequence[float], purge_mm3: float, printer: PrinterDefinition, ink: Ink
+    unit_mm3: Sequence[float],
+    purge_mm3: float,
+    printer: PrinterDefinition,
+    ink: Ink,
+    reserve: Decimal = Decimal(0),
 ) -> InkRequirement:
     """The ink of a plate whose units take ``unit_mm3`` each and whose purge ``purge_mm3``.
 
     Volumes are E advances in mm³: a unit's deposit and its primes net of its own
     retractions; the purge is what the rest of the program deposits or primes.
+    ``reserve`` is the fraction of the units' ink kept for flow corrections (0.05).
     """
     reservoir = reservoir_of(printer, ink)
     dead = Decimal(0) if reservoir is None else reservoir.dead_volume_ml
-    total = _ml(sum(unit_mm3) + purge_mm3) + dead
     need = InkRequirement(
-        len(unit_mm3), _ml(max(unit_mm3)), _ml(purge_mm3), dead, total, reservoir, None
-    )
+        len(unit_mm3), _ml(max(unit_mm3)), _ml(purge_mm3), dead, Decimal(0), reservoir, None,
+        max(Decimal(0), reserve),
+    )  # fmt: skip
+    need = replace(need, total_ml=_ml(sum(unit_mm3) + purge_mm3) + dead + need.reserve_ml)
     if reservoir is None:
         return need
     return replace(need, max_units=need.units_fitting(reservoir.capacity_ml))
 
 
 def analysis_requirement(
-    analysis: GcodeAnalysis, units: int, printer: PrinterDefinition, ink: Ink
+    analysis: GcodeAnalysis,
+    units: int,
+    printer: PrinterDefinition,
+    ink: Ink,
+    reserve: Decimal = Decimal(0),
 ) -> InkRequirement:
     """:func:`ink_requirement` from an analysed plate (units numbered 1..``units``).
 
@@ -182,11 +212,11 @@ def analysis_requirement(
     outside_deposit = analysis.total.volume_mm3 - sum(s.volume_mm3 for s in stats)
     outside_prime = analysis.total.retract_net_mm3 - sum(s.retract_net_mm3 for s in stats)
     purge = max(0.0, outside_deposit) + max(0.0, outside_prime)
-    return ink_requirement(per_unit, purge, printer, ink)
+    return ink_requirement(per_unit, purge, printer, ink, reserve)
 
 
 def program_requirement(
-    program: PlateProgram, printer: PrinterDefinition, ink: Ink
+    program: PlateProgram, printer: PrinterDefinition, ink: Ink, reserve: Decimal = Decimal(0)
 ) -> InkRequirement:
     """The ink the run's program will take, read back from its own G-code.
 
@@ -197,7 +227,12 @@ def program_requirement(
     """
     lines = [*program.preamble, *(ln for u in program.units for ln in u.lines)]
     analysis = analyse_gcode("\n".join([*lines, *program.postamble]) + "\n")
-    return analysis_requirement(analysis, len(program.units), printer, ink)
+    return analysis_requirement(analysis, len(program.units), printer, ink, reserve)
+
+
+def correction_reserve(flow_correction_max_pct: Decimal) -> Decimal:
+    """The fraction of ink kept for the controller: the recipe's upper correction limit."""
+    return max(Decimal(0), flow_correction_max_pct) / 100
 
 
 def check_capacity(need: InkRequirement, dose_text: str = "") -> None:

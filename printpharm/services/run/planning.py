@@ -40,6 +40,7 @@ from printpharm.services.run.ink_capacity import (
     InkRequirement,
     analysis_requirement,
     check_capacity,
+    correction_reserve,
 )
 from printpharm.services.run.plan_warnings import LINK_SHARE, PLANNER_BLOCKS, warnings_of
 from printpharm.slicing.analysis import GcodeAnalysis, analyse_gcode
@@ -344,7 +345,8 @@ def plan_batch(
         prep.calibration, sum(volumes) / units, Decimal(repr(basis)),
         recipe.tolerances.unit_mass.value, f"a {dose} mg dose of recipe {recipe.id}",
     )  # fmt: skip
-    ink_needed = analysis_requirement(analysis, units, printer, ink)
+    reserve = correction_reserve(recipe.tolerances.flow_correction.max)
+    ink_needed = analysis_requirement(analysis, units, printer, ink, reserve)
     check_capacity(ink_needed, f" of {dose} mg")
     return PlanResult(
         recipe_id=recipe.id,

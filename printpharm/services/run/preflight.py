@@ -35,7 +35,11 @@ from printpharm.errors import (
     PreflightError,
     SlicingError,
 )
-from printpharm.services.run.ink_capacity import check_capacity, program_requirement
+from printpharm.services.run.ink_capacity import (
+    check_capacity,
+    correction_reserve,
+    program_requirement,
+)
 from printpharm.services.run.lot import EXAMPLE_LOT_LABEL, BoundLot, InkNeed, number
 from printpharm.services.run.override_record import override_matches, refusal_of
 from printpharm.services.run.program import PlateProgram
@@ -262,10 +266,14 @@ def _rounding_check(
     return PreflightCheck("dose_rounding", False, f"{refusal}; {why}")
 
 
-def _capacity_check(program: PlateProgram, printer: PrinterDefinition, ink: Ink) -> PreflightCheck:
-    """The ink the program will take, read back from its G-code, against the reservoir."""
+def _capacity_check(
+    program: PlateProgram, printer: PrinterDefinition, ink: Ink, recipe: Recipe
+) -> PreflightCheck:
+    """The ink the program will take (read back from its G-code, with the reserve for flow
+    corrections), against the reservoir."""
     try:
-        need = program_requirement(program, printer, ink)
+        reserve = correction_reserve(recipe.tolerances.flow_correction.max)
+        need = program_requirement(program, printer, ink, reserve)
     except SlicingError as exc:
         return PreflightCheck("ink_capacity", False, f"the ink needed cannot be read: {exc}")
     try:
@@ -310,7 +318,7 @@ def check_static(
         _window_check("bed_temperature", temperatures_c[1], recipe),
     ]
     if printer is not None:
-        checks.append(_capacity_check(program, printer, ink))
+        checks.append(_capacity_check(program, printer, ink, recipe))
     return checks
 
 
