@@ -15,12 +15,15 @@ with ImageMagick's ``import -window root`` to show the real window.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -231,25 +234,34 @@ class Shooter:
         self.app.setPalette(light)
         self.app.setStyleSheet(sheet)
 
-    def clogged_run(self, window: Any) -> None:
-        """A simulated clog halves unit 3: the run stops and the chart shows a cross."""
-        import dataclasses
-
+    @contextlib.contextmanager
+    def printing_on(self, url: str) -> Iterator[None]:
+        """Print on the simulated printer ``url`` inside the block, the configured one after."""
         config = self.ws.config
-        # a head without a load cell, so that the balance is what sees the clog
-        url = "sim://printer?clog_unit=3&pressure_sensor=0"
         self.ws.config = dataclasses.replace(config, printer_url=url)
-        window.new_batch.units.setValue(6)
-        window.show_page("new_batch")
+        try:
+            yield
+        finally:
+            self.ws.config = config
+
+    def start_batch(self, window: Any) -> None:
+        """Next on the new-batch page, Print on the plan, the line cleared, Start."""
         window.new_batch.next_button.click()
         self.wait_for(lambda: window.plan.authorisation is not None or window.plan.error.text())
         window.plan.print_button.click()
         self.clear_line(window)
         window.print_page.start_button.click()
-        self.wait_for(lambda: window.print_page.result is not None)
-        self.shot(window, "print-unit-outside-tolerance")
-        self.dark(window, "print-unit-outside-tolerance-dark")
-        self.ws.config = config
+
+    def clogged_run(self, window: Any) -> None:
+        """A simulated clog halves unit 3: the run stops and the chart shows a cross."""
+        # a head without a load cell, so that the balance is what sees the clog
+        with self.printing_on("sim://printer?clog_unit=3&pressure_sensor=0"):
+            window.new_batch.units.setValue(6)
+            window.show_page("new_batch")
+            self.start_batch(window)
+            self.wait_for(lambda: window.print_page.result is not None)
+            self.shot(window, "print-unit-outside-tolerance")
+            self.dark(window, "print-unit-outside-tolerance-dark")
         window.new_batch.units.setValue(20)
 
     def alarms(self, window: Any) -> None:
@@ -265,21 +277,22 @@ class Shooter:
 
     def paused_run(self, window: Any) -> None:
         """A sildenafil caplet batch (pause policy) clogs at unit 2: the operator acknowledges."""
-        import dataclasses
-
-        config = self.ws.config
-        self.ws.config = dataclasses.replace(config, printer_url="sim://printer?clog_unit=2")
         page = window.new_batch
-        window.show_page("new_batch")
-        page.rule.setCurrentIndex(page.rule.findData("weight_band"))
-        page.drug.setCurrentIndex(page.drug.findData("sildenafil"))
-        page.bands.setText("≤20:10; >20:20")
-        page.units.setValue(2)
-        page.next_button.click()
-        self.wait_for(lambda: window.plan.authorisation is not None or window.plan.error.text())
-        window.plan.print_button.click()
-        self.clear_line(window)
-        window.print_page.start_button.click()
+        with self.printing_on("sim://printer?clog_unit=2"):
+            window.show_page("new_batch")
+            page.rule.setCurrentIndex(page.rule.findData("weight_band"))
+            page.drug.setCurrentIndex(page.drug.findData("sildenafil"))
+            page.bands.setText("≤20:10; >20:20")
+            page.units.setValue(2)
+            self.start_batch(window)
+            self._acknowledge_pauses(window)
+        page.rule.setCurrentIndex(page.rule.findData("per_m2"))
+        page.drug.setCurrentIndex(page.drug.findData("cyclophosphamide"))
+        page.amount.setText("20")
+        page.units.setValue(20)
+
+    def _acknowledge_pauses(self, window: Any) -> None:
+        """The paused run: continue refused without a reason, then acknowledged (twice)."""
         pause = window.print_page.pause
         self.wait_for(pause.isVisible)  # the pressure climbs while unit 2 prints
         pause.continue_button.click()  # no reason: refused, still paused
@@ -298,29 +311,15 @@ class Shooter:
         self.wait_for(lambda: window.print_page.result is not None and not pause.isVisible())
         self.wait_for(lambda: not window.print_page.stop_button.isEnabled())
         self.shot(window, "print-continued-after-acknowledgement")
-        self.ws.config = config
-        page.rule.setCurrentIndex(page.rule.findData("per_m2"))
-        page.drug.setCurrentIndex(page.drug.findData("cyclophosphamide"))
-        page.amount.setText("20")
-        page.units.setValue(20)
 
     def drift_run(self, window: Any) -> None:
         """A paste whose deposit drifts −1.2 %/unit: the controller follows it and warns."""
-        import dataclasses
-
-        config = self.ws.config
-        url = "sim://printer?drift_pct_per_unit=-1.2"
-        self.ws.config = dataclasses.replace(config, printer_url=url)
-        window.new_batch.units.setValue(8)
-        window.show_page("new_batch")
-        window.new_batch.next_button.click()
-        self.wait_for(lambda: window.plan.authorisation is not None or window.plan.error.text())
-        window.plan.print_button.click()
-        self.clear_line(window)
-        window.print_page.start_button.click()
-        self.wait_for(lambda: window.print_page.result is not None)
-        self.shot(window, "print-drift-warning")
-        self.ws.config = config
+        with self.printing_on("sim://printer?drift_pct_per_unit=-1.2"):
+            window.new_batch.units.setValue(8)
+            window.show_page("new_batch")
+            self.start_batch(window)
+            self.wait_for(lambda: window.print_page.result is not None)
+            self.shot(window, "print-drift-warning")
         window.new_batch.units.setValue(20)
 
     def library(self, window: Any) -> None:
