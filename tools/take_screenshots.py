@@ -484,6 +484,7 @@ class Shooter:
         class Crash:  # forwards the records but never closes the batch
             batch_started, unit_weighed = recorder.batch_started, recorder.unit_weighed
             alarm, correction = recorder.alarm, recorder.correction
+            may_continue = recorder.may_continue
 
             def finished(self, result: Any) -> None:
                 pass
