@@ -44,6 +44,7 @@ from printpharm.storage.equipment import (
 )
 from printpharm.storage.integrity import AuditKey
 from printpharm.storage.lots import LotRepository
+from printpharm.storage.printer_uses import PrinterUseRepository
 from printpharm.storage.rowseal import AUDIT_LOG_KEY, row_matches
 from printpharm.storage.sitekey import SiteKey, signature_message, verify_signature
 from printpharm.storage.tables import (
@@ -435,6 +436,7 @@ class UnitOfWork(IntegrityChecks):
         self.check_weights = CheckWeightRepository(session)
         self.balance_checks = BalanceCheckRepository(session)
         self.cleaning = CleaningRepository(session)
+        self.printer_uses = PrinterUseRepository(session)
         self.training = TrainingRepository(session)
         self.leases = LeaseRepository(session)
         self.recovery_codes = RecoveryCodeRepository(session)

@@ -4,8 +4,8 @@ Whenever a session with an attached :class:`~printpharm.storage.audit.AuditLog`
 flushes an insert or update of a protected table (users, batches, units,
 signatures, research periods, library versions, devices, site settings, site
 keys, recovery codes; ink lots, content-uniformity samples and results; equipment
-events, check weights, balance checks, the cleaning log and training records), one
-``row``/``write`` event is appended in the same transaction, with
+events, check weights, balance checks, the cleaning log, training records and the
+printers' uses), one ``row``/``write`` event is appended in the same transaction, with
 ``record_id = "<table>/<primary key>"`` and ``new = {"sha256": ...}`` — the
 SHA-256 of the row exactly as the database then holds it. Verification
 recomputes every protected row and compares (:func:`cross_check`): a row with
@@ -71,6 +71,8 @@ PROTECTED: dict[str, str] = {
     "balance_checks": "id",
     "cleaning_log": "id",
     "training_records": "id",
+    # calibration series printed on a registered printer (the cleaning rule reads them)
+    "printer_uses": "id",
 }
 #: Protected tables whose rows belong to one batch (their events carry its ID).
 _OF_A_BATCH = ("batches", "units", "cu_samples", "cu_results")
@@ -82,6 +84,7 @@ def _table(name: str) -> Table:
         import printpharm.storage.custody  # noqa: F401  (maps recovery_codes; imports us back)
         import printpharm.storage.integrity  # noqa: F401  (maps audit_keys; imports us back)
         import printpharm.storage.library  # noqa: F401  (maps ink_versions; imports us back)
+        import printpharm.storage.printer_uses  # noqa: F401  (maps printer_uses)
     return Base.metadata.tables[name]
 
 

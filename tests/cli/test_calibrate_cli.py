@@ -182,6 +182,17 @@ def _record(cli: Cli, batch_id: str, tmp_path: Path, fmt: str) -> str:
     return path.read_text()
 
 
+def _clean_after_cytotoxic_series(cli: Cli) -> None:
+    """The series printed cyclophosphamide discs: the printer is cleaned before the batch."""
+    code, _, err = cli.as_user("admin", "settings", "set", "cleaning.cytotoxic_procedure",
+                               "SOP-CYTO-2", "--reason", "SOP QA-4", times=2)  # fmt: skip
+    assert code == 0, err
+    code, out, err = cli("equipment", "clean", "PR-01", "--method", "SOP-CYTO-2", "--parts",
+                         "nozzle, syringe holder, plate", "--checked-by", "sup2", "--user",
+                         "tech1", "--password-stdin", stdin=f"{pw('tech1')}\n{pw('sup2')}\n")  # fmt: skip
+    assert code == 0 and "(cytotoxic procedure)" in out, err
+
+
 def test_lot_calibration_and_patient_batch_end_to_end_over_pseudo_terminals(
     cli: Cli, tmp_path: Path
 ) -> None:
@@ -198,6 +209,7 @@ def test_lot_calibration_and_patient_batch_end_to_end_over_pseudo_terminals(
         assert code == 0, err
         assert "stored as calibration v1 (draft)" in out and "simulators" not in out
         _sign(cli, 1)
+        _clean_after_cytotoxic_series(cli)
         run = ["run", "--recipe", "cpm-chewable-disc", "--dose-mg", "15", "--units", "10",
                "--json", "--line-clearance", *ports, "--user", "tech1", "--password-stdin",
                "--verified-by", "sup1", "--lot", "L-CAL"]  # fmt: skip

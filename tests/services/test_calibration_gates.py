@@ -156,3 +156,45 @@ def test_a_batch_sized_with_a_training_calibration_is_never_released_for_a_patie
     real = {**calibration, "simulated": False}
     row.details["recipe"]["calibration"] = real
     assert patient_use(row, [Authorised()])[0] is True  # type: ignore[list-item]
+
+
+def test_a_cytotoxic_calibration_series_soils_the_printer_for_the_cleaning_gate(
+    env: Env, team: Team, catalog: Catalog, sim_pair: Any
+) -> None:
+    """Discs of a cytotoxic paste leave the residue tablets do: the next use needs a cleaning.
+
+    Before, only batches counted, so after calibrating the cyclophosphamide paste the
+    next series (or a batch of another API) passed the cleaning gate uncleaned.
+    """
+    from printpharm.services.control.cleaning import log_cleaning
+    from printpharm.services.control.site_settings import change_setting
+
+    pair = sim_pair()
+    register_and_qualify(env, team["sup1"])
+    tech = team["tech1"][1]
+    assert check_balance(env, tech, pair.balance_port).passed
+    first = _measure(env, team, catalog, _order(pair.ports, printer_asset="PR-01"))
+    (cleaning,) = [c for c in first.checks if c.name == "cleaning"]
+    assert cleaning.passed and "nothing printed on it yet" in cleaning.detail
+    (use,) = env.events(action="create", record_type="printer_use")
+    assert use.record_id == "PR-01" and use.user_id == "tech1"
+    assert use.new()["api"] == "cyclophosphamide" and use.new()["cytotoxic"] is True
+    deposited = pair.plate.deposited_mm3
+    with pytest.raises(PreflightError, match=r"cleaning: printer PR-01 last printed calibration "
+                       r"series of cyclophosphamide-sse-chewable \(cyclophosphamide, cytotoxic\) "
+                       r"and no cleaning by the site's cytotoxic procedure"):  # fmt: skip
+        _measure(env, team, catalog, _order(pair.ports, printer_asset="PR-01"))
+    assert pair.plate.deposited_mm3 == deposited  # refused before heating
+    change_setting(env.auth, env.admin, "cleaning.cytotoxic_procedure", "SOP-CYTO-2",  # type: ignore[arg-type]
+                   "hazardous drugs SOP", "correct-horse-42-battery")  # fmt: skip
+    env.clock.advance(60)
+    # the cleaning itself knows the last use was cytotoxic: the plain SOP is refused
+    with pytest.raises(Exception, match="follows the site's cytotoxic procedure SOP-CYTO-2"):
+        log_cleaning(env.auth, tech, "PR-01", "SOP-CLN-1", "nozzle, holder, plate")
+    log_cleaning(env.auth, tech, "PR-01", "SOP-CYTO-2", "nozzle, holder, plate",
+                 checked_by="sup2", checker_password=team["sup2"][0])  # fmt: skip
+    env.clock.advance(60)
+    again = _measure(env, team, catalog, _order(pair.ports, printer_asset="PR-01"))
+    (cleaning,) = [c for c in again.checks if c.name == "cleaning"]
+    assert cleaning.passed and "after calibration series of" in cleaning.detail
+    assert "checked by sup2" in cleaning.detail

@@ -39,6 +39,7 @@ from printpharm.core.calibration import (
 from printpharm.core.calibration_checks import exact
 from printpharm.errors import InputError, PreflightError
 from printpharm.services.access.auth import AuthService, UserSession
+from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import RecordsService
 from printpharm.services.control.calibration import CalibrationService, FitRequest
 from printpharm.services.control.run_gates import RunGates, is_simulated
@@ -52,7 +53,9 @@ from printpharm.services.run.calibration_series import (
 from printpharm.services.run.devices import connected_devices, simulator_urls
 from printpharm.services.run.preflight import PreflightCheck
 from printpharm.services.run.request import RunDevices, RunRequest
+from printpharm.storage.audit import AuditEntry
 from printpharm.storage.calibrations import CalibrationRecord
+from printpharm.storage.printer_uses import PrinterUse
 
 __all__ = ["CalibrationRun", "SeriesMeasurement", "SeriesOrder"]
 
@@ -179,8 +182,13 @@ class CalibrationRun:
                 checks.extend(found)
                 return found
 
+            def started() -> None:
+                if gates.printer_id is not None:  # a registered printer, not a simulator
+                    self._record_use(session, gates.printer_id, plan, order)
+
             try:
                 points = run_series(plan, devices, on_point=on_point, printer_gate=printer_gate,
+                                    on_start=started,
                                     connect_timeout_s=connect_timeout_s)  # fmt: skip
             except PreflightError:
                 _refuse(checks)  # the gates' own refusal, named as the series'
@@ -196,6 +204,24 @@ class CalibrationRun:
     def store(self, session: UserSession, measured: SeriesMeasurement) -> CalibrationRecord:
         """Store the fit as a draft, or refuse it (as :meth:`CalibrationService.fit`)."""
         return self.service.fit(session, measured.request())
+
+    def _record_use(
+        self, session: UserSession, printer_id: int, plan: SeriesPlan, order: SeriesOrder
+    ) -> None:
+        """Record (audited) that the series prints the ink's API on the registered printer."""
+        live = self._auth.require(session, Operation.RUN_CALIBRATION)
+        lot = f", lot {order.lot}" if order.lot else ""
+        reference = f"calibration series of {plan.ink.id}{lot}"
+        with self._auth.uow() as uow:
+            use = uow.printer_uses.add(
+                PrinterUse(printer_id, uow.now(), live.user_id, "calibration", reference,
+                           plan.ink.api, plan.ink.cytotoxic)
+            )  # fmt: skip
+            row = uow.devices.by_id(printer_id)
+            tag = f"#{printer_id}" if row is None else str(row.asset_tag)
+            uow.audit.append(AuditEntry("printer_use", "create", tag, live.user_id,
+                                        live.full_name, reason=reference,
+                                        new=use.__dict__))  # fmt: skip
 
     def _gate_request(self, plan: SeriesPlan) -> RunRequest:
         """The series as the run gates see a batch (its recipe, ink, discs' target masses).

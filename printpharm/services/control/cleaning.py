@@ -7,13 +7,17 @@ was cleaned. After a batch made with a cytotoxic ink (the ink file's
 re-entering their own user ID and password.
 
 The rule (:func:`cleaning_check`): a batch may be printed on a registered
-printer only if the printer's last batch used the same API and was not
-cytotoxic, or a cleaning was logged after that batch — a cytotoxic-procedure
-cleaning, checked by a second person, when that batch was cytotoxic.
+printer only if the printer's last use was of the same API and not cytotoxic,
+or a cleaning was logged after that use — a cytotoxic-procedure cleaning,
+checked by a second person, when that use was cytotoxic. A use is a batch, or a
+calibration series printed on the printer (:mod:`printpharm.storage.printer_uses`):
+discs of a cytotoxic paste soil the printer as tablets do.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from printpharm.errors import InputError
@@ -29,9 +33,11 @@ from printpharm.storage.repositories import UnitOfWork
 
 __all__ = [
     "CYTOTOXIC_PROCEDURE_SETTING",
+    "LastUse",
     "batch_product",
     "cleaning_check",
     "cleanings",
+    "last_use",
     "log_cleaning",
 ]
 
@@ -47,13 +53,46 @@ def batch_product(row: BatchRow) -> tuple[str, bool]:
     return str(api), bool(product.get("cytotoxic", False))
 
 
+@dataclass(frozen=True)
+class LastUse:
+    """What a printer printed last: a batch or a calibration series, and its API."""
+
+    what: str
+    at: datetime
+    api: str
+    cytotoxic: bool
+    details: dict[str, str]
+
+    @property
+    def kind(self) -> str:
+        """The API as the rule's messages name it (``"X, cytotoxic"``)."""
+        return f"{self.api}, cytotoxic" if self.cytotoxic else self.api
+
+
+def last_use(uow: UnitOfWork, printer_id: int) -> LastUse | None:
+    """The newest of the printer's last batch and its last calibration series, or ``None``."""
+    uses = []
+    batch = uow.batches.last_on_printer(printer_id)
+    if batch is not None:
+        api, toxic = batch_product(batch)
+        what = f"batch {batch.batch_id}"
+        uses.append(LastUse(what, batch.created_at, api, toxic, {"after_batch": batch.batch_id}))
+    series = uow.printer_uses.last(printer_id)
+    if series is not None:
+        uses.append(
+            LastUse(series.reference, series.used_at, series.api, series.cytotoxic,
+                    {"after_" + series.purpose: series.reference})
+        )  # fmt: skip
+    return max(uses, key=lambda use: use.at) if uses else None
+
+
 def _printer_of(uow: UnitOfWork, row: DeviceRow) -> DeviceRow:
     return find_device(uow, row.mounted_on) if row.kind == "print_head" and row.mounted_on else row
 
 
-def _last_batch(uow: UnitOfWork, row: DeviceRow) -> BatchRow | None:
+def _last_use_of(uow: UnitOfWork, row: DeviceRow) -> LastUse | None:
     printer = _printer_of(uow, row)
-    return uow.batches.last_on_printer(printer.id) if printer.kind == "printer" else None
+    return last_use(uow, printer.id) if printer.kind == "printer" else None
 
 
 def _second_person(auth: AuthService, cleaner: str, checker: str, password: str) -> str:
@@ -80,8 +119,8 @@ def log_cleaning(
     """Log a cleaning of the printer or print head ``asset_tag`` (audited).
 
     The cleaning counts as cytotoxic when asked (``cytotoxic``) or when the
-    printer's last batch was cytotoxic; it then needs the site's cytotoxic
-    procedure and a second person's check.
+    printer's last use (batch or calibration series) was cytotoxic; it then needs
+    the site's cytotoxic procedure and a second person's check.
 
     Raises
     ------
@@ -101,9 +140,9 @@ def log_cleaning(
             raise InputError(
                 f"{asset_tag} is a {row.kind}; the cleaning log is for printers and heads"
             )
-        last = _last_batch(uow, row)
+        last = _last_use_of(uow, row)
         procedure = uow.settings.get(CYTOTOXIC_PROCEDURE_SETTING)
-    needed = cytotoxic or (last is not None and batch_product(last)[1])
+    needed = cytotoxic or (last is not None and last.cytotoxic)
     checker = None
     if needed:
         checker = _cytotoxic_rules(auth, live, method_sop, procedure, checked_by, checker_password)
@@ -178,30 +217,27 @@ def cleaning_check(
 ) -> tuple[PreflightCheck, dict[str, Any]]:
     """Whether ``printer`` may print ``api`` now, and what the batch record says of it."""
     tag = printer.asset_tag
-    last = uow.batches.last_on_printer(printer.id)
+    last = last_use(uow, printer.id)
     if last is None:
-        return PreflightCheck("cleaning", True, f"printer {tag}: no batch printed on it yet"), {}
-    last_api, toxic = batch_product(last)
-    if last_api == api and not toxic:
-        detail = f"printer {tag}: last batch {last.batch_id} used the same API ({api})"
-        return PreflightCheck("cleaning", True, detail), {"after_batch": last.batch_id}
-    since = uow.cleaning.for_device(printer.id, since=last.created_at)
-    valid = [c for c in since if not toxic or (c.cytotoxic and c.checked_by)]
-    kind = f"{last_api}, cytotoxic" if toxic else last_api
+        return PreflightCheck("cleaning", True, f"printer {tag}: nothing printed on it yet"), {}
+    if last.api == api and not last.cytotoxic:
+        detail = f"printer {tag}: last {last.what} used the same API ({api})"
+        return PreflightCheck("cleaning", True, detail), dict(last.details)
+    since = uow.cleaning.for_device(printer.id, since=last.at)
+    valid = [c for c in since if not last.cytotoxic or (c.cytotoxic and c.checked_by)]
     if valid:
         c = valid[-1]
         checked = f", checked by {c.checked_by}" if c.checked_by else ""
         detail = (
             f"printer {tag}: cleaned {c.cleaned_at:%Y-%m-%d %H:%M} UTC by {c.cleaned_by} "
-            f"({c.method_sop}{checked}) after batch {last.batch_id} ({kind})"
+            f"({c.method_sop}{checked}) after {last.what} ({last.kind})"
         )
-        return PreflightCheck("cleaning", True, detail), {
-            "after_batch": last.batch_id,
-            **c.__dict__,
-        }
-    how = " by the site's cytotoxic procedure, checked by a second person," if toxic else ""
+        return PreflightCheck("cleaning", True, detail), {**last.details, **c.__dict__}
+    how = (
+        " by the site's cytotoxic procedure, checked by a second person," if last.cytotoxic else ""
+    )
     detail = (
-        f"printer {tag} last printed batch {last.batch_id} ({kind}) and no cleaning{how} is "
+        f"printer {tag} last printed {last.what} ({last.kind}) and no cleaning{how} is "
         f"logged since: clean it before printing {api} (printpharm equipment clean {tag} ...)"
     )
-    return PreflightCheck("cleaning", False, detail), {"after_batch": last.batch_id}
+    return PreflightCheck("cleaning", False, detail), dict(last.details)

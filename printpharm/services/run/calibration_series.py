@@ -241,12 +241,15 @@ def run_series(
     on_point: Callable[[SeriesPoint], None] | None = None,
     connect_timeout_s: float = 10.0,
     printer_gate: Callable[[Mapping[str, str], str], Sequence[PreflightCheck]] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> tuple[SeriesPoint, ...]:
     """Print and weigh every disc of ``plan``; the printer is made safe if anything fails.
 
     ``printer_gate`` judges the printer once it answered M115 (its fields and
     ``firmware``, and its port), before it is heated: the equipment gates of a
     recorded run (:class:`printpharm.services.control.run_gates.RunGates`).
+    ``on_start`` is called once every check passed, before the printer is heated
+    (the printer's use is recorded then: a series that fails halfway has printed).
 
     Raises
     ------
@@ -265,6 +268,8 @@ def run_series(
         identity = {**info.fields, "firmware": info.firmware_name}
         checks += printer_gate(identity, devices.printer_port)
     raise_failures(checks)
+    if on_start is not None:
+        on_start()
     points: list[SeriesPoint] = []
     try:
         printer.heat_and_wait(hotend_c=plan.nozzle_c, bed_c=plan.bed_c)
