@@ -187,9 +187,10 @@ def _clean_after_cytotoxic_series(cli: Cli) -> None:
     code, _, err = cli.as_user("admin", "settings", "set", "cleaning.cytotoxic_procedure",
                                "SOP-CYTO-2", "--reason", "SOP QA-4", times=2)  # fmt: skip
     assert code == 0, err
+    passwords = f"{pw('tech1')}\n{pw('sup2')}\n"
     code, out, err = cli("equipment", "clean", "PR-01", "--method", "SOP-CYTO-2", "--parts",
                          "nozzle, syringe holder, plate", "--checked-by", "sup2", "--user",
-                         "tech1", "--password-stdin", stdin=f"{pw('tech1')}\n{pw('sup2')}\n")  # fmt: skip
+                         "tech1", "--password-stdin", stdin=passwords)  # fmt: skip
     assert code == 0 and "(cytotoxic procedure)" in out, err
 
 

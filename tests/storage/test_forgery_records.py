@@ -1,12 +1,13 @@
 """The GMP records of issues 12 and 14 are sealed like every protected row (issue 13).
 
 Ink lots, content-uniformity samples and results, the equipment register's events,
-check weights, balance checks, the cleaning log and training records decide whether a
-batch may be made or released. Each is edited, inserted or deleted in SQL by a forger
-with the triggers off (as the database owner or a copy of the file would), on SQLite
-and PostgreSQL: ``verify_integrity`` (what ``printpharm audit verify`` runs) must
-report the table and key, and leave the chain itself intact. With the triggers on,
-PostgreSQL refuses such a change at commit, and neither back-end deletes a check weight.
+check weights, balance checks, the cleaning log, training records and the printers' uses
+(calibration series) decide whether a batch may be made or released. Each is edited,
+inserted or deleted in SQL by a forger with the triggers off (as the database owner or a
+copy of the file would), on SQLite and PostgreSQL: ``verify_integrity`` (what
+``printpharm audit verify`` runs) must report the table and key, and leave the chain
+itself intact. With the triggers on, PostgreSQL refuses such a change at commit, and
+neither back-end deletes a check weight.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from printpharm.storage.content_uniformity import CuResult, CuSample
 from printpharm.storage.db import Database
 from printpharm.storage.equipment import CheckWeightRecord
 from printpharm.storage.lots import LotRecord
+from printpharm.storage.printer_uses import PrinterUse
 from printpharm.storage.repositories import UnitOfWork, unit_of_work
 from printpharm.storage.rowseal import PROTECTED
 from printpharm.storage.sitekey import create_site_key
@@ -36,7 +38,7 @@ from tests.storage.test_forgery import Keyed, _populate
 AT = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
 #: Every table this file forges: the GMP records of issues 12 and 14.
 GMP_TABLES = ("ink_lots", "cu_samples", "cu_results", "equipment_events", "check_weights",
-              "balance_checks", "cleaning_log", "training_records")  # fmt: skip
+              "balance_checks", "cleaning_log", "training_records", "printer_uses")  # fmt: skip
 
 
 def _records(uow: UnitOfWork) -> None:
@@ -85,6 +87,11 @@ def _records(uow: UnitOfWork) -> None:
     uow.balance_checks.add(balance, AT, "tech1", {"id": "W-100"}, {"n": 10},
                            {"rule": "ph_eur"}, False, Decimal("820"))  # fmt: skip
     uow.cleaning.add(balance, AT, "tech1", "SOP-CLEAN-1", "pan", False)
+    printer = uow.equipment.add("printer", "0f3c2a4e-uuid", "PR-01", AT, model="SSE-1")
+    series = "calibration series of ink-a"
+    uow.printer_uses.add(
+        PrinterUse(printer, AT, "tech1", "calibration", series, "cyclophosphamide", True)
+    )
     uow.training.add(
         TrainingEntry(
             0,
@@ -144,6 +151,9 @@ FORGERIES = [
         "training_records",
     ),
     ("DELETE FROM cleaning_log", "cleaning_log"),
+    # a cytotoxic calibration series made harmless, or removed, to skip the cleaning
+    ("UPDATE printer_uses SET cytotoxic = NOT cytotoxic", "printer_uses"),
+    ("DELETE FROM printer_uses", "printer_uses"),
 ]
 
 
@@ -180,9 +190,9 @@ def test_postgresql_refuses_a_gmp_change_without_its_audit_event(
         _commit(keyed.db, statement)
 
 
-#: GMP tables whose rows are never changed once written (migrations 0005 and 0006).
+#: GMP tables whose rows are never changed once written (migrations 0005, 0006 and 0012).
 APPEND_ONLY = ("cu_samples", "cu_results", "equipment_events", "balance_checks", "cleaning_log",
-               "training_records")  # fmt: skip
+               "training_records", "printer_uses")  # fmt: skip
 
 
 @pytest.mark.parametrize("table", GMP_TABLES)
