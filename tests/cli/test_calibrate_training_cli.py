@@ -27,7 +27,16 @@ from tests.cli.conftest import (
     qualify_balance,
     register_printer,
 )
-from tests.cli.test_calibrate_cli import IDEAL, INK, PLAN, SERIES, _ports, _sign, cli
+from tests.cli.test_calibrate_cli import (
+    IDEAL,
+    INK,
+    PLAN,
+    SERIES,
+    _clean_after_cytotoxic_series,
+    _ports,
+    _sign,
+    cli,
+)
 from tests.cli.test_run_records_cli import add_released_lot
 
 __all__ = ["cli"]
@@ -111,6 +120,7 @@ def test_a_training_lock_never_retires_the_calibration_fitted_on_real_equipment(
     _sign(cli, 2)
     assert (_show(cli, 1)["status"], _show(cli, 2)["status"]) == ("locked", "locked")
     assert _plan_version(cli, tmp_path) == 1  # the real one is in force, not the newer one
+    _clean_after_cytotoxic_series(cli)  # v1 printed cyclophosphamide discs on PR-01
     with _ports() as ports:
         _series(cli, tmp_path, *ports)  # v3 on the bench: supersedes both
     _sign(cli, 3)
