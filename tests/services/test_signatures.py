@@ -95,7 +95,8 @@ def test_sign_and_verify(env: Env, people: dict) -> None:  # type: ignore[type-a
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", sig.signed_at)
     text = manifestation(sig)
     assert text.startswith("Released by Sue Super (sup1) on 2026-03-29 ")
-    assert sig.local_tz in text
+    # the local time with its offset, the zone named once ("UTC+00:00", not "UTC UTC+00:00")
+    assert text.endswith(" 00:30:00 UTC" + sig.local_tz.rpartition("UTC")[2]), text
     assert env.records.verify_signature(sig, record).ok
     (stored,) = env.records.signatures(session, "batch", "B-001")
     assert stored == sig and sig.comment == "all units pass 2.9.5"
@@ -207,3 +208,20 @@ def test_expired_session_cannot_sign(env: Env, people: dict) -> None:  # type: i
     env.clock.advance(env.auth.config.idle_timeout_s + 1)
     with pytest.raises(SessionExpired):
         env.records.sign(session, _batch(), "approved", "sup1", password)
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("CET UTC+01:00", "2026-12-03 11:00:00 CET UTC+01:00"),
+        ("UTC UTC+00:00", "2026-12-03 10:00:00 UTC+00:00"),  # not "UTC UTC+00:00"
+        ("+04 UTC+04:00", "2026-12-03 14:00:00 UTC+04:00"),  # a zone named by its offset
+        ("EST UTC-05:00", "2026-12-03 05:00:00 EST UTC-05:00"),
+    ],
+)
+def test_a_local_time_names_its_zone_once(label: str, shown: str) -> None:
+    from datetime import UTC, datetime
+
+    from printpharm.services.access.signatures import local_time_text
+
+    assert local_time_text(datetime(2026, 12, 3, 10, 0, tzinfo=UTC), label) == shown

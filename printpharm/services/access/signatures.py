@@ -125,16 +125,22 @@ def manifestation(signature: SignatureRecord) -> str:
 def local_time_text(moment: datetime, local_tz: str) -> str:
     """``moment`` in the signer's local time with its zone label.
 
-    E.g. ``2026-11-22 14:05:09 CET UTC+01:00``.
+    E.g. ``2026-11-22 14:05:09 CET UTC+01:00``; a zone whose name says no more than
+    its offset (``UTC``, ``+04``) is shown by the offset alone (``UTC+00:00``, not
+    ``UTC UTC+00:00``).
 
     ``local_tz`` is the label stored with the record (:func:`zone_label`); its UTC
     offset gives the local time.
     """
-    offset_text = local_tz.rsplit("UTC", 1)[-1] or "+00:00"
+    name, _, offset_text = local_tz.rpartition("UTC")
+    offset_text = offset_text or "+00:00"
     sign = -1 if offset_text.startswith("-") else 1
     hours, minutes = (int(x) for x in offset_text.lstrip("+-").split(":"))
     zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    return f"{moment.astimezone(zone).strftime('%Y-%m-%d %H:%M:%S')} {local_tz}"
+    name = name.strip()
+    says_more = bool(name) and name not in ("UTC", "GMT", "Z") and name[0] not in "+-"
+    label = local_tz if says_more else f"UTC{offset_text}"
+    return f"{moment.astimezone(zone).strftime('%Y-%m-%d %H:%M:%S')} {label}"
 
 
 def _require_enrolled(signer: UserRecord) -> None:
