@@ -35,6 +35,12 @@ def controls_section(v: BatchRecordView) -> list[Any]:
     clearance = c.get("line_clearance") or {}
     cleaned_check = f", checked by {clean['checked_by']}" if clean.get("checked_by") else ""
     cleared_check = f", checked by {clearance['checked_by']}" if clearance.get("checked_by") else ""
+    # the printer's last use: a batch, or a calibration series (migration 0012)
+    after = (
+        f"batch {clean['after_batch']}"
+        if clean.get("after_batch")
+        else clean.get("after_calibration", "?")
+    )
     rows: list[tuple[str, Any]] = [
         ("Product", f"{product.get('api')}{' (CYTOTOXIC)' if product.get('cytotoxic') else ''}, "
                     f"ink {product.get('ink')} lot {product.get('lot')}; stability "
@@ -51,10 +57,9 @@ def controls_section(v: BatchRecordView) -> list[Any]:
          f"{weight.get('conventional_mass_g')} g ± {weight.get('uncertainty_mg')} mg, class "
          f"{weight.get('weight_class')}, certificate {weight.get('certificate')} until "
          f"{weight.get('certificate_expiry')}"),
-        ("Cleaning", "— (no earlier batch needed one)" if not clean.get("cleaned_by") else
+        ("Cleaning", "— (no earlier use needed one)" if not clean.get("cleaned_by") else
          f"{clean.get('cleaned_at')} by {clean.get('cleaned_by')}, {clean.get('method_sop')}: "
-         f"{clean.get('parts')}{cleaned_check}"
-         f" (after batch {clean.get('after_batch')})"),
+         f"{clean.get('parts')}{cleaned_check} (after {after})"),
         ("Line clearance", f"confirmed by {clearance.get('confirmed_by')} at {clearance.get('at')}"
                            f"{cleared_check}: "
                            + "; ".join(clearance.get("items") or [])),
