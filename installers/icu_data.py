@@ -1,24 +1,39 @@
-"""Trim the ICU data library that Qt Core links (PySide6 ships ICU's full 31 MB of data).
+"""Trim the ICU data library that Qt Core links (PySide6 ships ICU's full 31.9 MB of data).
 
-Qt 6 Core calls ICU for four things only (``nm -D libQt6Core.so.6 | grep _73``):
-collation (``ucol_*``: QCollator, locale-aware sorting, the file dialog's order),
-time-zone IDs and names (``ucal_*``: QTimeZone), legacy text codecs (``ucnv_*``:
-QStringConverter beyond UTF and Latin-1) and locale case mapping
-(``u_strToUpper/Lower``). None of them reads the display names of currencies,
-languages, regions and units, the number spell-out rules, the break iterators and
-their dictionaries, the transliterators or the Unicode character names: those
-items (about 15 MB) are removed from ICU's common data package, and the package is
-linked back into a ``libicudata`` with the same soname and entry symbol. Collation,
-time zones, codecs and casing keep all their data (every locale).
+Qt 6 Core calls ICU for four things only (``nm -D --undefined-only libQt6Core.so.6 |
+grep _73``; no other Qt library the bundle carries calls ICU): collation (``ucol_*``:
+QCollator, e.g. the order of the file dialog's list), time-zone IDs and names
+(``ucal_*``: QTimeZone), legacy text codecs (``ucnv_*``: QStringConverter beyond UTF
+and Latin-1) and locale case mapping (``u_strToUpper/Lower``, whose data is built
+into ``libicuuc``). What the bundle leaves out of the data package, and why:
 
+- the display names of currencies, languages, regions and units, the number
+  spell-out rules, the break iterators and their dictionaries, the transliterators
+  and the Unicode character names (about 15 MB): none of those four services reads them;
+- the multi-byte legacy converters (Shift_JIS, EUC, GB18030, Big5, EBCDIC DBCS; 4.7 MB):
+  printpharm reads and writes UTF-8 and ASCII only (G-code, TOML, JSON, CSV, serial
+  lines) and always through Python, never through a Qt codec. The single-byte code
+  pages (Windows, ISO-8859, DOS, Mac; 0.4 MB) and the alias table stay, so a Western
+  legacy name still resolves;
+- the per-locale data, time-zone display names and collation tailorings of every
+  locale but English and ICU's root (8.7 MB): printpharm's interface is English only
+  and shows no time-zone names; ICU falls back to the default locale, then root, for
+  the others. A German zone name then reads in English in an English session, and
+  "GMT+01:00" in a German one (both seen in the bundle); the one list Qt sorts by
+  locale in printpharm (the file dialog's, saving a PDF or a label) uses the Unicode
+  root order (CLDR's, with ICU's full table: letters before case, accents second, and
+  numbers by value in the dialog's numeric mode), which is English's; only a
+  language's own letters move (Swedish å, ä, ö sort with a and o, not after z).
+
+The rest is linked back into a ``libicudata`` with the same soname and entry symbol.
 The package format is ICU's "common data" (``CmnD``): a header, a table of contents
 sorted by item name (name offset, data offset; offsets from the table's start), the
 names, then each item 16-byte aligned. Used by ``printpharm.spec`` at build time;
-``build.sh``'s smoke test then checks collation, a time-zone name and a legacy codec
-in the built bundle. Needs ``nm`` and a C compiler (``cc``); without them the
-library is bundled as it is.
+``build.sh``'s smoke test then checks collation, time-zone names, codecs and casing,
+and the fallbacks, in the built bundle. Needs ``nm`` and a C compiler (``cc``);
+without them the library is bundled as it is.
 
-Run alone to see what would be kept: ``python installers/icu_data.py libicudata.so.73``.
+Run alone to see what is left out: ``python installers/icu_data.py libicudata.so.73``.
 """
 
 from __future__ import annotations
@@ -34,13 +49,51 @@ from pathlib import Path
 
 #: Item folders and files of the data package that Qt never reaches (see the docstring).
 UNUSED = ("curr/", "lang/", "region/", "unit/", "rbnf/", "brkitr/", "translit/", "unames.icu")
+#: Trees whose per-locale items are kept only for ``KEPT_LOCALES``: the top-level locale
+#: data (``de.res``: calendars, number symbols), the time-zone display names (``zone/``)
+#: and the collation tailorings (``coll/``; the root order and its table stay).
+LOCALE_TREES = ("", "zone/", "coll/")
+#: The locales printpharm shows (its interface is English), and ICU's root, to which
+#: every other locale falls back (a German time-zone name then reads "GMT+01:00").
+KEPT_LOCALES = ("root", "en")
+_LOCALE_ITEM = re.compile(r"[a-z]{2,3}(_[A-Za-z0-9]*)*\.res")  # de.res, de_.res, zh_Hant_HK.res
 _ALIGN = 16
 
 
-def unused(item: str) -> bool:
-    """Whether a package item (``icudt73l/curr/de.res``) is one Qt never reads."""
+def _locale(name: str) -> str | None:
+    """The locale of a per-locale item name (``de_CH.res`` → ``de_CH``), else None."""
+    if name == "res_index.res" or not _LOCALE_ITEM.fullmatch(name):
+        return None  # res_index lists a tree's locales; pool.res etc. are not locales
+    return name[: -len(".res")]
+
+
+def _multibyte_converter(data: bytes) -> bool:
+    """Whether a ``.cnv`` item is a multi-byte code page (Shift_JIS, GB18030, Big5, EUC...).
+
+    Its ``UConverterStaticData`` follows the data header: size (4), name (60), code page
+    (4), platform, conversion type, min and max bytes per character (1 each).
+    """
+    header = struct.unpack_from("<H", data, 0)[0]
+    return len(data) > header + 71 and data[header + 71] > 1
+
+
+def unused(item: str, data: bytes = b"") -> bool:
+    """Whether a package item (``icudt73l/curr/de.res``) is one the bundle leaves out.
+
+    Besides the folders Qt never reads (``UNUSED``): the legacy multi-byte converters
+    (``data`` is the item's bytes; the single-byte code pages, 0.4 MB, stay), and the
+    per-locale items of ``LOCALE_TREES`` for locales other than ``KEPT_LOCALES``.
+    """
     relative = item.split("/", 1)[1] if "/" in item else item
-    return relative.startswith(UNUSED)
+    if relative.startswith(UNUSED):
+        return True
+    if relative.endswith(".cnv"):
+        return _multibyte_converter(data)
+    tree, _, name = relative.rpartition("/")
+    if (tree + "/" if tree else "") not in LOCALE_TREES:
+        return False
+    locale = _locale(name)
+    return locale is not None and locale.split("_")[0] not in KEPT_LOCALES
 
 
 def _items(package: bytes) -> tuple[int, list[tuple[str, bytes]]]:
@@ -59,10 +112,10 @@ def _items(package: bytes) -> tuple[int, list[tuple[str, bytes]]]:
     return header, items
 
 
-def trim_package(package: bytes, drop: Callable[[str], bool] = unused) -> bytes:
+def trim_package(package: bytes, drop: Callable[[str, bytes], bool] = unused) -> bytes:
     """The package without the items ``drop`` names; the rest byte for byte, in order."""
     header, items = _items(package)
-    kept = [(name, data) for name, data in items if not drop(name)]
+    kept = [(name, data) for name, data in items if not drop(name, data)]
     names = b"".join(name.encode("ascii") + b"\0" for name, _ in kept)
     table = 4 + 8 * len(kept)
     offset = table + len(names)
@@ -132,9 +185,18 @@ def main() -> int:
     library = Path(sys.argv[1])
     _, offset, size = _symbol(library)
     _, items = _items(library.read_bytes()[offset : offset + size])
-    dropped = sum(len(data) for name, data in items if unused(name))
+    dropped = [(name, len(data)) for name, data in items if unused(name, data)]
     total = sum(len(data) for _, data in items)
-    print(f"{len(items)} items, {total / 1e6:.1f} MB; unused by Qt: {dropped / 1e6:.1f} MB")
+    by_folder: dict[str, int] = {}
+    for name, size in dropped:
+        relative = name.split("/", 1)[1]
+        folder = relative.rsplit("/", 1)[0] + "/" if "/" in relative else "(top level)"
+        folder = "converters" if relative.endswith(".cnv") else folder
+        by_folder[folder] = by_folder.get(folder, 0) + size
+    print(f"{len(items)} items, {total / 1e6:.1f} MB; left out: "
+          f"{sum(by_folder.values()) / 1e6:.1f} MB")  # fmt: skip
+    for folder, size in sorted(by_folder.items(), key=lambda row: -row[1]):
+        print(f"  {folder:14s} {size / 1e6:5.2f} MB")
     return 0
 
 

@@ -40,6 +40,8 @@ def test_build_sh_builds_a_bundle_that_passes_its_smoke_test(tmp_path: Path) -> 
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert f"ok: --version → printpharm {__version__}" in done.stdout
     assert "smoke test passed" in done.stdout
+    assert "ok: stripped native libraries compute" in done.stdout
+    assert "start to LoginDialog painted: median" in done.stdout  # printed, not judged
     bundle = tmp_path / "dist" / "printpharm"
     assert (bundle / "printpharm").is_file()
     assert all((bundle / "_internal" / d).is_dir() for d in ("inks", "recipes", "gcode"))
