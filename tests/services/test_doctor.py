@@ -32,7 +32,7 @@ from tests.storage._dbs import make_context, sqlite_template
 
 __all__ = ["sqlite_template"]
 
-ALL_LIBS = {"EGL", "GL", "fontconfig", "xkbcommon", "dbus-1"}
+ALL_LIBS = {"EGL", "GL", "fontconfig", "xkbcommon", "dbus-1", "glib-2.0", "X11", "freetype"}
 
 
 @pytest.fixture
@@ -61,6 +61,19 @@ def test_qt_names_the_missing_debian_packages() -> None:
     check = check_qt(without_egl, {"DISPLAY": ":0"})
     assert check.status is Status.FAIL
     assert "libegl1" in check.detail and check.fix == "apt-get install libegl1"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Qt system libraries are checked on Linux")
+def test_qt_names_what_the_standalone_bundle_takes_from_the_desktop() -> None:
+    """The bundle leaves GLib, X11 and FreeType to the system (installers/README.md)."""
+    taken = {"glib-2.0", "X11", "freetype"}
+
+    def without_them(name: str) -> str | None:
+        return None if name in taken else f"lib{name}.so"
+
+    check = check_qt(without_them, {"DISPLAY": ":0"})
+    assert check.status is Status.FAIL
+    assert check.fix == "apt-get install libglib2.0-0 libx11-6 libfreetype6"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the display is checked on Linux")

@@ -65,6 +65,10 @@ _QT_LINUX_LIBS = {
     "fontconfig": "libfontconfig1",
     "xkbcommon": "libxkbcommon0",
     "dbus-1": "libdbus-1-3",
+    # the standalone bundle takes these from the desktop (installers/README.md)
+    "glib-2.0": "libglib2.0-0",
+    "X11": "libx11-6",
+    "freetype": "libfreetype6",
 }
 
 
