@@ -21,6 +21,7 @@ import pytest
 
 from printpharm.storage.sitekey import (
     SiteKey,
+    SiteKeyError,
     create_site_key,
     fingerprint_of,
     head_message,
@@ -186,7 +187,58 @@ def test_openssl_reads_a_new_key_file_and_finds_the_same_public_key(tmp_path: Pa
     assert re.sub(r"[^0-9a-f]", "", public) == key.public_hex
 
 
-GOOD_PEM = pem_of(PKCS8_PREFIX + bytes.fromhex(RFC8032_VECTORS["TEST 1"][0]))
+GOOD_DER = PKCS8_PREFIX + bytes.fromhex(RFC8032_VECTORS["TEST 1"][0])
+GOOD_PEM = pem_of(GOOD_DER)
+ED448_DER = bytes.fromhex("3047020100300506032b6571043b0439") + bytes(57)
+#: The start of a P-256 key's PKCS#8 DER (algorithm id-ecPublicKey, curve prime256v1).
+P256_DER_START = bytes.fromhex("308187020100301306072a8648ce3d020106082a8648ce3d030107")
+
+MALFORMED = {
+    "empty": (b"", "not a PEM"),
+    "binary DER": (GOOD_DER, "not a PEM"),
+    "not text": (b"\xff\xfe" + GOOD_PEM, "not a PEM"),
+    "public key armor": (pem_of(GOOD_DER, "PUBLIC KEY"), "'PUBLIC KEY'"),
+    "encrypted": (pem_of(GOOD_DER, "ENCRYPTED PRIVATE KEY"), "'ENCRYPTED PRIVATE KEY'"),
+    "openssh": (pem_of(GOOD_DER, "OPENSSH PRIVATE KEY"), "'OPENSSH PRIVATE KEY'"),
+    "no end line": (GOOD_PEM.replace(b"-----END PRIVATE KEY-----\n", b""), "END"),
+    "mismatched end": (GOOD_PEM.replace(b"END PRIVATE", b"END PUBLIC"), "END"),
+    "text before": (b"seed of the site key\n" + GOOD_PEM, "not a PEM"),
+    "trailing data": (GOOD_PEM + b"extra\n", "after its END line"),
+    "second block": (GOOD_PEM + GOOD_PEM, "after its END line"),
+    "base64 damaged": (GOOD_PEM.replace(b"MC4C", b"MC*C"), "base64"),
+    "base64 truncated": (GOOD_PEM.replace(b"MC4C", b"MC4"), "base64"),
+    "empty body": (b"-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n", "0 bytes"),
+    "ed448": (pem_of(ED448_DER), "not an Ed25519"),
+    "p-256": (pem_of(P256_DER_START + bytes(110)), "not an Ed25519"),
+    "short seed": (pem_of(GOOD_DER[:-1]), "47 bytes"),
+    "extra DER byte": (pem_of(GOOD_DER + b"\x00"), "49 bytes"),
+    "pkcs8 v2 with public key": (
+        pem_of(
+            bytes.fromhex("3051020101300506032b657004220420")
+            + GOOD_DER[16:]
+            + bytes.fromhex("812100")
+            + bytes(32)
+        ),  # fmt: skip
+        "83 bytes",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_malformed_key_file_is_refused_saying_what_is_wrong(case: str, tmp_path: Path) -> None:
+    content, what = MALFORMED[case]
+    path = install(tmp_path / "keys", "0" * 32, content)
+    with pytest.raises(SiteKeyError) as refused:
+        load_site_key("0" * 32, tmp_path / "keys")
+    message = str(refused.value)
+    assert str(path) in message and what in message, message
+
+
+def test_a_well_formed_file_of_another_key_is_refused(tmp_path: Path) -> None:
+    path = install(tmp_path / "keys", "0" * 32, GOOD_PEM)
+    with pytest.raises(SiteKeyError, match="holds another key than 0{32}") as refused:
+        load_site_key("0" * 32, tmp_path / "keys")
+    assert str(path) in str(refused.value)
 
 
 def test_windows_line_endings_and_a_missing_final_newline_are_read(tmp_path: Path) -> None:
