@@ -13,22 +13,25 @@ one kind can never be replayed as another):
 * every e-signature row: its ``signature_sha256``;
 * every anchor line: the head it records;
 * a rotation: the old key endorses the new public key and the seq it starts at.
+
+A key file is the PEM "PRIVATE KEY" of the key's PKCS#8 DER in the form RFC 8410
+gives for Ed25519 (a fixed 16-byte prefix, then the 32-byte seed): what earlier
+printpharm versions wrote and read, and what ``openssl pkey`` reads. Reading is
+strict: anything else is a :class:`SiteKeyError` saying what is wrong.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
 
 from printpharm.errors import AuditError
 
@@ -47,6 +50,14 @@ __all__ = [
 
 #: Environment variable naming the folder of site key files.
 KEY_DIR_ENV = "PRINTPHARM_KEY_DIR"
+
+#: RFC 8410 section 7: PKCS#8 v1 DER of an Ed25519 private key, up to its 32-byte seed
+#: (SEQUENCE, version 0, AlgorithmIdentifier id-Ed25519 1.3.101.112, OCTET STRING of
+#: the OCTET STRING of the seed).
+_PKCS8_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
+_ED25519_ALGORITHM = bytes.fromhex("300506032b6570")
+_SEED_BYTES = 32
+_BEGIN, _END = "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----"
 
 
 class SiteKeyError(AuditError):
@@ -83,9 +94,8 @@ def verify_signature(public_hex: str, signature_hex: str | None, message: bytes)
     if not signature_hex:
         return False
     try:
-        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
-        key.verify(bytes.fromhex(signature_hex), message)
-    except (InvalidSignature, ValueError):
+        VerifyKey(bytes.fromhex(public_hex)).verify(message, bytes.fromhex(signature_hex))
+    except (BadSignatureError, ValueError, TypeError):
         return False
     return True
 
@@ -94,32 +104,77 @@ def verify_signature(public_hex: str, signature_hex: str | None, message: bytes)
 class SiteKey:
     """A loaded private key: signs; ``key_id`` is its fingerprint."""
 
-    private: Ed25519PrivateKey
+    private: SigningKey
     public_hex: str
     key_id: str
     path: Path
 
     def sign(self, message: bytes) -> str:
         """Sign ``message``; return the signature as 128 hex digits."""
-        return self.private.sign(message).hex()
+        return self.private.sign(message).signature.hex()
 
     def verify(self, signature_hex: str | None, message: bytes) -> bool:
         """Whether ``signature_hex`` is this key's signature of ``message``."""
-        if not signature_hex:
-            return False
-        try:
-            self.private.public_key().verify(bytes.fromhex(signature_hex), message)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+        return verify_signature(self.public_hex, signature_hex, message)
 
 
-def _public_hex(private: Ed25519PrivateKey) -> str:
-    return (
-        private.public_key()
-        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        .hex()
-    )
+def _public_hex(private: SigningKey) -> str:
+    return bytes(private.verify_key).hex()
+
+
+def _pem(private: SigningKey) -> bytes:
+    """The key file's content: PEM of the RFC 8410 PKCS#8 DER, base64 in 64 columns."""
+    body = base64.b64encode(_PKCS8_PREFIX + bytes(private)).decode("ascii")
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "\n".join([_BEGIN, *lines, _END, ""]).encode("ascii")
+
+
+def _armor_problem(lines: list[str]) -> str | None:
+    """What is wrong with the PEM armor of a key file's ``lines``, or None."""
+    first = lines[0] if lines else ""
+    if not (first.startswith("-----BEGIN ") and first.endswith("-----")):
+        return "is not a PEM key file (it does not begin with a '-----BEGIN ...-----' line)"
+    if first != _BEGIN:
+        label = first.removeprefix("-----BEGIN ").removesuffix("-----")
+        return f"holds a PEM '{label}' block, not an unencrypted 'PRIVATE KEY'"
+    if _END not in lines:
+        return f"has no '{_END}' line"
+    if lines.index(_END) != len(lines) - 1:
+        return f"has data after its END line (line {lines.index(_END) + 2})"
+    return None
+
+
+def _seed_of(content: bytes, path: Path) -> bytes:
+    """The 32-byte seed of a key file's ``content``; strict about its form.
+
+    Raises
+    ------
+    SiteKeyError
+        Not ASCII PEM, not a lone unencrypted "PRIVATE KEY" block, damaged
+        base64, or not the 48-byte RFC 8410 DER of an Ed25519 key.
+    """
+    try:
+        lines = content.decode("ascii").rstrip().splitlines()
+    except UnicodeDecodeError:
+        lines = []
+    problem = _armor_problem(lines)
+    if problem is not None:
+        raise SiteKeyError(f"site key file {path} {problem}")
+    try:
+        der = base64.b64decode("".join(lines[1:-1]), validate=True)
+    except binascii.Error as exc:
+        raise SiteKeyError(f"site key file {path}: its base64 is damaged ({exc})") from exc
+    if _ED25519_ALGORITHM not in der[:16]:
+        raise SiteKeyError(
+            f"site key file {path} holds a key that is not an Ed25519 key "
+            f"({len(der)} bytes of DER not naming the algorithm 1.3.101.112)"
+        )
+    if len(der) != len(_PKCS8_PREFIX) + _SEED_BYTES or not der.startswith(_PKCS8_PREFIX):
+        raise SiteKeyError(
+            f"site key file {path} holds an Ed25519 key but not in the form printpharm "
+            f"writes (RFC 8410 PKCS#8 of 48 bytes; this one has {len(der)} bytes)"
+        )
+    return der[len(_PKCS8_PREFIX) :]
 
 
 def create_site_key(folder: Path | None = None) -> SiteKey:
@@ -131,15 +186,11 @@ def create_site_key(folder: Path | None = None) -> SiteKey:
         The folder cannot be created or the file cannot be written.
     """
     folder = folder or default_key_dir()
-    private = Ed25519PrivateKey.generate()
+    private = SigningKey.generate()
     public_hex = _public_hex(private)
     key_id = fingerprint_of(public_hex)
     path = folder / f"{key_id}.key"
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    pem = _pem(private)
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -171,16 +222,15 @@ def load_site_key(key_id: str, folder: Path | None = None) -> SiteKey:
                 f"site key file {path} is readable by other users "
                 f"(mode {stat.S_IMODE(info.st_mode):o}); run chmod 600 on it"
             )
-        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        content = path.read_bytes()
     except FileNotFoundError as exc:
         raise SiteKeyError(
             f"the site key {key_id} is not on this workstation (expected {path}); "
             "see docs/SECURITY.md, 'Site key custody'"
         ) from exc
-    except (OSError, ValueError, TypeError) as exc:
+    except OSError as exc:
         raise SiteKeyError(f"cannot read the site key file {path}: {exc}") from exc
-    if not isinstance(private, Ed25519PrivateKey):
-        raise SiteKeyError(f"site key file {path} does not hold an Ed25519 key")
+    private = SigningKey(_seed_of(content, path))
     public_hex = _public_hex(private)
     if fingerprint_of(public_hex) != key_id:
         raise SiteKeyError(f"site key file {path} holds another key than {key_id}")
