@@ -81,7 +81,8 @@ class AuditContext:
     ``clock`` returns an aware datetime; tests inject a fixed one. Timestamps
     never come from user input (AUD-13). ``signer`` is the site key of the
     database (``None`` before one is registered): with it every append checks
-    the head's signature first and signs the new head.
+    the head's signature first and signs the new head. ``signer_problem`` says why
+    the workstation's key file could not be loaded (a write then refuses with it).
     """
 
     workstation: str
@@ -90,6 +91,7 @@ class AuditContext:
     zone: tzinfo | None = None
     clock: Callable[[], datetime] = _utc_now
     signer: SiteKey | None = None
+    signer_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -274,9 +276,11 @@ class AuditLog:
                 )
             return None
         if verifier is None or verifier.key_id != key_id:
+            problem = self._context.signer_problem
+            why = f" ({problem.rstrip('.')})" if problem and verifier is None else ""
             raise SiteKeyError(
                 f"this database's audit chain is signed with site key {key_id}, which this "
-                "workstation does not hold; records can be read but not written" + _WHAT_TO_DO
+                f"workstation does not hold{why}; records can be read but not written" + _WHAT_TO_DO
             )
         if not verifier.verify(sig, head_message(seq, last_hash, last_at, key_id)):
             raise AuditChainBroken(

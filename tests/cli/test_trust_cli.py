@@ -83,6 +83,21 @@ def test_without_the_key_file_the_database_is_read_only(ready: Cli) -> None:
     assert code != 0 and "does not hold" in err
 
 
+def test_a_damaged_key_file_makes_the_database_read_only_and_the_refusal_says_why(
+    ready: Cli,
+) -> None:
+    """Before, the write said only "does not hold": nobody learnt that the file was damaged."""
+    (key,) = Path(os.environ["PRINTPHARM_KEY_DIR"]).glob("*.key")
+    with key.open("a") as f:
+        f.write("left over from an editor\n")
+    code, _, err = ready.as_user("admin", "users", "add", "x1", "--full-name", "X", "--role",
+                                 "technician")  # fmt: skip
+    assert code == 2 and "does not hold" in err, err
+    assert str(key) in err and "after its END line" in err, err
+    code, _, _ = ready("audit", "verify")
+    assert code == 0  # reading still works
+
+
 def test_init_prints_a_recovery_code_that_brings_back_a_locked_out_administrator(
     tmp_path: Path, make_cli: Callable[[Path], Cli]
 ) -> None:

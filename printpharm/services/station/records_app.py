@@ -308,15 +308,17 @@ def open_records(
     except BaseException:
         db.dispose()
         raise
+    problem = None
     try:
         signer = signer_for(db, context)
-    except SiteKeyError:
-        signer = None  # readable; every write refuses with the reason (AuditLog)
+    except SiteKeyError as exc:
+        signer, problem = None, str(exc)  # readable; every write refuses with the reason
     versions = {k: [s.version, s.value] for k, s in sorted(stored.items())}
     context = replace(
         context,
         config_version="cfg-" + sha256_hex(canonical_json(versions))[:12],
         signer=signer,
+        signer_problem=problem,
     )
     auth = AuthService(db, context, config, alert)
     auth.anchor_log = log = anchor_log_path(settings)
