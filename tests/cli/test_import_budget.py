@@ -48,14 +48,19 @@ _PROBE = (
 )
 
 
-def _imported(argv: list[str], cwd: Path) -> tuple[int, set[str], str]:
+def _modules(argv: list[str], cwd: Path) -> tuple[int, set[str], str]:
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, cwd=cwd, timeout=120
     )
     marker = proc.stderr.rsplit("\nMODULES ", 1)
     assert len(marker) == 2, proc.stderr
     code, modules = json.loads(marker[1])
-    return code, {m.split(".", 1)[0] for m in modules}, proc.stdout
+    return code, set(modules), proc.stdout
+
+
+def _imported(argv: list[str], cwd: Path) -> tuple[int, set[str], str]:
+    code, modules, stdout = _modules(argv, cwd)
+    return code, {m.split(".", 1)[0] for m in modules}, stdout
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
@@ -68,6 +73,20 @@ def test_light_command_does_not_import_heavy_libraries(name: str, tmp_path: Path
     assert stdout.strip(), "the command printed nothing"
     loaded = sorted(m for m in forbidden if m in top_level)
     assert not loaded, f"printpharm {' '.join(argv[:2])} imported {loaded}"
+
+
+#: Not imported by ``plan`` either: pydantic's plugin lookup (``importlib.metadata``, ~30-60
+#: ms; plugins are off, printpharm.catalog._plugins) and a cache folder's (``platformdirs``:
+#: plan keeps nothing between processes, tests/cli/test_plan_keeps_no_cache.py).
+PLAN_ABSENT = ("importlib.metadata", "email", "zipfile", "platformdirs")
+
+
+def test_plan_imports_no_plugin_lookup_and_no_cache_folder(tmp_path: Path) -> None:
+    argv = [*COMMANDS["plan"][0], "--out", str(tmp_path / "plate.gcode")]
+    code, modules, stdout = _modules(argv, tmp_path)
+    assert code == 0, stdout
+    assert "pydantic" in modules  # it validated the recipe's files
+    assert not [m for m in PLAN_ABSENT if m in modules]
 
 
 def test_plan_with_stl_still_writes_the_mesh(tmp_path: Path) -> None:
