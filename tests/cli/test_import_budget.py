@@ -35,6 +35,9 @@ COMMANDS: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "qc mass": (["qc", "mass", "--mass-mg", *_MASSES], HEAVY + ARITHMETIC_ONLY),
     "qc av": (["qc", "av", "--content-pct", *["100"] * 10], HEAVY + ARITHMETIC_ONLY),
     "plan": (["plan", "--recipe", "cpm-chewable-disc", "--dose-mg", "12.5", "--units", "2"], HEAVY),
+    # reading the catalog validates files (pydantic) but computes no geometry or fit
+    "recipes list": (["recipes", "list"], (*HEAVY, "numpy", "shapely")),
+    "inks show": (["inks", "show", "cyclophosphamide-sse-chewable"], (*HEAVY, "numpy", "shapely")),
 }
 
 _PROBE = (
