@@ -79,9 +79,16 @@ def test_light_command_does_not_import_heavy_libraries(name: str, tmp_path: Path
 
 
 #: Not imported by ``plan`` either: pydantic's plugin lookup (``importlib.metadata``, ~30-60
-#: ms; plugins are off, printpharm.catalog._plugins) and a cache folder's (``platformdirs``:
-#: plan keeps nothing between processes, tests/cli/test_plan_keeps_no_cache.py).
-PLAN_ABSENT = ("importlib.metadata", "email", "zipfile", "platformdirs")
+#: ms; plugins are off, printpharm.catalog._plugins), a cache folder's (``platformdirs``:
+#: plan keeps nothing between processes, tests/cli/test_plan_keeps_no_cache.py) and the
+#: parser of a plate's G-code into units (a run's, not a plan's).
+PLAN_ABSENT = (
+    "importlib.metadata",
+    "email",
+    "zipfile",
+    "platformdirs",
+    "printpharm.services.run.program",
+)
 
 
 def test_plan_imports_no_plugin_lookup_and_no_cache_folder(tmp_path: Path) -> None:
