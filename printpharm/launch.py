@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args:
         from printpharm.cli import main as cli_main
 
-        return cli_main(args)
+        return cli_main(args, exiting=argv is None)  # None: this process is the command
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2

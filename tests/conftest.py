@@ -44,10 +44,6 @@ os.environ["PRINTPHARM_ANCHOR_LOG"] = str(
     Path(tempfile.mkdtemp(prefix="printpharm-test-anchors-")) / "anchors.jsonl"
 )
 
-# The validated-catalog cache of `printpharm plan` (printpharm.catalog._cache): never the
-# user's cache folder.
-os.environ["PRINTPHARM_CACHE_DIR"] = tempfile.mkdtemp(prefix="printpharm-test-cache-")
-
 # Qt tests run offscreen unless a caller chose a platform (e.g. xcb under Xvfb).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
 from printpharm.catalog._quantity import RULE_ERROR, Quantity, Span, StrictModel, within
-from printpharm.core.calibration import LinearCalibration
 from printpharm.core.flavours import FlavourName
+
+if TYPE_CHECKING:  # NumPy (which it imports) only where a calibration is used, not to read files
+    from printpharm.core.calibration import LinearCalibration
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -149,6 +151,8 @@ class Calibration(StrictModel):
 
     def to_linear(self) -> LinearCalibration:
         """This default calibration as a :class:`~printpharm.core.calibration.LinearCalibration`."""
+        from printpharm.core.calibration import LinearCalibration
+
         return LinearCalibration.from_coefficients(
             a_mg_per_mm3=float(self.a.value),
             b_mg=float(self.b.value),

@@ -17,6 +17,8 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
+from printpharm.catalog._plugins import skip_plugin_lookup
+
 __all__ = [
     "VALUE_ERROR",
     "RULE_ERROR",
@@ -27,6 +29,8 @@ __all__ = [
     "StrictModel",
     "within",
 ]
+
+skip_plugin_lookup()  # before any validator is built (printpharm.catalog._plugins)
 
 #: pydantic error type whose message follows ``<key> = `` in the loader's text.
 VALUE_ERROR = "printpharm_value"
@@ -56,9 +60,10 @@ Number = Annotated[Decimal, BeforeValidator(_number)]
 class StrictModel(BaseModel):
     """Base of every catalog model: immutable, unknown keys rejected."""
 
-    # A model's validator is built when it first validates, not at import: a plan whose
-    # files the cache vouches for validates nothing (printpharm.catalog._cache). For the
-    # same reason defaults are made without validation (model_construct, default_factory).
+    # A model's validator is built when it first validates, not at import: a command
+    # builds only the validators of the files it reads (``printpharm plan``: one recipe,
+    # its ink and printer). For the same reason defaults are made without validation
+    # (model_construct, default_factory; a test validates them).
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 

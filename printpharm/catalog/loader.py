@@ -36,7 +36,6 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
-from printpharm.catalog import _cache
 from printpharm.catalog._checks import check_references
 from printpharm.catalog._errors import describe_errors
 from printpharm.catalog._models import Ink, PrinterDefinition, Versioned
@@ -420,7 +419,6 @@ def load_catalog(
     *,
     registry: MigrationRegistry = MIGRATIONS,
     recipe: str | None = None,
-    cached: bool = False,
 ) -> Catalog:
     """Load and check every ink, recipe and printer file under ``root`` (or one recipe's).
 
@@ -437,12 +435,6 @@ def load_catalog(
         needs (``printpharm plan``), without parsing and validating every file. An
         unknown id, an abstract one or a missing ink or printer falls back to the
         full load, whose error lists the known ids.
-    cached
-        With ``recipe``: reuse what an earlier process validated when none of the
-        files (nor the code that checked them) changed since, and keep what this
-        load validated for the next one (:mod:`printpharm.catalog._cache`); the
-        recipe's resolved process is kept with it. A changed file is validated
-        again, and refused with the same error as without the cache.
 
     Raises
     ------
@@ -453,9 +445,6 @@ def load_catalog(
         unknown/mismatched ink or printer.
     """
     root = default_data_root() if root is None else root
-    cached = cached and recipe is not None and registry is MIGRATIONS
-    if cached and recipe is not None and (hit := _cache.load_cached(root, recipe)) is not None:
-        return hit
     if recipe is not None:
         recipes = _Files("recipe", root, registry)
         if recipe in recipes:
@@ -465,10 +454,7 @@ def load_catalog(
             if isinstance(model, Recipe) and model.ink in inks and model.printer in printers:
                 loaded.add("ink", model.ink, inks)
                 loaded.add("printer", model.printer, printers)
-                catalog = loaded.catalog(root)
-                if cached:
-                    _cache.store(catalog, recipe)
-                return catalog
+                return loaded.catalog(root)
     loaded = _Loaded()
     for kind in KIND_DIRS:  # in this order: a bad ink is reported before a missing folder
         files = _Files(kind, root, registry)

@@ -108,11 +108,6 @@ class ResolvedSettings:
         for name in ("settings", "files"):  # read-only views of their own copies
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled as its fields (printpharm.catalog._cache): a mapping view has no pickle."""
-        fields = (self.recipe_id, self.ink_id, self.printer_id, self.process)
-        return (ResolvedSettings, (*fields, dict(self.settings), dict(self.files)))
-
     def source_of(self, name: str) -> Setting:
         """The :class:`Setting` of process parameter ``name`` (KeyError if not set)."""
         return self.settings[name]

@@ -35,6 +35,9 @@ COMMANDS: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "qc mass": (["qc", "mass", "--mass-mg", *_MASSES], HEAVY + ARITHMETIC_ONLY),
     "qc av": (["qc", "av", "--content-pct", *["100"] * 10], HEAVY + ARITHMETIC_ONLY),
     "plan": (["plan", "--recipe", "cpm-chewable-disc", "--dose-mg", "12.5", "--units", "2"], HEAVY),
+    # reading the catalog validates files (pydantic) but computes no geometry or fit
+    "recipes list": (["recipes", "list"], (*HEAVY, "numpy", "shapely")),
+    "inks show": (["inks", "show", "cyclophosphamide-sse-chewable"], (*HEAVY, "numpy", "shapely")),
 }
 
 _PROBE = (
@@ -48,14 +51,19 @@ _PROBE = (
 )
 
 
-def _imported(argv: list[str], cwd: Path) -> tuple[int, set[str], str]:
+def _modules(argv: list[str], cwd: Path) -> tuple[int, set[str], str]:
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, cwd=cwd, timeout=120
     )
     marker = proc.stderr.rsplit("\nMODULES ", 1)
     assert len(marker) == 2, proc.stderr
     code, modules = json.loads(marker[1])
-    return code, {m.split(".", 1)[0] for m in modules}, proc.stdout
+    return code, set(modules), proc.stdout
+
+
+def _imported(argv: list[str], cwd: Path) -> tuple[int, set[str], str]:
+    code, modules, stdout = _modules(argv, cwd)
+    return code, {m.split(".", 1)[0] for m in modules}, stdout
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
@@ -68,6 +76,27 @@ def test_light_command_does_not_import_heavy_libraries(name: str, tmp_path: Path
     assert stdout.strip(), "the command printed nothing"
     loaded = sorted(m for m in forbidden if m in top_level)
     assert not loaded, f"printpharm {' '.join(argv[:2])} imported {loaded}"
+
+
+#: Not imported by ``plan`` either: pydantic's plugin lookup (``importlib.metadata``, ~30-60
+#: ms; plugins are off, printpharm.catalog._plugins), a cache folder's (``platformdirs``:
+#: plan keeps nothing between processes, tests/cli/test_plan_keeps_no_cache.py) and the
+#: parser of a plate's G-code into units (a run's, not a plan's).
+PLAN_ABSENT = (
+    "importlib.metadata",
+    "email",
+    "zipfile",
+    "platformdirs",
+    "printpharm.services.run.program",
+)
+
+
+def test_plan_imports_no_plugin_lookup_and_no_cache_folder(tmp_path: Path) -> None:
+    argv = [*COMMANDS["plan"][0], "--out", str(tmp_path / "plate.gcode")]
+    code, modules, stdout = _modules(argv, tmp_path)
+    assert code == 0, stdout
+    assert "pydantic" in modules  # it validated the recipe's files
+    assert not [m for m in PLAN_ABSENT if m in modules]
 
 
 def test_plan_with_stl_still_writes_the_mesh(tmp_path: Path) -> None:

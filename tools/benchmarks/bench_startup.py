@@ -15,6 +15,8 @@ every module at each start is not what a user's machine does.
 unpacked with ``git archive``) by putting it first on ``PYTHONPATH``;
 ``--before REV`` unpacks that revision itself and prints it beside this tree,
 the two run in turn (A B A B ...) so that a busy machine slows both alike.
+The row "plan's libraries" imports only the libraries a plan needs (NumPy, shapely,
+pydantic): the part of the plan rows that printpharm's own code cannot remove.
 The ring plate (``propranolol-ring``, 30 units of 7 mg) is the plan whose G-code read-back
 is the largest (~58 000 lines).
 ``--hyperfine`` also prints hyperfine's table (``apt-get install -y hyperfine``)
@@ -38,9 +40,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MASSES = " ".join(["250.0"] * 20)
+#: What a plan process cannot do without while it validates with pydantic and slices with
+#: NumPy and shapely (launch.py's NumPy setting included): the floor under the plan rows.
+LIBRARIES = (
+    "python:import os; os.environ.setdefault('OPENBLAS_NUM_THREADS', '1'); "
+    "import numpy, shapely, pydantic.main, tomllib, hashlib, argparse, decimal"
+)
 # name, arguments, target whole-process time (s) from issue 15 (None: no target)
 COMMANDS: list[tuple[str, str, float | None]] = [
     ("python -c pass", "", None),
+    ("plan's libraries", LIBRARIES, None),
     ("--version", "--version", 0.15),
     ("--help", "--help", None),
     ("bsa", "bsa --weight-kg 20 --height-cm 110", 0.3),
@@ -69,6 +78,8 @@ def _environment(tree: Path | None) -> dict[str, str]:
 def _argv(args: str, out: Path) -> list[str]:
     if not args:
         return [sys.executable, "-c", "pass"]
+    if args.startswith("python:"):
+        return [sys.executable, "-c", args.removeprefix("python:")]
     script = Path(sys.executable).with_name("printpharm")
     head = [str(script)] if script.exists() else [sys.executable, "-m", "printpharm"]
     return head + args.format(out=out).split()

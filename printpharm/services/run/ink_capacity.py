@@ -23,13 +23,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from printpharm.catalog.schema import Ink, PrinterDefinition
 from printpharm.core.units import format_decimal
 from printpharm.errors import InputError
-from printpharm.services.run.program import PlateProgram
 from printpharm.slicing.analysis import GcodeAnalysis, analyse_gcode
+
+if TYPE_CHECKING:  # a plan has no parsed program: `printpharm plan` does not import it
+    from printpharm.services.run.program import PlateProgram
 
 __all__ = [
     "InkRequirement",
