@@ -17,8 +17,6 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
-from printpharm.catalog._plugins import skip_plugin_lookup
-
 __all__ = [
     "VALUE_ERROR",
     "RULE_ERROR",
@@ -30,7 +28,6 @@ __all__ = [
     "within",
 ]
 
-skip_plugin_lookup()  # before any validator is built (printpharm.catalog._plugins)
 
 #: pydantic error type whose message follows ``<key> = `` in the loader's text.
 VALUE_ERROR = "printpharm_value"

@@ -78,20 +78,13 @@ def test_light_command_does_not_import_heavy_libraries(name: str, tmp_path: Path
     assert not loaded, f"printpharm {' '.join(argv[:2])} imported {loaded}"
 
 
-#: Not imported by ``plan`` either: pydantic's plugin lookup (``importlib.metadata``, ~30-60
-#: ms; plugins are off, printpharm.catalog._plugins), a cache folder's (``platformdirs``:
-#: plan keeps nothing between processes, tests/cli/test_plan_keeps_no_cache.py) and the
-#: parser of a plate's G-code into units (a run's, not a plan's).
-PLAN_ABSENT = (
-    "importlib.metadata",
-    "email",
-    "zipfile",
-    "platformdirs",
-    "printpharm.services.run.program",
-)
+#: Not imported by ``plan`` either: a cache folder's (``platformdirs``: plan keeps nothing
+#: between processes, tests/cli/test_plan_keeps_no_cache.py) and the parser of a plate's
+#: G-code into units (a run's, not a plan's).
+PLAN_ABSENT = ("platformdirs", "printpharm.services.run.program")
 
 
-def test_plan_imports_no_plugin_lookup_and_no_cache_folder(tmp_path: Path) -> None:
+def test_plan_imports_no_cache_folder_and_no_plate_parser(tmp_path: Path) -> None:
     argv = [*COMMANDS["plan"][0], "--out", str(tmp_path / "plate.gcode")]
     code, modules, stdout = _modules(argv, tmp_path)
     assert code == 0, stdout
