@@ -13,7 +13,7 @@ Prints, per shipped recipe at a mid-range dose:
   same shape (the unit ``printpharm plan --stl`` exports; for the plate, 30
   copies at printpharm's layout) with the same layer heights, line width, walls,
   infill density and no skirt; median and best of ``--runs`` interleaved runs,
-  the ratio CuraEngine/printpharm (above 1: printpharm is faster), and each
+  the ratio printpharm/CuraEngine (below 1: printpharm is faster), and each
   one's deposited volume per unit (read back by printpharm's analyser) against
   the target. Targets (issue 15): the plate at or below CuraEngine's time, one
   unit within 3× of it, printpharm's volume exact (±0.5 %).
