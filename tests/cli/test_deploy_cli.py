@@ -40,6 +40,7 @@ def test_doctor_on_a_ready_workstation_passes_with_json(
     statuses = {c["name"]: c["status"] for c in payload["checks"]}
     assert code == 0 and payload["ok"], err
     assert statuses["database"] == statuses["audit chain"] == statuses["printer"] == "ok"
+    assert statuses["site key"] == "ok"  # init created it and this workstation holds it
     assert statuses["serial ports"] == "warn"
 
 

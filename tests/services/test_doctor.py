@@ -192,6 +192,7 @@ def test_run_checks_exit_code_follows_failures(migrated: Path, tmp_path: Path) -
         "catalog",
         "database",
         "audit chain",
+        "site key",
         "serial ports",
         "printer",
         "balance",
@@ -265,3 +266,37 @@ def test_doctor_lists_the_equipment_and_training_due(tmp_path: Path) -> None:
     assert checks["training"].status is Status.WARN
     assert checks["training"].detail == f"tess: sop SOP-7 expires {today + timedelta(days=10)}"
     db.dispose()
+
+
+def test_the_site_key_check_says_whether_this_workstation_can_write(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from printpharm.services.control.doctor import check_site_key
+    from printpharm.storage.sitekey import create_site_key
+
+    monkeypatch.setenv("PRINTPHARM_KEY_DIR", str(tmp_path / "keys"))
+    path = tmp_path / "ws.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    try:
+        unkeyed = check_site_key(db)
+        assert unkeyed.status is Status.WARN and "no site key yet" in unkeyed.detail
+        key = create_site_key(tmp_path / "keys")
+        with unit_of_work(db, make_context()) as uow:
+            uow.register_key(key, None, "admin")
+        held = check_site_key(db)
+        assert held == Check(
+            "site key", Status.OK, f"key {key.key_id} loads and is the one in force"
+        )
+        (file,) = (tmp_path / "keys").glob("*.key")
+        with file.open("a") as f:
+            f.write("left over from an editor\n")
+        damaged = check_site_key(db)
+        assert damaged.status is Status.FAIL and str(file) in damaged.detail
+        assert "after its END line" in damaged.detail and "writes none" in damaged.detail
+        assert "key backup" in damaged.fix
+        file.unlink()
+        assert check_site_key(db).status is Status.FAIL  # missing: same, with its reason
+    finally:
+        db.dispose()
+    assert check_site_key(None).status is Status.WARN

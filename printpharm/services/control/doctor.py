@@ -30,12 +30,14 @@ from printpharm.catalog.loader import default_data_root
 from printpharm.devices import Balance, PrinterLink, list_ports, open_transport
 from printpharm.errors import PrintpharmError
 from printpharm.services.access.signatures import verify_audit_trail
+from printpharm.services.access.site_trust import signer_for
 from printpharm.services.access.training import due_entries
 from printpharm.services.control.device_registry import judge_registration, validity_days
 from printpharm.services.control.equipment import due_report
 from printpharm.storage.audit import AuditContext
 from printpharm.storage.db import Database, resolve_database_url
 from printpharm.storage.repositories import unit_of_work
+from printpharm.storage.sitekey import SiteKeyError
 
 __all__ = [
     "MIN_PYTHON",
@@ -281,6 +283,34 @@ def check_audit_chain(db: Database | None) -> Check:
     )
 
 
+def check_site_key(db: Database | None) -> Check:
+    """Whether this workstation holds the site key in force (without it, no record is written)."""
+    if db is None:
+        return Check(
+            "site key", Status.WARN, "not checked (database not usable)", "fix the database"
+        )
+    try:
+        key = signer_for(db, AuditContext("doctor", __version__))
+    except SiteKeyError as exc:
+        return Check(
+            "site key",
+            Status.FAIL,
+            f"{exc}; until it loads, this workstation reads records but writes none",
+            "restore the key file from the site's key backup (docs/SECURITY.md, 'Site key "
+            "custody'), or set PRINTPHARM_KEY_DIR to the folder that holds it",
+        )
+    except PrintpharmError as exc:
+        return Check("site key", Status.WARN, f"not checked: {exc}", "fix the database first")
+    if key is None:
+        return Check(
+            "site key",
+            Status.WARN,
+            "the database has no site key yet: its audit chain is not signed",
+            "run `printpharm init` (a new database) or ask the administrator",
+        )
+    return Check("site key", Status.OK, f"key {key.key_id} loads and is the one in force")
+
+
 def check_serial_ports() -> Check:
     """Report the USB serial ports this computer shows (printers and balances are USB)."""
     fix_find = (
@@ -410,12 +440,13 @@ def check_due(db: Database | None) -> list[Check]:
 
 
 def run_checks(options: DoctorOptions | None = None) -> list[Check]:
-    """Run every check in order: Python, Qt, catalog, database, audit chain, ports, devices."""
+    """Run every check in order: Python, Qt, catalog, database, audit chain, site key, ports,
+    devices."""
     opts = options or DoctorOptions()
     checks = [check_python(), check_qt(), check_catalog()]
     database, db = check_database(opts.db_url)
     try:
-        checks += [database, check_audit_chain(db)]
+        checks += [database, check_audit_chain(db), check_site_key(db)]
         checks += [
             check_serial_ports(),
             check_printer(opts.printer_port, opts.printer_baud, opts.device_timeout_s),
