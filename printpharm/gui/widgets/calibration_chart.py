@@ -39,6 +39,17 @@ class _FitBase(_Chart):
         """Wide enough to read the volumes."""
         return QSize(560, 210)
 
+    def _begin(self) -> tuple[QPainter, PlotData] | None:
+        """An antialiased painter and the data with its volume range set, or ``None`` once
+        the empty chart is drawn (nothing fitted yet)."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self.data is None:
+            self._empty(painter)
+            return None
+        self._x_range(self.data)
+        return painter, self.data
+
     def _empty(self, painter: QPainter) -> None:
         painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Base))
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
@@ -83,13 +94,10 @@ class FitChart(_FitBase):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         """Band, line, discs and the legend."""
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        data = self.data
-        if data is None:
-            self._empty(painter)
+        started = self._begin()
+        if started is None:
             return
-        self._x_range(data)
+        painter, data = started
         masses = [m for _, m in data.points] + [b[1] for b in data.band] + [b[2] for b in data.band]
         low, high, y_ticks = _ticks(min(masses), max(masses))
         self._y = (low, high)
@@ -123,13 +131,10 @@ class ResidualChart(_FitBase):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         """Zero line, the dashed band and the residuals."""
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        data = self.data
-        if data is None:
-            self._empty(painter)
+        started = self._begin()
+        if started is None:
             return
-        self._x_range(data)
+        painter, data = started
         reach = max([abs(r) for _, r in data.residuals] + [h for _, h in data.half_band]) * 1.2
         low, high, y_ticks = _ticks(-(reach or 1.0), reach or 1.0)
         self._y = (low, high)
