@@ -27,7 +27,13 @@ from printpharm.core.dosing import (
     normalize_formula,
 )
 from printpharm.core.prescription import check_patient
-from printpharm.core.units import format_decimal, parse_integer, quantize_half_up, to_decimal
+from printpharm.core.units import (
+    format_decimal,
+    parse_integer,
+    quantize_half_up,
+    quantize_significant,
+    to_decimal,
+)
 from printpharm.errors import DoseInputError, InputError
 
 if TYPE_CHECKING:  # the catalog (pydantic) is imported only by commands that read recipes
@@ -245,7 +251,7 @@ def _run_bsa(args: argparse.Namespace) -> int:
 def _run_dose(args: argparse.Namespace) -> int:
     result = dose_from_args(args)
     record = dose_record(result)
-    lines = [f"Dose {format_decimal(quantize_half_up(result.final_dose_mg, 4))} mg"]
+    lines = [f"Dose {format_decimal(quantize_significant(result.final_dose_mg, 4))} mg"]
     lines += explain_dose(result)
     refusal = record["rounding_refusal"]
     if refusal is not None:

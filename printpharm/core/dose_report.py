@@ -18,7 +18,7 @@ from typing import Any
 from printpharm.core.dose_rules import format_deviation, rounding_refusal
 from printpharm.core.dosing import BSA_FORMULA_LABELS, DoseResult
 from printpharm.core.prescription import DoseRule
-from printpharm.core.units import format_decimal, quantize_half_up
+from printpharm.core.units import format_decimal, quantize_half_up, quantize_significant
 
 __all__ = ["RULE_LABELS", "dose_record", "explain_dose", "flag_lines"]
 
@@ -35,8 +35,13 @@ def _q(value: Decimal | None, places: int) -> Decimal | None:
     return None if value is None else quantize_half_up(value, places)
 
 
+def _dose(value: Decimal | None) -> Decimal | None:
+    """A dose in mg for the record: 4 decimals, more for a microgram dose (4 significant)."""
+    return None if value is None else quantize_significant(value, 4)
+
+
 def _mg(value: Decimal) -> str:
-    return f"{format_decimal(quantize_half_up(value, 4))} mg"
+    return f"{format_decimal(quantize_significant(value, 4))} mg"
 
 
 def _basis(result: DoseResult) -> str:
@@ -101,7 +106,8 @@ def flag_lines(result: DoseResult) -> tuple[str, ...]:
 
 
 def dose_record(result: DoseResult) -> dict[str, Any]:
-    """The dose result as a record (mg to 4 dp, BSA to 4 and 12 dp, deviations to 2 dp)."""
+    """The dose result as a record: mg to 4 dp (4 significant digits for a microgram
+    dose), BSA to 4 and 12 dp, deviations to 2 dp."""
     record: dict[str, Any] = {
         "rule": result.rule.value,
         "amount": result.amount,
@@ -115,12 +121,12 @@ def dose_record(result: DoseResult) -> dict[str, Any]:
         "bsa_round_dp": result.bsa_round_dp,
         "bsa_used_m2": _q(result.bsa_used_m2, 12),
         "band": None if result.band is None else result.band.describe(),
-        "calculated_dose_mg": _q(result.calculated_dose_mg, 4),
+        "calculated_dose_mg": _dose(result.calculated_dose_mg),
         "cap_mg": result.cap_mg,
         "capped": result.capped,
-        "capped_dose_mg": _q(result.capped_dose_mg, 4),
+        "capped_dose_mg": _dose(result.capped_dose_mg),
         "dose_step_mg": result.dose_step_mg,
-        "final_dose_mg": _q(result.final_dose_mg, 4),
+        "final_dose_mg": _dose(result.final_dose_mg),
         "rounding_deviation_pct": _q(result.rounding_deviation_pct, 2),
         "rounding_tolerance_pct": result.tolerance_pct,
         "within_rounding_tolerance": result.within_rounding_tolerance,
@@ -136,7 +142,7 @@ def dose_record(result: DoseResult) -> dict[str, Any]:
             "doses_per_day": s.doses_per_day,
             "daily_split_pct": [_q(p, 4) for p in s.shares_pct],
             "unit_doses_mg": list(s.doses_mg),
-            "unrounded_unit_doses_mg": [_q(d, 4) for d in s.unrounded_doses_mg],
+            "unrounded_unit_doses_mg": [_dose(d) for d in s.unrounded_doses_mg],
             "sum_of_unit_doses_mg": s.delivered_daily_mg,
             "sum_equals_rounded_daily_dose": s.sum_equals_rounded_daily_dose,
             "mismatch_mg": s.mismatch_mg,

@@ -27,6 +27,7 @@ from printpharm.errors import DoseInputError, InputError
 __all__ = [
     "CM_PER_INCH",
     "DECIMAL_PRECISION",
+    "DOSE_SIGNIFICANT_DIGITS",
     "KG_PER_POUND",
     "MAX_TYPED_MAGNITUDE",
     "DecimalLike",
@@ -42,7 +43,9 @@ __all__ = [
     "parse_integer",
     "pounds_to_kg",
     "quantize_half_up",
+    "quantize_significant",
     "round_to_step",
+    "significant_places",
     "to_decimal",
     "within_tolerance",
 ]
@@ -188,6 +191,30 @@ def quantize_half_up(value: Decimal, places: int) -> Decimal:
     with localcontext() as ctx:
         ctx.prec = DECIMAL_PRECISION
         return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+#: Significant digits a dose keeps when it is shown or recorded with fewer decimals
+#: than it needs: 62.5 µg stays ``0.0625`` mg (not ``0.063``), 0.25 µg ``0.00025`` mg
+#: (not ``0.0003`` or ``0``).
+DOSE_SIGNIFICANT_DIGITS = 4
+
+
+def significant_places(value: Decimal, places: int, digits: int = DOSE_SIGNIFICANT_DIGITS) -> int:
+    """``places``, or more where ``value`` needs them to keep ``digits`` significant digits.
+
+    ``significant_places(Decimal("57.735"), 4)`` → 4; ``(Decimal("0.00025"), 4)`` → 7.
+    """
+    if value.is_finite() and value != 0:
+        return max(places, digits - 1 - value.adjusted())
+    return places
+
+
+def quantize_significant(
+    value: Decimal, places: int, digits: int = DOSE_SIGNIFICANT_DIGITS
+) -> Decimal:
+    """Round ``value`` half-up to :func:`significant_places` decimals (a microgram dose
+    written in mg keeps its digits): ``(Decimal("0.00025"), 4)`` → ``0.0002500``."""
+    return quantize_half_up(value, significant_places(value, places, digits))
 
 
 def inches_to_cm(height_in: DecimalLike) -> Decimal:

@@ -28,7 +28,12 @@ from printpharm.core.dosing import (
     body_surface_area,
     compute_dose,
 )
-from printpharm.core.units import format_decimal, quantize_half_up, to_decimal
+from printpharm.core.units import (
+    format_decimal,
+    quantize_half_up,
+    significant_places,
+    to_decimal,
+)
 from printpharm.errors import (
     CatalogError,
     DesignSpaceError,
@@ -165,10 +170,13 @@ def format_bsa(bsa_m2: Decimal) -> str:
 
 
 def format_mg(value: Decimal) -> str:
-    """A dose for display: exact when it has ≤ 3 decimals, else half-up to 3."""
+    """A dose for display: exact when it has ≤ 3 decimals, else half-up to 3 — or to 4
+    significant digits where 3 decimals would hide them (62.5 µg is ``0.0625 mg``, not
+    ``0.063 mg``; 0.25 µg is ``0.00025 mg``, not ``0 mg``)."""
+    places = significant_places(value, 3)
     exponent = value.as_tuple().exponent
-    shown = value if isinstance(exponent, int) and exponent >= -3 else quantize_half_up(value, 3)
-    return f"{format_decimal(shown)} mg"
+    exact = isinstance(exponent, int) and exponent >= -places
+    return f"{format_decimal(value if exact else quantize_half_up(value, places))} mg"
 
 
 #: Decimals every mass (mg) is shown with, so columns line up (``300.00``, not ``300``).
