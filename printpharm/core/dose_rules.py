@@ -30,6 +30,7 @@ from printpharm.core.units import (
     DECIMAL_PRECISION,
     format_decimal,
     quantize_half_up,
+    quantize_significant,
     round_to_step,
     to_decimal,
     within_tolerance,
@@ -213,7 +214,7 @@ def rounding_refusal(result: DoseResult) -> str | None:
         )
         step = "" if result.dose_step_mg is None else f" to the {f(result.dose_step_mg)} mg step"
         return (
-            f"rounding {f(quantize_half_up(result.capped_dose_mg, 4))} mg{step} gives "
+            f"rounding {f(quantize_significant(result.capped_dose_mg, 4))} mg{step} gives "
             f"{f(result.final_dose_mg)} mg ({deviation} %), outside the "
             f"±{f(result.tolerance_pct)} % rounding tolerance"
         )

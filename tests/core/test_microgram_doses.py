@@ -95,3 +95,13 @@ def test_the_dose_command_does_not_call_a_microgram_dose_zero() -> None:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert Decimal(str(json.loads(as_json.stdout)["final_dose_mg"])) == Decimal("0.00025")
+
+
+def test_a_refused_microgram_rounding_names_the_dose_it_rounded() -> None:
+    from printpharm.core.dose_rules import rounding_refusal
+
+    # 0.00025 mg to the 0.001 mg step: a quarter step, half-up gives 0 mg
+    result = compute_dose("fixed", "0.00025", dose_step_mg="0.001")
+    refusal = rounding_refusal(result)
+    assert refusal is not None
+    assert refusal.startswith("rounding 0.00025 mg to the 0.001 mg step gives 0 mg")  # 0.0003
