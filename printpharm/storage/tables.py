@@ -69,7 +69,9 @@ NAMING = {
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
-    """A Decimal column: ``NUMERIC(18, 6)`` on PostgreSQL, exact text on SQLite."""
+    """A Decimal column stored exactly: ``NUMERIC`` without a scale on PostgreSQL (which
+    keeps every digit, where ``NUMERIC(18, 6)`` rounded silently; migration 0013), exact
+    text on SQLite."""
 
     impl = Numeric
     cache_ok = True
@@ -77,7 +79,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
-        return dialect.type_descriptor(Numeric(18, 6, asdecimal=True))
+        return dialect.type_descriptor(Numeric(asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
