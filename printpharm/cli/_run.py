@@ -291,7 +291,7 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
     lines = [
         f"batch {result.batch_id}: {result.status.upper()} — {result.reason}",
         f"recipe {result.recipe['id']} ({result.recipe['version']}); dose {result.dose['dose_mg']}"
-        f" mg per unit; target {plan.target_mass_mg:.3f} mg ink per unit",
+        f" mg per unit; {_ink_per_unit(plan)}",
         plan.ink.describe(),
         f"printer {result.printer.get('firmware', '?')} on {result.printer['port']}",
         f"balance {result.balance.get('model', '?')} #{result.balance.get('serial_number', '?')}"
@@ -469,11 +469,25 @@ def _print(
     return result, paths
 
 
+def _ink_per_unit(plan: PlanResult) -> str:
+    """The ink mass each unit is weighed against in line, and once dried where the ink dries.
+
+    The run weighs every unit wet, as dispensed; an ink with a dried drug load is weighed
+    again, dried, for release (its plan's ``target_mass_mg``).
+    """
+    if plan.ink_mass_mg == plan.target_mass_mg:
+        return f"target {plan.ink_mass_mg:.3f} mg ink per unit"
+    return (
+        f"target {plan.ink_mass_mg:.3f} mg ink per unit weighed wet in line, "
+        f"{plan.target_mass_mg:.3f} mg once dried"
+    )
+
+
 def _plan_line(plan: PlanResult) -> str:
     dims = ", ".join(f"{k.removesuffix('_mm')} {v:.2f} mm" for k, v in plan.dimensions_mm.items())
     line = (
         f"planned {plan.units} × {plan.template} ({dims}, {plan.layers} layers): "
-        f"{plan.dose_mg} mg dose = {plan.target_mass_mg:.3f} mg to weigh per unit; "
+        f"{plan.dose_mg} mg dose, {_ink_per_unit(plan)}; "
         f"about {plan.estimated_time_s / 60:.0f} min of printing"
     )
     if plan.prediction is not None:

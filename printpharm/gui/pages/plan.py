@@ -14,6 +14,7 @@ and password, and a successful check authorises the batch again.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -49,6 +50,9 @@ from printpharm.services.station.workstation import (
     format_mass,
     format_mg,
 )
+
+if TYPE_CHECKING:
+    from printpharm.services.run.planning import PlanResult
 
 __all__ = ["PlanPage"]
 
@@ -263,10 +267,7 @@ class PlanPage(QWidget):
             (self.tr("Layers:"), f"{plan.layers} × {plan.layer_height_mm:g} mm"),
             (self.tr("Volume per unit:"), f"{plan.target_volume_mm3:.1f} mm³"),
             (self.tr("Ink per unit:"), f"{format_mass(plan.ink_mass_mg, exact=False)} mg"),
-            (
-                self.tr("Weighing target:"),
-                f"{format_mass(plan.target_mass_mg, exact=False)} mg per unit",
-            ),
+            self._weighing_row(plan),
             *(
                 ()
                 if plan.prediction is None
@@ -298,6 +299,16 @@ class PlanPage(QWidget):
         self._on_layer(0)
         self.lot_field.setEnabled(True)
         self._authorise(batch)
+
+    def _weighing_row(self, plan: PlanResult) -> tuple[str, str]:
+        """What each unit is weighed against: in line, wet; an ink that dries also dried."""
+        dried = f"{format_mass(plan.target_mass_mg, exact=False)} mg per unit"
+        if plan.ink_mass_mg == plan.target_mass_mg:
+            return self.tr("Weighing target:"), dried
+        wet = format_mass(plan.ink_mass_mg, exact=False)
+        return self.tr("Weighing target:"), self.tr(
+            "{wet} mg per unit wet, in line; {dried} once dried (for release)"
+        ).format(wet=wet, dried=dried)
 
     def _on_lot(self, text: str) -> None:
         """Check the typed or scanned lot and authorise the batch again with it."""

@@ -9,6 +9,7 @@ acknowledge with a reason and the password, then continue; or abort). Stop cance
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -52,6 +53,9 @@ from printpharm.services.station.workstation import (
     format_mass,
     format_mg,
 )
+
+if TYPE_CHECKING:
+    from printpharm.services.run.planning import PlanResult
 
 __all__ = ["PrintPage"]
 
@@ -207,8 +211,10 @@ class PrintPage(QWidget):
         self.clearance.set_batch(batch.request.ink.id, batch.lot or batch.request.ink.lot)
         plan = batch.plan
         self.patient_banner.set_authorisation(authorisation)
+        # Units are weighed wet, in line (as dispensed); an ink that dries is weighed dried
+        # again for release (the plan's target_mass_mg).
         self.mass_chart.set_plan(
-            plan.target_mass_mg, batch.request.recipe.tolerances.unit_mass.value, plan.units
+            plan.ink_mass_mg, batch.request.recipe.tolerances.unit_mass.value, plan.units
         )
         self.temperature_chart.clear()
         self.pressure_chart.clear()
@@ -219,14 +225,14 @@ class PrintPage(QWidget):
         printer, balance = self._ws.device_status()
         self.batch_label.setText(
             self.tr(
-                "Batch {id}: {units} × {dose} of {recipe}; weighing target {mass} mg per unit."
+                "Batch {id}: {units} × {dose} of {recipe}; weighing target {target}."
                 "\nPrinter: {printer}. Balance: {balance}."
             ).format(
                 id=batch.batch_id,
                 units=plan.units,
                 dose=format_mg(batch.dose_mg),
                 recipe=plan.recipe_id,
-                mass=format_mass(plan.target_mass_mg, exact=False),
+                target=self._target_text(plan),
                 printer=printer.url + (" (simulator)" if printer.simulated else ""),
                 balance=balance.url + (" (simulator)" if balance.simulated else ""),
             )
@@ -243,6 +249,15 @@ class PrintPage(QWidget):
             self.alarm.show_reason(authorisation.refusal)
             self.verdict.set_verdict(False, self.tr("REFUSED"))
         self._set_running(False)
+
+    def _target_text(self, plan: PlanResult) -> str:
+        """The mass each unit is weighed against in line; an ink that dries names both."""
+        wet = format_mass(plan.ink_mass_mg, exact=False)
+        if plan.ink_mass_mg == plan.target_mass_mg:
+            return self.tr("{mass} mg per unit").format(mass=wet)
+        return self.tr("{wet} mg per unit (wet, in line; {dried} mg once dried)").format(
+            wet=wet, dried=format_mass(plan.target_mass_mg, exact=False)
+        )
 
     def start(self) -> None:
         """Start the run in a worker thread."""

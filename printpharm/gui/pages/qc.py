@@ -171,8 +171,11 @@ class QcPage(QWidget):
         tolerances = batch.request.recipe.tolerances
         self.unit_tol.setText(str(tolerances.unit_mass.value))
         self.mean_tol.setText(str(tolerances.mean_mass.value))
-        # The target judged: 4 decimals as planned, shown with at least the 2 of every mass.
-        target = Decimal(f"{batch.plan.target_mass_mg:.4f}").normalize()
+        # The target the run judged its units against: for an ink that dries, the wet mass
+        # weighed in line, not the plan's dried printlet (which would fail every unit here).
+        judged = next((u.target_mg for u in result.units), None)
+        planned = Decimal(f"{batch.plan.target_mass_mg:.4f}")  # 4 decimals, as planned
+        target = (planned if judged is None else judged).normalize()
         self.set_masses(masses, format_mass(target))
         for edit in (self.target, self.unit_tol, self.mean_tol):
             edit.setReadOnly(True)

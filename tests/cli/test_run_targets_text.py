@@ -1,0 +1,31 @@
+"""What `printpharm run` says each unit is weighed against, for an ink that dries.
+
+Before, the run's first line said "7 mg dose = 233.333 mg to weigh per unit" (the
+dried printlet's target) and then weighed every unit wet, in line, against
+"target 280.0000 mg": two targets for the same unit, with nothing saying which is which.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from printpharm.catalog import load_catalog
+from printpharm.cli._run import _plan_line
+from printpharm.services.run.planning import plan_batch
+
+
+def test_an_ink_that_dries_names_its_wet_in_line_target_and_its_dried_one() -> None:
+    catalog = load_catalog(recipe="sildenafil-caplet")  # 25 mg/g wet, 30 mg/g dried
+    plan = plan_batch(catalog, "sildenafil-caplet", Decimal(7), 1)
+    line = _plan_line(plan).splitlines()[0]
+    assert "7 mg dose, target 280.000 mg ink per unit weighed wet in line, " in line
+    assert "233.333 mg once dried" in line
+    assert "to weigh per unit" not in line
+
+
+def test_an_ink_that_does_not_dry_has_one_target() -> None:
+    catalog = load_catalog(recipe="cpm-chewable-disc")  # 50 mg/g
+    plan = plan_batch(catalog, "cpm-chewable-disc", Decimal("12.5"), 1)
+    line = _plan_line(plan).splitlines()[0]
+    assert "12.5 mg dose, target 250.000 mg ink per unit;" in line
+    assert "dried" not in line
