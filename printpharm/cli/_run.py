@@ -330,6 +330,17 @@ def _verdict(result: BatchResult, recorded: bool) -> str:
     return f"{verdict} — ready for release review"
 
 
+def _make_out_dir(path: Path | None) -> None:
+    """Create ``--out-dir`` (or refuse it, saying why) before the batch starts."""
+    if path is None:
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "a file of that name exists" if path.is_file() else exc.strerror or str(exc)
+        raise InputError(f"--out-dir {path}: cannot create the folder ({reason})") from exc
+
+
 def _run(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     dose = unit_dose_from_args(args, catalog.recipe(args.recipe))
@@ -345,6 +356,7 @@ def _run(args: argparse.Namespace) -> int:
     refuse_without_override(args, dose)  # before anything is planned
     units = units_from_args(args)
     ports = _device_urls(args)
+    _make_out_dir(args.out_dir)  # before anything is recorded or printed
     use: dict[str, Any] = {"patient_use": False, "patient_use_reason": "not recorded"}
     override: DoseOverride | None = None
     if args.user is None:
@@ -438,7 +450,6 @@ def _print(
     logs: tuple[Path, Path] | None = None
     if args.out_dir is not None:
         recorder = FanoutRecorder(recorder, JsonFileRecorder(args.out_dir))
-        args.out_dir.mkdir(parents=True, exist_ok=True)
         gcode_path = args.out_dir / f"{batch_id}.gcode"
         gcode_path.write_text(plan.gcode, encoding="ascii")
         logs = (args.out_dir / f"{batch_id}.printer.log", args.out_dir / f"{batch_id}.balance.log")

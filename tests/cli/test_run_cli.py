@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -302,3 +303,23 @@ def test_a_bad_sim_option_exits_2_naming_what_is_accepted(
         for name in ("process_rsd", "drift_pct_per_unit", "bias", "clog_unit", "bubble_rate",
                      "balance_sd_mg", "seed"):  # fmt: skip
             assert name in err
+
+
+def test_an_out_dir_that_cannot_be_made_is_refused_before_anything_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: "internal error (FileExistsError)" (exit 3)
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    assert main([*CPM, "--units", "1", "--out-dir", str(taken)]) == 2
+    captured = capsys.readouterr()
+    assert f"--out-dir {taken}: cannot create the folder (a file of that name exists)" in (
+        captured.err
+    )
+    assert "planned" not in captured.out  # nothing was planned or printed
+    missing = tmp_path / "read-only" / "run"
+    missing.parent.mkdir(mode=0o500)
+    if os.access(missing.parent, os.W_OK):  # root writes anywhere: a path under a file instead
+        missing = taken / "run"
+    assert main([*CPM, "--units", "1", "--out-dir", str(missing)]) == 2
+    assert f"--out-dir {missing}: cannot create the folder (" in capsys.readouterr().err
