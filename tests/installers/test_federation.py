@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from printpharm.catalog import Catalog
-from printpharm.errors import AuditError, InputError, PermissionDenied
+from printpharm.errors import AuditError, InputError, PermissionDenied, RecordError
 from printpharm.services.records.federation import (
     IMPORT_RECORD_TYPE,
     ImportResult,
@@ -249,3 +249,16 @@ def test_the_central_history_lists_each_imported_batch_in_its_newest_state(
     assert (batch.units_recorded, batch.units_count) == (4, 4)
     assert batch.record["status_reason"] == "label misprint"
     assert _chain(central).ok and all(r.ok for r in verify_imported(central))
+
+
+def test_an_export_whose_folder_cannot_be_made_is_refused_saying_why(
+    standalone: tuple[Database, str], tmp_path: Path
+) -> None:
+    source, _ = standalone
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the folder should be")
+    target = blocker / "exports" / "ward3.json"
+    # before: FileExistsError escaped as an internal error
+    with pytest.raises(RecordError, match=r"federation export .*ward3\.json: cannot create its"):
+        export_chain_file(source, target)
+    assert blocker.read_text() == "a file where the folder should be"

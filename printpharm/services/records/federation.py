@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from printpharm import __version__
-from printpharm.errors import AuditError, InputError
+from printpharm.errors import AuditError, InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.context import audit_context
 from printpharm.services.access.permissions import Operation
@@ -237,7 +237,11 @@ def _write_export(uow: UnitOfWork, out: Path, workstation_id: str | None) -> Exp
         )
     source = workstation_id or names[0]
     data = _export_document(source, events, batches).encode("utf-8")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise RecordError(f"federation export {out}: cannot create its folder ({reason})") from exc
     write_new_file(out, data, "federation export")
     return ExportSummary(
         out,
