@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, tzinfo
 
 import pytest
 
@@ -96,15 +96,18 @@ class Env:
             return uow.events(**filters)
 
 
-def build_env(db: Database, clock: FakeClock, signer: SiteKey | None = None) -> Env:
+def build_env(
+    db: Database, clock: FakeClock, signer: SiteKey | None = None, zone: tzinfo | None = None
+) -> Env:
     """Services over ``db`` with cheap hashing, the first administrator logged in.
 
     With ``signer``, the database is keyed first (as ``printpharm init`` does) and
-    every append signs the chain head with it.
+    every append signs the chain head with it. ``zone``: the workstation's time zone
+    (``None``: this machine's).
     """
     config = AuthConfig(policy=PasswordPolicy(), hasher=CHEAP)
     alerts: list[AlarmRecord] = []
-    context = replace(make_context(clock), signer=signer)
+    context = replace(make_context(clock), signer=signer, zone=zone)
     if signer is not None:
         with unit_of_work(db, context) as uow:
             uow.register_key(signer, None, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import timedelta
+from datetime import date, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,15 @@ from printpharm.services.records.labels import CYTOTOXIC_WARNING, print_label
 from printpharm.services.run.loop import run_batch
 from tests.services._equipment_fixtures import CLEARED, train_operator
 from tests.services._label_decode import decode_label_pdf
-from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
+from tests.services._records_fixtures import (
+    Env,
+    build_env,
+    clock,
+    db,
+    db_spec,
+    env,
+    sqlite_template,
+)
 from tests.services.conftest import RUN_DAY, make_request
 
 __all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
@@ -99,3 +107,21 @@ def test_a_label_needs_directions_a_patient_and_a_completed_batch(
         uow.batches.set_status(batch_id, "rejected", "test")
     with pytest.raises(InputError, match="is rejected: only a completed or released batch"):
         print_label(env.auth, tech, batch_id, "pdf", tmp_path / "d.pdf", "Chew one", "P-1")
+
+
+def test_the_beyond_use_date_counts_from_the_local_day_the_batch_was_printed(
+    db: Any, clock: Any, catalog: Catalog, sim_devices: Any, tmp_path: Path
+) -> None:
+    # 00:30 UTC on 29 March is 19:30 on 28 March in New York (EST, UTC−5): the units were
+    # printed on the 28th. Before, the label counted from the UTC day, the 29th: a
+    # beyond-use date one day later than the stability study allows.
+    est = timezone(timedelta(hours=-5), "EST")
+    env = build_env(db, clock, zone=est)
+    _, tech = env.make_user("tech1", "technician", "Tess Tech")
+    train_operator(env, "tech1")
+    batch_id = _batch(env, catalog, sim_devices, tech, "cpm-chewable-disc-20260329T0030Z-e5t")
+    assert clock().date() == date(2026, 3, 29)
+    result = print_label(env.auth, tech, batch_id, "zpl", tmp_path / "l.zpl", "Chew one",
+                         patient="P-7731")  # fmt: skip
+    assert result.content.beyond_use.date == date(2026, 3, 28) + timedelta(days=14)
+    assert result.content.beyond_use.basis == "printed 2026-03-28 + 14 days of recipe stability"

@@ -45,6 +45,7 @@ __all__ = [
     "SignableRecord",
     "SignatureCheck",
     "SiteSettingsService",
+    "label_zone",
     "local_time_text",
     "manifestation",
     "read_audit_events",
@@ -134,13 +135,22 @@ def local_time_text(moment: datetime, local_tz: str) -> str:
     """
     name, _, offset_text = local_tz.rpartition("UTC")
     offset_text = offset_text or "+00:00"
-    sign = -1 if offset_text.startswith("-") else 1
-    hours, minutes = (int(x) for x in offset_text.lstrip("+-").split(":"))
-    zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
     name = name.strip()
     says_more = bool(name) and name not in ("UTC", "GMT", "Z") and name[0] not in "+-"
     label = local_tz if says_more else f"UTC{offset_text}"
-    return f"{moment.astimezone(zone).strftime('%Y-%m-%d %H:%M:%S')} {label}"
+    return f"{moment.astimezone(label_zone(local_tz)).strftime('%Y-%m-%d %H:%M:%S')} {label}"
+
+
+def label_zone(local_tz: str) -> timezone:
+    """The fixed UTC offset a stored zone label names (``"EST UTC-05:00"`` → UTC−5).
+
+    The offset in force when the record was written, so a local date or time read
+    from it later is the one the workstation showed then (DST changes do not move it).
+    """
+    offset_text = local_tz.rpartition("UTC")[2] or "+00:00"
+    sign = -1 if offset_text.startswith("-") else 1
+    hours, minutes = (int(x) for x in offset_text.lstrip("+-").split(":"))
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _require_enrolled(signer: UserRecord) -> None:

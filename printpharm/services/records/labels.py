@@ -14,8 +14,9 @@ printed is written to the batch's audit trail with the file's SHA-256.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,11 @@ from printpharm.core.labelling import (
 from printpharm.errors import InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
+from printpharm.services.access.signatures import label_zone
 from printpharm.services.records.export import build_view
 from printpharm.services.records.label_content import LABEL_WIDTHS_MM, LabelContent
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
-from printpharm.storage.audit import AuditEntry
+from printpharm.storage.audit import AuditEntry, AuditEvent
 from printpharm.storage.batches import BatchRow
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "beyond_use_for_batch",
     "label_content",
     "print_label",
+    "printed_on",
 ]
 
 #: Label files printpharm writes.
@@ -61,11 +64,23 @@ class LabelResult:
     content: LabelContent
 
 
-def beyond_use_for_batch(row: BatchRow) -> BeyondUse:
+def printed_on(row: BatchRow, events: Sequence[AuditEvent]) -> date:
+    """The calendar day the batch was printed where it was printed.
+
+    Its creation time in the zone its creation event recorded: a batch started at
+    20:00 in New York (01:00 UTC the next day) was printed on the New York day. Without
+    that event (a record from outside printpharm), the UTC day.
+    """
+    created = next((e for e in events if e.record_type == "batch" and e.action == "create"), None)
+    zone = label_zone(created.local_tz) if created is not None else UTC
+    return row.created_at.astimezone(zone).date()
+
+
+def beyond_use_for_batch(row: BatchRow, events: Sequence[AuditEvent]) -> BeyondUse:
     """The beyond-use date of a recorded batch (the single place the BUD is computed).
 
-    Today: print date + the recipe's stability (recorded with the batch), never after
-    the expiry of the ink lot recorded with the batch.
+    The local day it was printed (:func:`printed_on`) + the recipe's stability (recorded
+    with the batch), never after the expiry of the ink lot recorded with the batch.
 
     Raises
     ------
@@ -78,7 +93,7 @@ def beyond_use_for_batch(row: BatchRow) -> BeyondUse:
         raise InputError(f"batch {row.batch_id} records no ink expiry; no beyond-use date")
     stability = product.get("stability_days")
     return beyond_use_date(
-        row.created_at.date(),
+        printed_on(row, events),
         None if stability is None else int(stability),
         date.fromisoformat(str(ink["expiry"])),
     )
@@ -92,7 +107,11 @@ def _strength(dose: dict[str, Any], recipe: dict[str, Any]) -> str:
 
 
 def label_content(
-    row: BatchRow, patient_use: tuple[bool, str], directions: str, patient: str | None = None
+    row: BatchRow,
+    events: Sequence[AuditEvent],
+    patient_use: tuple[bool, str],
+    directions: str,
+    patient: str | None = None,
 ) -> LabelContent:
     """The label of ``row`` (a completed or released batch).
 
@@ -114,7 +133,7 @@ def label_content(
         raise InputError("the label needs the patient pseudonym (none is recorded with the batch)")
     product = (row.details.get("controls") or {}).get("product") or {}
     recipe = row.details.get("recipe") or {}
-    bud = beyond_use_for_batch(row)
+    bud = beyond_use_for_batch(row, events)
     warnings = [CYTOTOXIC_WARNING] if product.get("cytotoxic") else []
     for_patient, why = patient_use
     banner = None
@@ -184,7 +203,7 @@ def print_label(
     with auth.uow(write=False) as uow:
         view = build_view(uow, batch_id, f"{live.full_name} ({live.user_id})")
     content = label_content(
-        view.batch, (view.patient_use, view.patient_use_reason), directions, patient
+        view.batch, view.events, (view.patient_use, view.patient_use_reason), directions, patient
     )
     data = _render(content, fmt, width_mm)
     try:
