@@ -47,6 +47,8 @@ INK_FILE_PRIOR_DF = 4.0
 #: its own scatter still moves σ about halfway by its end: a paste that scatters more
 #: today than on calibration day (another syringe, air in the lot) is still seen in
 #: the batch. Uncapped, a 200-disc calibration would freeze σ at calibration day's.
+#: Not floored: a calibration of 4 discs (2 df) weighs 2, less than the ink file's
+#: guess, so the batch's own differences soon outweigh a poorly measured σ̂_rel.
 MAX_CALIBRATION_DF = 12.0
 #: The floor of the prior after the balance's share is taken out (0.1 %, the ink
 #: file's own lower bound, below any published printing RSD of 1–4 %): a calibration
