@@ -13,24 +13,52 @@ from decimal import ROUND_HALF_UP, Decimal
 from printpharm.services.jobs import EventHub
 from printpharm.services.run.events import FlowCorrected
 from printpharm.services.run.flow_control import ControlParameters, ControlStep, FlowController
+from printpharm.services.run.noise_prior import NoisePrior, calibration_prior
 from printpharm.services.run.parts import Clock, RunLedger
 from printpharm.services.run.recording import BatchRecorder
 from printpharm.services.run.request import RunOptions, RunRequest
 from printpharm.services.run.result import FlowCorrection, UnitRecord
 from printpharm.services.run.weighing import FlowSetting
 
-__all__ = ["FlowCorrectionPart", "control_parameters"]
+__all__ = ["FlowCorrectionPart", "control_parameters", "noise_prior"]
 
 #: Resolution of the material factor: 0.01 % (Marlin's M221 has 1 %).
 _SCALE_STEP = Decimal("0.0001")
 
 
-def control_parameters(req: RunRequest) -> ControlParameters:
-    """The flow controller's noise model and range from the ink and the recipe (% → fraction)."""
+def noise_prior(req: RunRequest) -> NoisePrior:
+    """The controller's unit-to-unit noise prior: the site calibration's σ̂_rel, else the ink's.
+
+    See :mod:`.noise_prior`; an unweighted fit's σ̂ (mg) is read at the predicted unit mass.
+    """
+    prediction = req.prediction
+    calibration = None if prediction is None else prediction.calibration
+    units = req.program.units
+    unit_mass = float(units[0].target_mg) if units else 0.0
+    if prediction is not None:
+        unit_mass = prediction.mass_mg
+    return calibration_prior(
+        calibration,
+        req.ink.id,
+        req.ink.variability.unit_rsd.value,
+        float(req.recipe.control.balance_sd.value),
+        unit_mass,
+    )
+
+
+def control_parameters(req: RunRequest, prior: NoisePrior | None = None) -> ControlParameters:
+    """The flow controller's noise model and range (% → fraction).
+
+    The unit-to-unit noise prior and its weight are ``prior`` (default
+    :func:`noise_prior`: the site calibration in force when fitted from weighed
+    discs, else the ink file's); the rest comes from the ink and the recipe.
+    """
     var, tol = req.ink.variability, req.recipe.tolerances
+    prior = noise_prior(req) if prior is None else prior
     hundred = 100.0
     return ControlParameters(
-        unit_rsd=float(var.unit_rsd.value) / hundred,
+        unit_rsd=prior.unit_rsd,
+        prior_df=prior.df,
         balance_sd_mg=float(req.recipe.control.balance_sd.value),
         offset_sd=float(var.offset_sd.value) / hundred,
         drift_sd=float(var.drift_sd.value) / hundred,
@@ -58,7 +86,8 @@ class FlowCorrectionPart:
     ) -> None:
         self.req, self.options, self.recorder, self.hub = req, options, recorder, hub
         self.ledger, self.clock = ledger, clock
-        self.controller = FlowController(control_parameters(req))
+        self.noise_prior = noise_prior(req)
+        self.controller = FlowController(control_parameters(req, self.noise_prior))
         self.flow_pct = Decimal(100)  # the firmware flow factor, set (M221) at the start
         self.e_scale = Decimal(1)  # the material factor of the next unit's E words
         self.next_reason = "the first unit is printed as planned"

@@ -35,12 +35,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RunStarted:
-    """A run began: batch id, recipe, dose per unit (mg), number of units."""
+    """A run began: batch id, recipe, dose per unit (mg), number of units.
+
+    ``noise_prior`` says which unit-to-unit noise the flow controller starts from and
+    why (the site calibration's measured scatter, or the ink file's declared RSD).
+    """
 
     batch_id: str
     recipe_id: str
     dose_mg: Decimal
     units_total: int
+    noise_prior: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ the monitoring saw. The design follows process-control.md:
 weighs ``T · c_k · (1 + b_k) · (1 + e_k)``; the controller works on
 ``y_k = ln(measured / (T · c_k))``, the log offset of the *process* (its own
 corrections divided out), with observation noise ``r² = σ² + (balance_sd / T)²``.
-σ starts at the ink's ``unit_rsd`` and is updated from the batch's successive
-differences (a scaled-inverse-χ² posterior with ``prior_df`` pseudo-observations).
+σ starts at ``unit_rsd`` — the scatter measured by the site calibration in force,
+else the ink file's declared RSD (:mod:`.noise_prior`) — and is updated from the
+batch's successive differences (a scaled-inverse-χ² posterior with ``prior_df``
+pseudo-observations: the calibration's degrees of freedom, capped, or 4).
 The offset to correct is predicted by a Kalman filter on a level and a drift
 rate (the *tracker*): a wide prior level ``N(0, wide_offset_sd²)`` (whether
 there is an offset is decided below; a tight prior would read a constant
@@ -73,7 +75,8 @@ class ControlParameters:
     Parameters
     ----------
     unit_rsd : float
-        Unit-to-unit relative SD of the deposited mass (0.02 = 2 %).
+        Prior unit-to-unit relative SD of the deposited mass, balance noise excluded
+        (0.02 = 2 %).
     balance_sd_mg : float
         Read noise of the balance (mg).
     offset_sd : float
@@ -85,6 +88,9 @@ class ControlParameters:
         The recipe's validated flow-correction range (−0.05, 0.05 for ±5 %).
     units_total : int
         Units in the batch (to project a drift to its end).
+    prior_df : float
+        Weight of ``unit_rsd`` against the batch's own successive differences, in
+        pseudo-observations (degrees of freedom).
     """
 
     unit_rsd: float
@@ -271,11 +277,11 @@ class FlowController:
 
     @property
     def unit_sd(self) -> float:
-        """The unit-to-unit SD in use: the ink's, updated by this batch's successive differences.
+        """The unit-to-unit SD in use: the prior's, updated by this batch's successive differences.
 
         Successive differences are blind to a slow drift; ``prior_df``
-        pseudo-observations of the ink's ``unit_rsd`` keep a few units from
-        swinging it.
+        pseudo-observations of the prior ``unit_rsd`` (the site calibration's, else
+        the ink's) keep a few units from swinging it.
         """
         p = self.params
         m = max(0, len(self._points) - 1)

@@ -69,7 +69,9 @@ class _BatchRun:
             req, devices.balance, self.printer, self.alarms, cancel, self.clock, options
         )
         self.flow = FlowCorrectionPart(req, options, recorder, hub, self.ledger, self.clock)
-        self.record = RunRecord(req, devices, options, self.ledger, self.clock)
+        self.record = RunRecord(
+            req, devices, options, self.ledger, self.clock, self.flow.noise_prior
+        )
         self.relative_e = False  # Marlin starts with absolute E; the start code sets it
 
     # -- units ---------------------------------------------------------------------
@@ -135,7 +137,11 @@ class _BatchRun:
         preflight(req, self.devices, self.options, ledger, self.clock.today(), printer,
                   self.hub, self.flow.flow_pct)  # fmt: skip
         units_total = len(req.program.units)
-        self.hub.publish(RunStarted(ledger.batch_id, req.recipe.id, req.dose_mg, units_total))
+        self.hub.publish(
+            RunStarted(
+                ledger.batch_id, req.recipe.id, req.dose_mg, units_total, self.flow.noise_prior.text
+            )
+        )
         self.recorder.batch_started(self.record.header())
         printer.listen_for_cancel()
         status: RunStatus = "stopped"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from printpharm.services.run.calibration import calibration_check
+from printpharm.services.run.noise_prior import NoisePrior
 from printpharm.services.run.parts import Clock, RunLedger, run_lot
 from printpharm.services.run.qc import QcInputs, evaluate_qc
 from printpharm.services.run.request import RunDevices, RunOptions, RunRequest
@@ -29,10 +30,13 @@ class RunRecord:
         options: RunOptions,
         ledger: RunLedger,
         clock: Clock,
+        noise_prior: NoisePrior | None = None,
     ) -> None:
         self.req, self.devices, self.options, self.ledger, self.clock = (
             req, devices, options, ledger, clock,
         )  # fmt: skip
+        #: The flow controller's noise prior and why (recorded with the recipe's limits).
+        self.noise_prior = noise_prior
 
     def header(self) -> BatchHeader:
         """The batch as recorded when it starts."""
@@ -84,6 +88,7 @@ class RunRecord:
             "qc_tests": list(r.qc.tests),
             "qc_units_count": r.qc.units_count,
             "calibration": None if self.req.prediction is None else self.req.prediction.record(),
+            "flow_noise_prior": None if self.noise_prior is None else self.noise_prior.record(),
         }
 
     def dose_record(self) -> dict[str, Any]:
