@@ -51,7 +51,8 @@ from printpharm.services.control.lots import version_in_use
 from printpharm.services.run.calibration import CalibrationInForce
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.calibrations import CalibrationDraft, CalibrationRecord, calibrations
-from printpharm.storage.repositories import SignatureRecord, UnitOfWork
+from printpharm.storage.repositories import UnitOfWork
+from printpharm.storage.signatures import SignatureRecord
 
 __all__ = ["CalibrationService", "CalibrationView", "FitRequest", "fitted_line", "training_only"]
 

@@ -38,7 +38,8 @@ from printpharm.services.run.preflight import PreflightCheck, check_lot
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import LibraryVersion, library
 from printpharm.storage.lots import LotRecord
-from printpharm.storage.repositories import SignatureRecord, UnitOfWork
+from printpharm.storage.repositories import UnitOfWork
+from printpharm.storage.signatures import SignatureRecord
 
 __all__ = [
     "LotBinding",
