@@ -1,7 +1,7 @@
-"""Which library version of an ink a lot or a run belongs to.
+"""Which library version of an ink a lot, a calibration or a run belongs to.
 
-A new lot belongs to the locked version in force unless one is named
-(:func:`lot_ink_version`); an ink as printed is the version whose stored model
+A new lot or calibration belongs to the locked version in force unless one is named
+(:func:`resolve_ink_version`); an ink as printed is the version whose stored model
 matches it, locked first (:func:`version_in_use`).
 """
 
@@ -13,11 +13,16 @@ from printpharm.services.control._library_content import model_content, model_sh
 from printpharm.storage.library import LibraryVersion, library
 from printpharm.storage.repositories import UnitOfWork
 
-__all__ = ["lot_ink_version", "version_in_use"]
+__all__ = ["resolve_ink_version", "version_in_use"]
 
 
-def lot_ink_version(uow: UnitOfWork, ink_id: str, wanted: int | None) -> LibraryVersion:
-    """The library version a new lot of ``ink_id`` belongs to: ``wanted``, or the locked one.
+def resolve_ink_version(
+    uow: UnitOfWork, ink_id: str, wanted: int | None, *, why: str
+) -> LibraryVersion:
+    """Version ``wanted`` of ``ink_id`` in the library, or (``None``) its newest locked one.
+
+    ``why`` completes the refusal of an ink with no locked version: why a version
+    is needed and what to do (a lot and a calibration say it differently).
 
     Raises
     ------
@@ -28,10 +33,7 @@ def lot_ink_version(uow: UnitOfWork, ink_id: str, wanted: int | None) -> Library
     if wanted is None:
         locked = repo.versions("ink", ink_id, status="locked")
         if not locked:
-            raise RecordError(
-                f"ink {ink_id} has no locked version in the library: a lot belongs to the "
-                "ink version in force (lock one, or give the ink version explicitly)"
-            )
+            raise RecordError(f"ink {ink_id} has no locked version in the library: {why}")
         return locked[-1]
     found = repo.get("ink", ink_id, wanted)
     if found is None or found.status == "retired":

@@ -29,7 +29,7 @@ from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import Meaning, RecordsService, SignableRecord
 from printpharm.services.control._library_content import model_from_content
-from printpharm.services.control.ink_versions import lot_ink_version, version_in_use
+from printpharm.services.control.ink_versions import resolve_ink_version, version_in_use
 from printpharm.services.run.lot import BoundLot, InkNeed, QuantityUnit
 from printpharm.services.run.preflight import PreflightCheck, check_lot
 from printpharm.storage.audit import AuditEntry
@@ -48,6 +48,9 @@ __all__ = [
 
 _UNITS = ("mL", "g")
 _ACTIONS = {"released": "release", "rejected": "reject"}
+_NO_LOCKED_VERSION = (
+    "a lot belongs to the ink version in force (lock one, or give the ink version explicitly)"
+)
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,9 @@ class LotService:
         if problems:
             raise InputError(f"ink lot {entry.lot_number}: " + "; ".join(problems))
         with self._auth.uow() as uow:
-            version = lot_ink_version(uow, entry.ink_id, entry.ink_version)
+            version = resolve_ink_version(
+                uow, entry.ink_id, entry.ink_version, why=_NO_LOCKED_VERSION
+            )
             ink = model_from_content("ink", version.content["model"])
             assert isinstance(ink, Ink)
             stability = ink.stability_days()
