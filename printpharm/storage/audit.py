@@ -26,6 +26,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from printpharm.errors import AuditChainBroken, AuditError, InputError
+from printpharm.storage.audit_tables import AuditEventRow, AuditHead
 from printpharm.storage.canonical import (
     HASHED_FIELDS,
     canonical_json,
@@ -44,7 +45,7 @@ from printpharm.storage.chain_check import (
 )
 from printpharm.storage.rowseal import row_event_entries
 from printpharm.storage.sitekey import SiteKey, SiteKeyError, head_message
-from printpharm.storage.tables import Alarm, AuditEventRow, AuditHead
+from printpharm.storage.tables import Alarm
 
 __all__ = [
     "GENESIS_HASH",

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from printpharm.storage.audit_tables import AuditHead
 from printpharm.storage.canonical import SORTED_FIELDS, flat_canonical
-from printpharm.storage.tables import AuditHead
 
 __all__ = [
     "GENESIS_HASH",

@@ -15,17 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, delete, select
+from sqlalchemy import String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from printpharm.storage.rowseal import row_matches
-from printpharm.storage.tables import Base, UTCDateTime
+from printpharm.storage.tables import Base, RecoveryCode, UTCDateTime
 
 __all__ = [
     "BatchLease",
     "LeaseRecord",
     "LeaseRepository",
-    "RecoveryCode",
     "RecoveryCodeRecord",
     "RecoveryCodeRepository",
 ]
@@ -38,17 +37,6 @@ class BatchLease(Base):
     batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     workstation: Mapped[str] = mapped_column(String(128))
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class RecoveryCode(Base):
-    """A one-time break-glass recovery code (only its hash), printed at ``init``."""
-
-    __tablename__ = "recovery_codes"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    code_hash: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    used_by: Mapped[str | None] = mapped_column(String(64))
 
 
 @dataclass(frozen=True)

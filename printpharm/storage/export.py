@@ -27,22 +27,19 @@ from sqlalchemy.orm import Session
 
 from printpharm.errors import RecordError
 from printpharm.storage.alarm_acks import AlarmAckRow
+from printpharm.storage.audit_tables import AuditEventRow, AuditHead, AuditKey, SignatureRow
 from printpharm.storage.canonical import canonical_json, format_utc_ms
 from printpharm.storage.content_uniformity import CuResultRow, CuSampleRow
 from printpharm.storage.db import Database
-from printpharm.storage.integrity import AuditKey
-from printpharm.storage.library import InkVersion
 from printpharm.storage.tables import (
     Alarm,
-    AuditEventRow,
-    AuditHead,
     Batch,
     Device,
     Ink,
     InkLot,
+    InkVersion,
     Recipe,
     RecipeVersion,
-    SignatureRow,
     SiteSetting,
     Unit,
     User,

@@ -24,10 +24,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from printpharm.storage.audit import AuditEntry, AuditLog, ChainReport, verify_chain
+from printpharm.storage.audit_tables import AuditEventRow, AuditHead, AuditKey, SignatureRow
 from printpharm.storage.canonical import canonical_json, format_utc_ms
 from printpharm.storage.rowseal import RowMismatch, cross_check
 from printpharm.storage.sitekey import (
@@ -37,11 +38,9 @@ from printpharm.storage.sitekey import (
     signature_message,
     verify_signature,
 )
-from printpharm.storage.tables import AuditEventRow, AuditHead, Base, SignatureRow, UTCDateTime
 
 __all__ = [
     "Anchor",
-    "AuditKey",
     "IntegrityReport",
     "KeyInfo",
     "append_anchor",
@@ -55,22 +54,6 @@ __all__ = [
     "site_keys",
     "verify_integrity",
 ]
-
-
-class AuditKey(Base):
-    """A site public key; in force from ``from_seq`` until the next key's ``from_seq``.
-
-    The first key endorses itself; every later key is endorsed by the key before it.
-    """
-
-    __tablename__ = "audit_keys"
-    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    public_key: Mapped[str] = mapped_column(String(64))
-    from_seq: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    created_by: Mapped[str | None] = mapped_column(String(64))
-    endorsed_by: Mapped[str] = mapped_column(String(32))
-    endorsement: Mapped[str] = mapped_column(String(128))
 
 
 def key_message(key_id: str, public_hex: str, from_seq: int) -> bytes:

@@ -13,18 +13,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ForeignKey, Integer, UniqueConstraint, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from printpharm.errors import InputError, RecordError
 from printpharm.storage.canonical import canonical_json, sha256_hex
 from printpharm.storage.repositories import UnitOfWork
-from printpharm.storage.tables import Base, Ink, LibraryVersionColumns, Recipe, RecipeVersion
+from printpharm.storage.tables import Ink, InkVersion, Recipe, RecipeVersion
 
 __all__ = [
     "LIBRARY_KINDS",
     "VERSION_STATUSES",
-    "InkVersion",
     "LibraryKind",
     "LibraryRepository",
     "LibraryVersion",
@@ -42,15 +41,6 @@ VERSION_STATUSES: dict[str, frozenset[str]] = {
     "locked": frozenset({"retired"}),
     "retired": frozenset(),
 }
-
-
-class InkVersion(LibraryVersionColumns, Base):
-    """One version of an ink: ``draft`` → ``validated`` → ``locked`` → ``retired``."""
-
-    __tablename__ = "ink_versions"
-    __table_args__ = (UniqueConstraint("ink_id", "version"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ink_id: Mapped[str] = mapped_column(ForeignKey("inks.ink_id"))
 
 
 _VersionRow = RecipeVersion | InkVersion

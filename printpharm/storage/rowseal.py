@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table, event, select, text
 from sqlalchemy.engine import Connection
@@ -31,9 +31,6 @@ from sqlalchemy.orm import Session
 
 from printpharm.storage.canonical import canonical_json
 from printpharm.storage.tables import Base
-
-if TYPE_CHECKING:
-    from printpharm.storage.audit import AuditLog
 
 __all__ = [
     "AUDIT_LOG_KEY",
@@ -78,12 +75,20 @@ PROTECTED: dict[str, str] = {
 _OF_A_BATCH = ("batches", "units", "cu_samples", "cu_results")
 
 
+class _RowSealer(Protocol):
+    """What a session's attached log does with the protected rows a flush wrote.
+
+    :class:`~printpharm.storage.audit.AuditLog` is one; this module stays below it.
+    """
+
+    def seal_rows(self, keys: list[tuple[str, Any]]) -> None:
+        """Append one ``row`` event per ``(table, key)``."""
+
+
 def _table(name: str) -> Table:
     if name not in Base.metadata.tables:
+        import printpharm.storage.audit_tables  # noqa: F401  (maps signatures, audit_keys)
         import printpharm.storage.content_uniformity  # noqa: F401  (maps cu_samples/results)
-        import printpharm.storage.custody  # noqa: F401  (maps recovery_codes; imports us back)
-        import printpharm.storage.integrity  # noqa: F401  (maps audit_keys; imports us back)
-        import printpharm.storage.library  # noqa: F401  (maps ink_versions; imports us back)
         import printpharm.storage.printer_uses  # noqa: F401  (maps printer_uses)
     return Base.metadata.tables[name]
 
@@ -142,7 +147,7 @@ def row_event_entries(
 
 
 def _after_flush(session: Session, _context: Any) -> None:
-    log: AuditLog | None = session.info.get(AUDIT_LOG_KEY)
+    log: _RowSealer | None = session.info.get(AUDIT_LOG_KEY)
     if log is None:
         return
     keys: list[tuple[str, Any]] = []
@@ -239,7 +244,7 @@ def batch_row_mismatches(conn: Connection, batch_id: str) -> list[str]:
 
     The batch, its units, its content-uniformity samples and results, and the ink lot
     it was made from (its assay gives each unit's content). Signatures are checked
-    by their seals (:meth:`~.repositories.SignatureRepository.seal_problem`).
+    by their seals (:meth:`~.signatures.SignatureRepository.seal_problem`).
     """
     if not row_matches(conn, "batches", batch_id):
         return [f"batch {batch_id}"]  # its own row first: nothing else is trusted then

@@ -31,8 +31,6 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
     "Alarm",
-    "AuditEventRow",
-    "AuditHead",
     "BalanceCheck",
     "Base",
     "Batch",
@@ -43,15 +41,16 @@ __all__ = [
     "ExactDecimal",
     "Ink",
     "InkLot",
+    "InkVersion",
     "LibraryVersionColumns",
     "PasswordHistory",
     "Patient",
     "Prescription",
     "Recipe",
     "RecipeVersion",
+    "RecoveryCode",
     "ResearchSession",
     "Role",
-    "SignatureRow",
     "SiteSetting",
     "TrainingRecord",
     "UTCDateTime",
@@ -154,6 +153,17 @@ class PasswordHistory(Base):
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class RecoveryCode(Base):
+    """A one-time break-glass recovery code (only its hash), printed at ``init``."""
+
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by: Mapped[str | None] = mapped_column(String(64))
+
+
 class Ink(Base):
     __tablename__ = "inks"
     ink_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -228,6 +238,15 @@ class RecipeVersion(LibraryVersionColumns, Base):
     __table_args__ = (UniqueConstraint("recipe_id", "version"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     recipe_id: Mapped[str] = mapped_column(ForeignKey("recipes.recipe_id"))
+
+
+class InkVersion(LibraryVersionColumns, Base):
+    """One version of an ink: ``draft`` → ``validated`` → ``locked`` → ``retired``."""
+
+    __tablename__ = "ink_versions"
+    __table_args__ = (UniqueConstraint("ink_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ink_id: Mapped[str] = mapped_column(ForeignKey("inks.ink_id"))
 
 
 class Patient(Base):
@@ -424,64 +443,6 @@ class Alarm(Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(ForeignKey("users.user_id"))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class AuditHead(Base):
-    """The single lock row of the chain: last sequence number and hash."""
-
-    __tablename__ = "audit_head"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    last_seq: Mapped[int] = mapped_column(Integer)
-    last_hash: Mapped[str] = mapped_column(String(64))
-    last_occurred_at: Mapped[str | None] = mapped_column(String(32))
-    key_id: Mapped[str | None] = mapped_column(String(32))
-    signature: Mapped[str | None] = mapped_column(String(128))
-
-
-class AuditEventRow(Base):
-    """One append-only audit event (UPDATE and DELETE refused by triggers)."""
-
-    __tablename__ = "audit_events"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    occurred_at: Mapped[str] = mapped_column(String(32))
-    local_tz: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    user_name: Mapped[str | None] = mapped_column(String(200))
-    record_type: Mapped[str] = mapped_column(String(64))
-    record_id: Mapped[str | None] = mapped_column(String(128), index=True)
-    action: Mapped[str] = mapped_column(String(64))
-    field: Mapped[str | None] = mapped_column(String(128))
-    reason: Mapped[str | None] = mapped_column(Text)
-    old_value: Mapped[str | None] = mapped_column(Text)
-    new_value: Mapped[str | None] = mapped_column(Text)
-    batch_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    workstation: Mapped[str] = mapped_column(String(128))
-    app_version: Mapped[str] = mapped_column(String(32))
-    config_version: Mapped[str] = mapped_column(String(64))
-    mode: Mapped[str] = mapped_column(String(64))
-    clock_setback: Mapped[bool] = mapped_column(Boolean)
-    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    event_hash: Mapped[str] = mapped_column(String(64), unique=True)
-
-
-class SignatureRow(Base):
-    """An electronic signature bound to a record's id, version and content hash."""
-
-    __tablename__ = "signatures"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    record_type: Mapped[str] = mapped_column(String(64))
-    record_id: Mapped[str] = mapped_column(String(128), index=True)
-    record_version: Mapped[int] = mapped_column(Integer)
-    content_sha256: Mapped[str] = mapped_column(String(64))
-    meaning: Mapped[str] = mapped_column(String(16))
-    signer_user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
-    signer_name: Mapped[str] = mapped_column(String(200))
-    signed_at: Mapped[str] = mapped_column(String(32))
-    local_tz: Mapped[str] = mapped_column(String(64))
-    comment: Mapped[str | None] = mapped_column(Text)
-    signature_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    seal: Mapped[str | None] = mapped_column(String(128))
-    seal_key_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class SiteSetting(Base):

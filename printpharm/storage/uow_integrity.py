@@ -8,7 +8,7 @@ session (one consistent read), and the site-key registration that extends its ch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,10 +26,8 @@ from printpharm.storage.integrity import (
     verify_integrity,
 )
 from printpharm.storage.rowseal import batch_row_mismatches
+from printpharm.storage.signatures import SignatureRepository
 from printpharm.storage.sitekey import SiteKey
-
-if TYPE_CHECKING:
-    from printpharm.storage.repositories import SignatureRepository
 
 __all__ = ["IntegrityChecks"]
 

@@ -25,7 +25,8 @@ from printpharm.storage.batches import UnitReading
 from printpharm.storage.canonical import SORTED_FIELDS, event_hash
 from printpharm.storage.db import Database
 from printpharm.storage.integrity import IntegrityReport, read_anchors
-from printpharm.storage.repositories import SignatureRecord, UnitOfWork, UserRecord, unit_of_work
+from printpharm.storage.repositories import UnitOfWork, UserRecord, unit_of_work
+from printpharm.storage.signatures import SignatureRecord
 from printpharm.storage.sitekey import SiteKey, create_site_key
 from tests.storage._dbs import FakeClock, make_context
 

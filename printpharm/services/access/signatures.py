@@ -31,13 +31,8 @@ from printpharm.storage.audit import (
     zone_label,
 )
 from printpharm.storage.db import Database
-from printpharm.storage.repositories import (
-    SettingRecord,
-    SignatureRecord,
-    UnitOfWork,
-    UserRecord,
-    unit_of_work,
-)
+from printpharm.storage.repositories import SettingRecord, UnitOfWork, UserRecord, unit_of_work
+from printpharm.storage.signatures import SignatureRecord
 
 __all__ = [
     "Meaning",

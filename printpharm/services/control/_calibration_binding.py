@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from printpharm.errors import RecordError
-from printpharm.storage.library import library
+from printpharm.services.control.ink_versions import resolve_ink_version
 from printpharm.storage.repositories import UnitOfWork
 
 __all__ = ["check_binding", "ink_version_of"]
@@ -29,20 +29,8 @@ class Binding(Protocol):
 
 def ink_version_of(uow: UnitOfWork, ink_id: str, wanted: int | None) -> int:
     """The ink version a calibration binds: ``wanted``, or the newest locked one."""
-    repo = library(uow)
-    if wanted is None:
-        locked = repo.versions("ink", ink_id, status="locked")
-        if not locked:
-            raise RecordError(
-                f"ink {ink_id} has no locked version in the library: a calibration belongs to "
-                "an ink version (lock one, or name the ink version)"
-            )
-        return locked[-1].version
-    found = repo.get("ink", ink_id, wanted)
-    if found is None or found.status == "retired":
-        state = "does not exist" if found is None else "is retired"
-        raise RecordError(f"ink {ink_id} v{wanted} {state} in the library")
-    return wanted
+    why = "a calibration belongs to an ink version (lock one, or name the ink version)"
+    return resolve_ink_version(uow, ink_id, wanted, why=why).version
 
 
 def check_binding(uow: UnitOfWork, request: Binding, ink_version: int) -> None:

@@ -47,11 +47,12 @@ from printpharm.services.access.signatures import Meaning, RecordsService, Signa
 from printpharm.services.control._calibration_binding import check_binding, ink_version_of
 from printpharm.services.control.barcodes import read_lot_code
 from printpharm.services.control.calibration_criteria import criteria_in_force
-from printpharm.services.control.lots import version_in_use
+from printpharm.services.control.ink_versions import version_in_use
 from printpharm.services.run.calibration import CalibrationInForce
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.calibrations import CalibrationDraft, CalibrationRecord, calibrations
-from printpharm.storage.repositories import SignatureRecord, UnitOfWork
+from printpharm.storage.repositories import UnitOfWork
+from printpharm.storage.signatures import SignatureRecord
 
 __all__ = ["CalibrationService", "CalibrationView", "FitRequest", "fitted_line", "training_only"]
 

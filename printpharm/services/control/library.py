@@ -35,7 +35,8 @@ from printpharm.services.control._library_content import (
 )
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.library import LIBRARY_KINDS, LibraryKind, LibraryVersion, library
-from printpharm.storage.repositories import SignatureRecord, UnitOfWork
+from printpharm.storage.repositories import UnitOfWork
+from printpharm.storage.signatures import SignatureRecord
 
 __all__ = [
     "LIBRARY_KINDS",

@@ -28,17 +28,14 @@ from printpharm.errors import InputError, RecordError
 from printpharm.services.access.auth import AuthService, UserSession
 from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import Meaning, RecordsService, SignableRecord
-from printpharm.services.control._library_content import (
-    model_content,
-    model_from_content,
-    model_sha256,
-)
+from printpharm.services.control._library_content import model_from_content
+from printpharm.services.control.ink_versions import resolve_ink_version, version_in_use
 from printpharm.services.run.lot import BoundLot, InkNeed, QuantityUnit
 from printpharm.services.run.preflight import PreflightCheck, check_lot
 from printpharm.storage.audit import AuditEntry
-from printpharm.storage.library import LibraryVersion, library
 from printpharm.storage.lots import LotRecord
-from printpharm.storage.repositories import SignatureRecord, UnitOfWork
+from printpharm.storage.repositories import UnitOfWork
+from printpharm.storage.signatures import SignatureRecord
 
 __all__ = [
     "LotBinding",
@@ -47,11 +44,13 @@ __all__ = [
     "LotView",
     "bound_lot",
     "lot_assay",
-    "version_in_use",
 ]
 
 _UNITS = ("mL", "g")
 _ACTIONS = {"released": "release", "rejected": "reject"}
+_NO_LOCKED_VERSION = (
+    "a lot belongs to the ink version in force (lock one, or give the ink version explicitly)"
+)
 
 
 @dataclass(frozen=True)
@@ -225,7 +224,9 @@ class LotService:
         if problems:
             raise InputError(f"ink lot {entry.lot_number}: " + "; ".join(problems))
         with self._auth.uow() as uow:
-            version = _ink_version(uow, entry.ink_id, entry.ink_version)
+            version = resolve_ink_version(
+                uow, entry.ink_id, entry.ink_version, why=_NO_LOCKED_VERSION
+            )
             ink = model_from_content("ink", version.content["model"])
             assert isinstance(ink, Ink)
             stability = ink.stability_days()
@@ -427,36 +428,6 @@ class LotService:
             version = version_in_use(uow, ink)
         bound = bound_lot(lot)
         return LotBinding(bound, check_lot(bound, ink.id, version, need, today), version)
-
-
-def _ink_version(uow: UnitOfWork, ink_id: str, wanted: int | None) -> LibraryVersion:
-    repo = library(uow)
-    if wanted is None:
-        locked = repo.versions("ink", ink_id, status="locked")
-        if not locked:
-            raise RecordError(
-                f"ink {ink_id} has no locked version in the library: a lot belongs to the "
-                "ink version in force (lock one, or give the ink version explicitly)"
-            )
-        return locked[-1]
-    found = repo.get("ink", ink_id, wanted)
-    if found is None or found.status == "retired":
-        state = "does not exist" if found is None else "is retired"
-        raise RecordError(f"ink {ink_id} v{wanted} {state} in the library")
-    return found
-
-
-def version_in_use(uow: UnitOfWork, ink: Ink) -> int | None:
-    """The library version whose content is the ink as printed (locked first), if any."""
-    wanted = model_sha256(model_content(ink))
-    matches = [
-        v
-        for v in library(uow).versions("ink", ink.id)
-        if v.status != "retired" and v.intact() and v.content["model_sha256"] == wanted
-    ]
-    locked = [v for v in matches if v.status == "locked"]
-    chosen = (locked or matches)[-1:] or None
-    return None if chosen is None else chosen[0].version
 
 
 def _check_dates(prepared_on: date, bud: date, today: date) -> None:

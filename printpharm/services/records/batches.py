@@ -45,7 +45,8 @@ from printpharm.services.run.lease import lease_is_live
 from printpharm.services.run.result import RELEASABLE_VERDICTS
 from printpharm.storage.audit import AuditEntry
 from printpharm.storage.batches import BatchRow, UnitReading
-from printpharm.storage.repositories import SignatureRecord, UnitOfWork
+from printpharm.storage.repositories import UnitOfWork
+from printpharm.storage.signatures import SignatureRecord
 
 __all__ = [
     "BatchRecordsService",

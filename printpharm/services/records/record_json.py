@@ -19,7 +19,7 @@ from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 from printpharm.storage.audit import AuditEvent
 from printpharm.storage.batches import BatchRow, UnitReading
 from printpharm.storage.content_uniformity import CuResult, CuSample
-from printpharm.storage.repositories import SignatureRecord
+from printpharm.storage.signatures import SignatureRecord
 
 __all__ = ["record_from_json", "record_to_json"]
 

@@ -15,7 +15,7 @@ from printpharm.services.run.alarm_acks import BatchAlarm
 from printpharm.services.run.override_record import DoseOverride
 from printpharm.storage.audit import AuditEvent, ChainReport
 from printpharm.storage.batches import BatchRow, UnitReading
-from printpharm.storage.repositories import SignatureRecord
+from printpharm.storage.signatures import SignatureRecord
 
 __all__ = ["BatchRecordView", "SignatureLine", "UnitLine"]
 
