@@ -53,6 +53,7 @@ from printpharm.core.units import (
     ink_mass_mg,
     ink_volume_mm3,
     quantize_half_up,
+    quantize_significant,
     round_to_step,
     within_tolerance,
 )
@@ -306,7 +307,7 @@ def _outcome_flags(
     if capped:
         flags.append(DoseFlag.CAPPED)
         notes.append(
-            f"calculated dose {quantize_half_up(basis.calculated_mg, 4)} mg "
+            f"calculated dose {quantize_significant(basis.calculated_mg, 4)} mg "
             f"capped at {format_decimal(capped_mg)} mg"
         )
     flags.extend([DoseFlag.ROUNDED] if final != capped_mg else [])
@@ -316,7 +317,7 @@ def _outcome_flags(
     if not within:
         flags.append(DoseFlag.ROUNDING_OUTSIDE_TOLERANCE)
         notes.append(
-            f"rounding {quantize_half_up(capped_mg, 4)} mg to {format_decimal(final)} mg "
+            f"rounding {quantize_significant(capped_mg, 4)} mg to {format_decimal(final)} mg "
             "moves the dose by "
             f"{quantize_half_up(deviation_pct(final, capped_mg), 2)} %, outside the tolerance"
         )

@@ -105,3 +105,10 @@ def test_a_refused_microgram_rounding_names_the_dose_it_rounded() -> None:
     refusal = rounding_refusal(result)
     assert refusal is not None
     assert refusal.startswith("rounding 0.00025 mg to the 0.001 mg step gives 0 mg")  # 0.0003
+
+
+def test_the_rounding_warning_names_a_microgram_dose_with_its_digits() -> None:
+    result = compute_dose("fixed", "0.00025", dose_step_mg="0.001")
+    assert "rounding 0.0002500 mg to 0 mg moves the dose by -100.00 %" in " ".join(
+        result.warnings
+    )  # was "rounding 0.0003 mg"
