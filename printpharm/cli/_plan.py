@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from printpharm.services.control.dose_override import DoseOverride
     from printpharm.services.run.calibration import CalibrationInForce
 
-__all__ = ["register"]
+__all__ = ["register", "weighed_text"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -120,13 +120,22 @@ def _payload(plan: PlanResult, out: Path, stl: Path | None) -> dict[str, Any]:
     }
 
 
+def weighed_text(plan: PlanResult) -> str:
+    """The ink mass dispensed (weighed wet, in line) and, for an ink that dries, dried."""
+    if plan.ink_mass_mg == plan.target_mass_mg:
+        return f"{plan.ink_mass_mg:.3f} mg dispensed and weighed"
+    return (
+        f"{plan.ink_mass_mg:.3f} mg dispensed and weighed wet in line, "
+        f"{plan.target_mass_mg:.3f} mg once dried"
+    )
+
+
 def _text(plan: PlanResult, out: Path) -> str:
     dims = ", ".join(f"{k} {v:.3f}" for k, v in plan.dimensions_mm.items())
     minutes = plan.estimated_time_s / 60
     lines = [
         f"recipe {plan.recipe_id}: {plan.units} × {plan.dose_mg} mg ({plan.template})",
-        f"ink per unit: {plan.ink_mass_mg:.3f} mg dispensed, weigh {plan.target_mass_mg:.3f} mg, "
-        f"deposit {plan.target_volume_mm3:.3f} mm³",
+        f"ink per unit: {weighed_text(plan)}, deposit {plan.target_volume_mm3:.3f} mm³",
         f"unit: {dims}; {plan.layers} layers of {plan.layer_height_mm} mm, "
         f"lines {plan.line_width_mm} mm",
         f"G-code: {out} ({plan.line_count} lines, about {minutes:.1f} min); "

@@ -41,6 +41,7 @@ from printpharm.cli._override import (
     refuse_without_override,
     sign_if_refused,
 )
+from printpharm.cli._plan import weighed_text
 from printpharm.core.ink_lots import ASSAY_BASES, UnitContent
 from printpharm.errors import InputError, PreflightError
 from printpharm.services.control.calibration import CalibrationService
@@ -291,7 +292,7 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
     lines = [
         f"batch {result.batch_id}: {result.status.upper()} — {result.reason}",
         f"recipe {result.recipe['id']} ({result.recipe['version']}); dose {result.dose['dose_mg']}"
-        f" mg per unit; {_ink_per_unit(plan)}",
+        f" mg per unit; target {weighed_text(plan)}",
         plan.ink.describe(),
         f"printer {result.printer.get('firmware', '?')} on {result.printer['port']}",
         f"balance {result.balance.get('model', '?')} #{result.balance.get('serial_number', '?')}"
@@ -480,25 +481,11 @@ def _print(
     return result, paths
 
 
-def _ink_per_unit(plan: PlanResult) -> str:
-    """The ink mass each unit is weighed against in line, and once dried where the ink dries.
-
-    The run weighs every unit wet, as dispensed; an ink with a dried drug load is weighed
-    again, dried, for release (its plan's ``target_mass_mg``).
-    """
-    if plan.ink_mass_mg == plan.target_mass_mg:
-        return f"target {plan.ink_mass_mg:.3f} mg ink per unit"
-    return (
-        f"target {plan.ink_mass_mg:.3f} mg ink per unit weighed wet in line, "
-        f"{plan.target_mass_mg:.3f} mg once dried"
-    )
-
-
 def _plan_line(plan: PlanResult) -> str:
     dims = ", ".join(f"{k.removesuffix('_mm')} {v:.2f} mm" for k, v in plan.dimensions_mm.items())
     line = (
         f"planned {plan.units} × {plan.template} ({dims}, {plan.layers} layers): "
-        f"{plan.dose_mg} mg dose, {_ink_per_unit(plan)}; "
+        f"{plan.dose_mg} mg dose, target {weighed_text(plan)}; "
         f"about {plan.estimated_time_s / 60:.0f} min of printing"
     )
     if plan.prediction is not None:

@@ -7,7 +7,10 @@ dried printlet's target) and then weighed every unit wet, in line, against
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 from printpharm.catalog import load_catalog
 from printpharm.cli._run import _plan_line
@@ -18,7 +21,7 @@ def test_an_ink_that_dries_names_its_wet_in_line_target_and_its_dried_one() -> N
     catalog = load_catalog(recipe="sildenafil-caplet")  # 25 mg/g wet, 30 mg/g dried
     plan = plan_batch(catalog, "sildenafil-caplet", Decimal(7), 1)
     line = _plan_line(plan).splitlines()[0]
-    assert "7 mg dose, target 280.000 mg ink per unit weighed wet in line, " in line
+    assert "7 mg dose, target 280.000 mg dispensed and weighed wet in line, " in line
     assert "233.333 mg once dried" in line
     assert "to weigh per unit" not in line
 
@@ -27,5 +30,17 @@ def test_an_ink_that_does_not_dry_has_one_target() -> None:
     catalog = load_catalog(recipe="cpm-chewable-disc")  # 50 mg/g
     plan = plan_batch(catalog, "cpm-chewable-disc", Decimal("12.5"), 1)
     line = _plan_line(plan).splitlines()[0]
-    assert "12.5 mg dose, target 250.000 mg ink per unit;" in line
+    assert "12.5 mg dose, target 250.000 mg dispensed and weighed;" in line
     assert "dried" not in line
+
+
+def test_plan_names_the_wet_and_the_dried_mass_of_an_ink_that_dries(tmp_path: Path) -> None:
+    # before: "280.000 mg dispensed, weigh 233.333 mg" — but the run weighs 280 mg in line
+    out = tmp_path / "p.gcode"
+    argv = ["plan", "--recipe", "sildenafil-caplet", "--dose-mg", "7", "--out", str(out)]
+    run = subprocess.run([sys.executable, "-m", "printpharm", *argv],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert (
+        "ink per unit: 280.000 mg dispensed and weighed wet in line, 233.333 mg once dried, "
+        "deposit 246.667 mm³" in run.stdout
+    )
