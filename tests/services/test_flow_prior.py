@@ -13,8 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 
@@ -23,20 +22,11 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.catalog.schema import Quantity
 from printpharm.core.calibration import LinearCalibration, fit_calibration
-from printpharm.devices.printer import LinkOptions
-from printpharm.devices.sim import (
-    FAST_PTY_SPEED,
-    Plate,
-    PtyServer,
-    build_balance,
-    build_printer,
-    parse_sim_url,
-)
 from printpharm.services.jobs import EventHub
 from printpharm.services.run.calibration import CalibrationInForce
 from printpharm.services.run.correction import control_parameters, noise_prior
 from printpharm.services.run.db_recorder import DatabaseRecorder
-from printpharm.services.run.devices import connected_devices, simulator_urls
+from printpharm.services.run.devices import simulator_urls
 from printpharm.services.run.events import RunStarted
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.noise_prior import (
@@ -51,6 +41,7 @@ from printpharm.storage.repositories import unit_of_work
 from tests.services._lot_fixtures import INK
 from tests.services._records_fixtures import Env, clock, db, db_spec, env, sqlite_template
 from tests.services.conftest import make_request, options
+from tests.services.test_calibration_physics import _over_ptys as over_ptys
 from tests.storage._dbs import make_context
 
 __all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
@@ -58,7 +49,6 @@ __all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
 RECIPE = "cpm-chewable-disc"
 A, B = 1.2, -0.5  # the paste's line (mg/mm³, mg)
 VOLUMES = [50.0, 50.0, 120.0, 120.0, 300.0, 300.0, 600.0, 600.0, 900.0, 900.0]
-PTY_LINK = LinkOptions(ok_timeout_s=3.0, max_probes=1, resend_quiet_s=0.02)
 
 
 def _discs(scatter: float, volumes: list[float] = VOLUMES) -> list[float]:
@@ -188,26 +178,16 @@ def test_an_unweighted_fits_scatter_is_read_at_the_units_mass() -> None:
 # -- what the run records -------------------------------------------------------------------
 
 
-@contextmanager
-def _over_ptys(request: RunRequest) -> Iterator[RunDevices]:
+def _over_ptys(request: RunRequest) -> AbstractContextManager[RunDevices]:
     """The request's simulators (ideal process) served over pseudo-terminals on one plate."""
     opts = {"process_rsd": "0", "seed": "4"}
-    printer_url, balance_url = simulator_urls(
+    urls = simulator_urls(
         request.printer_definition,
         request.ink,
         opts,
         calibration=request.prediction.calibration,  # type: ignore[union-attr]
     )
-    plate = Plate()
-    (_, printer_opts), (_, balance_opts) = parse_sim_url(printer_url), parse_sim_url(balance_url)
-    printer = PtyServer(build_printer(printer_opts, plate), speed=FAST_PTY_SPEED).start()
-    balance = PtyServer(build_balance(balance_opts, plate), speed=FAST_PTY_SPEED).start()
-    try:
-        with connected_devices(printer.path, balance.path, link_options=PTY_LINK) as devices:
-            yield devices
-    finally:
-        printer.stop()
-        balance.stop()
+    return over_ptys(urls)
 
 
 def test_the_batch_record_and_the_run_say_which_prior_and_why(
