@@ -251,3 +251,38 @@ def test_a_batch_that_looks_off_but_does_not_slope_is_not_a_drift() -> None:
     flat = [-0.021, -0.028, -0.029, -0.027, -0.023, -0.03, -0.025, -0.028]
     steps = feed(FlowController(params()), flat, corrected=False)
     assert not any(s.warning for s in steps)
+
+
+def _alternating(controller: FlowController, target: float, half_spread: float, units: int) -> None:
+    """Units weighed alternately ``half_spread`` above and below target, at factor 1."""
+    for n in range(1, units + 1):
+        sign = 1 if n % 2 else -1
+        controller.observe(n, target, target * (1 + sign * half_spread), 1.0)
+
+
+def test_the_balance_is_taken_out_of_the_batch_scatter_before_it_updates_the_deposit_sd() -> None:
+    # A 5 mg mini-tablet weighed to s = 0.05 mg: the balance alone scatters 1 %.
+    # Readings alternating ±1 % differ by 2 % each time (half the square: 2e-4), of
+    # which the balance's two readings explain 1e-4: the deposit scatters 1 %, not
+    # √2 % (which counted the balance here and again in r² = σ² + (s/T)²).
+    controller = FlowController(params(unit_rsd=0.01, balance_sd_mg=0.05, prior_df=4.0))
+    _alternating(controller, 5.0, 0.01, 41)
+    assert controller.unit_sd == pytest.approx(0.01, rel=0.01)
+
+
+def test_a_batch_that_scatters_no_more_than_its_balance_reads_shrinks_the_deposit_sd() -> None:
+    # ±1/√2 %: the successive differences are exactly what the balance explains, so
+    # the batch's 40 differences say the deposit does not scatter; only the prior's
+    # 4 pseudo-observations of 1 % remain: σ² = 4 · 1e-4 / 44.
+    controller = FlowController(params(unit_rsd=0.01, balance_sd_mg=0.05, prior_df=4.0))
+    _alternating(controller, 5.0, math.sqrt(0.5) / 100, 41)
+    assert controller.unit_sd == pytest.approx(math.sqrt(4e-4 / 44), rel=0.02)
+
+
+def test_at_200_mg_the_balance_share_changes_the_deposit_sd_by_far_less_than_a_percent() -> None:
+    controller = FlowController(params())
+    _alternating(controller, TARGET, 0.02, 41)
+    no_balance = FlowController(params(balance_sd_mg=0.0))
+    _alternating(no_balance, TARGET, 0.02, 41)
+    assert controller.unit_sd == pytest.approx(no_balance.unit_sd, rel=1e-4)
+    assert controller.unit_sd < no_balance.unit_sd

@@ -9,10 +9,15 @@ the monitoring saw. The design follows process-control.md:
 weighs ``T · c_k · (1 + b_k) · (1 + e_k)``; the controller works on
 ``y_k = ln(measured / (T · c_k))``, the log offset of the *process* (its own
 corrections divided out), with observation noise ``r² = σ² + (balance_sd / T)²``.
-σ starts at ``unit_rsd`` — the scatter measured by the site calibration in force,
-else the ink file's declared RSD (:mod:`.noise_prior`) — and is updated from the
-batch's successive differences (a scaled-inverse-χ² posterior with ``prior_df``
-pseudo-observations: the calibration's degrees of freedom, capped, or 4).
+σ, the deposit's own scatter, starts at ``unit_rsd`` — the scatter measured by the
+site calibration in force less the balance's share, else the ink file's declared
+RSD (:mod:`.noise_prior`) — and is updated from the batch's successive differences
+(a scaled-inverse-χ² posterior with ``prior_df`` pseudo-observations: the
+calibration's degrees of freedom, capped, or 4). A successive difference holds the
+balance's read noise of both units as well, so that share is taken out of the sum
+of squares before it updates σ (left in, the balance would count twice in ``r²``:
+negligible for a 200 mg unit on a 5-place balance, a quarter of ``r²`` for a 5 mg
+mini-tablet weighed to 0.05 mg at 1 % scatter).
 The offset to correct is predicted by a Kalman filter on a level and a drift
 rate (the *tracker*): a wide prior level ``N(0, wide_offset_sd²)`` (whether
 there is an offset is decided below; a tight prior would read a constant
@@ -239,6 +244,8 @@ class FlowController:
     _monitor: DriftMonitor = field(init=False)
     _points: list[tuple[int, float]] = field(default_factory=list)
     _noise_ss: float = 0.0  # half the sum of squared successive differences (MSSD)
+    _balance_ss: float = 0.0  # the balance's expected share of _noise_ss
+    _balance2: float = 0.0  # (balance_sd / T)² of the last unit observed
 
     def __post_init__(self) -> None:
         p = self.params
@@ -277,15 +284,18 @@ class FlowController:
 
     @property
     def unit_sd(self) -> float:
-        """The unit-to-unit SD in use: the prior's, updated by this batch's successive differences.
+        """The deposit's unit-to-unit SD in use: the prior's, updated by this batch's differences.
 
         Successive differences are blind to a slow drift; ``prior_df``
         pseudo-observations of the prior ``unit_rsd`` (the site calibration's, else
-        the ink's) keep a few units from swinging it.
+        the ink's) keep a few units from swinging it. The balance's expected share
+        of the differences is taken out (never below none of them: a batch that
+        scatters less than its balance reads says the deposit scatters little).
         """
         p = self.params
         m = max(0, len(self._points) - 1)
-        return math.sqrt((p.prior_df * p.unit_rsd**2 + self._noise_ss) / (p.prior_df + m))
+        own = max(self._noise_ss - self._balance_ss, 0.0)
+        return math.sqrt((p.prior_df * p.unit_rsd**2 + own) / (p.prior_df + m))
 
     def _weights(self) -> list[float]:
         top = max(h.log_weight for h in self._hyps)
@@ -325,7 +335,8 @@ class FlowController:
                 f"flow control: unit {unit} target {target_mg} mg and factor {printed} must be > 0"
             )
         y = math.log(max(measured_mg, 1e-3 * target_mg) / (target_mg * printed))
-        r2 = self.unit_sd**2 + (self.params.balance_sd_mg / target_mg) ** 2
+        balance2 = (self.params.balance_sd_mg / target_mg) ** 2
+        r2 = self.unit_sd**2 + balance2
         walk = self.params.level_walk
         if self._points:
             for kf in [h.kf for h in self._hyps if h.kf is not None] + [self._tracker]:
@@ -345,6 +356,8 @@ class FlowController:
         self._tracker.update(obs - self._tracker.level, r2)
         if self._points:
             self._noise_ss += (obs - self._points[-1][1]) ** 2 / 2.0
+            self._balance_ss += (balance2 + self._balance2) / 2.0
+        self._balance2 = balance2
         self._points.append((unit, obs))
         return self._decide(
             unit,
@@ -400,7 +413,12 @@ class FlowController:
             clamped=scale != requested,
             reason=why,
             sudden_drop=z < -p.z_drop and unit > 1,  # a drop from a level seen before
-            warning=self._monitor.check(self._points, self.unit_sd, p_off, self._projections()),
+            warning=self._monitor.check(
+                self._points,
+                math.sqrt(self.unit_sd**2 + self._balance2),
+                p_off,
+                self._projections(),
+            ),
         )
 
     def _projections(self) -> list[Projection]:

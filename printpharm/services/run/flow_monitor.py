@@ -121,7 +121,8 @@ class DriftMonitor:
     ) -> DriftWarning | None:
         """The warning due after the last of ``points`` (unit, log offset), if any.
 
-        ``unit_sd`` is the unit-to-unit SD in use, ``p_off`` the probability that
+        ``unit_sd`` is the SD of one point (the deposit's unit-to-unit SD in use and
+        the balance's read noise, relative), ``p_off`` the probability that
         the batch is off its calibration and ``hypotheses`` the controller's
         off-calibration hypotheses.
         """
