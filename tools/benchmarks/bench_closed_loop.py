@@ -355,12 +355,17 @@ def _targets(results: dict[str, dict[bool, Tally]]) -> list[tuple[bool | None, s
 
 
 def _synthetic_batch(seed: int, correct: bool, case: dict[str, float]) -> list[float]:
-    """The controller alone on a 12-unit batch of ``(1+b)(1+d·(k−1))(1+e)(1−bubble)``."""
+    """The controller alone on a 12-unit batch of ``(1+b)(1+d·(k−1))(1+e)(1−bubble)``.
+
+    Each unit of ``unit_mg`` (default 200 mg) is weighed on a balance of read noise
+    ``balance_mg`` (default 0.02 mg); the deviations returned are the deposit's.
+    """
     rng = random.Random(seed)
+    target, balance = case.get("unit_mg", 200.0), case.get("balance_mg", 0.02)
     controller = FlowController(
         ControlParameters(
             unit_rsd=case.get("declared", 0.02),
-            balance_sd_mg=0.02,
+            balance_sd_mg=balance,
             offset_sd=0.01,
             drift_sd=0.005,
             correction_min=-0.05,
@@ -374,11 +379,16 @@ def _synthetic_batch(seed: int, correct: bool, case: dict[str, float]) -> list[f
         process = (1 + case.get("bias", 0)) * (1 + case.get("drift", 0) * (k - 1))
         process *= (1 + rng.gauss(0, case.get("noise", 0.02))) * (1 - bubble)
         deviations.append(process * scale - 1)
-        step = controller.observe(k, 200.0, 200.0 * process * scale, scale)
+        reading = target * process * scale + rng.gauss(0, balance)
+        step = controller.observe(k, target, reading, scale)
         if correct:
             scale = round(step.scale, 4)
     return deviations
 
+
+#: A 5 mg mini-tablet on a semi-micro balance (s = 0.05 mg: 1 % of the unit) whose
+#: deposit scatters 1 %: the balance is half of what the controller sees.
+MINI = {"unit_mg": 5.0, "balance_mg": 0.05, "noise": 0.01, "declared": 0.01}
 
 SYNTHETIC: dict[str, dict[str, float]] = {
     "noise 2 %": {},
@@ -390,6 +400,10 @@ SYNTHETIC: dict[str, dict[str, float]] = {
     "bias +8 %": {"bias": 0.08},
     "drift -0.4 %/unit": {"drift": -0.004},
     "drift -1 %/unit": {"drift": -0.01},
+    "5 mg, balance 1 %, 1 %": MINI,
+    "5 mg, 1 %, bias +3 %": {**MINI, "bias": 0.03},
+    "5 mg, 1 %, bias -2 %": {**MINI, "bias": -0.02},
+    "5 mg, 1 %, -0.4 %/unit": {**MINI, "drift": -0.004},
 }
 
 
