@@ -21,13 +21,16 @@ import pytest
 
 from printpharm.catalog import Catalog
 from printpharm.core.calibration import fit_calibration
+from printpharm.services.records._batch_csv import calibration_text
 from printpharm.services.records.export import build_view
-from printpharm.services.records.flow_prior_text import NOISE_PRIOR_NOT_RECORDED
+from printpharm.services.records.flow_prior_text import NOISE_PRIOR_NOT_RECORDED, noise_prior_text
 from printpharm.services.records.record_view import BatchRecordView
 from printpharm.services.records.render import render_record
 from printpharm.services.run.calibration import CalibrationInForce
 from printpharm.services.run.db_recorder import DatabaseRecorder
 from printpharm.services.run.loop import run_batch
+from printpharm.services.run.noise_prior import calibration_prior
+from printpharm.services.run.planning import plan_batch
 from printpharm.services.run.prepare import prepare_run
 from printpharm.storage.repositories import unit_of_work
 from tests.services._lot_fixtures import INK
@@ -119,3 +122,32 @@ def test_the_calibration_line_names_the_mass_basis_of_an_ink_that_dries(
     assert view.calibration["mass_basis"] == "weighed printlet"
     assert words in _pdf_text(view, tmp_path)
     assert words in _csv_rows(view)["calibration"]
+
+
+def test_a_prior_raised_to_its_floor_says_so() -> None:
+    line = fit_calibration(VOLUMES, _discs(0.01), weighting="relative")
+    site = CalibrationInForce(line, "site", INK, 3, 1, "marlin-sse", status="locked")
+    prior = calibration_prior(site, INK, Decimal(2), balance_sd_mg=50.0, unit_mass_mg=200.0)
+    recipe = {"flow_noise_prior": prior.record(), "calibration": site.record(), "ink": {"id": INK}}
+    text = noise_prior_text(recipe)
+    assert text.startswith("noise prior 0.10 % unit RSD from the site calibration v3 (n = 10, ")
+    assert text.endswith("(raised to the floor of 0.10 %)"), text
+
+
+def test_a_site_fit_for_an_ink_that_dries_predicts_the_wet_unit_on_the_record(
+    catalog: Catalog,
+) -> None:
+    ink = catalog.ink(catalog.recipe("sildenafil-caplet").ink)
+    a, b = float(ink.calibration.a.value), float(ink.calibration.b.value)
+    masses = [(a * v + b) * (1.005 if i % 2 else 0.995) for i, v in enumerate(VOLUMES)]
+    line = fit_calibration(VOLUMES, masses, weighting="relative")
+    site = CalibrationInForce(line, "site", ink.id, 2, 1, "marlin-sse", status="locked")
+    cal = plan_batch(catalog, "sildenafil-caplet", Decimal(7), 1, calibration=site).prediction
+    assert cal is not None
+    record = cal.record()
+    assert "predicted unit mass as dispensed (wet, weighed in line) 280." in calibration_text(
+        record, dries=True
+    )
+    older = {k: v for k, v in record.items() if k != "mass_basis"}  # before mass_basis existed
+    assert "predicted unit mass as dispensed" in calibration_text(older, dries=True)
+    assert "; predicted unit mass 280." in calibration_text(record, dries=False)
