@@ -244,10 +244,12 @@ class Shooter:
         finally:
             self.ws.config = config
 
-    def start_batch(self, window: Any) -> None:
+    def start_batch(self, window: Any, plan_shot: str | None = None) -> None:
         """Next on the new-batch page, Print on the plan, the line cleared, Start."""
         window.new_batch.next_button.click()
         self.wait_for(lambda: window.plan.authorisation is not None or window.plan.error.text())
+        if plan_shot is not None:
+            self.shot(window, plan_shot)
         window.plan.print_button.click()
         self.clear_line(window)
         window.print_page.start_button.click()
@@ -284,7 +286,7 @@ class Shooter:
             page.drug.setCurrentIndex(page.drug.findData("sildenafil"))
             page.bands.setText("≤20:10; >20:20")
             page.units.setValue(2)
-            self.start_batch(window)
+            self.start_batch(window, "plan-drying-ink")  # its predicted mass: once dried
             self._acknowledge_pauses(window)
         page.rule.setCurrentIndex(page.rule.findData("per_m2"))
         page.drug.setCurrentIndex(page.drug.findData("cyclophosphamide"))

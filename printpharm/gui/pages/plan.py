@@ -272,7 +272,13 @@ class PlanPage(QWidget):
                 ()
                 if plan.prediction is None
                 else (
-                    (self.tr("Predicted unit mass:"), plan.prediction.text),
+                    (
+                        # an ink that dries: the text says whether wet or dried
+                        self.tr("Predicted mass:")
+                        if plan.prediction.dries
+                        else self.tr("Predicted unit mass:"),
+                        plan.prediction.text,
+                    ),
                     (self.tr("Calibration:"), plan.prediction.calibration.label),
                 )
             ),

@@ -32,6 +32,7 @@ from printpharm.gui.widgets.banner import PatientUseBanner
 from printpharm.gui.widgets.content_uniformity import CuPanel
 from printpharm.gui.widgets.feedback import FieldError, VerdictLabel
 from printpharm.gui.widgets.release import ReleasePanel
+from printpharm.services.records.flow_prior_text import noise_prior_text
 from printpharm.services.run.result import RELEASABLE_VERDICTS, BatchResult
 from printpharm.services.station.workstation import (
     PlannedBatch,
@@ -158,6 +159,7 @@ class QcPage(QWidget):
             )
         ]
         lines += [f"  {t.test}: {t.result} — {t.reason}" for t in result.qc.tests]
+        lines.append(self.tr("Flow control: {prior}").format(prior=noise_prior_text(result.recipe)))
         lines += _contents(result, batch)
         self.run_report.setText("\n".join(lines))
         recorded = result.batch_id if self._ws.session.user is not None else None

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from defusedcsv import csv
 
 from printpharm.core.calibration import weighting_text
+from printpharm.services.records.flow_prior_text import noise_prior_text
+from printpharm.services.run.calibration import predicted_mass_words
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 
 if TYPE_CHECKING:
@@ -53,9 +55,10 @@ def record_to_csv(view: BatchRecordView) -> str:
         ("ink_lot_label", view.lot.get("label")),
         ("ink_lot_status_at_printing", view.lot.get("status_at_printing")),
         ("ink_lot_assay", assay_text(view.lot.get("assay"))),
-        ("calibration", calibration_text(view.calibration)),
+        ("calibration", calibration_text(view.calibration, view.ink_dries)),
         ("calibration_version", view.calibration.get("version")),
         ("calibration_check", (view.calibration_check or {}).get("text")),
+        ("flow_noise_prior", noise_prior_text(recipe)),
         ("content_uniformity", None if view.cu is None else view.cu.text()),
         ("created_by", b.created_by), ("created_at", b.created_at.isoformat()),
         ("signing_statement", view.signing_statement),
@@ -139,8 +142,12 @@ def assay_text(assay: Any) -> str | None:
     return f"{assay.get('value')}{spread} {unit} ({kind}; {assay.get('method')}{who})"
 
 
-def calibration_text(cal: Any) -> str:
-    """The calibration a batch was planned with, in one line (older records: not recorded)."""
+def calibration_text(cal: Any, dries: bool = False) -> str:
+    """The calibration a batch was planned with, in one line (older records: not recorded).
+
+    ``dries``: the recorded ink's wet and dried masses differ; the predicted mass is
+    then named by the record's ``mass_basis`` (wet as dispensed, or dried printlet).
+    """
     if not isinstance(cal, dict) or not cal:
         return CALIBRATION_NOT_RECORDED
     b = Decimal(str(cal.get("b_mg")))
@@ -158,7 +165,10 @@ def calibration_text(cal: Any) -> str:
         # records from before weighting existed were fitted by ordinary least squares
         text += f"; fit: {weighting_text(str(cal.get('weighting') or 'unweighted'))}"
     if cal.get("predicted_mass_mg") is not None:
-        text += f"; predicted unit mass {Decimal(str(cal['predicted_mass_mg'])):.2f} mg"
+        basis = cal.get("mass_basis")
+        fitted = basis.startswith("as dispensed") if basis else cal.get("source") == "site"
+        words = predicted_mass_words(fitted, dries)
+        text += f"; {words} {Decimal(str(cal['predicted_mass_mg'])):.2f} mg"
         interval = cal.get("prediction_interval_mg")
         text += (
             " (no prediction interval)"

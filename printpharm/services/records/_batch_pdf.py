@@ -39,6 +39,7 @@ from printpharm.services.records._pdf_parts import (
     _table,
     _time,
 )
+from printpharm.services.records.flow_prior_text import noise_prior_text
 from printpharm.services.records.record_view import BatchRecordView
 from printpharm.services.run.pressure import pressure_text
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
@@ -119,11 +120,12 @@ def _recipe_devices(v: BatchRecordView) -> list[Any]:
                        f"±{tol.get('mean_mass_pct', '—')} %, flow correction "
                        f"{_span(tol.get('flow_correction_pct'))} %; alarm policy "
                        f"{r.get('alarm_policy', '—')}"),
+        ("Flow control", noise_prior_text(r)),
         ("Ink", f"{ink.get('id', '—')}: {ink.get('drug_load_mg_per_g', '—')} mg/g, "
                 f"density {ink.get('density_g_per_cm3', '—')} g/cm³"),
         ("Ink lot", _p(_lot_text(v), 8, True)),
         ("Lot assay", assay_text(v.lot.get("assay")) or "—"),
-        ("Calibration", calibration_text(v.calibration)),
+        ("Calibration", calibration_text(v.calibration, v.ink_dries)),
         ("Calibration check", (v.calibration_check or {}).get("text") or "—"),
         ("Printer", f"{printer.get('firmware', '—')} {printer.get('machine_type', '')} "
                     f"UUID {printer.get('uuid') or '—'} on {printer.get('port', '—')}"),

@@ -7,6 +7,7 @@ the renderings (:mod:`._batch_pdf`, :mod:`._batch_csv`, :mod:`.record_json`) onl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from printpharm.services.access.site_trust import HeadStamp
@@ -81,6 +82,15 @@ class BatchRecordView:
     def calibration(self) -> dict[str, Any]:
         """The calibration the batch was planned with (empty for older records)."""
         return dict((self.batch.details.get("recipe") or {}).get("calibration") or {})
+
+    @property
+    def ink_dries(self) -> bool:
+        """Whether the recorded ink's wet and dried drug loads differ (it loses mass drying)."""
+        ink = (self.batch.details.get("recipe") or {}).get("ink") or {}
+        dried, wet = ink.get("dried_drug_load_mg_per_g"), ink.get("drug_load_mg_per_g")
+        if dried is None or wet is None:
+            return False
+        return Decimal(str(dried)) != Decimal(str(wet))
 
     @property
     def calibration_check(self) -> dict[str, Any] | None:

@@ -38,6 +38,7 @@ __all__ = [
     "calibration_check",
     "density_check",
     "predict_unit",
+    "predicted_mass_words",
 ]
 
 #: How a plan names the ink file's default calibration.
@@ -130,14 +131,32 @@ class CalibrationInForce:
         }
 
 
+def predicted_mass_words(fitted: bool, dries: bool) -> str:
+    """What a predicted mass is the mass of: ``predicted unit mass``, named for an ink that dries.
+
+    For an ink whose wet and dried masses differ, a site calibration (weighed in
+    line) predicts the unit as dispensed, wet; the ink file's default predicts the
+    printlet once dried, which is not what the balance weighs in line.
+    """
+    if not dries:
+        return "predicted unit mass"
+    if fitted:
+        return "predicted unit mass as dispensed (wet, weighed in line)"
+    return "predicted printlet mass once dried"
+
+
 @dataclass(frozen=True)
 class MassPrediction:
-    """A planned unit's predicted mass (mg) from its volume (mm³), with its 95 % interval."""
+    """A planned unit's predicted mass (mg) from its volume (mm³), with its 95 % interval.
+
+    ``dries``: the ink's wet and dried masses differ (the text then names the basis).
+    """
 
     calibration: CalibrationInForce
     volume_mm3: float
     mass_mg: float
     interval_mg: tuple[float, float] | None
+    dries: bool = False
 
     @property
     def text(self) -> str:
@@ -147,7 +166,8 @@ class MassPrediction:
         else:
             low, high = self.interval_mg
             spread = f"95 % prediction interval {low:.2f}–{high:.2f} mg"
-        return f"predicted unit mass {self.mass_mg:.2f} mg ({spread})"
+        words = predicted_mass_words(self.calibration.fitted, self.dries)
+        return f"{words} {self.mass_mg:.2f} mg ({spread})"
 
     def record(self) -> dict[str, Any]:
         """The calibration and the prediction for the batch record."""
@@ -170,8 +190,12 @@ def predict_unit(
     target_mg: Decimal,
     tolerance_pct: Decimal,
     what: str = "this dose",
+    *,
+    dries: bool = False,
 ) -> MassPrediction:
     """The unit mass ``calibration`` predicts for ``volume_mm3``, checked against the tolerance.
+
+    ``dries``: the ink's wet and dried masses differ (see :func:`predicted_mass_words`).
 
     Raises
     ------
@@ -191,7 +215,7 @@ def predict_unit(
                 f"{what} is refused: {problem} ({calibration.label}); recalibrate with less "
                 "scatter, or choose a recipe whose tolerance this ink and printer can hold"
             )
-    return MassPrediction(calibration, volume_mm3, mass, interval)
+    return MassPrediction(calibration, volume_mm3, mass, interval, dries)
 
 
 def density_check(ink: Ink, dispensed_mg: float, volume_mm3: float) -> tuple[str, ...]:

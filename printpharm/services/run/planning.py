@@ -341,9 +341,10 @@ def plan_batch(
     _verify(volumes, volume, text, printer)
     _verify_primes(analysis, units, volume)
     basis = dispensed if prep.calibration.fitted else weighed
+    dries = ink.dried_drug_load is not None and ink.dried_drug_load.value != ink.drug_load.value
     prediction = predict_unit(
         prep.calibration, sum(volumes) / units, Decimal(repr(basis)),
-        recipe.tolerances.unit_mass.value, f"a {dose} mg dose of recipe {recipe.id}",
+        recipe.tolerances.unit_mass.value, f"a {dose} mg dose of recipe {recipe.id}", dries=dries,
     )  # fmt: skip
     reserve = correction_reserve(recipe.tolerances.flow_correction.max)
     ink_needed = analysis_requirement(analysis, units, printer, ink, reserve)
