@@ -3,7 +3,7 @@
 # No ``from __future__ import annotations`` here: pydantic would compile and evaluate each
 # field's annotation string when the class is created (a few ms of every plan's start).
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
@@ -19,9 +19,11 @@ from printpharm.catalog._quantity import (
     within,
 )
 from printpharm.core.dose_rules import check_amount_limit, check_in_range
-from printpharm.core.dosing import DoseResult
 from printpharm.core.forms import FORMS, STRATEGY_SOLVES, Strategy, TemplateName
 from printpharm.errors import DesignSpaceError
+
+if TYPE_CHECKING:  # a recipe is read and checked without the dose engine
+    from printpharm.core.dosing import DoseResult
 
 __all__ = [
     "CAPSULE_VOLUME_ML",
@@ -315,7 +317,7 @@ class Recipe(Versioned):
         self._check_strategy()
         return self
 
-    def check_amount(self, result: DoseResult) -> None:
+    def check_amount(self, result: "DoseResult") -> None:
         """Refuse a prescribed mg/kg or mg/m² above this recipe's plausible maximum.
 
         Raises
