@@ -11,8 +11,8 @@ The loader resolves ``inherits`` before validation and translates pydantic's
 errors into :class:`~printpharm.errors.CatalogError`.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: pydantic would compile and evaluate each
+# field's annotation string when the class is created (a few ms of every plan's start).
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -116,7 +116,7 @@ class ProcessParameters(StrictModel):
     prime_length: PrimeLength
 
     @model_validator(mode="after")
-    def _geometry_fits_nozzle(self) -> ProcessParameters:
+    def _geometry_fits_nozzle(self) -> "ProcessParameters":
         for name in ("layer_height", "first_layer_height"):
             height = getattr(self, name)
             for limit_name in ("nozzle_inner_diameter", "line_width"):
@@ -149,7 +149,7 @@ class Calibration(StrictModel):
     b: Annotated[Quantity, within("mg", "-100", "100")]
     volume_range: Annotated[Span, within("mm3", "0", "100000")]
 
-    def to_linear(self) -> LinearCalibration:
+    def to_linear(self) -> "LinearCalibration":
         """This default calibration as a :class:`~printpharm.core.calibration.LinearCalibration`."""
         from printpharm.core.calibration import LinearCalibration
 
@@ -196,7 +196,7 @@ class PressureLimits(StrictModel):
     min: Annotated[Quantity, within("kPa", "0", "5000")] | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> PressureLimits:
+    def _ordered(self) -> "PressureLimits":
         if self.min is not None and self.min.value >= self.max.value:
             raise PydanticCustomError(
                 RULE_ERROR,
@@ -218,7 +218,7 @@ class Versioned(StrictModel):
     example: bool = False
 
     @model_validator(mode="after")
-    def _cited_or_example(self) -> Versioned:
+    def _cited_or_example(self) -> "Versioned":
         if not self.abstract and not self.source and not self.example:
             raise PydanticCustomError(
                 RULE_ERROR,
@@ -263,7 +263,7 @@ class Ink(Versioned):
     pressure: PressureLimits | None = None
 
     @model_validator(mode="after")
-    def _kind_matches_container(self) -> Ink:
+    def _kind_matches_container(self) -> "Ink":
         if self.kind == "sse_paste" and (self.syringe is None or self.filament_diameter):
             raise PydanticCustomError(
                 RULE_ERROR, "an sse_paste ink needs [syringe] and no filament_diameter"
@@ -301,7 +301,7 @@ class InkReservoir(StrictModel):
     dead_volume: Annotated[Quantity, within("mL", "0", "50")]
 
     @model_validator(mode="after")
-    def _one_container(self) -> InkReservoir:
+    def _one_container(self) -> "InkReservoir":
         if (self.syringe is None) == (self.spool is None):
             raise PydanticCustomError(RULE_ERROR, "give exactly one of syringe and spool")
         return self
@@ -334,7 +334,7 @@ class PrinterDefinition(Versioned):
     process: ProcessLayer = Field(default_factory=ProcessLayer)
 
     @model_validator(mode="after")
-    def _e_axis_fits_kind(self) -> PrinterDefinition:
+    def _e_axis_fits_kind(self) -> "PrinterDefinition":
         wrong = {"sse_paste": "filament_mm", "fdm_filament": "plunger_mm"}[self.ink_kind]
         if self.e_axis == wrong:
             raise PydanticCustomError(

@@ -1,9 +1,9 @@
 """Models of a recipe file: form template and bounds, dose range, tolerances, QC (via schema)."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: pydantic would compile and evaluate each
+# field's annotation string when the class is created (a few ms of every plan's start).
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
@@ -19,9 +19,11 @@ from printpharm.catalog._quantity import (
     within,
 )
 from printpharm.core.dose_rules import check_amount_limit, check_in_range
-from printpharm.core.dosing import DoseResult
 from printpharm.core.forms import FORMS, STRATEGY_SOLVES, Strategy, TemplateName
 from printpharm.errors import DesignSpaceError
+
+if TYPE_CHECKING:  # a recipe is read and checked without the dose engine
+    from printpharm.core.dosing import DoseResult
 
 __all__ = [
     "CAPSULE_VOLUME_ML",
@@ -115,7 +117,7 @@ class FormSpec(StrictModel):
     bounds: FormBounds = Field(default_factory=FormBounds)
 
     @model_validator(mode="after")
-    def _dimensions_complete(self) -> FormSpec:
+    def _dimensions_complete(self) -> "FormSpec":
         wanted = TEMPLATE_DIMENSIONS[self.template]
         for name in FormBounds.model_fields:
             value: Quantity | None = getattr(self, name)
@@ -194,7 +196,7 @@ class DoseSpec(StrictModel):
     max_per_m2: Annotated[Quantity, within("mg/m2", "0.01", "10000", positive=True)] | None = None
 
     @model_validator(mode="after")
-    def _range_on_step(self) -> DoseSpec:
+    def _range_on_step(self) -> "DoseSpec":
         for end in (self.range.min, self.range.max):
             if end % self.step.value != 0:
                 raise _rule(
@@ -212,7 +214,7 @@ class CalibrationSeries(StrictModel):
     unit: Literal["mm3"]
 
     @model_validator(mode="after")
-    def _increasing(self) -> CalibrationSeries:
+    def _increasing(self) -> "CalibrationSeries":
         previous = Decimal(0)
         for v in self.values:
             if v <= previous:
@@ -233,7 +235,7 @@ class Tolerances(StrictModel):
     flow_correction: Annotated[Span, within("%", "-20", "20")]
 
     @model_validator(mode="after")
-    def _zero_inside(self) -> Tolerances:
+    def _zero_inside(self) -> "Tolerances":
         if 0 not in self.flow_correction:
             raise _rule("flow_correction {s} must contain 0 %", s=str(self.flow_correction))
         return self
@@ -246,7 +248,7 @@ class QcPolicy(StrictModel):
     units_count: Annotated[int, Strict(), Field(ge=1, le=200)]
 
     @model_validator(mode="after")
-    def _enough_units(self) -> QcPolicy:
+    def _enough_units(self) -> "QcPolicy":
         if len(set(self.tests)) != len(self.tests):
             raise _rule("tests lists a test twice")
         if "2.9.5" in self.tests and self.units_count < 20:
@@ -309,13 +311,13 @@ class Recipe(Versioned):
     control: ControlSettings = Field(default_factory=ControlSettings)
 
     @model_validator(mode="after")
-    def _consistent(self) -> Recipe:
+    def _consistent(self) -> "Recipe":
         if (self.dose is None) == (self.calibration_series is None):
             raise _rule("give exactly one of [dose] and [calibration_series]")
         self._check_strategy()
         return self
 
-    def check_amount(self, result: DoseResult) -> None:
+    def check_amount(self, result: "DoseResult") -> None:
         """Refuse a prescribed mg/kg or mg/m² above this recipe's plausible maximum.
 
         Raises

@@ -15,18 +15,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from printpharm.cli._common import add_json_flag, emit
-from printpharm.core.dose_report import dose_record, explain_dose
-from printpharm.core.dose_rules import BAND_FORMS, parse_band_table
-from printpharm.core.dosing import (
+from printpharm.core.bsa import (
     BSA_FORMULA_LABELS,
     BSA_FORMULAS,
-    DoseResult,
-    DoseRule,
     body_surface_area,
-    compute_dose,
     normalize_formula,
 )
-from printpharm.core.prescription import check_patient
+from printpharm.core.dose_rules import BAND_FORMS, parse_band_table
 from printpharm.core.units import (
     format_decimal,
     parse_integer,
@@ -38,6 +33,10 @@ from printpharm.errors import DoseInputError, InputError
 
 if TYPE_CHECKING:  # the catalog (pydantic) is imported only by commands that read recipes
     from printpharm.catalog.schema import Recipe
+    from printpharm.core.dosing import DoseResult
+
+# The dose engine (printpharm.core.dosing, .prescription, .dose_report) is imported by the
+# functions that compute or explain a dose: ``plan --dose-mg`` starts without it.
 
 __all__ = [
     "UnitDose",
@@ -150,6 +149,8 @@ def dose_from_args(args: argparse.Namespace) -> DoseResult:
     DoseInputError
         Any input the dose engine refuses (the message names the field).
     """
+    from printpharm.core.dosing import DoseRule, compute_dose
+
     rule = DoseRule.parse(args.rule)
     if args.band and rule is not DoseRule.WEIGHT_BAND:
         raise DoseInputError(f"--band applies only to --rule band, not {args.rule}")
@@ -192,6 +193,8 @@ class UnitDose:
         """How the dose was reached, for the human output."""
         if self.result is None:
             return (f"dose per unit: {format_decimal(self.dose_mg)} mg (given with --dose-mg)",)
+        from printpharm.core.dose_report import explain_dose
+
         return (f"dose per unit: {format_decimal(self.dose_mg)} mg", *explain_dose(self.result))
 
 
@@ -213,6 +216,8 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
         raise InputError("give the dose either with --dose-mg or with the --rule options")
     if args.dose_mg is not None:
         return UnitDose(to_decimal(args.dose_mg, "dose_mg"), None, {})
+    from printpharm.core.dose_report import dose_record
+
     if args.step_mg is None and recipe is not None and recipe.dose is not None:
         args.step_mg = recipe.dose.step.value
     result = dose_from_args(args)
@@ -229,6 +234,8 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
 
 
 def _run_bsa(args: argparse.Namespace) -> int:
+    from printpharm.core.prescription import check_patient
+
     formula = normalize_formula(args.formula)
     bsa = body_surface_area(args.height_cm, args.weight_kg, formula)
     h, w, flags, warnings = check_patient(args.height_cm, args.weight_kg)
@@ -249,6 +256,8 @@ def _run_bsa(args: argparse.Namespace) -> int:
 
 
 def _run_dose(args: argparse.Namespace) -> int:
+    from printpharm.core.dose_report import dose_record, explain_dose
+
     result = dose_from_args(args)
     record = dose_record(result)
     lines = [f"Dose {format_decimal(quantize_significant(result.final_dose_mg, 4))} mg"]

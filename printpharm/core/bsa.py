@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal, localcontext
+from typing import TYPE_CHECKING
 
-from printpharm.core.prescription import DEFAULT_LIMITS, DoseLimits, check_patient
 from printpharm.core.units import DECIMAL_PRECISION, DecimalLike
 from printpharm.errors import DoseInputError
+
+if TYPE_CHECKING:  # the formula names are read by every dose option's help (plan's too)
+    from printpharm.core.prescription import DoseLimits
 
 __all__ = [
     "BSA_FORMULAS",
@@ -82,7 +85,7 @@ def body_surface_area(
     weight_kg: DecimalLike,
     formula: str = "mosteller",
     *,
-    limits: DoseLimits = DEFAULT_LIMITS,
+    limits: DoseLimits | None = None,
 ) -> Decimal:
     """Body surface area in m², unrounded (34 significant digits).
 
@@ -95,7 +98,7 @@ def body_surface_area(
     formula
         One of :data:`BSA_FORMULAS`.
     limits
-        Hard input limits (defaults: height 30–250 cm, weight 0.3–300 kg).
+        Hard input limits (``None``: the defaults, height 30–250 cm, weight 0.3–300 kg).
 
     Raises
     ------
@@ -108,7 +111,9 @@ def body_surface_area(
         raise DoseInputError(
             f"height_cm is required by the {BSA_FORMULA_LABELS[name]} formula", field="height_cm"
         )
-    h, w, _, _ = check_patient(height_cm, weight_kg, limits)
+    from printpharm.core.prescription import DEFAULT_LIMITS, check_patient
+
+    h, w, _, _ = check_patient(height_cm, weight_kg, DEFAULT_LIMITS if limits is None else limits)
     assert w is not None  # weight_kg is not optional
     with localcontext() as ctx:
         ctx.prec = DECIMAL_PRECISION

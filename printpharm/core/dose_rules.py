@@ -23,9 +23,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from decimal import Decimal, localcontext
+from typing import TYPE_CHECKING
 
-from printpharm.core.dosing import DoseResult
-from printpharm.core.prescription import DoseRule, WeightBand
 from printpharm.core.units import (
     DECIMAL_PRECISION,
     format_decimal,
@@ -36,6 +35,10 @@ from printpharm.core.units import (
     within_tolerance,
 )
 from printpharm.errors import DesignSpaceError, DoseInputError
+
+if TYPE_CHECKING:  # a plan checks its dose's range without importing the dose engine
+    from printpharm.core.dosing import DoseResult
+    from printpharm.core.prescription import WeightBand
 
 __all__ = [
     "BAND_FORMS",
@@ -89,6 +92,8 @@ def parse_band(text: str) -> WeightBand:
         range; an edge or dose that is not a number. The message lists the
         accepted forms.
     """
+    from printpharm.core.prescription import WeightBand
+
     match = _BAND.fullmatch(text.strip())
     if match is None or not match.group("edge") or not match.group("dose"):
         raise _band_error(text, "is not EDGE_KG:DOSE_MG")
@@ -241,6 +246,8 @@ def check_amount_limit(
         The rule is mg/kg or mg/m² and the amount is above the recipe's maximum;
         the message says which and suggests the likely slip.
     """
+    from printpharm.core.prescription import DoseRule  # imported with any DoseResult
+
     limit = {DoseRule.PER_KG: max_mg_per_kg, DoseRule.PER_M2: max_mg_per_m2}.get(result.rule)
     if limit is None or result.amount <= limit:
         return

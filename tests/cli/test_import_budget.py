@@ -79,12 +79,19 @@ def test_light_command_does_not_import_heavy_libraries(name: str, tmp_path: Path
 
 
 #: Not imported by ``plan`` either: a cache folder's (``platformdirs``: plan keeps nothing
-#: between processes, tests/cli/test_plan_keeps_no_cache.py) and the parser of a plate's
-#: G-code into units (a run's, not a plan's).
-PLAN_ABSENT = ("platformdirs", "printpharm.services.run.program")
+#: between processes, tests/cli/test_plan_keeps_no_cache.py), the parser of a plate's
+#: G-code into units (a run's, not a plan's) and, for a dose given with ``--dose-mg``, the
+#: dose engine (BSA, rules, bands, the dose report: ~5 ms of a plan's start).
+PLAN_ABSENT = (
+    "platformdirs",
+    "printpharm.services.run.program",
+    "printpharm.core.dosing",
+    "printpharm.core.prescription",
+    "printpharm.core.dose_report",
+)
 
 
-def test_plan_imports_no_cache_folder_and_no_plate_parser(tmp_path: Path) -> None:
+def test_plan_imports_no_cache_folder_plate_parser_or_dose_engine(tmp_path: Path) -> None:
     argv = [*COMMANDS["plan"][0], "--out", str(tmp_path / "plate.gcode")]
     code, modules, stdout = _modules(argv, tmp_path)
     assert code == 0, stdout

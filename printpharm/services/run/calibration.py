@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from printpharm.catalog.schema import Ink
 from printpharm.core.calibration import LinearCalibration
 from printpharm.core.calibration_checks import DriftCheck, drift_check, exact, interval_problem
-from printpharm.core.dosing import ink_volume_mm3
+from printpharm.core.units import ink_volume_mm3
 from printpharm.errors import PreflightError
 
 if TYPE_CHECKING:  # a plan imports this module and needs no run records

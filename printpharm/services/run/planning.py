@@ -23,8 +23,8 @@ from typing import Any
 
 from printpharm.catalog import Catalog, ResolvedSettings
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
-from printpharm.core.dosing import ink_mass_mg
 from printpharm.core.text import shown
+from printpharm.core.units import ink_mass_mg
 from printpharm.errors import DesignSpaceError, InputError, SizingError, SlicingError
 from printpharm.geometry.plate import layout_plate
 from printpharm.geometry.sizing import FormSpec
