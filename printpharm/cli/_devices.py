@@ -125,16 +125,17 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         link=args.sim_kind == "printer" and args.link,
     )
     try:
-        text = "\n".join(f"{name}: {path}" for name, path in served.paths.items())
-        emit(args, served.paths, text + "\nserving until Ctrl-C or SIGTERM")
-        sys.stdout.flush()
         stop = threading.Event()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             stop.set()
 
+        # before "serving" is announced: whoever read it may send SIGTERM at once
         previous = signal.signal(signal.SIGTERM, on_signal)
         try:
+            text = "\n".join(f"{name}: {path}" for name, path in served.paths.items())
+            emit(args, served.paths, text + "\nserving until Ctrl-C or SIGTERM")
+            sys.stdout.flush()
             why = served.wait(stop)
             if why:
                 print(why, file=sys.stderr)

@@ -128,6 +128,15 @@ def test_sim_printer_serves_a_pty_until_sigterm(cli: Cli, tmp_path: Path) -> Non
         assert stop_sim(proc) == 0
 
 
+@pytest.mark.parametrize("kind", ["printer", "balance"])
+def test_a_sigterm_as_soon_as_serving_is_announced_stops_the_simulator_cleanly(kind: str) -> None:
+    # The SIGTERM handler is in place before "serving" is printed (it was installed after:
+    # a supervisor that stopped the simulator at once, or under load, killed it with -15).
+    proc, paths = start_sim(kind, "--fast")
+    assert paths[kind].startswith("/dev/")
+    assert stop_sim(proc) == 0
+
+
 def test_sim_printer_link_serves_the_plate_balance_too() -> None:
     proc, paths = start_sim(
         "printer", "--link", "--fast", "--option", "balance_sd_mg=0.05", "--option", "bias=0.03"
