@@ -35,6 +35,7 @@ from printpharm.services.access.signatures import Meaning, manifestation
 from printpharm.services.control.library import LIBRARY_KINDS, LibraryService
 from printpharm.services.records.batches import BatchRecordsService, recover_batches
 from printpharm.services.records.export import EXPORT_FORMATS, BatchExportService
+from printpharm.services.records.flow_prior_text import noise_prior_text
 from printpharm.services.station.records_app import open_records
 
 __all__ = ["register"]
@@ -148,6 +149,7 @@ def _batches_show(args: argparse.Namespace) -> int:
         f"units: {len(b.units)} of {b.units_count} recorded, {fails} not passing; "
         f"{len(view.alarm_register)} alarm(s), {len(view.unacknowledged_alarms)} not "
         f"acknowledged; {len(view.corrections)} flow correction(s)",
+        f"flow control: {noise_prior_text(recipe)}",
         *(f"NOT ACKNOWLEDGED: {a.describe()}" for a in view.unacknowledged_alarms),
         f"QC: {str(qc.get('verdict', 'not evaluated')).upper()} — {qc.get('reason', '')}",
         *(f"signature: {s.text} — {'valid' if s.valid else 'INVALID: ' + str(s.problem)}"

@@ -55,6 +55,7 @@ from printpharm.services.control.print_authority import (
 )
 from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.records.content_uniformity import cu_requirement_of
+from printpharm.services.records.flow_prior_text import noise_prior_text
 from printpharm.services.run.devices import (
     connected_devices,
     run_simulator_urls,
@@ -301,6 +302,7 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
         f"units: {len(weighed)} of {result.units_planned} weighed, {failed} out of tolerance; "
         f"{len(result.corrections)} flow correction(s); {len(result.alarms) - warnings} "
         f"alarm(s); {warnings} drift warning(s)",
+        f"flow control: {noise_prior_text(result.recipe)}",
         f"QC: {result.qc.verdict.upper()} — {result.qc.reason}",
     ]
     lines += [f"  {t.test:<20} {t.result:<15} {t.reason}" for t in result.qc.tests]

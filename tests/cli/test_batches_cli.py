@@ -81,6 +81,8 @@ def test_batches_list_show_review_release_export(cli: Cli, tmp_path: Path) -> No
     code, out, err = cli.as_user("sup1", "batches", "show", batch_id)
     assert code == 0, err
     assert f"batch {batch_id}: COMPLETED" in out and "units: 20 of 20 recorded" in out
+    # the flow controller's noise prior, as the record keeps it (no site calibration here)
+    assert "flow control: noise prior 2.00 % unit RSD declared by the ink file " in out
     assert "QC: PENDING_CONTENT_UNIFORMITY — not a pass: " in out
     assert "2.9.5 shows the uniformity of mass, not of content" in out
     assert "Not signed yet." in out

@@ -44,3 +44,15 @@ def test_plan_names_the_wet_and_the_dried_mass_of_an_ink_that_dries(tmp_path: Pa
         "ink per unit: 280.000 mg dispensed and weighed wet in line, 233.333 mg once dried, "
         "deposit 246.667 mm³" in run.stdout
     )
+
+
+def test_run_says_which_noise_prior_the_flow_controller_started_from(tmp_path: Path) -> None:
+    argv = ["run", "--simulate", "--recipe", "cpm-chewable-disc", "--dose-mg", "10",
+            "--units", "2", "--out-dir", str(tmp_path / "out")]  # fmt: skip
+    run = subprocess.run([sys.executable, "-m", "printpharm", *argv],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert (
+        "flow control: noise prior 2.00 % unit RSD declared by the ink file "
+        "cyclophosphamide-sse-chewable (weight 4; no calibration fitted on site in force)"
+        in run.stdout
+    ), run.stdout
