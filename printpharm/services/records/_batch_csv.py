@@ -19,7 +19,7 @@ from defusedcsv import csv
 
 from printpharm.core.calibration import weighting_text
 from printpharm.services.records.flow_prior_text import noise_prior_text
-from printpharm.services.run.calibration import predicted_mass_words
+from printpharm.services.run.calibration import MASS_BASIS_DISPENSED, predicted_mass_words
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def calibration_text(cal: Any, dries: bool = False) -> str:
         text += f"; fit: {weighting_text(str(cal.get('weighting') or 'unweighted'))}"
     if cal.get("predicted_mass_mg") is not None:
         basis = cal.get("mass_basis")
-        fitted = basis.startswith("as dispensed") if basis else cal.get("source") == "site"
+        fitted = basis == MASS_BASIS_DISPENSED if basis else cal.get("source") == "site"
         words = predicted_mass_words(fitted, dries)
         text += f"; {words} {Decimal(str(cal['predicted_mass_mg'])):.2f} mg"
         interval = cal.get("prediction_interval_mg")

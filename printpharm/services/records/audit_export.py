@@ -12,8 +12,8 @@ its ``|`` as ``\\|`` (defusedcsv); to recompute a hash from such a cell, take
 that back off. The JSON export holds every value exactly as stored.
 
 Filters: batch, record type, record ID, user, and a date range (UTC days, both
-inclusive). The export itself is written to the
-audit trail with its filters, the number of events and the file's SHA-256.
+inclusive). The export itself is written to the audit trail with its filters,
+the number of events and the file's SHA-256.
 
 Every export names the site key: the JSON document and the PDF carry the
 fingerprint (and public key) of the site key in force and the chain head the

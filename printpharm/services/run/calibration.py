@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # a plan imports this module and needs no run records
     from printpharm.services.run.result import UnitRecord
 
 __all__ = [
+    "MASS_BASIS_DISPENSED",
+    "MASS_BASIS_PRINTLET",
     "INK_FILE_LABEL",
     "CalibrationInForce",
     "MassPrediction",
@@ -40,6 +42,11 @@ __all__ = [
     "predict_unit",
     "predicted_mass_words",
 ]
+
+#: The record's ``mass_basis`` of a calibration fitted on site (units weighed in line, wet).
+MASS_BASIS_DISPENSED = "as dispensed (weighed in line)"
+#: The record's ``mass_basis`` of the ink file's calibration (the weighed printlet).
+MASS_BASIS_PRINTLET = "weighed printlet"
 
 #: How a plan names the ink file's default calibration.
 INK_FILE_LABEL = "ink file, not fitted on site"
@@ -127,7 +134,7 @@ class CalibrationInForce:
             "v_min_mm3": exact(line.v_min_mm3),
             "v_max_mm3": exact(line.v_max_mm3),
             **{k: None if v is None else exact(v) for k, v in optional.items()},
-            "mass_basis": "as dispensed (weighed in line)" if self.fitted else "weighed printlet",
+            "mass_basis": MASS_BASIS_DISPENSED if self.fitted else MASS_BASIS_PRINTLET,
         }
 
 

@@ -16,8 +16,9 @@ RSD (:mod:`.noise_prior`) — and is updated from the batch's successive differe
 calibration's degrees of freedom, capped, or 4). A successive difference holds the
 balance's read noise of both units as well, so that share is taken out of the sum
 of squares before it updates σ (left in, the balance would count twice in ``r²``:
-negligible for a 200 mg unit on a 5-place balance, a quarter of ``r²`` for a 5 mg
-mini-tablet weighed to 0.05 mg at 1 % scatter).
+negligible for a 200 mg unit on a 5-place balance, but for a 5 mg mini-tablet that
+scatters 1 % and is weighed to 0.05 mg, ``r²`` would settle at 3·10⁻⁴ instead of
+the 2·10⁻⁴ the deposit and the balance make together).
 The offset to correct is predicted by a Kalman filter on a level and a drift
 rate (the *tracker*): a wide prior level ``N(0, wide_offset_sd²)`` (whether
 there is an offset is decided below; a tight prior would read a constant
