@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from printpharm.gui.main_window import MainWindow
+from printpharm.services.station.batch import PlannedBatch
 from tests.gui.conftest import SUPERVISOR, clear_line
 
 pytestmark = pytest.mark.gui
@@ -31,11 +33,8 @@ def _sildenafil(window: MainWindow) -> None:
     page.units.setValue(2)
 
 
-def test_a_drying_ink_is_judged_on_the_qc_page_as_the_run_judged_it(
-    qtbot,
-    logged_in_window: OpenAs,  # type: ignore[no-untyped-def]
-) -> None:
-    window = logged_in_window(SUPERVISOR)
+def planned_sildenafil(qtbot: Any, window: MainWindow) -> PlannedBatch:
+    """The sildenafil batch of :func:`_sildenafil`, planned on the plan page."""
     _sildenafil(window)
     window.new_batch.next_button.click()
     qtbot.waitUntil(
@@ -43,7 +42,15 @@ def test_a_drying_ink_is_judged_on_the_qc_page_as_the_run_judged_it(
     )
     batch = window.plan.batch
     assert batch is not None, window.plan.error.text()
-    plan = batch.plan
+    return batch
+
+
+def test_a_drying_ink_is_judged_on_the_qc_page_as_the_run_judged_it(
+    qtbot,
+    logged_in_window: OpenAs,  # type: ignore[no-untyped-def]
+) -> None:
+    window = logged_in_window(SUPERVISOR)
+    plan = planned_sildenafil(qtbot, window).plan
     assert plan.ink_mass_mg == pytest.approx(280.0) and plan.target_mass_mg == pytest.approx(
         233.3333, abs=1e-3
     )

@@ -14,7 +14,7 @@ import pytest
 
 from printpharm.gui.main_window import MainWindow
 from tests.gui.conftest import SUPERVISOR, clear_line
-from tests.gui.test_drying_ink_targets import _sildenafil
+from tests.gui.test_drying_ink_targets import planned_sildenafil
 from tests.gui.test_entry_check import _rows
 
 pytestmark = pytest.mark.gui
@@ -27,11 +27,8 @@ def test_plan_and_qc_pages_say_what_the_record_says(
     logged_in_window: OpenAs,  # type: ignore[no-untyped-def]
 ) -> None:
     window = logged_in_window(SUPERVISOR)
-    _sildenafil(window)
-    window.new_batch.next_button.click()
+    planned_sildenafil(qtbot, window)
     plan = window.plan
-    qtbot.waitUntil(lambda: plan.batch is not None or plan.error.text() != "", timeout=20_000)
-    assert plan.batch is not None, plan.error.text()
     rows = _rows(plan)
     (predicted,) = rows["Predicted mass:"]
     assert predicted.startswith("predicted printlet mass once dried 233.33 mg"), predicted
