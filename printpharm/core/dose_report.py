@@ -15,8 +15,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from printpharm.core.bsa import BSA_FORMULA_LABELS
 from printpharm.core.dose_rules import format_deviation, rounding_refusal
-from printpharm.core.dosing import BSA_FORMULA_LABELS, DoseResult
+from printpharm.core.dosing import DoseResult
 from printpharm.core.prescription import DoseRule
 from printpharm.core.units import format_decimal, quantize_half_up, quantize_significant
 

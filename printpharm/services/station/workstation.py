@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 
 from printpharm.catalog import Catalog, load_catalog
+from printpharm.core.bsa import BSA_FORMULA_LABELS, BSA_FORMULAS
 from printpharm.core.dose_report import flag_lines
-from printpharm.core.dosing import BSA_FORMULA_LABELS, BSA_FORMULAS
 from printpharm.errors import (
     CatalogError,
     InputError,
