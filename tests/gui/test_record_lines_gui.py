@@ -3,7 +3,8 @@
 Before, the plan page showed "Predicted unit mass: predicted unit mass 233.33 mg" for
 the sildenafil paste (25 mg/g wet, 30 mg/g dried), the dried printlet's mass, while
 each unit is weighed wet in line at 280 mg; and the QC page, where a pharmacist
-signs the release, never said which noise prior the flow controller started from.
+signs the release, never said which noise prior the flow controller started from (nor
+did the print page while the run went on).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def test_plan_and_qc_pages_say_what_the_record_says(
     page.start_button.click()
     qtbot.waitUntil(lambda: page.result is not None, timeout=90_000)
     assert page.result.status == "completed", page.result.reason
+    recorded = page.result.recipe["flow_noise_prior"]["text"]
+    assert recorded.startswith("noise prior "), recorded
+    assert page.flow_prior.isVisible() and page.flow_prior.text() == f"Flow control: {recorded}."
     page.qc_button.click()
     report = window.qc.run_report.text()
     ink = page.result.recipe["ink"]["id"]

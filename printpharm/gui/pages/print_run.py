@@ -117,7 +117,12 @@ class PrintPage(QWidget):
         self._progress_timer.timeout.connect(self._show_progress)
         self.state = QLabel()
         self.state.setObjectName("runState")
-        for widget in (self.overall, self.unit_progress, self.state):
+        # Which unit-to-unit noise the flow controller starts from, as the record keeps it.
+        self.flow_prior = QLabel()
+        self.flow_prior.setObjectName("flowPrior")
+        self.flow_prior.setWordWrap(True)
+        self.flow_prior.hide()
+        for widget in (self.overall, self.unit_progress, self.state, self.flow_prior):
             layout.addWidget(widget)
         self.pause = PausePanel(workstation.session)
         self.pause.answered.connect(self._answer)
@@ -244,6 +249,7 @@ class PrintPage(QWidget):
         self.alarm.show_reason(None)
         self.verdict.set_verdict(None, self.tr("not started"))
         self.state.setText("")
+        self.flow_prior.hide()
         self.qc_button.setEnabled(False)
         if authorisation is not None and not authorisation.allowed:
             self.alarm.show_reason(authorisation.refusal)
@@ -305,6 +311,11 @@ class PrintPage(QWidget):
     def _on_event(self, event: object) -> None:
         if isinstance(event, RunStarted):
             self.state.setText(self.tr("Batch started."))
+            if event.noise_prior:
+                self.flow_prior.setText(
+                    self.tr("Flow control: {prior}.").format(prior=event.noise_prior)
+                )
+                self.flow_prior.show()
             self.devices_changed.emit(self.tr("connected, printing"), self.tr("connected"))
         elif isinstance(event, Heating):
             self.temperature_chart.add_heating(event, time.monotonic())
