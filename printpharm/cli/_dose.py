@@ -105,7 +105,10 @@ def add_dose_arguments(parser: argparse.ArgumentParser, *, dose_mg_option: bool 
     )
     group.add_argument("--step-mg", metavar="MG", help="round half-up to a multiple of this step")
     group.add_argument(
-        "--tolerance-pct", default="10", metavar="P", help="rounding tolerance in %% (default 10)"
+        "--tolerance-pct",
+        default="10",
+        metavar="P",
+        help="rounding tolerance in %% (default 10; plan and run may only narrow it)",
     )
     split = group.add_mutually_exclusive_group()
     split.add_argument(
@@ -221,6 +224,7 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
     if args.step_mg is None and recipe is not None and recipe.dose is not None:
         args.step_mg = recipe.dose.step.value
     result = dose_from_args(args)
+    _refuse_wider_tolerance(result)
     if recipe is not None:
         recipe.check_amount(result)
     doses = set(result.unit_doses_mg)
@@ -231,6 +235,28 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
             "make one batch per dose"
         )
     return UnitDose(doses.pop(), result, dose_record(result))
+
+
+def _refuse_wider_tolerance(result: DoseResult) -> None:
+    """A batch's dose is rounded within ±10 % (the desktop's tolerance too); ``--tolerance-pct``
+    may narrow it, never widen it: a dose rounded further needs a pharmacist's signed override.
+
+    Raises
+    ------
+    DoseInputError
+        The tolerance given is wider than the default.
+    """
+    from printpharm.core.dosing import DEFAULT_TOLERANCE_PCT
+
+    if result.tolerance_pct > DEFAULT_TOLERANCE_PCT:
+        limit = format_decimal(DEFAULT_TOLERANCE_PCT)
+        raise DoseInputError(
+            f"--tolerance-pct {format_decimal(result.tolerance_pct)} is wider than the ±{limit} % "
+            "rounding tolerance a batch is printed within; a dose that rounding moves further "
+            "is printed only under a pharmacist's signed override (--override-by): narrow the "
+            "tolerance or leave it out",
+            field="tolerance_pct",
+        )
 
 
 def _run_bsa(args: argparse.Namespace) -> int:

@@ -1,0 +1,43 @@
+"""A pharmacist's review of the dose path on the command line (rvdose).
+
+Each test is a defect found by entering a prescription the way a technician could.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from printpharm.cli import main
+
+HC = ["--recipe", "hydrocortisone-fdm-tablet", "--rule", "per-kg", "--weight-kg", "10"]
+
+
+@pytest.mark.parametrize("command", ["plan", "run"])
+def test_a_wider_tolerance_does_not_let_a_rounded_dose_past_the_pharmacist(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    """0.075 mg/kg × 10 kg = 0.75 mg rounds to 1 mg on the 0.5 mg step (+33 %): refused
+    unless a pharmacist signs. ``--tolerance-pct 100`` printed it with no signature."""
+    out = tmp_path / "b.gcode"
+    extra = ["--out", str(out)] if command == "plan" else ["--out-dir", str(tmp_path / "run")]
+    argv = [command, *HC, "--amount", "0.075", "--units", "2", "--tolerance-pct", "100"]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert "--tolerance-pct 100" in err and "±10 %" in err and "--override-by" in err
+    assert err.count("\n") == 1
+    assert not out.exists() and not (tmp_path / "run").exists()
+
+
+def test_a_narrower_tolerance_is_still_the_prescriber_s_choice(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """5 % (curative intent, HOPA) narrows the gate: 18.5405 → 18.5 mg (-0.22 %) plans."""
+    argv = ["plan", "--recipe", "cpm-chewable-disc", "--rule", "per-m2", "--amount", "25",
+            "--height-cm", "110", "--weight-kg", "18", "--tolerance-pct", "5",
+            "--out", str(tmp_path / "b.gcode"), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    record = json.loads(capsys.readouterr().out)["dose_calculation"]
+    assert record["rounding_tolerance_pct"] == 5 and record["final_dose_mg"] == 18.5
