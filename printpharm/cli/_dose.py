@@ -218,6 +218,7 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
     if (args.dose_mg is None) == (args.rule is None):
         raise InputError("give the dose either with --dose-mg or with the --rule options")
     if args.dose_mg is not None:
+        _refuse_rule_options(args)
         return UnitDose(to_decimal(args.dose_mg, "dose_mg"), None, {})
     from printpharm.core.dose_report import dose_record
 
@@ -235,6 +236,34 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
             "make one batch per dose"
         )
     return UnitDose(doses.pop(), result, dose_record(result))
+
+
+#: The options only a --rule reads, as (option, attribute, value when not given).
+_RULE_OPTIONS = (
+    ("--amount", "amount", None), ("--height-cm", "height_cm", None),
+    ("--weight-kg", "weight_kg", None), ("--formula", "formula", None),
+    ("--bsa-round-dp", "bsa_round_dp", None), ("--cap-mg", "cap_mg", None),
+    ("--step-mg", "step_mg", None), ("--tolerance-pct", "tolerance_pct", "10"),
+    ("--doses-per-day", "doses_per_day", None), ("--split", "split", None),
+    ("--band", "band", []),
+)  # fmt: skip
+
+
+def _refuse_rule_options(args: argparse.Namespace) -> None:
+    """``--dose-mg`` is the unit dose as given: a cap, step, weight... beside it would be ignored.
+
+    Raises
+    ------
+    InputError
+        A rule option was given with ``--dose-mg`` (``--dose-mg 15 --cap-mg 10`` printed 15 mg).
+    """
+    given = [name for name, attr, unset in _RULE_OPTIONS if getattr(args, attr) != unset]
+    if given:
+        raise InputError(
+            f"{', '.join(given)} applies only to --rule: --dose-mg {args.dose_mg} is the dose "
+            "per unit as given, so it would be ignored; give the dose with --rule and its "
+            "options, or --dose-mg alone"
+        )
 
 
 def _refuse_wider_tolerance(result: DoseResult) -> None:

@@ -41,3 +41,34 @@ def test_a_narrower_tolerance_is_still_the_prescriber_s_choice(
     assert main(argv) == 0
     record = json.loads(capsys.readouterr().out)["dose_calculation"]
     assert record["rounding_tolerance_pct"] == 5 and record["final_dose_mg"] == 18.5
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--cap-mg", "10"), ("--step-mg", "1"), ("--amount", "5"), ("--weight-kg", "18"),
+     ("--band", "<=20:10"), ("--doses-per-day", "2"), ("--tolerance-pct", "5")],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["plan", "run"])
+def test_dose_mg_refuses_the_rule_options_it_would_ignore(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str, option: str, value: str
+) -> None:
+    """``--dose-mg 15 --cap-mg 10`` planned and printed 15 mg: the cap (and every other rule
+    option beside --dose-mg) was silently dropped."""
+    out = tmp_path / "b.gcode"
+    extra = ["--out", str(out)] if command == "plan" else ["--out-dir", str(tmp_path / "run")]
+    argv = [
+        command,
+        "--recipe",
+        "cpm-chewable-disc",
+        "--dose-mg",
+        "15",
+        "--units",
+        "2",
+        option,
+        value,
+    ]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert f"{option} applies only to --rule" in err and "--dose-mg" in err
+    assert err.count("\n") == 1
+    assert not out.exists() and not (tmp_path / "run").exists()
