@@ -310,12 +310,22 @@ def _run_bsa(args: argparse.Namespace) -> int:
     return 0
 
 
+def _headline(result: DoseResult) -> str:
+    """``Dose 18.5 mg``; a split dose says per day and what each administration (unit) holds."""
+    dose = f"Dose {format_decimal(quantize_significant(result.final_dose_mg, 4))} mg"
+    if result.split is None:
+        return dose
+    parts = " + ".join(format_decimal(d) for d in result.split.doses_mg)
+    delivered = format_decimal(result.split.delivered_daily_mg)
+    return f"{dose}/day (rounded daily dose), given as {parts} mg = {delivered} mg/day delivered"
+
+
 def _run_dose(args: argparse.Namespace) -> int:
     from printpharm.core.dose_report import dose_record, explain_dose
 
     result = dose_from_args(args)
     record = dose_record(result)
-    lines = [f"Dose {format_decimal(quantize_significant(result.final_dose_mg, 4))} mg"]
+    lines = [_headline(result)]
     lines += explain_dose(result)
     refusal = record["rounding_refusal"]
     if refusal is not None:

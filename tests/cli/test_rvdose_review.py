@@ -72,3 +72,19 @@ def test_dose_mg_refuses_the_rule_options_it_would_ignore(
     assert f"{option} applies only to --rule" in err and "--dose-mg" in err
     assert err.count("\n") == 1
     assert not out.exists() and not (tmp_path / "run").exists()
+
+
+def test_a_split_dose_s_headline_says_per_day_and_what_each_unit_holds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Vector hc_10mgm2_day_infant_65_7_haycock: 3.615 mg/day → 3.5 mg/day, given as
+    3 × 1.25 mg. The headline read 'Dose 3.5 mg' — the figure a reader copies as the dose
+    of a unit, which holds 1.25 mg (and the child gets 3.75 mg a day)."""
+    argv = ["dose", "--rule", "per-m2", "--amount", "10", "--height-cm", "65", "--weight-kg",
+            "7", "--formula", "haycock", "--step-mg", "0.25", "--doses-per-day", "3"]  # fmt: skip
+    assert main(argv) == 0
+    headline = capsys.readouterr().out.splitlines()[0]
+    assert headline == (
+        "Dose 3.5 mg/day (rounded daily dose), given as 1.25 + 1.25 + 1.25 mg "
+        "= 3.75 mg/day delivered"
+    )
