@@ -108,7 +108,8 @@ def add_dose_arguments(parser: argparse.ArgumentParser, *, dose_mg_option: bool 
         "--tolerance-pct",
         default="10",
         metavar="P",
-        help="rounding tolerance in %% (default 10; plan and run may only narrow it)",
+        help="rounding tolerance in %% (default 10; a wider one still refuses to print a dose "
+        "rounded by more than 10 %% without a pharmacist's override)",
     )
     split = group.add_mutually_exclusive_group()
     split.add_argument(
@@ -225,7 +226,6 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
     if args.step_mg is None and recipe is not None and recipe.dose is not None:
         args.step_mg = recipe.dose.step.value
     result = dose_from_args(args)
-    _refuse_wider_tolerance(result)
     if recipe is not None:
         recipe.check_amount(result)
     doses = set(result.unit_doses_mg)
@@ -263,28 +263,6 @@ def _refuse_rule_options(args: argparse.Namespace) -> None:
             f"{', '.join(given)} applies only to --rule: --dose-mg {args.dose_mg} is the dose "
             "per unit as given, so it would be ignored; give the dose with --rule and its "
             "options, or --dose-mg alone"
-        )
-
-
-def _refuse_wider_tolerance(result: DoseResult) -> None:
-    """A batch's dose is rounded within ±10 % (the desktop's tolerance too); ``--tolerance-pct``
-    may narrow it, never widen it: a dose rounded further needs a pharmacist's signed override.
-
-    Raises
-    ------
-    DoseInputError
-        The tolerance given is wider than the default.
-    """
-    from printpharm.core.dosing import DEFAULT_TOLERANCE_PCT
-
-    if result.tolerance_pct > DEFAULT_TOLERANCE_PCT:
-        limit = format_decimal(DEFAULT_TOLERANCE_PCT)
-        raise DoseInputError(
-            f"--tolerance-pct {format_decimal(result.tolerance_pct)} is wider than the ±{limit} % "
-            "rounding tolerance a batch is printed within; a dose that rounding moves further "
-            "is printed only under a pharmacist's signed override (--override-by): narrow the "
-            "tolerance or leave it out",
-            field="tolerance_pct",
         )
 
 

@@ -210,26 +210,42 @@ def format_deviation(deviation_pct: Decimal, tolerance_pct: Decimal, within: boo
 def rounding_refusal(result: DoseResult) -> str | None:
     """Why the rounded dose may not be printed (outside the rounding tolerance), or ``None``.
 
-    The tolerance is inclusive and decided exactly (:func:`within_tolerance`).
+    The tolerance is inclusive and decided exactly (:func:`within_tolerance`). A tolerance
+    given wider than the default ±10 % does not let a dose rounded further than 10 % through:
+    that needs a pharmacist's signed override like any other.
     """
+    from printpharm.core.dosing import DEFAULT_TOLERANCE_PCT  # imported with any DoseResult
+
     f = format_decimal
-    if not result.within_rounding_tolerance:
-        deviation = format_deviation(
-            result.rounding_deviation_pct, result.tolerance_pct, within=False
-        )
+    tolerance, wider = result.tolerance_pct, ""
+    if tolerance > DEFAULT_TOLERANCE_PCT:
+        tolerance = DEFAULT_TOLERANCE_PCT
+        wider = f" a batch is printed within (the ±{f(result.tolerance_pct)} % given is wider)"
+    if not within_tolerance(result.final_dose_mg, result.capped_dose_mg, tolerance):
+        deviation = format_deviation(result.rounding_deviation_pct, tolerance, within=False)
         step = "" if result.dose_step_mg is None else f" to the {f(result.dose_step_mg)} mg step"
         return (
             f"rounding {f(quantize_significant(result.capped_dose_mg, 4))} mg{step} gives "
             f"{f(result.final_dose_mg)} mg ({deviation} %), outside the "
-            f"±{f(result.tolerance_pct)} % rounding tolerance"
+            f"±{f(tolerance)} % rounding tolerance{wider}"
         )
-    if result.split is not None and not result.split.within_rounding_tolerance:
+    if result.split is not None and not _split_within(result, tolerance):
         doses = " + ".join(f(d) for d in result.split.doses_mg)
         return (
             f"rounding the administrations ({doses} mg) or their daily total moves a dose "
-            f"outside the ±{f(result.tolerance_pct)} % rounding tolerance"
+            f"outside the ±{f(tolerance)} % rounding tolerance{wider}"
         )
     return None
+
+
+def _split_within(result: DoseResult, tolerance: Decimal) -> bool:
+    """Whether every administration and the delivered daily total are within ``tolerance``."""
+    split = result.split
+    assert split is not None
+    pairs = zip(split.doses_mg, split.unrounded_doses_mg, strict=True)
+    return within_tolerance(split.delivered_daily_mg, result.capped_dose_mg, tolerance) and all(
+        within_tolerance(d, u, tolerance) for d, u in pairs
+    )
 
 
 def check_amount_limit(

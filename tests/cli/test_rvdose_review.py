@@ -26,7 +26,8 @@ def test_a_wider_tolerance_does_not_let_a_rounded_dose_past_the_pharmacist(
     argv = [command, *HC, "--amount", "0.075", "--units", "2", "--tolerance-pct", "100"]
     assert main([*argv, *extra]) == 2
     err = capsys.readouterr().err
-    assert "--tolerance-pct 100" in err and "±10 %" in err and "--override-by" in err
+    assert "gives 1 mg (+33.33 %), outside the ±10 % rounding tolerance a batch is printed " in err
+    assert "(the ±100 % given is wider): refused" in err and "--override-by" in err
     assert err.count("\n") == 1
     assert not out.exists() and not (tmp_path / "run").exists()
 
