@@ -239,7 +239,7 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
 
 
 #: The options only a --rule reads, as (option, attribute, value when not given).
-_RULE_OPTIONS = (
+_RULE_OPTIONS: tuple[tuple[str, str, str | list[str] | None], ...] = (
     ("--amount", "amount", None), ("--height-cm", "height_cm", None),
     ("--weight-kg", "weight_kg", None), ("--formula", "formula", None),
     ("--bsa-round-dp", "bsa_round_dp", None), ("--cap-mg", "cap_mg", None),
