@@ -260,9 +260,10 @@ def _refuse_rule_options(args: argparse.Namespace) -> None:
     given = [name for name, attr, unset in _RULE_OPTIONS if getattr(args, attr) != unset]
     if given:
         raise InputError(
-            f"{', '.join(given)} applies only to --rule: --dose-mg {args.dose_mg} is the dose "
-            "per unit as given, so it would be ignored; give the dose with --rule and its "
-            "options, or --dose-mg alone"
+            f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to --rule: "
+            f"--dose-mg {args.dose_mg} is the dose per unit as given, so "
+            f"{'it' if len(given) == 1 else 'they'} would be ignored; give the dose with --rule "
+            "and its options, or --dose-mg alone"
         )
 
 
