@@ -113,6 +113,21 @@ def parse_band(text: str) -> WeightBand:
     return WeightBand(None, dose, lower_kg=upper, lower_inclusive=op != ">")
 
 
+def _check_edge(band: WeightBand, text: str) -> None:
+    """A band's edge is a weight: above the hard weight limit no patient reaches it."""
+    from printpharm.core.prescription import DEFAULT_LIMITS
+
+    edge = band.upper_kg if band.upper_kg is not None else band.lower_kg
+    limit = DEFAULT_LIMITS.max_weight_kg
+    if edge is None or edge <= limit:
+        return
+    f = format_decimal
+    hint = f" (did you enter grams? {f(edge)} g = {f(edge / 1000)} kg)" if edge > 1000 else ""
+    raise _band_error(
+        text, f"has a weight edge of {f(edge)} kg, above the limit of {f(limit)} kg{hint}"
+    )
+
+
 def split_band_text(text: str) -> tuple[str, ...]:
     """The bands of a table written on one line (``;``) or one per line, blanks dropped."""
     return tuple(p.strip() for p in text.replace("\n", ";").split(";") if p.strip())
@@ -151,6 +166,8 @@ def parse_band_table(texts: Sequence[str]) -> tuple[WeightBand, ...]:
     if not texts:
         raise DoseInputError(f"no weight band given; accepted forms: {BAND_FORMS}", field="bands")
     table = tuple(parse_band(t) for t in texts)
+    for band, text in zip(table, texts, strict=True):
+        _check_edge(band, text)
     open_bands = [t for b, t in zip(table, texts, strict=True) if b.upper_kg is None]
     if len(open_bands) > 1:
         raise DoseInputError(
