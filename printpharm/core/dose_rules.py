@@ -160,8 +160,9 @@ def parse_band_table(texts: Sequence[str]) -> tuple[WeightBand, ...]:
     ------
     DoseInputError
         No band; a band :func:`parse_band` refuses; an edge above the 300 kg weight
-        limit (a slip: grams?); two bands ending at the same weight; more than one open band (``*``, ``inf``, ``>``, ``≥``); an open
-        band from below that does not start exactly where the previous band ends.
+        limit (a slip: grams?); two bands ending at the same weight; more than one open
+        band (``*``, ``inf``, ``>``, ``≥``); an open band from below that does not start
+        exactly where the previous band ends.
     """
     if not texts:
         raise DoseInputError(f"no weight band given; accepted forms: {BAND_FORMS}", field="bands")
