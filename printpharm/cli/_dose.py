@@ -105,7 +105,11 @@ def add_dose_arguments(parser: argparse.ArgumentParser, *, dose_mg_option: bool 
     )
     group.add_argument("--step-mg", metavar="MG", help="round half-up to a multiple of this step")
     group.add_argument(
-        "--tolerance-pct", default="10", metavar="P", help="rounding tolerance in %% (default 10)"
+        "--tolerance-pct",
+        default="10",
+        metavar="P",
+        help="rounding tolerance in %% (default 10; a wider one still refuses to print a dose "
+        "rounded by more than 10 %% without a pharmacist's override)",
     )
     split = group.add_mutually_exclusive_group()
     split.add_argument(
@@ -215,6 +219,7 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
     if (args.dose_mg is None) == (args.rule is None):
         raise InputError("give the dose either with --dose-mg or with the --rule options")
     if args.dose_mg is not None:
+        _refuse_rule_options(args)
         return UnitDose(to_decimal(args.dose_mg, "dose_mg"), None, {})
     from printpharm.core.dose_report import dose_record
 
@@ -231,6 +236,35 @@ def unit_dose_from_args(args: argparse.Namespace, recipe: Recipe | None = None) 
             "make one batch per dose"
         )
     return UnitDose(doses.pop(), result, dose_record(result))
+
+
+#: The options only a --rule reads, as (option, attribute, value when not given).
+_RULE_OPTIONS: tuple[tuple[str, str, str | list[str] | None], ...] = (
+    ("--amount", "amount", None), ("--height-cm", "height_cm", None),
+    ("--weight-kg", "weight_kg", None), ("--formula", "formula", None),
+    ("--bsa-round-dp", "bsa_round_dp", None), ("--cap-mg", "cap_mg", None),
+    ("--step-mg", "step_mg", None), ("--tolerance-pct", "tolerance_pct", "10"),
+    ("--doses-per-day", "doses_per_day", None), ("--split", "split", None),
+    ("--band", "band", []),
+)  # fmt: skip
+
+
+def _refuse_rule_options(args: argparse.Namespace) -> None:
+    """``--dose-mg`` is the unit dose as given: a cap, step, weight... beside it would be ignored.
+
+    Raises
+    ------
+    InputError
+        A rule option was given with ``--dose-mg`` (``--dose-mg 15 --cap-mg 10`` printed 15 mg).
+    """
+    given = [name for name, attr, unset in _RULE_OPTIONS if getattr(args, attr) != unset]
+    if given:
+        raise InputError(
+            f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to --rule: "
+            f"--dose-mg {args.dose_mg} is the dose per unit as given, so "
+            f"{'it' if len(given) == 1 else 'they'} would be ignored; give the dose with --rule "
+            "and its options, or --dose-mg alone"
+        )
 
 
 def _run_bsa(args: argparse.Namespace) -> int:
@@ -255,12 +289,22 @@ def _run_bsa(args: argparse.Namespace) -> int:
     return 0
 
 
+def _headline(result: DoseResult) -> str:
+    """``Dose 18.5 mg``; a split dose says per day and what each administration (unit) holds."""
+    dose = f"Dose {format_decimal(quantize_significant(result.final_dose_mg, 4))} mg"
+    if result.split is None:
+        return dose
+    parts = " + ".join(format_decimal(d) for d in result.split.doses_mg)
+    delivered = format_decimal(result.split.delivered_daily_mg)
+    return f"{dose}/day (rounded daily dose), given as {parts} mg = {delivered} mg/day delivered"
+
+
 def _run_dose(args: argparse.Namespace) -> int:
     from printpharm.core.dose_report import dose_record, explain_dose
 
     result = dose_from_args(args)
     record = dose_record(result)
-    lines = [f"Dose {format_decimal(quantize_significant(result.final_dose_mg, 4))} mg"]
+    lines = [_headline(result)]
     lines += explain_dose(result)
     refusal = record["rounding_refusal"]
     if refusal is not None:

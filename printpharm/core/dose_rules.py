@@ -113,6 +113,21 @@ def parse_band(text: str) -> WeightBand:
     return WeightBand(None, dose, lower_kg=upper, lower_inclusive=op != ">")
 
 
+def _check_edge(band: WeightBand, text: str) -> None:
+    """A band's edge is a weight: above the hard weight limit no patient reaches it."""
+    from printpharm.core.prescription import DEFAULT_LIMITS
+
+    edge = band.upper_kg if band.upper_kg is not None else band.lower_kg
+    limit = DEFAULT_LIMITS.max_weight_kg
+    if edge is None or edge <= limit:
+        return
+    f = format_decimal
+    hint = f" (did you enter grams? {f(edge)} g = {f(edge / 1000)} kg)" if edge > 1000 else ""
+    raise _band_error(
+        text, f"has a weight edge of {f(edge)} kg, above the limit of {f(limit)} kg{hint}"
+    )
+
+
 def split_band_text(text: str) -> tuple[str, ...]:
     """The bands of a table written on one line (``;``) or one per line, blanks dropped."""
     return tuple(p.strip() for p in text.replace("\n", ";").split(";") if p.strip())
@@ -144,13 +159,16 @@ def parse_band_table(texts: Sequence[str]) -> tuple[WeightBand, ...]:
     Raises
     ------
     DoseInputError
-        No band; a band :func:`parse_band` refuses; two bands ending at the same
-        weight; more than one open band (``*``, ``inf``, ``>``, ``≥``); an open
-        band from below that does not start exactly where the previous band ends.
+        No band; a band :func:`parse_band` refuses; an edge above the 300 kg weight
+        limit (a slip: grams?); two bands ending at the same weight; more than one open
+        band (``*``, ``inf``, ``>``, ``≥``); an open band from below that does not start
+        exactly where the previous band ends.
     """
     if not texts:
         raise DoseInputError(f"no weight band given; accepted forms: {BAND_FORMS}", field="bands")
     table = tuple(parse_band(t) for t in texts)
+    for band, text in zip(table, texts, strict=True):
+        _check_edge(band, text)
     open_bands = [t for b, t in zip(table, texts, strict=True) if b.upper_kg is None]
     if len(open_bands) > 1:
         raise DoseInputError(
@@ -210,26 +228,42 @@ def format_deviation(deviation_pct: Decimal, tolerance_pct: Decimal, within: boo
 def rounding_refusal(result: DoseResult) -> str | None:
     """Why the rounded dose may not be printed (outside the rounding tolerance), or ``None``.
 
-    The tolerance is inclusive and decided exactly (:func:`within_tolerance`).
+    The tolerance is inclusive and decided exactly (:func:`within_tolerance`). A tolerance
+    given wider than the default ±10 % does not let a dose rounded further than 10 % through:
+    that needs a pharmacist's signed override like any other.
     """
+    from printpharm.core.dosing import DEFAULT_TOLERANCE_PCT  # imported with any DoseResult
+
     f = format_decimal
-    if not result.within_rounding_tolerance:
-        deviation = format_deviation(
-            result.rounding_deviation_pct, result.tolerance_pct, within=False
-        )
+    tolerance, wider = result.tolerance_pct, ""
+    if tolerance > DEFAULT_TOLERANCE_PCT:
+        tolerance = DEFAULT_TOLERANCE_PCT
+        wider = f" a batch is printed within (the ±{f(result.tolerance_pct)} % given is wider)"
+    if not within_tolerance(result.final_dose_mg, result.capped_dose_mg, tolerance):
+        deviation = format_deviation(result.rounding_deviation_pct, tolerance, within=False)
         step = "" if result.dose_step_mg is None else f" to the {f(result.dose_step_mg)} mg step"
         return (
             f"rounding {f(quantize_significant(result.capped_dose_mg, 4))} mg{step} gives "
             f"{f(result.final_dose_mg)} mg ({deviation} %), outside the "
-            f"±{f(result.tolerance_pct)} % rounding tolerance"
+            f"±{f(tolerance)} % rounding tolerance{wider}"
         )
-    if result.split is not None and not result.split.within_rounding_tolerance:
+    if result.split is not None and not _split_within(result, tolerance):
         doses = " + ".join(f(d) for d in result.split.doses_mg)
         return (
             f"rounding the administrations ({doses} mg) or their daily total moves a dose "
-            f"outside the ±{f(result.tolerance_pct)} % rounding tolerance"
+            f"outside the ±{f(tolerance)} % rounding tolerance{wider}"
         )
     return None
+
+
+def _split_within(result: DoseResult, tolerance: Decimal) -> bool:
+    """Whether every administration and the delivered daily total are within ``tolerance``."""
+    split = result.split
+    assert split is not None
+    pairs = zip(split.doses_mg, split.unrounded_doses_mg, strict=True)
+    return within_tolerance(split.delivered_daily_mg, result.capped_dose_mg, tolerance) and all(
+        within_tolerance(d, u, tolerance) for d, u in pairs
+    )
 
 
 def check_amount_limit(

@@ -334,7 +334,8 @@ class DosePreviewBuilder:
     def _bsa(self, rule: DoseRule) -> tuple[Decimal | None, str | None]:
         """The live BSA whenever height and weight allow one (shown for every rule)."""
         formula = self.form.formula or "mosteller"
-        height = self._text("height_cm", rule is DoseRule.PER_M2)
+        needs_height = rule is DoseRule.PER_M2 and formula not in WEIGHT_ONLY_FORMULAS
+        height = self._text("height_cm", needs_height)
         weight = self._text("weight_kg", rule is not DoseRule.FIXED)
         if weight is None or (height is None and formula not in WEIGHT_ONLY_FORMULAS):
             return None, None
