@@ -5,9 +5,10 @@ accounts with the password hashes removed, so ``audit verify`` cannot compare
 those accounts with their row events and does not expect the rows of other
 batches. What it *can* check it does, from the chain the package carries:
 
-* every row the chain records for the packaged batch (its batch row, units,
-  content-uniformity samples and results) and every signature of the batch is
-  present — a unit or signature deleted from the file is reported missing;
+* every row the chain records for the packaged batch — and for any batch the file
+  holds — (its batch row, units, content-uniformity samples and results) and every
+  signature of it is present: a unit or signature deleted from the file is reported
+  missing, and so is a manifest naming a batch the file does not hold;
 * every redacted account still has the full name and role its latest account
   event recorded (the signer's printed name and role are what an inspector reads);
 * only the manifest and the redacted accounts are exempt from the row comparison.
@@ -70,7 +71,15 @@ def package_scope(conn: Connection) -> PackageScope | None:
         problems.append(RowMismatch("site_settings", MANIFEST_KEY, "the manifest names no batch"))
     redacted = [r[0] for r in conn.execute(text("SELECT user_id FROM users"))]
     problems += _account_problems(conn)
-    required = _batch_rows(conn, batch_id) if batch_id is not None else set()
+    held = {r[0] for r in conn.execute(text("SELECT batch_id FROM batches"))}
+    if batch_id is not None and batch_id not in held:
+        problems.append(
+            RowMismatch("site_settings", MANIFEST_KEY,
+                        f"the manifest names batch {batch_id!r}, which the package does not hold")
+        )  # fmt: skip
+    required: set[str] = set()
+    for held_id in held | ({batch_id} if batch_id is not None else set()):
+        required |= _batch_rows(conn, held_id)
     exempt = {f"site_settings/{MANIFEST_KEY}", *(f"users/{u}" for u in redacted)}
     return PackageScope(batch_id, frozenset(required), frozenset(exempt), tuple(problems))
 

@@ -67,6 +67,18 @@ def test_a_unit_removed_from_a_package_is_reported(package: Path) -> None:
     assert any("units" in p and "missing" in p for p in report.problems()), report.problems()
 
 
+def test_a_manifest_pointed_at_another_batch_hides_nothing(package: Path) -> None:
+    manifest = '{"batch_id": "B-NONE"}'
+    _edit(
+        package,
+        f"UPDATE site_settings SET value_json = '{manifest}' WHERE key = 'inspection_package'",
+        "DELETE FROM units",
+    )
+    problems = "\n".join(verify_database(f"sqlite:///{package}").problems())
+    assert "the manifest names batch 'B-NONE', which the package does not hold" in problems
+    assert "units" in problems and "missing" in problems
+
+
 def test_a_signature_removed_from_a_package_is_reported(package: Path) -> None:
     con = sqlite3.connect(package)
     assert con.execute("SELECT meaning FROM signatures").fetchall() == [("released",)]
