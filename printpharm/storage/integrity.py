@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from printpharm.storage.audit import AuditEntry, AuditLog, ChainReport, verify_chain
 from printpharm.storage.audit_tables import AuditEventRow, AuditHead, AuditKey, SignatureRow
 from printpharm.storage.canonical import canonical_json, format_utc_ms
+from printpharm.storage.package_check import package_scope
 from printpharm.storage.rowseal import RowMismatch, cross_check
 from printpharm.storage.sitekey import (
     SiteKey,
@@ -298,14 +299,22 @@ def verify_integrity(
     """Verify chain, site keys, signature seals, row cross-checks and anchors.
 
     ``partial`` is for an inspection package (one batch's rows; users redacted):
-    rows that are not in it are not reported missing, and users are not compared.
+    only the rows of other batches are not expected, and redacted accounts are
+    compared by name and role with their account events (:mod:`.package_check`).
+    A database that still holds an account able to log in is verified whole.
     """
     sealed: dict[str, tuple[int, str | None]] = {}
     chain = verify_chain(session, sealed=sealed)
     keys = _keys(session)
     head = signed_head(session)
     key_problems = _check_keys(keys, head) + _check_seals(session, keys)
-    rows = cross_check(session.connection(), sealed, partial=partial)
+    scope = package_scope(session.connection()) if partial else None
+    if scope is None:
+        rows = cross_check(session.connection(), sealed)
+    else:
+        rows = list(scope.problems) + cross_check(
+            session.connection(), sealed, exempt=scope.exempt, required=scope.required
+        )
     database = keys[0].key_id if keys else None
     mine = [a for a in anchors if a.database == database]
     anchor_problem = _check_anchors(session, mine, keys, head)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -178,7 +178,11 @@ class RowMismatch:
 
 
 def cross_check(
-    conn: Connection, sealed: Mapping[str, tuple[int, str | None]], *, partial: bool = False
+    conn: Connection,
+    sealed: Mapping[str, tuple[int, str | None]],
+    *,
+    exempt: Collection[str] = (),
+    required: Collection[str] | None = None,
 ) -> list[RowMismatch]:
     """Compare every protected row with its latest ``row`` event.
 
@@ -189,20 +193,23 @@ def cross_check(
     sealed
         ``record_id`` (``"<table>/<key>"``) → (seq, sha256 or ``None`` for a
         deletion) of the latest ``row`` event, collected while walking the chain.
-    partial
-        An inspection package: it holds one batch's rows with the users' password
-        hashes removed and its manifest setting; only the rows it holds are compared.
+    exempt
+        Record IDs not compared (an inspection package's manifest and redacted
+        accounts, see :mod:`.package_check`).
+    required
+        ``None``: every row an event records must be present. Otherwise only these
+        record IDs (an inspection package holds one batch's rows).
     """
     problems: list[RowMismatch] = []
     seen: set[str] = set()
     for table_name, pk in PROTECTED.items():
-        if partial and table_name in ("users", "site_settings"):
-            continue
         table = _table(table_name)
         for row in conn.execute(select(table)).mappings():
             key = str(row[pk])
             record_id = f"{table_name}/{key}"
             seen.add(record_id)
+            if record_id in exempt:
+                continue
             event_of = sealed.get(record_id)
             if event_of is None:
                 problems.append(RowMismatch(table_name, key, "no audit event records this row"))
@@ -215,7 +222,8 @@ def cross_check(
                     )
                 )
     for record_id, (seq, digest) in sealed.items():
-        if not partial and record_id not in seen and digest is not None:
+        wanted = required is None or record_id in required
+        if wanted and record_id not in seen and digest is not None:
             table_name, _, key = record_id.partition("/")
             problems.append(
                 RowMismatch(table_name, key, f"recorded by audit event {seq} but missing")

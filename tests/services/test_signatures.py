@@ -149,8 +149,10 @@ def test_password_is_reentered_for_every_signature(env: Env, people: dict) -> No
     assert len(env.events(action="signature-failed")) == n - 1
     with pytest.raises(AccountLocked):
         env.records.sign(session, _batch(), "approved", "sup1", "not my password")
-    with pytest.raises(AccountLocked):
+    with pytest.raises(SessionExpired, match="sup1 was locked since login"):  # session ended
         env.records.sign(session, _batch(), "approved", "sup1", password)
+    with pytest.raises(AccountLocked):  # and a new login is refused until an admin unlocks
+        env.auth.login("sup1", password)
     assert [e.record_id for e in env.events(action="lockout")] == ["sup1"]
     with unit_of_work(env.db, make_context(), write=False) as uow:
         assert uow.signatures.for_record("batch", "B-001") == []

@@ -36,6 +36,7 @@ from printpharm.services.access.passwords import (
     verify_password,
 )
 from printpharm.services.access.permissions import READ_OPERATIONS, Operation, Role, is_allowed
+from printpharm.services.access.revocation import end_if_account_changed
 from printpharm.storage.audit import AuditContext, AuditEntry
 from printpharm.storage.db import Database
 from printpharm.storage.repositories import AlarmRecord, UnitOfWork, UserRecord, unit_of_work
@@ -226,6 +227,7 @@ class AuthService:
                 f"(limit {self.config.idle_timeout_s} s); re-enter user ID and password"
             )
         live.last_activity_at = now
+        end_if_account_changed(self, live)
         return live
 
     def unlock_session(self, session: UserSession, user_id: str, password: str) -> UserSession:

@@ -81,7 +81,8 @@ def break_glass(auth: AuthService, admin_id: str, code: str, reason: str) -> Bre
     Raises
     ------
     InputError
-        No reason, or ``admin_id`` is not an administrator account.
+        No reason, or ``admin_id`` is not an administrator account, or it is deactivated
+        (a deactivated account is never brought back; a locked administrator is).
     PermissionDenied
         An administrator can still log in (they unlock the others).
     AuthenticationFailed
@@ -98,6 +99,13 @@ def break_glass(auth: AuthService, admin_id: str, code: str, reason: str) -> Bre
             raise PermissionDenied(
                 "an administrator can still log in: they unlock the others; the recovery code "
                 "is for when no administrator can"
+            )
+        if not target.active:  # SEC-03: deactivated for good (someone who left, a retired ID)
+            locked = sorted(u.user_id for u in uow.users.all()
+                            if u.role == Role.ADMINISTRATOR and u.active)  # fmt: skip
+            raise InputError(
+                f"{admin_id} is deactivated, and a deactivated account is never brought back; "
+                f"unlock a locked administrator: {', '.join(locked)}"
             )
         match = next(
             (c for c in uow.recovery_codes.unused()
