@@ -72,7 +72,9 @@ class LinkOptions:
     """Timeouts (seconds) and window limits of a printer link.
 
     ``ok_timeout_s`` is the silence after which a stalled line is probed; any line
-    from the printer (busy, wait, temperatures) restarts it. After ``max_probes``
+    from the printer restarts it (busy lines, a command's output) except periodic
+    reports: auto-reported temperatures (they count during a heater wait, which
+    prints them as its progress), pressure reports and ``wait``. After ``max_probes``
     unanswered probes the printer is declared lost (:class:`DeviceTimeout`).
     After a ``Resend:`` the host sends nothing until no further resend request
     has come for ``resend_quiet_s`` (with ADVANCED_OK: the duplicates caused by
@@ -228,15 +230,30 @@ class _Run:
                 wait_s = min(wait_s, max(0.0, self.hold_until - time.monotonic()))
             line = self.wire.readline(wait_s)
             now = time.monotonic()
-            if line is None:
-                if self._on_quiet(now):
-                    return True
-                self._check_progress(now)
-                continue
-            self.last_activity = now
-            self._handle(line, now)
+            report = line is not None and self._is_report(line)
+            if line is not None:
+                if not report:
+                    self.last_activity = now
+                self._handle(line, now)
+            if (line is None or report) and self._on_quiet(now):
+                return True
             self._check_progress(now)
         return False
+
+    def _is_report(self, line: str) -> bool:
+        """Whether ``line`` is a periodic report that says nothing of the pending line.
+
+        Auto-reported temperatures (M155), pressure reports (M1155) and ``wait``
+        come whether or not the firmware got the line: they must not hold off the
+        probe of a lost ``ok``. Temperatures do restart it during a heater wait
+        (M109/M190), whose progress they are.
+        """
+        if line == "wait" or line.startswith(("echo:PRESSURE", "PRESSURE")):
+            return True
+        if "T:" not in line or line.startswith("ok"):
+            return False
+        pending = self.commands[self.acked] if self.acked < self.next_i else ""
+        return not pending.startswith(("M109", "M190"))
 
     def _check_progress(self, now: float) -> None:
         """Raise when the oldest unacknowledged line has waited longer than ``max_wait_s``."""
