@@ -71,10 +71,10 @@ class StreamStats:
 class LinkOptions:
     """Timeouts (seconds) and window limits of a printer link.
 
-    ``ok_timeout_s`` is the silence after which a stalled line is probed; any line
-    from the printer restarts it (busy lines, a command's output) except periodic
-    reports: auto-reported temperatures (they count during a heater wait, which
-    prints them as its progress), pressure reports and ``wait``. After ``max_probes``
+    ``ok_timeout_s`` is the time without an answer after which a stalled line is
+    probed; answers, ``busy`` lines and, during a heater wait, temperatures restart
+    it, but not periodic reports (M155 temperatures, M1155 pressure), ``wait`` or
+    noise, which come whether or not the firmware got the line. After ``max_probes``
     unanswered probes the printer is declared lost (:class:`DeviceTimeout`).
     After a ``Resend:`` the host sends nothing until no further resend request
     has come for ``resend_quiet_s`` (with ADVANCED_OK: the duplicates caused by
@@ -230,30 +230,32 @@ class _Run:
                 wait_s = min(wait_s, max(0.0, self.hold_until - time.monotonic()))
             line = self.wire.readline(wait_s)
             now = time.monotonic()
-            report = line is not None and self._is_report(line)
+            progress = line is not None and self._shows_progress(line)
+            if progress:
+                self.last_activity = now
             if line is not None:
-                if not report:
-                    self.last_activity = now
                 self._handle(line, now)
-            if (line is None or report) and self._on_quiet(now):
+            if not progress and self._on_quiet(now):
                 return True
             self._check_progress(now)
         return False
 
-    def _is_report(self, line: str) -> bool:
-        """Whether ``line`` is a periodic report that says nothing of the pending line.
+    def _shows_progress(self, line: str) -> bool:
+        """Whether ``line`` answers the pending lines or shows the firmware working on them.
 
-        Auto-reported temperatures (M155), pressure reports (M1155) and ``wait``
-        come whether or not the firmware got the line: they must not hold off the
-        probe of a lost ``ok``. Temperatures do restart it during a heater wait
-        (M109/M190), whose progress they are.
+        Answers (``ok``, ``Resend:``, errors) and ``busy`` do; so do temperatures during a
+        heater wait (M109/M190), which prints them as its progress. Periodic reports
+        (M155 temperatures, M1155 pressure), ``wait`` and noise come whether or not the
+        firmware got the line: they must not hold off the probe of a lost ``ok``.
         """
-        if line == "wait" or line.startswith(("echo:PRESSURE", "PRESSURE")):
+        if parse_ok(line) is not None or parse_resend(line) is not None:
             return True
-        if "T:" not in line or line.startswith("ok"):
+        if line.lower().startswith(("error", "!!", "echo:busy")):
+            return True
+        if "T:" not in line:
             return False
         pending = self.commands[self.acked] if self.acked < self.next_i else ""
-        return not pending.startswith(("M109", "M190"))
+        return pending.startswith(("M109", "M190"))
 
     def _check_progress(self, now: float) -> None:
         """Raise when the oldest unacknowledged line has waited longer than ``max_wait_s``."""

@@ -90,12 +90,15 @@ class AutoReporting(ScriptedTransport):
         line = super().readline(timeout_s)
         if line is None:
             self.reports += 1
-            return (
-                b" T:25.00 /25.00 B:25.00 /25.00 @:0 B@:0"
-                if self.reports % 2
-                else b"echo:PRESSURE kPa:0.0 Q:0.00"
-            )
+            return self.REPORTS[self.reports % len(self.REPORTS)]
         return line
+
+    REPORTS = (
+        b" T:25.00 /25.00 B:25.00 /25.00 @:0 B@:0",
+        b"echo:PRESSURE kPa:0.0 Q:0.00",
+        b"echE:PRESSURE kPa:0.0 Q:0.00",  # line noise garbles a report now and then
+        b"wait",
+    )
 
     reports = 0
 
