@@ -179,7 +179,23 @@ class PrinterPart:
         self.hub.publish(
             Temperatures(unit, hot.actual_c if hot else None, bed.actual_c if bed else None)
         )
-        self._judge_temperatures(check_temperatures(self.req.recipe, readings, heated), unit)
+        checks = check_temperatures(self.req.recipe, readings, heated)
+        if not poll and not all(c.passed for c in checks):
+            # a report line has no checksum (one garbled byte reads 40 °C as 90 °C):
+            # a fresh M105 confirms the excursion before it stops the run
+            reported = "; ".join(c.detail for c in checks if not c.passed)
+            checks = check_temperatures(
+                self.req.recipe, self.call_device(printer.temperatures), heated
+            )
+            if all(c.passed for c in checks):
+                self.alarms.warn(
+                    AlarmKind.TEMPERATURE,
+                    f"unit {unit}: an auto-report read {reported}, but M105 at once read the "
+                    "heaters inside their window: a garbled report line? the run goes on",
+                    unit,
+                )
+                return
+        self._judge_temperatures(checks, unit)
 
     def _judge_temperatures(self, checks: list[PreflightCheck], unit: int | None) -> None:
         failed = [c.detail for c in checks if not c.passed]
