@@ -20,7 +20,12 @@ from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.events import Heating, Pressure, Temperatures, UnitProgress
 from printpharm.services.run.parts import Alarms, Device, RunLedger
 from printpharm.services.run.preflight import PreflightCheck, check_temperatures
-from printpharm.services.run.pressure import CHECK_EVERY_LINES, REPORT_INTERVAL_S, PressureWatch
+from printpharm.services.run.pressure import (
+    CHECK_EVERY_LINES,
+    REPORT_INTERVAL_S,
+    Excursion,
+    PressureWatch,
+)
 from printpharm.services.run.request import RunOptions, RunRequest
 from printpharm.services.run.result import AlarmKind, RunStatus
 
@@ -161,8 +166,31 @@ class PrinterPart:
                      tuple(r.flow_mm3_s or Decimal(0) for r in readings), (low, limits.max.value))
         )  # fmt: skip
         for excursion in self.pressure.add(readings):
+            if excursion.kind == "high" and not self._over_pressure_confirmed(unit, excursion):
+                continue
             kind = AlarmKind.OVER_PRESSURE if excursion.kind == "high" else AlarmKind.UNDER_PRESSURE
             self.alarms.alarm(kind, excursion.describe(unit), unit)
+
+    def _over_pressure_confirmed(self, unit: int | None, excursion: Excursion) -> bool:
+        """Poll ``M1105`` before an over-pressure report stops the run.
+
+        A report line has no checksum: ``kPa:2.3`` with its "." garbled reads 263 kPa.
+        A clog keeps the pressure up, so the fresh reading confirms it; one inside the
+        limit makes the report a warning, and the unit is watched on.
+        """
+        fresh = self.call_device(self.printer.pressure)
+        if fresh is None or fresh.kpa > excursion.limit_kpa:
+            return True
+        self.pressure.rearm(excursion.kind)
+        where = f"unit {unit}: " if unit is not None else ""
+        self.alarms.warn(
+            AlarmKind.OVER_PRESSURE,
+            f"{where}a pressure report read {excursion.kpa} kPa, above the ink's limit of "
+            f"{excursion.limit_kpa} kPa, but M1105 at once read {fresh.kpa} kPa: a garbled "
+            "report line? the run goes on",
+            unit,
+        )
+        return False
 
     def check_temperatures(self, unit: int | None, poll: bool = True) -> None:
         """Alarm when a heater is outside its validated window.
