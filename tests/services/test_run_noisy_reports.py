@@ -6,6 +6,7 @@ the run judges the latest auto-reported temperatures; an out-of-window value is
 confirmed with a fresh ``M105`` before it stops the run, and an unconfirmed one
 is kept on the record as a warning; so for an over-pressure report, confirmed with
 ``M1105``. A real excursion still stops the run (a clog below; test_run.py's heater test).
+A printer whose replies stopped altogether is still sent the safe state, blind.
 """
 
 from __future__ import annotations
@@ -82,3 +83,22 @@ def test_a_real_clog_is_still_stopped_by_its_pressure(catalog: Catalog) -> None:
     assert result.status == "stopped"
     (alarm,) = result.alarms
     assert (alarm.kind, alarm.unit, alarm.action) == (AlarmKind.OVER_PRESSURE, 2, "stop")
+
+
+def test_a_printer_that_goes_mute_is_still_sent_the_safe_state_blind(
+    catalog: Catalog, sim_devices: Any
+) -> None:
+    """Its replies stopped (a broken TX line, a hung USB bridge) but it may still listen:
+    with nobody switching them off, its heaters would hold 40 °C for ever."""
+    request = make_request(catalog, units=4)
+    devices = sim_devices(request, silent_after=45)
+    result = run_batch(request, devices, options=options(connect_timeout_s=5.0))
+    assert result.status == "interrupted"
+    (alarm,) = result.alarms
+    assert alarm.kind is AlarmKind.CONNECTION_LOST and alarm.message.startswith("printer")
+    printer, _ = sims(devices)
+    for _ in range(3):  # time passes (the in-process simulator runs when its port is read)
+        assert devices.printer.transport.readline(1.0) is None  # still mute
+    with printer.lock:
+        assert printer.executed[-4:] == ["M104 S0", "M140 S0", "M107", "M84"]
+        assert printer.hotend.target_c == 0 and printer.bed.target_c == 0

@@ -276,14 +276,20 @@ class PrinterPart:
 
     # -- after printing -------------------------------------------------------------
     def make_safe_after(self, status: RunStatus) -> None:
-        """Make the printer safe unless the run completed or the printer itself is lost.
+        """Make the printer safe unless the run completed.
 
-        With the printer's link gone there is nobody to tell (and a silent printer
-        would only make the host wait out its timeouts); when the *balance* was
-        lost the printer is still there, hot, and is made safe.
+        When the *balance* was lost the printer is still there, hot, and is made
+        safe. When the printer's own link failed, a printer that stopped answering
+        may still listen: the safe-state commands are sent blind (waiting for
+        answers would only wait out the timeouts again); an unplugged port is left.
         """
         if status == "stopped" or (status == "interrupted" and self.lost_device == "balance"):
             self.make_safe()
+        elif status == "interrupted":
+            try:
+                self.printer.make_safe_blind()
+            except DeviceError:
+                pass  # unplugged: nothing can reach it
 
     def make_safe(self) -> None:
         """Heaters and motors off after a stop (best effort: the link may be gone)."""
