@@ -260,22 +260,31 @@ def _printer(event: object) -> None:
 
 @contextlib.contextmanager
 def _ctrl_c_cancels(token: CancelToken) -> Iterator[None]:
-    """Ctrl-C stops the run at its next check point (and makes the printer safe)."""
+    """Ctrl-C or SIGTERM stops the run at once (the printer made safe, the reason recorded).
+
+    SIGTERM (a logout, a service manager, ``kill``) would otherwise end the process
+    mid-unit with the heaters on, no result written and a recorded batch left open.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    reasons = {
+        signal.SIGINT: "interrupted by the operator (Ctrl-C)",
+        signal.SIGTERM: "terminated (SIGTERM): the program was asked to stop",
+    }
 
-    def on_sigint(*_: object) -> None:
+    def on_signal(signum: int, _frame: object) -> None:
         # Cancel from another thread: the token's callback may then abort the running
         # stream at once (from the run's own thread it would only stop at the next check).
-        reason = "interrupted by the operator (Ctrl-C)"
-        threading.Thread(target=token.cancel, args=(reason,), name="ctrl-c").start()
+        reason = reasons[signal.Signals(signum)]
+        threading.Thread(target=token.cancel, args=(reason,), name="stop-signal").start()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {signum: signal.signal(signum, on_signal) for signum in reasons}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _lot_line(result: BatchResult) -> str:

@@ -71,8 +71,10 @@ class StreamStats:
 class LinkOptions:
     """Timeouts (seconds) and window limits of a printer link.
 
-    ``ok_timeout_s`` is the silence after which a stalled line is probed; any line
-    from the printer (busy, wait, temperatures) restarts it. After ``max_probes``
+    ``ok_timeout_s`` is the time without an answer after which a stalled line is
+    probed; answers, ``busy`` lines and, during a heater wait, temperatures restart
+    it, but not periodic reports (M155 temperatures, M1155 pressure), ``wait`` or
+    noise, which come whether or not the firmware got the line. After ``max_probes``
     unanswered probes the printer is declared lost (:class:`DeviceTimeout`).
     After a ``Resend:`` the host sends nothing until no further resend request
     has come for ``resend_quiet_s`` (with ADVANCED_OK: the duplicates caused by
@@ -228,15 +230,32 @@ class _Run:
                 wait_s = min(wait_s, max(0.0, self.hold_until - time.monotonic()))
             line = self.wire.readline(wait_s)
             now = time.monotonic()
-            if line is None:
-                if self._on_quiet(now):
-                    return True
-                self._check_progress(now)
-                continue
-            self.last_activity = now
-            self._handle(line, now)
+            progress = line is not None and self._shows_progress(line)
+            if progress:
+                self.last_activity = now
+            if line is not None:
+                self._handle(line, now)
+            if not progress and self._on_quiet(now):
+                return True
             self._check_progress(now)
         return False
+
+    def _shows_progress(self, line: str) -> bool:
+        """Whether ``line`` answers the pending lines or shows the firmware working on them.
+
+        Answers (``ok``, ``Resend:``, errors) and ``busy`` do; so do temperatures during a
+        heater wait (M109/M190), which prints them as its progress. Periodic reports
+        (M155 temperatures, M1155 pressure), ``wait`` and noise come whether or not the
+        firmware got the line: they must not hold off the probe of a lost ``ok``.
+        """
+        if parse_ok(line) is not None or parse_resend(line) is not None:
+            return True
+        if line.lower().startswith(("error", "!!", "echo:busy")):
+            return True
+        if "T:" not in line:
+            return False
+        pending = self.commands[self.acked] if self.acked < self.next_i else ""
+        return pending.startswith(("M109", "M190"))
 
     def _check_progress(self, now: float) -> None:
         """Raise when the oldest unacknowledged line has waited longer than ``max_wait_s``."""

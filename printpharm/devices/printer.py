@@ -338,6 +338,20 @@ class PrinterLink:
                 if self._wire.abort.is_set():  # a stream that just ended did not handle it
                     self._make_safe()
 
+    def make_safe_blind(self) -> None:
+        """Send the safe-state commands unnumbered, without waiting for any answer.
+
+        For a printer that stopped answering (a broken TX line, a hung USB bridge) but
+        may still listen: Marlin runs lines without ``N``/``*`` unchecked, so its heaters
+        and motors go off. A leading newline ends any line cut short on the wire.
+
+        Raises
+        ------
+        DeviceDisconnected
+            The port is gone.
+        """
+        self._wire.write(b"\n" + b"".join(c.encode() + b"\n" for c in SAFE_STATE_COMMANDS))
+
     def emergency_stop(self) -> None:
         """Send ``M112`` at once, unnumbered and out of band; the printer halts.
 

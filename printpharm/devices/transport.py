@@ -94,11 +94,22 @@ class SerialTransport:
         self._serial = _serial_module()
         self._buffer = bytearray()
         try:
+            # exclusive: a second host on the port (another run, the GUI) would read this
+            # run's ok lines and interleave its G-code; flock on POSIX, COM ports always are
             self._port: Any = self._serial.serial_for_url(
-                url, baudrate=baudrate, timeout=self._POLL_S, write_timeout=write_timeout_s
+                url,
+                baudrate=baudrate,
+                timeout=self._POLL_S,
+                write_timeout=write_timeout_s,
+                exclusive=True,
             )
         except (self._serial.SerialException, OSError, ValueError) as exc:
-            raise DeviceDisconnected(f"could not open serial port {url!r}: {exc}") from exc
+            why = (
+                "it is in use by another program (another printpharm run?)"
+                if "exclusively lock" in str(exc)
+                else str(exc)
+            )
+            raise DeviceDisconnected(f"could not open serial port {url!r}: {why}") from exc
 
     def write(self, data: bytes) -> None:
         """Write ``data``; raise DeviceTimeout or DeviceDisconnected on failure."""

@@ -34,7 +34,10 @@ def test_a_printer_that_reports_busy_for_ever_is_declared_lost() -> None:
         link.send("M109 S40")
 
 
-def test_temperature_reports_do_not_keep_a_line_alive_for_ever() -> None:
+def test_temperature_reports_do_not_keep_a_heater_wait_alive_for_ever() -> None:
+    """A heater wait prints temperatures as its progress; they restart the probe clock
+    (a line that only gets auto-reports is probed: the next test) but not the bound."""
+
     class Reporting(ChattyTransport):
         def readline(self, timeout_s: float) -> bytes | None:
             line = super().readline(timeout_s)
@@ -42,11 +45,11 @@ def test_temperature_reports_do_not_keep_a_line_alive_for_ever() -> None:
                 b" T:25.0 /40.0 B:25.0 /0.0 @:0 B@:0" if line == b"echo:busy: processing" else line
             )
 
-    transport = Reporting([*hello(False), (framed(2, "G1 X10 F600"), [])])
+    transport = Reporting([*hello(False), (framed(2, "M109 S40"), [])])
     link = PrinterLink(transport, BOUNDED)
     link.connect(timeout_s=1.0)
     with pytest.raises(DeviceTimeout, match="kept reporting"):
-        link.stream(["G1 X10 F600"])
+        link.stream(["M109 S40"])
 
 
 def test_a_long_heater_wait_with_busy_messages_is_fine_inside_the_bound() -> None:
@@ -78,3 +81,43 @@ def test_the_simulator_without_busy_messages_heats_like_marlin_with_keepalive_of
         assert link.temperatures()["T"].actual_c >= 39
     finally:
         link.close()
+
+
+class AutoReporting(ScriptedTransport):
+    """Marlin with ``M155 S1`` (and a pressure head's ``M1155``): reports keep coming."""
+
+    def readline(self, timeout_s: float) -> bytes | None:
+        line = super().readline(timeout_s)
+        if line is None:
+            self.reports += 1
+            return self.REPORTS[self.reports % len(self.REPORTS)]
+        return line
+
+    REPORTS = (
+        b" T:25.00 /25.00 B:25.00 /25.00 @:0 B@:0",
+        b"echo:PRESSURE kPa:0.0 Q:0.00",
+        b"echE:PRESSURE kPa:0.0 Q:0.00",  # line noise garbles a report now and then
+        b"wait",
+    )
+
+    reports = 0
+
+
+def test_a_lost_ok_is_probed_although_auto_reports_keep_coming() -> None:
+    """A run turns auto-reports on; one ok eaten by line noise must cost a probe after
+    ok_timeout_s, not the whole max_wait_s (10 min by default) and then the batch."""
+    options = LinkOptions(ok_timeout_s=0.05, resend_quiet_s=0.05, poll_s=0.005, max_wait_s=5.0)
+    probe_answer = [
+        b"Error:Line Number is not Last Line Number+1, Last Line: 2",
+        b"Resend: 3",
+        b"ok",
+    ]
+    transport = AutoReporting(
+        [*hello(False), (framed(2, "G1 X10 F600"), []), (framed(2, "G1 X10 F600"), probe_answer)]
+    )
+    link = PrinterLink(transport, options)
+    link.connect(timeout_s=1.0)
+    stats = link.stream(["G1 X10 F600"])  # its ok is lost; the printer only reports
+    assert (stats.lines_acked, stats.probes) == (1, 1)
+    assert stats.elapsed_s < 2.0
+    assert transport.written.count(framed(2, "G1 X10 F600")) == 2  # sent once, probed once

@@ -164,6 +164,10 @@ class PressureWatch:
                 new.append(excursion)
         return new
 
+    def rearm(self, kind: Literal["high", "low"]) -> None:
+        """Let ``kind`` alarm again in this unit (its excursion was not confirmed)."""
+        self._alarmed.discard(kind)
+
     def log(self) -> PressureLog | None:
         """The current unit's log (``None`` when nothing is watched or nothing came)."""
         if not self.active or self.limits is None or not self._reports:

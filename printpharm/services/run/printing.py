@@ -20,7 +20,12 @@ from printpharm.services.jobs import CancelToken, EventHub
 from printpharm.services.run.events import Heating, Pressure, Temperatures, UnitProgress
 from printpharm.services.run.parts import Alarms, Device, RunLedger
 from printpharm.services.run.preflight import PreflightCheck, check_temperatures
-from printpharm.services.run.pressure import CHECK_EVERY_LINES, REPORT_INTERVAL_S, PressureWatch
+from printpharm.services.run.pressure import (
+    CHECK_EVERY_LINES,
+    REPORT_INTERVAL_S,
+    Excursion,
+    PressureWatch,
+)
 from printpharm.services.run.request import RunOptions, RunRequest
 from printpharm.services.run.result import AlarmKind, RunStatus
 
@@ -161,8 +166,31 @@ class PrinterPart:
                      tuple(r.flow_mm3_s or Decimal(0) for r in readings), (low, limits.max.value))
         )  # fmt: skip
         for excursion in self.pressure.add(readings):
+            if excursion.kind == "high" and not self._over_pressure_confirmed(unit, excursion):
+                continue
             kind = AlarmKind.OVER_PRESSURE if excursion.kind == "high" else AlarmKind.UNDER_PRESSURE
             self.alarms.alarm(kind, excursion.describe(unit), unit)
+
+    def _over_pressure_confirmed(self, unit: int | None, excursion: Excursion) -> bool:
+        """Poll ``M1105`` before an over-pressure report stops the run.
+
+        A report line has no checksum: ``kPa:2.3`` with its "." garbled reads 263 kPa.
+        A clog keeps the pressure up, so the fresh reading confirms it; one inside the
+        limit makes the report a warning, and the unit is watched on.
+        """
+        fresh = self.call_device(self.printer.pressure)
+        if fresh is None or fresh.kpa > excursion.limit_kpa:
+            return True
+        self.pressure.rearm(excursion.kind)
+        where = f"unit {unit}: " if unit is not None else ""
+        self.alarms.warn(
+            AlarmKind.OVER_PRESSURE,
+            f"{where}a pressure report read {excursion.kpa} kPa, above the ink's limit of "
+            f"{excursion.limit_kpa} kPa, but M1105 at once read {fresh.kpa} kPa: a garbled "
+            "report line? the run goes on",
+            unit,
+        )
+        return False
 
     def check_temperatures(self, unit: int | None, poll: bool = True) -> None:
         """Alarm when a heater is outside its validated window.
@@ -179,7 +207,23 @@ class PrinterPart:
         self.hub.publish(
             Temperatures(unit, hot.actual_c if hot else None, bed.actual_c if bed else None)
         )
-        self._judge_temperatures(check_temperatures(self.req.recipe, readings, heated), unit)
+        checks = check_temperatures(self.req.recipe, readings, heated)
+        if not poll and not all(c.passed for c in checks):
+            # a report line has no checksum (one garbled byte reads 40 °C as 90 °C):
+            # a fresh M105 confirms the excursion before it stops the run
+            reported = "; ".join(c.detail for c in checks if not c.passed)
+            checks = check_temperatures(
+                self.req.recipe, self.call_device(printer.temperatures), heated
+            )
+            if all(c.passed for c in checks):
+                self.alarms.warn(
+                    AlarmKind.TEMPERATURE,
+                    f"unit {unit}: an auto-report read {reported}, but M105 at once read the "
+                    "heaters inside their window: a garbled report line? the run goes on",
+                    unit,
+                )
+                return
+        self._judge_temperatures(checks, unit)
 
     def _judge_temperatures(self, checks: list[PreflightCheck], unit: int | None) -> None:
         failed = [c.detail for c in checks if not c.passed]
@@ -232,14 +276,20 @@ class PrinterPart:
 
     # -- after printing -------------------------------------------------------------
     def make_safe_after(self, status: RunStatus) -> None:
-        """Make the printer safe unless the run completed or the printer itself is lost.
+        """Make the printer safe unless the run completed.
 
-        With the printer's link gone there is nobody to tell (and a silent printer
-        would only make the host wait out its timeouts); when the *balance* was
-        lost the printer is still there, hot, and is made safe.
+        When the *balance* was lost the printer is still there, hot, and is made
+        safe. When the printer's own link failed, a printer that stopped answering
+        may still listen: the safe-state commands are sent blind (waiting for
+        answers would only wait out the timeouts again); an unplugged port is left.
         """
         if status == "stopped" or (status == "interrupted" and self.lost_device == "balance"):
             self.make_safe()
+        elif status == "interrupted":
+            try:
+                self.printer.make_safe_blind()
+            except DeviceError:
+                pass  # unplugged: nothing can reach it
 
     def make_safe(self) -> None:
         """Heaters and motors off after a stop (best effort: the link may be gone)."""
