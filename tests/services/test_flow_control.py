@@ -7,6 +7,7 @@ are in tools/benchmarks/bench_closed_loop.py; here each behaviour is fed exact n
 from __future__ import annotations
 
 import math
+import random
 import re
 
 import pytest
@@ -286,3 +287,27 @@ def test_at_200_mg_the_balance_share_changes_the_deposit_sd_by_far_less_than_a_p
     _alternating(no_balance, TARGET, 0.02, 41)
     assert controller.unit_sd == pytest.approx(no_balance.unit_sd, rel=1e-4)
     assert controller.unit_sd < no_balance.unit_sd
+
+
+def _noise(seed: int, units: int = 12, sd: float = 0.02) -> list[float]:
+    """Pure unit-to-unit noise, seeded: no offset, no drift."""
+    rng = random.Random(seed)
+    return [rng.gauss(0.0, sd) for _ in range(units)]
+
+
+@pytest.mark.parametrize("seed", [1, 26, 43, 67, 129])
+def test_pure_noise_that_slopes_at_one_unit_only_is_not_called_a_trend(seed: int) -> None:
+    """A 3-SE slope at one unit of pure 2 % noise: the test looks after every unit with a σ
+    from a few degrees of freedom, so one look is not a trend (each warning is an alarm)."""
+    steps = feed(FlowController(params()), _noise(seed))
+    assert not any(s.warning for s in steps), [(s.unit, s.warning) for s in steps if s.warning]
+
+
+def test_a_trend_through_noise_is_named_once_it_holds_at_two_units() -> None:
+    """+0.1 %/unit under 0.5 % noise inside the range: still named, once, as a trend."""
+    process = [0.001 * k + x for k, x in enumerate(_noise(3, units=30, sd=0.005))]
+    steps = feed(FlowController(params(unit_rsd=0.005, units_total=30)), process, False)
+    warned = [s for s in steps if s.warning is not None]
+    assert [s.warning.kind for s in warned if s.warning] == ["trend"]
+    first = warned[0]
+    assert first.warning is not None and first.warning.slope > 3 * first.warning.slope_se
