@@ -98,14 +98,18 @@ def _clogged_batch(cli: Cli, ports: list[str], printer: Any) -> str:
     code, out, err = _run(cli, ports)
     result = json.loads(out)
     assert code == 1 and result["status"] == "stopped", err
-    (alarm,) = result["alarms"]
+    # A lone report above the limit is confirmed by an M1105 poll, which on a busy machine
+    # may read a travel's pressure: that report is a warning and the next one stops the run.
+    warned = [a for a in result["alarms"] if a["action"] == "warn"]
+    (alarm,) = [a for a in result["alarms"] if a["action"] != "warn"]
     assert alarm["kind"] == "over_pressure" and alarm["unit"] <= 2, alarm  # before the balance
+    assert all(a["kind"] == "over_pressure" and a["unit"] == alarm["unit"] for a in warned)
     return str(result["batch_id"])
 
 
 def _alarm_acknowledged(cli: Cli, batch_id: str, tmp_path: Path) -> None:
     code, out, err = cli.as_user("tech1", "batches", "alarms", batch_id, "--json")
-    (alarm,) = json.loads(out)["alarms"]
+    (alarm,) = [a for a in json.loads(out)["alarms"] if a["action"] != "warn"]
     assert code == 0 and alarm["acknowledged"] is False, err
     reason = "nozzle clogged: syringe changed, nozzle purged (SOP PR-07)"
     code, _, err = cli.as_user("tech1", "batches", "ack", batch_id, str(alarm["alarm_id"]),
@@ -116,7 +120,7 @@ def _alarm_acknowledged(cli: Cli, batch_id: str, tmp_path: Path) -> None:
                                "--out", str(out_json))  # fmt: skip
     assert code == 0, err
     record: dict[str, Any] = json.loads(out_json.read_text(encoding="utf-8"))
-    (shown,) = record["alarms"]
+    (shown,) = [a for a in record["alarms"] if a["message"] == alarm["message"]]
     ack = shown["acknowledgement"]
     assert shown["kind"] == alarm["kind"] and ack["acknowledged_by"] == "tech1"
     assert ack["reason"] == reason and ack["alarm_sha256"] and ack["acknowledged_at"]

@@ -9,7 +9,11 @@ judged:
 
 - **over-pressure**: any report above the ink's ``max`` — a clog building. It is
   seen within a second or two of the clogged bead, long before the unit could be
-  weighed: the alarm stops (or pauses) the run while the unit is still printing;
+  weighed: the alarm stops (or pauses) the run while the unit is still printing.
+  A report line has no checksum, so one report alone is confirmed by a poll
+  (:mod:`.printing`); two reports in a row above the limit (``held``) are a
+  pressure that stays up, which a garbled line is not, and need no poll (the poll
+  reads one instant, and the pressure of a clogged head falls at every travel);
 - **under-pressure**: a report below ``min`` while the plunger has pushed for
   :data:`STEADY_REPORTS` reports in a row (so the rise after a start or a prime is
   not mistaken for it) — an air pocket passing the nozzle, or an empty syringe.
@@ -56,6 +60,8 @@ class Excursion:
     kind: Literal["high", "low"]
     kpa: Decimal
     limit_kpa: Decimal
+    held: bool = False
+    """The report before it, in the same unit, was outside the same limit too."""
 
     def describe(self, unit: int | None) -> str:
         """The alarm message."""
@@ -138,10 +144,11 @@ class PressureWatch:
     _reports: list[PressureReading] = field(default_factory=list)
     _pushing: int = 0
     _alarmed: set[str] = field(default_factory=set)
+    _high: bool = False
 
     def begin_unit(self) -> None:
         """A new unit: its own log, and each kind may alarm once more."""
-        self._reports, self._pushing, self._alarmed = [], 0, set()
+        self._reports, self._pushing, self._alarmed, self._high = [], 0, set(), False
 
     def add(self, readings: Iterable[PressureReading]) -> list[Excursion]:
         """Log ``readings`` (oldest first); return the excursions not yet alarmed in this unit."""
@@ -152,12 +159,17 @@ class PressureWatch:
             self._pushing = self._pushing + 1 if reading.extruding else 0
             if limits is None:
                 continue
-            if reading.kpa > limits.max.value:
-                found.append(Excursion("high", reading.kpa, limits.max.value))
+            high = reading.kpa > limits.max.value
+            if high:
+                found.append(Excursion("high", reading.kpa, limits.max.value, held=self._high))
+            self._high = high
             low = limits.min
             if low is not None and self._pushing >= STEADY_REPORTS and reading.kpa < low.value:
                 found.append(Excursion("low", reading.kpa, low.value))
         new = []
+        held = [e for e in found if e.kind == "high" and e.held]
+        if held:  # a pressure that stayed up speaks first: it needs no confirmation
+            found = held[:1] + [e for e in found if e.kind != "high"]
         for excursion in found:
             if excursion.kind not in self._alarmed:
                 self._alarmed.add(excursion.kind)

@@ -166,7 +166,11 @@ class PrinterPart:
                      tuple(r.flow_mm3_s or Decimal(0) for r in readings), (low, limits.max.value))
         )  # fmt: skip
         for excursion in self.pressure.add(readings):
-            if excursion.kind == "high" and not self._over_pressure_confirmed(unit, excursion):
+            if (
+                excursion.kind == "high"
+                and not excursion.held
+                and not self._over_pressure_confirmed(unit, excursion)
+            ):
                 continue
             kind = AlarmKind.OVER_PRESSURE if excursion.kind == "high" else AlarmKind.UNDER_PRESSURE
             self.alarms.alarm(kind, excursion.describe(unit), unit)
@@ -176,7 +180,10 @@ class PrinterPart:
 
         A report line has no checksum: ``kPa:2.3`` with its "." garbled reads 263 kPa.
         A clog keeps the pressure up, so the fresh reading confirms it; one inside the
-        limit makes the report a warning, and the unit is watched on.
+        limit makes the report a warning, and the unit is watched on: the next report
+        above the limit right after another (:attr:`Excursion.held`) stops the run
+        without a poll, since the poll reads one instant and a clogged head's pressure
+        drops at every travel.
         """
         fresh = self.call_device(self.printer.pressure)
         if fresh is None or fresh.kpa > excursion.limit_kpa:
