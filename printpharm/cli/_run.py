@@ -17,7 +17,8 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,7 @@ from printpharm.services.run.recording import (
     NullRecorder,
 )
 from printpharm.services.run.request import OperatorCallback, RunOptions, RunRequest
-from printpharm.services.run.result import BatchResult
+from printpharm.services.run.result import AlarmKind, AlarmRecord, BatchResult
 
 __all__ = ["register"]
 
@@ -295,6 +296,19 @@ def _lot_line(result: BatchResult) -> str:
     return f"ink {lot['label']}; content per unit = mass × {shown} ({measured})"
 
 
+def warnings_text(alarms: Iterable[AlarmRecord]) -> str:
+    """``3 warning(s) (1 drift warning, 2 temperature)``: the run's warnings by kind.
+
+    A warning is not always a drift: a temperature or pressure report that a fresh
+    reading did not confirm is one too, and the summary must not call it a drift.
+    """
+    kinds = Counter(AlarmKind(a.kind).value.replace("_", " ") for a in alarms if a.action == "warn")
+    total = sum(kinds.values())
+    if not total:
+        return "0 warning(s)"
+    return f"{total} warning(s) (" + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + ")"
+
+
 def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], recorded: bool) -> str:
     weighed = [u for u in result.units if u.measured_mg is not None]
     failed = sum(1 for u in result.units if u.verdict == "fail")
@@ -310,7 +324,7 @@ def _verdict_text(result: BatchResult, plan: PlanResult, paths: list[Path], reco
         _lot_line(result),
         f"units: {len(weighed)} of {result.units_planned} weighed, {failed} out of tolerance; "
         f"{len(result.corrections)} flow correction(s); {len(result.alarms) - warnings} "
-        f"alarm(s); {warnings} drift warning(s)",
+        f"alarm(s); {warnings_text(result.alarms)}",
         f"flow control: {noise_prior_text(result.recipe)}",
         f"QC: {result.qc.verdict.upper()} — {result.qc.reason}",
     ]

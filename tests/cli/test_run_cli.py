@@ -280,7 +280,7 @@ def test_a_drift_warning_is_printed_and_the_run_goes_on(
     out = capsys.readouterr().out
     (warning,) = [line for line in out.splitlines() if line.startswith("WARNING")]
     assert "drift_warning" in warning and "trending -1.0" in warning
-    assert "1 drift warning(s)" in out and "unit  12" in out  # it printed every unit
+    assert "1 warning(s) (1 drift warning)" in out and "unit  12" in out  # printed every unit
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from printpharm.catalog import Catalog, load_catalog
+from printpharm.cli._run import warnings_text
 from printpharm.services.jobs import EventHub
 from printpharm.services.run.devices import connected_devices, simulator_urls
 from printpharm.services.run.events import UnitStarted
@@ -49,6 +50,8 @@ def test_a_garbled_temperature_report_is_confirmed_before_it_stops_the_run(
     assert (warning.kind, warning.action, warning.unit) == (AlarmKind.TEMPERATURE, "warn", 2)
     assert "90.00" in warning.message and "M105" in warning.message
     assert printer.hotend.actual_c < 43  # the syringe never left its window
+    # the run command's summary names the warning's kind: it was no drift
+    assert warnings_text(result.alarms) == "1 warning(s) (1 temperature)"
 
 
 def test_a_garbled_pressure_report_is_confirmed_before_it_stops_the_run() -> None:

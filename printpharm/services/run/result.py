@@ -122,7 +122,8 @@ class AlarmRecord:
 
     ``action`` is what the run did: ``stop`` (run ended), ``pause`` (asked the
     operator; ``decision`` says the answer), ``interrupt`` (connection lost) or
-    ``warn`` (a drift warning: recorded and shown, the run goes on).
+    ``warn`` (recorded and shown, the run goes on: a drift warning, or a temperature or
+    pressure report that a fresh reading did not confirm).
     """
 
     kind: AlarmKind
