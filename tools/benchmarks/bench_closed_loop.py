@@ -66,6 +66,7 @@ from printpharm.services.run.prepare import prepare_run  # noqa: E402
 from printpharm.services.run.request import RunOptions, RunRequest  # noqa: E402
 from printpharm.services.run.result import BatchResult, OperatorDecision  # noqa: E402
 from tools.benchmarks.closed_loop_warnings import (  # noqa: E402
+    print_overcorrection_study,
     print_warning_study,
     synthetic_batch,
 )
@@ -451,6 +452,7 @@ def main() -> None:
         synthetic(args.synthetic)
     if args.warning_batches:
         print_warning_study(args.warning_batches)
+        print_overcorrection_study(args.warning_batches)
     results = study(args.batches, args.units, args.only, args.jobs, args.precise_batches)
     _print(results, args.batches, args.units)
     print()

@@ -14,6 +14,13 @@ run corrects them, and counts:
 - on the drifts: batches warned, the median unit of the first warning, and the
   units that fail (outside ±7.5 %) once the drift alone is beyond the validated
   correction range (±5 %), warned before they fail / all of them.
+
+:func:`print_overcorrection_study` prints the other side of the same batches: how
+often a batch with no offset to correct is given a large correction at some
+unit (≥ 2 %, ≥ 3 % of material), and the units beyond ±5 % with correction on
+and off (the same seeds: the process draws do not depend on the correction).
+The RSD ratio of the closed-loop study is a mean over units; this is the tail a
+technician sees, as in the README's first command (+3.84 % after unit 10).
 """
 
 from __future__ import annotations
@@ -165,3 +172,33 @@ def print_warning_study(batches: int) -> dict[str, WarningTally]:
         print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
     print()
     return results
+
+
+def overcorrection(batches: int, case: dict[str, float], units: int) -> list[float]:
+    """(% batches corrected >= 2 %, >= 3 %, % units beyond ±5 % on, off) for ``case``."""
+    big2 = big3 = beyond_on = beyond_off = 0
+    for seed in range(batches):
+        on = synthetic_batch(seed, True, case, units).deviations
+        off = synthetic_batch(seed, False, case, units).deviations
+        largest = max(abs((1 + a) / (1 + b) - 1) for a, b in zip(on, off, strict=True))
+        big2 += largest >= 0.02
+        big3 += largest >= 0.03
+        beyond_on += sum(abs(d) > 0.05 for d in on)
+        beyond_off += sum(abs(d) > 0.05 for d in off)
+    n = batches * units
+    return [100 * big2 / batches, 100 * big3 / batches, 100 * beyond_on / n, 100 * beyond_off / n]
+
+
+def print_overcorrection_study(batches: int) -> None:
+    """Print :func:`overcorrection` for the batches with no offset at 12 and 20 units."""
+    print(f"corrections of batches with no offset, controller alone: {batches} seeded batches")
+    head = ["units, condition", "corrected >= 2 %", ">= 3 %", "units beyond ±5 % on/off"]
+    widths = [34, 16, 8, 24]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+    for units in (12, 20):
+        for name in ("noise 2 %", "2 % + bubbles 2 %", "sim defaults (-0.02 %/u)"):
+            big2, big3, on, off = overcorrection(batches, STEADY[name], units)
+            cells = [f"{units} u, {name}", f"{big2:5.2f} %", f"{big3:5.2f} %",
+                     f"{on:.2f} / {off:.2f} %"]  # fmt: skip
+            print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+    print()
