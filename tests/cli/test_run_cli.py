@@ -189,20 +189,25 @@ def test_a_bsa_dose_is_rounded_to_the_recipes_step_unless_told(
     assert "dose step" in capsys.readouterr().err
 
 
-def test_ctrl_c_stops_the_run_safely_and_reports_it() -> None:
-    plate = "cli-ctrl-c"
+def interruptible_run(plate: str, *extra: str) -> subprocess.Popen[str]:
+    """``printpharm run`` of 3 cpm units on linked simulators at real speed (÷100), started
+    as its own process so that a test can send it a signal while it prints."""
     printer = (
         f"sim://printer?plate={plate}&speed=100&e_units=plunger_mm&diameter_mm=14.5"
         "&mass_per_mm3=1.19&mass_offset_mg=-0.5"
     )
     balance = f"sim://balance?plate={plate}&speed=100"
-    argv = [*CPM, "--units", "3", "--printer-port", printer, "--balance-port", balance]
-    proc = subprocess.Popen(
+    argv = [*CPM, "--units", "3", "--printer-port", printer, "--balance-port", balance, *extra]
+    return subprocess.Popen(
         [sys.executable, "-m", "printpharm", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_ctrl_c_stops_the_run_safely_and_reports_it() -> None:
+    proc = interruptible_run("cli-ctrl-c")
     assert proc.stdout is not None
     lines: list[str] = []
     for line in proc.stdout:  # wait until unit 1 is weighed, then press Ctrl-C

@@ -11,31 +11,18 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli.test_run_cli import CPM
+from tests.cli.test_run_cli import interruptible_run
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 
 def test_sigterm_stops_the_run_makes_the_printer_safe_and_records_why(tmp_path: Path) -> None:
-    plate = "cli-sigterm"
-    printer = (
-        f"sim://printer?plate={plate}&speed=100&e_units=plunger_mm&diameter_mm=14.5"
-        "&mass_per_mm3=1.19&mass_offset_mg=-0.5"
-    )
-    balance = f"sim://balance?plate={plate}&speed=100"
-    argv = [*CPM, "--units", "3", "--printer-port", printer, "--balance-port", balance]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "printpharm", *argv, "--out-dir", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = interruptible_run("cli-sigterm", "--out-dir", str(tmp_path))
     assert proc.stdout is not None
     for line in proc.stdout:  # unit 1 weighed: unit 2 is being printed
         if line.startswith("unit   1"):
