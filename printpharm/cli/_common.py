@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -18,6 +19,7 @@ __all__ = [
     "add_json_flag",
     "emit",
     "fail",
+    "out",
     "number_arg",
     "to_jsonable",
     "whole_number_arg",
@@ -45,13 +47,34 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def out(text: str) -> None:
+    """Write ``text`` to standard output now; if nobody reads it any more, go on silently.
+
+    A technician may close the terminal (or a pipe's reader may exit) while a batch
+    prints: the next progress line then fails with EPIPE or EIO. That must not end
+    the batch half-printed with the heaters on and nothing recorded, so the output
+    is pointed at the null device (the interpreter's last flush stays silent too) and
+    the command carries on; the records and ``--out-dir`` files hold what it printed.
+    """
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, sys.stdout.fileno())
+        except (OSError, ValueError):  # no file descriptor behind it: replace the stream
+            sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+        finally:
+            os.close(null)
+
+
 def emit(args: argparse.Namespace, payload: Any, text: str) -> None:
     """Print ``payload`` as JSON with ``--json``, otherwise the human ``text``."""
     if getattr(args, "json", False):
-        json.dump(to_jsonable(payload), sys.stdout, indent=2, sort_keys=False)
-        sys.stdout.write("\n")
+        out(json.dumps(to_jsonable(payload), indent=2, sort_keys=False) + "\n")
     else:
-        sys.stdout.write(text.rstrip("\n") + "\n")
+        out(text.rstrip("\n") + "\n")
 
 
 def fail(args: argparse.Namespace | None, message: str, code: int = 2) -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -32,6 +31,7 @@ from printpharm.cli._auth_args import Secrets, add_db_flag, add_secret_flags, lo
 from printpharm.cli._common import (
     add_json_flag,
     emit,
+    out,
     simulator_options,
     to_jsonable,
     whole_number_arg,
@@ -213,7 +213,7 @@ def _clearance(
         return None
     if not args.json:
         items = "".join(f"  [x] {text}\n" for _, text in checklist(request, args.lot))
-        sys.stdout.write(f"line clearance confirmed by {args.user}:\n{items}")
+        out(f"line clearance confirmed by {args.user}:\n{items}")
     password = None
     if args.clearance_checked_by:
         prompt = f"password for {args.clearance_checked_by} (line-clearance check): "
@@ -255,16 +255,18 @@ def _printer(event: object) -> None:
             else f"ALARM {a.kind.value}: {a.message} → {a.action}"
         )
     if line:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+        out(line + "\n")  # a closed terminal does not end the batch
 
 
 @contextlib.contextmanager
 def _ctrl_c_cancels(token: CancelToken) -> Iterator[None]:
-    """Ctrl-C or SIGTERM stops the run at once (the printer made safe, the reason recorded).
+    """Ctrl-C, SIGTERM or SIGHUP stops the run at once (the printer made safe, the reason
+    recorded).
 
-    SIGTERM (a logout, a service manager, ``kill``) would otherwise end the process
-    mid-unit with the heaters on, no result written and a recorded batch left open.
+    SIGTERM (a logout, a service manager, ``kill``) and SIGHUP (the terminal window
+    closed, an SSH session dropped) would otherwise end the process mid-unit with the
+    heaters on, no result written and a recorded batch left open. A run nobody
+    watches any more cannot answer a paused alarm either, so a hang-up stops it.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -273,6 +275,8 @@ def _ctrl_c_cancels(token: CancelToken) -> Iterator[None]:
         signal.SIGINT: "interrupted by the operator (Ctrl-C)",
         signal.SIGTERM: "terminated (SIGTERM): the program was asked to stop",
     }
+    if hasattr(signal, "SIGHUP"):  # POSIX
+        reasons[signal.SIGHUP] = "hang-up (SIGHUP): the terminal the run was started from closed"
 
     def on_signal(signum: int, _frame: object) -> None:
         # Cancel from another thread: the token's callback may then abort the running
@@ -482,7 +486,7 @@ def _print(
         paths += [args.out_dir / f"{batch_id}.json", gcode_path, *logs]
     hub = EventHub()
     if not args.json:
-        sys.stdout.write(_plan_line(plan) + "\n")
+        out(_plan_line(plan) + "\n")
         hub.subscribe(_printer)
     token = CancelToken()
     with (
