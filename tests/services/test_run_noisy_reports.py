@@ -3,7 +3,8 @@
 Marlin checksums what the host sends, not what it prints: a report line can
 arrive with one byte changed (``T:40.00`` read as ``T:90.00``). Between chunks
 the run judges the latest auto-reported temperatures; an out-of-window value is
-confirmed with a fresh ``M105`` before it stops the run, and an unconfirmed one
+confirmed with a fresh ``M105`` before it stops the run (so is an out-of-window answer
+to the ``M105`` polled after each unit), and an unconfirmed one
 is kept on the record as a warning; so for an over-pressure report, confirmed with
 ``M1105``. A real excursion still stops the run (a clog below; test_run.py's heater test).
 A printer whose replies stopped altogether is still sent the safe state, blind.
@@ -18,7 +19,7 @@ from printpharm.catalog import Catalog, load_catalog
 from printpharm.cli._run import warnings_text
 from printpharm.services.jobs import EventHub
 from printpharm.services.run.devices import connected_devices, simulator_urls
-from printpharm.services.run.events import UnitStarted
+from printpharm.services.run.events import UnitStarted, UnitWeighed
 from printpharm.services.run.loop import run_batch
 from printpharm.services.run.prepare import prepare_run
 from printpharm.services.run.result import AlarmKind
@@ -52,6 +53,40 @@ def test_a_garbled_temperature_report_is_confirmed_before_it_stops_the_run(
     assert printer.hotend.actual_c < 43  # the syringe never left its window
     # the run command's summary names the warning's kind: it was no drift
     assert warnings_text(result.alarms) == "1 warning(s) (1 temperature)"
+
+
+def test_a_garbled_answer_to_the_after_unit_m105_is_confirmed_before_it_stops_the_run(
+    catalog: Catalog, sim_devices: Any
+) -> None:
+    """M105's own answer (``ok T:...``) has no checksum either: after unit 2 it stopped
+    a good batch on one garbled byte; a second M105 now confirms it first."""
+    request = make_request(catalog, units=3)
+    devices = sim_devices(request)
+    printer, _ = sims(devices)
+    hub = EventHub()
+    ack = printer._ack
+    garbled: list[str] = []
+
+    def noisy_ack(number: int | None, command: str) -> None:
+        if command.startswith("M105") and garbled == ["armed"]:  # the after-unit poll
+            garbled.append("sent")
+            printer.emit("ok" + GARBLED)
+            return
+        ack(number, command)
+
+    def arm(event: object) -> None:
+        if isinstance(event, UnitWeighed) and event.unit.n == 2:
+            garbled.append("armed")
+
+    printer._ack = noisy_ack  # type: ignore[method-assign]
+    hub.subscribe(arm)
+    result = run_batch(request, devices, hub=hub, options=options())
+    assert garbled == ["armed", "sent"]
+    assert result.status == "completed", result.reason
+    assert [u.n for u in result.units] == [1, 2, 3]
+    (warning,) = result.alarms
+    assert (warning.kind, warning.action, warning.unit) == (AlarmKind.TEMPERATURE, "warn", 2)
+    assert "90.00" in warning.message and "a second M105" in warning.message
 
 
 def test_a_garbled_pressure_report_is_confirmed_before_it_stops_the_run() -> None:

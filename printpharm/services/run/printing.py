@@ -215,18 +215,22 @@ class PrinterPart:
             Temperatures(unit, hot.actual_c if hot else None, bed.actual_c if bed else None)
         )
         checks = check_temperatures(self.req.recipe, readings, heated)
-        if not poll and not all(c.passed for c in checks):
-            # a report line has no checksum (one garbled byte reads 40 °C as 90 °C):
-            # a fresh M105 confirms the excursion before it stops the run
+        if not all(c.passed for c in checks):
+            # neither a report line nor M105's answer has a checksum (one garbled byte
+            # reads 40 °C as 90 °C): a fresh M105 confirms the excursion before it stops
+            # the run; a real excursion does not go away between two readings
             reported = "; ".join(c.detail for c in checks if not c.passed)
             checks = check_temperatures(
                 self.req.recipe, self.call_device(printer.temperatures), heated
             )
             if all(c.passed for c in checks):
+                where = f"unit {unit}: " if unit is not None else ""
+                source = "M105" if poll else "an auto-report"
+                again = "a second M105" if poll else "M105"
                 self.alarms.warn(
                     AlarmKind.TEMPERATURE,
-                    f"unit {unit}: an auto-report read {reported}, but M105 at once read the "
-                    "heaters inside their window: a garbled report line? the run goes on",
+                    f"{where}{source} read {reported}, but {again} at once read the heaters "
+                    "inside their window: a garbled line? the run goes on",
                     unit,
                 )
                 return
