@@ -21,6 +21,8 @@ import pytest
 
 from printpharm.catalog import Catalog
 from printpharm.core.calibration import fit_calibration
+from printpharm.core.dose_report import dose_record
+from printpharm.core.dosing import compute_dose
 from printpharm.services.records._batch_csv import calibration_text
 from printpharm.services.records.export import build_view
 from printpharm.services.records.flow_prior_text import NOISE_PRIOR_NOT_RECORDED, noise_prior_text
@@ -151,3 +153,25 @@ def test_a_site_fit_for_an_ink_that_dries_predicts_the_wet_unit_on_the_record(
     older = {k: v for k, v in record.items() if k != "mass_basis"}  # before mass_basis existed
     assert "predicted unit mass as dispensed" in calibration_text(older, dries=True)
     assert "; predicted unit mass 280." in calibration_text(record, dries=False)
+
+
+def test_the_bsa_row_shows_the_rounded_bsa_the_dose_was_computed_from(
+    env: Env, catalog: Catalog, tmp_path: Path
+) -> None:
+    """20 mg/m² with the BSA rounded to 2 dp: the dose is 20 × 0.76 = 15.2 → 15 mg, and the
+    record's BSA row showed only the unrounded 0.7619 m² (the PDF's explanation had it)."""
+    result = compute_dose(
+        "per_m2", "20", height_cm="110", weight_kg="19", bsa_round_dp=2, dose_step_mg="0.5"
+    )
+    assert result.final_dose_mg == Decimal(15)
+    _, session = env.make_user("tech1", "technician")
+    request = prepare_run(catalog, "cpm-chewable-disc", result.final_dose_mg, 2,
+                          dose_record=dose_record(result)).request  # fmt: skip
+    with _over_ptys(request) as devices:
+        run = run_batch(request, devices, recorder=DatabaseRecorder(env.auth, session),
+                        options=options(connect_timeout_s=20.0))  # fmt: skip
+    assert run.status == "completed", run.reason
+    with unit_of_work(env.db, make_context(), write=False) as uow:
+        view = build_view(uow, run.batch_id, "insp")
+    text = _pdf_text(view, tmp_path)
+    assert "BSA 0.7619 m² (Mosteller), rounded to 2 dp before dosing: 0.76 m²" in text, text

@@ -24,6 +24,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer, Table
 
 from printpharm import __version__
+from printpharm.core.bsa import BSA_FORMULA_LABELS
+from printpharm.core.units import format_decimal
 from printpharm.services.records._alarms_pdf import acknowledgements_section
 from printpharm.services.records._batch_csv import assay_text, calibration_text
 from printpharm.services.records._controls_pdf import controls_section
@@ -87,8 +89,7 @@ def _prescription(v: BatchRecordView) -> list[Any]:
         ("Dose rule", f"{dose.get('rule', '—')}: {amount}" if amount else dose.get("rule")),
         ("Height / weight",
          f"{dose.get('height_cm') or '—'} cm / {dose.get('weight_kg') or '—'} kg"),
-        ("BSA", f"{dose.get('bsa_m2') or dose.get('bsa_used_m2') or '—'} m² "
-                f"({dose.get('formula') or '—'})"),
+        ("BSA", _bsa_text(dose)),
         ("Cap / rounding step",
          f"{dose.get('cap_mg') or '—'} mg / {dose.get('dose_step_mg') or '—'} mg"),
         ("Dose per unit", _p(f"{v.batch.target_dose_mg} mg", 9, True)),
@@ -202,6 +203,21 @@ def _units(v: BatchRecordView) -> list[Any]:
     summary += f"; {fails} unit(s) not passing"
     widths = (7, 16, 17, 12, 14, 26, 14, 11, 17, 46)
     return [_heading("3. Units (raw balance readings)"), _p(summary, 8, True), _table(rows, widths)]
+
+
+def _bsa_text(dose: dict[str, Any]) -> str:
+    """``0.7619 m² (Mosteller)``, and the BSA the dose used when it was rounded first.
+
+    With ``--bsa-round-dp 2`` the dose is 20 mg/m² × 0.76 m², not × 0.7619: the row
+    must not show only the figure the dose was not computed from.
+    """
+    formula = dose.get("formula")
+    named = BSA_FORMULA_LABELS.get(formula, formula) if isinstance(formula, str) else "—"
+    text = f"{dose.get('bsa_m2') or dose.get('bsa_used_m2') or '—'} m² ({named})"
+    used, places = dose.get("bsa_used_m2"), dose.get("bsa_round_dp")
+    if used is not None and places is not None:
+        text += f", rounded to {places} dp before dosing: {format_decimal(Decimal(str(used)))} m²"
+    return text
 
 
 def _alarms(v: BatchRecordView) -> list[Any]:
