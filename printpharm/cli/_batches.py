@@ -214,7 +214,8 @@ def _batches_label(args: argparse.Namespace) -> int:
     text = (
         f"label ({result.format}, {args.width_mm} mm) written to {result.path} (sha256 "
         f"{result.sha256})\n{c.banner + chr(10) if c.banner else ''}patient {c.patient}: "
-        f"{c.drug_line}, {c.units} units, use before {c.beyond_use.date} ({c.beyond_use.basis})"
+        f"{c.drug_line}, {c.units} units{f' ({c.units_note})' if c.units_note else ''}, use "
+        f"before {c.beyond_use.date} ({c.beyond_use.basis})"
         f"\nGS1 DataMatrix {c.gs1_text}"
     )
     emit(args, result, text)

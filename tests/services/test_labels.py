@@ -13,7 +13,14 @@ import pytest
 from printpharm.catalog import Catalog
 from printpharm.errors import InputError, PermissionDenied, RecordError
 from printpharm.services.control.print_authority import begin_recorded_run
-from printpharm.services.records.labels import CYTOTOXIC_WARNING, print_label
+from printpharm.services.records.content_uniformity import CuService
+from printpharm.services.records.export import build_view
+from printpharm.services.records.labels import (
+    CYTOTOXIC_WARNING,
+    dispensable_units,
+    label_content,
+    print_label,
+)
 from printpharm.services.run.loop import run_batch
 from tests.services._equipment_fixtures import CLEARED, train_operator
 from tests.services._label_decode import decode_label_pdf
@@ -31,8 +38,10 @@ from tests.services.conftest import RUN_DAY, make_request
 __all__ = ["clock", "db", "db_spec", "env", "sqlite_template"]
 
 
-def _batch(env: Env, catalog: Catalog, sim_devices: Any, tech: Any, batch_id: str) -> str:
-    request = dataclasses.replace(make_request(catalog, units=3), batch_id=batch_id)
+def _batch(
+    env: Env, catalog: Catalog, sim_devices: Any, tech: Any, batch_id: str, units: int = 3
+) -> str:
+    request = dataclasses.replace(make_request(catalog, units=units), batch_id=batch_id)
     recorded = begin_recorded_run(env.auth, tech, request, clearance=CLEARED)
     devices = sim_devices(request)
     run_options = recorded.options(today=RUN_DAY, lines_per_check=5, connect_timeout_s=5.0)
@@ -90,6 +99,38 @@ def test_a_zpl_label_uses_the_printers_own_gs1_datamatrix(
     bud = result.content.beyond_use.date.strftime("%y%m%d")
     assert f"^BXN,4,200,,,,_^FD_117{bud}10{batch_id[-20:]}_191{batch_id}^FS" in zpl
     assert "^FH\\^FDNOT FOR PATIENT USE^FS" in zpl
+
+
+def test_the_label_counts_only_the_units_left_to_dispense(
+    env: Env, catalog: Catalog, sim_devices: Any, tmp_path: Path
+) -> None:
+    """10 of 12 units taken for the 2.9.40 assay (destroyed) leave 2 for the patient: the
+    label said 12 units. A unit outside its tolerance is not dispensed either."""
+    _, tech = env.make_user("tech1", "technician", "Tess Tech")
+    train_operator(env, "tech1")
+    batch_id = _batch(env, catalog, sim_devices, tech, "cpm-chewable-disc-20261203T0822Z-0c1d2e",
+                      units=12)  # fmt: skip
+    sample = CuService(env.auth).select(tech, batch_id)  # 10 mg at 5 % w/w: CU is needed
+    assert len(sample.units) == 10
+    result = print_label(env.auth, tech, batch_id, "pdf", tmp_path / "a.pdf", "Chew one daily",
+                         patient="P-7731")  # fmt: skip
+    assert result.content.units == 2
+    assert result.content.units_note == "2 of 12 weighed: 10 taken for the content-uniformity assay"
+    (event,) = env.events(batch_id=batch_id, action="label")
+    assert event.new()["units"] == 2
+    with env.auth.uow(write=False) as uow:
+        view = build_view(uow, batch_id, "insp")
+    kept = next(u for u in view.units if u.reading.unit_index not in sample.units)
+    failing = tuple(dataclasses.replace(u, verdict="fail") if u is kept else u for u in view.units)
+    assert dispensable_units(dataclasses.replace(view, units=failing)) == (
+        1, "1 of 12 weighed: 10 taken for the content-uniformity assay, 1 outside the unit "
+        "tolerance",
+    )  # fmt: skip
+    every = tuple(dataclasses.replace(u, verdict="fail") for u in view.units)
+    row = view.batch
+    with pytest.raises(InputError, match="no unit left to dispense"):
+        label_content(row, view.events, (True, ""), "Chew one", "P-1",
+                      dispensable_units(dataclasses.replace(view, units=every)))  # fmt: skip
 
 
 def test_a_label_needs_directions_a_patient_and_a_completed_batch(

@@ -31,6 +31,8 @@ class LabelContent:
     for_patient: bool
     banner: str | None
     gs1: tuple[GS1Element, ...]
+    #: why ``units`` is fewer than the units weighed (``""`` when it is not)
+    units_note: str = ""
 
     @property
     def gs1_text(self) -> str:

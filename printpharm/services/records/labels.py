@@ -32,6 +32,7 @@ from printpharm.services.access.permissions import Operation
 from printpharm.services.access.signatures import label_zone
 from printpharm.services.records.export import build_view
 from printpharm.services.records.label_content import LABEL_WIDTHS_MM, LabelContent
+from printpharm.services.records.record_view import BatchRecordView
 from printpharm.services.run.result import NOT_FOR_PATIENT_USE
 from printpharm.storage.audit import AuditEntry, AuditEvent
 from printpharm.storage.batches import BatchRow
@@ -43,6 +44,7 @@ __all__ = [
     "LabelContent",
     "LabelResult",
     "beyond_use_for_batch",
+    "dispensable_units",
     "label_content",
     "print_label",
     "printed_on",
@@ -106,20 +108,41 @@ def _strength(dose: dict[str, Any], recipe: dict[str, Any]) -> str:
     return f"{api[:1].upper()}{api[1:]} {text} mg per unit"
 
 
+def dispensable_units(view: BatchRecordView) -> tuple[int, str]:
+    """The units of the batch that may be dispensed, and why the others may not.
+
+    A unit is dispensed when it was weighed within its tolerance and not taken for
+    the content-uniformity assay (an assay destroys the unit): a 12-unit batch whose
+    10 units were chosen for 2.9.40 leaves 2 for the patient, not 12.
+    """
+    weighed = [u for u in view.units if u.reading.raw_reading is not None]
+    assayed = {n for sample in (view.cu.samples if view.cu else ()) for n in sample.units}
+    failed = {u.reading.unit_index for u in weighed if u.verdict != "pass"} - assayed
+    count = sum(1 for u in weighed if u.verdict == "pass" and u.reading.unit_index not in assayed)
+    why = [f"{len(assayed)} taken for the content-uniformity assay"] if assayed else []
+    why += [f"{len(failed)} outside the unit tolerance"] if failed else []
+    note = f"{count} of {len(weighed)} weighed: " + ", ".join(why) if why else ""
+    return count, note
+
+
 def label_content(
     row: BatchRow,
     events: Sequence[AuditEvent],
     patient_use: tuple[bool, str],
     directions: str,
     patient: str | None = None,
+    dispensable: tuple[int, str] | None = None,
 ) -> LabelContent:
     """The label of ``row`` (a completed or released batch).
+
+    ``dispensable`` is :func:`dispensable_units` of the batch's record (default: every
+    weighed unit).
 
     Raises
     ------
     InputError
         No directions, no patient pseudonym (none recorded and none given), the batch
-        was not completed, or no beyond-use date can be set.
+        was not completed, no unit is left to dispense, or no beyond-use date can be set.
     """
     if row.status not in ("completed", "released"):
         raise InputError(
@@ -127,6 +150,12 @@ def label_content(
         )
     if not directions.strip():
         raise InputError("the label needs the directions (how the patient takes the units)")
+    weighed = len([u for u in row.units if u.raw_reading is not None]) or row.units_count
+    units, units_note = dispensable if dispensable is not None else (weighed, "")
+    if units < 1:
+        raise InputError(
+            f"batch {row.batch_id} has no unit left to dispense ({units_note}): nothing to label"
+        )
     dose = row.details.get("dose") or {}
     who = (patient or str(dose.get("patient_id") or "")).strip()
     if not who:
@@ -146,7 +175,7 @@ def label_content(
         batch_id=row.batch_id,
         patient=who,
         drug_line=_strength(dose, recipe),
-        units=len([u for u in row.units if u.raw_reading is not None]) or row.units_count,
+        units=units,
         directions=directions.strip(),
         beyond_use=bud,
         storage=str(
@@ -158,6 +187,7 @@ def label_content(
         for_patient=for_patient,
         banner=banner,
         gs1=gs1_elements(row.batch_id, bud.date),
+        units_note=units_note,
     )
 
 
@@ -203,7 +233,12 @@ def print_label(
     with auth.uow(write=False) as uow:
         view = build_view(uow, batch_id, f"{live.full_name} ({live.user_id})")
     content = label_content(
-        view.batch, view.events, (view.patient_use, view.patient_use_reason), directions, patient
+        view.batch,
+        view.events,
+        (view.patient_use, view.patient_use_reason),
+        directions,
+        patient,
+        dispensable_units(view),
     )
     data = _render(content, fmt, width_mm)
     try:
@@ -227,6 +262,7 @@ def print_label(
                     "file": path.name,
                     "sha256": digest,
                     "patient": content.patient,
+                    "units": content.units,
                     "beyond_use": content.beyond_use.date,
                     "gs1": content.gs1_text,
                     "for_patient": content.for_patient,
