@@ -151,6 +151,7 @@ def test_a_printed_batch_gets_its_label_from_history(
     history.label.write(tmp_path / "label.pdf")
     message = history.label.message.text()
     assert message.startswith("NOT FOR PATIENT USE — Label written to"), history.label.error.text()
+    assert ": 2 units, use before " in message  # how many the patient gets
     assert (tmp_path / "label.pdf").read_bytes().startswith(b"%PDF-")
     history.label.write(tmp_path / "label.pdf")  # never overwritten
     assert "never overwrite" in history.label.error.text()

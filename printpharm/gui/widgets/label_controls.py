@@ -96,8 +96,15 @@ class LabelControls(QGroupBox):
         self.error.show_reason(None)
         c = result.content
         banner = f"{c.banner} — " if c.banner else ""
+        note = f" ({c.units_note})" if c.units_note else ""
         self.message.setText(
-            self.tr("{banner}Label written to {path}: use before {bud}.").format(
-                banner=banner, path=result.path, bud=c.beyond_use.date.isoformat()
+            self.tr(
+                "{banner}Label written to {path}: {units} units{note}, use before {bud}."
+            ).format(
+                banner=banner,
+                path=result.path,
+                units=c.units,
+                note=note,
+                bud=c.beyond_use.date.isoformat(),
             )
         )
