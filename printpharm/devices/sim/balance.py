@@ -10,17 +10,20 @@ a slow zero drift (``drift_mg_per_min``, removed by each tare), and settles
 after a change: the reading approaches the new weight exponentially and is
 reported stable after ``settle_s``. Faults: a balance that never settles
 (``S I`` after its stability timeout, ``S D`` from ``SI``), and over-/underload
-(``S +``/``S -``).
+(``S +``/``S -``); and faults of the link, as the printer simulator has them
+(:class:`BalanceFaults`): reply lines garbled by line noise (MT-SICS replies carry
+no checksum), a balance that goes silent (power, a cable) or drops off the bus.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from printpharm.devices.sim._base import SimDevice
+from printpharm.devices.sim._base import SimDevice, corrupt
 from printpharm.devices.sim.check_weights import CheckWeightHand
 from printpharm.devices.sim.plate import Plate
 
@@ -29,13 +32,44 @@ __all__ = ["BalanceFaults", "BalanceSim", "BalanceSimConfig"]
 _NEEDS_STABLE = ("S", "Z", "T")
 
 
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
 @dataclass
 class BalanceFaults:
-    """Faults to inject into the balance."""
+    """Faults to inject into the balance: the weighing, and the link.
+
+    Link faults are named like the printer's (:class:`~.printer.PrinterFaults`),
+    with a ``balance_`` prefix since ``run --sim-option`` gives both simulators
+    one namespace. Counts are commands answered (identification ``@``, ``I2``,
+    ``I4`` included); a garbled reply has exactly one byte changed, as line noise
+    does, drawn from a random stream of its own (seeded by ``seed``) so that the
+    readings are the same with and without the fault.
+    """
 
     never_settles: bool = False
     overload: bool = False
     underload: bool = False
+    balance_corrupt_tx_rate: float = field(
+        default=0.0,
+        metadata=_help("chance per reply line that one byte is changed (line noise)"),
+    )
+    balance_garble_weight_reply: int | None = field(
+        default=None,
+        metadata=_help(
+            "the Nth stable weight reply ('S S <value> g') has one digit of its value "
+            "changed to another digit: the garble no parser can see"
+        ),
+    )
+    balance_silent_after_commands: int | None = field(
+        default=None,
+        metadata=_help("after N commands answered the balance answers nothing (power, cable)"),
+    )
+    balance_drop_after_commands: int | None = field(
+        default=None,
+        metadata=_help("after N commands answered the balance drops off the bus (USB unplugged)"),
+    )
 
 
 @dataclass
@@ -95,10 +129,15 @@ class BalanceSim(SimDevice):
         self._target_g = self._load_g()  # the load as of the last change noticed
         self._start_g = self._target_g  # what the display showed at that change
         self._started: float | None = None
+        self.answered = 0  # commands answered, for the link faults
+        self.weight_replies = 0  # stable weight replies sent
+        self._link_rng = random.Random(cfg.seed * 7919 + 3)
 
     def feed(self, data: bytes) -> None:
         """Bytes from the host."""
         with self.lock:
+            if self.disconnected:
+                return
             self._rx += data
             while (end := self._rx.find(b"\n")) >= 0:
                 raw = bytes(self._rx[:end])
@@ -145,6 +184,36 @@ class BalanceSim(SimDevice):
                     return
                 self._queue.popleft()
                 self._started = None
+                self._count_answer()
+
+    def _count_answer(self) -> None:
+        """One more command answered: the link faults that count commands take effect."""
+        self.answered += 1
+        faults = self.config.faults
+        if faults.balance_silent_after_commands is not None:
+            self.silent = self.answered >= faults.balance_silent_after_commands
+        drop = faults.balance_drop_after_commands
+        if drop is not None and self.answered >= drop:
+            self.disconnected = True
+            self._queue.clear()
+
+    def emit(self, line: str) -> None:
+        """Queue one reply line; line noise changes one byte at ``balance_corrupt_tx_rate``."""
+        if self.silent or self.disconnected:
+            return
+        data = line.encode("ascii")
+        rate = self.config.faults.balance_corrupt_tx_rate
+        if rate and self._link_rng.random() < rate:
+            data = corrupt(data, self._link_rng, first=0)
+        self._out += data + self.eol
+
+    def _garble_digit(self, line: str) -> str:
+        """``line`` (``S S <value> <unit>``) with one digit of its value changed to another."""
+        start = line.index(line.split()[2], 4)  # the value, right-aligned after "S S"
+        digits = [i for i in range(start, len(line)) if line[i].isdigit()]
+        i = self._link_rng.choice(digits)
+        other = self._link_rng.choice([d for d in "0123456789" if d != line[i]])
+        return line[:i] + other + line[i + 1 :]
 
     def next_event_s(self, now_s: float) -> float | None:
         """When a waiting ``S``/``Z``/``T`` settles or times out."""
@@ -221,7 +290,12 @@ class BalanceSim(SimDevice):
             self.emit(f'I2 A "{cfg.model} {cfg.capacity_g} {unit}"')
         elif code in ("S", "SI"):
             status = "S" if self.stable() else "D"
-            self.emit(f"S {status} {self._reading()}")
+            line = f"S {status} {self._reading()}"
+            if status == "S":
+                self.weight_replies += 1
+                if self.weight_replies == cfg.faults.balance_garble_weight_reply:
+                    line = self._garble_digit(line)
+            self.emit(line)
             if code == "S" and status == "S" and self.hand.after_stable_reading():
                 self._load_changed()
         elif code in ("Z", "ZI"):
