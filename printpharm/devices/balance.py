@@ -128,11 +128,19 @@ class Balance:
         ``open_transport("sim://balance?...")`` or a serial port (9600 8N1).
     command_timeout_s : float
         Seconds to wait for the answer to a quick command (``@``, ``I2``, ``SI``).
+    stable_timeout_s : float
+        Seconds to wait for the answer to a command that waits for stability
+        (``S``, ``T``, ``Z``) unless the call gives its own: longer than the
+        balance's own stability timeout. A balance that stays silent this long is
+        lost (:class:`DeviceTimeout`).
     """
 
-    def __init__(self, transport: Transport, command_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, transport: Transport, command_timeout_s: float = 5.0, stable_timeout_s: float = 30.0
+    ) -> None:
         self.transport = transport
         self.command_timeout_s = command_timeout_s
+        self.stable_timeout_s = stable_timeout_s
         self._lock = threading.Lock()
 
     def _command(self, command: str, timeout_s: float | None = None) -> str:
@@ -178,7 +186,7 @@ class Balance:
             raise ProtocolError(f"balance data {' '.join(data)!r} lacks '<type> <capacity> <unit>'")
         return BalanceInfo(" ".join(data[:-2]), f"{data[-2]} {data[-1]}", serial_number)
 
-    def zero(self, timeout_s: float = 30.0) -> None:
+    def zero(self, timeout_s: float | None = None) -> None:
         """Zero when stable (``Z``).
 
         Raises
@@ -188,16 +196,17 @@ class Balance:
         BalanceOverload
             ``Z +``/``Z -``: outside the zeroing range.
         """
-        self._expect_ok("Z", self._command("Z", timeout_s), "Z A")
+        wait_s = self.stable_timeout_s if timeout_s is None else timeout_s
+        self._expect_ok("Z", self._command("Z", wait_s), "Z A")
 
-    def tare(self, timeout_s: float = 30.0) -> Decimal:
+    def tare(self, timeout_s: float | None = None) -> Decimal:
         """Tare when stable (``T``); return the tare weight in the balance unit.
 
         Raises
         ------
         BalanceUnstable, BalanceOverload, ProtocolError
         """
-        line = self._command("T", timeout_s)
+        line = self._command("T", self.stable_timeout_s if timeout_s is None else timeout_s)
         tokens = line.split()
         self._expect_ok("T", line, "T S")
         try:
@@ -215,14 +224,14 @@ class Balance:
         if not line.startswith(expected):
             raise ProtocolError(f"balance answered {line!r} to {command!r}; expected {expected!r}")
 
-    def weigh(self, timeout_s: float = 30.0, retries: int = 2) -> Weighing:
+    def weigh(self, timeout_s: float | None = None, retries: int = 2) -> Weighing:
         """Read a stable weight (``S``), retrying ``S I`` up to ``retries`` times.
 
         Parameters
         ----------
-        timeout_s : float
+        timeout_s : float or None
             Seconds to wait for each answer; longer than the balance's own
-            stability timeout.
+            stability timeout (None: :attr:`stable_timeout_s`).
         retries : int
             Further attempts after an ``S I``.
 
@@ -237,6 +246,7 @@ class Balance:
         """
         if retries < 0:
             raise InputError(f"retries = {retries}; must be >= 0")
+        timeout_s = self.stable_timeout_s if timeout_s is None else timeout_s
         for attempt in range(retries + 1):
             try:
                 weighing = parse_weight_reply(self._command("S", timeout_s), "S")

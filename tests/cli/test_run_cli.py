@@ -74,7 +74,11 @@ def test_human_output_has_a_line_per_unit_and_a_verdict(
     (printer_log,) = tmp_path.glob("*.printer.log")
     assert "M221 S" in printer_log.read_text() or "M400" in printer_log.read_text()
     (balance_log,) = tmp_path.glob("*.balance.log")
-    assert balance_log.read_text().count("b'S S ") == 3  # every raw weighing is in the log
+    log = balance_log.read_text()
+    # each unit's stable reading (S) and its confirmation (SI): every raw weighing is in the log
+    assert log.count("> b'S\\r\\n'") == 3 and log.count("> b'SI\\r\\n'") == 3
+    assert log.count("b'S S ") == 6
+    assert all(repr(unit["raw_reading"].encode()) in log for unit in saved["units"])
 
 
 def test_a_clogged_unit_stops_the_run_with_exit_1(capsys: pytest.CaptureFixture[str]) -> None:

@@ -131,7 +131,11 @@ class BalanceSim(SimDevice):
         self._started: float | None = None
         self.answered = 0  # commands answered, for the link faults
         self.weight_replies = 0  # stable weight replies sent
+        self.garbled = 0  # reply lines line noise changed
         self._link_rng = random.Random(cfg.seed * 7919 + 3)
+        # SI readings draw their read noise from a stream of their own: a host that
+        # confirms each S with an SI sees the same S readings as one that does not
+        self._si_rng = random.Random(cfg.seed * 7919 + 4)
 
     def feed(self, data: bytes) -> None:
         """Bytes from the host."""
@@ -177,6 +181,7 @@ class BalanceSim(SimDevice):
             if self.plate.changes != self._seen_changes:
                 self._seen_changes = self.plate.changes
                 self._load_changed()
+            self._link_faults()
             while self._queue:
                 if self._started is None:
                     self._started = self._now
@@ -189,6 +194,10 @@ class BalanceSim(SimDevice):
     def _count_answer(self) -> None:
         """One more command answered: the link faults that count commands take effect."""
         self.answered += 1
+        self._link_faults()
+
+    def _link_faults(self) -> None:
+        """Go silent or drop off once the commands answered reach the fault's count."""
         faults = self.config.faults
         if faults.balance_silent_after_commands is not None:
             self.silent = self.answered >= faults.balance_silent_after_commands
@@ -205,6 +214,7 @@ class BalanceSim(SimDevice):
         rate = self.config.faults.balance_corrupt_tx_rate
         if rate and self._link_rng.random() < rate:
             data = corrupt(data, self._link_rng, first=0)
+            self.garbled += 1
         self._out += data + self.eol
 
     def _garble_digit(self, line: str) -> str:
@@ -252,9 +262,10 @@ class BalanceSim(SimDevice):
     def _drift_g(self) -> float:
         return self.config.drift_mg_per_min * self._now / 60.0 / 1000.0
 
-    def _reading(self) -> str:
+    def _reading(self, rng: random.Random | None = None) -> str:
+        """The net weight with read noise drawn from ``rng`` (default: the S stream)."""
         sd_g = self.config.balance_sd_mg / 1000.0
-        noise = self._tx_rng.gauss(0.0, sd_g) if sd_g else 0.0
+        noise = (rng or self._tx_rng).gauss(0.0, sd_g) if sd_g else 0.0
         net = self.gross_g() + noise - self.zero_g - self.tare_g
         value = Decimal(repr(net)).quantize(Decimal(1).scaleb(-self.config.decimals))
         return f"{value:>11} {self.config.unit}"
@@ -290,7 +301,7 @@ class BalanceSim(SimDevice):
             self.emit(f'I2 A "{cfg.model} {cfg.capacity_g} {unit}"')
         elif code in ("S", "SI"):
             status = "S" if self.stable() else "D"
-            line = f"S {status} {self._reading()}"
+            line = f"S {status} {self._reading(self._tx_rng if code == 'S' else self._si_rng)}"
             if status == "S":
                 self.weight_replies += 1
                 if self.weight_replies == cfg.faults.balance_garble_weight_reply:

@@ -63,6 +63,9 @@ class BalancePort(Protocol):
     def weigh(self) -> Weighing:
         """A stable weight; raises BalanceUnstable after the balance's timeout."""
 
+    def weigh_immediate(self) -> Weighing:
+        """The weight at once, stable or not (``SI``)."""
+
 
 def mass_in_mg(weighing: Weighing) -> Decimal:
     """The reading's mass in mg (exact: ``g`` × 1000).
