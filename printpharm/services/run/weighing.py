@@ -44,8 +44,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-#: ``S`` commands at most for one unit's mass: a reading, its confirmation, and up to
-#: three more when a reply was garbled or two readings disagreed.
+#: Asks (``S`` or ``SI``) at most for one unit's mass: a reading, its confirmation, and
+#: up to three more when a reply was garbled or two readings disagreed.
 MAX_ASKS = 5
 #: The repeatability floor of balances.md (Ph. Eur. 2.1.7 / USP <41>): s >= 0.41 d.
 _S_FLOOR_PER_D = Decimal("0.41")
