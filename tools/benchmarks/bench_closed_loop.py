@@ -160,6 +160,23 @@ def _declaring(request: RunRequest, unit_rsd_pct: str | None) -> RunRequest:
     return dataclasses.replace(request, ink=ink.model_copy(update={"variability": variability}))
 
 
+def _with_balance(request: RunRequest, sim: dict[str, str]) -> RunRequest:
+    """The recipe declaring the simulated balance's repeatability, when a condition sets one.
+
+    A unit's reading is confirmed by a second within 6·s + d of the declared s
+    (services/run/weighing.py): a balance 100× noisier than declared is one the run
+    rightly refuses to trust, not the noisy-balance study this condition is.
+    """
+    if "balance_sd_mg" not in sim:
+        return request
+    control = request.recipe.control
+    sd = Quantity(value=Decimal(sim["balance_sd_mg"]), unit="mg")
+    recipe = request.recipe.model_copy(
+        update={"control": control.model_copy(update={"balance_sd": sd})}
+    )
+    return dataclasses.replace(request, recipe=recipe)
+
+
 def _run(request: RunRequest, sim: dict[str, str], correct: bool) -> BatchResult:
     printer_url, balance_url = simulator_urls(request.printer_definition, request.ink, sim)
     with connected_devices(printer_url, balance_url) as devices:
@@ -280,7 +297,7 @@ def _task(args: tuple[str, int, bool, int]) -> tuple[str, int, bool, Outcome]:
     sim = {**options, "seed": str(seed)}
     if clogged:
         sim["clog_unit"] = str(_clog_unit(seed, units))
-    result = _run(_declaring(_BASE[units], declared), sim, correct)
+    result = _run(_with_balance(_declaring(_BASE[units], declared), sim), sim, correct)
     return name, seed, correct, _outcome(result)
 
 
