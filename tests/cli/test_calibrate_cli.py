@@ -123,10 +123,12 @@ def test_the_plan_sizes_with_the_locked_calibration_and_refuses_a_too_wide_inter
     out_file = ["--out", str(tmp_path / "p.gcode")]
     code, out, _ = cli(*PLAN, "--dose-mg", "5", *out_file)  # the runner adds --db
     assert code == 0 and "sized with ink file, not fitted on site" in out  # nothing locked
-    # 6 mg of balance noise: accepted (s ≈ 1.5 % of the mean mass) but too wide for 5 mg;
+    # 6 mg of deposit scatter: accepted (s ≈ 1.5 % of the mean mass) but too wide for 5 mg;
     # noise constant in mg is the unweighted fit's model (weighted 1/m², the small discs'
-    # 3.5 % RSD fails the fit itself: test_calibration_weighting)
-    code, out, err = _calibrate(cli, tmp_path, *IDEAL, "--sim-option", "balance_sd_mg=6",
+    # 3.5 % RSD fails the fit itself: test_calibration_weighting). The scatter is the
+    # deposit's, not the balance's: each disc's reading is confirmed by a second within
+    # 6·s + d of the balance's s, and a balance that scatters 6 mg is refused as one
+    code, out, err = _calibrate(cli, tmp_path, *IDEAL, "--sim-option", "process_sd_mg=6",
                                 "--weighting", "unweighted")  # fmt: skip
     assert code == 0, err
     _sign(cli, 1)

@@ -63,6 +63,17 @@ def test_every_disc_is_weighed_and_the_simulator_physics_is_recovered(catalog: C
     assert fit.residual_sd_mg < 0.05
 
 
+@pytest.mark.parametrize("nth", [5, 6])  # disc 3's S reading, and its SI confirmation
+def test_a_garbled_weight_reply_never_enters_the_fit(catalog: Catalog, nth: int) -> None:
+    plan = plan_series(catalog, CPM, PRINTER)
+    ideal = {"seed": "4", "process_rsd": "0", "balance_garble_weight_reply": str(nth)}
+    with connected_devices(*simulator_urls(plan.printer, plan.ink, ideal)) as devices:
+        points = run_series(plan, devices)
+    fit = fit_calibration([float(p.volume_mm3) for p in points], [float(p.mass_mg) for p in points])
+    assert fit.a_mg_per_mm3 == pytest.approx(1.19, rel=1e-4)
+    assert fit.residual_sd_mg is not None and fit.residual_sd_mg < 0.05
+
+
 def test_a_failing_balance_stops_the_series_and_makes_the_printer_safe(catalog: Catalog) -> None:
     from printpharm.devices.sim import Plate, PtyServer, build_balance, build_printer
 

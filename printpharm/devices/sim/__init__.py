@@ -66,6 +66,7 @@ COMMON_OPTIONS = ("fast", "speed", "plate")
 #: The process options shown first in help texts (what a study varies).
 PROCESS_OPTIONS = (
     "process_rsd",
+    "process_sd_mg",
     "drift_pct_per_unit",
     "bias",
     "clog_unit",

@@ -10,6 +10,8 @@ has it: unit *k* weighs ``T · (1 + b_k) · (1 + e_k)``:
 - ``drift_pct_per_unit``: a slow drift as the syringe empties or the paste settles
   (counted over the units this simulator has printed, so it carries on across batches),
 - ``process_rsd``: unit-to-unit noise (paste inhomogeneity), one Gaussian draw per unit,
+- ``process_sd_mg``: unit-to-unit noise constant in mg (what an unweighted calibration fit
+  models), one more Gaussian draw per unit, after the others (so seeds keep their units),
 - ``bubble_rate``/``bubble_loss``: occasional air bubbles that make a unit light,
 - ``start_lag_mm3``: material that does not come out at each extrusion start
   (pressure build-up), so units with many starts weigh a little low,
@@ -55,6 +57,10 @@ class ProcessConfig:
         default=0.02,
         metadata=_help("unit-to-unit RSD of the deposited mass (0.02 = 2 %; 0 = an ideal process)"),
     )
+    process_sd_mg: float = field(
+        default=0.0,
+        metadata=_help("unit-to-unit SD of the deposited mass in mg, on top of process_rsd"),
+    )
     drift_pct_per_unit: float = field(
         default=-0.02,
         metadata=_help("drift of the deposit in % per unit printed (syringe emptying, settling)"),
@@ -91,6 +97,7 @@ class ProcessConfig:
             "mass_per_mm3": (0.01, 10.0),
             "mass_offset_mg": (-1000.0, 1000.0),
             "process_rsd": (0.0, 0.5),
+            "process_sd_mg": (0.0, 1000.0),
             "drift_pct_per_unit": (-20.0, 20.0),
             "bias": (-0.9, 2.0),
             "bubble_rate": (0.0, 1.0),
@@ -152,7 +159,8 @@ class Process:
         self.factor = max(0.0, (1.0 + cfg.bias) * (1.0 + drift) * (1.0 + noise)) * (
             1.0 - self.bubble
         )
-        return cfg.mass_offset_mg if unit >= 1 else 0.0
+        noise_mg = rng.gauss(0.0, cfg.process_sd_mg) if cfg.process_sd_mg else 0.0
+        return cfg.mass_offset_mg + noise_mg if unit >= 1 else 0.0
 
     def clogged(self, unit: int) -> bool:
         """Whether a clog holds back material in ``unit``."""

@@ -26,7 +26,7 @@ from typing import Any
 from printpharm.catalog import Catalog
 from printpharm.catalog.schema import Ink, PrinterDefinition, Recipe
 from printpharm.catalog.stack import resolve_recipe
-from printpharm.errors import BalanceUnstable, DeviceError, InputError, SizingError
+from printpharm.errors import DeviceError, InputError, SizingError
 from printpharm.geometry.plate import layout_plate
 from printpharm.services.run.form_specs import recipe_form_spec
 from printpharm.services.run.ink_capacity import analysis_requirement, check_capacity
@@ -38,7 +38,8 @@ from printpharm.services.run.preflight import (
     raise_failures,
 )
 from printpharm.services.run.program import PlateProgram, parse_plate_gcode
-from printpharm.services.run.request import RunDevices, mass_in_mg
+from printpharm.services.run.request import RunDevices
+from printpharm.services.run.weighing import read_confirmed
 from printpharm.slicing.analysis import analyse_gcode
 from printpharm.slicing.fit import FittedUnit, fit_unit
 from printpharm.slicing.gcode import write_series
@@ -280,10 +281,9 @@ def run_series(
             balance.tare()
             printer.stream(unit.lines)
             printer.wait_for_moves()
-            weighing = balance.weigh()
-            if not weighing.stable:
-                raise BalanceUnstable(f"disc {unit.n}: unstable reading {weighing.raw!r}")
-            point = SeriesPoint(unit.n, volume, mass_in_mg(weighing), weighing.raw)
+            # confirmed by a second reading: a garbled reply never enters the fit
+            reading = read_confirmed(balance, plan.recipe.control.balance_sd.value)
+            point = SeriesPoint(unit.n, volume, reading.mass_mg, reading.weighing.raw)
             points.append(point)
             if on_point is not None:
                 on_point(point)
