@@ -5,7 +5,7 @@ the modules it left in ``sys.modules`` are checked: trimesh and SciPy cost about
 a second to import, reportlab, SQLAlchemy and PySide6 a few hundred milliseconds,
 and none of them is needed to print the version, the help, a BSA, a dose, a QC
 verdict or a plan's G-code. (Timings are printed by
-``tools/benchmarks/bench_startup.py``; they are never asserted here.)
+``tests/benchmarks/bench_startup.py``; they are never asserted here.)
 """
 
 from __future__ import annotations

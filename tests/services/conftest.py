@@ -127,7 +127,7 @@ def sim_devices(catalog: Catalog) -> Iterator[Any]:
 
     The printer simulator's E unit is 1 mm³ (the hand-made plates are volumetric).
     Its process is ideal (``process_rsd=0``) unless the test asks for noise: these
-    tests check exact behaviour; statistics are in tools/benchmarks.
+    tests check exact behaviour; statistics are in tests/benchmarks.
     """
     stack: list[Any] = []
 

@@ -1,7 +1,7 @@
 """The flow controller as a pure function of the weighed units (deterministic behaviour).
 
 Statistical claims (RSD under noise, mean error under bias and drift, false alarms)
-are in tools/benchmarks/bench_closed_loop.py; here each behaviour is fed exact numbers.
+are in tests/benchmarks/bench_closed_loop.py; here each behaviour is fed exact numbers.
 """
 
 from __future__ import annotations

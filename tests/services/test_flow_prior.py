@@ -5,7 +5,7 @@ Before, the controller always started from the ink file's declared ``unit_rsd``
 weighed its own discs and measured a different scatter. Now a calibration fitted
 on site gives the prior its σ̂_rel (less the balance's share) with its n − 2
 degrees of freedom (capped), and the run records which prior it used and why.
-tools/benchmarks/bench_flow_prior.py measures what it changes.
+tests/benchmarks/bench_flow_prior.py measures what it changes.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ removed by its estimate once the evidence is clear; pure noise, which now and
 then lifts ``P(off)`` a little above even, gets at most a part of a small
 estimate, so the unit RSD is hardly inflated (a hard switch at 0.5 printed the
 next unit with the whole estimate on the weakest evidence and back again;
-tools/benchmarks/bench_closed_loop.py measures how much). Unlike a z-test repeated
+tests/benchmarks/bench_closed_loop.py measures how much). Unlike a z-test repeated
 after every unit, the Bayes factor of a process that is on its calibration
 keeps falling as units accumulate. The factor is ``exp(−correction)``, finer
 than 1 % (the run rounds it to 0.01 %), clamped to the recipe's validated

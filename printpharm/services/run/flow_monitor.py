@@ -16,7 +16,7 @@ slope beyond ``z_line`` standard errors, so that a constant offset seen through
 noise is not called a drift) and the drift's projected path leaves the range by
 the last unit. At 2 % noise a −1 %/unit drift is named after about 6 units,
 two earlier than by a significant least-squares slope alone, while most units
-still pass (tools/benchmarks/bench_closed_loop.py).
+still pass (tests/benchmarks/bench_closed_loop.py).
 
 ``trend`` — a least-squares line through the batch's points has a slope
 significant at ``z_trend``, in the same direction, after two consecutive units

@@ -1,6 +1,6 @@
 """Desktop application timings (printed, not asserted).
 
-Run: ``python tools/benchmarks/bench_gui.py`` (offscreen unless ``QT_QPA_PLATFORM`` is set).
+Run: ``python tests/benchmarks/bench_gui.py`` (offscreen unless ``QT_QPA_PLATFORM`` is set).
 
 1. Start-up: wall time from launching a new Python process to the login
    dialog being shown (target ≤ 2 s), and to the main window after the login.

@@ -1,6 +1,6 @@
 """The flow controller's drift warnings, false and true, over many seeded batches.
 
-Part of ``tools/benchmarks/bench_closed_loop.py`` (``--warning-batches``). Every
+Part of ``tests/benchmarks/bench_closed_loop.py`` (``--warning-batches``). Every
 warning is an alarm a pharmacist must acknowledge, so on a batch that does not
 drift each one is a false alarm. The controller alone
 (:mod:`printpharm.services.run.flow_control`, no devices) prints batches of 12

@@ -1,4 +1,4 @@
-"""Time the uniformity statistics: ``python tools/benchmarks/bench_uniformity.py``.
+"""Time the uniformity statistics: ``python tests/benchmarks/bench_uniformity.py``.
 
 Prints the mean wall time per call of 2.9.5 (20 units, both policies) and the
 2.9.40 acceptance value (10 and 30 units, CU and MV). Target: well under 10 ms

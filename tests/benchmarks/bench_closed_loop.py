@@ -1,6 +1,6 @@
 """Closed-loop study: the flow controller against a rough process, correction on and off.
 
-Run: ``python tools/benchmarks/bench_closed_loop.py [--batches 30] [--units 12]``.
+Run: ``python tests/benchmarks/bench_closed_loop.py [--batches 30] [--units 12]``.
 
 Every batch is the real run loop (:func:`printpharm.services.run.run_batch`)
 printing a planned plate of cyclophosphamide chewables (10 mg, 200 mg of paste
@@ -35,7 +35,7 @@ no test can name it that early without warning on noise too).
 First, the controller alone (:mod:`printpharm.services.run.flow_control`, no devices) on
 ``--synthetic`` batches, cheap enough to make its statistical claims precise; then its
 drift warnings over ``--warning-batches`` batches per row of 12 and 20 units
-(:mod:`tools.benchmarks.closed_loop_warnings`: warnings per batch and per 100 units on
+(:mod:`tests.benchmarks.closed_loop_warnings`: warnings per batch and per 100 units on
 batches that do not drift, each one a false alarm, beside the fast drift's detection);
 then the whole loop, whose INFO lines give the same warning figures per condition. The
 targets (issue 10) are checked at the end and printed as OK/MISS lines. In "noise 3 %
@@ -65,7 +65,7 @@ from printpharm.services.run.loop import run_batch  # noqa: E402
 from printpharm.services.run.prepare import prepare_run  # noqa: E402
 from printpharm.services.run.request import RunOptions, RunRequest  # noqa: E402
 from printpharm.services.run.result import BatchResult, OperatorDecision  # noqa: E402
-from tools.benchmarks.closed_loop_warnings import (  # noqa: E402
+from tests.benchmarks.closed_loop_warnings import (  # noqa: E402
     print_overcorrection_study,
     print_warning_study,
     synthetic_batch,

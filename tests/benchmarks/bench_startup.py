@@ -1,6 +1,6 @@
 """Whole-process start-up: how long light ``printpharm`` commands take from the shell.
 
-Run: ``python tools/benchmarks/bench_startup.py [--runs N] [--tree DIR] [--hyperfine]
+Run: ``python tests/benchmarks/bench_startup.py [--runs N] [--tree DIR] [--hyperfine]
 [--importtime]`` (not collected by pytest; nothing is asserted).
 
 Each command is run as a new process (the ``printpharm`` console script of this

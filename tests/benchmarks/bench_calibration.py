@@ -1,6 +1,6 @@
 """Batch mean content error with the ink file's calibration vs calibrations fitted on site.
 
-Run: ``python tools/benchmarks/bench_calibration.py [--batches N] [--units U] [--dose MG]
+Run: ``python tests/benchmarks/bench_calibration.py [--batches N] [--units U] [--dose MG]
 [--bias B] [--process-rsd R] [--balance-sd-mg S]`` (not collected by pytest; nothing is
 asserted).
 

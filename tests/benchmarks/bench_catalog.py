@@ -1,6 +1,6 @@
 """Catalog and calibration timings (printed, never asserted).
 
-Run: ``python tools/benchmarks/bench_catalog.py``
+Run: ``python tests/benchmarks/bench_catalog.py``
 """
 
 from __future__ import annotations

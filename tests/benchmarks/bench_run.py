@@ -1,6 +1,6 @@
 """Print-run timings: plan + run on in-process simulators and over real ptys (printed only).
 
-Run: ``python tools/benchmarks/bench_run.py``.
+Run: ``python tests/benchmarks/bench_run.py``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Speed of the dose engine (printed, never asserted): ``python tools/benchmarks/bench_dosing.py``.
+"""Speed of the dose engine (printed, never asserted): ``python tests/benchmarks/bench_dosing.py``.
 
 Target: a dose computation is interactive (well under 1 ms), so the GUI can
 recompute on every keystroke and a batch of thousands of checks takes seconds.

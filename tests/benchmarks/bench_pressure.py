@@ -1,6 +1,6 @@
 """Pressure study: what the extrusion-pressure alarms catch, and what they cry wolf on.
 
-Run: ``python tools/benchmarks/bench_pressure.py [--batches 10] [--units 8]``.
+Run: ``python tests/benchmarks/bench_pressure.py [--batches 10] [--units 8]``.
 
 Every batch is the real run loop printing a planned plate of cyclophosphamide
 chewables (15 mg, 300 mg of paste per unit) on the in-process simulators (virtual

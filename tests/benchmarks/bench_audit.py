@@ -8,7 +8,7 @@ database also holds batches with units, each row sealed by its own event), and t
 quick check run before every recorded action (the tail since the last check and the
 head's signature) is timed. Run:
 
-    python tools/benchmarks/bench_audit.py [--events 100000] [--db URL]
+    python tests/benchmarks/bench_audit.py [--events 100000] [--db URL]
 """
 
 from __future__ import annotations

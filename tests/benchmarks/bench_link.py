@@ -1,6 +1,6 @@
 """Streaming over a real line speed: printpharm's PrinterLink vs Printrun's printcore.
 
-Run: ``python tools/benchmarks/bench_link.py [--recipe ID] [--baud B] [--runs R]``
+Run: ``python tests/benchmarks/bench_link.py [--recipe ID] [--baud B] [--runs R]``
 (not collected by pytest; nothing is asserted). Printrun is optional
 (``pip install --no-deps printrun``; it is not a dependency of printpharm).
 

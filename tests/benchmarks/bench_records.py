@@ -1,6 +1,6 @@
 """Time to export a 30-unit batch record as PDF (target ≤ 1 s), plus CSV, JSON and package.
 
-Run: ``python tools/benchmarks/bench_records.py [--keep DIR]``. A 30-unit batch
+Run: ``python tests/benchmarks/bench_records.py [--keep DIR]``. A 30-unit batch
 is printed on the simulators (with a small bias on the deposit, so the record
 has flow corrections), recorded in a fresh SQLite database through the
 DatabaseRecorder, reviewed and released; then each export is timed (the

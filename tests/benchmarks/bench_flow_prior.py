@@ -1,6 +1,6 @@
 """The flow controller's noise prior: the ink file's declared RSD against the site calibration's.
 
-Run: ``python tools/benchmarks/bench_flow_prior.py [--batches 1000] [--units 20]``.
+Run: ``python tests/benchmarks/bench_flow_prior.py [--batches 1000] [--units 20]``.
 
 The controller alone (:mod:`printpharm.services.run.flow_control`, no devices, as
 the synthetic study of bench_closed_loop.py) on seeded batches of the shipped

@@ -1,6 +1,6 @@
 """Planning speed and accuracy, side by side with CuraEngine (and PrusaSlicer) as processes.
 
-Run: ``python tools/benchmarks/bench_plan.py [--recipe ID] [--runs N] [--no-in-process]``
+Run: ``python tests/benchmarks/bench_plan.py [--recipe ID] [--runs N] [--no-in-process]``
 (not collected by pytest; nothing is asserted).
 
 Prints, per shipped recipe at a mid-range dose:
@@ -28,7 +28,7 @@ Qt 5 desktop), unpack them from the package instead and point
     apt-get install -y cura-engine && apt-get download cura
     dpkg-deb -x cura_*.deb /opt/cura-deb
     CURA_DEFINITIONS=/opt/cura-deb/usr/share/cura/resources/definitions \
-        python tools/benchmarks/bench_plan.py
+        python tests/benchmarks/bench_plan.py
 
 CuraEngine's command line evaluates no setting formulas (the Cura front end
 does), so every derived width and distance is given explicitly.

@@ -1,6 +1,6 @@
 """Streaming throughput: printpharm's PrinterLink vs Printrun's printcore, same pty, same sim.
 
-Run: ``python tools/benchmarks/bench_stream.py [--units N] [--repeats R]``.
+Run: ``python tests/benchmarks/bench_stream.py [--units N] [--repeats R]``.
 
 Serves the printer simulator as ``printpharm sim printer --fast`` does (ADVANCED_OK,
 BUFSIZE 8, clock ×1000) in a subprocess, then streams the same realistic G-code over
