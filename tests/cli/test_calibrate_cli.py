@@ -60,7 +60,9 @@ def _sign(cli: Cli, version: int, who: str = "sup2") -> None:
 def test_a_series_on_the_simulators_is_weighed_fitted_plotted_and_stored_as_a_draft(
     cli: Cli, tmp_path: Path
 ) -> None:
-    code, out, err = _calibrate(cli, tmp_path, *IDEAL)
+    # one digit of the third disc's weight is garbled on the wire: set aside, and kept
+    garble = ["--sim-option", "balance_garble_weight_reply=5"]
+    code, out, err = _calibrate(cli, tmp_path, *IDEAL, *garble)
     assert code == 0, err
     assert "5 volumes × 2 discs: 50, 103, 212, 437, 900 mm³" in out
     assert out.count("\ndisc ") == 10 and out.startswith("calibration series of")
@@ -77,6 +79,9 @@ def test_a_series_on_the_simulators_is_weighed_fitted_plotted_and_stored_as_a_dr
     shown = json.loads(out)
     assert shown["status"] == "draft" and shown["n"] == 10 and shown["ink_version"] == 1
     assert shown["context"]["simulated"] is True and len(shown["context"]["raw_readings"]) == 10
+    ((disc, (set_aside,)),) = shown["context"]["set_aside_readings"].items()
+    assert disc == "3" and set_aside.startswith("'S S")
+    assert set_aside.split("'")[1] not in shown["context"]["raw_readings"]  # never fitted
     low, high = shown["prediction_interval_at_ends"]
     assert low["low_mg"] < low["mass_mg"] < low["high_mg"] and high["volume_mm3"] > 899
     svg = (tmp_path / "fit.svg").read_text()

@@ -74,7 +74,7 @@ def test_a_hang_up_stops_the_run_makes_the_printer_safe_and_records_why(tmp_path
     assert [u["n"] for u in result["units"]] == [1]
     (printer_log,) = tmp_path.glob("*.printer.log")
     sent = [ln for ln in printer_log.read_text(encoding="utf-8").splitlines() if " > " in ln]
-    assert "M104 S0" in sent[-1] and "M84" in sent[-1]  # heaters and motors off, last
+    assert any("M104 S0" in ln for ln in sent[-8:]) and "M84" in sent[-1]  # heaters, motors off
 
 
 def test_output_nobody_reads_any_more_does_not_end_the_batch(tmp_path: Path) -> None:

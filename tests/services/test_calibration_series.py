@@ -71,6 +71,8 @@ def test_a_garbled_weight_reply_never_enters_the_fit(catalog: Catalog, nth: int)
         points = run_series(plan, devices)
     fit = fit_calibration([float(p.volume_mm3) for p in points], [float(p.mass_mg) for p in points])
     assert fit.a_mg_per_mm3 == pytest.approx(1.19, rel=1e-4)
+    (garbled,) = [p for p in points if p.set_aside]  # kept for the record, not fitted
+    assert garbled.n == 3 and "set aside" not in garbled.raw and len(garbled.set_aside) == 1
     assert fit.residual_sd_mg is not None and fit.residual_sd_mg < 0.05
 
 

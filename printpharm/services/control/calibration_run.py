@@ -255,6 +255,8 @@ class CalibrationRun:
             "preflight": [{"name": c.name, "passed": c.passed, "detail": c.detail}
                           for c in checks],
             "raw_readings": [p.raw for p in points],
+            # replies set aside before a disc's mass was confirmed (a garbled line)
+            "set_aside_readings": {str(p.n): list(p.set_aside) for p in points if p.set_aside},
             "fitted_on": datetime.now(UTC).date().isoformat(),
         }  # fmt: skip
 

@@ -87,12 +87,17 @@ class SeriesPlan:
 
 @dataclass(frozen=True)
 class SeriesPoint:
-    """One weighed disc: its number, analysed volume (mm³), mass (mg) and the balance's line."""
+    """One weighed disc: its number, analysed volume (mm³), mass (mg) and the balance's line.
+
+    ``set_aside`` lists the replies set aside before the mass was confirmed (a garbled
+    line, a reading no other agreed with); empty normally.
+    """
 
     n: int
     volume_mm3: Decimal
     mass_mg: Decimal
     raw: str
+    set_aside: tuple[str, ...] = ()
 
 
 def _series_recipe(recipe: Recipe, ink: Ink, printer: PrinterDefinition) -> Recipe:
@@ -283,7 +288,9 @@ def run_series(
             printer.wait_for_moves()
             # confirmed by a second reading: a garbled reply never enters the fit
             reading = read_confirmed(balance, plan.recipe.control.balance_sd.value)
-            point = SeriesPoint(unit.n, volume, reading.mass_mg, reading.weighing.raw)
+            point = SeriesPoint(
+                unit.n, volume, reading.mass_mg, reading.weighing.raw, reading.set_aside
+            )
             points.append(point)
             if on_point is not None:
                 on_point(point)
